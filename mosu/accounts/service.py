@@ -1,0 +1,152 @@
+"""Account rules: users, sign-in sessions and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import ApiToken, Role, User, WebSession
+from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
+from mosu.db import utcnow
+from mosu.errors import Conflict, Invalid, NotFound
+from mosu.permissions import Actor
+from mosu.registry.models import Organisation
+
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
+MIN_PASSWORD = 8
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        role=user.role,
+        organisation_id=user.organisation_id,
+        username=user.username,
+    )
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    organisation_id: int | None = None,
+    display_name: str = "",
+) -> User:
+    """A new active user; operators may stand alone, every other role needs an organisation."""
+    if not _USERNAME_RE.match(username):
+        raise Invalid("用户名须为 3–64 位字母、数字、点、下划线或连字符")
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(f"密码至少 {MIN_PASSWORD} 位")
+    if role is not Role.operator and role is not Role.expert and organisation_id is None:
+        raise Invalid("需求方与供给方用户必须属于一个组织")
+    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+        raise NotFound(f"组织 {organisation_id} 不存在")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"用户名 {username} 已存在")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        organisation_id=organisation_id,
+        display_name=display_name or username,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.is_active:
+        verify_password(_DUMMY_HASH, password)  # same work whether or not the user exists
+        return None
+    return user if verify_password(user.password_hash, password) else None
+
+
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+def start_web_session(session: Session, *, user: User, hours: int) -> str:
+    """Record a login and return the cookie token (only its digest is stored)."""
+    token = new_token()
+    session.add(
+        WebSession(
+            token_hash=token_digest(token),
+            user_id=user.id,
+            expires_at=utcnow() + dt.timedelta(hours=hours),
+        )
+    )
+    session.flush()
+    return token
+
+
+def end_web_session(session: Session, *, token: str) -> None:
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
+def user_for_web_token(session: Session, token: str) -> User | None:
+    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.is_active else None
+
+
+def user_for_api_token(session: Session, token: str) -> User | None:
+    row = session.scalar(
+        select(ApiToken).where(
+            ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+        session.commit()
+    return user
+
+
+def create_api_token(session: Session, *, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """A new token for ``user_id``; the plaintext is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise Invalid("令牌名称须为 1–100 个字符")
+    token = new_token()
+    row = ApiToken(user_id=user_id, name=name, token_hash=token_digest(token), prefix=token[:12])
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def list_api_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.user_id and not actor.is_operator):
+        raise NotFound("令牌不存在")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+    return row
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.id)))

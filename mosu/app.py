@@ -1,0 +1,95 @@
+"""The ASGI application: API under ``/api/v1``, server-rendered pages, static assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mosu import __version__
+from mosu.accounts.routes import router as accounts_router
+from mosu.accounts.security import CredentialBox
+from mosu.config import Settings
+from mosu.db import make_engine, make_sessionmaker
+from mosu.errors import MosuError, Unauthenticated
+from mosu.registry.io_routes import router as registry_io_router
+from mosu.registry.routes import router as registry_router
+from mosu.web import pages
+
+API_PREFIX = "/api/v1"
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _error(status: int, code: str, message: str, details: object = None) -> JSONResponse:
+    body: dict[str, object] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(MosuError)
+    async def mosu_error(request: Request, exc: MosuError) -> Response:
+        if _is_api(request):
+            return _error(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, Unauthenticated):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return pages.error_page(request, exc.status, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        if _is_api(request):
+            return _error(422, "invalid", "请求数据不合法 / invalid request", details)
+        return pages.error_page(request, 422, "; ".join(d["msg"] for d in details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if _is_api(request):
+            return _error(exc.status_code, code, str(exc.detail))
+        return pages.error_page(request, exc.status_code, str(exc.detail))
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A mosu application bound to ``settings``' database."""
+    app = FastAPI(
+        title="mosu 模速",
+        version=__version__,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.credential_box = CredentialBox(settings.secret_key)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(accounts_router)
+    api.include_router(registry_router)
+    api.include_router(registry_io_router)
+    app.include_router(api)
+    app.include_router(pages.router)
+
+    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        return FileResponse(PLOTLY_JS, media_type="application/javascript")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    return app

@@ -1,0 +1,68 @@
+"""Settings: one object, read from ``MOSU_*`` environment variables and validated at start."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me", "dev"})
+DEMO_SECRET_KEY = "mosu-demo-secret-key-not-for-production"
+
+
+class Settings(BaseSettings):
+    """Every knob mosu reads. Construct with ``Settings.from_env(mapping)`` in tests."""
+
+    model_config = SettingsConfigDict(env_prefix="MOSU_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///mosu.db",
+        description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://… for a deployment.",
+    )
+    secret_key: str = Field(
+        default="",
+        description="Signs sessions and derives the key that encrypts model credentials.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `mosu serve` binds.")
+    port: int = Field(default=8000, description="Port `mosu serve` and `mosu demo` listen on.")
+    demo: bool = Field(default=False, description="Demo mode: allows the built-in demo secret key.")
+    cookie_secure: bool = Field(
+        default=False, description="Send session cookies only over HTTPS (set behind TLS)."
+    )
+    session_hours: int = Field(default=12, description="Lifetime of a web login session.")
+    default_language: Literal["zh", "en"] = Field(
+        default="zh", description="Language of pages for visitors who have not chosen one."
+    )
+    max_upload_mb: int = Field(default=20, description="Largest accepted upload, in MiB.")
+    data_dir: Path = Field(default=Path("mosu-data"), description="Where uploaded files are kept.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.demo and self.secret_key in PLACEHOLDER_SECRETS:
+            self.secret_key = DEMO_SECRET_KEY
+        if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
+            raise ValueError(
+                "MOSU_SECRET_KEY must be set to a random string of at least 16 characters "
+                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        if self.secret_key == DEMO_SECRET_KEY and not self.demo:
+            raise ValueError("the demo secret key may only be used by `mosu demo`")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
+        """Settings read from ``environ`` (not the process environment), for tests and tools."""
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"MOSU_{name.upper()}"
+            if key in environ:
+                values[name] = environ[key]
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

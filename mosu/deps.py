@@ -1,0 +1,97 @@
+"""FastAPI dependencies shared by every route: settings, database session, the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import User
+from mosu.accounts.service import actor_for, user_for_api_token, user_for_web_token
+from mosu.config import Settings
+from mosu.errors import Forbidden, Unauthenticated
+from mosu.permissions import (
+    ANYONE,
+    OPERATOR,
+    PUBLIC,
+    SIGNED_IN,
+    Actor,
+    Requirement,
+)
+
+SESSION_COOKIE = "mosu_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; work is committed explicitly by the route, else rolled back."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    host = request.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+def resolve_user(request: Request, session: Session) -> User | None:
+    """The user behind a bearer token or a session cookie, or ``None`` for the public."""
+    if "mosu_user" in request.state._state:
+        cached: User | None = request.state.mosu_user
+        return cached
+    user: User | None = None
+    token = _bearer(request)
+    if token is not None:
+        user = user_for_api_token(session, token)
+        if user is None:
+            raise Unauthenticated("API 令牌无效或已撤销 / invalid or revoked API token")
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            user = user_for_web_token(session, cookie)
+            if (
+                user is not None
+                and request.method not in SAFE_METHODS
+                and not _same_origin(request)
+            ):
+                raise Forbidden("跨站请求被拒绝 / cross-site request refused")
+    request.state.mosu_user = user
+    return user
+
+
+def require(requirement: Requirement) -> Callable[[Request, Session], Actor]:
+    """A dependency that resolves the actor and enforces ``requirement``."""
+
+    def dependency(request: Request, session: SessionDep) -> Actor:
+        user = resolve_user(request, session)
+        actor = actor_for(user) if user is not None else PUBLIC
+        requirement.check(actor)
+        return actor
+
+    dependency.mosu_requirement = requirement  # type: ignore[attr-defined]
+    return dependency
+
+
+PublicActor = Annotated[Actor, Depends(require(ANYONE))]
+SignedInActor = Annotated[Actor, Depends(require(SIGNED_IN))]
+OperatorActor = Annotated[Actor, Depends(require(OPERATOR))]

@@ -1,0 +1,112 @@
+"""Who may do what: every permission decision in mosu is made by a function here.
+
+Routes declare a *requirement* (public, signed in, or a set of roles) through
+:func:`require`; rules that depend on the record (ownership) are the ``can_*``
+predicates, which services call through :func:`ensure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mosu.accounts.models import Role
+from mosu.errors import Forbidden, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever is asking: a signed-in user, or the public (``user_id`` is ``None``)."""
+
+    user_id: int | None = None
+    role: Role | None = None
+    organisation_id: int | None = None
+    username: str = ""
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.operator
+
+    def belongs_to(self, organisation_id: int | None) -> bool:
+        return organisation_id is not None and self.organisation_id == organisation_id
+
+
+PUBLIC = Actor()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """What a route needs before it runs; ``roles`` empty means any signed-in user."""
+
+    authenticated: bool
+    roles: frozenset[Role] = frozenset()
+
+    def check(self, actor: Actor) -> None:
+        if not self.authenticated:
+            return
+        if not actor.is_authenticated:
+            raise Unauthenticated("请先登录 / sign in first")
+        if self.roles and actor.role not in self.roles:
+            raise Forbidden("当前角色无权执行此操作 / your role may not do this")
+
+    def describe(self) -> str:
+        if not self.authenticated:
+            return "public"
+        return "any signed-in user" if not self.roles else ", ".join(sorted(self.roles))
+
+
+ANYONE = Requirement(authenticated=False)
+SIGNED_IN = Requirement(authenticated=True)
+
+
+def roles(*allowed: Role) -> Requirement:
+    return Requirement(authenticated=True, roles=frozenset(allowed))
+
+
+OPERATOR = roles(Role.operator)
+
+
+def ensure(allowed: bool, message: str = "无权访问 / not allowed") -> None:
+    if not allowed:
+        raise Forbidden(message)
+
+
+def can_see_contact(actor: Actor, organisation_id: int) -> bool:
+    """Contacts of an organisation: operators and the organisation's own members."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_edit_organisation(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_set_standing(actor: Actor) -> bool:
+    """Tier, residency and credit code are the operator's record, not self-declared."""
+    return actor.is_operator
+
+
+def can_create_organisation(actor: Actor) -> bool:
+    return actor.is_operator
+
+
+def can_manage_models_of(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_manage_filings_of(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_manage_endpoints_of(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_bulk_import(actor: Actor) -> bool:
+    return actor.is_operator
+
+
+RequirementCheck = Callable[[Actor], None]

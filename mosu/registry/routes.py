@@ -1,0 +1,235 @@
+"""Registry API under ``/api/v1``: organisations, models, filings, endpoints, overview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from mosu.accounts.security import CredentialBox
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.permissions import Actor
+from mosu.registry import service
+from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
+from mosu.registry.schemas import (
+    EndpointIn,
+    EndpointOut,
+    FilingIn,
+    FilingOut,
+    FilingPatch,
+    ModelIn,
+    ModelOut,
+    ModelPatch,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationPatch,
+    Overview,
+    Page,
+    RegionalTotalIn,
+)
+
+router = APIRouter(tags=["registry"])
+PageNo = Annotated[int, Query(ge=1)]
+PerPage = Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)]
+
+
+def credential_box(request: Request) -> CredentialBox:
+    box: CredentialBox = request.app.state.credential_box
+    return box
+
+
+BoxDep = Annotated[CredentialBox, Depends(credential_box)]
+
+
+def _org_out(session: SessionDep, actor: Actor, organisation_id: int) -> OrganisationOut:
+    org = service.get_organisation(session, organisation_id)
+    return service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
+
+
+@router.get("/overview")
+def get_overview(session: SessionDep, actor: PublicActor) -> Overview:
+    """Counts by tier, layer and modality, filings over time, and the regional share."""
+    return service.overview(session)
+
+
+@router.put("/overview/regional-total", status_code=204)
+def put_regional_total(
+    session: SessionDep, actor: OperatorActor, body: RegionalTotalIn
+) -> Response:
+    service.set_regional_total(session, actor=actor, region=body.region, total=body.total)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/orgs")
+def list_orgs(
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    tier: Tier | None = None,
+    layer: Layer | None = None,
+    resident: bool | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+) -> Page[OrganisationOut]:
+    return service.list_organisations(
+        session,
+        actor=actor,
+        q=q,
+        tier=tier,
+        layer=layer,
+        resident=resident,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.post("/orgs", status_code=201)
+def create_org(session: SessionDep, actor: OperatorActor, body: OrganisationIn) -> OrganisationOut:
+    org = service.create_organisation(session, actor=actor, data=body)
+    session.commit()
+    return _org_out(session, actor, org.id)
+
+
+@router.get("/orgs/{organisation_id}")
+def get_org(session: SessionDep, actor: PublicActor, organisation_id: int) -> OrganisationOut:
+    return _org_out(session, actor, organisation_id)
+
+
+@router.patch("/orgs/{organisation_id}")
+def patch_org(
+    session: SessionDep, actor: SignedInActor, organisation_id: int, body: OrganisationPatch
+) -> OrganisationOut:
+    service.update_organisation(session, actor=actor, organisation_id=organisation_id, data=body)
+    session.commit()
+    return _org_out(session, actor, organisation_id)
+
+
+@router.delete("/orgs/{organisation_id}", status_code=204)
+def delete_org(session: SessionDep, actor: OperatorActor, organisation_id: int) -> Response:
+    service.delete_organisation(session, actor=actor, organisation_id=organisation_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/models")
+def list_models(
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    organisation_id: int | None = None,
+    modality: Modality | None = None,
+    filed: bool | None = None,
+    open_weights: bool | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+) -> Page[ModelOut]:
+    return service.list_models(
+        session,
+        q=q,
+        organisation_id=organisation_id,
+        modality=modality,
+        filed=filed,
+        open_weights=open_weights,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.post("/models", status_code=201)
+def create_model(session: SessionDep, actor: SignedInActor, body: ModelIn) -> ModelOut:
+    model = service.create_model(session, actor=actor, data=body)
+    session.commit()
+    return service.model_out(model)
+
+
+@router.get("/models/{model_id}")
+def get_model(session: SessionDep, actor: PublicActor, model_id: int) -> ModelOut:
+    return service.model_out(service.get_model(session, model_id))
+
+
+@router.patch("/models/{model_id}")
+def patch_model(
+    session: SessionDep, actor: SignedInActor, model_id: int, body: ModelPatch
+) -> ModelOut:
+    model = service.update_model(session, actor=actor, model_id=model_id, data=body)
+    session.commit()
+    return service.model_out(model)
+
+
+@router.delete("/models/{model_id}", status_code=204)
+def delete_model(session: SessionDep, actor: SignedInActor, model_id: int) -> Response:
+    service.delete_model(session, actor=actor, model_id=model_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/filings")
+def list_filings(
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    kind: FilingKind | None = None,
+    status: FilingStatus | None = None,
+    region: str | None = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+) -> Page[FilingOut]:
+    return service.list_filings(
+        session, q=q, kind=kind, status=status, region=region, page=page, per_page=per_page
+    )
+
+
+@router.post("/filings", status_code=201)
+def create_filing(session: SessionDep, actor: SignedInActor, body: FilingIn) -> FilingOut:
+    filing = service.create_filing(session, actor=actor, data=body)
+    session.commit()
+    return service.filing_out(filing)
+
+
+@router.get("/filings/{filing_id}")
+def get_filing(session: SessionDep, actor: PublicActor, filing_id: int) -> FilingOut:
+    return service.filing_out(service.get_filing(session, filing_id))
+
+
+@router.patch("/filings/{filing_id}")
+def patch_filing(
+    session: SessionDep, actor: SignedInActor, filing_id: int, body: FilingPatch
+) -> FilingOut:
+    filing = service.update_filing(session, actor=actor, filing_id=filing_id, data=body)
+    session.commit()
+    return service.filing_out(filing)
+
+
+@router.delete("/filings/{filing_id}", status_code=204)
+def delete_filing(session: SessionDep, actor: OperatorActor, filing_id: int) -> Response:
+    service.delete_filing(session, actor=actor, filing_id=filing_id)
+    session.commit()
+    return Response(status_code=204)
+
+
+@router.get("/endpoints")
+def list_endpoints(session: SessionDep, actor: SignedInActor) -> list[EndpointOut]:
+    """Endpoints of the caller's organisation (all of them for operators); keys never shown."""
+    return [service.endpoint_out(e) for e in service.list_endpoints(session, actor=actor)]
+
+
+@router.post("/endpoints", status_code=201)
+def create_endpoint(
+    session: SessionDep, actor: SignedInActor, body: EndpointIn, box: BoxDep
+) -> EndpointOut:
+    endpoint = service.create_endpoint(session, actor=actor, data=body, box=box)
+    session.commit()
+    return service.endpoint_out(endpoint)
+
+
+@router.get("/endpoints/{endpoint_id}")
+def get_endpoint(session: SessionDep, actor: SignedInActor, endpoint_id: int) -> EndpointOut:
+    return service.endpoint_out(service.get_endpoint(session, actor=actor, endpoint_id=endpoint_id))
+
+
+@router.delete("/endpoints/{endpoint_id}", status_code=204)
+def delete_endpoint(session: SessionDep, actor: SignedInActor, endpoint_id: int) -> Response:
+    service.delete_endpoint(session, actor=actor, endpoint_id=endpoint_id)
+    session.commit()
+    return Response(status_code=204)

@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic)."""
+
+from mosu.accounts import models as accounts_models
+from mosu.db import Base
+from mosu.registry import models as registry_models
+
+__all__ = ["Base", "accounts_models", "registry_models"]
