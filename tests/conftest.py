@@ -30,8 +30,11 @@ from mosu.registry.schemas import Contact, OrganisationIn
 from mosu.registry.service import create_organisation
 from mosu.registry.validators import credit_code_check_char
 
-POSTGRES_URL = os.environ.get(
-    "MOSU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_ENV_URL = os.environ.get("MOSU_DATABASE_URL", "")
+POSTGRES_URL = os.environ.get("MOSU_TEST_POSTGRES_URL") or (
+    _ENV_URL
+    if _ENV_URL.startswith("postgresql")
+    else "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("MOSU_REQUIRE_POSTGRES") == "1"
 SHARED_DATA = Path(

@@ -1,0 +1,1 @@
+"""The demo community: fictional organisations, models and filings written for mosu."""

@@ -1,0 +1,120 @@
+"""Loads the demo community (``data/community.json``) through the registry's own rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import Role
+from mosu.accounts.service import create_user
+from mosu.permissions import Actor
+from mosu.registry.models import FilingKind, FilingStatus
+from mosu.registry.schemas import Contact, FilingIn, ModelIn, OrganisationIn
+from mosu.registry.service import (
+    create_filing,
+    create_model,
+    create_organisation,
+    set_regional_total,
+)
+
+COMMUNITY = Path(__file__).parent / "data" / "community.json"
+DEMO_PASSWORD = "mosu-demo"
+_LOADER = Actor(user_id=None, role=Role.operator, username="demo-loader")
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    organisations: int
+    models: int
+    filings: int
+    users: list[tuple[str, str, str]]  # username, password, role
+
+
+def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
+    """Create every organisation, model, filing and user of the demo file; flush, not commit."""
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    org_ids: dict[str, int] = {}
+    for o in data["organisations"]:
+        org = create_organisation(
+            session,
+            actor=_LOADER,
+            data=OrganisationIn(
+                name_zh=o["name_zh"],
+                name_en=o.get("name_en", ""),
+                credit_code=o["credit_code"],
+                tier=o["tier"],
+                layers=o["layers"],
+                resident=o.get("resident", False),
+                resident_since=o.get("resident_since"),
+                website=o.get("website", ""),
+                description=o.get("description", ""),
+                regions=o.get("regions", []),
+                contact=Contact(**o.get("contact", {})),
+            ),
+        )
+        org_ids[o["name_zh"]] = org.id
+    model_ids: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for m in data["models"]:
+        base_name = m.get("base_model")
+        model = create_model(
+            session,
+            actor=_LOADER,
+            data=ModelIn(
+                organisation_id=org_ids[m["organisation"]],
+                name=m["name"],
+                modality=m["modality"],
+                open_weights=m.get("open_weights", False),
+                parameters_b=m.get("parameters_b"),
+                base_model_id=by_name[base_name] if base_name else None,
+                base_model_text=m.get("base_model_text", ""),
+                capability_tags=m.get("capability_tags", []),
+                description=m.get("description", ""),
+            ),
+        )
+        model_ids[f"{m['organisation']}/{m['name']}"] = model.id
+        by_name.setdefault(m["name"], model.id)
+    filings = sorted(data["filings"], key=lambda f: (f["kind"] != "beian", f["filed_on"]))
+    for f in filings:
+        based_on = f.get("based_on_model")
+        create_filing(
+            session,
+            actor=_LOADER,
+            data=FilingIn(
+                model_id=model_ids[f["model"]],
+                kind=FilingKind(f["kind"]),
+                number=f["number"],
+                filed_on=dt.date.fromisoformat(f["filed_on"]),
+                status=FilingStatus(f.get("status", "active")),
+                based_on_model_id=model_ids[based_on] if based_on else None,
+            ),
+        )
+    regional = data.get("regional_filed_total")
+    if regional:
+        set_regional_total(
+            session, actor=_LOADER, region=regional["region"], total=int(regional["total"])
+        )
+    users = []
+    for u in data["users"]:
+        org_name = u.get("organisation")
+        create_user(
+            session,
+            username=u["username"],
+            password=u["password"],
+            role=Role(u["role"]),
+            organisation_id=org_ids[org_name] if org_name else None,
+            display_name=u.get("display_name", ""),
+        )
+        users.append((u["username"], u["password"], u["role"]))
+    session.flush()
+    return DemoSummary(
+        organisations=len(org_ids),
+        models=len(model_ids),
+        filings=len(filings),
+        users=users,
+    )

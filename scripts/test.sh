@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs them: a virtual environment from the lock file,
+# Debian's Chromium and a CJK font for the browser tests, then lint, types and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r requirements-dev.lock
+.venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+
+if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy"; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+  else
+    echo "not root: browser tests will skip unless /usr/bin/chromium is installed" >&2
+  fi
+fi
+
+.venv/bin/ruff check mosu tests bench
+.venv/bin/ruff format --check mosu tests bench
+.venv/bin/mypy
+.venv/bin/pytest -n 2 "$@"
