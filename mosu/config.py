@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me", "dev"})
 DEMO_SECRET_KEY = "mosu-demo-secret-key-not-for-production"
+_FROM_MAPPING_ONLY: ContextVar[bool] = ContextVar("mosu_settings_from_mapping", default=False)
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,19 @@ class Settings(BaseSettings):
         return self
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        if _FROM_MAPPING_ONLY.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings, file_secret_settings)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Settings:
         """Settings read from ``environ`` (not the process environment), for tests and tools."""
         values: dict[str, object] = {}
@@ -61,7 +76,11 @@ class Settings(BaseSettings):
             if key in environ:
                 values[name] = environ[key]
         values.update(overrides)
-        return cls.model_validate(values)
+        token = _FROM_MAPPING_ONLY.set(True)
+        try:
+            return cls.model_validate(values)
+        finally:
+            _FROM_MAPPING_ONLY.reset(token)
 
     @property
     def is_sqlite(self) -> bool:

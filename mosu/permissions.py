@@ -101,6 +101,11 @@ def can_manage_filings_of(actor: Actor, organisation_id: int) -> bool:
     return actor.is_operator or actor.belongs_to(organisation_id)
 
 
+def can_set_filing_status(actor: Actor) -> bool:
+    """Suspension or revocation is the regulator's record, kept by operators."""
+    return actor.is_operator
+
+
 def can_manage_endpoints_of(actor: Actor, organisation_id: int) -> bool:
     return actor.is_operator or actor.belongs_to(organisation_id)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, ClassVar, Generic, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -54,6 +54,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+class Patch(Strict):
+    """A partial update: a field left out stays as it is; ``null`` clears only ``clearable``."""
+
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _null_only_where_clearable(self) -> Self:
+        refused = sorted(
+            name
+            for name in self.model_fields_set
+            if getattr(self, name) is None and name not in self.clearable
+        )
+        if refused:
+            raise ValueError(f"{', '.join(refused)} 不能为空 / may not be null")
+        return self
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
@@ -96,7 +113,9 @@ class OrganisationIn(Strict):
         return self
 
 
-class OrganisationPatch(Strict):
+class OrganisationPatch(Patch):
+    clearable = frozenset({"resident_since"})
+
     name_zh: str | None = Field(default=None, min_length=1, max_length=200)
     name_en: str | None = Field(default=None, max_length=200)
     credit_code: CreditCode | None = None
@@ -147,7 +166,9 @@ class ModelIn(Strict):
         return self
 
 
-class ModelPatch(Strict):
+class ModelPatch(Patch):
+    clearable = frozenset({"parameters_b", "base_model_id"})
+
     name: str | None = Field(default=None, min_length=1, max_length=200)
     modality: Modality | None = None
     open_weights: bool | None = None
@@ -199,7 +220,9 @@ class FilingIn(Strict):
         return v
 
 
-class FilingPatch(Strict):
+class FilingPatch(Patch):
+    clearable = frozenset({"based_on_model_id"})
+
     status: FilingStatus | None = None
     based_on_model_id: int | None = None
 

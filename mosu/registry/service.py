@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, case, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -19,6 +19,7 @@ from mosu.permissions import (
     can_manage_filings_of,
     can_manage_models_of,
     can_see_contact,
+    can_set_filing_status,
     can_set_standing,
     ensure,
 )
@@ -105,6 +106,10 @@ def filed_model_ids(session: Session) -> set[int]:
     )
 
 
+_TIER_ORDER = case({tier: rank for rank, tier in enumerate(Tier)}, value=Organisation.tier)
+"""北斗七星 first, then 群星, then the others (not the alphabetical order of the values)."""
+
+
 def list_organisations(
     session: Session,
     *,
@@ -137,7 +142,7 @@ def list_organisations(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.options(selectinload(Organisation.models))
-        .order_by(Organisation.tier, Organisation.id)
+        .order_by(_TIER_ORDER, Organisation.id)
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
@@ -204,11 +209,8 @@ def update_organisation(
         credit_code=changes.get("credit_code"),
         exclude_id=org.id,
     )
-    contact = changes.pop("contact", None)
-    if contact is not None:
-        org.contact_name = contact["name"]
-        org.contact_phone = contact["phone"]
-        org.contact_email = contact["email"]
+    for key, value in changes.pop("contact", {}).items():  # only the contact fields sent
+        setattr(org, f"contact_{key}", value)
     if "layers" in changes:
         changes["layers"] = [Layer(v).value for v in changes["layers"]]
     for key, value in changes.items():
@@ -222,12 +224,18 @@ def update_organisation(
 def delete_organisation(session: Session, *, actor: Actor, organisation_id: int) -> None:
     ensure(actor.is_operator, "只有运营方可以删除组织")
     org = get_organisation(session, organisation_id)
-    session.delete(org)
+    # The database cascades to models, filings and endpoints (the ORM would instead try to
+    # detach the models, whose organisation_id is NOT NULL). The organisation's own filings go
+    # first, so that only another organisation's 登记 resting on its models can refuse this.
+    own_models = select(Model.id).where(Model.organisation_id == org.id)
     try:
+        session.execute(delete(Filing).where(Filing.model_id.in_(own_models)))
+        session.execute(delete(Organisation).where(Organisation.id == org.id))
         session.flush()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict("该组织的模型被其他登记引用，不能删除") from exc
+    session.expire_all()
 
 
 # ---------------------------------------------------------------- models
@@ -334,6 +342,18 @@ def _check_model(
             raise Invalid("模型不能以自身为基座", details={"field": "base_model_id"})
         if session.get(Model, base_model_id) is None:
             raise Invalid(f"基座模型 {base_model_id} 不存在", details={"field": "base_model_id"})
+        if self_id is not None and self_id in _base_chain(session, base_model_id):
+            raise Invalid("基座模型不能形成循环", details={"field": "base_model_id"})
+
+
+def _base_chain(session: Session, model_id: int) -> set[int]:
+    """``model_id`` and every model it is built on, following base models up the chain."""
+    seen: set[int] = set()
+    current: int | None = model_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = session.scalar(select(Model.base_model_id).where(Model.id == current))
+    return seen
 
 
 def create_model(session: Session, *, actor: Actor, data: ModelIn) -> Model:
@@ -453,7 +473,9 @@ def get_filing(session: Session, filing_id: int) -> Filing:
     return filing
 
 
-def _check_based_on(session: Session, kind: FilingKind, based_on_model_id: int | None) -> None:
+def _check_based_on(
+    session: Session, *, kind: FilingKind, model_id: int, based_on_model_id: int | None
+) -> None:
     if kind is FilingKind.beian:
         if based_on_model_id is not None:
             raise Invalid(
@@ -462,6 +484,8 @@ def _check_based_on(session: Session, kind: FilingKind, based_on_model_id: int |
         return
     if based_on_model_id is None:
         raise Invalid("登记须指明所依托的已备案模型", details={"field": "based_on_model_id"})
+    if based_on_model_id == model_id:
+        raise Invalid("登记不能以自身为依托模型", details={"field": "based_on_model_id"})
     if based_on_model_id not in filed_model_ids(session):
         raise Invalid(
             f"模型 {based_on_model_id} 没有有效的备案，不能作为登记的依托",
@@ -481,7 +505,11 @@ def create_filing(session: Session, *, actor: Actor, data: FilingIn) -> Filing:
         )
     if session.scalar(select(Filing.id).where(Filing.number == data.number)) is not None:
         raise Conflict(f"备案号 {data.number} 已存在", details={"field": "number"})
-    _check_based_on(session, data.kind, data.based_on_model_id)
+    _check_based_on(
+        session, kind=data.kind, model_id=model.id, based_on_model_id=data.based_on_model_id
+    )
+    if data.status is not FilingStatus.active:
+        ensure(can_set_filing_status(actor), "备案状态由运营方维护")
     filing = Filing(
         model_id=model.id,
         kind=data.kind,
@@ -500,8 +528,15 @@ def update_filing(session: Session, *, actor: Actor, filing_id: int, data: Filin
     filing = get_filing(session, filing_id)
     ensure(can_manage_filings_of(actor, filing.model.organisation_id), "只能修改本组织的备案")
     changes = data.model_dump(exclude_unset=True)
+    if "status" in changes:
+        ensure(can_set_filing_status(actor), "备案状态由运营方维护")
     if "based_on_model_id" in changes:
-        _check_based_on(session, filing.kind, changes["based_on_model_id"])
+        _check_based_on(
+            session,
+            kind=filing.kind,
+            model_id=filing.model_id,
+            based_on_model_id=changes["based_on_model_id"],
+        )
     for key, value in changes.items():
         setattr(filing, key, value)
     session.flush()

@@ -1,0 +1,590 @@
+"""The permission walker: every route, as every identity, with ids pointing at org_a's objects.
+
+Two guarantees are checked. First, no route exists without declaring what it needs: each
+route's dependency tree holds a ``require(...)`` dependency. Second, every route answered as
+the public, the operator, a member of org_a, a member of another organisation (org_b), a
+demand organisation and an expert never fails with a 5xx, answers with the status the route's
+declared requirement and the table below call for, and never shows a credential, a hash, or
+an organisation's private data to someone outside it.
+
+The walker is generic over ``app.routes``: pages added later are walked as they appear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.routing import Mount, Route
+
+from mosu.accounts import security
+from mosu.accounts.models import ApiToken, Role
+from mosu.accounts.service import create_api_token
+from mosu.app import API_PREFIX, create_app
+from mosu.config import Settings
+from mosu.permissions import Actor, Requirement
+from mosu.registry import service
+from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
+from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
+from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
+
+SECRET_API_KEY = "sk-secret-XYZ"
+IDENTITIES = ("public", "supplier_b", "demand", "expert", "supplier_a", "operator")
+SIGNED_IN = frozenset(IDENTITIES) - {"public"}
+EVERYONE = frozenset(IDENTITIES)
+OWNERS = frozenset({"operator", "supplier_a"})
+OPERATOR_ONLY = frozenset({"operator"})
+
+#: Routes that are deliberately outside the permission system (files anyone may fetch).
+NOT_PERMISSION_CHECKED = {
+    ("mount", "/static"),
+    ("route", f"{API_PREFIX}/openapi.json"),
+    ("api", "/static/vendor/plotly.min.js"),
+}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost: the test world's five users hash in microseconds."""
+    monkeypatch.setattr(
+        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
+
+
+# ---------------------------------------------------------------- route inspection
+
+
+def requirements_of(dependant: Dependant) -> list[Requirement]:
+    """Every ``require(...)`` found in a route's dependency tree."""
+    found: list[Requirement] = []
+    for dep in dependant.dependencies:
+        requirement = getattr(dep.call, "mosu_requirement", None)
+        if isinstance(requirement, Requirement):
+            found.append(requirement)
+        found.extend(requirements_of(dep))
+    return found
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """A route as the application serves it: full path (router prefixes applied)."""
+
+    kind: str  # "api" (a FastAPI route), "route" (a plain Starlette route) or "mount"
+    path: str
+    methods: frozenset[str]
+    dependant: Dependant | None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.path)
+
+
+def all_routes(app: FastAPI) -> list[RouteInfo]:
+    """Every route of ``app``, included routers flattened."""
+    found = []
+    for rc in iter_route_contexts(app.routes):
+        original = rc.original_route
+        kind = (
+            "api"
+            if isinstance(original, APIRoute)
+            else "mount"
+            if isinstance(original, Mount)
+            else "route"
+            if isinstance(original, Route)
+            else type(original).__name__
+        )
+        dependant = rc.dependant if kind == "api" else None
+        found.append(RouteInfo(kind, str(rc.path), frozenset(rc.methods or ()), dependant))
+    return found
+
+
+def checked_routes(app: FastAPI) -> list[RouteInfo]:
+    return [r for r in all_routes(app) if r.kind == "api" and r.key not in NOT_PERMISSION_CHECKED]
+
+
+@pytest.fixture
+def bare_app(tmp_path: Path) -> Iterator[FastAPI]:
+    """The application, for looking at its routes (no database is touched)."""
+    settings = Settings.from_env(
+        {}, database_url=f"sqlite:///{tmp_path / 'unused.db'}", secret_key=TEST_SECRET
+    )
+    app = create_app(settings)
+    yield app
+    app.state.engine.dispose()
+
+
+def test_every_route_declares_its_requirement(bare_app: FastAPI) -> None:
+    keys = {r.key for r in all_routes(bare_app)}
+    assert keys >= NOT_PERMISSION_CHECKED, "an exception above no longer exists; drop it"
+    unknown = [k for k in keys if k[0] != "api" and k not in NOT_PERMISSION_CHECKED]
+    assert unknown == [], f"routes outside FastAPI's dependency system: {unknown}"
+    missing = [
+        f"{sorted(r.methods)} {r.path}"
+        for r in checked_routes(bare_app)
+        if r.dependant is None or not requirements_of(r.dependant)
+    ]
+    assert missing == [], f"routes without a require(...) dependency: {missing}"
+
+
+def test_every_api_route_is_in_the_expectation_table(bare_app: FastAPI) -> None:
+    api = {
+        (m, r.path)
+        for r in checked_routes(bare_app)
+        if r.path.startswith(API_PREFIX)
+        for m in r.methods
+    }
+    assert sorted(api - EXPECTED.keys()) == [], "declare who may succeed on these routes"
+    assert sorted(EXPECTED.keys() - api) == [], "these routes no longer exist"
+
+
+# ---------------------------------------------------------------- what each API route should do
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Who may succeed (and with which status), and what everyone else gets."""
+
+    ok: frozenset[str]
+    status: int = 200
+    denied: int = 403
+
+    def __call__(self, who: str) -> int:
+        if who in self.ok:
+            return self.status
+        return 401 if who == "public" else self.denied
+
+
+def everyone(status: int = 200) -> Expect:
+    return Expect(EVERYONE, status)
+
+
+def signed_in(status: int = 200) -> Expect:
+    return Expect(SIGNED_IN, status)
+
+
+V1 = API_PREFIX
+EXPECTED: dict[tuple[str, str], Expect] = {
+    ("GET", f"{V1}/me"): signed_in(),
+    ("GET", f"{V1}/tokens"): signed_in(),
+    ("POST", f"{V1}/tokens"): signed_in(201),
+    # the token in the URL is supplier_a's: anyone else is told it does not exist
+    ("DELETE", f"{V1}/tokens/{{token_id}}"): Expect(OWNERS, 200, denied=404),
+    ("GET", f"{V1}/users"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/users"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/overview"): everyone(),
+    ("PUT", f"{V1}/overview/regional-total"): Expect(OPERATOR_ONLY, 204),
+    ("GET", f"{V1}/orgs"): everyone(),
+    ("POST", f"{V1}/orgs"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/orgs/{{organisation_id}}"): everyone(),
+    ("PATCH", f"{V1}/orgs/{{organisation_id}}"): Expect(OWNERS),
+    ("DELETE", f"{V1}/orgs/{{organisation_id}}"): Expect(OPERATOR_ONLY, 204),
+    ("GET", f"{V1}/models"): everyone(),
+    ("POST", f"{V1}/models"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/models/{{model_id}}"): everyone(),
+    ("PATCH", f"{V1}/models/{{model_id}}"): Expect(OWNERS),
+    ("DELETE", f"{V1}/models/{{model_id}}"): Expect(OWNERS, 204),
+    ("GET", f"{V1}/filings"): everyone(),
+    ("POST", f"{V1}/filings"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/filings/{{filing_id}}"): everyone(),
+    ("PATCH", f"{V1}/filings/{{filing_id}}"): Expect(OWNERS),
+    ("DELETE", f"{V1}/filings/{{filing_id}}"): Expect(OPERATOR_ONLY, 204),
+    ("GET", f"{V1}/endpoints"): signed_in(),
+    ("POST", f"{V1}/endpoints"): Expect(OWNERS, 201),
+    # another organisation's endpoint is not found, not merely forbidden
+    ("GET", f"{V1}/endpoints/{{endpoint_id}}"): Expect(OWNERS, 200, denied=404),
+    ("DELETE", f"{V1}/endpoints/{{endpoint_id}}"): Expect(OWNERS, 204, denied=404),
+    # the walker sends no file: the operator is told what is missing
+    ("POST", f"{V1}/import/{{kind}}"): Expect(OPERATOR_ONLY, 422),
+    ("GET", f"{V1}/export/{{kind}}.{{fmt}}"): Expect(OPERATOR_ONLY),
+}
+
+
+# ---------------------------------------------------------------- the world being walked
+
+
+@dataclass
+class Walk:
+    """org_a's objects, how to make fresh ones for writes, and what must never be shown."""
+
+    world: World
+    db: Session
+    model_a: int = 0
+    filing_a: int = 0
+    endpoint_a: int = 0
+    token_a: int = 0
+    operator: Actor = OPERATOR
+    counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    private: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def next(self) -> int:
+        return next(self.counter)
+
+    def fresh_model(self) -> int:
+        data = ModelIn(
+            organisation_id=self.world.org_a,
+            name=f"甲受害模型{self.next()}",
+            modality=Modality.text,
+        )
+        model_id = service.create_model(self.db, actor=OPERATOR, data=data).id
+        self.db.commit()
+        return model_id
+
+    def fresh_filing(self) -> int:
+        n = self.next()
+        data = FilingIn(
+            model_id=self.fresh_model(),
+            kind=FilingKind.beian,
+            number=f"Shanghai-Victim{n}-20240102",
+        )
+        filing_id = service.create_filing(self.db, actor=OPERATOR, data=data).id
+        self.db.commit()
+        return filing_id
+
+    def fresh_endpoint(self, box: Any) -> int:
+        data = EndpointIn(
+            organisation_id=self.world.org_a,
+            name=f"甲受害接入点{self.next()}",
+            base_url="https://victim-a.example.cn/v1",
+            model_name="victim",
+            api_key=SECRET_API_KEY,  # type: ignore[arg-type]
+        )
+        endpoint_id = service.create_endpoint(self.db, actor=self.operator, data=data, box=box).id
+        self.db.commit()
+        return endpoint_id
+
+    def fresh_token(self) -> int:
+        row, _ = create_api_token(
+            self.db, user_id=self.world.user_ids["supplier_a"], name="甲的另一令牌"
+        )
+        self.db.commit()
+        return row.id
+
+
+def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
+    walk = Walk(world=world, db=db, operator=operator)
+    box = app.state.credential_box
+    model = service.create_model(
+        db,
+        actor=OPERATOR,
+        data=ModelIn(organisation_id=world.org_a, name="甲大模型", modality=Modality.text),
+    )
+    walk.model_a = model.id
+    filing = service.create_filing(
+        db,
+        actor=OPERATOR,
+        data=FilingIn(model_id=model.id, kind=FilingKind.beian, number="Shanghai-Jia-20230821"),
+    )
+    walk.filing_a = filing.id
+    endpoint = service.create_endpoint(
+        db,
+        actor=operator,
+        data=EndpointIn(
+            organisation_id=world.org_a,
+            model_id=model.id,
+            name="甲私有接入点",
+            base_url="https://private-a.example.cn/v1",
+            model_name="jia-private",
+            api_key=SECRET_API_KEY,  # type: ignore[arg-type]
+        ),
+        box=box,
+    )
+    walk.endpoint_a = endpoint.id
+    db.commit()
+    walk.token_a = walk.fresh_token()
+
+    def contact(org_id: int) -> set[str]:
+        org = db.get(Organisation, org_id)
+        assert org is not None and org.contact_phone and org.contact_email
+        return {org.contact_phone, org.contact_email}
+
+    walk.private = {
+        "operator": frozenset(),
+        "supplier_a": frozenset(contact(world.org_b) | contact(world.org_demand)),
+        "supplier_b": frozenset(
+            contact(world.org_a) | contact(world.org_demand) | {"甲私有接入点", "private-a.example"}
+        ),
+        "demand": frozenset(
+            contact(world.org_a) | contact(world.org_b) | {"甲私有接入点", "private-a.example"}
+        ),
+    }
+    outsiders = contact(world.org_a) | contact(world.org_b) | contact(world.org_demand)
+    outsiders |= {"甲私有接入点", "private-a.example", "甲受害接入点", "victim-a.example"}
+    walk.private["expert"] = frozenset(outsiders)
+    walk.private["public"] = frozenset(outsiders)
+    return walk
+
+
+def never_shown(walk: Walk) -> set[str]:
+    """What no route may show anyone: keys, their ciphertext, password and token hashes, tokens."""
+    db = walk.db
+    db.expire_all()
+    secrets = {SECRET_API_KEY, "$argon2"}
+    for sealed in db.scalars(select(ModelEndpoint.api_key_encrypted)):
+        if sealed:
+            secrets.add(sealed.decode("ascii"))
+    secrets.update(db.scalars(select(ApiToken.token_hash)))
+    secrets.update(hashlib.sha256(t.encode()).hexdigest() for t in walk.world.tokens.values())
+    secrets.update(walk.world.tokens.values())  # issued before the walk: never shown again
+    return secrets
+
+
+# ---------------------------------------------------------------- requests
+
+
+API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
+    ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
+    ("POST", f"{V1}/users"): lambda w: {
+        "username": f"walker{w.next()}",
+        "password": "walker-password",
+        "role": "expert",
+    },
+    ("PUT", f"{V1}/overview/regional-total"): lambda w: {"region": "上海", "total": 120},
+    ("POST", f"{V1}/orgs"): lambda w: {
+        "name_zh": f"步行者科技{w.next()}",
+        "credit_code": "91350100M000100Y43",
+        "layers": ["service"],
+    },
+    ("PATCH", f"{V1}/orgs/{{organisation_id}}"): lambda w: {"description": "改过的简介"},
+    ("POST", f"{V1}/models"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "name": f"步行模型{w.next()}",
+        "modality": "text",
+    },
+    ("PATCH", f"{V1}/models/{{model_id}}"): lambda w: {"description": "改过的模型简介"},
+    ("POST", f"{V1}/filings"): lambda w: {
+        "model_id": w.model_a,
+        "kind": "beian",
+        "number": f"Shanghai-Walk{w.next()}-20240105",
+    },
+    ("PATCH", f"{V1}/filings/{{filing_id}}"): lambda w: {"based_on_model_id": None},
+    ("POST", f"{V1}/endpoints"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "name": f"步行接入点{w.next()}",
+        "base_url": "https://walker.example.cn/v1",
+        "model_name": "walker",
+        "api_key": SECRET_API_KEY,
+    },
+}
+
+SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+PARAM = re.compile(r"{(\w+)(?::\w+)?}")
+
+
+def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
+    """``path`` with each id pointing at org_a's object (a fresh one for writes)."""
+    writes = method not in SAFE
+    box = app.state.credential_box
+
+    def value(name: str) -> str:
+        fixed = {
+            "organisation_id": walk.world.org_a,
+            "model_id": walk.model_a,
+            "filing_id": walk.filing_a,
+            "endpoint_id": walk.endpoint_a,
+            "token_id": walk.token_a,
+            "code": "en",
+            "kind": "orgs",
+            "fmt": "csv",
+        }
+        fresh: dict[str, Callable[[], int]] = {
+            "model_id": walk.fresh_model,
+            "filing_id": walk.fresh_filing,
+            "endpoint_id": lambda: walk.fresh_endpoint(box),
+            "token_id": walk.fresh_token,
+        }
+        if name not in fixed:
+            raise AssertionError(f"the walker does not know how to fill {{{name}}} in {path}")
+        return str(fresh[name]() if writes and name in fresh else fixed[name])
+
+    return PARAM.sub(lambda m: value(m.group(1)), path)
+
+
+def plan(app: FastAPI) -> list[tuple[str, RouteInfo]]:
+    """(method, route) pairs: reads first, then writes; writes to org_a itself (which the
+    walker cannot replace by a fresh object) come last, and deleting it very last."""
+    pairs = [(m, r) for r in checked_routes(app) for m in sorted(r.methods - {"HEAD"})]
+
+    def order(pair: tuple[str, RouteInfo]) -> tuple[bool, bool, bool, str]:
+        method, route = pair
+        on_org_a = "{organisation_id}" in route.path
+        deletes = method == "DELETE" or route.path.endswith("/delete")
+        return (method not in SAFE, on_org_a, on_org_a and deletes, route.path)
+
+    return sorted(pairs, key=order)
+
+
+@dataclass
+class Answer:
+    method: str
+    path: str
+    who: str
+    status: int
+    body: str
+    location: str
+
+
+ROLE_OF = {
+    "operator": Role.operator,
+    "supplier_a": Role.supplier,
+    "supplier_b": Role.supplier,
+    "demand": Role.demand,
+    "expert": Role.expert,
+}
+
+
+def requirement_status(route: RouteInfo, who: str, api: bool) -> int | None:
+    """The status the route's declared requirement forces on ``who``, if it refuses them."""
+    assert route.dependant is not None
+    for requirement in requirements_of(route.dependant):
+        if not requirement.authenticated:
+            continue
+        if who == "public":
+            return 401 if api else 303  # pages send the public to the login page
+        if requirement.roles and ROLE_OF[who] not in requirement.roles:
+            return 403
+    return None
+
+
+def login(live: LiveServer, walk: Walk, who: str) -> dict[str, str]:
+    """The session cookie ``POST /login`` gives ``who``."""
+    with httpx.Client(base_url=live.url, follow_redirects=False) as client:
+        answer = client.post(
+            "/login", data={"username": who, "password": walk.world.passwords[who], "next": "/"}
+        )
+        assert answer.status_code == 303, f"login as {who}: {answer.status_code}"
+        assert client.cookies, f"login as {who} set no cookie"
+        return dict(client.cookies)
+
+
+def web_cookies(live: LiveServer, app: FastAPI, walk: Walk) -> dict[str, dict[str, str]]:
+    """A session cookie per identity (none when there is no login page: bearer tokens then)."""
+    has_login = any(r.path == "/login" and "POST" in r.methods for r in checked_routes(app))
+    cookies: dict[str, dict[str, str]] = {"public": {}}
+    for who in SIGNED_IN:
+        cookies[who] = login(live, walk, who) if has_login else {}
+    return cookies
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    api: bool,
+    body: dict[str, Any] | None,
+) -> httpx.Response:
+    if method in SAFE or method == "DELETE":
+        return client.request(method, url)
+    if api:
+        return client.request(method, url, json=body if body is not None else {})
+    return client.request(method, url, data={})
+
+
+def walk_all(live: LiveServer, app: FastAPI, walk: Walk) -> list[Answer]:
+    cookies = web_cookies(live, app, walk)
+    answers: list[Answer] = []
+    with httpx.Client(base_url=live.url, timeout=30, follow_redirects=False) as client:
+        for method, route in plan(app):
+            api = route.path.startswith(API_PREFIX)
+            for who in IDENTITIES:
+                url = fill(walk, app, route.path, method)
+                maker = API_BODIES.get((method, route.path))
+                body = maker(walk) if maker else None
+                headers: dict[str, str] = {}
+                client.cookies.clear()
+                use_cookie = not api and cookies[who]
+                if use_cookie:
+                    client.cookies.update(cookies[who])
+                elif who != "public":
+                    headers["Authorization"] = f"Bearer {walk.world.tokens[who]}"
+                client.headers.clear()
+                client.headers.update(headers)
+                response = send(client, method, url, api=api, body=body)
+                answers.append(
+                    Answer(
+                        method,
+                        route.path,
+                        who,
+                        response.status_code,
+                        response.text,
+                        response.headers.get("location", ""),
+                    )
+                )
+                if route.path == "/logout" and use_cookie:  # that session is over: sign in again
+                    cookies[who] = login(live, walk, who)
+    return answers
+
+
+def test_walk_every_route_as_every_identity(
+    app: FastAPI, live: LiveServer, world: World, db: Session
+) -> None:
+    walk = build_walk(app, db, world)
+    answers = walk_all(live, app, walk)
+    routes = {(m, r.path): r for r in checked_routes(app) for m in r.methods}
+    secrets = never_shown(walk)
+    problems: list[str] = []
+    for a in answers:
+        where = f"{a.method} {a.path} as {a.who} -> {a.status}"
+        if a.status >= 500:
+            problems.append(f"{where}: server error {a.body[:200]}")
+            continue
+        api = a.path.startswith(API_PREFIX)
+        forced = requirement_status(routes[a.method, a.path], a.who, api)
+        if forced is not None and a.status != forced:
+            problems.append(f"{where}: the route's requirement calls for {forced}")
+        if forced == 303 and not a.location.startswith("/login"):
+            problems.append(f"{where}: sent to {a.location!r}, not the login page")
+        expect = EXPECTED.get((a.method, a.path))
+        if expect is not None and a.status != expect(a.who):
+            problems.append(f"{where}: expected {expect(a.who)}: {a.body[:200]}")
+        if api and a.status >= 400:
+            error = httpx.Response(a.status, content=a.body).json().get("error", {})
+            if not (isinstance(error.get("code"), str) and error.get("message")):
+                problems.append(f"{where}: error is not {{error: {{code, message}}}}: {a.body}")
+        for secret in secrets | walk.private[a.who]:
+            if secret in a.body or secret in a.location:
+                problems.append(f"{where}: shows {secret!r}")
+    assert problems == [], "\n".join(problems)
+    walked = {(a.method, a.path) for a in answers}
+    assert EXPECTED.keys() <= walked
+    assert len(answers) == len(walked) * len(IDENTITIES)
+
+
+def test_ids_in_urls_open_nothing_of_another_organisation(
+    app: FastAPI, live: LiveServer, world: World, db: Session
+) -> None:
+    """supplier_b walks org_a's ids through every API route with an id: nothing opens or changes."""
+    walk = build_walk(app, db, world)
+    before = db.get(Model, walk.model_a)
+    assert before is not None
+    headers = {"Authorization": f"Bearer {world.tokens['supplier_b']}"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=30) as client:
+        for (method, path), _ in EXPECTED.items():
+            if "{" not in path or method in SAFE:
+                continue
+            url = fill(walk, app, path, "GET")  # the fixed objects, not fresh ones
+            body = API_BODIES.get((method, path), lambda w: {})(walk)
+            answer = client.request(method, url, json=body if method != "DELETE" else None)
+            assert answer.status_code in (403, 404), f"{method} {url}: {answer.status_code}"
+    db.expire_all()
+    assert db.get(Organisation, world.org_a) is not None
+    model = db.get(Model, walk.model_a)
+    assert model is not None and model.description == ""
+    endpoint = db.get(ModelEndpoint, walk.endpoint_a)
+    assert endpoint is not None
+    token = db.get(ApiToken, walk.token_a)
+    assert token is not None and token.revoked_at is None
