@@ -15,11 +15,13 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from mosu import migrate
+from mosu.accounts import security
 from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import create_app
@@ -66,6 +68,17 @@ def postgres_skip_reason() -> str | None:
     if not _PG_CHECKED:
         _PG_REASON, _PG_CHECKED = _postgres_reason(), True
     return _PG_REASON
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost, so that each test world's users hash in microseconds.
+
+    The production parameters are checked separately (``test_production_hashing_cost``).
+    """
+    monkeypatch.setattr(
+        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

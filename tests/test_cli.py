@@ -107,3 +107,31 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output
+
+
+def test_import_reports_bad_rows_and_export_round_trips(tmp_path: Path) -> None:
+    from tests.conftest import credit_code
+
+    env = _env(tmp_path)
+    runner.invoke(app, ["db", "upgrade"], env=env)
+    good = f"徐汇测试智能科技有限公司,{credit_code(7)},群星,模型、应用"
+    bad = "坏代码公司,913101040000000000,北斗七星,模型"
+    csv_file = tmp_path / "orgs.csv"
+    csv_file.write_bytes(f"名称,统一社会信用代码,梯队,产业链层级\n{good}\n{bad}\n".encode("gbk"))
+
+    result = runner.invoke(app, ["import", "orgs", str(csv_file)], env=env)
+    assert result.exit_code == 1
+    assert "gb18030" in result.output and "3" in result.output and "校验位" in result.output
+
+    result = runner.invoke(app, ["import", "orgs", str(csv_file), "--drop-invalid"], env=env)
+    assert result.exit_code == 0, result.output
+
+    out = tmp_path / "orgs.xlsx"
+    result = runner.invoke(app, ["export", "orgs", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out).active
+    assert sheet is not None
+    names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert names == ["徐汇测试智能科技有限公司"]

@@ -22,7 +22,6 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -30,7 +29,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
-from mosu.accounts import security
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
@@ -54,14 +52,6 @@ NOT_PERMISSION_CHECKED = {
     ("route", f"{API_PREFIX}/openapi.json"),
     ("api", "/static/vendor/plotly.min.js"),
 }
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its lowest cost: the test world's five users hash in microseconds."""
-    monkeypatch.setattr(
-        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 # ---------------------------------------------------------------- route inspection

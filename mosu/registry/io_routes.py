@@ -1,7 +1,169 @@
-"""Bulk import and export of organisations and models (xlsx and CSV)."""
+"""Bulk import and export of organisations and models (xlsx and CSV), operator only."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import UploadFile
+from starlette.types import Message
+
+from mosu.deps import OperatorActor, SessionDep, SettingsDep
+from mosu.errors import Invalid, MosuError
+from mosu.registry.io import Format, ImportReportOut, Kind, export_table, import_table
+from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(tags=["registry import/export"])
+
+DRAIN_FACTOR = 4
+"""A body up to this many times the limit is read to its end before the 413 is sent, so
+that ordinary clients see the answer; a larger one is cut off."""
+
+_UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary"},
+                    "drop_invalid": {"type": "boolean", "default": False},
+                    "sheet": {"type": "string"},
+                },
+            }
+        }
+    },
+}
+
+
+class TooLarge(MosuError):
+    status = 413
+    code = "too_large"
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file and the form fields sent with it."""
+
+    filename: str
+    content: bytes
+    drop_invalid: bool | None
+    sheet: str | None
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or not value.strip():
+        return None
+    return value.strip().lower() in {"1", "true", "yes", "on", "是"}
+
+
+async def _drain(request: Request, seen: int, cap: int) -> None:
+    """Read and discard the rest of the body, up to ``cap`` bytes in all."""
+    more = True
+    while more and seen <= cap:
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        more = message.get("more_body", False)
+
+
+async def read_upload(request: Request, settings: SettingsDep) -> Upload:
+    """The multipart upload, refused with 413 past ``settings.max_upload_mb``.
+
+    The body is read here (the route declares no body parameter), so a request over the
+    limit is refused as soon as its ``Content-Length`` or its bytes show it.
+    """
+    limit = settings.max_upload_mb * 1024 * 1024
+    too_large = TooLarge(
+        f"文件超过 {settings.max_upload_mb} MB 上限 / upload over {settings.max_upload_mb} MB"
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        if int(declared) <= DRAIN_FACTOR * limit:
+            await _drain(request, 0, DRAIN_FACTOR * limit)
+        raise too_large
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            if message.get("more_body", False):
+                await _drain(request, received, DRAIN_FACTOR * limit)
+            raise too_large
+        return message
+
+    limited = Request(request.scope, receive)
+    async with limited.form(max_files=1, max_fields=10) as form:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise Invalid(
+                "请以 multipart/form-data 上传文件（字段名 file）/ send the file as `file`"
+            )
+        drop = form.get("drop_invalid")
+        sheet = form.get("sheet")
+        return Upload(
+            filename=file.filename or "upload",
+            content=await file.read(),
+            drop_invalid=_flag(drop) if isinstance(drop, str) else None,
+            sheet=sheet.strip() or None if isinstance(sheet, str) else None,
+        )
+
+
+UploadDep = Annotated[Upload, Depends(read_upload)]
+
+
+@router.post(
+    "/import/{kind}",
+    openapi_extra={"requestBody": _UPLOAD_BODY},
+    responses={413: {"description": "upload too large"}, 422: {"description": "nothing imported"}},
+)
+def import_file(
+    session: SessionDep,
+    actor: OperatorActor,
+    kind: Kind,
+    upload: UploadDep,
+    drop_invalid: bool = False,
+    sheet: str | None = None,
+) -> ImportReportOut:
+    """Import organisations or models from an xlsx or CSV file (批量导入).
+
+    Every row is validated first. When any row has a problem nothing is written and the
+    answer is 422 with the report in ``error.details``; with ``drop_invalid`` the valid
+    rows are written and the bad ones listed. ``drop_invalid`` and ``sheet`` may be form
+    fields or query parameters.
+    """
+    report = import_table(
+        session,
+        actor=actor,
+        kind=kind,
+        filename=upload.filename,
+        content=upload.content,
+        drop_invalid=upload.drop_invalid if upload.drop_invalid is not None else drop_invalid,
+        sheet=upload.sheet or sheet,
+    )
+    if not report.committed:
+        session.rollback()
+        raise Invalid(
+            f"未导入任何数据：发现 {len(report.problems)} 个问题 / nothing imported: "
+            f"{len(report.problems)} problem(s)",
+            code="import_invalid",
+            details=report.out().model_dump(mode="json"),
+        )
+    session.commit()
+    return report.out()
+
+
+@router.get("/export/{kind}.{fmt}")
+def export_file(session: SessionDep, actor: OperatorActor, kind: Kind, fmt: Format) -> Response:
+    """All organisations (with contacts) or all models as xlsx or CSV (批量导出)."""
+    data = export_table(session, actor=actor, kind=kind, fmt=fmt)
+    filename = f"mosu-{kind}-{dt.date.today():%Y%m%d}.{fmt}"
+    return Response(
+        content=data,
+        media_type=XLSX_MEDIA_TYPE if fmt == "xlsx" else CSV_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

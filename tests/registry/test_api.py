@@ -5,25 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts import security
 from mosu.accounts.security import CredentialBox
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.service import endpoint_api_key
 from tests.conftest import TEST_SECRET, LiveServer, World, client_for, credit_code
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its lowest cost: the test world's five users hash in microseconds."""
-    monkeypatch.setattr(
-        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
