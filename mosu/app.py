@@ -7,7 +7,7 @@ from pathlib import Path
 import plotly
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -43,7 +43,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return _error(exc.status, exc.code, exc.message, exc.details)
         if isinstance(exc, Unauthenticated):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return pages.login_redirect(request)
         return pages.error_page(request, exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)

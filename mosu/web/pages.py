@@ -1,14 +1,94 @@
-"""Server-rendered pages (Jinja2 + HTMX)."""
+"""Server-rendered pages (Jinja2 + HTMX): the overview, error pages, and every page router."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from mosu import i18n
+from mosu.accounts.service import actor_for, user_for_web_token
+from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
+from mosu.permissions import PUBLIC, Actor
+from mosu.registry import service
+from mosu.registry.schemas import RegionalTotalIn
+from mosu.web import auth_pages, filing_pages, import_pages, model_pages, org_pages
+from mosu.web.charts import overview_charts
+from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
+from mosu.web.render import here, language, page_url, render
 
 router = APIRouter(include_in_schema=False)
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    from html import escape
+def _overview_page(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    *,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    figures = service.overview(session)
+    context = {
+        "o": figures,
+        "charts": overview_charts(figures, language(request)),
+        "errors": errors or {},
+    }
+    return render(request, "overview.html", context, actor=actor, status=status)
 
-    return HTMLResponse(f"<h1>{status}</h1><p>{escape(message)}</p>", status_code=status)
+
+@router.get("/")
+def overview(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
+    """生态概览: counts, charts and the share of the regional total of filed models."""
+    return _overview_page(request, session, actor)
+
+
+@router.post("/overview/regional-total")
+def set_regional_total(
+    request: Request, session: SessionDep, actor: OperatorActor, form: FormDep
+) -> Response:
+    try:
+        data = RegionalTotalIn.model_validate(
+            {"region": text(form, "region"), "total": text(form, "total")}
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc, language(request))
+        return _overview_page(request, session, actor, errors=errors, status=422)
+    service.set_regional_total(session, actor=actor, region=data.region, total=data.total)
+    session.commit()
+    return RedirectResponse("/", status_code=303)
+
+
+def _actor_of(request: Request) -> Actor:
+    """The signed-in user for the layout of an error page, if any (never raises)."""
+    cached = request.state._state.get("mosu_user")
+    if cached is not None:
+        return actor_for(cached)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return PUBLIC
+    try:
+        with request.app.state.sessionmaker() as session:
+            user = user_for_web_token(session, token)
+            return actor_for(user) if user is not None else PUBLIC
+    except Exception:  # an error page must render even when the database does not answer
+        return PUBLIC
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """To the sign-in page, coming back to this page (path and query) afterwards."""
+    return RedirectResponse(page_url("/login", {"next": here(request)}), status_code=303)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """An error (status and message) in the site's layout and the visitor's language."""
+    lang = language(request)
+    context = {"status": status, "message": i18n.local_message(message, lang)}
+    return render(request, "error.html", context, actor=_actor_of(request), status=status)
+
+
+router.include_router(auth_pages.router)
+router.include_router(org_pages.router)
+router.include_router(model_pages.router)
+router.include_router(filing_pages.router)
+router.include_router(import_pages.router)

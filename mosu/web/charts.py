@@ -1,0 +1,133 @@
+"""Ecosystem charts: plotly figures built on the server, drawn by plotly.js in the page."""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from functools import partial
+from typing import Any
+
+import plotly.graph_objects as go
+
+from mosu import i18n
+from mosu.registry.models import FilingKind, Layer, Modality, Tier
+from mosu.registry.schemas import CountRow, Overview
+
+FONT = (
+    'system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
+    '"WenQuanYi Micro Hei", sans-serif'
+)
+MONTH_BAR_MS = 20 * 24 * 3600 * 1000
+COLOURS = ("#2563eb", "#0d9488", "#f59e0b", "#db2777", "#7c3aed", "#64748b")
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "x": 0, "font": {"size": 15}},
+        "font": {"family": FONT, "size": 12, "color": "#1f2937"},
+        "margin": {"l": 40, "r": 16, "t": 44, "b": 40},
+        "height": 300,
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "showlegend": False,
+        **extra,
+    }
+
+
+def _integer_step(maximum: int, ticks: int = 5) -> int:
+    """A whole-number tick step giving about ``ticks`` ticks up to ``maximum``."""
+    return max(1, math.ceil(maximum / ticks))
+
+
+def _as_dict(figure: go.Figure) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(figure.to_json())
+    return {"data": data["data"], "layout": data["layout"]}
+
+
+def _counts_bar(
+    rows: list[CountRow], cls: type[enum.Enum], title: str, lang: i18n.Language
+) -> dict[str, Any]:
+    labels = [i18n.label(cls(r.key), lang) for r in rows]
+    counts = [r.count for r in rows]
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=counts,
+            text=counts,
+            textposition="outside",
+            textangle=0,
+            cliponaxis=False,
+            marker={"color": list(COLOURS[: len(rows)])},
+            hovertemplate="%{x}: %{y}<extra></extra>",
+        ),
+        layout=_layout(title, yaxis={"rangemode": "tozero", "gridcolor": "#e5e7eb"}),
+    )
+    return _as_dict(figure)
+
+
+def filings_timeline(overview: Overview, lang: i18n.Language) -> dict[str, Any]:
+    """Monthly 备案 and 登记 bars, stacked, with the cumulative count as a line."""
+    rows = overview.filings_by_month
+    months = [f"{m.month}-01" for m in rows]
+    monthly_max = max((m.beian + m.dengji for m in rows), default=0)
+    cumulative_max = max((m.cumulative for m in rows), default=0)
+    t = partial(i18n.gettext, lang)
+    figure = go.Figure(
+        layout=_layout(
+            t("备案登记趋势"),
+            barmode="stack",
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.18, "traceorder": "normal"},
+            margin={"l": 48, "r": 56, "t": 44, "b": 40},
+            xaxis={"type": "date", "tickformat": "%Y-%m", "hoverformat": "%Y-%m"},
+            yaxis={
+                "title": {"text": t("数量")},
+                "rangemode": "tozero",
+                "gridcolor": "#e5e7eb",
+                "dtick": _integer_step(monthly_max),
+            },
+            yaxis2={
+                "title": {"text": t("累计")},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+                "dtick": _integer_step(cumulative_max),
+            },
+        )
+    )
+    for kind, colour in ((FilingKind.beian, COLOURS[0]), (FilingKind.dengji, COLOURS[1])):
+        figure.add_trace(
+            go.Bar(
+                x=months,
+                y=[getattr(m, kind.value) for m in rows],
+                name=i18n.label(kind, lang),
+                marker={"color": colour},
+                width=MONTH_BAR_MS,
+            )
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=months,
+            y=[m.cumulative for m in rows],
+            name=t("累计"),
+            mode="lines+markers",
+            yaxis="y2",
+            line={"color": COLOURS[2], "width": 2},
+        )
+    )
+    return _as_dict(figure)
+
+
+def overview_charts(overview: Overview, lang: i18n.Language) -> dict[str, dict[str, Any]]:
+    """Every chart of the overview page, by element id."""
+    t = partial(i18n.gettext, lang)
+    charts = {
+        "chart-tier": _counts_bar(overview.by_tier, Tier, t("按梯队"), lang),
+        "chart-layer": _counts_bar(overview.by_layer, Layer, t("按产业链层级"), lang),
+        "chart-modality": _counts_bar(overview.by_modality, Modality, t("按模态"), lang),
+    }
+    if overview.filings_by_month:
+        charts["chart-filings"] = filings_timeline(overview, lang)
+    return charts

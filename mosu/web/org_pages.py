@@ -1,0 +1,270 @@
+"""Organisation pages: the searchable list, a profile, and the create and edit forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.errors import Conflict, Invalid
+from mosu.permissions import (
+    Actor,
+    can_edit_organisation,
+    can_manage_filings_of,
+    can_manage_models_of,
+    can_set_standing,
+    ensure,
+)
+from mosu.registry import service
+from mosu.registry.models import Layer, Organisation, Tier
+from mosu.registry.schemas import OrganisationIn, OrganisationPatch
+from mosu.web.forms import (
+    FieldErrors,
+    FormDep,
+    checked,
+    choice,
+    optional,
+    service_errors,
+    tags,
+    text,
+    validation_errors,
+    yes_no,
+)
+from mosu.web.render import language, render, wants_partial
+
+router = APIRouter(include_in_schema=False)
+STANDING = service.STANDING_FIELDS
+
+
+@router.get("/orgs")
+def list_orgs(
+    request: Request,
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    tier: str = "",
+    layer: str = "",
+    resident: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    """企业机构: search and filters; an HTMX request gets just the results table."""
+    result = service.list_organisations(
+        session,
+        actor=actor,
+        q=q,
+        tier=choice(Tier, tier),
+        layer=choice(Layer, layer),
+        resident=yes_no(resident),
+        page=page,
+    )
+    params = {"q": q, "tier": tier, "layer": layer, "resident": resident}
+    context = {"result": result, "params": params}
+    template = "partials/org_results.html" if wants_partial(request) else "orgs/list.html"
+    return render(request, template, context, actor=actor)
+
+
+# ---------------------------------------------------------------- form
+
+
+def _values_of(org: Organisation) -> dict[str, Any]:
+    return {
+        "name_zh": org.name_zh,
+        "name_en": org.name_en,
+        "credit_code": org.credit_code,
+        "tier": org.tier.value,
+        "layers": list(org.layers),
+        "resident": org.resident,
+        "resident_since": org.resident_since.isoformat() if org.resident_since else "",
+        "website": org.website,
+        "description": org.description,
+        "regions": "、".join(org.regions),
+        "contact_name": org.contact_name,
+        "contact_phone": org.contact_phone,
+        "contact_email": org.contact_email,
+    }
+
+
+def _values_from(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        k: text(form, k)
+        for k in (
+            "name_zh",
+            "name_en",
+            "credit_code",
+            "tier",
+            "resident_since",
+            "website",
+            "description",
+            "regions",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+        )
+    }
+    values["layers"] = [v for v in form.getlist("layers") if isinstance(v, str)]
+    values["resident"] = checked(form, "resident")
+    return values
+
+
+def _payload(form: FormData, *, standing: bool) -> dict[str, Any]:
+    """What the form says, in the shape of :class:`OrganisationIn`; standing only for operators."""
+    data: dict[str, Any] = {
+        "name_en": text(form, "name_en"),
+        "layers": [v for v in form.getlist("layers") if isinstance(v, str)],
+        "website": text(form, "website"),
+        "description": text(form, "description"),
+        "regions": tags(form, "regions"),
+        "contact": {
+            "name": text(form, "contact_name"),
+            "phone": text(form, "contact_phone"),
+            "email": text(form, "contact_email"),
+        },
+    }
+    if standing:
+        data.update(
+            name_zh=text(form, "name_zh"),
+            credit_code=text(form, "credit_code"),
+            tier=text(form, "tier") or Tier.other.value,
+            resident=checked(form, "resident"),
+            resident_since=optional(form, "resident_since"),
+        )
+    return data
+
+
+def _form_page(
+    request: Request,
+    actor: Actor,
+    *,
+    org_id: int | None,
+    values: dict[str, Any],
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    context = {
+        "org_id": org_id,
+        "values": values,
+        "errors": errors or {},
+        "standing": can_set_standing(actor),
+    }
+    return render(request, "orgs/form.html", context, actor=actor, status=status)
+
+
+_EMPTY: dict[str, Any] = {
+    **dict.fromkeys(
+        (
+            "name_zh",
+            "name_en",
+            "credit_code",
+            "resident_since",
+            "website",
+            "description",
+            "regions",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+        ),
+        "",
+    ),
+    "tier": Tier.other.value,
+    "layers": [],
+    "resident": False,
+}
+
+
+@router.get("/orgs/new")
+def new_org_form(request: Request, actor: OperatorActor) -> HTMLResponse:
+    return _form_page(request, actor, org_id=None, values=dict(_EMPTY))
+
+
+@router.post("/orgs/new")
+def create_org(
+    request: Request, session: SessionDep, actor: OperatorActor, form: FormDep
+) -> Response:
+    lang = language(request)
+    try:
+        data = OrganisationIn.model_validate(_payload(form, standing=True))
+        org = service.create_organisation(session, actor=actor, data=data)
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/orgs/{org.id}", status_code=303)
+    return _form_page(
+        request, actor, org_id=None, values=_values_from(form), errors=errors, status=422
+    )
+
+
+def _editable(session: Session, actor: Actor, organisation_id: int) -> Organisation:
+    org = service.get_organisation(session, organisation_id)
+    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
+    return org
+
+
+@router.get("/orgs/{organisation_id}/edit")
+def edit_org_form(
+    request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int
+) -> HTMLResponse:
+    org = _editable(session, actor, organisation_id)
+    return _form_page(request, actor, org_id=org.id, values=_values_of(org))
+
+
+@router.post("/orgs/{organisation_id}/edit")
+def edit_org(
+    request: Request,
+    session: SessionDep,
+    actor: SignedInActor,
+    organisation_id: int,
+    form: FormDep,
+) -> Response:
+    org = _editable(session, actor, organisation_id)
+    lang = language(request)
+    try:
+        patch = OrganisationPatch.model_validate(_payload(form, standing=can_set_standing(actor)))
+        service.update_organisation(session, actor=actor, organisation_id=org.id, data=patch)
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/orgs/{org.id}", status_code=303)
+    values, submitted = _values_of(org), _values_from(form)
+    standing = can_set_standing(actor)
+    values.update({k: v for k, v in submitted.items() if standing or k not in STANDING})
+    return _form_page(request, actor, org_id=org.id, values=values, errors=errors, status=422)
+
+
+# ---------------------------------------------------------------- profile
+
+
+@router.get("/orgs/{organisation_id}")
+def org_detail(
+    request: Request, session: SessionDep, actor: PublicActor, organisation_id: int
+) -> HTMLResponse:
+    """An organisation's profile, its models and filings; contacts only where permitted."""
+    org = service.get_organisation(session, organisation_id)
+    out = service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
+    models = service.list_models(
+        session, organisation_id=org.id, per_page=service.MAX_PER_PAGE
+    ).items
+    filings = sorted(
+        ((m, f) for m in models for f in m.filings), key=lambda mf: mf[1].filed_on, reverse=True
+    )
+    context = {
+        "org": out,
+        "models": models,
+        "filings": filings,
+        "can_edit": can_edit_organisation(actor, org.id),
+        "can_add_model": can_manage_models_of(actor, org.id),
+        "can_add_filing": can_manage_filings_of(actor, org.id),
+    }
+    return render(request, "orgs/detail.html", context, actor=actor)

@@ -1,0 +1,110 @@
+"""Rendering pages: one autoescaping Jinja2 environment, the language, and small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+
+from mosu import i18n
+from mosu.accounts.models import Role
+from mosu.config import Settings
+from mosu.permissions import Actor
+from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+@pass_context
+def _gettext(context: Context, text: str, /, **params: object) -> str:
+    return i18n.gettext(context["lang"], text, **params)
+
+
+@pass_context
+def _label(context: Context, member: Any) -> str:
+    return i18n.label(member, context["lang"])
+
+
+def page_url(path: str, params: Mapping[str, object], **overrides: object) -> str:
+    """``path`` with the non-empty ``params`` (and ``overrides``) as its query string."""
+    merged = {**params, **overrides}
+    query = urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+    return f"{path}?{query}" if query else path
+
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.globals.update(
+    _=_gettext,
+    label=_label,
+    page_url=page_url,
+    Tier=Tier,
+    Layer=Layer,
+    Modality=Modality,
+    FilingKind=FilingKind,
+    FilingStatus=FilingStatus,
+    Role=Role,
+)
+
+
+def language(request: Request) -> i18n.Language:
+    """The visitor's chosen language (the ``lang`` cookie), else the configured default."""
+    settings: Settings = request.app.state.settings
+    return i18n.normalise(request.cookies.get(i18n.LANG_COOKIE), settings.default_language)
+
+
+def here(request: Request) -> str:
+    """The current path and query, as a ``next`` target."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site, else ``default`` (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def wants_partial(request: Request) -> bool:
+    """An HTMX swap asks for the fragment; history restores and plain browsers get the page."""
+    return (
+        request.headers.get("hx-request") == "true"
+        and request.headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    actor: Actor,
+    status: int = 200,
+) -> HTMLResponse:
+    """``template`` rendered in the visitor's language, with the layout's common values."""
+    lang = language(request)
+    values: dict[str, Any] = {
+        "request": request,
+        "actor": actor,
+        "lang": lang,
+        "html_lang": i18n.HTML_LANG[lang],
+        "here": here(request),
+        "path": request.url.path,
+    }
+    values.update(context or {})
+    html = env.get_template(template).render(values)
+    response = HTMLResponse(html, status_code=status)
+    response.headers["Vary"] = "Cookie, HX-Request"
+    return response
