@@ -19,7 +19,7 @@ if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy"; then
   fi
 fi
 
-.venv/bin/ruff check mosu tests bench
-.venv/bin/ruff format --check mosu tests bench
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest -n 2 "$@"
