@@ -19,6 +19,7 @@ from mosu.accounts.service import create_api_token, create_user
 from mosu.config import Settings
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.errors import MosuError
+from mosu.evals.cli import app as eval_app
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 
@@ -33,6 +34,7 @@ token_app = typer.Typer(help="API 令牌 / API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(eval_app, name="eval", help="评测引擎 / the evaluation engine (赛马 core).")
 
 console = Console()
 err = Console(stderr=True)

@@ -1,0 +1,300 @@
+"""Speed benchmark of the evaluation engine against its peers (a script, not a test).
+
+Starts mosu's fake OpenAI-compatible server (50 ms latency) and races one model on a
+synthetic task of 2,000 and 20,000 samples at concurrency 64 with mosu, then with
+lm-evaluation-harness (``local-chat-completions``, ``num_concurrent=64``) and Inspect AI
+(``--max-connections 64``), both installed into a throwaway venv under /tmp. Prints one
+table: request rate against the physical limit (64 / 50 ms = 1,280 requests per second),
+CPU milliseconds per sample and wall time from process start to final scores.
+
+    python bench/engine.py                 # both sizes, all three tools
+    python bench/engine.py --sizes 2000 --tools mosu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+LATENCY = 0.05
+CONCURRENCY = 64
+LIMIT = CONCURRENCY / LATENCY
+PEERS_VENV = Path(os.environ.get("MOSU_BENCH_PEERS_VENV", "/tmp/mosu-bench-peers"))
+PEER_PACKAGES = ["lm-eval[api]", "inspect-ai", "openai"]
+console = Console(width=170)
+
+
+@dataclass
+class Row:
+    tool: str
+    samples: int
+    score: float | None = None
+    requests: int = 0
+    server_rate: float = 0.0
+    wall: float = 0.0
+    cpu_ms: float = 0.0
+    note: str = ""
+
+
+def write_data(folder: Path, n: int) -> tuple[Path, Path]:
+    """Samples ``{"id", "q", "y"}`` and the fake server's answer key (prompt → answer)."""
+    data, key = folder / "data.jsonl", folder / "key.jsonl"
+    with data.open("w", encoding="utf-8") as d, key.open("w", encoding="utf-8") as k:
+        for i in range(n):
+            q = f"第{i}题：下列选项中哪一个是正确的？请只回答选项字母。"
+            y = "ABCD"[(i * 7) % 4]
+            d.write(json.dumps({"id": i, "q": q, "y": y}, ensure_ascii=False) + "\n")
+            k.write(json.dumps({"prompt": q, "answer": y}, ensure_ascii=False) + "\n")
+    return data, key
+
+
+def start_server(key: Path) -> tuple[subprocess.Popen[str], str]:
+    command = [
+        sys.executable,
+        "-m",
+        "mosu.evals.fakeserver",
+        "--latency",
+        str(LATENCY),
+        "--answers",
+        str(key),
+    ]
+    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().split()[-1]
+    return proc, url
+
+
+def server_stats(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url.removesuffix("/v1") + "/stats", timeout=30) as response:
+        stats = json.loads(response.read())
+    return {"requests": stats["requests"], "first": stats["first"], "last": stats["last"]}
+
+
+def timed(
+    command: list[str], env: dict[str, str], cwd: Path
+) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Wall seconds and CPU seconds (user + system, with all child processes) of a command."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=3600)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, done
+
+
+def run_mosu(
+    folder: Path, data: Path, url: str, n: int
+) -> tuple[list[str], dict[str, str], Callable[[], float]]:
+    task = folder / "task.yaml"
+    task.write_text(
+        "name: bench\nsplits:\n  test: {format: jsonl, path: "
+        + json.dumps(str(data))
+        + ", id_field: id, label_field: y, input_fields: [q]}\n"
+        "prompt: {template: '{{ q }}'}\nparser: {name: choice_letter}\nscorers: [accuracy]\n",
+        encoding="utf-8",
+    )
+    out = folder / "mosu-out"
+    model = f"m=openai:{url}#m?concurrency={CONCURRENCY}"
+    command = [
+        sys.executable,
+        "-m",
+        "mosu.evals.cli",
+        "run",
+        str(task),
+        "--model",
+        model,
+        "--out",
+        str(out),
+        "-q",
+    ]
+
+    def score() -> float:
+        result = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        return float(result["models"][0]["metrics"]["accuracy"]["value"])
+
+    return command, dict(os.environ), score
+
+
+def run_lm_eval(
+    folder: Path, data: Path, url: str, n: int
+) -> tuple[list[str], dict[str, str], Callable[[], float]]:
+    tasks = folder / "lm_tasks"
+    tasks.mkdir()
+    (tasks / "mosu_bench.yaml").write_text(
+        "task: mosu_bench\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: "
+        + json.dumps(str(data))
+        + "\n"
+        "test_split: test\noutput_type: generate_until\ndoc_to_text: '{{q}}'\ndoc_to_target: '{{y}}'\n"
+        "generation_kwargs:\n  until: ['\\n\\n']\n  max_gen_toks: 8\n  do_sample: false\n"
+        "metric_list:\n  - metric: exact_match\n",
+        encoding="utf-8",
+    )
+    out = folder / "lm-out"
+    args = f"model=m,base_url={url}/chat/completions,num_concurrent={CONCURRENCY},max_retries=3,tokenized_requests=False"
+    command = [
+        str(PEERS_VENV / "bin" / "lm_eval"), "--model", "local-chat-completions", "--model_args", args,
+        "--tasks", "mosu_bench", "--include_path", str(tasks), "--apply_chat_template", "--output_path", str(out),
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "OPENAI_API_KEY": "none",
+    }
+
+    def score() -> float:
+        result = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))
+        metrics = result["results"]["mosu_bench"]
+        return float(next(v for k, v in metrics.items() if k.startswith("exact_match,")))
+
+    return command, env, score
+
+
+def run_inspect(
+    folder: Path, data: Path, url: str, n: int
+) -> tuple[list[str], dict[str, str], Callable[[], float]]:
+    task = folder / "inspect_task.py"
+    task.write_text(
+        "from inspect_ai import Task, task\nfrom inspect_ai.dataset import FieldSpec, json_dataset\n"
+        "from inspect_ai.scorer import match\nfrom inspect_ai.solver import generate\n\n"
+        f"@task\ndef bench():\n    return Task(dataset=json_dataset({str(data)!r}, FieldSpec(input='q', target='y', id='id')),"
+        " solver=generate(), scorer=match(location='exact'))\n",
+        encoding="utf-8",
+    )
+    logs = folder / "inspect-logs"
+    command = [
+        str(PEERS_VENV / "bin" / "inspect"), "eval", f"{task}@bench", "--model", "openai-api/fake/m",
+        "--max-connections", str(CONCURRENCY), "--display", "none", "--log-dir", str(logs), "--log-format", "json",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "FAKE_API_KEY": "none",
+        "FAKE_BASE_URL": url,
+        "INSPECT_LOG_LEVEL": "warning",
+    }
+
+    def score() -> float:
+        log = json.loads(next(logs.glob("*.json")).read_text(encoding="utf-8"))
+        return float(log["results"]["scores"][0]["metrics"]["accuracy"]["value"])
+
+    return command, env, score
+
+
+TOOLS = {"mosu": run_mosu, "lm-eval": run_lm_eval, "inspect-ai": run_inspect}
+
+
+def ensure_peers() -> str | None:
+    """Create the throwaway venv with the peers; the reason if that is impossible."""
+    if (PEERS_VENV / "bin" / "lm_eval").exists() and (PEERS_VENV / "bin" / "inspect").exists():
+        return None
+    console.print(f"installing {', '.join(PEER_PACKAGES)} into {PEERS_VENV} …")
+    try:
+        subprocess.run(
+            ["python3.11", "-m", "venv", str(PEERS_VENV)], check=True, capture_output=True
+        )
+        subprocess.run(
+            [str(PEERS_VENV / "bin" / "pip"), "install", "-q", *PEER_PACKAGES],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"could not install peers: {exc}"
+    return None
+
+
+def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
+    row = Row(tool, n)
+    if tool != "mosu" and peers_problem:
+        row.note = peers_problem
+        return row
+    with tempfile.TemporaryDirectory(prefix=f"mosu-bench-{tool}-") as tmp:
+        folder = Path(tmp)
+        data, key = write_data(folder, n)
+        server, url = start_server(key)
+        try:
+            command, env, score = TOOLS[tool](folder, data, url, n)
+            wall, cpu, done = timed(command, env, folder)
+            stats = server_stats(url)
+        finally:
+            server.terminate()
+            server.wait()
+        row.wall, row.cpu_ms, row.requests = wall, cpu / n * 1000, int(stats["requests"])
+        if stats["requests"] > 1 and stats["last"] > stats["first"]:
+            row.server_rate = (stats["requests"] - 1) / (stats["last"] - stats["first"])
+        if done.returncode != 0:
+            row.note = (
+                f"exit {done.returncode}: "
+                + (done.stderr.strip().splitlines() or ["(no output)"])[-1][:120]
+            )
+            return row
+        try:
+            row.score = score()
+        except (StopIteration, KeyError, ValueError, OSError) as exc:
+            row.note = f"no score found ({type(exc).__name__})"
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="2000,20000")
+    parser.add_argument("--tools", default=",".join(TOOLS))
+    args = parser.parse_args()
+    tools = [t for t in args.tools.split(",") if t]
+    peers_problem = ensure_peers() if any(t != "mosu" for t in tools) else None
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        for tool in tools:
+            console.print(f"running {tool} on {n} samples …")
+            rows.append(bench_one(tool, n, peers_problem))
+    table = Table(
+        title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
+    )
+    for column in (
+        "tool",
+        "samples",
+        "score",
+        "requests",
+        "req/s (server)",
+        "% of limit",
+        "req/s (wall)",
+        "CPU ms/sample",
+        "wall s",
+        "note",
+    ):
+        table.add_column(column, justify="left" if column in ("tool", "note") else "right")
+    for r in rows:
+        table.add_row(
+            r.tool,
+            f"{r.samples:,}",
+            f"{r.score:.3f}" if r.score is not None else "—",
+            f"{r.requests:,}",
+            f"{r.server_rate:,.0f}",
+            f"{r.server_rate / LIMIT * 100:.0f}%",
+            f"{r.samples / r.wall:,.0f}" if r.wall else "—",
+            f"{r.cpu_ms:.3f}" if r.wall else "—",
+            f"{r.wall:.1f}" if r.wall else "—",
+            r.note,
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""mosu's evaluation engine (评测引擎), usable without the platform.
+
+>>> from mosu.evals import load_task, run
+>>> task = load_task("tnews", data_dir=Path("../shared/data"))
+>>> result = run(task, {"tfidf": "baseline:tfidf"}, store=Path("runs/tnews.sqlite"))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mosu.evals.errors import DataError, EvalError, ModelSpecError, PredictionsError, TaskError
+from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
+from mosu.evals.limits import Limits
+from mosu.evals.loaders import Sample, load_samples
+from mosu.evals.models.base import Model, ModelError
+from mosu.evals.models.specs import build_model
+from mosu.evals.results import RaceResult, score_race
+from mosu.evals.run import Progress, arun, run
+from mosu.evals.scorers import Scorer
+from mosu.evals.tasks import DataSpec, Task, TaskSpec, builtin_tasks, load_task, parse_task
+
+if TYPE_CHECKING:
+    from mosu.evals.fakeserver import FakeConfig, FakeServer, serve_in_thread
+
+_LAZY = {"FakeConfig", "FakeServer", "serve_in_thread"}
+
+
+def __getattr__(name: str) -> Any:
+    # the fake server stays out of sys.modules until used, so ``python -m`` can run it
+    if name in _LAZY:
+        from mosu.evals import fakeserver
+
+        return getattr(fakeserver, name)
+    raise AttributeError(f"module 'mosu.evals' has no attribute {name!r}")
+
+
+__all__ = [
+    "DataError",
+    "DataSpec",
+    "EvalError",
+    "Executor",
+    "FakeConfig",
+    "FakeServer",
+    "Limits",
+    "LocalExecutor",
+    "Model",
+    "ModelError",
+    "ModelSpecError",
+    "PredictionsError",
+    "Progress",
+    "RaceResult",
+    "Sample",
+    "Scorer",
+    "Shard",
+    "Task",
+    "TaskError",
+    "TaskSpec",
+    "WorkItem",
+    "arun",
+    "build_model",
+    "builtin_tasks",
+    "load_samples",
+    "load_task",
+    "parse_task",
+    "run",
+    "score_race",
+    "serve_in_thread",
+]

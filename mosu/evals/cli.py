@@ -1,0 +1,179 @@
+"""``mosu eval``: race models on a task from the command line, and render reports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mosu.errors import MosuError
+from mosu.evals.models.specs import parse_model_option
+from mosu.evals.results import RaceResult, write_samples
+from mosu.evals.run import Progress as RaceProgress
+from mosu.evals.run import arun
+from mosu.evals.store import RunStore
+from mosu.evals.tasks import Task, load_task
+
+app = typer.Typer(
+    help="评测引擎 / evaluation engine: race models on a task.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _limited(task: Task, limit: int | None) -> Task:
+    if limit is None:
+        return task
+    split = task.spec.eval_split
+    splits = dict(task.spec.splits)
+    splits[split] = splits[split].model_copy(update={"limit": limit})
+    return Task(task.spec.model_copy(update={"splits": splits}), data_dir=task.data_dir)
+
+
+def leaderboard(result: RaceResult) -> Table:
+    """The race's leaderboard as a Rich table."""
+    table = Table(
+        title=f"{result.task} — {result.samples} samples, primary metric {result.primary}"
+    )
+    table.add_column("rank", justify="right")
+    table.add_column("model")
+    metrics = list(result.models[0].metrics) if result.models else []
+    for name in metrics:
+        table.add_column(f"{name} [95% CI]", justify="right")
+    for column in ("errors", "calls", "cached"):
+        table.add_column(column, justify="right")
+    for m in result.models:
+        cells = [
+            f"{v.value * 100:.1f} [{v.low * 100:.1f}, {v.high * 100:.1f}]"
+            for v in m.metrics.values()
+        ]
+        table.add_row(str(m.rank), m.name, *cells, str(m.errors), str(m.requests), str(m.cached))
+    return table
+
+
+@app.command("run")
+def run_cmd(
+    task: Annotated[str, typer.Argument(help="task YAML file or built-in task name")],
+    model: Annotated[list[str], typer.Option("--model", "-m", help="NAME=SPEC, repeatable")],
+    data_dir: Annotated[
+        Path | None, typer.Option(help="folder the task's data paths are relative to")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="run folder (default mosu-runs/TASK)")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="continue the run in --out (must exist)")
+    ] = False,
+    retry_errors: Annotated[
+        bool, typer.Option(help="send samples that erred before again")
+    ] = False,
+    limit: Annotated[int | None, typer.Option(help="evaluate only the first N samples")] = None,
+    replicates: Annotated[int, typer.Option(help="bootstrap replicates")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap and retry-jitter seed")] = 0,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="shared response cache folder (env MOSU_CACHE_DIR)")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Race models on a task; print the leaderboard; write results.json and samples.jsonl."""
+    try:
+        loaded = _limited(load_task(task, data_dir=data_dir), limit)
+        folder = out or Path("mosu-runs") / loaded.name
+        store = folder / "run.sqlite"
+        if resume and not store.exists():
+            raise MosuError(f"nothing to resume: {store} does not exist")
+        cache_root = cache_dir or (
+            Path(os.environ["MOSU_CACHE_DIR"]) if os.environ.get("MOSU_CACHE_DIR") else None
+        )
+        specs = dict(parse_model_option(m) for m in model)
+        result = asyncio.run(
+            _race(loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet)
+        )
+        result.write(folder / "results.json")
+        run_store = RunStore(store)
+        try:
+            outcomes = {name: run_store.finished(name) for name in specs}
+        finally:
+            run_store.close()
+        write_samples(loaded, outcomes, folder / "samples.jsonl", list(specs))
+    except MosuError as exc:
+        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(leaderboard(result))
+    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+
+
+async def _race(
+    task: Task,
+    specs: dict[str, str],
+    store: Path,
+    cache_root: Path | None,
+    retry_errors: bool,
+    replicates: int,
+    seed: int,
+    quiet: bool,
+) -> RaceResult:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("errors {task.fields[errors]}"),
+        TextColumn("{task.fields[rps]:>6.0f} req/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=quiet, refresh_per_second=8) as bars:
+        ids = {name: bars.add_task(name, total=None, errors=0, rps=0.0) for name in specs}
+        started = time.perf_counter()
+        last: dict[str, float] = {}
+
+        def on_progress(p: RaceProgress) -> None:
+            now = time.perf_counter()
+            if p.done < p.total and now - last.get(p.model, 0.0) < 0.1:
+                return
+            last[p.model] = now
+            if p.model not in ids:  # judge calls appear as MODEL@judgeN
+                ids[p.model] = bars.add_task(p.model, total=None, errors=0, rps=0.0)
+            rps = p.requests / max(now - started, 1e-6)
+            bars.update(ids[p.model], total=p.total, completed=p.done, errors=p.errors, rps=rps)
+
+        cache = cache_root / "cache.sqlite" if cache_root else None
+        return await arun(
+            task,
+            specs,
+            store=store,
+            progress=on_progress,
+            retry_errors=retry_errors,
+            cache_path=cache,
+            replicates=replicates,
+            seed=seed,
+        )
+
+
+@app.command("report")
+def report_cmd(
+    results: Annotated[Path, typer.Argument(help="results.json written by 'mosu eval run'")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file (default: beside the results)")
+    ] = None,
+) -> None:
+    """Render an HTML report (scores with intervals, ranks, categories, confusion matrices)."""
+    from mosu.evals.report import render_report
+
+    if not results.exists():
+        err.print(f"[red]error:[/red] no such file: {results}", highlight=False)
+        raise typer.Exit(2)
+    race = RaceResult.model_validate_json(results.read_text(encoding="utf-8"))
+    target = out or results.with_name("report.html")
+    target.write_text(render_report(race), encoding="utf-8")
+    console.print(f"report: {target}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,323 @@
+"""The project's fake OpenAI-compatible chat server: a real HTTP server on loopback.
+
+It answers ``POST /v1/chat/completions`` from an answer key with a configurable accuracy,
+after a configurable latency, and injects each kind of fault at a configurable share:
+HTTP 429 with ``Retry-After``, HTTP 500, a timeout (no answer), malformed JSON, empty
+content and a closed connection. ``GET /stats`` returns how often each prompt was
+requested, so tests can prove that no completed request was repeated.
+
+Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
+it has a known expected order and the same results on every run. Written on raw asyncio
+so that one core serves well over a thousand requests per second.
+
+Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import random
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
+
+
+def prompt_key(text: str) -> str:
+    """How the server (and tests) name a prompt: sha256 of the stripped last user message."""
+    return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:32]
+
+
+def _fraction(*parts: object) -> float:
+    digest = hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass
+class FakeConfig:
+    """What the fake server does. ``faults`` maps a name in :data:`FAULTS` to its share."""
+
+    latency: float = 0.0
+    accuracy: float = 1.0
+    faults: dict[str, float] = field(default_factory=dict)
+    retry_after: float = 1.0
+    hang: float = 60.0
+    seed: int = 0
+    answers: dict[str, str] = field(default_factory=dict)
+    id_pattern: str | None = None
+    choices: list[str] = field(default_factory=list)
+    template: str = "{answer}"
+    accuracy_by_model: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.faults) - set(FAULTS)
+        if unknown:
+            raise ValueError(f"unknown faults {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        if sum(self.faults.values()) > 1:
+            raise ValueError("fault shares add up to more than 1")
+
+
+class FakeServer:
+    """The server; :meth:`start` binds it, :attr:`counts` records requests per prompt key."""
+
+    def __init__(self, config: FakeConfig) -> None:
+        self.config = config
+        self.counts: Counter[str] = Counter()
+        self.requests = 0
+        self.first_request = 0.0
+        self.last_request = 0.0
+        self._rng = random.Random(config.seed)
+        self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _Protocol(self), host, port, backlog=1024)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    def answer(self, model: str, prompt: str) -> str:
+        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice."""
+        cfg = self.config
+        key = prompt_key(prompt)
+        gold = cfg.answers.get(key)
+        if gold is None and self._id_re is not None:
+            match = self._id_re.search(prompt)
+            gold = cfg.answers.get(match.group(1)) if match else None
+        if gold is None:
+            return cfg.template.format(answer="不知道")
+        accuracy = cfg.accuracy_by_model.get(model, cfg.accuracy)
+        if _fraction(cfg.seed, model, key) < accuracy:
+            return cfg.template.format(answer=gold)
+        wrong = [c for c in cfg.choices if c != gold] or ["不知道"]
+        return cfg.template.format(
+            answer=wrong[int(_fraction(cfg.seed, "wrong", key) * len(wrong))]
+        )
+
+    def fault(self) -> str | None:
+        draw = self._rng.random()
+        for name, share in self.config.faults.items():
+            if draw < share:
+                return name
+            draw -= share
+        return None
+
+
+def _http(status: int, body: bytes, extra: str = "") -> bytes:
+    reason = {
+        200: "OK",
+        404: "Not Found",
+        400: "Bad Request",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+    }
+    head = (
+        f"HTTP/1.1 {status} {reason.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n{extra}\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self, server: FakeServer) -> None:
+        self.server = server
+        self.buffer = b""
+        self.transport: asyncio.Transport | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            if len(self.buffer) < end + 4 + length:
+                return
+            body = self.buffer[end + 4 : end + 4 + length]
+            self.buffer = self.buffer[end + 4 + length :]
+            method, path, *_ = head.split(" ", 2)
+            self.handle(method, path, body)
+
+    def send(self, payload: bytes | None) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if payload is None:
+            self.transport.close()
+        else:
+            self.transport.write(payload)
+
+    def handle(self, method: str, path: str, body: bytes) -> None:
+        server = self.server
+        if method == "GET" and path.startswith("/stats"):
+            stats = {
+                "requests": server.requests,
+                "first": server.first_request,
+                "last": server.last_request,
+                "by_prompt": dict(server.counts),
+            }
+            self.send(_http(200, json.dumps(stats).encode()))
+            return
+        if (
+            method != "POST"
+            or not path.startswith("/v1/")
+            or not path.endswith("/chat/completions")
+        ):
+            self.send(_http(404, b'{"error": {"message": "not found"}}'))
+            return
+        try:
+            request = json.loads(body)
+            messages = request["messages"]
+            prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+            if isinstance(prompt, list):
+                prompt = "".join(part.get("text", "") for part in prompt)
+            model = str(request.get("model", ""))
+        except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
+            self.send(_http(400, b'{"error": {"message": "bad request"}}'))
+            return
+        server.requests += 1
+        server.last_request = self.loop.time()
+        if server.requests == 1:
+            server.first_request = server.last_request
+        server.counts[prompt_key(prompt)] += 1
+        fault = server.fault()
+        cfg = server.config
+        payload: bytes | None
+        if fault == "timeout":
+            self.loop.call_later(cfg.hang, self.send, None)
+            return
+        if fault == "disconnect":
+            payload = None
+        elif fault == "rate_limit":
+            payload = _http(
+                429,
+                b'{"error": {"message": "rate limited"}}',
+                f"Retry-After: {cfg.retry_after:g}\r\n",
+            )
+        elif fault == "server_error":
+            payload = _http(500, b'{"error": {"message": "internal error"}}')
+        elif fault == "malformed":
+            payload = _http(200, b'{"choices": [{"message": {"content": ')
+        else:
+            content = "" if fault == "empty" else server.answer(model, prompt)
+            reply = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": 0,
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": len(prompt),
+                    "completion_tokens": len(content),
+                    "total_tokens": len(prompt) + len(content),
+                },
+            }
+            payload = _http(200, json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+        if cfg.latency > 0:
+            self.loop.call_later(cfg.latency, self.send, payload)
+        else:
+            self.send(payload)
+
+
+@contextmanager
+def serve_in_thread(config: FakeConfig) -> Iterator[tuple[str, FakeServer]]:
+    """Run a fake server on its own event loop in a thread; yields its base URL and itself."""
+    server = FakeServer(config)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    port: list[int] = []
+
+    def main() -> None:
+        asyncio.set_event_loop(loop)
+        port.append(loop.run_until_complete(server.start()))
+        ready.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=main, daemon=True)
+    thread.start()
+    ready.wait(10)
+    try:
+        yield f"http://127.0.0.1:{port[0]}/v1", server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+        loop.close()
+
+
+def load_answer_key(path: Path) -> dict[str, str]:
+    """An answer key file: JSON lines of ``{"prompt": ..., "answer": ...}`` (keyed by
+    :func:`prompt_key`) or ``{"id": ..., "answer": ...}`` (used with ``--id-pattern``)."""
+    key: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            name = prompt_key(row["prompt"]) if "prompt" in row else str(row["id"])
+            key[name] = str(row["answer"])
+    return key
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="mosu's fake OpenAI-compatible server")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--accuracy", type=float, default=1.0)
+    parser.add_argument("--answers", type=Path)
+    parser.add_argument("--choices", default="", help="comma-separated wrong answers to draw from")
+    parser.add_argument("--template", default="{answer}")
+    parser.add_argument("--id-pattern")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--retry-after", type=float, default=1.0)
+    for name in FAULTS:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=0.0, dest=name)
+    args = parser.parse_args(argv)
+    config = FakeConfig(
+        latency=args.latency,
+        accuracy=args.accuracy,
+        faults={name: getattr(args, name) for name in FAULTS if getattr(args, name)},
+        retry_after=args.retry_after,
+        seed=args.seed,
+        answers=load_answer_key(args.answers) if args.answers else {},
+        id_pattern=args.id_pattern,
+        choices=[c for c in args.choices.split(",") if c],
+        template=args.template,
+    )
+
+    async def serve() -> None:
+        server = FakeServer(config)
+        port = await server.start(args.host, args.port)
+        print(f"listening on http://{args.host}:{port}/v1", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""The model adapter interface shared by endpoints, local models and predictions files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from mosu.evals.limits import Limits
+from mosu.evals.prompts import Message
+
+if TYPE_CHECKING:
+    from mosu.evals.tasks import Task
+
+
+class ModelError(Exception):
+    """A failed call. ``retryable`` failures are retried within the endpoint's limits."""
+
+    def __init__(
+        self, reason: str, *, retryable: bool = True, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Model(Protocol):
+    """What the executor needs from a model.
+
+    ``identity`` names the endpoint, model and generation parameters for the response
+    cache (``None``: do not cache, e.g. a local model that answers in microseconds).
+    """
+
+    limits: Limits
+
+    @property
+    def identity(self) -> str | None: ...
+
+    async def prepare(self, task: Task) -> None:
+        """Train on the task's train split, read a predictions file, open connections."""
+
+    async def complete(self, sample_id: str, messages: list[Message]) -> str:
+        """The model's raw answer, or :class:`ModelError`."""
+
+    async def aclose(self) -> None:
+        """Release connections."""

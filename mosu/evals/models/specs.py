@@ -1,0 +1,106 @@
+"""Model specs: one string names a model and how to reach it.
+
+==================================================  ==========================================
+``openai:BASE_URL#MODEL?concurrency=64&rpm=600``    an OpenAI-compatible chat endpoint; options
+                                                    ``concurrency``, ``rpm``, ``timeout``,
+                                                    ``retries``, ``backoff``, ``key_env`` (the
+                                                    environment variable holding the key),
+                                                    ``key_ref`` (a key in the platform's store),
+                                                    ``temperature``, ``max_tokens``
+``baseline:majority`` / ``baseline:tfidf``          built-in baselines trained on the train split
+``python:package.module:function``                  a local callable ``f(messages) -> str``
+``predictions:PATH.jsonl``                          an entrant's predictions file
+==================================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from mosu.evals.errors import ModelSpecError
+from mosu.evals.limits import Limits
+from mosu.evals.models.base import Model
+from mosu.evals.models.local import BASELINES, PythonModel
+from mosu.evals.models.openai_compat import OpenAIChatModel
+from mosu.evals.models.predictions import PredictionsFile
+
+SecretLookup = Callable[[str], str | None]
+_LIMIT_OPTIONS = {
+    "concurrency": int,
+    "rpm": float,
+    "timeout": float,
+    "retries": int,
+    "backoff": float,
+}
+_PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
+
+
+def _openai(rest: str, environ: Mapping[str, str], secrets: SecretLookup | None) -> OpenAIChatModel:
+    address, _, query = rest.partition("?")
+    base_url, _, model = address.rpartition("#")
+    if not base_url or not model:
+        raise ModelSpecError(f"openai spec needs 'openai:BASE_URL#MODEL', got 'openai:{rest}'")
+    limits: dict[str, Any] = {}
+    params: dict[str, Any] = {}
+    api_key: str | None = None
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        try:
+            if name in _LIMIT_OPTIONS:
+                limits[name] = _LIMIT_OPTIONS[name](value)
+            elif name in _PARAM_OPTIONS:
+                params[name] = _PARAM_OPTIONS[name](value)
+            elif name == "key_env":
+                api_key = environ.get(value)
+                if not api_key:
+                    raise ModelSpecError(f"environment variable {value} (key_env) is not set")
+            elif name == "key_ref":
+                api_key = secrets(value) if secrets else None
+                if not api_key:
+                    raise ModelSpecError(f"no stored key named {value!r} (key_ref)")
+            else:
+                known = ", ".join([*_LIMIT_OPTIONS, *_PARAM_OPTIONS, "key_env", "key_ref"])
+                raise ModelSpecError(f"unknown option {name!r} in openai spec; known: {known}")
+        except ValueError:
+            raise ModelSpecError(f"option {name}={value!r} is not a valid number") from None
+    try:
+        return OpenAIChatModel(
+            base_url, model, api_key=api_key, limits=Limits(**limits), params=params
+        )
+    except ValueError as exc:
+        raise ModelSpecError(f"openai spec: {exc}") from None
+
+
+def build_model(
+    spec: str, *, environ: Mapping[str, str] | None = None, secrets: SecretLookup | None = None
+) -> Model:
+    """Build the model a spec names; raises :class:`ModelSpecError` with the reason."""
+    kind, sep, rest = spec.partition(":")
+    if not sep or not rest:
+        raise ModelSpecError(
+            f"model spec {spec!r} must look like KIND:..., KIND one of openai, baseline, python, predictions"
+        )
+    if kind == "openai":
+        return _openai(rest, os.environ if environ is None else environ, secrets)
+    if kind == "baseline":
+        if rest not in BASELINES:
+            raise ModelSpecError(f"unknown baseline {rest!r}; known: {', '.join(BASELINES)}")
+        return BASELINES[rest]()
+    if kind == "python":
+        return PythonModel(rest)
+    if kind == "predictions":
+        return PredictionsFile(Path(rest))
+    raise ModelSpecError(
+        f"unknown model kind {kind!r} in {spec!r}; known: openai, baseline, python, predictions"
+    )
+
+
+def parse_model_option(value: str) -> tuple[str, str]:
+    """``NAME=SPEC`` as given to ``--model``; a bare spec is named after itself."""
+    name, sep, spec = value.partition("=")
+    if sep and ":" not in name and name:
+        return name, spec
+    return value, value

@@ -1,0 +1,80 @@
+"""The HTML race report: leaderboard with intervals, a plotly chart (JavaScript inlined from
+the installed ``plotly`` package, no CDN), per-category scores and confusion matrices.
+Model outputs never appear unescaped: the template autoescapes everything."""
+
+from __future__ import annotations
+
+import json
+
+from jinja2 import Environment
+
+from mosu.evals.results import RaceResult
+
+_TEMPLATE = """<!doctype html>
+<html lang="zh"><head><meta charset="utf-8"><title>{{ r.task }} — 赛马报告</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px}table{border-collapse:collapse;margin:1rem 0}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,td:nth-child(2){text-align:left}
+.note{color:#555;font-size:.9rem}</style>
+<script>{{ plotly_js | safe }}</script></head><body>
+<h1>{{ r.task }} 赛马报告</h1><p>{{ r.description }}</p>
+<p>{{ r.samples }} 个样本；主指标 <b>{{ r.primary }}</b>；{{ r.replicates }} 次自助抽样，种子 {{ r.seed }}。</p>
+<div id="scores" style="height:420px"></div>
+<h2>排行榜 Leaderboard</h2><table><tr><th>名次</th><th>模型</th>{% for m in metrics %}<th>{{ m }} [95% CI]</th>{% endfor %}
+<th>错误</th><th>未解析</th><th>调用</th><th>缓存</th></tr>
+{% for m in r.models %}<tr><td>{{ m.rank }}</td><td>{{ m.name }}</td>{% for k in metrics %}{% set v = m.metrics[k] %}
+<td>{{ '%.1f'|format(v.value*100) }} [{{ '%.1f'|format(v.low*100) }}, {{ '%.1f'|format(v.high*100) }}]</td>{% endfor %}
+<td title="{{ m.error_reasons }}">{{ m.errors }}</td><td>{{ m.unparsed }}</td><td>{{ m.requests }}</td><td>{{ m.cached }}</td></tr>{% endfor %}</table>
+<p class="note">{{ r.method }}</p>
+<h2>两两比较 Paired comparisons ({{ r.primary }})</h2><table><tr><th>A</th><th>B</th><th>A − B</th><th>95% CI</th><th>p</th><th>显著</th></tr>
+{% for c in r.comparisons %}<tr><td>{{ c.a }}</td><td>{{ c.b }}</td><td>{{ '%.2f'|format(c.difference*100) }}</td>
+<td>[{{ '%.2f'|format(c.low*100) }}, {{ '%.2f'|format(c.high*100) }}]</td><td>{{ '%.3f'|format(c.p_value) }}</td><td>{{ '是' if c.significant else '否' }}</td></tr>{% endfor %}</table>
+{% if categories %}<h2>分类别 By category ({{ r.primary }})</h2><table><tr><th>类别</th><th>n</th>{% for m in r.models %}<th>{{ m.name }}</th>{% endfor %}</tr>
+{% for cat in categories %}<tr><td style="text-align:left">{{ cat }}</td><td>{{ r.models[0].by_category[cat].n }}</td>{% for m in r.models %}
+<td>{{ '%.1f'|format(m.by_category[cat].value*100) if cat in m.by_category else '' }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
+{% for m in r.models %}{% if m.confusion %}<h3>混淆矩阵 Confusion matrix — {{ m.name }}</h3><table><tr><th>真实 \\ 预测</th>
+{% for lab in m.confusion.labels %}<th>{{ lab }}</th>{% endfor %}<th>(无)</th></tr>{% for row in m.confusion.matrix %}
+<tr><th>{{ m.confusion.labels[loop.index0] }}</th>{% for v in row %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}{% endfor %}
+<script>const fig = {{ figure | safe }}; Plotly.newPlot("scores", fig.data, fig.layout, {responsive: true});</script>
+</body></html>"""
+
+_ENV = Environment(autoescape=True)
+
+
+def figure(result: RaceResult) -> dict[str, object]:
+    """Plotly figure: every metric per model, with 95% intervals as error bars."""
+    names = [m.name for m in result.models]
+    data = []
+    for metric in result.models[0].metrics if result.models else []:
+        values = [m.metrics[metric] for m in result.models]
+        data.append(
+            {
+                "type": "bar",
+                "name": metric,
+                "x": names,
+                "y": [v.value * 100 for v in values],
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(v.high - v.value) * 100 for v in values],
+                    "arrayminus": [(v.value - v.low) * 100 for v in values],
+                },
+            }
+        )
+    layout = {
+        "barmode": "group",
+        "yaxis": {"title": "score (%)", "range": [0, 100]},
+        "title": f"{result.task}: scores with 95% CI",
+    }
+    return {"data": data, "layout": layout}
+
+
+def render_report(result: RaceResult) -> str:
+    """The whole report as one self-contained HTML page."""
+    from plotly.offline import get_plotlyjs
+
+    categories = sorted({c for m in result.models for c in m.by_category})
+    metrics = list(result.models[0].metrics) if result.models else []
+    fig = json.dumps(figure(result), ensure_ascii=False).replace("</", "<\\/")
+    return _ENV.from_string(_TEMPLATE).render(
+        r=result, metrics=metrics, categories=categories, figure=fig, plotly_js=get_plotlyjs()
+    )

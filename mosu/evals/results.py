@@ -1,0 +1,236 @@
+"""What a race produces: the leaderboard with intervals and ranks, and per-sample records.
+
+:func:`score_race` is pure given the task and the stored outputs, so re-scoring a finished
+run (a new parser, more bootstrap replicates) sends no request.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from mosu.evals import stats
+from mosu.evals.store import Outcome
+from mosu.evals.tasks import Task
+
+
+class MetricValue(BaseModel):
+    value: float
+    low: float
+    high: float
+
+
+class CategoryScore(BaseModel):
+    n: int
+    value: float
+
+
+class Confusion(BaseModel):
+    """Rows: gold labels; columns: predicted labels, then ``(none)`` for no valid answer."""
+
+    labels: list[str]
+    matrix: list[list[int]]
+
+
+class ModelResult(BaseModel):
+    name: str
+    spec: str
+    rank: int
+    metrics: dict[str, MetricValue]
+    samples: int
+    errors: int
+    error_reasons: dict[str, int]
+    unparsed: int
+    requests: int
+    cached: int
+    by_category: dict[str, CategoryScore]
+    confusion: Confusion | None = None
+
+
+class Comparison(BaseModel):
+    a: str
+    b: str
+    metric: str
+    difference: float
+    low: float
+    high: float
+    p_value: float
+    significant: bool
+
+
+class RaceResult(BaseModel):
+    """The outcome of racing models on one task (赛马结果)."""
+
+    task: str
+    description: str
+    primary: str
+    samples: int
+    replicates: int
+    seed: int
+    method: str
+    models: list[ModelResult]
+    comparisons: list[Comparison]
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+
+
+METHOD = (
+    "Percentile bootstrap over samples (shared resamples for all models, seeded); a paired "
+    "difference is significant when its 95% interval excludes 0; rank = 1 + number of models "
+    "significantly better on the primary metric. Errors and unparsable answers count as wrong."
+)
+
+
+def _reason(error: str) -> str:
+    return error.split(":", 1)[0] if error.startswith("HTTP") else error.split(" (", 1)[0]
+
+
+def score_race(
+    task: Task,
+    outcomes: Mapping[str, Mapping[str, Outcome]],
+    specs: Mapping[str, str],
+    *,
+    replicates: int = stats.DEFAULT_REPLICATES,
+    seed: int = 0,
+    judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
+) -> RaceResult:
+    """Parse, score, bootstrap and rank every model's outputs on the task's samples.
+
+    ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
+    """
+    samples = task.samples()
+    labels = [s.label for s in samples]
+    names = list(outcomes)
+    predictions: dict[str, list[str | None]] = {}
+    for name in names:
+        rows = outcomes[name]
+        predictions[name] = [
+            task.parser(rows[s.id].output or "")
+            if s.id in rows and rows[s.id].output is not None
+            else None
+            for s in samples
+        ]
+    metric_values: dict[str, dict[str, MetricValue]] = {name: {} for name in names}
+    ranks: dict[str, int] = {}
+    comparisons: list[Comparison] = []
+    per_sample: dict[str, np.ndarray] = {}
+    for scorer in task.scorers:
+        if scorer.judge is not None:
+            verdicts = (judgements or {}).get(scorer.name, {})
+            inputs = {
+                name: [
+                    verdicts[name][s.id].output
+                    if name in verdicts and s.id in verdicts[name]
+                    else None
+                    for s in samples
+                ]
+                for name in names
+            }
+        else:
+            inputs = predictions
+        matrices = [scorer.stats(inputs[name], labels) for name in names]
+        points = [float(scorer.aggregate(m.sum(axis=0), len(labels))) for m in matrices]
+        reps = stats.bootstrap_replicates(
+            matrices, scorer.aggregate, replicates=replicates, seed=seed
+        )
+        for i, name in enumerate(names):
+            ci = stats.interval(points[i], reps[i])
+            metric_values[name][scorer.name] = MetricValue(value=ci.value, low=ci.low, high=ci.high)
+        if scorer.name == task.primary:
+            ranks = stats.rank_groups(names, points, reps)
+            if scorer.per_sample_column is not None:
+                per_sample = {
+                    name: m[:, scorer.per_sample_column]
+                    for name, m in zip(names, matrices, strict=True)
+                }
+            for i, j in itertools.combinations(range(len(names)), 2):
+                a, b = (i, j) if points[i] >= points[j] else (j, i)
+                c = stats.compare(names[a], names[b], points[a] - points[b], reps[a] - reps[b])
+                comparisons.append(
+                    Comparison(a=c.a, b=c.b, metric=scorer.name, difference=c.difference.value, low=c.difference.low,
+                               high=c.difference.high, p_value=c.p_value, significant=c.significant)
+                )  # fmt: skip
+    categories = sorted({s.category for s in samples if s.category is not None})
+    results = []
+    for name in names:
+        rows = outcomes[name]
+        errors = [
+            rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error is not None
+        ]
+        missing = sum(1 for s in samples if s.id not in rows)
+        by_category: dict[str, CategoryScore] = {}
+        if categories and name in per_sample:
+            for cat in categories:
+                mask = np.array([s.category == cat for s in samples])
+                by_category[cat] = CategoryScore(
+                    n=int(mask.sum()), value=float(per_sample[name][mask].mean())
+                )
+        confusion = None
+        if task.spec.labels:
+            index = {lab: i for i, lab in enumerate(task.spec.labels)}
+            k = len(index)
+            matrix = [[0] * (k + 1) for _ in range(k)]
+            for pred, gold in zip(predictions[name], labels, strict=True):
+                matrix[index[gold]][index.get(pred, k) if pred is not None else k] += 1
+            confusion = Confusion(labels=list(task.spec.labels), matrix=matrix)
+        answered = [rows[s.id] for s in samples if s.id in rows]
+        results.append(
+            ModelResult(
+                name=name,
+                spec=specs.get(name, name),
+                rank=ranks.get(name, 1),
+                metrics=metric_values[name],
+                samples=len(samples),
+                errors=len(errors) + missing,
+                error_reasons=dict(Counter(_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
+                unparsed=sum(1 for p, s in zip(predictions[name], samples, strict=True) if p is None and s.id in rows and rows[s.id].output is not None),
+                requests=sum(o.attempts for o in answered if not o.cached),
+                cached=sum(1 for o in answered if o.cached),
+                by_category=by_category,
+                confusion=confusion,
+            )
+        )  # fmt: skip
+    results.sort(key=lambda r: (r.rank, -r.metrics[task.primary].value, r.name))
+    return RaceResult(
+        task=task.name,
+        description=task.spec.description,
+        primary=task.primary,
+        samples=len(samples),
+        replicates=replicates,
+        seed=seed,
+        method=METHOD,
+        models=results,
+        comparisons=comparisons,
+    )
+
+
+def write_samples(
+    task: Task, outcomes: Mapping[str, Mapping[str, Outcome]], path: Path, models: Sequence[str]
+) -> None:
+    """Per-sample JSON lines: model, id, category, label, raw output, parsed prediction, error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for name in models:
+            rows = outcomes[name]
+            for s in task.samples():
+                o = rows.get(s.id)
+                output = o.output if o else None
+                record = {
+                    "model": name,
+                    "id": s.id,
+                    "category": s.category,
+                    "label": s.label,
+                    "output": output,
+                    "prediction": task.parser(output) if output is not None else None,
+                    "error": o.error if o else "not run",
+                    "attempts": o.attempts if o else 0,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")

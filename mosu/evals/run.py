@@ -1,0 +1,227 @@
+"""Run a race: the one entry point the CLI, the platform's job queue and scripts all use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mosu.evals import stats
+from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
+from mosu.evals.models.base import Model
+from mosu.evals.models.specs import SecretLookup, build_model
+from mosu.evals.prompts import Message, Template
+from mosu.evals.results import RaceResult, score_race
+from mosu.evals.store import Outcome, RunStore, cache_key
+from mosu.evals.tasks import Task
+
+SHARD_SIZE = 1000
+FLUSH_SECONDS = 0.02
+
+
+@dataclass
+class Progress:
+    """Counters of one model in a running race, passed to the progress callback."""
+
+    model: str
+    total: int
+    done: int = 0
+    errors: int = 0
+    cached: int = 0
+    requests: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _fingerprint(task: Task) -> str:
+    ids = "\n".join(s.id for s in task.samples())
+    payload = task.spec.model_dump_json() + "\n" + ids
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class _Job:
+    model: Model
+    items: list[WorkItem]
+    total: int
+
+
+async def _execute(
+    run_store: RunStore,
+    jobs: Mapping[str, _Job],
+    executor: Executor,
+    progress: ProgressCallback | None,
+    retry_errors: bool,
+) -> None:
+    """Send what is not finished or cached yet; commit every outcome as it arrives."""
+    shards: list[Shard] = []
+    counters: dict[str, Progress] = {}
+    reused: list[Outcome] = []
+    for name, job in jobs.items():
+        finished = run_store.finished(name)
+        todo = [
+            i
+            for i in job.items
+            if i.sample_id not in finished
+            or (retry_errors and finished[i.sample_id].error is not None)
+        ]
+        kept = [o for o in finished.values() if not (retry_errors and o.error is not None)]
+        counter = Progress(
+            name, total=job.total, done=len(kept), errors=sum(o.error is not None for o in kept)
+        )
+        counters[name] = counter
+        hits = (
+            run_store.cached(i.cache_key for i in todo if i.cache_key) if job.model.identity else {}
+        )
+        if hits:
+            reused += [
+                Outcome(name, i.sample_id, hits[i.cache_key], None, 0, True)
+                for i in todo
+                if i.cache_key in hits
+            ]
+            counter.cached = sum(1 for i in todo if i.cache_key in hits)
+            counter.done += counter.cached
+            todo = [i for i in todo if i.cache_key not in hits]
+        shards += [Shard(name, todo[i : i + SHARD_SIZE]) for i in range(0, len(todo), SHARD_SIZE)]
+        if progress:
+            progress(counter)
+    run_store.write(reused)
+    if not shards:
+        return
+    buffer: list[Outcome] = []
+
+    def sink(outcome: Outcome) -> None:
+        buffer.append(outcome)
+        counter = counters[outcome.model]
+        counter.done += 1
+        counter.requests += outcome.attempts
+        if outcome.error is not None:
+            counter.errors += 1
+        if progress:
+            progress(counter)
+
+    async def flusher() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            if buffer:
+                batch = buffer[:]
+                del buffer[:]
+                run_store.write(batch)
+
+    writer = asyncio.create_task(flusher())
+    try:
+        await executor.run(shards, {name: job.model for name, job in jobs.items()}, sink)
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        run_store.write(buffer)
+
+
+def _items(model: Model, prompts: Mapping[str, list[Message]]) -> list[WorkItem]:
+    identity = model.identity
+    return [
+        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None)
+        for sid, msgs in prompts.items()
+    ]
+
+
+async def arun(
+    task: Task,
+    models: Mapping[str, str | Model],
+    *,
+    store: Path,
+    executor: Executor | None = None,
+    progress: ProgressCallback | None = None,
+    retry_errors: bool = False,
+    cache_path: Path | None = None,
+    replicates: int = stats.DEFAULT_REPLICATES,
+    seed: int = 0,
+    environ: Mapping[str, str] | None = None,
+    secrets: SecretLookup | None = None,
+) -> RaceResult:
+    """Race ``models`` (name → spec string or model object) on ``task``.
+
+    Finished samples already in ``store`` are not sent again (resume); responses found in
+    the cache are reused without a request. Every outcome is committed to ``store`` within
+    ``FLUSH_SECONDS`` of arriving. Judge scorers then grade the answers the same way.
+    Returns the scored race.
+    """
+    built = {
+        name: build_model(m, environ=environ, secrets=secrets) if isinstance(m, str) else m
+        for name, m in models.items()
+    }
+    specs = {name: m if isinstance(m, str) else type(m).__name__ for name, m in models.items()}
+    executor = executor or LocalExecutor(seed=seed)
+    run_store = RunStore(store, cache_path=cache_path)
+    opened: list[Model] = []
+    try:
+        run_store.bind("task", _fingerprint(task), what="task definition or data")
+        for name, model in built.items():
+            run_store.bind(
+                f"model:{name}", model.identity or specs[name], what=f"model behind {name!r}"
+            )
+        for model in built.values():
+            opened.append(model)
+            await model.prepare(task)
+        samples = task.samples()
+        finished = {name: run_store.finished(name) for name in built}
+        needed = {
+            s.id for s in samples if any(s.id not in finished[n] or retry_errors for n in built)
+        }
+        prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
+        jobs = {
+            name: _Job(model, _items(model, prompts), len(samples)) for name, model in built.items()
+        }
+        await _execute(run_store, jobs, executor, progress, retry_errors)
+        outcomes = {name: run_store.finished(name) for name in built}
+        judgements: dict[str, dict[str, dict[str, Outcome]]] = {}
+        for index, scorer in enumerate(task.scorers):
+            if scorer.judge is None:
+                continue
+            judge = build_model(scorer.judge.model, environ=environ, secrets=secrets)
+            opened.append(judge)
+            await judge.prepare(task)
+            template = Template(scorer.judge.template, where=f"task {task.name}: judge template")
+            user = {s.id: task.messages(s)[-1]["content"] for s in samples}
+            jobs = {}
+            for name in built:
+                key = f"{name}@judge{index}"
+                run_store.bind(
+                    f"model:{key}", judge.identity or scorer.judge.model, what="judge model"
+                )
+                grading: dict[str, list[Message]] = {}
+                for s in samples:
+                    answer = outcomes[name].get(s.id)
+                    if answer is not None and answer.output is not None:
+                        values: dict[str, Any] = {
+                            "question": user[s.id],
+                            "answer": answer.output,
+                            "reference": s.label,
+                            "scale": scorer.judge.scale,
+                        }
+                        grading[s.id] = [{"role": "user", "content": template.render(values)}]
+                jobs[key] = _Job(judge, _items(judge, grading), len(grading))
+            await _execute(run_store, jobs, executor, progress, retry_errors)
+            judgements[scorer.name] = {
+                name: run_store.finished(f"{name}@judge{index}") for name in built
+            }
+        return score_race(
+            task, outcomes, specs, replicates=replicates, seed=seed, judgements=judgements
+        )
+    finally:
+        for model in opened:
+            await model.aclose()
+        run_store.close()
+
+
+def run(
+    task: Task, models: Mapping[str, str | Model], *, store: Path, **options: Any
+) -> RaceResult:
+    """Synchronous :func:`arun` (for scripts and notebooks outside an event loop)."""
+    return asyncio.run(arun(task, models, store=store, **options))

@@ -1,0 +1,242 @@
+"""Tasks: a dataset split + a prompt template + an answer parser + scorers.
+
+Written in YAML (validated by the pydantic models below, unknown fields refused) or built in
+Python from the same models. :func:`load_task` reads a file or a built-in task by name.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mosu.evals.errors import TaskError
+from mosu.evals.loaders import Sample, load_samples
+from mosu.evals.parsers import Parser, build_parser
+from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
+from mosu.evals.scorers import Scorer, build_scorer
+
+BUILTIN_DIR = Path(__file__).resolve().parent / "tasks"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSpec(_Strict):
+    """Where a split's rows come from and how fields map to id, inputs, label and category."""
+
+    format: Literal["jsonl", "csv", "xlsx", "cmmlu", "clue", "inline"]
+    path: str | None = None
+    rows: list[dict[str, Any]] | None = None
+    id_field: str | None = None
+    label_field: str
+    input_fields: list[str] | None = None
+    category_field: str | None = None
+    label_map: dict[str, str] | None = None
+    duplicates: Literal["error", "keep_first"] = "error"
+    select: tuple[float, float] | None = Field(
+        default=None, description="hash slice of ids, e.g. [0, 0.7]"
+    )
+    select_seed: int = 0
+    limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _source(self) -> DataSpec:
+        if self.format == "inline" and self.rows is None:
+            raise ValueError("format 'inline' needs rows")
+        if self.format != "inline" and not self.path:
+            raise ValueError(f"format {self.format!r} needs a path")
+        return self
+
+
+class FewShotSpec(_Strict):
+    split: str
+    n: int = Field(default=5, ge=0)
+    seed: int | None = None
+    same_category: bool = True
+
+
+class PromptSpec(_Strict):
+    template: str
+    answer: str = "{{ label }}"
+    system: str | None = None
+    fewshot: FewShotSpec | None = None
+    separator: str = "\n\n"
+
+
+class ComponentSpec(BaseModel):
+    """A parser or scorer by name, with its options beside the name."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_name(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class GenerationSpec(_Strict):
+    temperature: float = 0.0
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
+class TaskSpec(_Strict):
+    """The whole task definition, as written in YAML."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    description: str = ""
+    splits: dict[str, DataSpec]
+    eval_split: str = "test"
+    train_split: str | None = None
+    labels: list[str] | None = None
+    prompt: PromptSpec
+    parser: ComponentSpec = ComponentSpec(name="identity")
+    scorers: list[ComponentSpec] = Field(min_length=1)
+    primary: str | None = None
+    generation: GenerationSpec = GenerationSpec()
+
+    @model_validator(mode="after")
+    def _references(self) -> TaskSpec:
+        for role, split in (("eval_split", self.eval_split), ("train_split", self.train_split)):
+            if split is not None and split not in self.splits:
+                raise ValueError(
+                    f"{role} {split!r} is not one of the splits ({', '.join(self.splits)})"
+                )
+        if self.prompt.fewshot and self.prompt.fewshot.split not in self.splits:
+            raise ValueError(
+                f"fewshot split {self.prompt.fewshot.split!r} is not one of the splits"
+            )
+        names = [s.name for s in self.scorers]
+        if self.primary is not None and self.primary not in names:
+            raise ValueError(
+                f"primary {self.primary!r} is not one of the scorers ({', '.join(names)})"
+            )
+        return self
+
+
+def _format_errors(exc: ValidationError, where: str) -> str:
+    lines = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        msg = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        lines.append(f"  {loc}: {msg}")
+    return f"{where}: invalid task\n" + "\n".join(lines)
+
+
+class Task:
+    """A validated, loaded task: its spec, data, compiled templates, parser and scorers.
+
+    Construction checks everything that can be checked before any request is sent:
+    templates against the data's fields, parser and scorer names and options.
+    """
+
+    def __init__(self, spec: TaskSpec, *, data_dir: Path | None = None) -> None:
+        self.spec = spec
+        self.data_dir = data_dir
+        where = f"task {spec.name}"
+        self.template = Template(spec.prompt.template, where=f"{where}: prompt.template")
+        self.answer = Template(spec.prompt.answer, where=f"{where}: prompt.answer")
+        self.parser: Parser = build_parser(spec.parser.name, spec.parser.options, spec.labels)
+        self.scorers: list[Scorer] = [
+            build_scorer(s.name, s.options, spec.labels) for s in spec.scorers
+        ]
+        eval_samples = self.samples(spec.eval_split)
+        if not eval_samples:
+            raise TaskError(f"{where}: split {spec.eval_split!r} has no samples")
+        fields = set(eval_samples[0].fields)
+        self.template.check(fields)
+        if spec.prompt.fewshot and spec.prompt.fewshot.n:
+            self.answer.check(set(self.samples(spec.prompt.fewshot.split)[0].fields) | {"label"})
+        for scorer in self.scorers:
+            if scorer.judge is not None:
+                judge = Template(scorer.judge.template, where=f"{where}: judge template")
+                judge.check({"question", "answer", "reference", "scale"})
+        if spec.labels is not None:
+            unknown = sorted({s.label for s in eval_samples} - set(spec.labels))
+            if unknown:
+                raise TaskError(
+                    f"{where}: labels {unknown} in the data are not in the task's labels"
+                )
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def primary(self) -> str:
+        return self.spec.primary or self.scorers[0].name
+
+    def samples(self, split: str | None = None) -> list[Sample]:
+        """The samples of ``split`` (default: the evaluation split), loaded once."""
+        name = split or self.spec.eval_split
+        if name not in self.spec.splits:
+            raise TaskError(f"task {self.name}: no split {name!r}")
+        return self._load(name)
+
+    @functools.cache  # noqa: B019 - a task lives as long as its run
+    def _load(self, name: str) -> list[Sample]:
+        return load_samples(self.spec.splits[name], self.data_dir)
+
+    def messages(self, sample: Sample) -> list[Message]:
+        """The chat messages sent to a model for ``sample``."""
+        fewshot = self.spec.prompt.fewshot
+        examples: Sequence[Sample] = ()
+        if fewshot and fewshot.n:
+            examples = select_fewshot(
+                sample,
+                self.samples(fewshot.split),
+                fewshot.n,
+                seed=fewshot.seed,
+                same_category=fewshot.same_category,
+            )
+        return build_messages(
+            sample,
+            template=self.template,
+            answer=self.answer,
+            examples=examples,
+            system=self.spec.prompt.system,
+            separator=self.spec.prompt.separator,
+        )
+
+
+def parse_task(data: dict[str, Any], *, where: str = "task", data_dir: Path | None = None) -> Task:
+    """Validate a task definition given as a mapping and load it."""
+    try:
+        spec = TaskSpec.model_validate(data)
+    except ValidationError as exc:
+        raise TaskError(_format_errors(exc, where)) from None
+    return Task(spec, data_dir=data_dir)
+
+
+def builtin_tasks() -> list[str]:
+    """Names of the task files shipped with mosu."""
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def load_task(
+    source: str | Path, *, data_dir: Path | None = None, overrides: dict[str, Any] | None = None
+) -> Task:
+    """Load a task from a YAML file or a built-in task name (see :func:`builtin_tasks`)."""
+    path = Path(source)
+    if not path.exists() and (BUILTIN_DIR / f"{source}.yaml").exists():
+        path = BUILTIN_DIR / f"{source}.yaml"
+    if not path.exists():
+        raise TaskError(f"no task file {source!r}; built-in tasks: {', '.join(builtin_tasks())}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise TaskError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise TaskError(f"{path}: a task file must be a mapping")
+    data.update(overrides or {})
+    return parse_task(data, where=str(path), data_dir=data_dir)

@@ -1,0 +1,51 @@
+"""The engine's README is part of the product: every name a user can write is in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer.main
+
+from mosu.evals.cli import app
+from mosu.evals.models.local import BASELINES
+from mosu.evals.parsers import PARSERS
+from mosu.evals.scorers import SCORERS
+from mosu.evals.tasks import DataSpec, TaskSpec, builtin_tasks
+
+README = (Path(__file__).resolve().parents[2] / "mosu" / "evals" / "README.md").read_text(
+    encoding="utf-8"
+)
+
+
+def test_scorers_parsers_baselines_and_tasks_are_documented() -> None:
+    for name in [*SCORERS, *PARSERS, *builtin_tasks()]:
+        assert f"`{name}`" in README, name
+    for name in BASELINES:
+        assert f"`baseline:{name}`" in README, name
+
+
+def test_task_fields_are_documented() -> None:
+    for name in [*TaskSpec.model_fields, *DataSpec.model_fields]:
+        assert f"`{name}`" in README, name
+
+
+def test_cli_options_are_documented() -> None:
+    group = typer.main.get_command(app)
+    commands = getattr(group, "commands", {})
+    assert set(commands) == {"run", "report"}
+    for command in commands.values():
+        for param in command.params:
+            if param.param_type_name == "option" and param.opts[0] != "--help":
+                assert f"`{param.opts[0]}`" in README, param.opts[0]
+
+
+def test_stats_method_is_documented() -> None:
+    assert "paired bootstrap" in README and "Rank groups" in README
+
+
+def test_public_api_is_exported() -> None:
+    import mosu.evals
+
+    for name in mosu.evals.__all__:
+        assert getattr(mosu.evals, name) is not None, name
+    assert sorted(mosu.evals.__all__) == mosu.evals.__all__

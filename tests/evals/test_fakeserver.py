@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
+from mosu.evals.http import ConnectionPool, HttpResponse, TransportError
+
+
+def _post(url: str, prompt: str, model: str = "m") -> HttpResponse:
+    async def go() -> HttpResponse:
+        pool = ConnectionPool(url, max_connections=2)
+        body = json.dumps(
+            {"model": model, "messages": [{"role": "user", "content": prompt}]}
+        ).encode()
+        try:
+            return await pool.post("/chat/completions", body)
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(go())
+
+
+def _content(response: HttpResponse) -> str:
+    return str(json.loads(response.body)["choices"][0]["message"]["content"])
+
+
+def test_answers_from_the_key_and_counts_prompts() -> None:
+    config = FakeConfig(answers={prompt_key("一加一"): "二"}, template="答案是{answer}")
+    with serve_in_thread(config) as (url, server):
+        assert _content(_post(url, "一加一")) == "答案是二"
+        assert _content(_post(url, " 一加一 ")) == "答案是二"
+        assert server.counts[prompt_key("一加一")] == 2
+        assert server.requests == 2
+
+
+def test_accuracy_is_deterministic_per_prompt_and_model() -> None:
+    prompts = [f"问题{i}" for i in range(400)]
+    config = FakeConfig(
+        answers={prompt_key(p): "对" for p in prompts},
+        choices=["对", "错"],
+        accuracy=0.7,
+        accuracy_by_model={"strong": 0.95},
+    )
+    with serve_in_thread(config) as (url, _):
+
+        async def ask(model: str) -> list[str]:
+            pool = ConnectionPool(url, max_connections=16)
+
+            async def one(p: str) -> str:
+                body = json.dumps(
+                    {"model": model, "messages": [{"role": "user", "content": p}]}
+                ).encode()
+                return _content(await pool.post("/chat/completions", body))
+
+            try:
+                return list(await asyncio.gather(*(one(p) for p in prompts)))
+            finally:
+                await pool.aclose()
+
+        first, again, strong = (
+            asyncio.run(ask("m")),
+            asyncio.run(ask("m")),
+            asyncio.run(ask("strong")),
+        )
+    assert first == again
+    assert first.count("对") / 400 == pytest.approx(0.7, abs=0.07)
+    assert strong.count("对") / 400 == pytest.approx(0.95, abs=0.04)
+
+
+@pytest.mark.parametrize(
+    "fault", ["rate_limit", "server_error", "malformed", "empty", "disconnect"]
+)
+def test_each_fault(fault: str) -> None:
+    config = FakeConfig(answers={prompt_key("q"): "a"}, faults={fault: 1.0}, retry_after=2)
+    with serve_in_thread(config) as (url, _):
+        if fault == "disconnect":
+            with pytest.raises(TransportError):
+                _post(url, "q")
+            return
+        response = _post(url, "q")
+    if fault == "rate_limit":
+        assert response.status == 429 and response.headers["retry-after"] == "2"
+    elif fault == "server_error":
+        assert response.status == 500
+    elif fault == "malformed":
+        with pytest.raises(json.JSONDecodeError):
+            json.loads(response.body)
+    else:
+        assert _content(response) == ""
+
+
+def test_answer_key_file_and_cli_config(tmp_path: Path) -> None:
+    from mosu.evals.fakeserver import load_answer_key
+
+    key = tmp_path / "key.jsonl"
+    key.write_text(
+        '{"prompt": "一加一", "answer": "二"}\n{"id": 7, "answer": "B"}\n', encoding="utf-8"
+    )
+    assert load_answer_key(key) == {prompt_key("一加一"): "二", "7": "B"}
+    with pytest.raises(ValueError, match="unknown faults"):
+        FakeConfig(faults={"meteor": 0.1})

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from mosu.evals import run
+from mosu.evals.report import figure, render_report
+
+from .helpers import toy_task
+
+
+def test_report_escapes_model_names_and_inlines_plotly(tmp_path: Path) -> None:
+    task = toy_task(tmp_path, 12)
+    result = run(
+        task, {"<script>alert(1)</script>": "baseline:majority"}, store=tmp_path / "r.sqlite"
+    )
+    html = render_report(result)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script src" not in html  # plotly.js is inlined, nothing is fetched
+    fig = figure(result)
+    assert fig["data"][0]["name"] == "accuracy"  # type: ignore[index]

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mosu.evals.errors import DataError, TaskError
+from mosu.evals.tasks import builtin_tasks, load_task, parse_task
+
+
+def _task(**changes: Any) -> dict[str, Any]:
+    task: dict[str, Any] = {
+        "name": "toy",
+        "splits": {
+            "test": {
+                "format": "inline",
+                "label_field": "y",
+                "id_field": "id",
+                "rows": [{"id": 1, "q": "一加一", "y": "二"}, {"id": 2, "q": "二加二", "y": "四"}],
+            }
+        },
+        "prompt": {"template": "问：{{ q }}"},
+        "scorers": ["exact_match"],
+    }
+    task.update(changes)
+    return task
+
+
+def test_inline_task_builds_messages() -> None:
+    task = parse_task(_task(prompt={"template": "问：{{ q }}", "system": "只答数字"}))
+    sample = task.samples()[0]
+    assert (sample.id, sample.label) == ("1", "二")
+    assert task.messages(sample) == [
+        {"role": "system", "content": "只答数字"},
+        {"role": "user", "content": "问：一加一"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"colour": "red"}, "colour: unknown field"),
+        (
+            {"prompt": {"template": "{{ question }}"}},
+            "template variable(s) question not in the data",
+        ),
+        ({"scorers": ["accuracy", "bleurt"]}, "unknown scorer 'bleurt'"),
+        ({"parser": "magic"}, "unknown parser 'magic'"),
+        ({"prompt": {"template": "{{ q "}}, "template syntax error"),
+        ({"eval_split": "dev"}, "eval_split 'dev' is not one of the splits"),
+        ({"scorers": []}, "scorers: List should have at least 1 item"),
+    ],
+)
+def test_invalid_tasks_are_explained(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(TaskError) as info:
+        parse_task(_task(**changes))
+    assert message in str(info.value)
+
+
+def test_duplicate_ids_error_unless_keep_first() -> None:
+    rows = [{"id": 1, "q": "a", "y": "x"}, {"id": 1, "q": "a", "y": "z"}]
+    split = {"format": "inline", "label_field": "y", "id_field": "id", "rows": rows}
+    with pytest.raises(DataError, match="id 1 repeated at row 2 with a conflicting label"):
+        parse_task(_task(splits={"test": split}))
+    task = parse_task(_task(splits={"test": {**split, "duplicates": "keep_first"}}))
+    assert [(s.id, s.label) for s in task.samples()] == [("1", "x")]
+    assert "conflicting label" in task.samples()[0].warnings[0]
+
+
+def test_builtin_tasks_load_the_shared_data(shared_data: Path) -> None:
+    assert set(builtin_tasks()) >= {"cmmlu", "cmmlu_5shot", "tnews", "gov_messages"}
+    tnews = load_task("tnews", data_dir=shared_data)
+    assert len(tnews.samples()) == 2010
+    assert len(set(s.label for s in tnews.samples())) == 15
+    gov = load_task("gov_messages", data_dir=shared_data)
+    train, test = gov.samples("train"), gov.samples("test")
+    assert len(train) + len(test) == 494
+    assert not {s.id for s in train} & {s.id for s in test}
+    five = load_task("cmmlu_5shot", data_dir=shared_data)
+    sample = five.samples()[0]
+    content = five.messages(sample)[-1]["content"]
+    assert content.count("答案：") == 6
+    assert len(five.samples()) == 11582
+
+
+def test_missing_data_dir_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="data not found"):
+        load_task("tnews", data_dir=tmp_path)

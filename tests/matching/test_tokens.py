@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from mosu.matching.tokens import Tokenizer, default_tokenizer, normalise
+
+
+@pytest.fixture(scope="module")
+def tk() -> Tokenizer:
+    return default_tokenizer()
+
+
+@pytest.mark.parametrize(
+    "term", ["大模型", "智能客服", "具身智能", "12345", "一网通办", "知识库问答"]
+)
+def test_domain_terms_stay_whole(tk: Tokenizer, term: str) -> None:
+    text = f"我们需要{term}的解决方案"
+    assert term in tk.cut(text)
+    assert term in tk.tokens(text)
+
+
+def test_cut_of_a_real_sentence(tk: Tokenizer) -> None:
+    words = tk.cut("政务热线12345接入智能客服，基于大模型实现具身智能与多模态问答")
+    for term in ("12345", "智能客服", "大模型", "具身智能", "多模态"):
+        assert term in words
+    assert "，" not in words and "与" not in words  # punctuation and stop words go
+
+
+def test_search_mode_adds_inner_words(tk: Tokenizer) -> None:
+    tokens = tk.tokens("智能客服")
+    assert {"智能", "客服", "智能客服"} <= set(tokens)
+
+
+def test_full_width_and_case_fold(tk: Tokenizer) -> None:
+    assert normalise("ＡＢＣ１２３４５") == "abc12345"
+    words = tk.cut("星河 13B 与 ＧＰＵ 集群，热线１２３４５")
+    assert "13b" in words and "gpu" in words and "12345" in words
+
+
+def test_a_private_tokenizer_leaves_jieba_global_alone() -> None:
+    import jieba
+
+    custom = Tokenizer(dictionary=["模速超级词 9000 n"], stop_words=[])
+    assert "模速超级词" in custom.cut("这是模速超级词")
+    assert "模速超级词" not in jieba.dt.FREQ
+
+
+def test_clause_cache_gives_the_same_words(tk: Tokenizer) -> None:
+    text = "面向政务提供智能客服。面向政务提供智能客服。"
+    first = tk.tokens(text)
+    assert tk.tokens(text) == first
+    assert first[: len(first) // 2] == first[len(first) // 2 :]
