@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import shutil
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -242,6 +243,7 @@ def demo(
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
+    shutil.rmtree(database.with_name(f"{database.stem}-race"), ignore_errors=True)
     settings = load_settings(demo=True, database_url=f"sqlite:///{database}")
     engine = make_engine(settings.database_url)
     with console.status("建库 / creating the database…"):
@@ -257,6 +259,15 @@ def demo(
         f"{summary.organisations} 组织 organisations, {summary.models} 模型 models, "
         f"{summary.filings} 备案登记 filings"
     )
+    from mosu.demo.race import leaderboard, run_demo_race
+
+    runs = database.with_name(f"{database.stem}-race")
+    console.print(
+        "赛马演示 / demo race: 热线工单分拨 (2 baselines, 2 fake endpoints, one failing a share of calls)"
+    )
+    race = run_demo_race(runs)
+    console.print(leaderboard(race))
+    console.print(f"报告 / report: {runs / 'report.html'}")
     url = f"http://{settings.host}:{settings.port}"
     table = Table("用户名 username", "密码 password", "角色 role", title="演示账号 / demo logins")
     for username, password, role in summary.users:

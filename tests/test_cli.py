@@ -104,6 +104,13 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert len(session.scalars(select(Model)).all()) >= 40
         kinds = {f.kind for f in session.scalars(select(Filing))}
         assert kinds == {FilingKind.beian, FilingKind.dengji}
+    race = json.loads((tmp_path / "mosu-demo-race" / "results.json").read_text(encoding="utf-8"))
+    by_name = {m["name"]: m for m in race["models"]}
+    assert len(by_name) == 4 and race["samples"] > 50
+    majority, strong = by_name["多数类基线"], by_name["xinghe-zhengwu（模拟接入点）"]
+    assert strong["rank"] < majority["rank"]
+    assert strong["requests"] > race["samples"]  # faults were retried, not lost
+    assert (tmp_path / "mosu-demo-race" / "report.html").exists()
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output

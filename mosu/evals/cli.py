@@ -94,7 +94,9 @@ def run_cmd(
         )
         specs = dict(parse_model_option(m) for m in model)
         result = asyncio.run(
-            _race(loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet)
+            race_with_progress(
+                loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet
+            )
         )
         result.write(folder / "results.json")
         run_store = RunStore(store)
@@ -110,7 +112,7 @@ def run_cmd(
     console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
 
 
-async def _race(
+async def race_with_progress(
     task: Task,
     specs: dict[str, str],
     store: Path,
@@ -120,6 +122,7 @@ async def _race(
     seed: int,
     quiet: bool,
 ) -> RaceResult:
+    """Run the race with a Rich progress bar per model (done, errors, requests per second)."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
