@@ -8,7 +8,7 @@ table: request rate against the physical limit (64 / 50 ms = 1,280 requests per 
 CPU milliseconds per sample and wall time from process start to final scores.
 
     python bench/engine.py                 # both sizes, all three tools
-    python bench/engine.py --sizes 2000 --tools mosu
+    python bench/engine.py --sizes 2000 --tools mosu   # only mosu's rows
 """
 
 from __future__ import annotations

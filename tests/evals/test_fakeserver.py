@@ -2,29 +2,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
-from mosu.evals.http import ConnectionPool, HttpResponse, TransportError
 
 
-def _post(url: str, prompt: str, model: str = "m") -> HttpResponse:
-    async def go() -> HttpResponse:
-        pool = ConnectionPool(url, max_connections=2)
-        body = json.dumps(
-            {"model": model, "messages": [{"role": "user", "content": prompt}]}
-        ).encode()
-        try:
-            return await pool.post("/chat/completions", body)
-        finally:
-            await pool.aclose()
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+async def _ask(session: aiohttp.ClientSession, url: str, prompt: str, model: str) -> Reply:
+    payload = {"model": model, "messages": [{"role": "user", "content": prompt}]}
+    async with session.post(f"{url}/chat/completions", json=payload) as response:
+        return Reply(response.status, dict(response.headers), await response.read())
+
+
+def _post(url: str, prompt: str, model: str = "m") -> Reply:
+    async def go() -> Reply:
+        async with aiohttp.ClientSession() as session:
+            return await _ask(session, url, prompt, model)
 
     return asyncio.run(go())
 
 
-def _content(response: HttpResponse) -> str:
+def _content(response: Reply) -> str:
     return str(json.loads(response.body)["choices"][0]["message"]["content"])
 
 
@@ -48,18 +56,10 @@ def test_accuracy_is_deterministic_per_prompt_and_model() -> None:
     with serve_in_thread(config) as (url, _):
 
         async def ask(model: str) -> list[str]:
-            pool = ConnectionPool(url, max_connections=16)
-
-            async def one(p: str) -> str:
-                body = json.dumps(
-                    {"model": model, "messages": [{"role": "user", "content": p}]}
-                ).encode()
-                return _content(await pool.post("/chat/completions", body))
-
-            try:
-                return list(await asyncio.gather(*(one(p) for p in prompts)))
-            finally:
-                await pool.aclose()
+            connector = aiohttp.TCPConnector(limit=16)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                replies = await asyncio.gather(*(_ask(session, url, p, model) for p in prompts))
+            return [_content(r) for r in replies]
 
         first, again, strong = (
             asyncio.run(ask("m")),
@@ -78,12 +78,12 @@ def test_each_fault(fault: str) -> None:
     config = FakeConfig(answers={prompt_key("q"): "a"}, faults={fault: 1.0}, retry_after=2)
     with serve_in_thread(config) as (url, _):
         if fault == "disconnect":
-            with pytest.raises(TransportError):
+            with pytest.raises(aiohttp.ServerDisconnectedError):
                 _post(url, "q")
             return
         response = _post(url, "q")
     if fault == "rate_limit":
-        assert response.status == 429 and response.headers["retry-after"] == "2"
+        assert response.status == 429 and response.headers["Retry-After"] == "2"
     elif fault == "server_error":
         assert response.status == 500
     elif fault == "malformed":
