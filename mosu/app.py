@@ -15,6 +15,7 @@ from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
 from mosu.accounts.security import CredentialBox
 from mosu.config import Settings
+from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError, Unauthenticated
 from mosu.registry.io_routes import router as registry_io_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(accounts_router)
     api.include_router(registry_router)
     api.include_router(registry_io_router)
+    api.include_router(corpus_router)
     app.include_router(api)
     app.include_router(pages.router)
 

@@ -18,6 +18,7 @@ from mosu import migrate
 from mosu.accounts.models import Role, User
 from mosu.accounts.service import create_api_token, create_user
 from mosu.config import Settings
+from mosu.corpus.cli import data_app
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.errors import MosuError
 from mosu.evals.cli import app as eval_app
@@ -36,6 +37,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(eval_app, name="eval", help="评测引擎 / the evaluation engine (赛马 core).")
+app.add_typer(data_app, name="data")
 
 console = Console()
 err = Console(stderr=True)

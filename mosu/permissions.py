@@ -115,3 +115,22 @@ def can_bulk_import(actor: Actor) -> bool:
 
 
 RequirementCheck = Callable[[Actor], None]
+
+
+def can_create_dataset(actor: Actor) -> bool:
+    """Operators, and suppliers on behalf of their organisation, may register corpora."""
+    return actor.is_operator or (actor.role is Role.supplier and actor.organisation_id is not None)
+
+
+def can_manage_dataset(actor: Actor, organisation_id: int | None) -> bool:
+    """A data set's card and new versions: operators and the providing organisation."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_read_hidden_split(actor: Actor) -> bool:
+    """Hidden (test) rows, their labels and any file or example quoting them: operators only."""
+    return actor.is_operator
+
+
+def can_check_contamination(actor: Actor) -> bool:
+    return actor.is_operator

@@ -1,7 +1,8 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic)."""
 
 from mosu.accounts import models as accounts_models
+from mosu.corpus import models as corpus_models
 from mosu.db import Base
 from mosu.registry import models as registry_models
 
-__all__ = ["Base", "accounts_models", "registry_models"]
+__all__ = ["Base", "accounts_models", "corpus_models", "registry_models"]

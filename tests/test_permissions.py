@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
 from mosu.config import Settings
+from mosu.corpus import service as corpus_service
+from mosu.corpus.readers import Part
+from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.permissions import Actor, Requirement
 from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
@@ -45,6 +49,9 @@ SIGNED_IN = frozenset(IDENTITIES) - {"public"}
 EVERYONE = frozenset(IDENTITIES)
 OWNERS = frozenset({"operator", "supplier_a"})
 OPERATOR_ONLY = frozenset({"operator"})
+UPLOADERS = frozenset({"operator", "supplier_a", "supplier_b"})
+HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
+"""Text only in the walked data set's hidden test split: no one but the operator sees it."""
 
 #: Routes that are deliberately outside the permission system (files anyone may fetch).
 NOT_PERMISSION_CHECKED = {
@@ -199,6 +206,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # the walker sends no file: the operator is told what is missing
     ("POST", f"{V1}/import/{{kind}}"): Expect(OPERATOR_ONLY, 422),
     ("GET", f"{V1}/export/{{kind}}.{{fmt}}"): Expect(OPERATOR_ONLY),
+    # corpus catalogue: cards are public; the walked split is the hidden test split
+    ("GET", f"{V1}/corpus/datasets"): everyone(),
+    ("POST", f"{V1}/corpus/datasets"): Expect(UPLOADERS, 201),
+    ("GET", f"{V1}/corpus/datasets/{{dataset_id}}"): everyone(),
+    ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): Expect(OWNERS),
+    # the walker sends JSON, not a file: the owners are told what is missing
+    ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions"): Expect(OWNERS, 422),
+    ("GET", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}"): everyone(),
+    ("GET", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/splits/{{split}}/rows"): (
+        Expect(OPERATOR_ONLY)
+    ),
+    ("GET", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/splits/{{split}}.{{fmt}}"): (
+        Expect(OPERATOR_ONLY)
+    ),
+    ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/contamination"): Expect(
+        OPERATOR_ONLY
+    ),
 }
 
 
@@ -215,6 +239,7 @@ class Walk:
     filing_a: int = 0
     endpoint_a: int = 0
     token_a: int = 0
+    dataset_a: int = 0
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -295,6 +320,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     walk.endpoint_a = endpoint.id
     db.commit()
     walk.token_a = walk.fresh_token()
+    walk.dataset_a = walk_dataset(db, world)
 
     def contact(org_id: int) -> set[str]:
         org = db.get(Organisation, org_id)
@@ -315,7 +341,38 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     outsiders |= {"甲私有接入点", "private-a.example", "甲受害接入点", "victim-a.example"}
     walk.private["expert"] = frozenset(outsiders)
     walk.private["public"] = frozenset(outsiders)
+    for who in walk.private:
+        if who != "operator":
+            walk.private[who] |= {HIDDEN_TEST_TEXT}
     return walk
+
+
+def walk_dataset(db: Session, world: World) -> int:
+    """org_a's data set: public train and dev, a hidden test row that overlaps dev (so the
+    contamination check quotes it, for operators only)."""
+    tail = "这是一段与验证集完全相同的较长文字内容用于检测重叠情况"
+    lines = [
+        {"id": "t1", "text": "训练集第一条公开文本内容", "label": "甲", "split": "train"},
+        {"id": "t2", "text": "训练集第二条公开文本说明", "label": "乙", "split": "train"},
+        {"id": "d1", "text": "验证集：" + tail, "label": "甲", "split": "dev"},
+        {"id": "x1", "text": HIDDEN_TEST_TEXT + tail, "label": "乙", "split": "test"},
+    ]
+    content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
+    dataset = corpus_service.create_dataset(
+        db, actor=operator, data=DatasetIn(name="甲的语料", organisation_id=world.org_a)
+    )
+    result = corpus_service.import_version(
+        db,
+        actor=operator,
+        dataset=dataset,
+        parts=[Part("walk.jsonl", content=content)],
+        options=ImportOptions(),
+    )
+    assert result.version is not None, result.report
+    assert result.version.contamination["flagged_rows"] == 1
+    db.commit()
+    return dataset.id
 
 
 def never_shown(walk: Walk) -> set[str]:
@@ -336,6 +393,8 @@ def never_shown(walk: Walk) -> set[str]:
 
 
 API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
+    ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
+    ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
     ("POST", f"{V1}/users"): lambda w: {
         "username": f"walker{w.next()}",
@@ -389,6 +448,9 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "code": "en",
             "kind": "orgs",
             "fmt": "csv",
+            "dataset_id": walk.dataset_a,
+            "version": 1,
+            "split": "test",
         }
         fresh: dict[str, Callable[[], int]] = {
             "model_id": walk.fresh_model,

@@ -23,6 +23,8 @@ from mosu.registry.service import (
 )
 
 COMMUNITY = Path(__file__).parent / "data" / "community.json"
+HOTLINE = Path(__file__).parent / "data" / "hotline_messages.jsonl"
+HOTLINE_PROVIDER = "徐汇区智慧政务服务中心"
 DEMO_PASSWORD = "mosu-demo"
 _LOADER = Actor(user_id=None, role=Role.operator, username="demo-loader")
 
@@ -112,9 +114,43 @@ def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
         )
         users.append((u["username"], u["password"], u["role"]))
     session.flush()
+    load_hotline(session, organisation_id=org_ids.get(HOTLINE_PROVIDER))
     return DemoSummary(
         organisations=len(org_ids),
         models=len(model_ids),
         filings=len(filings),
         users=users,
     )
+
+
+def load_hotline(session: Session, *, organisation_id: int | None) -> None:
+    """The demo corpus: 150 fictional hotline messages labelled by department, written for
+    mosu's demo (no real person or message), split by the platform with a hidden test split."""
+    from mosu.corpus.readers import Part
+    from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles
+    from mosu.corpus.service import create_dataset, import_version
+
+    dataset = create_dataset(
+        session,
+        actor=_LOADER,
+        data=DatasetIn(
+            name="区政务热线留言分类（演示数据）",
+            organisation_id=organisation_id,
+            licence="CC0 1.0",
+            source="mosu 演示数据 / mosu demo data",
+            provenance="为 mosu 演示编写的虚构留言，不含真实人物或真实留言。",
+            industry_tags=["政务", "文本分类"],
+            description="150 条虚构的区政务热线留言，按受理部门分为 6 类；测试集隐藏。",
+        ),
+    )
+    result = import_version(
+        session,
+        actor=_LOADER,
+        dataset=dataset,
+        parts=[Part(HOTLINE.name, path=HOTLINE)],
+        options=ImportOptions(
+            roles=Roles(id_field="编号", input_fields=["标题", "内容"], label_field="受理部门")
+        ),
+    )
+    if result.version is None:
+        raise RuntimeError(f"demo corpus did not import: {result.report.problems[:3]}")

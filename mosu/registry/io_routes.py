@@ -8,18 +8,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
-from starlette.types import Message
 
+from mosu import uploads
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
-from mosu.errors import Invalid, MosuError
+from mosu.errors import Invalid
 from mosu.registry.io import Format, ImportReportOut, Kind, export_table, import_table
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(tags=["registry import/export"])
-
-DRAIN_FACTOR = 4
-"""A body up to this many times the limit is read to its end before the 413 is sent, so
-that ordinary clients see the answer; a larger one is cut off."""
 
 _UPLOAD_BODY = {
     "required": True,
@@ -39,11 +35,6 @@ _UPLOAD_BODY = {
 }
 
 
-class TooLarge(MosuError):
-    status = 413
-    code = "too_large"
-
-
 @dataclass(frozen=True)
 class Upload:
     """An uploaded file and the form fields sent with it."""
@@ -60,43 +51,13 @@ def _flag(value: str | None) -> bool | None:
     return value.strip().lower() in {"1", "true", "yes", "on", "是"}
 
 
-async def _drain(request: Request, seen: int, cap: int) -> None:
-    """Read and discard the rest of the body, up to ``cap`` bytes in all."""
-    more = True
-    while more and seen <= cap:
-        message = await request.receive()
-        seen += len(message.get("body", b""))
-        more = message.get("more_body", False)
-
-
 async def read_upload(request: Request, settings: SettingsDep) -> Upload:
     """The multipart upload, refused with 413 past ``settings.max_upload_mb``.
 
     The body is read here (the route declares no body parameter), so a request over the
     limit is refused as soon as its ``Content-Length`` or its bytes show it.
     """
-    limit = settings.max_upload_mb * 1024 * 1024
-    too_large = TooLarge(
-        f"文件超过 {settings.max_upload_mb} MB 上限 / upload over {settings.max_upload_mb} MB"
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        if int(declared) <= DRAIN_FACTOR * limit:
-            await _drain(request, 0, DRAIN_FACTOR * limit)
-        raise too_large
-    received = 0
-
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            if message.get("more_body", False):
-                await _drain(request, received, DRAIN_FACTOR * limit)
-            raise too_large
-        return message
-
-    limited = Request(request.scope, receive)
+    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
     async with limited.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):

@@ -221,6 +221,10 @@ def read_csv(content: bytes, *, headers: Collection[str] = ()) -> tuple[Rows, st
     return rows, encoding
 
 
+#: Blank rows in a row after which a sheet's data is taken to have ended.
+MAX_BLANK_RUN = 1000
+
+
 def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
     """The rows of the named worksheet, or the first; a damaged file is a :class:`FileProblem`."""
     import openpyxl
@@ -240,7 +244,14 @@ def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
                 raise FileProblem(f"工作表“{sheet}”不存在；文件中的工作表：{names}")
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
             worksheet.reset_dimensions()
+            blank_run = 0
             for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+                if all(v is None or v == "" for v in values):
+                    blank_run += 1
+                    if blank_run > MAX_BLANK_RUN:  # formatted but empty rows to the sheet's end
+                        break
+                    continue
+                blank_run = 0
                 rows.append((number, list(values)))
                 if number > MAX_ROWS:
                     raise FileProblem(f"超过 {MAX_ROWS} 行，请分批导入")

@@ -22,7 +22,7 @@ MONTH_BAR_MS = 20 * 24 * 3600 * 1000
 COLOURS = ("#2563eb", "#0d9488", "#f59e0b", "#db2777", "#7c3aed", "#64748b")
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+def layout(title: str, **extra: Any) -> dict[str, Any]:
     return {
         "title": {"text": title, "x": 0, "font": {"size": 15}},
         "font": {"family": FONT, "size": 12, "color": "#1f2937"},
@@ -40,7 +40,7 @@ def _integer_step(maximum: int, ticks: int = 5) -> int:
     return max(1, math.ceil(maximum / ticks))
 
 
-def _as_dict(figure: go.Figure) -> dict[str, Any]:
+def figure_dict(figure: go.Figure) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(figure.to_json())
     return {"data": data["data"], "layout": data["layout"]}
 
@@ -61,9 +61,9 @@ def _counts_bar(
             marker={"color": list(COLOURS[: len(rows)])},
             hovertemplate="%{x}: %{y}<extra></extra>",
         ),
-        layout=_layout(title, yaxis={"rangemode": "tozero", "gridcolor": "#e5e7eb"}),
+        layout=layout(title, yaxis={"rangemode": "tozero", "gridcolor": "#e5e7eb"}),
     )
-    return _as_dict(figure)
+    return figure_dict(figure)
 
 
 def filings_timeline(overview: Overview, lang: i18n.Language) -> dict[str, Any]:
@@ -74,7 +74,7 @@ def filings_timeline(overview: Overview, lang: i18n.Language) -> dict[str, Any]:
     cumulative_max = max((m.cumulative for m in rows), default=0)
     t = partial(i18n.gettext, lang)
     figure = go.Figure(
-        layout=_layout(
+        layout=layout(
             t("备案登记趋势"),
             barmode="stack",
             showlegend=True,
@@ -117,7 +117,7 @@ def filings_timeline(overview: Overview, lang: i18n.Language) -> dict[str, Any]:
             line={"color": COLOURS[2], "width": 2},
         )
     )
-    return _as_dict(figure)
+    return figure_dict(figure)
 
 
 def overview_charts(overview: Overview, lang: i18n.Language) -> dict[str, dict[str, Any]]:

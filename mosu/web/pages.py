@@ -12,7 +12,14 @@ from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
 from mosu.permissions import PUBLIC, Actor
 from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
-from mosu.web import auth_pages, filing_pages, import_pages, model_pages, org_pages
+from mosu.web import (
+    auth_pages,
+    corpus_pages,
+    filing_pages,
+    import_pages,
+    model_pages,
+    org_pages,
+)
 from mosu.web.charts import overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
 from mosu.web.render import here, language, page_url, render
@@ -92,3 +99,4 @@ router.include_router(org_pages.router)
 router.include_router(model_pages.router)
 router.include_router(filing_pages.router)
 router.include_router(import_pages.router)
+router.include_router(corpus_pages.router)

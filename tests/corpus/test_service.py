@@ -1,0 +1,208 @@
+"""The catalogue's rules (mosu/corpus/service.py), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import Role
+from mosu.corpus import service
+from mosu.corpus.models import Dataset, DatasetRow, DatasetVersion
+from mosu.corpus.schemas import DatasetIn, DatasetPatch
+from mosu.errors import Conflict, Forbidden, Unauthenticated
+from mosu.permissions import PUBLIC, Actor
+from tests.conftest import World
+from tests.corpus.conftest import OP, import_rows
+
+LABELS = ("城乡建设", "教育文体", "交通运输")
+
+
+def messages(n: int = 60, *, offset: int = 0) -> list[dict[str, object]]:
+    """Distinct fictional messages, labels in turn."""
+    return [
+        {
+            "id": f"m{i}",
+            "text": f"第{i}号留言：编号{i * 7919 % 10007}的居民反映第{i % 13}街区的问题{i * i}",
+            "label": LABELS[i % 3],
+        }
+        for i in range(offset, offset + n)
+    ]
+
+
+def count(db: Session, model: type[object]) -> int:
+    return db.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
+
+
+def test_identical_content_makes_no_new_version(db: Session) -> None:
+    first = import_rows(db, messages())
+    db.commit()
+    assert first.report.created and first.version is not None and first.version.number == 1
+    again = import_rows(db, messages())
+    db.commit()
+    assert again.report.existing and not again.report.created
+    assert again.version is not None and again.version.id == first.version.id
+    assert count(db, DatasetVersion) == 1 and count(db, DatasetRow) == 60
+    changed = import_rows(db, messages(61))
+    db.commit()
+    assert changed.version is not None and changed.version.number == 2
+    assert changed.report.content_hash != first.report.content_hash
+
+
+def test_splits_are_stratified_stored_and_stable(db: Session) -> None:
+    result = import_rows(db, messages(90), seed=3)
+    db.commit()
+    version = result.version
+    assert version is not None
+    stored = {
+        r.row_id: (r.split, r.label)
+        for r in db.scalars(select(DatasetRow).where(DatasetRow.version_id == version.id))
+    }
+    by = Counter(stored.values())
+    for label in LABELS:
+        assert (by["test", label], by["dev", label], by["train", label]) == (3, 3, 24)
+    assert version.provenance["split"] == {
+        "how": "platform",
+        "seed": 3,
+        "ratios": {"train": 0.8, "dev": 0.1, "test": 0.1},
+        "stratified_by": "label",
+    }
+    again = import_rows(db, messages(90), seed=3, name="另一个语料")
+    db.commit()
+    assert again.version is not None
+    other = {
+        r.row_id: r.split
+        for r in db.scalars(select(DatasetRow).where(DatasetRow.version_id == again.version.id))
+    }
+    assert other == {k: v[0] for k, v in stored.items()}
+    assert again.version.content_hash == version.content_hash
+
+
+def test_a_split_column_is_used_as_given(db: Session) -> None:
+    rows = messages(6)
+    for row, split in zip(
+        rows, ["train", "训练集", "validation", "dev", "test", "TEST"], strict=True
+    ):
+        row["split"] = split
+    result = import_rows(db, rows)
+    assert result.version is not None
+    assert result.version.stats["rows"] == {"train": 2, "dev": 2, "test": 2}
+    assert result.version.provenance["split"]["how"] == "data"
+
+
+def test_flagged_rows_refuse_drop_keep(db: Session) -> None:
+    rows = messages(30)
+    rows.append({"id": "m3", "text": "同一编号不同标签", "label": "交通运输"})
+    rows.append({"id": "x", "text": "", "label": "教育文体"})
+    refused = import_rows(db, rows)
+    assert refused.version is None and count(db, DatasetVersion) == 0
+    assert refused.report.counts == {"conflicting_label": 2, "empty": 1}
+    db.rollback()
+    dropped = import_rows(db, rows, flagged="drop", name="丢弃")
+    assert dropped.version is not None and dropped.version.row_count == 29
+    assert dropped.version.provenance["flagged_choice"] == "drop"
+    assert dropped.version.provenance["dropped_rows"] == 3
+    kept = import_rows(db, rows, flagged="keep", name="保留", normalise={"strip": True})
+    assert kept.version is not None and kept.version.row_count == 32
+    assert kept.version.provenance["flagged_choice"] == "keep"
+    assert kept.version.provenance["normalisation"] == {"strip": True, "half_width": False}
+    assert {p["kind"] for p in kept.version.provenance["problems"]} == {
+        "conflicting_label",
+        "empty",
+    }
+
+
+def test_unknown_role_field_and_unreadable_file_write_nothing(db: Session) -> None:
+    bad = import_rows(db, messages(5), roles={"label_field": "类别"})
+    assert bad.version is None and bad.report.file_problem is not None
+    assert "类别" in bad.report.file_problem and "text" in bad.report.file_problem
+    broken = import_rows(db, b"PK\x03\x04broken", filename="x.xlsx", name="坏文件")
+    assert broken.version is None and "xlsx" in (broken.report.file_problem or "")
+
+
+def test_contamination_against_public_splits_and_other_corpora(db: Session) -> None:
+    leaked = "这是一道会被泄露到其他语料里去的隐藏测试题目，文字足够长以便检测"
+    rows = messages(20)
+    for row in rows:
+        row["split"] = "train"
+    rows.append({"id": "t1", "text": leaked, "label": "城乡建设", "split": "test"})
+    rows.append(
+        {
+            "id": "t2",
+            "text": "另一道独有的测试题，不会出现在任何地方",
+            "label": "教育文体",
+            "split": "test",
+        }
+    )
+    first = import_rows(db, rows, name="被测语料")
+    db.commit()
+    assert first.version is not None
+    assert first.version.contamination["flagged_rows"] == 0
+    other = import_rows(
+        db, [{"id": "o1", "text": "转载：" + leaked, "label": "x"}], name="网上语料", flagged="keep"
+    )
+    db.commit()
+    assert other.version is not None
+    found = service.recheck_contamination(db, actor=OP, version=first.version)
+    assert found["flagged_rows"] == 1 and found["corpora_checked"] == 1
+    (source,) = found["sources"]
+    assert source["dataset_name"] == "网上语料" and source["flagged"] == 1
+    assert source["examples"][0]["test_id"] == "t1"
+    assert service.contamination_warning(first.version) is not None
+    supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
+    seen = service.version_out(first.version, actor=supplier).contamination
+    assert seen["flagged_rows"] == 1 and "examples" not in seen["sources"][0]
+    assert leaked not in str(service.version_out(first.version, actor=supplier).model_dump())
+    assert leaked in str(service.version_out(first.version, actor=OP).model_dump())
+
+
+def test_hidden_split_is_for_operators_only(db: Session, world: World) -> None:
+    rows = [dict(r, split="test" if i < 3 else "dev") for i, r in enumerate(messages(6))]
+    result = import_rows(db, rows, organisation_id=world.org_a)
+    assert result.version is not None
+    version = result.version
+    supplier_a = Actor(
+        user_id=world.user_ids["supplier_a"], role=Role.supplier, organisation_id=world.org_a
+    )
+    for actor in (supplier_a, PUBLIC):
+        assert service.rows_page(db, actor=actor, version=version, split="dev").total == 3
+        error = Unauthenticated if actor is PUBLIC else Forbidden
+        with pytest.raises(error):
+            service.rows_page(db, actor=actor, version=version, split="test")
+        with pytest.raises(error):
+            service.export_split(db, actor=actor, version=version, split="test", fmt="csv")
+        assert "test" not in service.version_out(version, actor=actor).stats["labels"]
+    assert service.rows_page(db, actor=OP, version=version, split="test").total == 3
+    assert "test" in service.version_out(version, actor=OP).stats["labels"]
+
+
+def test_cards_belong_to_their_organisation(db: Session, world: World) -> None:
+    supplier_a = Actor(
+        user_id=world.user_ids["supplier_a"], role=Role.supplier, organisation_id=world.org_a
+    )
+    supplier_b = Actor(
+        user_id=world.user_ids["supplier_b"], role=Role.supplier, organisation_id=world.org_b
+    )
+    demand = Actor(
+        user_id=world.user_ids["demand"], role=Role.demand, organisation_id=world.org_demand
+    )
+    card = service.create_dataset(db, actor=supplier_a, data=DatasetIn(name="甲的语料"))
+    assert card.organisation_id == world.org_a
+    with pytest.raises(Forbidden):
+        service.create_dataset(
+            db, actor=supplier_a, data=DatasetIn(name="冒名", organisation_id=world.org_b)
+        )
+    with pytest.raises(Forbidden):
+        service.create_dataset(db, actor=demand, data=DatasetIn(name="需求方"))
+    with pytest.raises(Conflict):
+        service.create_dataset(db, actor=OP, data=DatasetIn(name="甲的语料"))
+    with pytest.raises(Forbidden):
+        service.update_dataset(
+            db, actor=supplier_b, dataset_id=card.id, data=DatasetPatch(licence="MIT")
+        )
+    service.update_dataset(db, actor=supplier_a, dataset_id=card.id, data=DatasetPatch(licence=" "))
+    out = service.dataset_out(service.get_dataset(db, card.id), actor=PUBLIC)
+    assert out.licence == "unknown" and not out.licence_known
+    assert db.get(Dataset, card.id) is not None
