@@ -1,0 +1,291 @@
+"""Bradley-Terry maximum likelihood on pair counts, its bootstrap and sandwich covariance.
+
+Parameters ``beta`` are natural log-odds strengths, centred to mean zero:
+``P(i beats j) = 1 / (1 + exp(beta_j - beta_i))``. A tie counts as half a win
+for each side (Chatbot Arena's convention, as in ``arena-rank`` and FastChat),
+so the log-likelihood of a pair is ``s*d - n*softplus(d)`` with ``d = beta_i -
+beta_j``, ``s`` the wins of ``i`` plus half the ties and ``n`` the battles.
+
+No penalty by default, as in the peers; ``ridge`` adds ``ridge/2 * |beta|^2``
+for data in which some ratings would otherwise be infinite.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+import scipy.special
+from numpy.typing import NDArray
+from scipy.sparse.csgraph import connected_components
+from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
+
+from mosu.arena.pairs import PairCounts
+from mosu.arena.votes import ArenaError
+
+Array = NDArray[np.float64]
+
+TOL = 1e-10
+"""Convergence: the largest Newton step in ``beta`` (1e-10 logits ~ 2e-8 rating points)."""
+
+BOOTSTRAP_TOL = 1e-8
+"""Convergence of a bootstrap round (1e-8 logits ~ 2e-6 rating points)."""
+
+BOOTSTRAP_RIDGE = 1e-9
+"""A floor on the penalty in bootstrap rounds, so a resample in which some model
+never lost still has finite ratings (they land far out, in the tail of its interval)."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def single_threaded_blas(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``func`` with one BLAS thread: the matrices here are small, and a
+    threaded BLAS waiting for a busy second core makes a 1 ms factorisation take 100 ms."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _blas().limit(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+class NotEstimable(ArenaError):
+    """Ratings that the votes leave infinite: some models never lost, or never won,
+    against all the others (no ties either)."""
+
+    code = "not_estimable"
+
+
+def check_estimable(pairs: PairCounts) -> None:
+    """Raise :class:`NotEstimable` unless the maximum likelihood ratings are finite.
+
+    They are finite exactly when the graph "i won or tied against j" is
+    strongly connected.
+    """
+    m = pairs.n_models
+    c = pairs.cells
+    src = np.concatenate([pairs.first, pairs.second])
+    dst = np.concatenate([pairs.second, pairs.first])
+    scored = np.concatenate([c[0] + c[2], c[1] + c[2]]) > 0
+    graph = scipy.sparse.csr_matrix(
+        (np.ones(int(scored.sum())), (src[scored], dst[scored])), shape=(m, m)
+    )
+    n_comp, label = connected_components(graph, directed=True, connection="strong")
+    if n_comp <= 1:
+        return
+    outside_in = np.zeros(n_comp, dtype=bool)
+    outside_out = np.zeros(n_comp, dtype=bool)
+    cross = label[src[scored]] != label[dst[scored]]
+    outside_out[label[src[scored]][cross]] = True
+    outside_in[label[dst[scored]][cross]] = True
+    never_lost = [pairs.models[i] for i in range(m) if not outside_in[label[i]]]
+    never_won = [pairs.models[i] for i in range(m) if not outside_out[label[i]]]
+    raise NotEstimable(
+        "ratings are infinite without a penalty: "
+        f"{_names(never_lost)} never lost or tied to the models outside the group, "
+        f"{_names(never_won)} never won or tied against them; add votes or a ridge penalty",
+        details={"never_lost": never_lost, "never_won": never_won},
+    )
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(names[:5])
+    return shown + (f" (+{len(names) - 5} more)" if len(names) > 5 else "")
+
+
+def _gradient(pairs: PairCounts, residual: Array) -> Array:
+    """Scatter per-pair residuals to per-model gradients."""
+    m = pairs.n_models
+    into_first = np.bincount(pairs.first, residual, minlength=m)
+    grad: Array = (into_first - np.bincount(pairs.second, residual, minlength=m)).astype(np.float64)
+    return grad
+
+
+def _difference_operator(pairs: PairCounts) -> scipy.sparse.csr_matrix:
+    """Sparse ``D`` (pairs x models) with ``(D @ beta)[k] = beta[first[k]] - beta[second[k]]``."""
+    p = len(pairs.first)
+    rows = np.tile(np.arange(p), 2)
+    cols = np.concatenate([pairs.first, pairs.second])
+    vals = np.concatenate([np.ones(p), -np.ones(p)])
+    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(p, pairs.n_models))
+
+
+def hessian(pairs: PairCounts, beta: Array, ridge: float = 0.0) -> Array:
+    """The negative log-likelihood's Hessian: a graph Laplacian with weights ``n p (1-p)``."""
+    m = pairs.n_models
+    p = scipy.special.expit(beta[pairs.first] - beta[pairs.second])
+    w = pairs.totals * p * (1.0 - p)
+    h = np.zeros((m, m))
+    h[pairs.first, pairs.second] = -w
+    h[pairs.second, pairs.first] = -w
+    h[np.diag_indices(m)] = -h.sum(axis=1) + ridge
+    return h
+
+
+def _objective(pairs: PairCounts, beta: Array, ridge: float) -> float:
+    d = beta[pairs.first] - beta[pairs.second]
+    nll = float(np.sum(pairs.totals * np.logaddexp(0.0, d) - pairs.first_scores * d))
+    return nll + 0.5 * ridge * float(beta @ beta)
+
+
+def _factor(h: Array) -> tuple[Array, bool]:
+    """Cholesky factor of the Hessian with the null direction (a common shift) filled in."""
+    m = len(h)
+    lift = max(float(np.mean(np.diag(h))), 1.0) / m
+    factor: tuple[Array, bool] = scipy.linalg.cho_factor(h + lift, check_finite=False)
+    return factor
+
+
+@single_threaded_blas
+def fit(
+    pairs: PairCounts,
+    *,
+    ridge: float = 0.0,
+    beta0: Array | None = None,
+    tol: float = TOL,
+    max_iter: int = 200,
+) -> Array:
+    """Maximum likelihood ``beta`` (mean zero) by Newton's method with backtracking."""
+    if ridge == 0.0:
+        check_estimable(pairs)
+    m = pairs.n_models
+    beta = np.zeros(m) if beta0 is None else beta0 - beta0.mean()
+    score = pairs.first_scores
+    total = pairs.totals
+    f = _objective(pairs, beta, ridge)
+    for _ in range(max_iter):
+        p = scipy.special.expit(beta[pairs.first] - beta[pairs.second])
+        grad = _gradient(pairs, score - total * p) - ridge * beta
+        step = scipy.linalg.cho_solve(_factor(hessian(pairs, beta, ridge)), grad)
+        step -= step.mean()
+        if float(np.max(np.abs(step))) < tol:
+            done: Array = beta + step
+            return done
+        descent = float(grad @ step)  # the objective falls at this rate along the step
+        t = 1.0
+        while True:
+            candidate = beta + t * step
+            f_new = _objective(pairs, candidate, ridge)
+            if f_new <= f - 1e-4 * t * descent + 1e-12 * abs(f) or t < 1e-10:
+                break
+            t *= 0.5
+        beta, f = candidate, f_new
+    raise ArenaError(f"Bradley-Terry fit did not converge in {max_iter} Newton steps")
+
+
+@single_threaded_blas
+def bootstrap(
+    pairs: PairCounts,
+    beta_hat: Array,
+    *,
+    rounds: int,
+    seed: int,
+    ridge: float = 0.0,
+    tol: float = BOOTSTRAP_TOL,
+    workers: int | None = None,
+    max_chord_steps: int = 30,
+) -> Array:
+    """``beta`` refitted on ``rounds`` resamples of the battles, shape ``(rounds, m)``.
+
+    Resampling all battles with replacement is, for the fit, exactly a
+    multinomial draw of the total over the (pair, outcome) cells, so each
+    round draws one (round ``r`` from child ``r`` of ``SeedSequence(seed)``,
+    the same whatever the number of threads). The rounds are fitted together:
+    chord-Newton steps with the point estimate's Hessian, which is close to
+    every round's; a round that has not converged after that is refitted alone.
+    """
+    cells = _resample(pairs.cells, rounds=rounds, seed=seed, workers=workers)
+    ridge = max(ridge, BOOTSTRAP_RIDGE)
+    factor = _factor(hessian(pairs, beta_hat, ridge))
+    diff = _difference_operator(pairs)
+    diff_t = diff.T.tocsr()
+    # (pairs, rounds) layout: every step is two sparse products and elementwise work
+    score = np.ascontiguousarray((cells[:, 0] + 0.5 * cells[:, 2]).T)
+    total = np.ascontiguousarray(cells.sum(axis=1).T)
+    beta = np.repeat(beta_hat[:, None], rounds, axis=1)
+    size = np.full(rounds, np.inf)
+    for _ in range(max_chord_steps):
+        work = diff @ beta
+        scipy.special.expit(work, out=work)
+        np.multiply(total, work, out=work)
+        np.subtract(score, work, out=work)
+        grad = diff_t @ work - ridge * beta
+        step = scipy.linalg.cho_solve(factor, grad, check_finite=False)
+        step -= step.mean(axis=0)
+        beta += step
+        size = np.max(np.abs(step), axis=0)
+        if np.all(size < tol):
+            break
+    for r in np.flatnonzero(~(size < tol)):
+        beta[:, r] = fit(pairs.with_cells(cells[r]), ridge=ridge, beta0=beta_hat, tol=tol)
+    out: Array = beta.T.copy()
+    return out
+
+
+def _resample(cells: Array, *, rounds: int, seed: int, workers: int | None) -> Array:
+    """``rounds`` multinomial draws of the total count over the cells, shape ``(rounds, *cells.shape)``."""
+    flat = cells.ravel()
+    used = np.flatnonzero(flat)
+    counts = flat[used]
+    generators = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(rounds)]
+    out = np.zeros((rounds, flat.size))
+
+    def draw(r: int) -> None:
+        out[r, used] = multinomial_counts(generators[r], counts)
+
+    with ThreadPoolExecutor(max_workers=workers or min(rounds, os.cpu_count() or 1)) as pool:
+        list(pool.map(draw, range(rounds)))
+    return out.reshape(rounds, *cells.shape)
+
+
+def multinomial_counts(rng: np.random.Generator, counts: Array) -> NDArray[np.int64]:
+    """One draw from ``Multinomial(n, counts / n)`` with ``n = sum(counts)``: the
+    cell counts of ``n`` battles resampled with replacement.
+
+    Exact, and faster than ``rng.multinomial``: independent ``Poisson(counts)``
+    draws are, given their total ``t``, ``Multinomial(t, p)``; removing
+    ``t - n`` of those ``t`` battles at random without replacement, or adding
+    ``n - t`` fresh draws, leaves ``Multinomial(n, p)`` for every ``t``.
+    """
+    n = round(float(counts.sum()))
+    x: NDArray[np.int64] = rng.poisson(counts).astype(np.int64)
+    extra = int(x.sum()) - n
+    if extra > 0:
+        drop = rng.choice(n + extra, size=extra, replace=False)
+        cell = np.searchsorted(np.cumsum(x), drop, side="right")
+        x -= np.bincount(cell, minlength=len(x))
+    elif extra < 0:
+        cdf = np.cumsum(counts)
+        cell = np.searchsorted(cdf, rng.random(-extra) * cdf[-1], side="right")
+        x += np.bincount(np.minimum(cell, len(x) - 1), minlength=len(x))
+    return x
+
+
+def sandwich_covariance(pairs: PairCounts, beta: Array) -> Array:
+    """Robust covariance of centred ``beta``: ``H+ G H+`` with ``G`` the sum over
+    battles of the outer products of their scores (constant within a cell)."""
+    m = pairs.n_models
+    c = pairs.cells
+    p = scipy.special.expit(beta[pairs.first] - beta[pairs.second])
+    g = c[0] * (1.0 - p) ** 2 + c[1] * p**2 + c[2] * (0.5 - p) ** 2
+    outer = np.zeros((m, m))
+    outer[pairs.first, pairs.second] = -g
+    outer[pairs.second, pairs.first] = -g
+    outer[np.diag_indices(m)] = -outer.sum(axis=1)
+    h_inv = np.linalg.pinv(hessian(pairs, beta), hermitian=True)
+    cov: Array = h_inv @ outer @ h_inv
+    return cov

@@ -1,0 +1,97 @@
+"""``mosu arena``: rate votes collected elsewhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mosu.arena.elo import online_elo
+from mosu.arena.ratings import IntervalMethod, RatingScale, rate
+from mosu.arena.votes import ArenaError, Battles, parse_votes, read_votes
+
+app = typer.Typer(help="竞技场 / arena: ratings from pairwise battles.", no_args_is_help=True)
+
+
+@app.callback()
+def arena() -> None:
+    """竞技场 / arena: Bradley-Terry ratings from pairwise battles."""
+
+
+@app.command()
+def rank(
+    votes: Annotated[
+        str, typer.Argument(help="Vote file: JSON lines or a JSON array ('-' reads stdin).")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print ratings and intervals as JSON.")
+    ] = False,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Bootstrap rounds (0: none).")] = 100,
+    seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    interval: Annotated[
+        str, typer.Option(help="Intervals: bootstrap, sandwich or none.")
+    ] = "bootstrap",
+    anchor: Annotated[str | None, typer.Option(help="Model fixed at --anchor-rating.")] = None,
+    anchor_rating: Annotated[float, typer.Option(help="Rating of the anchor model.")] = 1000.0,
+    ridge: Annotated[
+        float, typer.Option(min=0.0, help="L2 penalty, for votes where a model never lost.")
+    ] = 0.0,
+    elo: Annotated[bool, typer.Option("--elo", help="Show online Elo (K=4) beside.")] = False,
+) -> None:
+    """排行 / rank models by Bradley-Terry rating, by upper bound of the 95% interval."""
+    err = Console(stderr=True)
+    if interval not in ("bootstrap", "sandwich", "none"):
+        err.print(f"[red]unknown interval {interval!r}: use bootstrap, sandwich or none[/red]")
+        raise typer.Exit(2)
+    method: IntervalMethod = interval  # type: ignore[assignment]
+    try:
+        battles = _load(votes)
+        board = rate(
+            battles,
+            interval=method,
+            rounds=bootstrap,
+            seed=seed,
+            scale=RatingScale(anchor=anchor, anchor_rating=anchor_rating),
+            ridge=ridge,
+        )
+    except (ArenaError, OSError) as exc:
+        err.print(f"[red]{exc}[/red]", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+    elo_by_model = (
+        dict(zip(battles.models, online_elo(battles).tolist(), strict=True)) if elo else {}
+    )
+    if as_json:
+        out = board.to_dict()
+        if elo:
+            for row in out["models"]:
+                row["elo"] = elo_by_model[row["model"]]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        return
+    table = Table(title=f"Bradley-Terry, {len(battles):,} battles, {board.interval} intervals")
+    for name in ("rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+    if elo:
+        table.add_column("online Elo", justify="right")
+    for row in board.rows():
+        cells = [
+            str(row.rank),
+            row.model,
+            f"{row.rating:.1f}",
+            f"{row.lower - row.rating:+.1f} / {row.upper - row.rating:+.1f}",
+            f"{row.battles:,}",
+        ]
+        if elo:
+            cells.append(f"{elo_by_model[row.model]:.1f}")
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def _load(votes: str) -> Battles:
+    if votes == "-":
+        return parse_votes(sys.stdin.read(), source="<stdin>")
+    return read_votes(Path(votes))

@@ -1,0 +1,82 @@
+"""``arena rank`` through Typer's runner on the arena's own app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from mosu.arena import rate, write_votes
+from mosu.arena.cli import app
+from tests.arena.helpers import arena
+
+runner = CliRunner()
+
+
+def test_rank_json(tmp_path: Path) -> None:
+    battles = arena(6, 3_000, seed=1)
+    path = tmp_path / "votes.jsonl"
+    write_votes(battles, path)
+    result = runner.invoke(
+        app, ["rank", str(path), "--json", "--bootstrap", "40", "--seed", "3", "--elo"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    board = rate(battles, rounds=40, seed=3)
+    by_model = {row["model"]: row for row in data["models"]}
+    for i, model in enumerate(board.models):
+        assert by_model[model]["rating"] == board.rating[i]
+        assert by_model[model]["lower"] == board.lower[i]
+        assert by_model[model]["upper"] == board.upper[i]
+        assert by_model[model]["rank"] == board.ranks[i]
+        assert "elo" in by_model[model]
+    assert data["battles"] == 3_000
+
+
+def test_rank_table_anchor_and_sandwich(tmp_path: Path) -> None:
+    battles = arena(4, 2_000, seed=2)
+    path = tmp_path / "votes.json"
+    write_votes(battles, path, fmt="json")
+    anchor = battles.models[2]
+    result = runner.invoke(
+        app,
+        [
+            "rank",
+            str(path),
+            "--interval",
+            "sandwich",
+            "--anchor",
+            anchor,
+            "--anchor-rating",
+            "1200",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert anchor in result.stdout and "1200.0" in result.stdout
+    assert "sandwich" in result.stdout
+
+
+def test_rank_reads_stdin() -> None:
+    text = "\n".join(
+        json.dumps({"model_a": a, "model_b": b, "winner": w})
+        for a, b, w in [("x", "y", "model_a"), ("y", "x", "tie"), ("y", "x", "model_b")]
+    )
+    result = runner.invoke(app, ["rank", "-", "--json", "--bootstrap", "0"], input=text)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["models"]
+    assert [r["model"] for r in rows] == ["x", "y"]
+    assert np.isclose(rows[0]["rating"] - rows[1]["rating"], 400 * np.log10(2.5 / 0.5))
+
+
+def test_bad_votes_exit_1_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"model_a": "a", "model_b": "b", "winner": "tie"}\n{"model_a": "a"}\n')
+    result = runner.invoke(app, ["rank", str(path)])
+    assert result.exit_code == 1
+    assert "line 2: missing field 'model_b'" in result.output
+    result = runner.invoke(app, ["rank", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code == 1
+    result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
+    assert result.exit_code == 2
