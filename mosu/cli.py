@@ -17,6 +17,7 @@ from sqlalchemy import or_, select
 from mosu import migrate
 from mosu.accounts.models import Role, User
 from mosu.accounts.service import create_api_token, create_user
+from mosu.arena.cli import app as arena_app
 from mosu.config import Settings
 from mosu.corpus.cli import data_app
 from mosu.db import make_engine, make_sessionmaker, transaction
@@ -38,6 +39,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(eval_app, name="eval", help="评测引擎 / the evaluation engine (赛马 core).")
 app.add_typer(data_app, name="data")
+app.add_typer(arena_app, name="arena", help="竞技场评分 / arena ratings (Bradley-Terry).")
 
 console = Console()
 err = Console(stderr=True)
@@ -208,8 +210,66 @@ def export_cmd(
 
 def _serve(settings: Settings) -> None:
     from mosu.app import create_app
+    from mosu.jobs.worker import run_in_thread
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    pool = run_in_thread(settings) if settings.embedded_worker else None
+    try:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="同时运行的任务数 / jobs at once (MOSU_WORKER_CONCURRENCY)")
+    ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kind", help="只做这些类型 / only these job kinds")
+    ] = None,
+    imports: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="导入注册处理器的模块 / a module that registers handlers"),
+    ] = None,
+    poll: Annotated[float, typer.Option(help="队列空时的轮询间隔（秒）/ idle poll seconds")] = 1.0,
+) -> None:
+    """运行任务工作进程（可多机多进程）/ run a job worker; run as many as you like."""
+    import importlib
+    import signal
+
+    from mosu.jobs.worker import HANDLERS, make_pool
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+    for module in imports or []:
+        importlib.import_module(module)
+    pool = make_pool(
+        engine,
+        concurrency=concurrency or settings.worker_concurrency,
+        kinds=kinds,
+        lease_seconds=settings.job_lease_seconds,
+        poll_seconds=poll,
+        data_dir=settings.data_dir,
+    )
+    unknown = sorted(set(kinds or []) - set(HANDLERS))
+    if unknown:
+        raise _fail(f"没有这些类型的处理器 / no handler for: {', '.join(unknown)}")
+
+    def shutdown(signum: int, _frame: object) -> None:
+        for w in pool.workers:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    console.print(
+        f"worker {pool.workers[0].worker_id.rsplit('/', 1)[0]}: {len(pool.workers)} at once, "
+        f"kinds {', '.join(pool.workers[0].kinds)}"
+    )
+    pool.start().join()
+    engine.dispose()
 
 
 @app.command()

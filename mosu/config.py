@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     )
     max_upload_mb: int = Field(default=20, description="Largest accepted upload, in MiB.")
     data_dir: Path = Field(default=Path("mosu-data"), description="Where uploaded files are kept.")
+    embedded_worker: bool = Field(
+        default=True, description="`mosu serve` and `mosu demo` also run an in-process job worker."
+    )
+    worker_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Jobs a worker process (or the in-process worker) runs at once.",
+    )
+    job_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a claimed job stays a worker's without a heartbeat; then it is "
+        "claimed again.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

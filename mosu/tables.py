@@ -3,6 +3,7 @@
 from mosu.accounts import models as accounts_models
 from mosu.corpus import models as corpus_models
 from mosu.db import Base
+from mosu.jobs import models as jobs_models
 from mosu.registry import models as registry_models
 
-__all__ = ["Base", "accounts_models", "corpus_models", "registry_models"]
+__all__ = ["Base", "accounts_models", "corpus_models", "jobs_models", "registry_models"]

@@ -1,0 +1,57 @@
+"""Durable background jobs (任务队列): a queue in the database, workers, handlers.
+
+>>> from mosu.jobs import enqueue
+>>> enqueue(session, kind="eval.race", payload={...})   # a `mosu worker` runs it
+"""
+
+from mosu.jobs.models import FINISHED_STATES, Job, JobState
+from mosu.jobs.queue import (
+    Beat,
+    acknowledge_cancel,
+    cancel,
+    claim,
+    complete,
+    enqueue,
+    fail,
+    heartbeat,
+    position,
+    progress,
+    release,
+    rerun,
+)
+from mosu.jobs.worker import (
+    HANDLERS,
+    JobContext,
+    JobStopped,
+    Worker,
+    WorkerPool,
+    handler,
+    make_pool,
+    run_in_thread,
+)
+
+__all__ = [
+    "FINISHED_STATES",
+    "HANDLERS",
+    "Beat",
+    "Job",
+    "JobContext",
+    "JobState",
+    "JobStopped",
+    "Worker",
+    "WorkerPool",
+    "acknowledge_cancel",
+    "cancel",
+    "claim",
+    "complete",
+    "enqueue",
+    "fail",
+    "handler",
+    "heartbeat",
+    "make_pool",
+    "position",
+    "progress",
+    "release",
+    "rerun",
+    "run_in_thread",
+]

@@ -1,0 +1,82 @@
+"""Built-in job handlers. ``eval.race`` runs the evaluation engine on a payload.
+
+Payload of ``eval.race``::
+
+    {"task": "gov_messages" or "path/to/task.yaml",
+     "data_dir": "../shared/data",            # optional, where the task's data paths point
+     "models": {"name": "spec", ...},
+     "store": "runs/race-12/run.sqlite",      # relative paths are under MOSU_DATA_DIR
+     "results": "runs/race-12/results.json",  # optional: the full scored race is written here
+     "replicates": 1000, "seed": 0, "retry_errors": false}
+
+The engine commits every finished sample to ``store``, so a job that is claimed again
+after its worker died re-runs the same race on the same store and sends no request that
+had already completed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from mosu.errors import Invalid
+from mosu.evals import stats
+from mosu.evals.run import Progress, arun
+from mosu.evals.tasks import load_task
+from mosu.jobs.worker import JobContext, handler
+
+
+def _path(value: str, ctx: JobContext) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else ctx.data_dir / path
+
+
+@handler("eval.race")
+async def eval_race(ctx: JobContext) -> dict[str, Any]:
+    """Race the payload's models on its task; the result is the leaderboard."""
+    payload = ctx.payload
+    missing = [k for k in ("task", "models", "store") if not payload.get(k)]
+    if missing:
+        raise Invalid(f"eval.race payload lacks {', '.join(missing)}")
+    data_dir = payload.get("data_dir")
+    task = load_task(payload["task"], data_dir=Path(data_dir) if data_dir else None)
+    store = _path(payload["store"], ctx)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    counters: dict[str, Progress] = {}
+
+    def progress(counter: Progress) -> None:
+        counters[counter.model] = counter
+        ctx.progress(
+            sum(c.done for c in counters.values()), sum(c.total for c in counters.values())
+        )
+
+    result = await arun(
+        task,
+        dict(payload["models"]),
+        store=store,
+        progress=progress,
+        retry_errors=bool(payload.get("retry_errors", False)),
+        replicates=int(payload.get("replicates", stats.DEFAULT_REPLICATES)),
+        seed=int(payload.get("seed", 0)),
+    )
+    if payload.get("results"):
+        target = _path(payload["results"], ctx)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result.write(target)
+    return {
+        "task": result.task,
+        "samples": result.samples,
+        "primary": result.primary,
+        "models": [
+            {
+                "name": m.name,
+                "rank": m.rank,
+                "value": m.metrics[result.primary].value,
+                "low": m.metrics[result.primary].low,
+                "high": m.metrics[result.primary].high,
+                "errors": m.errors,
+                "requests": m.requests,
+            }
+            for m in result.models
+        ],
+    }

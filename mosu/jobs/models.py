@@ -1,0 +1,65 @@
+"""The job table: durable work that workers claim with leases and heartbeats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mosu.db import Base, utcnow
+
+
+class JobState(enum.StrEnum):
+    """Where a job is in its life: queued → running → succeeded, failed or cancelled."""
+
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+FINISHED_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.cancelled})
+
+
+class Job(Base):
+    """One unit of background work (任务), run by the handler registered for ``kind``.
+
+    A worker owns a running job while ``lease_expires_at`` is in the future and it is the
+    ``lease_owner``; it extends the lease by heartbeats. A job whose lease ran out is
+    claimed again (its ``attempts`` counted) until ``max_attempts`` is spent.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "priority", "available_at", "id"),
+        Index("ix_jobs_lease", "state", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[JobState] = mapped_column(
+        Enum(JobState, native_enum=False, length=16, validate_strings=True),
+        default=JobState.queued,
+    )
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    available_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column()
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column()
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column()
+    finished_at: Mapped[dt.datetime | None] = mapped_column()
+    error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[Any | None] = mapped_column(JSON)
+    progress: Mapped[dict[str, int] | None] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

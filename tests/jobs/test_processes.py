@@ -1,0 +1,173 @@
+"""Real `mosu worker` processes: killed with SIGKILL mid-race, and several draining a queue."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mosu.evals.fakeserver import prompt_key, serve_in_thread
+from mosu.evals.tasks import load_task
+from mosu.jobs import queue
+from mosu.jobs.models import Job, JobState
+from tests.conftest import TEST_SECRET
+from tests.evals.helpers import answer_config, toy_task_file
+
+REPO = Path(__file__).resolve().parents[2]
+MAIN = "from mosu.cli import main; main()"
+
+
+def _env(database_url: str, tmp_path: Path, lease: float) -> dict[str, str]:
+    return {
+        **os.environ,
+        "MOSU_DATABASE_URL": database_url,
+        "MOSU_SECRET_KEY": TEST_SECRET,
+        "MOSU_DATA_DIR": str(tmp_path / "data"),
+        "MOSU_JOB_LEASE_SECONDS": str(lease),
+    }
+
+
+@contextmanager
+def worker_process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", MAIN, "worker", "--poll", "0.05", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        if child.stderr:
+            child.stderr.close()
+
+
+def _wait(condition: Callable[[], bool], what: str, seconds: float = 45) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def _rows(store: Path) -> int:
+    if not store.exists():
+        return 0
+    try:
+        with sqlite3.connect(store, timeout=5) as conn:
+            return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _attempts(store: Path) -> dict[str, int]:
+    with sqlite3.connect(store) as conn:
+        return dict(conn.execute("SELECT sample_id, attempts FROM results WHERE model = 'm'"))
+
+
+def _state(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    assert job is not None
+    session.rollback()
+    return job
+
+
+def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
+    database_url: str, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    task_file = toy_task_file(tmp_path, 300)
+    task = load_task(task_file)
+    key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
+    store = tmp_path / "race" / "run.sqlite"
+    env = _env(database_url, tmp_path, lease=1.5)
+    with serve_in_thread(answer_config(task, latency=0.02, accuracy=0.7)) as (url, server):
+        job_id = queue.enqueue(
+            session,
+            kind="eval.race",
+            payload={
+                "task": str(task_file),
+                "models": {"m": f"openai:{url}#m?concurrency=2"},
+                "store": str(store),
+                "replicates": 50,
+            },
+        ).id
+        session.commit()
+        with worker_process(env) as first:
+            _wait(lambda: _rows(store) >= 30 or first.poll() is not None, "the first samples")
+            assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        done_at_kill = _attempts(store)
+        assert 30 <= len(done_at_kill) < 300
+        killed = _state(session, job_id)
+        assert killed.state == JobState.running and killed.attempts == 1
+
+        with worker_process(env, "--kind", "eval.race") as second:
+            _wait(
+                lambda: (
+                    _state(session, job_id).state != JobState.running or second.poll() is not None
+                ),
+                "the second worker to finish the race",
+            )
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, second.stderr.read().decode() if second.stderr else ""
+
+        job = _state(session, job_id)
+        assert job.state == JobState.succeeded, job.error
+        assert job.attempts == 2 and job.lease_owner is None
+        assert job.result is not None and job.result["samples"] == 300
+        assert job.progress == {"done": 300, "total": 300}
+        # a sample completed before the kill was sent exactly as often as it was recorded
+        # then, and never again by the second worker
+        repeated = [i for i, n in done_at_kill.items() if server.counts[key_of[i]] != n]
+        assert repeated == []
+        assert len(_attempts(store)) == 300
+
+
+def test_several_worker_processes_drain_the_queue_once_each(
+    database_url: str, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    ledger = tmp_path / "ledger.txt"
+    ledger.touch()
+    ids = [
+        queue.enqueue(session, kind="test.append", payload={"file": str(ledger), "sleep": 0.02}).id
+        for _ in range(50)
+    ]
+    session.commit()
+    env = _env(database_url, tmp_path, lease=5)
+    args = ("--import", "tests.jobs.handlers", "--kind", "test.append", "--concurrency", "2")
+    with (
+        worker_process(env, *args) as a,
+        worker_process(env, *args) as b,
+        worker_process(env, *args) as c,
+    ):
+        children = (a, b, c)
+
+        def drained() -> bool:
+            states = {j.state for j in session.query(Job).populate_existing()}
+            session.rollback()
+            return states == {JobState.succeeded}
+
+        _wait(lambda: drained() or any(p.poll() is not None for p in children), "the queue")
+        for child in children:
+            child.send_signal(signal.SIGTERM)
+        for child in children:
+            assert child.wait(30) == 0, child.stderr.read().decode() if child.stderr else ""
+    runs = [line.split() for line in ledger.read_text(encoding="utf-8").splitlines()]
+    executed = Counter(int(r[0]) for r in runs)
+    assert sorted(executed) == ids
+    assert set(executed.values()) == {1}  # no job ran twice
+    assert all(r[1] == "1" for r in runs)  # and none needed a second attempt
