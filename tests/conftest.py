@@ -26,6 +26,7 @@ from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import create_app
 from mosu.config import Settings
+from mosu.db import make_engine
 from mosu.permissions import Actor
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn
@@ -86,10 +87,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """A fresh, migrated database: a SQLite file, or a throwaway PostgreSQL schema."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'mosu.db'}"
-        engine = create_engine(url)
-        migrate.upgrade(_mosu_engine(url))
-        yield url
+        engine = make_engine(url)
+        migrate.upgrade(engine)
         engine.dispose()
+        yield url
         return
     reason = postgres_skip_reason()
     if reason is not None:
@@ -101,19 +102,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    engine = _mosu_engine(url)
+    engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
     yield url
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-def _mosu_engine(url: str):  # type: ignore[no-untyped-def]
-    from mosu.db import make_engine
-
-    return make_engine(url)
 
 
 @pytest.fixture

@@ -256,14 +256,7 @@ def model_out(model: Model) -> ModelOut:
         capability_tags=list(model.capability_tags),
         description=model.description,
         filings=[
-            FilingBrief(
-                id=f.id,
-                kind=f.kind,
-                number=f.number,
-                region=f.region,
-                filed_on=f.filed_on,
-                status=f.status,
-            )
+            FilingBrief.model_validate(f, from_attributes=True)
             for f in sorted(model.filings, key=lambda f: f.filed_on)
         ],
     )
