@@ -43,7 +43,7 @@ def worker_process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen
         [sys.executable, "-c", MAIN, "worker", "--poll", "0.05", *args],
         cwd=REPO,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
@@ -52,8 +52,9 @@ def worker_process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen
         if child.poll() is None:
             child.kill()
         child.wait()
-        if child.stderr:
-            child.stderr.close()
+        for stream in (child.stdout, child.stderr):
+            if stream:
+                stream.close()
 
 
 def _wait(condition: Callable[[], bool], what: str, seconds: float = 45) -> None:
@@ -155,6 +156,8 @@ def test_several_worker_processes_drain_the_queue_once_each(
         worker_process(env, *args) as c,
     ):
         children = (a, b, c)
+        for child in children:  # its start-up line comes once its SIGTERM handler is set
+            assert child.stdout is not None and child.stdout.readline()
 
         def drained() -> bool:
             states = {j.state for j in session.query(Job).populate_existing()}
