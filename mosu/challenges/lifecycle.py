@@ -1,0 +1,153 @@
+"""The challenge lifecycle as an explicit state machine, and its append-only audit log.
+
+::
+
+    draft ─publish─▶ open (待揭榜) ─close_applications─▶ shortlisting (入围)
+      ─start_race─▶ racing (赛马) ─decide─▶ decided (揭榜成功) ─start_delivery─▶
+      delivery (攻关中) ─accept─▶ accepted (已完成)
+    any state before accepted ─close─▶ closed (未揭榜关闭, a reason is required)
+
+Each transition names the parties allowed to make it: ``operator`` (运营方) or
+``issuer`` (a member of the demand organisation that owns the challenge). Every
+transition, and every other decision on a challenge (an application approved, a stage
+closed, an entry cut, a winner named), is written to :class:`ChallengeEvent`, which the
+session refuses to update or delete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from mosu.challenges.models import Challenge, ChallengeEvent, ChallengeState
+from mosu.errors import Conflict, Forbidden, Invalid
+from mosu.permissions import Actor
+
+Party = Literal["operator", "issuer"]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A named move from one or more states to another, allowed to named parties."""
+
+    name: str
+    sources: frozenset[ChallengeState]
+    target: ChallengeState
+    parties: frozenset[Party]
+    reason_required: bool = False
+
+
+S = ChallengeState
+_BEFORE_ACCEPTED = frozenset({S.draft, S.open, S.shortlisting, S.racing, S.decided, S.delivery})
+
+TRANSITIONS: dict[str, Transition] = {
+    t.name: t
+    for t in (
+        Transition("publish", frozenset({S.draft}), S.open, frozenset({"operator"})),
+        Transition(
+            "close_applications", frozenset({S.open}), S.shortlisting, frozenset({"operator"})
+        ),
+        Transition("start_race", frozenset({S.shortlisting}), S.racing, frozenset({"operator"})),
+        Transition("decide", frozenset({S.racing}), S.decided, frozenset({"operator"})),
+        Transition(
+            "start_delivery", frozenset({S.decided}), S.delivery, frozenset({"operator", "issuer"})
+        ),
+        Transition(
+            "accept", frozenset({S.delivery}), S.accepted, frozenset({"operator", "issuer"})
+        ),
+        Transition(
+            "close", _BEFORE_ACCEPTED, S.closed, frozenset({"operator"}), reason_required=True
+        ),
+    )
+}
+
+
+def parties_of(actor: Actor, challenge: Challenge) -> set[Party]:
+    """Which parties of ``challenge`` the actor acts as."""
+    parties: set[Party] = set()
+    if actor.is_operator:
+        parties.add("operator")
+    if actor.belongs_to(challenge.organisation_id):
+        parties.add("issuer")
+    return parties
+
+
+def available(actor: Actor, challenge: Challenge) -> list[Transition]:
+    """Transitions the actor may make on the challenge now (for buttons on its page)."""
+    mine = parties_of(actor, challenge)
+    return [t for t in TRANSITIONS.values() if challenge.state in t.sources and t.parties & mine]
+
+
+def actor_name(actor: Actor) -> str:
+    return actor.username or ("system" if actor.user_id is None else f"user {actor.user_id}")
+
+
+def record(
+    session: Session,
+    challenge: Challenge,
+    *,
+    actor: Actor,
+    action: str,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+    from_state: ChallengeState | None = None,
+    to_state: ChallengeState | None = None,
+) -> ChallengeEvent:
+    """Append one line to the challenge's audit log (in the caller's transaction)."""
+    entry = ChallengeEvent(
+        challenge_id=challenge.id,
+        actor_id=actor.user_id,
+        actor_name=actor_name(actor),
+        action=action,
+        reason=reason.strip(),
+        details=details or {},
+        from_state=from_state.value if from_state else None,
+        to_state=to_state.value if to_state else None,
+    )
+    session.add(entry)
+    return entry
+
+
+def transition(
+    session: Session,
+    challenge: Challenge,
+    name: str,
+    *,
+    actor: Actor,
+    reason: str = "",
+    details: dict[str, Any] | None = None,
+) -> ChallengeEvent:
+    """Move ``challenge`` by the named transition, checking state and party, and log it.
+
+    Guards that depend on other records (a race needs entries and stages, a decision
+    needs winners) are checked by the service functions that call this.
+    """
+    move = TRANSITIONS.get(name)
+    if move is None:
+        raise Invalid(f"未知的状态变更 {name!r} / unknown transition {name!r}")
+    if not move.parties & parties_of(actor, challenge):
+        raise Forbidden(
+            f"无权执行“{name}” / only {', '.join(sorted(move.parties))} may {name} this challenge"
+        )
+    if challenge.state not in move.sources:
+        raise Conflict(
+            f"榜单当前状态为 {challenge.state.value}，不能执行 {name} / "
+            f"cannot {name} a challenge in state {challenge.state.value}",
+            details={"state": challenge.state.value, "transition": name},
+        )
+    if move.reason_required and not reason.strip():
+        raise Invalid(f"“{name}”需要填写原因 / {name} needs a reason")
+    source = challenge.state
+    challenge.state = move.target
+    return record(
+        session,
+        challenge,
+        actor=actor,
+        action=name,
+        reason=reason,
+        details=details,
+        from_state=source,
+        to_state=move.target,
+    )

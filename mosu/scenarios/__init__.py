@@ -1,0 +1,1 @@
+"""Application scenarios (应用场景): what demand organisations need solved."""
