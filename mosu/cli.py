@@ -238,7 +238,9 @@ def worker(
     import importlib
     import signal
 
+    from mosu.accounts.security import CredentialBox
     from mosu.jobs.worker import HANDLERS, make_pool
+    from mosu.registry.service import endpoint_secrets
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
@@ -253,6 +255,7 @@ def worker(
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=poll,
         data_dir=settings.data_dir,
+        secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

@@ -134,3 +134,81 @@ def can_read_hidden_split(actor: Actor) -> bool:
 
 def can_check_contamination(actor: Actor) -> bool:
     return actor.is_operator
+
+
+# ---------------------------------------------------------------- scenarios and challenges
+
+
+def can_manage_scenario(actor: Actor, organisation_id: int) -> bool:
+    """A scenario is posted and edited by its demand organisation's users and by operators."""
+    return actor.is_operator or (actor.role is Role.demand and actor.belongs_to(organisation_id))
+
+
+def can_read_draft_scenario(actor: Actor, organisation_id: int) -> bool:
+    """Drafts are seen by their own organisation and operators; other states by everyone."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_manage_challenge(actor: Actor) -> bool:
+    """Publishing a challenge from a scenario, editing a draft, deciding and shortlisting."""
+    return actor.is_operator
+
+
+def can_read_draft_challenge(actor: Actor, organisation_id: int) -> bool:
+    """A draft challenge: operators and the issuing demand organisation."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_apply(actor: Actor, lead_organisation_id: int) -> bool:
+    """揭榜: a supplier applies with its own organisation as the lead."""
+    return actor.role is Role.supplier and actor.belongs_to(lead_organisation_id)
+
+
+def can_read_all_applications(actor: Actor, challenge_organisation_id: int) -> bool:
+    """Every application of a challenge: operators and the issuing demand organisation."""
+    return actor.is_operator or actor.belongs_to(challenge_organisation_id)
+
+
+def can_read_application(
+    actor: Actor, *, challenge_organisation_id: int, team: set[int] | frozenset[int]
+) -> bool:
+    """One application (proposal, file, models): the above, and its lead and members."""
+    return can_read_all_applications(actor, challenge_organisation_id) or (
+        actor.organisation_id is not None and actor.organisation_id in team
+    )
+
+
+def can_read_decision_reason(actor: Actor, team: set[int] | frozenset[int]) -> bool:
+    """Why an application was decided: operators and the applying team only."""
+    return actor.is_operator or (
+        actor.organisation_id is not None and actor.organisation_id in team
+    )
+
+
+def can_withdraw_application(actor: Actor, lead_organisation_id: int) -> bool:
+    return actor.role is Role.supplier and actor.belongs_to(lead_organisation_id)
+
+
+def can_run_race(actor: Actor) -> bool:
+    """Stages, house entries, closing stages, re-running jobs and naming winners: operators."""
+    return actor.is_operator
+
+
+def can_read_race_report(actor: Actor, issuer_organisation_id: int) -> bool:
+    """The full race report of a challenge: operators and the issuing demand organisation."""
+    return actor.is_operator or actor.belongs_to(issuer_organisation_id)
+
+
+def can_see_entry(actor: Actor, entry_organisation_ids: set[int]) -> bool:
+    """An entry's submissions, files, logs and full rows: operators and the entry's own team
+    (its lead organisation and consortium members)."""
+    return actor.is_operator or (
+        actor.organisation_id is not None and actor.organisation_id in entry_organisation_ids
+    )
+
+
+def can_submit_for(actor: Actor, entry_organisation_id: int | None) -> bool:
+    """Submitting is done by the entry's lead organisation (operators for house entries)."""
+    if entry_organisation_id is None:
+        return actor.is_operator
+    return actor.belongs_to(entry_organisation_id)

@@ -58,6 +58,7 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
         retry_errors=bool(payload.get("retry_errors", False)),
         replicates=int(payload.get("replicates", stats.DEFAULT_REPLICATES)),
         seed=int(payload.get("seed", 0)),
+        secrets=ctx.secrets,
     )
     if payload.get("results"):
         target = _path(payload["results"], ctx)

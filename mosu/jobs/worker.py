@@ -66,6 +66,8 @@ class JobContext:
     attempt: int
     worker_id: str
     data_dir: Path
+    engine: Engine | None = None
+    secrets: Callable[[str], str | None] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
 
@@ -106,8 +108,10 @@ class Worker:
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
         clock: Clock = utcnow,
+        secrets: Callable[[str], str | None] | None = None,
     ) -> None:
         self.engine = engine
+        self.secrets = secrets
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
         self.worker_id = worker_id or default_worker_id()
@@ -159,6 +163,8 @@ class Worker:
             attempt=job.attempts,
             worker_id=self.worker_id,
             data_dir=self.data_dir,
+            engine=self.engine,
+            secrets=self.secrets,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -309,8 +315,11 @@ def make_pool(
     lease_seconds: float,
     poll_seconds: float = 1.0,
     data_dir: Path,
+    secrets: Callable[[str], str | None] | None = None,
 ) -> WorkerPool:
-    """A pool of ``concurrency`` workers for the registered handlers."""
+    """A pool of ``concurrency`` workers for the registered handlers; ``secrets`` looks up
+    model API keys by reference (``endpoint:ID``) for the evaluation engine."""
+    from mosu.challenges import handlers as _challenges  # noqa: F401  registers challenge.*
     from mosu.jobs import handlers as _builtin  # noqa: F401  registers eval.race
 
     prefix = default_worker_id()
@@ -323,6 +332,7 @@ def make_pool(
                 lease_seconds=lease_seconds,
                 poll_seconds=poll_seconds,
                 data_dir=data_dir,
+                secrets=secrets,
             )
             for i in range(concurrency)
         ]
@@ -330,6 +340,9 @@ def make_pool(
 
 
 def run_in_thread(settings: Settings) -> WorkerPool:
+    from mosu.accounts.security import CredentialBox
+    from mosu.registry.service import endpoint_secrets
+
     """Start the in-process workers of ``mosu serve`` and ``mosu demo``; ``stop()`` them."""
     engine = make_engine(settings.database_url)
     pool = make_pool(
@@ -337,6 +350,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
         data_dir=settings.data_dir,
+        secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
     )
     pool.owns_engine = True
     return pool.start()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -612,6 +614,25 @@ def delete_endpoint(session: Session, *, actor: Actor, endpoint_id: int) -> None
 def endpoint_api_key(endpoint: ModelEndpoint, box: CredentialBox) -> str | None:
     """The decrypted key, for the evaluation engine only; never for a route or page."""
     return box.open(endpoint.api_key_encrypted) if endpoint.api_key_encrypted else None
+
+
+def endpoint_key_ref(endpoint: ModelEndpoint) -> str:
+    """How a model spec names an endpoint's stored key (``key_ref=endpoint:ID``)."""
+    return f"endpoint:{endpoint.id}"
+
+
+def endpoint_secrets(engine: Engine, box: CredentialBox) -> Callable[[str], str | None]:
+    """The engine's key lookup for workers: ``endpoint:ID`` → that endpoint's decrypted key."""
+
+    def lookup(ref: str) -> str | None:
+        kind, _, number = ref.partition(":")
+        if kind != "endpoint" or not number.isdigit():
+            return None
+        with Session(engine) as session:
+            endpoint = session.get(ModelEndpoint, int(number))
+            return endpoint_api_key(endpoint, box) if endpoint is not None else None
+
+    return lookup
 
 
 # ---------------------------------------------------------------- overview

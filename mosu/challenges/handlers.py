@@ -1,0 +1,171 @@
+"""Job handlers of the race: scoring a submission, and closing a stage at its deadline.
+
+``challenge.submission`` runs the evaluation engine on the stage's whole test split for one
+submission; every finished sample is committed to the submission's own run store, so a
+worker that dies mid-run is replaced by one that sends only the samples still missing.
+``challenge.close_stage`` is queued for each stage's close time when the race starts; if
+submissions made before the close are still running it looks again a little later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mosu.challenges.models import (
+    ChallengeState,
+    Stage,
+    StageState,
+    Submission,
+    SubmissionMode,
+    SubmissionState,
+)
+from mosu.challenges.races import (
+    CLOSE_JOB,
+    PENDING_STATES,
+    SUBMISSION_JOB,
+    SYSTEM,
+    close_stage,
+    pending,
+    refresh_public_board,
+)
+from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
+from mosu.db import utcnow
+from mosu.errors import Invalid
+from mosu.evals.run import Progress, arun
+from mosu.jobs import queue
+from mosu.jobs.worker import JobContext, handler
+from mosu.registry.models import ModelEndpoint
+
+CLOSE_RETRY_SECONDS = 10
+ENDPOINT_OPTIONS = "concurrency=16&timeout=30&retries=4"
+
+
+def _engine(ctx: JobContext) -> Engine:
+    if ctx.engine is None:
+        raise Invalid("challenge jobs need the database engine")
+    return ctx.engine
+
+
+def model_spec(session: Session, submission: Submission, ctx: JobContext) -> str:
+    """The engine's model spec for a submission; endpoint keys are looked up by reference."""
+    entry = submission.entry
+    if entry.baseline is not None:
+        return entry.baseline
+    if submission.mode is SubmissionMode.predictions:
+        if not submission.predictions_file:
+            raise Invalid("提交缺少预测文件 / the submission has no predictions file")
+        return f"predictions:{ctx.data_dir / submission.predictions_file}"
+    endpoint = (
+        session.get(ModelEndpoint, submission.endpoint_id) if submission.endpoint_id else None
+    )
+    if endpoint is None:
+        raise Invalid("提交的模型端点已被删除 / the submission's endpoint was deleted")
+    key = f"&key_ref=endpoint:{endpoint.id}" if endpoint.api_key_encrypted else ""
+    return f"openai:{endpoint.base_url}#{endpoint.model_name}?{ENDPOINT_OPTIONS}{key}"
+
+
+@handler(SUBMISSION_JOB)
+async def run_submission(ctx: JobContext) -> dict[str, Any]:
+    """Run one submission on the stage's test split and record its public/private scores."""
+    engine = _engine(ctx)
+    submission_id = int(ctx.payload["submission_id"])
+    with Session(engine) as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            raise Invalid(f"no submission {submission_id}")
+        if submission.state is SubmissionState.cancelled:
+            return {"cancelled": True}
+        data = stage_data(session, submission.stage)
+        spec = model_spec(session, submission, ctx)
+        store = store_path(ctx.data_dir, submission)
+        submission.state = SubmissionState.running
+        session.commit()
+
+    def progress(counter: Progress) -> None:
+        ctx.progress(counter.done, counter.total)
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    await arun(
+        data.task,
+        {MODEL_NAME: spec},
+        store=store,
+        progress=progress,
+        secrets=ctx.secrets,
+        replicates=20,
+        seed=submission_id,
+    )
+    with Session(engine) as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        outcomes = outcomes_of(ctx.data_dir, submission)
+        ids = [s.id for s in data.task.samples()]
+        errors = [e for i in ids if i in outcomes and (e := outcomes[i].error)]
+        reasons: dict[str, int] = {}
+        for error in errors:
+            reason = error.split(":", 1)[0] if error.startswith("HTTP") else error.split(" (", 1)[0]
+            reasons[reason] = reasons.get(reason, 0) + 1
+        scores = single_scores(data, outcomes)
+        submission.samples = len(ids)
+        submission.errors = len(errors) + sum(1 for i in ids if i not in outcomes)
+        submission.error_reasons = reasons
+        submission.public_score = scores["public"]
+        submission.private_score = scores["private"]
+        submission.finished_at = utcnow()
+        if submission.state is SubmissionState.cancelled:
+            session.commit()
+            return {"cancelled": True}
+        if submission.errors >= submission.samples:
+            submission.state = SubmissionState.failed
+            submission.failure = "所有样本都失败了 / every sample failed: " + ", ".join(
+                f"{k} × {v}" for k, v in sorted(reasons.items())
+            )
+        else:
+            submission.state = SubmissionState.succeeded
+        session.commit()
+        refresh_public_board(session, submission.stage_id, ctx.data_dir)
+        session.commit()
+        return {
+            "state": submission.state.value,
+            "errors": submission.errors,
+            "samples": submission.samples,
+        }
+
+
+@handler(CLOSE_JOB)
+def close_stage_job(ctx: JobContext) -> dict[str, Any]:
+    """Close a stage at its deadline, once the submissions made before it have finished."""
+    engine = _engine(ctx)
+    stage_id = int(ctx.payload["stage_id"])
+    with Session(engine) as session:
+        stage = session.get(Stage, stage_id)
+        if stage is None or stage.state is StageState.closed:
+            return {"skipped": "closed"}
+        if stage.challenge.state is not ChallengeState.racing:
+            return {"skipped": stage.challenge.state.value}
+        now = utcnow()
+        if now < stage.closes_at:
+            job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage_id})
+            job.available_at = stage.closes_at
+            session.commit()
+            return {"rescheduled": stage.closes_at.isoformat()}
+        waiting = pending(session, stage)
+        earlier_open = any(
+            s.state is not StageState.closed
+            for s in stage.challenge.stages
+            if s.position < stage.position
+        )
+        if waiting or earlier_open:
+            job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage_id})
+            job.available_at = now + dt.timedelta(seconds=CLOSE_RETRY_SECONDS)
+            session.commit()
+            return {"waiting": waiting}
+        close_stage(session, actor=SYSTEM, stage_id=stage_id, data_dir=ctx.data_dir, now=now)
+        session.commit()
+        return {"closed": stage_id}
+
+
+__all__ = ["PENDING_STATES", "close_stage_job", "model_spec", "run_submission"]
