@@ -420,16 +420,21 @@ def rerun(session: Session, job_id: int, *, now: dt.datetime | None = None) -> J
     return _get(session, job_id)
 
 
-def position(session: Session, job_id: int) -> int | None:
-    """1 for the next job to run, 2 for the one after, …; None when the job is not queued."""
+def position(session: Session, job_id: int, *, now: dt.datetime | None = None) -> int | None:
+    """1 for the next job to run, 2 for the one after, …; None when the job is not queued.
+
+    Jobs scheduled for later (a stage's close) are not ahead of a job that can run now.
+    """
     job = _get(session, job_id)
     if job.state != JobState.queued:
         return None
+    horizon = max(now or utcnow(), job.available_at)
     ahead = session.scalar(
         select(func.count())
         .select_from(Job)
         .where(
             Job.state == JobState.queued,
+            Job.available_at <= _at(horizon),
             or_(
                 Job.priority > job.priority,
                 and_(Job.priority == job.priority, Job.id < job.id),

@@ -1,0 +1,117 @@
+"""The race report (赛马报告): every stage's boards with intervals, per-category breakdown,
+confusion matrices and error counts per entry, and the challenge's audit trail.
+
+What a reader sees is filtered by :func:`mosu.challenges.races.view_board`: operators and
+the issuing demand organisation get everything; a supplier gets its own rows in full and
+others' ranks and scores; the public gets ranks and scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mosu.challenges import races
+from mosu.challenges.models import Challenge, ChallengeEvent, StageState
+from mosu.permissions import Actor, can_read_race_report
+
+
+def scores_figure(rows: list[dict[str, Any]], title: str) -> dict[str, Any]:
+    """Plotly figure: each entry's score with its 95% interval, best on top."""
+    ordered = list(reversed(rows))
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [r["score"] * 100 for r in ordered],
+                "y": [f"{r['position']}. {r['entry']}" for r in ordered],
+                "error_x": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [(r["high"] - r["score"]) * 100 for r in ordered],
+                    "arrayminus": [(r["score"] - r["low"]) * 100 for r in ordered],
+                },
+                "marker": {"size": 10, "color": "#1f5fa8"},
+                "hovertemplate": "%{y}: %{x:.1f}<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "%"}, "range": [0, 100]},
+            "margin": {"l": 160, "r": 20, "t": 40, "b": 40},
+            "height": 80 + 36 * max(1, len(rows)),
+        },
+    }
+
+
+def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
+    """Everything the report shows, as the actor may see it."""
+    full = can_read_race_report(actor, challenge.organisation_id)
+    stages = []
+    for stage in challenge.stages:
+        public = races.view_board(session, actor, challenge, stage.leaderboard_public)
+        final = (
+            races.view_board(session, actor, challenge, stage.leaderboard_final)
+            if stage.state is StageState.closed
+            else None
+        )
+        shown = final or public
+        stages.append(
+            {
+                "id": stage.id,
+                "position": stage.position,
+                "name": stage.name,
+                "status": races.stage_status(stage),
+                "rule": races.cut_rule_text(stage),
+                "opens_at": races.shanghai(stage.opens_at).isoformat(),
+                "closes_at": races.shanghai(stage.closes_at).isoformat(),
+                "public": public,
+                "final": final,
+                "figure": scores_figure(
+                    shown["rows"], f"{stage.name}（{'最终' if final else '公开'}）"
+                )
+                if shown and shown["rows"]
+                else None,
+            }
+        )
+    events = [
+        {
+            "at": races.shanghai(e.at).isoformat(),
+            "actor": e.actor_name,
+            "action": e.action,
+            "from": e.from_state,
+            "to": e.to_state,
+            "reason": e.reason if full else "",
+            "details": e.details if full else {},
+        }
+        for e in session.scalars(
+            select(ChallengeEvent)
+            .where(ChallengeEvent.challenge_id == challenge.id)
+            .order_by(ChallengeEvent.id)
+        )
+    ]
+    entries = [
+        {
+            "id": e.id,
+            "name": e.name,
+            "state": e.state.value,
+            "baseline": e.baseline,
+            "cut_reason": e.cut_reason,
+        }
+        for e in races.entries_of(session, challenge.id)
+    ]
+    return {
+        "challenge": {
+            "id": challenge.id,
+            "title": challenge.title,
+            "state": challenge.state.value,
+            "issuer": challenge.issuer,
+        },
+        "full": full,
+        "stages": stages,
+        "entries": entries,
+        "events": events,
+    }

@@ -1,0 +1,518 @@
+"""Race pages (赛马): stages with their boards and charts, the team's submission panel with
+live state, the operator's controls, and the race report (also as a download)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from mosu import i18n, uploads
+from mosu.challenges import races
+from mosu.challenges.models import (
+    Challenge,
+    CutRule,
+    EntryState,
+    StageState,
+    Submission,
+    SubmissionMode,
+)
+from mosu.challenges.race_routes import submission_out, visible_challenge
+from mosu.challenges.report import report_data, scores_figure
+from mosu.corpus.models import Dataset, DatasetVersion
+from mosu.corpus.service import contamination_warning
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
+from mosu.permissions import Actor, can_read_race_report, can_run_race
+from mosu.registry.models import ModelEndpoint
+from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
+from mosu.web.render import env, language, render
+
+router = APIRouter(include_in_schema=False)
+
+EXAMPLE_TASK = """\
+prompt:
+  system: 请判断留言应由哪个部门受理，只回答部门名称。
+  template: |-
+    标题：{{ 标题 }}
+    内容：{{ 内容 }}
+    受理部门：
+parser: label
+scorers: [accuracy, macro_f1]
+"""
+
+
+def when(at: dt.datetime | None) -> str:
+    return races.shanghai(at).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+def _versions(session: Session) -> list[tuple[int, str]]:
+    rows = session.execute(
+        select(DatasetVersion.id, Dataset.name, DatasetVersion.number)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .order_by(Dataset.name, DatasetVersion.number)
+    )
+    return [(vid, f"{name} v{number}") for vid, name, number in rows]
+
+
+def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+    out = []
+    for stage in challenge.stages:
+        version = session.get(DatasetVersion, stage.dataset_version_id)
+        public = races.view_board(session, actor, challenge, stage.leaderboard_public)
+        final = (
+            races.view_board(session, actor, challenge, stage.leaderboard_final)
+            if stage.state is StageState.closed
+            else None
+        )
+        shown = final or public
+        out.append(
+            {
+                "stage": stage,
+                "status": races.stage_status(stage),
+                "rule": races.cut_rule_text(stage),
+                "warning": contamination_warning(version) if version else None,
+                "public": public,
+                "final": final,
+                "figure": scores_figure(shown["rows"], stage.name)
+                if shown and shown["rows"]
+                else None,
+            }
+        )
+    return out
+
+
+def _team_view(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+    """For each of the actor's entries: per stage the limits, its submissions, the form."""
+    teams = []
+    for entry in races.my_entries(session, actor, challenge.id):
+        if actor.is_operator and entry.baseline is None:
+            continue  # operators act on baselines here; teams' rows are in the table below
+        endpoints = (
+            list(
+                session.scalars(
+                    select(ModelEndpoint)
+                    .where(ModelEndpoint.organisation_id == entry.organisation_id)
+                    .order_by(ModelEndpoint.name)
+                )
+            )
+            if entry.organisation_id is not None
+            else []
+        )
+        stages = []
+        for stage in challenge.stages:
+            subs = races.submissions_of(session, actor=actor, entry=entry, stage=stage)
+            stages.append(
+                {
+                    "stage": stage,
+                    "status": races.stage_status(stage),
+                    "quota": races.quota(session, stage, entry),
+                    "submissions": [submission_out(session, actor, s) for s in subs],
+                }
+            )
+        teams.append({"entry": entry, "endpoints": endpoints, "stages": stages})
+    return teams
+
+
+def _all_submissions(session: Session, challenge: Challenge) -> list[dict[str, Any]]:
+    entries = {e.id: e for e in races.entries_of(session, challenge.id)}
+    rows = []
+    for stage in challenge.stages:
+        for s in session.scalars(
+            select(Submission).where(Submission.stage_id == stage.id).order_by(Submission.id.desc())
+        ):
+            races.sync_state(session, s)
+            rows.append({"s": s, "stage": stage, "entry": entries[s.entry_id]})
+    return rows
+
+
+def _race_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    *,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
+    operator = can_run_race(actor)
+    context: dict[str, Any] = {
+        "c": challenge,
+        "stages": _stage_view(session, actor, challenge),
+        "entries": races.entries_of(session, challenge.id),
+        "teams": _team_view(session, actor, challenge),
+        "operator": operator,
+        "full_report": can_read_race_report(actor, challenge.organisation_id),
+        "when": when,
+        "errors": errors or {},
+        "values": {"task": EXAMPLE_TASK, **(values or {})},
+        "versions": _versions(session) if operator else [],
+        "all_submissions": _all_submissions(session, challenge) if operator else [],
+        "CutRule": CutRule,
+        "SubmissionMode": SubmissionMode,
+        "EntryState": EntryState,
+        "baselines": races.BASELINES,
+        "rule_labels": {
+            CutRule.top_k: "前 k 名晋级",
+            CutRule.threshold: "得分达到阈值晋级",
+            CutRule.not_worse: "与最佳无显著差异者晋级",
+        },
+    }
+    session.commit()  # submission states synced from their jobs
+    return render(request, "races/race.html", context, actor=actor, status=status)
+
+
+@router.get("/challenges/{challenge_id}/race")
+def race_page(
+    request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
+) -> HTMLResponse:
+    challenge = visible_challenge(session, actor, challenge_id)
+    return _race_page(request, session, actor, challenge)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge_id: int,
+    action: Callable[[], Any],
+    *,
+    anchor: str = "",
+    values: dict[str, str] | None = None,
+) -> Response:
+    """Run ``action``; back to the race page, or the page again with the refusal."""
+    challenge = visible_challenge(session, actor, challenge_id)
+    try:
+        action()
+    except (Invalid, Conflict, Forbidden, NotFound) as exc:
+        session.rollback()
+        errors = _errors(exc, language(request))
+        challenge = visible_challenge(session, actor, challenge_id)
+        return _race_page(
+            request, session, actor, challenge, errors=errors, status=exc.status, values=values
+        )
+    session.commit()
+    return RedirectResponse(f"/challenges/{challenge.id}/race{anchor}", status_code=303)
+
+
+def _errors(exc: MosuError, lang: i18n.Language) -> FieldErrors:
+    errors = service_errors(exc, lang)
+    if isinstance(exc.details, list):
+        lines = [
+            f"第 {d['line']} 行：{d['message']}" if d.get("line") else str(d.get("message", d))
+            for d in exc.details
+            if isinstance(d, dict)
+        ]
+        errors.setdefault(GENERAL, []).extend(lines[:50])
+    return errors
+
+
+def _local_time(value: str, what: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(f"{what}时间格式不对 / {what}: use YYYY-MM-DD HH:MM") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=races.SHANGHAI)
+
+
+def _number(form: FormData, name: str, default: float) -> float:
+    value = text(form, name)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise Invalid(f"{name} 应为数字 / {name} must be a number") from None
+
+
+def _stage_spec(form: FormData) -> races.StageSpec:
+    try:
+        task = yaml.safe_load(text(form, "task") or "{}")
+    except yaml.YAMLError as exc:
+        raise Invalid(f"任务定义不是合法的 YAML / the task is not YAML: {exc}") from None
+    if not isinstance(task, dict):
+        raise Invalid("任务定义应为 YAML 映射 / the task must be a YAML mapping")
+    try:
+        mode = SubmissionMode(text(form, "mode"))
+        rule = CutRule(text(form, "cut_rule"))
+        version_id = int(text(form, "dataset_version_id"))
+    except ValueError:
+        raise Invalid(
+            "请选择数据集版本、提交方式和淘汰规则 / choose version, mode and rule"
+        ) from None
+    return races.StageSpec(
+        name=text(form, "name"),
+        task=task,
+        dataset_version_id=version_id,
+        mode=mode,
+        opens_at=_local_time(text(form, "opens_at"), "开始"),
+        closes_at=_local_time(text(form, "closes_at"), "截止"),
+        cut_rule=rule,
+        cut_value=_number(form, "cut_value", 0),
+        public_fraction=_number(form, "public_fraction", 0.5),
+        daily_limit=int(_number(form, "daily_limit", 5)),
+        total_limit=int(_number(form, "total_limit", 20)),
+        max_selected=int(_number(form, "max_selected", 2)),
+    )
+
+
+@router.post("/challenges/{challenge_id}/race/stages")
+def add_stage(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    return _act(
+        request,
+        session,
+        actor,
+        challenge_id,
+        lambda: races.add_stage(
+            session, actor=actor, challenge_id=challenge_id, spec=_stage_spec(form)
+        ),
+        anchor="#stages",
+        values=values,
+    )
+
+
+@router.post("/challenges/{challenge_id}/race/baselines")
+def add_baseline(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    return _act(
+        request,
+        session,
+        actor,
+        challenge_id,
+        lambda: races.add_house_entry(
+            session,
+            actor=actor,
+            challenge_id=challenge_id,
+            name=text(form, "name"),
+            baseline=text(form, "baseline"),
+        ),
+        anchor="#entries",
+    )
+
+
+@router.post("/challenges/{challenge_id}/race/start")
+def start(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    return _act(
+        request,
+        session,
+        actor,
+        challenge_id,
+        lambda: races.start_race(
+            session, actor=actor, challenge_id=challenge_id, reason=text(form, "reason")
+        ),
+    )
+
+
+@router.post("/challenges/{challenge_id}/race/decide")
+def decide(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    ids = [int(v) for v in form.getlist("entry_id") if isinstance(v, str) and v.isdigit()]
+    return _act(
+        request,
+        session,
+        actor,
+        challenge_id,
+        lambda: races.decide(
+            session,
+            actor=actor,
+            challenge_id=challenge_id,
+            entry_ids=ids,
+            reason=text(form, "reason"),
+        ),
+    )
+
+
+@router.post("/stages/{stage_id}/close")
+def close(
+    request: Request,
+    session: SessionDep,
+    actor: OperatorActor,
+    settings: SettingsDep,
+    stage_id: int,
+    form: FormDep,
+) -> Response:
+    stage = races.get_stage(session, stage_id)
+    return _act(
+        request,
+        session,
+        actor,
+        stage.challenge_id,
+        lambda: races.close_stage(
+            session,
+            actor=actor,
+            stage_id=stage_id,
+            data_dir=settings.data_dir,
+            reason=text(form, "reason"),
+        ),
+        anchor=f"#stage-{stage.position}",
+    )
+
+
+async def submission_form(request: Request, settings: SettingsDep) -> AsyncIterator[FormData]:
+    """The submission form, refused with 413 past ``MOSU_MAX_UPLOAD_MB``."""
+    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
+    async with limited.form(max_files=1, max_fields=10) as form:
+        yield form
+
+
+SubmissionForm = Annotated[FormData, Depends(submission_form)]
+
+
+@router.post("/stages/{stage_id}/submit")
+async def submit(
+    request: Request,
+    session: SessionDep,
+    actor: SignedInActor,
+    settings: SettingsDep,
+    stage_id: int,
+    form: SubmissionForm,
+) -> Response:
+    stage = races.get_stage(session, stage_id)
+    visible_challenge(session, actor, stage.challenge_id)
+    upload = form.get("predictions")
+    content = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
+    endpoint = text(form, "endpoint_id")
+    entry = text(form, "entry_id")
+    return _act(
+        request,
+        session,
+        actor,
+        stage.challenge_id,
+        lambda: races.submit(
+            session,
+            actor=actor,
+            stage_id=stage_id,
+            data_dir=settings.data_dir,
+            entry_id=int(entry) if entry.isdigit() else None,
+            endpoint_id=int(endpoint) if endpoint.isdigit() else None,
+            predictions=content,
+            note=text(form, "note"),
+        ),
+        anchor="#my-entry",
+    )
+
+
+@router.post("/stages/{stage_id}/select")
+def select_submissions(
+    request: Request, session: SessionDep, actor: SignedInActor, stage_id: int, form: FormDep
+) -> Response:
+    stage = races.get_stage(session, stage_id)
+    ids = [int(v) for v in form.getlist("submission_id") if isinstance(v, str) and v.isdigit()]
+    entry = text(form, "entry_id")
+    return _act(
+        request,
+        session,
+        actor,
+        stage.challenge_id,
+        lambda: races.select_submissions(
+            session,
+            actor=actor,
+            stage_id=stage_id,
+            entry_id=int(entry) if entry.isdigit() else 0,
+            submission_ids=ids,
+        ),
+        anchor="#my-entry",
+    )
+
+
+@router.get("/submissions/{submission_id}/state")
+def submission_state(
+    request: Request, session: SessionDep, actor: SignedInActor, submission_id: int
+) -> HTMLResponse:
+    """The live state cell of a submission (polled by the page while it is pending)."""
+    submission = races.get_submission(session, actor=actor, submission_id=submission_id)
+    out = submission_out(session, actor, submission)
+    session.commit()
+    return render(request, "races/_state.html", {"s": out}, actor=actor)
+
+
+@router.post("/submissions/{submission_id}/cancel")
+def cancel(
+    request: Request, session: SessionDep, actor: SignedInActor, submission_id: int
+) -> Response:
+    submission = races.get_submission(session, actor=actor, submission_id=submission_id)
+    return _act(
+        request,
+        session,
+        actor,
+        submission.stage.challenge_id,
+        lambda: races.cancel_submission(session, actor=actor, submission_id=submission_id),
+        anchor="#my-entry",
+    )
+
+
+@router.post("/submissions/{submission_id}/rerun")
+def rerun(
+    request: Request, session: SessionDep, actor: OperatorActor, submission_id: int
+) -> Response:
+    submission = races.get_submission(session, actor=actor, submission_id=submission_id)
+    return _act(
+        request,
+        session,
+        actor,
+        submission.stage.challenge_id,
+        lambda: races.rerun_submission(session, actor=actor, submission_id=submission_id),
+        anchor="#all-submissions",
+    )
+
+
+@router.get("/challenges/{challenge_id}/race/report")
+def report(
+    request: Request,
+    session: SessionDep,
+    actor: PublicActor,
+    challenge_id: int,
+    download: bool = False,
+) -> Response:
+    """The race report: full for operators and the issuer, filtered for everyone else;
+    ``?download=1`` gives one self-contained HTML file (plotly.js inlined)."""
+    challenge = visible_challenge(session, actor, challenge_id)
+    data = report_data(session, actor, challenge)
+    context = {"r": data, "c": challenge, "standalone": download, "when_iso": _iso_local}
+    if not download:
+        return render(request, "races/report.html", context, actor=actor)
+    from plotly.offline import get_plotlyjs
+
+    lang = language(request)
+    html = env.get_template("races/report.html").render(
+        {
+            **context,
+            "request": request,
+            "actor": actor,
+            "lang": lang,
+            "html_lang": i18n.HTML_LANG[lang],
+            "here": str(request.url.path),
+            "path": request.url.path,
+            "plotly_js": get_plotlyjs(),
+            "figures_json": json.dumps(
+                [s["figure"] for s in data["stages"]], ensure_ascii=False
+            ).replace("</", "<\\/"),
+        }
+    )
+    return HTMLResponse(
+        html,
+        headers={"Content-Disposition": f'attachment; filename="race-report-{challenge.id}.html"'},
+    )
+
+
+def _iso_local(value: str) -> str:
+    return value.replace("T", " ")[:16]
+
+
+__all__ = ["router"]
