@@ -304,12 +304,15 @@ def demo(
     ] = True,
 ) -> None:
     """建一个演示社区并启动网站 / build a demo community and serve it."""
+    from mosu.demo.challenge import build_demo_challenges
     from mosu.demo.loader import load_community
+    from mosu.demo.race import board_table
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    shutil.rmtree(database.with_name(f"{database.stem}-race"), ignore_errors=True)
-    settings = load_settings(demo=True, database_url=f"sqlite:///{database}")
+    data_dir = database.with_name(f"{database.stem}-data")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = load_settings(demo=True, database_url=f"sqlite:///{database}", data_dir=data_dir)
     engine = make_engine(settings.database_url)
     with console.status("建库 / creating the database…"):
         migrate.upgrade(engine)
@@ -318,28 +321,38 @@ def demo(
         transaction(make_sessionmaker(engine)) as session,
     ):
         summary = load_community(session)
-    engine.dispose()
     console.print(
         f"[bold]演示社区（虚构数据）/ demo community (fictional data)[/bold]: "
         f"{summary.organisations} 组织 organisations, {summary.models} 模型 models, "
         f"{summary.filings} 备案登记 filings"
     )
-    from mosu.demo.race import leaderboard, run_demo_race
-
-    runs = database.with_name(f"{database.stem}-race")
     console.print(
-        "赛马演示 / demo race: 热线工单分拨 (2 baselines, 2 fake endpoints, one failing a share of calls)"
+        "揭榜挂帅演示 / demo challenge: 热线工单智能分拨 — 2 baselines and 3 shortlisted "
+        "suppliers' fake endpoints (one failing a share of calls), two stages"
     )
-    race = run_demo_race(runs)
-    console.print(leaderboard(race))
-    console.print(f"报告 / report: {runs / 'report.html'}")
+    built = build_demo_challenges(engine, settings, console=console)
+    engine.dispose()
+    console.print(board_table(built.final_board, "决赛最终榜单 / final leaderboard"))
+    for name, why in built.cut:
+        console.print(f"淘汰 / cut: {name} — {why}")
+    console.print(f"[bold]揭榜成功 / winner: {built.winner}[/bold]")
     url = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"已结束的榜单 / finished challenge: {url}/challenges/{built.finished_id} "
+        f"(赛马 race: {url}/challenges/{built.finished_id}/race)\n"
+        f"待揭榜 / open for applications: {url}/challenges/{built.open_id}"
+    )
     table = Table("用户名 username", "密码 password", "角色 role", title="演示账号 / demo logins")
-    for username, password, role in summary.users:
+    for username, password, role in [*summary.users, *built.users]:
         table.add_row(username, password, role)
     console.print(table)
     console.print(
         f"打开 / open [bold cyan]{url}[/bold cyan]  (运营方 operator: operator / {summary.users[0][1]})"
+    )
+    console.print(
+        f"以后再启动 / to serve it again: MOSU_DEMO=1 MOSU_DATABASE_URL=sqlite:///{database} "
+        f"MOSU_DATA_DIR={data_dir} mosu serve",
+        soft_wrap=True,
     )
     if serve_web:
         _serve(settings)

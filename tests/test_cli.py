@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from mosu import migrate
 from mosu.accounts.models import ApiToken, User
 from mosu.accounts.security import token_digest
+from mosu.challenges.models import Challenge, ChallengeState
 from mosu.cli import app
 from mosu.db import make_engine, make_sessionmaker
 from mosu.demo.loader import COMMUNITY
@@ -104,13 +105,13 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert len(session.scalars(select(Model)).all()) >= 40
         kinds = {f.kind for f in session.scalars(select(Filing))}
         assert kinds == {FilingKind.beian, FilingKind.dengji}
-    race = json.loads((tmp_path / "mosu-demo-race" / "results.json").read_text(encoding="utf-8"))
-    by_name = {m["name"]: m for m in race["models"]}
-    assert len(by_name) == 4 and race["samples"] > 50
-    majority, strong = by_name["多数类基线"], by_name["xinghe-zhengwu（模拟接入点）"]
-    assert strong["rank"] < majority["rank"]
-    assert strong["requests"] > race["samples"]  # faults were retried, not lost
-    assert (tmp_path / "mosu-demo-race" / "report.html").exists()
+        challenges = session.scalars(select(Challenge).order_by(Challenge.id)).all()
+        assert [c.state for c in challenges] == [ChallengeState.delivery, ChallengeState.open]
+        finished = challenges[0]
+    assert f"http://127.0.0.1:8123/challenges/{finished.id}" in result.output
+    assert "supplier3" in result.output  # the challenge story's own logins are listed
+    stores = list((tmp_path / "mosu-demo-data" / "races").glob("stage-*/submission-*.sqlite"))
+    assert len(stores) == 8  # the race's run stores sit in the demo's own data folder
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output

@@ -33,8 +33,13 @@ from starlette.routing import Mount, Route
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
+from mosu.challenges import races
+from mosu.challenges import service as challenges_service
+from mosu.challenges.models import SubmissionMode
+from mosu.challenges.scoring import stage_data
 from mosu.config import Settings
 from mosu.corpus import service as corpus_service
+from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.permissions import Actor, Requirement
@@ -42,6 +47,7 @@ from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
+from tests.scenarios import factory
 
 SECRET_API_KEY = "sk-secret-XYZ"
 IDENTITIES = ("public", "supplier_b", "demand", "expert", "supplier_a", "operator")
@@ -50,7 +56,15 @@ EVERYONE = frozenset(IDENTITIES)
 OWNERS = frozenset({"operator", "supplier_a"})
 OPERATOR_ONLY = frozenset({"operator"})
 UPLOADERS = frozenset({"operator", "supplier_a", "supplier_b"})
+SCENARIO_AUTHORS = frozenset({"operator", "demand"})
+APPLICATION_READERS = frozenset({"operator", "supplier_a", "demand"})
+UNSEEN = frozenset({"supplier_b", "expert"})
+RACE_REPORT_READERS = frozenset({"operator", "demand"})
+SECRET_SUBMISSION_NOTE = "甲队提交备注机密"
 HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
+SECRET_PROPOSAL = "甲的揭榜方案机密正文"
+SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
+SECRET_REJECTION = "甲被驳回的保密原因"
 """Text only in the walked data set's hidden test split: no one but the operator sees it."""
 
 #: Routes that are deliberately outside the permission system (files anyone may fetch).
@@ -157,11 +171,15 @@ class Expect:
     ok: frozenset[str]
     status: int = 200
     denied: int = 403
+    unseen: frozenset[str] = frozenset()
+    """Identities that may not even see the object: they are told it does not exist."""
 
     def __call__(self, who: str) -> int:
         if who in self.ok:
             return self.status
-        return 401 if who == "public" else self.denied
+        if who == "public":
+            return 401
+        return 404 if who in self.unseen else self.denied
 
 
 def everyone(status: int = 200) -> Expect:
@@ -187,7 +205,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/orgs"): Expect(OPERATOR_ONLY, 201),
     ("GET", f"{V1}/orgs/{{organisation_id}}"): everyone(),
     ("PATCH", f"{V1}/orgs/{{organisation_id}}"): Expect(OWNERS),
-    ("DELETE", f"{V1}/orgs/{{organisation_id}}"): Expect(OPERATOR_ONLY, 204),
+    # org_a has applied to a challenge: its application records keep it (409 for operators)
+    ("DELETE", f"{V1}/orgs/{{organisation_id}}"): Expect(OPERATOR_ONLY, 409),
     ("GET", f"{V1}/models"): everyone(),
     ("POST", f"{V1}/models"): Expect(OWNERS, 201),
     ("GET", f"{V1}/models/{{model_id}}"): everyone(),
@@ -223,6 +242,53 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/contamination"): Expect(
         OPERATOR_ONLY
     ),
+    # scenarios and challenges: the walked challenge is open, issued by org_demand, and
+    # supplier_a's organisation has applied to it alone (no consortium)
+    ("GET", f"{V1}/scenarios"): everyone(),
+    ("POST", f"{V1}/scenarios"): Expect(SCENARIO_AUTHORS, 201),
+    ("GET", f"{V1}/scenarios/{{scenario_id}}"): everyone(),
+    ("PATCH", f"{V1}/scenarios/{{scenario_id}}"): Expect(SCENARIO_AUTHORS),
+    ("GET", f"{V1}/challenges"): everyone(),
+    ("POST", f"{V1}/challenges"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/challenges/{{challenge_id}}"): everyone(),
+    ("PATCH", f"{V1}/challenges/{{challenge_id}}"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/transitions"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/events"): everyone(),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/applications"): everyone(),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/applications"): Expect(
+        frozenset({"supplier_a"}), 201
+    ),
+    ("GET", f"{V1}/applications/{{application_id}}"): Expect(APPLICATION_READERS, unseen=UNSEEN),
+    ("GET", f"{V1}/applications/{{application_id}}/proposal.pdf"): Expect(
+        APPLICATION_READERS, unseen=UNSEEN
+    ),
+    ("POST", f"{V1}/applications/{{application_id}}/withdraw"): Expect(
+        frozenset({"supplier_a"}), unseen=frozenset({"supplier_b"})
+    ),
+    ("POST", f"{V1}/applications/{{application_id}}/decision"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/applications/{{application_id}}/shortlist"): Expect(OPERATOR_ONLY),
+    # the race: the walked challenge is racing with one open predictions stage, org_a's entry
+    # alone, and a queued submission of supplier_a (its note a secret of org_a's team)
+    ("GET", f"{V1}/challenges/{{challenge_id}}/race"): everyone(),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/stages"): Expect(OPERATOR_ONLY, 201),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/baselines"): Expect(OPERATOR_ONLY, 201),
+    # already racing, and its stage is open: the operator is told why not
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/start"): Expect(OPERATOR_ONLY, 409),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/decide"): Expect(OPERATOR_ONLY, 409),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/race/report"): Expect(RACE_REPORT_READERS),
+    ("POST", f"{V1}/stages/{{stage_id}}/close"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/stages/{{stage_id}}/leaderboard"): everyone(),
+    ("GET", f"{V1}/stages/{{stage_id}}/inputs.jsonl"): Expect(OWNERS),
+    # the walker sends no file: org_a's team is told what is missing; nobody else has an entry
+    ("POST", f"{V1}/stages/{{stage_id}}/submissions"): Expect(
+        frozenset({"supplier_a"}), 422, denied=404
+    ),
+    ("GET", f"{V1}/stages/{{stage_id}}/submissions"): signed_in(),
+    ("PUT", f"{V1}/stages/{{stage_id}}/selection"): Expect(frozenset({"supplier_a"})),
+    ("GET", f"{V1}/submissions/{{submission_id}}"): Expect(OWNERS, denied=404),
+    ("GET", f"{V1}/submissions/{{submission_id}}/predictions"): Expect(OWNERS, denied=404),
+    ("POST", f"{V1}/submissions/{{submission_id}}/cancel"): Expect(OWNERS, denied=404),
+    ("POST", f"{V1}/submissions/{{submission_id}}/rerun"): Expect(OPERATOR_ONLY),
 }
 
 
@@ -240,6 +306,14 @@ class Walk:
     endpoint_a: int = 0
     token_a: int = 0
     dataset_a: int = 0
+    scenario_a: int = 0
+    challenge_a: int = 0
+    application_a: int = 0
+    race_challenge: int = 0
+    race_version: int = 0
+    stage_a: int = 0
+    entry_a: int = 0
+    submission_a: int = 0
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -344,7 +418,93 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     for who in walk.private:
         if who != "operator":
             walk.private[who] |= {HIDDEN_TEST_TEXT}
+    walk_challenges(app, walk)
+    walk_race(app, walk)
     return walk
+
+
+def walk_challenges(app: FastAPI, walk: Walk) -> None:
+    """An open challenge of org_demand with two applications of org_a: one carrying a
+    proposal and a PDF (for the operator, the issuer and org_a), one rejected with a reason
+    (for the operator and org_a only)."""
+    db, world = walk.db, walk.world
+    data_dir = app.state.settings.data_dir
+    challenge = factory.make_challenge(db, world)
+    walk.scenario_a, walk.challenge_a = challenge.scenario_id, challenge.id
+    walk.application_a = factory.make_application(
+        db,
+        world,
+        challenge,
+        model_id=walk.model_a,
+        data_dir=data_dir,
+        proposal=SECRET_PROPOSAL,
+        pdf=factory.PDF + SECRET_PDF_TEXT,
+    ).id
+    rejected = factory.make_application(
+        db, world, challenge, model_id=walk.model_a, data_dir=data_dir
+    )
+    challenges_service.decide_application(
+        db,
+        actor=factory.actor(world, "operator"),
+        application_id=rejected.id,
+        approve=False,
+        reason=SECRET_REJECTION,
+    )
+    db.commit()
+    for who in ("supplier_b", "expert", "public"):
+        walk.private[who] |= {SECRET_PROPOSAL, SECRET_PDF_TEXT.decode(), SECRET_REJECTION}
+    walk.private["demand"] |= {SECRET_REJECTION}
+
+
+def walk_race(app: FastAPI, walk: Walk) -> None:
+    """A racing challenge of org_demand: one open predictions stage, org_a's entry alone, and
+    a queued submission of supplier_a."""
+    from tests.challenges.race_helpers import hotline_version
+
+    version = hotline_version(walk.db)
+    walk.race_version = version.id
+    challenge_id, stage_id = fresh_race(walk)
+    walk.race_challenge, walk.stage_a = challenge_id, stage_id
+    walk.entry_a = races.entries_of(walk.db, challenge_id)[0].id
+    walk.submission_a = fresh_submission(app, walk, note=SECRET_SUBMISSION_NOTE)
+    for who in ("supplier_b", "demand", "expert", "public"):
+        walk.private[who] |= {SECRET_SUBMISSION_NOTE}
+
+
+def fresh_race(walk: Walk) -> tuple[int, int]:
+    """A new racing challenge (org_a's entry alone) and its open predictions stage."""
+    from tests.challenges.race_helpers import racing_challenge, stage_spec
+
+    version = walk.db.get(DatasetVersion, walk.race_version)
+    assert version is not None
+    race = racing_challenge(walk.db, walk.world, version=version, teams=("甲队",))
+    spec = stage_spec(
+        "初赛", mode=SubmissionMode.predictions, version_id=version.id, daily=1000, total=1000
+    )
+    stage = races.add_stage(walk.db, actor=walk.operator, challenge_id=race.challenge.id, spec=spec)
+    races.start_race(walk.db, actor=walk.operator, challenge_id=race.challenge.id)
+    walk.db.commit()
+    return race.challenge.id, stage.id
+
+
+def fresh_submission(app: FastAPI, walk: Walk, note: str = "") -> int:
+    """A queued predictions submission of supplier_a at the walked stage."""
+    from tests.challenges.race_helpers import answer_key, predictions_file, supplier
+
+    stage = races.get_stage(walk.db, walk.stage_a)
+    version = walk.db.get(DatasetVersion, walk.race_version)
+    assert version is not None
+    ids = [s.id for s in stage_data(walk.db, stage).task.samples()]
+    submission = races.submit(
+        walk.db,
+        actor=supplier(walk.world, "supplier_a", walk.world.org_a),
+        stage_id=stage.id,
+        data_dir=app.state.settings.data_dir,
+        predictions=predictions_file(answer_key(walk.db, version), ids),
+        note=note,
+    )
+    walk.db.commit()
+    return submission.id
 
 
 def walk_dataset(db: Session, world: World) -> int:
@@ -393,6 +553,49 @@ def never_shown(walk: Walk) -> set[str]:
 
 
 API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/stages"): lambda w: {
+        "name": f"步行阶段{w.next()}",
+        "task": {"prompt": {"template": "{{ 标题 }}"}, "parser": "label", "scorers": ["accuracy"]},
+        "dataset_version_id": w.race_version,
+        "mode": "endpoint",
+        "opens_at": "2099-01-01T09:00:00+08:00",
+        "closes_at": "2099-01-02T09:00:00+08:00",
+        "cut_rule": "top_k",
+        "cut_value": 1,
+    },
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/baselines"): lambda w: {
+        "name": f"步行基线{w.next()}",
+        "baseline": "baseline:majority",
+    },
+    ("POST", f"{V1}/challenges/{{challenge_id}}/race/decide"): lambda w: {"entry_ids": [w.entry_a]},
+    ("POST", f"{V1}/stages/{{stage_id}}/close"): lambda w: {"reason": "步行者提前结束"},
+    ("PUT", f"{V1}/stages/{{stage_id}}/selection"): lambda w: {
+        "entry_id": w.entry_a,
+        "submission_ids": [],
+    },
+    ("POST", f"{V1}/scenarios"): lambda w: {
+        "organisation_id": w.world.org_demand,
+        "title": f"步行者的应用场景{w.next()}",
+    },
+    ("PATCH", f"{V1}/scenarios/{{scenario_id}}"): lambda w: {"description": "改过的场景描述"},
+    ("POST", f"{V1}/challenges"): lambda w: {
+        "scenario_id": w.scenario_a,
+        "kind": "enterprise",
+        "title": f"步行者榜单{w.next()}",
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-12-31",
+        "issuer": "丙区政务服务中心",
+    },
+    ("PATCH", f"{V1}/challenges/{{challenge_id}}"): lambda w: {"bounty_yuan": None},
+    ("POST", f"{V1}/challenges/{{challenge_id}}/transitions"): lambda w: {
+        "name": "close_applications"
+    },
+    ("POST", f"{V1}/challenges/{{challenge_id}}/applications"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "proposal": "步行者的方案",
+        "model_ids": [w.model_a],
+    },
+    ("POST", f"{V1}/applications/{{application_id}}/decision"): lambda w: {"decision": "approve"},
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
@@ -451,13 +654,49 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "dataset_id": walk.dataset_a,
             "version": 1,
             "split": "test",
+            "scenario_id": walk.scenario_a,
+            "challenge_id": walk.challenge_a,
+            "application_id": walk.application_a,
         }
+        data_dir = app.state.settings.data_dir
         fresh: dict[str, Callable[[], int]] = {
             "model_id": walk.fresh_model,
             "filing_id": walk.fresh_filing,
             "endpoint_id": lambda: walk.fresh_endpoint(box),
             "token_id": walk.fresh_token,
+            "scenario_id": lambda: factory.make_scenario(walk.db, walk.world).id,
+            # a draft to edit, else an open challenge (to apply to, or to move)
+            "challenge_id": lambda: (
+                factory.make_challenge(
+                    walk.db, walk.world, publish=not (method == "PATCH" or path.endswith("/edit"))
+                ).id
+            ),
+            # an approved application in a shortlisting challenge to shortlist, else a
+            # submitted one in an open challenge (to decide on, or to withdraw)
+            "application_id": lambda: (
+                (
+                    factory.approved_in_shortlisting(
+                        walk.db, walk.world, model_id=walk.model_a, data_dir=data_dir
+                    )
+                    if path.endswith("/shortlist")
+                    else factory.make_application(
+                        walk.db,
+                        walk.world,
+                        factory.make_challenge(walk.db, walk.world),
+                        model_id=walk.model_a,
+                        data_dir=data_dir,
+                    )
+                ).id
+            ),
         }
+        # race routes walk the racing challenge; writes get a fresh race or submission
+        fixed.update({"stage_id": walk.stage_a, "submission_id": walk.submission_a})
+        if name == "challenge_id" and "/race" in path:
+            return str(fresh_race(walk)[0] if writes else walk.race_challenge)
+        if name == "stage_id" and writes and path.endswith("/close"):
+            return str(fresh_race(walk)[1])
+        if name == "submission_id" and writes:
+            return str(fresh_submission(app, walk))
         if name not in fixed:
             raise AssertionError(f"the walker does not know how to fill {{{name}}} in {path}")
         return str(fresh[name]() if writes and name in fresh else fixed[name])

@@ -1,68 +1,181 @@
-"""The demo's race: two built-in baselines and two fake endpoints on the demo hotline task.
+"""Running the demo's race: fake endpoints, in-process workers, a progress bar per submission.
 
-The endpoints are the project's fake OpenAI-compatible server on loopback, answering from
-the task's answer key with a set accuracy; one of them also fails a share of calls
-(429 with Retry-After, 500, timeouts), so the demo shows retries and error counts.
+The entries' endpoints are the project's fake OpenAI-compatible server on loopback,
+answering from the hotline corpus's answer key with a set accuracy per model; one server
+also fails a share of calls (429 with Retry-After, 500, dropped connections), so the race
+shows retries. Submissions run as real ``challenge.submission`` jobs, claimed by workers in
+this process; each bar follows its job's recorded progress and state, as a challenge page
+polls them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from pathlib import Path
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
 
-from mosu.evals import FakeConfig, RaceResult, load_task, serve_in_thread
-from mosu.evals.cli import leaderboard, race_with_progress
-from mosu.evals.report import render_report
-from mosu.evals.results import write_samples
-from mosu.evals.store import RunStore
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-DEMO_DIR = Path(__file__).parent
-TASK = DEMO_DIR / "hotline_task.yaml"
-DATA = DEMO_DIR / "data" / "hotline_messages.jsonl"
-ENDPOINT_ACCURACY = {"xinghe-zhengwu": 0.92, "shengche-rexian": 0.7}
+import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
+from mosu.accounts.security import CredentialBox
+from mosu.challenges import races
+from mosu.challenges.models import Submission, SubmissionState
+from mosu.config import Settings
+from mosu.demo.loader import HOTLINE
+from mosu.evals import FakeConfig, serve_in_thread
+from mosu.jobs.models import Job, JobState
+from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
+from mosu.registry.service import endpoint_secrets
+
+FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
+WORKERS = 3
+RACE_TIMEOUT_SECONDS = 300.0
+DONE = (JobState.succeeded, JobState.failed, JobState.cancelled)
 
 
-def _answer_key() -> dict[str, str]:
-    rows = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line]
+def answer_key() -> dict[str, str]:
+    rows = [json.loads(line) for line in HOTLINE.read_text(encoding="utf-8").splitlines() if line]
     return {row["编号"]: row["受理部门"] for row in rows}
 
 
-def run_demo_race(folder: Path) -> RaceResult:
-    """Race the demo models on the hotline task; write results, samples and an HTML report."""
-    task = load_task(str(TASK), data_dir=DATA.parent)
-    config = FakeConfig(
-        latency=0.05,
-        answers=_answer_key(),
-        id_pattern=r"工单编号：(\S+)",
-        choices=list(task.spec.labels or []),
-        accuracy_by_model=ENDPOINT_ACCURACY,
-        faults={"rate_limit": 0.04, "server_error": 0.04, "timeout": 0.02},
-        retry_after=0.2,
-        hang=2.0,
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    store = folder / "run.sqlite"
-    with serve_in_thread(config) as (url, _server):
-        specs = {
-            "多数类基线": "baseline:majority",
-            "TF-IDF 基线": "baseline:tfidf",
-            **{
-                f"{name}（模拟接入点）": f"openai:{url}#{name}?concurrency=8&timeout=1&retries=4"
-                for name in ENDPOINT_ACCURACY
-            },
-        }
-        result = asyncio.run(race_with_progress(task, specs, store, None, False, 1000, 0, False))
-    result.write(folder / "results.json")
-    run_store = RunStore(store)
-    try:
-        write_samples(
-            task, {n: run_store.finished(n) for n in specs}, folder / "samples.jsonl", list(specs)
+@contextmanager
+def fake_endpoints(labels: list[str], accuracy: dict[str, float]) -> Iterator[tuple[str, str]]:
+    """Two fake servers on loopback answering from the hotline answer key with each model's
+    ``accuracy``: a steady one, and a flaky one that fails a share of calls. Yields their
+    base URLs."""
+    answers = answer_key()
+
+    def config(faults: dict[str, float]) -> FakeConfig:
+        return FakeConfig(
+            latency=0.02,
+            answers=answers,
+            id_pattern=r"工单编号：(\S+)",
+            choices=labels,
+            accuracy_by_model=accuracy,
+            faults=faults,
+            retry_after=0.2,
+            hang=1.0,
         )
-    finally:
-        run_store.close()
-    (folder / "report.html").write_text(render_report(result), encoding="utf-8")
-    return result
+
+    with ExitStack() as stack:
+        steady, _ = stack.enter_context(serve_in_thread(config({})))
+        flaky, _ = stack.enter_context(serve_in_thread(config(FLAKY_FAULTS)))
+        yield steady, flaky
 
 
-__all__ = ["leaderboard", "run_demo_race"]
+def _state_text(submission: Submission, live: races.LiveState) -> str:
+    if submission.state is SubmissionState.succeeded:
+        return f"[green]完成 done[/green] · 错误 errors {submission.errors}"
+    if submission.state is SubmissionState.failed:
+        return "[red]失败 failed[/red]"
+    if submission.state is SubmissionState.cancelled:
+        return "已取消 cancelled"
+    return "评测中 running" if live.state == "running" else "排队 queued"
+
+
+def run_submissions(
+    engine: Engine,
+    settings: Settings,
+    submissions: dict[int, str],
+    *,
+    console: Console | None = None,
+    workers: int = WORKERS,
+    timeout: float = RACE_TIMEOUT_SECONDS,
+) -> None:
+    """Run the queued submissions' jobs with ``workers`` workers in this process; show a
+    progress bar per submission (``submissions``: id → label) fed by each job's progress."""
+    secrets = endpoint_secrets(engine, CredentialBox(settings.secret_key))
+    prefix = default_worker_id()
+    pool = WorkerPool(
+        [
+            Worker(
+                engine,
+                kinds=[races.SUBMISSION_JOB],
+                worker_id=f"{prefix}/{i}",
+                lease_seconds=settings.job_lease_seconds,
+                heartbeat_seconds=0.2,  # progress is written with each heartbeat
+                poll_seconds=0.05,
+                data_dir=settings.data_dir,
+                secrets=secrets,
+            )
+            for i in range(workers)
+        ]
+    )
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[state]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, disable=console is None) as bars:
+        rows = {
+            sid: bars.add_task(label, total=None, state="排队 queued")
+            for sid, label in submissions.items()
+        }
+        with Session(engine) as session:
+            jobs = {
+                s.id: s.job_id
+                for s in session.scalars(select(Submission).where(Submission.id.in_(rows)))
+            }
+        pool.start()
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                finished = 0
+                with Session(engine) as session:
+                    for sid, row in rows.items():
+                        job = session.get(Job, jobs[sid])  # first: a finished job has a
+                        submission = session.get(Submission, sid)  # final submission
+                        assert job is not None and submission is not None
+                        live = races.live_state(session, submission)
+                        done, total = live.done, live.total
+                        if job.progress and job.state in DONE:
+                            done, total = job.progress.get("done"), job.progress.get("total")
+                        bars.update(
+                            row,
+                            completed=done or 0,
+                            total=total,
+                            state=_state_text(submission, live),
+                        )
+                        finished += job.state in DONE
+                    session.rollback()  # only looked: the workers own these rows
+                if finished == len(rows):
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the demo race did not finish within {timeout:.0f} s")
+                time.sleep(0.1)
+        finally:
+            pool.stop()
+
+
+def board_table(board: dict[str, Any], title: str) -> Table:
+    """A stage's leaderboard as a Rich table: position, rank group, score with its interval."""
+    table = Table(title=title)
+    for name, justify in (
+        ("名次 #", "right"),
+        ("排名组 rank", "right"),
+        ("参赛队 entry", "left"),
+        (f"{board['primary']} [95% CI]", "right"),
+        ("错误 errors", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in board["rows"]:
+        table.add_row(
+            str(r["position"]),
+            str(r["rank"]),
+            r["entry"],
+            f"{r['score'] * 100:.1f} [{r['low'] * 100:.1f}, {r['high'] * 100:.1f}]",
+            str(r.get("errors", "")),
+        )
+    return table
+
+
+__all__ = ["FLAKY_FAULTS", "answer_key", "board_table", "fake_endpoints", "run_submissions"]

@@ -14,11 +14,14 @@ from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     auth_pages,
+    challenge_pages,
     corpus_pages,
     filing_pages,
     import_pages,
     model_pages,
     org_pages,
+    race_pages,
+    scenario_pages,
 )
 from mosu.web.charts import overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
@@ -100,3 +103,6 @@ router.include_router(model_pages.router)
 router.include_router(filing_pages.router)
 router.include_router(import_pages.router)
 router.include_router(corpus_pages.router)
+router.include_router(scenario_pages.router)
+router.include_router(challenge_pages.router)
+router.include_router(race_pages.router)

@@ -31,7 +31,7 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
-from mosu.permissions import Actor, can_read_race_report, can_run_race
+from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
 from mosu.registry.models import ModelEndpoint
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
@@ -118,7 +118,14 @@ def _team_view(session: Session, actor: Actor, challenge: Challenge) -> list[dic
                     "submissions": [submission_out(session, actor, s) for s in subs],
                 }
             )
-        teams.append({"entry": entry, "endpoints": endpoints, "stages": stages})
+        teams.append(
+            {
+                "entry": entry,
+                "endpoints": endpoints,
+                "stages": stages,
+                "can_submit": can_submit_for(actor, entry.organisation_id),
+            }
+        )
     return teams
 
 
@@ -404,7 +411,7 @@ async def submit(
             predictions=content,
             note=text(form, "note"),
         ),
-        anchor="#my-entry",
+        anchor="",
     )
 
 
@@ -427,7 +434,7 @@ def select_submissions(
             entry_id=int(entry) if entry.isdigit() else 0,
             submission_ids=ids,
         ),
-        anchor="#my-entry",
+        anchor="",
     )
 
 
@@ -453,7 +460,7 @@ def cancel(
         actor,
         submission.stage.challenge_id,
         lambda: races.cancel_submission(session, actor=actor, submission_id=submission_id),
-        anchor="#my-entry",
+        anchor="",
     )
 
 

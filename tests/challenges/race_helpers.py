@@ -88,9 +88,17 @@ class Race:
     endpoints: dict[str, ModelEndpoint] = field(default_factory=dict)
 
 
-def racing_challenge(session: Session, world: World, *, winners: int = 1) -> Race:
-    """A challenge in the shortlisting state with two supplier entries (B in a consortium)."""
-    version = hotline_version(session)
+def racing_challenge(
+    session: Session,
+    world: World,
+    *,
+    winners: int = 1,
+    version: DatasetVersion | None = None,
+    teams: tuple[str, ...] = ("甲队", "乙队"),
+) -> Race:
+    """A challenge in the shortlisting state with supplier entries: 甲队 of org_a, 乙队 of
+    org_b in a consortium with org_a."""
+    version = version or hotline_version(session)
     scenario = Scenario(organisation_id=world.org_demand, title="热线工单智能分拨", domain="政务")
     session.add(scenario)
     session.flush()
@@ -111,6 +119,8 @@ def racing_challenge(session: Session, world: World, *, winners: int = 1) -> Rac
     session.flush()
     race = Race(challenge, version)
     for name, org, member in (("甲队", world.org_a, None), ("乙队", world.org_b, world.org_a)):
+        if name not in teams:
+            continue
         application = Application(
             challenge_id=challenge.id, organisation_id=org, state=ApplicationState.shortlisted
         )

@@ -1,0 +1,69 @@
+"""Scenario board API under ``/api/v1/scenarios`` (应用场景)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from mosu.accounts.models import Role
+from mosu.deps import PublicActor, SessionDep, require
+from mosu.permissions import Actor, roles
+from mosu.registry.schemas import Page
+from mosu.registry.service import MAX_PER_PAGE
+from mosu.scenarios import service
+from mosu.scenarios.models import ScenarioStatus
+from mosu.scenarios.schemas import ScenarioIn, ScenarioOut, ScenarioPatch
+
+router = APIRouter(prefix="/scenarios", tags=["scenarios"])
+AuthorActor = Annotated[Actor, Depends(require(roles(Role.operator, Role.demand)))]
+"""Operators, and demand organisations' users for their own organisation's scenarios."""
+
+
+@router.get("")
+def list_scenarios(
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    domain: str = "",
+    region: str = "",
+    status: ScenarioStatus | None = None,
+    organisation_id: int | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
+) -> Page[ScenarioOut]:
+    """Open and published scenarios for everyone; drafts for their organisation and operators."""
+    return service.list_scenarios(
+        session,
+        actor=actor,
+        q=q,
+        domain=domain,
+        region=region,
+        status=status,
+        organisation_id=organisation_id,
+        page=page,
+        per_page=per_page,
+    )
+
+
+@router.post("", status_code=201)
+def create_scenario(session: SessionDep, actor: AuthorActor, body: ScenarioIn) -> ScenarioOut:
+    scenario = service.create_scenario(session, actor=actor, data=body)
+    session.commit()
+    return service.scenario_out(scenario, actor=actor)
+
+
+@router.get("/{scenario_id}")
+def get_scenario(session: SessionDep, actor: PublicActor, scenario_id: int) -> ScenarioOut:
+    return service.scenario_out(
+        service.get_scenario(session, scenario_id, actor=actor), actor=actor
+    )
+
+
+@router.patch("/{scenario_id}")
+def patch_scenario(
+    session: SessionDep, actor: AuthorActor, scenario_id: int, body: ScenarioPatch
+) -> ScenarioOut:
+    scenario = service.update_scenario(session, actor=actor, scenario_id=scenario_id, data=body)
+    session.commit()
+    return service.scenario_out(scenario, actor=actor)

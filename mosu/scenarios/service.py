@@ -1,0 +1,188 @@
+"""Scenario rules: who posts and edits a scenario, who reads drafts, and the board's search."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, String, cast, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from mosu.challenges.models import Challenge, ChallengeState
+from mosu.errors import Conflict, Invalid, NotFound
+from mosu.permissions import (
+    Actor,
+    can_manage_scenario,
+    can_read_draft_challenge,
+    can_read_draft_scenario,
+    ensure,
+)
+from mosu.registry.models import Organisation
+from mosu.registry.schemas import Page
+from mosu.registry.service import _like, _page_args, get_organisation
+from mosu.scenarios.models import Scenario, ScenarioStatus
+from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
+
+
+def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
+    """``stmt`` narrowed to the scenarios ``actor`` may read (drafts: own org, operators)."""
+    if actor.is_operator:
+        return stmt
+    shown = Scenario.status != ScenarioStatus.draft
+    if actor.organisation_id is not None:
+        shown = or_(shown, Scenario.organisation_id == actor.organisation_id)
+    return stmt.where(shown)
+
+
+def scenario_out(scenario: Scenario, *, actor: Actor) -> ScenarioOut:
+    challenges = [
+        ChallengeBrief(id=c.id, title=c.title, state=c.state.value)
+        for c in scenario_challenges(scenario)
+        if c.state is not ChallengeState.draft or can_read_draft_challenge(actor, c.organisation_id)
+    ]
+    return ScenarioOut(
+        id=scenario.id,
+        organisation_id=scenario.organisation_id,
+        organisation_name=scenario.organisation.name_zh,
+        title=scenario.title,
+        description=scenario.description,
+        domain=scenario.domain,
+        capabilities=list(scenario.capabilities),
+        data_available=scenario.data_available,
+        budget_min_yuan=scenario.budget_min_yuan,
+        budget_max_yuan=scenario.budget_max_yuan,
+        region=scenario.region,
+        deadline=scenario.deadline,
+        status=scenario.status,
+        created_at=scenario.created_at,
+        updated_at=scenario.updated_at,
+        challenges=challenges,
+    )
+
+
+def scenario_challenges(scenario: Scenario) -> list[Challenge]:
+    """The challenges published from ``scenario``, oldest first."""
+    session = Session.object_session(scenario)
+    assert session is not None
+    return list(
+        session.scalars(
+            select(Challenge).where(Challenge.scenario_id == scenario.id).order_by(Challenge.id)
+        )
+    )
+
+
+def list_scenarios(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str = "",
+    domain: str = "",
+    region: str = "",
+    status: ScenarioStatus | None = None,
+    organisation_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[ScenarioOut]:
+    """The scenario board: search title, description, capabilities and organisation."""
+    page, per_page = _page_args(page, per_page)
+    stmt = visible(select(Scenario).join(Scenario.organisation), actor)
+    if q.strip():
+        pattern = _like(q.strip())
+        stmt = stmt.where(
+            or_(
+                Scenario.title.ilike(pattern, escape="\\"),
+                Scenario.description.ilike(pattern, escape="\\"),
+                Scenario.domain.ilike(pattern, escape="\\"),
+                Scenario.data_available.ilike(pattern, escape="\\"),
+                cast(Scenario.capabilities, String).ilike(pattern, escape="\\"),
+                Organisation.name_zh.ilike(pattern, escape="\\"),
+            )
+        )
+    if domain.strip():
+        stmt = stmt.where(Scenario.domain == domain.strip())
+    if region.strip():
+        stmt = stmt.where(Scenario.region == region.strip())
+    if status is not None:
+        stmt = stmt.where(Scenario.status == status)
+    if organisation_id is not None:
+        stmt = stmt.where(Scenario.organisation_id == organisation_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.options(selectinload(Scenario.organisation))
+        .order_by(Scenario.created_at.desc(), Scenario.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    items = [scenario_out(s, actor=actor) for s in rows]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def facets(session: Session, *, actor: Actor) -> dict[str, list[str]]:
+    """The domains and regions in use on the board, for its filter menus."""
+    base = visible(select(Scenario), actor).subquery()
+    domains = session.scalars(select(base.c.domain).where(base.c.domain != "").distinct())
+    regions = session.scalars(select(base.c.region).where(base.c.region != "").distinct())
+    return {"domains": sorted(domains), "regions": sorted(regions)}
+
+
+def get_scenario(session: Session, scenario_id: int, *, actor: Actor) -> Scenario:
+    """The scenario, or not found (also when it is a draft the actor may not read)."""
+    scenario = session.get(Scenario, scenario_id)
+    if scenario is None or (
+        scenario.status is ScenarioStatus.draft
+        and not can_read_draft_scenario(actor, scenario.organisation_id)
+    ):
+        raise NotFound(f"应用场景 {scenario_id} 不存在 / scenario {scenario_id} not found")
+    return scenario
+
+
+def create_scenario(session: Session, *, actor: Actor, data: ScenarioIn) -> Scenario:
+    """Post a scenario for the author's organisation (operators name any organisation)."""
+    organisation_id = data.organisation_id or actor.organisation_id
+    if organisation_id is None:
+        raise Invalid(
+            "请选择需求方组织 / choose the demand organisation",
+            details={"field": "organisation_id"},
+        )
+    get_organisation(session, organisation_id)
+    ensure(
+        can_manage_scenario(actor, organisation_id),
+        "只有运营方和需求方本组织用户可以发布应用场景 / "
+        "only operators and the demand organisation's users may post its scenarios",
+    )
+    values = data.model_dump(exclude={"organisation_id"})
+    scenario = Scenario(**values, organisation_id=organisation_id, created_by_id=actor.user_id)
+    session.add(scenario)
+    session.flush()
+    return scenario
+
+
+def update_scenario(
+    session: Session, *, actor: Actor, scenario_id: int, data: ScenarioPatch
+) -> Scenario:
+    scenario = get_scenario(session, scenario_id, actor=actor)
+    ensure(
+        can_manage_scenario(actor, scenario.organisation_id),
+        "只能修改本组织的应用场景 / only your own organisation's scenarios",
+    )
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("status") is ScenarioStatus.published:
+        raise Invalid(
+            "“已发榜”由发布榜单设置 / published is set by publishing a challenge",
+            details={"field": "status"},
+        )
+    if (
+        scenario.status is ScenarioStatus.published
+        and changes.get("status", ScenarioStatus.closed) is not ScenarioStatus.closed
+    ):
+        raise Conflict(
+            "已发榜的应用场景只能关闭 / a scenario with a published challenge can only be closed",
+            details={"field": "status"},
+        )
+    for key, value in changes.items():
+        setattr(scenario, key, value)
+    low, high = scenario.budget_min_yuan, scenario.budget_max_yuan
+    if low is not None and high is not None and low > high:
+        raise Invalid(
+            "预算下限不能高于上限 / the budget's lower bound is above its upper bound",
+            details={"field": "budget_min_yuan"},
+        )
+    session.flush()
+    return scenario

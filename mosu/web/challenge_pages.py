@@ -1,0 +1,653 @@
+"""Challenge pages (揭榜挂帅): the 榜单 list, publishing from a scenario, a challenge's page
+with its lifecycle buttons and audit log, the application form, and an application's page
+with the operator's decision and shortlist."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from mosu import i18n, uploads
+from mosu.accounts.models import Role
+from mosu.challenges import lifecycle, service
+from mosu.challenges.models import (
+    Application,
+    ApplicationState,
+    Challenge,
+    ChallengeKind,
+    ChallengeState,
+)
+from mosu.challenges.routes import proposal_download
+from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
+from mosu.errors import Conflict, Forbidden, Invalid, MosuError
+from mosu.permissions import Actor, can_manage_challenge, can_withdraw_application, ensure, roles
+from mosu.registry.models import Organisation
+from mosu.registry.service import filed_model_ids
+from mosu.scenarios.service import get_scenario
+from mosu.web.forms import (
+    GENERAL,
+    FieldErrors,
+    FormDep,
+    as_int,
+    checked,
+    choice,
+    optional,
+    service_errors,
+    tags,
+    text,
+    validation_errors,
+)
+from mosu.web.render import language, render, wants_partial
+
+router = APIRouter(include_in_schema=False)
+SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]
+
+TRANSITION_LABELS = {
+    "publish": "发布榜单",
+    "close_applications": "截止揭榜申请",
+    "start_race": "开始赛马",
+    "decide": "确认揭榜成功",
+    "start_delivery": "进入攻关",
+    "accept": "验收完成",
+    "close": "关闭榜单（未揭榜）",
+}
+ACTION_LABELS = {
+    **TRANSITION_LABELS,
+    "created": "创建榜单草稿",
+    "application_submitted": "提交揭榜申请",
+    "application_withdrawn": "撤回揭榜申请",
+    "application_approved": "揭榜申请通过",
+    "application_rejected": "揭榜申请未通过",
+    "application_shortlisted": "入围",
+}
+FIELDS = (
+    "kind",
+    "title",
+    "category",
+    "keywords",
+    "bounty_yuan",
+    "requirements",
+    "valid_from",
+    "valid_until",
+    "region",
+    "issuer",
+    "max_applications_per_org",
+    "shortlist_places",
+    "winner_places",
+)
+
+
+def when(at: dt.datetime) -> str:
+    """A stored time as Asia/Shanghai wall-clock text."""
+    return service.local_time(at).strftime("%Y-%m-%d %H:%M")
+
+
+def _common(request: Request) -> dict[str, Any]:
+    lang = language(request)
+
+    def action_label(name: str) -> str:
+        return i18n.gettext(lang, ACTION_LABELS.get(name, name))
+
+    return {
+        "when": when,
+        "local": lambda message: i18n.local_message(message, lang),
+        "action_label": action_label,
+        "ChallengeKind": ChallengeKind,
+        "ChallengeState": ChallengeState,
+        "ApplicationState": ApplicationState,
+    }
+
+
+# ---------------------------------------------------------------- list
+
+
+@router.get("/challenges")
+def list_challenges(
+    request: Request,
+    session: SessionDep,
+    actor: PublicActor,
+    q: str = "",
+    kind: str = "",
+    state: str = "",
+    category: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    """揭榜挂帅 榜单: search and filters; an HTMX request gets just the results."""
+    result = service.list_challenges(
+        session,
+        actor=actor,
+        q=q,
+        kind=choice(ChallengeKind, kind),
+        state=choice(ChallengeState, state),
+        category=category,
+        page=page,
+    )
+    params = {"q": q, "kind": kind, "state": state, "category": category}
+    context = {
+        **_common(request),
+        "result": result,
+        "params": params,
+        "categories": service.categories(session, actor=actor),
+    }
+    template = "challenges/results.html" if wants_partial(request) else "challenges/list.html"
+    return render(request, template, context, actor=actor)
+
+
+# ---------------------------------------------------------------- publish and edit
+
+
+def _prefill(session: Session, scenario_id: int, actor: Actor) -> dict[str, Any]:
+    """The 发布榜单 form's values taken from the scenario."""
+    scenario = get_scenario(session, scenario_id, actor=actor)
+    today = service.today_in_shanghai()
+    until = scenario.deadline if scenario.deadline and scenario.deadline > today else None
+    return {
+        "scenario_id": scenario.id,
+        "kind": ChallengeKind.enterprise.value,
+        "title": scenario.title,
+        "category": scenario.domain,
+        "keywords": "、".join(scenario.capabilities),
+        "bounty_yuan": "" if scenario.budget_max_yuan is None else scenario.budget_max_yuan,
+        "requirements": "\n\n".join(
+            p for p in (scenario.description, scenario.data_available) if p
+        ),
+        "valid_from": today.isoformat(),
+        "valid_until": (until or today + dt.timedelta(days=30)).isoformat(),
+        "region": scenario.region,
+        "issuer": scenario.organisation.name_zh,
+        "require_filed_model": False,
+        "max_applications_per_org": 1,
+        "shortlist_places": 5,
+        "winner_places": 1,
+    }
+
+
+def _values_of(challenge: Challenge) -> dict[str, Any]:
+    return {
+        "scenario_id": challenge.scenario_id,
+        "kind": challenge.kind.value,
+        "title": challenge.title,
+        "category": challenge.category,
+        "keywords": "、".join(challenge.keywords),
+        "bounty_yuan": "" if challenge.bounty_yuan is None else challenge.bounty_yuan,
+        "requirements": challenge.requirements,
+        "valid_from": challenge.valid_from.isoformat(),
+        "valid_until": challenge.valid_until.isoformat(),
+        "region": challenge.region,
+        "issuer": challenge.issuer,
+        "require_filed_model": challenge.require_filed_model,
+        "max_applications_per_org": challenge.max_applications_per_org,
+        "shortlist_places": challenge.shortlist_places,
+        "winner_places": challenge.winner_places,
+    }
+
+
+def _values_from(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {k: text(form, k) for k in FIELDS}
+    values["scenario_id"] = text(form, "scenario_id")
+    values["require_filed_model"] = checked(form, "require_filed_model")
+    values["negotiable"] = checked(form, "negotiable")
+    return values
+
+
+def _payload(form: FormData) -> dict[str, Any]:
+    data: dict[str, Any] = {k: optional(form, k) for k in FIELDS}
+    data["keywords"] = tags(form, "keywords")
+    data["category"] = text(form, "category")
+    data["requirements"] = text(form, "requirements")
+    data["region"] = text(form, "region")
+    data["require_filed_model"] = checked(form, "require_filed_model")
+    if checked(form, "negotiable"):
+        data["bounty_yuan"] = None
+    return data
+
+
+def _form_page(
+    request: Request,
+    actor: Actor,
+    *,
+    challenge: Challenge | None,
+    scenario_title: str,
+    values: dict[str, Any],
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    values.setdefault("negotiable", values.get("bounty_yuan") in ("", None))
+    context = {
+        **_common(request),
+        "challenge": challenge,
+        "scenario_title": scenario_title,
+        "values": values,
+        "errors": errors or {},
+    }
+    return render(request, "challenges/form.html", context, actor=actor, status=status)
+
+
+@router.get("/challenges/new")
+def new_challenge_form(
+    request: Request, session: SessionDep, actor: OperatorActor, scenario_id: int = 0
+) -> HTMLResponse:
+    """发布揭榜挂帅榜单, prefilled from the scenario."""
+    values = _prefill(session, scenario_id, actor)
+    scenario = get_scenario(session, scenario_id, actor=actor)
+    return _form_page(request, actor, challenge=None, scenario_title=scenario.title, values=values)
+
+
+@router.post("/challenges/new")
+def create_challenge(
+    request: Request, session: SessionDep, actor: OperatorActor, form: FormDep
+) -> Response:
+    lang = language(request)
+    scenario = get_scenario(session, as_int(text(form, "scenario_id")) or 0, actor=actor)
+    try:
+        payload = {**_payload(form), "scenario_id": scenario.id}
+        challenge = service.create_challenge(
+            session, actor=actor, data=ChallengeIn.model_validate(payload)
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
+    return _form_page(
+        request,
+        actor,
+        challenge=None,
+        scenario_title=scenario.title,
+        values=_values_from(form),
+        errors=errors,
+        status=422,
+    )
+
+
+def _draft(session: Session, actor: Actor, challenge_id: int) -> Challenge:
+    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
+    if challenge.state is not ChallengeState.draft:
+        raise Conflict("榜单已发布，不能再修改 / a published challenge cannot be changed")
+    return challenge
+
+
+@router.get("/challenges/{challenge_id}/edit")
+def edit_challenge_form(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int
+) -> HTMLResponse:
+    challenge = _draft(session, actor, challenge_id)
+    return _form_page(
+        request,
+        actor,
+        challenge=challenge,
+        scenario_title=challenge.scenario.title,
+        values=_values_of(challenge),
+    )
+
+
+@router.post("/challenges/{challenge_id}/edit")
+def edit_challenge(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    challenge = _draft(session, actor, challenge_id)
+    lang = language(request)
+    try:
+        patch = ChallengePatch.model_validate(
+            {k: v for k, v in _payload(form).items() if v is not None or k == "bounty_yuan"}
+        )
+        service.update_challenge(session, actor=actor, challenge_id=challenge.id, data=patch)
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
+    return _form_page(
+        request,
+        actor,
+        challenge=challenge,
+        scenario_title=challenge.scenario.title,
+        values={**_values_from(form), "scenario_id": challenge.scenario_id},
+        errors=errors,
+        status=422,
+    )
+
+
+# ---------------------------------------------------------------- detail and lifecycle
+
+
+def can_apply_now(actor: Actor, challenge: Challenge) -> bool:
+    """Whether to offer the 揭榜 button: a supplier with an organisation, while open."""
+    today = service.today_in_shanghai()
+    return (
+        actor.role is Role.supplier
+        and actor.organisation_id is not None
+        and challenge.state is ChallengeState.open
+        and challenge.valid_from <= today <= challenge.valid_until
+    )
+
+
+def _detail_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    *,
+    errors: FieldErrors | None = None,
+    reason: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    lang = language(request)
+    moves = [t for t in lifecycle.available(actor, challenge) if t.name != "decide"]
+    context = {
+        **_common(request),
+        "c": service.challenge_out(session, challenge),
+        "events": service.events_out(session, actor=actor, challenge=challenge),
+        "applications": service.list_applications(session, actor=actor, challenge=challenge),
+        "moves": [(t, i18n.gettext(lang, TRANSITION_LABELS.get(t.name, t.name))) for t in moves],
+        "can_apply": can_apply_now(actor, challenge),
+        "errors": errors or {},
+        "reason": reason,
+    }
+    return render(request, "challenges/detail.html", context, actor=actor, status=status)
+
+
+@router.get("/challenges/{challenge_id}")
+def challenge_detail(
+    request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
+) -> HTMLResponse:
+    """A challenge: its terms, state, stages, applications (as permitted) and audit log."""
+    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    return _detail_page(request, session, actor, challenge)
+
+
+@router.post("/challenges/{challenge_id}/transitions")
+def post_transition(
+    request: Request, session: SessionDep, actor: SignedInActor, challenge_id: int, form: FormDep
+) -> Response:
+    """A lifecycle button: the transition's name and the reason typed beside it."""
+    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    reason = text(form, "reason")
+    try:
+        service.transition_challenge(
+            session, actor=actor, challenge_id=challenge.id, name=text(form, "name"), reason=reason
+        )
+    except (Invalid, Conflict, Forbidden) as exc:
+        session.rollback()
+        status = exc.status
+        errors = {GENERAL: [i18n.local_message(exc.message, language(request))]}
+        challenge = service.get_challenge(session, challenge_id, actor=actor)
+        return _detail_page(
+            request, session, actor, challenge, errors=errors, reason=reason, status=status
+        )
+    session.commit()
+    return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
+
+
+# ---------------------------------------------------------------- applying
+
+
+async def limited_form(request: Request, settings: SettingsDep) -> AsyncIterator[FormData]:
+    """The application form, refused with 413 past ``MOSU_MAX_UPLOAD_MB``."""
+    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
+    async with limited.form(max_files=1, max_fields=60) as form:
+        yield form
+
+
+LimitedFormDep = Annotated[FormData, Depends(limited_form)]
+
+
+def _organisation_choices(session: Session, lead_id: int) -> list[Organisation]:
+    return list(
+        session.scalars(
+            select(Organisation).where(Organisation.id != lead_id).order_by(Organisation.name_zh)
+        )
+    )
+
+
+def _int_list(values: list[Any]) -> list[int]:
+    return [int(v) for v in values if isinstance(v, str) and v.strip().isdigit()]
+
+
+def _apply_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    *,
+    values: dict[str, Any],
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    assert actor.organisation_id is not None
+    lead = session.get(Organisation, actor.organisation_id)
+    members: list[int] = values["member_ids"]
+    context = {
+        **_common(request),
+        "c": challenge,
+        "lead": lead,
+        "organisations": _organisation_choices(session, actor.organisation_id),
+        "models": service.team_models(session, [actor.organisation_id, *members]),
+        "filed": filed_model_ids(session),
+        "values": values,
+        "member_slots": MAX_MEMBERS,
+        "errors": errors or {},
+        "max_mb": request.app.state.settings.max_upload_mb,
+    }
+    return render(request, "challenges/apply.html", context, actor=actor, status=status)
+
+
+def _applicable(session: Session, actor: Actor, challenge_id: int) -> Challenge:
+    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    ensure(actor.organisation_id is not None, "请先关联组织 / your account has no organisation")
+    return challenge
+
+
+@router.get("/challenges/{challenge_id}/apply")
+def apply_form(
+    request: Request, session: SessionDep, actor: SupplierActor, challenge_id: int
+) -> HTMLResponse:
+    """揭榜: the lead is the applicant's organisation; up to four consortium members."""
+    challenge = _applicable(session, actor, challenge_id)
+    values = {"proposal": "", "member_ids": [], "model_ids": []}
+    errors: FieldErrors = {}
+    if not can_apply_now(actor, challenge):
+        closed = i18n.gettext(language(request), "本榜单当前不接受揭榜申请")
+        errors[GENERAL] = [closed]
+    return _apply_page(request, session, actor, challenge, values=values, errors=errors)
+
+
+@router.get("/challenges/{challenge_id}/apply/models")
+def apply_models(
+    request: Request, session: SessionDep, actor: SupplierActor, challenge_id: int
+) -> HTMLResponse:
+    """The models field for the chosen members (an HTMX swap when a member changes)."""
+    challenge = _applicable(session, actor, challenge_id)
+    assert actor.organisation_id is not None
+    members = _int_list(request.query_params.getlist("member_ids"))
+    chosen = _int_list(request.query_params.getlist("model_ids"))
+    context = {
+        "models": service.team_models(session, [actor.organisation_id, *members]),
+        "filed": filed_model_ids(session),
+        "values": {"model_ids": chosen},
+        "errors": {},
+        "c": challenge,
+    }
+    return render(request, "challenges/apply_models.html", context, actor=actor)
+
+
+@router.post("/challenges/{challenge_id}/apply")
+def apply(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SupplierActor,
+    challenge_id: int,
+    form: LimitedFormDep,
+) -> Response:
+    challenge = _applicable(session, actor, challenge_id)
+    lang = language(request)
+    members = _int_list(form.getlist("member_ids"))
+    values = {
+        "proposal": text(form, "proposal"),
+        "member_ids": members,
+        "model_ids": _int_list(form.getlist("model_ids")),
+    }
+    upload = form.get("proposal_file")
+    proposal_file = None
+    if isinstance(upload, UploadFile) and upload.filename:
+        proposal_file = service.ProposalFile(upload.filename, upload.file.read())
+    try:
+        data = ApplicationIn.model_validate(
+            {
+                "proposal": values["proposal"],
+                "member_ids": members,
+                "model_ids": values["model_ids"],
+            }
+        )
+        application = service.apply(
+            session,
+            actor=actor,
+            challenge_id=challenge.id,
+            data=data,
+            proposal_file=proposal_file,
+            data_dir=settings.data_dir,
+            max_bytes=settings.max_upload_mb * 1024 * 1024,
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except MosuError as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/applications/{application.id}", status_code=303)
+    return _apply_page(request, session, actor, challenge, values=values, errors=errors, status=422)
+
+
+# ---------------------------------------------------------------- an application
+
+
+def _application_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    application: Application,
+    *,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    challenge = application.challenge
+    context = {
+        **_common(request),
+        "a": service.application_out(application, actor=actor, filed_ids=filed_model_ids(session)),
+        "c": challenge,
+        "can_decide": can_manage_challenge(actor)
+        and application.state is ApplicationState.submitted
+        and challenge.state in service.DECIDABLE,
+        "can_shortlist": can_manage_challenge(actor)
+        and application.state is ApplicationState.approved
+        and challenge.state is ChallengeState.shortlisting,
+        "can_withdraw": can_withdraw_application(actor, application.organisation_id)
+        and application.state is ApplicationState.submitted,
+        "errors": errors or {},
+    }
+    return render(request, "challenges/application.html", context, actor=actor, status=status)
+
+
+@router.get("/applications/{application_id}")
+def application_detail(
+    request: Request, session: SessionDep, actor: SignedInActor, application_id: int
+) -> HTMLResponse:
+    """An application, for operators, the issuer, and the applying team only."""
+    application = service.get_application(session, application_id, actor=actor)
+    return _application_page(request, session, actor, application)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    action: Any,
+) -> Response:
+    """Run ``action``; back to the application's page, or the page with the refusal."""
+    application = service.get_application(session, application_id, actor=actor)
+    try:
+        action()
+    except (Invalid, Conflict, Forbidden) as exc:
+        session.rollback()
+        errors = service_errors(exc, language(request))
+        application = service.get_application(session, application_id, actor=actor)
+        return _application_page(
+            request, session, actor, application, errors=errors, status=exc.status
+        )
+    session.commit()
+    return RedirectResponse(f"/applications/{application.id}", status_code=303)
+
+
+@router.post("/applications/{application_id}/decision")
+def decide(
+    request: Request, session: SessionDep, actor: OperatorActor, application_id: int, form: FormDep
+) -> Response:
+    """通过 or 不通过 (a reason required), from the buttons on the application's page."""
+    return _act(
+        request,
+        session,
+        actor,
+        application_id,
+        lambda: service.decide_application(
+            session,
+            actor=actor,
+            application_id=application_id,
+            approve=text(form, "decision") == "approve",
+            reason=text(form, "reason"),
+        ),
+    )
+
+
+@router.post("/applications/{application_id}/shortlist")
+def shortlist(
+    request: Request, session: SessionDep, actor: OperatorActor, application_id: int
+) -> Response:
+    return _act(
+        request,
+        session,
+        actor,
+        application_id,
+        lambda: service.shortlist(session, actor=actor, application_id=application_id),
+    )
+
+
+@router.post("/applications/{application_id}/withdraw")
+def withdraw(
+    request: Request, session: SessionDep, actor: SupplierActor, application_id: int, form: FormDep
+) -> Response:
+    return _act(
+        request,
+        session,
+        actor,
+        application_id,
+        lambda: service.withdraw(
+            session, actor=actor, application_id=application_id, reason=text(form, "reason")
+        ),
+    )
+
+
+@router.get("/applications/{application_id}/proposal.pdf")
+def proposal_pdf(
+    session: SessionDep, settings: SettingsDep, actor: SignedInActor, application_id: int
+) -> FileResponse:
+    """The proposal PDF, for whoever may read the application."""
+    return proposal_download(session, settings, actor, application_id)

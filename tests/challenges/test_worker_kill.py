@@ -1,0 +1,111 @@
+"""A real `mosu worker` killed with SIGKILL in the middle of a race submission."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from mosu.challenges import races
+from mosu.challenges.models import Submission, SubmissionState
+from mosu.challenges.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
+from mosu.config import Settings
+from mosu.demo.loader import HOTLINE_SPLIT, load_hotline
+from mosu.evals import FakeConfig, serve_in_thread
+from mosu.evals.fakeserver import prompt_key
+from mosu.jobs.models import JobState
+from tests.challenges.race_helpers import (
+    OPERATOR,
+    answer_key,
+    endpoint,
+    racing_challenge,
+    stage_spec,
+    supplier,
+)
+from tests.conftest import World
+from tests.jobs.test_processes import _env, _rows, _state, _wait, worker_process
+
+LATENCY = 0.4  # the endpoint answers slowly: 60 samples, 16 at a time, take four rounds
+
+
+def _attempts(store: Path) -> dict[str, int]:
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute(
+            "SELECT sample_id, attempts FROM results WHERE model = ?", (MODEL_NAME,)
+        )
+        return dict(rows.fetchall())
+
+
+def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
+    database_url: str, db: Session, world: World, settings: Settings, tmp_path: Path
+) -> None:
+    race = racing_challenge(db, world)
+    version = load_hotline(db, organisation_id=None, split=HOTLINE_SPLIT)  # 60 test rows
+    stage = races.add_stage(
+        db,
+        actor=OPERATOR,
+        challenge_id=race.challenge.id,
+        spec=stage_spec("初赛", version_id=version.id),
+    )
+    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    task = stage_data(db, stage).task
+    size = len(task.samples())
+    key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
+    config = FakeConfig(
+        latency=LATENCY,
+        answers=answer_key(db, version),
+        id_pattern=r"工单编号：(\S+)",
+        choices=list(version.label_set),
+        accuracy_by_model={"strong": 0.9},
+    )
+    env = {**_env(database_url, tmp_path, lease=1.5), "MOSU_DATA_DIR": str(settings.data_dir)}
+    with serve_in_thread(config) as (url, server):
+        ep = endpoint(db, world.org_a, url, "strong")
+        submission = races.submit(
+            db,
+            actor=supplier(world, "supplier_a", world.org_a),
+            stage_id=stage.id,
+            endpoint_id=ep.id,
+            data_dir=settings.data_dir,
+        )
+        db.commit()
+        assert submission.job_id is not None and size == 60
+        job_id, store = submission.job_id, store_path(settings.data_dir, submission)
+
+        with worker_process(env, "--kind", races.SUBMISSION_JOB) as first:
+            _wait(lambda: _rows(store) >= 16 or first.poll() is not None, "the first samples")
+            assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
+            first.send_signal(signal.SIGKILL)
+            first.wait()
+        done_at_kill = _attempts(store)
+        assert 16 <= len(done_at_kill) < size
+        killed = _state(db, job_id)
+        assert killed.state == JobState.running and killed.attempts == 1
+
+        with worker_process(env, "--kind", races.SUBMISSION_JOB) as second:
+            _wait(
+                lambda: _state(db, job_id).state != JobState.running or second.poll() is not None,
+                "the second worker to finish the submission",
+            )
+            second.send_signal(signal.SIGTERM)
+            assert second.wait(30) == 0, second.stderr.read().decode() if second.stderr else ""
+
+        job = _state(db, job_id)
+        assert job.state == JobState.succeeded, job.error
+        assert job.attempts == 2 and job.progress == {"done": size, "total": size}
+        # every sample recorded before the kill was requested exactly as often as it was
+        # recorded then, and never again by the second worker
+        repeated = [i for i, n in done_at_kill.items() if server.counts[key_of[i]] != n]
+        assert repeated == []
+
+    finished = db.get(Submission, submission.id, populate_existing=True)
+    assert finished is not None and finished.state is SubmissionState.succeeded
+    assert finished.samples == size and finished.errors == 0
+    assert finished.public_score is not None and finished.private_score is not None
+    outcomes = outcomes_of(settings.data_dir, finished)
+    assert sorted(outcomes) == sorted(key_of) and all(o.error is None for o in outcomes.values())
+    board = db.get(type(stage), stage.id, populate_existing=True)
+    assert board is not None and board.leaderboard_public is not None
+    assert [r["entry"] for r in board.leaderboard_public["rows"]] == ["甲队"]

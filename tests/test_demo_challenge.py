@@ -1,0 +1,197 @@
+"""The demo's challenges, built on a fresh database: a race that really ran, and one open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import User
+from mosu.accounts.service import actor_for
+from mosu.challenges import races
+from mosu.challenges import service as challenges
+from mosu.challenges.models import (
+    Application,
+    ApplicationState,
+    Challenge,
+    ChallengeEvent,
+    ChallengeKind,
+    ChallengeState,
+    EntryState,
+    StageState,
+    Submission,
+    SubmissionState,
+)
+from mosu.challenges.schemas import ApplicationIn
+from mosu.challenges.scoring import outcomes_of, stage_data
+from mosu.config import Settings
+from mosu.db import make_engine, utcnow
+from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
+from mosu.demo.loader import load_community
+from mosu.jobs.models import Job, JobState
+from mosu.registry.models import Model
+
+FINISHED_LOG = [
+    ("operator", "created"),
+    ("operator", "publish"),
+    ("supplier1", "application_submitted"),
+    ("supplier2", "application_submitted"),
+    ("supplier3", "application_submitted"),
+    ("supplier4", "application_submitted"),
+    ("operator", "application_approved"),
+    ("operator", "application_approved"),
+    ("operator", "application_approved"),
+    ("operator", "application_rejected"),
+    ("operator", "close_applications"),
+    ("operator", "application_shortlisted"),
+    ("operator", "application_shortlisted"),
+    ("operator", "application_shortlisted"),
+    ("operator", "baseline_added"),
+    ("operator", "baseline_added"),
+    ("operator", "stage_added"),
+    ("operator", "stage_added"),
+    ("operator", "start_race"),
+    ("system", "stage_closed"),
+    ("system", "stage_closed"),
+    ("operator", "decide"),
+    ("demand1", "start_delivery"),
+]
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings.database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_demo_challenges(engine: Engine, settings: Settings) -> None:
+    """Built once (the race takes seconds), checked in two parts."""
+    with Session(engine) as session:
+        load_community(session)
+        session.commit()
+    demo = build_demo_challenges(engine, settings)
+    finished_challenge_went_through_every_step(engine, settings, demo)
+    open_challenge_takes_applications_and_can_race(engine, settings, demo)
+
+
+def finished_challenge_went_through_every_step(
+    engine: Engine, settings: Settings, demo: DemoChallenges
+) -> None:
+    with Session(engine) as session:
+        challenge = session.get(Challenge, demo.finished_id)
+        assert challenge is not None
+        assert challenge.state is ChallengeState.delivery
+        assert challenge.kind is ChallengeKind.government and challenge.bounty_yuan == 800_000
+        assert challenge.require_filed_model and "工单分拨" in challenge.keywords
+        assert challenge.organisation.name_zh == "徐汇区智慧政务服务中心"
+        events = session.scalars(
+            select(ChallengeEvent)
+            .where(ChallengeEvent.challenge_id == challenge.id)
+            .order_by(ChallengeEvent.id)
+        ).all()
+        assert [(e.actor_name, e.action) for e in events] == FINISHED_LOG
+        assert [e.to_state for e in events if e.to_state] == [
+            "draft",
+            "open",
+            "shortlisting",
+            "racing",
+            "decided",
+            "delivery",
+        ]
+
+        applications = session.scalars(
+            select(Application)
+            .where(Application.challenge_id == challenge.id)
+            .order_by(Application.id)
+        ).all()
+        states = [a.state for a in applications]
+        assert states.count(ApplicationState.shortlisted) == 3
+        rejected = next(a for a in applications if a.state is ApplicationState.rejected)
+        assert "政务云" in rejected.decision_reason
+        consortium = next(a for a in applications if a.members)
+        assert [m.organisation.name_zh for m in consortium.members] == ["上海禾泽政务科技有限公司"]
+
+        entries = {e.name: e for e in races.entries_of(session, challenge.id)}
+        assert len(entries) == 5
+        cut_supplier = entries["上海明犀智能客服技术有限公司"]
+        assert cut_supplier.state is EntryState.cut
+        first, second = challenge.stages
+        assert cut_supplier.cut_at_stage_id == first.id
+        assert "初赛" in cut_supplier.cut_reason and "前 3 名" in cut_supplier.cut_reason
+        assert (cut_supplier.name, cut_supplier.cut_reason) in demo.cut
+        winners = [e for e in entries.values() if e.state is EntryState.winner]
+        assert [w.name for w in winners] == [demo.winner] and winners[0].baseline is None
+
+        now = utcnow()
+        for stage, size in ((first, 5), (second, 3)):
+            assert stage.state is StageState.closed and stage.closes_at < now
+            assert stage.closed_at == stage.closes_at
+            assert stage.leaderboard_public is not None and stage.leaderboard_final is not None
+            assert len(stage.leaderboard_final["rows"]) == size
+            rows = stage.leaderboard_final["rows"]
+            assert all(r["low"] <= r["score"] <= r["high"] for r in rows)
+            assert stage.leaderboard_final["samples"] == len(stage_data(session, stage).private)
+        assert demo.final_board == second.leaderboard_final
+        assert second.leaderboard_final["rows"][0]["entry"] == demo.winner
+
+        submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
+        assert len(submissions) == 8
+        test_size = len(stage_data(session, first).task.samples())
+        for s in submissions:
+            assert s.state is SubmissionState.succeeded
+            assert s.samples == test_size and s.public_score is not None
+            assert s.stage.opens_at < s.created_at < s.stage.closes_at
+            assert len(outcomes_of(settings.data_dir, s)) == test_size
+        flaky = [s for s in submissions if s.entry.name == "上海声澈科技有限公司"]
+        attempts = [
+            sum(o.attempts for o in outcomes_of(settings.data_dir, s).values()) for s in flaky
+        ]
+        assert all(a > test_size for a in attempts)  # its failed calls were retried, not lost
+        # the race left nothing behind in the queue for the server's worker
+        assert {j.state for j in session.scalars(select(Job))} == {JobState.succeeded}
+
+
+def open_challenge_takes_applications_and_can_race(
+    engine: Engine, settings: Settings, demo: DemoChallenges
+) -> None:
+    with Session(engine) as session:
+        challenge = session.get(Challenge, demo.open_id)
+        assert challenge is not None and challenge.state is ChallengeState.open
+        assert challenge.bounty_yuan is None  # 面议
+        assert [s.name for s in challenge.stages] == ["初赛", "决赛"]
+        assert all(s.opens_at > utcnow() for s in challenge.stages)
+        users = {u.username: actor_for(u) for u in session.scalars(select(User))}
+        operator, visitor = users["operator"], users["supplier1"]
+        model = session.scalar(select(Model).where(Model.name == "星河-政务 13B"))
+        assert model is not None
+        application = challenges.apply(
+            session,
+            actor=visitor,
+            challenge_id=challenge.id,
+            data=ApplicationIn(proposal="演示：星河-政务 13B 参加。", model_ids=[model.id]),
+            data_dir=settings.data_dir,
+            max_bytes=1 << 20,
+        )
+        challenges.decide_application(
+            session, actor=operator, application_id=application.id, approve=True
+        )
+        challenges.transition_challenge(
+            session, actor=operator, challenge_id=challenge.id, name="close_applications"
+        )
+        entry = challenges.shortlist(session, actor=operator, application_id=application.id)
+        races.start_race(session, actor=operator, challenge_id=challenge.id)
+        assert challenge.state is ChallengeState.racing and entry.state is EntryState.active
+        waiting = session.scalars(
+            select(Job).where(Job.kind == races.CLOSE_JOB, Job.state == JobState.queued)
+        ).all()
+        assert sorted(j.available_at for j in waiting) == [s.closes_at for s in challenge.stages]
+        session.rollback()
+
+
+def test_the_demo_story_is_labelled_fictional() -> None:
+    notice = load_story()["notice"]
+    assert "fictional" in notice["en"] and "虚构" in notice["zh"]
