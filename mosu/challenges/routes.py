@@ -49,7 +49,7 @@ LIST_FIELDS = ("member_ids", "model_ids")
 _APPLICATION_BODY = {
     "required": True,
     "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/ApplicationIn"}},
+        "application/json": {"schema": ApplicationIn.model_json_schema()},
         "multipart/form-data": {
             "schema": {
                 "type": "object",

@@ -375,7 +375,7 @@ def test_error_shapes(live: LiveServer, world: World) -> None:
 
 
 def test_openapi_lists_the_api(live: LiveServer) -> None:
-    schema = httpx.get(f"{live.url}/api/v1/openapi.json").json()
+    schema = httpx.get(f"{live.url}/api/v1/openapi.json", timeout=30).json()
     assert schema["openapi"].startswith("3.")
     paths = schema["paths"]
     for path, method in (
