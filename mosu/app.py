@@ -20,6 +20,7 @@ from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError, Unauthenticated
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
+from mosu.supply.routes import router as supply_router
 from mosu.web import pages
 
 API_PREFIX = "/api/v1"
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(registry_router)
     api.include_router(registry_io_router)
     api.include_router(corpus_router)
+    api.include_router(supply_router)
     app.include_router(api)
     app.include_router(pages.router)
 

@@ -5,5 +5,13 @@ from mosu.corpus import models as corpus_models
 from mosu.db import Base
 from mosu.jobs import models as jobs_models
 from mosu.registry import models as registry_models
+from mosu.supply import models as supply_models
 
-__all__ = ["Base", "accounts_models", "corpus_models", "jobs_models", "registry_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "corpus_models",
+    "jobs_models",
+    "registry_models",
+    "supply_models",
+]
