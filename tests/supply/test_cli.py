@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import openpyxl
+import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
@@ -12,18 +13,20 @@ from mosu import migrate
 from mosu.cli import app
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.demo.loader import load_community
+from mosu.supply import cli as supply_cli
 from tests.conftest import TEST_SECRET
 
 runner = CliRunner()
 
 
-def test_report_and_check(tmp_path: Path) -> None:
+def test_report_and_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(supply_cli.console, "width", 200)
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     with transaction(make_sessionmaker(engine)) as session:
         load_community(session)
-    env = {"MOSU_DATABASE_URL": url, "MOSU_SECRET_KEY": TEST_SECRET, "COLUMNS": "200"}
+    env = {"MOSU_DATABASE_URL": url, "MOSU_SECRET_KEY": TEST_SECRET}
     out = tmp_path / "vouchers.xlsx"
     result = runner.invoke(app, ["supply", "report", "--xlsx", str(out)], env=env)
     assert result.exit_code == 0, result.output
