@@ -473,6 +473,43 @@ CATALOGUE: Mapping[str, str] = {
     "北斗七星": "Big Dipper (core)",
     "群星": "Constellation (cluster)",
     "其他": "Other",
+    "上架（取消即下架）": "On offer (untick to withdraw)",
+    "已下架": "withdrawn",
+    "编辑供给": "Edit the offer",
+    "企业信息": "Firm facts",
+    "企业信息与关联方": "Firm facts and related parties",
+    "补贴规则读取这些信息：成立日期与规模决定初创/小微企业扶持，关联方之间的合同不予补贴。": (
+        "The voucher rules read these: founding date and size decide the boost for early-stage "
+        "and small firms; contracts between related parties get no subsidy."
+    ),
+    "成立日期": "Founded on",
+    "员工人数": "Employees",
+    "关联方": "Related parties",
+    "关联组织": "Related organisation",
+    "关系": "Relation",
+    "股权关联": "Shareholding",
+    "同一集团": "Same group",
+    "同一实际控制人": "Same controlling person",
+    "其他关联": "Other relation",
+    "登记关联方": "Record related parties",
+    "删除": "Delete",
+    "设立项目": "New programme",
+    "规则即数据：比例按百分数填写，上限按元填写，留空表示不设。": (
+        "Rules are data: shares in per cent, caps in yuan; leave empty for none."
+    ),
+    "发放方": "Issuer",
+    "开始日期": "Starts on",
+    "结束日期": "Ends on",
+    "补贴比例（%）": "Subsidy share (%)",
+    "单个合同上限（元）": "Cap per contract (yuan)",
+    "单个组织年度上限（元）": "Cap per organisation and year (yuan)",
+    "扶持比例（%），留空则不设": "Boost share (%), empty for none",
+    "扶持期限（月）": "Boost period (months)",
+    "成立不满（年）": "Founded less than (years) ago",
+    "员工不超过（人）": "At most (employees)",
+    "受理申请": "Taking applications",
+    "调整项目": "Change the programme",
+    "预算不能低于已批准的金额": "The budget may not fall below what is approved",
 }
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -705,7 +705,8 @@ def create_application(
     session: Session, *, actor: Actor, data: ApplicationIn
 ) -> VoucherApplication:
     """Apply for a voucher against a contract; the subsidy is computed and stored with its
-    working. The same contract (seller and number) may stand only once per programme."""
+    working. The same contract (seller and number) may stand only once per programme; when
+    a concurrent application for it wins, the caller's transaction is rolled back (409)."""
     programme = get_programme(session, data.programme_id)
     buyer_id = data.organisation_id if actor.is_operator else actor.organisation_id
     if buyer_id is None:
@@ -768,9 +769,9 @@ def create_application(
     )
     session.add(application)
     try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
+        session.flush()
+    except IntegrityError:  # a concurrent application for the same contract won the race
+        session.rollback()
         other = session.scalar(
             select(VoucherApplication.id).where(
                 VoucherApplication.programme_id == programme.id,

@@ -19,6 +19,7 @@ from mosu.web import (
     import_pages,
     model_pages,
     org_pages,
+    supply_offer_pages,
     supply_pages,
 )
 from mosu.web.charts import overview_charts
@@ -101,4 +102,5 @@ router.include_router(model_pages.router)
 router.include_router(filing_pages.router)
 router.include_router(import_pages.router)
 router.include_router(corpus_pages.router)
+router.include_router(supply_offer_pages.router)
 router.include_router(supply_pages.router)

@@ -12,14 +12,13 @@ from typing import Any
 import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
 from mosu.config import Settings
-from mosu.corpus.models import Dataset
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import MosuError
 from mosu.permissions import (
@@ -30,17 +29,14 @@ from mosu.permissions import (
     can_see_supply_reports,
     ensure,
 )
-from mosu.registry.models import Model, Organisation
+from mosu.registry.models import Organisation
 from mosu.supply import report, service
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.money import fmt_yuan
 from mosu.supply.schemas import (
     ApplicationIn,
     ClaimIn,
-    CorpusOfferIn,
-    ModelServiceIn,
     PayoutIn,
-    PoolIn,
     ReviewIn,
     SpendRow,
     SupplyReport,
@@ -58,27 +54,6 @@ from mosu.web.forms import (
 from mosu.web.render import env, language, render
 
 router = APIRouter(include_in_schema=False)
-OFFER_KINDS = ("pool", "corpus", "model")
-OFFER_FIELDS = {
-    "pool": (
-        "organisation_id",
-        "name",
-        "accelerator",
-        "card_count",
-        "price",
-        "available_from",
-        "available_until",
-        "region",
-        "description",
-    ),
-    "corpus": ("organisation_id", "dataset_id", "price", "price_unit", "licence", "description"),
-    "model": ("organisation_id", "model_id", "mode", "price", "price_unit", "description"),
-}
-OFFER_SCHEMA: dict[str, type[BaseModel]] = {
-    "pool": PoolIn,
-    "corpus": CorpusOfferIn,
-    "model": ModelServiceIn,
-}
 APPLICATION_FIELDS = (
     "programme_id",
     "organisation_id",
@@ -116,98 +91,26 @@ def _orgs(session: Session) -> list[tuple[int, str]]:
 
 @router.get("/supply")
 def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
-    """要素供给: voucher programmes and every offer of compute, corpus and models."""
+    """要素供给: voucher programmes and every offer of compute, corpus and models; suppliers
+    also see their own withdrawn offers, with a link to edit each of theirs."""
+
+    def shown(offers: list[Any]) -> list[tuple[Any, bool]]:
+        rows = [(o, can_manage_offers_of(actor, o.organisation_id)) for o in offers]
+        return [(o, mine) for o, mine in rows if o.active or mine]
+
+    pools = service.list_pools(session, include_inactive=True)
+    corpus = service.list_corpus_offers(session, include_inactive=True)
+    models = service.list_model_services(session, include_inactive=True)
     context = {
         "programmes": service.programmes_out(session, service.list_programmes(session)),
-        "pools": [service.pool_out(p) for p in service.list_pools(session)],
-        "corpus_offers": [service.corpus_offer_out(o) for o in service.list_corpus_offers(session)],
-        "model_services": [
-            service.model_service_out(o) for o in service.list_model_services(session)
-        ],
+        "pools": [(service.pool_out(o), mine) for o, mine in shown(pools)],
+        "corpus_offers": [(service.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
+        "model_services": [(service.model_service_out(o), mine) for o, mine in shown(models)],
         "can_offer": actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
         "can_apply": actor.is_operator or actor.organisation_id is not None,
         "can_report": can_see_supply_reports(actor),
     }
     return render(request, "supply/market.html", context, actor=actor)
-
-
-# ---------------------------------------------------------------- offers
-
-
-def _offer_choices(session: Session, actor: Actor) -> dict[str, Any]:
-    org = None if actor.is_operator else actor.organisation_id
-    datasets = select(Dataset.id, Dataset.name).order_by(Dataset.name)
-    models = select(Model.id, Model.name).order_by(Model.name)
-    if org is not None:
-        datasets = datasets.where(Dataset.organisation_id == org)
-        models = models.where(Model.organisation_id == org)
-    return {
-        "organisations": _orgs(session) if actor.is_operator else [],
-        "datasets": [(i, n) for i, n in session.execute(datasets)],
-        "models": [(i, n) for i, n in session.execute(models)],
-    }
-
-
-def _offer_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    kind: str,
-    values: dict[str, str],
-    errors: FieldErrors | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    context = {
-        "kind": kind,
-        "values": values,
-        "errors": errors or {},
-        **_offer_choices(session, actor),
-    }
-    return render(request, "supply/offer_form.html", context, actor=actor, status=status)
-
-
-@router.get("/supply/offers/new")
-def new_offer(
-    request: Request, session: SessionDep, actor: SignedInActor, kind: str = "pool"
-) -> HTMLResponse:
-    """Offer compute, a data set or a model (suppliers for their own organisation)."""
-    ensure(
-        actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
-        "只有供给方可以发布供给 / only suppliers publish offers",
-    )
-    kind = kind if kind in OFFER_KINDS else "pool"
-    defaults = {"price_unit": "one_off" if kind == "corpus" else "million_tokens", "mode": "api"}
-    values = {name: defaults.get(name, "") for name in OFFER_FIELDS[kind]}
-    return _offer_page(request, session, actor, kind, values)
-
-
-@router.post("/supply/offers/new")
-def create_offer(
-    request: Request, session: SessionDep, actor: SignedInActor, form: FormDep, kind: str = "pool"
-) -> Response:
-    kind = kind if kind in OFFER_KINDS else "pool"
-    values = {name: text(form, name) for name in OFFER_FIELDS[kind]}
-    values["price"] = _money(form, "price")
-    lang = language(request)
-    data = {k: v for k, v in values.items() if v != ""}
-    try:
-        parsed = OFFER_SCHEMA[kind].model_validate(data)
-    except ValidationError as exc:
-        return _offer_page(request, session, actor, kind, values, validation_errors(exc, lang), 422)
-    try:
-        if isinstance(parsed, PoolIn):
-            service.create_pool(session, actor=actor, data=parsed)
-        elif isinstance(parsed, CorpusOfferIn):
-            service.create_corpus_offer(session, actor=actor, data=parsed)
-        elif isinstance(parsed, ModelServiceIn):
-            service.create_model_service(session, actor=actor, data=parsed)
-    except MosuError as exc:
-        session.rollback()
-        if exc.status in (401, 403):
-            raise
-        return _offer_page(request, session, actor, kind, values, service_errors(exc, lang), 422)
-    session.commit()
-    return RedirectResponse(f"/supply#{kind}", status_code=303)
 
 
 # ---------------------------------------------------------------- programmes

@@ -189,3 +189,18 @@ def test_report_and_xlsx_against_a_hand_calculation(
     assert Decimal(str(kinds["模型券"])) == Decimal("9000")
     numbers = [row[5] for row in book["申请明细"].iter_rows(min_row=2, values_only=True)]
     assert "'=HYPERLINK(1)" in numbers  # text, never a formula
+
+
+def test_the_same_contract_applied_for_at_once_stands_once(
+    live: LiveServer, world: World, db: Session
+) -> None:
+    programme = make_programme(db, world)
+    body = application_data(programme.id, world.org_b, contract_number="SAME-0001")
+
+    def submit(_: int) -> httpx.Response:
+        with client_for(live, world, "supplier_a") as buyer:
+            return buyer.post("/supply/applications", json=body)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = sorted(a.status_code for a in pool.map(submit, range(8)))
+    assert codes == [201] + [409] * 7

@@ -3,7 +3,6 @@ record the payout, and see the working and the report's charts."""
 
 from __future__ import annotations
 
-
 import pytest
 from playwright.sync_api import Page
 
