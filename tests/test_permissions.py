@@ -43,6 +43,8 @@ from mosu.permissions import Actor, Requirement
 from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
+from mosu.supply import offers as supply_offers
+from mosu.supply import programmes as supply_programmes
 from mosu.supply import service as supply_service
 from mosu.supply.rules import Rules
 from mosu.supply.schemas import (
@@ -456,7 +458,7 @@ def walk_supply(app: FastAPI, db: Session, world: World, walk: Walk) -> SupplyWa
     supplier = Actor(
         user_id=world.user_ids["supplier_a"], role=Role.supplier, organisation_id=world.org_a
     )
-    pool = supply_service.create_pool(
+    pool = supply_offers.create_pool(
         db,
         actor=supplier,
         data=PoolIn(
@@ -467,17 +469,17 @@ def walk_supply(app: FastAPI, db: Session, world: World, walk: Walk) -> SupplyWa
             available_from=dt.date(2025, 1, 1),
         ),
     )
-    corpus_offer = supply_service.create_corpus_offer(
+    corpus_offer = supply_offers.create_corpus_offer(
         db, actor=supplier, data=CorpusOfferIn(dataset_id=walk.dataset_a, price=Decimal("5000"))
     )
-    model_service = supply_service.create_model_service(
+    model_service = supply_offers.create_model_service(
         db,
         actor=supplier,
         data=ModelServiceIn(
             model_id=walk.model_a, mode="api", price=Decimal("12"), price_unit="million_tokens"
         ),
     )
-    programme = supply_service.create_programme(
+    programme = supply_programmes.create_programme(
         db,
         actor=operator,
         data=ProgrammeIn(
@@ -489,7 +491,7 @@ def walk_supply(app: FastAPI, db: Session, world: World, walk: Walk) -> SupplyWa
             rules=Rules(share=Decimal("0.5"), cap_per_contract=Decimal("5000000")),
         ),
     )
-    relation = supply_service.add_relation(
+    relation = supply_programmes.add_relation(
         db,
         actor=operator,
         data=RelationIn(

@@ -16,7 +16,7 @@ from mosu.corpus.schemas import DatasetIn
 from mosu.corpus.service import create_dataset
 from mosu.permissions import Actor
 from mosu.registry.models import Model, Organisation
-from mosu.supply import service
+from mosu.supply import offers, programmes, service
 from mosu.supply.schemas import (
     ApplicationIn,
     ClaimIn,
@@ -40,22 +40,22 @@ def load_supply(session: Session, *, actor: Actor, path: Path = SUPPLY) -> int:
     """
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     orgs = {name: i for i, name in session.execute(select(Organisation.id, Organisation.name_zh))}
-    programmes = {
-        p["name"]: service.create_programme(
+    programme_ids = {
+        p["name"]: programmes.create_programme(
             session, actor=actor, data=ProgrammeIn.model_validate(p)
         ).id
         for p in data["programmes"]
     }
     for p in data["profiles"]:
         fields = {k: v for k, v in p.items() if k != "organisation"}
-        service.set_profile(
+        programmes.set_profile(
             session,
             actor=actor,
             organisation_id=orgs[p["organisation"]],
             data=ProfileIn.model_validate(fields),
         )
     for r in data["relations"]:
-        service.add_relation(
+        programmes.add_relation(
             session,
             actor=actor,
             data=RelationIn(
@@ -70,11 +70,11 @@ def load_supply(session: Session, *, actor: Actor, path: Path = SUPPLY) -> int:
         fields = {k: v for k, v in d.items() if k != "organisation"}
         card = DatasetIn.model_validate({**fields, "organisation_id": orgs[d["organisation"]]})
         datasets[d["name"]] = create_dataset(session, actor=actor, data=card).id
-    offers: dict[str, int] = {}
+    offer_ids: dict[str, int] = {}
     for p in data["pools"]:
         fields = {k: v for k, v in p.items() if k != "organisation"}
         pool = PoolIn.model_validate({**fields, "organisation_id": orgs[p["organisation"]]})
-        offers[p["name"]] = service.create_pool(session, actor=actor, data=pool).id
+        offer_ids[p["name"]] = offers.create_pool(session, actor=actor, data=pool).id
     for c in data["corpus_offers"]:
         dataset_id = datasets[c["dataset"]]
         owner = next(orgs[d["organisation"]] for d in data["datasets"] if d["name"] == c["dataset"])
@@ -82,7 +82,7 @@ def load_supply(session: Session, *, actor: Actor, path: Path = SUPPLY) -> int:
         offer = CorpusOfferIn.model_validate(
             {**fields, "dataset_id": dataset_id, "organisation_id": owner}
         )
-        offers[c["dataset"]] = service.create_corpus_offer(session, actor=actor, data=offer).id
+        offer_ids[c["dataset"]] = offers.create_corpus_offer(session, actor=actor, data=offer).id
     for m in data["model_services"]:
         org_name, model_name = m["model"].split("/", 1)
         model = session.scalar(
@@ -94,13 +94,13 @@ def load_supply(session: Session, *, actor: Actor, path: Path = SUPPLY) -> int:
         offer_in = ModelServiceIn.model_validate(
             {**fields, "model_id": model.id, "organisation_id": model.organisation_id}
         )
-        offers[model_name] = service.create_model_service(session, actor=actor, data=offer_in).id
+        offer_ids[model_name] = offers.create_model_service(session, actor=actor, data=offer_in).id
     for a in data["applications"]:
-        _apply(session, actor, a, programmes=programmes, orgs=orgs, offers=offers)
+        _apply(session, actor, a, programme_ids=programme_ids, orgs=orgs, offer_ids=offer_ids)
     for u in data["compute_usage"]:
-        service.record_compute_usage(
+        offers.record_compute_usage(
             session,
-            pool_id=offers[u["pool"]],
+            pool_id=offer_ids[u["pool"]],
             card_hours=u["card_hours"],
             reference_kind=u["reference_kind"],
             reference_id=u["reference_id"],
@@ -117,19 +117,19 @@ def _apply(
     actor: Actor,
     a: dict[str, Any],
     *,
-    programmes: dict[str, int],
+    programme_ids: dict[str, int],
     orgs: dict[str, int],
-    offers: dict[str, int],
+    offer_ids: dict[str, int],
 ) -> None:
     """One demo application, taken as far as the data says (review, claim, payout)."""
     application = service.create_application(
         session,
         actor=actor,
         data=ApplicationIn(
-            programme_id=programmes[a["programme"]],
+            programme_id=programme_ids[a["programme"]],
             organisation_id=orgs[a["applicant"]],
             seller_organisation_id=orgs[a["seller"]],
-            offer_id=offers[a["offer"]],
+            offer_id=offer_ids[a["offer"]],
             contract_number=a["contract_number"],
             contract_amount=a["amount"],
             signed_on=a["signed_on"],

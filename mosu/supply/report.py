@@ -14,8 +14,8 @@ from mosu.registry.models import Tier
 from mosu.registry.sheets import write_xlsx_sheets
 from mosu.supply.models import LedgerEntry, LedgerKind, VoucherApplication, VoucherKind
 from mosu.supply.money import to_yuan
+from mosu.supply.programmes import list_programmes
 from mosu.supply.schemas import ProgrammeSpend, SpendRow, SupplyReport
-from mosu.supply.service import list_programmes
 
 SIGN = {LedgerKind.commit: 1, LedgerKind.release: -1, LedgerKind.payout: 0}
 

@@ -14,7 +14,7 @@ from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, Signe
 from mosu.errors import Invalid
 from mosu.permissions import can_manage_offers_of, can_see_application, ensure
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
-from mosu.supply import report, service
+from mosu.supply import offers, programmes, report, service
 from mosu.supply.models import (
     ApplicationStatus,
     ComputePool,
@@ -54,19 +54,19 @@ router = APIRouter(prefix="/supply", tags=["supply"])
 
 
 def _own_pool(session: SessionDep, actor: SignedInActor, pool_id: int) -> ComputePool:
-    pool = service.get_pool(session, pool_id)
+    pool = offers.get_pool(session, pool_id)
     ensure(can_manage_offers_of(actor, pool.organisation_id), "只能管理本组织的供给")
     return pool
 
 
 def _own_corpus_offer(session: SessionDep, actor: SignedInActor, offer_id: int) -> CorpusOffer:
-    offer = service.get_corpus_offer(session, offer_id)
+    offer = offers.get_corpus_offer(session, offer_id)
     ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
     return offer
 
 
 def _own_model_service(session: SessionDep, actor: SignedInActor, service_id: int) -> ModelService:
-    offer = service.get_model_service(session, service_id)
+    offer = offers.get_model_service(session, service_id)
     ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
     return offer
 
@@ -110,35 +110,35 @@ VisibleApplication = Annotated[VoucherApplication, Depends(_visible_application)
 @router.get("/pools")
 def list_pools(session: SessionDep, actor: PublicActor) -> list[PoolOut]:
     """Every available compute pool (算力池), cheapest card-hour first."""
-    return [service.pool_out(p) for p in service.list_pools(session)]
+    return [offers.pool_out(p) for p in offers.list_pools(session)]
 
 
 @router.post("/pools", status_code=201)
 def create_pool(session: SessionDep, actor: SignedInActor, data: PoolIn) -> PoolOut:
     """Offer a compute pool (suppliers for their own organisation; operators for any)."""
-    pool = service.create_pool(session, actor=actor, data=data)
+    pool = offers.create_pool(session, actor=actor, data=data)
     session.commit()
-    return service.pool_out(pool)
+    return offers.pool_out(pool)
 
 
 @router.get("/pools/{pool_id}")
 def get_pool(session: SessionDep, actor: PublicActor, pool_id: int) -> PoolOut:
-    return service.pool_out(service.get_pool(session, pool_id))
+    return offers.pool_out(offers.get_pool(session, pool_id))
 
 
 @router.patch("/pools/{pool_id}")
 def update_pool(
     session: SessionDep, actor: SignedInActor, pool: OwnPool, data: PoolPatch
 ) -> PoolOut:
-    service.update_pool(session, actor=actor, pool_id=pool.id, data=data)
+    offers.update_pool(session, actor=actor, pool_id=pool.id, data=data)
     session.commit()
-    return service.pool_out(pool)
+    return offers.pool_out(pool)
 
 
 @router.get("/pools/{pool_id}/usage")
 def pool_usage(session: SessionDep, actor: SignedInActor, pool: OwnPool) -> list[UsageOut]:
     """Card-hours drawn from the pool (operators and the pool's supplier)."""
-    return [service.usage_out(u) for u in service.list_usage(session, actor=actor, pool_id=pool.id)]
+    return [offers.usage_out(u) for u in offers.list_usage(session, actor=actor, pool_id=pool.id)]
 
 
 @router.post("/pools/{pool_id}/usage", status_code=201)
@@ -146,7 +146,7 @@ def record_usage(
     session: SessionDep, actor: SignedInActor, pool: OwnPool, data: UsageIn
 ) -> UsageOut:
     """Record card-hours drawn from the pool against a reference (e.g. a race stage)."""
-    usage = service.record_compute_usage(
+    usage = offers.record_compute_usage(
         session,
         pool_id=pool.id,
         card_hours=data.card_hours,
@@ -157,7 +157,7 @@ def record_usage(
         note=data.note,
     )
     session.commit()
-    return service.usage_out(usage)
+    return offers.usage_out(usage)
 
 
 # ---------------------------------------------------------------- corpus offers
@@ -165,7 +165,7 @@ def record_usage(
 
 @router.get("/corpus-offers")
 def list_corpus_offers(session: SessionDep, actor: PublicActor) -> list[CorpusOfferOut]:
-    return [service.corpus_offer_out(o) for o in service.list_corpus_offers(session)]
+    return [offers.corpus_offer_out(o) for o in offers.list_corpus_offers(session)]
 
 
 @router.post("/corpus-offers", status_code=201)
@@ -173,23 +173,23 @@ def create_corpus_offer(
     session: SessionDep, actor: SignedInActor, data: CorpusOfferIn
 ) -> CorpusOfferOut:
     """Offer a catalogued data set your organisation provides, with price and licence."""
-    offer = service.create_corpus_offer(session, actor=actor, data=data)
+    offer = offers.create_corpus_offer(session, actor=actor, data=data)
     session.commit()
-    return service.corpus_offer_out(offer)
+    return offers.corpus_offer_out(offer)
 
 
 @router.get("/corpus-offers/{offer_id}")
 def get_corpus_offer(session: SessionDep, actor: PublicActor, offer_id: int) -> CorpusOfferOut:
-    return service.corpus_offer_out(service.get_corpus_offer(session, offer_id))
+    return offers.corpus_offer_out(offers.get_corpus_offer(session, offer_id))
 
 
 @router.patch("/corpus-offers/{offer_id}")
 def update_corpus_offer(
     session: SessionDep, actor: SignedInActor, offer: OwnCorpusOffer, data: CorpusOfferPatch
 ) -> CorpusOfferOut:
-    service.update_corpus_offer(session, actor=actor, offer_id=offer.id, data=data)
+    offers.update_corpus_offer(session, actor=actor, offer_id=offer.id, data=data)
     session.commit()
-    return service.corpus_offer_out(offer)
+    return offers.corpus_offer_out(offer)
 
 
 # ---------------------------------------------------------------- model services
@@ -197,7 +197,7 @@ def update_corpus_offer(
 
 @router.get("/model-services")
 def list_model_services(session: SessionDep, actor: PublicActor) -> list[ModelServiceOut]:
-    return [service.model_service_out(o) for o in service.list_model_services(session)]
+    return [offers.model_service_out(o) for o in offers.list_model_services(session)]
 
 
 @router.post("/model-services", status_code=201)
@@ -205,23 +205,23 @@ def create_model_service(
     session: SessionDep, actor: SignedInActor, data: ModelServiceIn
 ) -> ModelServiceOut:
     """Offer one of your registered models as an API or a private deployment."""
-    offer = service.create_model_service(session, actor=actor, data=data)
+    offer = offers.create_model_service(session, actor=actor, data=data)
     session.commit()
-    return service.model_service_out(offer)
+    return offers.model_service_out(offer)
 
 
 @router.get("/model-services/{service_id}")
 def get_model_service(session: SessionDep, actor: PublicActor, service_id: int) -> ModelServiceOut:
-    return service.model_service_out(service.get_model_service(session, service_id))
+    return offers.model_service_out(offers.get_model_service(session, service_id))
 
 
 @router.patch("/model-services/{service_id}")
 def update_model_service(
     session: SessionDep, actor: SignedInActor, offer: OwnModelService, data: ModelServicePatch
 ) -> ModelServiceOut:
-    service.update_model_service(session, actor=actor, offer_id=offer.id, data=data)
+    offers.update_model_service(session, actor=actor, offer_id=offer.id, data=data)
     session.commit()
-    return service.model_service_out(offer)
+    return offers.model_service_out(offer)
 
 
 # ---------------------------------------------------------------- programmes
@@ -230,19 +230,19 @@ def update_model_service(
 @router.get("/programmes")
 def list_programmes(session: SessionDep, actor: PublicActor) -> list[ProgrammeOut]:
     """Every voucher programme: rules, budget, committed, paid and remaining."""
-    return service.programmes_out(session, service.list_programmes(session))
+    return programmes.programmes_out(session, programmes.list_programmes(session))
 
 
 @router.post("/programmes", status_code=201)
 def create_programme(session: SessionDep, actor: OperatorActor, data: ProgrammeIn) -> ProgrammeOut:
-    programme = service.create_programme(session, actor=actor, data=data)
+    programme = programmes.create_programme(session, actor=actor, data=data)
     session.commit()
-    return service.programmes_out(session, [programme])[0]
+    return programmes.programmes_out(session, [programme])[0]
 
 
 @router.get("/programmes/{programme_id}")
 def get_programme(session: SessionDep, actor: PublicActor, programme_id: int) -> ProgrammeOut:
-    return service.programmes_out(session, [service.get_programme(session, programme_id)])[0]
+    return programmes.programmes_out(session, [programmes.get_programme(session, programme_id)])[0]
 
 
 @router.patch("/programmes/{programme_id}")
@@ -250,9 +250,11 @@ def update_programme(
     session: SessionDep, actor: OperatorActor, programme_id: int, data: ProgrammePatch
 ) -> ProgrammeOut:
     """Change a programme; the budget never falls below what is committed (409)."""
-    programme = service.update_programme(session, actor=actor, programme_id=programme_id, data=data)
+    programme = programmes.update_programme(
+        session, actor=actor, programme_id=programme_id, data=data
+    )
     session.commit()
-    return service.programmes_out(session, [programme])[0]
+    return programmes.programmes_out(session, [programme])[0]
 
 
 # ---------------------------------------------------------------- firm facts
@@ -261,34 +263,34 @@ def update_programme(
 @router.get("/profiles/{organisation_id}")
 def get_profile(session: SessionDep, actor: SignedInActor, organisation_id: int) -> ProfileOut:
     """The facts the boost rule reads (operators and the organisation's members)."""
-    return service.get_profile(session, actor=actor, organisation_id=organisation_id)
+    return programmes.get_profile(session, actor=actor, organisation_id=organisation_id)
 
 
 @router.put("/profiles/{organisation_id}")
 def set_profile(
     session: SessionDep, actor: OperatorActor, organisation_id: int, data: ProfileIn
 ) -> ProfileOut:
-    service.set_profile(session, actor=actor, organisation_id=organisation_id, data=data)
+    programmes.set_profile(session, actor=actor, organisation_id=organisation_id, data=data)
     session.commit()
-    return service.get_profile(session, actor=actor, organisation_id=organisation_id)
+    return programmes.get_profile(session, actor=actor, organisation_id=organisation_id)
 
 
 @router.get("/relations")
 def list_relations(session: SessionDep, actor: OperatorActor) -> list[RelationOut]:
-    return service.list_relations(session, actor=actor)
+    return programmes.list_relations(session, actor=actor)
 
 
 @router.post("/relations", status_code=201)
 def add_relation(session: SessionDep, actor: OperatorActor, data: RelationIn) -> RelationOut:
     """Record two organisations as related parties (their contracts get no subsidy)."""
-    row = service.add_relation(session, actor=actor, data=data)
+    row = programmes.add_relation(session, actor=actor, data=data)
     session.commit()
-    return next(r for r in service.list_relations(session, actor=actor) if r.id == row.id)
+    return next(r for r in programmes.list_relations(session, actor=actor) if r.id == row.id)
 
 
 @router.delete("/relations/{relation_id}", status_code=204)
 def delete_relation(session: SessionDep, actor: OperatorActor, relation_id: int) -> Response:
-    service.delete_relation(session, actor=actor, relation_id=relation_id)
+    programmes.delete_relation(session, actor=actor, relation_id=relation_id)
     session.commit()
     return Response(status_code=204)
 

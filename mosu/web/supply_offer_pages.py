@@ -19,7 +19,7 @@ from mosu.deps import OperatorActor, SessionDep, SignedInActor
 from mosu.errors import Invalid, MosuError
 from mosu.permissions import Actor, can_manage_offers_of, ensure
 from mosu.registry.models import Model, Organisation
-from mosu.supply import service
+from mosu.supply import offers, programmes
 from mosu.supply.models import SupplyProfile, VoucherKind
 from mosu.supply.schemas import (
     CorpusOfferIn,
@@ -173,11 +173,11 @@ def create_offer(
         return _offer_page(request, session, actor, kind, values, errors=errors, status=422)
     try:
         if isinstance(parsed, PoolIn):
-            service.create_pool(session, actor=actor, data=parsed)
+            offers.create_pool(session, actor=actor, data=parsed)
         elif isinstance(parsed, CorpusOfferIn):
-            service.create_corpus_offer(session, actor=actor, data=parsed)
+            offers.create_corpus_offer(session, actor=actor, data=parsed)
         elif isinstance(parsed, ModelServiceIn):
-            service.create_model_service(session, actor=actor, data=parsed)
+            offers.create_model_service(session, actor=actor, data=parsed)
     except MosuError as exc:
         session.rollback()
         _refusal(exc)
@@ -191,11 +191,11 @@ def _current(session: Session, kind: str, offer_id: int) -> tuple[int, dict[str,
     """An offer's organisation and its form values."""
     out: BaseModel
     if kind == "pool":
-        out = service.pool_out(service.get_pool(session, offer_id))
+        out = offers.pool_out(offers.get_pool(session, offer_id))
     elif kind == "corpus":
-        out = service.corpus_offer_out(service.get_corpus_offer(session, offer_id))
+        out = offers.corpus_offer_out(offers.get_corpus_offer(session, offer_id))
     else:
-        out = service.model_service_out(service.get_model_service(session, offer_id))
+        out = offers.model_service_out(offers.get_model_service(session, offer_id))
     dumped = out.model_dump(mode="json")
     values = {
         name: "" if dumped.get(name) is None else str(dumped[name]) for name in OFFER_FIELDS[kind]
@@ -227,11 +227,11 @@ def _save(
     try:
         patch = PATCH[kind].model_validate(data)
         if isinstance(patch, PoolPatch):
-            service.update_pool(session, actor=actor, pool_id=offer_id, data=patch)
+            offers.update_pool(session, actor=actor, pool_id=offer_id, data=patch)
         elif isinstance(patch, CorpusOfferPatch):
-            service.update_corpus_offer(session, actor=actor, offer_id=offer_id, data=patch)
+            offers.update_corpus_offer(session, actor=actor, offer_id=offer_id, data=patch)
         elif isinstance(patch, ModelServicePatch):
-            service.update_model_service(session, actor=actor, offer_id=offer_id, data=patch)
+            offers.update_model_service(session, actor=actor, offer_id=offer_id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
         return _offer_page(
@@ -418,7 +418,7 @@ def create_programme(
     values = _read_programme(form)
     try:
         data = ProgrammeIn.model_validate(_programme_data(values))
-        programme = service.create_programme(session, actor=actor, data=data)
+        programme = programmes.create_programme(session, actor=actor, data=data)
     except ValidationError as exc:
         return _programme_page(
             request, actor, values, errors=_programme_errors(exc, request), status=422
@@ -447,7 +447,7 @@ def update_programme(
             "open": checked(form, "open"),
         },
     )
-    service.update_programme(session, actor=actor, programme_id=programme_id, data=data)
+    programmes.update_programme(session, actor=actor, programme_id=programme_id, data=data)
     session.commit()
     return RedirectResponse(f"/supply/programmes/{programme_id}", status_code=303)
 
@@ -476,7 +476,7 @@ def firms_page(request: Request, session: SessionDep, actor: OperatorActor) -> H
         "organisations": organisations(session),
         "names": names,
         "profiles": profiles,
-        "relations": service.list_relations(session, actor=actor),
+        "relations": programmes.list_relations(session, actor=actor),
     }
     return render(request, "supply/firms.html", context, actor=actor)
 
@@ -496,7 +496,7 @@ def save_profile(
             "note": text(form, "note"),
         },
     )
-    service.set_profile(
+    programmes.set_profile(
         session,
         actor=actor,
         organisation_id=int(organisation) if organisation.isdigit() else 0,
@@ -521,7 +521,7 @@ def add_relation(
             "note": text(form, "note"),
         },
     )
-    service.add_relation(session, actor=actor, data=data)
+    programmes.add_relation(session, actor=actor, data=data)
     session.commit()
     return RedirectResponse("/supply/firms#relations", status_code=303)
 
@@ -530,6 +530,6 @@ def add_relation(
 def delete_relation(
     request: Request, session: SessionDep, actor: OperatorActor, relation_id: int
 ) -> Response:
-    service.delete_relation(session, actor=actor, relation_id=relation_id)
+    programmes.delete_relation(session, actor=actor, relation_id=relation_id)
     session.commit()
     return RedirectResponse("/supply/firms#relations", status_code=303)

@@ -30,7 +30,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Organisation
-from mosu.supply import report, service
+from mosu.supply import offers, programmes, report, service
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.money import fmt_yuan
 from mosu.supply.schemas import (
@@ -98,14 +98,14 @@ def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLRes
         rows = [(o, can_manage_offers_of(actor, o.organisation_id)) for o in offers]
         return [(o, mine) for o, mine in rows if o.active or mine]
 
-    pools = service.list_pools(session, include_inactive=True)
-    corpus = service.list_corpus_offers(session, include_inactive=True)
-    models = service.list_model_services(session, include_inactive=True)
+    pools = offers.list_pools(session, include_inactive=True)
+    corpus = offers.list_corpus_offers(session, include_inactive=True)
+    models = offers.list_model_services(session, include_inactive=True)
     context = {
-        "programmes": service.programmes_out(session, service.list_programmes(session)),
-        "pools": [(service.pool_out(o), mine) for o, mine in shown(pools)],
-        "corpus_offers": [(service.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
-        "model_services": [(service.model_service_out(o), mine) for o, mine in shown(models)],
+        "programmes": programmes.programmes_out(session, programmes.list_programmes(session)),
+        "pools": [(offers.pool_out(o), mine) for o, mine in shown(pools)],
+        "corpus_offers": [(offers.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
+        "model_services": [(offers.model_service_out(o), mine) for o, mine in shown(models)],
         "can_offer": actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
         "can_apply": actor.is_operator or actor.organisation_id is not None,
         "can_report": can_see_supply_reports(actor),
@@ -121,8 +121,8 @@ def programme_page(
     request: Request, session: SessionDep, actor: PublicActor, programme_id: int
 ) -> HTMLResponse:
     """A programme: its rules, budget and spending; operators also see its applications."""
-    programme = service.get_programme(session, programme_id)
-    out = service.programmes_out(session, [programme])[0]
+    programme = programmes.get_programme(session, programme_id)
+    out = programmes.programmes_out(session, [programme])[0]
     applications = (
         service.list_applications(session, actor=actor, programme_id=programme.id)
         if actor.is_authenticated
@@ -148,16 +148,16 @@ def _application_page(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    programmes = [p for p in service.list_programmes(session) if p.open]
+    open_programmes = [p for p in programmes.list_programmes(session) if p.open]
     context = {
         "values": values,
         "errors": errors or {},
-        "programmes": programmes,
+        "programmes": open_programmes,
         "organisations": _orgs(session),
         "max_mb": settings.max_upload_mb,
-        "pools": service.list_pools(session),
-        "corpus_offers": service.list_corpus_offers(session),
-        "model_services": service.list_model_services(session),
+        "pools": offers.list_pools(session),
+        "corpus_offers": offers.list_corpus_offers(session),
+        "model_services": offers.list_model_services(session),
     }
     return render(request, "supply/apply.html", context, actor=actor, status=status)
 
@@ -238,7 +238,7 @@ def applications_page(
         "applications": found,
         "status": status,
         "programme_id": programme_id,
-        "programmes": service.list_programmes(session),
+        "programmes": programmes.list_programmes(session),
         "statuses": list(ApplicationStatus),
     }
     return render(request, "supply/applications.html", context, actor=actor)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
 from mosu.permissions import Actor
-from mosu.supply import service
+from mosu.supply import programmes, service
 from mosu.supply.models import VoucherApplication, VoucherKind, VoucherProgramme
 from mosu.supply.rules import Boost, Rules
 from mosu.supply.schemas import ApplicationIn, ProgrammeIn, ReviewIn
@@ -53,7 +53,7 @@ def make_programme(
     rules: Rules | None = None,
     name: str | None = None,
 ) -> VoucherProgramme:
-    programme = service.create_programme(
+    programme = programmes.create_programme(
         db,
         actor=operator_of(world),
         data=ProgrammeIn(

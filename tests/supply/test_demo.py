@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.demo.loader import load_community
-from mosu.supply import service
+from mosu.supply import programmes, service
 from mosu.supply.models import ComputeUsage, VoucherApplication
 from mosu.supply.money import to_fen
 from mosu.supply.rules import Rules
@@ -19,10 +19,10 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_demo_programmes_and_applications(db: Session) -> None:
     load_community(db)
     db.commit()
-    programmes = {p.name: p for p in service.list_programmes(db)}
-    compute = Rules.model_validate(programmes["2025 年度算力券（演示）"].rules)
-    model = Rules.model_validate(programmes["2025 年度模型券（演示）"].rules)
-    corpus = Rules.model_validate(programmes["2025 年度语料券（演示）"].rules)
+    by_name = {p.name: p for p in programmes.list_programmes(db)}
+    compute = Rules.model_validate(by_name["2025 年度算力券（演示）"].rules)
+    model = Rules.model_validate(by_name["2025 年度模型券（演示）"].rules)
+    corpus = Rules.model_validate(by_name["2025 年度语料券（演示）"].rules)
     assert str(compute.share) == "0.30" and compute.boost is not None
     assert str(compute.boost.share) == "1.00" and compute.boost.months == 12
     assert str(model.share) == "0.50" and model.cap_per_contract == 5_000_000
@@ -40,7 +40,7 @@ def test_demo_programmes_and_applications(db: Session) -> None:
     assert found["HZ-PD-2025-007"].working["capped_by"] == "cap_contract"
     assert found["QQ-2025-0901"].working["refused"] == "related"
     assert found["MC-2025-0233"].requested_fen == to_fen("144000")
-    committed = {p.name: p.committed_fen for p in programmes.values()}
+    committed = {p.name: p.committed_fen for p in by_name.values()}
     assert committed["2025 年度算力券（演示）"] == to_fen("2100000")
     assert committed["2025 年度模型券（演示）"] == to_fen("180000")
     assert service.ledger_problems(db) == []

@@ -7,8 +7,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.supply import service
-from mosu.supply.models import ComputePool, OrganisationRelation, SupplyProfile, VoucherProgramme
+from mosu.supply.models import (
+    ComputePool,
+    OrganisationRelation,
+    SupplyProfile,
+    VoucherKind,
+    VoucherProgramme,
+)
 from mosu.supply.money import to_fen
 from tests.conftest import LiveServer, World
 from tests.supply.conftest import Supply, apply, approve, make_programme
@@ -99,7 +104,7 @@ def test_budget_edit_below_committed_is_refused(supply: Supply, live: LiveServer
 
 def test_operator_keeps_firm_facts_that_the_rules_read(supply: Supply, live: LiveServer) -> None:
     db, world = supply.db, supply.world
-    corpus = make_programme(db, world, kind=service.VoucherKind.corpus)
+    corpus = make_programme(db, world, kind=VoucherKind.corpus)
     with signed_in(live, world, "operator") as op:
         assert op.get("/supply/firms").status_code == 200
         added = op.post(

@@ -12,7 +12,7 @@ from mosu.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn
 from mosu.registry.service import create_model
-from mosu.supply import service
+from mosu.supply import offers, programmes, service
 from mosu.supply.models import (
     ApplicationStatus,
     LedgerEntry,
@@ -191,7 +191,7 @@ def test_related_parties_and_boost_come_from_firm_facts(supply: Supply) -> None:
     db, world = supply.db, supply.world
     corpus = make_programme(db, world, kind=VoucherKind.corpus)
     compute = make_programme(db, world, kind=VoucherKind.compute)
-    service.add_relation(
+    programmes.add_relation(
         db,
         actor=supply.operator,
         data=RelationIn(
@@ -208,7 +208,7 @@ def test_related_parties_and_boost_come_from_firm_facts(supply: Supply) -> None:
     db.rollback()
     plain = apply(db, supply.buyer, compute.id, world.org_b, contract_amount="10000")
     assert plain.requested_fen == to_fen("3000")
-    service.set_profile(
+    programmes.set_profile(
         db,
         actor=supply.operator,
         organisation_id=world.org_a,
@@ -238,7 +238,9 @@ def test_related_parties_and_boost_come_from_firm_facts(supply: Supply) -> None:
     assert late.requested_fen == to_fen("3000")  # the year from 2025-02-01 is over
     assert "boost_expired" in [s["rule"] for s in late.working["steps"]]
     with pytest.raises(Forbidden):
-        service.set_profile(db, actor=supply.buyer, organisation_id=world.org_a, data=ProfileIn())
+        programmes.set_profile(
+            db, actor=supply.buyer, organisation_id=world.org_a, data=ProfileIn()
+        )
 
 
 def test_ledger_lines_are_never_changed_or_deleted(supply: Supply) -> None:
@@ -274,14 +276,14 @@ def test_budget_cannot_drop_below_what_is_committed(supply: Supply) -> None:
     programme = make_programme(db, world, budget="50000")
     approve(db, world, apply(db, supply.buyer, programme.id, world.org_b).id)
     with pytest.raises(Conflict):
-        service.update_programme(
+        programmes.update_programme(
             db,
             actor=supply.operator,
             programme_id=programme.id,
             data=ProgrammePatch(budget=Decimal("9999.99")),
         )
     db.rollback()
-    service.update_programme(
+    programmes.update_programme(
         db,
         actor=supply.operator,
         programme_id=programme.id,
@@ -303,23 +305,23 @@ def test_suppliers_manage_their_own_offers(supply: Supply) -> None:
         price=Decimal("12.50"),
         available_from=D(2025, 1, 1),
     )
-    pool = service.create_pool(db, actor=supply.buyer, data=data)
+    pool = offers.create_pool(db, actor=supply.buyer, data=data)
     assert pool.organisation_id == world.org_a and pool.price_fen == 1250
     with pytest.raises(Forbidden):
-        service.create_pool(
+        offers.create_pool(
             db, actor=supply.buyer, data=data.model_copy(update={"organisation_id": world.org_b})
         )
     from mosu.supply.schemas import PoolPatch
 
     with pytest.raises(Forbidden):
-        service.update_pool(db, actor=supply.seller, pool_id=pool.id, data=PoolPatch(card_count=1))
+        offers.update_pool(db, actor=supply.seller, pool_id=pool.id, data=PoolPatch(card_count=1))
     model = create_model(
         db,
         actor=supply.operator,
         data=ModelIn(organisation_id=world.org_b, name="乙模型", modality=Modality.text),
     )
     with pytest.raises(Invalid, match="本组织登记的模型"):
-        service.create_model_service(
+        offers.create_model_service(
             db,
             actor=supply.buyer,
             data=ModelServiceIn(
@@ -330,7 +332,7 @@ def test_suppliers_manage_their_own_offers(supply: Supply) -> None:
 
 def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) -> None:
     db = supply.db
-    pool = service.create_pool(
+    pool = offers.create_pool(
         db,
         actor=supply.buyer,
         data=PoolIn(
@@ -342,7 +344,7 @@ def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) 
             available_until=D(2025, 12, 31),
         ),
     )
-    usage = service.record_compute_usage(
+    usage = offers.record_compute_usage(
         db,
         pool_id=pool.id,
         card_hours="0.5",
@@ -353,8 +355,11 @@ def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) 
     )
     assert usage.card_seconds == 1800 and usage.cost_fen == 501  # 500.5 fen, half up
     assert (usage.reference_kind, usage.reference_id) == ("race_stage", "7")
+    found = offers.usage_for(db, reference_kind="race_stage", reference_id=7)
+    assert [u.id for u in found] == [usage.id]
+    assert offers.usage_for(db, reference_kind="race_stage", reference_id=8) == []
     with pytest.raises(Invalid, match="不可用"):
-        service.record_compute_usage(
+        offers.record_compute_usage(
             db,
             pool_id=pool.id,
             card_hours=1,
@@ -364,7 +369,7 @@ def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) 
             used_on=D(2026, 1, 1),
         )
     with pytest.raises(Invalid, match="精确到秒"):
-        service.record_compute_usage(
+        offers.record_compute_usage(
             db,
             pool_id=pool.id,
             card_hours="0.0001",
@@ -374,7 +379,7 @@ def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) 
             used_on=D(2025, 6, 1),
         )
     with pytest.raises(Forbidden):
-        service.record_compute_usage(
+        offers.record_compute_usage(
             db,
             pool_id=pool.id,
             card_hours=1,
