@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,8 +59,33 @@ def _offer_owner(actor: Actor, requested: int | None) -> int:
     owner = requested if actor.is_operator else (requested or actor.organisation_id)
     if owner is None:
         raise Invalid("请指定供给方组织 / name the supplier", details={"field": "organisation_id"})
-    ensure(can_manage_offers_of(actor, owner), "只能管理本组织的供给 / only your own offers")
+    ensure(can_manage_offers_of(actor, owner), OWN_OFFERS_ONLY)
     return owner
+
+
+Offer = TypeVar("Offer", ComputePool, CorpusOffer, ModelService)
+OWN_OFFERS_ONLY = "只能管理本组织的供给 / only your own organisation's offers"
+
+
+def _found(session: Session, table: type[Offer], offer_id: int, missing: str) -> Offer:
+    offer = session.get(table, offer_id)
+    if offer is None:
+        raise NotFound(missing)
+    return offer
+
+
+def _listed(session: Session, table: type[Offer], include_inactive: bool) -> list[Offer]:
+    """Offers of one kind, cheapest first; withdrawn ones only when asked for."""
+    stmt = select(table).order_by(table.price_fen, table.id)
+    if not include_inactive:
+        stmt = stmt.where(table.active.is_(True))
+    return list(session.scalars(stmt))
+
+
+def owned(actor: Actor, offer: Offer) -> Offer:
+    """``offer``, if ``actor`` may change it (its supplier's members and operators)."""
+    ensure(can_manage_offers_of(actor, offer.organisation_id), OWN_OFFERS_ONLY)
+    return offer
 
 
 # ---------------------------------------------------------------- compute pools
@@ -94,15 +119,11 @@ def create_pool(session: Session, *, actor: Actor, data: PoolIn) -> ComputePool:
 
 
 def get_pool(session: Session, pool_id: int) -> ComputePool:
-    pool = session.get(ComputePool, pool_id)
-    if pool is None:
-        raise NotFound("算力池不存在 / no such compute pool")
-    return pool
+    return _found(session, ComputePool, pool_id, "算力池不存在 / no such compute pool")
 
 
 def update_pool(session: Session, *, actor: Actor, pool_id: int, data: PoolPatch) -> ComputePool:
-    pool = get_pool(session, pool_id)
-    ensure(can_manage_offers_of(actor, pool.organisation_id), "只能管理本组织的供给")
+    pool = owned(actor, get_pool(session, pool_id))
     changes = data.model_dump(exclude_unset=True)
     if "price" in changes:
         if changes["price"] is None:
@@ -119,10 +140,7 @@ def update_pool(session: Session, *, actor: Actor, pool_id: int, data: PoolPatch
 
 
 def list_pools(session: Session, *, include_inactive: bool = False) -> list[ComputePool]:
-    stmt = select(ComputePool).order_by(ComputePool.price_fen, ComputePool.id)
-    if not include_inactive:
-        stmt = stmt.where(ComputePool.active.is_(True))
-    return list(session.scalars(stmt))
+    return _listed(session, ComputePool, include_inactive)
 
 
 # ---------------------------------------------------------------- corpus offers
@@ -170,17 +188,13 @@ def create_corpus_offer(session: Session, *, actor: Actor, data: CorpusOfferIn) 
 
 
 def get_corpus_offer(session: Session, offer_id: int) -> CorpusOffer:
-    offer = session.get(CorpusOffer, offer_id)
-    if offer is None:
-        raise NotFound("语料供给不存在 / no such corpus offer")
-    return offer
+    return _found(session, CorpusOffer, offer_id, "语料供给不存在 / no such corpus offer")
 
 
 def update_corpus_offer(
     session: Session, *, actor: Actor, offer_id: int, data: CorpusOfferPatch
 ) -> CorpusOffer:
-    offer = get_corpus_offer(session, offer_id)
-    ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
+    offer = owned(actor, get_corpus_offer(session, offer_id))
     _patch_offer(offer, data.model_dump(exclude_unset=True))
     session.flush()
     return offer
@@ -197,10 +211,7 @@ def _patch_offer(offer: CorpusOffer | ModelService, changes: dict[str, Any]) -> 
 
 
 def list_corpus_offers(session: Session, *, include_inactive: bool = False) -> list[CorpusOffer]:
-    stmt = select(CorpusOffer).order_by(CorpusOffer.price_fen, CorpusOffer.id)
-    if not include_inactive:
-        stmt = stmt.where(CorpusOffer.active.is_(True))
-    return list(session.scalars(stmt))
+    return _listed(session, CorpusOffer, include_inactive)
 
 
 # ---------------------------------------------------------------- model services
@@ -246,27 +257,20 @@ def create_model_service(session: Session, *, actor: Actor, data: ModelServiceIn
 
 
 def get_model_service(session: Session, offer_id: int) -> ModelService:
-    offer = session.get(ModelService, offer_id)
-    if offer is None:
-        raise NotFound("模型服务不存在 / no such model service")
-    return offer
+    return _found(session, ModelService, offer_id, "模型服务不存在 / no such model service")
 
 
 def update_model_service(
     session: Session, *, actor: Actor, offer_id: int, data: ModelServicePatch
 ) -> ModelService:
-    offer = get_model_service(session, offer_id)
-    ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
+    offer = owned(actor, get_model_service(session, offer_id))
     _patch_offer(offer, data.model_dump(exclude_unset=True))
     session.flush()
     return offer
 
 
 def list_model_services(session: Session, *, include_inactive: bool = False) -> list[ModelService]:
-    stmt = select(ModelService).order_by(ModelService.price_fen, ModelService.id)
-    if not include_inactive:
-        stmt = stmt.where(ModelService.active.is_(True))
-    return list(session.scalars(stmt))
+    return _listed(session, ModelService, include_inactive)
 
 
 def offer_seller(session: Session, kind: VoucherKind, offer_id: int) -> int | None:
@@ -317,7 +321,10 @@ def record_compute_usage(
     the fen. The pool must be active and available on ``used_on`` (today by default).
     """
     pool = get_pool(session, pool_id)
-    ensure(can_record_compute_usage(actor, pool.organisation_id), "无权记录该算力池的用量")
+    ensure(
+        can_record_compute_usage(actor, pool.organisation_id),
+        "无权记录该算力池的用量 / not your pool",
+    )
     hours = Decimal(str(card_hours))
     seconds = hours * SECONDS_PER_HOUR
     if hours <= 0 or seconds != seconds.to_integral_value():
@@ -352,7 +359,10 @@ def record_compute_usage(
 
 def list_usage(session: Session, *, actor: Actor, pool_id: int) -> list[ComputeUsage]:
     pool = get_pool(session, pool_id)
-    ensure(can_record_compute_usage(actor, pool.organisation_id), "无权查看该算力池的用量")
+    ensure(
+        can_record_compute_usage(actor, pool.organisation_id),
+        "无权查看该算力池的用量 / not your pool",
+    )
     stmt = select(ComputeUsage).where(ComputeUsage.pool_id == pool.id).order_by(ComputeUsage.id)
     return list(session.scalars(stmt))
 

@@ -71,9 +71,12 @@ def programmes_out(session: Session, programmes: list[VoucherProgramme]) -> list
 
 
 def create_programme(session: Session, *, actor: Actor, data: ProgrammeIn) -> VoucherProgramme:
-    ensure(can_manage_programmes(actor), "只有运营方可以设立券种项目")
+    ensure(can_manage_programmes(actor), "只有运营方可以设立券种项目 / operators set up programmes")
     if session.scalar(select(VoucherProgramme.id).where(VoucherProgramme.name == data.name)):
-        raise Conflict(f"已有名为“{data.name}”的项目", details={"field": "name"})
+        raise Conflict(
+            f"已有名为“{data.name}”的项目 / a programme of that name exists",
+            details={"field": "name"},
+        )
     programme = VoucherProgramme(
         name=data.name,
         kind=data.kind,
@@ -103,7 +106,7 @@ def update_programme(
 ) -> VoucherProgramme:
     """Change a programme. The budget is lowered with one guarded statement, so that it
     never falls below what concurrent approvals have committed."""
-    ensure(can_manage_programmes(actor), "只有运营方可以修改券种项目")
+    ensure(can_manage_programmes(actor), "只有运营方可以修改券种项目 / operators change programmes")
     programme = get_programme(session, programme_id)
     changes = data.model_dump(exclude_unset=True)
     budget = changes.pop("budget", None)
@@ -124,7 +127,9 @@ def update_programme(
     name = changes.get("name")
     clash = select(VoucherProgramme.id).where(VoucherProgramme.name == name)
     if name and name != programme.name and session.scalar(clash) is not None:
-        raise Conflict(f"已有名为“{name}”的项目", details={"field": "name"})
+        raise Conflict(
+            f"已有名为“{name}”的项目 / a programme of that name exists", details={"field": "name"}
+        )
     if changes.get("ends_on") is not None and changes["ends_on"] < programme.starts_on:
         raise Invalid("结束日期早于开始日期 / the period ends before it starts")
     for key, value in changes.items():
@@ -161,7 +166,7 @@ def get_profile(session: Session, *, actor: Actor, organisation_id: int) -> Prof
 def set_profile(
     session: Session, *, actor: Actor, organisation_id: int, data: ProfileIn
 ) -> SupplyProfile:
-    ensure(can_keep_firm_facts(actor), "企业规模与成立日期由运营方核定")
+    ensure(can_keep_firm_facts(actor), "企业规模与成立日期由运营方核定 / operators keep firm facts")
     known_organisation(session, organisation_id, "organisation_id")
     row = session.get(SupplyProfile, organisation_id)
     if row is None:
@@ -186,7 +191,7 @@ def relation_out(row: OrganisationRelation, names: dict[int, str]) -> RelationOu
 
 
 def list_relations(session: Session, *, actor: Actor) -> list[RelationOut]:
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护")
+    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
     rows = list(session.scalars(select(OrganisationRelation).order_by(OrganisationRelation.id)))
     names = {k: v for k, v in session.execute(select(Organisation.id, Organisation.name_zh))}
     return [relation_out(r, names) for r in rows]
@@ -194,7 +199,7 @@ def list_relations(session: Session, *, actor: Actor) -> list[RelationOut]:
 
 def add_relation(session: Session, *, actor: Actor, data: RelationIn) -> OrganisationRelation:
     """Record two organisations as related parties (stored once, lower id first)."""
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护")
+    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
     low, high = sorted((data.organisation_id, data.related_organisation_id))
     known_organisation(session, low, "organisation_id")
     known_organisation(session, high, "related_organisation_id")
@@ -213,7 +218,7 @@ def add_relation(session: Session, *, actor: Actor, data: RelationIn) -> Organis
 
 
 def delete_relation(session: Session, *, actor: Actor, relation_id: int) -> None:
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护")
+    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
     row = session.get(OrganisationRelation, relation_id)
     if row is None:
         raise NotFound("关联关系不存在 / no such relation")

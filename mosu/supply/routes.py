@@ -12,7 +12,7 @@ from starlette.datastructures import UploadFile
 from mosu import uploads
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Invalid
-from mosu.permissions import can_manage_offers_of, can_see_application, ensure
+from mosu.permissions import can_see_application, ensure
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
 from mosu.supply import offers, programmes, report, service
 from mosu.supply.models import (
@@ -54,21 +54,15 @@ router = APIRouter(prefix="/supply", tags=["supply"])
 
 
 def _own_pool(session: SessionDep, actor: SignedInActor, pool_id: int) -> ComputePool:
-    pool = offers.get_pool(session, pool_id)
-    ensure(can_manage_offers_of(actor, pool.organisation_id), "只能管理本组织的供给")
-    return pool
+    return offers.owned(actor, offers.get_pool(session, pool_id))
 
 
 def _own_corpus_offer(session: SessionDep, actor: SignedInActor, offer_id: int) -> CorpusOffer:
-    offer = offers.get_corpus_offer(session, offer_id)
-    ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
-    return offer
+    return offers.owned(actor, offers.get_corpus_offer(session, offer_id))
 
 
 def _own_model_service(session: SessionDep, actor: SignedInActor, service_id: int) -> ModelService:
-    offer = offers.get_model_service(session, service_id)
-    ensure(can_manage_offers_of(actor, offer.organisation_id), "只能管理本组织的供给")
-    return offer
+    return offers.owned(actor, offers.get_model_service(session, service_id))
 
 
 def _visible_application(

@@ -322,7 +322,10 @@ def attach(
 ) -> VoucherApplication:
     """Keep the contract (a PDF, at most ``max_bytes``) with a submitted application."""
     application = get_application(session, actor=actor, application_id=application_id)
-    ensure(can_apply_for(actor, application.organisation_id), "只能为本组织的申请上传附件")
+    ensure(
+        can_apply_for(actor, application.organisation_id),
+        "只能为本组织的申请上传附件 / only your own organisation's applications",
+    )
     if application.status is not ApplicationStatus.submitted:
         raise Conflict("审核后不能再更换附件 / the attachment is fixed once reviewed")
     if len(content) > max_bytes:
@@ -424,7 +427,7 @@ def review(
     and the programme have used by then), inside the programme's lock; an approval that
     would pass the budget is refused with 409 and changes nothing.
     """
-    ensure(can_review_applications(actor), "只有运营方可以审核")
+    ensure(can_review_applications(actor), "只有运营方可以审核 / operators review")
     application = get_application(session, actor=actor, application_id=application_id)
     day = today_or(today)
     if data.decision == "reject":
@@ -519,7 +522,10 @@ def claim(
 ) -> VoucherApplication:
     """After delivery, the applicant claims the approved subsidy (兑付申请)."""
     application = get_application(session, actor=actor, application_id=application_id)
-    ensure(can_apply_for(actor, application.organisation_id), "只能为本组织申请兑付")
+    ensure(
+        can_apply_for(actor, application.organisation_id),
+        "只能为本组织申请兑付 / only your own organisation's applications",
+    )
     if data.delivered_on < application.service_starts_on or data.delivered_on > today_or(today):
         raise Invalid(
             "交付日期须在服务开始之后、今天之前 / delivery must fall between the service start "
@@ -541,7 +547,7 @@ def payout(
     session: Session, *, actor: Actor, application_id: int, data: PayoutIn
 ) -> VoucherApplication:
     """Record money paid for a claimed application; paying less releases the rest."""
-    ensure(can_review_applications(actor), "只有运营方可以登记兑付")
+    ensure(can_review_applications(actor), "只有运营方可以登记兑付 / operators record payouts")
     application = get_application(session, actor=actor, application_id=application_id)
     approved = application.approved_fen or 0
     amount = approved if data.amount is None else to_fen(data.amount)

@@ -171,7 +171,10 @@ def new_application(
     programme_id: str = "",
 ) -> HTMLResponse:
     """The application form: the contract, its parties, amount and dates, and its PDF."""
-    ensure(actor.is_operator or actor.organisation_id is not None, "只有组织成员可以申请")
+    ensure(
+        actor.is_operator or actor.organisation_id is not None,
+        "只有组织成员可以申请 / only members of an organisation apply",
+    )
     values = {name: "" for name in APPLICATION_FIELDS} | {"programme_id": programme_id}
     return _application_page(request, session, settings, actor, values)
 
