@@ -367,16 +367,26 @@ def payout_form(
 
 
 def _spend_bars(
-    rows: list[SpendRow], labels: list[str], title: str, lang: i18n.Language
+    rows: list[SpendRow],
+    labels: list[str],
+    title: str,
+    lang: i18n.Language,
+    *,
+    horizontal: bool = False,
 ) -> dict[str, Any]:
+    """Committed and paid side by side for each group (yuan); long names lie horizontally,
+    and groups are categories, never dates."""
     t = partial(i18n.gettext, lang)
+    money_axis = {"rangemode": "tozero", "gridcolor": "#e5e7eb", "title": {"text": t("元")}}
+    group_axis = {"type": "category", "automargin": True}
     figure = go.Figure(
         layout=layout(
             title,
             barmode="group",
             showlegend=True,
             legend={"orientation": "h", "y": -0.2},
-            yaxis={"rangemode": "tozero", "gridcolor": "#e5e7eb", "title": {"text": t("元")}},
+            xaxis=money_axis if horizontal else group_axis,
+            yaxis={**group_axis, "autorange": "reversed"} if horizontal else money_axis,
         )
     )
     for name, values, colour in (
@@ -385,11 +395,16 @@ def _spend_bars(
     ):
         figure.add_trace(
             go.Bar(
-                x=labels,
-                y=values,
+                x=values if horizontal else labels,
+                y=labels if horizontal else values,
+                orientation="h" if horizontal else "v",
                 name=name,
                 marker={"color": colour},
-                hovertemplate="%{x}: %{y:,.2f}<extra></extra>",
+                hovertemplate=(
+                    "%{y}: %{x:,.2f}<extra></extra>"
+                    if horizontal
+                    else "%{x}: %{y:,.2f}<extra></extra>"
+                ),
             )
         )
     return figure_dict(figure)
@@ -406,7 +421,11 @@ def report_charts(figures: SupplyReport, lang: i18n.Language) -> dict[str, dict[
     tiers = {"core": t("北斗七星"), "cluster": t("群星"), "other": t("其他")}
     return {
         "chart-programmes": _spend_bars(
-            list(figures.programmes), [p.name for p in figures.programmes], t("按项目"), lang
+            list(figures.programmes),
+            [p.name for p in figures.programmes],
+            t("按项目"),
+            lang,
+            horizontal=True,
         ),
         "chart-kinds": _spend_bars(
             figures.by_kind, [kinds[VoucherKind(r.key)] for r in figures.by_kind], t("按券种"), lang
