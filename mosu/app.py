@@ -23,6 +23,7 @@ from mosu.errors import MosuError, Unauthenticated
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
+from mosu.supply.routes import router as supply_router
 from mosu.web import pages
 
 API_PREFIX = "/api/v1"
@@ -91,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(scenarios_router)
     api.include_router(challenges_router)
     api.include_router(races_router)
+    api.include_router(supply_router)
     app.include_router(api)
     app.include_router(pages.router)
 

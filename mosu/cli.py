@@ -25,6 +25,7 @@ from mosu.errors import MosuError
 from mosu.evals.cli import app as eval_app
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
+from mosu.supply.cli import supply_app
 
 app = typer.Typer(
     help="模速 mosu — AI 模型创新社区平台 / an AI model innovation community platform.",
@@ -40,6 +41,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(eval_app, name="eval", help="评测引擎 / the evaluation engine (赛马 core).")
 app.add_typer(data_app, name="data")
 app.add_typer(arena_app, name="arena", help="竞技场评分 / arena ratings (Bradley-Terry).")
+app.add_typer(supply_app, name="supply")
 
 console = Console()
 err = Console(stderr=True)

@@ -212,3 +212,50 @@ def can_submit_for(actor: Actor, entry_organisation_id: int | None) -> bool:
     if entry_organisation_id is None:
         return actor.is_operator
     return actor.belongs_to(entry_organisation_id)
+
+
+# ---------------------------------------------------------------- key-element supply (要素供给)
+
+
+def can_manage_offers_of(actor: Actor, organisation_id: int | None) -> bool:
+    """Compute pools, corpus offers and model services: operators, and the supplier's members."""
+    return actor.is_operator or (actor.role is Role.supplier and actor.belongs_to(organisation_id))
+
+
+def can_manage_programmes(actor: Actor) -> bool:
+    """Voucher programmes, their budgets and rules are the operator's."""
+    return actor.is_operator
+
+
+def can_keep_firm_facts(actor: Actor) -> bool:
+    """Founding dates, firm sizes and related parties decide subsidies: operators keep them."""
+    return actor.is_operator
+
+
+def can_see_firm_facts(actor: Actor, organisation_id: int) -> bool:
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_apply_for(actor: Actor, organisation_id: int | None) -> bool:
+    """An organisation's members apply for vouchers for it; operators for anyone."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_see_application(actor: Actor, organisation_id: int | None) -> bool:
+    """An application, its contract and attachment: operators and the applicant's members."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_review_applications(actor: Actor) -> bool:
+    """Approving, reducing, rejecting and recording payouts: operators only."""
+    return actor.is_operator
+
+
+def can_record_compute_usage(actor: Actor, pool_organisation_id: int) -> bool:
+    """Usage of a pool (e.g. a race's evaluation compute): operators and the pool's supplier."""
+    return actor.is_operator or actor.belongs_to(pool_organisation_id)
+
+
+def can_see_supply_reports(actor: Actor) -> bool:
+    """Spending by programme, kind, tier and month, and the ledger: operators."""
+    return actor.is_operator

@@ -7,6 +7,7 @@ from mosu.db import Base
 from mosu.jobs import models as jobs_models
 from mosu.registry import models as registry_models
 from mosu.scenarios import models as scenarios_models
+from mosu.supply import models as supply_models
 
 __all__ = [
     "Base",
@@ -16,4 +17,5 @@ __all__ = [
     "jobs_models",
     "registry_models",
     "scenarios_models",
+    "supply_models",
 ]

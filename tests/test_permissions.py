@@ -12,12 +12,14 @@ The walker is generic over ``app.routes``: pages added later are walked as they 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,20 @@ from mosu.permissions import Actor, Requirement
 from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
+from mosu.supply import offers as supply_offers
+from mosu.supply import programmes as supply_programmes
+from mosu.supply import service as supply_service
+from mosu.supply.rules import Rules
+from mosu.supply.schemas import (
+    ApplicationIn,
+    ClaimIn,
+    CorpusOfferIn,
+    ModelServiceIn,
+    PoolIn,
+    ProgrammeIn,
+    RelationIn,
+    ReviewIn,
+)
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
 from tests.scenarios import factory
 
@@ -61,6 +77,9 @@ APPLICATION_READERS = frozenset({"operator", "supplier_a", "demand"})
 UNSEEN = frozenset({"supplier_b", "expert"})
 RACE_REPORT_READERS = frozenset({"operator", "demand"})
 SECRET_SUBMISSION_NOTE = "甲队提交备注机密"
+APPLICANTS = frozenset({"operator", "supplier_a", "supplier_b", "demand"})
+SECRET_CONTRACT = "HT-甲-机密-0001"
+"""org_a's voucher application's contract number: only org_a's members and operators see it."""
 HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
 SECRET_PROPOSAL = "甲的揭榜方案机密正文"
 SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
@@ -289,6 +308,48 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/submissions/{{submission_id}}/predictions"): Expect(OWNERS, denied=404),
     ("POST", f"{V1}/submissions/{{submission_id}}/cancel"): Expect(OWNERS, denied=404),
     ("POST", f"{V1}/submissions/{{submission_id}}/rerun"): Expect(OPERATOR_ONLY),
+    # key-element supply: offers are public, suppliers keep their own; applications are the
+    # applicant's and the operator's (another organisation's is not found); money is the operator's
+    ("GET", f"{V1}/supply/pools"): everyone(),
+    ("POST", f"{V1}/supply/pools"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/supply/pools/{{pool_id}}"): everyone(),
+    ("PATCH", f"{V1}/supply/pools/{{pool_id}}"): Expect(OWNERS),
+    ("GET", f"{V1}/supply/pools/{{pool_id}}/usage"): Expect(OWNERS),
+    ("POST", f"{V1}/supply/pools/{{pool_id}}/usage"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/supply/corpus-offers"): everyone(),
+    ("POST", f"{V1}/supply/corpus-offers"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/supply/corpus-offers/{{offer_id}}"): everyone(),
+    ("PATCH", f"{V1}/supply/corpus-offers/{{offer_id}}"): Expect(OWNERS),
+    ("GET", f"{V1}/supply/model-services"): everyone(),
+    ("POST", f"{V1}/supply/model-services"): Expect(OWNERS, 201),
+    ("GET", f"{V1}/supply/model-services/{{service_id}}"): everyone(),
+    ("PATCH", f"{V1}/supply/model-services/{{service_id}}"): Expect(OWNERS),
+    ("GET", f"{V1}/supply/programmes"): everyone(),
+    ("POST", f"{V1}/supply/programmes"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/supply/programmes/{{programme_id}}"): everyone(),
+    ("PATCH", f"{V1}/supply/programmes/{{programme_id}}"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/supply/profiles/{{organisation_id}}"): Expect(OWNERS),
+    ("PUT", f"{V1}/supply/profiles/{{organisation_id}}"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/supply/relations"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/supply/relations"): Expect(OPERATOR_ONLY, 201),
+    ("DELETE", f"{V1}/supply/relations/{{relation_id}}"): Expect(OPERATOR_ONLY, 204),
+    ("GET", f"{V1}/supply/applications"): signed_in(),
+    # members of an organisation apply for it; an expert belongs to none
+    ("POST", f"{V1}/supply/applications"): Expect(APPLICANTS, 201),
+    ("GET", f"{V1}/supply/applications/{{application_id}}"): Expect(OWNERS, 200, denied=404),
+    # the walker sends JSON, not a PDF: the owners are told what is missing
+    ("POST", f"{V1}/supply/applications/{{application_id}}/attachment"): Expect(
+        OWNERS, 422, denied=404
+    ),
+    ("GET", f"{V1}/supply/applications/{{application_id}}/attachment"): Expect(
+        OWNERS, 200, denied=404
+    ),
+    ("POST", f"{V1}/supply/applications/{{application_id}}/review"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/supply/applications/{{application_id}}/claim"): Expect(OWNERS, 200, denied=404),
+    ("POST", f"{V1}/supply/applications/{{application_id}}/payout"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/supply/ledger"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/supply/report"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/supply/report.xlsx"): Expect(OPERATOR_ONLY),
 }
 
 
@@ -314,6 +375,7 @@ class Walk:
     stage_a: int = 0
     entry_a: int = 0
     submission_a: int = 0
+    supply: SupplyWalk | None = None
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -395,6 +457,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     db.commit()
     walk.token_a = walk.fresh_token()
     walk.dataset_a = walk_dataset(db, world)
+    walk.supply = walk_supply(app, db, world, walk)
 
     def contact(org_id: int) -> set[str]:
         org = db.get(Organisation, org_id)
@@ -418,6 +481,8 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     for who in walk.private:
         if who != "operator":
             walk.private[who] |= {HIDDEN_TEST_TEXT}
+        if who not in OWNERS:
+            walk.private[who] |= {SECRET_CONTRACT}
     walk_challenges(app, walk)
     walk_race(app, walk)
     return walk
@@ -535,6 +600,123 @@ def walk_dataset(db: Session, world: World) -> int:
     return dataset.id
 
 
+@dataclass
+class SupplyWalk:
+    """org_a's supply objects: offers, a programme, an application with its PDF, a relation."""
+
+    pool: int
+    corpus_offer: int
+    model_service: int
+    programme: int
+    application: int
+    relation: int
+    data_dir: Path
+
+
+def walk_supply(app: FastAPI, db: Session, world: World, walk: Walk) -> SupplyWalk:
+    operator = walk.operator
+    supplier = Actor(
+        user_id=world.user_ids["supplier_a"], role=Role.supplier, organisation_id=world.org_a
+    )
+    pool = supply_offers.create_pool(
+        db,
+        actor=supplier,
+        data=PoolIn(
+            name="甲算力池",
+            accelerator="H800",
+            card_count=8,
+            price=Decimal("9.90"),
+            available_from=dt.date(2025, 1, 1),
+        ),
+    )
+    corpus_offer = supply_offers.create_corpus_offer(
+        db, actor=supplier, data=CorpusOfferIn(dataset_id=walk.dataset_a, price=Decimal("5000"))
+    )
+    model_service = supply_offers.create_model_service(
+        db,
+        actor=supplier,
+        data=ModelServiceIn(
+            model_id=walk.model_a, mode="api", price=Decimal("12"), price_unit="million_tokens"
+        ),
+    )
+    programme = supply_programmes.create_programme(
+        db,
+        actor=operator,
+        data=ProgrammeIn(
+            name="步行模型券",
+            kind="model",
+            budget=Decimal("100000000"),
+            starts_on=dt.date(2025, 1, 1),
+            ends_on=dt.date(2025, 12, 31),
+            rules=Rules(share=Decimal("0.5"), cap_per_contract=Decimal("5000000")),
+        ),
+    )
+    relation = supply_programmes.add_relation(
+        db,
+        actor=operator,
+        data=RelationIn(
+            organisation_id=world.org_a, related_organisation_id=world.org_demand, kind="group"
+        ),
+    )
+    db.commit()
+    found = SupplyWalk(
+        pool=pool.id,
+        corpus_offer=corpus_offer.id,
+        model_service=model_service.id,
+        programme=programme.id,
+        application=0,
+        relation=relation.id,
+        data_dir=app.state.settings.data_dir,
+    )
+    found.application = fresh_application(db, world, found, SECRET_CONTRACT, "submitted")
+    supply_service.attach(
+        db,
+        actor=operator,
+        application_id=found.application,
+        filename="合同.pdf",
+        content=b"%PDF-1.4\n%%EOF\n",
+        data_dir=found.data_dir,
+        max_bytes=1024 * 1024,
+    )
+    db.commit()
+    return found
+
+
+def fresh_application(
+    db: Session, world: World, supply: SupplyWalk, number: str, state: str
+) -> int:
+    """A new application of org_a (buying from org_b), taken to ``state``."""
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator, username="operator")
+    application = supply_service.create_application(
+        db,
+        actor=operator,
+        data=ApplicationIn(
+            programme_id=supply.programme,
+            organisation_id=world.org_a,
+            seller_organisation_id=world.org_b,
+            contract_number=number,
+            contract_amount=Decimal("10000"),
+            signed_on=dt.date(2025, 3, 1),
+            service_starts_on=dt.date(2025, 3, 1),
+            service_ends_on=dt.date(2025, 6, 30),
+            description="甲的合同说明",
+        ),
+    )
+    if state in ("approved", "claimed"):
+        supply_service.review(
+            db, actor=operator, application_id=application.id, data=ReviewIn(decision="approve")
+        )
+    if state == "claimed":
+        supply_service.claim(
+            db,
+            actor=operator,
+            application_id=application.id,
+            data=ClaimIn(delivered_on=dt.date(2025, 7, 1)),
+        )
+    db.commit()
+    return application.id
+
+
 def never_shown(walk: Walk) -> set[str]:
     """What no route may show anyone: keys, their ciphertext, password and token hashes, tokens."""
     db = walk.db
@@ -550,6 +732,11 @@ def never_shown(walk: Walk) -> set[str]:
 
 
 # ---------------------------------------------------------------- requests
+
+
+def _supply(walk: Walk) -> SupplyWalk:
+    assert walk.supply is not None
+    return walk.supply
 
 
 API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
@@ -596,6 +783,69 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
         "model_ids": [w.model_a],
     },
     ("POST", f"{V1}/applications/{{application_id}}/decision"): lambda w: {"decision": "approve"},
+    ("POST", f"{V1}/supply/pools"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "name": f"步行算力池{w.next()}",
+        "accelerator": "A800",
+        "card_count": 4,
+        "price": "8.80",
+        "available_from": "2025-01-01",
+    },
+    ("PATCH", f"{V1}/supply/pools/{{pool_id}}"): lambda w: {"description": "改过的算力池"},
+    ("POST", f"{V1}/supply/pools/{{pool_id}}/usage"): lambda w: {
+        "card_hours": "1.5",
+        "reference_kind": "race_stage",
+        "reference_id": str(w.next()),
+    },
+    ("POST", f"{V1}/supply/corpus-offers"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "dataset_id": w.dataset_a,
+        "price": "100",
+    },
+    ("PATCH", f"{V1}/supply/corpus-offers/{{offer_id}}"): lambda w: {"description": "改过"},
+    ("POST", f"{V1}/supply/model-services"): lambda w: {
+        "organisation_id": w.world.org_a,
+        "model_id": w.model_a,
+        "mode": "private",
+        "price": "300000",
+        "price_unit": "year",
+    },
+    ("PATCH", f"{V1}/supply/model-services/{{service_id}}"): lambda w: {"description": "改过"},
+    ("POST", f"{V1}/supply/programmes"): lambda w: {
+        "name": f"步行算力券{w.next()}",
+        "kind": "compute",
+        "budget": "1000000",
+        "starts_on": "2025-01-01",
+        "ends_on": "2025-12-31",
+        "rules": {"share": "0.3"},
+    },
+    ("PATCH", f"{V1}/supply/programmes/{{programme_id}}"): lambda w: {"description": "改过"},
+    ("PUT", f"{V1}/supply/profiles/{{organisation_id}}"): lambda w: {"employees": 30},
+    ("POST", f"{V1}/supply/relations"): lambda w: {
+        "organisation_id": w.world.org_b,
+        "related_organisation_id": w.world.org_demand,
+        "kind": "control",
+    },
+    ("POST", f"{V1}/supply/applications"): lambda w: {
+        "programme_id": _supply(w).programme,
+        "organisation_id": w.world.org_a,
+        "seller_organisation_id": w.world.org_b,
+        "contract_number": f"WALK-{w.next()}",
+        "contract_amount": "2000",
+        "signed_on": "2025-05-01",
+        "service_starts_on": "2025-05-01",
+        "service_ends_on": "2025-05-31",
+    },
+    ("POST", f"{V1}/supply/applications/{{application_id}}/review"): lambda w: {
+        "decision": "reject",
+        "reason": "步行者驳回",
+    },
+    ("POST", f"{V1}/supply/applications/{{application_id}}/claim"): lambda w: {
+        "delivered_on": "2025-07-01"
+    },
+    ("POST", f"{V1}/supply/applications/{{application_id}}/payout"): lambda w: {
+        "paid_on": "2025-08-01"
+    },
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
@@ -659,6 +909,30 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "application_id": walk.application_a,
         }
         data_dir = app.state.settings.data_dir
+        # supply routes: org_a's offers, programme, application and relation
+        supply = {
+            "pool_id": _supply(walk).pool,
+            "offer_id": _supply(walk).corpus_offer,
+            "service_id": _supply(walk).model_service,
+            "programme_id": _supply(walk).programme,
+            "application_id": _supply(walk).application,
+            "relation_id": _supply(walk).relation,
+        }
+        if "/supply" in path and name in supply:
+            if writes and name == "application_id":
+                state = (
+                    "approved"
+                    if path.endswith("/claim")
+                    else "claimed"
+                    if path.endswith("/payout")
+                    else "submitted"
+                )
+                return str(
+                    fresh_application(
+                        walk.db, walk.world, _supply(walk), f"FRESH-{walk.next()}", state
+                    )
+                )
+            return str(supply[name])
         fresh: dict[str, Callable[[], int]] = {
             "model_id": walk.fresh_model,
             "filing_id": walk.fresh_filing,

@@ -15,6 +15,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Callable, Collection, Iterable
+from decimal import Decimal
 
 MAX_ROWS = 100_000
 """Rows read from one file at most; a larger file is refused, not truncated."""
@@ -313,6 +314,16 @@ def write_xlsx(
     title: str, headers: list[str], rows: Iterable[list[object]], widths: list[int]
 ) -> bytes:
     """An xlsx with a bold, frozen header; text is always a string cell, never a formula."""
+    return write_xlsx_sheets([(title, headers, rows, widths)])
+
+
+Sheet = tuple[str, list[str], Iterable[list[object]], list[int]]
+
+
+def write_xlsx_sheets(sheets: Iterable[Sheet], *, number_format: str | None = None) -> bytes:
+    """An xlsx of several sheets (title, headers, rows, column widths), each with a bold,
+    frozen header; text is always a string cell, never a formula. ``number_format`` is
+    given to ``Decimal`` cells (money)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -320,27 +331,32 @@ def write_xlsx(
     from openpyxl.utils import get_column_letter
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    sheet.freeze_panes = "A2"
-    for index, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
     bold = Font(bold=True)
-    header = [WriteOnlyCell(sheet, value=h) for h in headers]
-    for cell in header:
-        cell.font = bold
-    sheet.append(header)
-    for row in rows:
-        cells: list[object] = []
-        for value in row:
-            if isinstance(value, str):  # never starts with "=" now, so never a formula
-                cells.append(neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)))
-            elif isinstance(value, dt.date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = "yyyy-mm-dd"
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
+    for title, headers, rows, widths in sheets:
+        sheet = workbook.create_sheet(title)
+        sheet.freeze_panes = "A2"
+        for index, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        header = [WriteOnlyCell(sheet, value=h) for h in headers]
+        for cell in header:
+            cell.font = bold
+        sheet.append(header)
+        for row in rows:
+            cells: list[object] = []
+            for value in row:
+                if isinstance(value, str):  # never starts with "=" now, so never a formula
+                    cells.append(neutralise(ILLEGAL_CHARACTERS_RE.sub("", value)))
+                elif isinstance(value, dt.date):
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.number_format = "yyyy-mm-dd"
+                    cells.append(cell)
+                elif isinstance(value, Decimal) and number_format:
+                    cell = WriteOnlyCell(sheet, value=value)
+                    cell.number_format = number_format
+                    cells.append(cell)
+                else:
+                    cells.append(value)
+            sheet.append(cells)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

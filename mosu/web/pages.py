@@ -22,6 +22,8 @@ from mosu.web import (
     org_pages,
     race_pages,
     scenario_pages,
+    supply_offer_pages,
+    supply_pages,
 )
 from mosu.web.charts import overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
@@ -106,3 +108,5 @@ router.include_router(corpus_pages.router)
 router.include_router(scenario_pages.router)
 router.include_router(challenge_pages.router)
 router.include_router(race_pages.router)
+router.include_router(supply_offer_pages.router)
+router.include_router(supply_pages.router)

@@ -1,0 +1,455 @@
+"""Supply pages (要素供给): the market of compute, corpus and models, voucher programmes,
+the application form with its PDF, an application with the subsidy's working and the
+review, claim and payout forms, and the operators' spending report with charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+import plotly.graph_objects as go
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from mosu import i18n
+from mosu.config import Settings
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.errors import MosuError
+from mosu.permissions import (
+    Actor,
+    can_apply_for,
+    can_manage_offers_of,
+    can_review_applications,
+    can_see_supply_reports,
+    ensure,
+)
+from mosu.registry.models import Organisation
+from mosu.supply import offers, programmes, report, service
+from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
+from mosu.supply.money import fmt_yuan
+from mosu.supply.schemas import (
+    ApplicationIn,
+    ClaimIn,
+    PayoutIn,
+    ReviewIn,
+    SpendRow,
+    SupplyReport,
+)
+from mosu.web.charts import COLOURS, figure_dict, layout
+from mosu.web.forms import (
+    GENERAL,
+    FieldErrors,
+    FormDep,
+    choice,
+    service_errors,
+    text,
+    validation_errors,
+)
+from mosu.web.render import env, language, render
+
+router = APIRouter(include_in_schema=False)
+APPLICATION_FIELDS = (
+    "programme_id",
+    "organisation_id",
+    "seller_organisation_id",
+    "offer_id",
+    "contract_number",
+    "contract_amount",
+    "signed_on",
+    "service_starts_on",
+    "service_ends_on",
+    "description",
+)
+
+
+def _percent(share: Decimal | str) -> str:
+    value = Decimal(str(share)) * 100
+    return f"{value.normalize():f}%"
+
+
+env.filters["yuan"] = fmt_yuan
+env.filters["percent"] = _percent
+
+
+def _money(form: FormData, name: str) -> str:
+    return text(form, name).replace(",", "").replace("，", "")
+
+
+def _orgs(session: Session) -> list[tuple[int, str]]:
+    stmt = select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
+    return [(i, n) for i, n in session.execute(stmt)]
+
+
+# ---------------------------------------------------------------- the market
+
+
+@router.get("/supply")
+def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
+    """要素供给: voucher programmes and every offer of compute, corpus and models; suppliers
+    also see their own withdrawn offers, with a link to edit each of theirs."""
+
+    def shown(offers: list[Any]) -> list[tuple[Any, bool]]:
+        rows = [(o, can_manage_offers_of(actor, o.organisation_id)) for o in offers]
+        return [(o, mine) for o, mine in rows if o.active or mine]
+
+    pools = offers.list_pools(session, include_inactive=True)
+    corpus = offers.list_corpus_offers(session, include_inactive=True)
+    models = offers.list_model_services(session, include_inactive=True)
+    context = {
+        "programmes": programmes.programmes_out(session, programmes.list_programmes(session)),
+        "pools": [(offers.pool_out(o), mine) for o, mine in shown(pools)],
+        "corpus_offers": [(offers.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
+        "model_services": [(offers.model_service_out(o), mine) for o, mine in shown(models)],
+        "can_offer": actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
+        "can_apply": actor.is_operator or actor.organisation_id is not None,
+        "can_report": can_see_supply_reports(actor),
+    }
+    return render(request, "supply/market.html", context, actor=actor)
+
+
+# ---------------------------------------------------------------- programmes
+
+
+@router.get("/supply/programmes/{programme_id}")
+def programme_page(
+    request: Request, session: SessionDep, actor: PublicActor, programme_id: int
+) -> HTMLResponse:
+    """A programme: its rules, budget and spending; operators also see its applications."""
+    programme = programmes.get_programme(session, programme_id)
+    out = programmes.programmes_out(session, [programme])[0]
+    applications = (
+        service.list_applications(session, actor=actor, programme_id=programme.id)
+        if actor.is_authenticated
+        else []
+    )
+    context = {
+        "p": out,
+        "applications": applications,
+        "can_apply": programme.open and (actor.is_operator or actor.organisation_id is not None),
+    }
+    return render(request, "supply/programme.html", context, actor=actor)
+
+
+# ---------------------------------------------------------------- applications
+
+
+def _application_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    values: dict[str, str],
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    open_programmes = [p for p in programmes.list_programmes(session) if p.open]
+    context = {
+        "values": values,
+        "errors": errors or {},
+        "programmes": open_programmes,
+        "organisations": _orgs(session),
+        "max_mb": settings.max_upload_mb,
+        "pools": offers.list_pools(session),
+        "corpus_offers": offers.list_corpus_offers(session),
+        "model_services": offers.list_model_services(session),
+    }
+    return render(request, "supply/apply.html", context, actor=actor, status=status)
+
+
+@router.get("/supply/applications/new")
+def new_application(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    programme_id: str = "",
+) -> HTMLResponse:
+    """The application form: the contract, its parties, amount and dates, and its PDF."""
+    ensure(
+        actor.is_operator or actor.organisation_id is not None,
+        "只有组织成员可以申请 / only members of an organisation apply",
+    )
+    values = {name: "" for name in APPLICATION_FIELDS} | {"programme_id": programme_id}
+    return _application_page(request, session, settings, actor, values)
+
+
+@router.post("/supply/applications/new")
+def submit_application(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    form: FormDep,
+) -> Response:
+    lang = language(request)
+    values = {name: text(form, name) for name in APPLICATION_FIELDS}
+    values["contract_amount"] = _money(form, "contract_amount")
+    page = partial(_application_page, request, session, settings, actor, values)
+    try:
+        data = ApplicationIn.model_validate({k: v for k, v in values.items() if v != ""})
+    except ValidationError as exc:
+        return page(validation_errors(exc, lang), 422)
+    upload = form.get("attachment")
+    limit = settings.max_upload_mb * 1024 * 1024
+    try:
+        application = service.create_application(session, actor=actor, data=data)
+        if isinstance(upload, UploadFile) and upload.filename:
+            content = upload.file.read(limit + 1)
+            service.attach(
+                session,
+                actor=actor,
+                application_id=application.id,
+                filename=upload.filename,
+                content=content,
+                data_dir=settings.data_dir,
+                max_bytes=limit,
+            )
+    except MosuError as exc:
+        session.rollback()
+        if exc.status in (401, 403):
+            raise
+        errors = service_errors(exc, lang)
+        if "file" in errors:
+            errors["attachment"] = errors.pop("file")
+        return page(errors, 422)
+    session.commit()
+    return RedirectResponse(f"/supply/applications/{application.id}", status_code=303)
+
+
+@router.get("/supply/applications")
+def applications_page(
+    request: Request,
+    session: SessionDep,
+    actor: SignedInActor,
+    status: str = "",
+    programme_id: str = "",
+) -> HTMLResponse:
+    """Your organisation's applications (operators: all), by status and programme."""
+    found = service.list_applications(
+        session,
+        actor=actor,
+        programme_id=int(programme_id) if programme_id.isdigit() else None,
+        status=choice(ApplicationStatus, status),
+    )
+    context = {
+        "applications": found,
+        "status": status,
+        "programme_id": programme_id,
+        "programmes": programmes.list_programmes(session),
+        "statuses": list(ApplicationStatus),
+    }
+    return render(request, "supply/applications.html", context, actor=actor)
+
+
+def _detail(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    application: VoucherApplication,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+) -> HTMLResponse:
+    out = service.application_out(application)
+    context = {
+        "a": out,
+        "errors": errors or {},
+        "can_review": can_review_applications(actor),
+        "can_claim": can_apply_for(actor, application.organisation_id),
+        "today": dt.date.today().isoformat(),
+        "rules": out.decision_working or out.working,
+    }
+    return render(request, "supply/application.html", context, actor=actor, status=status)
+
+
+@router.get("/supply/applications/{application_id}")
+def application_page(
+    request: Request, session: SessionDep, actor: SignedInActor, application_id: int
+) -> HTMLResponse:
+    """An application: the contract, the subsidy with its working, and what happens next."""
+    application = service.get_application(session, actor=actor, application_id=application_id)
+    return _detail(request, session, actor, application)
+
+
+STEP_FIELDS = frozenset({"amount", "reason", "delivered_on", "paid_on"})
+
+
+def _general(errors: FieldErrors) -> FieldErrors:
+    """Errors of fields the step's form has stay there; any other goes to the page's top."""
+    kept: FieldErrors = {}
+    for name, messages in errors.items():
+        kept.setdefault(name if name in STEP_FIELDS else GENERAL, []).extend(messages)
+    return kept
+
+
+def _step(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    run: Any,
+) -> Response:
+    """Run one step of the flow from a form; errors re-render the page with the message."""
+    lang = language(request)
+    application = service.get_application(session, actor=actor, application_id=application_id)
+    try:
+        run()
+    except ValidationError as exc:
+        session.rollback()
+        errors = _general(validation_errors(exc, lang))
+        return _detail(request, session, actor, application, errors, 422)
+    except MosuError as exc:
+        session.rollback()
+        if exc.status in (401, 403):
+            raise
+        session.refresh(application)
+        errors = _general(service_errors(exc, lang))
+        return _detail(request, session, actor, application, errors, exc.status)
+    session.commit()
+    return RedirectResponse(f"/supply/applications/{application_id}", status_code=303)
+
+
+@router.post("/supply/applications/{application_id}/review")
+def review_form(
+    request: Request, session: SessionDep, actor: OperatorActor, application_id: int, form: FormDep
+) -> Response:
+    def run() -> None:
+        amount = _money(form, "amount")
+        data = ReviewIn.model_validate(
+            {
+                "decision": text(form, "decision"),
+                "amount": amount or None,
+                "reason": text(form, "reason"),
+            }
+        )
+        service.review(session, actor=actor, application_id=application_id, data=data)
+
+    return _step(request, session, actor, application_id, run)
+
+
+@router.post("/supply/applications/{application_id}/claim")
+def claim_form(
+    request: Request, session: SessionDep, actor: SignedInActor, application_id: int, form: FormDep
+) -> Response:
+    def run() -> None:
+        data = ClaimIn.model_validate(
+            {"delivered_on": text(form, "delivered_on"), "note": text(form, "note")}
+        )
+        service.claim(session, actor=actor, application_id=application_id, data=data)
+
+    return _step(request, session, actor, application_id, run)
+
+
+@router.post("/supply/applications/{application_id}/payout")
+def payout_form(
+    request: Request, session: SessionDep, actor: OperatorActor, application_id: int, form: FormDep
+) -> Response:
+    def run() -> None:
+        amount = _money(form, "amount")
+        data = PayoutIn.model_validate(
+            {
+                "amount": amount or None,
+                "paid_on": text(form, "paid_on"),
+                "reference": text(form, "reference"),
+            }
+        )
+        service.payout(session, actor=actor, application_id=application_id, data=data)
+
+    return _step(request, session, actor, application_id, run)
+
+
+# ---------------------------------------------------------------- reports
+
+
+def _spend_bars(
+    rows: list[SpendRow],
+    labels: list[str],
+    title: str,
+    lang: i18n.Language,
+    *,
+    horizontal: bool = False,
+) -> dict[str, Any]:
+    """Committed and paid side by side for each group (yuan); long names lie horizontally,
+    and groups are categories, never dates."""
+    t = partial(i18n.gettext, lang)
+    money_axis = {"rangemode": "tozero", "gridcolor": "#e5e7eb", "title": {"text": t("元")}}
+    group_axis = {"type": "category", "automargin": True}
+    figure = go.Figure(
+        layout=layout(
+            title,
+            barmode="group",
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.2},
+            xaxis=money_axis if horizontal else group_axis,
+            yaxis={**group_axis, "autorange": "reversed"} if horizontal else money_axis,
+        )
+    )
+    for name, values, colour in (
+        (t("已批准"), [float(r.committed) for r in rows], COLOURS[0]),
+        (t("已兑付"), [float(r.paid) for r in rows], COLOURS[1]),
+    ):
+        figure.add_trace(
+            go.Bar(
+                x=values if horizontal else labels,
+                y=labels if horizontal else values,
+                orientation="h" if horizontal else "v",
+                name=name,
+                marker={"color": colour},
+                hovertemplate=(
+                    "%{y}: %{x:,.2f}<extra></extra>"
+                    if horizontal
+                    else "%{x}: %{y:,.2f}<extra></extra>"
+                ),
+            )
+        )
+    return figure_dict(figure)
+
+
+def report_charts(figures: SupplyReport, lang: i18n.Language) -> dict[str, dict[str, Any]]:
+    """Spending by programme, kind, organisation tier and month, by element id."""
+    t = partial(i18n.gettext, lang)
+    kinds = {
+        VoucherKind.compute: t("算力券"),
+        VoucherKind.model: t("模型券"),
+        VoucherKind.corpus: t("语料券"),
+    }
+    tiers = {"core": t("北斗七星"), "cluster": t("群星"), "other": t("其他")}
+    return {
+        "chart-programmes": _spend_bars(
+            list(figures.programmes),
+            [p.name for p in figures.programmes],
+            t("按项目"),
+            lang,
+            horizontal=True,
+        ),
+        "chart-kinds": _spend_bars(
+            figures.by_kind, [kinds[VoucherKind(r.key)] for r in figures.by_kind], t("按券种"), lang
+        ),
+        "chart-tiers": _spend_bars(
+            figures.by_tier, [tiers[r.key] for r in figures.by_tier], t("按梯队"), lang
+        ),
+        "chart-months": _spend_bars(
+            figures.by_month, [r.key for r in figures.by_month], t("按月份"), lang
+        ),
+    }
+
+
+@router.get("/supply/reports")
+def reports_page(
+    request: Request, session: SessionDep, actor: OperatorActor, year: str = ""
+) -> HTMLResponse:
+    """报表: committed and paid by programme, kind, tier and month, with the xlsx export."""
+    chosen = int(year) if year.isdigit() else None
+    figures = report.build_report(session, actor=actor, year=chosen)
+    context = {
+        "r": figures,
+        "year": year,
+        "charts": report_charts(figures, language(request)),
+        "problems": service.ledger_problems(session),
+    }
+    return render(request, "supply/reports.html", context, actor=actor)
