@@ -10,6 +10,10 @@ submissions made before the close are still running it looks again a little late
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import math
+import time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -34,13 +38,15 @@ from mosu.challenges.races import (
 )
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.db import utcnow
-from mosu.errors import Invalid
+from mosu.errors import Invalid, MosuError
 from mosu.evals.run import Progress, arun
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
 from mosu.registry.models import ModelEndpoint
+from mosu.supply.offers import record_compute_usage
 
 CLOSE_RETRY_SECONDS = 10
+log = logging.getLogger("mosu.challenges")
 ENDPOINT_OPTIONS = "concurrency=16&timeout=30&retries=4"
 
 
@@ -89,6 +95,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(counter.done, counter.total)
 
     store.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     await arun(
         data.task,
         {MODEL_NAME: spec},
@@ -125,6 +132,20 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             )
         else:
             submission.state = SubmissionState.succeeded
+        pool_id = submission.stage.compute_pool_id
+        if pool_id is not None:  # the stage draws its evaluation compute from a pool
+            try:
+                record_compute_usage(
+                    session,
+                    pool_id=pool_id,
+                    card_hours=Decimal(max(1, math.ceil(time.monotonic() - started))) / 3600,
+                    reference_kind="race_submission",
+                    reference_id=submission.id,
+                    actor=SYSTEM,
+                    note=f"stage {submission.stage_id}",
+                )
+            except MosuError as exc:  # the run stands; the pool's record says what went wrong
+                log.warning("submission %s: compute not recorded: %s", submission.id, exc)
         session.commit()
         refresh_public_board(session, submission.stage_id, ctx.data_dir)
         session.commit()

@@ -154,6 +154,10 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         raise Invalid("阶段须在上一阶段截止之后开始 / a stage opens after the previous one closes")
     if session.get(DatasetVersion, spec.dataset_version_id) is None:
         raise Invalid("没有这个数据集版本 / no such data set version")
+    if spec.compute_pool_id is not None:
+        from mosu.supply.offers import get_pool
+
+        get_pool(session, spec.compute_pool_id)  # 404 for a pool that does not exist
     stage = Stage(
         challenge_id=challenge.id,
         position=(previous.position + 1) if previous else 1,

@@ -327,7 +327,8 @@ def record_compute_usage(
     )
     hours = Decimal(str(card_hours))
     seconds = hours * SECONDS_PER_HOUR
-    if hours <= 0 or seconds != seconds.to_integral_value():
+    whole = seconds.to_integral_value()
+    if hours <= 0 or abs(seconds - whole) > Decimal("1e-6"):
         raise Invalid("卡时须为正数，精确到秒 / card-hours must be positive, whole seconds")
     day = today_or(used_on)
     if (
@@ -338,7 +339,7 @@ def record_compute_usage(
         raise Invalid("算力池在该日期不可用 / the pool is not available on that day")
     if not reference_kind.strip() or not str(reference_id).strip():
         raise Invalid("请给出用量的来源 / name what the compute was used for")
-    card_seconds = int(seconds)
+    card_seconds = int(whole)
     cost = (card_seconds * pool.price_fen * 2 + SECONDS_PER_HOUR) // (2 * SECONDS_PER_HOUR)
     usage = ComputeUsage(
         pool_id=pool.id,

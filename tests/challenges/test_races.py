@@ -305,3 +305,54 @@ def test_an_endpoint_that_always_fails_is_a_failed_run_that_does_not_count(
     assert submission.state is SubmissionState.failed
     assert "cannot connect" in submission.failure
     assert races.quota(db, stage, race.entries["甲队"]).used_total == 0
+
+
+def test_a_stage_draws_its_evaluation_compute_from_a_pool(
+    db: Session, world: World, settings: Settings
+) -> None:
+    from mosu.supply.models import ComputeUsage
+    from mosu.supply.offers import create_pool
+    from mosu.supply.schemas import PoolIn
+
+    race = racing_challenge(db, world)
+    pool = create_pool(
+        db,
+        actor=OPERATOR,
+        data=PoolIn(
+            organisation_id=world.org_a,
+            name="评测算力池",
+            accelerator="A800",
+            card_count=8,
+            price="12.50",  # type: ignore[arg-type]
+            available_from=dt.date(2026, 1, 1),
+        ),
+    )
+    spec = stage_spec("初赛", version_id=race.version.id)
+    with pytest.raises(NotFound):
+        races.add_stage(
+            db,
+            actor=OPERATOR,
+            challenge_id=race.challenge.id,
+            spec=races.StageSpec(**{**spec.__dict__, "compute_pool_id": 99999}),
+        )
+    stage = races.add_stage(
+        db,
+        actor=OPERATOR,
+        challenge_id=race.challenge.id,
+        spec=races.StageSpec(**{**spec.__dict__, "compute_pool_id": pool.id}),
+    )
+    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    baseline = races.add_house_entry(
+        db,
+        actor=OPERATOR,
+        challenge_id=race.challenge.id,
+        name="多数类",
+        baseline="baseline:majority",
+    )
+    submission = races.submit(
+        db, actor=OPERATOR, stage_id=stage.id, entry_id=baseline.id, data_dir=settings.data_dir
+    )
+    drain(db, settings.data_dir, [races.SUBMISSION_JOB])
+    usage = db.scalars(select(ComputeUsage)).one()
+    assert usage.pool_id == pool.id and usage.card_seconds >= 1
+    assert (usage.reference_kind, usage.reference_id) == ("race_submission", str(submission.id))
