@@ -521,6 +521,7 @@ CATALOGUE: Mapping[str, str] = {
     "预测文件（JSON Lines：id、prediction）": "Predictions file (JSON lines: id, prediction)",
     "（北京时间）": "(Beijing time)",
     "未开始": "Not open yet",
+    "阶段结束并淘汰": "Stage closed, entries cut",
     "进行中": "Open",
     "待结算": "Closing",
     "已结束": "Closed",

@@ -28,6 +28,7 @@ from mosu.challenges.models import (
 from mosu.challenges.schemas import ApplicationIn
 from mosu.challenges.scoring import outcomes_of, stage_data
 from mosu.config import Settings
+from mosu.corpus.models import DatasetVersion
 from mosu.db import make_engine, utcnow
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
 from mosu.demo.loader import load_community
@@ -88,6 +89,9 @@ def finished_challenge_went_through_every_step(
         assert challenge.kind is ChallengeKind.government and challenge.bounty_yuan == 800_000
         assert challenge.require_filed_model and "工单分拨" in challenge.keywords
         assert challenge.organisation.name_zh == "徐汇区智慧政务服务中心"
+        version = session.get(DatasetVersion, challenge.stages[0].dataset_version_id)
+        assert version is not None and "演示" in version.dataset.name
+        assert "虚构" in version.dataset.provenance  # the race's data is labelled fictional too
         events = session.scalars(
             select(ChallengeEvent)
             .where(ChallengeEvent.challenge_id == challenge.id)

@@ -68,6 +68,9 @@ ACTION_LABELS = {
     "application_approved": "揭榜申请通过",
     "application_rejected": "揭榜申请未通过",
     "application_shortlisted": "入围",
+    "stage_added": "添加赛马阶段",
+    "baseline_added": "添加平台基线",
+    "stage_closed": "阶段结束并淘汰",
 }
 FIELDS = (
     "kind",

@@ -41,8 +41,8 @@ def _attempts(store: Path) -> dict[str, int]:
 def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
     database_url: str, db: Session, world: World, settings: Settings, tmp_path: Path
 ) -> None:
-    race = racing_challenge(db, world)
     version = load_hotline(db, organisation_id=None, split=HOTLINE_SPLIT)  # 60 test rows
+    race = racing_challenge(db, world, version=version, teams=("甲队",))
     stage = races.add_stage(
         db,
         actor=OPERATOR,
