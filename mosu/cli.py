@@ -79,6 +79,36 @@ def db_current() -> None:
     console.print(migrate.current_revision(engine) or "empty")
 
 
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[Path, typer.Argument(help="备份文件（不可已存在）/ backup file to write")],
+) -> None:
+    """在线备份数据库（SQLite 或 pg_dump）/ back up the database while it runs."""
+    from mosu.backup import backup
+
+    try:
+        info = backup(load_settings().database_url, out)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"wrote {info.kind} backup {out} at schema revision {info.revision or 'none'}")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="mosu db backup 写出的文件 / a backup")],
+) -> None:
+    """把备份恢复到一个空数据库 / restore a backup into a fresh, empty database."""
+    from mosu.backup import restore
+
+    try:
+        info = restore(load_settings().database_url, backup_file)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"restored {backup_file} (schema revision {info.revision})")
+    if info.revision != migrate.head_revision():
+        console.print("older schema: run `mosu db upgrade` before serving")
+
+
 def _find_org(session_org: str, settings: Settings) -> int:
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:
