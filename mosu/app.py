@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mosu import __version__
@@ -56,6 +57,16 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return _error(422, "invalid", "请求数据不合法 / invalid request", details)
         return pages.error_page(request, 422, "; ".join(d["msg"] for d in details))
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        """A number too large for the database's integers (SQLite raises OverflowError,
+        PostgreSQL a DataError): no row can match it, and no row can hold it."""
+        message = "数值超出范围 / a value is out of range"
+        if _is_api(request):
+            return _error(422, "invalid", message)
+        return pages.error_page(request, 422, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

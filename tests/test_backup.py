@@ -130,7 +130,7 @@ def test_restore_refuses_unknown_revision_and_other_kind(tmp_path: Path) -> None
     with sqlite3.connect(out) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
     conn.close()
-    with pytest.raises(BackupError, match="f00dfeed.*does not know"):
+    with pytest.raises(BackupError, match=r"f00dfeed.*does not know"):
         restore(f"sqlite:///{tmp_path / 'b.db'}", out)
     assert not (tmp_path / "b.db").exists()
     with pytest.raises(BackupError, match="sqlite backup; it restores into sqlite"):
