@@ -283,6 +283,7 @@ def worker(
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=poll,
         data_dir=settings.data_dir,
+        ray_address=settings.ray_address,
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

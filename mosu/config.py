@@ -55,6 +55,12 @@ class Settings(BaseSettings):
         "claimed again.",
     )
 
+    ray_address: str | None = Field(
+        default=None,
+        description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "
+        "the worker's own event loop.",
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.demo and self.secret_key in PLACEHOLDER_SECRETS:

@@ -66,6 +66,7 @@ class JobContext:
     attempt: int
     worker_id: str
     data_dir: Path
+    ray_address: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
 
@@ -105,6 +106,7 @@ class Worker:
         heartbeat_seconds: float | None = None,
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
+        ray_address: str | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.engine = engine
@@ -115,6 +117,7 @@ class Worker:
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
         self.poll_seconds = poll_seconds
         self.data_dir = data_dir
+        self.ray_address = ray_address
         self.clock = clock
         self.stopped = threading.Event()
         self._current: JobContext | None = None
@@ -159,6 +162,7 @@ class Worker:
             attempt=job.attempts,
             worker_id=self.worker_id,
             data_dir=self.data_dir,
+            ray_address=self.ray_address,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -309,6 +313,7 @@ def make_pool(
     lease_seconds: float,
     poll_seconds: float = 1.0,
     data_dir: Path,
+    ray_address: str | None = None,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers."""
     from mosu.jobs import handlers as _builtin  # noqa: F401  registers eval.race
@@ -323,6 +328,7 @@ def make_pool(
                 lease_seconds=lease_seconds,
                 poll_seconds=poll_seconds,
                 data_dir=data_dir,
+                ray_address=ray_address,
             )
             for i in range(concurrency)
         ]
@@ -337,6 +343,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
         data_dir=settings.data_dir,
+        ray_address=settings.ray_address,
     )
     pool.owns_engine = True
     return pool.start()
