@@ -212,7 +212,10 @@ class RayExecutor:
     def _connect(self) -> Any:
         ray = _ray()
         if not ray.is_initialized():
-            ray.init(address=self.address, include_dashboard=False, log_to_driver=False)
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:  # a Ray of this machine's own, for this process
+                ray.init(include_dashboard=False, log_to_driver=False)
         return ray
 
     async def run(
