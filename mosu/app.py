@@ -106,3 +106,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     return app
+
+
+def from_env() -> FastAPI:
+    """The application configured from ``MOSU_*`` variables: the factory each web process
+    of ``mosu serve --workers N`` (or ``uvicorn --factory mosu.app:from_env``) builds."""
+    return create_app(Settings())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 from pathlib import Path
 from typing import Annotated, Literal
@@ -244,7 +245,24 @@ def _serve(settings: Settings) -> None:
 
     pool = run_in_thread(settings) if settings.embedded_worker else None
     try:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        if settings.web_workers > 1:  # each process builds the app from the environment
+            os.environ.update(
+                {"MOSU_DATABASE_URL": settings.database_url, "MOSU_SECRET_KEY": settings.secret_key}
+            )
+            if settings.demo:
+                os.environ["MOSU_DEMO"] = "true"
+            uvicorn.run(
+                "mosu.app:from_env",
+                factory=True,
+                workers=settings.web_workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+            )
+        else:
+            uvicorn.run(
+                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+            )
     finally:
         if pool is not None:
             pool.stop()
@@ -307,9 +325,14 @@ def worker(
 def serve(
     host: Annotated[str | None, typer.Option(help="默认 MOSU_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="默认 MOSU_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="网站进程数，默认 MOSU_WEB_WORKERS / web processes")
+    ] = None,
 ) -> None:
     """启动网站与 API / serve the web UI and the API."""
     overrides: dict[str, object] = {}
+    if workers is not None:
+        overrides["web_workers"] = workers
     if host is not None:
         overrides["host"] = host
     if port is not None:

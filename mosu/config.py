@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         "claimed again.",
     )
 
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        description="Web processes `mosu serve` starts (uvicorn workers sharing the port).",
+    )
     ray_address: str | None = Field(
         default=None,
         description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "

@@ -28,6 +28,7 @@ from typing import Any
 
 from mosu.evals.errors import EvalError
 from mosu.evals.executor import OutcomeSink, Shard, WorkItem, call_with_retries
+from mosu.evals.limits import Pacer
 from mosu.evals.models.base import Model
 from mosu.evals.store import Outcome
 
@@ -52,6 +53,7 @@ class EndpointLimiter:
         self.capacity = concurrency
         self.interval = 60.0 / rpm if rpm else 0.0
         self.held: Counter[str] = Counter()
+        self.closed: set[str] = set()
         self.peak = 0
         self.paced = 0
         self._next = 0.0
@@ -62,13 +64,19 @@ class EndpointLimiter:
             self._changed = asyncio.Condition()
         return self._changed
 
-    async def enter(self, holder: str) -> None:
-        """Wait for a free slot and give it to ``holder``."""
+    async def enter(self, holder: str) -> bool:
+        """Wait for a free slot and give it to ``holder``; ``False`` once the holder is
+        finished (a late request is then granted nothing)."""
         changed = self._condition()
         async with changed:
-            await changed.wait_for(lambda: self.held.total() < self.capacity)
+            await changed.wait_for(
+                lambda: holder in self.closed or self.held.total() < self.capacity
+            )
+            if holder in self.closed:
+                return False
             self.held[holder] += 1
             self.peak = max(self.peak, self.held.total())
+            return True
 
     async def leave(self, holder: str) -> None:
         changed = self._condition()
@@ -78,10 +86,11 @@ class EndpointLimiter:
             changed.notify_all()
 
     async def forget(self, holder: str) -> None:
-        """Give back every slot a dead shard attempt held."""
+        """Give back every slot a finished or dead shard attempt held, and any it waits for."""
         changed = self._condition()
         async with changed:
             self.held.pop(holder, None)
+            self.closed.add(holder)
             changed.notify_all()
 
     async def pace(self) -> float:
@@ -94,6 +103,14 @@ class EndpointLimiter:
 
     async def stats(self) -> dict[str, int]:
         return {"peak": self.peak, "held": self.held.total(), "paced": self.paced}
+
+
+class _NoPace:
+    async def acquire(self) -> None:
+        return None
+
+
+_NO_PACE = _NoPace()
 
 
 class _ClusterPacer:
@@ -115,22 +132,44 @@ async def _run_items(
     seed: int,
     emit: Callable[[Outcome], None],
 ) -> None:
-    pacer = _ClusterPacer(limiter)
+    if not items:
+        return
+    pacer: Pacer = _ClusterPacer(limiter) if model.limits.rpm else _NO_PACE
     rng = random.Random(f"{seed}:{name}:{holder}")
     pending = iter(items)
+    left = len(items)
+    finished = asyncio.Event()
 
     async def worker() -> None:
-        for item in pending:
-            await limiter.enter.remote(holder)
+        """Holds one of the endpoint's slots while this shard has samples to send (as a
+        local worker does), so a sample costs no round trip to the limiter."""
+        nonlocal left
+        try:
+            if not await limiter.enter.remote(holder):
+                return
             try:
-                outcome = await call_with_retries(name, model, item, pacer, rng)
+                for item in pending:
+                    emit(await call_with_retries(name, model, item, pacer, rng))
+                    left -= 1
+                    if not left:
+                        finished.set()
             finally:
                 limiter.leave.remote(holder)
-            emit(outcome)
+        except BaseException:
+            finished.set()
+            raise
 
+    workers = [
+        asyncio.ensure_future(worker()) for _ in range(min(model.limits.concurrency, len(items)))
+    ]
     try:
-        await asyncio.gather(*(worker() for _ in range(min(model.limits.concurrency, len(items)))))
+        await finished.wait()
+        await limiter.forget.remote(holder)  # releases the workers still queued for a slot
+        await asyncio.gather(*workers)
     finally:
+        for task in workers:
+            task.cancel()
+        await limiter.forget.remote(holder)
         await model.aclose()
 
 
