@@ -11,6 +11,7 @@ process (what uvicorn costs without mosu's work).
 
     python bench/web.py                          # both databases, 50 clients, 10 s each
     python bench/web.py --databases sqlite --seconds 5
+    python bench/web.py --web-workers 2          # mosu serve --workers 2
 
 The machine's CPUs are shared by the load generator, the server and the race.
 """
@@ -196,7 +197,7 @@ def job_state(url: str) -> str:
     )
 
 
-def bench(kind: str, clients: int, seconds: float, samples: int) -> None:
+def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: int) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="mosu-bench-web-") as tmp,
         database(kind, Path(tmp)) as url,
@@ -224,6 +225,7 @@ def bench(kind: str, clients: int, seconds: float, samples: int) -> None:
             "MOSU_PORT": str(port),
             "MOSU_DATA_DIR": str(folder / "data"),
             "MOSU_EMBEDDED_WORKER": "true",
+            "MOSU_WEB_WORKERS": str(web_workers),
         }
         server = subprocess.Popen(
             [sys.executable, "-c", "from mosu.cli import main; main()", "serve"],
@@ -259,7 +261,8 @@ def bench(kind: str, clients: int, seconds: float, samples: int) -> None:
         "p99 ms",
         "p95 / goal",
         "p95 / floor",
-        title=f"{kind}: {clients} clients, {seconds:g} s, race job {before} → {after}",
+        title=f"{kind}, {web_workers} web process(es): {clients} clients, {seconds:g} s, "
+        f"race job {before} → {after}",
     )
     total = errors_all = 0
     for route, (lat, errors) in results.items():
@@ -290,12 +293,13 @@ def main() -> None:
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--web-workers", type=int, default=1, help="mosu serve --workers")
     parser.add_argument(
         "--samples", type=int, default=20_000, help="samples in the race (0: no race)"
     )
     args = parser.parse_args()
     for kind in args.databases:
-        bench(kind, args.clients, args.seconds, args.samples)
+        bench(kind, args.clients, args.seconds, args.samples, args.web_workers)
 
 
 if __name__ == "__main__":
