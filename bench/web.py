@@ -282,10 +282,23 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
             f"{p95 / GOAL_P95_MS:.2f}",
             f"{p95 / floor:.1f}",
         )
+    mean_service = float(np.mean(list(service.values())))
     table.add_row(
-        "all", f"{total:,}", str(errors_all), f"{total / elapsed:,.0f}", "", "", "", "", ""
+        "all",
+        f"{mean_service * 1000:.1f}",
+        f"{total:,}",
+        str(errors_all),
+        f"{total / elapsed:,.0f}",
     )
     console.print(table)
+    console.print(
+        f"one process answering one request at a time at the mean service time "
+        f"({mean_service * 1000:.1f} ms, measured alone) serves at most "
+        f"{1 / mean_service:,.0f} req/s; {clients} clients that never pause then wait about "
+        f"{clients * mean_service * 1000:,.0f} ms per request (the closed-loop bound); "
+        f"measured {total / elapsed:,.0f} req/s. Load average now: "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+    )
 
 
 def main() -> None:
