@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_reques
     local_ray: Any, tmp_path: Path
 ) -> None:
     task = toy_task(tmp_path, 300)
-    config = answer_config(task, latency=0.03, accuracy=0.7)
+    config = answer_config(task, latency=0.05, accuracy=0.7)  # a shard takes about 4 s
     key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
     store = tmp_path / "ray" / "run.sqlite"
     executor = RayExecutor(shard_size=150)
@@ -127,7 +127,7 @@ def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_reques
                 outcome["result"] = asyncio.run(
                     arun(
                         task,
-                        {"m": f"openai:{url}#m?concurrency=4"},
+                        {"m": f"openai:{url}#m?concurrency=2"},
                         store=store,
                         executor=executor,
                         replicates=50,
@@ -149,14 +149,14 @@ def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_reques
     assert len(finished) == 300 and all(e is None for _, e in finished.values())
     # only requests in flight when the worker died (at most its concurrency) went twice
     repeated = [sid for sid, n in counts.items() if n > 1]
-    assert len(repeated) <= 4, repeated
+    assert len(repeated) <= 2, repeated
     assert all(n >= 1 for n in counts.values())
 
     with serve_in_thread(config) as (url, _server):
         local = asyncio.run(
             arun(
                 task,
-                {"m": f"openai:{url}#m?concurrency=4"},
+                {"m": f"openai:{url}#m?concurrency=2"},
                 store=tmp_path / "local" / "run.sqlite",
                 replicates=50,
             )
