@@ -15,6 +15,7 @@ the dead attempt held are given back first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import queue
 import random
@@ -33,6 +34,7 @@ from mosu.evals.models.base import Model
 from mosu.evals.store import Outcome
 
 DEFAULT_SHARD_SIZE = 250
+_INIT_LOCK = threading.Lock()
 
 
 def _ray() -> Any:
@@ -250,7 +252,9 @@ class RayExecutor:
 
     def _connect(self) -> Any:
         ray = _ray()
-        if not ray.is_initialized():
+        with _INIT_LOCK:  # a worker process may start several races at once
+            if ray.is_initialized():
+                return ray
             if self.address:
                 ray.init(address=self.address, log_to_driver=False)
             else:  # a Ray of this machine's own, for this process
@@ -288,6 +292,10 @@ class RayExecutor:
                             finished.add(outcome.sample_id)
                             sink(outcome)
                     return
+                except asyncio.CancelledError:  # the race was stopped: so are its shards
+                    with contextlib.suppress(Exception):
+                        ray.cancel(stream, force=True)
+                    raise
                 except ray.exceptions.RayTaskError as exc:  # the shard's own code failed
                     raise exc.as_instanceof_cause() from None
                 except ray.exceptions.RayError as exc:  # its worker or node died
