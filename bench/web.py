@@ -5,9 +5,10 @@ mosu's fake OpenAI-compatible server and ``mosu serve`` (with its embedded worke
 subprocesses on loopback, queues an ``eval.race`` job that the worker runs against the
 fake server while the load runs, then drives the routes below with ``--clients``
 concurrent keep-alive clients (an aiohttp client pool in this script) for ``--seconds``
-after a one-second warm-up. Prints p50/p95/p99 latency, throughput and errors per route,
-the p95 against the 50 ms goal, and against the floor: a static file served by the same
-process (what uvicorn costs without mosu's work).
+after a one-second warm-up. Prints each route's latency with one client, then under load
+p50/p95/p99 latency, throughput and errors per route, the p95 against the 50 ms goal, and
+against the floor: a static file served by the same process (what uvicorn costs without
+mosu's work).
 
     python bench/web.py                          # both databases, 50 clients, 10 s each
     python bench/web.py --databases sqlite --seconds 5
@@ -144,8 +145,7 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
 
 
 async def alone(base: str, routes: list[str], repeat: int = 20) -> dict[str, float]:
-    """Median latency (s) of each route with one client and nothing else queued: the
-    service time, from which the closed-loop bound follows."""
+    """Median latency (s) of each route with one client (the race still running)."""
     found: dict[str, float] = {}
     async with aiohttp.ClientSession() as session:
         for route in routes:
@@ -252,7 +252,7 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
     floor = np.percentile(results[FLOOR][0], 95) * 1000 if results[FLOOR][0] else float("nan")
     table = Table(
         "route",
-        "alone p50 ms",
+        "1 client p50 ms",
         "requests",
         "errors",
         "req/s",
@@ -282,21 +282,19 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
             f"{p95 / GOAL_P95_MS:.2f}",
             f"{p95 / floor:.1f}",
         )
-    mean_service = float(np.mean(list(service.values())))
+    rate = total / elapsed
     table.add_row(
         "all",
-        f"{mean_service * 1000:.1f}",
+        f"{float(np.mean(list(service.values()))) * 1000:.1f}",
         f"{total:,}",
         str(errors_all),
-        f"{total / elapsed:,.0f}",
+        f"{rate:,.0f}",
     )
     console.print(table)
     console.print(
-        f"one process answering one request at a time at the mean service time "
-        f"({mean_service * 1000:.1f} ms, measured alone) serves at most "
-        f"{1 / mean_service:,.0f} req/s; {clients} clients that never pause then wait about "
-        f"{clients * mean_service * 1000:,.0f} ms per request (the closed-loop bound); "
-        f"measured {total / elapsed:,.0f} req/s. Load average now: "
+        f"{clients} clients that never pause wait {clients / rate * 1000:,.0f} ms per request "
+        f"on average at {rate:,.0f} req/s (Little's law); p95 under {GOAL_P95_MS:g} ms needs "
+        f"well above {clients / GOAL_P95_MS * 1000:,.0f} req/s. Load average now: "
         f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
     )
 
