@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import plotly
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mosu import __version__
@@ -61,12 +63,68 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(422, "invalid", "请求数据不合法 / invalid request", details)
         return pages.error_page(request, 422, "; ".join(d["msg"] for d in details))
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        """A number too large for the database's integers (SQLite raises OverflowError,
+        PostgreSQL a DataError): no row can match it, and no row can hold it."""
+        message = "数值超出范围 / a value is out of range"
+        if _is_api(request):
+            return _error(422, "invalid", message)
+        return pages.error_page(request, 422, message)
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         if _is_api(request):
             return _error(exc.status_code, code, str(exc.detail))
         return pages.error_page(request, exc.status_code, str(exc.detail))
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+
+def _document_errors(app: FastAPI) -> None:
+    """Every API operation answers errors as ``{"error": {code, message, details}}``: say so
+    in the OpenAPI document (instead of FastAPI's ``{"detail": …}`` for 422), so that
+    clients and the fuzzer check error bodies too."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Error"] = ERROR_SCHEMA
+        error = {
+            "description": "错误 / error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["4XX"] = error
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -102,4 +160,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
+    _document_errors(app)
     return app
+
+
+def from_env() -> FastAPI:
+    """The application configured from ``MOSU_*`` variables: the factory each web process
+    of ``mosu serve --workers N`` (or ``uvicorn --factory mosu.app:from_env``) builds."""
+    return create_app(Settings())

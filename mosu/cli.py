@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import shutil
 from pathlib import Path
 from typing import Annotated, Literal
@@ -79,6 +80,36 @@ def db_current() -> None:
     """显示数据库结构版本 / show the database's schema revision."""
     engine = make_engine(load_settings().database_url)
     console.print(migrate.current_revision(engine) or "empty")
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[Path, typer.Argument(help="备份文件（不可已存在）/ backup file to write")],
+) -> None:
+    """在线备份数据库（SQLite 或 pg_dump）/ back up the database while it runs."""
+    from mosu.backup import backup
+
+    try:
+        info = backup(load_settings().database_url, out)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"wrote {info.kind} backup {out} at schema revision {info.revision or 'none'}")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="mosu db backup 写出的文件 / a backup")],
+) -> None:
+    """把备份恢复到一个空数据库 / restore a backup into a fresh, empty database."""
+    from mosu.backup import restore
+
+    try:
+        info = restore(load_settings().database_url, backup_file)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"restored {backup_file} (schema revision {info.revision})")
+    if info.revision != migrate.head_revision():
+        console.print("older schema: run `mosu db upgrade` before serving")
 
 
 def _find_org(session_org: str, settings: Settings) -> int:
@@ -216,7 +247,24 @@ def _serve(settings: Settings) -> None:
 
     pool = run_in_thread(settings) if settings.embedded_worker else None
     try:
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        if settings.web_workers > 1:  # each process builds the app from the environment
+            os.environ.update(
+                {"MOSU_DATABASE_URL": settings.database_url, "MOSU_SECRET_KEY": settings.secret_key}
+            )
+            if settings.demo:
+                os.environ["MOSU_DEMO"] = "true"
+            uvicorn.run(
+                "mosu.app:from_env",
+                factory=True,
+                workers=settings.web_workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+            )
+        else:
+            uvicorn.run(
+                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+            )
     finally:
         if pool is not None:
             pool.stop()
@@ -258,6 +306,7 @@ def worker(
         poll_seconds=poll,
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
+        ray_address=settings.ray_address,
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:
@@ -281,9 +330,14 @@ def worker(
 def serve(
     host: Annotated[str | None, typer.Option(help="默认 MOSU_HOST")] = None,
     port: Annotated[int | None, typer.Option(help="默认 MOSU_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="网站进程数，默认 MOSU_WEB_WORKERS / web processes")
+    ] = None,
 ) -> None:
     """启动网站与 API / serve the web UI and the API."""
     overrides: dict[str, object] = {}
+    if workers is not None:
+        overrides["web_workers"] = workers
     if host is not None:
         overrides["host"] = host
     if port is not None:

@@ -55,6 +55,17 @@ class Settings(BaseSettings):
         "claimed again.",
     )
 
+    web_workers: int = Field(
+        default=1,
+        ge=1,
+        description="Web processes `mosu serve` starts (uvicorn workers sharing the port).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "
+        "the worker's own event loop.",
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.demo and self.secret_key in PLACEHOLDER_SECRETS:

@@ -39,6 +39,7 @@ from mosu.challenges.races import (
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.db import utcnow
 from mosu.errors import Invalid, MosuError
+from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
@@ -104,6 +105,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         secrets=ctx.secrets,
         replicates=20,
         seed=submission_id,
+        executor=executor_for(ctx.ray_address, seed=submission_id),
     )
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)

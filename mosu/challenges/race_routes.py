@@ -271,7 +271,10 @@ def _my_entry_ids(session: Session, actor: Actor, stage: Stage) -> list[int]:
     return [e.id for e in races.my_entries(session, actor, stage.challenge_id)]
 
 
-@router.get("/stages/{stage_id}/inputs.jsonl")
+NDJSON = {200: {"description": "JSON lines", "content": {"application/x-ndjson": {}}}}
+
+
+@router.get("/stages/{stage_id}/inputs.jsonl", response_class=Response, responses=NDJSON)
 def get_inputs(session: SessionDep, actor: SignedInActor, stage_id: int) -> Response:
     """The test inputs without labels, for predictions-file stages: entries' teams and
     operators only, while the stage is racing."""
@@ -411,7 +414,7 @@ def get_submission(session: SessionDep, actor: SignedInActor, submission_id: int
     return out
 
 
-@router.get("/submissions/{submission_id}/predictions")
+@router.get("/submissions/{submission_id}/predictions", response_class=Response, responses=NDJSON)
 def get_predictions(
     session: SessionDep, actor: SignedInActor, settings: SettingsDep, submission_id: int
 ) -> Response:

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mosu.errors import MosuError
+from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.results import RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
@@ -81,6 +82,10 @@ def run_cmd(
         Path | None, typer.Option(help="shared response cache folder (env MOSU_CACHE_DIR)")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    executor: Annotated[
+        str | None,
+        typer.Option(help="local or ray (default: ray when MOSU_RAY_ADDRESS is set, else local)"),
+    ] = None,
 ) -> None:
     """Race models on a task; print the leaderboard; write results.json and samples.jsonl."""
     try:
@@ -93,9 +98,10 @@ def run_cmd(
             Path(os.environ["MOSU_CACHE_DIR"]) if os.environ.get("MOSU_CACHE_DIR") else None
         )
         specs = dict(parse_model_option(m) for m in model)
+        chosen = choose_executor(executor, os.environ.get("MOSU_RAY_ADDRESS"), seed)
         result = asyncio.run(
             race_with_progress(
-                loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet
+                loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet, chosen
             )
         )
         result.write(folder / "results.json")
@@ -121,6 +127,7 @@ async def race_with_progress(
     replicates: int,
     seed: int,
     quiet: bool,
+    executor: Executor | None = None,
 ) -> RaceResult:
     """Run the race with a Rich progress bar per model (done, errors, requests per second)."""
     columns = (
@@ -156,7 +163,20 @@ async def race_with_progress(
             cache_path=cache,
             replicates=replicates,
             seed=seed,
+            executor=executor,
         )
+
+
+def choose_executor(name: str | None, ray_address: str | None, seed: int) -> Executor | None:
+    """``--executor``: ``local``, or ``ray`` (joining ``MOSU_RAY_ADDRESS`` when set, else a
+    Ray started on this machine); without it, Ray exactly when ``MOSU_RAY_ADDRESS`` is set."""
+    if name not in (None, "local", "ray"):
+        raise MosuError(f"unknown executor {name!r}; choose local or ray")
+    if name == "local" or (name is None and not ray_address):
+        return None
+    from mosu.evals.ray_executor import RayExecutor
+
+    return RayExecutor(address=ray_address or None, seed=seed)
 
 
 @app.command("report")

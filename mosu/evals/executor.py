@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from mosu.evals.limits import RateLimiter
+from mosu.evals.limits import Pacer, RateLimiter
 from mosu.evals.models.base import Model, ModelError
 from mosu.evals.prompts import Message
 from mosu.evals.store import Outcome
@@ -48,7 +48,7 @@ class Executor(Protocol):
 
 
 async def call_with_retries(
-    model_name: str, model: Model, item: WorkItem, limiter: RateLimiter, rng: random.Random
+    model_name: str, model: Model, item: WorkItem, limiter: Pacer, rng: random.Random
 ) -> Outcome:
     """One sample: retried with jittered exponential backoff honouring ``Retry-After``,
     until it succeeds, fails for good, or runs out of retries (then recorded as an error)."""

@@ -74,6 +74,8 @@ class FakeServer:
         self.requests = 0
         self.first_request = 0.0
         self.last_request = 0.0
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
         self._server: asyncio.Server | None = None
@@ -174,6 +176,7 @@ class _Protocol(asyncio.Protocol):
                 "requests": server.requests,
                 "first": server.first_request,
                 "last": server.last_request,
+                "peak_in_flight": server.peak_in_flight,
                 "by_prompt": dict(server.counts),
             }
             self.send(_http(200, json.dumps(stats).encode()))
@@ -240,9 +243,16 @@ class _Protocol(asyncio.Protocol):
             }
             payload = _http(200, json.dumps(reply, ensure_ascii=False).encode("utf-8"))
         if cfg.latency > 0:
-            self.loop.call_later(cfg.latency, self.send, payload)
+            server.in_flight += 1
+            server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+            self.loop.call_later(cfg.latency, self.reply, payload)
         else:
             self.send(payload)
+
+    def reply(self, payload: bytes | None) -> None:
+        """Answer a request held for the configured latency (counted as in flight till then)."""
+        self.server.in_flight -= 1
+        self.send(payload)
 
 
 @contextmanager

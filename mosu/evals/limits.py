@@ -7,6 +7,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Limits:
         ceiling = min(self.backoff_max, self.backoff * 2**attempt)
         wait = float(ceiling / 2 + rng.uniform(0, ceiling / 2))
         return max(wait, retry_after) if retry_after is not None else wait
+
+
+class Pacer(Protocol):
+    """Waits until the next request may start (this process's limiter, or a cluster's)."""
+
+    async def acquire(self) -> None: ...
 
 
 class RateLimiter:

@@ -9,6 +9,7 @@ Payload of ``eval.race``::
      "results": "runs/race-12/results.json",  # optional: the full scored race is written here
      "replicates": 1000, "seed": 0, "retry_errors": false}
 
+With ``MOSU_RAY_ADDRESS`` set, the race's shards run as Ray tasks on that cluster.
 The engine commits every finished sample to ``store``, so a job that is claimed again
 after its worker died re-runs the same race on the same store and sends no request that
 had already completed.
@@ -21,6 +22,7 @@ from typing import Any
 
 from mosu.errors import Invalid
 from mosu.evals import stats
+from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun
 from mosu.evals.tasks import load_task
 from mosu.jobs.worker import JobContext, handler
@@ -59,6 +61,7 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
         replicates=int(payload.get("replicates", stats.DEFAULT_REPLICATES)),
         seed=int(payload.get("seed", 0)),
         secrets=ctx.secrets,
+        executor=executor_for(ctx.ray_address, seed=int(payload.get("seed", 0))),
     )
     if payload.get("results"):
         target = _path(payload["results"], ctx)

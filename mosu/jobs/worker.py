@@ -68,6 +68,7 @@ class JobContext:
     data_dir: Path
     engine: Engine | None = None
     secrets: Callable[[str], str | None] | None = None
+    ray_address: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
 
@@ -107,6 +108,7 @@ class Worker:
         heartbeat_seconds: float | None = None,
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
+        ray_address: str | None = None,
         clock: Clock = utcnow,
         secrets: Callable[[str], str | None] | None = None,
     ) -> None:
@@ -119,6 +121,7 @@ class Worker:
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
         self.poll_seconds = poll_seconds
         self.data_dir = data_dir
+        self.ray_address = ray_address
         self.clock = clock
         self.stopped = threading.Event()
         self._current: JobContext | None = None
@@ -165,6 +168,7 @@ class Worker:
             data_dir=self.data_dir,
             engine=self.engine,
             secrets=self.secrets,
+            ray_address=self.ray_address,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -316,6 +320,7 @@ def make_pool(
     poll_seconds: float = 1.0,
     data_dir: Path,
     secrets: Callable[[str], str | None] | None = None,
+    ray_address: str | None = None,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers; ``secrets`` looks up
     model API keys by reference (``endpoint:ID``) for the evaluation engine."""
@@ -333,6 +338,7 @@ def make_pool(
                 poll_seconds=poll_seconds,
                 data_dir=data_dir,
                 secrets=secrets,
+                ray_address=ray_address,
             )
             for i in range(concurrency)
         ]
@@ -351,6 +357,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         lease_seconds=settings.job_lease_seconds,
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
+        ray_address=settings.ray_address,
     )
     pool.owns_engine = True
     return pool.start()

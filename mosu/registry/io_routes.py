@@ -118,7 +118,16 @@ def import_file(
     return report.out()
 
 
-@router.get("/export/{kind}.{fmt}")
+@router.get(
+    "/export/{kind}.{fmt}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file",
+            "content": {XLSX_MEDIA_TYPE: {}, CSV_MEDIA_TYPE: {}},
+        }
+    },
+)
 def export_file(session: SessionDep, actor: OperatorActor, kind: Kind, fmt: Format) -> Response:
     """All organisations (with contacts) or all models as xlsx or CSV (批量导出)."""
     data = export_table(session, actor=actor, kind=kind, fmt=fmt)

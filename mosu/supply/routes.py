@@ -434,7 +434,11 @@ def spending_report(
     return report.build_report(session, actor=actor, year=year)
 
 
-@router.get("/report.xlsx")
+@router.get(
+    "/report.xlsx",
+    response_class=Response,
+    responses={200: {"description": "the report workbook", "content": {XLSX_MEDIA_TYPE: {}}}},
+)
 def spending_report_xlsx(
     session: SessionDep, actor: OperatorActor, year: int | None = None
 ) -> Response:

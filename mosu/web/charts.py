@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import math
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import plotly.graph_objects as go
@@ -121,7 +121,16 @@ def filings_timeline(overview: Overview, lang: i18n.Language) -> dict[str, Any]:
 
 
 def overview_charts(overview: Overview, lang: i18n.Language) -> dict[str, dict[str, Any]]:
-    """Every chart of the overview page, by element id."""
+    """Every chart of the overview page, by element id (shared between requests: read only).
+
+    Cached by the overview's content: plotly spends tens of milliseconds building these
+    figures, and the figures change only when the registry does."""
+    return _overview_charts(overview.model_dump_json(), lang)
+
+
+@lru_cache(maxsize=64)
+def _overview_charts(content: str, lang: i18n.Language) -> dict[str, dict[str, Any]]:
+    overview = Overview.model_validate_json(content)
     t = partial(i18n.gettext, lang)
     charts = {
         "chart-tier": _counts_bar(overview.by_tier, Tier, t("按梯队"), lang),

@@ -79,6 +79,42 @@ def _attempts(store: Path) -> dict[str, int]:
         return dict(conn.execute("SELECT sample_id, attempts FROM results WHERE model = 'm'"))
 
 
+APPEND_WORKER = ("--import", "tests.jobs.handlers", "--kind", "test.append", "--concurrency", "2")
+
+
+@contextmanager
+def append_workers(
+    env: dict[str, str],
+) -> Iterator[tuple[tuple[subprocess.Popen[bytes], ...], list[str]]]:
+    """Three ``test.append`` worker processes, started (each has printed its start-up line,
+    so its SIGTERM handler is set), and their worker ids."""
+    with (
+        worker_process(env, *APPEND_WORKER) as a,
+        worker_process(env, *APPEND_WORKER) as b,
+        worker_process(env, *APPEND_WORKER) as c,
+    ):
+        names = []
+        for child in (a, b, c):
+            assert child.stdout is not None
+            names.append(child.stdout.readline().decode().split()[1].rstrip(":"))
+        yield (a, b, c), names
+
+
+def _drained(session: Session) -> bool:
+    states = {j.state for j in session.query(Job).populate_existing()}
+    session.rollback()
+    return states == {JobState.succeeded}
+
+
+def _queue_appends(session: Session, ledger: Path, count: int, *, sleep: float) -> list[int]:
+    """``count`` jobs that each sleep, then append a line to ``ledger``; their ids."""
+    ledger.touch()
+    payload = {"file": str(ledger), "sleep": sleep}
+    ids = [queue.enqueue(session, kind="test.append", payload=payload).id for _ in range(count)]
+    session.commit()
+    return ids
+
+
 def _state(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     assert job is not None
@@ -142,29 +178,10 @@ def test_several_worker_processes_drain_the_queue_once_each(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
     ledger = tmp_path / "ledger.txt"
-    ledger.touch()
-    ids = [
-        queue.enqueue(session, kind="test.append", payload={"file": str(ledger), "sleep": 0.02}).id
-        for _ in range(50)
-    ]
-    session.commit()
+    ids = _queue_appends(session, ledger, 50, sleep=0.02)
     env = _env(database_url, tmp_path, lease=5)
-    args = ("--import", "tests.jobs.handlers", "--kind", "test.append", "--concurrency", "2")
-    with (
-        worker_process(env, *args) as a,
-        worker_process(env, *args) as b,
-        worker_process(env, *args) as c,
-    ):
-        children = (a, b, c)
-        for child in children:  # its start-up line comes once its SIGTERM handler is set
-            assert child.stdout is not None and child.stdout.readline()
-
-        def drained() -> bool:
-            states = {j.state for j in session.query(Job).populate_existing()}
-            session.rollback()
-            return states == {JobState.succeeded}
-
-        _wait(lambda: drained() or any(p.poll() is not None for p in children), "the queue")
+    with append_workers(env) as (children, _names):
+        _wait(lambda: _drained(session) or any(p.poll() is not None for p in children), "the queue")
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
@@ -174,3 +191,49 @@ def test_several_worker_processes_drain_the_queue_once_each(
     assert sorted(executed) == ids
     assert set(executed.values()) == {1}  # no job ran twice
     assert all(r[1] == "1" for r in runs)  # and none needed a second attempt
+
+
+def test_several_workers_one_killed_lose_no_job_and_run_none_twice_at_once(
+    database_url: str, engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    """Three worker processes share the queue; one is killed with SIGKILL while it runs
+    jobs. Its jobs are claimed again once their leases run out; every job succeeds, and
+    no job was ever held by two workers (each execution line is a distinct attempt)."""
+    ledger = tmp_path / "ledger.txt"
+    ids = _queue_appends(session, ledger, 40, sleep=0.3)
+    env = _env(database_url, tmp_path, lease=1.5)
+    with append_workers(env) as (children, names):
+        a, b, victim = children
+
+        def victim_running() -> list[int]:
+            found = [
+                j.id
+                for j in session.query(Job).populate_existing()
+                if j.state == JobState.running and (j.lease_owner or "").startswith(names[2])
+            ]
+            session.rollback()
+            return found
+
+        _wait(lambda: bool(victim_running()) or victim.poll() is not None, "the victim's jobs")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        orphaned = set(victim_running())
+
+        _wait(lambda: _drained(session) or any(p.poll() is not None for p in (a, b)), "the queue")
+        for child in (a, b):
+            child.send_signal(signal.SIGTERM)
+        for child in (a, b):
+            assert child.wait(30) == 0, child.stderr.read().decode() if child.stderr else ""
+    assert orphaned
+    jobs = {j.id: j for j in session.query(Job).populate_existing()}
+    assert sorted(jobs) == ids and all(j.state == JobState.succeeded for j in jobs.values())
+    retried = {i for i, j in jobs.items() if j.attempts > 1}
+    assert orphaned <= retried and len(retried) <= 2  # only what the victim held, at most 2
+    runs = [line.split() for line in ledger.read_text(encoding="utf-8").splitlines()]
+    executions = Counter((int(r[0]), int(r[1])) for r in runs)
+    assert set(executions.values()) == {1}  # never two executions of one attempt
+    assert {job for job, _ in executions} == set(ids)  # none lost
+    assert all(
+        job in retried for (job, attempt) in executions if attempt > 1
+    )  # repeats only for the victim's jobs
+    assert all(int(r[2]) != victim.pid or int(r[1]) == 1 for r in runs)

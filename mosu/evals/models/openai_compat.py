@@ -76,17 +76,28 @@ class OpenAIChatModel:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) URL: {self.base_url!r}")
         await self.aclose()
+        self._open()
+        self._prefix = json.dumps({"model": self.model, **self.params}, ensure_ascii=False)[:-1]
+
+    def _open(self) -> None:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.limits.concurrency),
             timeout=aiohttp.ClientTimeout(total=None),  # the executor times each attempt
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,
         )
-        self._prefix = json.dumps({"model": self.model, **self.params}, ensure_ascii=False)[:-1]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A prepared model travels (to a Ray worker) without its connections; the copy
+        opens its own pool on first use."""
+        return {**self.__dict__, "_session": None}
 
     async def complete(self, sample_id: str, messages: list[Message]) -> str:
         if self._session is None:
-            raise RuntimeError("prepare() the model before calling it")
+            if not self._prefix:
+                raise RuntimeError("prepare() the model before calling it")
+            self._open()
+            assert self._session is not None
         body = f'{self._prefix}, "messages": {json.dumps(messages, ensure_ascii=False)}}}'.encode()
         try:
             async with self._session.post(self._url, data=body, headers=self._headers) as response:

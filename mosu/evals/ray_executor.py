@@ -1,0 +1,324 @@
+"""Run a race's shards as Ray tasks, on one machine or a cluster (the optional ``ray`` extra).
+
+The driver (the process that called :func:`mosu.evals.run`) keeps the durable store: each
+shard runs as a streaming Ray task that yields its outcomes as they finish, and the driver
+hands each one to the same sink as :class:`~mosu.evals.executor.LocalExecutor`, so resume,
+caching and scoring are unchanged. Each model's limits hold across the whole cluster: one
+:class:`EndpointLimiter` actor per model grants its ``concurrency`` slots and paces request
+starts ``60 / rpm`` seconds apart for every shard on every node.
+
+A shard whose worker dies (process killed, node lost) is run again with only the samples
+whose outcome had not reached the driver, so no completed request is sent twice; the slots
+the dead attempt held are given back first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import queue
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mosu.evals.errors import EvalError
+from mosu.evals.executor import OutcomeSink, Shard, WorkItem, call_with_retries
+from mosu.evals.limits import Pacer
+from mosu.evals.models.base import Model
+from mosu.evals.store import Outcome
+
+DEFAULT_SHARD_SIZE = 250
+_INIT_LOCK = threading.Lock()
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise EvalError(
+            "the Ray executor needs Ray: pip install 'mosu[ray]' (or unset MOSU_RAY_ADDRESS)"
+        ) from None
+    return ray
+
+
+class EndpointLimiter:
+    """One model's limits for the whole cluster (a Ray actor): ``concurrency`` slots, held
+    by shard attempts, and request starts paced ``60 / rpm`` seconds apart."""
+
+    def __init__(self, concurrency: int, rpm: float | None) -> None:
+        self.capacity = concurrency
+        self.interval = 60.0 / rpm if rpm else 0.0
+        self.held: Counter[str] = Counter()
+        self.closed: set[str] = set()
+        self.peak = 0
+        self.paced = 0
+        self._next = 0.0
+        self._changed: asyncio.Condition | None = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    async def enter(self, holder: str) -> bool:
+        """Wait for a free slot and give it to ``holder``; ``False`` once the holder is
+        finished (a late request is then granted nothing)."""
+        changed = self._condition()
+        async with changed:
+            await changed.wait_for(
+                lambda: holder in self.closed or self.held.total() < self.capacity
+            )
+            if holder in self.closed:
+                return False
+            self.held[holder] += 1
+            self.peak = max(self.peak, self.held.total())
+            return True
+
+    async def leave(self, holder: str) -> None:
+        changed = self._condition()
+        async with changed:
+            if self.held[holder] > 0:
+                self.held[holder] -= 1
+            changed.notify_all()
+
+    async def forget(self, holder: str) -> None:
+        """Give back every slot a finished or dead shard attempt held, and any it waits for."""
+        changed = self._condition()
+        async with changed:
+            self.held.pop(holder, None)
+            self.closed.add(holder)
+            changed.notify_all()
+
+    async def pace(self) -> float:
+        """Seconds the caller must wait before its request starts."""
+        now = time.monotonic()
+        start = max(now, self._next)
+        self._next = start + self.interval
+        self.paced += 1
+        return start - now
+
+    async def stats(self) -> dict[str, int]:
+        return {"peak": self.peak, "held": self.held.total(), "paced": self.paced}
+
+
+class _NoPace:
+    async def acquire(self) -> None:
+        return None
+
+
+_NO_PACE = _NoPace()
+
+
+class _ClusterPacer:
+    def __init__(self, limiter: Any) -> None:
+        self.limiter = limiter
+
+    async def acquire(self) -> None:
+        wait = await self.limiter.pace.remote()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+
+async def _run_items(
+    name: str,
+    model: Model,
+    items: Sequence[WorkItem],
+    limiter: Any,
+    holder: str,
+    seed: int,
+    emit: Callable[[Outcome], None],
+) -> None:
+    if not items:
+        return
+    pacer: Pacer = _ClusterPacer(limiter) if model.limits.rpm else _NO_PACE
+    rng = random.Random(f"{seed}:{name}:{holder}")
+    pending = iter(items)
+    left = len(items)
+    finished = asyncio.Event()
+
+    async def worker() -> None:
+        """Holds one of the endpoint's slots while this shard has samples to send (as a
+        local worker does), so a sample costs no round trip to the limiter."""
+        nonlocal left
+        try:
+            if not await limiter.enter.remote(holder):
+                return
+            try:
+                for item in pending:
+                    emit(await call_with_retries(name, model, item, pacer, rng))
+                    left -= 1
+                    if not left:
+                        finished.set()
+            finally:
+                limiter.leave.remote(holder)
+        except BaseException:
+            finished.set()
+            raise
+
+    workers = [
+        asyncio.ensure_future(worker()) for _ in range(min(model.limits.concurrency, len(items)))
+    ]
+    try:
+        await finished.wait()
+        await limiter.forget.remote(holder)  # releases the workers still queued for a slot
+        await asyncio.gather(*workers)
+    finally:
+        for task in workers:
+            task.cancel()
+        await limiter.forget.remote(holder)
+        await model.aclose()
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_DONE = object()
+
+
+def mosu_shard(
+    name: str, model: Model, items: Sequence[WorkItem], limiter: Any, holder: str, seed: int
+) -> Iterator[list[Outcome]]:
+    """A shard on a Ray worker: yields its outcomes in small batches as they finish."""
+    outbox: queue.Queue[object] = queue.Queue()
+
+    def main() -> None:
+        try:
+            asyncio.run(_run_items(name, model, items, limiter, holder, seed, outbox.put))
+            outbox.put(_DONE)
+        except BaseException as exc:  # handed to the driver as the shard's error
+            outbox.put(_Failed(exc))
+
+    threading.Thread(target=main, daemon=True, name=f"mosu-shard-{holder}").start()
+    while True:
+        batch = [outbox.get()]
+        while True:
+            try:
+                batch.append(outbox.get_nowait())
+            except queue.Empty:
+                break
+        outcomes = [o for o in batch if isinstance(o, Outcome)]
+        if outcomes:
+            yield outcomes
+        for entry in batch:
+            if isinstance(entry, _Failed):
+                raise entry.error
+            if entry is _DONE:
+                return
+
+
+@functools.cache
+def _remote() -> tuple[Any, Any]:
+    ray = _ray()
+    limiter = ray.remote(num_cpus=0, max_concurrency=10_000)(EndpointLimiter)
+    shard = ray.remote(num_returns="streaming", max_retries=0)(mosu_shard)
+    return limiter, shard
+
+
+class RayExecutor:
+    """Runs shards as Ray tasks (see the module's docstring).
+
+    ``address`` is a Ray cluster (``ray://host:10001`` or ``auto``); ``None`` joins the Ray
+    already initialised in this process, or starts a local one. Shards are cut to
+    ``shard_size`` samples; a shard is run again at most ``shard_retries`` times.
+    """
+
+    def __init__(
+        self,
+        *,
+        address: str | None = None,
+        shard_size: int = DEFAULT_SHARD_SIZE,
+        shard_retries: int = 3,
+        cpus_per_shard: float = 1.0,
+        seed: int = 0,
+    ) -> None:
+        if shard_size < 1 or shard_retries < 0:
+            raise ValueError("shard_size must be at least 1 and shard_retries not negative")
+        _ray()  # fail now, with the remedy, when the extra is not installed
+        self.address = address
+        self.shard_size = shard_size
+        self.shard_retries = shard_retries
+        self.cpus_per_shard = cpus_per_shard
+        self.seed = seed
+        self.retried = 0
+        self.limits: dict[str, dict[str, int]] = {}
+
+    def _connect(self) -> Any:
+        ray = _ray()
+        with _INIT_LOCK:  # a worker process may start several races at once
+            if ray.is_initialized():
+                return ray
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:  # a Ray of this machine's own, for this process
+                ray.init(include_dashboard=False, log_to_driver=False)
+        return ray
+
+    async def run(
+        self, shards: Sequence[Shard], models: Mapping[str, Model], sink: OutcomeSink
+    ) -> None:
+        ray = self._connect()
+        limiter_cls, shard_fn = _remote()
+        names = sorted({s.model for s in shards})
+        limiters = {
+            name: limiter_cls.remote(models[name].limits.concurrency, models[name].limits.rpm)
+            for name in names
+        }
+        shipped = {name: ray.put(models[name]) for name in names}
+        pieces = [
+            (shard.model, list(shard.items[i : i + self.shard_size]))
+            for shard in shards
+            for i in range(0, len(shard.items), self.shard_size)
+        ]
+
+        async def run_piece(name: str, items: list[WorkItem]) -> None:
+            remaining = items
+            for attempt in range(self.shard_retries + 1):
+                holder = uuid.uuid4().hex
+                finished: set[str] = set()
+                stream = shard_fn.options(num_cpus=self.cpus_per_shard).remote(
+                    name, shipped[name], remaining, limiters[name], holder, self.seed
+                )
+                try:
+                    async for ref in stream:
+                        for outcome in await ref:
+                            finished.add(outcome.sample_id)
+                            sink(outcome)
+                    return
+                except asyncio.CancelledError:  # the race was stopped: so are its shards
+                    with contextlib.suppress(Exception):
+                        ray.cancel(stream, force=True)
+                    raise
+                except ray.exceptions.RayTaskError as exc:  # the shard's own code failed
+                    raise exc.as_instanceof_cause() from None
+                except ray.exceptions.RayError as exc:  # its worker or node died
+                    await limiters[name].forget.remote(holder)
+                    remaining = [i for i in remaining if i.sample_id not in finished]
+                    if not remaining:
+                        return
+                    if attempt == self.shard_retries:
+                        raise EvalError(
+                            f"a shard of {name!r} failed {attempt + 1} times: {exc}"
+                        ) from exc
+                    self.retried += 1
+
+        try:
+            await asyncio.gather(*(run_piece(name, items) for name, items in pieces))
+            for name, limiter in limiters.items():
+                self.limits[name] = await limiter.stats.remote()
+        finally:
+            for limiter in limiters.values():
+                ray.kill(limiter)
+
+
+def executor_for(address: str | None, *, seed: int = 0) -> RayExecutor | None:
+    """The Ray executor when an address is configured (``MOSU_RAY_ADDRESS``), else ``None``
+    (the local executor)."""
+    return RayExecutor(address=address, seed=seed) if address else None

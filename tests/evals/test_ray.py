@@ -1,0 +1,192 @@
+"""The Ray executor on a local Ray instance: the same results as the local executor, limits
+held across shards running in parallel, and a worker killed mid-shard losing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mosu.evals.executor import LocalExecutor
+from mosu.evals.fakeserver import prompt_key, serve_in_thread
+from mosu.evals.run import arun
+from tests.evals.helpers import answer_config, toy_task
+
+ray = pytest.importorskip("ray", reason="the optional ray extra is not installed")
+
+from mosu.evals.ray_executor import RayExecutor, executor_for  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_ray() -> Iterator[Any]:
+    """One local Ray instance for the whole test session (start-up costs seconds)."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _samples(store: Path) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    with sqlite3.connect(store) as conn:
+        rows = conn.execute("SELECT model, sample_id, output, error FROM results").fetchall()
+    return {(m, s): (o, e) for m, s, o, e in rows}
+
+
+def _shard_pids() -> list[int]:
+    """Ray worker processes running a shard now (Ray titles them after the task)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if title.startswith(b"ray::mosu_shard"):
+                found.append(int(entry.name))
+    return found
+
+
+def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
+def test_ray_results_equal_local_results_and_limits_hold_across_shards(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    task = toy_task(tmp_path, 240)
+    config = answer_config(task, latency=0.02, accuracy=0.7)
+    results = {}
+    for kind in ("local", "ray"):
+        with serve_in_thread(config) as (url, server):
+            models = {
+                "a": f"openai:{url}#a?concurrency=3",
+                "b": f"openai:{url}#b?concurrency=2",
+                "base": "baseline:majority",
+            }
+            executor = RayExecutor(shard_size=30) if kind == "ray" else LocalExecutor()
+            store = tmp_path / kind / "run.sqlite"
+            results[kind] = asyncio.run(
+                arun(task, models, store=store, executor=executor, replicates=50)
+            )
+            # 8 shards of "a" and "b" ran two at a time: the limits are the endpoints'
+            assert server.peak_in_flight <= 3 + 2
+            assert set(server.counts.values()) == {2}  # each prompt once per endpoint model
+        if kind == "ray":
+            assert isinstance(executor, RayExecutor)
+            assert executor.limits["a"]["peak"] == 3 and executor.limits["b"]["peak"] == 2
+            assert executor.limits["a"]["held"] == 0
+    assert _samples(tmp_path / "ray" / "run.sqlite") == _samples(tmp_path / "local" / "run.sqlite")
+    local, remote = results["local"], results["ray"]
+    assert [(m.name, m.rank, m.metrics) for m in local.models] == [
+        (m.name, m.rank, m.metrics) for m in remote.models
+    ]
+
+
+def test_requests_per_minute_hold_across_the_cluster(local_ray: Any, tmp_path: Path) -> None:
+    task = toy_task(tmp_path, 24)
+    with serve_in_thread(answer_config(task)) as (url, server):
+        executor = RayExecutor(shard_size=6)
+        asyncio.run(
+            arun(
+                task,
+                {"m": f"openai:{url}#m?concurrency=8&rpm=600"},
+                store=tmp_path / "run.sqlite",
+                executor=executor,
+                replicates=10,
+            )
+        )
+        # four shards in parallel, one pace: 24 starts at least 0.1 s apart
+        assert server.requests == 24
+        assert server.last_request - server.first_request >= 23 * 0.1 - 0.05
+    assert executor.limits["m"]["paced"] == 24
+
+
+def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_request(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    task = toy_task(tmp_path, 300)
+    config = answer_config(task, latency=0.05, accuracy=0.7)  # a shard takes about 4 s
+    key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
+    store = tmp_path / "ray" / "run.sqlite"
+    executor = RayExecutor(shard_size=150)
+    with serve_in_thread(config) as (url, server):
+        outcome: dict[str, Any] = {}
+
+        def race() -> None:
+            try:
+                outcome["result"] = asyncio.run(
+                    arun(
+                        task,
+                        {"m": f"openai:{url}#m?concurrency=2"},
+                        store=store,
+                        executor=executor,
+                        replicates=50,
+                    )
+                )
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=race)
+        thread.start()
+        _wait(lambda: server.requests >= 40 and bool(_shard_pids()), "a shard under way")
+        victim = _shard_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        thread.join(120)
+        assert not thread.is_alive() and "error" not in outcome, outcome.get("error")
+        counts = {sid: server.counts[key] for sid, key in key_of.items()}
+    assert executor.retried >= 1
+    finished = _samples(store)
+    assert len(finished) == 300 and all(e is None for _, e in finished.values())
+    # only requests in flight when the worker died (at most its concurrency) went twice
+    repeated = [sid for sid, n in counts.items() if n > 1]
+    assert len(repeated) <= 2, repeated
+    assert all(n >= 1 for n in counts.values())
+
+    with serve_in_thread(config) as (url, _server):
+        local = asyncio.run(
+            arun(
+                task,
+                {"m": f"openai:{url}#m?concurrency=2"},
+                store=tmp_path / "local" / "run.sqlite",
+                replicates=50,
+            )
+        )
+    assert _samples(tmp_path / "local" / "run.sqlite") == finished
+    assert local.models[0].metrics == outcome["result"].models[0].metrics
+
+
+def test_eval_run_chooses_ray_by_option_or_address(local_ray: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mosu.evals.cli import app, choose_executor
+    from tests.evals.helpers import toy_task_file
+
+    assert executor_for(None) is None
+    assert executor_for("auto", seed=3).address == "auto"  # type: ignore[union-attr]
+    assert choose_executor(None, None, 0) is None
+    assert choose_executor("local", "auto", 0) is None
+    chosen = choose_executor(None, "ray://head:10001", 0)
+    assert isinstance(chosen, RayExecutor) and chosen.address == "ray://head:10001"
+    task_file = toy_task_file(tmp_path, 40)
+    runner = CliRunner()
+    outputs = {}
+    for kind in ("local", "ray"):
+        args = ["run", str(task_file), "-m", "tfidf=baseline:tfidf", "-q", "--replicates", "20"]
+        result = runner.invoke(app, [*args, "--out", str(tmp_path / kind), "--executor", kind])
+        assert result.exit_code == 0, result.output
+        outputs[kind] = (tmp_path / kind / "samples.jsonl").read_text(encoding="utf-8")
+    assert outputs["ray"] == outputs["local"]
+    result = runner.invoke(
+        app, ["run", str(task_file), "-m", "x=baseline:majority", "--executor", "dask"]
+    )
+    assert result.exit_code == 2 and "unknown executor" in result.output
