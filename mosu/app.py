@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
 from mosu.accounts.security import CredentialBox
+from mosu.arena.routes import router as arena_router
 from mosu.config import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(registry_router)
     api.include_router(registry_io_router)
     api.include_router(corpus_router)
+    api.include_router(arena_router)
     app.include_router(api)
     app.include_router(pages.router)
 

@@ -1,9 +1,17 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic)."""
 
 from mosu.accounts import models as accounts_models
+from mosu.arena import models as arena_models
 from mosu.corpus import models as corpus_models
 from mosu.db import Base
 from mosu.jobs import models as jobs_models
 from mosu.registry import models as registry_models
 
-__all__ = ["Base", "accounts_models", "corpus_models", "jobs_models", "registry_models"]
+__all__ = [
+    "Base",
+    "accounts_models",
+    "arena_models",
+    "corpus_models",
+    "jobs_models",
+    "registry_models",
+]
