@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from starlette.routing import Mount, Route
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
+from mosu.arena import service as arena_service
+from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.config import Settings
 from mosu.corpus import service as corpus_service
 from mosu.corpus.readers import Part
@@ -50,6 +53,9 @@ EVERYONE = frozenset(IDENTITIES)
 OWNERS = frozenset({"operator", "supplier_a"})
 OPERATOR_ONLY = frozenset({"operator"})
 UPLOADERS = frozenset({"operator", "supplier_a", "supplier_b"})
+VOTER = frozenset({"expert"})
+#: Writes with an id in the URL that are no organisation's: any signed-in voter may draw a battle.
+OPEN_TO_EVERY_VOTER = {("POST", f"{API_PREFIX}/arenas/{{arena_id}}/battles")}
 HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
 """Text only in the walked data set's hidden test split: no one but the operator sees it."""
 
@@ -223,6 +229,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/contamination"): Expect(
         OPERATOR_ONLY
     ),
+    # arena: the walked battle was served to the expert; to anyone else it does not exist
+    ("GET", f"{V1}/arenas"): everyone(),
+    ("POST", f"{V1}/arenas"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/arenas/{{arena_id}}"): everyone(),
+    ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): Expect(OPERATOR_ONLY, 201),
+    ("POST", f"{V1}/arenas/{{arena_id}}/answers"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles"): signed_in(201),
+    ("GET", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}"): Expect(VOTER, 200, denied=404),
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}/vote"): Expect(
+        VOTER, 200, denied=404
+    ),
+    ("POST", f"{V1}/arenas/{{arena_id}}/judge"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/arenas/{{arena_id}}/leaderboard"): everyone(),
+    ("GET", f"{V1}/arenas/{{arena_id}}/agreement"): everyone(),
+    ("GET", f"{V1}/arenas/{{arena_id}}/voters"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/arenas/{{arena_id}}/votes"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/arenas/{{arena_id}}/votes.jsonl"): everyone(),
 }
 
 
@@ -240,6 +263,8 @@ class Walk:
     endpoint_a: int = 0
     token_a: int = 0
     dataset_a: int = 0
+    arena_a: int = 0
+    battle_a: int = 0
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -279,6 +304,14 @@ class Walk:
         endpoint_id = service.create_endpoint(self.db, actor=self.operator, data=data, box=box).id
         self.db.commit()
         return endpoint_id
+
+    def fresh_battle(self) -> int:
+        """A battle served to the expert (the walk's voter)."""
+        arena = arena_service.get_arena(self.db, self.arena_a)
+        voter = Actor(user_id=self.world.user_ids["expert"], role=Role.expert)
+        battle = arena_service._new_battle(self.db, arena, random.Random(), voter_id=voter.user_id)
+        self.db.commit()
+        return battle.id
 
     def fresh_token(self) -> int:
         row, _ = create_api_token(
@@ -321,6 +354,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     db.commit()
     walk.token_a = walk.fresh_token()
     walk.dataset_a = walk_dataset(db, world)
+    walk.arena_a, walk.battle_a = walk_arena(db, world)
 
     def contact(org_id: int) -> set[str]:
         org = db.get(Organisation, org_id)
@@ -375,6 +409,23 @@ def walk_dataset(db: Session, world: World) -> int:
     return dataset.id
 
 
+def walk_arena(db: Session, world: World) -> tuple[int, int]:
+    """An arena with two competitors' pre-written answers, and a battle served to the expert."""
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
+    arena = arena_service.create_arena(
+        db, actor=operator, data=ArenaIn(name="步行竞技场", prompts=["问题一", "问题二"])
+    )
+    for name in ("步行甲模型", "步行乙模型"):
+        answers = {p.key: f"{name}对{p.text}的回答" for p in arena.prompts}
+        arena_service.add_competitor(
+            db, actor=operator, arena=arena, data=CompetitorIn(name=name, answers=answers)
+        )
+    expert = Actor(user_id=world.user_ids["expert"], role=Role.expert)
+    battle = arena_service.serve_battle(db, actor=expert, arena=arena)
+    db.commit()
+    return arena.id, battle.id
+
+
 def never_shown(walk: Walk) -> set[str]:
     """What no route may show anyone: keys, their ciphertext, password and token hashes, tokens."""
     db = walk.db
@@ -392,7 +443,20 @@ def never_shown(walk: Walk) -> set[str]:
 # ---------------------------------------------------------------- requests
 
 
-API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
+API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
+    ("POST", f"{V1}/arenas"): lambda w: {"name": f"步行竞技场{w.next()}", "prompts": ["问"]},
+    ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): lambda w: {
+        "name": f"步行参赛{w.next()}",
+        "answers": {"p1": "答"},
+    },
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}/vote"): lambda w: {"winner": "tie"},
+    ("POST", f"{V1}/arenas/{{arena_id}}/judge"): lambda w: {
+        "name": f"步行裁判{w.next()}",
+        "spec": "openai:http://127.0.0.1:9/v1#judge?retries=0&timeout=5",
+    },
+    ("POST", f"{V1}/arenas/{{arena_id}}/votes"): lambda w: [
+        {"model_a": "步行甲模型", "model_b": "步行乙模型", "winner": "tie"}
+    ],
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
@@ -451,12 +515,15 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "dataset_id": walk.dataset_a,
             "version": 1,
             "split": "test",
+            "arena_id": walk.arena_a,
+            "battle_id": walk.battle_a,
         }
         fresh: dict[str, Callable[[], int]] = {
             "model_id": walk.fresh_model,
             "filing_id": walk.fresh_filing,
             "endpoint_id": lambda: walk.fresh_endpoint(box),
             "token_id": walk.fresh_token,
+            "battle_id": walk.fresh_battle,
         }
         if name not in fixed:
             raise AssertionError(f"the walker does not know how to fill {{{name}}} in {path}")
@@ -537,7 +604,7 @@ def send(
     url: str,
     *,
     api: bool,
-    body: dict[str, Any] | None,
+    body: Any,
 ) -> httpx.Response:
     if method in SAFE or method == "DELETE":
         return client.request(method, url)
@@ -626,7 +693,7 @@ def test_ids_in_urls_open_nothing_of_another_organisation(
     headers = {"Authorization": f"Bearer {world.tokens['supplier_b']}"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=30) as client:
         for (method, path), _ in EXPECTED.items():
-            if "{" not in path or method in SAFE:
+            if "{" not in path or method in SAFE or (method, path) in OPEN_TO_EVERY_VOTER:
                 continue
             url = fill(walk, app, path, "GET")  # the fixed objects, not fresh ones
             body = API_BODIES.get((method, path), lambda w: {})(walk)

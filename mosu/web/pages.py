@@ -13,6 +13,7 @@ from mosu.permissions import PUBLIC, Actor
 from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
+    arena_pages,
     auth_pages,
     corpus_pages,
     filing_pages,
@@ -100,3 +101,4 @@ router.include_router(model_pages.router)
 router.include_router(filing_pages.router)
 router.include_router(import_pages.router)
 router.include_router(corpus_pages.router)
+router.include_router(arena_pages.router)
