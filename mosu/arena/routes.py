@@ -128,9 +128,13 @@ def leaderboard(
     arena: ArenaDep,
     votes: Annotated[VoteSelection, Query()] = "human",
     rounds: Annotated[int, Query(ge=0, le=1000)] = 100,
+    exclude_flagged: bool = True,
 ) -> LeaderboardOut:
-    """Bradley-Terry ratings with 95% bootstrap intervals, rank by upper bound, online Elo."""
-    rated = board.arena_board(session, arena, selection=votes, rounds=rounds)
+    """Bradley-Terry ratings with 95% bootstrap intervals, rank by upper bound, online Elo;
+    votes of flagged voters are left out unless ``exclude_flagged=false``."""
+    rated = board.arena_board(
+        session, arena, selection=votes, rounds=rounds, exclude_flagged=exclude_flagged
+    )
     rows = []
     if rated.board is not None:
         rows = [RatingRow(**r.__dict__, elo=rated.elo[r.model]) for r in rated.board.rows()]
