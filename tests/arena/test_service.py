@@ -257,3 +257,27 @@ def test_judge_failures_leave_battles_unjudged(db: Session, world: World) -> Non
         report = service.run_judge(db, actor=operator, arena=arena, data=data, box=None)  # type: ignore[arg-type]
     assert (report.judged, report.errors) == (0, 3)
     assert "HTTP 500" in report.problems[0]
+
+
+def test_cli_exports_votes_that_rank_reads(
+    db: Session, world: World, settings: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from mosu.arena.votes import read_votes
+    from mosu.cli import app
+    from tests.conftest import TEST_SECRET
+
+    arena = make_arena(db, world, votes_per_minute=100)
+    vote_many(db, world, arena, "expert", 9, longer_wins, start=START, seed=11)
+    env = {"MOSU_DATABASE_URL": settings.database_url, "MOSU_SECRET_KEY": TEST_SECRET}  # type: ignore[attr-defined]
+    out = Path(str(tmp_path)) / "votes.jsonl"
+    result = CliRunner().invoke(app, ["arena", "export", arena.name, str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    assert len(read_votes(out)) == 9
+    missing = CliRunner().invoke(app, ["arena", "export", "没有这个", str(out)], env=env)
+    assert missing.exit_code == 1
+    ranked = CliRunner().invoke(app, ["arena", "rank", str(out), "--json", "--ridge", "0.01"])
+    assert ranked.exit_code == 0 and "详答模型" in ranked.output
