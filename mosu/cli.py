@@ -338,6 +338,10 @@ def demo(
     console.print(
         f"打开 / open [bold cyan]{url}[/bold cyan]  (运营方 operator: operator / {summary.users[0][1]})"
     )
+    console.print(
+        f"竞技场演示 / demo arena (虚构答复、模拟投票 / fictional replies, simulated votes): "
+        f"{url}/arena"
+    )
     if serve_web:
         _serve(settings)
 

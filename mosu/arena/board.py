@@ -20,22 +20,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from mosu.accounts.models import User
-from mosu.arena.bradley_terry import NotEstimable
 from mosu.arena.elo import online_elo
 from mosu.arena.matchmaking import pair_battle_matrix
 from mosu.arena.models import Arena, Battle, Competitor, Vote
 from mosu.arena.pairs import PairCounts
 from mosu.arena.ratings import Leaderboard, rate
 from mosu.arena.schemas import Agreement, ImportReport, VoterFlags, VoteSelection
-from mosu.arena.votes import WINNERS, Battles, VoteFormatError, VoteProblem
+from mosu.arena.votes import WINNERS, ArenaError, Battles, VoteFormatError, VoteProblem
 from mosu.permissions import Actor, can_manage_arena, ensure
 
 EXTERNAL_NOTE = "imported votes"
 """The note of a competitor known only from votes imported from elsewhere."""
 
 SMALL_ARENA_RIDGE = 0.01
-"""The penalty used when the votes leave some rating infinite (a model that never lost,
-common in a young arena); the leaderboard says when it was needed."""
+"""The penalty used when the votes, or some bootstrap resample of them, leave a rating
+infinite (a model that never lost, common in a young arena); the leaderboard says so."""
 
 ONE_SIDED_MIN_VOTES = 10
 ONE_SIDED_SHARE = 0.9
@@ -145,7 +144,7 @@ def arena_board(
     ridge = 0.0
     try:
         board = rate(pairs, rounds=rounds, seed=seed)
-    except NotEstimable:
+    except ArenaError:  # infinite ratings in the votes or in some bootstrap resample
         ridge = SMALL_ARENA_RIDGE
         board = rate(pairs, rounds=rounds, seed=seed, ridge=ridge)
     elo = dict(zip(battles.models, online_elo(battles).tolist(), strict=True))
@@ -207,11 +206,14 @@ def _plain(winner: str) -> str:
     return "tie" if winner.startswith("tie") else winner
 
 
-def agreement(session: Session, arena: Arena) -> list[Agreement]:
-    """Per judge, how often it voted as the person did on the same battle."""
+def agreement(session: Session, arena: Arena, *, exclude_flagged: bool = True) -> list[Agreement]:
+    """Per judge, how often it voted as the person did on the same battle (votes of
+    flagged voters left out, as on the leaderboard, unless ``exclude_flagged`` is off)."""
+    flagged = flagged_voters(session, arena) if exclude_flagged else set()
     human: dict[int, str] = {}
     for c in _votes(session, arena, ("human",)):
-        human.setdefault(c.battle.id, _plain(c.vote.winner))
+        if c.vote.voter_id not in flagged:
+            human.setdefault(c.battle.id, _plain(c.vote.winner))
     by_judge: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for c in _votes(session, arena, ("judge",)):
         if c.battle.id in human and c.vote.judge:

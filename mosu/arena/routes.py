@@ -147,9 +147,11 @@ def leaderboard(
 
 
 @router.get("/{arena_id}/agreement")
-def agreement(session: SessionDep, actor: PublicActor, arena: ArenaDep) -> list[Agreement]:
+def agreement(
+    session: SessionDep, actor: PublicActor, arena: ArenaDep, exclude_flagged: bool = True
+) -> list[Agreement]:
     """How often each judge model voted as people did on the same battles."""
-    return board.agreement(session, arena)
+    return board.agreement(session, arena, exclude_flagged=exclude_flagged)
 
 
 @router.get("/{arena_id}/voters")

@@ -234,12 +234,14 @@ def add_competitor(
 
 
 def _model_for(
-    session: Session, *, endpoint_id: int | None, spec: str, box: CredentialBox
+    session: Session, *, endpoint_id: int | None, spec: str, box: CredentialBox | None
 ) -> Model:
     if endpoint_id is not None:
         endpoint = session.get(ModelEndpoint, endpoint_id)
         if endpoint is None:
             raise NotFound(f"接入点 {endpoint_id} 不存在")
+        if box is None:
+            raise Invalid("调用接入点需要密钥箱 / calling an endpoint needs the credential box")
         return OpenAIChatModel(
             endpoint.base_url, endpoint.model_name, api_key=endpoint_api_key(endpoint, box)
         )
@@ -250,7 +252,7 @@ def _model_for(
 
 
 def generate_answers(
-    session: Session, *, actor: Actor, arena: Arena, box: CredentialBox
+    session: Session, *, actor: Actor, arena: Arena, box: CredentialBox | None = None
 ) -> AnswersReport:
     """Ask every callable competitor for each prompt it has no answer to (failed ones again),
     through the evaluation engine's adapters and executor."""
@@ -488,7 +490,7 @@ def run_judge(
     actor: Actor,
     arena: Arena,
     data: JudgeIn,
-    box: CredentialBox,
+    box: CredentialBox | None = None,
     rng: random.Random | None = None,
     local: bool = False,
 ) -> JudgeReport:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
 from mosu.accounts.service import create_user
+from mosu.demo.arena import load_demo_arena
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus
 from mosu.registry.schemas import Contact, FilingIn, ModelIn, OrganisationIn
@@ -115,6 +116,7 @@ def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
         users.append((u["username"], u["password"], u["role"]))
     session.flush()
     load_hotline(session, organisation_id=org_ids.get(HOTLINE_PROVIDER))
+    load_demo_arena(session)
     return DemoSummary(
         organisations=len(org_ids),
         models=len(model_ids),

@@ -77,7 +77,8 @@ def test_an_arena_through_the_api(live: LiveServer, world: World) -> None:
         assert board["battles"] == 8 and board["rows"][0]["model"] == "天枢答复"
         assert all(r["lower"] <= r["rating"] <= r["upper"] for r in board["rows"])
         assert {"elo", "rank"} <= set(board["rows"][0])
-        (agree,) = ops.get(f"/arenas/{arena_id}/agreement").json()
+        assert ops.get(f"/arenas/{arena_id}/agreement").json() == [], "only a flagged voter"
+        (agree,) = ops.get(f"/arenas/{arena_id}/agreement?exclude_flagged=false").json()
         assert agree["judge"] == "fake-judge" and agree["rate"] == 1.0
         exported = ops.get(f"/arenas/{arena_id}/votes.jsonl").text.splitlines()
         records = [json.loads(line) for line in exported]

@@ -196,9 +196,9 @@ def test_answers_come_from_endpoints_through_the_engine(db: Session, world: Worl
                 arena=arena,
                 data=CompetitorIn(name=name, spec=f"openai:{url}#{name}?retries=0"),
             )
-        report = service.generate_answers(db, actor=operator, arena=arena, box=None)  # type: ignore[arg-type]
+        report = service.generate_answers(db, actor=operator, arena=arena)
         assert (report.generated, report.errors) == (6, 0)
-        again = service.generate_answers(db, actor=operator, arena=arena, box=None)  # type: ignore[arg-type]
+        again = service.generate_answers(db, actor=operator, arena=arena)
         assert (again.generated, again.already) == (0, 6)
         assert server.requests == 6
     table = service._answer_table(db, arena)
@@ -213,7 +213,7 @@ def test_judge_sees_both_orders_and_agrees_with_people(db: Session, world: World
     operator = actor(world, "operator")
     with serve_in_thread(FakeConfig(judge_pattern=JUDGE_PATTERN)) as (url, server):
         data = JudgeIn(name="fair-judge", spec=f"openai:{url}#judge?retries=0", new_battles=4)
-        report = service.run_judge(db, actor=operator, arena=arena, data=data, box=None)  # type: ignore[arg-type]
+        report = service.run_judge(db, actor=operator, arena=arena, data=data)
         assert (report.judged, report.new_battles, report.errors) == (16, 4, 0)
         assert server.requests == 32, "every battle is judged in both orders"
         rerun = service.run_judge(
@@ -221,7 +221,6 @@ def test_judge_sees_both_orders_and_agrees_with_people(db: Session, world: World
             actor=operator,
             arena=arena,
             data=data.model_copy(update={"new_battles": 0}),
-            box=None,  # type: ignore[arg-type]
         )
         assert rerun.judged == 0
     db.commit()
@@ -240,7 +239,7 @@ def test_a_judge_biased_to_the_first_answer_cancels_out(db: Session, world: Worl
     config = FakeConfig(judge_pattern=JUDGE_PATTERN, judge_bias=1.0)
     with serve_in_thread(config) as (url, _):
         data = JudgeIn(name="biased", spec=f"openai:{url}#judge?retries=0")
-        service.run_judge(db, actor=operator, arena=arena, data=data, box=None)  # type: ignore[arg-type]
+        service.run_judge(db, actor=operator, arena=arena, data=data)
     db.commit()
     winners = {r["winner"] for r in board.export_records(db, arena, selection="judge")}
     assert winners == {"tie"}
@@ -254,7 +253,7 @@ def test_judge_failures_leave_battles_unjudged(db: Session, world: World) -> Non
     operator = actor(world, "operator")
     with serve_in_thread(FakeConfig(faults={"server_error": 1.0})) as (url, _):
         data = JudgeIn(name="down", spec=f"openai:{url}#judge?retries=0")
-        report = service.run_judge(db, actor=operator, arena=arena, data=data, box=None)  # type: ignore[arg-type]
+        report = service.run_judge(db, actor=operator, arena=arena, data=data)
     assert (report.judged, report.errors) == (0, 3)
     assert "HTTP 500" in report.problems[0]
 
