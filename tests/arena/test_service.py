@@ -280,3 +280,49 @@ def test_cli_exports_votes_that_rank_reads(
     assert missing.exit_code == 1
     ranked = CliRunner().invoke(app, ["arena", "rank", str(out), "--json", "--ridge", "0.01"])
     assert ranked.exit_code == 0 and "详答模型" in ranked.output
+
+
+def test_a_registry_endpoint_competes_with_its_stored_key(
+    app: object, db: Session, world: World
+) -> None:
+    from mosu.registry.models import Modality
+    from mosu.registry.schemas import EndpointIn, ModelIn
+    from mosu.registry.service import create_endpoint, create_model
+
+    operator = actor(world, "operator")
+    box = app.state.credential_box  # type: ignore[attr-defined]
+    arena = service.create_arena(
+        db, actor=operator, data=ArenaIn(name="接入点竞技场", prompts=PROMPTS[:2])
+    )
+    gold = {prompt_key(p): f"答复：{p}" for p in PROMPTS}
+    with serve_in_thread(FakeConfig(answers=gold)) as (url, server):
+        model = create_model(
+            db,
+            actor=operator,
+            data=ModelIn(organisation_id=world.org_a, name="甲问答模型", modality=Modality.text),
+        )
+        endpoint = create_endpoint(
+            db,
+            actor=operator,
+            data=EndpointIn(
+                organisation_id=world.org_a,
+                model_id=model.id,
+                name="甲的接入点",
+                base_url=url,
+                model_name="jia",
+                api_key="sk-arena-test",  # type: ignore[arg-type]
+            ),
+            box=box,
+        )
+        service.add_competitor(
+            db,
+            actor=operator,
+            arena=arena,
+            data=CompetitorIn(name="甲问答模型", model_id=model.id, endpoint_id=endpoint.id),
+        )
+        report = service.generate_answers(db, actor=operator, arena=arena, box=box)
+        assert (report.generated, report.errors) == (2, 0) and server.requests == 2
+        with pytest.raises(Invalid):  # a stored key is only opened with the credential box
+            service._model_for(db, endpoint_id=endpoint.id, spec="", box=None)
+    (out,) = service.arena_out(db, arena).competitors
+    assert out.kind == "endpoint" and out.answers == 2 and out.model_id == model.id
