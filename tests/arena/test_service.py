@@ -326,3 +326,56 @@ def test_a_registry_endpoint_competes_with_its_stored_key(
             service._model_for(db, endpoint_id=endpoint.id, spec="", box=None)
     (out,) = service.arena_out(db, arena).competitors
     assert out.kind == "endpoint" and out.answers == 2 and out.model_id == model.id
+
+
+def test_prompts_from_a_data_set_version_never_include_hidden_rows(
+    db: Session, world: World
+) -> None:
+    import json
+
+    from mosu.corpus import service as corpus_service
+    from mosu.corpus.readers import Part
+    from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles
+
+    operator = actor(world, "operator")
+    lines = [
+        {"id": "a", "title": "路灯不亮", "text": "晚上一片漆黑", "label": "市容", "split": "dev"},
+        {"id": "b", "title": "噪音扰民", "text": "工地夜间施工", "label": "环保", "split": "dev"},
+        {"id": "c", "title": "训练留言", "text": "训练集内容", "label": "市容", "split": "train"},
+        {"id": "d", "title": "隐藏考题", "text": "绝密测试内容", "label": "环保", "split": "test"},
+    ]
+    content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
+    dataset = corpus_service.create_dataset(db, actor=operator, data=DatasetIn(name="留言语料"))
+    result = corpus_service.import_version(
+        db,
+        actor=operator,
+        dataset=dataset,
+        parts=[Part("m.jsonl", content=content)],
+        options=ImportOptions(roles=Roles(input_fields=["title", "text"])),
+    )
+    assert result.version is not None
+    source = {
+        "dataset_version_id": result.version.id,
+        "splits": ["dev", "train"],
+        "fields": ["title", "text"],
+    }
+    arena = service.create_arena(
+        db, actor=operator, data=ArenaIn.model_validate({"name": "语料竞技场", "source": source})
+    )
+    texts = {p.key: p.text for p in arena.prompts}
+    assert texts == {
+        "a": "路灯不亮\n晚上一片漆黑",
+        "b": "噪音扰民\n工地夜间施工",
+        "c": "训练留言\n训练集内容",
+    }
+    assert arena.dataset_version_id == result.version.id
+    with pytest.raises(Conflict):
+        service.create_arena(
+            db,
+            actor=operator,
+            data=ArenaIn.model_validate({"name": "语料竞技场", "source": source}),
+        )
+    with pytest.raises(Forbidden):
+        service.create_arena(
+            db, actor=actor(world, "expert"), data=ArenaIn(name="专家竞技场", prompts=["问"])
+        )
