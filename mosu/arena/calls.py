@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from mosu.evals.executor import LocalExecutor, Shard, WorkItem
 from mosu.evals.models.base import Model
@@ -64,5 +65,13 @@ def call_models(
     models: Mapping[str, Model], work: Mapping[str, Sequence[tuple[str, list[Message]]]]
 ) -> list[Outcome]:
     """Send each model its ``(key, messages)`` items; one :class:`Outcome` per item
-    (the answer, or the error that remained after the model's retries)."""
-    return asyncio.run(_call(models, work))
+    (the answer, or the error that remained after the model's retries).
+
+    From a thread whose event loop is already running (Playwright's sync API, a notebook)
+    the calls run on a fresh loop in a helper thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_call(models, work))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _call(models, work)).result()

@@ -3,13 +3,14 @@ phone-sized screen, names revealed only after the vote."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
-from tests.arena.platform import COMPETITORS, make_arena
+from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
 from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
 
@@ -67,6 +68,10 @@ def test_keyboard_voting_reveals_names_after_each_vote(
         assert shown <= set(names) and len(shown) == 2
         page.keyboard.press("n")
     page.wait_for_selector("#vote-form")
+    page.goto(f"/arena/{arena.id}")
+    assert "已排除 1 位被标记投票者的票" in page.inner_text("main"), "a keyboard script is too fast"
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    vote_many(db, world, arena, "demand", 6, longer_wins, start=start)
     page.goto(f"/arena/{arena.id}")
     page.wait_for_selector("#arena-board tbody tr")
     assert page.locator("#arena-board tbody tr").count() >= 2
