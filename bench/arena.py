@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import subprocess
 import sys
@@ -147,6 +148,13 @@ def peer_python(console: Console) -> Path | str:
     return python
 
 
+SINGLE_THREADED_BLAS = {
+    name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+}
+"""The peers run with one BLAS thread, as mosu does: on a shared two-core machine a
+threaded BLAS waiting for a busy core made choix's 200x200 solves twenty times slower."""
+
+
 def run_peer(python: Path | str, name: str, data: Path, script: Path) -> dict[str, object]:
     if isinstance(python, str):
         return {"error": python}
@@ -156,6 +164,7 @@ def run_peer(python: Path | str, name: str, data: Path, script: Path) -> dict[st
             capture_output=True,
             text=True,
             timeout=1800,
+            env={**os.environ, **SINGLE_THREADED_BLAS},
         )
     except subprocess.TimeoutExpired:
         return {"error": "timed out after 30 minutes"}

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
 from mosu.accounts.security import CredentialBox
+from mosu.arena.routes import router as arena_router
 from mosu.challenges.race_routes import router as races_router
 from mosu.challenges.routes import router as challenges_router
 from mosu.config import Settings
@@ -151,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(challenges_router)
     api.include_router(races_router)
     api.include_router(supply_router)
+    api.include_router(arena_router)
     app.include_router(api)
     app.include_router(pages.router)
 

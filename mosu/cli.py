@@ -406,6 +406,10 @@ def demo(
         f"打开 / open [bold cyan]{url}[/bold cyan]  (运营方 operator: operator / {summary.users[0][1]})"
     )
     console.print(
+        f"竞技场演示 / demo arena (虚构答复、模拟投票 / fictional replies, simulated votes): "
+        f"{url}/arena"
+    )
+    console.print(
         f"以后再启动 / to serve it again: MOSU_DEMO=1 MOSU_DATABASE_URL=sqlite:///{database} "
         f"MOSU_DATA_DIR={data_dir} mosu serve",
         soft_wrap=True,

@@ -259,3 +259,18 @@ def can_record_compute_usage(actor: Actor, pool_organisation_id: int) -> bool:
 def can_see_supply_reports(actor: Actor) -> bool:
     """Spending by programme, kind, tier and month, and the ledger: operators."""
     return actor.is_operator
+
+
+def can_manage_arena(actor: Actor) -> bool:
+    """Arenas, their competitors, answers, judges and imported votes: operators."""
+    return actor.is_operator
+
+
+def can_vote(actor: Actor) -> bool:
+    """Any signed-in user votes in arena battles, blind: names appear only after the vote."""
+    return actor.is_authenticated
+
+
+def can_see_voters(actor: Actor) -> bool:
+    """Who voted how fast and on which side (the abuse flags): operators only."""
+    return actor.is_operator

@@ -1,6 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic)."""
 
 from mosu.accounts import models as accounts_models
+from mosu.arena import models as arena_models
 from mosu.challenges import models as challenges_models
 from mosu.corpus import models as corpus_models
 from mosu.db import Base
@@ -12,6 +13,7 @@ from mosu.supply import models as supply_models
 __all__ = [
     "Base",
     "accounts_models",
+    "arena_models",
     "challenges_models",
     "corpus_models",
     "jobs_models",

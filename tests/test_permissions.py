@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from starlette.routing import Mount, Route
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
+from mosu.arena import service as arena_service
+from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.challenges import races
 from mosu.challenges import service as challenges_service
 from mosu.challenges.models import SubmissionMode
@@ -80,6 +83,9 @@ SECRET_SUBMISSION_NOTE = "甲队提交备注机密"
 APPLICANTS = frozenset({"operator", "supplier_a", "supplier_b", "demand"})
 SECRET_CONTRACT = "HT-甲-机密-0001"
 """org_a's voucher application's contract number: only org_a's members and operators see it."""
+VOTER = frozenset({"expert"})
+#: Writes with an id in the URL that are no organisation's: any signed-in voter may draw a battle.
+OPEN_TO_EVERY_VOTER = {("POST", f"{API_PREFIX}/arenas/{{arena_id}}/battles")}
 HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
 SECRET_PROPOSAL = "甲的揭榜方案机密正文"
 SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
@@ -350,6 +356,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/supply/ledger"): Expect(OPERATOR_ONLY),
     ("GET", f"{V1}/supply/report"): Expect(OPERATOR_ONLY),
     ("GET", f"{V1}/supply/report.xlsx"): Expect(OPERATOR_ONLY),
+    # arena: the walked battle was served to the expert; to anyone else it does not exist
+    ("GET", f"{V1}/arenas"): everyone(),
+    ("POST", f"{V1}/arenas"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/arenas/{{arena_id}}"): everyone(),
+    ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): Expect(OPERATOR_ONLY, 201),
+    ("POST", f"{V1}/arenas/{{arena_id}}/answers"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles"): signed_in(201),
+    ("GET", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}"): Expect(VOTER, 200, denied=404),
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}/vote"): Expect(
+        VOTER, 200, denied=404
+    ),
+    ("POST", f"{V1}/arenas/{{arena_id}}/judge"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/arenas/{{arena_id}}/leaderboard"): everyone(),
+    ("GET", f"{V1}/arenas/{{arena_id}}/agreement"): everyone(),
+    ("GET", f"{V1}/arenas/{{arena_id}}/voters"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/arenas/{{arena_id}}/votes"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/arenas/{{arena_id}}/votes.jsonl"): everyone(),
 }
 
 
@@ -376,6 +399,8 @@ class Walk:
     entry_a: int = 0
     submission_a: int = 0
     supply: SupplyWalk | None = None
+    arena_a: int = 0
+    battle_a: int = 0
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -415,6 +440,14 @@ class Walk:
         endpoint_id = service.create_endpoint(self.db, actor=self.operator, data=data, box=box).id
         self.db.commit()
         return endpoint_id
+
+    def fresh_battle(self) -> int:
+        """A battle served to the expert (the walk's voter)."""
+        arena = arena_service.get_arena(self.db, self.arena_a)
+        voter = Actor(user_id=self.world.user_ids["expert"], role=Role.expert)
+        battle = arena_service._new_battle(self.db, arena, random.Random(), voter_id=voter.user_id)
+        self.db.commit()
+        return battle.id
 
     def fresh_token(self) -> int:
         row, _ = create_api_token(
@@ -458,6 +491,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     walk.token_a = walk.fresh_token()
     walk.dataset_a = walk_dataset(db, world)
     walk.supply = walk_supply(app, db, world, walk)
+    walk.arena_a, walk.battle_a = walk_arena(db, world)
 
     def contact(org_id: int) -> set[str]:
         org = db.get(Organisation, org_id)
@@ -717,6 +751,23 @@ def fresh_application(
     return application.id
 
 
+def walk_arena(db: Session, world: World) -> tuple[int, int]:
+    """An arena with two competitors' pre-written answers, and a battle served to the expert."""
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
+    arena = arena_service.create_arena(
+        db, actor=operator, data=ArenaIn(name="步行竞技场", prompts=["问题一", "问题二"])
+    )
+    for name in ("步行甲模型", "步行乙模型"):
+        answers = {p.key: f"{name}对{p.text}的回答" for p in arena.prompts}
+        arena_service.add_competitor(
+            db, actor=operator, arena=arena, data=CompetitorIn(name=name, answers=answers)
+        )
+    expert = Actor(user_id=world.user_ids["expert"], role=Role.expert)
+    battle = arena_service.serve_battle(db, actor=expert, arena=arena)
+    db.commit()
+    return arena.id, battle.id
+
+
 def never_shown(walk: Walk) -> set[str]:
     """What no route may show anyone: keys, their ciphertext, password and token hashes, tokens."""
     db = walk.db
@@ -739,7 +790,7 @@ def _supply(walk: Walk) -> SupplyWalk:
     return walk.supply
 
 
-API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
+API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
     ("POST", f"{V1}/challenges/{{challenge_id}}/race/stages"): lambda w: {
         "name": f"步行阶段{w.next()}",
         "task": {"prompt": {"template": "{{ 标题 }}"}, "parser": "label", "scorers": ["accuracy"]},
@@ -846,6 +897,19 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], dict[str, Any]]] = {
     ("POST", f"{V1}/supply/applications/{{application_id}}/payout"): lambda w: {
         "paid_on": "2025-08-01"
     },
+    ("POST", f"{V1}/arenas"): lambda w: {"name": f"步行竞技场{w.next()}", "prompts": ["问"]},
+    ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): lambda w: {
+        "name": f"步行参赛{w.next()}",
+        "answers": {"p1": "答"},
+    },
+    ("POST", f"{V1}/arenas/{{arena_id}}/battles/{{battle_id}}/vote"): lambda w: {"winner": "tie"},
+    ("POST", f"{V1}/arenas/{{arena_id}}/judge"): lambda w: {
+        "name": f"步行裁判{w.next()}",
+        "spec": "openai:http://127.0.0.1:9/v1#judge?retries=0&timeout=5",
+    },
+    ("POST", f"{V1}/arenas/{{arena_id}}/votes"): lambda w: [
+        {"model_a": "步行甲模型", "model_b": "步行乙模型", "winner": "tie"}
+    ],
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
@@ -907,6 +971,8 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "scenario_id": walk.scenario_a,
             "challenge_id": walk.challenge_a,
             "application_id": walk.application_a,
+            "arena_id": walk.arena_a,
+            "battle_id": walk.battle_a,
         }
         data_dir = app.state.settings.data_dir
         # supply routes: org_a's offers, programme, application and relation
@@ -962,6 +1028,7 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
                     )
                 ).id
             ),
+            "battle_id": walk.fresh_battle,
         }
         # race routes walk the racing challenge; writes get a fresh race or submission
         fixed.update({"stage_id": walk.stage_a, "submission_id": walk.submission_a})
@@ -1050,7 +1117,7 @@ def send(
     url: str,
     *,
     api: bool,
-    body: dict[str, Any] | None,
+    body: Any,
 ) -> httpx.Response:
     if method in SAFE or method == "DELETE":
         return client.request(method, url)
@@ -1139,7 +1206,7 @@ def test_ids_in_urls_open_nothing_of_another_organisation(
     headers = {"Authorization": f"Bearer {world.tokens['supplier_b']}"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=30) as client:
         for (method, path), _ in EXPECTED.items():
-            if "{" not in path or method in SAFE:
+            if "{" not in path or method in SAFE or (method, path) in OPEN_TO_EVERY_VOTER:
                 continue
             url = fill(walk, app, path, "GET")  # the fixed objects, not fresh ones
             body = API_BODIES.get((method, path), lambda w: {})(walk)

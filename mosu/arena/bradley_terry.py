@@ -13,9 +13,7 @@ for data in which some ratings would otherwise be infinite.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -27,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from mosu.arena.pairs import PairCounts
+from mosu.arena.sampling import multinomial_rounds, to_multinomial
 from mosu.arena.votes import ArenaError
 
 Array = NDArray[np.float64]
@@ -203,26 +202,27 @@ def bootstrap(
 
     Resampling all battles with replacement is, for the fit, exactly a
     multinomial draw of the total over the (pair, outcome) cells, so each
-    round draws one (round ``r`` from child ``r`` of ``SeedSequence(seed)``,
-    the same whatever the number of threads). The rounds are fitted together:
+    round draws one (:func:`~mosu.arena.sampling.multinomial_rounds`: the same
+    draws whatever the number of threads). The rounds are fitted together:
     chord-Newton steps with the point estimate's Hessian, which is close to
     every round's; a round that has not converged after that is refitted alone.
     """
     cells = _resample(pairs.cells, rounds=rounds, seed=seed, workers=workers)
     ridge = max(ridge, BOOTSTRAP_RIDGE)
     factor = _factor(hessian(pairs, beta_hat, ridge))
-    diff = _difference_operator(pairs)
-    diff_t = diff.T.tocsr()
-    # (pairs, rounds) layout: every step is two sparse products and elementwise work
-    score = np.ascontiguousarray((cells[:, 0] + 0.5 * cells[:, 2]).T)
-    total = np.ascontiguousarray(cells.sum(axis=1).T)
+    diff_t = _difference_operator(pairs).T.tocsr()
+    half_diff = (0.5 * _difference_operator(pairs)).tocsr()
+    # (pairs, rounds) layout; the residual s - n expit(d) is written as
+    # (s - n/2) - (n/2) tanh(d/2), tanh being three times cheaper than expit
+    half_total = np.ascontiguousarray(0.5 * cells.sum(axis=1).T)
+    centred = np.ascontiguousarray((cells[:, 0] + 0.5 * cells[:, 2]).T) - half_total
     beta = np.repeat(beta_hat[:, None], rounds, axis=1)
     size = np.full(rounds, np.inf)
     for _ in range(max_chord_steps):
-        work = diff @ beta
-        scipy.special.expit(work, out=work)
-        np.multiply(total, work, out=work)
-        np.subtract(score, work, out=work)
+        work = half_diff @ beta
+        np.tanh(work, out=work)
+        np.multiply(half_total, work, out=work)
+        np.subtract(centred, work, out=work)
         grad = diff_t @ work - ridge * beta
         step = scipy.linalg.cho_solve(factor, grad, check_finite=False)
         step -= step.mean(axis=0)
@@ -240,39 +240,18 @@ def _resample(cells: Array, *, rounds: int, seed: int, workers: int | None) -> A
     """``rounds`` multinomial draws of the total count over the cells, shape ``(rounds, *cells.shape)``."""
     flat = cells.ravel()
     used = np.flatnonzero(flat)
-    counts = flat[used]
-    generators = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(rounds)]
     out = np.zeros((rounds, flat.size))
-
-    def draw(r: int) -> None:
-        out[r, used] = multinomial_counts(generators[r], counts)
-
-    with ThreadPoolExecutor(max_workers=workers or min(rounds, os.cpu_count() or 1)) as pool:
-        list(pool.map(draw, range(rounds)))
+    out[:, used] = multinomial_rounds(flat[used], rounds=rounds, seed=seed, workers=workers)
     return out.reshape(rounds, *cells.shape)
 
 
 def multinomial_counts(rng: np.random.Generator, counts: Array) -> NDArray[np.int64]:
     """One draw from ``Multinomial(n, counts / n)`` with ``n = sum(counts)``: the
-    cell counts of ``n`` battles resampled with replacement.
-
-    Exact, and faster than ``rng.multinomial``: independent ``Poisson(counts)``
-    draws are, given their total ``t``, ``Multinomial(t, p)``; removing
-    ``t - n`` of those ``t`` battles at random without replacement, or adding
-    ``n - t`` fresh draws, leaves ``Multinomial(n, p)`` for every ``t``.
-    """
+    cell counts of ``n`` battles resampled with replacement (numpy's Poisson sampler,
+    made exact by :func:`~mosu.arena.sampling.to_multinomial`)."""
     n = round(float(counts.sum()))
     x: NDArray[np.int64] = rng.poisson(counts).astype(np.int64)
-    extra = int(x.sum()) - n
-    if extra > 0:
-        drop = rng.choice(n + extra, size=extra, replace=False)
-        cell = np.searchsorted(np.cumsum(x), drop, side="right")
-        x -= np.bincount(cell, minlength=len(x))
-    elif extra < 0:
-        cdf = np.cumsum(counts)
-        cell = np.searchsorted(cdf, rng.random(-extra) * cdf[-1], side="right")
-        x += np.bincount(np.minimum(cell, len(x) - 1), minlength=len(x))
-    return x
+    return to_multinomial(rng, x, counts, n)
 
 
 def sandwich_covariance(pairs: PairCounts, beta: Array) -> Array:

@@ -91,6 +91,42 @@ def rank(
     Console().print(table)
 
 
+@app.command()
+def export(
+    arena: Annotated[str, typer.Argument(help="Arena name or id.")],
+    out: Annotated[Path, typer.Argument(help="Output file: .json (an array) or JSON lines.")],
+    votes: Annotated[
+        str, typer.Option(help="Which votes: human (with imported), judge or all.")
+    ] = "all",
+) -> None:
+    """导出投票 / export an arena's votes in Chatbot Arena's format (voters anonymous)."""
+    from mosu.arena import board, service
+    from mosu.cli import load_settings
+    from mosu.db import make_engine, make_sessionmaker
+    from mosu.errors import MosuError
+
+    err = Console(stderr=True)
+    if votes not in board.SOURCES:
+        err.print(f"[red]unknown --votes {votes!r}: use human, judge or all[/red]")
+        raise typer.Exit(2)
+    engine = make_engine(load_settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            found = service.find_arena(session, arena)
+            records = board.export_records(session, found, selection=votes)  # type: ignore[arg-type]
+    except MosuError as exc:
+        err.print(f"[red]{exc.message}[/red]", markup=False, highlight=False)
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    if out.suffix == ".json":
+        text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    out.write_text(text, encoding="utf-8")
+    Console().print(f"{len(records)} 票 votes → {out}")
+
+
 def _load(votes: str) -> Battles:
     if votes == "-":
         return parse_votes(sys.stdin.read(), source="<stdin>")

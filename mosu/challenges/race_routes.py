@@ -271,7 +271,9 @@ def _my_entry_ids(session: Session, actor: Actor, stage: Stage) -> list[int]:
     return [e.id for e in races.my_entries(session, actor, stage.challenge_id)]
 
 
-NDJSON = {200: {"description": "JSON lines", "content": {"application/x-ndjson": {}}}}
+NDJSON: dict[int | str, dict[str, Any]] = {
+    200: {"description": "JSON lines", "content": {"application/x-ndjson": {}}}
+}
 
 
 @router.get("/stages/{stage_id}/inputs.jsonl", response_class=Response, responses=NDJSON)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role
 from mosu.accounts.service import create_user
 from mosu.corpus.models import Dataset, DatasetVersion
+from mosu.demo.arena import load_demo_arena
 from mosu.demo.supply import load_supply
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus
@@ -123,6 +124,7 @@ def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
     session.flush()
     load_hotline(session, organisation_id=org_ids.get(HOTLINE_PROVIDER), split=HOTLINE_SPLIT)
     load_supply(session, actor=_LOADER)
+    load_demo_arena(session)
     return DemoSummary(
         organisations=len(org_ids),
         models=len(model_ids),

@@ -7,8 +7,12 @@ content and a closed connection. ``GET /stats`` returns how often each prompt wa
 requested, so tests can prove that no completed request was repeated.
 
 Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
-it has a known expected order and the same results on every run. Written on raw asyncio
-so that one core serves well over a thousand requests per second.
+it has a known expected order and the same results on every run. With ``judge_pattern`` (a
+regex with groups ``a`` and ``b``) it also plays a judge model: a prompt holding two answers
+gets ``[[A]]`` or ``[[B]]`` for the longer one (``[[C]]`` when equally long), except for a
+``judge_bias`` share of prompts, where it says ``[[A]]`` whatever the answers (position
+bias). Written on raw asyncio so that one core serves well over a thousand requests per
+second.
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -56,6 +60,8 @@ class FakeConfig:
     choices: list[str] = field(default_factory=list)
     template: str = "{answer}"
     accuracy_by_model: dict[str, float] = field(default_factory=dict)
+    judge_pattern: str | None = None
+    judge_bias: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -78,6 +84,7 @@ class FakeServer:
         self.peak_in_flight = 0
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
+        self._judge_re = re.compile(config.judge_pattern) if config.judge_pattern else None
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -93,6 +100,10 @@ class FakeServer:
         """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice."""
         cfg = self.config
         key = prompt_key(prompt)
+        if self._judge_re is not None:
+            pair = self._judge_re.search(prompt)
+            if pair is not None:
+                return self.verdict(key, pair.group("a"), pair.group("b"))
         gold = cfg.answers.get(key)
         if gold is None and self._id_re is not None:
             match = self._id_re.search(prompt)
@@ -106,6 +117,13 @@ class FakeServer:
         return cfg.template.format(
             answer=wrong[int(_fraction(cfg.seed, "wrong", key) * len(wrong))]
         )
+
+    def verdict(self, key: str, a: str, b: str) -> str:
+        """A judge's reply: the longer answer wins, unless this prompt falls in the biased share."""
+        if _fraction(self.config.seed, "bias", key) < self.config.judge_bias:
+            return "A 在前，A 更好。\n[[A]]"
+        letter = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "C"
+        return f"比较两者的完整程度。\n[[{letter}]]"
 
     def fault(self) -> str | None:
         draw = self._rng.random()

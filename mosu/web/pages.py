@@ -13,6 +13,7 @@ from mosu.permissions import PUBLIC, Actor
 from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
+    arena_pages,
     auth_pages,
     challenge_pages,
     corpus_pages,
@@ -110,3 +111,4 @@ router.include_router(challenge_pages.router)
 router.include_router(race_pages.router)
 router.include_router(supply_offer_pages.router)
 router.include_router(supply_pages.router)
+router.include_router(arena_pages.router)

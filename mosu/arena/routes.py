@@ -1,0 +1,187 @@
+"""Arena API (竞技场): arenas, competitors, blind battles and votes, judges, ratings.
+
+A battle is only ever shown to the voter it was served to, and its competitors' names
+only after that voter's vote.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import Response
+
+from mosu.arena import board, service
+from mosu.arena.models import Arena
+from mosu.arena.schemas import (
+    Agreement,
+    AnswersReport,
+    ArenaIn,
+    ArenaOut,
+    BattleOut,
+    CompetitorIn,
+    CompetitorOut,
+    ImportReport,
+    JudgeIn,
+    JudgeReport,
+    LeaderboardOut,
+    RatingRow,
+    VoteIn,
+    VoterFlags,
+    VoteSelection,
+)
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.permissions import can_see_voters, ensure
+
+router = APIRouter(prefix="/arenas", tags=["arena"])
+
+
+def _arena(session: SessionDep, arena_id: int) -> Arena:
+    return service.get_arena(session, arena_id)
+
+
+ArenaDep = Annotated[Arena, Depends(_arena)]
+
+
+@router.get("")
+def list_arenas(session: SessionDep, actor: PublicActor) -> list[ArenaOut]:
+    """Every arena, with its competitors and vote counts."""
+    return [service.arena_out(session, a) for a in service.list_arenas(session)]
+
+
+@router.post("", status_code=201)
+def create_arena(session: SessionDep, actor: OperatorActor, data: ArenaIn) -> ArenaOut:
+    arena = service.create_arena(session, actor=actor, data=data)
+    session.commit()
+    return service.arena_out(session, arena)
+
+
+@router.get("/{arena_id}")
+def get_arena(session: SessionDep, actor: PublicActor, arena: ArenaDep) -> ArenaOut:
+    return service.arena_out(session, arena)
+
+
+@router.post("/{arena_id}/competitors", status_code=201)
+def add_competitor(
+    session: SessionDep, actor: OperatorActor, arena: ArenaDep, data: CompetitorIn
+) -> CompetitorOut:
+    competitor = service.add_competitor(session, actor=actor, arena=arena, data=data)
+    session.commit()
+    out = service.arena_out(session, arena)
+    return next(c for c in out.competitors if c.id == competitor.id)
+
+
+@router.post("/{arena_id}/answers")
+def generate_answers(
+    request: Request, session: SessionDep, actor: OperatorActor, arena: ArenaDep
+) -> AnswersReport:
+    """Call each competitor (endpoint or spec) for the prompts it has not answered yet."""
+    box = request.app.state.credential_box
+    report = service.generate_answers(session, actor=actor, arena=arena, box=box)
+    session.commit()
+    return report
+
+
+@router.post("/{arena_id}/battles", status_code=201)
+def next_battle(session: SessionDep, actor: SignedInActor, arena: ArenaDep) -> BattleOut:
+    """The caller's open battle, or a new one: a prompt and two anonymous answers."""
+    battle = service.serve_battle(session, actor=actor, arena=arena)
+    session.commit()
+    return service.battle_out(battle, viewer_id=actor.user_id)
+
+
+@router.get("/{arena_id}/battles/{battle_id}")
+def get_battle(
+    session: SessionDep, actor: SignedInActor, arena: ArenaDep, battle_id: int
+) -> BattleOut:
+    battle = service.own_battle(session, actor=actor, arena=arena, battle_id=battle_id)
+    return service.battle_out(battle, viewer_id=actor.user_id)
+
+
+@router.post("/{arena_id}/battles/{battle_id}/vote")
+def vote(
+    session: SessionDep, actor: SignedInActor, arena: ArenaDep, battle_id: int, data: VoteIn
+) -> BattleOut:
+    """A, B, tie or both bad; the answer reveals which models fought."""
+    battle = service.own_battle(session, actor=actor, arena=arena, battle_id=battle_id)
+    service.cast_vote(session, actor=actor, arena=arena, battle=battle, winner=data.winner)
+    session.commit()
+    return service.battle_out(battle, viewer_id=actor.user_id)
+
+
+@router.post("/{arena_id}/judge")
+def run_judge(
+    request: Request, session: SessionDep, actor: OperatorActor, arena: ArenaDep, data: JudgeIn
+) -> JudgeReport:
+    """A judge model votes, both orders, on people's battles it has not judged yet."""
+    box = request.app.state.credential_box
+    report = service.run_judge(session, actor=actor, arena=arena, data=data, box=box)
+    session.commit()
+    return report
+
+
+@router.get("/{arena_id}/leaderboard")
+def leaderboard(
+    session: SessionDep,
+    actor: PublicActor,
+    arena: ArenaDep,
+    votes: Annotated[VoteSelection, Query()] = "human",
+    rounds: Annotated[int, Query(ge=0, le=1000)] = 100,
+    exclude_flagged: bool = True,
+) -> LeaderboardOut:
+    """Bradley-Terry ratings with 95% bootstrap intervals, rank by upper bound, online Elo;
+    votes of flagged voters are left out unless ``exclude_flagged=false``."""
+    rated = board.arena_board(
+        session, arena, selection=votes, rounds=rounds, exclude_flagged=exclude_flagged
+    )
+    rows = []
+    if rated.board is not None:
+        rows = [RatingRow(**r.__dict__, elo=rated.elo[r.model]) for r in rated.board.rows()]
+    return LeaderboardOut(
+        votes=votes,
+        battles=len(rated.battles),
+        excluded_voters=rated.excluded_voters,
+        rows=rows,
+    )
+
+
+@router.get("/{arena_id}/agreement")
+def agreement(
+    session: SessionDep, actor: PublicActor, arena: ArenaDep, exclude_flagged: bool = True
+) -> list[Agreement]:
+    """How often each judge model voted as people did on the same battles."""
+    return board.agreement(session, arena, exclude_flagged=exclude_flagged)
+
+
+@router.get("/{arena_id}/voters")
+def voters(session: SessionDep, actor: OperatorActor, arena: ArenaDep) -> list[VoterFlags]:
+    """Per voter: side shares, speed, and the one-sided and too-fast flags."""
+    ensure(can_see_voters(actor))
+    return board.voter_flags(session, arena)
+
+
+@router.post("/{arena_id}/votes", status_code=201)
+def import_votes(
+    session: SessionDep,
+    actor: OperatorActor,
+    arena: ArenaDep,
+    records: Annotated[list[Any], Body(description="Chatbot Arena records")],
+) -> ImportReport:
+    """Votes collected elsewhere: ``model_a``, ``model_b``, ``winner``, optional ``tstamp``."""
+    report = board.import_votes(session, actor=actor, arena=arena, records=records)
+    session.commit()
+    return report
+
+
+@router.get("/{arena_id}/votes.jsonl")
+def export_votes(
+    session: SessionDep,
+    actor: PublicActor,
+    arena: ArenaDep,
+    votes: Annotated[VoteSelection, Query()] = "all",
+) -> Response:
+    """The votes as Chatbot Arena JSON lines (voters anonymous)."""
+    records = board.export_records(session, arena, selection=votes)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    return Response(text, media_type="application/x-ndjson")

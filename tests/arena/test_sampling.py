@@ -1,0 +1,49 @@
+"""The fast resampler: Poisson inversion against scipy's distribution, exact multinomial
+draws, and draws that do not depend on the number of threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from mosu.arena.sampling import TABLE_MAX, PoissonCells, multinomial_rounds
+
+
+@pytest.mark.parametrize("mean", [1, 3, 17, 250])
+def test_poisson_inversion_follows_the_poisson_distribution(mean: int) -> None:
+    cells = PoissonCells.for_means(np.array([mean, mean], dtype=np.int64))
+    draws = cells.draw(np.random.default_rng(mean), 100_000).ravel()
+    support = np.arange(draws.max() + 1)
+    seen = np.bincount(draws, minlength=len(support)) / len(draws)
+    pmf = scipy.stats.poisson.pmf(support, mean)
+    assert 0.5 * np.abs(seen - pmf).sum() < 0.01  # total variation
+    assert draws.mean() == pytest.approx(mean, rel=0.01)
+    assert draws.var() == pytest.approx(mean, rel=0.03)
+
+
+def test_rounds_are_exact_multinomial_draws() -> None:
+    counts = np.array([3.0, 1.0, 2.0])
+    draws = multinomial_rounds(counts, rounds=40_000, seed=0)
+    assert np.all(draws.sum(axis=1) == 6) and draws.min() >= 0
+    p = counts / 6.0
+    np.testing.assert_allclose(draws.mean(axis=0), 6 * p, atol=0.03)
+    np.testing.assert_allclose(np.cov(draws.T), 6 * (np.diag(p) - np.outer(p, p)), atol=0.04)
+    # the whole distribution, not only two moments: P(all six battles from cell 0) = 2^-6
+    assert np.mean(draws[:, 0] == 6) == pytest.approx(0.5**6, abs=0.003)
+
+
+def test_large_counts_take_numpys_sampler_and_stay_exact() -> None:
+    counts = np.array([float(TABLE_MAX + 1000), 7.0, 1.0])
+    draws = multinomial_rounds(counts, rounds=4_000, seed=1)
+    n = int(counts.sum())
+    assert np.all(draws.sum(axis=1) == n)
+    np.testing.assert_allclose(draws.mean(axis=0), counts, rtol=0.02)
+
+
+def test_draws_do_not_depend_on_the_threads() -> None:
+    counts = np.arange(1.0, 40.0)
+    one = multinomial_rounds(counts, rounds=35, seed=5, workers=1)
+    three = multinomial_rounds(counts, rounds=35, seed=5, workers=3)
+    np.testing.assert_array_equal(one, three)
+    assert not np.array_equal(one, multinomial_rounds(counts, rounds=35, seed=6, workers=1))

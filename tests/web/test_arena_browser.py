@@ -1,0 +1,97 @@
+"""The arena's voting page and leaderboard in Debian's Chromium: keyboard votes, a
+phone-sized screen, names revealed only after the vote."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+from sqlalchemy.orm import Session
+
+from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
+from tests.conftest import LiveServer, World
+from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
+]
+
+
+def _page(browser: Browser, live: LiveServer, viewport: dict[str, int]) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(base_url=live.url, viewport=viewport, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser: Browser, live: LiveServer) -> Iterator[Page]:  # noqa: F811
+    yield from _page(browser, live, {"width": 1280, "height": 900})
+
+
+@pytest.fixture
+def phone(browser: Browser, live: LiveServer) -> Iterator[Page]:  # noqa: F811
+    yield from _page(browser, live, {"width": 375, "height": 667})
+
+
+def sign_in(page: Page, world: World, who: str, next_path: str) -> None:
+    page.goto(f"/login?next={next_path}")
+    page.fill("#f-username", who)
+    page.fill("#f-password", world.passwords[who])
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"**{next_path}")
+
+
+def test_keyboard_voting_reveals_names_after_each_vote(
+    desktop: Page, db: Session, world: World
+) -> None:
+    arena = make_arena(db, world)
+    page = desktop
+    sign_in(page, world, "expert", f"/arena/{arena.id}/vote")
+    names = list(COMPETITORS)
+    for key, expected in (
+        ("1", "你选了 A"),
+        ("b", "你选了 B"),
+        ("3", "你选了平局"),
+        ("4", "你选了都不好"),
+    ):
+        page.wait_for_selector("#vote-form")
+        body = page.inner_text("main")
+        assert not any(n in body for n in names), "names are hidden before the vote"
+        page.keyboard.press(key)
+        page.wait_for_selector("#reveal")
+        assert expected in page.inner_text("#reveal")
+        shown = {page.inner_text("#model-a"), page.inner_text("#model-b")}
+        assert shown <= set(names) and len(shown) == 2
+        page.keyboard.press("n")
+    page.wait_for_selector("#vote-form")
+    page.goto(f"/arena/{arena.id}")
+    assert "已排除 1 位被标记投票者的票" in page.inner_text("main"), "a keyboard script is too fast"
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    vote_many(db, world, arena, "demand", 6, longer_wins, start=start)
+    page.goto(f"/arena/{arena.id}")
+    page.wait_for_selector("#arena-board tbody tr")
+    assert page.locator("#arena-board tbody tr").count() >= 2
+    page.wait_for_selector("#chart-intervals .main-svg")
+    page.wait_for_selector("#chart-heatmap .main-svg")
+
+
+def test_voting_on_a_phone(phone: Page, db: Session, world: World) -> None:
+    arena = make_arena(db, world)
+    page = phone
+    sign_in(page, world, "demand", f"/arena/{arena.id}/vote")
+    page.wait_for_selector("#vote-form")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "nothing runs off the side of a phone screen"
+    a = page.locator("#answer-a").bounding_box()
+    b = page.locator("#answer-b").bounding_box()
+    assert a is not None and b is not None and b["y"] >= a["y"] + a["height"], "answers stack"
+    button = page.get_by_role("button", name="B 更好")
+    box = button.bounding_box()
+    assert box is not None and box["height"] >= 40 and box["x"] + box["width"] <= 375
+    button.click()
+    page.wait_for_selector("#reveal")
+    assert "你选了 B" in page.inner_text("#reveal")
