@@ -59,8 +59,16 @@ ROUTES = [
     "/api/v1/filings",
     "/api/v1/orgs?q=大模型",
 ]
-# Challenge page and public leaderboard routes (issue 5) go here, one line each.
-CHALLENGE_ROUTES: list[str] = []
+# Challenge pages and public leaderboards of the demo's decided challenge (id 1, stages 1-2).
+CHALLENGE_ROUTES: list[str] = [
+    "/challenges",
+    "/challenges/1",
+    "/challenges/1/race",
+    "/api/v1/challenges/1",
+    "/api/v1/challenges/1/race",
+    "/api/v1/stages/1/leaderboard",
+    "/api/v1/stages/2/leaderboard?part=final",
+]
 POSTGRES_URL = os.environ.get(
     "MOSU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -106,7 +114,9 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     """Migrate, load the demo community, and queue a race of ``samples`` samples."""
     from mosu import migrate
+    from mosu.config import Settings
     from mosu.db import make_engine, make_sessionmaker, transaction
+    from mosu.demo.challenge import build_demo_challenges
     from mosu.demo.loader import load_community
     from mosu.jobs.queue import enqueue
 
@@ -129,6 +139,11 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     task_file.write_text(json.dumps(task, ensure_ascii=False), encoding="utf-8")
     with transaction(make_sessionmaker(engine)) as session:
         load_community(session)
+    settings = Settings.from_env(
+        {}, database_url=url, secret_key="bench-web-" + "x" * 40, data_dir=folder / "demo-data"
+    )
+    build_demo_challenges(engine, settings)  # the challenge pages under load have real boards
+    with transaction(make_sessionmaker(engine)) as session:
         if not samples:
             return
         enqueue(
