@@ -7,11 +7,10 @@ the task's answer key with a set accuracy; one of them also fails a share of cal
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
-from mosu.evals import FakeConfig, RaceResult, load_task, serve_in_thread
+from mosu.evals import FakeConfig, RaceResult, aio, load_task, serve_in_thread
 from mosu.evals.cli import leaderboard, race_with_progress
 from mosu.evals.report import render_report
 from mosu.evals.results import write_samples
@@ -52,7 +51,7 @@ def run_demo_race(folder: Path) -> RaceResult:
                 for name in ENDPOINT_ACCURACY
             },
         }
-        result = asyncio.run(race_with_progress(task, specs, store, None, False, 1000, 0, False))
+        result = aio.run(race_with_progress(task, specs, store, None, False, 1000, 0, False))
     result.write(folder / "results.json")
     run_store = RunStore(store)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mosu.errors import MosuError
+from mosu.evals import aio
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.results import RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
@@ -93,7 +93,7 @@ def run_cmd(
             Path(os.environ["MOSU_CACHE_DIR"]) if os.environ.get("MOSU_CACHE_DIR") else None
         )
         specs = dict(parse_model_option(m) for m in model)
-        result = asyncio.run(
+        result = aio.run(
             race_with_progress(
                 loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet
             )

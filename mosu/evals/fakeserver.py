@@ -27,6 +27,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
+
+from mosu.evals import aio
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 
@@ -137,8 +140,11 @@ class _Protocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # any event loop's stream transport (asyncio's, uvloop's) has these; check the
+        # methods, not the class: uvloop's TCPTransport does not subclass asyncio.Transport
+        if not all(hasattr(transport, m) for m in ("write", "close", "is_closing")):
+            raise TypeError(f"the fake server needs a stream transport, got {transport!r}")
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -249,7 +255,7 @@ class _Protocol(asyncio.Protocol):
 def serve_in_thread(config: FakeConfig) -> Iterator[tuple[str, FakeServer]]:
     """Run a fake server on its own event loop in a thread; yields its base URL and itself."""
     server = FakeServer(config)
-    loop = asyncio.new_event_loop()
+    loop = aio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
 
@@ -316,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://{args.host}:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(serve())
+    aio.run(serve())
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mosu.evals import stats
+from mosu.evals import aio, stats
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.models.base import Model
 from mosu.evals.models.specs import SecretLookup, build_model
@@ -224,4 +224,4 @@ def run(
     task: Task, models: Mapping[str, str | Model], *, store: Path, **options: Any
 ) -> RaceResult:
     """Synchronous :func:`arun` (for scripts and notebooks outside an event loop)."""
-    return asyncio.run(arun(task, models, store=store, **options))
+    return aio.run(arun(task, models, store=store, **options))
