@@ -7,7 +7,9 @@ content and a closed connection. ``GET /stats`` returns how often each prompt wa
 requested, so tests can prove that no completed request was repeated.
 
 Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
-it has a known expected order and the same results on every run. Written on raw asyncio
+it has a known expected order and the same results on every run. It can also act as an
+LLM judge: a prompt that matches ``judge_pattern`` (by default, the engine's own judge
+template) is graded, right when the answer equals the reference, instead of answered. Written on raw asyncio
 so that one core serves well over a thousand requests per second.
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
@@ -32,6 +34,8 @@ from typing import cast
 from mosu.evals import aio
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
+# the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
+JUDGE_PATTERN = r"参考答案：\n(?P<reference>.*?)\n\n待评回答：\n(?P<answer>.*?)\n\n请只输出"
 
 
 def prompt_key(text: str) -> str:
@@ -59,6 +63,8 @@ class FakeConfig:
     choices: list[str] = field(default_factory=list)
     template: str = "{answer}"
     accuracy_by_model: dict[str, float] = field(default_factory=dict)
+    judge_pattern: str | None = None
+    judge_replies: tuple[str, str] = ("评分：10", "评分：2")
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -79,6 +85,7 @@ class FakeServer:
         self.last_request = 0.0
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
+        self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -91,8 +98,15 @@ class FakeServer:
             self._server.close()
 
     def answer(self, model: str, prompt: str) -> str:
-        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice."""
+        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice;
+        or, for a judge prompt, ``judge_replies[0]`` when the answer is the reference, else
+        ``judge_replies[1]``."""
         cfg = self.config
+        if self._judge_re is not None:
+            judged = self._judge_re.search(prompt)
+            if judged is not None:
+                right = judged["answer"].strip() == judged["reference"].strip()
+                return cfg.judge_replies[0 if right else 1]
         key = prompt_key(prompt)
         gold = cfg.answers.get(key)
         if gold is None and self._id_re is not None:
@@ -301,6 +315,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--id-pattern")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="grade prompts written from the engine's judge template (评分：10 right, 评分：2 wrong)",
+    )
     for name in FAULTS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=0.0, dest=name)
     args = parser.parse_args(argv)
@@ -314,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
         id_pattern=args.id_pattern,
         choices=[c for c in args.choices.split(",") if c],
         template=args.template,
+        judge_pattern=JUDGE_PATTERN if args.judge else None,
     )
 
     async def serve() -> None:
