@@ -253,6 +253,7 @@ def worker(
         lease_seconds=settings.job_lease_seconds,
         poll_seconds=poll,
         data_dir=settings.data_dir,
+        secret_key=settings.secret_key,
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

@@ -7,10 +7,11 @@ content and a closed connection. ``GET /stats`` returns how often each prompt wa
 requested, so tests can prove that no completed request was repeated.
 
 Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
-it has a known expected order and the same results on every run. It can also act as an
-LLM judge: a prompt that matches ``judge_pattern`` (by default, the engine's own judge
-template) is graded, right when the answer equals the reference, instead of answered. Written on raw asyncio
-so that one core serves well over a thousand requests per second.
+it has a known expected order and the same results on every run. It can also act as an LLM
+judge: a prompt that matches ``judge_pattern`` (:data:`JUDGE_PATTERN` reads the engine's own
+judge template) is graded, right when the answer equals the reference. With ``api_key`` set
+it refuses, with HTTP 401, a request that does not carry that key. Written on raw asyncio so
+that one core serves well over a thousand requests per second.
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -65,6 +66,7 @@ class FakeConfig:
     accuracy_by_model: dict[str, float] = field(default_factory=dict)
     judge_pattern: str | None = None
     judge_replies: tuple[str, str] = ("评分：10", "评分：2")
+    api_key: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -134,6 +136,7 @@ class FakeServer:
 def _http(status: int, body: bytes, extra: str = "") -> bytes:
     reason = {
         200: "OK",
+        401: "Unauthorized",
         404: "Not Found",
         400: "Bad Request",
         429: "Too Many Requests",
@@ -168,16 +171,20 @@ class _Protocol(asyncio.Protocol):
                 return
             head = self.buffer[:end].decode("latin-1")
             length = 0
+            authorization = ""
             for line in head.split("\r\n")[1:]:
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
+                name = name.strip().lower()
+                if name == "content-length":
                     length = int(value)
+                elif name == "authorization":
+                    authorization = value.strip()
             if len(self.buffer) < end + 4 + length:
                 return
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             method, path, *_ = head.split(" ", 2)
-            self.handle(method, path, body)
+            self.handle(method, path, body, authorization)
 
     def send(self, payload: bytes | None) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -187,7 +194,7 @@ class _Protocol(asyncio.Protocol):
         else:
             self.transport.write(payload)
 
-    def handle(self, method: str, path: str, body: bytes) -> None:
+    def handle(self, method: str, path: str, body: bytes, authorization: str = "") -> None:
         server = self.server
         if method == "GET" and path.startswith("/stats"):
             stats = {
@@ -204,6 +211,10 @@ class _Protocol(asyncio.Protocol):
             or not path.endswith("/chat/completions")
         ):
             self.send(_http(404, b'{"error": {"message": "not found"}}'))
+            return
+        key = server.config.api_key
+        if key is not None and authorization != f"Bearer {key}":
+            self.send(_http(401, b'{"error": {"message": "invalid api key"}}'))
             return
         try:
             request = json.loads(body)
@@ -315,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--id-pattern")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument("--api-key", help="refuse requests without 'Authorization: Bearer KEY'")
     parser.add_argument(
         "--judge",
         action="store_true",
@@ -334,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
         choices=[c for c in args.choices.split(",") if c],
         template=args.template,
         judge_pattern=JUDGE_PATTERN if args.judge else None,
+        api_key=args.api_key,
     )
 
     async def serve() -> None:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mosu.jobs")
 
 Clock = Callable[[], dt.datetime]
+SecretLookup = Callable[[str], str | None]
 Handler = Callable[["JobContext"], Any]
 HANDLERS: dict[str, Handler] = {}
 
@@ -67,6 +68,7 @@ class JobContext:
     worker_id: str
     data_dir: Path
     stop: threading.Event = field(default_factory=threading.Event)
+    secrets: SecretLookup | None = None
     _progress: tuple[int, int] | None = None
 
     @property
@@ -106,8 +108,10 @@ class Worker:
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
         clock: Clock = utcnow,
+        secrets: SecretLookup | None = None,
     ) -> None:
         self.engine = engine
+        self.secrets = secrets
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
         self.worker_id = worker_id or default_worker_id()
@@ -159,6 +163,7 @@ class Worker:
             attempt=job.attempts,
             worker_id=self.worker_id,
             data_dir=self.data_dir,
+            secrets=self.secrets,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -309,10 +314,20 @@ def make_pool(
     lease_seconds: float,
     poll_seconds: float = 1.0,
     data_dir: Path,
+    secret_key: str | None = None,
 ) -> WorkerPool:
-    """A pool of ``concurrency`` workers for the registered handlers."""
+    """A pool of ``concurrency`` workers for the registered handlers. With ``secret_key``
+    (the settings' key), races may name stored endpoint keys (``key_ref=endpoint:ID``)."""
     from mosu.jobs import handlers as _builtin  # noqa: F401  registers eval.race
 
+    secrets = None
+    if secret_key is not None:
+        from sqlalchemy.orm import sessionmaker
+
+        from mosu.accounts.security import CredentialBox
+        from mosu.registry.service import endpoint_key_lookup
+
+        secrets = endpoint_key_lookup(sessionmaker(engine), CredentialBox(secret_key))
     prefix = default_worker_id()
     return WorkerPool(
         [
@@ -323,6 +338,7 @@ def make_pool(
                 lease_seconds=lease_seconds,
                 poll_seconds=poll_seconds,
                 data_dir=data_dir,
+                secrets=secrets,
             )
             for i in range(concurrency)
         ]
@@ -337,6 +353,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         concurrency=settings.worker_concurrency,
         lease_seconds=settings.job_lease_seconds,
         data_dir=settings.data_dir,
+        secret_key=settings.secret_key,
     )
     pool.owns_engine = True
     return pool.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, or_, select
@@ -612,6 +613,23 @@ def delete_endpoint(session: Session, *, actor: Actor, endpoint_id: int) -> None
 def endpoint_api_key(endpoint: ModelEndpoint, box: CredentialBox) -> str | None:
     """The decrypted key, for the evaluation engine only; never for a route or page."""
     return box.open(endpoint.api_key_encrypted) if endpoint.api_key_encrypted else None
+
+
+def endpoint_key_lookup(
+    factory: Callable[[], Session], box: CredentialBox
+) -> Callable[[str], str | None]:
+    """The evaluation engine's ``key_ref`` lookup: ``endpoint:ID`` names the stored, encrypted
+    key of registered endpoint ``ID`` (for job workers only; never for a route or page)."""
+
+    def lookup(ref: str) -> str | None:
+        kind, _, ident = ref.partition(":")
+        if kind != "endpoint" or not ident.isdigit():
+            return None
+        with factory() as session:
+            endpoint = session.get(ModelEndpoint, int(ident))
+            return endpoint_api_key(endpoint, box) if endpoint is not None else None
+
+    return lookup
 
 
 # ---------------------------------------------------------------- overview
