@@ -42,7 +42,9 @@ _PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
 def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
     """The key ``key_ref`` names, from the lookup the platform passes (its encrypted store)."""
     if secrets is None:
-        raise ModelSpecError(f"key_ref={ref!r}: no key store here (use key_env outside the platform)")
+        raise ModelSpecError(
+            f"key_ref={ref!r}: no key store here (use key_env outside the platform)"
+        )
     try:
         key = secrets(ref)
     except ValueError as exc:  # e.g. sealed with another secret key
