@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,13 +106,18 @@ async def _execute(
         if progress:
             progress(counter)
 
+    # Commits run in one thread of their own: a WAL checkpoint's fsync can take tens of
+    # milliseconds, which on the event loop would hold back every response in flight.
+    thread = ThreadPoolExecutor(1, thread_name_prefix="mosu-store")
+
     async def flusher() -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
             if buffer:
                 batch = buffer[:]
                 del buffer[:]
-                run_store.write(batch)
+                await loop.run_in_executor(thread, run_store.write, batch)
 
     writer = asyncio.create_task(flusher())
     try:
@@ -120,6 +126,7 @@ async def _execute(
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await writer
+        thread.shutdown(wait=True)  # a batch being written is committed before the rest
         run_store.write(buffer)
 
 
@@ -149,7 +156,7 @@ async def arun(
 
     Finished samples already in ``store`` are not sent again (resume); responses found in
     the cache are reused without a request. Every outcome is committed to ``store`` within
-    ``FLUSH_SECONDS`` of arriving. Judge scorers then grade the answers the same way.
+    ``FLUSH_SECONDS`` of arriving, by a writer thread. Judge scorers then grade the answers the same way.
     Returns the scored race.
     """
     built = {
