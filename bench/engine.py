@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -271,6 +272,26 @@ def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
     return row
 
 
+def median_row(runs: list[Row]) -> Row:
+    """The median of each figure over repeated runs (the CPUs may be shared)."""
+
+    def mid(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    return Row(
+        f"{runs[0].tool} (median)",
+        runs[0].samples,
+        runs[0].score,
+        int(mid([r.requests for r in runs])),
+        mid([r.server_rate for r in runs]),
+        mid([r.wall for r in runs]),
+        mid([r.cpu_ms for r in runs]),
+        mid([r.server_cpu_ms for r in runs]),
+        mid([r.load for r in runs]),
+        f"{len(runs)} runs",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -284,9 +305,13 @@ def main() -> None:
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         for tool in tools:
+            runs = []
             for _ in range(args.repeat):
                 console.print(f"running {tool} on {n} samples …")
-                rows.append(bench_one(tool, n, peers_problem))
+                runs.append(bench_one(tool, n, peers_problem))
+            rows += runs
+            if len(runs) > 1:
+                rows.append(median_row(runs))
     table = Table(
         title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
     )
