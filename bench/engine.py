@@ -7,8 +7,13 @@ lm-evaluation-harness (``local-chat-completions``, ``num_concurrent=64``) and In
 table: request rate against the physical limit (64 / 50 ms = 1,280 requests per second),
 CPU milliseconds per sample and wall time from process start to final scores.
 
+CPU is the tool's own process tree only (``RUSAGE_CHILDREN`` around the tool's command;
+the fake server is a separate child reaped after the measurement); the fake server's own
+CPU per request is read from ``/proc`` and shown beside it, with the machine's load average
+before each run, since the CPUs may be shared.
+
     python bench/engine.py                 # both sizes, all three tools
-    python bench/engine.py --sizes 2000 --tools mosu   # only mosu's rows
+    python bench/engine.py --sizes 2000 --tools mosu --repeat 5   # only mosu's rows, 5 runs
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +53,8 @@ class Row:
     server_rate: float = 0.0
     wall: float = 0.0
     cpu_ms: float = 0.0
+    server_cpu_ms: float = 0.0
+    load: float = 0.0
     note: str = ""
 
 
@@ -72,7 +80,8 @@ def start_server(key: Path) -> tuple[subprocess.Popen[str], str]:
         "--answers",
         str(key),
     ]
-    proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "MOSU_EVAL_LOOP"}  # its default loop
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().split()[-1]
     return proc, url
@@ -82,6 +91,15 @@ def server_stats(url: str) -> dict[str, float]:
     with urllib.request.urlopen(url.removesuffix("/v1") + "/stats", timeout=30) as response:
         stats = json.loads(response.read())
     return {"requests": stats["requests"], "first": stats["first"], "last": stats["last"]}
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far, from ``/proc``."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed(
@@ -229,12 +247,16 @@ def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
         server, url = start_server(key)
         try:
             command, env, score = TOOLS[tool](folder, data, url, n)
+            row.load = os.getloadavg()[0]
+            server_before = process_cpu(server.pid)
             wall, cpu, done = timed(command, env, folder)
             stats = server_stats(url)
+            server_cpu = process_cpu(server.pid) - server_before
         finally:
             server.terminate()
             server.wait()
         row.wall, row.cpu_ms, row.requests = wall, cpu / n * 1000, int(stats["requests"])
+        row.server_cpu_ms = server_cpu / max(row.requests, 1) * 1000
         if stats["requests"] > 1 and stats["last"] > stats["first"]:
             row.server_rate = (stats["requests"] - 1) / (stats["last"] - stats["first"])
         if done.returncode != 0:
@@ -250,20 +272,46 @@ def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
     return row
 
 
+def median_row(runs: list[Row]) -> Row:
+    """The median of each figure over repeated runs (the CPUs may be shared)."""
+
+    def mid(values: list[float]) -> float:
+        return float(statistics.median(values))
+
+    return Row(
+        f"{runs[0].tool} (median)",
+        runs[0].samples,
+        runs[0].score,
+        int(mid([r.requests for r in runs])),
+        mid([r.server_rate for r in runs]),
+        mid([r.wall for r in runs]),
+        mid([r.cpu_ms for r in runs]),
+        mid([r.server_cpu_ms for r in runs]),
+        mid([r.load for r in runs]),
+        f"{len(runs)} runs",
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each tool and size")
     args = parser.parse_args()
     tools = [t for t in args.tools.split(",") if t]
     peers_problem = ensure_peers() if any(t != "mosu" for t in tools) else None
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
         for tool in tools:
-            console.print(f"running {tool} on {n} samples …")
-            rows.append(bench_one(tool, n, peers_problem))
+            runs = []
+            for _ in range(args.repeat):
+                console.print(f"running {tool} on {n} samples …")
+                runs.append(bench_one(tool, n, peers_problem))
+            rows += runs
+            if len(runs) > 1:
+                rows.append(median_row(runs))
     table = Table(
         title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
     )
@@ -277,6 +325,8 @@ def main() -> None:
         "req/s (wall)",
         "CPU ms/sample",
         "wall s",
+        "server CPU ms/req",
+        "load avg",
         "note",
     ):
         table.add_column(column, justify="left" if column in ("tool", "note") else "right")
@@ -291,6 +341,8 @@ def main() -> None:
             f"{r.samples / r.wall:,.0f}" if r.wall else "—",
             f"{r.cpu_ms:.3f}" if r.wall else "—",
             f"{r.wall:.1f}" if r.wall else "—",
+            f"{r.server_cpu_ms:.3f}" if r.wall else "—",
+            f"{r.load:.1f}",
             r.note,
         )
     console.print(table)

@@ -1093,7 +1093,7 @@ def requirement_status(route: RouteInfo, who: str, api: bool) -> int | None:
 
 def login(live: LiveServer, walk: Walk, who: str) -> dict[str, str]:
     """The session cookie ``POST /login`` gives ``who``."""
-    with httpx.Client(base_url=live.url, follow_redirects=False) as client:
+    with httpx.Client(base_url=live.url, follow_redirects=False, timeout=30) as client:
         answer = client.post(
             "/login", data={"username": who, "password": walk.world.passwords[who], "next": "/"}
         )

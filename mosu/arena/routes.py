@@ -174,7 +174,11 @@ def import_votes(
     return report
 
 
-@router.get("/{arena_id}/votes.jsonl")
+@router.get(
+    "/{arena_id}/votes.jsonl",
+    response_class=Response,
+    responses={200: {"description": "JSON lines", "content": {"application/x-ndjson": {}}}},
+)
 def export_votes(
     session: SessionDep,
     actor: PublicActor,

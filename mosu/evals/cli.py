@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from mosu.errors import MosuError
+from mosu.evals import aio
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.results import RaceResult, write_samples
@@ -99,7 +99,7 @@ def run_cmd(
         )
         specs = dict(parse_model_option(m) for m in model)
         chosen = choose_executor(executor, os.environ.get("MOSU_RAY_ADDRESS"), seed)
-        result = asyncio.run(
+        result = aio.run(
             race_with_progress(
                 loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet, chosen
             )

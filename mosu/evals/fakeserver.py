@@ -7,12 +7,15 @@ content and a closed connection. ``GET /stats`` returns how often each prompt wa
 requested, so tests can prove that no completed request was repeated.
 
 Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
-it has a known expected order and the same results on every run. With ``judge_pattern`` (a
-regex with groups ``a`` and ``b``) it also plays a judge model: a prompt holding two answers
-gets ``[[A]]`` or ``[[B]]`` for the longer one (``[[C]]`` when equally long), except for a
-``judge_bias`` share of prompts, where it says ``[[A]]`` whatever the answers (position
-bias). Written on raw asyncio so that one core serves well over a thousand requests per
-second.
+it has a known expected order and the same results on every run. It can also act as an LLM
+judge in two ways. With ``judge_pattern`` (:data:`JUDGE_PATTERN` reads the engine's own judge
+template) a grading prompt is graded, right when the answer equals the reference. With
+``pair_pattern`` (a regex with groups ``a`` and ``b``, as the arena's judge writes) a prompt
+holding two answers gets ``[[A]]`` or ``[[B]]`` for the longer one (``[[C]]`` when equally
+long), except for a ``judge_bias`` share of prompts, where it says ``[[A]]`` whatever the
+answers (position bias). With ``api_key`` set it refuses, with HTTP 401, a request that does
+not carry that key. Written on raw asyncio so that one core serves well over a thousand
+requests per second.
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -31,8 +34,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
+
+from mosu.evals import aio
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
+# the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
+JUDGE_PATTERN = r"参考答案：\n(?P<reference>.*?)\n\n待评回答：\n(?P<answer>.*?)\n\n请只输出"
 
 
 def prompt_key(text: str) -> str:
@@ -61,7 +69,10 @@ class FakeConfig:
     template: str = "{answer}"
     accuracy_by_model: dict[str, float] = field(default_factory=dict)
     judge_pattern: str | None = None
+    judge_replies: tuple[str, str] = ("评分：10", "评分：2")
+    pair_pattern: str | None = None
     judge_bias: float = 0.0
+    api_key: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -84,7 +95,8 @@ class FakeServer:
         self.peak_in_flight = 0
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
-        self._judge_re = re.compile(config.judge_pattern) if config.judge_pattern else None
+        self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
+        self._pair_re = re.compile(config.pair_pattern) if config.pair_pattern else None
         self._server: asyncio.Server | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
@@ -97,11 +109,18 @@ class FakeServer:
             self._server.close()
 
     def answer(self, model: str, prompt: str) -> str:
-        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice."""
+        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice;
+        for a grading prompt, ``judge_replies[0]`` when the answer is the reference, else
+        ``judge_replies[1]``; for a pairwise prompt, :meth:`verdict`."""
         cfg = self.config
-        key = prompt_key(prompt)
         if self._judge_re is not None:
-            pair = self._judge_re.search(prompt)
+            judged = self._judge_re.search(prompt)
+            if judged is not None:
+                right = judged["answer"].strip() == judged["reference"].strip()
+                return cfg.judge_replies[0 if right else 1]
+        key = prompt_key(prompt)
+        if self._pair_re is not None:
+            pair = self._pair_re.search(prompt)
             if pair is not None:
                 return self.verdict(key, pair.group("a"), pair.group("b"))
         gold = cfg.answers.get(key)
@@ -137,6 +156,7 @@ class FakeServer:
 def _http(status: int, body: bytes, extra: str = "") -> bytes:
     reason = {
         200: "OK",
+        401: "Unauthorized",
         404: "Not Found",
         400: "Bad Request",
         429: "Too Many Requests",
@@ -157,8 +177,11 @@ class _Protocol(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # any event loop's stream transport (asyncio's, uvloop's) has these; check the
+        # methods, not the class: uvloop's TCPTransport does not subclass asyncio.Transport
+        if not all(hasattr(transport, m) for m in ("write", "close", "is_closing")):
+            raise TypeError(f"the fake server needs a stream transport, got {transport!r}")
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
@@ -168,16 +191,20 @@ class _Protocol(asyncio.Protocol):
                 return
             head = self.buffer[:end].decode("latin-1")
             length = 0
+            authorization = ""
             for line in head.split("\r\n")[1:]:
                 name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
+                name = name.strip().lower()
+                if name == "content-length":
                     length = int(value)
+                elif name == "authorization":
+                    authorization = value.strip()
             if len(self.buffer) < end + 4 + length:
                 return
             body = self.buffer[end + 4 : end + 4 + length]
             self.buffer = self.buffer[end + 4 + length :]
             method, path, *_ = head.split(" ", 2)
-            self.handle(method, path, body)
+            self.handle(method, path, body, authorization)
 
     def send(self, payload: bytes | None) -> None:
         if self.transport is None or self.transport.is_closing():
@@ -187,7 +214,7 @@ class _Protocol(asyncio.Protocol):
         else:
             self.transport.write(payload)
 
-    def handle(self, method: str, path: str, body: bytes) -> None:
+    def handle(self, method: str, path: str, body: bytes, authorization: str = "") -> None:
         server = self.server
         if method == "GET" and path.startswith("/stats"):
             stats = {
@@ -205,6 +232,10 @@ class _Protocol(asyncio.Protocol):
             or not path.endswith("/chat/completions")
         ):
             self.send(_http(404, b'{"error": {"message": "not found"}}'))
+            return
+        key = server.config.api_key
+        if key is not None and authorization != f"Bearer {key}":
+            self.send(_http(401, b'{"error": {"message": "invalid api key"}}'))
             return
         try:
             request = json.loads(body)
@@ -277,7 +308,7 @@ class _Protocol(asyncio.Protocol):
 def serve_in_thread(config: FakeConfig) -> Iterator[tuple[str, FakeServer]]:
     """Run a fake server on its own event loop in a thread; yields its base URL and itself."""
     server = FakeServer(config)
-    loop = asyncio.new_event_loop()
+    loop = aio.new_event_loop()
     ready = threading.Event()
     port: list[int] = []
 
@@ -323,6 +354,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--id-pattern")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument("--api-key", help="refuse requests without 'Authorization: Bearer KEY'")
+    parser.add_argument(
+        "--judge",
+        action="store_true",
+        help="grade prompts written from the engine's judge template (评分：10 right, 评分：2 wrong)",
+    )
     for name in FAULTS:
         parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=0.0, dest=name)
     args = parser.parse_args(argv)
@@ -336,6 +373,8 @@ def main(argv: list[str] | None = None) -> None:
         id_pattern=args.id_pattern,
         choices=[c for c in args.choices.split(",") if c],
         template=args.template,
+        judge_pattern=JUDGE_PATTERN if args.judge else None,
+        api_key=args.api_key,
     )
 
     async def serve() -> None:
@@ -344,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://{args.host}:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
-    asyncio.run(serve())
+    aio.run(serve())
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The durable run store: one SQLite file (WAL) per run, one row per finished sample.
 
-Rows are written in short batches by the executor's writer and committed at once; a
+Rows are written in short batches (every 20 ms) by a writer thread and committed at once; a
 committed row survives ``kill -9``. Resuming reads the finished rows and sends only the
 rest. The response cache (key: sha256 of endpoint, model, parameters and full prompt)
 lives in the same file, or in a shared cache file attached beside it.

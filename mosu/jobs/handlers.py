@@ -4,7 +4,8 @@ Payload of ``eval.race``::
 
     {"task": "gov_messages" or "path/to/task.yaml",
      "data_dir": "../shared/data",            # optional, where the task's data paths point
-     "models": {"name": "spec", ...},
+     "models": {"name": "spec", ...},         # openai specs may name a registered endpoint's
+                                              # stored key: ...?key_ref=endpoint:ID
      "store": "runs/race-12/run.sqlite",      # relative paths are under MOSU_DATA_DIR
      "results": "runs/race-12/results.json",  # optional: the full scored race is written here
      "replicates": 1000, "seed": 0, "retry_errors": false}

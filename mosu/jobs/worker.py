@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("mosu.jobs")
 
 Clock = Callable[[], dt.datetime]
+SecretLookup = Callable[[str], str | None]
 Handler = Callable[["JobContext"], Any]
 HANDLERS: dict[str, Handler] = {}
 
@@ -67,7 +68,7 @@ class JobContext:
     worker_id: str
     data_dir: Path
     engine: Engine | None = None
-    secrets: Callable[[str], str | None] | None = None
+    secrets: SecretLookup | None = None
     ray_address: str | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
@@ -110,7 +111,7 @@ class Worker:
         data_dir: Path = Path("mosu-data"),
         ray_address: str | None = None,
         clock: Clock = utcnow,
-        secrets: Callable[[str], str | None] | None = None,
+        secrets: SecretLookup | None = None,
     ) -> None:
         self.engine = engine
         self.secrets = secrets

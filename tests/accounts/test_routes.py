@@ -52,7 +52,9 @@ def test_token_shown_once_then_revoked(live: LiveServer, world: World, db: Sessi
         assert token not in listed.text and "token" not in listed.json()[0]
         assert token not in "".join(db.scalars(select(ApiToken.token_hash)))
 
-        new = httpx.Client(base_url=client.base_url, headers={"Authorization": f"Bearer {token}"})
+        new = httpx.Client(
+            base_url=client.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
         with new:
             assert new.get("/me").json()["username"] == "demand"
             revoked = client.delete(f"/tokens/{body['id']}")
@@ -114,7 +116,9 @@ def test_session_cookie_identifies_until_it_expires(
     assert user is not None
     cookie = start_web_session(db, user=user, hours=1)
     db.commit()
-    with httpx.Client(base_url=live.url + "/api/v1", cookies={SESSION_COOKIE: cookie}) as client:
+    with httpx.Client(
+        base_url=live.url + "/api/v1", cookies={SESSION_COOKIE: cookie}, timeout=30
+    ) as client:
         assert client.get("/me").json()["username"] == "expert"
         # a cross-site write riding on the cookie is refused
         assert_error(

@@ -38,7 +38,7 @@ def _config() -> FakeConfig:
         prompt_key(p): f"关于“{p}”：已转有关部门，三个工作日内联系您并上门核实。" for p in PROMPTS
     }
     accuracy = {"天枢答复": 1.0, "天璇答复": 0.5, "天玑答复": 0.0}
-    return FakeConfig(answers=gold, accuracy_by_model=accuracy, judge_pattern=JUDGE_PATTERN)
+    return FakeConfig(answers=gold, accuracy_by_model=accuracy, pair_pattern=JUDGE_PATTERN)
 
 
 def test_an_arena_through_the_api(live: LiveServer, world: World) -> None:
@@ -150,13 +150,17 @@ def test_no_route_shows_the_voter_an_unvoted_pairing(
         cookie = httpx.post(
             f"{live.url}/login",
             data={"username": who, "password": world.passwords[who], "next": "/"},
+            timeout=30,
         ).cookies
         token = {"Authorization": f"Bearer {world.tokens[who]}"}
         for path in paths:
             target = PARAM.sub(lambda m: str(ids[m.group(1)]), path)
             api = path.startswith(API_PREFIX)
             answer = httpx.get(
-                live.url + target, headers=token if api else {}, cookies=None if api else cookie
+                live.url + target,
+                headers=token if api else {},
+                cookies=None if api else cookie,
+                timeout=30,
             )
             assert answer.status_code < 500, f"{target} as {who}: {answer.status_code}"
             body = answer.text

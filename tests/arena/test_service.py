@@ -211,7 +211,7 @@ def test_judge_sees_both_orders_and_agrees_with_people(db: Session, world: World
     arena = make_arena(db, world, votes_per_minute=100)
     vote_many(db, world, arena, "expert", 12, longer_wins, start=START, seed=8)
     operator = actor(world, "operator")
-    with serve_in_thread(FakeConfig(judge_pattern=JUDGE_PATTERN)) as (url, server):
+    with serve_in_thread(FakeConfig(pair_pattern=JUDGE_PATTERN)) as (url, server):
         data = JudgeIn(name="fair-judge", spec=f"openai:{url}#judge?retries=0", new_battles=4)
         report = service.run_judge(db, actor=operator, arena=arena, data=data)
         assert (report.judged, report.new_battles, report.errors) == (16, 4, 0)
@@ -236,7 +236,7 @@ def test_a_judge_biased_to_the_first_answer_cancels_out(db: Session, world: Worl
     arena = make_arena(db, world, votes_per_minute=100)
     vote_many(db, world, arena, "expert", 8, longer_wins, start=START, seed=9)
     operator = actor(world, "operator")
-    config = FakeConfig(judge_pattern=JUDGE_PATTERN, judge_bias=1.0)
+    config = FakeConfig(pair_pattern=JUDGE_PATTERN, judge_bias=1.0)
     with serve_in_thread(config) as (url, _):
         data = JudgeIn(name="biased", spec=f"openai:{url}#judge?retries=0")
         service.run_judge(db, actor=operator, arena=arena, data=data)

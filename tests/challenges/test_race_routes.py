@@ -94,9 +94,11 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
     cut = next(e for e in race_view["entries"] if e["name"] == "乙队")
     assert cut["state"] == "cut" and "前 1 名" in cut["cut_reason"]
     # pages: the race page and the report download render for everyone
-    page = httpx.get(f"{live.url}/challenges/{race.challenge.id}/race")
+    page = httpx.get(f"{live.url}/challenges/{race.challenge.id}/race", timeout=30)
     assert page.status_code == 200 and "乙队" in page.text
-    download = httpx.get(f"{live.url}/challenges/{race.challenge.id}/race/report?download=1")
+    download = httpx.get(
+        f"{live.url}/challenges/{race.challenge.id}/race/report?download=1", timeout=30
+    )
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert "/static/" not in download.text and "Plotly" in download.text
     for client in (a, b, public, demand, operator):

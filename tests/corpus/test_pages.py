@@ -98,6 +98,6 @@ def test_upload_report_and_resubmit_with_drop(live: LiveServer, world: World) ->
 
 
 def test_public_sees_no_upload_link(live: LiveServer) -> None:
-    with httpx.Client(base_url=live.url) as client:
+    with httpx.Client(base_url=live.url, timeout=30) as client:
         page = client.get("/corpus")
         assert page.status_code == 200 and 'href="/corpus/new"' not in page.text

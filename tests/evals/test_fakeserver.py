@@ -103,3 +103,29 @@ def test_answer_key_file_and_cli_config(tmp_path: Path) -> None:
     assert load_answer_key(key) == {prompt_key("一加一"): "二", "7": "B"}
     with pytest.raises(ValueError, match="unknown faults"):
         FakeConfig(faults={"meteor": 0.1})
+
+
+def test_api_key_is_required_when_set(tmp_path: Path) -> None:
+    from mosu.evals.models.base import ModelError
+    from mosu.evals.models.openai_compat import OpenAIChatModel
+
+    from .helpers import toy_task
+
+    task = toy_task(tmp_path, 4)
+
+    async def ask(url: str, key: str | None) -> str:
+        model = OpenAIChatModel(url, "m", api_key=key)
+        await model.prepare(task)
+        try:
+            return await model.complete("1", [{"role": "user", "content": "q"}])
+        finally:
+            await model.aclose()
+
+    config = FakeConfig(answers={prompt_key("q"): "a"}, api_key="sk-right")
+    with serve_in_thread(config) as (url, server):
+        assert asyncio.run(ask(url, "sk-right")) == "a"
+        for key in (None, "sk-wrong"):
+            with pytest.raises(ModelError, match="HTTP 401") as caught:
+                asyncio.run(ask(url, key))
+            assert not caught.value.retryable
+        assert server.requests == 1

@@ -6,8 +6,9 @@ import pytest
 
 from mosu.evals import run
 from mosu.evals.errors import TaskError
-from mosu.evals.fakeserver import serve_in_thread
-from mosu.evals.scorers import judge_grade
+from mosu.evals.fakeserver import JUDGE_PATTERN, FakeConfig, FakeServer, prompt_key, serve_in_thread
+from mosu.evals.prompts import Template
+from mosu.evals.scorers import JUDGE_TEMPLATE, judge_grade
 from mosu.evals.tasks import Task, TaskSpec
 
 from .helpers import answer_config, toy_task
@@ -29,9 +30,11 @@ def test_judge_grade(verdict: str | None, grade: float) -> None:
     assert judge_grade(verdict, 10) == pytest.approx(grade)
 
 
-def _with_judge(tmp_path: Path, template: str | None = None) -> Task:
+def _with_judge(
+    tmp_path: Path, template: str | None = None, model: str = "python:tests.evals.toy_model:grader"
+) -> Task:
     task = toy_task(tmp_path, 100)
-    judge: dict[str, object] = {"name": "judge", "model": "python:tests.evals.toy_model:grader"}
+    judge: dict[str, object] = {"name": "judge", "model": model}
     if template:
         judge["template"] = template
     data = task.spec.model_dump()
@@ -50,6 +53,48 @@ def test_judge_grades_each_answer_and_is_resumable(tmp_path: Path) -> None:
         metrics["accuracy"].value + (1 - metrics["accuracy"].value) * 0.2
     )
     assert again.models[0].metrics == metrics
+
+
+def test_judge_through_an_endpoint_with_faults_is_cached_and_resumable(tmp_path: Path) -> None:
+    """The judge is an OpenAI-compatible endpoint (the fake server grading the answers it
+    gave); a fifth of all calls fails with HTTP 500 and is retried; a rerun sends nothing."""
+    config = answer_config(
+        toy_task(tmp_path, 100),
+        accuracy=0.7,
+        judge_pattern=JUDGE_PATTERN,
+        faults={"server_error": 0.2},
+    )
+    with serve_in_thread(config) as (url, server):
+        task = _with_judge(tmp_path, model=f"openai:{url}#judge?backoff=0.01&retries=20")
+        model = {"m": f"openai:{url}#m?backoff=0.01&retries=20"}
+        first = run(task, model, store=tmp_path / "r.sqlite")
+        sent = server.requests
+        again = run(task, model, store=tmp_path / "r.sqlite")
+        assert server.requests == sent
+        judge_prompts = [k for k in server.counts if k not in config.answers]
+    result = first.models[0]
+    assert result.errors == 0 and result.requests > 100
+    assert len(judge_prompts) == 100 and sent > 200
+    accuracy = result.metrics["accuracy"].value
+    assert 0.55 < accuracy < 0.85
+    assert result.metrics["judge"].value == pytest.approx(accuracy + (1 - accuracy) * 0.2)
+    assert again.models[0].metrics == result.metrics
+
+
+def test_fake_judge_reads_the_default_template() -> None:
+    server = FakeServer(
+        FakeConfig(answers={prompt_key("一加一"): "二"}, judge_pattern=JUDGE_PATTERN)
+    )
+    values = {
+        "question": "问：\n一加一？",
+        "answer": "二\n\n（完）",
+        "reference": "二",
+        "scale": 10,
+    }
+    judge = Template(JUDGE_TEMPLATE, where="judge")
+    assert server.answer("judge", judge.render(values)) == "评分：2"
+    assert server.answer("judge", judge.render({**values, "answer": " 二"})) == "评分：10"
+    assert server.answer("m", "一加一") == "二"
 
 
 def test_judge_template_is_checked(tmp_path: Path) -> None:

@@ -29,6 +29,16 @@ def test_openai_spec_parses_limits_params_and_key() -> None:
     assert isinstance(stored, OpenAIChatModel)
 
 
+def test_stored_key_that_is_missing_or_unreadable_is_explained() -> None:
+    def sealed_with_another_key(ref: str) -> str:
+        raise ValueError("credential cannot be decrypted with this secret key")
+
+    with pytest.raises(ModelSpecError, match="no stored key named 'endpoint:9'"):
+        build_model("openai:http://h/v1#m?key_ref=endpoint:9", secrets={}.get)
+    with pytest.raises(ModelSpecError, match="cannot be read: credential cannot be decrypted"):
+        build_model("openai:http://h/v1#m?key_ref=endpoint:1", secrets=sealed_with_another_key)
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
@@ -39,6 +49,7 @@ def test_openai_spec_parses_limits_params_and_key() -> None:
         ("openai:http://h/v1#m?concurrency=many", "not a valid number"),
         ("openai:http://h/v1#m?concurrency=0", "concurrency must be at least 1"),
         ("openai:http://h/v1#m?key_env=NOPE", "NOPE (key_env) is not set"),
+        ("openai:http://h/v1#m?key_ref=endpoint:1", "no key store here (use key_env"),
         ("baseline:oracle", "unknown baseline 'oracle'"),
         ("python:nowhere.at.all:f", "python model 'nowhere.at.all:f'"),
         ("python:json", "expected 'package.module:function'"),

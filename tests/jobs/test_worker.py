@@ -10,12 +10,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mosu.accounts.security import CredentialBox
 from mosu.db import utcnow
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.jobs import queue
 from mosu.jobs.handlers import eval_race
 from mosu.jobs.models import Job, JobState
-from mosu.jobs.worker import JobContext, Worker
+from mosu.jobs.worker import JobContext, Worker, make_pool
+from mosu.registry.models import ModelEndpoint
+from mosu.registry.service import endpoint_secrets
+from tests.conftest import TEST_SECRET, make_org
 from tests.evals.helpers import answer_config, toy_task, toy_task_file
 
 
@@ -172,6 +176,56 @@ def test_eval_race_handler_runs_the_engine(
     assert job.result is not None and job.result["samples"] == 40
     assert {m["name"] for m in job.result["models"]} == {"fake", "majority"}
     assert (tmp_path / "data" / "races" / "1" / "results.json").exists()
+
+
+def test_eval_race_reads_a_stored_endpoint_key(
+    engine: Engine, session: Session, tmp_path: Path
+) -> None:
+    """``key_ref=endpoint:ID`` reaches the registered endpoint's encrypted key through a pool
+    made with the settings' secret key; the endpoint refuses calls without it."""
+    org = make_org(session, 1, "甲智能科技有限公司")
+    box = CredentialBox(TEST_SECRET)
+    endpoint = ModelEndpoint(
+        organisation_id=org, name="主力", base_url="http://x/v1", model_name="m",
+        api_key_encrypted=box.seal("sk-stored"),
+    )  # fmt: skip
+    session.add(endpoint)
+    session.commit()
+    task = toy_task(tmp_path, 20)
+    config = answer_config(task, api_key="sk-stored")
+    with serve_in_thread(config) as (url, server):
+        payloads = [
+            {
+                "models": {"m": f"openai:{url}#m?key_ref=endpoint:{endpoint.id}"},
+                "store": "a.sqlite",
+            },
+            {"models": {"m": f"openai:{url}#m?retries=0"}, "store": "b.sqlite"},
+            {"models": {"m": f"openai:{url}#m?key_ref=endpoint:999"}, "store": "c.sqlite"},
+        ]
+        ids = [
+            _enqueue(
+                session, kind="eval.race", payload={"task": str(toy_task_file(tmp_path, 20)), **p}
+            )
+            for p in payloads
+        ]
+        pool = make_pool(
+            engine,
+            concurrency=1,
+            lease_seconds=5,
+            data_dir=tmp_path / "data",
+            secrets=endpoint_secrets(engine, box),
+        )
+        for _ in ids:
+            assert pool.workers[0].run_once()
+    stored, keyless, unknown = (_job(session, i) for i in ids)
+    assert stored.state == JobState.succeeded and stored.result is not None
+    assert stored.result["models"][0]["value"] == 1.0 and stored.result["models"][0]["errors"] == 0
+    assert keyless.state == JobState.succeeded and keyless.result is not None
+    assert keyless.result["models"][0]["errors"] == 20  # HTTP 401, not retried
+    assert unknown.state == JobState.failed and "no stored key named 'endpoint:999'" in (
+        unknown.error or ""
+    )
+    assert server.requests == 20  # the refused calls were never answered
 
 
 def test_bad_input_fails_at_once_without_retries(engine: Engine, session: Session) -> None:

@@ -49,7 +49,7 @@ def test_vote_page_hides_names_until_the_vote(live: LiveServer, db: Session, wor
 
 def test_vote_page_asks_the_public_to_sign_in(live: LiveServer, db: Session, world: World) -> None:
     arena = make_arena(db, world)
-    answer = httpx.get(f"{live.url}/arena/{arena.id}/vote", follow_redirects=False)
+    answer = httpx.get(f"{live.url}/arena/{arena.id}/vote", timeout=30, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
 
 
@@ -58,7 +58,7 @@ def test_leaderboard_page(live: LiveServer, db: Session, world: World) -> None:
     start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
     vote_many(db, world, arena, "expert", 12, longer_wins, start=start)
     vote_many(db, world, arena, "demand", 12, lambda b: "model_a", start=start, seed=1)
-    public = httpx.get(f"{live.url}/arena/{arena.id}")
+    public = httpx.get(f"{live.url}/arena/{arena.id}", timeout=30)
     assert public.status_code == 200
     assert 'id="chart-intervals-data"' in public.text and 'id="chart-heatmap-data"' in public.text
     assert (
@@ -70,5 +70,5 @@ def test_leaderboard_page(live: LiveServer, db: Session, world: World) -> None:
     with _signed_in(live, world, "operator") as client:
         page = client.get(f"/arena/{arena.id}")
         assert 'id="arena-voters"' in page.text and "总选同一边" in page.text
-    english = httpx.get(f"{live.url}/arena/{arena.id}", cookies={"lang": "en"})
+    english = httpx.get(f"{live.url}/arena/{arena.id}", timeout=30, cookies={"lang": "en"})
     assert "Online Elo" in english.text

@@ -39,6 +39,21 @@ _LIMIT_OPTIONS = {
 _PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
 
 
+def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
+    """The key ``key_ref`` names, from the lookup the platform passes (its encrypted store)."""
+    if secrets is None:
+        raise ModelSpecError(
+            f"key_ref={ref!r}: no key store here (use key_env outside the platform)"
+        )
+    try:
+        key = secrets(ref)
+    except ValueError as exc:  # e.g. sealed with another secret key
+        raise ModelSpecError(f"stored key {ref!r} (key_ref) cannot be read: {exc}") from None
+    if not key:
+        raise ModelSpecError(f"no stored key named {ref!r} (key_ref)")
+    return key
+
+
 def _openai(rest: str, environ: Mapping[str, str], secrets: SecretLookup | None) -> OpenAIChatModel:
     address, _, query = rest.partition("?")
     base_url, _, model = address.rpartition("#")
@@ -58,9 +73,7 @@ def _openai(rest: str, environ: Mapping[str, str], secrets: SecretLookup | None)
                 if not api_key:
                     raise ModelSpecError(f"environment variable {value} (key_env) is not set")
             elif name == "key_ref":
-                api_key = secrets(value) if secrets else None
-                if not api_key:
-                    raise ModelSpecError(f"no stored key named {value!r} (key_ref)")
+                api_key = _stored_key(secrets, value)
             else:
                 known = ", ".join([*_LIMIT_OPTIONS, *_PARAM_OPTIONS, "key_env", "key_ref"])
                 raise ModelSpecError(f"unknown option {name!r} in openai spec; known: {known}")

@@ -1,0 +1,55 @@
+"""The engine's event loop: uvloop when installed, asyncio's on request; the fake server and
+the endpoint adapter work on both."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mosu.evals import aio
+from mosu.evals.fakeserver import FakeConfig, FakeServer, prompt_key, serve_in_thread
+from mosu.evals.models.openai_compat import OpenAIChatModel
+
+from .helpers import toy_task
+
+
+def test_loop_choice_follows_the_environment() -> None:
+    assert aio.loop_name({}) == "uvloop"  # a dependency on Linux
+    assert aio.loop_name({"MOSU_EVAL_LOOP": "asyncio"}) == "asyncio"
+    with pytest.raises(ValueError, match="MOSU_EVAL_LOOP"):
+        aio.loop_name({"MOSU_EVAL_LOOP": "trio"})
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_server_and_adapter_on_each_loop(
+    loop: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MOSU_EVAL_LOOP", loop)
+    task = toy_task(tmp_path, 4)
+
+    config = FakeConfig(answers={prompt_key("一加一"): "二"})
+
+    async def ask(url: str) -> str:
+        model = OpenAIChatModel(url, "m")
+        await model.prepare(task)
+        try:
+            return await model.complete("1", [{"role": "user", "content": "一加一"}])
+        finally:
+            await model.aclose()
+
+    async def both_on_one_loop() -> tuple[str, str]:
+        server = FakeServer(config)
+        port = await server.start()
+        try:
+            async with asyncio.timeout(10):
+                answer = await ask(f"http://127.0.0.1:{port}/v1")
+        finally:
+            await server.close()
+        return type(asyncio.get_running_loop()).__module__, answer
+
+    module, answer = aio.run(both_on_one_loop())
+    assert module.split(".")[0] == loop and answer == "二"
+    with serve_in_thread(config) as (url, server):
+        assert aio.run(ask(url)) == "二" and server.requests == 1
