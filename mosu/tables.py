@@ -1,19 +1,23 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic)."""
 
 from mosu.accounts import models as accounts_models
+from mosu.board import models as board_models
 from mosu.challenges import models as challenges_models
 from mosu.corpus import models as corpus_models
 from mosu.db import Base
 from mosu.jobs import models as jobs_models
+from mosu.notifications import models as notifications_models
 from mosu.registry import models as registry_models
 from mosu.scenarios import models as scenarios_models
 
 __all__ = [
     "Base",
     "accounts_models",
+    "board_models",
     "challenges_models",
     "corpus_models",
     "jobs_models",
+    "notifications_models",
     "registry_models",
     "scenarios_models",
 ]

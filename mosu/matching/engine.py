@@ -69,7 +69,7 @@ def scenario_attrs(scenario: ScenarioProfile) -> set[str]:
     }
 
 
-def _display_terms(contributions: dict[str, float]) -> list[str]:
+def display_terms(contributions: dict[str, float]) -> list[str]:
     """Matched terms by weight, leaving out those inside a longer matched term."""
     ranked = sorted(contributions, key=lambda t: (-contributions[t], t))
     shown = [t for t in ranked if len(t) > 1 and not any(t != o and t in o for o in ranked)]
@@ -257,7 +257,7 @@ class Matcher:
         """Why a supplier fits a scenario: terms, tags, filings, region, semantic rank."""
         profile = self._supplier[organisation_id]
         terms = self.tokenizer.tokens(scenario.text())
-        matched = _display_terms(self.suppliers.contributions(terms, organisation_id))
+        matched = display_terms(self.suppliers.contributions(terms, organisation_id))
         tags = self._matched_tags(
             set(terms), profile.capability_tags, scenario.required_capabilities
         )
@@ -300,7 +300,7 @@ class Matcher:
         """Why a scenario suits a supplier: terms, which of its tags are asked for, region."""
         scenario = self._scenario[scenario_id]
         terms = self.tokenizer.tokens(supplier.text())
-        matched = _display_terms(self.scenarios.contributions(terms, scenario_id))
+        matched = display_terms(self.scenarios.contributions(terms, scenario_id))
         scenario_terms = set(self.tokenizer.tokens(scenario.text()))
         tags = self._matched_tags(
             scenario_terms, supplier.capability_tags, scenario.required_capabilities

@@ -14,6 +14,7 @@ from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     auth_pages,
+    board_pages,
     challenge_pages,
     corpus_pages,
     filing_pages,
@@ -106,3 +107,4 @@ router.include_router(corpus_pages.router)
 router.include_router(scenario_pages.router)
 router.include_router(challenge_pages.router)
 router.include_router(race_pages.router)
+router.include_router(board_pages.router)
