@@ -165,8 +165,11 @@ def mark_interest(
     session.add(interest)
     try:
         session.flush()
-    except IntegrityError as exc:  # marked at the same moment by a colleague
+    except IntegrityError as exc:
         session.rollback()
+        if _interest(session, scenario_id, organisation_id) is None:
+            raise
+        # marked at the same moment by a colleague
         raise Conflict("已表达过对接意向 / interest already marked") from exc
     notify_organisation(
         session,
