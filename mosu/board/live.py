@@ -26,16 +26,15 @@ from sqlalchemy.orm import Session, selectinload
 
 from mosu.board.models import CaseStudy
 from mosu.matching import Matcher, Recommendation
-from mosu.matching.engine import display_terms
+from mosu.matching.engine import display_terms, supplier_filter
 from mosu.matching.index import Hit, Index
 from mosu.matching.profiles import (
-    NATIONWIDE,
+    CaseStudy as CaseBrief,
+)
+from mosu.matching.profiles import (
     ScenarioProfile,
     SupplierProfile,
     supplier_from_organisation,
-)
-from mosu.matching.profiles import (
-    CaseStudy as CaseBrief,
 )
 from mosu.matching.tokens import Tokenizer, default_tokenizer
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
@@ -310,14 +309,7 @@ class LiveIndex:
     ) -> list[ModelMatch]:
         """Models for a scenario, with the terms and tags that matched."""
         profile = scenario_profile(scenario)
-        where: list[frozenset[str]] = []
-        if filed_only:
-            where.append(frozenset({"filed"}))
-        layers = list(layers)
-        if layers:
-            where.append(frozenset(f"layer:{layer}" for layer in layers))
-        if region and region != NATIONWIDE:
-            where.append(frozenset({f"region:{region}", f"region:{NATIONWIDE}"}))
+        where = supplier_filter(filed_only=filed_only, layers=layers, region=region)
         with self.lock:
             self.refresh(session)
             terms = self.tokenizer.tokens(profile.text())

@@ -61,6 +61,21 @@ def supplier_attrs(profile: SupplierProfile) -> set[str]:
     return attrs
 
 
+def supplier_filter(
+    *, filed_only: bool = False, layers: Iterable[str] = (), region: str | None = None
+) -> list[frozenset[str]]:
+    """The attribute filter for documents carrying ``supplier_attrs`` (suppliers, models)."""
+    where: list[frozenset[str]] = []
+    if filed_only:
+        where.append(frozenset({"filed"}))
+    layers = list(layers)
+    if layers:
+        where.append(frozenset(f"layer:{layer}" for layer in layers))
+    if region and region != NATIONWIDE:
+        where.append(frozenset({f"region:{region}", f"region:{NATIONWIDE}"}))
+    return where
+
+
 def scenario_attrs(scenario: ScenarioProfile) -> set[str]:
     return {
         f"status:{scenario.status}",
@@ -191,13 +206,7 @@ class Matcher:
         those in any of the given chain layers; ``region`` keeps those serving it (a supplier
         serving 全国 serves everywhere).
         """
-        where: list[frozenset[str]] = []
-        if filed_only:
-            where.append(frozenset({"filed"}))
-        if layers:
-            where.append(frozenset(f"layer:{layer}" for layer in layers))
-        if region and region != NATIONWIDE:
-            where.append(frozenset({f"region:{region}", f"region:{NATIONWIDE}"}))
+        where = supplier_filter(filed_only=filed_only, layers=layers, region=region)
         ranked = self._rank(self.suppliers, scenario.text(), k=k, where=where, method=method)
         return [
             self.explain_supplier(scenario, doc, score=s, bm25_rank=lr, dense_rank=dr)

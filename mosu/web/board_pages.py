@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from mosu.accounts.models import Role
 from mosu.board import service
@@ -70,6 +71,14 @@ def scenario_matches(
     return render(request, "scenarios/matches.html", context, actor=actor)
 
 
+def _acting_org(actor: Actor, form: FormData) -> int:
+    """The organisation a form acts for: the one named (operators), else the actor's own."""
+    organisation_id = as_int(text(form, "organisation_id")) or actor.organisation_id
+    if organisation_id is None:
+        raise Invalid("请选择组织 / choose an organisation")
+    return organisation_id
+
+
 def _back(scenario_id: int) -> RedirectResponse:
     return RedirectResponse(f"/scenarios/{scenario_id}#matching", status_code=303)
 
@@ -79,13 +88,10 @@ def mark_interest(
     session: SessionDep, actor: SignedInActor, scenario_id: int, form: FormDep
 ) -> Response:
     """A supplier marks interest for its own organisation (operators name one)."""
-    organisation_id = as_int(text(form, "organisation_id")) or actor.organisation_id
-    if organisation_id is None:
-        raise Invalid("请选择组织 / choose an organisation")
     service.mark_interest(
         session,
         actor=actor,
-        organisation_id=organisation_id,
+        organisation_id=_acting_org(actor, form),
         scenario_id=scenario_id,
         note=text(form, "note")[:2000],
     )
@@ -97,11 +103,8 @@ def mark_interest(
 def withdraw_interest(
     session: SessionDep, actor: SignedInActor, scenario_id: int, form: FormDep
 ) -> Response:
-    organisation_id = as_int(text(form, "organisation_id")) or actor.organisation_id
-    if organisation_id is None:
-        raise Invalid("请选择组织 / choose an organisation")
     service.withdraw_interest(
-        session, actor=actor, organisation_id=organisation_id, scenario_id=scenario_id
+        session, actor=actor, organisation_id=_acting_org(actor, form), scenario_id=scenario_id
     )
     session.commit()
     return _back(scenario_id)

@@ -4,32 +4,21 @@ and the demand organisation's notification."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from tests.board.test_service import hotline_supplier
-from tests.conftest import LiveServer, World
+from tests.conftest import World
 from tests.scenarios.factory import make_scenario
-from tests.web.test_browser import browser as browser  # the shared Chromium fixture
+from tests.web.test_browser import browser as browser  # the shared Chromium fixtures
+from tests.web.test_browser import page as page
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
-
-
-@pytest.fixture
-def page(browser: Browser, live: LiveServer) -> Iterator[Page]:
-    context = browser.new_context(
-        base_url=live.url, viewport={"width": 1280, "height": 900}, locale="zh-CN"
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
-    yield tab
-    context.close()
 
 
 def sign_in(page: Page, world: World, who: str, next_path: str) -> None:
@@ -69,11 +58,15 @@ def test_board_search_recommendations_interest_and_notification(
     assert "已备案模型：甲政务大模型" in supplier.inner_text()
     assert "工单分派" in supplier.locator(".tag").all_inner_texts()
     assert "甲政务大模型" in page.locator("#recommended-models").inner_text()
-    page.select_option("#f-match-layer", "compute")
+    with page.expect_response(lambda r: "layer=compute" in r.url):
+        page.select_option("#f-match-layer", "compute")
     page.wait_for_selector("#recommended-suppliers >> text=没有匹配的供给方")
-    page.select_option("#f-match-layer", "")
-    page.check("#f-filed_only")
+    with page.expect_response(lambda r: "/matches?" in r.url and "compute" not in r.url):
+        page.select_option("#f-match-layer", "")
+    with page.expect_response(lambda r: "filed_only=1" in r.url):
+        page.check("#f-filed_only")
     page.wait_for_selector("#recommended-suppliers .supplier-match")
+    page.wait_for_load_state("networkidle")
 
     page.fill("#f-note", "可到现场演示派单效果")
     page.click("#mark-interest")
