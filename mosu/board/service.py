@@ -215,12 +215,6 @@ def interests_of(session: Session, *, actor: Actor, scenario: Scenario) -> list[
     return list(session.scalars(stmt))
 
 
-def interest_count(session: Session, scenario_id: int) -> int:
-    return len(
-        session.scalars(select(Interest.id).where(Interest.scenario_id == scenario_id)).all()
-    )
-
-
 def interests_of_organisation(
     session: Session, *, actor: Actor, organisation_id: int
 ) -> list[Interest]:
