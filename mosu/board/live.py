@@ -284,7 +284,8 @@ class LiveIndex:
         layers: Iterable[str] = (),
         region: str | None = None,
     ) -> list[Recommendation]:
-        """Suppliers for a scenario with reasons; the scenario's own organisation is left out."""
+        """Suppliers for a scenario with reasons: organisations offering a model or a case
+        study, the scenario's own organisation left out."""
         with self.lock:
             self.refresh(session)
             found = self.matcher.suppliers_for(
@@ -293,6 +294,7 @@ class LiveIndex:
                 filed_only=filed_only,
                 layers=list(layers),
                 region=region,
+                offering_only=True,
             )
         own = str(scenario.organisation_id)
         return [r for r in found if r.doc_id != own][:k]

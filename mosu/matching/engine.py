@@ -58,14 +58,26 @@ def supplier_attrs(profile: SupplierProfile) -> set[str]:
     attrs |= {f"region:{region}" for region in profile.regions}
     if profile.has_filed_model:
         attrs.add("filed")
+    if profile.models or profile.case_studies:
+        attrs.add("offers")
     return attrs
 
 
 def supplier_filter(
-    *, filed_only: bool = False, layers: Iterable[str] = (), region: str | None = None
+    *,
+    filed_only: bool = False,
+    layers: Iterable[str] = (),
+    region: str | None = None,
+    offering_only: bool = False,
 ) -> list[frozenset[str]]:
-    """The attribute filter for documents carrying ``supplier_attrs`` (suppliers, models)."""
+    """The attribute filter for documents carrying ``supplier_attrs`` (suppliers, models).
+
+    ``offering_only`` keeps suppliers with a model or a case study: on a live platform the
+    registry also holds the demand side (public bodies, hospitals), which offer nothing.
+    """
     where: list[frozenset[str]] = []
+    if offering_only:
+        where.append(frozenset({"offers"}))
     if filed_only:
         where.append(frozenset({"filed"}))
     layers = list(layers)
@@ -198,6 +210,7 @@ class Matcher:
         filed_only: bool = False,
         layers: Iterable[str] = (),
         region: str | None = None,
+        offering_only: bool = False,
         method: Method = "bm25",
     ) -> list[Recommendation]:
         """Suppliers for a scenario, best first.
@@ -206,7 +219,9 @@ class Matcher:
         those in any of the given chain layers; ``region`` keeps those serving it (a supplier
         serving 全国 serves everywhere).
         """
-        where = supplier_filter(filed_only=filed_only, layers=layers, region=region)
+        where = supplier_filter(
+            filed_only=filed_only, layers=layers, region=region, offering_only=offering_only
+        )
         ranked = self._rank(self.suppliers, scenario.text(), k=k, where=where, method=method)
         return [
             self.explain_supplier(scenario, doc, score=s, bm25_rank=lr, dense_rank=dr)

@@ -126,6 +126,14 @@ def test_the_index_follows_every_kind_of_change_without_a_rebuild(
     )
     db.commit()
     recs = service.recommendations(db, actor=PUBLIC, scenario_id=scenario.id)
+    assert recs.suppliers == []  # org_a offers nothing yet: no model, no case study
+    registry.create_model(
+        db,
+        actor=OPERATOR,
+        data=ModelIn(organisation_id=world.org_a, name="甲通用", modality=Modality.text),
+    )
+    db.commit()
+    recs = service.recommendations(db, actor=PUBLIC, scenario_id=scenario.id)
     assert [s.organisation_id for s in recs.suppliers] == [world.org_a]
 
     update_scenario(
