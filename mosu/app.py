@@ -17,12 +17,14 @@ from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
 from mosu.accounts.security import CredentialBox
 from mosu.arena.routes import router as arena_router
+from mosu.board.routes import router as board_router
 from mosu.challenges.race_routes import router as races_router
 from mosu.challenges.routes import router as challenges_router
 from mosu.config import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError, Unauthenticated
+from mosu.notifications.routes import router as notifications_router
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
@@ -153,6 +155,8 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(races_router)
     api.include_router(supply_router)
     api.include_router(arena_router)
+    api.include_router(board_router)
+    api.include_router(notifications_router)
     app.include_router(api)
     app.include_router(pages.router)
 

@@ -360,6 +360,7 @@ def demo(
     ] = True,
 ) -> None:
     """建一个演示社区并启动网站 / build a demo community and serve it."""
+    from mosu.demo.board import load_board
     from mosu.demo.challenge import build_demo_challenges
     from mosu.demo.loader import load_community
     from mosu.demo.race import board_table
@@ -377,10 +378,11 @@ def demo(
         transaction(make_sessionmaker(engine)) as session,
     ):
         summary = load_community(session)
+        scenarios = load_board(session)
     console.print(
         f"[bold]演示社区（虚构数据）/ demo community (fictional data)[/bold]: "
         f"{summary.organisations} 组织 organisations, {summary.models} 模型 models, "
-        f"{summary.filings} 备案登记 filings"
+        f"{summary.filings} 备案登记 filings, {scenarios} 应用场景 scenarios on the board"
     )
     console.print(
         "揭榜挂帅演示 / demo challenge: 热线工单智能分拨 — 2 baselines and 3 shortlisted "

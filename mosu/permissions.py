@@ -274,3 +274,22 @@ def can_vote(actor: Actor) -> bool:
 def can_see_voters(actor: Actor) -> bool:
     """Who voted how fast and on which side (the abuse flags): operators only."""
     return actor.is_operator
+
+
+# ---------------------------------------------------------------- supply–demand matching
+
+
+def can_manage_case_studies(actor: Actor, organisation_id: int) -> bool:
+    """An organisation's case studies (落地案例): its own members and operators."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
+def can_mark_interest(actor: Actor, organisation_id: int) -> bool:
+    """Interest in a scenario is marked for a supplier's own organisation (operators: any)."""
+    return actor.is_operator or (actor.role is Role.supplier and actor.belongs_to(organisation_id))
+
+
+def can_read_interests(actor: Actor, scenario_organisation_id: int) -> bool:
+    """Who marked interest in a scenario: operators and the demand organisation; a supplier
+    sees only its own organisation's interest."""
+    return actor.is_operator or actor.belongs_to(scenario_organisation_id)

@@ -38,6 +38,8 @@ from mosu.accounts.service import create_api_token
 from mosu.app import API_PREFIX, create_app
 from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
+from mosu.board import service as board
+from mosu.board.schemas import CaseStudyIn
 from mosu.challenges import races
 from mosu.challenges import service as challenges_service
 from mosu.challenges.models import SubmissionMode
@@ -47,6 +49,7 @@ from mosu.corpus import service as corpus_service
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
+from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
 from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
@@ -90,6 +93,7 @@ HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
 SECRET_PROPOSAL = "甲的揭榜方案机密正文"
 SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
 SECRET_REJECTION = "甲被驳回的保密原因"
+SECRET_INTEREST_NOTE = "甲对接意向的保密留言"
 """Text only in the walked data set's hidden test split: no one but the operator sees it."""
 
 #: Routes that are deliberately outside the permission system (files anyone may fetch).
@@ -373,6 +377,23 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/arenas/{{arena_id}}/voters"): Expect(OPERATOR_ONLY),
     ("POST", f"{V1}/arenas/{{arena_id}}/votes"): Expect(OPERATOR_ONLY, 201),
     ("GET", f"{V1}/arenas/{{arena_id}}/votes.jsonl"): everyone(),
+    # supply–demand board: org_a's case study, a fresh open scenario of org_demand for
+    # interest (marked for org_a: its members and operators), the demand user's notification
+    ("GET", f"{V1}/orgs/{{organisation_id}}/case-studies"): everyone(),
+    ("POST", f"{V1}/orgs/{{organisation_id}}/case-studies"): Expect(OWNERS, 201),
+    ("PATCH", f"{V1}/case-studies/{{case_study_id}}"): Expect(OWNERS),
+    ("DELETE", f"{V1}/case-studies/{{case_study_id}}"): Expect(OWNERS, 204),
+    ("GET", f"{V1}/scenarios/{{scenario_id}}/recommendations"): everyone(),
+    ("GET", f"{V1}/orgs/{{organisation_id}}/scenario-matches"): everyone(),
+    ("GET", f"{V1}/orgs/{{organisation_id}}/interests"): Expect(OWNERS),
+    ("PUT", f"{V1}/orgs/{{organisation_id}}/interests/{{scenario_id}}"): Expect(OWNERS, 201),
+    ("DELETE", f"{V1}/orgs/{{organisation_id}}/interests/{{scenario_id}}"): Expect(OWNERS, 204),
+    ("GET", f"{V1}/notifications"): signed_in(),
+    ("POST", f"{V1}/notifications/read-all"): signed_in(),
+    # the walked notification is the demand user's: to anyone else it does not exist
+    ("POST", f"{V1}/notifications/{{notification_id}}/read"): Expect(
+        frozenset({"demand"}), denied=404
+    ),
 }
 
 
@@ -401,6 +422,8 @@ class Walk:
     supply: SupplyWalk | None = None
     arena_a: int = 0
     battle_a: int = 0
+    case_study_a: int = 0
+    notification_a: int = 0
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -448,6 +471,25 @@ class Walk:
         battle = arena_service._new_battle(self.db, arena, random.Random(), voter_id=voter.user_id)
         self.db.commit()
         return battle.id
+
+    def fresh_case_study(self) -> int:
+        case = board.create_case_study(
+            self.db,
+            actor=self.operator,
+            organisation_id=self.world.org_a,
+            data=CaseStudyIn(title=f"甲受害案例{self.next()}"),
+        )
+        self.db.commit()
+        return case.id
+
+    def fresh_interest(self) -> int:
+        """A fresh open scenario in which org_a has marked interest (to withdraw it)."""
+        scenario = factory.make_scenario(self.db, self.world)
+        board.mark_interest(
+            self.db, actor=self.operator, organisation_id=self.world.org_a, scenario_id=scenario.id
+        )
+        self.db.commit()
+        return scenario.id
 
     def fresh_token(self) -> int:
         row, _ = create_api_token(
@@ -519,7 +561,26 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
             walk.private[who] |= {SECRET_CONTRACT}
     walk_challenges(app, walk)
     walk_race(app, walk)
+    walk_board(walk)
     return walk
+
+
+def walk_board(walk: Walk) -> None:
+    """org_a's case study, and org_a's interest in the walked scenario, which notified the
+    demand user (the notification's note is the demand organisation's to read)."""
+    walk.case_study_a = walk.fresh_case_study()
+    scenario = factory.make_scenario(walk.db, walk.world)
+    board.mark_interest(
+        walk.db,
+        actor=factory.actor(walk.world, "supplier_a"),
+        organisation_id=walk.world.org_a,
+        scenario_id=scenario.id,
+        note=SECRET_INTEREST_NOTE,
+    )
+    walk.db.commit()
+    walk.notification_a = walk.db.scalars(select(Notification.id)).one()
+    for who in ("supplier_b", "expert", "public"):
+        walk.private[who] |= {SECRET_INTEREST_NOTE}
 
 
 def walk_challenges(app: FastAPI, walk: Walk) -> None:
@@ -816,6 +877,9 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "title": f"步行者的应用场景{w.next()}",
     },
     ("PATCH", f"{V1}/scenarios/{{scenario_id}}"): lambda w: {"description": "改过的场景描述"},
+    ("POST", f"{V1}/orgs/{{organisation_id}}/case-studies"): lambda w: {"title": "步行者案例"},
+    ("PATCH", f"{V1}/case-studies/{{case_study_id}}"): lambda w: {"text": "改过的案例"},
+    ("PUT", f"{V1}/orgs/{{organisation_id}}/interests/{{scenario_id}}"): lambda w: {"note": "意向"},
     ("POST", f"{V1}/challenges"): lambda w: {
         "scenario_id": w.scenario_a,
         "kind": "enterprise",
@@ -973,6 +1037,8 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "application_id": walk.application_a,
             "arena_id": walk.arena_a,
             "battle_id": walk.battle_a,
+            "case_study_id": walk.case_study_a,
+            "notification_id": walk.notification_a,
         }
         data_dir = app.state.settings.data_dir
         # supply routes: org_a's offers, programme, application and relation
@@ -1004,7 +1070,13 @@ def fill(walk: Walk, app: FastAPI, path: str, method: str) -> str:
             "filing_id": walk.fresh_filing,
             "endpoint_id": lambda: walk.fresh_endpoint(box),
             "token_id": walk.fresh_token,
-            "scenario_id": lambda: factory.make_scenario(walk.db, walk.world).id,
+            # withdrawing interest needs interest to withdraw
+            "scenario_id": lambda: (
+                walk.fresh_interest()
+                if method == "DELETE" or path.endswith("/withdraw")
+                else factory.make_scenario(walk.db, walk.world).id
+            ),
+            "case_study_id": walk.fresh_case_study,
             # a draft to edit, else an open challenge (to apply to, or to move)
             "challenge_id": lambda: (
                 factory.make_challenge(

@@ -58,7 +58,34 @@ def supplier_attrs(profile: SupplierProfile) -> set[str]:
     attrs |= {f"region:{region}" for region in profile.regions}
     if profile.has_filed_model:
         attrs.add("filed")
+    if profile.models or profile.case_studies:
+        attrs.add("offers")
     return attrs
+
+
+def supplier_filter(
+    *,
+    filed_only: bool = False,
+    layers: Iterable[str] = (),
+    region: str | None = None,
+    offering_only: bool = False,
+) -> list[frozenset[str]]:
+    """The attribute filter for documents carrying ``supplier_attrs`` (suppliers, models).
+
+    ``offering_only`` keeps suppliers with a model or a case study: on a live platform the
+    registry also holds the demand side (public bodies, hospitals), which offer nothing.
+    """
+    where: list[frozenset[str]] = []
+    if offering_only:
+        where.append(frozenset({"offers"}))
+    if filed_only:
+        where.append(frozenset({"filed"}))
+    layers = list(layers)
+    if layers:
+        where.append(frozenset(f"layer:{layer}" for layer in layers))
+    if region and region != NATIONWIDE:
+        where.append(frozenset({f"region:{region}", f"region:{NATIONWIDE}"}))
+    return where
 
 
 def scenario_attrs(scenario: ScenarioProfile) -> set[str]:
@@ -69,7 +96,7 @@ def scenario_attrs(scenario: ScenarioProfile) -> set[str]:
     }
 
 
-def _display_terms(contributions: dict[str, float]) -> list[str]:
+def display_terms(contributions: dict[str, float]) -> list[str]:
     """Matched terms by weight, leaving out those inside a longer matched term."""
     ranked = sorted(contributions, key=lambda t: (-contributions[t], t))
     shown = [t for t in ranked if len(t) > 1 and not any(t != o and t in o for o in ranked)]
@@ -183,6 +210,7 @@ class Matcher:
         filed_only: bool = False,
         layers: Iterable[str] = (),
         region: str | None = None,
+        offering_only: bool = False,
         method: Method = "bm25",
     ) -> list[Recommendation]:
         """Suppliers for a scenario, best first.
@@ -191,13 +219,9 @@ class Matcher:
         those in any of the given chain layers; ``region`` keeps those serving it (a supplier
         serving 全国 serves everywhere).
         """
-        where: list[frozenset[str]] = []
-        if filed_only:
-            where.append(frozenset({"filed"}))
-        if layers:
-            where.append(frozenset(f"layer:{layer}" for layer in layers))
-        if region and region != NATIONWIDE:
-            where.append(frozenset({f"region:{region}", f"region:{NATIONWIDE}"}))
+        where = supplier_filter(
+            filed_only=filed_only, layers=layers, region=region, offering_only=offering_only
+        )
         ranked = self._rank(self.suppliers, scenario.text(), k=k, where=where, method=method)
         return [
             self.explain_supplier(scenario, doc, score=s, bm25_rank=lr, dense_rank=dr)
@@ -257,7 +281,7 @@ class Matcher:
         """Why a supplier fits a scenario: terms, tags, filings, region, semantic rank."""
         profile = self._supplier[organisation_id]
         terms = self.tokenizer.tokens(scenario.text())
-        matched = _display_terms(self.suppliers.contributions(terms, organisation_id))
+        matched = display_terms(self.suppliers.contributions(terms, organisation_id))
         tags = self._matched_tags(
             set(terms), profile.capability_tags, scenario.required_capabilities
         )
@@ -300,7 +324,7 @@ class Matcher:
         """Why a scenario suits a supplier: terms, which of its tags are asked for, region."""
         scenario = self._scenario[scenario_id]
         terms = self.tokenizer.tokens(supplier.text())
-        matched = _display_terms(self.scenarios.contributions(terms, scenario_id))
+        matched = display_terms(self.scenarios.contributions(terms, scenario_id))
         scenario_terms = set(self.tokenizer.tokens(scenario.text()))
         tags = self._matched_tags(
             scenario_terms, supplier.capability_tags, scenario.required_capabilities

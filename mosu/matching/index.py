@@ -191,15 +191,27 @@ class Index:
 
     def add_many(self, docs: Iterable[tuple[str, str, Iterable[str]]]) -> None:
         """Bulk indexing of ``(doc_id, text, attrs)``: postings built by one sort, not per doc."""
-        entries: list[tuple[str, frozenset[str], IntArray, FloatArray]] = []
+        tokens = self.tokenizer.tokens
+        heads: list[tuple[str, frozenset[str]]] = []
+        terms: list[str] = []
+        tfs: list[int] = []
+        sizes: list[int] = []
         for doc_id, text, attrs in docs:
-            counts = Counter(self.tokenizer.tokens(text))
-            ids = np.fromiter((self._term_id(t) for t in counts), np.int64, len(counts))
-            tfs = np.fromiter(counts.values(), np.float64, len(counts))
-            entries.append((doc_id, frozenset(attrs), ids, tfs))
-        for doc_id, *_ in entries:
+            counts = Counter(tokens(text))
+            heads.append((doc_id, frozenset(attrs)))
+            terms.extend(counts)
+            tfs.extend(counts.values())
+            sizes.append(len(counts))
+        get, term_id = self.vocab.get, self._term_id
+        ids = np.array(
+            [tid if (tid := get(t)) is not None else term_id(t) for t in terms], dtype=np.int64
+        )
+        cuts = np.cumsum(sizes)[:-1]
+        doc_ids = np.split(ids, cuts)
+        doc_tfs = np.split(np.array(tfs, dtype=np.float64), cuts)
+        for doc_id, _ in heads:
             self.remove(doc_id)
-        self._bulk(entries)
+        self._bulk([(d, a, i, f) for (d, a), i, f in zip(heads, doc_ids, doc_tfs, strict=True)])
 
     def _bulk(self, entries: Sequence[tuple[str, frozenset[str], IntArray, FloatArray]]) -> None:
         if not entries:

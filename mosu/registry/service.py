@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, or_, select
@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mosu.accounts.security import CredentialBox
+from mosu.board.live import engine_first, live_index
 from mosu.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
     Actor,
@@ -123,12 +124,18 @@ def list_organisations(
     page: int = 1,
     per_page: int = 20,
 ) -> Page[OrganisationOut]:
+    """Organisations; ``q`` searches through the matching engine (names, descriptions, models
+    and their tags, case studies), best first, plus substring matches of name, description
+    and credit code behind them."""
     page, per_page = _page_args(page, per_page)
     stmt = select(Organisation)
+    ranked: list[int] = []
     if q.strip():
         pattern = _like(q.strip())
+        ranked = live_index(session).search_organisations(session, q.strip())
         stmt = stmt.where(
             or_(
+                Organisation.id.in_(ranked),
                 Organisation.name_zh.ilike(pattern, escape="\\"),
                 Organisation.name_en.ilike(pattern, escape="\\"),
                 Organisation.description.ilike(pattern, escape="\\"),
@@ -142,12 +149,23 @@ def list_organisations(
     if resident is not None:
         stmt = stmt.where(Organisation.resident.is_(resident))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(selectinload(Organisation.models))
-        .order_by(_TIER_ORDER, Organisation.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    ordered = stmt.order_by(_TIER_ORDER, Organisation.id)
+    if ranked:
+        ids = session.scalars(ordered.with_only_columns(Organisation.id)).all()
+        shown = engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
+        found = session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(shown))
+            .options(selectinload(Organisation.models))
+        ).all()
+        by_id = {o.id: o for o in found}
+        rows: Iterable[Organisation] = [by_id[i] for i in shown]
+    else:
+        rows = session.scalars(
+            ordered.options(selectinload(Organisation.models))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
     filed = filed_model_ids(session)
     items = [organisation_out(o, actor=actor, filed_ids=filed) for o in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)
@@ -282,12 +300,17 @@ def list_models(
     page: int = 1,
     per_page: int = 20,
 ) -> Page[ModelOut]:
+    """Models; ``q`` searches through the matching engine (name, tags, description, the
+    organisation's name), best first, plus substring matches behind them."""
     page, per_page = _page_args(page, per_page)
     stmt = select(Model).join(Model.organisation)
+    ranked: list[int] = []
     if q.strip():
         pattern = _like(q.strip())
+        ranked = live_index(session).search_models(session, q.strip())
         stmt = stmt.where(
             or_(
+                Model.id.in_(ranked),
                 Model.name.ilike(pattern, escape="\\"),
                 Model.description.ilike(pattern, escape="\\"),
                 cast(Model.capability_tags, String).ilike(pattern, escape="\\"),
@@ -306,9 +329,21 @@ def list_models(
         )
         stmt = stmt.where(Model.id.in_(ids) if filed else Model.id.not_in(ids))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(*_MODEL_LOAD).order_by(Model.id).offset((page - 1) * per_page).limit(per_page)
-    )
+    if ranked:
+        hits = session.scalars(stmt.with_only_columns(Model.id).order_by(Model.id)).all()
+        shown = engine_first(hits, ranked)[(page - 1) * per_page : page * per_page]
+        by_id = {
+            m.id: m
+            for m in session.scalars(select(Model).where(Model.id.in_(shown)).options(*_MODEL_LOAD))
+        }
+        rows: Iterable[Model] = [by_id[i] for i in shown]
+    else:
+        rows = session.scalars(
+            stmt.options(*_MODEL_LOAD)
+            .order_by(Model.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
     return Page(items=[model_out(m) for m in rows], total=total, page=page, per_page=per_page)
 
 

@@ -29,10 +29,15 @@ def list_scenarios(
     region: str = "",
     status: ScenarioStatus | None = None,
     organisation_id: int | None = None,
+    budget_min_yuan: Annotated[int | None, Query(ge=0)] = None,
+    budget_max_yuan: Annotated[int | None, Query(ge=0)] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> Page[ScenarioOut]:
-    """Open and published scenarios for everyone; drafts for their organisation and operators."""
+    """Open and published scenarios for everyone; drafts for their organisation and operators.
+
+    ``q`` is a Chinese full-text search, best match first; the budget bounds (元) keep
+    scenarios with a stated budget that meets them."""
     return service.list_scenarios(
         session,
         actor=actor,
@@ -41,6 +46,8 @@ def list_scenarios(
         region=region,
         status=status,
         organisation_id=organisation_id,
+        budget_min_yuan=budget_min_yuan,
+        budget_max_yuan=budget_max_yuan,
         page=page,
         per_page=per_page,
     )

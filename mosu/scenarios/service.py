@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.board.live import engine_first, live_index
 from mosu.challenges.models import Challenge, ChallengeState
 from mosu.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
@@ -77,16 +80,24 @@ def list_scenarios(
     region: str = "",
     status: ScenarioStatus | None = None,
     organisation_id: int | None = None,
+    budget_min_yuan: int | None = None,
+    budget_max_yuan: int | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> Page[ScenarioOut]:
-    """The scenario board: search title, description, capabilities and organisation."""
+    """The scenario board. ``q`` is a Chinese full-text search through the matching engine
+    (title, domain, capabilities, description, data), best first, with substring matches
+    (also of the organisation's name) behind. The budget filter keeps scenarios with a stated
+    budget whose range meets ``budget_min_yuan``..``budget_max_yuan``."""
     page, per_page = _page_args(page, per_page)
     stmt = visible(select(Scenario).join(Scenario.organisation), actor)
+    ranked: list[int] = []
     if q.strip():
         pattern = _like(q.strip())
+        ranked = live_index(session).search_scenarios(session, q.strip())
         stmt = stmt.where(
             or_(
+                Scenario.id.in_(ranked),
                 Scenario.title.ilike(pattern, escape="\\"),
                 Scenario.description.ilike(pattern, escape="\\"),
                 Scenario.domain.ilike(pattern, escape="\\"),
@@ -103,13 +114,39 @@ def list_scenarios(
         stmt = stmt.where(Scenario.status == status)
     if organisation_id is not None:
         stmt = stmt.where(Scenario.organisation_id == organisation_id)
+    if budget_min_yuan is not None or budget_max_yuan is not None:
+        stmt = stmt.where(
+            or_(Scenario.budget_min_yuan.is_not(None), Scenario.budget_max_yuan.is_not(None))
+        )
+    if budget_min_yuan is not None:
+        stmt = stmt.where(
+            or_(Scenario.budget_max_yuan.is_(None), Scenario.budget_max_yuan >= budget_min_yuan)
+        )
+    if budget_max_yuan is not None:
+        stmt = stmt.where(
+            or_(Scenario.budget_min_yuan.is_(None), Scenario.budget_min_yuan <= budget_max_yuan)
+        )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(selectinload(Scenario.organisation))
-        .order_by(Scenario.created_at.desc(), Scenario.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    ordered = stmt.order_by(Scenario.created_at.desc(), Scenario.id.desc())
+    rows: Iterable[Scenario]
+    if ranked:
+        ids = session.scalars(ordered.with_only_columns(Scenario.id)).all()
+        shown = engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
+        by_id = {
+            s.id: s
+            for s in session.scalars(
+                select(Scenario)
+                .where(Scenario.id.in_(shown))
+                .options(selectinload(Scenario.organisation))
+            )
+        }
+        rows = [by_id[i] for i in shown]
+    else:
+        rows = session.scalars(
+            ordered.options(selectinload(Scenario.organisation))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
     items = [scenario_out(s, actor=actor) for s in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)
 

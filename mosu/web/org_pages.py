@@ -23,6 +23,7 @@ from mosu.permissions import (
 from mosu.registry import service
 from mosu.registry.models import Layer, Organisation, Tier
 from mosu.registry.schemas import OrganisationIn, OrganisationPatch
+from mosu.web.board_pages import org_board_context
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -266,5 +267,6 @@ def org_detail(
         "can_edit": can_edit_organisation(actor, org.id),
         "can_add_model": can_manage_models_of(actor, org.id),
         "can_add_filing": can_manage_filings_of(actor, org.id),
+        **org_board_context(session, actor, org.id),
     }
     return render(request, "orgs/detail.html", context, actor=actor)

@@ -15,6 +15,7 @@ from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     arena_pages,
     auth_pages,
+    board_pages,
     challenge_pages,
     corpus_pages,
     filing_pages,
@@ -112,3 +113,4 @@ router.include_router(race_pages.router)
 router.include_router(supply_offer_pages.router)
 router.include_router(supply_pages.router)
 router.include_router(arena_pages.router)
+router.include_router(board_pages.router)

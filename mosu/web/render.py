@@ -15,6 +15,7 @@ from jinja2.runtime import Context
 from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.config import Settings
+from mosu.notifications.service import unread_count
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 
@@ -85,6 +86,14 @@ def wants_partial(request: Request) -> bool:
     )
 
 
+def unread_notifications(request: Request, actor: Actor) -> int:
+    """The signed-in user's unread notifications, for the badge in the header."""
+    if actor.user_id is None:
+        return 0
+    with request.app.state.sessionmaker() as session:
+        return unread_count(session, user_id=actor.user_id)
+
+
 def render(
     request: Request,
     template: str,
@@ -102,6 +111,7 @@ def render(
         "html_lang": i18n.HTML_LANG[lang],
         "here": here(request),
         "path": request.url.path,
+        "unread": unread_notifications(request, actor),
     }
     values.update(context or {})
     html = env.get_template(template).render(values)

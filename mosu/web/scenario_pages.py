@@ -63,9 +63,11 @@ def list_scenarios(
     domain: str = "",
     region: str = "",
     status: str = "",
+    budget_min: str = "",
+    budget_max: str = "",
     page: int = 1,
 ) -> HTMLResponse:
-    """应用场景: search and filters; an HTMX request gets just the results."""
+    """应用场景: Chinese full-text search and filters; an HTMX request gets just the results."""
     result = service.list_scenarios(
         session,
         actor=actor,
@@ -73,9 +75,18 @@ def list_scenarios(
         domain=domain,
         region=region,
         status=choice(ScenarioStatus, status),
+        budget_min_yuan=as_int(budget_min),
+        budget_max_yuan=as_int(budget_max),
         page=page,
     )
-    params = {"q": q, "domain": domain, "region": region, "status": status}
+    params = {
+        "q": q,
+        "domain": domain,
+        "region": region,
+        "status": status,
+        "budget_min": budget_min,
+        "budget_max": budget_max,
+    }
     context = {
         "result": result,
         "params": params,

@@ -50,3 +50,17 @@ def test_clause_cache_gives_the_same_words(tk: Tokenizer) -> None:
     first = tk.tokens(text)
     assert tk.tokens(text) == first
     assert first[: len(first) // 2] == first[len(first) // 2 :]
+
+
+def test_the_rust_cut_agrees_with_jieba_on_the_relevance_set(tk: Tokenizer) -> None:
+    """rjieba does the cutting for speed; with the same dictionary it must cut every clause
+    of the shipped relevance set exactly as the Python jieba does."""
+    from mosu.matching import synth
+    from mosu.matching.tokens import _CLAUSE
+
+    rs = synth.load()
+    texts = [p.text() for p in rs.suppliers] + [s.text() for s in rs.scenarios]
+    clauses = {c for text in texts for c in _CLAUSE.findall(normalise(text))}
+    assert len(clauses) > 1000
+    differ = [c for c in sorted(clauses) if tk.fast_cut(c) != tk.reference_cut(c)]
+    assert differ == []

@@ -1,0 +1,209 @@
+"""Supply–demand pages (供需对接): a scenario's matches, interest, a supplier's opportunities,
+case studies on an organisation's page, and the signed-in user's notifications.
+
+The scenario page loads its matching section from ``/scenarios/{id}/matches`` (HTMX), so the
+scenario pages themselves stay as they are.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from mosu.accounts.models import Role
+from mosu.board import service
+from mosu.board.schemas import CaseStudyIn
+from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.errors import Conflict, Invalid, MosuError, NotFound
+from mosu.notifications import service as notifications
+from mosu.permissions import Actor, can_manage_case_studies, can_mark_interest, can_read_interests
+from mosu.registry.models import Layer
+from mosu.registry.service import get_organisation
+from mosu.scenarios.service import get_scenario
+from mosu.web.forms import FormDep, as_int, choice, service_errors, text, validation_errors
+from mosu.web.render import language, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _own_supplier_org(actor: Actor) -> int | None:
+    """The organisation a supplier acts for on the board (None for other roles)."""
+    return actor.organisation_id if actor.role is Role.supplier else None
+
+
+@router.get("/scenarios/{scenario_id}/matches")
+def scenario_matches(
+    request: Request,
+    session: SessionDep,
+    actor: PublicActor,
+    scenario_id: int,
+    filed_only: str = "",
+    layer: str = "",
+    region: str = "",
+) -> HTMLResponse:
+    """推荐供给方与模型: ranked with reasons, beside the suppliers who marked interest."""
+    scenario = get_scenario(session, scenario_id, actor=actor)
+    chosen = choice(Layer, layer)
+    recs = service.recommendations(
+        session,
+        actor=actor,
+        scenario_id=scenario.id,
+        filed_only=bool(filed_only),
+        layers=[chosen.value] if chosen else [],
+        region=region,
+    )
+    own = _own_supplier_org(actor)
+    mine = next((i for i in recs.interests if i.organisation_id == own), None)
+    context = {
+        "scenario": scenario,
+        "recs": recs,
+        "params": {"filed_only": filed_only, "layer": layer, "region": region},
+        "own_org": own if own is not None and can_mark_interest(actor, own) else None,
+        "my_interest": mine,
+        "sees_all_interest": can_read_interests(actor, scenario.organisation_id),
+        "may_mark": scenario.status.value in ("open", "published")
+        and own is not None
+        and own != scenario.organisation_id,
+    }
+    return render(request, "scenarios/matches.html", context, actor=actor)
+
+
+def _acting_org(actor: Actor, form: FormData) -> int:
+    """The organisation a form acts for: the one named (operators), else the actor's own."""
+    organisation_id = as_int(text(form, "organisation_id")) or actor.organisation_id
+    if organisation_id is None:
+        raise Invalid("请选择组织 / choose an organisation")
+    return organisation_id
+
+
+def _back(scenario_id: int) -> RedirectResponse:
+    return RedirectResponse(f"/scenarios/{scenario_id}#matching", status_code=303)
+
+
+@router.post("/scenarios/{scenario_id}/interest")
+def mark_interest(
+    session: SessionDep, actor: SignedInActor, scenario_id: int, form: FormDep
+) -> Response:
+    """A supplier marks interest for its own organisation (operators name one)."""
+    service.mark_interest(
+        session,
+        actor=actor,
+        organisation_id=_acting_org(actor, form),
+        scenario_id=scenario_id,
+        note=text(form, "note")[:2000],
+    )
+    session.commit()
+    return _back(scenario_id)
+
+
+@router.post("/scenarios/{scenario_id}/interest/withdraw")
+def withdraw_interest(
+    session: SessionDep, actor: SignedInActor, scenario_id: int, form: FormDep
+) -> Response:
+    service.withdraw_interest(
+        session, actor=actor, organisation_id=_acting_org(actor, form), scenario_id=scenario_id
+    )
+    session.commit()
+    return _back(scenario_id)
+
+
+@router.get("/opportunities")
+def opportunities(
+    request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int | None = None
+) -> HTMLResponse:
+    """可承接的应用场景: open scenarios an organisation (by default one's own) could win."""
+    org_id = organisation_id or actor.organisation_id
+    org = get_organisation(session, org_id) if org_id is not None else None
+    matches = (
+        service.opportunities(session, actor=actor, organisation_id=org.id, k=30)
+        if org is not None
+        else []
+    )
+    context = {
+        "org": org,
+        "matches": matches,
+        "may_mark": org is not None and can_mark_interest(actor, org.id),
+    }
+    return render(request, "board/opportunities.html", context, actor=actor)
+
+
+# ---------------------------------------------------------------- case studies
+
+
+@router.post("/orgs/{organisation_id}/case-studies")
+def add_case_study(
+    request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int, form: FormDep
+) -> Response:
+    """Add a case study from the organisation's page; errors are shown on that page."""
+    lang = language(request)
+    try:
+        data = CaseStudyIn.model_validate(
+            {
+                "title": text(form, "title"),
+                "customer_type": text(form, "customer_type"),
+                "text": text(form, "text"),
+            }
+        )
+        service.create_case_study(session, actor=actor, organisation_id=organisation_id, data=data)
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict, NotFound) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse(f"/orgs/{organisation_id}#case-studies", status_code=303)
+    get_organisation(session, organisation_id)
+    messages = "; ".join(m for field in errors.values() for m in field)
+    raise Invalid(messages)
+
+
+@router.post("/case-studies/{case_study_id}/delete")
+def delete_case_study(session: SessionDep, actor: SignedInActor, case_study_id: int) -> Response:
+    case = service.get_case_study(session, case_study_id)
+    organisation_id = case.organisation_id
+    service.delete_case_study(session, actor=actor, case_study_id=case_study_id)
+    session.commit()
+    return RedirectResponse(f"/orgs/{organisation_id}#case-studies", status_code=303)
+
+
+def org_board_context(session: Session, actor: Actor, organisation_id: int) -> dict[str, object]:
+    """What the organisation page shows of the board: case studies, and scenarios it fits."""
+    try:
+        matches = service.opportunities(session, actor=actor, organisation_id=organisation_id, k=5)
+    except MosuError:
+        matches = []
+    return {
+        "case_studies": service.list_case_studies(session, organisation_id=organisation_id),
+        "can_edit_cases": can_manage_case_studies(actor, organisation_id),
+        "org_matches": matches,
+    }
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@router.get("/notifications")
+def notifications_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
+    """站内通知: the signed-in user's own, newest first."""
+    rows = notifications.list_notifications(session, actor=actor)
+    return render(request, "board/notifications.html", {"rows": rows}, actor=actor)
+
+
+@router.post("/notifications/{notification_id}/read")
+def read_notification(session: SessionDep, actor: SignedInActor, notification_id: int) -> Response:
+    """Mark one read and follow its link."""
+    row = notifications.mark_read(session, actor=actor, notification_id=notification_id)
+    session.commit()
+    target = row.link if row.link.startswith("/") and not row.link.startswith("//") else ""
+    return RedirectResponse(target or "/notifications", status_code=303)
+
+
+@router.post("/notifications/read-all")
+def read_all(session: SessionDep, actor: SignedInActor) -> Response:
+    notifications.mark_all_read(session, actor=actor)
+    session.commit()
+    return RedirectResponse("/notifications", status_code=303)
