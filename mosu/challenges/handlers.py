@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import math
 import time
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +41,7 @@ from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stag
 from mosu.db import utcnow
 from mosu.errors import Invalid, MosuError
 from mosu.evals.ray_executor import executor_for
+from mosu.evals.results import error_reason
 from mosu.evals.run import Progress, arun
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
@@ -113,10 +115,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         outcomes = outcomes_of(ctx.data_dir, submission)
         ids = [s.id for s in data.task.samples()]
         errors = [e for i in ids if i in outcomes and (e := outcomes[i].error)]
-        reasons: dict[str, int] = {}
-        for error in errors:
-            reason = error.split(":", 1)[0] if error.startswith("HTTP") else error.split(" (", 1)[0]
-            reasons[reason] = reasons.get(reason, 0) + 1
+        reasons = dict(Counter(error_reason(e) for e in errors))
         scores = single_scores(data, outcomes)
         submission.samples = len(ids)
         submission.errors = len(errors) + sum(1 for i in ids if i not in outcomes)

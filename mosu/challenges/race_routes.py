@@ -42,6 +42,7 @@ from mosu.challenges.race_schemas import (
     SubmissionOut,
 )
 from mosu.challenges.scoring import stage_data
+from mosu.challenges.service import get_challenge
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
@@ -53,8 +54,6 @@ router = APIRouter(tags=["races"])
 
 def visible_challenge(session: Session, actor: Actor, challenge_id: int) -> Challenge:
     """A challenge whose race the actor may look at (drafts: operators and the issuer)."""
-    from mosu.challenges.service import get_challenge
-
     return get_challenge(session, challenge_id, actor=actor)
 
 
@@ -314,6 +313,14 @@ _SUBMISSION_BODY = {
 }
 
 
+def parse_submission(data: Any) -> SubmissionIn:
+    try:
+        return SubmissionIn.model_validate(data)
+    except ValidationError as exc:
+        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        raise Invalid("提交不合法 / invalid submission", details=details) from None
+
+
 async def read_submission(
     request: Request, settings: SettingsDep
 ) -> tuple[SubmissionIn, bytes | None]:
@@ -321,12 +328,9 @@ async def read_submission(
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         try:
             body = await request.json()
-            return SubmissionIn.model_validate(body), None
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Invalid("请求体不是 JSON / the body is not JSON") from None
-        except ValidationError as exc:
-            details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            raise Invalid("提交不合法 / invalid submission", details=details) from None
+        return parse_submission(body), None
     limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
     content: bytes | None = None
     data: dict[str, Any] = {}
@@ -338,11 +342,7 @@ async def read_submission(
         file = form.get("predictions")
         if isinstance(file, UploadFile):
             content = await file.read()
-    try:
-        return SubmissionIn.model_validate(data), content
-    except ValidationError as exc:
-        details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("提交不合法 / invalid submission", details=details) from None
+    return parse_submission(data), content
 
 
 SubmissionBody = Annotated[tuple[SubmissionIn, bytes | None], Depends(read_submission)]

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.challenges import races
-from mosu.challenges.models import Challenge, ChallengeEvent, StageState
+from mosu.challenges.models import Challenge, StageState
+from mosu.challenges.service import events_out
 from mosu.permissions import Actor, can_read_race_report
 
 
@@ -79,19 +79,15 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
         )
     events = [
         {
-            "at": races.shanghai(e.at).isoformat(),
+            "at": e.at.isoformat(),
             "actor": e.actor_name,
             "action": e.action,
             "from": e.from_state,
             "to": e.to_state,
-            "reason": e.reason if full else "",
-            "details": e.details if full else {},
+            "reason": e.reason,
+            "details": e.details,
         }
-        for e in session.scalars(
-            select(ChallengeEvent)
-            .where(ChallengeEvent.challenge_id == challenge.id)
-            .order_by(ChallengeEvent.id)
-        )
+        for e in events_out(session, actor=actor, challenge=challenge)
     ]
     entries = [
         {

@@ -89,7 +89,8 @@ METHOD = (
 )
 
 
-def _reason(error: str) -> str:
+def error_reason(error: str) -> str:
+    """The kind of an error message (``HTTP 429``, ``timeout`` …), for counting by reason."""
     return error.split(":", 1)[0] if error.startswith("HTTP") else error.split(" (", 1)[0]
 
 
@@ -190,7 +191,7 @@ def score_race(
                 metrics=metric_values[name],
                 samples=len(samples),
                 errors=len(errors) + missing,
-                error_reasons=dict(Counter(_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
+                error_reasons=dict(Counter(error_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
                 unparsed=sum(1 for p, s in zip(predictions[name], samples, strict=True) if p is None and s.id in rows and rows[s.id].output is not None),
                 requests=sum(o.attempts for o in answered if not o.cached),
                 cached=sum(1 for o in answered if o.cached),
