@@ -130,8 +130,9 @@ def run_mosu(
     model = f"m=openai:{url}#m?concurrency={CONCURRENCY}"
     command = [
         sys.executable,
-        "-m",
-        "mosu.evals.cli",
+        "-c",
+        "from mosu.cli import main; main()",  # the user's `mosu eval run`
+        "eval",
         "run",
         str(task),
         "--model",

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import typer
+from typer.core import TyperGroup
 
 from mosu.cli import app
 from mosu.config import Settings
@@ -13,14 +14,16 @@ from mosu.config import Settings
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
-def _commands(group: typer.Typer, prefix: str = "mosu") -> list[str]:
+def _commands(group: TyperGroup, prefix: str = "mosu") -> list[str]:
     found = []
-    for command in group.registered_commands:
-        name = command.name or (command.callback.__name__ if command.callback else "")
-        found.append(f"{prefix} {name.replace('_cmd', '').replace('_', '-')}")
-    for sub in group.registered_groups:
-        assert sub.typer_instance is not None
-        found += _commands(sub.typer_instance, f"{prefix} {sub.name}")
+    ctx = typer.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, f"{prefix} {name} is listed but does not load"
+        if isinstance(command, TyperGroup):
+            found += _commands(command, f"{prefix} {name}")
+        else:
+            found.append(f"{prefix} {name}")
     return found
 
 
@@ -30,7 +33,9 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_every_command_is_documented() -> None:
-    commands = _commands(app)
+    root = typer.main.get_command(app)
+    assert isinstance(root, TyperGroup)
+    commands = _commands(root)
     assert "mosu db upgrade" in commands
     for command in commands:
         assert f"`{command}" in README, f"{command} missing from README"

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mosu.evals import aio
 from mosu.evals.errors import EvalError
 from mosu.evals.executor import OutcomeSink, Shard, WorkItem, call_with_retries
 from mosu.evals.limits import Pacer
@@ -191,7 +192,7 @@ def mosu_shard(
 
     def main() -> None:
         try:
-            asyncio.run(_run_items(name, model, items, limiter, holder, seed, outbox.put))
+            aio.run(_run_items(name, model, items, limiter, holder, seed, outbox.put))
             outbox.put(_DONE)
         except BaseException as exc:  # handed to the driver as the shard's error
             outbox.put(_Failed(exc))

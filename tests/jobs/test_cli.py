@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from mosu import cli, migrate
+from mosu import migrate, platform_cli
+from mosu.cli import app
 from mosu.db import make_engine
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
@@ -25,7 +26,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_worker_refuses_an_unmigrated_database(tmp_path: Path) -> None:
-    result = runner.invoke(cli.app, ["worker"], env=_env(tmp_path))
+    result = runner.invoke(app, ["worker"], env=_env(tmp_path))
     assert result.exit_code == 1
     assert "mosu db upgrade" in result.output
 
@@ -33,7 +34,7 @@ def test_worker_refuses_an_unmigrated_database(tmp_path: Path) -> None:
 def test_worker_refuses_an_unknown_kind(tmp_path: Path) -> None:
     env = _env(tmp_path)
     migrate.upgrade(make_engine(env["MOSU_DATABASE_URL"]))
-    result = runner.invoke(cli.app, ["worker", "--kind", "no.such"], env=env)
+    result = runner.invoke(app, ["worker", "--kind", "no.such"], env=env)
     assert result.exit_code == 1
     assert "no.such" in result.output
 
@@ -61,10 +62,10 @@ def test_serve_runs_jobs_in_process_and_stops_its_worker(
                     break
                 time.sleep(0.02)
 
-    monkeypatch.setattr(cli.uvicorn, "run", fake_uvicorn_run)
+    monkeypatch.setattr(platform_cli.uvicorn, "run", fake_uvicorn_run)
     before = _worker_threads()
-    settings = cli.Settings.from_env({}, database_url=url, secret_key=TEST_SECRET)
-    cli._serve(settings)
+    settings = platform_cli.Settings.from_env({}, database_url=url, secret_key=TEST_SECRET)
+    platform_cli._serve(settings)
     assert seen == {"state": JobState.succeeded}
     assert len(ledger.read_text(encoding="utf-8").splitlines()) == 1
     assert _worker_threads() == before  # the in-process worker stopped with the server

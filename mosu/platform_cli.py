@@ -1,0 +1,410 @@
+"""The platform's own commands: database, users, tokens, import/export, worker, serve, demo.
+
+Loaded by the root in :mod:`mosu.cli` only when one of them runs."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import or_, select
+
+from mosu import migrate
+from mosu.accounts.models import Role, User
+from mosu.accounts.service import create_api_token, create_user
+from mosu.config import Settings
+from mosu.db import make_engine, make_sessionmaker, transaction
+from mosu.errors import MosuError
+from mosu.permissions import Actor
+from mosu.registry.models import Organisation
+
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="数据库 / database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="用户 / users.", no_args_is_help=True)
+token_app = typer.Typer(help="API 令牌 / API tokens.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+console = Console()
+err = Console(stderr=True)
+CLI_ACTOR = Actor(user_id=None, role=Role.operator, username="cli")
+Kind = Literal["orgs", "models"]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or a clear message and exit code 2."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"[red]配置错误 / configuration error:[/red] {e['msg']}")
+        raise typer.Exit(2) from exc
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]{message}[/red]")
+    return typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """把数据库升级到最新结构 / bring the database to the newest schema."""
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    before = migrate.current_revision(engine)
+    migrate.upgrade(engine)
+    console.print(f"database at {migrate.current_revision(engine)} (was {before or 'empty'})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """显示数据库结构版本 / show the database's schema revision."""
+    engine = make_engine(load_settings().database_url)
+    console.print(migrate.current_revision(engine) or "empty")
+
+
+@db_app.command("backup")
+def db_backup(
+    out: Annotated[Path, typer.Argument(help="备份文件（不可已存在）/ backup file to write")],
+) -> None:
+    """在线备份数据库（SQLite 或 pg_dump）/ back up the database while it runs."""
+    from mosu.backup import backup
+
+    try:
+        info = backup(load_settings().database_url, out)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"wrote {info.kind} backup {out} at schema revision {info.revision or 'none'}")
+
+
+@db_app.command("restore")
+def db_restore(
+    backup_file: Annotated[Path, typer.Argument(help="mosu db backup 写出的文件 / a backup")],
+) -> None:
+    """把备份恢复到一个空数据库 / restore a backup into a fresh, empty database."""
+    from mosu.backup import restore
+
+    try:
+        info = restore(load_settings().database_url, backup_file)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+    console.print(f"restored {backup_file} (schema revision {info.revision})")
+    if info.revision != migrate.head_revision():
+        console.print("older schema: run `mosu db upgrade` before serving")
+
+
+def _find_org(session_org: str, settings: Settings) -> int:
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        stmt = select(Organisation.id).where(
+            or_(Organisation.name_zh == session_org, Organisation.credit_code == session_org)
+        )
+        if session_org.isdigit():
+            stmt = select(Organisation.id).where(Organisation.id == int(session_org))
+        found = session.scalar(stmt)
+    if found is None:
+        raise _fail(f"组织不存在 / no such organisation: {session_org}")
+    return found
+
+
+@user_app.command("create")
+def user_create(
+    username: str,
+    role: Annotated[Role, typer.Option(help="operator | demand | supplier | expert")],
+    org: Annotated[str | None, typer.Option(help="组织名称、信用代码或编号")] = None,
+    display_name: Annotated[str, typer.Option()] = "",
+    password: Annotated[
+        str | None, typer.Option(help="省略则交互输入 / prompted when omitted")
+    ] = None,
+) -> None:
+    """创建用户（首位运营方用它开通）/ create a user, e.g. the first operator."""
+    settings = load_settings()
+    organisation_id = _find_org(org, settings) if org else None
+    if password is None:
+        password = getpass.getpass("密码 / password: ")
+        if password != getpass.getpass("再输一次 / again: "):
+            raise _fail("两次输入不一致 / passwords differ")
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    try:
+        with transaction(factory) as session:
+            user = create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                organisation_id=organisation_id,
+                display_name=display_name,
+            )
+            console.print(f"created user {user.username} ({user.role.value}), id {user.id}")
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+
+
+@token_app.command("create")
+def token_create(
+    username: str, name: Annotated[str, typer.Option(help="令牌用途")] = "cli"
+) -> None:
+    """为用户签发 API 令牌（只显示一次）/ issue an API token, shown once."""
+    settings = load_settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with transaction(factory) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise _fail(f"用户不存在 / no such user: {username}")
+        _, token = create_api_token(session, user_id=user.id, name=name)
+    console.print(token, soft_wrap=True)
+
+
+def _print_report(report: object) -> None:
+    from mosu.registry.io import ImportReport
+
+    assert isinstance(report, ImportReport)
+    if report.encoding:
+        console.print(f"编码 / encoding: {report.encoding}")
+    if report.problems:
+        table = Table("行 row", "列 column", "原因 reason", title="问题 / problems")
+        for p in report.problems:
+            table.add_row(str(p.row), p.column, p.reason)
+        console.print(table)
+    console.print(
+        f"{report.total_rows} 行 rows, {report.valid_rows} 有效 valid, "
+        f"{report.written} 已写入 written, {len(report.dropped_rows)} 已丢弃 dropped"
+    )
+
+
+@app.command("import")
+def import_cmd(
+    kind: Annotated[Kind, typer.Argument(help="orgs | models")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    drop_invalid: Annotated[
+        bool, typer.Option(help="丢弃有问题的行，写入其余 / write the valid rows only")
+    ] = False,
+    sheet: Annotated[str | None, typer.Option(help="xlsx 工作表 / sheet name")] = None,
+) -> None:
+    """从 xlsx 或 CSV 批量导入；有错则什么都不写 / bulk import; nothing is written on error."""
+    from mosu.registry.io import import_table
+
+    settings = load_settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        report = import_table(
+            session,
+            actor=CLI_ACTOR,
+            kind=kind,
+            filename=file.name,
+            content=file.read_bytes(),
+            drop_invalid=drop_invalid,
+            sheet=sheet,
+        )
+        if report.committed:
+            session.commit()
+    _print_report(report)
+    if not report.committed:
+        raise _fail("未写入任何数据 / nothing was written")
+
+
+@app.command("export")
+def export_cmd(
+    kind: Annotated[Kind, typer.Argument(help="orgs | models")],
+    file: Annotated[Path, typer.Argument(help="*.xlsx 或 *.csv", dir_okay=False)],
+) -> None:
+    """导出为 xlsx 或 CSV（防公式注入）/ export as xlsx or CSV, safe against formula injection."""
+    from mosu.registry.io import export_table
+
+    suffix = file.suffix.lower().lstrip(".")
+    if suffix not in ("xlsx", "csv"):
+        raise _fail("文件名须以 .xlsx 或 .csv 结尾 / the file must end in .xlsx or .csv")
+    settings = load_settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        data = export_table(session, actor=CLI_ACTOR, kind=kind, fmt=suffix)  # type: ignore[arg-type]
+    file.write_bytes(data)
+    console.print(f"wrote {file} ({len(data):,} bytes)")
+
+
+def _serve(settings: Settings) -> None:
+    from mosu.app import create_app
+    from mosu.jobs.worker import run_in_thread
+
+    pool = run_in_thread(settings) if settings.embedded_worker else None
+    try:
+        if settings.web_workers > 1:  # each process builds the app from the environment
+            os.environ.update(
+                {"MOSU_DATABASE_URL": settings.database_url, "MOSU_SECRET_KEY": settings.secret_key}
+            )
+            if settings.demo:
+                os.environ["MOSU_DEMO"] = "true"
+            uvicorn.run(
+                "mosu.app:from_env",
+                factory=True,
+                workers=settings.web_workers,
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+            )
+        else:
+            uvicorn.run(
+                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+            )
+    finally:
+        if pool is not None:
+            pool.stop()
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option(help="同时运行的任务数 / jobs at once (MOSU_WORKER_CONCURRENCY)")
+    ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kind", help="只做这些类型 / only these job kinds")
+    ] = None,
+    imports: Annotated[
+        list[str] | None,
+        typer.Option("--import", help="导入注册处理器的模块 / a module that registers handlers"),
+    ] = None,
+    poll: Annotated[float, typer.Option(help="队列空时的轮询间隔（秒）/ idle poll seconds")] = 1.0,
+) -> None:
+    """运行任务工作进程（可多机多进程）/ run a job worker; run as many as you like."""
+    import importlib
+    import signal
+
+    from mosu.accounts.security import CredentialBox
+    from mosu.jobs.worker import HANDLERS, make_pool
+    from mosu.registry.service import endpoint_secrets
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+    for module in imports or []:
+        importlib.import_module(module)
+    pool = make_pool(
+        engine,
+        concurrency=concurrency or settings.worker_concurrency,
+        kinds=kinds,
+        lease_seconds=settings.job_lease_seconds,
+        poll_seconds=poll,
+        data_dir=settings.data_dir,
+        secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
+        ray_address=settings.ray_address,
+    )
+    unknown = sorted(set(kinds or []) - set(HANDLERS))
+    if unknown:
+        raise _fail(f"没有这些类型的处理器 / no handler for: {', '.join(unknown)}")
+
+    def shutdown(signum: int, _frame: object) -> None:
+        for w in pool.workers:
+            w.stop()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    console.print(
+        f"worker {pool.workers[0].worker_id.rsplit('/', 1)[0]}: {len(pool.workers)} at once, "
+        f"kinds {', '.join(pool.workers[0].kinds)}"
+    )
+    pool.start().join()
+    engine.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="默认 MOSU_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="默认 MOSU_PORT")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="网站进程数，默认 MOSU_WEB_WORKERS / web processes")
+    ] = None,
+) -> None:
+    """启动网站与 API / serve the web UI and the API."""
+    overrides: dict[str, object] = {}
+    if workers is not None:
+        overrides["web_workers"] = workers
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = load_settings(**overrides)
+    engine = make_engine(settings.database_url)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+    engine.dispose()
+    _serve(settings)
+
+
+@app.command()
+def demo(
+    database: Annotated[
+        Path, typer.Option(help="演示数据库文件，每次重建 / rebuilt on every run")
+    ] = Path("mosu-demo.db"),
+    serve_web: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="加载后启动网站 / serve after loading")
+    ] = True,
+) -> None:
+    """建一个演示社区并启动网站 / build a demo community and serve it."""
+    from mosu.demo.board import load_board
+    from mosu.demo.challenge import build_demo_challenges
+    from mosu.demo.loader import load_community
+    from mosu.demo.race import board_table
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    data_dir = database.with_name(f"{database.stem}-data")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    settings = load_settings(demo=True, database_url=f"sqlite:///{database}", data_dir=data_dir)
+    engine = make_engine(settings.database_url)
+    with console.status("建库 / creating the database…"):
+        migrate.upgrade(engine)
+    with (
+        console.status("载入演示社区 / loading the demo community…"),
+        transaction(make_sessionmaker(engine)) as session,
+    ):
+        summary = load_community(session)
+        scenarios = load_board(session)
+    console.print(
+        f"[bold]演示社区（虚构数据）/ demo community (fictional data)[/bold]: "
+        f"{summary.organisations} 组织 organisations, {summary.models} 模型 models, "
+        f"{summary.filings} 备案登记 filings, {scenarios} 应用场景 scenarios on the board"
+    )
+    console.print(
+        "揭榜挂帅演示 / demo challenge: 热线工单智能分拨 — 2 baselines and 3 shortlisted "
+        "suppliers' fake endpoints (one failing a share of calls), two stages"
+    )
+    built = build_demo_challenges(engine, settings, console=console)
+    engine.dispose()
+    console.print(board_table(built.final_board, "决赛最终榜单 / final leaderboard"))
+    for name, why in built.cut:
+        console.print(f"淘汰 / cut: {name} — {why}")
+    console.print(f"[bold]揭榜成功 / winner: {built.winner}[/bold]")
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(
+        f"已结束的榜单 / finished challenge: {url}/challenges/{built.finished_id} "
+        f"(赛马 race: {url}/challenges/{built.finished_id}/race)\n"
+        f"待揭榜 / open for applications: {url}/challenges/{built.open_id}"
+    )
+    table = Table("用户名 username", "密码 password", "角色 role", title="演示账号 / demo logins")
+    for username, password, role in [*summary.users, *built.users]:
+        table.add_row(username, password, role)
+    console.print(table)
+    console.print(
+        f"打开 / open [bold cyan]{url}[/bold cyan]  (运营方 operator: operator / {summary.users[0][1]})"
+    )
+    console.print(
+        f"竞技场演示 / demo arena (虚构答复、模拟投票 / fictional replies, simulated votes): "
+        f"{url}/arena"
+    )
+    console.print(
+        f"以后再启动 / to serve it again: MOSU_DEMO=1 MOSU_DATABASE_URL=sqlite:///{database} "
+        f"MOSU_DATA_DIR={data_dir} mosu serve",
+        soft_wrap=True,
+    )
+    if serve_web:
+        _serve(settings)
