@@ -13,7 +13,9 @@ for data in which some ratings would otherwise be infinite.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 import numpy as np
@@ -35,6 +37,9 @@ TOL = 1e-10
 
 BOOTSTRAP_TOL = 1e-8
 """Convergence of a bootstrap round (1e-8 logits ~ 2e-6 rating points)."""
+
+CHORD_BLOCK = 25
+"""Bootstrap rounds fitted together (a fixed split, so results do not depend on threads)."""
 
 BOOTSTRAP_RIDGE = 1e-9
 """A floor on the penalty in bootstrap rounds, so a resample in which some model
@@ -203,54 +208,97 @@ def bootstrap(
     Resampling all battles with replacement is, for the fit, exactly a
     multinomial draw of the total over the (pair, outcome) cells, so each
     round draws one (:func:`~mosu.arena.sampling.multinomial_rounds`: the same
-    draws whatever the number of threads). The rounds are fitted together:
+    draws whatever the number of threads). The rounds are fitted in blocks of
+    :data:`CHORD_BLOCK`, a thread per block (``workers``, default one per CPU):
     chord-Newton steps with the point estimate's Hessian, which is close to
     every round's; a round that has not converged after that is refitted alone.
     """
     cells = _resample(pairs.cells, rounds=rounds, seed=seed, workers=workers)
     ridge = max(ridge, BOOTSTRAP_RIDGE)
-    factor = _factor(hessian(pairs, beta_hat, ridge))
-    diff_t = _difference_operator(pairs).T.tocsr()
-    half_diff = (0.5 * _difference_operator(pairs)).tocsr()
-    # (pairs, rounds) layout; the residual s - n expit(d) is written as
-    # (s - n/2) - (n/2) tanh(d/2), tanh being three times cheaper than expit
-    half_total = np.ascontiguousarray(0.5 * cells.sum(axis=1).T)
-    centred = np.ascontiguousarray((cells[:, 0] + 0.5 * cells[:, 2]).T) - half_total
-    beta = np.repeat(beta_hat[:, None], rounds, axis=1)
-    size = np.full(rounds, np.inf)
-    for _ in range(max_chord_steps):
-        work = half_diff @ beta
-        np.tanh(work, out=work)
-        np.multiply(half_total, work, out=work)
-        np.subtract(centred, work, out=work)
-        grad = diff_t @ work - ridge * beta
-        step = scipy.linalg.cho_solve(factor, grad, check_finite=False)
-        step -= step.mean(axis=0)
-        beta += step
-        size = np.max(np.abs(step), axis=0)
-        if np.all(size < tol):
-            break
+    chord = _Chord(pairs, beta_hat, ridge, tol, max_chord_steps)
+    blocks = [range(k, min(k + CHORD_BLOCK, rounds)) for k in range(0, rounds, CHORD_BLOCK)]
+    threads = workers or min(len(blocks), os.cpu_count() or 1)
+    if threads <= 1:
+        fitted = [chord(cells[block.start : block.stop]) for block in blocks]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            fitted = list(pool.map(lambda b: chord(cells[b.start : b.stop]), blocks))
+    beta = np.concatenate([b for b, _ in fitted], axis=1)
+    size = np.concatenate([s for _, s in fitted])
     for r in np.flatnonzero(~(size < tol)):
-        beta[:, r] = fit(pairs.with_cells(cells[r]), ridge=ridge, beta0=beta_hat, tol=tol)
+        alone = pairs.with_cells(cells[r].astype(np.float64))
+        beta[:, r] = fit(alone, ridge=ridge, beta0=beta_hat, tol=tol)
     out: Array = beta.T.copy()
     return out
 
 
-def _resample(cells: Array, *, rounds: int, seed: int, workers: int | None) -> Array:
+class _Chord:
+    """Chord-Newton steps for a block of bootstrap rounds, all with the point estimate's
+    Hessian (factorised once); blocks are independent, so threads can share them."""
+
+    def __init__(
+        self, pairs: PairCounts, beta_hat: Array, ridge: float, tol: float, max_steps: int
+    ) -> None:
+        self.factor = _factor(hessian(pairs, beta_hat, ridge))
+        self.diff_t = _difference_operator(pairs).T.tocsr()
+        self.half_diff = (0.5 * _difference_operator(pairs)).tocsr()
+        self.tanh_hat = np.tanh(self.half_diff @ beta_hat)
+        self.beta_hat, self.ridge, self.tol, self.max_steps = beta_hat, ridge, tol, max_steps
+
+    def __call__(self, cells: NDArray[np.int32]) -> tuple[Array, Array]:
+        """``beta`` (models, rounds) for the resampled ``cells`` (rounds, 3, pairs) and each
+        round's last step size (converged where below ``tol``)."""
+        rounds = len(cells)
+        # (pairs, rounds) layout; the residual s - n expit(d) is written as
+        # (s - n/2) - (n/2) tanh(d/2), tanh being three times cheaper than expit,
+        # with s - n/2 = (wins of first - wins of second) / 2
+        half_total = _half_transposed(cells.sum(axis=1, dtype=np.int32))
+        centred = _half_transposed(cells[:, 0] - cells[:, 1])
+        beta = np.repeat(self.beta_hat[:, None], rounds, axis=1)
+        size = np.full(rounds, np.inf)
+        for k in range(self.max_steps):
+            if k == 0:  # every round starts at beta_hat: one tanh serves them all
+                work = np.multiply(half_total, self.tanh_hat[:, None])
+            else:
+                work = self.half_diff @ beta
+                np.tanh(work, out=work)
+                np.multiply(half_total, work, out=work)
+            np.subtract(centred, work, out=work)
+            grad = self.diff_t @ work - self.ridge * beta
+            step = scipy.linalg.cho_solve(self.factor, grad, check_finite=False)
+            step -= step.mean(axis=0)
+            beta += step
+            size = np.max(np.abs(step), axis=0)
+            if np.all(size < self.tol):
+                break
+        return beta, size
+
+
+def _resample(cells: Array, *, rounds: int, seed: int, workers: int | None) -> NDArray[np.int32]:
     """``rounds`` multinomial draws of the total count over the cells, shape ``(rounds, *cells.shape)``."""
     flat = cells.ravel()
     used = np.flatnonzero(flat)
-    out = np.zeros((rounds, flat.size))
-    out[:, used] = multinomial_rounds(flat[used], rounds=rounds, seed=seed, workers=workers)
-    return out.reshape(rounds, *cells.shape)
+    draws = multinomial_rounds(flat[used], rounds=rounds, seed=seed, workers=workers)
+    if used.size < flat.size:
+        out = np.zeros((rounds, flat.size), dtype=np.int32)
+        out[:, used] = draws
+        draws = out
+    return draws.reshape(rounds, *cells.shape)
 
 
-def multinomial_counts(rng: np.random.Generator, counts: Array) -> NDArray[np.int64]:
+def _half_transposed(counts: NDArray[np.int32]) -> Array:
+    """``counts.T / 2`` as a C-ordered float array: ``(rounds, pairs)`` -> ``(pairs, rounds)``."""
+    out = np.empty(counts.shape[::-1])
+    np.multiply(counts.T, 0.5, out=out)
+    return out
+
+
+def multinomial_counts(rng: np.random.Generator, counts: Array) -> NDArray[np.int32]:
     """One draw from ``Multinomial(n, counts / n)`` with ``n = sum(counts)``: the
     cell counts of ``n`` battles resampled with replacement (numpy's Poisson sampler,
     made exact by :func:`~mosu.arena.sampling.to_multinomial`)."""
     n = round(float(counts.sum()))
-    x: NDArray[np.int64] = rng.poisson(counts).astype(np.int64)
+    x: NDArray[np.int32] = rng.poisson(counts).astype(np.int32)
     return to_multinomial(rng, x, counts, n)
 
 

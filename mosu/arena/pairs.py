@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mosu.arena.votes import TIE, Battles
+from mosu.arena.votes import MODEL_A, MODEL_B, TIE, Battles
 
 _DENSE_KEYS = 1 << 24
-"""Above this many (pair, outcome) keys the pass sorts instead of counting densely."""
+"""Above this many (model_a, model_b, outcome) keys the pass sorts instead of counting densely."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,8 +30,34 @@ class PairCounts:
 
     @classmethod
     def from_battles(cls, battles: Battles) -> PairCounts:
-        """Aggregate in one vectorised pass over the battles."""
+        """Aggregate in one vectorised pass over the battles.
+
+        Up to 2,048 models the pass is a single ``bincount`` of (model_a, model_b, outcome)
+        in 32-bit arithmetic, folded into unordered pairs on the small ``(m, m, 4)`` table;
+        beyond that it sorts the keys.
+        """
         m = len(battles.models)
+        if m * m * 4 <= _DENSE_KEYS:
+            key = battles.model_a * np.int32(4 * m)
+            key += battles.model_b * np.int32(4)
+            key += battles.outcome
+            ordered = np.bincount(key, minlength=m * m * 4).reshape(m, m, 4)
+            mirror = ordered.transpose(1, 0, 2)  # mirror[i, j] counts battles with j as model_a
+            upper = np.triu_indices(m, 1)
+            table = np.stack(
+                [
+                    (ordered[..., MODEL_A] + mirror[..., MODEL_B])[upper],
+                    (ordered[..., MODEL_B] + mirror[..., MODEL_A])[upper],
+                    (ordered[..., TIE:].sum(axis=2) + mirror[..., TIE:].sum(axis=2))[upper],
+                ]
+            )
+            met = table.any(axis=0)
+            return cls(
+                models=battles.models,
+                first=upper[0][met].astype(np.intp),
+                second=upper[1][met].astype(np.intp),
+                cells=np.ascontiguousarray(table[:, met], dtype=np.float64),
+            )
         a = battles.model_a.astype(np.int64)
         b = battles.model_b.astype(np.int64)
         lo = np.minimum(a, b)
@@ -40,20 +66,15 @@ class PairCounts:
         # 0: first wins, 1: second wins, 2: tie
         cell = np.where(o >= TIE, 2, o ^ swapped)
         keys = (lo * m + (a + b - lo)) * 3 + cell
-        if m * m * 3 <= _DENSE_KEYS:
-            flat = np.bincount(keys, minlength=m * m * 3).reshape(m * m, 3)
-            pair_ids = np.flatnonzero(flat.any(axis=1))
-            table = flat[pair_ids]
-        else:
-            uniq, counts = np.unique(keys, return_counts=True)
-            pair_ids, where = np.unique(uniq // 3, return_inverse=True)
-            table = np.zeros((len(pair_ids), 3), dtype=np.int64)
-            table[where, uniq % 3] = counts
+        uniq, counts = np.unique(keys, return_counts=True)
+        pair_ids, where = np.unique(uniq // 3, return_inverse=True)
+        sparse = np.zeros((len(pair_ids), 3), dtype=np.int64)
+        sparse[where, uniq % 3] = counts
         return cls(
             models=battles.models,
             first=(pair_ids // m).astype(np.intp),
             second=(pair_ids % m).astype(np.intp),
-            cells=np.ascontiguousarray(table.T, dtype=np.float64),
+            cells=np.ascontiguousarray(sparse.T, dtype=np.float64),
         )
 
     @property
