@@ -3,9 +3,11 @@
 The driver (the process that called :func:`mosu.evals.run`) keeps the durable store: each
 shard runs as a streaming Ray task that yields its outcomes as they finish, and the driver
 hands each one to the same sink as :class:`~mosu.evals.executor.LocalExecutor`, so resume,
-caching and scoring are unchanged. Each model's limits hold across the whole cluster: one
-:class:`EndpointLimiter` actor per model grants its ``concurrency`` slots and paces request
-starts ``60 / rpm`` seconds apart for every shard on every node.
+caching and scoring are unchanged. Each endpoint's limits hold across the whole cluster:
+one :class:`EndpointLimiter` actor per endpoint (URL, model, key and limits) grants its
+``concurrency`` slots and paces request starts ``60 / rpm`` seconds apart for every shard
+on every node, of every race that calls that endpoint at the same time (a detached actor in
+the ``mosu`` namespace, found by name). Local models get a limiter for the race alone.
 
 A shard whose worker dies (process killed, node lost) is run again with only the samples
 whose outcome had not reached the driver, so no completed request is sent twice; the slots
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import queue
 import random
 import threading
@@ -35,6 +38,10 @@ from mosu.evals.models.base import Model
 from mosu.evals.store import Outcome
 
 DEFAULT_SHARD_SIZE = 250
+LIMITER_NAMESPACE = "mosu"
+FORGET_AFTER = 3600.0
+"""Seconds a finished shard attempt is remembered by a limiter (so a late request of it is
+refused); shared limiters live as long as the cluster, so older ones are dropped."""
 _INIT_LOCK = threading.Lock()
 
 
@@ -56,7 +63,7 @@ class EndpointLimiter:
         self.capacity = concurrency
         self.interval = 60.0 / rpm if rpm else 0.0
         self.held: Counter[str] = Counter()
-        self.closed: set[str] = set()
+        self.closed: dict[str, float] = {}  # finished holders -> when
         self.peak = 0
         self.paced = 0
         self._next = 0.0
@@ -93,7 +100,10 @@ class EndpointLimiter:
         changed = self._condition()
         async with changed:
             self.held.pop(holder, None)
-            self.closed.add(holder)
+            now = time.monotonic()
+            self.closed[holder] = now
+            if len(self.closed) > 1000:
+                self.closed = {h: t for h, t in self.closed.items() if now - t < FORGET_AFTER}
             changed.notify_all()
 
     async def pace(self) -> float:
@@ -223,6 +233,22 @@ def _remote() -> tuple[Any, Any]:
     return limiter, shard
 
 
+def _limiter(limiter_cls: Any, model: Model) -> Any:
+    """The model's limiter: for an endpoint, one detached actor named after the endpoint and
+    its limits, shared by every race on the cluster that calls it (found if it exists);
+    for a model of this race alone, an actor of its own."""
+    limits = model.limits
+    if model.endpoint is None:
+        return limiter_cls.remote(limits.concurrency, limits.rpm)
+    key = f"{model.endpoint}|{limits.concurrency}|{limits.rpm}"
+    return limiter_cls.options(
+        name="mosu-limiter-" + hashlib.sha256(key.encode()).hexdigest()[:32],
+        namespace=LIMITER_NAMESPACE,
+        lifetime="detached",
+        get_if_exists=True,
+    ).remote(limits.concurrency, limits.rpm)
+
+
 class RayExecutor:
     """Runs shards as Ray tasks (see the module's docstring).
 
@@ -268,10 +294,8 @@ class RayExecutor:
         ray = self._connect()
         limiter_cls, shard_fn = _remote()
         names = sorted({s.model for s in shards})
-        limiters = {
-            name: limiter_cls.remote(models[name].limits.concurrency, models[name].limits.rpm)
-            for name in names
-        }
+        limiters = {name: _limiter(limiter_cls, models[name]) for name in names}
+        own = [limiters[name] for name in names if models[name].endpoint is None]
         shipped = {name: ray.put(models[name]) for name in names}
         pieces = [
             (shard.model, list(shard.items[i : i + self.shard_size]))
@@ -315,7 +339,7 @@ class RayExecutor:
             for name, limiter in limiters.items():
                 self.limits[name] = await limiter.stats.remote()
         finally:
-            for limiter in limiters.values():
+            for limiter in own:
                 ray.kill(limiter)
 
 

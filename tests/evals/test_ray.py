@@ -17,6 +17,7 @@ import pytest
 
 from mosu.evals.executor import LocalExecutor
 from mosu.evals.fakeserver import prompt_key, serve_in_thread
+from mosu.evals.models.specs import build_model
 from mosu.evals.run import arun
 from tests.evals.helpers import answer_config, toy_task
 
@@ -109,6 +110,35 @@ def test_requests_per_minute_hold_across_the_cluster(local_ray: Any, tmp_path: P
         assert server.requests == 24
         assert server.last_request - server.first_request >= 23 * 0.1 - 0.05
     assert executor.limits["m"]["paced"] == 24
+
+
+def test_races_at_the_same_time_share_an_endpoints_limits(local_ray: Any, tmp_path: Path) -> None:
+    """Two races (two executors, as two challenges would be) on one endpoint at once: its
+    concurrency holds for both together; another key to the same URL is another quota."""
+    task = toy_task(tmp_path, 120)
+    with serve_in_thread(answer_config(task, latency=0.03)) as (url, server):
+
+        async def both() -> None:
+            runs = [
+                arun(
+                    task,
+                    {"m": f"openai:{url}#m?concurrency=3&temperature={k}"},
+                    store=tmp_path / f"race{k}" / "run.sqlite",
+                    executor=RayExecutor(shard_size=20),
+                    replicates=10,
+                )
+                for k in range(2)
+            ]
+            await asyncio.gather(*runs)
+
+        asyncio.run(both())
+        assert server.requests == 240
+        assert server.peak_in_flight == 3  # not 3 per race
+    environ = {"MOSU_TEST_KEY": "sk-secret-for-the-test"}
+    plain = build_model(f"openai:{url}#m?concurrency=3")
+    keyed = build_model(f"openai:{url}#m?concurrency=3&key_env=MOSU_TEST_KEY", environ=environ)
+    assert plain.endpoint != keyed.endpoint
+    assert keyed.endpoint is not None and "sk-secret" not in keyed.endpoint  # a digest only
 
 
 def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_request(

@@ -28,12 +28,18 @@ class Model(Protocol):
 
     ``identity`` names the endpoint, model and generation parameters for the response
     cache (``None``: do not cache, e.g. a local model that answers in microseconds).
+    ``endpoint`` names the service whose ``limits`` the calls count against, whatever the
+    generation parameters: every race calling the same endpoint shares one set of limits on
+    a Ray cluster (``None``: a model of this race alone).
     """
 
     limits: Limits
 
     @property
     def identity(self) -> str | None: ...
+
+    @property
+    def endpoint(self) -> str | None: ...
 
     async def prepare(self, task: Task) -> None:
         """Train on the task's train split, read a predictions file, open connections."""

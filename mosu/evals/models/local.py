@@ -29,6 +29,7 @@ def sample_text(sample: Sample) -> str:
 class _Baseline:
     limits = LOCAL_LIMITS
     identity: str | None = None
+    endpoint: str | None = None
 
     def __init__(self) -> None:
         self._answers: dict[str, str] = {}
@@ -101,6 +102,7 @@ class PythonModel:
 
     limits = LOCAL_LIMITS
     identity: str | None = None
+    endpoint: str | None = None
 
     def __init__(self, target: str) -> None:
         module_name, _, attr = target.partition(":")

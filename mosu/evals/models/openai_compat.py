@@ -8,6 +8,7 @@ spent milliseconds of CPU per request at 64 connections.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -64,6 +65,12 @@ class OpenAIChatModel:
     def identity(self) -> str:
         params = json.dumps(self.params, sort_keys=True, ensure_ascii=False)
         return f"openai|{self.base_url}|{self.model}|{params}"
+
+    @property
+    def endpoint(self) -> str:
+        """URL, model and a digest of the key: providers count limits per key."""
+        key = self._headers.get("Authorization", "")
+        return f"{self.base_url}|{self.model}|{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
     async def prepare(self, task: Task) -> None:
         for name, value in (

@@ -31,6 +31,10 @@ class PredictionsFile:
     def identity(self) -> str | None:
         return None
 
+    @property
+    def endpoint(self) -> str | None:
+        return None
+
     async def prepare(self, task: Task) -> None:
         if not self.path.exists():
             raise PredictionsError(f"predictions file not found: {self.path}")
