@@ -10,7 +10,8 @@ comes from ``wrk`` (C, with ``bench/web.lua`` cycling the routes on one connecti
 thread and timing each request); where wrk is missing the script installs Debian's package
 when it runs as root, and otherwise falls back to an aiohttp client pool in this process,
 which spends much of the same CPUs and says so in the title. Prints each route's latency
-with one client, then under load p50/p95/p99 latency, throughput and errors (answers that
+with one client (as the public, and rendered: with a session cookie, which the micro-cache
+never answers), then under load p50/p95/p99 latency, throughput and errors (answers that
 are not 2xx, and requests lost to socket errors) per route, the p95 against the 50 ms goal
 and against the floor: a static file served by the same process (what uvicorn costs
 without mosu's work). The closing lines say where the CPU went while the load ran: the
@@ -21,6 +22,7 @@ the fake endpoint, and the server's CPU per request.
     python bench/web.py --databases sqlite --seconds 5
     python bench/web.py --web-workers 2          # mosu serve --workers 2
     python bench/web.py --generator aiohttp      # the in-process client pool instead of wrk
+    python bench/web.py --public-cache-seconds 0 # every request rendered (micro-cache off)
 
 The machine's CPUs are shared by the load generator, the server and the race.
 """
@@ -86,7 +88,7 @@ CHALLENGE_ROUTES: list[str] = [
 POSTGRES_URL = os.environ.get(
     "MOSU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-console = Console(width=150)
+console = Console(width=175)
 
 
 def free_port() -> int:
@@ -173,19 +175,25 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     engine.dispose()
 
 
-def alone(base: str, routes: list[str], repeat: int = 20) -> dict[str, float]:
-    """Median latency (s) of each route with one keep-alive client (the race still running)."""
-    found: dict[str, float] = {}
+def alone(base: str, routes: list[str], repeat: int = 20) -> dict[str, tuple[float, float]]:
+    """Median latency (s) of each route with one keep-alive client (the race still running):
+    as an anonymous visitor (whom the micro-cache may answer), and rendered (a request with
+    a session cookie, which the cache never answers; an unknown session is the public)."""
+    found: dict[str, tuple[float, float]] = {}
     address = urlsplit(base)
     connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port)
+    rendered = {"Cookie": "mosu_session=not-a-session"}
     for route in routes:
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            connection.request("GET", quote(route, safe="/?=&"))
-            connection.getresponse().read()
-            times.append(time.perf_counter() - start)
-        found[route] = float(np.median(times))
+        medians = []
+        for headers in ({}, rendered):
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                connection.request("GET", quote(route, safe="/?=&"), headers=headers)
+                connection.getresponse().read()
+                times.append(time.perf_counter() - start)
+            medians.append(float(np.median(times)))
+        found[route] = (medians[0], medians[1])
     connection.close()
     return found
 
@@ -305,7 +313,13 @@ def job_state(url: str) -> str:
 
 
 def bench(
-    kind: str, clients: int, seconds: float, samples: int, web_workers: int, wrk: str | None
+    kind: str,
+    clients: int,
+    seconds: float,
+    samples: int,
+    web_workers: int,
+    wrk: str | None,
+    cache_seconds: float | None,
 ) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="mosu-bench-web-") as tmp,
@@ -336,6 +350,8 @@ def bench(
             "MOSU_EMBEDDED_WORKER": "true",
             "MOSU_WEB_WORKERS": str(web_workers),
         }
+        if cache_seconds is not None:
+            env["MOSU_PUBLIC_CACHE_SECONDS"] = str(cache_seconds)
         server = subprocess.Popen(
             [sys.executable, "-c", "from mosu.cli import main; main()", "serve"],
             env=env,
@@ -376,6 +392,7 @@ def bench(
     table = Table(
         "route",
         "1 client p50 ms",
+        "rendered p50 ms",
         "requests",
         "errors",
         "req/s",
@@ -386,7 +403,9 @@ def bench(
         "p95 / floor",
         title=f"{kind}, {web_workers} web process(es): {clients} clients "
         f"({'wrk' if wrk else 'aiohttp in this process: wrk is not installed'}), "
-        f"{seconds:g} s, race job {before} → {after}",
+        f"{seconds:g} s, micro-cache "
+        f"{'mosu default' if cache_seconds is None else f'{cache_seconds:g} s'}, "
+        f"race job {before} → {after}",
     )
     total = errors_all = 0
     for route, (lat, errors) in results.items():
@@ -396,7 +415,8 @@ def bench(
         errors_all += errors
         table.add_row(
             route + (" (floor)" if route == FLOOR else ""),
-            f"{service[route] * 1000:.1f}",
+            f"{service[route][0] * 1000:.1f}",
+            f"{service[route][1] * 1000:.1f}",
             f"{len(ms):,}",
             str(errors),
             f"{len(ms) / elapsed:,.0f}",
@@ -409,7 +429,8 @@ def bench(
     rate = total / elapsed
     table.add_row(
         "all",
-        f"{float(np.mean(list(service.values()))) * 1000:.1f}",
+        f"{float(np.mean([a for a, _ in service.values()])) * 1000:.1f}",
+        f"{float(np.mean([r for _, r in service.values()])) * 1000:.1f}",
         f"{total:,}",
         str(errors_all),
         f"{rate:,.0f}",
@@ -445,12 +466,26 @@ def main() -> None:
         default="wrk",
         help="the load generator (aiohttp: in this process, also used where wrk is missing)",
     )
+    parser.add_argument(
+        "--public-cache-seconds",
+        type=float,
+        default=None,
+        help="MOSU_PUBLIC_CACHE_SECONDS of the server (0: the micro-cache off; default: mosu's)",
+    )
     args = parser.parse_args()
     wrk = wrk_binary() if args.generator == "wrk" else None
     if args.generator == "wrk" and wrk is None:
         console.print("wrk is not installed (and this is not root): aiohttp generates the load")
     for kind in args.databases:
-        bench(kind, args.clients, args.seconds, args.samples, args.web_workers, wrk)
+        bench(
+            kind,
+            args.clients,
+            args.seconds,
+            args.samples,
+            args.web_workers,
+            wrk,
+            args.public_cache_seconds,
+        )
 
 
 if __name__ == "__main__":
