@@ -44,7 +44,9 @@ from mosu.deps import SAFE_METHODS, SESSION_COOKIE
 
 MARK = "mosu.public_cache"
 """The scope key a marked route sets (through ``PUBLIC_CACHE``) for the middleware."""
-MAX_ENTRIES = 2048
+MAX_BYTES = 64 * 1024 * 1024
+"""What one process keeps at most (bodies, and about 1 KiB per key); the least recently used
+answers go first."""
 MAX_BODY_BYTES = 4 * 1024 * 1024
 STATUS_HEADER = "x-mosu-cache"
 """``hit`` or ``miss`` on every answer the cache served or stored."""
@@ -74,6 +76,15 @@ PASS = None
 Key = tuple[bytes, ...]
 
 
+def _size(stored: Stored | None) -> int:
+    return 1024 + (len(stored.body) if stored is not None else 0)
+
+
+def new_store(seconds: float, timer: Callable[[], float]) -> TTLCache[Key, Stored | None]:
+    """Answers kept for ``seconds`` by ``timer``, at most ``MAX_BYTES`` of them."""
+    return TTLCache(maxsize=MAX_BYTES, ttl=seconds or 1.0, timer=timer, getsizeof=_size)
+
+
 def _anonymous(headers: Headers) -> str | None:
     """The visitor's language when the request carries no credentials, else ``None``."""
     if "authorization" in headers:
@@ -98,9 +109,7 @@ class PublicCache:
         self.app = app
         self.seconds = seconds
         self.default_language = default_language
-        self.entries: TTLCache[Key, Stored | None] = TTLCache(
-            maxsize=MAX_ENTRIES, ttl=seconds or 1.0, timer=timer
-        )
+        self.entries = new_store(seconds, timer)
         self.in_flight: dict[Key, asyncio.Event] = {}
         self.renders = 0
         """How many answers of marked routes were rendered and stored (for tests)."""
@@ -173,13 +182,12 @@ class PublicCache:
             elif message["type"] == "http.response.body" and start is not None:
                 chunks.append(message.get("body", b""))
                 size += len(chunks[-1])
-                if not message.get("more_body", False):
-                    return
                 if size <= MAX_BODY_BYTES:
-                    return
+                    return  # held, and sent from the store once complete
                 self.entries[key] = PASS  # too large to keep: send what was held, go on
+                held = {"type": "http.response.body", "body": b"".join(chunks)}
                 await send(start)
-                await send({"type": "http.response.body", "body": b"".join(chunks)})
+                await send({**held, "more_body": message.get("more_body", False)})
                 start = None
                 chunks.clear()
                 return

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from cachetools import TTLCache
 from fastapi import FastAPI, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +15,13 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import User
 from mosu.accounts.service import start_web_session
 from mosu.deps import SESSION_COOKIE
-from mosu.public_cache import MAX_ENTRIES, PUBLIC_CACHE, STATUS_HEADER, PublicCache
+from mosu.public_cache import (
+    MAX_BODY_BYTES,
+    PUBLIC_CACHE,
+    STATUS_HEADER,
+    PublicCache,
+    new_store,
+)
 from tests.conftest import World, make_org
 
 
@@ -43,7 +48,7 @@ def clock(app: FastAPI) -> Clock:
     app.middleware_stack = app.build_middleware_stack()
     found = Clock()
     cache = cache_of(app)
-    cache.entries = TTLCache(maxsize=MAX_ENTRIES, ttl=cache.seconds, timer=found)
+    cache.entries = new_store(cache.seconds, found)
     return found
 
 
@@ -176,12 +181,17 @@ def tiny() -> Iterator[FastAPI]:
     def fine() -> dict[str, str]:
         return {"ok": "yes"}
 
+    @app.get("/large", dependencies=[PUBLIC_CACHE])
+    def large() -> Response:
+        return Response(b"x" * (MAX_BODY_BYTES + 1), media_type="text/plain")
+
     app.add_middleware(PublicCache, seconds=5)
     yield app
 
 
-def test_answers_that_set_cookies_or_fail_are_not_kept(tiny: FastAPI) -> None:
-    for path in ("/cookie", "/missing"):
+def test_answers_that_set_cookies_fail_or_are_large_are_not_kept(tiny: FastAPI) -> None:
+    assert len(get(tiny, "/large").content) == MAX_BODY_BYTES + 1
+    for path in ("/cookie", "/missing", "/large"):
         for _ in range(2):
             assert STATUS_HEADER not in get(tiny, path).headers
     assert get(tiny, "/fine").headers[STATUS_HEADER] == "miss"
