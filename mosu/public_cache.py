@@ -19,8 +19,9 @@ What is safe, and why:
   cookie, as pages choose it) and the HTMX headers that make a page answer with a fragment.
 * One render per key at a time ("single flight"): concurrent anonymous requests for a key
   that is not stored wait for the first one's answer instead of each rendering it.
-* A write (any method but GET, HEAD or OPTIONS) through this process clears the cache, so
-  a change made here shows at once; changes made by other processes show within the TTL.
+* A write (any method but GET, HEAD or OPTIONS) through this process clears the cache when
+  it starts and when it ends, and an answer rendered meanwhile is not kept, so a change made
+  here shows at once; changes made by other processes show within the TTL.
 
 Stored answers carry an ``ETag``; an ``If-None-Match`` that names it gets a 304.
 """
@@ -111,6 +112,8 @@ class PublicCache:
         self.default_language = default_language
         self.entries = new_store(seconds, timer)
         self.in_flight: dict[Key, asyncio.Event] = {}
+        self.writes = 0
+        """Writes seen; an answer rendered while one went through is not kept."""
         self.renders = 0
         """How many answers of marked routes were rendered and stored (for tests)."""
 
@@ -119,8 +122,11 @@ class PublicCache:
             await self.app(scope, receive, send)
             return
         if scope["method"] not in SAFE_METHODS:
-            self.entries.clear()
-            await self.app(scope, receive, send)
+            self._forget()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self._forget()  # also what was rendered while the write went on
             return
         headers = Headers(scope=scope)
         lang = _anonymous(headers)
@@ -150,6 +156,10 @@ class PublicCache:
             del self.in_flight[key]
             done.set()
 
+    def _forget(self) -> None:
+        self.writes += 1
+        self.entries.clear()
+
     def _key(self, scope: Scope, headers: Headers, lang: str) -> Key:
         return (
             scope["method"].encode(),
@@ -170,6 +180,7 @@ class PublicCache:
         start: Message | None = None
         chunks: list[bytes] = []
         size = 0
+        writes = self.writes
 
         async def capture(message: Message) -> None:
             nonlocal start, size
@@ -205,8 +216,9 @@ class PublicCache:
         vary += [v for v in ("Cookie", "Authorization") if v.lower() not in lower]
         kept_headers["vary"] = ", ".join(vary)
         stored = Stored(headers=kept_headers.raw, body=body, etag=etag)
-        self.entries[key] = stored
-        self.renders += 1
+        if writes == self.writes:  # else a write went through while this was rendered
+            self.entries[key] = stored
+            self.renders += 1
         await self._serve(stored, request_headers, send, hit=False)
 
     async def _serve(

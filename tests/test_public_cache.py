@@ -208,3 +208,34 @@ def test_zero_seconds_turns_the_cache_off() -> None:
 
     app.add_middleware(PublicCache, seconds=0)
     assert all(STATUS_HEADER not in get(app, "/fine").headers for _ in range(2))
+
+
+def test_an_answer_rendered_during_a_write_is_not_kept() -> None:
+    app = FastAPI()
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    @app.get("/slow", dependencies=[PUBLIC_CACHE])
+    async def slow() -> dict[str, str]:
+        entered.set()
+        await release.wait()
+        return {"ok": "yes"}
+
+    @app.post("/write")
+    async def write() -> dict[str, str]:
+        release.set()
+        return {"ok": "written"}
+
+    app.add_middleware(PublicCache, seconds=5)
+
+    async def race() -> tuple[httpx.Response, httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://mosu.test") as c:
+            read = asyncio.create_task(c.get("/slow"))
+            await entered.wait()  # the render is under way when the write comes
+            await c.post("/write")
+            return await read, await c.get("/slow")
+
+    during, after = asyncio.run(race())
+    assert during.status_code == 200 and during.headers[STATUS_HEADER] == "miss"
+    assert after.headers[STATUS_HEADER] == "miss"  # the first answer was not kept
+    assert cache_of(app).renders == 1
