@@ -4,15 +4,25 @@ For SQLite and for PostgreSQL: builds a fresh database with the demo community, 
 mosu's fake OpenAI-compatible server and ``mosu serve`` (with its embedded worker) as
 subprocesses on loopback, queues an ``eval.race`` job that the worker runs against the
 fake server while the load runs, then drives the routes below with ``--clients``
-concurrent keep-alive clients (an aiohttp client pool in this script) for ``--seconds``
-after a one-second warm-up. Prints each route's latency with one client, then under load
-p50/p95/p99 latency, throughput and errors per route, the p95 against the 50 ms goal, and
-against the floor: a static file served by the same process (what uvicorn costs without
-mosu's work).
+concurrent keep-alive clients for ``--seconds`` after a one-second warm-up, as anonymous
+visitors (the public's pages, which mosu's micro-cache may answer; see README). The load
+comes from ``wrk`` (C, with ``bench/web.lua`` cycling the routes on one connection per wrk
+thread and timing each request); where wrk is missing the script installs Debian's package
+when it runs as root, and otherwise falls back to an aiohttp client pool in this process,
+which spends much of the same CPUs and says so in the title. Prints each route's latency
+with one client (as the public, and rendered: with a session cookie, which the micro-cache
+never answers), then under load p50/p95/p99 latency, throughput and errors (answers that
+are not 2xx, and requests lost to socket errors) per route, the p95 against the 50 ms goal
+and against the floor: a static file served by the same process (what uvicorn costs
+without mosu's work). The closing lines say where the CPU went while the load ran: the
+server (web processes and the embedded worker running the race), the load generator and
+the fake endpoint, and the server's CPU per request.
 
     python bench/web.py                          # both databases, 50 clients, 10 s each
     python bench/web.py --databases sqlite --seconds 5
     python bench/web.py --web-workers 2          # mosu serve --workers 2
+    python bench/web.py --generator aiohttp      # the in-process client pool instead of wrk
+    python bench/web.py --public-cache-seconds 0 # every request rendered (micro-cache off)
 
 The machine's CPUs are shared by the load generator, the server and the race.
 """
@@ -21,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
+import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +48,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import aiohttp
 import numpy as np
@@ -44,6 +58,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
+WRK_SCRIPT = Path(__file__).with_name("web.lua")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 GOAL_P95_MS = 50.0
 FLOOR = "/static/mosu.css"
 # Pages and API routes under load; one line per route.
@@ -72,7 +88,7 @@ CHALLENGE_ROUTES: list[str] = [
 POSTGRES_URL = os.environ.get(
     "MOSU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-console = Console(width=150)
+console = Console(width=175)
 
 
 def free_port() -> int:
@@ -159,23 +175,90 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     engine.dispose()
 
 
-async def alone(base: str, routes: list[str], repeat: int = 20) -> dict[str, float]:
-    """Median latency (s) of each route with one client (the race still running)."""
-    found: dict[str, float] = {}
-    async with aiohttp.ClientSession() as session:
-        for route in routes:
+def alone(base: str, routes: list[str], repeat: int = 20) -> dict[str, tuple[float, float]]:
+    """Median latency (s) of each route with one keep-alive client (the race still running):
+    as an anonymous visitor (whom the micro-cache may answer), and rendered (a request with
+    a session cookie, which the cache never answers; an unknown session is the public)."""
+    found: dict[str, tuple[float, float]] = {}
+    address = urlsplit(base)
+    connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port)
+    rendered = {"Cookie": "mosu_session=not-a-session"}
+    for route in routes:
+        medians = []
+        for headers in ({}, rendered):
             times = []
             for _ in range(repeat):
                 start = time.perf_counter()
-                async with session.get(base + route) as response:
-                    await response.read()
+                connection.request("GET", quote(route, safe="/?=&"), headers=headers)
+                connection.getresponse().read()
                 times.append(time.perf_counter() - start)
-            found[route] = float(np.median(times))
+            medians.append(float(np.median(times)))
+        found[route] = (medians[0], medians[1])
+    connection.close()
     return found
 
 
-async def load(base: str, routes: list[str], clients: int, seconds: float) -> dict[str, list]:
-    """``clients`` keep-alive clients cycling through ``routes``; latencies (s) and errors."""
+def wrk_binary() -> str | None:
+    """The ``wrk`` executable; installed with apt-get when missing and this runs as root."""
+    found = shutil.which("wrk")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        console.print("installing Debian's wrk for the load")
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, **quiet)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "wrk"],
+            check=False,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            **quiet,
+        )
+        found = shutil.which("wrk")
+    return found
+
+
+def load_wrk(
+    wrk: str, base: str, routes: list[str], clients: int, seconds: float
+) -> tuple[dict[str, list], dict[str, int], float]:
+    """``clients`` wrk connections (one per wrk thread) cycling through ``routes``: per route
+    the latencies (s) and the errors, wrk's socket error counts, and wrk's CPU seconds."""
+    command = [
+        wrk,
+        f"--threads={clients}",
+        f"--connections={clients}",
+        f"--duration={seconds + 1.0:g}s",
+        "--timeout=10s",
+        f"--script={WRK_SCRIPT}",
+        base,
+        "--",
+        "1",
+        *(quote(route, safe="/?=&") for route in routes),
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    output, _ = process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {output[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    found: dict[str, list] = {route: [[], 0] for route in routes}
+    socket_errors: dict[str, int] = {}
+    lines = output.splitlines()
+    for line in lines[next(i for i, line in enumerate(lines) if line.startswith("summary")) :]:
+        fields = line.split()
+        if fields[0] == "summary":
+            names = ["connect", "read", "write", "status", "timeout"]
+            socket_errors = dict(zip(names, map(int, fields[3:]), strict=True))
+        elif fields[0] == "route":
+            found[routes[int(fields[1]) - 1]][1] += int(fields[3])
+        else:
+            found[routes[int(fields[0]) - 1]][0].append(int(fields[1]) / 1e6)
+    return found, socket_errors, cpu
+
+
+async def load_aiohttp(
+    base: str, routes: list[str], clients: int, seconds: float
+) -> dict[str, list]:
+    """``clients`` aiohttp keep-alive clients in this process cycling through ``routes``;
+    latencies (s) and errors. Used only without wrk: it spends much of the machine's CPU."""
     found: dict[str, list] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     connector = aiohttp.TCPConnector(limit=clients)
@@ -191,7 +274,7 @@ async def load(base: str, routes: list[str], clients: int, seconds: float) -> di
                 try:
                     async with session.get(base + route) as response:
                         await response.read()
-                        ok = response.status == 200
+                        ok = 200 <= response.status < 300
                 except aiohttp.ClientError:
                     ok = False
                 if now >= warm:
@@ -202,17 +285,42 @@ async def load(base: str, routes: list[str], clients: int, seconds: float) -> di
     return {r: [found[r], errors[r]] for r in routes}
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and its living descendants, from /proc."""
+    total = 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
 def job_state(url: str) -> str:
     engine = create_engine(url)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT state, progress FROM jobs")).first()
+        row = conn.execute(
+            text("SELECT state, progress FROM jobs WHERE kind = 'eval.race'")
+        ).first()
     engine.dispose()
     return (
         f"{row[0]} {json.loads(row[1]) if isinstance(row[1], str) else row[1]}" if row else "none"
     )
 
 
-def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: int) -> None:
+def bench(
+    kind: str,
+    clients: int,
+    seconds: float,
+    samples: int,
+    web_workers: int,
+    wrk: str | None,
+    cache_seconds: float | None,
+) -> None:
     with (
         tempfile.TemporaryDirectory(prefix="mosu-bench-web-") as tmp,
         database(kind, Path(tmp)) as url,
@@ -242,6 +350,8 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
             "MOSU_EMBEDDED_WORKER": "true",
             "MOSU_WEB_WORKERS": str(web_workers),
         }
+        if cache_seconds is not None:
+            env["MOSU_PUBLIC_CACHE_SECONDS"] = str(cache_seconds)
         server = subprocess.Popen(
             [sys.executable, "-c", "from mosu.cli import main; main()", "serve"],
             env=env,
@@ -253,11 +363,25 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
             base = f"http://127.0.0.1:{port}"
             wait_http(base + FLOOR)
             routes = [*ROUTES, *CHALLENGE_ROUTES, FLOOR]
-            service = asyncio.run(alone(base, routes))
+            service = alone(base, routes)
             before = job_state(url)
+            cpu_before = cpu_seconds(server.pid), cpu_seconds(fake.pid)
             started = time.perf_counter()
-            results = asyncio.run(load(base, routes, clients, seconds))
-            elapsed = time.perf_counter() - started - 1.0
+            if wrk is not None:
+                results, socket_errors, generator_cpu = load_wrk(
+                    wrk, base, routes, clients, seconds
+                )
+            else:
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                results = asyncio.run(load_aiohttp(base, routes, clients, seconds))
+                socket_errors = {}
+                now = resource.getrusage(resource.RUSAGE_SELF)
+                generator_cpu = sum((now.ru_utime - usage.ru_utime, now.ru_stime - usage.ru_stime))
+            elapsed = time.perf_counter() - started
+            server_cpu = cpu_seconds(server.pid) - cpu_before[0]
+            fake_cpu = cpu_seconds(fake.pid) - cpu_before[1]
+            elapsed -= 1.0  # the warm-up, not measured
+            load_average = os.getloadavg()
             after = job_state(url)
         finally:
             server.terminate()
@@ -268,6 +392,7 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
     table = Table(
         "route",
         "1 client p50 ms",
+        "rendered p50 ms",
         "requests",
         "errors",
         "req/s",
@@ -276,7 +401,10 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
         "p99 ms",
         "p95 / goal",
         "p95 / floor",
-        title=f"{kind}, {web_workers} web process(es): {clients} clients, {seconds:g} s, "
+        title=f"{kind}, {web_workers} web process(es): {clients} clients "
+        f"({'wrk' if wrk else 'aiohttp in this process: wrk is not installed'}), "
+        f"{seconds:g} s, micro-cache "
+        f"{'mosu default' if cache_seconds is None else f'{cache_seconds:g} s'}, "
         f"race job {before} → {after}",
     )
     total = errors_all = 0
@@ -287,7 +415,8 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
         errors_all += errors
         table.add_row(
             route + (" (floor)" if route == FLOOR else ""),
-            f"{service[route] * 1000:.1f}",
+            f"{service[route][0] * 1000:.1f}",
+            f"{service[route][1] * 1000:.1f}",
             f"{len(ms):,}",
             str(errors),
             f"{len(ms) / elapsed:,.0f}",
@@ -300,17 +429,25 @@ def bench(kind: str, clients: int, seconds: float, samples: int, web_workers: in
     rate = total / elapsed
     table.add_row(
         "all",
-        f"{float(np.mean(list(service.values()))) * 1000:.1f}",
+        f"{float(np.mean([a for a, _ in service.values()])) * 1000:.1f}",
+        f"{float(np.mean([r for _, r in service.values()])) * 1000:.1f}",
         f"{total:,}",
         str(errors_all),
         f"{rate:,.0f}",
     )
     console.print(table)
+    window = elapsed + 1.0  # the CPU was counted over the warm-up too
+    lost = ", ".join(f"{n} {name}" for name, n in socket_errors.items() if n and name != "status")
     console.print(
         f"{clients} clients that never pause wait {clients / rate * 1000:,.0f} ms per request "
         f"on average at {rate:,.0f} req/s (Little's law); p95 under {GOAL_P95_MS:g} ms needs "
-        f"well above {clients / GOAL_P95_MS * 1000:,.0f} req/s. Load average now: "
-        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs"
+        f"well above {clients / GOAL_P95_MS * 1000:,.0f} req/s. Socket errors (in the errors "
+        f"column): {lost or 'none'}.\n"
+        f"CPU while loaded ({os.cpu_count()} CPUs): server (web + embedded worker's race) "
+        f"{server_cpu / window:.2f} cores, {server_cpu / (window / elapsed * total) * 1e6:,.0f} "
+        f"µs per request; load generator {generator_cpu / window:.2f} cores; fake endpoint "
+        f"{fake_cpu / window:.2f} cores. Load average at the end: "
+        f"{', '.join(f'{x:.1f}' for x in load_average)}"
     )
 
 
@@ -323,9 +460,32 @@ def main() -> None:
     parser.add_argument(
         "--samples", type=int, default=20_000, help="samples in the race (0: no race)"
     )
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "aiohttp"],
+        default="wrk",
+        help="the load generator (aiohttp: in this process, also used where wrk is missing)",
+    )
+    parser.add_argument(
+        "--public-cache-seconds",
+        type=float,
+        default=None,
+        help="MOSU_PUBLIC_CACHE_SECONDS of the server (0: the micro-cache off; default: mosu's)",
+    )
     args = parser.parse_args()
+    wrk = wrk_binary() if args.generator == "wrk" else None
+    if args.generator == "wrk" and wrk is None:
+        console.print("wrk is not installed (and this is not root): aiohttp generates the load")
     for kind in args.databases:
-        bench(kind, args.clients, args.seconds, args.samples, args.web_workers)
+        bench(
+            kind,
+            args.clients,
+            args.seconds,
+            args.samples,
+            args.web_workers,
+            wrk,
+            args.public_cache_seconds,
+        )
 
 
 if __name__ == "__main__":

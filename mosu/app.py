@@ -25,6 +25,7 @@ from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError, Unauthenticated
 from mosu.notifications.routes import router as notifications_router
+from mosu.public_cache import PublicCache
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
@@ -167,6 +168,11 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     _document_errors(app)
+    app.add_middleware(
+        PublicCache,
+        seconds=settings.public_cache_seconds,
+        default_language=settings.default_language,
+    )
     return app
 
 

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Web processes `mosu serve` starts (uvicorn workers sharing the port).",
     )
+    public_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long each web process keeps the anonymous public's answer of a "
+        "cacheable page or API route (lists, public challenge pages, leaderboards); 0: off.",
+    )
+    access_log: bool = Field(
+        default=False,
+        description="`mosu serve` logs a line per request (uvicorn's access log).",
+    )
     ray_address: str | None = Field(
         default=None,
         description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "

@@ -250,10 +250,15 @@ def _serve(settings: Settings) -> None:
                 host=settings.host,
                 port=settings.port,
                 log_level="info",
+                access_log=settings.access_log,
             )
         else:
             uvicorn.run(
-                create_app(settings), host=settings.host, port=settings.port, log_level="info"
+                create_app(settings),
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                access_log=settings.access_log,
             )
     finally:
         if pool is not None:

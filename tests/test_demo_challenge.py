@@ -121,6 +121,9 @@ def finished_challenge_went_through_every_step(
 
         entries = {e.name: e for e in races.entries_of(session, challenge.id)}
         assert len(entries) == 5
+        teams = races.entry_teams(session, list(entries.values()))  # the consortium's too
+        assert teams == {e.id: races.entry_organisations(session, e) for e in entries.values()}
+        assert any(len(team) > 1 for team in teams.values())
         cut_supplier = entries["上海明犀智能客服技术有限公司"]
         assert cut_supplier.state is EntryState.cut
         first, second = challenge.stages

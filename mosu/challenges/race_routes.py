@@ -48,6 +48,7 @@ from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
+from mosu.public_cache import PUBLIC_CACHE
 
 router = APIRouter(tags=["races"])
 
@@ -159,7 +160,7 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
 # ---------------------------------------------------------------- race set-up (operators)
 
 
-@router.get("/challenges/{challenge_id}/race")
+@router.get("/challenges/{challenge_id}/race", dependencies=[PUBLIC_CACHE])
 def get_race(session: SessionDep, actor: PublicActor, challenge_id: int) -> RaceOut:
     """Stages (windows in Asia/Shanghai, published cut rules, limits) and entries."""
     return race_out(session, actor, visible_challenge(session, actor, challenge_id))
@@ -240,7 +241,7 @@ def post_close(
 # ---------------------------------------------------------------- leaderboards
 
 
-@router.get("/stages/{stage_id}/leaderboard")
+@router.get("/stages/{stage_id}/leaderboard", dependencies=[PUBLIC_CACHE])
 def get_leaderboard(
     session: SessionDep, actor: PublicActor, stage_id: int, part: str = "public"
 ) -> BoardOut:

@@ -39,6 +39,7 @@ from mosu.deps import (
 )
 from mosu.errors import Invalid
 from mosu.permissions import Actor, roles
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.schemas import Page
 from mosu.registry.service import MAX_PER_PAGE, filed_model_ids
 
@@ -135,7 +136,7 @@ def proposal_download(
 # ---------------------------------------------------------------- challenges
 
 
-@router.get("/challenges")
+@router.get("/challenges", dependencies=[PUBLIC_CACHE])
 def list_challenges(
     session: SessionDep,
     actor: PublicActor,
@@ -169,7 +170,7 @@ def create_challenge(session: SessionDep, actor: OperatorActor, body: ChallengeI
     return service.challenge_out(session, challenge)
 
 
-@router.get("/challenges/{challenge_id}")
+@router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
 def get_challenge(session: SessionDep, actor: PublicActor, challenge_id: int) -> ChallengeOut:
     return service.challenge_out(session, service.get_challenge(session, challenge_id, actor=actor))
 

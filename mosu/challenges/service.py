@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,57 +122,81 @@ def stage_briefs(challenge: Challenge) -> list[StageBrief]:
     ]
 
 
-def _live_count(session: Session, challenge_id: int) -> int:
-    stmt = select(func.count(Application.id)).where(
-        Application.challenge_id == challenge_id,
-        Application.state != ApplicationState.withdrawn,
-    )
-    return session.scalar(stmt) or 0
-
-
-def shortlisted_names(session: Session, challenge_id: int) -> list[str]:
-    """The shortlisted lead organisations, in the order they were shortlisted (public)."""
+def _live_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
+    """Applications that are not withdrawn, per challenge."""
     stmt = (
-        select(Organisation.name_zh)
+        select(Application.challenge_id, func.count(Application.id))
+        .where(
+            Application.challenge_id.in_(challenge_ids),
+            Application.state != ApplicationState.withdrawn,
+        )
+        .group_by(Application.challenge_id)
+    )
+    return {challenge_id: count for challenge_id, count in session.execute(stmt)}
+
+
+def _shortlisted(session: Session, challenge_ids: list[int]) -> dict[int, list[str]]:
+    """Per challenge, the shortlisted lead organisations in the order they were shortlisted."""
+    stmt = (
+        select(Application.challenge_id, Organisation.name_zh)
         .join(Application, Application.organisation_id == Organisation.id)
         .join(Entry, Entry.application_id == Application.id)
         .where(
-            Application.challenge_id == challenge_id,
+            Application.challenge_id.in_(challenge_ids),
             Application.state == ApplicationState.shortlisted,
         )
         .order_by(Entry.id)
     )
-    return list(session.scalars(stmt))
+    found: dict[int, list[str]] = {}
+    for challenge_id, name in session.execute(stmt):
+        found.setdefault(challenge_id, []).append(name)
+    return found
+
+
+def shortlisted_names(session: Session, challenge_id: int) -> list[str]:
+    """The shortlisted lead organisations, in the order they were shortlisted (public)."""
+    return _shortlisted(session, [challenge_id]).get(challenge_id, [])
+
+
+def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[ChallengeOut]:
+    """What anyone allowed to read the challenges sees of them (two queries for all)."""
+    ids = [c.id for c in challenges]
+    counts = _live_counts(session, ids) if ids else {}
+    shortlisted = _shortlisted(session, ids) if ids else {}
+    return [
+        ChallengeOut(
+            id=challenge.id,
+            scenario_id=challenge.scenario_id,
+            scenario_title=challenge.scenario.title,
+            organisation_id=challenge.organisation_id,
+            organisation_name=challenge.organisation.name_zh,
+            kind=challenge.kind,
+            title=challenge.title,
+            category=challenge.category,
+            keywords=list(challenge.keywords),
+            bounty_yuan=challenge.bounty_yuan,
+            requirements=challenge.requirements,
+            valid_from=challenge.valid_from,
+            valid_until=challenge.valid_until,
+            region=challenge.region,
+            issuer=challenge.issuer,
+            require_filed_model=challenge.require_filed_model,
+            max_applications_per_org=challenge.max_applications_per_org,
+            shortlist_places=challenge.shortlist_places,
+            winner_places=challenge.winner_places,
+            state=challenge.state,
+            created_at=challenge.created_at,
+            application_count=counts.get(challenge.id, 0),
+            shortlisted=shortlisted.get(challenge.id, []),
+            stages=stage_briefs(challenge),
+        )
+        for challenge in challenges
+    ]
 
 
 def challenge_out(session: Session, challenge: Challenge) -> ChallengeOut:
     """What anyone allowed to read the challenge sees of it."""
-    return ChallengeOut(
-        id=challenge.id,
-        scenario_id=challenge.scenario_id,
-        scenario_title=challenge.scenario.title,
-        organisation_id=challenge.organisation_id,
-        organisation_name=challenge.organisation.name_zh,
-        kind=challenge.kind,
-        title=challenge.title,
-        category=challenge.category,
-        keywords=list(challenge.keywords),
-        bounty_yuan=challenge.bounty_yuan,
-        requirements=challenge.requirements,
-        valid_from=challenge.valid_from,
-        valid_until=challenge.valid_until,
-        region=challenge.region,
-        issuer=challenge.issuer,
-        require_filed_model=challenge.require_filed_model,
-        max_applications_per_org=challenge.max_applications_per_org,
-        shortlist_places=challenge.shortlist_places,
-        winner_places=challenge.winner_places,
-        state=challenge.state,
-        created_at=challenge.created_at,
-        application_count=_live_count(session, challenge.id),
-        shortlisted=shortlisted_names(session, challenge.id),
-        stages=stage_briefs(challenge),
-    )
+    return challenge_outs(session, [challenge])[0]
 
 
 def list_challenges(
@@ -220,7 +245,7 @@ def list_challenges(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    items = [challenge_out(session, c) for c in rows]
+    items = challenge_outs(session, list(rows))
     return Page(items=items, total=total, page=page, per_page=per_page)
 
 
@@ -474,7 +499,7 @@ def list_applications(session: Session, *, actor: Actor, challenge: Challenge) -
         for a in readable_applications(session, actor=actor, challenge=challenge)
     ]
     return ApplicationList(
-        total=_live_count(session, challenge.id),
+        total=_live_counts(session, [challenge.id]).get(challenge.id, 0),
         shortlisted=shortlisted_names(session, challenge.id),
         items=items,
     )

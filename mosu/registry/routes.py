@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from mosu.accounts.security import CredentialBox
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
 from mosu.permissions import Actor
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.schemas import (
@@ -46,7 +47,7 @@ def _org_out(session: SessionDep, actor: Actor, organisation_id: int) -> Organis
     return service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
 
 
-@router.get("/overview")
+@router.get("/overview", dependencies=[PUBLIC_CACHE])
 def get_overview(session: SessionDep, actor: PublicActor) -> Overview:
     """Counts by tier, layer and modality, filings over time, and the regional share."""
     return service.overview(session)
@@ -61,7 +62,7 @@ def put_regional_total(
     return Response(status_code=204)
 
 
-@router.get("/orgs")
+@router.get("/orgs", dependencies=[PUBLIC_CACHE])
 def list_orgs(
     session: SessionDep,
     actor: PublicActor,
@@ -112,7 +113,7 @@ def delete_org(session: SessionDep, actor: OperatorActor, organisation_id: int) 
     return Response(status_code=204)
 
 
-@router.get("/models")
+@router.get("/models", dependencies=[PUBLIC_CACHE])
 def list_models(
     session: SessionDep,
     actor: PublicActor,
@@ -164,7 +165,7 @@ def delete_model(session: SessionDep, actor: SignedInActor, model_id: int) -> Re
     return Response(status_code=204)
 
 
-@router.get("/filings")
+@router.get("/filings", dependencies=[PUBLIC_CACHE])
 def list_filings(
     session: SessionDep,
     actor: PublicActor,

@@ -30,6 +30,7 @@ from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, Cha
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
 from mosu.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.permissions import Actor, can_manage_challenge, can_withdraw_application, ensure, roles
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.models import Organisation
 from mosu.registry.service import filed_model_ids
 from mosu.scenarios.service import get_scenario
@@ -113,7 +114,7 @@ def _common(request: Request) -> dict[str, Any]:
 # ---------------------------------------------------------------- list
 
 
-@router.get("/challenges")
+@router.get("/challenges", dependencies=[PUBLIC_CACHE])
 def list_challenges(
     request: Request,
     session: SessionDep,
@@ -366,7 +367,7 @@ def _detail_page(
     return render(request, "challenges/detail.html", context, actor=actor, status=status)
 
 
-@router.get("/challenges/{challenge_id}")
+@router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
 def challenge_detail(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.models import FilingKind, FilingStatus, Model, Organisation
 from mosu.registry.schemas import FilingIn
@@ -31,7 +32,7 @@ router = APIRouter(include_in_schema=False)
 FIELDS = ("model_id", "kind", "number", "filed_on", "status", "based_on_model_id")
 
 
-@router.get("/filings")
+@router.get("/filings", dependencies=[PUBLIC_CACHE])
 def list_filings(
     request: Request,
     session: SessionDep,

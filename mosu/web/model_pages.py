@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor, can_manage_filings_of, can_manage_models_of, ensure
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.models import Modality, Model, Organisation
 from mosu.registry.schemas import ModelIn, ModelOut, ModelPatch
@@ -35,7 +36,7 @@ from mosu.web.render import language, render, wants_partial
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/models")
+@router.get("/models", dependencies=[PUBLIC_CACHE])
 def list_models(
     request: Request,
     session: SessionDep,

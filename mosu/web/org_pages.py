@@ -20,6 +20,7 @@ from mosu.permissions import (
     can_set_standing,
     ensure,
 )
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.models import Layer, Organisation, Tier
 from mosu.registry.schemas import OrganisationIn, OrganisationPatch
@@ -42,7 +43,7 @@ router = APIRouter(include_in_schema=False)
 STANDING = service.STANDING_FIELDS
 
 
-@router.get("/orgs")
+@router.get("/orgs", dependencies=[PUBLIC_CACHE])
 def list_orgs(
     request: Request,
     session: SessionDep,

@@ -10,6 +10,7 @@ from mosu import i18n
 from mosu.accounts.service import actor_for, user_for_web_token
 from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
 from mosu.permissions import PUBLIC, Actor
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
@@ -51,7 +52,7 @@ def _overview_page(
     return render(request, "overview.html", context, actor=actor, status=status)
 
 
-@router.get("/")
+@router.get("/", dependencies=[PUBLIC_CACHE])
 def overview(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
     """生态概览: counts, charts and the share of the regional total of filed models."""
     return _overview_page(request, session, actor)

@@ -32,6 +32,7 @@ from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
+from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.models import ModelEndpoint
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
@@ -178,7 +179,7 @@ def _race_page(
     return render(request, "races/race.html", context, actor=actor, status=status)
 
 
-@router.get("/challenges/{challenge_id}/race")
+@router.get("/challenges/{challenge_id}/race", dependencies=[PUBLIC_CACHE])
 def race_page(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:

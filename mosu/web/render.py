@@ -45,6 +45,7 @@ env = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package: no stat() of each file per render
 )
 env.globals.update(
     _=_gettext,
