@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import scipy.special
 from numpy.typing import NDArray
 
+T = TypeVar("T")
 Array = NDArray[np.float64]
 IntArray = NDArray[np.int32]
 
@@ -35,6 +38,9 @@ TABLE_MAX = 4096
 
 BUCKETS_PER_POINT = 8
 """Guide buckets per support point of a table (rounded up to a power of two)."""
+
+WALK = 6
+"""Steps a search walks along the cumulative distribution before it bisects what is left."""
 
 CHUNK = 10
 """Rounds drawn by one generator (child ``k`` of ``SeedSequence(seed)`` draws chunk ``k``),
@@ -47,8 +53,9 @@ class PoissonCells:
     (all in one array) and per cell its table's size and start.
 
     ``guide`` holds the variate for a bucket inside one step of the distribution, and
-    ``-1 - i`` for a bucket holding a step, ``i`` the first point of ``cdf`` to search
-    (``cdf`` and ``value`` hold every table's support points, one after another).
+    ``-1 - i`` for a bucket holding a step, ``i`` the first point of ``cdf`` to search, up to
+    the table's ``last`` point (``cdf`` and ``value`` hold every table's support points, one
+    after another).
     """
 
     guide: IntArray
@@ -56,6 +63,7 @@ class PoissonCells:
     value: IntArray
     scale: NDArray[np.float32]
     start: IntArray
+    last: IntArray
 
     @classmethod
     def for_means(cls, means: NDArray[np.int64]) -> PoissonCells:
@@ -88,6 +96,7 @@ class PoissonCells:
             value=support.astype(np.int32),
             scale=np.asarray(scales, dtype=np.float32)[which],
             start=np.asarray(starts, dtype=np.int32)[which],
+            last=(offset + sizes - 1).astype(np.int32)[which],
         )
 
     def draw(self, rng: np.random.Generator, rounds: int, out: IntArray | None = None) -> IntArray:
@@ -111,9 +120,23 @@ class PoissonCells:
         below /= self.scale[cell]
         at = -1 - flat_x[search]
         todo = np.flatnonzero(self.cdf[at] <= below)
-        while todo.size:
+        for _ in range(WALK):  # most searches end in a step or two
+            if not todo.size:
+                break
             at[todo] += 1
             todo = todo[self.cdf[at[todo]] <= below[todo]]
+        # the rest (deep in a tail) by bisection between there and the table's last point,
+        # where F = 1 > u: min{x: F(x) > u} stays in [low, high]
+        low, high, u = at[todo], self.last[cell[todo]], below[todo]
+        while todo.size:
+            middle = (low + high) // 2
+            right = self.cdf[middle] <= u
+            low = np.where(right, middle + 1, low)
+            high = np.where(right, high, middle)
+            done = low >= high
+            at[todo[done]] = low[done]
+            keep = ~done
+            todo, low, high, u = todo[keep], low[keep], high[keep], u[keep]
         flat_x[search] = self.value[at]
         return out
 
@@ -126,20 +149,43 @@ def to_multinomial(
     removing ``t - n`` of those ``t`` battles at random without replacement, or adding
     ``n - t`` fresh draws, leaves ``Multinomial(n, p)`` for every ``t``. ``cdf`` is
     ``cumsum(counts)``, when the caller has it."""
-    wide = n >= 1 << 30  # int32 sums are exact below this, and many times faster
-    extra = int(x.sum(dtype=np.int64 if wide else x.dtype)) - n
-    if extra > 0:
-        drop = rng.choice(n + extra, size=extra, replace=False, shuffle=False)
-        drop.sort()
-        cell = np.searchsorted(np.cumsum(x, dtype=np.int64 if wide else x.dtype), drop, "right")
-        _add_sorted(x, cell, -1)
-    elif extra < 0:
-        cdf = np.cumsum(counts) if cdf is None else cdf
-        add = rng.random(-extra) * cdf[-1]
-        add.sort()
-        cell = np.minimum(np.searchsorted(cdf, add, side="right"), len(x) - 1)
-        _add_sorted(x, cell, 1)
+    rows_to_multinomial(rng, x[None, :], counts, n, np.cumsum(counts) if cdf is None else cdf)
     return x
+
+
+def rows_to_multinomial(
+    rng: np.random.Generator, rows: IntArray, counts: Array, n: int, cdf: Array
+) -> None:
+    """:func:`to_multinomial` for every row of ``rows`` at once (in place): one pass over
+    all rows for the sums, the removals and the additions, one random draw per row only
+    for the battles each row removes."""
+    cells = rows.shape[1]
+    wide = n * len(rows) >= 1 << 30  # int32 sums are exact below this, and many times faster
+    total = rows.sum(axis=1, dtype=np.int64 if wide else rows.dtype).astype(np.int64)
+    extra = total - n
+    flat = rows.reshape(-1)
+    over = np.flatnonzero(extra > 0)
+    if over.size:
+        # positions of the removed battles among each row's t, then offset to the row
+        running = np.cumsum(rows[over], axis=1, dtype=np.int64 if wide else rows.dtype)
+        picks = [
+            rng.choice(int(total[r]), size=int(extra[r]), replace=False, shuffle=False)
+            for r in over.tolist()
+        ]
+        where = np.concatenate(
+            [
+                np.searchsorted(running[i], np.sort(pick).astype(running.dtype), "right")
+                for i, pick in enumerate(picks)
+            ]
+        )
+        where += np.repeat(over * cells, extra[over])
+        _add_sorted(flat, where, -1)
+    under = np.flatnonzero(extra < 0)
+    if under.size:
+        # fresh battles for each row, sorted: a binary search for sorted keys is cache-friendly
+        fresh = [np.sort(rng.random(int(-extra[r]))) * cdf[-1] for r in under.tolist()]
+        cell = np.minimum(np.searchsorted(cdf, np.concatenate(fresh), "right"), cells - 1)
+        _add_sorted(flat, np.repeat(under * cells, -extra[under]) + cell, 1)
 
 
 def _add_sorted(x: IntArray, cell: NDArray[np.intp], sign: int) -> None:
@@ -148,38 +194,63 @@ def _add_sorted(x: IntArray, cell: NDArray[np.intp], sign: int) -> None:
     x[cell[starts]] += sign * np.diff(starts, append=len(cell)).astype(x.dtype)
 
 
+class Resampler:
+    """Exact multinomial draws of ``sum(counts)`` over the cells ``counts`` (all positive),
+    in chunks of :data:`CHUNK` rounds: chunk ``k`` is drawn by child ``k`` of
+    ``SeedSequence(seed)``, so any chunk can be drawn alone, in any thread, and the draws do
+    not depend on how chunks are shared out."""
+
+    def __init__(self, counts: Array, *, seed: int) -> None:
+        self.counts = counts
+        self.n = round(float(counts.sum()))
+        integral = (counts == np.rint(counts)) & (counts <= TABLE_MAX)
+        self.tabled = np.flatnonzero(integral)
+        self.other = np.flatnonzero(~integral)
+        self.sampler = PoissonCells.for_means(np.rint(counts[self.tabled]).astype(np.int64))
+        self.cdf = np.cumsum(counts)
+        self.seed = seed
+
+    def chunk(self, k: int, rounds: int = CHUNK, out: IntArray | None = None) -> IntArray:
+        """Chunk ``k``: ``rounds`` (at most :data:`CHUNK`) draws, shape ``(rounds, cells)``."""
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(k,)))
+        if out is None:
+            out = np.empty((rounds, len(self.counts)), dtype=np.int32)
+        if self.other.size:
+            out[:, self.tabled] = self.sampler.draw(rng, rounds)
+            other = self.counts[self.other]
+            out[:, self.other] = rng.poisson(other, size=(rounds, other.size))
+        else:
+            self.sampler.draw(rng, rounds, out=out)
+        rows_to_multinomial(rng, out, self.counts, self.n, self.cdf)
+        return out
+
+
+def chunks(rounds: int) -> list[tuple[int, int]]:
+    """``(first round, rounds)`` of each chunk of ``rounds`` bootstrap rounds."""
+    return [(start, min(CHUNK, rounds - start)) for start in range(0, rounds, CHUNK)]
+
+
 def multinomial_rounds(
     counts: Array, *, rounds: int, seed: int, workers: int | None = None
 ) -> IntArray:
     """``rounds`` exact multinomial draws of ``sum(counts)`` over the cells ``counts``
-    (all positive), shape ``(rounds, len(counts))``."""
-    n = round(float(counts.sum()))
-    integral = (counts == np.rint(counts)) & (counts <= TABLE_MAX)
-    tabled = np.flatnonzero(integral)
-    other = np.flatnonzero(~integral)
-    sampler = PoissonCells.for_means(np.rint(counts[tabled]).astype(np.int64))
-    chunks = [(k, min(CHUNK, rounds - k)) for k in range(0, rounds, CHUNK)]
-    seeds = np.random.SeedSequence(seed).spawn(len(chunks))
+    (all positive), shape ``(rounds, len(counts))``, chunks drawn on ``workers`` threads."""
+    resampler = Resampler(counts, seed=seed)
     out = np.empty((rounds, len(counts)), dtype=np.int32)
-    cdf = np.cumsum(counts)
+    parts = chunks(rounds)
 
-    def draw(job: int) -> None:
-        start, size = chunks[job]
-        rng = np.random.default_rng(seeds[job])
-        block = out[start : start + size]
-        if other.size:
-            block[:, tabled] = sampler.draw(rng, size)
-            block[:, other] = rng.poisson(counts[other], size=(size, other.size))
-        else:
-            sampler.draw(rng, size, out=block)
-        for row in block:
-            to_multinomial(rng, row, counts, n, cdf)
+    def draw(k: int) -> None:
+        start, size = parts[k]
+        resampler.chunk(k, size, out=out[start : start + size])
 
-    threads = workers or min(len(chunks), os.cpu_count() or 1)
-    if threads <= 1:
-        for job in range(len(chunks)):
-            draw(job)
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            list(pool.map(draw, range(len(chunks))))
+    in_threads(draw, len(parts), workers)
     return out
+
+
+def in_threads(job: Callable[[int], T], jobs: int, workers: int | None) -> list[T]:
+    """``job(k)`` for ``k < jobs`` on ``workers`` threads (default: one per CPU), in order."""
+    threads = workers or min(jobs, os.cpu_count() or 1)
+    if threads <= 1:
+        return [job(k) for k in range(jobs)]
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(job, range(jobs)))

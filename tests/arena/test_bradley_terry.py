@@ -99,7 +99,7 @@ def test_batched_bootstrap_equals_separate_fits() -> None:
     pairs = PairCounts.from_battles(battles)
     beta = bt.fit(pairs)
     batched = bt.bootstrap(pairs, beta, rounds=10, seed=1)
-    cells = bt._resample(pairs.cells, rounds=10, seed=1, workers=1)
+    cells = bt._resample(pairs.cells, rounds=10, seed=1)
     for r in range(10):
         alone = bt.fit(pairs.with_cells(cells[r]), ridge=bt.BOOTSTRAP_RIDGE)
         assert np.abs(batched[r] - alone).max() < 1e-7
