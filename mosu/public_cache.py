@@ -19,9 +19,10 @@ What is safe, and why:
   cookie, as pages choose it) and the HTMX headers that make a page answer with a fragment.
 * One render per key at a time ("single flight"): concurrent anonymous requests for a key
   that is not stored wait for the first one's answer instead of each rendering it.
-* A write (any method but GET, HEAD or OPTIONS) through this process clears the cache when
-  it starts and when it ends, and an answer rendered meanwhile is not kept, so a change made
-  here shows at once; changes made by other processes show within the TTL.
+* A signed-in write (any method but GET, HEAD or OPTIONS) through this process that is not
+  refused (4xx) clears the cache when it ends, and an answer rendered meanwhile is not kept,
+  so a change made here shows at once; changes made by other processes show within the
+  TTL. Anonymous or refused writes change nothing the public sees, and leave the cache be.
 
 Stored answers carry an ``ETag``; an ``If-None-Match`` that names it gets a 304.
 """
@@ -121,15 +122,11 @@ class PublicCache:
         if scope["type"] != "http" or self.seconds <= 0:
             await self.app(scope, receive, send)
             return
-        if scope["method"] not in SAFE_METHODS:
-            self._forget()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                self._forget()  # also what was rendered while the write went on
-            return
         headers = Headers(scope=scope)
         lang = _anonymous(headers)
+        if scope["method"] not in SAFE_METHODS:
+            await self._write(scope, receive, send, signed_in=lang is None)
+            return
         if scope["method"] != "GET" or lang is None:
             await self.app(scope, receive, send)
             return
@@ -155,6 +152,25 @@ class PublicCache:
         finally:
             del self.in_flight[key]
             done.set()
+
+    async def _write(self, scope: Scope, receive: Receive, send: Send, *, signed_in: bool) -> None:
+        """Pass a write through; forget every answer once it has succeeded. Only signed-in
+        writes can change what the public sees (every route that changes data requires a
+        role), and one refused (4xx) changed nothing, so neither an anonymous nor a refused
+        request can empty the cache: a stream of them costs no renders."""
+        status = 0
+
+        async def watch(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            if signed_in and not 400 <= status < 500:
+                self._forget()  # also what was rendered while the write went on
 
     def _forget(self) -> None:
         self.writes += 1

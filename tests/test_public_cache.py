@@ -22,7 +22,7 @@ from mosu.public_cache import (
     PublicCache,
     new_store,
 )
-from tests.conftest import World, make_org
+from tests.conftest import World, credit_code, make_org
 
 
 class Clock:
@@ -148,19 +148,37 @@ def test_one_render_for_many_visitors_and_an_etag(app: FastAPI, world: World) ->
     assert get(app, "/challenges", headers={"If-None-Match": '"other"'}).status_code == 200
 
 
-def test_a_write_through_the_process_clears_the_cache(
+def test_a_signed_in_write_clears_the_cache_and_others_do_not(
     app: FastAPI, world: World, clock: Clock
 ) -> None:
     get(app, "/api/v1/orgs")
     assert get(app, "/api/v1/orgs").headers[STATUS_HEADER] == "hit"
 
-    async def post() -> None:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://mosu.test") as c:
-            await c.post("/login", data={"username": "nobody", "password": "wrong"})
+    def post(path: str, **kw: object) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://mosu.test") as c:
+                return await c.post(path, **kw)  # type: ignore[arg-type]
 
-    asyncio.run(post())
-    assert get(app, "/api/v1/orgs").headers[STATUS_HEADER] == "miss"
+        return asyncio.run(go())
+
+    # anonymous, or refused: nothing the public sees changed, so no render is lost
+    assert post("/login", data={"username": "nobody", "password": "wrong"}).status_code < 500
+    assert (
+        post("/api/v1/orgs", json={}, headers={"Authorization": "Bearer junk"}).status_code == 401
+    )
+    assert get(app, "/api/v1/orgs").headers[STATUS_HEADER] == "hit"
+    org = {
+        "name_zh": "丁新写入有限公司",
+        "credit_code": credit_code(9),
+        "tier": "cluster",
+        "layers": ["model"],
+    }
+    operator = {"Authorization": f"Bearer {world.tokens['operator']}"}
+    made = post("/api/v1/orgs", json=org, headers=operator)
+    assert made.status_code == 201, made.text
+    fresh = get(app, "/api/v1/orgs")
+    assert fresh.headers[STATUS_HEADER] == "miss" and "丁新写入" in fresh.text
 
 
 @pytest.fixture
@@ -232,7 +250,7 @@ def test_an_answer_rendered_during_a_write_is_not_kept() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://mosu.test") as c:
             read = asyncio.create_task(c.get("/slow"))
             await entered.wait()  # the render is under way when the write comes
-            await c.post("/write")
+            await c.post("/write", headers={"Authorization": "Bearer a-signed-in-writer"})
             return await read, await c.get("/slow")
 
     during, after = asyncio.run(race())
