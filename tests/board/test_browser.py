@@ -14,6 +14,7 @@ from tests.conftest import World
 from tests.scenarios.factory import make_scenario
 from tests.web.test_browser import browser as browser  # the shared Chromium fixtures
 from tests.web.test_browser import page as page
+from tests.web.test_browser import settled
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,12 +62,14 @@ def test_board_search_recommendations_interest_and_notification(
     with page.expect_response(lambda r: "layer=compute" in r.url):
         page.select_option("#f-match-layer", "compute")
     page.wait_for_selector("#recommended-suppliers >> text=没有匹配的供给方")
+    settled(page)
     with page.expect_response(lambda r: "/matches?" in r.url and "compute" not in r.url):
         page.select_option("#f-match-layer", "")
+    settled(page)
     with page.expect_response(lambda r: "filed_only=1" in r.url):
         page.check("#f-filed_only")
     page.wait_for_selector("#recommended-suppliers .supplier-match")
-    page.wait_for_load_state("networkidle")
+    settled(page)
 
     page.fill("#f-note", "可到现场演示派单效果")
     page.click("#mark-interest")

@@ -35,6 +35,17 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOT = Path(os.environ.get("MOSU_SCREENSHOT", "/tmp/overview.png"))
 
+
+def settled(page: Page) -> None:
+    """Wait until htmx has no request in flight and has swapped and settled: until then a
+    swapped-in element has no htmx listeners (and wears its predecessor's classes), so an
+    event on it, a change of a select say, would be lost."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, "
+        ".htmx-added')"
+    )
+
+
 if not CHROMIUM.exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)", allow_module_level=True)
 

@@ -21,7 +21,7 @@ from mosu.jobs.worker import WorkerPool, run_in_thread
 from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World
 from tests.scenarios.factory import PDF, make_model, make_scenario
-from tests.web.test_browser import Community, browser, page, sign_in
+from tests.web.test_browser import Community, browser, page, settled, sign_in
 
 __all__ = ["browser", "page"]
 pytestmark = [
@@ -63,6 +63,7 @@ def _apply(page: Page, challenge_path: str, model: int, proposal: str, member: s
     if member:
         page.select_option("#f-member-0", label=member)
     page.wait_for_selector(f"#models-field input[value='{model}']")
+    settled(page)
     page.check(f"#models-field input[value='{model}']")
     page.fill("#f-proposal", proposal)
     page.set_input_files(
