@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.special
@@ -154,7 +154,7 @@ def to_multinomial(
 
 
 def rows_to_multinomial(
-    rng: np.random.Generator, rows: IntArray, counts: Array, n: int, cdf: Array
+    rng: np.random.Generator, rows: IntArray, counts: Array, n: int, cdf: NDArray[Any]
 ) -> None:
     """:func:`to_multinomial` for every row of ``rows`` at once (in place): one pass over
     all rows for the sums, the removals and the additions, one random draw per row only
@@ -168,24 +168,39 @@ def rows_to_multinomial(
     if over.size:
         # positions of the removed battles among each row's t, then offset to the row
         running = np.cumsum(rows[over], axis=1, dtype=np.int64 if wide else rows.dtype)
-        picks = [
-            rng.choice(int(total[r]), size=int(extra[r]), replace=False, shuffle=False)
-            for r in over.tolist()
-        ]
         where = np.concatenate(
             [
-                np.searchsorted(running[i], np.sort(pick).astype(running.dtype), "right")
-                for i, pick in enumerate(picks)
+                np.searchsorted(
+                    running[i], _distinct(rng, int(total[r]), int(extra[r]), running.dtype), "right"
+                )
+                for i, r in enumerate(over.tolist())
             ]
         )
         where += np.repeat(over * cells, extra[over])
         _add_sorted(flat, where, -1)
     under = np.flatnonzero(extra < 0)
     if under.size:
-        # fresh battles for each row, sorted: a binary search for sorted keys is cache-friendly
-        fresh = [np.sort(rng.random(int(-extra[r]))) * cdf[-1] for r in under.tolist()]
+        # fresh battles for each row, sorted: a binary search for sorted keys is cache-friendly;
+        # with whole counts a battle is a whole number below n (exact, and integer searches
+        # let other threads run)
+        if np.issubdtype(cdf.dtype, np.integer):
+            fresh = [np.sort(rng.integers(0, n, int(-extra[r]))) for r in under.tolist()]
+        else:
+            fresh = [np.sort(rng.random(int(-extra[r]))) * cdf[-1] for r in under.tolist()]
         cell = np.minimum(np.searchsorted(cdf, np.concatenate(fresh), "right"), cells - 1)
         _add_sorted(flat, np.repeat(under * cells, -extra[under]) + cell, 1)
+
+
+def _distinct(rng: np.random.Generator, high: int, k: int, dtype: np.dtype[Any]) -> NDArray[Any]:
+    """``k`` distinct whole numbers below ``high``, uniformly among all such sets, sorted:
+    the first ``k`` distinct values of a sequence of uniform draws (what is drawn depends on
+    nothing but equality, so every set is as likely as any other), drawn in batches."""
+    picked = np.empty(0, dtype=np.int64)
+    while len(picked) < k:
+        picked = np.concatenate([picked, rng.integers(0, high, k - len(picked))])
+        picked.sort()
+        picked = picked[np.concatenate(([True], picked[1:] != picked[:-1]))]
+    return picked.astype(dtype)  # the searched array's type: no cast of it per search
 
 
 def _add_sorted(x: IntArray, cell: NDArray[np.intp], sign: int) -> None:
@@ -207,7 +222,8 @@ class Resampler:
         self.tabled = np.flatnonzero(integral)
         self.other = np.flatnonzero(~integral)
         self.sampler = PoissonCells.for_means(np.rint(counts[self.tabled]).astype(np.int64))
-        self.cdf = np.cumsum(counts)
+        whole = bool(np.all(counts == np.rint(counts)))
+        self.cdf = np.cumsum(np.rint(counts).astype(np.int64) if whole else counts)
         self.seed = seed
 
     def chunk(self, k: int, rounds: int = CHUNK, out: IntArray | None = None) -> IntArray:

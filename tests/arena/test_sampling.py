@@ -47,3 +47,14 @@ def test_draws_do_not_depend_on_the_threads() -> None:
     three = multinomial_rounds(counts, rounds=35, seed=5, workers=3)
     np.testing.assert_array_equal(one, three)
     assert not np.array_equal(one, multinomial_rounds(counts, rounds=35, seed=6, workers=1))
+
+
+def test_distinct_draws_are_uniform_over_sets() -> None:
+    from collections import Counter
+
+    from mosu.arena.sampling import _distinct
+
+    rng = np.random.default_rng(3)
+    seen = Counter(tuple(_distinct(rng, 5, 3, np.dtype(np.int32)).tolist()) for _ in range(20_000))
+    assert len(seen) == 10 and all(len(set(s)) == 3 and list(s) == sorted(s) for s in seen)
+    assert max(seen.values()) / min(seen.values()) < 1.15  # each of the 10 sets ~2,000 times
