@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from mosu.arena.pairs import PairCounts
-from mosu.arena.sampling import Resampler, chunks, in_threads, to_multinomial
+from mosu.arena.sampling import Resampler, chunks, in_threads
 from mosu.arena.votes import ArenaError
 
 Array = NDArray[np.float64]
@@ -210,11 +210,12 @@ def bootstrap(
     """
     ridge = max(ridge, BOOTSTRAP_RIDGE)
     chord = _Chord(pairs, beta_hat, ridge, tol, max_chord_steps)
-    resample = _Resample(pairs.cells, seed)
+    resampler = Resampler(pairs.cells.ravel(), seed=seed)
     parts = chunks(rounds)
 
     def fit_chunk(k: int) -> tuple[NDArray[np.int32], Array, Array]:
-        drawn = resample(k, parts[k][1])
+        size = parts[k][1]
+        drawn = resampler.chunk(k, size).reshape(size, *pairs.cells.shape)
         return (drawn, *chord(drawn))
 
     fitted = in_threads(fit_chunk, len(parts), workers)
@@ -275,45 +276,11 @@ class _Chord:
         return beta, size
 
 
-class _Resample:
-    """Bootstrap draws of a table of cell counts: chunk ``k`` of the rounds, shape
-    ``(rounds, *cells.shape)`` (cells that never occurred stay zero)."""
-
-    def __init__(self, cells: Array, seed: int) -> None:
-        self.shape = cells.shape
-        flat = cells.ravel()
-        self.used = np.flatnonzero(flat)
-        self.resampler = Resampler(flat[self.used], seed=seed)
-
-    def __call__(self, k: int, rounds: int) -> NDArray[np.int32]:
-        drawn = self.resampler.chunk(k, rounds)
-        if self.used.size < np.prod(self.shape):
-            full = np.zeros((rounds, int(np.prod(self.shape))), dtype=np.int32)
-            full[:, self.used] = drawn
-            drawn = full
-        return drawn.reshape(rounds, *self.shape)
-
-
-def _resample(cells: Array, *, rounds: int, seed: int) -> NDArray[np.int32]:
-    """All ``rounds`` of :class:`_Resample`, as :func:`bootstrap` draws them."""
-    resample = _Resample(cells, seed)
-    return np.concatenate([resample(k, size) for k, (_, size) in enumerate(chunks(rounds))])
-
-
 def _half_transposed(counts: NDArray[np.int32]) -> Array:
     """``counts.T / 2`` as a C-ordered float array: ``(rounds, pairs)`` -> ``(pairs, rounds)``."""
     out = np.empty(counts.shape[::-1])
     np.multiply(counts.T, 0.5, out=out)
     return out
-
-
-def multinomial_counts(rng: np.random.Generator, counts: Array) -> NDArray[np.int32]:
-    """One draw from ``Multinomial(n, counts / n)`` with ``n = sum(counts)``: the
-    cell counts of ``n`` battles resampled with replacement (numpy's Poisson sampler,
-    made exact by :func:`~mosu.arena.sampling.to_multinomial`)."""
-    n = round(float(counts.sum()))
-    x: NDArray[np.int32] = rng.poisson(counts).astype(np.int32)
-    return to_multinomial(rng, x, counts, n)
 
 
 def sandwich_covariance(pairs: PairCounts, beta: Array) -> Array:

@@ -3,7 +3,7 @@
 Resampling ``n`` battles with replacement gives, for Bradley-Terry, exactly a multinomial
 draw of ``n`` over the (pair, outcome) cells. It is drawn here as independent
 ``Poisson(count)`` variates per cell, corrected to the exact multinomial (see
-:func:`to_multinomial`). The Poisson variates come from inversion with a guide table
+:func:`rows_to_multinomial`). The Poisson variates come from inversion with a guide table
 (Devroye's "indexed search"): cell counts are small integers shared by many cells, so one
 table per distinct count serves them all. Each table splits ``[0, 1)`` into a power of two
 ``K`` of equal buckets, at least eight per support point; a bucket that lies inside one
@@ -141,23 +141,15 @@ class PoissonCells:
         return out
 
 
-def to_multinomial(
-    rng: np.random.Generator, x: IntArray, counts: Array, n: int, cdf: Array | None = None
-) -> IntArray:
-    """Independent ``Poisson(counts)`` draws ``x`` turned into one ``Multinomial(n, counts/n)``
-    draw, in place: given their total ``t``, Poisson draws are ``Multinomial(t, p)``;
-    removing ``t - n`` of those ``t`` battles at random without replacement, or adding
-    ``n - t`` fresh draws, leaves ``Multinomial(n, p)`` for every ``t``. ``cdf`` is
-    ``cumsum(counts)``, when the caller has it."""
-    rows_to_multinomial(rng, x[None, :], counts, n, np.cumsum(counts) if cdf is None else cdf)
-    return x
-
-
 def rows_to_multinomial(
     rng: np.random.Generator, rows: IntArray, counts: Array, n: int, cdf: NDArray[Any]
 ) -> None:
-    """:func:`to_multinomial` for every row of ``rows`` at once (in place): one pass over
-    all rows for the sums, the removals and the additions, one random draw per row only
+    """Independent ``Poisson(counts)`` draws in each row turned into ``Multinomial(n,
+    counts/n)`` draws, in place: given their total ``t``, Poisson draws are
+    ``Multinomial(t, p)``; removing ``t - n`` of those ``t`` battles at random without
+    replacement, or adding ``n - t`` fresh draws (``cdf`` is ``cumsum(counts)``), leaves
+    ``Multinomial(n, p)`` for every ``t``. All rows at once: one pass over all rows for
+    the sums, the removals and the additions, one random draw per row only
     for the battles each row removes."""
     cells = rows.shape[1]
     wide = n * len(rows) >= 1 << 30  # int32 sums are exact below this, and many times faster
@@ -210,13 +202,15 @@ def _add_sorted(x: IntArray, cell: NDArray[np.intp], sign: int) -> None:
 
 
 class Resampler:
-    """Exact multinomial draws of ``sum(counts)`` over the cells ``counts`` (all positive),
-    in chunks of :data:`CHUNK` rounds: chunk ``k`` is drawn by child ``k`` of
-    ``SeedSequence(seed)``, so any chunk can be drawn alone, in any thread, and the draws do
-    not depend on how chunks are shared out."""
+    """Exact multinomial draws of ``sum(counts)`` over the cells ``counts`` (cells that never
+    occurred stay zero), in chunks of :data:`CHUNK` rounds: chunk ``k`` is drawn by child
+    ``k`` of ``SeedSequence(seed)``, so any chunk can be drawn alone, in any thread, and the
+    draws do not depend on how chunks are shared out."""
 
     def __init__(self, counts: Array, *, seed: int) -> None:
-        self.counts = counts
+        self.cells = len(counts)
+        self.used = np.flatnonzero(counts)
+        self.counts = counts = counts[self.used]
         self.n = round(float(counts.sum()))
         integral = (counts == np.rint(counts)) & (counts <= TABLE_MAX)
         self.tabled = np.flatnonzero(integral)
@@ -226,11 +220,10 @@ class Resampler:
         self.cdf = np.cumsum(np.rint(counts).astype(np.int64) if whole else counts)
         self.seed = seed
 
-    def chunk(self, k: int, rounds: int = CHUNK, out: IntArray | None = None) -> IntArray:
+    def chunk(self, k: int, rounds: int = CHUNK) -> IntArray:
         """Chunk ``k``: ``rounds`` (at most :data:`CHUNK`) draws, shape ``(rounds, cells)``."""
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(k,)))
-        if out is None:
-            out = np.empty((rounds, len(self.counts)), dtype=np.int32)
+        out = np.empty((rounds, len(self.counts)), dtype=np.int32)
         if self.other.size:
             out[:, self.tabled] = self.sampler.draw(rng, rounds)
             other = self.counts[self.other]
@@ -238,7 +231,11 @@ class Resampler:
         else:
             self.sampler.draw(rng, rounds, out=out)
         rows_to_multinomial(rng, out, self.counts, self.n, self.cdf)
-        return out
+        if self.used.size == self.cells:
+            return out
+        full = np.zeros((rounds, self.cells), dtype=np.int32)
+        full[:, self.used] = out
+        return full
 
 
 def chunks(rounds: int) -> list[tuple[int, int]]:
@@ -249,18 +246,14 @@ def chunks(rounds: int) -> list[tuple[int, int]]:
 def multinomial_rounds(
     counts: Array, *, rounds: int, seed: int, workers: int | None = None
 ) -> IntArray:
-    """``rounds`` exact multinomial draws of ``sum(counts)`` over the cells ``counts``
-    (all positive), shape ``(rounds, len(counts))``, chunks drawn on ``workers`` threads."""
+    """``rounds`` exact multinomial draws of ``sum(counts)`` over the cells ``counts``,
+    shape ``(rounds, len(counts))``, chunks drawn on ``workers`` threads: the draws
+    :func:`~mosu.arena.bradley_terry.bootstrap` makes."""
     resampler = Resampler(counts, seed=seed)
-    out = np.empty((rounds, len(counts)), dtype=np.int32)
     parts = chunks(rounds)
-
-    def draw(k: int) -> None:
-        start, size = parts[k]
-        resampler.chunk(k, size, out=out[start : start + size])
-
-    in_threads(draw, len(parts), workers)
-    return out
+    return np.concatenate(
+        in_threads(lambda k: resampler.chunk(k, parts[k][1]), len(parts), workers)
+    )
 
 
 def in_threads(job: Callable[[int], T], jobs: int, workers: int | None) -> list[T]:

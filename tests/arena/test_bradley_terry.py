@@ -9,6 +9,7 @@ import pytest
 
 from mosu.arena import NotEstimable, PairCounts, RatingScale, rate
 from mosu.arena import bradley_terry as bt
+from mosu.arena.sampling import multinomial_rounds
 from mosu.arena.simulate import simulate_battles
 from mosu.arena.votes import Battles
 from tests.arena.helpers import POINTS, arena, per_row_mle
@@ -99,16 +100,15 @@ def test_batched_bootstrap_equals_separate_fits() -> None:
     pairs = PairCounts.from_battles(battles)
     beta = bt.fit(pairs)
     batched = bt.bootstrap(pairs, beta, rounds=10, seed=1)
-    cells = bt._resample(pairs.cells, rounds=10, seed=1)
+    cells = multinomial_rounds(pairs.cells.ravel(), rounds=10, seed=1).reshape(10, 3, -1)
     for r in range(10):
         alone = bt.fit(pairs.with_cells(cells[r]), ridge=bt.BOOTSTRAP_RIDGE)
         assert np.abs(batched[r] - alone).max() < 1e-7
 
 
 def test_resample_is_exactly_multinomial() -> None:
-    rng = np.random.default_rng(0)
     counts = np.array([3.0, 1.0, 0.0, 2.0])
-    draws = np.array([bt.multinomial_counts(rng, counts) for _ in range(20_000)])
+    draws = multinomial_rounds(counts, rounds=20_000, seed=0)
     assert np.all(draws.sum(axis=1) == 6)
     assert np.all(draws[:, 2] == 0)
     p = counts / 6.0
