@@ -119,15 +119,18 @@ def db_rotate_key(
     from mosu.registry.service import reseal_endpoint_keys
 
     settings = load_settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        try:
-            count = reseal_endpoint_keys(
-                session, old=CredentialBox(old_key), new=CredentialBox(settings.secret_key)
-            )
-        except MosuError as exc:
-            raise _fail(exc.message) from exc
-        session.commit()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                count = reseal_endpoint_keys(
+                    session, old=CredentialBox(old_key), new=CredentialBox(settings.secret_key)
+                )
+            except MosuError as exc:
+                raise _fail(exc.message) from exc
+            session.commit()
+    finally:
+        engine.dispose()
     console.print(f"re-encrypted {count} stored model key(s) under the current MOSU_SECRET_KEY")
 
 
