@@ -156,7 +156,7 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     with transaction(make_sessionmaker(engine)) as session:
         load_community(session)
     settings = Settings.from_env(
-        {}, database_url=url, secret_key="bench-web-" + "x" * 40, data_dir=folder / "demo-data"
+        {}, database_url=url, secret_key=secrets.token_urlsafe(32), data_dir=folder / "demo-data"
     )
     build_demo_challenges(engine, settings)  # the challenge pages under load have real boards
     with transaction(make_sessionmaker(engine)) as session:
@@ -344,7 +344,7 @@ def bench(
         env = {
             **os.environ,
             "MOSU_DATABASE_URL": url,
-            "MOSU_SECRET_KEY": secrets.token_urlsafe(24),
+            "MOSU_SECRET_KEY": secrets.token_urlsafe(32),
             "MOSU_PORT": str(port),
             "MOSU_DATA_DIR": str(folder / "data"),
             "MOSU_EMBEDDED_WORKER": "true",

@@ -14,6 +14,7 @@ and reports the revision so that ``mosu db upgrade`` can bring an older one forw
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sqlite3
@@ -31,6 +32,8 @@ from mosu.db import make_engine
 from mosu.errors import MosuError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 PGDUMP_MAGIC = b"PGDMP"
 
 
@@ -83,13 +86,35 @@ def _run(args: list[str]) -> str:
     return done.stdout
 
 
+def _private_dirs(folder: Path) -> None:
+    """Create ``folder`` and any missing parents readable by the owner alone (0700)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for path in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path, DIR_MODE)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by the owner alone (0600) from the first instant;
+    the tools that then write the backup into it keep its mode."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+
+
 def backup(url: str, out: Path) -> BackupInfo:
-    """Write a consistent backup of the database at ``url`` to ``out`` (must not exist)."""
+    """Write a consistent backup of the database at ``url`` to ``out`` (must not exist).
+
+    The backup holds every row (password hashes, encrypted model keys): the file is created
+    0600 and any directory made for it 0700, before a byte is written.
+    """
     if out.exists():
         raise BackupError(f"{out} exists; choose a new file name for the backup")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _private_dirs(out.parent)
     partial = out.with_name(out.name + ".partial")
     partial.unlink(missing_ok=True)
+    _private_file(partial)
     try:
         if url.startswith("sqlite"):
             source_path = _sqlite_path(url)

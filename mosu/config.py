@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -12,7 +14,35 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-change-me", "dev"})
 DEMO_SECRET_KEY = "mosu-demo-secret-key-not-for-production"
+MIN_SECRET_CHARS = 32
+MIN_SECRET_BITS = 128
 _FROM_MAPPING_ONLY: ContextVar[bool] = ContextVar("mosu_settings_from_mapping", default=False)
+
+
+def secret_key_bits(key: str) -> float:
+    """The key's entropy as its characters' frequencies estimate it: its length times the
+    Shannon entropy per character. A repeated or patterned key scores low; a random one
+    near ``length × log2(alphabet)``."""
+    counts = Counter(key)
+    n = len(key)
+    return -n * sum(c / n * math.log2(c / n) for c in counts.values()) if n else 0.0
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` may not be the secret key (``None`` when it may). The key is used as it
+    is (HKDF derives the credential key from it, no stretching), so it must be random: at
+    least ``MIN_SECRET_CHARS`` characters and ``MIN_SECRET_BITS`` estimated bits."""
+    hint = "for example: python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    if key in PLACEHOLDER_SECRETS:
+        return f"MOSU_SECRET_KEY must be set to a random string ({hint})"
+    bits = secret_key_bits(key)
+    if len(key) < MIN_SECRET_CHARS or bits < MIN_SECRET_BITS:
+        return (
+            f"MOSU_SECRET_KEY is too weak: {len(key)} characters, about {bits:.0f} bits of "
+            f"entropy estimated from its character frequencies; it needs at least "
+            f"{MIN_SECRET_CHARS} characters and {MIN_SECRET_BITS} bits ({hint})"
+        )
+    return None
 
 
 class Settings(BaseSettings):
@@ -26,7 +56,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Signs sessions and derives the key that encrypts model credentials.",
+        description="Derives (HKDF) the key that encrypts stored model credentials; random, at "
+        "least 32 characters and 128 estimated bits.",
     )
     host: str = Field(default="127.0.0.1", description="Address `mosu serve` binds.")
     port: int = Field(default=8000, description="Port `mosu serve` and `mosu demo` listen on.")
@@ -80,11 +111,9 @@ class Settings(BaseSettings):
     def _refuse_placeholder_secret(self) -> Settings:
         if self.demo and self.secret_key in PLACEHOLDER_SECRETS:
             self.secret_key = DEMO_SECRET_KEY
-        if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
-            raise ValueError(
-                "MOSU_SECRET_KEY must be set to a random string of at least 16 characters "
-                "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-            )
+        problem = secret_key_problem(self.secret_key)
+        if problem is not None:
+            raise ValueError(problem)
         if self.secret_key == DEMO_SECRET_KEY and not self.demo:
             raise ValueError("the demo secret key may only be used by `mosu demo`")
         return self

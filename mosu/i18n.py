@@ -628,6 +628,10 @@ CATALOGUE: Mapping[str, str] = {
         "Signed on {signed}, outside the programme period {start} to {end}"
     ),
     "合同金额须大于 0，服务期须有效": "The amount must be positive and the service period valid",
+    "服务期 {svc_start} 至 {svc_end} 不在项目期 {start} 至 {end} 内": (
+        "The service period {svc_start} to {svc_end} does not lie within the programme period "
+        "{start} to {end}"
+    ),
     "关联交易": "Related parties",
     "买卖双方为关联方，不予补贴": "Buyer and seller are related parties: no subsidy",
     "合同金额 {amount} 元 × {share}": "Contract {amount} yuan × {share}",

@@ -123,8 +123,9 @@ def can_create_dataset(actor: Actor) -> bool:
 
 
 def can_manage_dataset(actor: Actor, organisation_id: int | None) -> bool:
-    """A data set's card and new versions: operators and the providing organisation."""
-    return actor.is_operator or actor.belongs_to(organisation_id)
+    """A data set's card and new versions: operators, and suppliers of the providing
+    organisation (its demand or expert members read the card like everyone else)."""
+    return actor.is_operator or (actor.role is Role.supplier and actor.belongs_to(organisation_id))
 
 
 def can_read_hidden_split(actor: Actor) -> bool:

@@ -102,6 +102,38 @@ def db_restore(
         console.print("older schema: run `mosu db upgrade` before serving")
 
 
+@db_app.command("rotate-key")
+def db_rotate_key(
+    old_key: Annotated[
+        str,
+        typer.Option(
+            prompt="旧的 MOSU_SECRET_KEY / the previous MOSU_SECRET_KEY",
+            hide_input=True,
+            help="省略则交互输入（或从标准输入读取）/ prompted (or read from stdin) when omitted",
+        ),
+    ],
+) -> None:
+    """用新的 MOSU_SECRET_KEY 重新加密已存的模型密钥 / re-encrypt stored model keys under the
+    new MOSU_SECRET_KEY."""
+    from mosu.accounts.security import CredentialBox
+    from mosu.registry.service import reseal_endpoint_keys
+
+    settings = load_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            try:
+                count = reseal_endpoint_keys(
+                    session, old=CredentialBox(old_key), new=CredentialBox(settings.secret_key)
+                )
+            except MosuError as exc:
+                raise _fail(exc.message) from exc
+            session.commit()
+    finally:
+        engine.dispose()
+    console.print(f"re-encrypted {count} stored model key(s) under the current MOSU_SECRET_KEY")
+
+
 def _find_org(session_org: str, settings: Settings) -> int:
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:

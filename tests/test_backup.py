@@ -3,8 +3,10 @@ PostgreSQL): identical rows, consistent snapshots, refusals."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import stat
 import threading
 import uuid
 from collections.abc import Iterator
@@ -152,3 +154,25 @@ def test_cli_backup_and_restore(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     result = runner.invoke(cli_app, ["db", "restore", str(tmp_path / "b.db")], env=env2)
     assert result.exit_code == 1 and "fresh, empty database" in " ".join(result.output.split())
+
+
+def test_backup_file_and_its_new_folders_are_private(
+    database_url: str, world: World, tmp_path: Path
+) -> None:
+    """A backup holds password hashes and encrypted keys: 0600, in folders made 0700, even
+    under a permissive umask (both SQLite's backup API and pg_dump write into the file)."""
+    if database_url.startswith("postgresql") and shutil.which("pg_dump") is None:
+        pytest.skip("PostgreSQL client tools (pg_dump, pg_restore) are not installed")
+    out = tmp_path / "backups" / "2026" / "mosu.backup"
+    previous = os.umask(0o022)
+    try:
+        backup(database_url, out)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(out.parent.parent.stat().st_mode) == 0o700
+    assert inspect_backup(out).revision == migrate.head_revision()
+    # no partial file is left behind; SQLite's -wal and -shm files take the backup's mode
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in out.parent.iterdir())
+    assert not out.with_name("mosu.backup.partial").exists()

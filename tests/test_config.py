@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import secrets
+
 import pytest
 from pydantic import ValidationError
 
-from mosu.config import DEMO_SECRET_KEY, PLACEHOLDER_SECRETS, Settings
+from mosu.config import (
+    DEMO_SECRET_KEY,
+    PLACEHOLDER_SECRETS,
+    Settings,
+    secret_key_bits,
+    secret_key_problem,
+)
+from tests.conftest import TEST_SECRET
 
-GOOD = "a-real-secret-0123456789abcdef"
+GOOD = "Zq3v-8KpR2xW_m7LtY4nB9cH6dJ0sF5gE1uA"
 
 
 def test_missing_secret_is_refused() -> None:
@@ -22,8 +32,42 @@ def test_placeholder_secret_is_refused(secret: str) -> None:
 
 
 def test_short_secret_is_refused() -> None:
-    with pytest.raises(ValidationError, match="16"):
+    with pytest.raises(ValidationError, match="at least 32 characters and 128 bits"):
         Settings.from_env({"MOSU_SECRET_KEY": "x" * 15})
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "a-real-secret-0123456789abcdef",  # 30 characters: was accepted (16 were enough)
+        "x" * 64,  # long, but one character: 0 bits
+        "ab" * 32,  # long, two characters: 64 bits
+        "059dd62fb6f58e03fd29fa9cbbf68a65",  # 32 hex digits: about 113 bits by frequency
+    ],
+)
+def test_low_entropy_secret_is_refused_naming_the_rule(secret: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.from_env({"MOSU_SECRET_KEY": secret})
+    message = str(caught.value)
+    assert "MOSU_SECRET_KEY is too weak" in message
+    assert f"{len(secret)} characters" in message
+    assert "at least 32 characters and 128 bits" in message
+
+
+def test_entropy_estimate() -> None:
+    assert secret_key_bits("") == 0
+    assert secret_key_bits("x" * 64) == 0
+    assert secret_key_bits("ab" * 32) == pytest.approx(64)
+    assert secret_key_bits("0123456789abcdef" * 2) == pytest.approx(128)
+    assert secret_key_bits(GOOD) == pytest.approx(len(GOOD) * math.log2(len(GOOD)))
+
+
+def test_random_keys_and_the_shipped_keys_pass() -> None:
+    for _ in range(20):
+        assert secret_key_problem(secrets.token_urlsafe(32)) is None
+        assert secret_key_problem(secrets.token_hex(32)) is None
+    assert secret_key_problem(TEST_SECRET) is None
+    assert secret_key_problem(DEMO_SECRET_KEY) is None
 
 
 def test_demo_secret_outside_demo_is_refused() -> None:
@@ -82,7 +126,7 @@ def test_process_environment_is_not_read(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("MOSU_DATABASE_URL", "sqlite:///from-os-environ.db")
     with pytest.raises(ValidationError, match="MOSU_SECRET_KEY"):
         Settings.from_env({})
-    settings = Settings.from_env({"MOSU_SECRET_KEY": "another-secret-0123456789"})
+    settings = Settings.from_env({"MOSU_SECRET_KEY": "Hn5T_w2Qe8Rk-Lz4Xy7Vb1Mc9Pd3Gf6Js0Ua"})
     assert settings.port == 8000
     assert settings.database_url == "sqlite:///mosu.db"
 

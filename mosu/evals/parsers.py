@@ -42,8 +42,16 @@ def first_line() -> Parser:
 
 
 def regex(pattern: str, group: int = 1) -> Parser:
-    """The given group of the first match of ``pattern``."""
-    compiled = re.compile(pattern)
+    """The given group of the first match of ``pattern``; a pattern that does not compile,
+    or has no such group, is refused when the task is built, naming the field."""
+    try:
+        compiled = re.compile(pattern)
+    except (re.error, TypeError) as exc:
+        raise TaskError(f"pattern: invalid regular expression {pattern!r}: {exc}") from None
+    if not 0 <= group <= compiled.groups:
+        raise TaskError(
+            f"group: the pattern {pattern!r} has {compiled.groups} group(s); no group {group}"
+        )
 
     def parse(text: str) -> str | None:
         match = compiled.search(text)
@@ -90,7 +98,7 @@ def label(labels: Sequence[str]) -> Parser:
     When several labels appear, the longest one that appears first wins; none gives ``None``.
     """
     if not labels:
-        raise TaskError("parser 'label' needs the task's labels")
+        raise TaskError("labels: parser 'label' needs the task's labels")
     by_norm = {_nfkc(lab).strip().lower(): lab for lab in labels}
     ordered = sorted(labels, key=len, reverse=True)
 
@@ -117,14 +125,23 @@ PARSERS: dict[str, Callable[..., Parser]] = {
 }
 
 
-def build_parser(name: str, options: dict[str, Any], labels: Sequence[str] | None) -> Parser:
-    """Build a parser by name, with clear errors for unknown names and bad options."""
+def build_parser(
+    name: str, options: dict[str, Any], labels: Sequence[str] | None, *, where: str = "task"
+) -> Parser:
+    """Build a parser by name, with clear errors for unknown names and bad options, each
+    naming ``where`` (the task file) and the field (``parser.pattern`` …)."""
     if name not in PARSERS:
-        raise TaskError(f"unknown parser {name!r}; known: {', '.join(sorted(PARSERS))}")
+        raise TaskError(
+            f"{where}: parser: unknown parser {name!r}; known: {', '.join(sorted(PARSERS))}"
+        )
     opts = dict(options)
     if name == "label" and "labels" not in opts:
         opts["labels"] = list(labels or [])
     try:
         return PARSERS[name](**opts)
+    except TaskError as exc:
+        raise TaskError(f"{where}: parser.{exc}") from None
     except TypeError as exc:
-        raise TaskError(f"parser {name!r}: bad options {sorted(options)} ({exc})") from None
+        raise TaskError(
+            f"{where}: parser: parser {name!r}: bad options {sorted(options)} ({exc})"
+        ) from None

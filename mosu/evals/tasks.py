@@ -143,13 +143,17 @@ class Task:
     templates against the data's fields, parser and scorer names and options.
     """
 
-    def __init__(self, spec: TaskSpec, *, data_dir: Path | None = None) -> None:
+    def __init__(
+        self, spec: TaskSpec, *, data_dir: Path | None = None, where: str | None = None
+    ) -> None:
         self.spec = spec
         self.data_dir = data_dir
-        where = f"task {spec.name}"
+        where = where or f"task {spec.name}"
         self.template = Template(spec.prompt.template, where=f"{where}: prompt.template")
         self.answer = Template(spec.prompt.answer, where=f"{where}: prompt.answer")
-        self.parser: Parser = build_parser(spec.parser.name, spec.parser.options, spec.labels)
+        self.parser: Parser = build_parser(
+            spec.parser.name, spec.parser.options, spec.labels, where=where
+        )
         self.scorers: list[Scorer] = [
             build_scorer(s.name, s.options, spec.labels) for s in spec.scorers
         ]
@@ -218,7 +222,7 @@ def parse_task(data: dict[str, Any], *, where: str = "task", data_dir: Path | No
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
         raise TaskError(_format_errors(exc, where)) from None
-    return Task(spec, data_dir=data_dir)
+    return Task(spec, data_dir=data_dir, where=where)
 
 
 def builtin_tasks() -> list[str]:

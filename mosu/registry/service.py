@@ -738,3 +738,37 @@ def overview(session: Session) -> Overview:
         by_modality=[CountRow(key=v.value, count=by_modality[v.value]) for v in Modality],
         filings_by_month=timeline,
     )
+
+
+def reseal_endpoint_keys(session: Session, *, old: CredentialBox, new: CredentialBox) -> int:
+    """Re-encrypt every stored endpoint key from ``old`` to ``new`` (a secret key changed);
+    keys ``new`` already opens are left as they are. Returns how many were re-encrypted.
+    Refuses (changing nothing) when some key opens with neither: the old key is wrong."""
+    endpoints = session.scalars(
+        select(ModelEndpoint)
+        .where(ModelEndpoint.api_key_encrypted.is_not(None))
+        .order_by(ModelEndpoint.id)
+    ).all()
+    resealed: list[tuple[ModelEndpoint, bytes]] = []
+    unreadable: list[int] = []
+    for endpoint in endpoints:
+        sealed = endpoint.api_key_encrypted
+        assert sealed is not None
+        try:
+            new.open(sealed)
+            continue
+        except ValueError:
+            pass
+        try:
+            resealed.append((endpoint, new.seal(old.open(sealed))))
+        except ValueError:
+            unreadable.append(endpoint.id)
+    if unreadable:
+        raise Invalid(
+            f"新旧密钥都无法解密接入点 {unreadable} 的密钥，未做任何修改 / neither the previous "
+            f"nor the current secret key opens the keys of endpoints {unreadable}; nothing changed"
+        )
+    for endpoint, sealed in resealed:
+        endpoint.api_key_encrypted = sealed
+    session.flush()
+    return len(resealed)

@@ -26,6 +26,7 @@ from mosu.supply.money import floor_fen, to_fen
 StepRule = Literal[
     "period",
     "amount",
+    "service_period",
     "related",
     "share",
     "boost",
@@ -133,6 +134,56 @@ class Working:
         }
 
 
+#: The rules' own names of the caps a working's ``capped_by`` may name.
+CAP_NAMES: dict[StepRule, str] = {
+    "cap_contract": "cap_per_contract",
+    "cap_org_year": "cap_per_org_year",
+    "budget": "budget",
+}
+_CAP_WORDS: dict[StepRule, tuple[str, str]] = {
+    "cap_contract": ("单个合同上限", "the cap per contract"),
+    "cap_org_year": ("单个组织年度上限", "the cap per organisation and year"),
+    "budget": ("项目剩余预算", "the programme's remaining budget"),
+}
+
+
+def cap_words(rule: StepRule) -> tuple[str, str]:
+    """A cap that bound, in Chinese and in English, each naming its rule
+    (``cap_per_contract``, ``cap_per_org_year`` or ``budget``)."""
+    zh, en = _CAP_WORDS[rule]
+    return f"{zh}（{CAP_NAMES[rule]}）", f"{en} ({CAP_NAMES[rule]})"
+
+
+def refusal_reason(working: Working) -> str:
+    """Why a working gives nothing, in both languages, with the figures that decided it."""
+    step = working.steps[-1] if working.steps else None
+    f = step.figures if step is not None else {}
+    if working.refused == "period":
+        return (
+            f"合同签订日期 {f['signed_on']} 不在项目期 {f['starts_on']} 至 {f['ends_on']} 内 / "
+            f"the contract was signed on {f['signed_on']}, outside the programme's period "
+            f"{f['starts_on']} to {f['ends_on']}"
+        )
+    if working.refused == "service_period":
+        return (
+            f"服务期 {f['service_starts_on']} 至 {f['service_ends_on']} 不在项目期 "
+            f"{f['starts_on']} 至 {f['ends_on']} 内 / the service period {f['service_starts_on']} "
+            f"to {f['service_ends_on']} does not lie within the programme's period "
+            f"{f['starts_on']} to {f['ends_on']}"
+        )
+    if working.refused == "amount":
+        return (
+            "合同金额须大于 0，服务期须有效 / the contract's amount must be positive and its "
+            "service must end on or after its start"
+        )
+    if working.refused == "related":
+        return "买卖双方为关联方，不予补贴 / buyer and seller are related parties"
+    if working.capped_by is not None and working.amount_fen == 0:
+        zh, en = cap_words(working.capped_by)
+        return f"{zh}已无余额 / {en} leaves nothing"
+    return ""
+
+
 def add_months(day: dt.date, months: int) -> dt.date:
     """``day`` moved ``months`` calendar months on (the 31st becomes the month's last day)."""
     total = day.year * 12 + day.month - 1 + months
@@ -177,8 +228,8 @@ def compute_subsidy(
     """The subsidy ``rules`` give ``contract``, step by step.
 
     In order: the contract must be signed within the programme's ``period``, have a
-    positive amount and a service period that ends after it starts, and (when the rules
-    say so) be between unrelated parties; then the share (raised by the boost for the
+    positive amount and a service period that ends after it starts and lies within the
+    programme's period, and (when the rules say so) be between unrelated parties; then the share (raised by the boost for the
     days it covers), and the caps per contract, per organisation and year, and the
     programme's remaining budget, each lowering the amount when it binds.
     """
@@ -194,6 +245,15 @@ def compute_subsidy(
         )
     if contract.amount_fen <= 0 or contract.ends_on < contract.starts_on:
         return _refuse(steps, "amount", contract_fen=contract.amount_fen)
+    if not (starts <= contract.starts_on and contract.ends_on <= ends):
+        return _refuse(
+            steps,
+            "service_period",
+            service_starts_on=contract.starts_on.isoformat(),
+            service_ends_on=contract.ends_on.isoformat(),
+            starts_on=starts.isoformat(),
+            ends_on=ends.isoformat(),
+        )
     if rules.unrelated_parties and contract.related:
         return _refuse(steps, "related")
 

@@ -38,7 +38,16 @@ from mosu.supply.models import (
 from mosu.supply.money import to_fen, to_yuan
 from mosu.supply.offers import known_organisation, offer_seller, today_or
 from mosu.supply.programmes import get_programme, list_programmes, related, supply_firm
-from mosu.supply.rules import Contract, Rules, Standing, Working, compute_subsidy
+from mosu.supply.rules import (
+    CAP_NAMES,
+    Contract,
+    Rules,
+    Standing,
+    Working,
+    cap_words,
+    compute_subsidy,
+    refusal_reason,
+)
 from mosu.supply.schemas import (
     ApplicationIn,
     ApplicationOut,
@@ -144,11 +153,30 @@ def working_out(working: dict[str, Any]) -> WorkingOut:
 # ---------------------------------------------------------------- applications
 
 
+#: Separators a contract number is written with, beside white space and dashes (Pd).
+SEPARATORS = frozenset("/")
+
+
+def normalise_contract_number(number: str) -> str:
+    """A contract number as it identifies the contract: NFKC (full width is half width),
+    case folded, without format characters (Unicode Cf, e.g. a zero-width space) and
+    without separators (white space, dashes such as ``-`` and ``–``, ``/``), so
+    ``SH-2025-777``, ``SH2025777``, ``sh/2025/777`` and ``ＳＨ－２０２５ ７７７`` are one."""
+    folded = unicodedata.normalize("NFKC", number).casefold()
+    return "".join(
+        c
+        for c in folded
+        if not (
+            c.isspace()
+            or c in SEPARATORS
+            or unicodedata.category(c) in ("Cf", "Pd", "Zs", "Zl", "Zp")
+        )
+    )
+
+
 def contract_key(seller_organisation_id: int, contract_number: str) -> str:
-    """A contract's identity within a programme: seller and number, width, case and spaces
-    ignored (``HT-2025 001`` and ``ht－2025001`` are the same contract)."""
-    number = "".join(unicodedata.normalize("NFKC", contract_number).casefold().split())
-    return f"{seller_organisation_id}:{number}"
+    """A contract's identity within a programme: the seller and the normalised number."""
+    return f"{seller_organisation_id}:{normalise_contract_number(contract_number)}"
 
 
 def create_application(
@@ -177,6 +205,11 @@ def create_application(
             details={"field": "offer_id"},
         )
     key = contract_key(seller.id, data.contract_number)
+    if key.endswith(":"):
+        raise Invalid(
+            "合同编号不能只有分隔符 / the contract number holds nothing but separators",
+            details={"field": "contract_number"},
+        )
     existing = session.scalar(
         select(VoucherApplication.id).where(
             VoucherApplication.programme_id == programme.id,
@@ -196,6 +229,8 @@ def create_application(
         starts_on=data.service_starts_on,
         ends_on=data.service_ends_on,
     )
+    if working.refused == "service_period":
+        raise Invalid(refusal_reason(working), details={"field": "service_starts_on"})
     application = VoucherApplication(
         programme_id=programme.id,
         organisation_id=buyer.id,
@@ -474,28 +509,44 @@ def review(
         excluding=application.id,
     )
     if not working.eligible:
-        raise Invalid(f"按规则不符合条件（{working.refused}）/ not eligible: {working.refused}")
+        raise Invalid(
+            f"按规则不符合条件 / not eligible ({working.refused}): {refusal_reason(working)}",
+            details={"rule": working.refused},
+        )
     amount = working.amount_fen if data.amount is None else to_fen(data.amount)
-    if working.capped_by == "budget" and (amount > working.amount_fen or amount == 0):
+    bound = working.capped_by
+    if bound == "budget" and (amount > working.amount_fen or amount == 0):
         raise Conflict(
-            "超出项目剩余预算 / that would pass the programme's budget",
+            _over_budget(),
             code="over_budget",
-            details={"remaining": str(to_yuan(programme.budget_fen - programme.committed_fen))},
+            details={
+                "cap": CAP_NAMES["budget"],
+                "remaining": str(to_yuan(programme.budget_fen - programme.committed_fen)),
+            },
+        )
+    if working.amount_fen == 0 and bound is not None:
+        raise Invalid(
+            f"{refusal_reason(working)}: 不予补贴请驳回 / reject the application instead",
+            details={"cap": CAP_NAMES[bound], "computed": "0.00"},
         )
     if amount <= 0:
         raise Invalid("批准金额须大于 0；不予补贴请驳回 / approve a positive amount, or reject")
     if amount > working.amount_fen:
+        zh, en = cap_words(bound) if bound else ("", "")
+        computed = to_yuan(working.amount_fen)
         raise Invalid(
-            f"批准金额超过按规则计算的补贴 {to_yuan(working.amount_fen)} 元 / above the computed "
-            f"subsidy",
-            details={"field": "amount", "computed": str(to_yuan(working.amount_fen))},
+            f"批准金额超过按规则计算的补贴 {computed} 元{f'（受{zh}限制）' if bound else ''} / "
+            f"above the computed subsidy of {computed} yuan{f' (bound by {en})' if bound else ''}",
+            details={
+                "field": "amount",
+                "computed": str(to_yuan(working.amount_fen)),
+                "cap": CAP_NAMES[bound] if bound else None,
+            },
         )
     if amount < working.amount_fen and not data.reason:
         raise Invalid("核减须写明理由 / a reduction needs a reason", details={"field": "reason"})
     if not _move_committed(session, programme.id, amount):
-        raise Conflict(
-            "超出项目剩余预算 / that would pass the programme's budget", code="over_budget"
-        )
+        raise Conflict(_over_budget(), code="over_budget", details={"cap": CAP_NAMES["budget"]})
     application.approved_fen = amount
     application.decision_working = working.as_json()
     application.decision_reason = data.reason
@@ -510,6 +561,11 @@ def review(
     )
     session.flush()
     return application
+
+
+def _over_budget() -> str:
+    zh, en = cap_words("budget")
+    return f"超出{zh} / that would pass {en}"
 
 
 def claim(
@@ -637,4 +693,23 @@ def ledger_problems(session: Session) -> list[str]:
             )
         if programme.committed_fen > programme.budget_fen:
             problems.append(f"{programme.name}: committed above the budget")
-    return problems
+    return problems + contracts_standing_twice(session)
+
+
+def contracts_standing_twice(session: Session) -> list[str]:
+    """Applications not rejected that are one contract by today's normalisation (rows kept
+    apart by an older, looser key): the operator decides which stands."""
+    groups: dict[tuple[int, str], list[VoucherApplication]] = {}
+    for application in session.scalars(
+        select(VoucherApplication)
+        .where(VoucherApplication.contract_key.is_not(None))
+        .order_by(VoucherApplication.id)
+    ):
+        key = contract_key(application.seller_organisation_id or 0, application.contract_number)
+        groups.setdefault((application.programme_id, key), []).append(application)
+    return [
+        f"{found[0].programme.name}: applications "
+        f"{', '.join(f'#{a.id}' for a in found)} are one contract ({found[0].contract_number})"
+        for found in groups.values()
+        if len(found) > 1
+    ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from mosu.evals.cli import app
@@ -62,3 +63,21 @@ def test_errors_are_short_and_exit_2(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "nothing to resume" in result.output
+
+
+def test_an_invalid_parser_regex_is_a_clear_error(tmp_path: Path) -> None:
+    """No traceback: the file, the field and the reason, exit code 2."""
+    task_file = toy_task_file(tmp_path, 5)
+    task = yaml.safe_load(task_file.read_text(encoding="utf-8"))
+    task["parser"] = {"name": "regex", "pattern": "类别[甲乙(.)"}
+    task_file.write_text(yaml.safe_dump(task, allow_unicode=True), encoding="utf-8")
+    result = runner.invoke(
+        app, ["run", str(task_file), "-m", "maj=baseline:majority", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    output = "".join(result.output.split())  # the console wraps long lines
+    expected = f"{task_file}: parser.pattern: invalid regular expression '类别[甲乙(.)'"
+    assert "".join(expected.split()) in output
+    assert "unterminatedcharacterset" in output
+    assert "Traceback" not in result.output

@@ -47,3 +47,23 @@ def test_unknown_parser_is_named() -> None:
         build_parser("nope", {}, None)
     with pytest.raises(TaskError, match="bad options"):
         build_parser("choice_letter", {"lettres": "AB"}, None)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"pattern": "答案[是为(.)"},
+            "tasks/x.yaml: parser.pattern: invalid regular expression '答案[是为(.)': "
+            "unterminated character set at position 2",
+        ),
+        (
+            {"pattern": "答案是(.)", "group": 2},
+            "tasks/x.yaml: parser.group: the pattern '答案是(.)' has 1 group(s); no group 2",
+        ),
+    ],
+)
+def test_a_bad_regex_names_the_file_and_the_field(options: dict[str, object], message: str) -> None:
+    with pytest.raises(TaskError) as caught:
+        build_parser("regex", options, None, where="tasks/x.yaml")
+    assert str(caught.value) == message

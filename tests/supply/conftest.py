@@ -52,6 +52,7 @@ def make_programme(
     budget: str = "1000000",
     rules: Rules | None = None,
     name: str | None = None,
+    ends_on: dt.date = dt.date(2025, 12, 31),
 ) -> VoucherProgramme:
     programme = programmes.create_programme(
         db,
@@ -61,7 +62,7 @@ def make_programme(
             kind=kind,
             budget=Decimal(budget),
             starts_on=dt.date(2025, 1, 1),
-            ends_on=dt.date(2025, 12, 31),
+            ends_on=ends_on,
             rules=rules or RULES[kind],
         ),
     )

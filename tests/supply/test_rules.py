@@ -18,6 +18,7 @@ from mosu.supply.rules import (
     add_months,
     boost_eligible,
     compute_subsidy,
+    refusal_reason,
 )
 
 D = dt.date
@@ -42,8 +43,14 @@ def contract(
     return Contract(to_fen(yuan), signed, starts, ends, related)
 
 
-def subsidy(rules: Rules, c: Contract, firm: Firm = Firm(), standing: Standing = PLENTY):  # type: ignore[no-untyped-def]
-    return compute_subsidy(rules, period=YEAR_2025, contract=c, firm=firm, standing=standing)
+def subsidy(  # type: ignore[no-untyped-def]
+    rules: Rules,
+    c: Contract,
+    firm: Firm = Firm(),
+    standing: Standing = PLENTY,
+    period: tuple[dt.date, dt.date] = YEAR_2025,
+):
+    return compute_subsidy(rules, period=period, contract=c, firm=firm, standing=standing)
 
 
 # ---------------------------------------------------------------- money
@@ -102,6 +109,36 @@ def test_related_parties_get_nothing_when_the_rule_says_so() -> None:
     assert refused.refused == "related" and refused.amount_fen == 0
     lenient = Rules(share=Decimal("0.30"), unrelated_parties=False)
     assert subsidy(lenient, contract(related=True)).amount_fen == 3_000_000
+
+
+@pytest.mark.parametrize(
+    ("starts", "ends", "eligible"),
+    [
+        (D(2020, 3, 1), D(2020, 12, 31), False),  # entirely before the programme
+        (D(2030, 1, 1), D(2030, 6, 30), False),  # entirely after it
+        (D(2024, 12, 31), D(2025, 6, 30), False),  # starts the day before it
+        (D(2025, 6, 1), D(2026, 1, 1), False),  # ends the day after it
+        (D(2025, 1, 1), D(2025, 12, 31), True),  # exactly the programme's period
+    ],
+)
+def test_service_period_must_lie_within_the_programme(
+    starts: dt.date, ends: dt.date, eligible: bool
+) -> None:
+    working = subsidy(CORPUS, contract(signed=D(2025, 1, 1), starts=starts, ends=ends))
+    assert working.eligible is eligible
+    if not eligible:
+        assert working.refused == "service_period" and working.amount_fen == 0
+        assert working.steps[-1].figures == {
+            "service_starts_on": starts.isoformat(),
+            "service_ends_on": ends.isoformat(),
+            "starts_on": "2025-01-01",
+            "ends_on": "2025-12-31",
+        }
+        reason = refusal_reason(working)
+        assert f"服务期 {starts.isoformat()} 至 {ends.isoformat()} 不在项目期" in reason
+        assert "does not lie within the programme's period 2025-01-01 to 2025-12-31" in reason
+    else:
+        assert working.amount_fen == to_fen("30000")
 
 
 def test_service_ending_before_it_starts_is_refused() -> None:
@@ -193,7 +230,7 @@ def test_boost_covers_only_the_days_within_its_time_limit() -> None:
     young = Firm(founded_on=D(2024, 6, 1))
     started = Standing(budget_remaining_fen=10**15, boost_started_on=D(2025, 1, 1))
     c = contract("365000", starts=D(2025, 3, 1), ends=D(2026, 2, 28))
-    working = subsidy(COMPUTE, c, young, started)
+    working = subsidy(COMPUTE, c, young, started, period=(D(2025, 1, 1), D(2026, 12, 31)))
     # 365,000 yuan * (0.3 + 0.7 * 306/365) = 109,500 + 214,200 = 323,700 yuan
     assert working.amount_fen == to_fen("323700")
     step = next(s for s in working.steps if s.rule == "boost")
@@ -208,7 +245,8 @@ def test_boost_expired_after_its_time_limit() -> None:
     assert "boost_expired" in [s.rule for s in working.steps]
     last_day = Standing(budget_remaining_fen=10**15, boost_started_on=D(2024, 1, 1))
     c = contract("100", signed=D(2025, 1, 1), starts=D(2024, 12, 31), ends=D(2024, 12, 31))
-    assert subsidy(COMPUTE, c, young, last_day).amount_fen == to_fen("100")
+    period = (D(2024, 1, 1), D(2025, 12, 31))
+    assert subsidy(COMPUTE, c, young, last_day, period=period).amount_fen == to_fen("100")
 
 
 def test_no_boost_for_an_established_large_firm() -> None:

@@ -146,7 +146,7 @@ def test_approval_recomputes_with_what_was_used_since(supply: Supply) -> None:
     from mosu.supply.rules import Rules
 
     rules = Rules(share=Decimal("0.5"), cap_per_org_year=Decimal("15000"))
-    programme = make_programme(db, world, rules=rules)
+    programme = make_programme(db, world, rules=rules, ends_on=D(2026, 12, 31))
     a = apply(db, supply.buyer, programme.id, world.org_b, contract_amount="20000")
     b = apply(db, supply.buyer, programme.id, world.org_b, contract_amount="20000")
     assert a.requested_fen == b.requested_fen == to_fen("10000")
@@ -190,7 +190,7 @@ def test_budget_runs_out_exactly(supply: Supply) -> None:
 def test_related_parties_and_boost_come_from_firm_facts(supply: Supply) -> None:
     db, world = supply.db, supply.world
     corpus = make_programme(db, world, kind=VoucherKind.corpus)
-    compute = make_programme(db, world, kind=VoucherKind.compute)
+    compute = make_programme(db, world, kind=VoucherKind.compute, ends_on=D(2026, 12, 31))
     programmes.add_relation(
         db,
         actor=supply.operator,
