@@ -80,7 +80,7 @@ def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "stage": stage,
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
-                "warning": contamination_warning(version) if version else None,
+                "warning": contamination_warning(version, actor=actor) if version else None,
                 "public": public,
                 "final": final,
                 "figure": scores_figure(shown["rows"], stage.name)
