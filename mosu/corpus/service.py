@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,31 @@ def dataset_out(dataset: Dataset, *, actor: Actor) -> DatasetOut:
         created_at=dataset.created_at,
         versions=[version_out(v, actor=actor) for v in dataset.versions],
     )
+
+
+def public_rows(
+    session: Session,
+    version: DatasetVersion,
+    *,
+    splits: Sequence[str] = PUBLIC_SPLITS,
+    limit: int | None = None,
+) -> list[DatasetRow]:
+    """``version``'s rows of the public ``splits``, in order: what may be shown to people
+    or sent to models outside a race (arena prompts, among others). A hidden split is
+    refused, whoever asks: its inputs stay with the race that pins it."""
+    hidden = [s for s in splits if s not in PUBLIC_SPLITS]
+    if hidden:
+        raise Invalid(
+            f"只能使用公开划分（train、dev），不能使用 {', '.join(hidden)} / "
+            "only public splits (train, dev) may be used",
+            details={"field": "splits"},
+        )
+    stmt = (
+        select(DatasetRow)
+        .where(DatasetRow.version_id == version.id, DatasetRow.split.in_(list(splits)))
+        .order_by(DatasetRow.index)
+    )
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def rows_page(
