@@ -292,6 +292,8 @@ CATALOGUE: Mapping[str, str] = {
     "有问题则不写入": "Write nothing if any row is flagged",
     "有问题的行": "Flagged rows",
     "本版本公开划分": "This version's public splits",
+    "哪些数据离开平台：本阶段每条测试输入（公开部分和隐藏部分）都会发送到参赛队登记的模型端点；标签永远不会离开平台。": "What leaves the platform: every test input of this stage (public and private part) is sent to the endpoint the team registered; labels never leave the platform.",
+    "哪些数据离开平台：本阶段的测试输入（不含标签）公开供参赛队下载；标签永远不会离开平台。": "What leaves the platform: this stage's test inputs (without labels) are published for teams to download; labels never leave the platform.",
     "公开划分": "public splits",
     "隐藏划分（仅运营方可见）": "hidden splits (operators only)",
     "这里只列出与公开文本（本版本和其他语料的公开划分）的重叠；与其他语料隐藏划分的比对只有运营方可见。": "Only overlaps with public text (this version's and other corpora's public splits) are listed here; comparisons with other corpora's hidden splits are for operators only.",
