@@ -31,6 +31,7 @@ from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
 from mosu.supply.routes import router as supply_router
 from mosu.web import pages
+from mosu.web.headers import SecurityHeaders
 
 API_PREFIX = "/api/v1"
 STATIC_DIR = Path(__file__).parent / "web" / "static"
@@ -168,6 +169,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     _document_errors(app)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(
         PublicCache,
         seconds=settings.public_cache_seconds,

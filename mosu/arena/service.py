@@ -31,7 +31,8 @@ from mosu.arena.schemas import (
     JudgeIn,
     JudgeReport,
 )
-from mosu.corpus.models import DatasetRow, DatasetVersion
+from mosu.corpus.models import DatasetVersion
+from mosu.corpus.service import public_rows
 from mosu.db import utcnow
 from mosu.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.evals.errors import ModelSpecError
@@ -83,12 +84,7 @@ def _source_prompts(session: Session, data: ArenaIn) -> list[tuple[str, str]]:
     version = session.get(DatasetVersion, source.dataset_version_id)
     if version is None:
         raise NotFound(f"数据集版本 {source.dataset_version_id} 不存在")
-    rows = session.scalars(
-        select(DatasetRow)
-        .where(DatasetRow.version_id == version.id, DatasetRow.split.in_(source.splits))
-        .order_by(DatasetRow.index)
-        .limit(source.limit)
-    ).all()
+    rows = public_rows(session, version, splits=source.splits, limit=source.limit)
     prompts = []
     for row in rows:
         names = source.fields or list(row.fields)

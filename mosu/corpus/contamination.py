@@ -5,10 +5,12 @@ or punctuation) and cut into character 13-grams, the n of GPT-3's and OpenCompas
 checks (a text shorter than 13 characters is one gram, itself). A test row **overlaps**
 a reference text when at least :data:`THRESHOLD` (half) of its 13-grams occur in it;
 rows with any shared 13-gram at all (GPT-3's "dirty" rule) are counted too. References
-are the version's own public splits (train, dev) and every other registered corpus.
+are the version's own public splits (train, dev) and, each as a source of its own, the
+public splits and the hidden split of every other registered corpus.
 
-Pure numpy over hashed grams; the caller decides who may see the examples, which quote
-hidden test text.
+Pure numpy over hashed grams; the caller decides who may see what: the examples quote
+hidden test text, and a count against another corpus's hidden split tells whether a
+guessed text occurs in it (see :func:`mosu.corpus.service.contamination_view`).
 """
 
 from __future__ import annotations

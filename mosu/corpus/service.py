@@ -13,6 +13,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,7 @@ from mosu.corpus.splits import assign_splits
 from mosu.corpus.validation import Clean, check, guess_roles
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from mosu.permissions import (
+    PUBLIC,
     Actor,
     can_check_contamination,
     can_create_dataset,
@@ -167,14 +169,11 @@ def version_out(version: DatasetVersion, *, actor: Actor) -> VersionOut:
     """A version as ``actor`` may see it: hidden labels, examples and problems left out."""
     stats = dict(version.stats)
     provenance = dict(version.provenance)
-    found = dict(version.contamination)
+    found = contamination_view(version.contamination, actor=actor)
     if not can_read_hidden_split(actor):
         stats["labels"] = {
             s: c for s, c in stats.get("labels", {}).items() if s not in HIDDEN_SPLITS
         }
-        found["sources"] = [
-            {k: v for k, v in src.items() if k != "examples"} for src in found.get("sources", [])
-        ]
         provenance.pop("problems", None)
     return VersionOut.model_validate(
         {
@@ -208,6 +207,31 @@ def dataset_out(dataset: Dataset, *, actor: Actor) -> DatasetOut:
         created_at=dataset.created_at,
         versions=[version_out(v, actor=actor) for v in dataset.versions],
     )
+
+
+def public_rows(
+    session: Session,
+    version: DatasetVersion,
+    *,
+    splits: Sequence[str] = PUBLIC_SPLITS,
+    limit: int | None = None,
+) -> list[DatasetRow]:
+    """``version``'s rows of the public ``splits``, in order: what may be shown to people
+    or sent to models outside a race (arena prompts, among others). A hidden split is
+    refused, whoever asks: its inputs stay with the race that pins it."""
+    hidden = [s for s in splits if s not in PUBLIC_SPLITS]
+    if hidden:
+        raise Invalid(
+            f"只能使用公开划分（train、dev），不能使用 {', '.join(hidden)} / "
+            "only public splits (train, dev) may be used",
+            details={"field": "splits"},
+        )
+    stmt = (
+        select(DatasetRow)
+        .where(DatasetRow.version_id == version.id, DatasetRow.split.in_(list(splits)))
+        .order_by(DatasetRow.index)
+    )
+    return list(session.scalars(stmt if limit is None else stmt.limit(limit)))
 
 
 def rows_page(
@@ -531,9 +555,49 @@ def _texts(
     ]
 
 
+_Reference = tuple[str, str, int | None, str, int | None, list[tuple[str, str, str]]]
+"""kind, public or hidden, data set id, name, version number, ``(row id, split, text)``."""
+
+
+def _reference_of(source: dict[str, Any]) -> str:
+    """Which kind of text a stored source is: ``public`` (train and dev rows) or ``hidden``.
+
+    Results stored before the two were told apart compared other corpora's rows of every
+    split at once: those count as hidden until the check runs again."""
+    return str(source.get("reference", "public" if source.get("kind") == "public" else "hidden"))
+
+
+def contamination_view(found: dict[str, Any], *, actor: Actor) -> dict[str, Any]:
+    """A stored contamination result as ``actor`` may see it.
+
+    Operators see every source with its examples. Everyone else sees only the overlap
+    with public text (this version's own public splits and other corpora's public splits),
+    as counts: a count against another corpus's hidden split would be an oracle on its
+    hidden rows, and an example quotes hidden test text."""
+    view = dict(found)
+    if can_read_hidden_split(actor):
+        return view
+    public = [
+        {k: v for k, v in src.items() if k != "examples"}
+        for src in found.get("sources", [])
+        if _reference_of(src) == "public"
+    ]
+    view["sources"] = public
+    if "public_flagged_rows" in found:
+        view["flagged_rows"] = found["public_flagged_rows"]
+    elif found:
+        view["flagged_rows"] = sum(int(src.get("flagged", 0)) for src in public)
+    view.pop("public_flagged_rows", None)
+    return view
+
+
 def find_contamination(session: Session, version: DatasetVersion) -> dict[str, Any]:
-    """The overlap of ``version``'s test split with its public splits and with the newest
-    version of every other data set (see :mod:`mosu.corpus.contamination`)."""
+    """The overlap of ``version``'s test split with its public splits and with the public
+    and the hidden splits of the newest version of every other data set, each a source of
+    its own (see :mod:`mosu.corpus.contamination`).
+
+    ``flagged_rows`` counts test rows that overlap any source; ``public_flagged_rows``
+    those that overlap a public one, the tally everyone but operators sees."""
     test = _texts(session, version, HIDDEN_SPLITS)
     result: dict[str, Any] = {
         "n": contamination.N,
@@ -542,12 +606,13 @@ def find_contamination(session: Session, version: DatasetVersion) -> dict[str, A
         "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "corpora_checked": 0,
         "flagged_rows": 0,
+        "public_flagged_rows": 0,
         "sources": [],
     }
     if not test:
         return result
-    references: list[tuple[str, int | None, str, int | None, list[tuple[str, str, str]]]] = [
-        ("public", None, "", None, _texts(session, version, PUBLIC_SPLITS))
+    references: list[_Reference] = [
+        ("public", "public", None, "", None, _texts(session, version, PUBLIC_SPLITS))
     ]
     others = session.scalars(
         select(Dataset)
@@ -557,20 +622,24 @@ def find_contamination(session: Session, version: DatasetVersion) -> dict[str, A
     for other in others:
         newest = latest(other)
         if newest is not None:
-            references.append(
-                ("corpus", other.id, other.name, newest.number, _texts(session, newest, None))
-            )
+            for reference, splits in (("public", PUBLIC_SPLITS), ("hidden", HIDDEN_SPLITS)):
+                rows = _texts(session, newest, splits)
+                references.append(("corpus", reference, other.id, other.name, newest.number, rows))
             result["corpora_checked"] += 1
     flagged: set[int] = set()
+    public_flagged: set[int] = set()
     test_texts = [t for _, _, t in test]
-    for kind, dataset_id, name, number, ref in references:
+    for kind, reference, dataset_id, name, number, ref in references:
         found = contamination.overlap(test_texts, [t for _, _, t in ref])
         if not found.any_gram:
             continue
         flagged.update(found.flagged_rows)
+        if reference == "public":
+            public_flagged.update(found.flagged_rows)
         result["sources"].append(
             {
                 "kind": kind,
+                "reference": reference,
                 "dataset_id": dataset_id,
                 "dataset_name": name,
                 "version": number,
@@ -590,6 +659,7 @@ def find_contamination(session: Session, version: DatasetVersion) -> dict[str, A
             }
         )
     result["flagged_rows"] = len(flagged)
+    result["public_flagged_rows"] = len(public_flagged)
     return result
 
 
@@ -603,18 +673,24 @@ def recheck_contamination(
     return version.contamination
 
 
-def contamination_warning(version: DatasetVersion) -> str | None:
-    """What a challenge page pinning ``version`` should warn about, or ``None``.
+def contamination_warning(version: DatasetVersion, *, actor: Actor = PUBLIC) -> str | None:
+    """What a page pinning ``version`` should warn ``actor`` about, or ``None``.
 
-    Counts only, never hidden text: safe to show to anyone.
-    """
-    found = version.contamination
+    Counts only, never hidden text, and for anyone but operators only the overlap with
+    public text (see :func:`contamination_view`); pages shared by every reader leave
+    ``actor`` out."""
+    found = contamination_view(version.contamination, actor=actor)
     if not found.get("flagged_rows"):
         return None
     parts = []
     for src in found.get("sources", []):
         if src.get("flagged"):
-            where = "公开划分 public splits" if src["kind"] == "public" else src["dataset_name"]
+            if src["kind"] == "public":
+                where = "公开划分 public splits"
+            elif _reference_of(src) == "hidden":
+                where = f"{src['dataset_name']} (隐藏划分 hidden splits)"
+            else:
+                where = src["dataset_name"]
             parts.append(f"{where}: {src['flagged']}")
     return (
         f"测试集有 {found['flagged_rows']} 行与已知数据重叠 / "

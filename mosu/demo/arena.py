@@ -1,7 +1,9 @@
 """The demo arena (演示竞技场): replies to citizens' hotline messages, voted on blind.
 
 Everything here is fictional and written for mosu's demo: the prompts are the demo's own
-fictional hotline messages, the four "models" are local reply functions in this module
+fictional hotline messages, drawn from the public splits (train, dev) of the hotline
+corpus's version, never from its hidden test split, which the demo race scores on;
+the four "models" are local reply functions in this module
 (no real model answers), the voters' choices are simulated with a seeded generator, and
 the judge is a rule-based function, not a language model. The replies go through the same
 path a real endpoint's would: the evaluation engine's local-callable adapter and executor.
@@ -22,6 +24,8 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role, User
 from mosu.arena import service
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn
+from mosu.corpus.models import DatasetVersion
+from mosu.corpus.service import public_rows
 from mosu.evals.prompts import Message
 from mosu.permissions import Actor
 
@@ -33,17 +37,22 @@ _LOADER = Actor(user_id=None, role=Role.operator, username="demo-loader")
 _TITLE = re.compile(r"标题：(.+)")
 
 
-def _messages() -> list[dict[str, str]]:
-    rows = [json.loads(line) for line in HOTLINE.read_text(encoding="utf-8").splitlines()]
+def _messages(session: Session, version: DatasetVersion) -> list[dict[str, str]]:
+    """The first messages (by 编号) of each department in ``version``'s public splits."""
     chosen: dict[str, list[dict[str, str]]] = {}
-    for row in sorted(rows, key=lambda r: r["编号"]):
-        group = chosen.setdefault(row["受理部门"], [])
+    for row in sorted(public_rows(session, version), key=lambda r: r.row_id):
+        group = chosen.setdefault(row.label or "", [])
         if len(group) < PROMPTS_PER_DEPARTMENT:
-            group.append(row)
+            group.append({"标题": str(row.fields["标题"]), "内容": str(row.fields["内容"])})
     return [row for group in chosen.values() for row in group]
 
 
-_DEPARTMENT = {row["标题"]: row["受理部门"] for row in _messages()}
+_DEPARTMENT = {
+    row["标题"]: row["受理部门"]
+    for row in map(json.loads, HOTLINE.read_text(encoding="utf-8").splitlines())
+}
+"""The fictional replies' knowledge of the department of each message they may be asked
+about (the demo arena asks only about messages of the public splits)."""
 
 
 def prompt_for(row: dict[str, str]) -> str:
@@ -153,21 +162,23 @@ def _vote(
         service.cast_vote(session, actor=actor, arena=arena, battle=battle, winner=winner, now=now)
 
 
-def load_demo_arena(session: Session, *, seed: int = 2026) -> int:
-    """The demo arena with answers, simulated votes (one of the voters one-sided and
-    hurried, so the flags show) and a rule-based judge's votes; flush, not commit."""
+def load_demo_arena(session: Session, *, version: DatasetVersion, seed: int = 2026) -> int:
+    """The demo arena on the public messages of the hotline corpus's ``version``, with
+    answers, simulated votes (one of the voters one-sided and hurried, so the flags show)
+    and a rule-based judge's votes; flush, not commit."""
     arena = service.create_arena(
         session,
         actor=_LOADER,
         data=ArenaIn(
             name=ARENA_NAME,
             description=(
-                "演示数据：虚构的热线留言，四个本地回复函数（非真实模型）作答，"
-                "投票为模拟，裁判为规则函数。"
+                "演示数据：虚构的热线留言（取自语料的公开划分，不含隐藏测试集），"
+                "四个本地回复函数（非真实模型）作答，投票为模拟，裁判为规则函数。"
             ),
-            prompts=[prompt_for(row) for row in _messages()],
+            prompts=[prompt_for(row) for row in _messages(session, version)],
         ),
     )
+    arena.dataset_version_id = version.id
     for name, (function, _) in COMPETITORS.items():
         service.add_competitor(
             session,

@@ -122,9 +122,11 @@ def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
         )
         users.append((u["username"], u["password"], u["role"]))
     session.flush()
-    load_hotline(session, organisation_id=org_ids.get(HOTLINE_PROVIDER), split=HOTLINE_SPLIT)
+    hotline = load_hotline(
+        session, organisation_id=org_ids.get(HOTLINE_PROVIDER), split=HOTLINE_SPLIT
+    )
     load_supply(session, actor=_LOADER)
-    load_demo_arena(session)
+    load_demo_arena(session, version=hotline)
     return DemoSummary(
         organisations=len(org_ids),
         models=len(model_ids),

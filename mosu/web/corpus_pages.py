@@ -373,7 +373,9 @@ def corpus_card(
         "can_read_hidden": can_read_hidden_split(actor),
         "can_recheck": can_check_contamination(actor),
         "warning": (
-            service.contamination_warning(service.get_version(session, dataset.id, chosen.number))
+            service.contamination_warning(
+                service.get_version(session, dataset.id, chosen.number), actor=actor
+            )
             if chosen is not None
             else None
         ),

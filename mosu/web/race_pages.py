@@ -4,8 +4,8 @@ live state, the operator's controls, and the race report (also as a download).""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
@@ -39,6 +39,8 @@ from mosu.web.render import env, language, render
 
 router = APIRouter(include_in_schema=False)
 
+MOSU_JS = Path(__file__).parent / "static" / "mosu.js"
+"""The chart drawer (and escaper) of every page, inlined into the downloaded report."""
 EXAMPLE_TASK = """\
 prompt:
   system: 请判断留言应由哪个部门受理，只回答部门名称。
@@ -80,7 +82,7 @@ def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "stage": stage,
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
-                "warning": contamination_warning(version) if version else None,
+                "warning": contamination_warning(version, actor=actor) if version else None,
                 "public": public,
                 "final": final,
                 "figure": scores_figure(shown["rows"], stage.name)
@@ -508,9 +510,7 @@ def report(
             "here": str(request.url.path),
             "path": request.url.path,
             "plotly_js": get_plotlyjs(),
-            "figures_json": json.dumps(
-                [s["figure"] for s in data["stages"]], ensure_ascii=False
-            ).replace("</", "<\\/"),
+            "mosu_js": MOSU_JS.read_text(encoding="utf-8").replace("</", "<\\/"),
         }
     )
     return HTMLResponse(

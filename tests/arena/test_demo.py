@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.arena import board, service
+from mosu.corpus.models import PUBLIC_SPLITS, DatasetRow
 from mosu.demo.arena import ARENA_NAME, COMPETITORS
 from mosu.demo.loader import load_community
 
@@ -30,3 +32,25 @@ def test_demo_community_has_a_voted_arena(db: Session) -> None:
     assert set(order) == set(COMPETITORS)
     (judge,) = board.agreement(db, arena)
     assert judge.battles == 90 and judge.rate is not None and judge.rate > 0.5
+
+
+def test_demo_arena_prompts_come_from_the_public_splits_only(db: Session) -> None:
+    """Issue 14: hidden test rows (D0102, D0126, D0127 among them) became arena prompts, and
+    a competitor's answer named the hidden label. Prompts come from train and dev only."""
+    load_community(db)
+    db.commit()
+    arena = service.find_arena(db, ARENA_NAME)
+    assert arena.dataset_version_id is not None
+    rows = db.scalars(select(DatasetRow).where(DatasetRow.version_id == arena.dataset_version_id))
+    split_of = {str(r.fields["标题"]): r.split for r in rows}
+    titles = [p.text.split("标题：", 1)[1].split("\n", 1)[0] for p in arena.prompts]
+    assert len(titles) == 12 and all(split_of[t] in PUBLIC_SPLITS for t in titles)
+    hidden = db.scalars(
+        select(DatasetRow).where(
+            DatasetRow.version_id == arena.dataset_version_id,
+            DatasetRow.row_id.in_(("D0102", "D0126", "D0127")),
+        )
+    ).all()
+    assert [r.split for r in hidden] == ["test", "test", "test"]
+    shown = " ".join(p.text for p in arena.prompts)
+    assert not any(str(r.fields["内容"]) in shown for r in hidden)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from mosu.arena import board, service
 from mosu.arena.judge import JUDGE_PATTERN
 from mosu.arena.models import Vote
-from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn
+from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn, PromptSource
 from mosu.arena.votes import VoteFormatError, parse_votes
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
@@ -375,6 +375,18 @@ def test_prompts_from_a_data_set_version_never_include_hidden_rows(
             actor=operator,
             data=ArenaIn.model_validate({"name": "语料竞技场", "source": source}),
         )
+    # the service refuses a hidden split itself, not only the request schema
+    unchecked = ArenaIn.model_construct(
+        name="隐藏竞技场",
+        prompts=[],
+        source=PromptSource.model_construct(
+            dataset_version_id=result.version.id, splits=["test"], fields=None, limit=200
+        ),
+        votes_per_minute=6,
+        read_chars_per_second=30.0,
+    )
+    with pytest.raises(Invalid):
+        service.create_arena(db, actor=operator, data=unchecked)
     with pytest.raises(Forbidden):
         service.create_arena(
             db, actor=actor(world, "expert"), data=ArenaIn(name="专家竞技场", prompts=["问"])

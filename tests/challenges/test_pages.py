@@ -214,7 +214,7 @@ def test_publish_apply_decide_and_shortlist_in_a_browser(
     assert "草稿" in page.inner_text("#challenge-state")
     page.click("#lifecycle button[value=publish]")
     page.wait_for_function(
-        "document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
+        "() => document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
     )
     challenge_url = page.url
     assert "¥800,000" in page.inner_text("#bounty")
@@ -249,23 +249,23 @@ def test_publish_apply_decide_and_shortlist_in_a_browser(
     page.fill("#decide textarea", "单独申请缺少语料来源说明")
     page.click("#decide button[value=reject]")
     page.wait_for_function(
-        "document.querySelector('#application-state')?.innerText.includes('未通过')"
+        "() => document.querySelector('#application-state')?.innerText.includes('未通过')"
     )
     page.goto(re.sub(r"^https?://[^/]+", "", consortium_url))
     page.fill("#decide textarea", "联合体方案完整")
     page.click("#decide button[value=approve]")
     page.wait_for_function(
-        "document.querySelector('#application-state')?.innerText.includes('审核通过')"
+        "() => document.querySelector('#application-state')?.innerText.includes('审核通过')"
     )
     page.goto(re.sub(r"^https?://[^/]+", "", challenge_url))
     page.click("#lifecycle button[value=close_applications]")
     page.wait_for_function(
-        "document.querySelector('#challenge-state')?.innerText.includes('入围评审')"
+        "() => document.querySelector('#challenge-state')?.innerText.includes('入围评审')"
     )
     page.goto(re.sub(r"^https?://[^/]+", "", consortium_url))
     page.click("#shortlist button")
     page.wait_for_function(
-        "document.querySelector('#application-state')?.innerText.includes('入围')"
+        "() => document.querySelector('#application-state')?.innerText.includes('入围')"
     )
     page.goto(re.sub(r"^https?://[^/]+", "", challenge_url))
     assert "甲智能科技有限公司" in page.inner_text("#shortlisted")

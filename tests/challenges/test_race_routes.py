@@ -96,6 +96,9 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
     # pages: the race page and the report download render for everyone
     page = httpx.get(f"{live.url}/challenges/{race.challenge.id}/race", timeout=30)
     assert page.status_code == 200 and "乙队" in page.text
+    # the stage says what leaves the platform in endpoint mode: inputs, never labels
+    assert "每条测试输入（公开部分和隐藏部分）都会发送到参赛队登记的模型端点" in page.text
+    assert "标签永远不会离开平台" in page.text
     download = httpx.get(
         f"{live.url}/challenges/{race.challenge.id}/race/report?download=1", timeout=30
     )
@@ -125,6 +128,8 @@ def test_predictions_stage_releases_inputs_without_labels(
     ids = [s.id for s in stage_data(db, stage).task.samples()]
     assert [r["id"] for r in rows] == ids
     assert all("受理部门" not in r and answers[r["id"]] not in r.values() for r in rows)
+    page = httpx.get(f"{live.url}/challenges/{race.challenge.id}/race", timeout=30)
+    assert "测试输入（不含标签）公开供参赛队下载" in page.text
     for who in ("expert", "demand"):
         with client_for(live, world, who) as other:
             assert other.get(f"/stages/{stage.id}/inputs.jsonl").status_code == 403

@@ -101,3 +101,35 @@ def test_public_sees_no_upload_link(live: LiveServer) -> None:
     with httpx.Client(base_url=live.url, timeout=30) as client:
         page = client.get("/corpus")
         assert page.status_code == 200 and 'href="/corpus/new"' not in page.text
+
+
+def test_a_probe_corpus_learns_nothing_of_another_corpus_hidden_split(
+    live: LiveServer, world: World, db: Session
+) -> None:
+    """Issue 14: a supplier registers a corpus whose test row is a 13-character piece of
+    another corpus's hidden row; neither its card nor the API tells it that they overlap."""
+    seed(db, world)
+    supplier = Actor(
+        user_id=world.user_ids["supplier_b"], role=Role.supplier, organisation_id=world.org_b
+    )
+    probe = [
+        {"id": "g1", "text": SECRET[:13], "label": "猜", "split": "test"},
+        {"id": "p1", "text": "探测语料自己的公开文本", "label": "猜", "split": "train"},
+    ]
+    result = import_rows(db, probe, name="探测", actor=supplier, organisation_id=world.org_b)
+    db.commit()
+    assert result.version is not None and result.report.dataset_id is not None
+    hidden_source = "隐藏划分（仅运营方可见）"
+    with signed_in(live, world, "supplier_b") as client:
+        card = client.get(f"/corpus/{result.report.dataset_id}").text
+        assert hidden_source not in card and "&lt;b&gt;热线&lt;/b&gt;语料" not in card
+        assert 'id="contamination-scope"' in card
+    api = httpx.get(
+        f"{live.url}/api/v1/corpus/datasets/{result.report.dataset_id}/versions/1",
+        headers={"Authorization": f"Bearer {world.tokens['supplier_b']}"},
+        timeout=30,
+    ).json()
+    assert api["contamination"]["sources"] == [] and api["contamination"]["flagged_rows"] == 0
+    with signed_in(live, world, "operator") as client:
+        card = client.get(f"/corpus/{result.report.dataset_id}").text
+        assert hidden_source in card and "&lt;b&gt;热线&lt;/b&gt;语料" in card

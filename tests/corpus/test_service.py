@@ -158,6 +158,74 @@ def test_contamination_against_public_splits_and_other_corpora(db: Session) -> N
     assert leaked in str(service.version_out(first.version, actor=OP).model_dump())
 
 
+def test_contamination_against_other_hidden_splits_is_for_operators_only(db: Session) -> None:
+    """The oracle of issue 14: a supplier's corpus whose test row holds a 13-character
+    piece of another corpus's hidden row must not learn so from its own card."""
+    hidden = "这是另一家语料隐藏测试集里的一条独有文本，外人不应该能够猜出来"
+    public = "这是另一家语料公开训练集里的一条文本内容，谁都可以下载阅读"
+    victim = messages(6)
+    for row in victim:
+        row["split"] = "train"
+    victim.append({"id": "v1", "text": public, "label": "城乡建设", "split": "train"})
+    victim.append({"id": "v2", "text": hidden, "label": "教育文体", "split": "test"})
+    assert import_rows(db, victim, name="受害语料").version is not None
+    guesses = [
+        {"id": "g1", "text": hidden[3:16], "label": "x", "split": "test"},
+        {"id": "g2", "text": "转载：" + public, "label": "x", "split": "test"},
+        {
+            "id": "g3",
+            "text": "一条与谁都不重合的测试文本，长度也足够",
+            "label": "x",
+            "split": "test",
+        },
+        {"id": "p1", "text": "攻击者自己的公开训练文本", "label": "x", "split": "train"},
+    ]
+    result = import_rows(db, guesses, name="探测语料", organisation_id=None)
+    db.commit()
+    assert result.version is not None
+    stored = result.version.contamination
+    by_reference = {s["reference"]: s for s in stored["sources"] if s["kind"] == "corpus"}
+    assert by_reference["hidden"]["any_gram"] == 1 and by_reference["public"]["flagged"] == 1
+    assert stored["flagged_rows"] == 2 and stored["public_flagged_rows"] == 1
+    supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
+    for reader in (supplier, PUBLIC):
+        seen = service.version_out(result.version, actor=reader).contamination
+        assert seen["flagged_rows"] == 1 and "public_flagged_rows" not in seen
+        assert [(s["kind"], s["reference"]) for s in seen["sources"]] == [("corpus", "public")]
+        assert seen["sources"][0]["any_gram"] == 1 and "examples" not in seen["sources"][0]
+        warning = service.contamination_warning(result.version, actor=reader)
+        assert warning is not None and "隐藏" not in warning
+    full = service.version_out(result.version, actor=OP).contamination
+    assert full == stored and full["flagged_rows"] == 2
+    hidden_warning = service.contamination_warning(result.version, actor=OP)
+    assert hidden_warning is not None and "hidden" in hidden_warning
+
+
+def test_results_stored_before_the_split_of_sources_show_other_corpora_to_operators() -> None:
+    """A result stored before sources carried ``reference`` compared every row of the other
+    corpora: only the version's own public splits are shown to others until re-run."""
+    legacy = {
+        "test_rows": 3,
+        "flagged_rows": 2,
+        "corpora_checked": 1,
+        "sources": [
+            {"kind": "public", "dataset_id": None, "flagged": 1, "any_gram": 1, "examples": []},
+            {
+                "kind": "corpus",
+                "dataset_id": 7,
+                "dataset_name": "别家",
+                "flagged": 1,
+                "any_gram": 2,
+            },
+        ],
+    }
+    supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
+    seen = service.contamination_view(legacy, actor=supplier)
+    assert seen["flagged_rows"] == 1 and [s["kind"] for s in seen["sources"]] == ["public"]
+    assert service.contamination_view(legacy, actor=OP) == legacy
+    assert service.contamination_view({}, actor=supplier) == {"sources": []}
+
+
 def test_hidden_split_is_for_operators_only(db: Session, world: World) -> None:
     rows = [dict(r, split="test" if i < 3 else "dev") for i, r in enumerate(messages(6))]
     result = import_rows(db, rows, organisation_id=world.org_a)

@@ -104,7 +104,7 @@ def test_scenario_to_award_in_a_browser(
         page.wait_for_selector("#lifecycle")
         page.click("#lifecycle button[value=publish]")
         page.wait_for_function(
-            "document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
+            "() => document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
         )
         challenge = _path(page.url)
 
@@ -121,18 +121,18 @@ def test_scenario_to_award_in_a_browser(
             page.fill("#decide textarea", "方案完整")
             page.click("#decide button[value=approve]")
             page.wait_for_function(
-                "document.querySelector('#application-state')?.innerText.includes('审核通过')"
+                "() => document.querySelector('#application-state')?.innerText.includes('审核通过')"
             )
         page.goto(challenge)
         page.click("#lifecycle button[value=close_applications]")
         page.wait_for_function(
-            "document.querySelector('#challenge-state')?.innerText.includes('入围评审')"
+            "() => document.querySelector('#challenge-state')?.innerText.includes('入围评审')"
         )
         for application in (consortium, alone):
             page.goto(application)
             page.click("#shortlist button")
             page.wait_for_function(
-                "document.querySelector('#application-state')?.innerText.includes('入围')"
+                "() => document.querySelector('#application-state')?.innerText.includes('入围')"
             )
 
         # the operator sets up a stage on the race page and starts the race
@@ -156,7 +156,7 @@ def test_scenario_to_award_in_a_browser(
         page.wait_for_selector("#stage-1")
         page.click("#start-race")
         page.wait_for_function(
-            "document.querySelector('#challenge-state')?.innerText.includes('赛马')"
+            "() => document.querySelector('#challenge-state')?.innerText.includes('赛马')"
         )
 
         # each team submits its endpoint and watches the state change live
@@ -165,12 +165,12 @@ def test_scenario_to_award_in_a_browser(
             page.click(".my-entry .submit-form button[type=submit]")
             page.wait_for_selector(".submission-state")
         page.wait_for_function(
-            "document.querySelector('.submission-state')?.innerText.includes('已完成')",
+            "() => document.querySelector('.submission-state')?.innerText.includes('已完成')",
             timeout=60_000,
         )
         # org_b is in both teams: supplier_b sees both submissions finish
         page.wait_for_function(
-            "[...document.querySelectorAll('.submission-state')].length == 2 && "
+            "() => [...document.querySelectorAll('.submission-state')].length == 2 && "
             "[...document.querySelectorAll('.submission-state')].every("
             "e => e.innerText.includes('已完成'))",
             timeout=60_000,
@@ -193,7 +193,7 @@ def test_scenario_to_award_in_a_browser(
         page.fill("#decide-form input[name=reason]", "初赛第一")
         page.click("#decide")
         page.wait_for_function(
-            "document.querySelector('#challenge-state')?.innerText.includes('揭榜成功')"
+            "() => document.querySelector('#challenge-state')?.innerText.includes('揭榜成功')"
         )
 
     # supplier_b reads why it was cut; the flaky endpoint's errors were counted

@@ -1,18 +1,44 @@
-/* mosu: draw every server-built plotly figure on the page. */
+/* mosu: draw every server-built plotly figure on the page.
+
+   A figure is data: the JSON block named by an element's data-figure attribute. Plotly
+   renders text (tick labels, hover text, legend names, titles) as a small subset of HTML,
+   links included, so every string in the figure is escaped here, the one place every
+   chart passes through, before plotly sees it: a label "<a href=...>" shows literally.
+   Only the keys that are templates or formats (hovertemplate, texttemplate, tickformat,
+   the layout's template) are left as written: they are code, never data. */
 (function () {
   "use strict";
+  var ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"};
+  var CODE_KEYS = /template|format/i;
+
+  function escapeFigure(value) {
+    if (typeof value === "string") {
+      return value.replace(/[&<>]/g, function (c) { return ENTITIES[c]; });
+    }
+    if (Array.isArray(value)) { return value.map(escapeFigure); }
+    if (value !== null && typeof value === "object") {
+      var out = {};
+      Object.keys(value).forEach(function (key) {
+        out[key] = CODE_KEYS.test(key) ? value[key] : escapeFigure(value[key]);
+      });
+      return out;
+    }
+    return value;
+  }
+
   function draw() {
     if (!window.Plotly) { return; }
     document.querySelectorAll("[data-figure]").forEach(function (el) {
       var source = document.getElementById(el.getAttribute("data-figure"));
       if (!source) { return; }
-      var figure = JSON.parse(source.textContent);
+      var figure = escapeFigure(JSON.parse(source.textContent));
       window.Plotly.newPlot(el, figure.data, figure.layout, {
         displayModeBar: false,
         responsive: true
       });
     });
   }
+
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", draw);
   } else {
