@@ -16,7 +16,17 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "mosu_"
-HASHING_SLOTS = max(1, os.cpu_count() or 1)
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, where the platform reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+HASHING_SLOTS = _usable_cpus()
 _hashing = threading.BoundedSemaphore(HASHING_SLOTS)
 """Argon2 takes ``memory_cost`` (64 MiB) per hash: at most one hash per CPU at a time, so
 many simultaneous sign-ins queue for a core instead of each taking its own 64 MiB."""
