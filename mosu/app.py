@@ -23,7 +23,7 @@ from mosu.challenges.routes import router as challenges_router
 from mosu.config import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
-from mosu.errors import MosuError, Unauthenticated
+from mosu.errors import MosuError, TooManyRequests, Unauthenticated
 from mosu.notifications.routes import router as notifications_router
 from mosu.public_cache import PublicCache
 from mosu.registry.io_routes import router as registry_io_router
@@ -52,11 +52,16 @@ def _error(status: int, code: str, message: str, details: object = None) -> JSON
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MosuError)
     async def mosu_error(request: Request, exc: MosuError) -> Response:
-        if _is_api(request):
-            return _error(exc.status, exc.code, exc.message, exc.details)
-        if isinstance(exc, Unauthenticated):
+        if isinstance(exc, Unauthenticated) and not _is_api(request):
             return pages.login_redirect(request)
-        return pages.error_page(request, exc.status, exc.message)
+        response: Response = (
+            _error(exc.status, exc.code, exc.message, exc.details)
+            if _is_api(request)
+            else pages.error_page(request, exc.status, exc.message)
+        )
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -66,6 +66,28 @@ class Settings(BaseSettings):
         default=False, description="Send session cookies only over HTTPS (set behind TLS)."
     )
     session_hours: int = Field(default=12, description="Lifetime of a web login session.")
+    login_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Wrong passwords an account may take before sign-in to it is locked for a "
+        "growing delay.",
+    )
+    login_free_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong passwords one client address may send (to any accounts) before its "
+        "sign-ins are locked for a growing delay.",
+    )
+    login_base_delay_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The first lock's length; each further wrong password doubles it.",
+    )
+    login_max_delay_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="The longest a sign-in lock lasts.",
+    )
     default_language: Literal["zh", "en"] = Field(
         default="zh", description="Language of pages for visitors who have not chosen one."
     )

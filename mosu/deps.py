@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from mosu.permissions import (
 
 SESSION_COOKIE = "mosu_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def get_settings(request: Request) -> Settings:
@@ -46,12 +48,31 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def origin_of(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of ``url``, default ports filled in; ``None`` if it has none."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS[scheme]
+
+
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    if origin is None:
-        return True
-    host = request.headers.get("host", "")
-    return origin.split("://", 1)[-1] == host
+    """Whether a write comes from a page of this site: its ``Origin`` (else its ``Referer``)
+    names the request's own scheme, host and port. A write with neither is refused.
+
+    The request's own scheme and host are what uvicorn reports; behind a reverse proxy,
+    ``--proxy-headers`` and ``--forwarded-allow-ips`` decide whether it trusts the proxy's
+    ``X-Forwarded-Proto`` (the proxy must pass ``Host`` through)."""
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed:
+        return False
+    own = origin_of(str(request.base_url))
+    return own is not None and origin_of(claimed) == own
 
 
 def resolve_user(request: Request, session: Session) -> User | None:

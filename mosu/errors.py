@@ -42,3 +42,14 @@ class Conflict(MosuError):
 class Invalid(MosuError):
     status = 422
     code = "invalid"
+
+
+class TooManyRequests(MosuError):
+    """Refused for now: retry after ``retry_after`` seconds (sent as ``Retry-After``)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after

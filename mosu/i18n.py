@@ -91,6 +91,28 @@ CATALOGUE: Mapping[str, str] = {
     "用户名": "Username",
     "密码": "Password",
     "用户名或密码错误": "Wrong username or password",
+    "修改密码": "Change password",
+    "当前密码": "Current password",
+    "新密码": "New password",
+    "再次输入新密码": "New password again",
+    "新密码至少 10 个字符，且不能是常见密码。修改后所有设备上的登录和全部 API 令牌失效，需要重新登录。": (
+        "At least 10 characters, and not a common password. Changing it signs you out on "
+        "every device and revokes every API token: sign in again afterwards."
+    ),
+    "退出所有设备": "Sign out everywhere",
+    "结束本账号在所有浏览器上的登录，并撤销全部 API 令牌。": (
+        "Ends this account's sign-ins in every browser and revokes every API token."
+    ),
+    "用户管理": "Users",
+    "重置密码或停用账号会结束该用户的全部登录会话并撤销其 API 令牌。": (
+        "Resetting a password or deactivating an account ends all of that user's sessions "
+        "and revokes their API tokens."
+    ),
+    "重置密码": "Reset password",
+    "停用": "Deactivate",
+    "恢复": "Reactivate",
+    "已停用": "Deactivated",
+    "正常": "Active",
     "登录后可维护本组织资料、模型与接入点。": (
         "Sign in to keep your organisation, models and endpoints up to date."
     ),

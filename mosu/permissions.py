@@ -190,6 +190,17 @@ def can_withdraw_application(actor: Actor, lead_organisation_id: int) -> bool:
     return actor.role is Role.supplier and actor.belongs_to(lead_organisation_id)
 
 
+def can_see_usernames(actor: Actor) -> bool:
+    """Who (which user) acted in an audit log: operators; everyone else sees the actor's
+    organisation (or 运营方 for an operator), never a username."""
+    return actor.is_operator
+
+
+def can_manage_users(actor: Actor) -> bool:
+    """Creating users, resetting passwords, deactivating and reactivating: operators."""
+    return actor.is_operator
+
+
 def can_run_race(actor: Actor) -> bool:
     """Stages, house entries, closing stages, re-running jobs and naming winners: operators."""
     return actor.is_operator

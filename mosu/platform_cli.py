@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -16,10 +17,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from mosu import migrate
 from mosu.accounts.models import Role, User
-from mosu.accounts.service import create_api_token, create_user
+from mosu.accounts.service import (
+    create_api_token,
+    create_user,
+    end_all_sessions,
+    set_active,
+    set_password,
+)
 from mosu.config import Settings
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.errors import MosuError
@@ -179,6 +187,69 @@ def user_create(
             console.print(f"created user {user.username} ({user.role.value}), id {user.id}")
     except MosuError as exc:
         raise _fail(exc.message) from exc
+
+
+def _ask_password() -> str:
+    password = getpass.getpass("新密码 / new password: ")
+    if password != getpass.getpass("再输一次 / again: "):
+        raise _fail("两次输入不一致 / passwords differ")
+    return password
+
+
+def _with_user(username: str, change: Callable[[Session, User], object]) -> None:
+    """Run ``change`` on ``username`` in one transaction; a refusal exits with its message."""
+    factory = make_sessionmaker(make_engine(load_settings().database_url))
+    try:
+        with transaction(factory) as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise _fail(f"用户不存在 / no such user: {username}")
+            change(session, user)
+    except MosuError as exc:
+        raise _fail(exc.message) from exc
+
+
+@user_app.command("password")
+def user_password(
+    username: str,
+    password: Annotated[
+        str | None, typer.Option(help="省略则交互输入 / prompted when omitted")
+    ] = None,
+) -> None:
+    """重置用户密码，并结束其所有会话与令牌 / set a user's password; their sessions and
+    API tokens end."""
+    new = password if password is not None else _ask_password()
+    _with_user(username, lambda session, user: set_password(session, user=user, password=new))
+    console.print(f"password of {username} changed; their sessions and tokens have ended")
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str) -> None:
+    """停用用户：不能再登录，会话结束、令牌撤销 / deactivate a user: no sign-in, sessions
+    ended, tokens revoked."""
+    _with_user(
+        username,
+        lambda session, user: set_active(session, actor=CLI_ACTOR, user=user, active=False),
+    )
+    console.print(f"deactivated {username}")
+
+
+@user_app.command("reactivate")
+def user_reactivate(username: str) -> None:
+    """恢复已停用的用户 / reactivate a deactivated user."""
+    _with_user(
+        username,
+        lambda session, user: set_active(session, actor=CLI_ACTOR, user=user, active=True),
+    )
+    console.print(f"reactivated {username}")
+
+
+@user_app.command("logout-everywhere")
+def user_logout_everywhere(username: str) -> None:
+    """结束用户的所有会话并撤销全部令牌 / end all of a user's sessions and revoke their
+    API tokens."""
+    _with_user(username, lambda session, user: end_all_sessions(session, user_id=user.id))
+    console.print(f"signed {username} out everywhere")
 
 
 @token_app.command("create")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
 from mosu.accounts.models import ApiToken, Role
-from mosu.accounts.service import create_api_token
+from mosu.accounts.service import create_api_token, create_user
 from mosu.app import API_PREFIX, create_app
 from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
@@ -49,6 +49,7 @@ from mosu.corpus import service as corpus_service
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
+from mosu.deps import SESSION_COOKIE
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
 from mosu.registry import service
@@ -70,6 +71,7 @@ from mosu.supply.schemas import (
 )
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
 from tests.scenarios import factory
+from tests.web.signin import browser, sign_in
 
 SECRET_API_KEY = "sk-secret-XYZ"
 IDENTITIES = ("public", "supplier_b", "demand", "expert", "supplier_a", "operator")
@@ -228,6 +230,12 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("DELETE", f"{V1}/tokens/{{token_id}}"): Expect(OWNERS, 200, denied=404),
     ("GET", f"{V1}/users"): Expect(OPERATOR_ONLY),
     ("POST", f"{V1}/users"): Expect(OPERATOR_ONLY, 201),
+    # the walker's current password is wrong: everyone signed in is told so
+    ("POST", f"{V1}/me/password"): signed_in(422),
+    ("POST", f"{V1}/me/logout-everywhere"): signed_in(),
+    ("POST", f"{V1}/users/{{user_id}}/password"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/users/{{user_id}}/deactivate"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/users/{{user_id}}/reactivate"): Expect(OPERATOR_ONLY),
     ("GET", f"{V1}/overview"): everyone(),
     ("PUT", f"{V1}/overview/regional-total"): Expect(OPERATOR_ONLY, 204),
     ("GET", f"{V1}/orgs"): everyone(),
@@ -510,6 +518,18 @@ class Walk:
         )
         self.db.commit()
         return row.id
+
+    def fresh_user(self) -> int:
+        """A member of org_a for the operator to reset, deactivate or reactivate."""
+        user = create_user(
+            self.db,
+            username=f"walked{self.next()}",
+            password="walked-user-password",
+            role=Role.supplier,
+            organisation_id=self.world.org_a,
+        )
+        self.db.commit()
+        return user.id
 
 
 def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
@@ -994,6 +1014,11 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
+    ("POST", f"{V1}/me/password"): lambda w: {
+        "current_password": "not-the-password",
+        "new_password": "walker-new-password",
+    },
+    ("POST", f"{V1}/users/{{user_id}}/password"): lambda w: {"password": "walker-reset-password"},
     ("POST", f"{V1}/users"): lambda w: {
         "username": f"walker{w.next()}",
         "password": "walker-password",
@@ -1048,6 +1073,7 @@ def fill(
             "filing_id": walk.filing_a,
             "endpoint_id": walk.endpoint_a,
             "token_id": walk.token_a,
+            "user_id": walk.world.user_ids["supplier_a"],
             "code": "en",
             "kind": "orgs",
             "fmt": "csv",
@@ -1092,6 +1118,7 @@ def fill(
             "filing_id": walk.fresh_filing,
             "endpoint_id": lambda: walk.fresh_endpoint(box),
             "token_id": walk.fresh_token,
+            "user_id": walk.fresh_user,
             # withdrawing interest needs interest to withdraw
             "scenario_id": lambda: (
                 walk.fresh_interest()
@@ -1187,13 +1214,11 @@ def requirement_status(route: RouteInfo, who: str, api: bool) -> int | None:
 
 def login(live: LiveServer, walk: Walk, who: str) -> dict[str, str]:
     """The session cookie ``POST /login`` gives ``who``."""
-    with httpx.Client(base_url=live.url, follow_redirects=False, timeout=30) as client:
-        answer = client.post(
-            "/login", data={"username": who, "password": walk.world.passwords[who], "next": "/"}
-        )
+    with browser(live) as client:
+        answer = sign_in(client, who, walk.world.passwords[who])
         assert answer.status_code == 303, f"login as {who}: {answer.status_code}"
-        assert client.cookies, f"login as {who} set no cookie"
-        return dict(client.cookies)
+        assert SESSION_COOKIE in client.cookies, f"login as {who} set no cookie"
+        return {SESSION_COOKIE: client.cookies[SESSION_COOKIE]}
 
 
 def web_cookies(live: LiveServer, app: FastAPI, walk: Walk) -> dict[str, dict[str, str]]:
@@ -1244,6 +1269,8 @@ def walk_all(
                     client.cookies.update(cookies[who])
                 elif who != "public":
                     headers["Authorization"] = f"Bearer {walk.world.tokens[who]}"
+                if not api:
+                    headers["Origin"] = live.url  # pages are posted from the site itself
                 client.headers.clear()
                 client.headers.update(headers)
                 response = send(client, method, url, api=api, body=body)
@@ -1258,6 +1285,13 @@ def walk_all(
                     )
                 )
                 if route.path == "/logout" and use_cookie:  # that session is over: sign in again
+                    cookies[who] = login(live, walk, who)
+                if route.path.endswith("/logout-everywhere") and who != "public":
+                    # every session and token of ``who`` is over: a new token, a new session
+                    walk.world.tokens[who] = create_api_token(
+                        walk.db, user_id=walk.world.user_ids[who], name="walker"
+                    )[1]
+                    walk.db.commit()
                     cookies[who] = login(live, walk, who)
     return answers
 

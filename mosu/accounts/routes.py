@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from mosu.accounts import service
 from mosu.accounts.models import ApiToken, User
-from mosu.accounts.schemas import NewToken, TokenIn, TokenOut, UserIn, UserOut
-from mosu.deps import OperatorActor, SessionDep, SignedInActor
-from mosu.errors import NotFound
+from mosu.accounts.schemas import (
+    NewToken,
+    PasswordChangeIn,
+    PasswordResetIn,
+    TokenIn,
+    TokenOut,
+    UserIn,
+    UserOut,
+)
+from mosu.accounts.throttle import Policy
+from mosu.deps import OperatorActor, SessionDep, SettingsDep, SignedInActor
+from mosu.errors import Invalid, NotFound
+
+WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 
 router = APIRouter(tags=["accounts"])
 
@@ -64,6 +75,73 @@ def create_user(session: SessionDep, actor: OperatorActor, body: UserIn) -> User
         role=body.role,
         organisation_id=body.organisation_id,
         display_name=body.display_name,
+    )
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/me/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    body: PasswordChangeIn,
+) -> UserOut:
+    """Change one's own password (the current one is checked, throttled like a sign-in).
+    Every web session and every API token of the user ends, the one used here included."""
+    assert actor.user_id is not None
+    user = service.get_user(session, actor.user_id)
+    address = request.client.host if request.client else None
+    if not service.verify_current_password(
+        session,
+        user=user,
+        password=body.current_password,
+        address=address,
+        policy=Policy.from_settings(settings),
+    ):
+        session.commit()  # the wrong password's count
+        raise Invalid(WRONG_CURRENT, details={"field": "current_password"})
+    service.set_password(session, user=user, password=body.new_password)
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/me/logout-everywhere")
+def logout_everywhere(session: SessionDep, actor: SignedInActor) -> UserOut:
+    """退出所有设备: end every web session and revoke every API token of the caller."""
+    assert actor.user_id is not None
+    service.end_all_sessions(session, user_id=actor.user_id)
+    session.commit()
+    return _user_out(service.get_user(session, actor.user_id))
+
+
+@router.post("/users/{user_id}/password")
+def reset_password(
+    session: SessionDep, actor: OperatorActor, user_id: int, body: PasswordResetIn
+) -> UserOut:
+    """重置密码: set a user's password; their sessions and tokens end."""
+    user = service.get_user(session, user_id)
+    service.set_password(session, user=user, password=body.password)
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/deactivate")
+def deactivate_user(session: SessionDep, actor: OperatorActor, user_id: int) -> UserOut:
+    """停用: the user can no longer sign in; their sessions end and tokens are revoked."""
+    user = service.set_active(
+        session, actor=actor, user=service.get_user(session, user_id), active=False
+    )
+    session.commit()
+    return _user_out(user)
+
+
+@router.post("/users/{user_id}/reactivate")
+def reactivate_user(session: SessionDep, actor: OperatorActor, user_id: int) -> UserOut:
+    """恢复: the user may sign in again (with new sessions and tokens)."""
+    user = service.set_active(
+        session, actor=actor, user=service.get_user(session, user_id), active=True
     )
     session.commit()
     return _user_out(user)

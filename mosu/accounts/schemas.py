@@ -21,7 +21,7 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str
-    password: str = Field(min_length=8)
+    password: str = Field(description="At least 10 characters, not a common password.")
     role: Role
     organisation_id: int | None = None
     display_name: str = ""
@@ -43,3 +43,14 @@ class TokenOut(BaseModel):
 
 class NewToken(TokenOut):
     token: str = Field(description="The token itself; shown this once and never again.")
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str
+    new_password: str = Field(description="At least 10 characters, not a common password.")
+
+
+class PasswordResetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(description="At least 10 characters, not a common password.")

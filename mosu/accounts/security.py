@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,13 +18,29 @@ _hasher = PasswordHasher()
 TOKEN_PREFIX = "mosu_"
 
 
+def _usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, where the platform reports it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+HASHING_SLOTS = _usable_cpus()
+_hashing = threading.BoundedSemaphore(HASHING_SLOTS)
+"""Argon2 takes ``memory_cost`` (64 MiB) per hash: at most one hash per CPU at a time, so
+many simultaneous sign-ins queue for a core instead of each taking its own 64 MiB."""
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _hashing:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from mosu.accounts import throttle
 from mosu.accounts.models import ApiToken, Role, User, WebSession
+from mosu.accounts.passwords import check_password
 from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
 from mosu.db import utcnow
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-MIN_PASSWORD = 8
+DEACTIVATED = "账号已停用，请联系运营方 / this account is deactivated; ask an operator"
 
 
 def actor_for(user: User) -> Actor:
@@ -40,8 +42,7 @@ def create_user(
     """A new active user; operators may stand alone, every other role needs an organisation."""
     if not _USERNAME_RE.match(username):
         raise Invalid("用户名须为 3–64 位字母、数字、点、下划线或连字符")
-    if len(password) < MIN_PASSWORD:
-        raise Invalid(f"密码至少 {MIN_PASSWORD} 位")
+    check_password(password)
     if role is not Role.operator and role is not Role.expert and organisation_id is None:
         raise Invalid("需求方与供给方用户必须属于一个组织")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
@@ -69,6 +70,103 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
 
 
 _DUMMY_HASH = hash_password("not-a-real-password")
+
+
+def _guarded_verify(
+    session: Session,
+    *,
+    keys: throttle.Keys,
+    password_hash: str | None,
+    password: str,
+    policy: throttle.Policy,
+) -> bool:
+    """Check ``password`` unless a key is locked (then 429, nothing hashed); a wrong one is
+    counted under both keys, a right one clears the account's count. The caller commits."""
+    now = utcnow()
+    throttle.check(session, keys, now=now)
+    ok = verify_password(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    if ok:
+        throttle.clear_account(session, keys)
+    else:
+        throttle.record_failure(session, keys, policy, now=now)
+    return ok
+
+
+def sign_in(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    policy: throttle.Policy,
+) -> User | None:
+    """The user whose password this is, or ``None`` (the failure is counted; commit it).
+
+    Raises :class:`~mosu.errors.TooManyRequests` while the account or the address is locked,
+    and :class:`~mosu.errors.Forbidden` for a deactivated account's right password.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    keys = throttle.Keys.of(username, address)
+    hash_ = user.password_hash if user is not None else None
+    if not _guarded_verify(
+        session, keys=keys, password_hash=hash_, password=password, policy=policy
+    ):
+        return None
+    assert user is not None
+    if not user.is_active:
+        raise Forbidden(DEACTIVATED)
+    return user
+
+
+def verify_current_password(
+    session: Session, *, user: User, password: str, address: str | None, policy: throttle.Policy
+) -> bool:
+    """Whether ``password`` is ``user``'s, throttled like a sign-in (commit the count)."""
+    keys = throttle.Keys.of(user.username, address)
+    return _guarded_verify(
+        session, keys=keys, password_hash=user.password_hash, password=password, policy=policy
+    )
+
+
+def end_all_sessions(session: Session, *, user_id: int) -> None:
+    """Sign ``user_id`` out everywhere: every web session ends, every API token is revoked."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    session.expire_all()
+
+
+def set_password(session: Session, *, user: User, password: str) -> None:
+    """A new password under the rule (at least 10 characters, not a common one); every
+    session and token of the user ends, so whoever knew the old one is out."""
+    check_password(password)
+    user.password_hash = hash_password(password)
+    session.flush()
+    end_all_sessions(session, user_id=user.id)
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在 / no such user: {user_id}")
+    return user
+
+
+def set_active(session: Session, *, actor: Actor, user: User, active: bool) -> User:
+    """Deactivate (sessions end, tokens are revoked, sign-in refused) or reactivate a user.
+
+    An operator cannot deactivate themselves: someone must remain to reactivate others."""
+    if not active and user.id == actor.user_id:
+        raise Invalid("不能停用自己的账号 / you cannot deactivate your own account")
+    user.is_active = active
+    session.flush()
+    if not active:
+        end_all_sessions(session, user_id=user.id)
+    return user
 
 
 def start_web_session(session: Session, *, user: User, hours: int) -> str:

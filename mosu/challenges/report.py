@@ -80,7 +80,8 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
     events = [
         {
             "at": e.at.isoformat(),
-            "actor": e.actor_name,
+            "actor": e.actor_organisation,
+            "actor_name": e.actor_name,
             "action": e.action,
             "from": e.from_state,
             "to": e.to_state,

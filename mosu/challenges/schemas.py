@@ -122,7 +122,11 @@ class EventOut(BaseModel):
 
     id: int
     at: dt.datetime
-    actor_name: str
+    actor_organisation: str = Field(
+        description="Who acted, as the public sees it: the actor's organisation, "
+        "运营方 / operator, 专家 / expert or 系统 / system."
+    )
+    actor_name: str = Field(description="The acting user's username: operators only, else empty.")
     action: str
     from_state: str | None
     to_state: str | None

@@ -21,6 +21,7 @@ from pathlib import Path
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.accounts.models import Role, User
 from mosu.challenges import lifecycle, races
 from mosu.challenges.models import (
     Application,
@@ -55,6 +56,7 @@ from mosu.permissions import (
     can_read_application,
     can_read_decision_reason,
     can_read_draft_challenge,
+    can_see_usernames,
     can_withdraw_application,
     ensure,
 )
@@ -369,9 +371,37 @@ def publish(
     )
 
 
+SYSTEM_ACTOR = "系统 / system"
+ROLE_ACTOR = {
+    Role.operator: "运营方 / operator",
+    Role.demand: "需求方 / demand side",
+    Role.supplier: "供给方 / supplier",
+    Role.expert: "专家 / expert",
+}
+
+
+def _actor_organisations(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """How each acting user shows in the audit log to those who may not see usernames:
+    运营方 for an operator, else the user's organisation (or role, if it has none)."""
+    rows = session.execute(
+        select(User.id, User.role, Organisation.name_zh)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id.in_(user_ids))
+    )
+    return {
+        user_id: (ROLE_ACTOR[role] if role is Role.operator else org_name or ROLE_ACTOR[role])
+        for user_id, role, org_name in rows
+    }
+
+
 def events_out(session: Session, *, actor: Actor, challenge: Challenge) -> list[EventOut]:
-    """The audit log as ``actor`` may read it: decision reasons for the team and operators."""
+    """The audit log as ``actor`` may read it: decision reasons for the team and operators,
+    usernames for operators (everyone else sees the actor's organisation)."""
     teams = {a.id: team_of(a) for a in _applications_of(session, challenge.id)}
+    shown = _actor_organisations(
+        session, {e.actor_id for e in challenge.events if e.actor_id is not None}
+    )
+    usernames = can_see_usernames(actor)
     out = []
     for e in challenge.events:
         application_id = e.details.get("application_id")
@@ -382,7 +412,8 @@ def events_out(session: Session, *, actor: Actor, challenge: Challenge) -> list[
             EventOut(
                 id=e.id,
                 at=local_time(e.at),
-                actor_name=e.actor_name,
+                actor_organisation=shown.get(e.actor_id or 0, SYSTEM_ACTOR),
+                actor_name=e.actor_name if usernames else "",
                 action=e.action,
                 from_state=e.from_state,
                 to_state=e.to_state,

@@ -33,7 +33,7 @@ HOTLINE_DATASET = "区政务热线留言分类（演示数据）"
 HOTLINE_SPLIT = (0.5, 0.1, 0.4)
 """The demo community's split of the hotline corpus (train, dev, test): a test split of 60
 rows, so that each race stage has a public and a private part of about 30."""
-DEMO_PASSWORD = "mosu-demo"
+DEMO_PASSWORD = "mosu-demo-2026"
 _LOADER = Actor(user_id=None, role=Role.operator, username="demo-loader")
 
 

@@ -14,6 +14,7 @@ from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
+    account_pages,
     arena_pages,
     auth_pages,
     board_pages,
@@ -27,6 +28,7 @@ from mosu.web import (
     scenario_pages,
     supply_offer_pages,
     supply_pages,
+    user_pages,
 )
 from mosu.web.charts import overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
@@ -103,6 +105,8 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 
 router.include_router(auth_pages.router)
+router.include_router(account_pages.router)
+router.include_router(user_pages.router)
 router.include_router(org_pages.router)
 router.include_router(model_pages.router)
 router.include_router(filing_pages.router)

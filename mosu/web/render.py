@@ -32,6 +32,12 @@ def _label(context: Context, member: Any) -> str:
     return i18n.label(member, context["lang"])
 
 
+@pass_context
+def _local(context: Context, message: str) -> str:
+    """The visitor's side of a bilingual ``"中文 / English"`` value (e.g. 运营方 / operator)."""
+    return i18n.local_message(message, context["lang"])
+
+
 def page_url(path: str, params: Mapping[str, object], **overrides: object) -> str:
     """``path`` with the non-empty ``params`` (and ``overrides``) as its query string."""
     merged = {**params, **overrides}
@@ -50,6 +56,7 @@ env = Environment(
 env.globals.update(
     _=_gettext,
     label=_label,
+    local=_local,
     page_url=page_url,
     Tier=Tier,
     Layer=Layer,

@@ -16,6 +16,7 @@ from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from tests.arena.platform import PROMPTS
 from tests.conftest import LiveServer, World, client_for
 from tests.test_permissions import checked_routes
+from tests.web.signin import browser, sign_in
 
 NAMES = ("天枢答复", "天璇答复", "天玑答复")
 
@@ -147,11 +148,9 @@ def test_no_route_shows_the_voter_an_unvoted_pairing(
     assert len(paths) >= 8
     seen = 0
     for who in ("expert", "operator", "demand"):
-        cookie = httpx.post(
-            f"{live.url}/login",
-            data={"username": who, "password": world.passwords[who], "next": "/"},
-            timeout=30,
-        ).cookies
+        with browser(live) as client:
+            assert sign_in(client, who, world.passwords[who]).status_code == 303
+            cookie = dict(client.cookies)
         token = {"Authorization": f"Bearer {world.tokens[who]}"}
         for path in paths:
             target = PARAM.sub(lambda m: str(ids[m.group(1)]), path)

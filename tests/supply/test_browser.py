@@ -15,7 +15,7 @@ pytestmark = [
 ]
 __all__ = ["browser", "community", "page"]
 
-SUPPLIER = Community("supplier1", "mosu-demo")
+SUPPLIER = Community("supplier1", "mosu-demo-2026")
 
 
 def switch(page: Page, who: Community, next_path: str) -> None:

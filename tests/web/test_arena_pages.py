@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session
 
 from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
+from tests.web.signin import browser, sign_in
 
 
 @contextmanager
 def _signed_in(live: LiveServer, world: World, who: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=30) as client:
-        answer = client.post(
-            "/login", data={"username": who, "password": world.passwords[who], "next": "/"}
-        )
+    with browser(live) as client:
+        answer = sign_in(client, who, world.passwords[who])
         assert answer.status_code == 303
         yield client
 

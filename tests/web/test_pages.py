@@ -17,20 +17,15 @@ from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn
 from mosu.registry.service import create_filing, create_model
 from tests.conftest import OPERATOR, LiveServer, World, credit_code, make_org
+from tests.web.signin import browser, sign_in
 
 XSS = "<script>alert('x')</script>"
-
-
-def browser(live: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=live.url, timeout=30, follow_redirects=False)
 
 
 @contextmanager
 def signed_in(live: LiveServer, world: World, who: str) -> Iterator[httpx.Client]:
     with browser(live) as client:
-        response = client.post(
-            "/login", data={"username": who, "password": world.passwords[who], "next": "/"}
-        )
+        response = sign_in(client, who, world.passwords[who])
         assert response.status_code == 303, response.text
         yield client
 
@@ -103,14 +98,7 @@ def test_user_text_is_escaped(live: LiveServer, db: Session, public: httpx.Clien
 def test_login_sets_a_secure_session_cookie(live: LiveServer, world: World, app: FastAPI) -> None:
     hours = app.state.settings.session_hours
     with browser(live) as client:
-        response = client.post(
-            "/login",
-            data={
-                "username": "supplier_a",
-                "password": world.passwords["supplier_a"],
-                "next": "/orgs",
-            },
-        )
+        response = sign_in(client, "supplier_a", world.passwords["supplier_a"], "/orgs")
         assert response.status_code == 303
         assert response.headers["location"] == "/orgs"
         cookie = response.headers["set-cookie"]
@@ -133,10 +121,7 @@ def test_sign_in_comes_back_to_the_page_and_its_query(
     login = public.get(response.headers["location"])
     target = f"/models/new?organisation_id={world.org_a}"
     assert f'name="next" value="{target}"' in login.text
-    signed = public.post(
-        "/login",
-        data={"username": "supplier_a", "password": world.passwords["supplier_a"], "next": target},
-    )
+    signed = sign_in(public, "supplier_a", world.passwords["supplier_a"], target)
     assert signed.headers["location"] == target
     form = public.get(target).text
     assert f'<option value="{world.org_a}" selected>' in form
@@ -145,7 +130,7 @@ def test_sign_in_comes_back_to_the_page_and_its_query(
 def test_login_failure_is_generic(live: LiveServer, world: World) -> None:
     with browser(live) as client:
         for username, password in (("supplier_a", "wrong-password"), ("nobody", "whatever-123")):
-            response = client.post("/login", data={"username": username, "password": password})
+            response = sign_in(client, username, password)
             assert response.status_code == 401
             assert "用户名或密码错误" in response.text
             assert "set-cookie" not in response.headers
@@ -153,14 +138,7 @@ def test_login_failure_is_generic(live: LiveServer, world: World) -> None:
 
 def test_login_next_is_never_off_site(live: LiveServer, world: World) -> None:
     with browser(live) as client:
-        response = client.post(
-            "/login",
-            data={
-                "username": "operator",
-                "password": world.passwords["operator"],
-                "next": "//evil.example/",
-            },
-        )
+        response = sign_in(client, "operator", world.passwords["operator"], "//evil.example/")
         assert response.headers["location"] == "/"
 
 

@@ -1,0 +1,200 @@
+"""The account page: API tokens, model endpoints, changing the password and signing out
+everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import SecretStr, ValidationError
+from sqlalchemy.orm import Session
+
+from mosu.accounts import service as accounts
+from mosu.accounts.models import Role, User
+from mosu.accounts.security import CredentialBox
+from mosu.accounts.throttle import Policy
+from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
+from mosu.errors import Conflict, Invalid, TooManyRequests
+from mosu.permissions import Actor
+from mosu.registry import service as registry
+from mosu.registry.schemas import EndpointIn
+from mosu.web.auth_pages import client_address
+from mosu.web.forms import (
+    FieldErrors,
+    FormDep,
+    as_int,
+    service_errors,
+    text,
+    validation_errors,
+)
+from mosu.web.render import language, page_url, render
+
+router = APIRouter(include_in_schema=False)
+WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
+
+
+def _account_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    new_token: str = "",
+    token_errors: FieldErrors | None = None,
+    endpoint_errors: FieldErrors | None = None,
+    endpoint_values: dict[str, str] | None = None,
+    password_errors: FieldErrors | None = None,
+    status: int = 200,
+) -> Response:
+    assert actor.user_id is not None
+    context: dict[str, Any] = {
+        "tokens": accounts.list_api_tokens(session, user_id=actor.user_id),
+        "new_token": new_token,
+        "token_errors": token_errors or {},
+        "show_endpoints": actor.role is Role.supplier and actor.organisation_id is not None,
+        "endpoints": [],
+        "org_models": [],
+        "endpoint_errors": endpoint_errors or {},
+        "endpoint_values": endpoint_values or {},
+        "password_errors": password_errors or {},
+    }
+    if context["show_endpoints"]:
+        context["endpoints"] = [
+            registry.endpoint_out(e) for e in registry.list_endpoints(session, actor=actor)
+        ]
+        context["org_models"] = registry.list_models(
+            session, organisation_id=actor.organisation_id, per_page=registry.MAX_PER_PAGE
+        ).items
+    return render(request, "account.html", context, actor=actor, status=status)
+
+
+@router.get("/account")
+def account(request: Request, session: SessionDep, actor: SignedInActor) -> Response:
+    return _account_page(request, session, actor)
+
+
+@router.post("/account/tokens")
+def create_token(
+    request: Request, session: SessionDep, actor: SignedInActor, form: FormDep
+) -> Response:
+    assert actor.user_id is not None
+    try:
+        _, token = accounts.create_api_token(
+            session, user_id=actor.user_id, name=text(form, "name")
+        )
+    except Invalid as exc:
+        errors = service_errors(exc, language(request))
+        return _account_page(request, session, actor, token_errors=errors, status=422)
+    session.commit()
+    return _account_page(request, session, actor, new_token=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(session: SessionDep, actor: SignedInActor, token_id: int) -> Response:
+    accounts.revoke_api_token(session, actor=actor, token_id=token_id)
+    session.commit()
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/endpoints")
+def create_endpoint(
+    request: Request, session: SessionDep, actor: SignedInActor, form: FormDep
+) -> Response:
+    """A supplier registers where its model answers; the key is sealed and never shown."""
+    box: CredentialBox = request.app.state.credential_box
+    values = {k: text(form, k) for k in ("name", "base_url", "model_name", "model_id")}
+    api_key = form.get("api_key")
+    lang = language(request)
+    try:
+        data = EndpointIn(
+            organisation_id=actor.organisation_id or 0,
+            model_id=as_int(values["model_id"]),
+            name=values["name"],
+            base_url=values["base_url"],
+            model_name=values["model_name"],
+            api_key=SecretStr(api_key) if isinstance(api_key, str) and api_key else None,
+        )
+        registry.create_endpoint(session, actor=actor, data=data, box=box)
+    except ValidationError as exc:
+        errors = validation_errors(exc, lang)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = service_errors(exc, lang)
+    else:
+        session.commit()
+        return RedirectResponse("/account#endpoints", status_code=303)
+    return _account_page(
+        request, session, actor, endpoint_errors=errors, endpoint_values=values, status=422
+    )
+
+
+def _signed_out(settings_secure: bool, target: str) -> Response:
+    """Back to the sign-in page, this browser's (already ended) session cookie dropped."""
+    response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings_secure
+    )
+    return response
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SignedInActor,
+    form: FormDep,
+) -> Response:
+    """A new password (the current one is asked, throttled like a sign-in); every session,
+    this one included, and every API token end, so the user signs in again."""
+    assert actor.user_id is not None
+    user = session.get(User, actor.user_id)
+    assert user is not None
+    current, new = form.get("current_password"), form.get("new_password")
+    lang = language(request)
+    error: Invalid | TooManyRequests | None = None
+    if not isinstance(current, str) or not isinstance(new, str) or not current:
+        error = Invalid(WRONG_CURRENT, details={"field": "current_password"})
+    elif new != form.get("new_password_again"):
+        error = Invalid(
+            "两次输入的新密码不一致 / the new passwords differ",
+            details={"field": "new_password_again"},
+        )
+    else:
+        try:
+            ok = accounts.verify_current_password(
+                session,
+                user=user,
+                password=current,
+                address=client_address(request),
+                policy=Policy.from_settings(settings),
+            )
+            if not ok:
+                session.commit()  # the wrong password's count
+                error = Invalid(WRONG_CURRENT, details={"field": "current_password"})
+            else:
+                accounts.set_password(session, user=user, password=new)
+        except TooManyRequests as exc:
+            error = exc
+        except Invalid as exc:
+            session.rollback()
+            error = Invalid(exc.message, details={"field": "new_password"})
+    if error is not None:
+        status = error.status
+        response = _account_page(
+            request, session, actor, password_errors=service_errors(error, lang), status=status
+        )
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    session.commit()
+    return _signed_out(settings.cookie_secure, page_url("/login", {"next": "/account"}))
+
+
+@router.post("/account/logout-everywhere")
+def logout_everywhere(session: SessionDep, settings: SettingsDep, actor: SignedInActor) -> Response:
+    """退出所有设备: every web session of the user ends and every API token is revoked."""
+    assert actor.user_id is not None
+    accounts.end_all_sessions(session, user_id=actor.user_id)
+    session.commit()
+    return _signed_out(settings.cookie_secure, "/")
