@@ -1233,6 +1233,7 @@ def walk_all(live: LiveServer, app: FastAPI, walk: Walk) -> list[Answer]:
     return answers
 
 
+@pytest.mark.slow
 def test_walk_every_route_as_every_identity(
     app: FastAPI, live: LiveServer, world: World, db: Session
 ) -> None:
