@@ -114,35 +114,40 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# Everything in a PostgreSQL schema that a test could change besides rows: relations,
-# columns, defaults, constraints, indexes, types, functions and triggers (the schema's own
-# name, which varies, is replaced by SCHEMA in the result).
-_SCHEMA_SHAPE = """
-SELECT 'rel ' || c.relname || ' ' || c.relkind::text
-  FROM pg_class c WHERE c.relnamespace = CAST(:schema AS text)::regnamespace
-UNION ALL
-SELECT 'col ' || c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-       || ' ' || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')
-  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-  WHERE c.relnamespace = CAST(:schema AS text)::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'con ' || k.conname || ' ' || pg_get_constraintdef(k.oid)
-  FROM pg_constraint k WHERE k.connamespace = CAST(:schema AS text)::regnamespace
-UNION ALL
-SELECT 'idx ' || indexdef FROM pg_indexes WHERE schemaname = CAST(:schema AS text)
-UNION ALL
-SELECT 'typ ' || t.typname || ' ' || t.typtype::text || ' ' || coalesce(
-         (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
-            FROM pg_enum e WHERE e.enumtypid = t.oid), '')
-  FROM pg_type t WHERE t.typnamespace = CAST(:schema AS text)::regnamespace
-UNION ALL
-SELECT 'fn ' || p.oid::regprocedure::text
-  FROM pg_proc p WHERE p.pronamespace = CAST(:schema AS text)::regnamespace
-UNION ALL
-SELECT 'trg ' || pg_get_triggerdef(t.oid)
-  FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-  WHERE c.relnamespace = CAST(:schema AS text)::regnamespace AND NOT t.tgisinternal
+# A digest of everything in a PostgreSQL schema that a test could change besides rows:
+# relations, columns, defaults, constraints, indexes, types, functions and triggers (by
+# object id: compared only with the same schema's digest taken when it was migrated).
+_SCHEMA_DIGEST = """
+WITH ns AS (SELECT CAST(:schema AS text)::regnamespace AS oid),
+rel AS (SELECT c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid)
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(concat_ws(',', c.oid, c.relname, c.relkind, c.relnatts, c.relchecks,
+                               c.relhastriggers), ';' ORDER BY c.oid)
+     FROM pg_class c WHERE c.oid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod,
+                               a.attnotnull, a.atthasdef, a.attisdropped), ';'
+                     ORDER BY a.attrelid, a.attnum)
+     FROM pg_attribute a WHERE a.attrelid IN (SELECT oid FROM rel) AND a.attnum > 0),
+  (SELECT string_agg(concat_ws(',', d.adrelid, d.adnum, d.adbin::text), ';'
+                     ORDER BY d.adrelid, d.adnum)
+     FROM pg_attrdef d WHERE d.adrelid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', k.oid, k.conname, k.contype, k.conrelid, k.confrelid,
+                               k.conkey::text, k.confkey::text, k.conbin::text), ';'
+                     ORDER BY k.oid)
+     FROM pg_constraint k, ns WHERE k.connamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', i.indexrelid, i.indrelid, i.indkey::text, i.indisunique,
+                               i.indexprs::text, i.indpred::text), ';' ORDER BY i.indexrelid)
+     FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', t.oid, t.typname), ';' ORDER BY t.oid)
+     FROM pg_type t, ns WHERE t.typnamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', e.enumtypid, e.enumsortorder, e.enumlabel), ';'
+                     ORDER BY e.enumtypid, e.enumsortorder)
+     FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid, ns WHERE t.typnamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', p.oid, p.proname, md5(p.prosrc)), ';' ORDER BY p.oid)
+     FROM pg_proc p, ns WHERE p.pronamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', g.oid, g.tgname, g.tgenabled), ';' ORDER BY g.oid)
+     FROM pg_trigger g WHERE g.tgrelid IN (SELECT oid FROM rel))
+))
 """
 
 
@@ -153,14 +158,15 @@ class PostgresSchemas:
     was migrated for it, or the one the previous test gave back, reset to the template:
     renamed (a connection the previous test left behind is ended, and any later one finds
     nothing under the old name), every table emptied and refilled with the template's rows
-    (``alembic_version``), every sequence set back, and its shape compared with the
-    template's; a schema whose shape a test changed is dropped instead. Creating and
+    (``alembic_version``) and every sequence set back; a schema whose definitions a test
+    changed (its digest differs from the one taken when it was migrated) is dropped instead. Creating and
     dropping some forty tables per test costs PostgreSQL far more than that reset, and
     ``CREATE DATABASE … TEMPLATE`` is slower still here: PostgreSQL 15's ``DROP DATABASE``
     forces a checkpoint, seconds on a busy disk."""
 
     def __init__(self) -> None:
         self.admin = create_engine(POSTGRES_URL)
+        self.digests: dict[str, str] = {}
         self.template = self._migrated()
         meta = MetaData()
         engine = make_engine(self.url(self.template))
@@ -184,7 +190,6 @@ class PostgresSchemas:
                     text(f'SELECT EXISTS (SELECT FROM "{self.template}"."{t}")')
                 ).scalar_one()
             ]
-            self.shape = self._shape(conn, self.template)
         self.free: list[str] = []
 
     @staticmethod
@@ -201,17 +206,19 @@ class PostgresSchemas:
             migrate.upgrade(engine)
         finally:
             engine.dispose()
+        with self.admin.connect() as conn:
+            self.digests[schema] = self._digest(conn, schema)
         return schema
 
     @staticmethod
-    def _shape(conn: Connection, schema: str) -> list[str]:
-        rows = conn.execute(text(_SCHEMA_SHAPE), {"schema": schema}).scalars()
-        return sorted(str(row).replace(schema, "SCHEMA") for row in rows)
+    def _digest(conn: Connection, schema: str) -> str:
+        return str(conn.execute(text(_SCHEMA_DIGEST), {"schema": schema}).scalar_one())
 
     def take(self) -> str:
         """A schema equal to a freshly migrated one, for one test's use."""
         while self.free:
             old, new = self.free.pop(), f"t_{uuid.uuid4().hex[:12]}"
+            digest = self.digests.pop(old)
             with self.admin.begin() as conn:
                 conn.execute(
                     text(
@@ -220,25 +227,24 @@ class PostgresSchemas:
                     ),
                     {"old": old},
                 )
-                if self._shape(conn, old) != self.shape:
+                if self._digest(conn, old) != digest:
                     conn.execute(text(f'DROP SCHEMA "{old}" CASCADE'))
                     continue
-                conn.execute(text(f'ALTER SCHEMA "{old}" RENAME TO "{new}"'))
-                for table in self.tables:
-                    conn.execute(text(f'DELETE FROM "{new}"."{table}"'))
-                for table in self.seeded:
-                    conn.execute(
-                        text(
-                            f'INSERT INTO "{new}"."{table}" SELECT * FROM "{self.template}"."{table}"'
-                        )
-                    )
-                for seq in self.sequences:
-                    conn.execute(
-                        text(
-                            f'SELECT setval(\'"{new}"."{seq}"\', last_value, is_called)'
-                            f' FROM "{self.template}"."{seq}"'
-                        )
-                    )
+                reset = [
+                    f'ALTER SCHEMA "{old}" RENAME TO "{new}"',
+                    *(f'DELETE FROM "{new}"."{table}"' for table in self.tables),
+                    *(
+                        f'INSERT INTO "{new}"."{table}" SELECT * FROM "{self.template}"."{table}"'
+                        for table in self.seeded
+                    ),
+                    *(
+                        f'SELECT setval(\'"{new}"."{seq}"\', last_value, is_called)'
+                        f' FROM "{self.template}"."{seq}"'
+                        for seq in self.sequences
+                    ),
+                ]
+                conn.exec_driver_sql(";\n".join(reset))  # one round trip
+            self.digests[new] = digest
             return new
         return self._migrated()
 
