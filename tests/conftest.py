@@ -159,10 +159,10 @@ class PostgresSchemas:
     renamed (a connection the previous test left behind is ended, and any later one finds
     nothing under the old name), every table emptied and refilled with the template's rows
     (``alembic_version``) and every sequence set back; a schema whose definitions a test
-    changed (its digest differs from the one taken when it was migrated) is dropped instead. Creating and
-    dropping some forty tables per test costs PostgreSQL far more than that reset, and
-    ``CREATE DATABASE … TEMPLATE`` is slower still here: PostgreSQL 15's ``DROP DATABASE``
-    forces a checkpoint, seconds on a busy disk."""
+    changed (its digest differs from the one taken when it was migrated) is dropped instead.
+    Creating and dropping some forty tables per test costs PostgreSQL far more than that
+    reset, and ``CREATE DATABASE … TEMPLATE`` is slower still here: PostgreSQL 15's
+    ``DROP DATABASE`` forces a checkpoint, seconds on a busy disk."""
 
     def __init__(self) -> None:
         self.admin = create_engine(POSTGRES_URL)
