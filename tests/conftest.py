@@ -4,9 +4,9 @@ served over real HTTP on loopback, and a small world of organisations and users.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +17,8 @@ import pytest
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from mosu import migrate
@@ -26,12 +27,13 @@ from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import create_app
 from mosu.config import Settings
-from mosu.db import make_engine
+from mosu.db import make_engine, make_sessionmaker
 from mosu.permissions import Actor
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn
 from mosu.registry.service import create_organisation
 from mosu.registry.validators import credit_code_check_char
+from tests.helpers.waiting import wait_until
 
 _ENV_URL = os.environ.get("MOSU_DATABASE_URL", "")
 POSTGRES_URL = os.environ.get("MOSU_TEST_POSTGRES_URL") or (
@@ -71,6 +73,20 @@ def postgres_skip_reason() -> str | None:
     return _PG_REASON
 
 
+# The slow lanes, longest first. Their tests are collected first, so that under
+# `pytest -n 2 --dist worksteal` they start at once and the many short tests fill in around
+# them (a long test collected last would run alone at the end, the other worker idle).
+SLOW_LANES = ("fuzz", "slow", "processes", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def lane(item: pytest.Item) -> int:
+        marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
+        return next(marked, len(SLOW_LANES))
+
+    items.sort(key=lane)  # stable: the order within a lane is the collection order
+
+
 @pytest.fixture(autouse=True)
 def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2id at its lowest cost, so that each test world's users hash in microseconds.
@@ -82,33 +98,199 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (per xdist worker): each test gets a copy.
+
+    Its WAL is checkpointed into the file and the last connection closed, so the file alone
+    is the whole database (a copy of a file with a live ``-wal`` would miss commits)."""
+    path = tmp_path_factory.mktemp("template") / "mosu.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+# A digest of everything in a PostgreSQL schema that a test could change besides rows:
+# relations, columns, defaults, constraints, indexes, types, functions and triggers (by
+# object id: compared only with the same schema's digest taken when it was migrated).
+_SCHEMA_DIGEST = """
+WITH ns AS (SELECT CAST(:schema AS text)::regnamespace AS oid),
+rel AS (SELECT c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid)
+SELECT md5(concat_ws('|',
+  (SELECT string_agg(concat_ws(',', c.oid, c.relname, c.relkind, c.relnatts, c.relchecks,
+                               c.relhastriggers), ';' ORDER BY c.oid)
+     FROM pg_class c WHERE c.oid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod,
+                               a.attnotnull, a.atthasdef, a.attisdropped), ';'
+                     ORDER BY a.attrelid, a.attnum)
+     FROM pg_attribute a WHERE a.attrelid IN (SELECT oid FROM rel) AND a.attnum > 0),
+  (SELECT string_agg(concat_ws(',', d.adrelid, d.adnum, d.adbin::text), ';'
+                     ORDER BY d.adrelid, d.adnum)
+     FROM pg_attrdef d WHERE d.adrelid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', k.oid, k.conname, k.contype, k.conrelid, k.confrelid,
+                               k.conkey::text, k.confkey::text, k.conbin::text), ';'
+                     ORDER BY k.oid)
+     FROM pg_constraint k, ns WHERE k.connamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', i.indexrelid, i.indrelid, i.indkey::text, i.indisunique,
+                               i.indexprs::text, i.indpred::text), ';' ORDER BY i.indexrelid)
+     FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM rel)),
+  (SELECT string_agg(concat_ws(',', t.oid, t.typname), ';' ORDER BY t.oid)
+     FROM pg_type t, ns WHERE t.typnamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', e.enumtypid, e.enumsortorder, e.enumlabel), ';'
+                     ORDER BY e.enumtypid, e.enumsortorder)
+     FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid, ns WHERE t.typnamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', p.oid, p.proname, md5(p.prosrc)), ';' ORDER BY p.oid)
+     FROM pg_proc p, ns WHERE p.pronamespace = ns.oid),
+  (SELECT string_agg(concat_ws(',', g.oid, g.tgname, g.tgenabled), ';' ORDER BY g.oid)
+     FROM pg_trigger g WHERE g.tgrelid IN (SELECT oid FROM rel))
+))
+"""
+
+
+class PostgresSchemas:
+    """Migrated PostgreSQL schemas for one xdist worker's tests, one test at a time.
+
+    The first is migrated by Alembic and kept as the template. A test gets a schema that
+    was migrated for it, or the one the previous test gave back, reset to the template:
+    renamed (a connection the previous test left behind is ended, and any later one finds
+    nothing under the old name), every table emptied and refilled with the template's rows
+    (``alembic_version``) and every sequence set back; a schema whose definitions a test
+    changed (its digest differs from the one taken when it was migrated) is dropped instead.
+    Creating and dropping some forty tables per test costs PostgreSQL far more than that
+    reset, and ``CREATE DATABASE … TEMPLATE`` is slower still here: PostgreSQL 15's
+    ``DROP DATABASE`` forces a checkpoint, seconds on a busy disk."""
+
+    def __init__(self) -> None:
+        self.admin = create_engine(POSTGRES_URL)
+        self.digests: dict[str, str] = {}
+        self.template = self._migrated()
+        meta = MetaData()
+        engine = make_engine(self.url(self.template))
+        try:
+            meta.reflect(bind=engine)
+        finally:
+            engine.dispose()
+        self.tables = [t.name for t in reversed(meta.sorted_tables)]  # dependants first
+        with self.admin.connect() as conn:
+            self.sequences = [
+                str(name)
+                for name in conn.execute(
+                    text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
+                    {"s": self.template},
+                ).scalars()
+            ]
+            self.seeded = [
+                t
+                for t in self.tables
+                if conn.execute(
+                    text(f'SELECT EXISTS (SELECT FROM "{self.template}"."{t}")')
+                ).scalar_one()
+            ]
+        self.free: list[str] = []
+
+    @staticmethod
+    def url(schema: str) -> str:
+        """``POSTGRES_URL`` narrowed to ``schema``; its connections are named after it."""
+        return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={schema}"
+
+    def _migrated(self) -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine = make_engine(self.url(schema))
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        with self.admin.connect() as conn:
+            self.digests[schema] = self._digest(conn, schema)
+        return schema
+
+    @staticmethod
+    def _digest(conn: Connection, schema: str) -> str:
+        return str(conn.execute(text(_SCHEMA_DIGEST), {"schema": schema}).scalar_one())
+
+    def take(self) -> str:
+        """A schema equal to a freshly migrated one, for one test's use."""
+        while self.free:
+            old, new = self.free.pop(), f"t_{uuid.uuid4().hex[:12]}"
+            digest = self.digests.pop(old)
+            with self.admin.begin() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = :old AND pid <> pg_backend_pid()"
+                    ),
+                    {"old": old},
+                )
+                if self._digest(conn, old) != digest:
+                    conn.execute(text(f'DROP SCHEMA "{old}" CASCADE'))
+                    continue
+                reset = [
+                    f'ALTER SCHEMA "{old}" RENAME TO "{new}"',
+                    *(f'DELETE FROM "{new}"."{table}"' for table in self.tables),
+                    *(
+                        f'INSERT INTO "{new}"."{table}" SELECT * FROM "{self.template}"."{table}"'
+                        for table in self.seeded
+                    ),
+                    *(
+                        f'SELECT setval(\'"{new}"."{seq}"\', last_value, is_called)'
+                        f' FROM "{self.template}"."{seq}"'
+                        for seq in self.sequences
+                    ),
+                ]
+                conn.exec_driver_sql(";\n".join(reset))  # one round trip
+            self.digests[new] = digest
+            return new
+        return self._migrated()
+
+    def give_back(self, schema: str) -> None:
+        self.free.append(schema)
+
+    def close(self) -> None:
+        with self.admin.begin() as conn:
+            for schema in [*self.free, self.template]:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    reason = postgres_skip_reason()
+    if reason is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    schemas = PostgresSchemas()
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: a SQLite file, or a throwaway PostgreSQL schema."""
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A database of the test's own, as freshly migrated to head: a SQLite file (a copy of
+    the session's migrated template), or a PostgreSQL schema named by ``search_path`` in the
+    URL (see ``PostgresSchemas``)."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'mosu.db'}"
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "mosu.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
         return
     reason = postgres_skip_reason()
     if reason is not None:
         if REQUIRE_POSTGRES:
             pytest.fail(reason)
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+    schema = schemas.take()
+    yield schemas.url(schema)
+    schemas.give_back(schema)
 
 
 @pytest.fixture
@@ -126,10 +308,19 @@ def app(settings: Settings) -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def db(app: FastAPI) -> Iterator[Session]:
-    factory: sessionmaker[Session] = app.state.sessionmaker
-    with factory() as session:
+def db(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Session]:
+    """A session on the test's database: from the app's sessionmaker when the test has an
+    app (directly or through ``live``), else from an engine of its own (building the app's
+    routes costs more than many tests take)."""
+    if "app" in request.fixturenames:
+        factory: sessionmaker[Session] = request.getfixturevalue("app").state.sessionmaker
+        with factory() as session:
+            yield session
+        return
+    engine = make_engine(settings.database_url)
+    with make_sessionmaker(engine)() as session:
         yield session
+    engine.dispose()
 
 
 def free_port() -> int:
@@ -150,11 +341,14 @@ class LiveServer:
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("test server did not start")
-            time.sleep(0.01)
+        wait_until(
+            lambda: self.server.started or not self.thread.is_alive(),
+            timeout=20,
+            interval=0.01,
+            what="the test server to start",
+        )
+        if not self.server.started:
+            raise RuntimeError("test server did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -82,6 +82,7 @@ def test_user_create_rejects_unknown_organisation(tmp_path: Path) -> None:
     assert "不存在" in result.output
 
 
+@pytest.mark.slow
 def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["demo", "--no-serve"], env={"MOSU_PORT": "8123"})

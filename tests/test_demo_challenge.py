@@ -69,6 +69,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_demo_challenges(engine: Engine, settings: Settings) -> None:
     """Built once (the race takes seconds), checked in two parts."""
     with Session(engine) as session:

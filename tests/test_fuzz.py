@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import hypothesis
+import pytest
 from hypothesis import HealthCheck, Phase
 from schemathesis import APIOperation, Case, openapi
 from schemathesis.checks import (
@@ -22,6 +23,8 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.service import create_api_token
 from tests.conftest import LiveServer, World
+
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 CASES = 10
 IDENTITIES = ("public", "expert", "demand", "supplier_a", "operator")  # operator last: it deletes

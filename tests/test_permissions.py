@@ -1296,6 +1296,7 @@ def walk_all(
     return answers
 
 
+@pytest.mark.slow
 def test_walk_every_route_as_every_identity(
     app: FastAPI, live: LiveServer, world: World, db: Session
 ) -> None:

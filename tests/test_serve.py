@@ -6,14 +6,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from mosu import migrate
 from mosu.db import make_engine
 from tests.conftest import TEST_SECRET, free_port
+from tests.helpers.waiting import wait_until
+
+pytestmark = [pytest.mark.processes, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,14 +42,18 @@ def test_serve_with_several_web_processes(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        answered: list[httpx.Response] = []
+
+        def up() -> bool:
+            assert child.poll() is None, "mosu serve exited"
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/overview", timeout=5)
-                break
+                answered.append(httpx.get(f"http://127.0.0.1:{port}/api/v1/overview", timeout=5))
             except httpx.TransportError:
-                assert child.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_until(up, timeout=60, interval=0.1, what="mosu serve to answer")
+        response = answered[0]
         assert response.status_code == 200 and "organisations" in response.text
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
             assert all(client.get("/api/v1/orgs").status_code == 200 for _ in range(20))

@@ -284,6 +284,7 @@ def test_limits_count_per_team_and_skip_failed_runs(
         )
 
 
+@pytest.mark.slow
 def test_an_endpoint_that_always_fails_is_a_failed_run_that_does_not_count(
     db: Session, world: World, settings: Settings, tmp_path: Path
 ) -> None:

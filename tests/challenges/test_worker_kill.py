@@ -6,6 +6,7 @@ import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session
 
 from mosu.challenges import races
@@ -25,7 +26,10 @@ from tests.challenges.race_helpers import (
     supplier,
 )
 from tests.conftest import World
-from tests.jobs.test_processes import _env, _rows, _state, _wait, worker_process
+from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
+from tests.helpers.waiting import wait_until
+
+pytestmark = pytest.mark.processes
 
 LATENCY = 0.4  # the endpoint answers slowly: 60 samples, 16 at a time, take four rounds
 
@@ -60,7 +64,7 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
         choices=list(version.label_set),
         accuracy_by_model={"strong": 0.9},
     )
-    env = {**_env(database_url, tmp_path, lease=1.5), "MOSU_DATA_DIR": str(settings.data_dir)}
+    env = {**worker_env(database_url, tmp_path, lease=1.5), "MOSU_DATA_DIR": str(settings.data_dir)}
     with serve_in_thread(config) as (url, server):
         ep = endpoint(db, world.org_a, url, "strong")
         submission = races.submit(
@@ -75,24 +79,29 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
         job_id, store = submission.job_id, store_path(settings.data_dir, submission)
 
         with worker_process(env, "--kind", races.SUBMISSION_JOB) as first:
-            _wait(lambda: _rows(store) >= 16 or first.poll() is not None, "the first samples")
+            wait_until(
+                lambda: result_rows(store) >= 16 or first.poll() is not None,
+                what="the first samples",
+            )
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
             first.send_signal(signal.SIGKILL)
             first.wait()
         done_at_kill = _attempts(store)
         assert 16 <= len(done_at_kill) < size
-        killed = _state(db, job_id)
+        killed = job_state(db, job_id)
         assert killed.state == JobState.running and killed.attempts == 1
 
         with worker_process(env, "--kind", races.SUBMISSION_JOB) as second:
-            _wait(
-                lambda: _state(db, job_id).state != JobState.running or second.poll() is not None,
-                "the second worker to finish the submission",
+            wait_until(
+                lambda: (
+                    job_state(db, job_id).state != JobState.running or second.poll() is not None
+                ),
+                what="the second worker to finish the submission",
             )
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0, second.stderr.read().decode() if second.stderr else ""
 
-        job = _state(db, job_id)
+        job = job_state(db, job_id)
         assert job.state == JobState.succeeded, job.error
         assert job.attempts == 2 and job.progress == {"done": size, "total": size}
         # every sample recorded before the kill was requested exactly as often as it was

@@ -6,26 +6,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from mosu.evals import run
 from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
+from tests.helpers.processes import result_rows
+from tests.helpers.waiting import wait_until
 
 from .helpers import answer_config, toy_task_file
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _rows(store: Path) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with sqlite3.connect(store, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
 
 
 def _finished_ids(store: Path) -> set[str]:
@@ -33,6 +26,7 @@ def _finished_ids(store: Path) -> set[str]:
         return {r[0] for r in conn.execute("SELECT sample_id FROM results WHERE model = 'm'")}
 
 
+@pytest.mark.processes
 def test_kill_minus_9_then_resume_repeats_no_completed_request(tmp_path: Path) -> None:
     task_file = toy_task_file(tmp_path, 400)
     task = load_task(task_file)
@@ -58,11 +52,12 @@ def test_kill_minus_9_then_resume_repeats_no_completed_request(tmp_path: Path) -
         child = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
-        deadline = time.monotonic() + 60
-        while (
-            _rows(out / "run.sqlite") < 60 and child.poll() is None and time.monotonic() < deadline
-        ):
-            time.sleep(0.01)
+        wait_until(
+            lambda: result_rows(out / "run.sqlite") >= 60 or child.poll() is not None,
+            timeout=60,
+            interval=0.01,
+            what="the first 60 results",
+        )
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         assert child.returncode == -signal.SIGKILL, (

@@ -8,22 +8,22 @@ import os
 import signal
 import sqlite3
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import ray
 
 from mosu.evals.executor import LocalExecutor
 from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.models.specs import build_model
+from mosu.evals.ray_executor import RayExecutor, executor_for
 from mosu.evals.run import arun
 from tests.evals.helpers import answer_config, toy_task
+from tests.helpers.waiting import wait_until
 
-ray = pytest.importorskip("ray", reason="the optional ray extra is not installed")
-
-from mosu.evals.ray_executor import RayExecutor, executor_for  # noqa: E402
+pytestmark = pytest.mark.processes
 
 
 @pytest.fixture(scope="session")
@@ -52,13 +52,6 @@ def _shard_pids() -> list[int]:
             if title.startswith(b"ray::mosu_shard"):
                 found.append(int(entry.name))
     return found
-
-
-def _wait(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def test_ray_results_equal_local_results_and_limits_hold_across_shards(
@@ -168,7 +161,12 @@ def test_a_worker_killed_mid_shard_loses_nothing_and_repeats_no_completed_reques
 
         thread = threading.Thread(target=race)
         thread.start()
-        _wait(lambda: server.requests >= 40 and bool(_shard_pids()), "a shard under way")
+        wait_until(
+            lambda: server.requests >= 40 and bool(_shard_pids()),
+            timeout=60,
+            interval=0.01,
+            what="a shard under way",
+        )
         victim = _shard_pids()[0]
         os.kill(victim, signal.SIGKILL)
         recorded = {sid for _, sid in _samples(store)}  # by the driver, when the worker died

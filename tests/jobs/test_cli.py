@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,10 @@ from mosu import migrate, platform_cli
 from mosu.cli import app
 from mosu.db import make_engine
 from mosu.jobs import queue
-from mosu.jobs.models import Job, JobState
+from mosu.jobs.models import JobState
 from tests.conftest import TEST_SECRET
+from tests.helpers.processes import job_state
+from tests.helpers.waiting import wait_until
 from tests.jobs import handlers
 
 runner = CliRunner()
@@ -53,14 +54,12 @@ def test_serve_runs_jobs_in_process_and_stops_its_worker(
         with Session(engine) as session:
             job_id = queue.enqueue(session, kind="test.append", payload={"file": str(ledger)}).id
             session.commit()
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                job = session.get(Job, job_id, populate_existing=True)
-                session.rollback()
-                if job is not None and job.state == JobState.succeeded:
-                    seen["state"] = job.state
-                    break
-                time.sleep(0.02)
+            wait_until(
+                lambda: job_state(session, job_id).state == JobState.succeeded,
+                timeout=20,
+                what="the in-process worker to run the job",
+            )
+            seen["state"] = job_state(session, job_id).state
 
     monkeypatch.setattr(platform_cli.uvicorn, "run", fake_uvicorn_run)
     before = _worker_threads()

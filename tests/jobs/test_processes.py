@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -20,58 +18,11 @@ from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
-from tests.conftest import TEST_SECRET
 from tests.evals.helpers import answer_config, toy_task_file
+from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
+from tests.helpers.waiting import wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-MAIN = "from mosu.cli import main; main()"
-
-
-def _env(database_url: str, tmp_path: Path, lease: float) -> dict[str, str]:
-    return {
-        **os.environ,
-        "MOSU_DATABASE_URL": database_url,
-        "MOSU_SECRET_KEY": TEST_SECRET,
-        "MOSU_DATA_DIR": str(tmp_path / "data"),
-        "MOSU_JOB_LEASE_SECONDS": str(lease),
-    }
-
-
-@contextmanager
-def worker_process(env: dict[str, str], *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    child = subprocess.Popen(
-        [sys.executable, "-c", MAIN, "worker", "--poll", "0.05", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        yield child
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        for stream in (child.stdout, child.stderr):
-            if stream:
-                stream.close()
-
-
-def _wait(condition: Callable[[], bool], what: str, seconds: float = 45) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
-def _rows(store: Path) -> int:
-    if not store.exists():
-        return 0
-    try:
-        with sqlite3.connect(store, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM results").fetchone()[0])
-    except sqlite3.OperationalError:
-        return 0
+pytestmark = pytest.mark.processes
 
 
 def _attempts(store: Path) -> dict[str, int]:
@@ -115,13 +66,6 @@ def _queue_appends(session: Session, ledger: Path, count: int, *, sleep: float) 
     return ids
 
 
-def _state(session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id, populate_existing=True)
-    assert job is not None
-    session.rollback()
-    return job
-
-
 def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
@@ -129,7 +73,7 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
     task = load_task(task_file)
     key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
     store = tmp_path / "race" / "run.sqlite"
-    env = _env(database_url, tmp_path, lease=1.5)
+    env = worker_env(database_url, tmp_path, lease=1.5)
     with serve_in_thread(answer_config(task, latency=0.02, accuracy=0.7)) as (url, server):
         job_id = queue.enqueue(
             session,
@@ -143,26 +87,30 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
         ).id
         session.commit()
         with worker_process(env) as first:
-            _wait(lambda: _rows(store) >= 30 or first.poll() is not None, "the first samples")
+            wait_until(
+                lambda: result_rows(store) >= 30 or first.poll() is not None,
+                what="the first samples",
+            )
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
             first.send_signal(signal.SIGKILL)
             first.wait()
         done_at_kill = _attempts(store)
         assert 30 <= len(done_at_kill) < 300
-        killed = _state(session, job_id)
+        killed = job_state(session, job_id)
         assert killed.state == JobState.running and killed.attempts == 1
 
         with worker_process(env, "--kind", "eval.race") as second:
-            _wait(
+            wait_until(
                 lambda: (
-                    _state(session, job_id).state != JobState.running or second.poll() is not None
+                    job_state(session, job_id).state != JobState.running
+                    or second.poll() is not None
                 ),
-                "the second worker to finish the race",
+                what="the second worker to finish the race",
             )
             second.send_signal(signal.SIGTERM)
             assert second.wait(30) == 0, second.stderr.read().decode() if second.stderr else ""
 
-        job = _state(session, job_id)
+        job = job_state(session, job_id)
         assert job.state == JobState.succeeded, job.error
         assert job.attempts == 2 and job.lease_owner is None
         assert job.result is not None and job.result["samples"] == 300
@@ -179,9 +127,12 @@ def test_several_worker_processes_drain_the_queue_once_each(
 ) -> None:
     ledger = tmp_path / "ledger.txt"
     ids = _queue_appends(session, ledger, 50, sleep=0.02)
-    env = _env(database_url, tmp_path, lease=5)
+    env = worker_env(database_url, tmp_path, lease=5)
     with append_workers(env) as (children, _names):
-        _wait(lambda: _drained(session) or any(p.poll() is not None for p in children), "the queue")
+        wait_until(
+            lambda: _drained(session) or any(p.poll() is not None for p in children),
+            what="the queue",
+        )
         for child in children:
             child.send_signal(signal.SIGTERM)
         for child in children:
@@ -201,7 +152,7 @@ def test_several_workers_one_killed_lose_no_job_and_run_none_twice_at_once(
     no job was ever held by two workers (each execution line is a distinct attempt)."""
     ledger = tmp_path / "ledger.txt"
     ids = _queue_appends(session, ledger, 40, sleep=0.3)
-    env = _env(database_url, tmp_path, lease=1.5)
+    env = worker_env(database_url, tmp_path, lease=1.5)
     with append_workers(env) as (children, names):
         a, b, victim = children
 
@@ -214,12 +165,16 @@ def test_several_workers_one_killed_lose_no_job_and_run_none_twice_at_once(
             session.rollback()
             return found
 
-        _wait(lambda: bool(victim_running()) or victim.poll() is not None, "the victim's jobs")
+        wait_until(
+            lambda: bool(victim_running()) or victim.poll() is not None, what="the victim's jobs"
+        )
         victim.send_signal(signal.SIGKILL)
         victim.wait()
         orphaned = set(victim_running())
 
-        _wait(lambda: _drained(session) or any(p.poll() is not None for p in (a, b)), "the queue")
+        wait_until(
+            lambda: _drained(session) or any(p.poll() is not None for p in (a, b)), what="the queue"
+        )
         for child in (a, b):
             child.send_signal(signal.SIGTERM)
         for child in (a, b):

@@ -4,6 +4,7 @@ import math
 import random
 from collections import Counter
 
+import bm25s
 import numpy as np
 import pytest
 
@@ -63,7 +64,6 @@ def test_scores_match_reference(tk: Tokenizer, query: str, k1: float, b: float) 
 
 
 def test_scores_match_bm25s(tk: Tokenizer) -> None:
-    bm25s = pytest.importorskip("bm25s")
     tokens = [tk.tokens(t) for t in CORPUS.values()]
     model = bm25s.BM25(k1=1.2, b=0.75, method="lucene", dtype="float64")
     model.index(tokens, show_progress=False)

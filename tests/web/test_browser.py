@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
@@ -178,7 +179,6 @@ def test_english_is_remembered(page: Page, community: Community) -> None:
 
 
 def _workbook_with_a_bad_row() -> bytes:
-    openpyxl = pytest.importorskip("openpyxl")
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["名称", "统一社会信用代码", "梯队", "产业链层级"])
@@ -191,7 +191,6 @@ def _workbook_with_a_bad_row() -> bytes:
 
 
 def test_import_reports_the_bad_row(page: Page, community: Community, tmp_path: Path) -> None:
-    pytest.importorskip("mosu.registry.io")
     workbook = tmp_path / "企业名单.xlsx"
     workbook.write_bytes(_workbook_with_a_bad_row())
     sign_in(page, community, "/import")

@@ -385,7 +385,6 @@ def test_account_tokens_and_endpoints(live: LiveServer, world: World) -> None:
 
 
 def test_import_csv_reports_bad_rows(live: LiveServer, world: World) -> None:
-    pytest.importorskip("mosu.registry.io")
     csv = (
         "名称,统一社会信用代码,产业链层级\n"
         f"导入甲公司,{credit_code(201)},模型\n"
