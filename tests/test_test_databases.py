@@ -78,3 +78,31 @@ def test_a_schema_whose_shape_a_test_changed_is_replaced(
     finally:
         engine.dispose()
         postgres_schemas.give_back(fresh)
+
+
+def test_a_schema_with_rows_in_append_only_tables_is_reset(
+    postgres_schemas: PostgresSchemas,
+) -> None:
+    used = postgres_schemas.take()
+    engine = make_engine(postgres_schemas.url(used))
+    with engine.begin() as conn:  # a row the append-only triggers (0009) will not let go
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(
+            text(
+                "INSERT INTO challenge_events (challenge_id, action, actor_name, reason, details, at)"
+                " VALUES (1, 'created', '', '', '{}', now())"
+            )
+        )
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(text("DELETE FROM challenge_events"))
+    engine.dispose()
+    postgres_schemas.give_back(used)
+
+    fresh = postgres_schemas.take()
+    engine = make_engine(postgres_schemas.url(fresh))
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM challenge_events")).scalar_one() == 0
+    finally:
+        engine.dispose()
+        postgres_schemas.give_back(fresh)
