@@ -23,6 +23,7 @@ from mosu.accounts.service import create_api_token, create_user
 from mosu.config import Settings
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.errors import MosuError
+from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 
@@ -204,6 +205,7 @@ def import_cmd(
             content=file.read_bytes(),
             drop_invalid=drop_invalid,
             sheet=sheet,
+            limits=ReadLimits.from_settings(settings),
         )
         if report.committed:
             session.commit()
