@@ -187,8 +187,12 @@ def post_raw(
     sock.settimeout(timeout)
     data = b""
     with contextlib.suppress(OSError):
-        while len(data) < 256 * 1024 and (piece := sock.recv(65536)):
+        while piece := sock.recv(65536):
             data += piece
+            head, _, body = data.partition(b"\r\n\r\n")
+            length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+            if length and len(body) >= int(length.group(1)):
+                break  # the answer is whole; the connection may be kept alive
     sock.close()
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/1.1 ") else 0
     return status, data.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
@@ -563,6 +567,7 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=REPO, help="the mosu source to serve")
     parser.add_argument("--rss-cap-mb", type=int, default=2500)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # clean up the databases
     for kind in args.databases:
         console.print(run(kind, args.src.resolve(), args.rss_cap_mb))
 

@@ -247,6 +247,18 @@ def test_signed_in_api_upload_over_the_limit_is_refused(
         assert answer.status == 413
         assert b'"too_large"' in answer.body and b"1 MiB" in answer.body
         assert answer.sent < 64 * MIB
+    # a JSON body route: FastAPI turns the cut-off read into a 400, which becomes the 413
+    answer = bomb(
+        live.port,
+        "/api/v1/scenarios",
+        total=256 * MIB,
+        head=b'{"title": "',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {world.tokens['demand']}"},
+        chunked=True,
+    )
+    assert answer.status == 413 and b"1 MiB" in answer.body
+    assert answer.sent < 64 * MIB
     assert counts(db) == before and files_under(settings_dir) == []
     still_serving(live)
 
