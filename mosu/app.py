@@ -49,19 +49,14 @@ def _error(status: int, code: str, message: str, details: object = None) -> JSON
     return JSONResponse({"error": body}, status_code=status)
 
 
-def _mosu_error(request: Request, exc: MosuError) -> Response:
-    """A :class:`MosuError` as the API's JSON error or as a page."""
-    if _is_api(request):
-        return _error(exc.status, exc.code, exc.message, exc.details)
-    if isinstance(exc, Unauthenticated):
-        return pages.login_redirect(request)
-    return pages.error_page(request, exc.status, exc.message)
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MosuError)
     async def mosu_error(request: Request, exc: MosuError) -> Response:
-        return _mosu_error(request, exc)
+        if _is_api(request):
+            return _error(exc.status, exc.code, exc.message, exc.details)
+        if isinstance(exc, Unauthenticated):
+            return pages.login_redirect(request)
+        return pages.error_page(request, exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -179,7 +174,7 @@ def create_app(settings: Settings) -> FastAPI:
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
-    app.add_middleware(BodyLimit, refuse=_mosu_error)
+    app.add_middleware(BodyLimit)
     return app
 
 

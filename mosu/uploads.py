@@ -10,11 +10,11 @@ a JSON or multipart parser has kept or spooled more than the limit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 
 from starlette.datastructures import Headers
 from starlette.requests import Request, cookie_parser
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu.deps import SESSION_COOKIE
@@ -67,16 +67,14 @@ async def _drain(receive: Receive, seen: int, cap: int) -> None:
         more = message.get("more_body", False)
 
 
-Refuse = Callable[[Request, MosuError], Response]
-
-
 class BodyLimit:
     """ASGI middleware: the 413 for a body over the limit of its sender (see the module);
-    ``MOSU_MAX_UPLOAD_MB`` is read from the application's settings at each request."""
+    ``MOSU_MAX_UPLOAD_MB`` is read from the application's settings at each request, and
+    the 413 is answered by the application's own handler of :class:`MosuError` (JSON for
+    the API, an error page for pages)."""
 
-    def __init__(self, app: ASGIApp, *, refuse: Refuse) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.refuse = refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,6 +125,12 @@ class BodyLimit:
             await self._answer(scope, receive, send, error)
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, error: TooLarge) -> None:
-        response = self.refuse(Request(scope, receive), error)
+        handler = scope["app"].exception_handlers.get(MosuError)
+        if handler is None:
+            body = {"error": {"code": error.code, "message": error.message}}
+            response: Response = JSONResponse(body, status_code=413)
+        else:
+            answer = handler(Request(scope, receive), error)
+            response = await answer if inspect.isawaitable(answer) else answer
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
