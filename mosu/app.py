@@ -30,6 +30,7 @@ from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
 from mosu.supply.routes import router as supply_router
+from mosu.uploads import BodyLimit
 from mosu.web import pages
 from mosu.web.headers import SecurityHeaders
 
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
+    app.add_middleware(BodyLimit)
     return app
 
 

@@ -92,7 +92,20 @@ class Settings(BaseSettings):
     default_language: Literal["zh", "en"] = Field(
         default="zh", description="Language of pages for visitors who have not chosen one."
     )
-    max_upload_mb: int = Field(default=20, description="Largest accepted upload, in MiB.")
+    max_upload_mb: int = Field(
+        default=20,
+        ge=1,
+        description="Largest request body a signed-in user may send (an upload), in MiB.",
+    )
+    max_import_rows: int = Field(
+        default=100_000, ge=1, description="Rows one import may hold, in every format."
+    )
+    max_cell_chars: int = Field(
+        default=100_000,
+        ge=1,
+        description="Characters one cell (a field, a JSON value) of an import may hold; a row "
+        "four times that.",
+    )
     data_dir: Path = Field(default=Path("mosu-data"), description="Where uploaded files are kept.")
     embedded_worker: bool = Field(
         default=True, description="`mosu serve` and `mosu demo` also run an in-process job worker."

@@ -31,6 +31,7 @@ from mosu.accounts.service import (
 from mosu.config import Settings
 from mosu.db import make_engine, make_sessionmaker, transaction
 from mosu.errors import MosuError
+from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 
@@ -307,6 +308,7 @@ def import_cmd(
             content=file.read_bytes(),
             drop_invalid=drop_invalid,
             sheet=sheet,
+            limits=ReadLimits.from_settings(settings),
         )
         if report.committed:
             session.commit()

@@ -1,15 +1,32 @@
-"""Size-limited request bodies for every upload route (one place decides the 413)."""
+"""The size of every request body, decided in one place before any route reads it.
+
+:class:`BodyLimit` is ASGI middleware in front of the whole application: a request that
+carries credentials (an ``Authorization`` header or a session cookie; the route still
+checks them) may send ``MOSU_MAX_UPLOAD_MB``, any other :data:`ANONYMOUS_LIMIT`. A
+``Content-Length`` over the limit is answered 413 before a byte of the body is read; a
+chunked body is counted as it arrives and refused the moment it passes the limit, before
+a JSON or multipart parser has kept or spooled more than the limit.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request
-from starlette.types import Message
+import inspect
 
+from starlette.datastructures import Headers
+from starlette.requests import Request, cookie_parser
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mosu.deps import SESSION_COOKIE
 from mosu.errors import MosuError
 
+MIB = 1024 * 1024
+ANONYMOUS_LIMIT = 64 * 1024
+"""Bytes of body a request without credentials may send (a login, a search form)."""
 DRAIN_FACTOR = 4
 """A body up to this many times the limit is read to its end before the 413 is sent, so
-that ordinary clients see the answer; a larger one is cut off."""
+that ordinary clients, which send the whole body before reading, see the answer; a larger
+one is cut off (the connection closes)."""
 
 
 class TooLarge(MosuError):
@@ -17,38 +34,103 @@ class TooLarge(MosuError):
     code = "too_large"
 
 
-async def _drain(request: Request, seen: int, cap: int) -> None:
+def carries_credentials(headers: Headers) -> bool:
+    """Whether the request presents a bearer token or a session cookie (not whether they
+    are valid: that is the route's business; this only sets the byte budget)."""
+    if "authorization" in headers:
+        return True
+    return bool(cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE))
+
+
+def too_large(signed_in: bool, max_upload_mb: int) -> TooLarge:
+    """The 413 naming the limit that applies."""
+    if signed_in:
+        return TooLarge(
+            f"请求体超过 {max_upload_mb} MiB 上限 / request body over the {max_upload_mb} MiB "
+            "limit (MOSU_MAX_UPLOAD_MB)"
+        )
+    kib = ANONYMOUS_LIMIT // 1024
+    return TooLarge(
+        f"未登录的请求体最多 {kib} KiB，请先登录 / a request without signing in may send at "
+        f"most {kib} KiB: sign in first"
+    )
+
+
+async def _drain(receive: Receive, seen: int, cap: int) -> None:
     """Read and discard the rest of the body, up to ``cap`` bytes in all."""
     more = True
     while more and seen <= cap:
-        message = await request.receive()
+        message = await receive()
+        if message["type"] != "http.request":
+            return
         seen += len(message.get("body", b""))
         more = message.get("more_body", False)
 
 
-async def limited(request: Request, *, max_mb: int) -> Request:
-    """``request`` with a body that raises :class:`TooLarge` once past ``max_mb`` MiB.
+class BodyLimit:
+    """ASGI middleware: the 413 for a body over the limit of its sender (see the module);
+    ``MOSU_MAX_UPLOAD_MB`` is read from the application's settings at each request, and
+    the 413 is answered by the application's own handler of :class:`MosuError` (JSON for
+    the API, an error page for pages)."""
 
-    A ``Content-Length`` over the limit is refused before any of the body is parsed; a
-    chunked body is counted as it arrives.
-    """
-    limit = max_mb * 1024 * 1024
-    too_large = TooLarge(f"文件超过 {max_mb} MB 上限 / upload over {max_mb} MB")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        if int(declared) <= DRAIN_FACTOR * limit:
-            await _drain(request, 0, DRAIN_FACTOR * limit)
-        raise too_large
-    received = 0
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    async def receive() -> Message:
-        nonlocal received
-        message = await request.receive()
-        received += len(message.get("body", b""))
-        if received > limit:
-            if message.get("more_body", False):
-                await _drain(request, received, DRAIN_FACTOR * limit)
-            raise too_large
-        return message
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        signed_in = carries_credentials(headers)
+        max_upload_mb: int = scope["app"].state.settings.max_upload_mb
+        limit = max_upload_mb * MIB if signed_in else ANONYMOUS_LIMIT
+        error = too_large(signed_in, max_upload_mb)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            if int(declared) <= DRAIN_FACTOR * limit:
+                await _drain(receive, 0, DRAIN_FACTOR * limit)
+            await self._answer(scope, receive, send, error)
+            return
 
-    return Request(request.scope, receive)
+        received = 0
+        over = started = False
+
+        async def counted() -> Message:
+            nonlocal received, over
+            if over:
+                raise error
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    if message.get("more_body", False):
+                        await _drain(receive, received, DRAIN_FACTOR * limit)
+                    raise error
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if over and not started:
+                return  # whatever the route made of the cut-off body; the 413 follows
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except TooLarge:
+            if not over:
+                raise
+        if over and not started:
+            await self._answer(scope, receive, send, error)
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, error: TooLarge) -> None:
+        handler = scope["app"].exception_handlers.get(MosuError)
+        if handler is None:
+            body = {"error": {"code": error.code, "message": error.message}}
+            response: Response = JSONResponse(body, status_code=413)
+        else:
+            answer = handler(Request(scope, receive), error)
+            response = await answer if inspect.isawaitable(answer) else answer
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)

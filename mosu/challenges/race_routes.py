@@ -17,7 +17,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from mosu import uploads
 from mosu.challenges import races
 from mosu.challenges.models import (
     Challenge,
@@ -322,9 +321,7 @@ def parse_submission(data: Any) -> SubmissionIn:
         raise Invalid("提交不合法 / invalid submission", details=details) from None
 
 
-async def read_submission(
-    request: Request, settings: SettingsDep
-) -> tuple[SubmissionIn, bytes | None]:
+async def read_submission(request: Request) -> tuple[SubmissionIn, bytes | None]:
     """JSON for endpoint stages; a multipart form with a ``predictions`` file otherwise."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         try:
@@ -332,10 +329,9 @@ async def read_submission(
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Invalid("请求体不是 JSON / the body is not JSON") from None
         return parse_submission(body), None
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
     content: bytes | None = None
     data: dict[str, Any] = {}
-    async with limited.form(max_files=1, max_fields=10) as form:
+    async with request.form(max_files=1, max_fields=10) as form:
         for name in ("entry_id", "note", "endpoint_id"):
             value = form.get(name)
             if isinstance(value, str) and value.strip():

@@ -13,7 +13,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from mosu import uploads
 from mosu.accounts.models import Role
 from mosu.challenges import service
 from mosu.challenges.models import ChallengeKind, ChallengeState
@@ -92,7 +91,7 @@ class ApplicationBody:
     upload: service.ProposalFile | None
 
 
-async def read_application(request: Request, settings: SettingsDep) -> ApplicationBody:
+async def read_application(request: Request) -> ApplicationBody:
     """JSON, or a multipart form with an optional ``proposal_file`` (413 past the limit)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         try:
@@ -100,10 +99,9 @@ async def read_application(request: Request, settings: SettingsDep) -> Applicati
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Invalid("请求体不是 JSON / the body is not JSON") from None
         return ApplicationBody(parse_application(body if isinstance(body, dict) else {}), None)
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
     upload: service.ProposalFile | None = None
     data: dict[str, Any] = {}
-    async with limited.form(max_files=1, max_fields=60) as form:
+    async with request.form(max_files=1, max_fields=60) as form:
         for name in ("proposal", "organisation_id"):
             value = form.get(name)
             if isinstance(value, str) and value.strip():

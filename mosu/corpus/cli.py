@@ -22,6 +22,7 @@ from mosu.corpus.schemas import (
 )
 from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError
+from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 
 data_app = typer.Typer(help="语料目录 / the corpus catalogue.", no_args_is_help=True)
@@ -145,7 +146,12 @@ def import_cmd(
                 )
             with console.status("读取与校验 / reading and checking…"):
                 result = service.import_version(
-                    session, actor=actor, dataset=dataset, parts=parts, options=options
+                    session,
+                    actor=actor,
+                    dataset=dataset,
+                    parts=parts,
+                    options=options,
+                    limits=ReadLimits.from_settings(settings),
                 )
         except MosuError as exc:
             err.print(f"[red]{exc.message}[/red]")

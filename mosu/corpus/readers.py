@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from mosu.evals.errors import DataError
 from mosu.evals.loaders import read_cmmlu
+from mosu.limits import LimitExceeded, ReadLimits, check_archive, read_member
 from mosu.registry.sheets import FileProblem, as_text, decode_csv, is_blank, read_table
 
 Format = Literal["auto", "csv", "jsonl", "xlsx", "cmmlu", "clue"]
@@ -39,7 +40,6 @@ SPLIT_WORDS = {
     "测试": "test",
     "测试集": "test",
 }
-MAX_ZIP_BYTES = 512 * 1024 * 1024
 
 
 def split_word(text: object) -> str | None:
@@ -85,7 +85,8 @@ def detect_format(part: Part) -> Format:
     if head.startswith(b"PK\x03\x04") or name.endswith(".zip"):
         assert part.content is not None
         try:
-            names = zipfile.ZipFile(io.BytesIO(part.content)).namelist()
+            with zipfile.ZipFile(io.BytesIO(part.content)) as archive:
+                names = archive.namelist()
         except zipfile.BadZipFile:
             return "xlsx" if name.endswith((".xlsx", ".xlsm")) else "cmmlu"
         return "xlsx" if "[Content_Types].xml" in names else "cmmlu"
@@ -118,7 +119,11 @@ def _header_records(
     return records, header
 
 
-def _read_jsonl(content: bytes, name: str, split: str | None) -> tuple[list[Record], str]:
+def _read_jsonl(
+    content: bytes, name: str, split: str | None, limits: ReadLimits
+) -> tuple[list[Record], str]:
+    """JSON lines (or one JSON array of objects), read a line at a time: a line or a value
+    past ``limits`` is refused before it is parsed or kept."""
     text, encoding = decode_csv(content)
     stripped = text.lstrip()
     if stripped.startswith("["):
@@ -128,45 +133,68 @@ def _read_jsonl(content: bytes, name: str, split: str | None) -> tuple[list[Reco
             raise FileProblem(f"{name}：不是有效的 JSON（第 {exc.lineno} 行：{exc.msg}）") from None
         if not all(isinstance(i, dict) for i in items):
             raise FileProblem(f"{name}：JSON 数组的每一项都应是对象")
+        if len(items) > limits.rows:
+            raise limits.too_many_rows()
+        for i, item in enumerate(items):
+            limits.check_row(item.values(), f"{name}:{i + 1}")
         return [Record(f"{name}:{i + 1}", split, v) for i, v in enumerate(items)], encoding
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    del stripped
+    records: list[Record] = []
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
         if not line.strip():
             continue
+        limits.check_row_length(len(line.rstrip("\n")), f"{name}:{number}")
+        if len(records) >= limits.rows:
+            raise limits.too_many_rows()
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise FileProblem(f"{name}：第 {number} 行不是有效的 JSON（{exc.msg}）") from None
         if not isinstance(value, dict):
             raise FileProblem(f"{name}：第 {number} 行应是一个 JSON 对象")
+        limits.check_row(value.values(), f"{name}:{number}")
         records.append(Record(f"{name}:{number}", split, value))
     if not records:
         raise FileProblem(f"{name}：文件中没有任何数据")
     return records, encoding
 
 
-def _cmmlu_folder(path: Path, name: str, split: str | None) -> list[Record]:
+def _cmmlu_folder(path: Path, name: str, split: str | None, limits: ReadLimits) -> list[Record]:
     """A CMMLU folder: CSV files directly, or ``dev/``, ``test/`` … sub-folders of them."""
     subdirs = [d for d in sorted(path.iterdir()) if d.is_dir() and split_word(d.name)]
     if subdirs and not any(path.glob("*.csv")):
         records: list[Record] = []
         for sub in subdirs:
-            records += _cmmlu_folder(sub, f"{name}/{sub.name}", split_word(sub.name))
+            records += _cmmlu_folder(sub, f"{name}/{sub.name}", split_word(sub.name), limits)
+            if len(records) > limits.rows:
+                raise limits.too_many_rows()
         return records
+    rows: list[Record] = []
     try:
-        return [Record(f"{name}/{row['id']}", split, row) for row in read_cmmlu(path)]
+        for row in read_cmmlu(path):
+            where = f"{name}/{row['id']}"
+            limits.check_row(row.values(), where)
+            rows.append(Record(where, split, row))
+            if len(rows) > limits.rows:
+                raise limits.too_many_rows()
     except DataError as exc:
         raise FileProblem(str(exc).replace(str(path), name)) from None
     except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, LimitExceeded):
+            raise
         raise FileProblem(f"{name}：CSV 无法读取（{exc}）") from None
+    return rows
 
 
-def _cmmlu_zip(content: bytes, name: str, split: str | None) -> list[Record]:
+def _cmmlu_zip(content: bytes, name: str, split: str | None, limits: ReadLimits) -> list[Record]:
+    """A zip of a CMMLU folder, unpacked to a temporary folder: each member is counted as
+    it unpacks and the whole archive may not pass ``limits.unpacked_bytes``."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(content))
     except zipfile.BadZipFile:
         raise FileProblem(f"{name}：zip 文件损坏或不完整") from None
     with archive, tempfile.TemporaryDirectory() as tmp:
+        check_archive(archive, name, limits)
         total = 0
         root = Path(tmp)
         for info in archive.infolist():
@@ -175,44 +203,56 @@ def _cmmlu_zip(content: bytes, name: str, split: str | None) -> list[Record]:
                 continue
             if member.is_absolute() or ".." in member.parts or member.name.startswith("."):
                 continue
-            total += info.file_size
-            if total > MAX_ZIP_BYTES:
-                raise FileProblem(f"{name}：解压后过大")
             parent = member.parent.name
             folder = root / (parent if split_word(parent) else "_")
             folder.mkdir(exist_ok=True)
             try:
-                (folder / member.name).write_bytes(archive.read(info))
+                data = read_member(archive, info, name, limits, total)
             except (zipfile.BadZipFile, OSError, EOFError):
                 raise FileProblem(f"{name}：zip 文件损坏或不完整") from None
+            total += len(data)
+            (folder / member.name).write_bytes(data)
+            del data
         folders = [d for d in sorted(root.iterdir()) if d.is_dir()]
         if not folders:
             raise FileProblem(f"{name}：zip 中没有 CSV 文件")
         if len(folders) == 1 and folders[0].name == "_":
-            return _cmmlu_folder(folders[0], name, split)
+            return _cmmlu_folder(folders[0], name, split, limits)
         records: list[Record] = []
         for folder in folders:
-            records += _cmmlu_folder(folder, f"{name}/{folder.name}", split_word(folder.name))
+            records += _cmmlu_folder(
+                folder, f"{name}/{folder.name}", split_word(folder.name), limits
+            )
+            if len(records) > limits.rows:
+                raise limits.too_many_rows()
         return records
 
 
-def read_part(part: Part, fmt: Format = "auto", sheet: str | None = None) -> Table:
-    """The records of one part; a file that cannot be read is a :class:`FileProblem`."""
+def read_part(
+    part: Part, fmt: Format = "auto", sheet: str | None = None, limits: ReadLimits = ReadLimits()
+) -> Table:
+    """The records of one part; a file that cannot be read, or goes past ``limits``, is a
+    :class:`FileProblem`."""
     found = detect_format(part) if fmt == "auto" else fmt
     table = Table(format=found)
     name = part.name
-    if found == "cmmlu":
-        if part.path is not None and part.path.is_dir():
-            table.records = _cmmlu_folder(part.path, name, part.split)
+    try:
+        if found == "cmmlu":
+            if part.path is not None and part.path.is_dir():
+                table.records = _cmmlu_folder(part.path, name, part.split, limits)
+            else:
+                table.records = _cmmlu_zip(_content(part), name, part.split, limits)
+        elif found in ("jsonl", "clue"):
+            table.records, table.encodings[name] = _read_jsonl(
+                _content(part), name, part.split, limits
+            )
         else:
-            table.records = _cmmlu_zip(_content(part), name, part.split)
-    elif found in ("jsonl", "clue"):
-        table.records, table.encodings[name] = _read_jsonl(_content(part), name, part.split)
-    else:
-        rows, encoding = read_table(_content(part), filename=name, sheet=sheet)
-        table.records, table.fields = _header_records(rows, name, part.split)
-        if encoding is not None:
-            table.encodings[name] = encoding
+            rows, encoding = read_table(_content(part), filename=name, sheet=sheet, limits=limits)
+            table.records, table.fields = _header_records(rows, name, part.split)
+            if encoding is not None:
+                table.encodings[name] = encoding
+    except LimitExceeded as exc:
+        raise FileProblem(str(exc)) from None
     if not table.fields:
         seen: dict[str, None] = {}
         for record in table.records:
@@ -231,16 +271,24 @@ def _content(part: Part) -> bytes:
     return part.path.read_bytes()
 
 
-def read_parts(parts: list[Part], fmt: Format = "auto", sheet: str | None = None) -> Table:
-    """All parts read into one table (formats may differ between parts)."""
+def read_parts(
+    parts: list[Part],
+    fmt: Format = "auto",
+    sheet: str | None = None,
+    limits: ReadLimits = ReadLimits(),
+) -> Table:
+    """All parts read into one table (formats may differ between parts); ``limits.rows``
+    bounds the rows of all parts together."""
     if not parts:
         raise FileProblem("没有选择文件")
     table = Table()
     formats: list[str] = []
     fields: dict[str, None] = {}
     for part in parts:
-        one = read_part(part, fmt, sheet)
+        one = read_part(part, fmt, sheet, limits)
         table.records += one.records
+        if len(table.records) > limits.rows:
+            raise FileProblem(str(limits.too_many_rows()))
         table.encodings.update(one.encodings)
         formats.append(one.format)
         fields.update(dict.fromkeys(one.fields))

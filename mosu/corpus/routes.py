@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from mosu import uploads
 from mosu.corpus import service
 from mosu.corpus.models import Dataset
 from mosu.corpus.readers import Part, split_word
@@ -26,6 +25,7 @@ from mosu.corpus.schemas import (
 )
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Invalid
+from mosu.limits import ReadLimits
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/corpus", tags=["corpus"])
@@ -114,13 +114,12 @@ class Upload:
     values: dict[str, str] = field(default_factory=dict)
 
 
-async def read_upload(request: Request, settings: SettingsDep) -> Upload:
-    """The multipart upload, refused with 413 past ``settings.max_upload_mb`` in all."""
+async def read_upload(request: Request) -> Upload:
+    """The multipart upload (413 past ``MOSU_MAX_UPLOAD_MB`` in all: ``BodyLimit``)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Invalid("请以 multipart/form-data 上传文件（字段名 file）/ send the file as `file`")
     upload = Upload()
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
-    async with limited.form(max_files=len(FILE_FIELDS) * 20, max_fields=40) as form:
+    async with request.form(max_files=len(FILE_FIELDS) * 20, max_fields=40) as form:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if key in FILE_FIELDS:
@@ -189,6 +188,7 @@ def import_version(
     actor: SignedInActor,
     dataset: EditableDataset,
     upload: UploadDep,
+    settings: SettingsDep,
     response: Response,
 ) -> ImportReport:
     """Import a new version from CSV, JSON lines, xlsx, CMMLU (zip) or CLUE files.
@@ -200,7 +200,12 @@ def import_version(
     """
     options = import_options(upload.values)
     result = service.import_version(
-        session, actor=actor, dataset=dataset, parts=upload.parts, options=options
+        session,
+        actor=actor,
+        dataset=dataset,
+        parts=upload.parts,
+        options=options,
+        limits=ReadLimits.from_settings(settings),
     )
     report = result.report
     if result.version is None:

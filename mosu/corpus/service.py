@@ -46,6 +46,7 @@ from mosu.corpus.schemas import (
 from mosu.corpus.splits import assign_splits
 from mosu.corpus.validation import Clean, check, guess_roles
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from mosu.limits import ReadLimits
 from mosu.permissions import (
     PUBLIC,
     Actor,
@@ -380,6 +381,7 @@ def import_version(
     dataset: Dataset,
     parts: list[Part],
     options: ImportOptions,
+    limits: ReadLimits = ReadLimits(),
 ) -> ImportResult:
     """Read, check, split and (when allowed) write ``parts`` as a new version of ``dataset``.
 
@@ -394,7 +396,7 @@ def import_version(
         files=[p.name for p in parts], flagged=options.flagged, dataset_id=dataset.id
     )
     try:
-        table = read_parts(parts, options.format, options.sheet)
+        table = read_parts(parts, options.format, options.sheet, limits)
     except FileProblem as exc:
         report.file_problem = str(exc)
         return ImportResult(report, None)

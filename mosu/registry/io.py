@@ -35,6 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.limits import ReadLimits
 from mosu.permissions import Actor, can_bulk_import, ensure
 from mosu.registry.models import Layer, Modality, Model, Organisation, Tier
 from mosu.registry.schemas import ModelIn, OrganisationIn
@@ -530,6 +531,7 @@ def import_table(
     content: bytes,
     drop_invalid: bool = False,
     sheet: str | None = None,
+    limits: ReadLimits = ReadLimits(),
 ) -> ImportReport:
     """Validate every row of an xlsx or CSV file, then create the organisations or models.
 
@@ -542,7 +544,7 @@ def import_table(
     report = ImportReport(kind=kind, filename=filename)
     try:
         rows, report.encoding = read_table(
-            content, filename=filename, sheet=sheet, headers=_ALIASES[kind].keys()
+            content, filename=filename, sheet=sheet, headers=_ALIASES[kind].keys(), limits=limits
         )
     except FileProblem as exc:
         report.problems.append(RowProblem(0, "", str(exc)))

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
-from mosu import uploads
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
 from mosu.errors import Invalid
+from mosu.limits import ReadLimits
 from mosu.registry.io import Format, ImportReportOut, Kind, export_table, import_table
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
@@ -51,14 +51,10 @@ def _flag(value: str | None) -> bool | None:
     return value.strip().lower() in {"1", "true", "yes", "on", "是"}
 
 
-async def read_upload(request: Request, settings: SettingsDep) -> Upload:
-    """The multipart upload, refused with 413 past ``settings.max_upload_mb``.
-
-    The body is read here (the route declares no body parameter), so a request over the
-    limit is refused as soon as its ``Content-Length`` or its bytes show it.
-    """
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
-    async with limited.form(max_files=1, max_fields=10) as form:
+async def read_upload(request: Request) -> Upload:
+    """The multipart upload; :class:`mosu.uploads.BodyLimit` refuses it with 413 past
+    ``MOSU_MAX_UPLOAD_MB`` as soon as its ``Content-Length`` or its bytes show it."""
+    async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):
             raise Invalid(
@@ -87,6 +83,7 @@ def import_file(
     actor: OperatorActor,
     kind: Kind,
     upload: UploadDep,
+    settings: SettingsDep,
     drop_invalid: bool = False,
     sheet: str | None = None,
 ) -> ImportReportOut:
@@ -105,6 +102,7 @@ def import_file(
         content=upload.content,
         drop_invalid=upload.drop_invalid if upload.drop_invalid is not None else drop_invalid,
         sheet=upload.sheet or sheet,
+        limits=ReadLimits.from_settings(settings),
     )
     if not report.committed:
         session.rollback()

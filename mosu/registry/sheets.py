@@ -17,8 +17,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal
 
-MAX_ROWS = 100_000
-"""Rows read from one file at most; a larger file is refused, not truncated."""
+from mosu.limits import LimitExceeded, ReadLimits, check_xlsx
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make Excel or LibreOffice read a cell as a formula (OWASP)."""
@@ -193,14 +192,17 @@ def decode_csv(content: bytes) -> tuple[str, str]:
     raise FileProblem("文件编码无法识别（不是 UTF-8，也不是 GBK）；请在 Excel 中另存为“CSV UTF-8”")
 
 
-def read_csv(content: bytes, *, headers: Collection[str] = ()) -> tuple[Rows, str]:
+def read_csv(
+    content: bytes, *, headers: Collection[str] = (), limits: ReadLimits = ReadLimits()
+) -> tuple[Rows, str]:
     """The rows of a CSV file and its encoding.
 
     The delimiter (comma, tab as in Excel's "Unicode text", or semicolon) is the one
     under which the first lines name most of ``headers`` (keys as :func:`norm` makes).
+    A file past ``limits`` (rows, cell or row length) is a :class:`FileProblem`.
     """
     text, encoding = decode_csv(content)
-    head = [line for line in text.splitlines()[:20] if line.strip()]
+    head = [line for line in text[: 20 * (limits.row_chars + 2)].splitlines()[:20] if line.strip()]
 
     def score(delimiter: str) -> tuple[int, int]:
         rows = list(csv.reader(head, delimiter=delimiter))
@@ -209,14 +211,20 @@ def read_csv(content: bytes, *, headers: Collection[str] = ()) -> tuple[Rows, st
 
     delimiter = max((",", "\t", ";"), key=score)
     rows: Rows = []
-    number = 0
+    number = cells = 0
     try:
         for number, record in enumerate(
             csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), start=1
         ):
+            if number > limits.rows:
+                raise limits.too_many_rows()
+            cells += len(record)
+            if cells > limits.cells:
+                raise limits.too_many_cells()
+            limits.check_row(record, f"第 {number} 行 / line {number}")
             rows.append((number, list(record)))
-            if number > MAX_ROWS:
-                raise FileProblem(f"超过 {MAX_ROWS} 行，请分批导入")
+    except LimitExceeded as exc:
+        raise FileProblem(str(exc)) from None
     except csv.Error as exc:
         raise FileProblem(f"第 {number + 1} 行无法按 CSV 读取：{exc}") from None
     return rows, encoding
@@ -226,10 +234,17 @@ def read_csv(content: bytes, *, headers: Collection[str] = ()) -> tuple[Rows, st
 MAX_BLANK_RUN = 1000
 
 
-def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
-    """The rows of the named worksheet, or the first; a damaged file is a :class:`FileProblem`."""
+def read_xlsx(
+    content: bytes, *, sheet: str | None = None, limits: ReadLimits = ReadLimits()
+) -> Rows:
+    """The rows of the named worksheet, or the first; a damaged file, or one past
+    ``limits`` (unpacked size, rows, cells, cell or row length), is a :class:`FileProblem`."""
     import openpyxl
 
+    try:
+        check_xlsx(io.BytesIO(content), limits)
+    except LimitExceeded as exc:
+        raise FileProblem(str(exc)) from None
     rows: Rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about features it drops on reading
@@ -245,7 +260,7 @@ def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
                 raise FileProblem(f"工作表“{sheet}”不存在；文件中的工作表：{names}")
             worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
             worksheet.reset_dimensions()
-            blank_run = 0
+            blank_run = cells = 0
             for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
                 if all(v is None or v == "" for v in values):
                     blank_run += 1
@@ -253,11 +268,17 @@ def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
                         break
                     continue
                 blank_run = 0
+                if number > limits.rows:
+                    raise limits.too_many_rows()
+                cells += len(values)
+                if cells > limits.cells:
+                    raise limits.too_many_cells()
+                limits.check_row(values, f"第 {number} 行 / row {number}")
                 rows.append((number, list(values)))
-                if number > MAX_ROWS:
-                    raise FileProblem(f"超过 {MAX_ROWS} 行，请分批导入")
         except FileProblem:
             raise
+        except LimitExceeded as exc:
+            raise FileProblem(str(exc)) from None
         except Exception as exc:  # a truncated sheet fails only while it is read
             raise FileProblem(
                 f"无法读取 xlsx 文件（文件损坏或不完整）：{type(exc).__name__}"
@@ -268,7 +289,12 @@ def read_xlsx(content: bytes, *, sheet: str | None = None) -> Rows:
 
 
 def read_table(
-    content: bytes, *, filename: str, sheet: str | None = None, headers: Collection[str] = ()
+    content: bytes,
+    *,
+    filename: str,
+    sheet: str | None = None,
+    headers: Collection[str] = (),
+    limits: ReadLimits = ReadLimits(),
 ) -> tuple[Rows, str | None]:
     """The rows of an xlsx or CSV file, and the encoding for a CSV (``None`` for xlsx).
 
@@ -278,8 +304,8 @@ def read_table(
     if content.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise FileProblem("不支持旧版 .xls 或加密的工作簿；请另存为 .xlsx 或 CSV")
     if content.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm")):
-        return read_xlsx(content, sheet=sheet), None
-    return read_csv(content, headers=headers)
+        return read_xlsx(content, sheet=sheet, limits=limits), None
+    return read_csv(content, headers=headers, limits=limits)
 
 
 # ---------------------------------------------------------------- writing files

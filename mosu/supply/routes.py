@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
-from mosu import uploads
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Invalid
 from mosu.permissions import can_see_application, ensure
@@ -79,12 +78,11 @@ class PdfUpload:
     content: bytes
 
 
-async def read_pdf(request: Request, settings: SettingsDep) -> PdfUpload:
-    """The multipart ``file`` of an attachment upload, refused with 413 past the limit."""
+async def read_pdf(request: Request) -> PdfUpload:
+    """The multipart ``file`` of an attachment upload (413 past the limit: ``BodyLimit``)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise Invalid("请以 multipart/form-data 上传 PDF（字段名 file）/ send the PDF as `file`")
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
-    async with limited.form(max_files=1, max_fields=5) as form:
+    async with request.form(max_files=1, max_fields=5) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise Invalid("请上传文件（字段名 file）/ send a file", details={"field": "file"})

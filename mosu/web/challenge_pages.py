@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from mosu import i18n, uploads
+from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.challenges import lifecycle, service
 from mosu.challenges.models import (
@@ -402,10 +402,9 @@ def post_transition(
 # ---------------------------------------------------------------- applying
 
 
-async def limited_form(request: Request, settings: SettingsDep) -> AsyncIterator[FormData]:
-    """The application form, refused with 413 past ``MOSU_MAX_UPLOAD_MB``."""
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
-    async with limited.form(max_files=1, max_fields=60) as form:
+async def limited_form(request: Request) -> AsyncIterator[FormData]:
+    """The application form (its size bounded by :class:`mosu.uploads.BodyLimit`)."""
+    async with request.form(max_files=1, max_fields=60) as form:
         yield form
 
 

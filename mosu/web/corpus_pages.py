@@ -28,6 +28,7 @@ from mosu.corpus.routes import FILE_FIELDS, import_options
 from mosu.corpus.schemas import DatasetIn, ImportReport
 from mosu.deps import PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Conflict, Invalid
+from mosu.limits import ReadLimits
 from mosu.permissions import (
     Actor,
     can_check_contamination,
@@ -221,7 +222,6 @@ def _parts(
     form: FormData, settings: Settings, lang: i18n.Language
 ) -> tuple[list[Part], dict[str, str]]:
     """The uploaded files (or those kept from the first try), and their stash ids."""
-    limit = settings.max_upload_mb * 1024 * 1024
     parts: list[Part] = []
     stashed: dict[str, str] = {}
     for key in FILE_FIELDS:
@@ -234,13 +234,8 @@ def _parts(
             stashed[key] = upload_id
             continue
         value = form.get(key)
-        if isinstance(value, UploadFile) and value.filename:
-            content = value.file.read(limit + 1)
-            if len(content) > limit:
-                raise Invalid(
-                    i18n.gettext(lang, "文件超过 {mb} MiB 上限", mb=settings.max_upload_mb)
-                )
-            parts.append(Part(value.filename, content=content, split=split_word(key)))
+        if isinstance(value, UploadFile) and value.filename:  # within the body limit
+            parts.append(Part(value.filename, content=value.file.read(), split=split_word(key)))
     if not parts:
         raise Invalid(i18n.gettext(lang, "请选择文件"))
     return parts, stashed
@@ -283,7 +278,12 @@ def _run_import(
         session.rollback()
         return page(errors=service_errors(exc, lang), status=422)
     result = service.import_version(
-        session, actor=actor, dataset=target, parts=parts, options=options
+        session,
+        actor=actor,
+        dataset=target,
+        parts=parts,
+        options=options,
+        limits=ReadLimits.from_settings(settings),
     )
     if result.version is None:
         session.rollback()

@@ -21,6 +21,7 @@ from mosu import i18n
 from mosu.config import Settings
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
 from mosu.errors import Invalid
+from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 from mosu.registry.io import Kind, import_table
 from mosu.web.forms import FormDep, checked, text
@@ -87,14 +88,12 @@ def import_form(request: Request, actor: OperatorActor) -> HTMLResponse:
     return _page(request, actor)
 
 
-def _read_upload(form_file: object, settings: Settings, lang: i18n.Language) -> Upload:
+def _read_upload(form_file: object, lang: i18n.Language) -> Upload:
     if not isinstance(form_file, UploadFile) or not form_file.filename:
         raise Invalid(i18n.gettext(lang, "请选择文件"))
-    limit = settings.max_upload_mb * 1024 * 1024
-    content = form_file.file.read(limit + 1)
-    if len(content) > limit:
-        raise Invalid(i18n.gettext(lang, "文件超过 {mb} MiB 上限", mb=settings.max_upload_mb))
-    return Upload(filename=form_file.filename, content=content)
+    return Upload(
+        filename=form_file.filename, content=form_file.file.read()
+    )  # within the body limit
 
 
 @router.post("/import")
@@ -117,7 +116,7 @@ def run_import(
             if upload is None:
                 raise Invalid(i18n.gettext(lang, "上传已过期，请重新选择文件"))
         else:
-            upload = _read_upload(form.get("file"), settings, lang)
+            upload = _read_upload(form.get("file"), lang)
     except Invalid as exc:
         return _page(request, actor, status=422, error=exc.message, **echo)
     report = import_table(
@@ -128,6 +127,7 @@ def run_import(
         content=upload.content,
         drop_invalid=checked(form, "drop_invalid"),
         sheet=sheet,
+        limits=ReadLimits.from_settings(settings),
     )
     if report.committed:
         session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from mosu import i18n, uploads
+from mosu import i18n
 from mosu.challenges import races
 from mosu.challenges.models import (
     Challenge,
@@ -374,10 +374,9 @@ def close(
     )
 
 
-async def submission_form(request: Request, settings: SettingsDep) -> AsyncIterator[FormData]:
-    """The submission form, refused with 413 past ``MOSU_MAX_UPLOAD_MB``."""
-    limited = await uploads.limited(request, max_mb=settings.max_upload_mb)
-    async with limited.form(max_files=1, max_fields=10) as form:
+async def submission_form(request: Request) -> AsyncIterator[FormData]:
+    """The submission form (its size bounded by :class:`mosu.uploads.BodyLimit`)."""
+    async with request.form(max_files=1, max_fields=10) as form:
         yield form
 
 
