@@ -175,13 +175,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     _document_errors(app)
+    # the last added is the outermost: a 413 from BodyLimit still gets the security headers
+    app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
         PublicCache,
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
-    app.add_middleware(BodyLimit)
     return app
 
 
