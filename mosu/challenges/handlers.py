@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -41,6 +42,7 @@ from mosu.challenges.races import (
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.db import utcnow
 from mosu.errors import Invalid, MosuError
+from mosu.evals.errors import ModelSpecError
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import error_reason
 from mosu.evals.run import Progress, arun
@@ -131,17 +133,20 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
 
     store.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    result = await arun(
-        data.task,
-        {MODEL_NAME: spec},
-        store=store,
-        progress=progress,
-        secrets=ctx.secrets,
-        replicates=20,
-        seed=submission_id,
-        executor=executor_for(ctx.ray_address, seed=submission_id),
-        network=ctx.address_policy,
-    )
+    try:
+        result = await arun(
+            data.task,
+            {MODEL_NAME: spec},
+            store=store,
+            progress=progress,
+            secrets=ctx.secrets,
+            replicates=20,
+            seed=submission_id,
+            executor=executor_for(ctx.ray_address, seed=submission_id),
+            network=ctx.address_policy,
+        )
+    except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)
+        return _refused(engine, submission_id, exc.message, ctx.data_dir)
     failed = result.failed[0] if result.failed else None
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)
@@ -189,6 +194,20 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             "errors": submission.errors,
             "samples": submission.samples,
         }
+
+
+def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> dict[str, Any]:
+    """A submission whose model cannot be called at all: failed, with the reason, no score."""
+    with Session(engine) as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        submission.state = SubmissionState.failed
+        submission.failure = f"接入点无法调用 / the endpoint cannot be called: {why}"
+        submission.finished_at = utcnow()
+        session.commit()
+        refresh_public_board(session, submission.stage_id, data_dir)
+        session.commit()
+        return {"state": submission.state.value, "failure": submission.failure}
 
 
 @handler(CLOSE_JOB)
