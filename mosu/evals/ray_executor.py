@@ -179,14 +179,13 @@ async def _run_items(
                 return
             try:
                 for item in pending:
+                    if breaker.reason is not None:
+                        break
                     outcome = await call_with_retries(name, model, item, pacer, rng, breaker)
                     if outcome is not None:
                         emit(outcome)
                     left -= 1
-                    if breaker.reason is not None:
-                        emit(Stopped(name, breaker.reason))
-                        finished.set()
-                    if not left:
+                    if not left or breaker.reason is not None:
                         finished.set()
             finally:
                 limiter.leave.remote(holder)
@@ -205,6 +204,8 @@ async def _run_items(
         await finished.wait()
         await limiter.forget.remote(holder)  # releases the workers still queued for a slot
         await asyncio.gather(*workers)
+        if breaker.reason is not None:
+            emit(Stopped(name, breaker.reason))
     finally:
         for task in workers:
             task.cancel()

@@ -117,6 +117,10 @@ def test_eval_run_exits_1_when_a_model_failed_entirely(tmp_path: Path) -> None:
     saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
     assert [m["name"] for m in saved["models"]] == ["maj"]
     assert saved["failed"][0]["name"] == "api"
+    report = CliRunner().invoke(app, ["report", str(out / "results.json")])
+    assert report.exit_code == 0, report.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Failed models" in html and "stopped: HTTP 401 from the endpoint" in html
 
 
 def test_eval_run_can_refuse_private_endpoints(tmp_path: Path) -> None:
