@@ -38,7 +38,7 @@ from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
-from mosu.evals.netpolicy import STRICT, AddressPolicy
+from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
 from mosu.permissions import Actor, can_manage_arena, can_vote, ensure
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.service import endpoint_api_key, get_model
@@ -262,8 +262,8 @@ def _model_for(
                 api_key=endpoint_api_key(endpoint, box),
                 policy=policy,
             )
-        except ValueError as exc:
-            raise Invalid(f"接入点地址不被允许 / endpoint URL refused: {exc}") from None
+        except URLRefused as exc:
+            raise Invalid(f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}") from None
     try:
         return build_model(spec, policy=policy)
     except ModelSpecError as exc:

@@ -54,6 +54,26 @@ class AddressRefused(OSError):
     """An endpoint's address is one the policy refuses; raised before any connection."""
 
 
+class URLRefused(ValueError):
+    """An endpoint URL the engine must not call: ``str()`` says why in English, ``zh`` in
+    Chinese (for the platform's bilingual messages)."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
+CATEGORY_ZH = {
+    "cloud metadata address": "云服务元数据地址",
+    "unspecified address": "未指定地址",
+    "loopback address": "本机回环地址",
+    "link-local address": "链路本地地址",
+    "multicast address": "组播地址",
+    "reserved address": "保留地址",
+    "private network address": "内网地址",
+}
+
+
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
@@ -101,38 +121,48 @@ def literal_address(host: str) -> Address | None:
 
 
 def check_url(url: str, policy: AddressPolicy) -> str:
-    """Refuse (``ValueError`` naming why) an endpoint URL the engine must not call; returns
-    its host. A host name is checked again, by :class:`GuardedResolver`, at each connection."""
+    """Refuse (:class:`URLRefused`, a ``ValueError`` naming why) an endpoint URL the engine
+    must not call; returns its host. A host name is checked again, by
+    :class:`GuardedResolver`, at each connection."""
     if "#" in url:
-        raise ValueError("the URL must not contain a fragment ('#')")
+        raise URLRefused("the URL must not contain a fragment ('#')", "地址不能含片段（#）")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
-        raise ValueError("only http:// and https:// URLs are allowed")
+        raise URLRefused(
+            "only http:// and https:// URLs are allowed", "只接受 http:// 或 https:// 地址"
+        )
     if "@" in parts.netloc:
-        raise ValueError("the URL must not contain a user name or password ('user@')")
+        raise URLRefused(
+            "the URL must not contain a user name or password ('user@')", "地址不能含用户名或密码"
+        )
     if parts.query:
-        raise ValueError("the URL must not contain a query ('?')")
+        raise URLRefused("the URL must not contain a query ('?')", "地址不能含查询参数（?）")
     try:
         host = parts.hostname
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
-        raise ValueError("the URL's port is not a number from 0 to 65535") from None
+        raise URLRefused(
+            "the URL's port is not a number from 0 to 65535", "端口须为 0 到 65535 的数字"
+        ) from None
     if not host:
-        raise ValueError("the URL has no host")
+        raise URLRefused("the URL has no host", "地址缺少主机名")
     address = literal_address(host)
     if address is None:
         try:
             ascii_host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise ValueError(f"{host!r} is not a valid host name") from None
+            raise URLRefused(f"{host!r} is not a valid host name", "主机名无效") from None
         if not _HOST_NAME.match(ascii_host):
-            raise ValueError(f"{host!r} is not a valid host name")
+            raise URLRefused(f"{host!r} is not a valid host name", "主机名无效")
         if ascii_host.rstrip(".") == "localhost" or ascii_host.rstrip(".").endswith(".localhost"):
             address = ipaddress.ip_address("127.0.0.1")
     if address is not None:
         why = refusal(address, policy)
         if why is not None:
-            raise ValueError(f"{host} is a {why}, which endpoints may not use")
+            raise URLRefused(
+                f"{host} is a {why}, which endpoints may not use",
+                f"{host} 是{CATEGORY_ZH[why]}，接入点不能使用",
+            )
     return host
 
 

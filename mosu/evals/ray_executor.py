@@ -347,13 +347,13 @@ class RayExecutor:
         async def _stream_piece(name: str, items: list[WorkItem]) -> None:
             remaining = items
             for attempt in range(self.shard_retries + 1):
+                if name in stopped:  # another shard's breaker stopped the model
+                    return
                 holder = uuid.uuid4().hex
                 finished: set[str] = set()
                 stream = shard_fn.options(num_cpus=self.cpus_per_shard).remote(
                     name, shipped[name], remaining, limiters[name], holder, self.seed
                 )
-                if name in stopped:
-                    return
                 try:
                     async for ref in stream:
                         for outcome in await ref:

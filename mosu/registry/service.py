@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.accounts.security import CredentialBox
 from mosu.board.live import engine_first, live_index
 from mosu.errors import Conflict, Invalid, NotFound
-from mosu.evals.netpolicy import AddressPolicy, check_url
+from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import (
     Actor,
     can_create_organisation,
@@ -618,9 +618,10 @@ def check_endpoint_url(url: str, policy: AddressPolicy) -> None:
     checked again, resolved, whenever a race calls it."""
     try:
         check_url(url, policy)
-    except ValueError as exc:
+    except URLRefused as exc:
         raise Invalid(
-            f"接入点地址不被允许 / endpoint URL refused: {exc}", details={"field": "base_url"}
+            f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}",
+            details={"field": "base_url"},
         ) from None
 
 
