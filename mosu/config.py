@@ -16,6 +16,9 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "please-
 DEMO_SECRET_KEY = "mosu-demo-secret-key-not-for-production"
 MIN_SECRET_CHARS = 32
 MIN_SECRET_BITS = 128
+SUBMISSION_FAILURE_LIMIT = 5
+"""Failed submissions a team may make per race stage, unless ``MOSU_SUBMISSION_FAILURE_LIMIT``
+says otherwise."""
 _FROM_MAPPING_ONLY: ContextVar[bool] = ContextVar("mosu_settings_from_mapping", default=False)
 
 
@@ -137,6 +140,17 @@ class Settings(BaseSettings):
         default=False,
         description="`mosu serve` logs a line per request (uvicorn's access log).",
     )
+    allow_private_endpoints: bool = Field(
+        default=False,
+        description="Model endpoints may be on loopback or a private network (on by default in "
+        "the demo, whose fake endpoints are on loopback); link-local and cloud metadata "
+        "addresses are refused either way.",
+    )
+    submission_failure_limit: int = Field(
+        default=SUBMISSION_FAILURE_LIMIT,
+        ge=1,
+        description="Failed submissions a team may make per race stage; then it is refused.",
+    )
     ray_address: str | None = Field(
         default=None,
         description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "
@@ -145,6 +159,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
+        if self.demo and "allow_private_endpoints" not in self.model_fields_set:
+            self.allow_private_endpoints = True  # the demo's fake endpoints are on loopback
         if self.demo and self.secret_key in PLACEHOLDER_SECRETS:
             self.secret_key = DEMO_SECRET_KEY
         problem = secret_key_problem(self.secret_key)

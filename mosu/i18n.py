@@ -474,7 +474,7 @@ CATALOGUE: Mapping[str, str] = {
     "上传预测文件": "Upload a predictions file",
     "下载报告（HTML）": "Download the report (HTML)",
     "下载测试输入（不含标签）": "Download the test inputs (no labels)",
-    "今日已用 {u}/{d} 次，本阶段已用 {ut}/{t} 次；每日额度于 {r} 重置（北京时间）。失败或取消的提交不计次数。": "Used today {u}/{d}, in this stage {ut}/{t}; the daily count resets at {r} (Beijing time). Failed or cancelled submissions do not count.",
+    "今日已用 {u}/{d} 次，本阶段已用 {ut}/{t} 次；每日额度于 {r} 重置（北京时间）。失败或取消的提交不计次数；失败的提交另计入失败额度（本阶段已失败 {f}/{fl} 次，用完后不能再提交）。": "Used today {u}/{d}, in this stage {ut}/{t}; the daily count resets at {r} (Beijing time). Failed or cancelled submissions do not count; failed ones count against the failure budget instead (failed in this stage {f}/{fl}; once it is spent, no more submissions).",
     "任务定义（YAML：prompt、parser、scorers）": "Task definition (YAML: prompt, parser, scorers)",
     "你看到的是公开部分：其他参赛队只显示名次与得分。": "You see the public part: other entries show only their position and score.",
     "保存选择（最多 {n} 个；不选则取公开得分最高的一个）": "Save the selection (at most {n}; none selected means the best public one)",

@@ -389,6 +389,7 @@ def worker(
     import signal
 
     from mosu.accounts.security import CredentialBox
+    from mosu.evals.netpolicy import AddressPolicy
     from mosu.jobs.worker import HANDLERS, make_pool
     from mosu.registry.service import endpoint_secrets
 
@@ -407,6 +408,7 @@ def worker(
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
         ray_address=settings.ray_address,
+        address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

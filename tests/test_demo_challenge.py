@@ -63,6 +63,12 @@ FINISHED_LOG = [
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The demo's fake endpoints are on loopback: allowed, as `mosu demo` does."""
+    return settings.model_copy(update={"allow_private_endpoints": True})
+
+
+@pytest.fixture
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings.database_url)
     yield engine

@@ -50,6 +50,7 @@ from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.deps import SESSION_COOKIE
+from mosu.evals.netpolicy import STRICT
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
 from mosu.registry import service
@@ -155,6 +156,12 @@ def all_routes(app: FastAPI) -> list[RouteInfo]:
 
 def checked_routes(app: FastAPI) -> list[RouteInfo]:
     return [r for r in all_routes(app) if r.kind == "api" and r.key not in NOT_PERMISSION_CHECKED]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The walk's judge is a dead port on loopback: private endpoints allowed, as in the demo."""
+    return settings.model_copy(update={"allow_private_endpoints": True})
 
 
 @pytest.fixture
@@ -481,7 +488,9 @@ class Walk:
             model_name="victim",
             api_key=SECRET_API_KEY,  # type: ignore[arg-type]
         )
-        endpoint_id = service.create_endpoint(self.db, actor=self.operator, data=data, box=box).id
+        endpoint_id = service.create_endpoint(
+            self.db, actor=self.operator, data=data, box=box, policy=STRICT
+        ).id
         self.db.commit()
         return endpoint_id
 
@@ -560,6 +569,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
             api_key=SECRET_API_KEY,  # type: ignore[arg-type]
         ),
         box=box,
+        policy=STRICT,
     )
     walk.endpoint_a = endpoint.id
     db.commit()

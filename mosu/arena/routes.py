@@ -31,7 +31,9 @@ from mosu.arena.schemas import (
     VoterFlags,
     VoteSelection,
 )
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.config import Settings
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import can_see_voters, ensure
 
 router = APIRouter(prefix="/arenas", tags=["arena"])
@@ -57,6 +59,11 @@ def create_arena(session: SessionDep, actor: OperatorActor, data: ArenaIn) -> Ar
     return service.arena_out(session, arena)
 
 
+def _policy(settings: Settings) -> AddressPolicy:
+    """Which addresses competitor and judge endpoints may have (the race's rule)."""
+    return AddressPolicy(allow_private=settings.allow_private_endpoints)
+
+
 @router.get("/{arena_id}")
 def get_arena(session: SessionDep, actor: PublicActor, arena: ArenaDep) -> ArenaOut:
     return service.arena_out(session, arena)
@@ -64,9 +71,15 @@ def get_arena(session: SessionDep, actor: PublicActor, arena: ArenaDep) -> Arena
 
 @router.post("/{arena_id}/competitors", status_code=201)
 def add_competitor(
-    session: SessionDep, actor: OperatorActor, arena: ArenaDep, data: CompetitorIn
+    session: SessionDep,
+    actor: OperatorActor,
+    arena: ArenaDep,
+    data: CompetitorIn,
+    settings: SettingsDep,
 ) -> CompetitorOut:
-    competitor = service.add_competitor(session, actor=actor, arena=arena, data=data)
+    competitor = service.add_competitor(
+        session, actor=actor, arena=arena, data=data, policy=_policy(settings)
+    )
     session.commit()
     out = service.arena_out(session, arena)
     return next(c for c in out.competitors if c.id == competitor.id)
@@ -78,7 +91,8 @@ def generate_answers(
 ) -> AnswersReport:
     """Call each competitor (endpoint or spec) for the prompts it has not answered yet."""
     box = request.app.state.credential_box
-    report = service.generate_answers(session, actor=actor, arena=arena, box=box)
+    policy = _policy(request.app.state.settings)
+    report = service.generate_answers(session, actor=actor, arena=arena, box=box, policy=policy)
     session.commit()
     return report
 
@@ -116,7 +130,8 @@ def run_judge(
 ) -> JudgeReport:
     """A judge model votes, both orders, on people's battles it has not judged yet."""
     box = request.app.state.credential_box
-    report = service.run_judge(session, actor=actor, arena=arena, data=data, box=box)
+    policy = _policy(request.app.state.settings)
+    report = service.run_judge(session, actor=actor, arena=arena, data=data, box=box, policy=policy)
     session.commit()
     return report
 

@@ -39,6 +39,7 @@ from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
+from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
 from mosu.permissions import Actor, can_manage_arena, can_vote, ensure
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.service import endpoint_api_key, get_model
@@ -181,9 +182,10 @@ def _kind(c: Competitor) -> CompetitorKind:
 # ---------------------------------------------------------------- competitors and answers
 
 
-def check_remote_spec(spec: str) -> None:
-    """Specs given over the API may only name an OpenAI-compatible URL, never a local
-    callable (code on the server) or a server environment variable holding a key."""
+def check_remote_spec(spec: str, policy: AddressPolicy = STRICT) -> None:
+    """Specs given over the API may only name an OpenAI-compatible URL that ``policy``
+    allows (``MOSU_ALLOW_PRIVATE_ENDPOINTS``), never a local callable (code on the server)
+    or a server environment variable holding a key."""
     if not spec.startswith("openai:") or "key_env=" in spec or "key_ref=" in spec:
         raise Invalid(
             "接口只接受不带 key_env/key_ref 的 openai: 规格；带密钥的模型请登记接入点 / "
@@ -191,13 +193,19 @@ def check_remote_spec(spec: str) -> None:
             details={"field": "spec"},
         )
     try:
-        build_model(spec, environ={})
+        build_model(spec, environ={}, policy=policy)
     except ModelSpecError as exc:
         raise Invalid(str(exc), details={"field": "spec"}) from None
 
 
 def add_competitor(
-    session: Session, *, actor: Actor, arena: Arena, data: CompetitorIn, local: bool = False
+    session: Session,
+    *,
+    actor: Actor,
+    arena: Arena,
+    data: CompetitorIn,
+    local: bool = False,
+    policy: AddressPolicy = STRICT,
 ) -> Competitor:
     """A competitor; ``local`` (library callers only) allows ``python:`` and ``baseline:`` specs."""
     ensure(can_manage_arena(actor), "只有运营方可以管理竞技场")
@@ -208,7 +216,7 @@ def add_competitor(
     if data.endpoint_id is not None and session.get(ModelEndpoint, data.endpoint_id) is None:
         raise NotFound(f"接入点 {data.endpoint_id} 不存在")
     if data.spec and not local:
-        check_remote_spec(data.spec)
+        check_remote_spec(data.spec, policy)
     keys = {p.key: p for p in arena.prompts}
     unknown = sorted(set(data.answers) - set(keys))
     if unknown:
@@ -230,7 +238,12 @@ def add_competitor(
 
 
 def _model_for(
-    session: Session, *, endpoint_id: int | None, spec: str, box: CredentialBox | None
+    session: Session,
+    *,
+    endpoint_id: int | None,
+    spec: str,
+    box: CredentialBox | None,
+    policy: AddressPolicy,
 ) -> Model:
     if endpoint_id is not None:
         endpoint = session.get(ModelEndpoint, endpoint_id)
@@ -238,20 +251,32 @@ def _model_for(
             raise NotFound(f"接入点 {endpoint_id} 不存在")
         if box is None:
             raise Invalid("调用接入点需要密钥箱 / calling an endpoint needs the credential box")
-        return OpenAIChatModel(
-            endpoint.base_url, endpoint.model_name, api_key=endpoint_api_key(endpoint, box)
-        )
+        try:
+            return OpenAIChatModel(
+                endpoint.base_url,
+                endpoint.model_name,
+                api_key=endpoint_api_key(endpoint, box),
+                policy=policy,
+            )
+        except URLRefused as exc:
+            raise Invalid(f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}") from None
     try:
-        return build_model(spec)
+        return build_model(spec, policy=policy)
     except ModelSpecError as exc:
         raise Invalid(str(exc)) from None
 
 
 def generate_answers(
-    session: Session, *, actor: Actor, arena: Arena, box: CredentialBox | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    arena: Arena,
+    box: CredentialBox | None = None,
+    policy: AddressPolicy = STRICT,
 ) -> AnswersReport:
     """Ask every callable competitor for each prompt it has no answer to (failed ones again),
-    through the evaluation engine's adapters and executor."""
+    through the evaluation engine's adapters and executor; endpoints only at addresses
+    ``policy`` allows."""
     ensure(can_manage_arena(actor), "只有运营方可以管理竞技场")
     existing = {
         (a.prompt_id, a.competitor_id): a
@@ -274,7 +299,9 @@ def generate_answers(
                 continue
             todo.append((str(p.id), [{"role": "user", "content": p.text}]))
         if todo:
-            models[c.name] = _model_for(session, endpoint_id=c.endpoint_id, spec=c.spec, box=box)
+            models[c.name] = _model_for(
+                session, endpoint_id=c.endpoint_id, spec=c.spec, box=box, policy=policy
+            )
             work[c.name] = todo
     outcomes = call_models(models, work) if work else []
     problems: list[str] = []
@@ -489,13 +516,14 @@ def run_judge(
     box: CredentialBox | None = None,
     rng: random.Random | None = None,
     local: bool = False,
+    policy: AddressPolicy = STRICT,
 ) -> JudgeReport:
     """The judge votes, in both orders, on every battle people voted on that it has not
     judged, and on ``new_battles`` battles made for it alone. A judge call that fails after
     its retries leaves that battle unjudged (reported), to be judged on the next run."""
     ensure(can_manage_arena(actor), "只有运营方可以运行裁判模型")
     if data.spec and not local:
-        check_remote_spec(data.spec)
+        check_remote_spec(data.spec, policy)
     rng = rng or random.Random()
     made = [_new_battle(session, arena, rng, voter_id=None) for _ in range(data.new_battles)]
     judged = select(Vote.battle_id).where(Vote.judge == data.name)
@@ -519,7 +547,9 @@ def run_judge(
         work.append((f"{b.id}:ba", judge_messages(prompt, c, a)))
     outcomes = []
     if work:
-        model = _model_for(session, endpoint_id=data.endpoint_id, spec=data.spec, box=box)
+        model = _model_for(
+            session, endpoint_id=data.endpoint_id, spec=data.spec, box=box, policy=policy
+        )
         outcomes = call_models({data.name: model}, {data.name: work})
     replies: dict[str, str | None] = {o.sample_id: o.output for o in outcomes}
     errors = {o.sample_id: o.error for o in outcomes if o.error}

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import re
 import time
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -40,6 +42,7 @@ from mosu.challenges.races import (
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.db import utcnow
 from mosu.errors import Invalid, MosuError
+from mosu.evals.errors import ModelSpecError
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import error_reason
 from mosu.evals.run import Progress, arun
@@ -77,6 +80,37 @@ def model_spec(session: Session, submission: Submission, ctx: JobContext) -> str
     return f"openai:{endpoint.base_url}#{endpoint.model_name}?{ENDPOINT_OPTIONS}{key}"
 
 
+_STOPS = (
+    (
+        re.compile(r"stopped: HTTP (\d+) from the endpoint"),
+        "接入点返回 HTTP {0}，评测已停止 / the endpoint answered HTTP {0}; the run was stopped",
+    ),
+    (
+        re.compile(r"stopped: endpoint unreachable \((\d+) attempts in a row\)"),
+        "接入点不可达（连续 {0} 次无应答），评测已停止 / endpoint unreachable "
+        "({0} attempts in a row); the run was stopped",
+    ),
+    (
+        re.compile(r"stopped: endpoint address not allowed"),
+        "接入点地址不被允许，评测已停止 / endpoint address not allowed; the run was stopped",
+    ),
+    (re.compile(r"every sample failed"), "所有样本都失败了 / every sample failed"),
+)
+
+
+def failure_text(reason: str, counts: dict[str, int]) -> str:
+    """Why a submission failed, as its team reads it (Chinese / English), with its errors
+    by reason; the engine's reasons carry no network detail (addresses, ports, socket
+    errors), so neither does this."""
+    text = reason
+    for pattern, template in _STOPS:
+        found = pattern.fullmatch(reason)
+        if found is not None:
+            text = template.format(*found.groups())
+            break
+    return text + ": " + ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
+
+
 @handler(SUBMISSION_JOB)
 async def run_submission(ctx: JobContext) -> dict[str, Any]:
     """Run one submission on the stage's test split and record its public/private scores."""
@@ -99,16 +133,21 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
 
     store.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    await arun(
-        data.task,
-        {MODEL_NAME: spec},
-        store=store,
-        progress=progress,
-        secrets=ctx.secrets,
-        replicates=20,
-        seed=submission_id,
-        executor=executor_for(ctx.ray_address, seed=submission_id),
-    )
+    try:
+        result = await arun(
+            data.task,
+            {MODEL_NAME: spec},
+            store=store,
+            progress=progress,
+            secrets=ctx.secrets,
+            replicates=20,
+            seed=submission_id,
+            executor=executor_for(ctx.ray_address, seed=submission_id),
+            network=ctx.address_policy,
+        )
+    except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)
+        return _refused(engine, submission_id, exc.message, ctx.data_dir)
+    failed = result.failed[0] if result.failed else None
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)
         assert submission is not None
@@ -116,22 +155,22 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         ids = [s.id for s in data.task.samples()]
         errors = [e for i in ids if i in outcomes and (e := outcomes[i].error)]
         reasons = dict(Counter(error_reason(e) for e in errors))
-        scores = single_scores(data, outcomes)
+        missing = sum(1 for i in ids if i not in outcomes)
         submission.samples = len(ids)
-        submission.errors = len(errors) + sum(1 for i in ids if i not in outcomes)
-        submission.error_reasons = reasons
-        submission.public_score = scores["public"]
-        submission.private_score = scores["private"]
+        submission.errors = len(errors) + missing
+        submission.error_reasons = reasons | ({"not run": missing} if missing else {})
         submission.finished_at = utcnow()
         if submission.state is SubmissionState.cancelled:
             session.commit()
             return {"cancelled": True}
-        if submission.errors >= submission.samples:
+        if failed is not None:  # a failed run shows its reason and no score
             submission.state = SubmissionState.failed
-            submission.failure = "所有样本都失败了 / every sample failed: " + ", ".join(
-                f"{k} × {v}" for k, v in sorted(reasons.items())
-            )
+            submission.failure = failure_text(failed.reason, submission.error_reasons)
+            submission.public_score = submission.private_score = None
         else:
+            scores = single_scores(data, outcomes)
+            submission.public_score = scores["public"]
+            submission.private_score = scores["private"]
             submission.state = SubmissionState.succeeded
         pool_id = submission.stage.compute_pool_id
         if pool_id is not None:  # the stage draws its evaluation compute from a pool
@@ -155,6 +194,20 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             "errors": submission.errors,
             "samples": submission.samples,
         }
+
+
+def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> dict[str, Any]:
+    """A submission whose model cannot be called at all: failed, with the reason, no score."""
+    with Session(engine) as session:
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        submission.state = SubmissionState.failed
+        submission.failure = f"接入点无法调用 / the endpoint cannot be called: {why}"
+        submission.finished_at = utcnow()
+        session.commit()
+        refresh_public_board(session, submission.stage_id, data_dir)
+        session.commit()
+        return {"state": submission.state.value, "failure": submission.failure}
 
 
 @handler(CLOSE_JOB)

@@ -359,7 +359,7 @@ def post_submission(
 ) -> SubmissionOut:
     """Submit for the actor's entry: an endpoint of its organisation, or a predictions file
     (JSON lines of ``id`` and ``prediction``; every bad line is reported, nothing counts).
-    409 past the team's daily or total limit (with the reset time)."""
+    409 past the team's daily or total limit (with the reset time) or its failure budget."""
     data, predictions = body
     visible_stage(session, actor, stage_id)
     submission = races.submit(
@@ -371,20 +371,23 @@ def post_submission(
         endpoint_id=data.endpoint_id,
         predictions=predictions,
         note=data.note,
+        failure_limit=settings.submission_failure_limit,
     )
     session.commit()
     return submission_out(session, actor, submission)
 
 
 @router.get("/stages/{stage_id}/submissions")
-def list_my_submissions(session: SessionDep, actor: SignedInActor, stage_id: int) -> MySubmissions:
+def list_my_submissions(
+    session: SessionDep, actor: SignedInActor, settings: SettingsDep, stage_id: int
+) -> MySubmissions:
     """The actor's own entries' submissions at this stage, with what is left of the limits
     (operators: every entry)."""
     stage = visible_stage(session, actor, stage_id)
     quotas: list[QuotaOut] = []
     submissions: list[SubmissionOut] = []
     for entry in races.my_entries(session, actor, stage.challenge_id):
-        q = races.quota(session, stage, entry)
+        q = races.quota(session, stage, entry, failure_limit=settings.submission_failure_limit)
         quotas.append(
             QuotaOut(
                 entry_id=entry.id,
@@ -392,6 +395,8 @@ def list_my_submissions(session: SessionDep, actor: SignedInActor, stage_id: int
                 daily_limit=q.daily_limit,
                 used_total=q.used_total,
                 total_limit=q.total_limit,
+                failed=q.failed,
+                failure_limit=q.failure_limit,
                 left=q.left,
                 resets_at=q.resets_at,
             )

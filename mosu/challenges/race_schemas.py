@@ -106,6 +106,8 @@ class QuotaOut(BaseModel):
     daily_limit: int
     used_total: int
     total_limit: int
+    failed: int
+    failure_limit: int
     left: int
     resets_at: dt.datetime
 

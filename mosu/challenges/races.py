@@ -6,7 +6,10 @@ Rules (also in the README):
   Asia/Shanghai). Submissions are taken only while the stage is open and the challenge is
   racing, from active entries.
 * Limits are per entry (the team, not the user): ``daily_limit`` per Asia/Shanghai day and
-  ``total_limit`` per stage. Failed and cancelled submissions do not count.
+  ``total_limit`` per stage. Failed and cancelled submissions do not count against them, but
+  failed ones count against the stage's failure budget (``MOSU_SUBMISSION_FAILURE_LIMIT``):
+  once it is spent the team's submissions are refused, so a failing endpoint cannot be
+  submitted without end.
 * The public leaderboard ranks each entry's best public submission. The final ranking of a
   stage uses the private part: each entry's selected submissions (at most
   ``max_selected``) or, if it selected none, its best public one; the best private score of
@@ -51,6 +54,7 @@ from mosu.challenges.scoring import (
     outcomes_of,
     stage_data,
 )
+from mosu.config import SUBMISSION_FAILURE_LIMIT
 from mosu.corpus.models import DatasetVersion
 from mosu.db import utcnow
 from mosu.errors import Conflict, Invalid, NotFound
@@ -300,21 +304,34 @@ def _schedule_close(session: Session, stage: Stage) -> Job:
 
 @dataclass(frozen=True)
 class Quota:
-    """What an entry has used of a stage's limits, and when the daily count resets."""
+    """What an entry has used of a stage's limits and failure budget, and when the daily
+    count resets."""
 
     used_today: int
     daily_limit: int
     used_total: int
     total_limit: int
     resets_at: dt.datetime
+    failed: int
+    failure_limit: int
 
     @property
     def left(self) -> int:
+        if self.failed >= self.failure_limit:
+            return 0
         return max(0, min(self.daily_limit - self.used_today, self.total_limit - self.used_total))
 
 
-def quota(session: Session, stage: Stage, entry: Entry, now: dt.datetime | None = None) -> Quota:
-    """Submissions that count (not failed, not cancelled) today and in total."""
+def quota(
+    session: Session,
+    stage: Stage,
+    entry: Entry,
+    now: dt.datetime | None = None,
+    *,
+    failure_limit: int = SUBMISSION_FAILURE_LIMIT,
+) -> Quota:
+    """Submissions that count (not failed, not cancelled) today and in total, and the failed
+    ones, against ``failure_limit`` (``MOSU_SUBMISSION_FAILURE_LIMIT``)."""
     moment = shanghai(now or utcnow())
     day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     base = select(func.count(Submission.id)).where(
@@ -324,12 +341,21 @@ def quota(session: Session, stage: Stage, entry: Entry, now: dt.datetime | None 
     )
     total = session.scalar(base) or 0
     today = session.scalar(base.where(Submission.created_at >= day_start)) or 0
+    failed = session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.stage_id == stage.id,
+            Submission.entry_id == entry.id,
+            Submission.state == SubmissionState.failed.value,
+        )
+    )
     return Quota(
         used_today=today,
         daily_limit=stage.daily_limit,
         used_total=total,
         total_limit=stage.total_limit,
         resets_at=day_start + dt.timedelta(days=1),
+        failed=failed or 0,
+        failure_limit=failure_limit,
     )
 
 
@@ -432,8 +458,10 @@ def submit(
     predictions: bytes | None = None,
     note: str = "",
     now: dt.datetime | None = None,
+    failure_limit: int = SUBMISSION_FAILURE_LIMIT,
 ) -> Submission:
-    """Queue a submission of the actor's entry at an open stage, within the team's limits."""
+    """Queue a submission of the actor's entry at an open stage, within the team's limits
+    and failure budget (``failure_limit`` failed submissions at the stage)."""
     moment = now or utcnow()
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
     if stage is None:
@@ -449,7 +477,14 @@ def submit(
             else "本阶段已截止 / the stage is closed"
         )
     entry = _entry_for_submission(session, actor, stage, entry_id)
-    used = quota(session, stage, entry, moment)
+    used = quota(session, stage, entry, moment, failure_limit=failure_limit)
+    if used.failed >= used.failure_limit:
+        raise Conflict(
+            f"本阶段已有 {used.failed} 次提交失败（上限 {used.failure_limit} 次），不能再提交；"
+            f"请检查接入点 / failure budget spent: {used.failed} failed submissions at this "
+            f"stage (limit {used.failure_limit})",
+            details={"failure_limit": used.failure_limit, "failed": used.failed},
+        )
     if used.used_total >= used.total_limit:
         raise Conflict(
             f"本阶段提交次数已用完（共 {used.total_limit} 次）/ total limit reached",

@@ -49,6 +49,7 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.db import utcnow
 from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints, run_submissions
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
 from mosu.registry.models import Model, Organisation
@@ -278,6 +279,7 @@ def _submit_all(
                 data_dir=settings.data_dir,
                 note="平台基线 / house baseline",
                 now=at,
+                failure_limit=settings.submission_failure_limit,
             )
         else:
             lead = next(
@@ -292,6 +294,7 @@ def _submit_all(
                 endpoint_id=endpoints[entry.id],
                 data_dir=settings.data_dir,
                 now=at,
+                failure_limit=settings.submission_failure_limit,
             )
         made[submission.id] = f"{stage.name} · {entry.name}"
     session.commit()
@@ -340,6 +343,7 @@ def _register_endpoints(
     entries: dict[str, Entry],
     urls: tuple[str, str],
     box: CredentialBox,
+    policy: AddressPolicy,
 ) -> dict[int, int]:
     """Each shortlisted team registers its model's endpoint (with a key, stored encrypted)
     on the steady or the flaky fake server. Returns endpoint ids by entry id."""
@@ -363,6 +367,7 @@ def _register_endpoints(
                 api_key=SecretStr(f"sk-demo-{ep['model_name']}"),
             ),
             box=box,
+            policy=policy,
         ).id
     return endpoints
 
@@ -403,7 +408,8 @@ def build_finished(
         challenge_id = challenge.id
         with fake_endpoints(list(version.label_set), accuracy) as urls:
             box = CredentialBox(settings.secret_key)
-            endpoints = _register_endpoints(session, part, actors, by_applicant, urls, box)
+            policy = AddressPolicy(allow_private=settings.allow_private_endpoints)
+            endpoints = _register_endpoints(session, part, actors, by_applicant, urls, box, policy)
             races.start_race(
                 session,
                 actor=operator,

@@ -30,6 +30,7 @@ from mosu.challenges.models import Submission, SubmissionState
 from mosu.config import Settings
 from mosu.demo.loader import HOTLINE
 from mosu.evals import FakeConfig, serve_in_thread
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
 from mosu.registry.service import endpoint_secrets
@@ -105,6 +106,7 @@ def run_submissions(
                 poll_seconds=0.05,
                 data_dir=settings.data_dir,
                 secrets=secrets,
+                address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
             )
             for i in range(workers)
         ]

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mosu.evals.errors import DataError, EvalError, ModelSpecError, PredictionsError, TaskError
-from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
+from mosu.evals.executor import Breaker, Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.limits import Limits
 from mosu.evals.loaders import Sample, load_samples
 from mosu.evals.models.base import Model, ModelError
 from mosu.evals.models.specs import build_model
-from mosu.evals.results import RaceResult, score_race
+from mosu.evals.netpolicy import AddressPolicy
+from mosu.evals.results import FailedModel, RaceResult, score_race
 from mosu.evals.run import Progress, arun, run
 from mosu.evals.scorers import Scorer
 from mosu.evals.tasks import DataSpec, Task, TaskSpec, builtin_tasks, load_task, parse_task
@@ -36,10 +37,13 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "AddressPolicy",
+    "Breaker",
     "DataError",
     "DataSpec",
     "EvalError",
     "Executor",
+    "FailedModel",
     "FakeConfig",
     "FakeServer",
     "Limits",

@@ -16,6 +16,7 @@ from mosu.errors import MosuError
 from mosu.evals import aio
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.results import RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
@@ -86,8 +87,18 @@ def run_cmd(
         str | None,
         typer.Option(help="local or ray (default: ray when MOSU_RAY_ADDRESS is set, else local)"),
     ] = None,
+    allow_private: Annotated[
+        bool,
+        typer.Option(
+            help="endpoints may be on loopback or a private network (your own vLLM); "
+            "link-local and cloud metadata addresses are refused either way"
+        ),
+    ] = True,
 ) -> None:
-    """Race models on a task; print the leaderboard; write results.json and samples.jsonl."""
+    """Race models on a task; print the leaderboard; write results.json and samples.jsonl.
+
+    Exits 1 when a model failed entirely (stopped by its circuit breaker, or no sample
+    answered), 2 on bad input."""
     try:
         loaded = _limited(load_task(task, data_dir=data_dir), limit)
         folder = out or Path("mosu-runs") / loaded.name
@@ -101,7 +112,16 @@ def run_cmd(
         chosen = choose_executor(executor, os.environ.get("MOSU_RAY_ADDRESS"), seed)
         result = aio.run(
             race_with_progress(
-                loaded, specs, store, cache_root, retry_errors, replicates, seed, quiet, chosen
+                loaded,
+                specs,
+                store,
+                cache_root,
+                retry_errors,
+                replicates,
+                seed,
+                quiet,
+                chosen,
+                AddressPolicy(allow_private=allow_private),
             )
         )
         result.write(folder / "results.json")
@@ -115,7 +135,16 @@ def run_cmd(
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     console.print(leaderboard(result))
+    for failed in result.failed:
+        reasons = ", ".join(f"{k} × {v}" for k, v in sorted(failed.error_reasons.items()))
+        err.print(
+            f"[red]failed:[/red] {failed.name}: {failed.reason} ({failed.requests} requests; "
+            f"{reasons or 'no errors recorded'})",
+            highlight=False,
+        )
     console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+    if result.failed:
+        raise typer.Exit(1)
 
 
 async def race_with_progress(
@@ -128,6 +157,7 @@ async def race_with_progress(
     seed: int,
     quiet: bool,
     executor: Executor | None = None,
+    network: AddressPolicy | None = None,
 ) -> RaceResult:
     """Run the race with a Rich progress bar per model (done, errors, requests per second)."""
     columns = (
@@ -164,6 +194,7 @@ async def race_with_progress(
             replicates=replicates,
             seed=seed,
             executor=executor,
+            network=network or AddressPolicy(allow_private=True),
         )
 
 

@@ -5,6 +5,13 @@ The unit of work is a :class:`Shard`, a model name and a list of work items; an
 :class:`LocalExecutor` runs them on this process's event loop. Shards carry only plain data
 (names, prompts, cache keys), so a cluster executor (Ray) can ship them to workers that
 build the same models from the same specs, without changing tasks, models or scoring.
+
+Each model's calls pass through a :class:`Breaker` (熔断): an answer of HTTP 401, 403 or
+404, an address the network policy refuses, or ``max_unreachable`` attempts in a row
+without an HTTP answer stop the model's run. Samples not sent by then are never sent and
+not recorded; the executor returns the reason. Until the model's first HTTP answer only one
+request is in flight (slow start), so a dead or refusing endpoint costs one request or
+``max_unreachable`` attempts, not one per worker.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +29,37 @@ from mosu.evals.prompts import Message
 from mosu.evals.store import Outcome
 
 OutcomeSink = Callable[[Outcome], None]
+STOP_STATUS = frozenset({401, 403, 404})
+
+
+class Breaker:
+    """One model's circuit breaker. ``reason`` is set once it trips; ``settled`` is set at
+    the first HTTP answer (the other workers may start) or at the trip."""
+
+    def __init__(self, max_unreachable: int) -> None:
+        self.max_unreachable = max_unreachable
+        self.unreachable = 0
+        self.reason: str | None = None
+        self.settled = asyncio.Event()
+
+    def _trip(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.settled.set()
+
+    def observe(self, error: ModelError | None, *, timed_out: bool = False) -> None:
+        """Count one attempt's end: ``error`` is ``None`` for an answer (or a local failure)."""
+        if timed_out or (error is not None and error.unreachable and not error.refused):
+            self.unreachable += 1
+            if self.unreachable >= self.max_unreachable:
+                self._trip(f"stopped: endpoint unreachable ({self.unreachable} attempts in a row)")
+            return
+        if error is not None and error.refused:
+            self._trip("stopped: endpoint address not allowed")
+        elif error is not None and error.status in STOP_STATUS:
+            self._trip(f"stopped: HTTP {error.status} from the endpoint")
+        self.unreachable = 0
+        self.settled.set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,28 +78,47 @@ class Shard:
 
 
 class Executor(Protocol):
-    """Runs shards and reports every outcome to ``sink`` as it happens."""
+    """Runs shards and reports every outcome to ``sink`` as it happens; returns the models
+    whose breaker stopped them, with the reason."""
 
     async def run(
         self, shards: Sequence[Shard], models: Mapping[str, Model], sink: OutcomeSink
-    ) -> None: ...
+    ) -> dict[str, str]: ...
 
 
 async def call_with_retries(
-    model_name: str, model: Model, item: WorkItem, limiter: Pacer, rng: random.Random
-) -> Outcome:
+    model_name: str,
+    model: Model,
+    item: WorkItem,
+    limiter: Pacer,
+    rng: random.Random,
+    breaker: Breaker | None = None,
+) -> Outcome | None:
     """One sample: retried with jittered exponential backoff honouring ``Retry-After``,
-    until it succeeds, fails for good, or runs out of retries (then recorded as an error)."""
+    until it succeeds, fails for good, or runs out of retries (then recorded as an error).
+    Once ``breaker`` has tripped no attempt starts: ``None`` if none had been sent."""
     limits = model.limits
     attempts = 0
     start = time.perf_counter()
+    reason = ""
     while True:
         await limiter.acquire()
+        if breaker is not None and breaker.reason is not None:
+            if not attempts:
+                return None
+            return Outcome(
+                model_name, item.sample_id, None, reason, attempts, False,
+                time.perf_counter() - start,
+            )  # fmt: skip
         attempts += 1
         retry_after: float | None = None
+        error: ModelError | None = None
+        timed_out = False
         try:
             async with asyncio.timeout(limits.timeout):
                 output = await model.complete(item.sample_id, item.messages)
+            if breaker is not None:
+                breaker.observe(None)
             return Outcome(
                 model_name,
                 item.sample_id,
@@ -73,11 +130,13 @@ async def call_with_retries(
                 item.cache_key,
             )
         except ModelError as exc:
-            reason, retryable, retry_after = exc.reason, exc.retryable, exc.retry_after
+            reason, retryable, retry_after, error = exc.reason, exc.retryable, exc.retry_after, exc
         except TimeoutError:
-            reason, retryable = f"timeout after {limits.timeout:g} s", True
+            reason, retryable, timed_out = f"timeout after {limits.timeout:g} s", True, True
         except Exception as exc:  # a local model's own bug must not stop the race
             reason, retryable = f"{type(exc).__name__}: {exc}", False
+        if breaker is not None:
+            breaker.observe(error, timed_out=timed_out)
         if not retryable or attempts > limits.retries:
             return Outcome(
                 model_name,
@@ -100,29 +159,48 @@ class LocalExecutor:
 
     async def run(
         self, shards: Sequence[Shard], models: Mapping[str, Model], sink: OutcomeSink
-    ) -> None:
+    ) -> dict[str, str]:
         queues: dict[str, list[WorkItem]] = {}
         for shard in shards:
             queues.setdefault(shard.model, []).extend(shard.items)
         workers = []
+        breakers: dict[str, Breaker] = {}
         for name, items in queues.items():
             model = models[name]
             limiter = RateLimiter(model.limits.rpm)
             iterator = iter(items)
             rng = random.Random(f"{self.seed}:{name}")
-            for _ in range(min(model.limits.concurrency, len(items))):
-                workers.append(self._worker(name, model, iterator, limiter, rng, sink))
+            breaker = breakers[name] = Breaker(model.limits.max_unreachable)
+            for i in range(min(model.limits.concurrency, len(items))):
+                workers.append(
+                    run_worker(name, model, iterator, limiter, rng, breaker, sink, lead=i == 0)
+                )
         await asyncio.gather(*workers)
+        return {name: b.reason for name, b in breakers.items() if b.reason is not None}
 
-    @staticmethod
-    async def _worker(
-        name: str,
-        model: Model,
-        items: object,
-        limiter: RateLimiter,
-        rng: random.Random,
-        sink: OutcomeSink,
-    ) -> None:
-        assert hasattr(items, "__next__")
-        for item in items:  # type: ignore[attr-defined]
-            sink(await call_with_retries(name, model, item, limiter, rng))
+
+async def run_worker(
+    name: str,
+    model: Model,
+    items: Iterator[WorkItem],
+    limiter: Pacer,
+    rng: random.Random,
+    breaker: Breaker,
+    sink: OutcomeSink,
+    *,
+    lead: bool,
+) -> None:
+    """One of a model's workers: the lead starts at once, the others at the model's first
+    HTTP answer; all stop taking samples once the breaker trips."""
+    if not lead:
+        await breaker.settled.wait()
+    try:
+        for item in items:
+            if breaker.reason is not None:
+                return
+            outcome = await call_with_retries(name, model, item, limiter, rng, breaker)
+            if outcome is not None:
+                sink(outcome)
+    finally:
+        if lead:  # no samples left: the others need not wait for an answer any longer
+            breaker.settled.set()

@@ -4,7 +4,9 @@ It answers ``POST /v1/chat/completions`` from an answer key with a configurable 
 after a configurable latency, and injects each kind of fault at a configurable share:
 HTTP 429 with ``Retry-After``, HTTP 500, a timeout (no answer), malformed JSON, empty
 content and a closed connection. ``GET /stats`` returns how often each prompt was
-requested, so tests can prove that no completed request was repeated.
+requested, so tests can prove that no completed request was repeated, and how many
+requests of any kind arrived (``received``: refused, unknown paths and faults included),
+so tests can count what a failing endpoint was sent.
 
 Whether an answer is right is a pure function of the prompt and ``seed``, so a race against
 it has a known expected order and the same results on every run. It can also act as an LLM
@@ -89,6 +91,7 @@ class FakeServer:
         self.config = config
         self.counts: Counter[str] = Counter()
         self.requests = 0
+        self.received = 0
         self.first_request = 0.0
         self.last_request = 0.0
         self.in_flight = 0
@@ -219,6 +222,7 @@ class _Protocol(asyncio.Protocol):
         if method == "GET" and path.startswith("/stats"):
             stats = {
                 "requests": server.requests,
+                "received": server.received,
                 "first": server.first_request,
                 "last": server.last_request,
                 "peak_in_flight": server.peak_in_flight,
@@ -226,6 +230,7 @@ class _Protocol(asyncio.Protocol):
             }
             self.send(_http(200, json.dumps(stats).encode()))
             return
+        server.received += 1
         if (
             method != "POST"
             or not path.startswith("/v1/")

@@ -12,7 +12,8 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class Limits:
-    """An endpoint's limits (并发 concurrency, RPM, timeout) and retry policy."""
+    """An endpoint's limits (并发 concurrency, RPM, timeout), retry policy and circuit breaker:
+    ``max_unreachable`` attempts in a row without an HTTP answer stop the model's run."""
 
     concurrency: int = 16
     rpm: float | None = None
@@ -20,6 +21,7 @@ class Limits:
     retries: int = 6
     backoff: float = 0.5
     backoff_max: float = 30.0
+    max_unreachable: int = 5
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -28,6 +30,8 @@ class Limits:
             raise ValueError("rpm must be positive")
         if self.timeout <= 0 or self.retries < 0:
             raise ValueError("timeout must be positive and retries not negative")
+        if self.max_unreachable < 1:
+            raise ValueError("max_unreachable must be at least 1")
 
     def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
         """Jittered exponential backoff ("equal jitter") that never undercuts ``Retry-After``."""

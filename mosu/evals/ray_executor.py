@@ -9,6 +9,11 @@ one :class:`EndpointLimiter` actor per endpoint (URL, model, key and limits) gra
 on every node, of every race that calls that endpoint at the same time (a detached actor in
 the ``mosu`` namespace, found by name). Local models get a limiter for the race alone.
 
+Each shard has its own :class:`~mosu.evals.executor.Breaker`; a model's first shard runs
+alone until an answer of that model reaches the driver, and once one shard's breaker trips,
+no other shard of that model starts (one already running stops by its own breaker); the
+executor returns the reason, as the local one does.
+
 A shard whose worker dies (process killed, node lost) is run again with only the samples
 whose outcome had not reached the driver, so no completed request is sent twice; the slots
 the dead attempt held are given back first.
@@ -32,7 +37,7 @@ from typing import Any
 
 from mosu.evals import aio
 from mosu.evals.errors import EvalError
-from mosu.evals.executor import OutcomeSink, Shard, WorkItem, call_with_retries
+from mosu.evals.executor import Breaker, OutcomeSink, Shard, WorkItem, call_with_retries
 from mosu.evals.limits import Pacer
 from mosu.evals.models.base import Model
 from mosu.evals.store import Outcome
@@ -136,6 +141,14 @@ class _ClusterPacer:
             await asyncio.sleep(wait)
 
 
+@dataclass(frozen=True)
+class Stopped:
+    """A shard's breaker tripped: no more samples of ``model`` are to be sent."""
+
+    model: str
+    reason: str
+
+
 async def _run_items(
     name: str,
     model: Model,
@@ -143,7 +156,7 @@ async def _run_items(
     limiter: Any,
     holder: str,
     seed: int,
-    emit: Callable[[Outcome], None],
+    emit: Callable[[Outcome | Stopped], None],
 ) -> None:
     if not items:
         return
@@ -152,33 +165,47 @@ async def _run_items(
     pending = iter(items)
     left = len(items)
     finished = asyncio.Event()
+    breaker = Breaker(model.limits.max_unreachable)
 
-    async def worker() -> None:
+    async def worker(lead: bool) -> None:
         """Holds one of the endpoint's slots while this shard has samples to send (as a
-        local worker does), so a sample costs no round trip to the limiter."""
+        local worker does), so a sample costs no round trip to the limiter; the lead starts
+        at once, the others at the first answer."""
         nonlocal left
         try:
-            if not await limiter.enter.remote(holder):
+            if not lead:
+                await breaker.settled.wait()
+            if breaker.reason is not None or not await limiter.enter.remote(holder):
                 return
             try:
                 for item in pending:
-                    emit(await call_with_retries(name, model, item, pacer, rng))
+                    if breaker.reason is not None:
+                        break
+                    outcome = await call_with_retries(name, model, item, pacer, rng, breaker)
+                    if outcome is not None:
+                        emit(outcome)
                     left -= 1
-                    if not left:
+                    if not left or breaker.reason is not None:
                         finished.set()
             finally:
                 limiter.leave.remote(holder)
         except BaseException:
             finished.set()
             raise
+        finally:
+            if lead:
+                breaker.settled.set()
 
     workers = [
-        asyncio.ensure_future(worker()) for _ in range(min(model.limits.concurrency, len(items)))
+        asyncio.ensure_future(worker(i == 0))
+        for i in range(min(model.limits.concurrency, len(items)))
     ]
     try:
         await finished.wait()
         await limiter.forget.remote(holder)  # releases the workers still queued for a slot
         await asyncio.gather(*workers)
+        if breaker.reason is not None:
+            emit(Stopped(name, breaker.reason))
     finally:
         for task in workers:
             task.cancel()
@@ -196,8 +223,9 @@ _DONE = object()
 
 def mosu_shard(
     name: str, model: Model, items: Sequence[WorkItem], limiter: Any, holder: str, seed: int
-) -> Iterator[list[Outcome]]:
-    """A shard on a Ray worker: yields its outcomes in small batches as they finish."""
+) -> Iterator[list[Outcome | Stopped]]:
+    """A shard on a Ray worker: yields its outcomes in small batches as they finish (and
+    :class:`Stopped` when its breaker trips)."""
     outbox: queue.Queue[object] = queue.Queue()
 
     def main() -> None:
@@ -215,7 +243,7 @@ def mosu_shard(
                 batch.append(outbox.get_nowait())
             except queue.Empty:
                 break
-        outcomes = [o for o in batch if isinstance(o, Outcome)]
+        outcomes = [o for o in batch if isinstance(o, Outcome | Stopped)]
         if outcomes:
             yield outcomes
         for entry in batch:
@@ -290,7 +318,7 @@ class RayExecutor:
 
     async def run(
         self, shards: Sequence[Shard], models: Mapping[str, Model], sink: OutcomeSink
-    ) -> None:
+    ) -> dict[str, str]:
         ray = self._connect()
         limiter_cls, shard_fn = _remote()
         names = sorted({s.model for s in shards})
@@ -302,10 +330,25 @@ class RayExecutor:
             for shard in shards
             for i in range(0, len(shard.items), self.shard_size)
         ]
+        stopped: dict[str, str] = {}
+        answered = {name: asyncio.Event() for name in names}
+        leads: set[str] = set()
 
         async def run_piece(name: str, items: list[WorkItem]) -> None:
+            if name in leads:  # the model's first shard runs alone until an answer comes
+                await answered[name].wait()
+            else:
+                leads.add(name)
+            try:
+                await _stream_piece(name, items)
+            finally:
+                answered[name].set()
+
+        async def _stream_piece(name: str, items: list[WorkItem]) -> None:
             remaining = items
             for attempt in range(self.shard_retries + 1):
+                if name in stopped:  # another shard's breaker stopped the model
+                    return
                 holder = uuid.uuid4().hex
                 finished: set[str] = set()
                 stream = shard_fn.options(num_cpus=self.cpus_per_shard).remote(
@@ -314,7 +357,12 @@ class RayExecutor:
                 try:
                     async for ref in stream:
                         for outcome in await ref:
+                            if isinstance(outcome, Stopped):
+                                stopped.setdefault(name, outcome.reason)
+                                continue
                             finished.add(outcome.sample_id)
+                            if outcome.output is not None:
+                                answered[name].set()
                             sink(outcome)
                     return
                 except asyncio.CancelledError:  # the race was stopped: so are its shards
@@ -338,6 +386,7 @@ class RayExecutor:
             await asyncio.gather(*(run_piece(name, items) for name, items in pieces))
             for name, limiter in limiters.items():
                 self.limits[name] = await limiter.stats.remote()
+            return stopped
         finally:
             for limiter in own:
                 ray.kill(limiter)

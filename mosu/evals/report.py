@@ -1,5 +1,6 @@
 """The HTML race report: leaderboard with intervals, a plotly chart (JavaScript inlined from
-the installed ``plotly`` package, no CDN), per-category scores and confusion matrices.
+the installed ``plotly`` package, no CDN), models that failed entirely with the reason,
+per-category scores and confusion matrices.
 Model outputs never appear unescaped: the template autoescapes everything."""
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 <td>{{ '%.1f'|format(v.value*100) }} [{{ '%.1f'|format(v.low*100) }}, {{ '%.1f'|format(v.high*100) }}]</td>{% endfor %}
 <td title="{{ m.error_reasons }}">{{ m.errors }}</td><td>{{ m.unparsed }}</td><td>{{ m.requests }}</td><td>{{ m.cached }}</td></tr>{% endfor %}</table>
 <p class="note">{{ r.method }}</p>
+{% if r.failed %}<h2>失败的模型 Failed models (not ranked)</h2><table><tr><th>模型</th><th>原因 Reason</th><th>错误</th><th>调用</th></tr>
+{% for f in r.failed %}<tr><td style="text-align:left">{{ f.name }}</td><td style="text-align:left">{{ f.reason }}</td>
+<td title="{{ f.error_reasons }}">{{ f.errors }}</td><td>{{ f.requests }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>两两比较 Paired comparisons ({{ r.primary }})</h2><table><tr><th>A</th><th>B</th><th>A − B</th><th>95% CI</th><th>p</th><th>显著</th></tr>
 {% for c in r.comparisons %}<tr><td>{{ c.a }}</td><td>{{ c.b }}</td><td>{{ '%.2f'|format(c.difference*100) }}</td>
 <td>[{{ '%.2f'|format(c.low*100) }}, {{ '%.2f'|format(c.high*100) }}]</td><td>{{ '%.3f'|format(c.p_value) }}</td><td>{{ '是' if c.significant else '否' }}</td></tr>{% endfor %}</table>

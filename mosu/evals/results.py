@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from mosu.evals import stats
+from mosu.evals.loaders import Sample
 from mosu.evals.store import Outcome
 from mosu.evals.tasks import Task
 
@@ -53,6 +54,19 @@ class ModelResult(BaseModel):
     confusion: Confusion | None = None
 
 
+class FailedModel(BaseModel):
+    """A model that failed entirely (its breaker stopped it, or every sample failed): listed
+    with the reason and its error counts, never ranked or scored."""
+
+    name: str
+    spec: str
+    reason: str
+    samples: int
+    errors: int
+    error_reasons: dict[str, int]
+    requests: int
+
+
 class Comparison(BaseModel):
     a: str
     b: str
@@ -76,6 +90,7 @@ class RaceResult(BaseModel):
     method: str
     models: list[ModelResult]
     comparisons: list[Comparison]
+    failed: list[FailedModel] = []
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,14 +117,22 @@ def score_race(
     replicates: int = stats.DEFAULT_REPLICATES,
     seed: int = 0,
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
+    stopped: Mapping[str, str] | None = None,
 ) -> RaceResult:
     """Parse, score, bootstrap and rank every model's outputs on the task's samples.
 
     ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
+    ``stopped`` names the models the executor's breaker stopped, with the reason; they, and
+    models without a single answer, are listed in ``failed`` instead of being ranked.
     """
     samples = task.samples()
     labels = [s.label for s in samples]
-    names = list(outcomes)
+    failed = [
+        _failed(name, reason, samples, outcomes[name], specs)
+        for name in outcomes
+        if (reason := _failure(name, samples, outcomes[name], stopped or {})) is not None
+    ]
+    names = [name for name in outcomes if name not in {f.name for f in failed}]
     predictions: dict[str, list[str | None]] = {}
     for name in names:
         rows = outcomes[name]
@@ -123,7 +146,7 @@ def score_race(
     ranks: dict[str, int] = {}
     comparisons: list[Comparison] = []
     per_sample: dict[str, np.ndarray] = {}
-    for scorer in task.scorers:
+    for scorer in task.scorers if names else ():
         if scorer.judge is not None:
             verdicts = (judgements or {}).get(scorer.name, {})
             inputs = {
@@ -210,6 +233,40 @@ def score_race(
         method=METHOD,
         models=results,
         comparisons=comparisons,
+        failed=failed,
+    )
+
+
+def _failure(
+    name: str, samples: Sequence[Sample], rows: Mapping[str, Outcome], stopped: Mapping[str, str]
+) -> str | None:
+    if name in stopped:
+        return stopped[name]
+    if samples and not any(s.id in rows and rows[s.id].output is not None for s in samples):
+        return "every sample failed"
+    return None
+
+
+def _failed(
+    name: str,
+    reason: str,
+    samples: Sequence[Sample],
+    rows: Mapping[str, Outcome],
+    specs: Mapping[str, str],
+) -> FailedModel:
+    errors = [rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error]
+    missing = sum(1 for s in samples if s.id not in rows)
+    reasons = dict(Counter(error_reason(e) for e in errors))
+    return FailedModel(
+        name=name,
+        spec=specs.get(name, name),
+        reason=reason,
+        samples=len(samples),
+        errors=len(errors) + missing,
+        error_reasons=reasons | ({"not run": missing} if missing else {}),
+        requests=sum(
+            rows[s.id].attempts for s in samples if s.id in rows and not rows[s.id].cached
+        ),
     )
 
 

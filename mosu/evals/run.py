@@ -16,6 +16,7 @@ from mosu.evals import aio, stats
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.models.base import Model
 from mosu.evals.models.specs import SecretLookup, build_model
+from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.store import Outcome, RunStore, cache_key
@@ -59,8 +60,9 @@ async def _execute(
     executor: Executor,
     progress: ProgressCallback | None,
     retry_errors: bool,
-) -> None:
-    """Send what is not finished or cached yet; commit every outcome as it arrives."""
+) -> dict[str, str]:
+    """Send what is not finished or cached yet; commit every outcome as it arrives. Returns
+    the models the breaker stopped, with the reason."""
     shards: list[Shard] = []
     counters: dict[str, Progress] = {}
     reused: list[Outcome] = []
@@ -94,7 +96,7 @@ async def _execute(
             progress(counter)
     run_store.write(reused)
     if not shards:
-        return
+        return {}
     buffer: list[Outcome] = []
 
     def sink(outcome: Outcome) -> None:
@@ -127,7 +129,7 @@ async def _execute(
     # collector's view: a full collection over it paused the event loop for 30-70 ms.
     gc.freeze()
     try:
-        await executor.run(shards, {name: job.model for name, job in jobs.items()}, sink)
+        return await executor.run(shards, {name: job.model for name, job in jobs.items()}, sink)
     finally:
         gc.unfreeze()
         writer.cancel()
@@ -158,16 +160,22 @@ async def arun(
     seed: int = 0,
     environ: Mapping[str, str] | None = None,
     secrets: SecretLookup | None = None,
+    network: AddressPolicy = LOCAL,
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
     Finished samples already in ``store`` are not sent again (resume); responses found in
     the cache are reused without a request. Every outcome is committed to ``store`` within
     ``FLUSH_SECONDS`` of arriving, by a writer thread. Judge scorers then grade the answers the same way.
-    Returns the scored race.
+    ``network`` says which addresses endpoints given as specs may resolve to (default:
+    private networks allowed, as on a laptop; the platform passes its own). A model the
+    executor's breaker stopped, or whose every sample failed, is listed as failed and not
+    ranked. Returns the scored race.
     """
     built = {
-        name: build_model(m, environ=environ, secrets=secrets) if isinstance(m, str) else m
+        name: build_model(m, environ=environ, secrets=secrets, policy=network)
+        if isinstance(m, str)
+        else m
         for name, m in models.items()
     }
     specs = {name: m if isinstance(m, str) else type(m).__name__ for name, m in models.items()}
@@ -192,13 +200,15 @@ async def arun(
         jobs = {
             name: _Job(model, _items(model, prompts), len(samples)) for name, model in built.items()
         }
-        await _execute(run_store, jobs, executor, progress, retry_errors)
+        stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
         outcomes = {name: run_store.finished(name) for name in built}
         judgements: dict[str, dict[str, dict[str, Outcome]]] = {}
         for index, scorer in enumerate(task.scorers):
             if scorer.judge is None:
                 continue
-            judge = build_model(scorer.judge.model, environ=environ, secrets=secrets)
+            judge = build_model(
+                scorer.judge.model, environ=environ, secrets=secrets, policy=network
+            )
             opened.append(judge)
             await judge.prepare(task)
             template = Template(scorer.judge.template, where=f"task {task.name}: judge template")
@@ -221,12 +231,21 @@ async def arun(
                         }
                         grading[s.id] = [{"role": "user", "content": template.render(values)}]
                 jobs[key] = _Job(judge, _items(judge, grading), len(grading))
-            await _execute(run_store, jobs, executor, progress, retry_errors)
+            for key, reason in (
+                await _execute(run_store, jobs, executor, progress, retry_errors)
+            ).items():
+                stopped.setdefault(key.rsplit("@judge", 1)[0], f"judge {reason}")
             judgements[scorer.name] = {
                 name: run_store.finished(f"{name}@judge{index}") for name in built
             }
         return score_race(
-            task, outcomes, specs, replicates=replicates, seed=seed, judgements=judgements
+            task,
+            outcomes,
+            specs,
+            replicates=replicates,
+            seed=seed,
+            judgements=judgements,
+            stopped=stopped,
         )
     finally:
         for model in opened:

@@ -63,6 +63,7 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
         seed=int(payload.get("seed", 0)),
         secrets=ctx.secrets,
         executor=executor_for(ctx.ray_address, seed=int(payload.get("seed", 0))),
+        network=ctx.address_policy,
     )
     if payload.get("results"):
         target = _path(payload["results"], ctx)
@@ -84,4 +85,5 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
             }
             for m in result.models
         ],
+        "failed": [{"name": f.name, "reason": f.reason} for f in result.failed],
     }

@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from mosu.db import make_engine, utcnow
 from mosu.errors import MosuError
 from mosu.evals import aio
+from mosu.evals.netpolicy import STRICT, AddressPolicy
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 
@@ -71,6 +72,7 @@ class JobContext:
     engine: Engine | None = None
     secrets: SecretLookup | None = None
     ray_address: str | None = None
+    address_policy: AddressPolicy = STRICT
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
 
@@ -96,7 +98,9 @@ class Worker:
     """Runs jobs one at a time: claim → handler with a heartbeat → complete or fail.
 
     ``clock`` and ``wait`` (how idle polling sleeps; it returns True when told to stop) are
-    injectable so tests can move time without sleeping.
+    injectable so tests can move time without sleeping. ``address_policy`` says which
+    addresses model endpoints may have (private networks refused unless the settings allow
+    them: ``MOSU_ALLOW_PRIVATE_ENDPOINTS``).
     """
 
     def __init__(
@@ -113,9 +117,11 @@ class Worker:
         ray_address: str | None = None,
         clock: Clock = utcnow,
         secrets: SecretLookup | None = None,
+        address_policy: AddressPolicy = STRICT,
     ) -> None:
         self.engine = engine
         self.secrets = secrets
+        self.address_policy = address_policy
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
         self.worker_id = worker_id or default_worker_id()
@@ -171,6 +177,7 @@ class Worker:
             engine=self.engine,
             secrets=self.secrets,
             ray_address=self.ray_address,
+            address_policy=self.address_policy,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -326,6 +333,7 @@ def make_pool(
     data_dir: Path,
     secrets: Callable[[str], str | None] | None = None,
     ray_address: str | None = None,
+    address_policy: AddressPolicy = STRICT,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers; ``secrets`` looks up
     model API keys by reference (``endpoint:ID``) for the evaluation engine."""
@@ -344,6 +352,7 @@ def make_pool(
                 data_dir=data_dir,
                 secrets=secrets,
                 ray_address=ray_address,
+                address_policy=address_policy,
             )
             for i in range(concurrency)
         ]
@@ -363,6 +372,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
         ray_address=settings.ray_address,
+        address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
     )
     pool.owns_engine = True
     return pool.start()

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mosu.accounts.security import CredentialBox
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service
@@ -217,9 +218,11 @@ def list_endpoints(session: SessionDep, actor: SignedInActor) -> list[EndpointOu
 
 @router.post("/endpoints", status_code=201)
 def create_endpoint(
-    session: SessionDep, actor: SignedInActor, body: EndpointIn, box: BoxDep
+    session: SessionDep, actor: SignedInActor, body: EndpointIn, box: BoxDep, settings: SettingsDep
 ) -> EndpointOut:
-    endpoint = service.create_endpoint(session, actor=actor, data=body, box=box)
+    """Register an endpoint; 422 naming why when its URL may not be called (see README)."""
+    policy = AddressPolicy(allow_private=settings.allow_private_endpoints)
+    endpoint = service.create_endpoint(session, actor=actor, data=body, box=box, policy=policy)
     session.commit()
     return service.endpoint_out(endpoint)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.accounts.security import CredentialBox
 from mosu.board.live import engine_first, live_index
 from mosu.errors import Conflict, Invalid, NotFound
+from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import (
     Actor,
     can_create_organisation,
@@ -610,11 +611,26 @@ def get_endpoint(session: Session, *, actor: Actor, endpoint_id: int) -> ModelEn
     return endpoint
 
 
+def check_endpoint_url(url: str, policy: AddressPolicy) -> None:
+    """Refuse, with 422 naming why, an endpoint URL races must not call: not http(s), with a
+    user name, query or fragment, or an address the policy refuses (private networks unless
+    ``MOSU_ALLOW_PRIVATE_ENDPOINTS``; link-local and cloud metadata always). A host name is
+    checked again, resolved, whenever a race calls it."""
+    try:
+        check_url(url, policy)
+    except URLRefused as exc:
+        raise Invalid(
+            f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}",
+            details={"field": "base_url"},
+        ) from None
+
+
 def create_endpoint(
-    session: Session, *, actor: Actor, data: EndpointIn, box: CredentialBox
+    session: Session, *, actor: Actor, data: EndpointIn, box: CredentialBox, policy: AddressPolicy
 ) -> ModelEndpoint:
     get_organisation(session, data.organisation_id)
     ensure(can_manage_endpoints_of(actor, data.organisation_id), "只能为本组织登记接入点")
+    check_endpoint_url(data.base_url, policy)
     if data.model_id is not None:
         model = get_model(session, data.model_id)
         if model.organisation_id != data.organisation_id:

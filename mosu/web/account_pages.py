@@ -16,6 +16,7 @@ from mosu.accounts.security import CredentialBox
 from mosu.accounts.throttle import Policy
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
 from mosu.errors import Conflict, Invalid, TooManyRequests
+from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor
 from mosu.registry import service as registry
 from mosu.registry.schemas import EndpointIn
@@ -114,7 +115,8 @@ def create_endpoint(
             model_name=values["model_name"],
             api_key=SecretStr(api_key) if isinstance(api_key, str) and api_key else None,
         )
-        registry.create_endpoint(session, actor=actor, data=data, box=box)
+        policy = AddressPolicy(allow_private=request.app.state.settings.allow_private_endpoints)
+        registry.create_endpoint(session, actor=actor, data=data, box=box, policy=policy)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:

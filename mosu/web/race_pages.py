@@ -93,7 +93,9 @@ def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[di
     return out
 
 
-def _team_view(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+def _team_view(
+    session: Session, actor: Actor, challenge: Challenge, failure_limit: int
+) -> list[dict[str, Any]]:
     """For each of the actor's entries: per stage the limits, its submissions, the form."""
     teams = []
     for entry in races.my_entries(session, actor, challenge.id):
@@ -117,7 +119,7 @@ def _team_view(session: Session, actor: Actor, challenge: Challenge) -> list[dic
                 {
                     "stage": stage,
                     "status": races.stage_status(stage),
-                    "quota": races.quota(session, stage, entry),
+                    "quota": races.quota(session, stage, entry, failure_limit=failure_limit),
                     "submissions": [submission_out(session, actor, s) for s in subs],
                 }
             )
@@ -159,7 +161,9 @@ def _race_page(
         "c": challenge,
         "stages": _stage_view(session, actor, challenge),
         "entries": races.entries_of(session, challenge.id),
-        "teams": _team_view(session, actor, challenge),
+        "teams": _team_view(
+            session, actor, challenge, request.app.state.settings.submission_failure_limit
+        ),
         "operator": operator,
         "full_report": can_read_race_report(actor, challenge.organisation_id),
         "when": when,
@@ -412,6 +416,7 @@ async def submit(
             endpoint_id=int(endpoint) if endpoint.isdigit() else None,
             predictions=content,
             note=text(form, "note"),
+            failure_limit=settings.submission_failure_limit,
         ),
         anchor="",
     )

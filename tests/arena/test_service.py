@@ -17,6 +17,7 @@ from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn, PromptSource
 from mosu.arena.votes import VoteFormatError, parse_votes
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
+from mosu.evals.netpolicy import LOCAL
 from tests.arena.platform import PROMPTS, actor, longer_wins, make_arena, vote_many
 from tests.conftest import World
 
@@ -195,10 +196,11 @@ def test_answers_come_from_endpoints_through_the_engine(db: Session, world: Worl
                 actor=operator,
                 arena=arena,
                 data=CompetitorIn(name=name, spec=f"openai:{url}#{name}?retries=0"),
+                policy=LOCAL,  # the fake endpoints are on loopback
             )
-        report = service.generate_answers(db, actor=operator, arena=arena)
+        report = service.generate_answers(db, actor=operator, arena=arena, policy=LOCAL)
         assert (report.generated, report.errors) == (6, 0)
-        again = service.generate_answers(db, actor=operator, arena=arena)
+        again = service.generate_answers(db, actor=operator, arena=arena, policy=LOCAL)
         assert (again.generated, again.already) == (0, 6)
         assert server.requests == 6
     table = service._answer_table(db, arena)
@@ -213,7 +215,7 @@ def test_judge_sees_both_orders_and_agrees_with_people(db: Session, world: World
     operator = actor(world, "operator")
     with serve_in_thread(FakeConfig(pair_pattern=JUDGE_PATTERN)) as (url, server):
         data = JudgeIn(name="fair-judge", spec=f"openai:{url}#judge?retries=0", new_battles=4)
-        report = service.run_judge(db, actor=operator, arena=arena, data=data)
+        report = service.run_judge(db, actor=operator, arena=arena, data=data, policy=LOCAL)
         assert (report.judged, report.new_battles, report.errors) == (16, 4, 0)
         assert server.requests == 32, "every battle is judged in both orders"
         rerun = service.run_judge(
@@ -221,6 +223,7 @@ def test_judge_sees_both_orders_and_agrees_with_people(db: Session, world: World
             actor=operator,
             arena=arena,
             data=data.model_copy(update={"new_battles": 0}),
+            policy=LOCAL,
         )
         assert rerun.judged == 0
     db.commit()
@@ -239,7 +242,7 @@ def test_a_judge_biased_to_the_first_answer_cancels_out(db: Session, world: Worl
     config = FakeConfig(pair_pattern=JUDGE_PATTERN, judge_bias=1.0)
     with serve_in_thread(config) as (url, _):
         data = JudgeIn(name="biased", spec=f"openai:{url}#judge?retries=0")
-        service.run_judge(db, actor=operator, arena=arena, data=data)
+        service.run_judge(db, actor=operator, arena=arena, data=data, policy=LOCAL)
     db.commit()
     winners = {r["winner"] for r in board.export_records(db, arena, selection="judge")}
     assert winners == {"tie"}
@@ -253,7 +256,7 @@ def test_judge_failures_leave_battles_unjudged(db: Session, world: World) -> Non
     operator = actor(world, "operator")
     with serve_in_thread(FakeConfig(faults={"server_error": 1.0})) as (url, _):
         data = JudgeIn(name="down", spec=f"openai:{url}#judge?retries=0")
-        report = service.run_judge(db, actor=operator, arena=arena, data=data)
+        report = service.run_judge(db, actor=operator, arena=arena, data=data, policy=LOCAL)
     assert (report.judged, report.errors) == (0, 3)
     assert "HTTP 500" in report.problems[0]
 
@@ -313,6 +316,7 @@ def test_a_registry_endpoint_competes_with_its_stored_key(
                 api_key="sk-arena-test",  # type: ignore[arg-type]
             ),
             box=box,
+            policy=LOCAL,
         )
         service.add_competitor(
             db,
@@ -320,10 +324,10 @@ def test_a_registry_endpoint_competes_with_its_stored_key(
             arena=arena,
             data=CompetitorIn(name="甲问答模型", model_id=model.id, endpoint_id=endpoint.id),
         )
-        report = service.generate_answers(db, actor=operator, arena=arena, box=box)
+        report = service.generate_answers(db, actor=operator, arena=arena, box=box, policy=LOCAL)
         assert (report.generated, report.errors) == (2, 0) and server.requests == 2
         with pytest.raises(Invalid):  # a stored key is only opened with the credential box
-            service._model_for(db, endpoint_id=endpoint.id, spec="", box=None)
+            service._model_for(db, endpoint_id=endpoint.id, spec="", box=None, policy=LOCAL)
     (out,) = service.arena_out(db, arena).competitors
     assert out.kind == "endpoint" and out.answers == 2 and out.model_id == model.id
 

@@ -29,6 +29,7 @@ from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.db import utcnow
 from mosu.demo.loader import load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
+from mosu.evals.netpolicy import LOCAL
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
 from mosu.registry.models import ModelEndpoint
@@ -182,7 +183,13 @@ def stage_spec(
 def drain(session: Session, data_dir: Path, kinds: list[str] | None = None) -> int:
     """Run queued jobs in this thread until none is claimable; returns how many ran."""
     session.commit()
-    worker = Worker(session.get_bind(), data_dir=data_dir, kinds=kinds, lease_seconds=60)  # type: ignore[arg-type]
+    worker = Worker(
+        session.get_bind(),  # type: ignore[arg-type]
+        data_dir=data_dir,
+        kinds=kinds,
+        lease_seconds=60,
+        address_policy=LOCAL,  # the races' endpoints are fake servers on loopback
+    )
     ran = 0
     while worker.run_once():
         ran += 1

@@ -20,7 +20,7 @@ from mosu.challenges.models import (
     SubmissionMode,
     SubmissionState,
 )
-from mosu.challenges.scoring import is_public, stage_data
+from mosu.challenges.scoring import is_public, outcomes_of, stage_data
 from mosu.config import Settings
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.jobs.models import Job
@@ -285,7 +285,7 @@ def test_limits_count_per_team_and_skip_failed_runs(
 
 
 @pytest.mark.slow
-def test_an_endpoint_that_always_fails_is_a_failed_run_that_does_not_count(
+def test_a_dead_endpoint_is_a_failed_run_stopped_after_five_attempts(
     db: Session, world: World, settings: Settings, tmp_path: Path
 ) -> None:
     race = racing_challenge(db, world)
@@ -304,8 +304,16 @@ def test_an_endpoint_that_always_fails_is_a_failed_run_that_does_not_count(
     drain(db, settings.data_dir, [races.SUBMISSION_JOB])
     db.refresh(submission)
     assert submission.state is SubmissionState.failed
-    assert "cannot connect" in submission.failure
-    assert races.quota(db, stage, race.entries["甲队"]).used_total == 0
+    assert submission.failure == (
+        "接入点不可达（连续 5 次无应答），评测已停止 / endpoint unreachable (5 attempts in a "
+        f"row); the run was stopped: endpoint unreachable × 1, not run × {submission.samples - 1}"
+    )  # no address, port or socket error
+    assert submission.public_score is None and submission.private_score is None
+    quota = races.quota(db, stage, race.entries["甲队"])
+    assert (quota.used_total, quota.failed) == (0, 1)
+    outcomes = outcomes_of(settings.data_dir, submission)
+    # one sample tried 5 times, the rest never sent (before: 5 attempts for every sample)
+    assert len(outcomes) == 1 and sum(o.attempts for o in outcomes.values()) == 5
 
 
 def test_a_stage_draws_its_evaluation_compute_from_a_pool(

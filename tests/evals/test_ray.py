@@ -221,3 +221,37 @@ def test_eval_run_chooses_ray_by_option_or_address(local_ray: Any, tmp_path: Pat
         app, ["run", str(task_file), "-m", "x=baseline:majority", "--executor", "dask"]
     )
     assert result.exit_code == 2 and "unknown executor" in result.output
+
+
+def test_a_refusing_or_dead_endpoint_stops_across_shards(local_ray: Any, tmp_path: Path) -> None:
+    """The breaker holds on Ray too: the model's first shard runs alone, trips, and no other
+    shard of the model starts."""
+    from mosu.evals.fakeserver import FakeConfig
+
+    task = toy_task(tmp_path, 120)
+    with serve_in_thread(answer_config(task, api_key="right")) as (url, server):
+        refused = asyncio.run(
+            arun(
+                task,
+                {"m": f"openai:{url}#m?concurrency=4&key_env=K", "base": "baseline:majority"},
+                store=tmp_path / "a.sqlite",
+                executor=RayExecutor(shard_size=20),
+                environ={"K": "wrong"},
+                replicates=20,
+            )
+        )
+        assert server.received == 1
+    assert [m.name for m in refused.models] == ["base"]
+    assert refused.failed[0].reason == "stopped: HTTP 401 from the endpoint"
+    with serve_in_thread(FakeConfig(faults={"disconnect": 1.0})) as (url, server):
+        dead = asyncio.run(
+            arun(
+                task,
+                {"m": f"openai:{url}#m?concurrency=4&backoff=0.001"},
+                store=tmp_path / "b.sqlite",
+                executor=RayExecutor(shard_size=20),
+                replicates=20,
+            )
+        )
+        assert server.received == 5
+    assert dead.models == [] and dead.failed[0].requests == 5

@@ -69,22 +69,27 @@ def test_a_sample_that_keeps_failing_is_an_error_and_the_race_goes_on(tmp_path: 
             {"down": f"openai:{url}#x?retries=2&backoff=0.001", "maj": "baseline:majority"},
             store=tmp_path / "r.sqlite",
         )
-        assert server.requests == 40 * 3
-    down = next(m for m in result.models if m.name == "down")
+        assert server.requests == 40 * 3  # an endpoint that answers (500) is not stopped
+    # a model without a single answer is failed, not ranked 0.0 [0.0, 0.0]
+    assert [m.name for m in result.models] == ["maj"]
+    (down,) = result.failed
+    assert (down.name, down.reason) == ("down", "every sample failed")
     assert down.errors == 40 and down.error_reasons == {"HTTP 500": 40}
-    assert down.metrics["accuracy"].value == 0.0
-    assert next(m for m in result.models if m.name == "maj").errors == 0
+    assert result.models[0].errors == 0
 
 
-def test_client_errors_are_not_retried(tmp_path: Path) -> None:
+def test_a_404_stops_the_model_at_once(tmp_path: Path) -> None:
     task = toy_task(tmp_path, 5)
     with serve_in_thread(FakeConfig()) as (url, server):
         result = run(
             task, {"m": f"openai:{url.replace('/v1', '/nope')}#m"}, store=tmp_path / "r.sqlite"
         )
-        assert server.requests == 0
-    assert result.models[0].errors == 5 and result.models[0].requests == 5
-    assert result.models[0].error_reasons == {"HTTP 404": 5}
+        assert server.requests == 0  # the fake counts chat requests; /nope/... is not one
+    assert result.models == []
+    (failed,) = result.failed
+    assert failed.reason == "stopped: HTTP 404 from the endpoint"
+    assert failed.requests == 1 and failed.errors == 5
+    assert failed.error_reasons == {"HTTP 404": 1, "not run": 4}
 
 
 def test_rerun_resumes_and_cache_makes_rescoring_free(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ def worker_env(database_url: str, tmp_path: Path, lease: float) -> dict[str, str
         "MOSU_SECRET_KEY": TEST_SECRET,
         "MOSU_DATA_DIR": str(tmp_path / "data"),
         "MOSU_JOB_LEASE_SECONDS": str(lease),
+        "MOSU_ALLOW_PRIVATE_ENDPOINTS": "true",  # the fake endpoints are on loopback
     }
 
 

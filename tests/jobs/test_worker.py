@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.security import CredentialBox
 from mosu.db import utcnow
 from mosu.evals.fakeserver import serve_in_thread
+from mosu.evals.netpolicy import LOCAL
 from mosu.jobs import queue
 from mosu.jobs.handlers import eval_race
 from mosu.jobs.models import Job, JobState
@@ -31,6 +32,7 @@ def _job(session: Session, job_id: int) -> Job:
 
 def _worker(engine: Engine, handlers: dict[str, Any], **kw: Any) -> Worker:
     options: dict[str, Any] = {"lease_seconds": 5, "heartbeat_seconds": 0.02, "poll_seconds": 0.01}
+    options["address_policy"] = LOCAL  # the fake endpoints are on loopback
     options.update(kw)
     return Worker(engine, handlers=handlers, **options)
 
@@ -214,6 +216,7 @@ def test_eval_race_reads_a_stored_endpoint_key(
             lease_seconds=5,
             data_dir=tmp_path / "data",
             secrets=endpoint_secrets(engine, box),
+            address_policy=LOCAL,
         )
         for _ in ids:
             assert pool.workers[0].run_once()
@@ -221,7 +224,11 @@ def test_eval_race_reads_a_stored_endpoint_key(
     assert stored.state == JobState.succeeded and stored.result is not None
     assert stored.result["models"][0]["value"] == 1.0 and stored.result["models"][0]["errors"] == 0
     assert keyless.state == JobState.succeeded and keyless.result is not None
-    assert keyless.result["models"][0]["errors"] == 20  # HTTP 401, not retried
+    # HTTP 401 stops the model at once; it is listed as failed, not ranked
+    assert keyless.result["models"] == []
+    assert keyless.result["failed"] == [
+        {"name": "m", "reason": "stopped: HTTP 401 from the endpoint"}
+    ]
     assert unknown.state == JobState.failed and "no stored key named 'endpoint:999'" in (
         unknown.error or ""
     )

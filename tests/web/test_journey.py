@@ -42,6 +42,12 @@ scorers: [accuracy, macro_f1]
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The journey's fake endpoints are on loopback: allowed, as in the demo."""
+    return settings.model_copy(update={"allow_private_endpoints": True})
+
+
+@pytest.fixture
 def worker(settings: Settings) -> Iterator[WorkerPool]:
     pool = run_in_thread(settings)
     yield pool

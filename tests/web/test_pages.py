@@ -368,7 +368,7 @@ def test_account_tokens_and_endpoints(live: LiveServer, world: World) -> None:
             "/account/endpoints",
             data={
                 "name": "甲接入",
-                "base_url": "http://127.0.0.1:9/v1",
+                "base_url": "http://api.example.cn/v1",
                 "model_name": "m",
                 "api_key": secret,
             },
@@ -380,6 +380,12 @@ def test_account_tokens_and_endpoints(live: LiveServer, world: World) -> None:
             "/account/endpoints", data={"name": "x", "base_url": "ftp://x", "model_name": "m"}
         )
         assert invalid.status_code == 422 and "http://" in invalid.text
+        private = member.post(
+            "/account/endpoints",
+            data={"name": "y", "base_url": "http://127.0.0.1:5432/v1", "model_name": "m"},
+        )
+        assert private.status_code == 422
+        assert "接入点地址不被允许：127.0.0.1 是本机回环地址，接入点不能使用" in private.text
     with signed_in(live, world, "demand") as demand:
         assert 'id="endpoints"' not in demand.get("/account").text
 

@@ -12,15 +12,31 @@ if TYPE_CHECKING:
 
 
 class ModelError(Exception):
-    """A failed call. ``retryable`` failures are retried within the endpoint's limits."""
+    """A failed call. ``retryable`` failures are retried within the endpoint's limits.
+
+    ``status`` is the HTTP status the endpoint answered, if it answered; ``unreachable``
+    marks an attempt that got no HTTP answer at all (no connection, closed early, not HTTP);
+    ``refused`` an address the network policy refuses. The executor's circuit breaker
+    (:class:`~mosu.evals.executor.Breaker`) reads them.
+    """
 
     def __init__(
-        self, reason: str, *, retryable: bool = True, retry_after: float | None = None
+        self,
+        reason: str,
+        *,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        status: int | None = None,
+        unreachable: bool = False,
+        refused: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status
+        self.unreachable = unreachable
+        self.refused = refused
 
 
 class Model(Protocol):

@@ -3,7 +3,8 @@
 ==================================================  ==========================================
 ``openai:BASE_URL#MODEL?concurrency=64&rpm=600``    an OpenAI-compatible chat endpoint; options
                                                     ``concurrency``, ``rpm``, ``timeout``,
-                                                    ``retries``, ``backoff``, ``key_env`` (the
+                                                    ``retries``, ``backoff``,
+                                                    ``max_unreachable``, ``key_env`` (the
                                                     environment variable holding the key),
                                                     ``key_ref`` (a key in the platform's store),
                                                     ``temperature``, ``max_tokens``
@@ -27,6 +28,7 @@ from mosu.evals.models.base import Model
 from mosu.evals.models.local import BASELINES, PythonModel
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
+from mosu.evals.netpolicy import LOCAL, AddressPolicy
 
 SecretLookup = Callable[[str], str | None]
 _LIMIT_OPTIONS = {
@@ -35,6 +37,7 @@ _LIMIT_OPTIONS = {
     "timeout": float,
     "retries": int,
     "backoff": float,
+    "max_unreachable": int,
 }
 _PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
 
@@ -54,7 +57,9 @@ def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
     return key
 
 
-def _openai(rest: str, environ: Mapping[str, str], secrets: SecretLookup | None) -> OpenAIChatModel:
+def _openai(
+    rest: str, environ: Mapping[str, str], secrets: SecretLookup | None, policy: AddressPolicy
+) -> OpenAIChatModel:
     address, _, query = rest.partition("?")
     base_url, _, model = address.rpartition("#")
     if not base_url or not model:
@@ -81,23 +86,30 @@ def _openai(rest: str, environ: Mapping[str, str], secrets: SecretLookup | None)
             raise ModelSpecError(f"option {name}={value!r} is not a valid number") from None
     try:
         return OpenAIChatModel(
-            base_url, model, api_key=api_key, limits=Limits(**limits), params=params
+            base_url, model, api_key=api_key, limits=Limits(**limits), params=params, policy=policy
         )
     except ValueError as exc:
         raise ModelSpecError(f"openai spec: {exc}") from None
 
 
 def build_model(
-    spec: str, *, environ: Mapping[str, str] | None = None, secrets: SecretLookup | None = None
+    spec: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    secrets: SecretLookup | None = None,
+    policy: AddressPolicy = LOCAL,
 ) -> Model:
-    """Build the model a spec names; raises :class:`ModelSpecError` with the reason."""
+    """Build the model a spec names; raises :class:`ModelSpecError` with the reason.
+
+    ``policy`` says which addresses an endpoint may resolve to (default: private networks
+    allowed, as on a laptop; the platform passes its own)."""
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise ModelSpecError(
             f"model spec {spec!r} must look like KIND:..., KIND one of openai, baseline, python, predictions"
         )
     if kind == "openai":
-        return _openai(rest, os.environ if environ is None else environ, secrets)
+        return _openai(rest, os.environ if environ is None else environ, secrets, policy)
     if kind == "baseline":
         if rest not in BASELINES:
             raise ModelSpecError(f"unknown baseline {rest!r}; known: {', '.join(BASELINES)}")
