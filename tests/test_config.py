@@ -141,7 +141,7 @@ def test_settings_constructed_directly_read_the_process_environment(
 
 
 def test_private_endpoints_are_refused_except_in_the_demo() -> None:
-    assert Settings.from_env({}, secret_key="x" * 32).allow_private_endpoints is False
+    assert Settings.from_env({}, secret_key=TEST_SECRET).allow_private_endpoints is False
     assert Settings.from_env({}, demo=True).allow_private_endpoints is True
     explicit = Settings.from_env({"MOSU_ALLOW_PRIVATE_ENDPOINTS": "false"}, demo=True)
     assert explicit.allow_private_endpoints is False

@@ -11,6 +11,7 @@ from mosu.accounts.models import Role
 from mosu.accounts.security import CredentialBox
 from mosu.cli import app as cli_app
 from mosu.config import secret_key_problem
+from mosu.evals.netpolicy import STRICT
 from mosu.permissions import Actor
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.schemas import EndpointIn
@@ -30,7 +31,7 @@ def _endpoint(db: Session, world: World, name: str, key: str, box: CredentialBox
         api_key=key,  # type: ignore[arg-type]
     )
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
-    endpoint_id = create_endpoint(db, actor=operator, data=data, box=box).id
+    endpoint_id = create_endpoint(db, actor=operator, data=data, box=box, policy=STRICT).id
     db.commit()
     return endpoint_id
 
