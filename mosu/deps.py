@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from mosu.accounts.models import User
 from mosu.accounts.service import actor_for, user_for_api_token, user_for_web_token
 from mosu.config import Settings
 from mosu.errors import Forbidden, Unauthenticated
+from mosu.gate import SAFE_METHODS, DatabaseGate
 from mosu.permissions import (
     ANYONE,
     OPERATOR,
@@ -22,7 +23,6 @@ from mosu.permissions import (
 )
 
 SESSION_COOKIE = "mosu_session"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -30,14 +30,27 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; work is committed explicitly by the route, else rolled back."""
+async def database_turn(request: Request) -> AsyncIterator[None]:
+    """The request's turn at the database (see :mod:`mosu.gate`), waited for on the loop."""
+    gate: DatabaseGate = request.app.state.database_gate
+    async with gate.turn(request.method):
+        yield
+
+
+def get_session(
+    request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
+) -> Iterator[Session]:
+    """The request's one session, made once it has its turn at the database and closed (its
+    connection back in the pool, the turn given up) as soon as the route returns; the page
+    layout reads it too (``request.state.mosu_session``). Work is committed explicitly by
+    the route, else rolled back."""
     with request.app.state.sessionmaker() as session:
+        request.state.mosu_session = session
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _bearer(request: Request) -> str | None:
