@@ -66,12 +66,12 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-POOL_OVERFLOW = 10
+POOL_OVERFLOW = 20
 """Connections an engine opens beyond its pool for work outside the request gate (an error
 page after its request's session closed, a CLI command's second session)."""
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for ``url`` keeping ``pool_size`` connections (and ``POOL_OVERFLOW`` more
     when busy). SQLite gets WAL, foreign keys, a busy timeout, and writers that queue for
     their turn in the process (:mod:`mosu.sqlite_writer`)."""

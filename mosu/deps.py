@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -30,23 +33,25 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def database_turn(request: Request) -> AsyncIterator[None]:
-    """The request's turn at the database (see :mod:`mosu.gate`), waited for on the loop."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's one session, made once the request has its turn at the database (see
+    :mod:`mosu.gate`; waited for on the event loop, holding no thread) and closed, its
+    connection back in the pool and the turn given up, as soon as the route returns. The
+    page layout reads it too (``request.state.mosu_session``). Work is committed explicitly
+    by the route, else rolled back. Making a session does no I/O, so it costs no thread hop;
+    closing one that holds a connection does, on a thread of its own."""
     gate: DatabaseGate = request.app.state.database_gate
     async with gate.turn(request.method):
-        yield
-
-
-def get_session(
-    request: Request, _turn: Annotated[None, Depends(database_turn, scope="function")]
-) -> Iterator[Session]:
-    """The request's one session, made once it has its turn at the database and closed (its
-    connection back in the pool, the turn given up) as soon as the route returns; the page
-    layout reads it too (``request.state.mosu_session``). Work is committed explicitly by
-    the route, else rolled back."""
-    with request.app.state.sessionmaker() as session:
+        session: Session = request.app.state.sessionmaker()
         request.state.mosu_session = session
-        yield session
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
+            else:
+                session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

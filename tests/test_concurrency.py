@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
@@ -20,13 +22,16 @@ from mosu.accounts.models import Role, User
 from mosu.accounts.service import create_api_token, create_user, start_web_session
 from mosu.arena.models import Vote
 from mosu.challenges.models import Application
+from mosu.config import Settings
 from mosu.supply.models import VoucherApplication
 from tests.arena.platform import make_arena
-from tests.conftest import LiveServer, World
+from tests.conftest import TEST_SECRET, LiveServer, World
 from tests.scenarios.factory import make_challenge, make_model
 from tests.supply.conftest import application_data, make_programme
 
 CLIENTS = 200
+POOL = 8
+"""A small pool, so that most clients wait for their turn at the database."""
 KINDS = 8  # client k does kind k % 8: four reads, then three writes (votes count twice)
 
 
@@ -41,6 +46,17 @@ class Scene:
     programme: int = 0
     cookies: dict[str, str] = field(default_factory=dict)
     voters: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings.from_env(
+        {},
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path / "data",
+        db_pool_size=POOL,
+    )
 
 
 def _signed_in(scene: Scene, who: str) -> dict[str, str]:
@@ -135,7 +151,7 @@ def test_a_signed_in_page_uses_one_connection(
 
     for path, status in [("/orgs", 200), (f"/orgs/{world.org_a}", 200), ("/no-such-page", 404)]:
         checkouts.clear()
-        page = httpx.get(live.url + path, headers=cookie)
+        page = httpx.get(live.url + path, headers=cookie, timeout=60)
         assert page.status_code == status
         assert "supplier_b" in page.text  # the layout shows who is signed in
         assert checkouts == [1], path
