@@ -140,18 +140,21 @@ def test_two_hundred_signed_in_clients_get_no_server_error(
 def test_a_signed_in_page_uses_one_connection(
     app: FastAPI, live: LiveServer, world: World, db: Session
 ) -> None:
-    """The page, its actor and the header's notification badge read one session: one
-    connection checked out per request, error pages included."""
+    """The page, its actor and the header's notification badge read one session: a request
+    holds one connection at a time, error pages included, and gives it back."""
     user = db.get(User, world.user_ids["supplier_b"])
     assert user is not None
     cookie = {"Cookie": f"mosu_session={start_web_session(db, user=user, hours=1)}"}
     db.commit()
-    checkouts: list[int] = []
-    event.listen(app.state.engine, "checkout", lambda *_: checkouts.append(1))
+    engine = app.state.engine
+    held: list[int] = []  # connections checked out at each checkout
+    event.listen(engine, "checkout", lambda *_: held.append(engine.pool.checkedout()))
 
-    for path, status in [("/orgs", 200), (f"/orgs/{world.org_a}", 200), ("/no-such-page", 404)]:
-        checkouts.clear()
+    pages = [("/orgs", 200), (f"/orgs/{world.org_a}", 200), ("/orgs/999999", 404), ("/nope", 404)]
+    for path, status in pages:
+        held.clear()
         page = httpx.get(live.url + path, headers=cookie, timeout=60)
         assert page.status_code == status
         assert "supplier_b" in page.text  # the layout shows who is signed in
-        assert checkouts == [1], path
+        assert held and max(held) == 1, path
+        assert engine.pool.checkedout() == 0, path  # given back before the answer

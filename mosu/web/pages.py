@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
@@ -107,15 +105,18 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """An error (status and message) in the site's layout and the visitor's language, read
-    with the request's session (or, for a request that had none, one of its own)."""
+    with the request's session (its route has ended, so it is closed here again, with the
+    connection the page took) or, for a request that had none, one of its own."""
     lang = language(request)
     context = {"status": status, "message": i18n.local_message(message, lang)}
-    own = request.state._state.get("mosu_session")
-    with nullcontext(own) if own is not None else request.app.state.sessionmaker() as session:
-        request.state.mosu_session = session
+    session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()
+    request.state.mosu_session = session
+    try:
         actor = _actor_of(request, session)
         context["unread"] = _unread(request, actor)
         return render(request, "error.html", context, actor=actor, status=status)
+    finally:
+        session.close()
 
 
 router.include_router(auth_pages.router)
