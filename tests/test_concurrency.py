@@ -95,7 +95,9 @@ async def _client(http: httpx.AsyncClient, k: int, scene: Scene) -> list[int]:
 
 
 async def _load(live: LiveServer, scene: Scene) -> list[int]:
-    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    # a fresh connection per request: a kept-alive one that waited past uvicorn's keep-alive
+    # timeout may be closed by the server just as it is reused (a client-side ReadError)
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=0)
     timeout = httpx.Timeout(None)  # no clock: a lost answer shows as a hang, not a figure
     async with httpx.AsyncClient(base_url=live.url, limits=limits, timeout=timeout) as http:
         found = await asyncio.gather(*(_client(http, k, scene) for k in range(CLIENTS)))
