@@ -167,7 +167,11 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     with transaction(make_sessionmaker(engine)) as session:
         load_community(session)
     settings = Settings.from_env(
-        {}, database_url=url, secret_key=secrets.token_urlsafe(32), data_dir=folder / "demo-data"
+        {},
+        database_url=url,
+        secret_key=secrets.token_urlsafe(32),
+        data_dir=folder / "demo-data",
+        allow_private_endpoints=True,  # the demo's fake endpoints are on loopback
     )
     build_demo_challenges(engine, settings)  # the challenge pages under load have real boards
     with transaction(make_sessionmaker(engine)) as session:
