@@ -192,8 +192,10 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(arena_router)
     api.include_router(board_router)
     api.include_router(notifications_router)
-    app.include_router(api)
+    # pages first: a router tries its routes one by one, and no page's path can match an
+    # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes
     app.include_router(pages.router)
+    app.include_router(api)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

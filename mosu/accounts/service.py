@@ -191,11 +191,16 @@ def end_web_session(session: Session, *, token: str) -> None:
 
 
 def user_for_web_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    """The active user whose unexpired web session ``token`` is, read in one query."""
+    return session.scalar(
+        select(User)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(
+            WebSession.token_hash == token_digest(token),
+            WebSession.expires_at > utcnow(),
+            User.is_active.is_(True),
+        )
+    )
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:
