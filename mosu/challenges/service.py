@@ -17,9 +17,10 @@ import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from mosu.accounts.models import Role, User
@@ -34,6 +35,7 @@ from mosu.challenges.models import (
     ChallengeKind,
     ChallengeState,
     Entry,
+    Stage,
 )
 from mosu.challenges.schemas import (
     ApplicationIn,
@@ -73,6 +75,9 @@ DECIDABLE = frozenset({ChallengeState.open, ChallengeState.shortlisting})
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
+S = TypeVar("S", bound=Select[Any])
+
+
 def today_in_shanghai(now: dt.datetime | None = None) -> dt.date:
     """Today's date in Asia/Shanghai (``now`` for tests)."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(races.SHANGHAI).date()
@@ -86,7 +91,7 @@ def local_time(at: dt.datetime) -> dt.datetime:
 # ---------------------------------------------------------------- challenges
 
 
-def visible(stmt: Select[Challenge], actor: Actor) -> Select[Challenge]:
+def visible(stmt: S, actor: Actor) -> S:
     """``stmt`` narrowed to challenges ``actor`` may read: drafts are the operators' and
     the issuing organisation's."""
     if actor.is_operator:
@@ -240,9 +245,9 @@ def list_challenges(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.options(
-            selectinload(Challenge.organisation),
-            selectinload(Challenge.scenario),
-            selectinload(Challenge.stages),
+            contains_eager(Challenge.organisation),  # joined above, for the search
+            joinedload(Challenge.scenario),
+            selectinload(Challenge.stages).joinedload(Stage.dataset_version),
         )
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
         .offset((page - 1) * per_page)
@@ -254,9 +259,8 @@ def list_challenges(
 
 def categories(session: Session, *, actor: Actor) -> list[str]:
     """The categories in use among the challenges ``actor`` may read (for the filter)."""
-    base = visible(select(Challenge), actor).subquery()
-    found = session.scalars(select(base.c.category).where(base.c.category != "").distinct())
-    return sorted(found)
+    stmt = select(Challenge.category).where(Challenge.category != "").distinct()
+    return sorted(session.scalars(visible(stmt, actor)))
 
 
 def create_challenge(session: Session, *, actor: Actor, data: ChallengeIn) -> Challenge:

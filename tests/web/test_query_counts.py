@@ -34,9 +34,8 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
 def test_a_signed_in_page_reads_its_visitor_in_one_statement(
     app: FastAPI, live: LiveServer, world: World
 ) -> None:
-    with signed_in(live, world, "operator") as client:
-        with statements(app) as found:
-            assert client.get("/account").status_code == 200
+    with signed_in(live, world, "operator") as client, statements(app) as found:
+        assert client.get("/account").status_code == 200
     sessions = [s for s in found if "web_sessions" in s]
     assert len(sessions) == 1 and "users" in sessions[0]
     assert len(found) <= 3, found  # the visitor, the unread badge, the page's tokens
@@ -47,9 +46,7 @@ def test_the_challenge_page_does_not_query_per_application(
 ) -> None:
     challenge = make_challenge(db, world)
     data_dir = app.state.settings.data_dir
-    make_application(
-        db, world, challenge, model_id=make_model(db, world.org_a), data_dir=data_dir
-    )
+    make_application(db, world, challenge, model_id=make_model(db, world.org_a), data_dir=data_dir)
     with signed_in(live, world, "operator") as client:
         with statements(app) as one:
             assert client.get(f"/challenges/{challenge.id}").status_code == 200
