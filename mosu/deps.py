@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
-from mosu.accounts.service import actor_for, user_for_api_token, user_for_web_token
+from mosu.accounts.service import actor_for, user_for_api_token, visitor_for_web_token
 from mosu.config import Settings
 from mosu.errors import Forbidden, Unauthenticated
 from mosu.gate import SAFE_METHODS, DatabaseGate
@@ -107,7 +107,9 @@ def resolve_user(request: Request, session: Session) -> User | None:
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            user = user_for_web_token(session, cookie)
+            visitor = visitor_for_web_token(session, cookie)
+            if visitor is not None:
+                user, request.state.mosu_unread = visitor
             if (
                 user is not None
                 and request.method not in SAFE_METHODS

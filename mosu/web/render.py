@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.config import Settings
+from mosu.gate import SAFE_METHODS
 from mosu.notifications.service import unread_count
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
@@ -96,10 +97,14 @@ def wants_partial(request: Request) -> bool:
 
 
 def unread_notifications(request: Request, actor: Actor) -> int:
-    """The signed-in user's unread notifications, for the badge in the header: read with
-    the request's own session (a page of a signed-in user always has one)."""
+    """The signed-in user's unread notifications, for the badge in the header: on a GET,
+    as read with the visitor's session cookie (GET never writes); else read with the
+    request's own session (a page of a signed-in user always has one)."""
     if actor.user_id is None:
         return 0
+    counted = request.state._state.get("mosu_unread")
+    if counted is not None and request.method in SAFE_METHODS:
+        return int(counted)
     session: Session = request.state.mosu_session
     return unread_count(session, user_id=actor.user_id)
 

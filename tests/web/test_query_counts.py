@@ -31,14 +31,14 @@ def statements(app: FastAPI) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_a_signed_in_page_reads_its_visitor_in_one_statement(
+def test_a_signed_in_page_reads_its_visitor_and_badge_in_one_statement(
     app: FastAPI, live: LiveServer, world: World
 ) -> None:
     with signed_in(live, world, "operator") as client, statements(app) as found:
         assert client.get("/account").status_code == 200
     sessions = [s for s in found if "web_sessions" in s]
-    assert len(sessions) == 1 and "users" in sessions[0]
-    assert len(found) <= 3, found  # the visitor, the unread badge, the page's tokens
+    assert len(sessions) == 1 and "users" in sessions[0] and "notifications" in sessions[0]
+    assert len(found) == 2, found  # the visitor with the unread badge, the page's tokens
 
 
 def test_the_challenge_page_does_not_query_per_application(
