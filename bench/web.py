@@ -23,6 +23,13 @@ the fake endpoint, and the server's CPU per request.
     python bench/web.py --web-workers 2          # mosu serve --workers 2
     python bench/web.py --generator aiohttp      # the in-process client pool instead of wrk
     python bench/web.py --public-cache-seconds 0 # every request rendered (micro-cache off)
+    python bench/web.py --mix signed-in --clients 200 --seconds 60 --samples 0
+
+``--mix signed-in`` runs ``bench/signed_in.py`` instead: every client signed in (a session
+cookie or an API token, which the micro-cache never answers), reads mixed with writes
+(voucher applications, challenge applications and withdrawals, arena battles and votes),
+from an aiohttp client pool in this process; it prints per action the statuses, client
+timeouts and p50/p95/p99, then the server's CPU per request and its peak memory.
 
 The machine's CPUs are shared by the load generator, the server and the race.
 """
@@ -47,6 +54,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -56,6 +64,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(Path(__file__).parent))
+import signed_in  # bench/signed_in.py, beside this script
 
 REPO = Path(__file__).resolve().parents[1]
 WRK_SCRIPT = Path(__file__).with_name("web.lua")
@@ -156,7 +167,11 @@ def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     with transaction(make_sessionmaker(engine)) as session:
         load_community(session)
     settings = Settings.from_env(
-        {}, database_url=url, secret_key=secrets.token_urlsafe(32), data_dir=folder / "demo-data"
+        {},
+        database_url=url,
+        secret_key=secrets.token_urlsafe(32),
+        data_dir=folder / "demo-data",
+        allow_private_endpoints=True,  # the demo's fake endpoints are on loopback
     )
     build_demo_challenges(engine, settings)  # the challenge pages under load have real boards
     with transaction(make_sessionmaker(engine)) as session:
@@ -312,15 +327,24 @@ def job_state(url: str) -> str:
     )
 
 
-def bench(
-    kind: str,
-    clients: int,
-    seconds: float,
-    samples: int,
-    web_workers: int,
-    wrk: str | None,
-    cache_seconds: float | None,
-) -> None:
+@dataclass
+class Server:
+    """A running ``mosu serve`` (and the fake endpoint its race calls), for one database."""
+
+    kind: str
+    url: str
+    base: str
+    process: subprocess.Popen
+    fake: subprocess.Popen
+    folder: Path
+
+
+@contextmanager
+def serving(
+    kind: str, samples: int, web_workers: int, cache_seconds: float | None, clients: int = 0
+) -> Iterator[tuple[Server, signed_in.Scene | None]]:
+    """A fresh demo database of ``kind`` served by ``mosu serve`` with its embedded worker
+    running a race of ``samples`` samples; with ``clients``, the signed-in mix's scene."""
     with (
         tempfile.TemporaryDirectory(prefix="mosu-bench-web-") as tmp,
         database(kind, Path(tmp)) as url,
@@ -341,6 +365,7 @@ def bench(
         )
         fake_url = f"http://127.0.0.1:{fake_port}/v1"
         prepare(url, folder, fake_url, samples)
+        scene = signed_in.build_scene(url, clients) if clients else None
         env = {
             **os.environ,
             "MOSU_DATABASE_URL": url,
@@ -362,32 +387,130 @@ def bench(
         try:
             base = f"http://127.0.0.1:{port}"
             wait_http(base + FLOOR)
-            routes = [*ROUTES, *CHALLENGE_ROUTES, FLOOR]
-            service = alone(base, routes)
-            before = job_state(url)
-            cpu_before = cpu_seconds(server.pid), cpu_seconds(fake.pid)
-            started = time.perf_counter()
-            if wrk is not None:
-                results, socket_errors, generator_cpu = load_wrk(
-                    wrk, base, routes, clients, seconds
-                )
-            else:
-                usage = resource.getrusage(resource.RUSAGE_SELF)
-                results = asyncio.run(load_aiohttp(base, routes, clients, seconds))
-                socket_errors = {}
-                now = resource.getrusage(resource.RUSAGE_SELF)
-                generator_cpu = sum((now.ru_utime - usage.ru_utime, now.ru_stime - usage.ru_stime))
-            elapsed = time.perf_counter() - started
-            server_cpu = cpu_seconds(server.pid) - cpu_before[0]
-            fake_cpu = cpu_seconds(fake.pid) - cpu_before[1]
-            elapsed -= 1.0  # the warm-up, not measured
-            load_average = os.getloadavg()
-            after = job_state(url)
+            yield Server(kind, url, base, server, fake, folder), scene
         finally:
-            server.terminate()
-            server.wait(30)
-            fake.terminate()
-            fake.wait(10)
+            for process, seconds in ((server, 30), (fake, 10)):
+                process.terminate()
+                try:
+                    process.wait(seconds)
+                except subprocess.TimeoutExpired:  # stuck (a request that never ends)
+                    process.kill()
+                    process.wait()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory (VmHWM) of ``pid`` and its living descendants, in MiB."""
+    total = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += peak_rss_mib(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
+def bench_signed_in(
+    kind: str, clients: int, seconds: float, samples: int, web_workers: int, timeout: float
+) -> None:
+    """The signed-in mix (see ``bench/signed_in.py``): per action p50/p95/p99 and statuses,
+    client timeouts, the server's CPU per request and its peak memory."""
+    with serving(kind, samples, web_workers, None, clients) as (server, scene):
+        assert scene is not None
+        before = job_state(server.url)
+        cpu_before = cpu_seconds(server.process.pid)
+        started = time.perf_counter()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        results = asyncio.run(signed_in.run(server.base, scene, clients, seconds, timeout))
+        now = resource.getrusage(resource.RUSAGE_SELF)
+        elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.process.pid) - cpu_before
+        rss = peak_rss_mib(server.process.pid)
+        after = job_state(server.url)
+        load_average = os.getloadavg()
+    generator_cpu = now.ru_utime - usage.ru_utime + now.ru_stime - usage.ru_stime
+    table = Table(
+        "action",
+        "requests",
+        "2xx",
+        "4xx",
+        "5xx",
+        "timeouts",
+        "socket errors",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        title=f"{kind}, {web_workers} web process(es): {clients} signed-in clients (aiohttp in "
+        f"this process), {seconds:g} s, reads and writes, each request given up after "
+        f"{timeout:g} s; race job {before} → {after}",
+    )
+    everything: list[tuple[float, int]] = []
+    for action, name in enumerate(signed_in.ACTIONS):
+        rows = results.get(action, [])
+        everything += rows
+        table.add_row(name, *_status_columns(rows))
+    table.add_row("all", *_status_columns(everything))
+    console.print(table)
+    total = len(everything)
+    console.print(
+        f"{total / elapsed:,.0f} req/s. Server (web + embedded worker's race): "
+        f"{server_cpu / elapsed:.2f} cores, {server_cpu / max(total, 1) * 1e6:,.0f} µs of CPU "
+        f"per request, peak RSS {rss:,.0f} MiB; load generator {generator_cpu / elapsed:.2f} "
+        f"cores ({os.cpu_count()} CPUs). Load average at the end: "
+        f"{', '.join(f'{x:.1f}' for x in load_average)}"
+    )
+
+
+def _status_columns(rows: list[tuple[float, int]]) -> list[str]:
+    statuses = [status for _, status in rows]
+    answered = np.array([lat for lat, status in rows if status > 0]) * 1000
+    p50, p95, p99 = np.percentile(answered, [50, 95, 99]) if len(answered) else (float("nan"),) * 3
+    return [
+        f"{len(rows):,}",
+        str(sum(200 <= s < 300 for s in statuses)),
+        str(sum(400 <= s < 500 for s in statuses)),
+        str(sum(s >= 500 for s in statuses)),
+        str(statuses.count(0)),
+        str(statuses.count(-1)),
+        f"{p50:.1f}",
+        f"{p95:.1f}",
+        f"{p99:.1f}",
+    ]
+
+
+def bench(
+    kind: str,
+    clients: int,
+    seconds: float,
+    samples: int,
+    web_workers: int,
+    wrk: str | None,
+    cache_seconds: float | None,
+) -> None:
+    with serving(kind, samples, web_workers, cache_seconds) as (server, _):
+        base, url = server.base, server.url
+        routes = [*ROUTES, *CHALLENGE_ROUTES, FLOOR]
+        service = alone(base, routes)
+        before = job_state(url)
+        cpu_before = cpu_seconds(server.process.pid), cpu_seconds(server.fake.pid)
+        started = time.perf_counter()
+        if wrk is not None:
+            results, socket_errors, generator_cpu = load_wrk(wrk, base, routes, clients, seconds)
+        else:
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            results = asyncio.run(load_aiohttp(base, routes, clients, seconds))
+            socket_errors = {}
+            now = resource.getrusage(resource.RUSAGE_SELF)
+            generator_cpu = sum((now.ru_utime - usage.ru_utime, now.ru_stime - usage.ru_stime))
+        elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.process.pid) - cpu_before[0]
+        fake_cpu = cpu_seconds(server.fake.pid) - cpu_before[1]
+        elapsed -= 1.0  # the warm-up, not measured
+        load_average = os.getloadavg()
+        after = job_state(url)
     floor = np.percentile(results[FLOOR][0], 95) * 1000 if results[FLOOR][0] else float("nan")
     table = Table(
         "route",
@@ -472,7 +595,23 @@ def main() -> None:
         default=None,
         help="MOSU_PUBLIC_CACHE_SECONDS of the server (0: the micro-cache off; default: mosu's)",
     )
+    parser.add_argument(
+        "--mix",
+        choices=["public", "signed-in"],
+        default="public",
+        help="public: anonymous GETs (wrk); signed-in: reads and writes with a cookie or a "
+        "token, never answered by the micro-cache (aiohttp; see bench/signed_in.py)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="signed-in mix: a request's client timeout"
+    )
     args = parser.parse_args()
+    if args.mix == "signed-in":
+        for kind in args.databases:
+            bench_signed_in(
+                kind, args.clients, args.seconds, args.samples, args.web_workers, args.timeout
+            )
+        return
     wrk = wrk_binary() if args.generator == "wrk" else None
     if args.generator == "wrk" and wrk is None:
         console.print("wrk is not installed (and this is not root): aiohttp generates the load")

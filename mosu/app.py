@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import plotly
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mosu import __version__
@@ -24,6 +28,7 @@ from mosu.config import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.db import make_engine, make_sessionmaker
 from mosu.errors import MosuError, TooManyRequests, Unauthenticated
+from mosu.gate import DatabaseGate
 from mosu.notifications.routes import router as notifications_router
 from mosu.public_cache import PublicCache
 from mosu.registry.io_routes import router as registry_io_router
@@ -84,6 +89,19 @@ def _install_error_handlers(app: FastAPI) -> None:
             return _error(422, "invalid", message)
         return pages.error_page(request, 422, message)
 
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_busy(request: Request, exc: Exception) -> Response:
+        """The last resort when the database does not answer in time (SQLite's write lock
+        waited for past its limit, no connection free, the server gone): try again soon."""
+        message = "数据库繁忙，请稍后重试 / the database is busy, try again shortly"
+        if _is_api(request):
+            response: Response = _error(503, "unavailable", message)
+        else:
+            response = pages.error_page(request, 503, message)
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -140,15 +158,24 @@ def _document_errors(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """A mosu application bound to ``settings``' database."""
+    gate = DatabaseGate(settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = gate.threads
+        yield
+
     app = FastAPI(
         title="mosu 模速",
         version=__version__,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=gate.connections)
     app.state.settings = settings
+    app.state.database_gate = gate
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.credential_box = CredentialBox(settings.secret_key)
@@ -165,8 +192,10 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(arena_router)
     api.include_router(board_router)
     api.include_router(notifications_router)
-    app.include_router(api)
+    # pages first: a router tries its routes one by one, and no page's path can match an
+    # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes
     app.include_router(pages.router)
+    app.include_router(api)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -130,6 +130,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Web processes `mosu serve` starts (uvicorn workers sharing the port).",
     )
+    db_pool_size: int = Field(
+        default=40,
+        ge=2,
+        description="Database connections each web process keeps: as many requests use the "
+        "database at once (a quarter of them writes), the rest wait their turn.",
+    )
     public_cache_seconds: float = Field(
         default=1.0,
         ge=0,

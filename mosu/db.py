@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from mosu.sqlite_writer import WriterQueuedConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -64,17 +66,27 @@ def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+POOL_OVERFLOW = 20
+"""Connections an engine opens beyond its pool for work outside the request gate (an error
+page after its request's session closed, a CLI command's second session)."""
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for ``url`` keeping ``pool_size`` connections (and ``POOL_OVERFLOW`` more
+    when busy). SQLite gets WAL, foreign keys, a busy timeout, and writers that queue for
+    their turn in the process (:mod:`mosu.sqlite_writer`)."""
+    sizes: dict[str, Any] = {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
+        memory = make_url(url).database in (None, "", ":memory:")
         engine = create_engine(
-            url, connect_args={"check_same_thread": False}, json_serializer=_json_dumps
+            url,
+            connect_args={"check_same_thread": False, "factory": WriterQueuedConnection},
+            json_serializer=_json_dumps,
+            **({} if memory else sizes),
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=20, json_serializer=_json_dumps
-    )
+    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, **sizes)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
+import anyio
+import anyio.to_thread
+from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
-from mosu.accounts.service import actor_for, user_for_api_token, user_for_web_token
+from mosu.accounts.service import actor_for, user_for_api_token, visitor_for_web_token
 from mosu.config import Settings
 from mosu.errors import Forbidden, Unauthenticated
+from mosu.gate import SAFE_METHODS, DatabaseGate
 from mosu.permissions import (
     ANYONE,
     OPERATOR,
@@ -23,7 +27,6 @@ from mosu.permissions import (
 )
 
 SESSION_COOKIE = "mosu_session"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -32,14 +35,29 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; work is committed explicitly by the route, else rolled back."""
-    with request.app.state.sessionmaker() as session:
-        yield session
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's one session, made once the request has its turn at the database (see
+    :mod:`mosu.gate`; waited for on the event loop, holding no thread) and closed, its
+    connection back in the pool and the turn given up, as soon as the route returns. The
+    page layout reads it too (``request.state.mosu_session``). Work is committed explicitly
+    by the route, else rolled back. Making a session does no I/O, so it costs no thread hop;
+    closing one that holds a connection does, on a thread of its own."""
+    gate: DatabaseGate = request.app.state.database_gate
+    async with gate.turn(request.method):
+        session: Session = request.app.state.sessionmaker()
+        request.state.mosu_session = session
+        try:
+            yield session
+        finally:
+            if session.in_transaction():
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
+            else:
+                session.close()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _bearer(request: Request) -> str | None:
@@ -89,7 +107,9 @@ def resolve_user(request: Request, session: Session) -> User | None:
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            user = user_for_web_token(session, cookie)
+            visitor = visitor_for_web_token(session, cookie)
+            if visitor is not None:
+                user, request.state.mosu_unread = visitor
             if (
                 user is not None
                 and request.method not in SAFE_METHODS

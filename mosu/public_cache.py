@@ -42,7 +42,8 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
-from mosu.deps import SAFE_METHODS, SESSION_COOKIE
+from mosu.deps import SESSION_COOKIE
+from mosu.gate import SAFE_METHODS
 
 MARK = "mosu.public_cache"
 """The scope key a marked route sets (through ``PUBLIC_CACHE``) for the middleware."""

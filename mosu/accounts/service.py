@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts import throttle
@@ -14,6 +14,7 @@ from mosu.accounts.passwords import check_password
 from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
 from mosu.db import utcnow
 from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.notifications.models import Notification
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 
@@ -191,11 +192,29 @@ def end_web_session(session: Session, *, token: str) -> None:
 
 
 def user_for_web_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(WebSession).where(WebSession.token_hash == token_digest(token)))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.is_active else None
+    """The active user whose unexpired web session ``token`` is, read in one query."""
+    found = visitor_for_web_token(session, token)
+    return found[0] if found is not None else None
+
+
+def visitor_for_web_token(session: Session, token: str) -> tuple[User, int] | None:
+    """The active user whose unexpired web session ``token`` is, with their unread
+    notifications (the badge in every page's header), in one query."""
+    unread = (
+        select(func.count())
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .scalar_subquery()
+    )
+    row = session.execute(
+        select(User, unread)
+        .join(WebSession, WebSession.user_id == User.id)
+        .where(
+            WebSession.token_hash == token_digest(token),
+            WebSession.expires_at > utcnow(),
+            User.is_active.is_(True),
+        )
+    ).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def user_for_api_token(session: Session, token: str) -> User | None:

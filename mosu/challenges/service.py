@@ -14,12 +14,14 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.sql.base import ExecutableOption
 
 from mosu.accounts.models import Role, User
 from mosu.challenges import lifecycle, races
@@ -33,6 +35,7 @@ from mosu.challenges.models import (
     ChallengeKind,
     ChallengeState,
     Entry,
+    Stage,
 )
 from mosu.challenges.schemas import (
     ApplicationIn,
@@ -72,6 +75,9 @@ DECIDABLE = frozenset({ChallengeState.open, ChallengeState.shortlisting})
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
+S = TypeVar("S", bound=Select[Any])
+
+
 def today_in_shanghai(now: dt.datetime | None = None) -> dt.date:
     """Today's date in Asia/Shanghai (``now`` for tests)."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(races.SHANGHAI).date()
@@ -85,7 +91,7 @@ def local_time(at: dt.datetime) -> dt.datetime:
 # ---------------------------------------------------------------- challenges
 
 
-def visible(stmt: Select[Challenge], actor: Actor) -> Select[Challenge]:
+def visible(stmt: S, actor: Actor) -> S:
     """``stmt`` narrowed to challenges ``actor`` may read: drafts are the operators' and
     the issuing organisation's."""
     if actor.is_operator:
@@ -239,9 +245,9 @@ def list_challenges(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.options(
-            selectinload(Challenge.organisation),
-            selectinload(Challenge.scenario),
-            selectinload(Challenge.stages),
+            contains_eager(Challenge.organisation),  # joined above, for the search
+            joinedload(Challenge.scenario),
+            selectinload(Challenge.stages).joinedload(Stage.dataset_version),
         )
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
         .offset((page - 1) * per_page)
@@ -253,9 +259,8 @@ def list_challenges(
 
 def categories(session: Session, *, actor: Actor) -> list[str]:
     """The categories in use among the challenges ``actor`` may read (for the filter)."""
-    base = visible(select(Challenge), actor).subquery()
-    found = session.scalars(select(base.c.category).where(base.c.category != "").distinct())
-    return sorted(found)
+    stmt = select(Challenge.category).where(Challenge.category != "").distinct()
+    return sorted(session.scalars(visible(stmt, actor)))
 
 
 def create_challenge(session: Session, *, actor: Actor, data: ChallengeIn) -> Challenge:
@@ -442,12 +447,14 @@ def team_of(application: Application) -> frozenset[int]:
     )
 
 
-def _applications_of(session: Session, challenge_id: int) -> list[Application]:
+def _applications_of(
+    session: Session, challenge_id: int, *options: ExecutableOption
+) -> list[Application]:
     return list(
         session.scalars(
             select(Application)
             .where(Application.challenge_id == challenge_id)
-            .options(selectinload(Application.members))
+            .options(selectinload(Application.members), *options)
             .order_by(Application.id)
         )
     )
@@ -471,13 +478,29 @@ def application_out(
 ) -> ApplicationOut:
     session = Session.object_session(application)
     assert session is not None
-    models = session.scalars(
-        select(Model)
-        .where(Model.id.in_([m.model_id for m in application.models]))
-        .options(selectinload(Model.organisation))
-        .order_by(Model.id)
-    )
+    models = _models_by_id(session, [m.model_id for m in application.models])
     entry_id = session.scalar(select(Entry.id).where(Entry.application_id == application.id))
+    return _application_out(
+        application, actor=actor, filed_ids=filed_ids, models=models, entry_id=entry_id
+    )
+
+
+def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
+    """The models of ``ids`` with their organisations, in one round of queries."""
+    found = session.scalars(
+        select(Model).where(Model.id.in_(set(ids))).options(selectinload(Model.organisation))
+    )
+    return {m.id: m for m in found}
+
+
+def _application_out(
+    application: Application,
+    *,
+    actor: Actor,
+    filed_ids: set[int],
+    models: Mapping[int, Model],
+    entry_id: int | None,
+) -> ApplicationOut:
     return ApplicationOut(
         id=application.id,
         challenge_id=application.challenge_id,
@@ -493,7 +516,10 @@ def application_out(
                 organisation_name=m.organisation.name_zh,
                 filed=m.id in filed_ids,
             )
-            for m in models
+            for m in sorted(
+                (models[a.model_id] for a in application.models if a.model_id in models),
+                key=lambda m: m.id,
+            )
         ],
         proposal=application.proposal,
         proposal_filename=application.proposal_filename,
@@ -512,10 +538,20 @@ def application_out(
 
 
 def readable_applications(
-    session: Session, *, actor: Actor, challenge: Challenge
+    session: Session, *, actor: Actor, challenge: Challenge, eager: bool = False
 ) -> list[Application]:
-    """All applications for operators and the issuer; a supplier's own team's otherwise."""
-    applications = _applications_of(session, challenge.id)
+    """All applications for operators and the issuer; a supplier's own team's otherwise
+    (``eager``: with their organisations, members' organisations and models loaded)."""
+    options = (
+        (
+            selectinload(Application.members).joinedload(ApplicationMember.organisation),
+            selectinload(Application.models),
+            joinedload(Application.organisation),
+        )
+        if eager
+        else ()
+    )
+    applications = _applications_of(session, challenge.id, *options)
     if can_read_all_applications(actor, challenge.organisation_id):
         return applications
     if actor.organisation_id is None:
@@ -523,12 +559,30 @@ def readable_applications(
     return [a for a in applications if actor.organisation_id in team_of(a)]
 
 
-def list_applications(session: Session, *, actor: Actor, challenge: Challenge) -> ApplicationList:
+def list_applications(
+    session: Session, *, actor: Actor, challenge: Challenge, seen: ChallengeOut | None = None
+) -> ApplicationList:
+    """The applications ``actor`` may read (a fixed number of queries for all of them);
+    ``seen``, the challenge's :func:`challenge_out` already read, saves counting again."""
     filed = filed_model_ids(session)
+    applications = readable_applications(session, actor=actor, challenge=challenge, eager=True)
+    models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
+    entries: dict[int, int] = {}
+    if applications:
+        found = session.execute(
+            select(Entry.application_id, Entry.id).where(
+                Entry.application_id.in_([a.id for a in applications])
+            )
+        )
+        entries = {a: e for a, e in found if a is not None}
     items = [
-        application_out(a, actor=actor, filed_ids=filed)
-        for a in readable_applications(session, actor=actor, challenge=challenge)
+        _application_out(a, actor=actor, filed_ids=filed, models=models, entry_id=entries.get(a.id))
+        for a in applications
     ]
+    if seen is not None:
+        return ApplicationList(
+            total=seen.application_count, shortlisted=list(seen.shortlisted), items=items
+        )
     return ApplicationList(
         total=_live_counts(session, [challenge.id]).get(challenge.id, 0),
         shortlisted=shortlisted_names(session, challenge.id),

@@ -715,19 +715,26 @@ def overview(session: Session) -> Overview:
         n_resident += bool(resident)
         by_tier[Tier(tier).value] += 1
         by_layer.update(layers)
-    by_modality = Counter(Modality(m).value for m in session.scalars(select(Model.modality)))
-    n_models = sum(by_modality.values())
-    filed = filed_model_ids(session)
-    registered = session.scalar(
-        select(func.count(func.distinct(Filing.model_id))).where(
-            Filing.kind == FilingKind.dengji, Filing.status == FilingStatus.active
-        )
-    )
-    months: dict[str, Counter[str]] = {}
-    for kind, filed_on in session.execute(
-        select(Filing.kind, Filing.filed_on).order_by(Filing.filed_on)
+    by_modality: Counter[str] = Counter()
+    for modality, count in session.execute(
+        select(Model.modality, func.count()).group_by(Model.modality)
     ):
-        months.setdefault(filed_on.strftime("%Y-%m"), Counter())[FilingKind(kind).value] += 1
+        by_modality[Modality(modality).value] += count
+    n_models = sum(by_modality.values())
+    active = Filing.status == FilingStatus.active
+    n_filed, registered = session.execute(
+        select(
+            func.count(func.distinct(case((Filing.kind == FilingKind.beian, Filing.model_id)))),
+            func.count(func.distinct(case((Filing.kind == FilingKind.dengji, Filing.model_id)))),
+        ).where(active)
+    ).one()
+    months: dict[str, Counter[str]] = {}
+    for kind, filed_on, count in session.execute(
+        select(Filing.kind, Filing.filed_on, func.count())
+        .group_by(Filing.kind, Filing.filed_on)
+        .order_by(Filing.filed_on)
+    ):
+        months.setdefault(filed_on.strftime("%Y-%m"), Counter())[FilingKind(kind).value] += count
     cumulative = 0
     timeline = []
     for month in sorted(months):
@@ -738,17 +745,25 @@ def overview(session: Session) -> Overview:
                 month=month, beian=counts["beian"], dengji=counts["dengji"], cumulative=cumulative
             )
         )
-    total_text = get_fact(session, REGIONAL_TOTAL_KEY)
+    facts = {
+        key: value
+        for key, value in session.execute(
+            select(CommunityFact.key, CommunityFact.value).where(
+                CommunityFact.key.in_([REGIONAL_TOTAL_KEY, REGIONAL_NAME_KEY])
+            )
+        )
+    }
+    total_text = facts.get(REGIONAL_TOTAL_KEY)
     regional_total = int(total_text) if total_text else None
     return Overview(
         organisations=n_orgs,
         resident_organisations=n_resident,
         models=n_models,
-        filed_models=len(filed),
+        filed_models=n_filed,
         registered_apps=registered or 0,
-        regional_region=get_fact(session, REGIONAL_NAME_KEY) or "",
+        regional_region=facts.get(REGIONAL_NAME_KEY) or "",
         regional_filed_total=regional_total,
-        regional_share=(len(filed) / regional_total) if regional_total else None,
+        regional_share=(n_filed / regional_total) if regional_total else None,
         by_tier=[CountRow(key=t.value, count=by_tier[t.value]) for t in Tier],
         by_layer=[CountRow(key=v.value, count=by_layer[v.value]) for v in Layer],
         by_modality=[CountRow(key=v.value, count=by_modality[v.value]) for v in Modality],

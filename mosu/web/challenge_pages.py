@@ -354,11 +354,14 @@ def _detail_page(
 ) -> HTMLResponse:
     lang = language(request)
     moves = [t for t in lifecycle.available(actor, challenge) if t.name != "decide"]
+    seen = service.challenge_out(session, challenge)
     context = {
         **_common(request),
-        "c": service.challenge_out(session, challenge),
+        "c": seen,
         "events": service.events_out(session, actor=actor, challenge=challenge),
-        "applications": service.list_applications(session, actor=actor, challenge=challenge),
+        "applications": service.list_applications(
+            session, actor=actor, challenge=challenge, seen=seen
+        ),
         "moves": [(t, i18n.gettext(lang, TRANSITION_LABELS.get(t.name, t.name))) for t in moves],
         "can_apply": can_apply_now(actor, challenge),
         "errors": errors or {},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.accounts.service import actor_for, user_for_web_token
@@ -32,7 +33,7 @@ from mosu.web import (
 )
 from mosu.web.charts import overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
-from mosu.web.render import here, language, page_url, render
+from mosu.web.render import here, language, page_url, render, unread_notifications
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +77,7 @@ def set_regional_total(
     return RedirectResponse("/", status_code=303)
 
 
-def _actor_of(request: Request) -> Actor:
+def _actor_of(request: Request, session: Session) -> Actor:
     """The signed-in user for the layout of an error page, if any (never raises)."""
     cached = request.state._state.get("mosu_user")
     if cached is not None:
@@ -85,11 +86,18 @@ def _actor_of(request: Request) -> Actor:
     if not token:
         return PUBLIC
     try:
-        with request.app.state.sessionmaker() as session:
-            user = user_for_web_token(session, token)
-            return actor_for(user) if user is not None else PUBLIC
+        user = user_for_web_token(session, token)
+        return actor_for(user) if user is not None else PUBLIC
     except Exception:  # an error page must render even when the database does not answer
         return PUBLIC
+
+
+def _unread(request: Request, actor: Actor) -> int:
+    """The header's badge on an error page: 0 when the database does not answer."""
+    try:
+        return unread_notifications(request, actor)
+    except Exception:  # an error page must render even when the database does not answer
+        return 0
 
 
 def login_redirect(request: Request) -> RedirectResponse:
@@ -98,10 +106,19 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    """An error (status and message) in the site's layout and the visitor's language."""
+    """An error (status and message) in the site's layout and the visitor's language, read
+    with the request's session (its route has ended, so it is closed here again, with the
+    connection the page took) or, for a request that had none, one of its own."""
     lang = language(request)
     context = {"status": status, "message": i18n.local_message(message, lang)}
-    return render(request, "error.html", context, actor=_actor_of(request), status=status)
+    session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()
+    request.state.mosu_session = session
+    try:
+        actor = _actor_of(request, session)
+        context["unread"] = _unread(request, actor)
+        return render(request, "error.html", context, actor=actor, status=status)
+    finally:
+        session.close()
 
 
 router.include_router(auth_pages.router)

@@ -11,10 +11,12 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
+from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.config import Settings
+from mosu.gate import SAFE_METHODS
 from mosu.notifications.service import unread_count
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
@@ -95,11 +97,16 @@ def wants_partial(request: Request) -> bool:
 
 
 def unread_notifications(request: Request, actor: Actor) -> int:
-    """The signed-in user's unread notifications, for the badge in the header."""
+    """The signed-in user's unread notifications, for the badge in the header: on a GET,
+    as read with the visitor's session cookie (GET never writes); else read with the
+    request's own session (a page of a signed-in user always has one)."""
     if actor.user_id is None:
         return 0
-    with request.app.state.sessionmaker() as session:
-        return unread_count(session, user_id=actor.user_id)
+    counted = request.state._state.get("mosu_unread")
+    if counted is not None and request.method in SAFE_METHODS:
+        return int(counted)
+    session: Session = request.state.mosu_session
+    return unread_count(session, user_id=actor.user_id)
 
 
 def render(
@@ -119,9 +126,10 @@ def render(
         "html_lang": i18n.HTML_LANG[lang],
         "here": here(request),
         "path": request.url.path,
-        "unread": unread_notifications(request, actor),
     }
     values.update(context or {})
+    if "unread" not in values:
+        values["unread"] = unread_notifications(request, actor)
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"
