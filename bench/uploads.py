@@ -40,21 +40,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import web  # bench/web.py, beside this script: its server, database and CPU helpers
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
-POSTGRES_URL = os.environ.get(
-    "MOSU_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 MIB = 1024 * 1024
 BOUNDARY = "b0undary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
@@ -99,30 +95,6 @@ print(json.dumps(out))
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def database(kind: str, folder: Path) -> Iterator[str]:
-    """A fresh database URL: a SQLite file, or a throwaway PostgreSQL database."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'bench.db'}"
-        return
-    name = f"mosu_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def proc(pid: int, name: str) -> dict[str, int]:
     """``/proc/PID/status`` (kB fields) or ``/proc/PID/io`` as numbers."""
     values: dict[str, int] = {}
@@ -133,14 +105,6 @@ def proc(pid: int, name: str) -> dict[str, int]:
             if parts and parts[0].isdigit():
                 values[key] = int(parts[0])
     return values
-
-
-def cpu_seconds(pid: int) -> float:
-    with contextlib.suppress(OSError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
 
 
 # ---------------------------------------------------------------- bodies
@@ -409,7 +373,7 @@ class Server:
     """``mosu serve`` from ``src`` with a watchdog on its RSS."""
 
     def __init__(self, src: Path, url: str, folder: Path, cap_mb: int) -> None:
-        self.port = free_port()
+        self.port = web.free_port()
         self.cap_kb = cap_mb * 1024
         self.env = {
             **os.environ,
@@ -503,7 +467,7 @@ def run(kind: str, src: Path, cap_mb: int, bombs: list[Bomb]) -> Table:
         table.add_column(column, justify="left" if column in ("bomb", "answer") else "right")
     with (
         tempfile.TemporaryDirectory(prefix="mosu-bench-uploads-") as tmp,
-        database(kind, Path(tmp)) as url,
+        web.database(kind, Path(tmp)) as url,
     ):
         folder = Path(tmp)
         setup = subprocess.run(
@@ -526,7 +490,7 @@ def run(kind: str, src: Path, cap_mb: int, bombs: list[Bomb]) -> Table:
                     server.start()
                 Path(f"/proc/{server.pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
                 rss_before = proc(server.pid, "status").get("VmRSS", 0) // 1024
-                io_before, cpu_before = proc(server.pid, "io"), cpu_seconds(server.pid)
+                io_before, cpu_before = proc(server.pid, "io"), web.cpu_seconds(server.pid)
                 stop, tally = threading.Event(), [0, 0]
                 threads = [
                     threading.Thread(target=server.watch, args=(stop,)),
@@ -537,7 +501,7 @@ def run(kind: str, src: Path, cap_mb: int, bombs: list[Bomb]) -> Table:
                 status, answer = bomb.send(server.port, ids)
                 time.sleep(0.3)
                 peak = proc(server.pid, "status").get("VmHWM", 0) // 1024
-                io_after, cpu = proc(server.pid, "io"), cpu_seconds(server.pid) - cpu_before
+                io_after, cpu = proc(server.pid, "io"), web.cpu_seconds(server.pid) - cpu_before
                 stop.set()
                 for thread in threads:
                     thread.join()
