@@ -59,9 +59,8 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(
         default="",
-        description="Derives (HKDF) the key that encrypts stored model credentials and signs the login "
-        "form's CSRF token; random, at "
-        "least 32 characters and 128 estimated bits.",
+        description="Derives (HKDF) the key that encrypts stored model credentials and signs "
+        "the login form's CSRF token; random, at least 32 characters and 128 estimated bits.",
     )
     host: str = Field(default="127.0.0.1", description="Address `mosu serve` binds.")
     port: int = Field(default=8000, description="Port `mosu serve` and `mosu demo` listen on.")

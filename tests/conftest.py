@@ -296,9 +296,15 @@ def database_url(
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Settings:
+    """The test's settings; ``@pytest.mark.loopback_endpoints`` allows model endpoints on
+    loopback, as `mosu demo` does, for tests whose fake endpoints run here."""
     return Settings.from_env(
-        {}, database_url=database_url, secret_key=TEST_SECRET, data_dir=tmp_path / "data"
+        {},
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        data_dir=tmp_path / "data",
+        allow_private_endpoints=request.node.get_closest_marker("loopback_endpoints") is not None,
     )
 
 

@@ -35,6 +35,8 @@ from mosu.demo.loader import load_community
 from mosu.jobs.models import Job, JobState
 from mosu.registry.models import Model
 
+pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
+
 FINISHED_LOG = [
     ("operator", "created"),
     ("operator", "publish"),
@@ -60,12 +62,6 @@ FINISHED_LOG = [
     ("operator", "decide"),
     ("demand1", "start_delivery"),
 ]
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The demo's fake endpoints are on loopback: allowed, as `mosu demo` does."""
-    return settings.model_copy(update={"allow_private_endpoints": True})
 
 
 @pytest.fixture

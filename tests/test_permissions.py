@@ -74,6 +74,8 @@ from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
 from tests.scenarios import factory
 from tests.web.signin import browser, sign_in
 
+pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
+
 SECRET_API_KEY = "sk-secret-XYZ"
 IDENTITIES = ("public", "supplier_b", "demand", "expert", "supplier_a", "operator")
 SIGNED_IN = frozenset(IDENTITIES) - {"public"}
@@ -156,12 +158,6 @@ def all_routes(app: FastAPI) -> list[RouteInfo]:
 
 def checked_routes(app: FastAPI) -> list[RouteInfo]:
     return [r for r in all_routes(app) if r.kind == "api" and r.key not in NOT_PERMISSION_CHECKED]
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The walk's judge is a dead port on loopback: private endpoints allowed, as in the demo."""
-    return settings.model_copy(update={"allow_private_endpoints": True})
 
 
 @pytest.fixture

@@ -13,20 +13,15 @@ from sqlalchemy.orm import Session
 
 from mosu.app import API_PREFIX
 from mosu.arena.judge import JUDGE_PATTERN
-from mosu.config import Settings
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from tests.arena.platform import PROMPTS
 from tests.conftest import LiveServer, World, client_for
 from tests.test_permissions import checked_routes
 from tests.web.signin import browser, sign_in
 
+pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
+
 NAMES = ("天枢答复", "天璇答复", "天玑答复")
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The arena's fake endpoints are on loopback: allowed here, as in the demo."""
-    return settings.model_copy(update={"allow_private_endpoints": True})
 
 
 def _arena(ops: httpx.Client, url: str, **rules: object) -> int:

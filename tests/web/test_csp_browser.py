@@ -27,14 +27,8 @@ from tests.conftest import LiveServer
 from tests.corpus.conftest import import_rows
 from tests.web.test_browser import browser, settled  # noqa: F401 - the shared Chromium fixture
 
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The demo's fake endpoints are on loopback: allowed, as `mosu demo` does."""
-    return settings.model_copy(update={"allow_private_endpoints": True})
-
-
 pytestmark = [
+    pytest.mark.loopback_endpoints,
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]

@@ -25,6 +25,7 @@ from tests.web.test_browser import Community, browser, page, settled, sign_in
 
 __all__ = ["browser", "page"]
 pytestmark = [
+    pytest.mark.loopback_endpoints,
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", ["sqlite"], indirect=True),
 ]
@@ -39,12 +40,6 @@ prompt:
 parser: label
 scorers: [accuracy, macro_f1]
 """
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """The journey's fake endpoints are on loopback: allowed, as in the demo."""
-    return settings.model_copy(update={"allow_private_endpoints": True})
 
 
 @pytest.fixture
