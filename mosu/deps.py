@@ -11,6 +11,8 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
 
 from mosu.accounts.models import User
 from mosu.accounts.service import actor_for, user_for_api_token, visitor_for_web_token
@@ -58,6 +60,15 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def carries_credentials(headers: Headers) -> bool:
+    """Whether a request presents a bearer token or a session cookie (not whether they are
+    valid: that is for ``resolve_user``). The middlewares that sit before any route (body
+    limit, security headers, public cache) decide by this alone, without the database."""
+    if "authorization" in headers:
+        return True
+    return bool(cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE))
 
 
 def _bearer(request: Request) -> str | None:

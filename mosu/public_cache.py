@@ -42,7 +42,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
-from mosu.deps import SESSION_COOKIE
+from mosu.deps import carries_credentials
 from mosu.gate import SAFE_METHODS
 
 MARK = "mosu.public_cache"
@@ -90,12 +90,9 @@ def new_store(seconds: float, timer: Callable[[], float]) -> TTLCache[Key, Store
 
 def _anonymous(headers: Headers) -> str | None:
     """The visitor's language when the request carries no credentials, else ``None``."""
-    if "authorization" in headers:
+    if carries_credentials(headers):
         return None
-    cookies = cookie_parser(headers.get("cookie", ""))
-    if cookies.get(SESSION_COOKIE):
-        return None
-    return cookies.get(i18n.LANG_COOKIE) or ""
+    return cookie_parser(headers.get("cookie", "")).get(i18n.LANG_COOKIE) or ""
 
 
 class PublicCache:

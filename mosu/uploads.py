@@ -13,11 +13,11 @@ from __future__ import annotations
 import inspect
 
 from starlette.datastructures import Headers
-from starlette.requests import Request, cookie_parser
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mosu.deps import SESSION_COOKIE
+from mosu.deps import carries_credentials
 from mosu.errors import MosuError
 
 MIB = 1024 * 1024
@@ -32,14 +32,6 @@ one is cut off (the connection closes)."""
 class TooLarge(MosuError):
     status = 413
     code = "too_large"
-
-
-def carries_credentials(headers: Headers) -> bool:
-    """Whether the request presents a bearer token or a session cookie (not whether they
-    are valid: that is the route's business; this only sets the byte budget)."""
-    if "authorization" in headers:
-        return True
-    return bool(cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE))
 
 
 def too_large(signed_in: bool, max_upload_mb: int) -> TooLarge:

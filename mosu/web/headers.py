@@ -19,10 +19,9 @@ what it may keep.
 from __future__ import annotations
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mosu.deps import SESSION_COOKIE
+from mosu.deps import carries_credentials
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -48,13 +47,6 @@ NO_STORE = "no-store"
 STATIC_PREFIX = "/static/"
 
 
-def signed_in(headers: Headers) -> bool:
-    """Whether a request carries credentials (as :mod:`mosu.public_cache` tells them)."""
-    if "authorization" in headers:
-        return True
-    return bool(cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE))
-
-
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP answer."""
 
@@ -65,7 +57,9 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        private = signed_in(Headers(scope=scope)) and not scope["path"].startswith(STATIC_PREFIX)
+        private = carries_credentials(Headers(scope=scope)) and not scope["path"].startswith(
+            STATIC_PREFIX
+        )
 
         async def add_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -12,9 +12,9 @@ from starlette.datastructures import Headers
 
 from mosu.accounts.models import User
 from mosu.accounts.service import start_web_session
-from mosu.deps import SESSION_COOKIE
+from mosu.deps import SESSION_COOKIE, carries_credentials
 from mosu.public_cache import new_store
-from mosu.web.headers import CONTENT_SECURITY_POLICY, signed_in
+from mosu.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer, World
 from tests.test_public_cache import Clock, cache_of
 
@@ -80,7 +80,7 @@ def test_an_answer_that_sets_a_cookie_is_not_stored(live: LiveServer) -> None:
 
 
 def test_credentials_are_told_as_the_public_cache_tells_them() -> None:
-    assert signed_in(Headers({"authorization": "Bearer x"}))
-    assert signed_in(Headers({"cookie": f"lang=en; {SESSION_COOKIE}=abc"}))
-    assert not signed_in(Headers({"cookie": "lang=en"}))
-    assert not signed_in(Headers({"cookie": f"{SESSION_COOKIE}="}))
+    assert carries_credentials(Headers({"authorization": "Bearer x"}))
+    assert carries_credentials(Headers({"cookie": f"lang=en; {SESSION_COOKIE}=abc"}))
+    assert not carries_credentials(Headers({"cookie": "lang=en"}))
+    assert not carries_credentials(Headers({"cookie": f"{SESSION_COOKIE}="}))
