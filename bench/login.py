@@ -55,7 +55,7 @@ def peak_rss_mib(pid: int) -> tuple[float, float]:
 
 def setup(url: str, env: dict[str, str]) -> None:
     code = (
-        "from mosu import migrate; from mosu.db import make_engine, make_sessionmaker;"
+        "from mosu import migrate; from mosu.core.db import make_engine, make_sessionmaker;"
         "from mosu.accounts.models import Role; from mosu.accounts.service import create_user;"
         f"e = make_engine({url!r}); migrate.upgrade(e);"
         "s = make_sessionmaker(e)();"

@@ -47,7 +47,7 @@ def sign_in(url: str) -> str:
 
     from mosu.accounts.models import User
     from mosu.accounts.service import start_web_session
-    from mosu.db import make_engine, make_sessionmaker, transaction
+    from mosu.core.db import make_engine, make_sessionmaker, transaction
 
     engine = make_engine(url)
     with transaction(make_sessionmaker(engine)) as session:

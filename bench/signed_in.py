@@ -60,7 +60,8 @@ def build_scene(url: str, clients: int) -> Scene:
     from mosu.challenges import service as challenges
     from mosu.challenges.models import Challenge, ChallengeState
     from mosu.challenges.schemas import ChallengeIn
-    from mosu.db import make_engine, make_sessionmaker, transaction
+    from mosu.core import clock
+    from mosu.core.db import make_engine, make_sessionmaker, transaction
     from mosu.permissions import Actor
     from mosu.registry.models import Filing, FilingStatus, Model
     from mosu.supply.models import VoucherKind, VoucherProgramme
@@ -98,7 +99,7 @@ def build_scene(url: str, clients: int) -> Scene:
             select(Challenge).where(Challenge.state == ChallengeState.open)
         ).first()
         assert open_challenge is not None, "the demo has an open challenge"
-        today = challenges.today_in_shanghai()
+        today = clock.today()
         challenge = challenges.create_challenge(
             session,
             actor=operator,

@@ -68,7 +68,7 @@ from mosu.accounts.models import Role
 from mosu.accounts.service import actor_for, create_api_token, create_user, start_web_session
 from mosu.corpus.schemas import DatasetIn
 from mosu.corpus.service import create_dataset
-from mosu.db import make_engine, make_sessionmaker
+from mosu.core.db import make_engine, make_sessionmaker
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn
 from mosu.registry.service import create_organisation

@@ -141,8 +141,8 @@ def database(kind: str, folder: Path) -> Iterator[str]:
 def prepare(url: str, folder: Path, fake_url: str, samples: int) -> None:
     """Migrate, load the demo community, and queue a race of ``samples`` samples."""
     from mosu import migrate
-    from mosu.config import Settings
-    from mosu.db import make_engine, make_sessionmaker, transaction
+    from mosu.core.db import make_engine, make_sessionmaker, transaction
+    from mosu.core.settings import Settings
     from mosu.demo.challenge import build_demo_challenges
     from mosu.demo.loader import load_community
     from mosu.jobs.queue import enqueue

@@ -24,11 +24,11 @@ from mosu.arena.routes import router as arena_router
 from mosu.board.routes import router as board_router
 from mosu.challenges.race_routes import router as races_router
 from mosu.challenges.routes import router as challenges_router
-from mosu.config import Settings
+from mosu.core.db import make_engine, make_sessionmaker
+from mosu.core.errors import MosuError, TooManyRequests, Unauthenticated
+from mosu.core.gate import DatabaseGate
+from mosu.core.settings import Settings
 from mosu.corpus.routes import router as corpus_router
-from mosu.db import make_engine, make_sessionmaker
-from mosu.errors import MosuError, TooManyRequests, Unauthenticated
-from mosu.gate import DatabaseGate
 from mosu.notifications.routes import router as notifications_router
 from mosu.public_cache import PublicCache
 from mosu.registry.io_routes import router as registry_io_router

@@ -28,8 +28,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from mosu import migrate
-from mosu.db import make_engine
-from mosu.errors import MosuError
+from mosu.core.db import make_engine
+from mosu.core.errors import MosuError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 FILE_MODE = 0o600

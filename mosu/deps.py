@@ -16,9 +16,9 @@ from starlette.requests import cookie_parser
 
 from mosu.accounts.models import User
 from mosu.accounts.service import actor_for, user_for_api_token, visitor_for_web_token
-from mosu.config import Settings
-from mosu.errors import Forbidden, Unauthenticated
-from mosu.gate import SAFE_METHODS, DatabaseGate
+from mosu.core.errors import Forbidden, Unauthenticated
+from mosu.core.gate import SAFE_METHODS, DatabaseGate
+from mosu.core.settings import Settings
 from mosu.permissions import (
     ANYONE,
     OPERATOR,
@@ -39,7 +39,7 @@ def get_settings(request: Request) -> Settings:
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's one session, made once the request has its turn at the database (see
-    :mod:`mosu.gate`; waited for on the event loop, holding no thread) and closed, its
+    :mod:`mosu.core.gate`; waited for on the event loop, holding no thread) and closed, its
     connection back in the pool and the turn given up, as soon as the route returns. The
     page layout reads it too (``request.state.mosu_session``). Work is committed explicitly
     by the route, else rolled back. Making a session does no I/O, so it costs no thread hop;

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mosu.accounts.models import Role
-from mosu.errors import Forbidden, Unauthenticated
+from mosu.core.errors import Forbidden, Unauthenticated
 
 
 @dataclass(frozen=True)

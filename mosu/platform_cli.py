@@ -28,10 +28,10 @@ from mosu.accounts.service import (
     set_active,
     set_password,
 )
-from mosu.config import Settings
-from mosu.db import make_engine, make_sessionmaker, transaction
-from mosu.errors import MosuError
-from mosu.limits import ReadLimits
+from mosu.core.db import make_engine, make_sessionmaker, transaction
+from mosu.core.errors import MosuError
+from mosu.core.limits import ReadLimits
+from mosu.core.settings import Settings
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
 

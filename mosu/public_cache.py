@@ -42,8 +42,8 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
+from mosu.core.gate import SAFE_METHODS
 from mosu.deps import carries_credentials
-from mosu.gate import SAFE_METHODS
 
 MARK = "mosu.public_cache"
 """The scope key a marked route sets (through ``PUBLIC_CACHE``) for the middleware."""

@@ -4,8 +4,8 @@ from mosu.accounts import models as accounts_models
 from mosu.arena import models as arena_models
 from mosu.board import models as board_models
 from mosu.challenges import models as challenges_models
+from mosu.core.db import Base
 from mosu.corpus import models as corpus_models
-from mosu.db import Base
 from mosu.jobs import models as jobs_models
 from mosu.notifications import models as notifications_models
 from mosu.registry import models as registry_models

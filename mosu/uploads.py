@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mosu.core.errors import MosuError
 from mosu.deps import carries_credentials
-from mosu.errors import MosuError
 
 MIB = 1024 * 1024
 ANONYMOUS_LIMIT = 64 * 1024

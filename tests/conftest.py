@@ -26,8 +26,8 @@ from mosu.accounts import security
 from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import create_app
-from mosu.config import Settings
-from mosu.db import make_engine, make_sessionmaker
+from mosu.core.db import make_engine, make_sessionmaker
+from mosu.core.settings import Settings
 from mosu.permissions import Actor
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn
@@ -104,7 +104,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Its WAL is checkpointed into the file and the last connection closed, so the file alone
     is the whole database (a copy of a file with a live ``-wal`` would miss commits)."""
-    path = tmp_path_factory.mktemp("template") / "mosu.db"
+    path = tmp_path_factory.mktemp("template") / "mosu.core.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     with engine.connect() as conn:
@@ -280,7 +280,7 @@ def database_url(
     the session's migrated template), or a PostgreSQL schema named by ``search_path`` in the
     URL (see ``PostgresSchemas``)."""
     if request.param == "sqlite":
-        path = tmp_path / "mosu.db"
+        path = tmp_path / "mosu.core.db"
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return

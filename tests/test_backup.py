@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from mosu import migrate
 from mosu.backup import BackupError, backup, inspect_backup, restore
 from mosu.cli import app as cli_app
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from mosu.jobs.queue import enqueue
 from tests.conftest import POSTGRES_URL, TEST_SECRET, World
 

@@ -14,7 +14,7 @@ from mosu.accounts.models import ApiToken, User
 from mosu.accounts.security import token_digest
 from mosu.challenges.models import Challenge, ChallengeState
 from mosu.cli import app
-from mosu.db import make_engine, make_sessionmaker
+from mosu.core.db import make_engine, make_sessionmaker
 from mosu.demo.loader import COMMUNITY
 from mosu.registry.models import Filing, FilingKind, Model, Organisation, Tier
 from tests.conftest import TEST_SECRET

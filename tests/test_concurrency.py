@@ -22,7 +22,7 @@ from mosu.accounts.models import Role, User
 from mosu.accounts.service import create_api_token, create_user, start_web_session
 from mosu.arena.models import Vote
 from mosu.challenges.models import Application
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.supply.models import VoucherApplication
 from tests.arena.platform import make_arena
 from tests.conftest import TEST_SECRET, LiveServer, World

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from mosu import migrate
 from mosu.app import create_app
-from mosu.config import Settings
-from mosu.db import UTCDateTime, make_engine, transaction
+from mosu.core.db import UTCDateTime, make_engine, transaction
+from mosu.core.settings import Settings
 from mosu.registry.models import CommunityFact, Modality, Model
 from mosu.tables import Base
 from tests.conftest import TEST_SECRET
@@ -23,7 +23,7 @@ from tests.conftest import TEST_SECRET
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[FastAPI]:
-    url = f"sqlite:///{tmp_path / 'mosu.db'}"
+    url = f"sqlite:///{tmp_path / 'mosu.core.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

@@ -27,9 +27,10 @@ from mosu.challenges.models import (
 )
 from mosu.challenges.schemas import ApplicationIn
 from mosu.challenges.scoring import outcomes_of, stage_data
-from mosu.config import Settings
+from mosu.core import clock
+from mosu.core.db import make_engine
+from mosu.core.settings import Settings
 from mosu.corpus.models import DatasetVersion
-from mosu.db import make_engine, utcnow
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
 from mosu.demo.loader import load_community
 from mosu.jobs.models import Job, JobState
@@ -136,7 +137,7 @@ def finished_challenge_went_through_every_step(
         winners = [e for e in entries.values() if e.state is EntryState.winner]
         assert [w.name for w in winners] == [demo.winner] and winners[0].baseline is None
 
-        now = utcnow()
+        now = clock.now()
         for stage, size in ((first, 5), (second, 3)):
             assert stage.state is StageState.closed and stage.closes_at < now
             assert stage.closed_at == stage.closes_at
@@ -173,7 +174,7 @@ def open_challenge_takes_applications_and_can_race(
         assert challenge is not None and challenge.state is ChallengeState.open
         assert challenge.bounty_yuan is None  # 面议
         assert [s.name for s in challenge.stages] == ["初赛", "决赛"]
-        assert all(s.opens_at > utcnow() for s in challenge.stages)
+        assert all(s.opens_at > clock.now() for s in challenge.stages)
         users = {u.username: actor_for(u) for u in session.scalars(select(User))}
         operator, visitor = users["operator"], users["supplier1"]
         model = session.scalar(select(Model).where(Model.name == "星河-政务 13B"))

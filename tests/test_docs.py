@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from mosu.cli import app
-from mosu.config import Settings
+from mosu.core.settings import Settings
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 

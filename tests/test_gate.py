@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from mosu.gate import DatabaseGate
+from mosu.core.gate import DatabaseGate
 
 
 def test_turns_split_a_quarter_to_writes() -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 import openpyxl
 import pytest
 
-from mosu.config import Settings
+from mosu.core.limits import MIB, ReadLimits, read_member
+from mosu.core.settings import Settings
 from mosu.corpus.readers import Part, read_part, read_parts
-from mosu.limits import MIB, ReadLimits, read_member
 from mosu.registry.sheets import FileProblem, read_csv, read_xlsx
 from tests.conftest import TEST_SECRET
 

@@ -44,7 +44,7 @@ from mosu.challenges import races
 from mosu.challenges import service as challenges_service
 from mosu.challenges.models import SubmissionMode
 from mosu.challenges.scoring import stage_data
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.corpus import service as corpus_service
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part

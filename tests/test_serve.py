@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from mosu import migrate
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from tests.conftest import TEST_SECRET, free_port
 from tests.helpers.waiting import wait_until
 
@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_serve_with_several_web_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'mosu.db'}"
+    url = f"sqlite:///{tmp_path / 'mosu.core.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from mosu.db import make_engine
-from mosu.sqlite_writer import writer_lock
+from mosu.core.db import make_engine
+from mosu.core.sqlite_writer import writer_lock
 
 
 def test_a_second_writer_waits_for_its_turn_and_readers_do_not(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from mosu import migrate
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from mosu.registry.models import Organisation
 from tests.conftest import PostgresSchemas, make_org
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-from mosu.errors import Invalid
+from mosu.core.errors import Invalid
 
 MIN_LENGTH = 10
 

@@ -16,8 +16,8 @@ from mosu.accounts.schemas import (
     UserOut,
 )
 from mosu.accounts.throttle import Policy
+from mosu.core.errors import Invalid, NotFound
 from mosu.deps import OperatorActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Invalid, NotFound
 
 WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 

@@ -12,8 +12,8 @@ from mosu.accounts import throttle
 from mosu.accounts.models import ApiToken, Role, User, WebSession
 from mosu.accounts.passwords import check_password
 from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
-from mosu.db import utcnow
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core import clock
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor
 from mosu.registry.models import Organisation
@@ -83,7 +83,7 @@ def _guarded_verify(
 ) -> bool:
     """Check ``password`` unless a key is locked (then 429, nothing hashed); a wrong one is
     counted under both keys, a right one clears the account's count. The caller commits."""
-    now = utcnow()
+    now = clock.now()
     throttle.check(session, keys, now=now)
     ok = verify_password(password_hash or _DUMMY_HASH, password) and password_hash is not None
     if ok:
@@ -103,8 +103,8 @@ def sign_in(
 ) -> User | None:
     """The user whose password this is, or ``None`` (the failure is counted; commit it).
 
-    Raises :class:`~mosu.errors.TooManyRequests` while the account or the address is locked,
-    and :class:`~mosu.errors.Forbidden` for a deactivated account's right password.
+    Raises :class:`~mosu.core.errors.TooManyRequests` while the account or the address is locked,
+    and :class:`~mosu.core.errors.Forbidden` for a deactivated account's right password.
     """
     user = session.scalar(select(User).where(User.username == username))
     keys = throttle.Keys.of(username, address)
@@ -135,7 +135,7 @@ def end_all_sessions(session: Session, *, user_id: int) -> None:
     session.execute(
         update(ApiToken)
         .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
     )
     session.flush()
     session.expire_all()
@@ -177,7 +177,7 @@ def start_web_session(session: Session, *, user: User, hours: int) -> str:
         WebSession(
             token_hash=token_digest(token),
             user_id=user.id,
-            expires_at=utcnow() + dt.timedelta(hours=hours),
+            expires_at=clock.now() + dt.timedelta(hours=hours),
         )
     )
     session.flush()
@@ -210,7 +210,7 @@ def visitor_for_web_token(session: Session, token: str) -> tuple[User, int] | No
         .join(WebSession, WebSession.user_id == User.id)
         .where(
             WebSession.token_hash == token_digest(token),
-            WebSession.expires_at > utcnow(),
+            WebSession.expires_at > clock.now(),
             User.is_active.is_(True),
         )
     ).first()
@@ -228,7 +228,7 @@ def user_for_api_token(session: Session, token: str) -> User | None:
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         return None
-    now = utcnow()
+    now = clock.now()
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         row.last_used_at = now
         session.commit()
@@ -260,7 +260,7 @@ def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiTok
     if row is None or (row.user_id != actor.user_id and not actor.is_operator):
         raise NotFound("令牌不存在")
     if row.revoked_at is None:
-        row.revoked_at = utcnow()
+        row.revoked_at = clock.now()
         session.flush()
     return row
 

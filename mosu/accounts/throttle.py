@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import LoginThrottle
-from mosu.config import Settings
-from mosu.errors import TooManyRequests
+from mosu.core.errors import TooManyRequests
+from mosu.core.settings import Settings
 
 FORGET_AFTER = dt.timedelta(days=1)
 

@@ -27,6 +27,7 @@ from mosu.arena.pairs import PairCounts
 from mosu.arena.ratings import Leaderboard, rate
 from mosu.arena.schemas import Agreement, ImportReport, VoterFlags, VoteSelection
 from mosu.arena.votes import WINNERS, ArenaError, Battles, VoteFormatError, VoteProblem
+from mosu.core import clock
 from mosu.permissions import Actor, can_manage_arena, ensure
 
 EXTERNAL_NOTE = "imported votes"
@@ -281,7 +282,7 @@ def import_votes(
             new.append(name)
     session.flush()
     for record, stamp in zip(records, stamps, strict=True):
-        when = stamp or dt.datetime.now(dt.UTC)
+        when = stamp or clock.now()
         battle = Battle(
             arena_id=arena.id,
             competitor_a_id=by_name[record["model_a"]].id,

@@ -13,7 +13,8 @@ import datetime as dt
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 
 VOTE_SOURCES = ("human", "judge", "imported")
 """Who gave a vote: a person who saw the battle, a judge model, or votes collected elsewhere."""
@@ -33,7 +34,7 @@ class Arena(Base):
     votes_per_minute: Mapped[int] = mapped_column(Integer, default=6)
     read_chars_per_second: Mapped[float] = mapped_column(Float, default=30.0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     prompts: Mapped[list[ArenaPrompt]] = relationship(
         back_populates="arena", order_by="ArenaPrompt.id", cascade="all, delete-orphan"
@@ -73,7 +74,7 @@ class Competitor(Base):
     )
     spec: Mapped[str] = mapped_column(String(500), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     arena: Mapped[Arena] = relationship(back_populates="competitors")
 
@@ -93,7 +94,7 @@ class Answer(Base):
     )
     text: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
 class Battle(Base):
@@ -124,7 +125,7 @@ class Battle(Base):
         ForeignKey("arena_answers.id", ondelete="CASCADE")
     )
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     prompt: Mapped[ArenaPrompt | None] = relationship()
     competitor_a: Mapped[Competitor] = relationship(foreign_keys=[competitor_a_id])
@@ -155,6 +156,6 @@ class Vote(Base):
     winner: Mapped[str] = mapped_column(String(16))
     seconds: Mapped[float | None] = mapped_column(Float)
     detail: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     battle: Mapped[Battle] = relationship(back_populates="votes")

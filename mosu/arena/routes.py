@@ -31,7 +31,7 @@ from mosu.arena.schemas import (
     VoterFlags,
     VoteSelection,
 )
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import can_see_voters, ensure

@@ -31,10 +31,10 @@ from mosu.arena.schemas import (
     JudgeIn,
     JudgeReport,
 )
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.service import public_rows
-from mosu.db import utcnow
-from mosu.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
@@ -467,7 +467,7 @@ def cast_vote(
     """Record the voter's verdict: once per battle (a unique constraint backs the check),
     within the arena's votes per minute; the seconds since the battle was served are kept."""
     ensure(can_vote(actor) and battle.voter_id == actor.user_id, "只能为发给自己的对战投票")
-    now = now or utcnow()
+    now = now or clock.now()
     if any(v.voter_id == actor.user_id for v in battle.votes):
         raise Conflict("这场对战已经投过票了 / you already voted on this battle")
     recent = session.scalar(

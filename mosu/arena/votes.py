@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from mosu.errors import MosuError
+from mosu.core.errors import MosuError
 
 WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
 """The ``winner`` values, in the order of their outcome codes 0..3."""

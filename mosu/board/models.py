@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
 
@@ -24,8 +25,8 @@ class CaseStudy(Base):
     title: Mapped[str] = mapped_column(String(200))
     customer_type: Mapped[str] = mapped_column(String(100), default="")
     text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -45,7 +46,7 @@ class Interest(Base):
     )
     note: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     scenario: Mapped[Scenario] = relationship()
     organisation: Mapped[Organisation] = relationship()

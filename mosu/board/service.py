@@ -1,7 +1,7 @@
 """Board rules: case studies, interest in scenarios, and matches in both directions.
 
 Suppliers for a scenario and scenarios for a supplier come from the live index
-(``mosu.board.live``); this module adds who may see and change what.
+(``mosu.search.live``); this module adds who may see and change what.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.board.live import live_index
 from mosu.board.models import CaseStudy, Interest
 from mosu.board.schemas import (
     CaseStudyIn,
@@ -24,7 +23,7 @@ from mosu.board.schemas import (
     ScenarioMatch,
     SupplierMatch,
 )
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.notifications.service import notify_organisation
 from mosu.permissions import (
     Actor,
@@ -37,6 +36,7 @@ from mosu.registry.models import Model, Organisation
 from mosu.registry.service import get_organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.service import get_scenario, visible
+from mosu.search.live import live_index
 
 INTEREST_STATES = (ScenarioStatus.open, ScenarioStatus.published)
 """Interest is marked in scenarios on the board: not drafts, not closed ones."""

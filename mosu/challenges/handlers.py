@@ -40,8 +40,8 @@ from mosu.challenges.races import (
     refresh_public_board,
 )
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
-from mosu.db import utcnow
-from mosu.errors import Invalid, MosuError
+from mosu.core import clock
+from mosu.core.errors import Invalid, MosuError
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import error_reason
@@ -159,7 +159,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         submission.samples = len(ids)
         submission.errors = len(errors) + missing
         submission.error_reasons = reasons | ({"not run": missing} if missing else {})
-        submission.finished_at = utcnow()
+        submission.finished_at = clock.now()
         if submission.state is SubmissionState.cancelled:
             session.commit()
             return {"cancelled": True}
@@ -203,7 +203,7 @@ def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> di
         assert submission is not None
         submission.state = SubmissionState.failed
         submission.failure = f"接入点无法调用 / the endpoint cannot be called: {why}"
-        submission.finished_at = utcnow()
+        submission.finished_at = clock.now()
         session.commit()
         refresh_public_board(session, submission.stage_id, data_dir)
         session.commit()
@@ -221,7 +221,7 @@ def close_stage_job(ctx: JobContext) -> dict[str, Any]:
             return {"skipped": "closed"}
         if stage.challenge.state is not ChallengeState.racing:
             return {"skipped": stage.challenge.state.value}
-        now = utcnow()
+        now = clock.now()
         if now < stage.closes_at:
             job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage_id})
             job.available_at = stage.closes_at

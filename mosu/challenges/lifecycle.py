@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, ChallengeEvent, ChallengeState
-from mosu.errors import Conflict, Forbidden, Invalid
+from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor
 
 Party = Literal["operator", "issuer"]

@@ -28,9 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from mosu.core import clock
+from mosu.core.db import Base
+from mosu.core.errors import Conflict
 from mosu.corpus.models import DatasetVersion
-from mosu.db import Base, utcnow
-from mosu.errors import Conflict
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
 
@@ -89,8 +90,8 @@ class Challenge(Base):
         _enum(ChallengeState), default=ChallengeState.draft, index=True
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     scenario: Mapped[Scenario] = relationship()
     organisation: Mapped[Organisation] = relationship()
@@ -111,7 +112,7 @@ class ChallengeEvent(Base):
     challenge_id: Mapped[int] = mapped_column(
         ForeignKey("challenges.id", ondelete="CASCADE"), index=True
     )
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     actor_name: Mapped[str] = mapped_column(String(100), default="")
     action: Mapped[str] = mapped_column(String(50))
@@ -157,7 +158,7 @@ class Application(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[dt.datetime | None]
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     challenge: Mapped[Challenge] = relationship()
     organisation: Mapped[Organisation] = relationship()
@@ -292,7 +293,7 @@ class Entry(Base):
         ForeignKey("stages.id", ondelete="SET NULL")
     )
     cut_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     challenge: Mapped[Challenge] = relationship()
     application: Mapped[Application | None] = relationship()
@@ -339,7 +340,7 @@ class Submission(Base):
     error_reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     failure: Mapped[str] = mapped_column(Text, default="")
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[dt.datetime | None]
 
     stage: Mapped[Stage] = relationship()

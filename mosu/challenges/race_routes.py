@@ -42,10 +42,11 @@ from mosu.challenges.race_schemas import (
 )
 from mosu.challenges.scoring import stage_data
 from mosu.challenges.service import get_challenge
+from mosu.core import clock
+from mosu.core.errors import Forbidden, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
 from mosu.public_cache import PUBLIC_CACHE
 
@@ -72,8 +73,8 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
         name=stage.name,
         status=races.stage_status(stage),
         mode=stage.mode,
-        opens_at=races.shanghai(stage.opens_at),
-        closes_at=races.shanghai(stage.closes_at),
+        opens_at=clock.local(stage.opens_at),
+        closes_at=clock.local(stage.closes_at),
         cut_rule=stage.cut_rule,
         cut_value=stage.cut_value,
         rule=races.cut_rule_text(stage),
@@ -133,8 +134,8 @@ def submission_out(session: Session, actor: Actor, submission: Submission) -> Su
         failure=submission.failure,
         note=submission.note,
         endpoint_id=submission.endpoint_id,
-        created_at=races.shanghai(submission.created_at),
-        finished_at=races.shanghai(submission.finished_at) if submission.finished_at else None,
+        created_at=clock.local(submission.created_at),
+        finished_at=clock.local(submission.finished_at) if submission.finished_at else None,
     )
 
 

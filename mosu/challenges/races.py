@@ -26,7 +26,6 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -54,10 +53,10 @@ from mosu.challenges.scoring import (
     outcomes_of,
     stage_data,
 )
-from mosu.config import SUBMISSION_FAILURE_LIMIT
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
 from mosu.corpus.models import DatasetVersion
-from mosu.db import utcnow
-from mosu.errors import Conflict, Invalid, NotFound
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
 from mosu.permissions import (
@@ -70,7 +69,6 @@ from mosu.permissions import (
 )
 from mosu.registry.models import ModelEndpoint
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SYSTEM = Actor(role=Role.operator, username="system")  # scheduled jobs act as the operator
 BASELINES = ("baseline:majority", "baseline:tfidf")
 SUBMISSION_JOB = "challenge.submission"
@@ -83,10 +81,6 @@ FINISHED_CHALLENGE = (
     ChallengeState.accepted,
     ChallengeState.closed,
 )
-
-
-def shanghai(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(SHANGHAI)
 
 
 def get_challenge(session: Session, challenge_id: int) -> Challenge:
@@ -107,7 +101,7 @@ def stage_status(stage: Stage, now: dt.datetime | None = None) -> str:
     """``scheduled``, ``open``, ``closing`` (past its close, not yet closed) or ``closed``."""
     if stage.state is StageState.closed:
         return "closed"
-    moment = now or utcnow()
+    moment = now or clock.now()
     if moment < stage.opens_at:
         return "scheduled"
     return "open" if moment < stage.closes_at else "closing"
@@ -332,7 +326,7 @@ def quota(
 ) -> Quota:
     """Submissions that count (not failed, not cancelled) today and in total, and the failed
     ones, against ``failure_limit`` (``MOSU_SUBMISSION_FAILURE_LIMIT``)."""
-    moment = shanghai(now or utcnow())
+    moment = clock.local(now or clock.now())
     day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
     base = select(func.count(Submission.id)).where(
         Submission.stage_id == stage.id,
@@ -462,7 +456,7 @@ def submit(
 ) -> Submission:
     """Queue a submission of the actor's entry at an open stage, within the team's limits
     and failure budget (``failure_limit`` failed submissions at the stage)."""
-    moment = now or utcnow()
+    moment = now or clock.now()
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
     if stage is None:
         raise NotFound("没有这个阶段 / no such stage")
@@ -624,7 +618,7 @@ def cancel_submission(session: Session, *, actor: Actor, submission_id: int) -> 
     if submission.job_id is not None:
         queue.cancel(session, submission.job_id)
     submission.state = SubmissionState.cancelled
-    submission.finished_at = utcnow()
+    submission.finished_at = clock.now()
     return submission
 
 
@@ -734,7 +728,7 @@ def compute_board(session: Session, stage: Stage, part: str, data_dir: Path) -> 
     ]
     result = board(data.part_task("public" if part == "public" else "private"), contenders)
     result["part"] = part
-    result["computed_at"] = utcnow().isoformat()
+    result["computed_at"] = clock.now().isoformat()
     return result
 
 
@@ -781,7 +775,7 @@ def close_stage(
     Refused while submissions made before the close are still queued or running (the
     close job waits for them). An operator may close a stage early, giving a reason.
     """
-    moment = now or utcnow()
+    moment = now or clock.now()
     ensure(can_run_race(actor), "只有运营方可以结束阶段 / only operators close stages")
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
     if stage is None:
@@ -920,7 +914,6 @@ def view_board(
 __all__ = [
     "BASELINES",
     "CLOSE_JOB",
-    "SHANGHAI",
     "SUBMISSION_JOB",
     "SYSTEM",
     "LiveState",
@@ -946,7 +939,6 @@ __all__ = [
     "refresh_public_board",
     "rerun_submission",
     "select_submissions",
-    "shanghai",
     "stage_status",
     "start_race",
     "submissions_of",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mosu.challenges import races
 from mosu.challenges.models import Challenge, StageState
 from mosu.challenges.service import events_out
+from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
 
 
@@ -66,8 +67,8 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "name": stage.name,
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
-                "opens_at": races.shanghai(stage.opens_at).isoformat(),
-                "closes_at": races.shanghai(stage.closes_at).isoformat(),
+                "opens_at": clock.local(stage.opens_at).isoformat(),
+                "closes_at": clock.local(stage.closes_at).isoformat(),
                 "public": public,
                 "final": final,
                 "figure": scores_figure(

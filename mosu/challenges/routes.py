@@ -27,7 +27,9 @@ from mosu.challenges.schemas import (
     EventOut,
     TransitionIn,
 )
-from mosu.config import Settings
+from mosu.core.errors import Invalid
+from mosu.core.pagination import MAX_PER_PAGE, Page
+from mosu.core.settings import Settings
 from mosu.deps import (
     OperatorActor,
     PublicActor,
@@ -36,11 +38,9 @@ from mosu.deps import (
     SignedInActor,
     require,
 )
-from mosu.errors import Invalid
 from mosu.permissions import Actor, roles
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry.schemas import Page
-from mosu.registry.service import MAX_PER_PAGE, filed_model_ids
+from mosu.registry.service import filed_model_ids
 
 router = APIRouter(tags=["challenges"])
 SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]

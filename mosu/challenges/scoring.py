@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Stage, Submission
+from mosu.core.errors import Invalid
 from mosu.corpus.models import DatasetRow, DatasetVersion
-from mosu.errors import Invalid
 from mosu.evals.errors import EvalError
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.store import Outcome, RunStore
@@ -78,7 +78,7 @@ def build_task(
     """The engine task of a stage: its definition over the version's rows.
 
     ``test_ids`` keeps only those test rows (one part of the split). Raises
-    :class:`~mosu.errors.Invalid` with the engine's message when the definition does not fit
+    :class:`~mosu.core.errors.Invalid` with the engine's message when the definition does not fit
     the data (unknown field in the template, unknown scorer …).
     """
     extra = sorted(set(definition) & set(TASK_FIELDS_FROM_DATA))

@@ -49,8 +49,10 @@ from mosu.challenges.schemas import (
     OrgBrief,
     StageBrief,
 )
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.corpus.service import contamination_warning
-from mosu.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
     Actor,
     can_apply,
@@ -64,8 +66,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
-from mosu.registry.schemas import Page
-from mosu.registry.service import _like, _page_args, filed_model_ids
+from mosu.registry.service import filed_model_ids
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.service import get_scenario
 
@@ -76,16 +77,6 @@ _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
 S = TypeVar("S", bound=Select[Any])
-
-
-def today_in_shanghai(now: dt.datetime | None = None) -> dt.date:
-    """Today's date in Asia/Shanghai (``now`` for tests)."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(races.SHANGHAI).date()
-
-
-def local_time(at: dt.datetime) -> dt.datetime:
-    """A stored time (UTC, naive when the database drops the zone) in Asia/Shanghai."""
-    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(races.SHANGHAI)
 
 
 # ---------------------------------------------------------------- challenges
@@ -220,10 +211,10 @@ def list_challenges(
     per_page: int = 20,
 ) -> Page[ChallengeOut]:
     """The 榜单 list: search title, requirements, keywords, issuer and organisation."""
-    page, per_page = _page_args(page, per_page)
+    page, per_page = page_args(page, per_page)
     stmt = visible(select(Challenge).join(Challenge.organisation), actor)
     if q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         stmt = stmt.where(
             or_(
                 Challenge.title.ilike(pattern, escape="\\"),
@@ -336,7 +327,7 @@ def transition_challenge(
     move = lifecycle.TRANSITIONS.get(name)
     allowed = move is not None and bool(move.parties & lifecycle.parties_of(actor, challenge))
     if allowed and move is not None and challenge.state in move.sources:
-        if name == "publish" and challenge.valid_until < (today or today_in_shanghai()):
+        if name == "publish" and challenge.valid_until < (today or clock.today()):
             raise Conflict(
                 "有效期已过，请先修改有效期 / the validity window has passed; change it first",
                 details={"field": "valid_until"},
@@ -416,7 +407,7 @@ def events_out(session: Session, *, actor: Actor, challenge: Challenge) -> list[
         out.append(
             EventOut(
                 id=e.id,
-                at=local_time(e.at),
+                at=clock.local(e.at),
                 actor_organisation=shown.get(e.actor_id or 0, SYSTEM_ACTOR),
                 actor_name=e.actor_name if usernames else "",
                 action=e.action,
@@ -662,7 +653,7 @@ def apply(
             "a supplier applies with its own organisation as the lead",
         )
     assert lead_id is not None
-    today = today or today_in_shanghai()
+    today = today or clock.today()
     if challenge.state is not ChallengeState.open:
         raise Conflict(
             "榜单当前不接受揭榜申请 / the challenge is not open for applications",
@@ -802,7 +793,7 @@ def decide_application(
     application.state = ApplicationState.approved if approve else ApplicationState.rejected
     application.decision_reason = reason.strip()
     application.decided_by_id = actor.user_id
-    application.decided_at = dt.datetime.now(dt.UTC)
+    application.decided_at = clock.now()
     lifecycle.record(
         session,
         challenge,

@@ -10,6 +10,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from mosu.core.db import make_engine, make_sessionmaker
+from mosu.core.errors import MosuError
+from mosu.core.limits import ReadLimits
 from mosu.corpus import service
 from mosu.corpus.models import Dataset
 from mosu.corpus.readers import Part, split_word
@@ -20,9 +23,6 @@ from mosu.corpus.schemas import (
     Normalisation,
     Roles,
 )
-from mosu.db import make_engine, make_sessionmaker
-from mosu.errors import MosuError
-from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 
 data_app = typer.Typer(help="语料目录 / the corpus catalogue.", no_args_is_help=True)

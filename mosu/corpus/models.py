@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 from mosu.registry.models import Modality, Organisation
 
 UNKNOWN_LICENCE = "unknown"
@@ -36,7 +37,7 @@ class Dataset(Base):
     industry_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     organisation: Mapped[Organisation | None] = relationship()
     versions: Mapped[list[DatasetVersion]] = relationship(
@@ -69,7 +70,7 @@ class DatasetVersion(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     contamination: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     dataset: Mapped[Dataset] = relationship(back_populates="versions")
 

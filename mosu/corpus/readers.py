@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from mosu.core.limits import LimitExceeded, ReadLimits, check_archive, read_member
 from mosu.evals.errors import DataError
 from mosu.evals.loaders import read_cmmlu
-from mosu.limits import LimitExceeded, ReadLimits, check_archive, read_member
 from mosu.registry.sheets import FileProblem, as_text, decode_csv, is_blank, read_table
 
 Format = Literal["auto", "csv", "jsonl", "xlsx", "cmmlu", "clue"]

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from mosu.core.errors import Invalid
+from mosu.core.limits import ReadLimits
 from mosu.corpus import service
 from mosu.corpus.models import Dataset
 from mosu.corpus.readers import Part, split_word
@@ -24,8 +26,6 @@ from mosu.corpus.schemas import (
     VersionOut,
 )
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Invalid
-from mosu.limits import ReadLimits
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/corpus", tags=["corpus"])

@@ -22,6 +22,9 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.core import clock
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from mosu.core.limits import ReadLimits
 from mosu.corpus import contamination
 from mosu.corpus.models import (
     HIDDEN_SPLITS,
@@ -45,8 +48,6 @@ from mosu.corpus.schemas import (
 )
 from mosu.corpus.splits import assign_splits
 from mosu.corpus.validation import Clean, check, guess_roles
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from mosu.limits import ReadLimits
 from mosu.permissions import (
     PUBLIC,
     Actor,
@@ -498,7 +499,7 @@ def import_version(
                 "stratified_by": "label" if unsplit and labels else None,
             },
             "imported_by": actor.username or actor.user_id,
-            "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "imported_at": clock.now().isoformat(timespec="seconds"),
         },
         stats=_stats(keep, splits),
         contamination={},
@@ -605,7 +606,7 @@ def find_contamination(session: Session, version: DatasetVersion) -> dict[str, A
         "n": contamination.N,
         "threshold": contamination.THRESHOLD,
         "test_rows": len(test),
-        "checked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "checked_at": clock.now().isoformat(timespec="seconds"),
         "corpora_checked": 0,
         "flagged_rows": 0,
         "public_flagged_rows": 0,

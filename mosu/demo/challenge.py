@@ -44,9 +44,9 @@ from mosu.challenges.models import (
     SubmissionMode,
 )
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
-from mosu.config import Settings
+from mosu.core import clock
+from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
-from mosu.db import utcnow
 from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints, run_submissions
 from mosu.evals.netpolicy import AddressPolicy
@@ -494,7 +494,7 @@ def build_demo_challenges(
 ) -> DemoChallenges:
     """Add the demo's challenges to a database holding the demo community (committed)."""
     story = load_story()
-    moment = now or utcnow()
+    moment = now or clock.now()
     with Session(engine) as session:
         users = _add_users(session, story)
         session.commit()

@@ -27,7 +27,7 @@ import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.accounts.security import CredentialBox
 from mosu.challenges import races
 from mosu.challenges.models import Submission, SubmissionState
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import AddressPolicy

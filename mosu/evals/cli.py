@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mosu.errors import MosuError
+from mosu.core.errors import MosuError
 from mosu.evals import aio
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mosu.errors import MosuError
+from mosu.core.errors import MosuError
 
 
 class EvalError(MosuError):

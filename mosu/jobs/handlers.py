@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosu.errors import Invalid
+from mosu.core.errors import Invalid
 from mosu.evals import stats
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun

@@ -39,8 +39,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.db import UTCDateTime, utcnow
-from mosu.errors import Conflict, NotFound
+from mosu.core import clock
+from mosu.core.db import UTCDateTime
+from mosu.core.errors import Conflict, NotFound
 from mosu.jobs.models import FINISHED_STATES, Job, JobState
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -82,7 +83,7 @@ def enqueue(
     """Queue a job for the handler registered as ``kind`` (higher ``priority`` runs first)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
-    moment = now or utcnow()
+    moment = now or clock.now()
     job = Job(
         kind=kind,
         payload=payload or {},
@@ -167,7 +168,7 @@ def claim(
     """
     if not kinds:
         return None
-    moment = now or utcnow()
+    moment = now or clock.now()
     lease = moment + dt.timedelta(seconds=lease_seconds)
     values = {
         "state": _RUNNING,
@@ -234,7 +235,7 @@ def heartbeat(
 
     Falsy when the worker no longer owns the job: it must stop and not write results.
     """
-    moment = now or utcnow()
+    moment = now or clock.now()
     values: dict[str, Any] = {
         "lease_expires_at": moment + dt.timedelta(seconds=lease_seconds),
         "heartbeat_at": moment,
@@ -280,7 +281,7 @@ def complete(
         state=JobState.succeeded.value,
         result=result,
         error=None,
-        finished_at=now or utcnow(),
+        finished_at=now or clock.now(),
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -298,7 +299,7 @@ def fail(
 ) -> JobState | None:
     """Record a failed attempt: queued again after a backoff while attempts remain (and
     ``retry``), else failed. Returns the new state, or None if the lease was lost."""
-    moment = now or utcnow()
+    moment = now or clock.now()
     limit = 32
     retry_at = case(
         {
@@ -349,7 +350,7 @@ def acknowledge_cancel(
         job_id,
         worker_id,
         state=JobState.cancelled.value,
-        finished_at=now or utcnow(),
+        finished_at=now or clock.now(),
         lease_owner=None,
         lease_expires_at=None,
     )
@@ -366,7 +367,7 @@ def cancel(session: Session, job_id: int, *, now: dt.datetime | None = None) -> 
     """Cancel a job in any state: a queued job at once; a running job is asked to stop and
     its worker sees that at its next heartbeat; a finished job stays as it is."""
     job = _get(session, job_id)
-    moment = now or utcnow()
+    moment = now or clock.now()
     if job.state == JobState.queued:
         session.execute(
             update(Job)
@@ -396,7 +397,7 @@ def rerun(session: Session, job_id: int, *, now: dt.datetime | None = None) -> J
             f"任务仍在{'排队' if job.state == JobState.queued else '运行'} / job {job_id} is "
             f"{job.state.value}; cancel it first"
         )
-    moment = now or utcnow()
+    moment = now or clock.now()
     session.execute(
         update(Job)
         .where(Job.id == job_id, Job.state.in_([s.value for s in FINISHED_STATES]))
@@ -428,7 +429,7 @@ def position(session: Session, job_id: int, *, now: dt.datetime | None = None) -
     job = _get(session, job_id)
     if job.state != JobState.queued:
         return None
-    horizon = max(now or utcnow(), job.available_at)
+    horizon = max(now or clock.now(), job.available_at)
     ahead = session.scalar(
         select(func.count())
         .select_from(Job)

@@ -4,7 +4,7 @@ A handler is registered for a job ``kind`` with :func:`handler`; it receives a
 :class:`JobContext` and returns a JSON-able result. A sync handler should look at
 ``ctx.stopping`` between steps; an async one is cancelled when the job must stop (its
 lease lost, its cancellation requested, or the worker shutting down). A handler that raises
-:class:`~mosu.errors.MosuError` (bad input: retrying cannot help) fails at once; any other
+:class:`~mosu.core.errors.MosuError` (bad input: retrying cannot help) fails at once; any other
 exception is retried after a backoff while attempts remain.
 """
 
@@ -27,15 +27,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from mosu.db import make_engine, utcnow
-from mosu.errors import MosuError
+from mosu.core import clock
+from mosu.core.db import make_engine
+from mosu.core.errors import MosuError
 from mosu.evals import aio
 from mosu.evals.netpolicy import STRICT, AddressPolicy
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 
 if TYPE_CHECKING:
-    from mosu.config import Settings
+    from mosu.core.settings import Settings
 
 log = logging.getLogger("mosu.jobs")
 
@@ -115,7 +116,7 @@ class Worker:
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
         ray_address: str | None = None,
-        clock: Clock = utcnow,
+        clock: Clock = clock.now,
         secrets: SecretLookup | None = None,
         address_policy: AddressPolicy = STRICT,
     ) -> None:

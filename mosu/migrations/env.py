@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from mosu.tables import Base
 
 config = context.config

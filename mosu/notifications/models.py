@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 
 
 class Notification(Base):
@@ -21,5 +22,5 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     read_at: Mapped[dt.datetime | None]

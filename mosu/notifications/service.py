@@ -9,8 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
-from mosu.db import utcnow
-from mosu.errors import NotFound
+from mosu.core import clock
+from mosu.core.errors import NotFound
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor
 
@@ -84,7 +84,7 @@ def mark_read(session: Session, *, actor: Actor, notification_id: int) -> Notifi
     if row is None or row.user_id != actor.user_id:
         raise NotFound(f"通知 {notification_id} 不存在 / notification {notification_id} not found")
     if row.read_at is None:
-        row.read_at = utcnow()
+        row.read_at = clock.now()
     session.flush()
     return row
 
@@ -93,7 +93,7 @@ def mark_all_read(session: Session, *, actor: Actor) -> int:
     result = session.execute(
         update(Notification)
         .where(Notification.user_id == actor.user_id, Notification.read_at.is_(None))
-        .values(read_at=utcnow())
+        .values(read_at=clock.now())
     )
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)

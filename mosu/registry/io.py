@@ -35,7 +35,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.limits import ReadLimits
+from mosu.core.limits import ReadLimits
 from mosu.permissions import Actor, can_bulk_import, ensure
 from mosu.registry.models import Layer, Modality, Model, Organisation, Tier
 from mosu.registry.schemas import ModelIn, OrganisationIn

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from mosu.core import clock
+from mosu.core.errors import Invalid
+from mosu.core.limits import ReadLimits
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
-from mosu.errors import Invalid
-from mosu.limits import ReadLimits
 from mosu.registry.io import Format, ImportReportOut, Kind, export_table, import_table
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
@@ -129,7 +129,7 @@ def import_file(
 def export_file(session: SessionDep, actor: OperatorActor, kind: Kind, fmt: Format) -> Response:
     """All organisations (with contacts) or all models as xlsx or CSV (批量导出)."""
     data = export_table(session, actor=actor, kind=kind, fmt=fmt)
-    filename = f"mosu-{kind}-{dt.date.today():%Y%m%d}.{fmt}"
+    filename = f"mosu-{kind}-{clock.today():%Y%m%d}.{fmt}"
     return Response(
         content=data,
         media_type=XLSX_MEDIA_TYPE if fmt == "xlsx" else CSV_MEDIA_TYPE,

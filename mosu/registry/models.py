@@ -8,7 +8,8 @@ import enum
 from sqlalchemy import JSON, Enum, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 
 
 class Tier(enum.StrEnum):
@@ -74,8 +75,8 @@ class Organisation(Base):
     contact_name: Mapped[str] = mapped_column(String(100), default="")
     contact_phone: Mapped[str] = mapped_column(String(50), default="")
     contact_email: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     models: Mapped[list[Model]] = relationship(
         back_populates="organisation", foreign_keys="Model.organisation_id"
@@ -100,8 +101,8 @@ class Model(Base):
     base_model_text: Mapped[str] = mapped_column(String(200), default="")
     capability_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     organisation: Mapped[Organisation] = relationship(back_populates="models")
     base_model: Mapped[Model | None] = relationship(remote_side=[id])
@@ -125,7 +126,7 @@ class Filing(Base):
     based_on_model_id: Mapped[int | None] = mapped_column(
         ForeignKey("models.id", ondelete="RESTRICT")
     )
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     model: Mapped[Model] = relationship(back_populates="filings", foreign_keys=[model_id])
     based_on_model: Mapped[Model | None] = relationship(foreign_keys=[based_on_model_id])
@@ -150,7 +151,7 @@ class ModelEndpoint(Base):
     model_name: Mapped[str] = mapped_column(String(200))
     api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
 class CommunityFact(Base):
@@ -160,4 +161,4 @@ class CommunityFact(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)

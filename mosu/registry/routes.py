@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mosu.accounts.security import CredentialBox
+from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor
@@ -26,13 +27,12 @@ from mosu.registry.schemas import (
     OrganisationOut,
     OrganisationPatch,
     Overview,
-    Page,
     RegionalTotalIn,
 )
 
 router = APIRouter(tags=["registry"])
 PageNo = Annotated[int, Query(ge=1)]
-PerPage = Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 
 
 def credential_box(request: Request) -> CredentialBox:

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from mosu.accounts.security import CredentialBox
-from mosu.board.live import engine_first, live_index
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import (
     Actor,
@@ -56,22 +56,12 @@ from mosu.registry.schemas import (
     OrganisationOut,
     OrganisationPatch,
     Overview,
-    Page,
 )
 from mosu.registry.validators import filing_number_date
+from mosu.search.live import engine_first, live_index
 
-MAX_PER_PAGE = 100
 REGIONAL_TOTAL_KEY = "regional_filed_total"
 REGIONAL_NAME_KEY = "regional_name"
-
-
-def _like(q: str) -> str:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _page_args(page: int, per_page: int) -> tuple[int, int]:
-    return max(1, page), min(max(1, per_page), MAX_PER_PAGE)
 
 
 # ---------------------------------------------------------------- organisations
@@ -128,11 +118,11 @@ def list_organisations(
     """Organisations; ``q`` searches through the matching engine (names, descriptions, models
     and their tags, case studies), best first, plus substring matches of name, description
     and credit code behind them."""
-    page, per_page = _page_args(page, per_page)
+    page, per_page = page_args(page, per_page)
     stmt = select(Organisation)
     ranked: list[int] = []
     if q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         ranked = live_index(session).search_organisations(session, q.strip())
         stmt = stmt.where(
             or_(
@@ -303,11 +293,11 @@ def list_models(
 ) -> Page[ModelOut]:
     """Models; ``q`` searches through the matching engine (name, tags, description, the
     organisation's name), best first, plus substring matches behind them."""
-    page, per_page = _page_args(page, per_page)
+    page, per_page = page_args(page, per_page)
     stmt = select(Model).join(Model.organisation)
     ranked: list[int] = []
     if q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         ranked = live_index(session).search_models(session, q.strip())
         stmt = stmt.where(
             or_(
@@ -470,10 +460,10 @@ def list_filings(
     page: int = 1,
     per_page: int = 20,
 ) -> Page[FilingOut]:
-    page, per_page = _page_args(page, per_page)
+    page, per_page = page_args(page, per_page)
     stmt = select(Filing).join(Filing.model).join(Model.organisation)
     if q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         stmt = stmt.where(
             or_(
                 Filing.number.ilike(pattern, escape="\\"),

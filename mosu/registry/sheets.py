@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Callable, Collection, Iterable
 from decimal import Decimal
 
-from mosu.limits import LimitExceeded, ReadLimits, check_xlsx
+from mosu.core.limits import LimitExceeded, ReadLimits, check_xlsx
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make Excel or LibreOffice read a cell as a formula (OWASP)."""

@@ -8,7 +8,8 @@ import enum
 from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mosu.db import Base, utcnow
+from mosu.core import clock
+from mosu.core.db import Base
 from mosu.registry.models import Organisation
 
 
@@ -45,7 +46,7 @@ class Scenario(Base):
         index=True,
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     organisation: Mapped[Organisation] = relationship()

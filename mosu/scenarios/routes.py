@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from mosu.accounts.models import Role
+from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import PublicActor, SessionDep, require
 from mosu.permissions import Actor, roles
-from mosu.registry.schemas import Page
-from mosu.registry.service import MAX_PER_PAGE
 from mosu.scenarios import service
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioOut, ScenarioPatch

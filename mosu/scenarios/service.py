@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.board.live import engine_first, live_index
 from mosu.challenges.models import Challenge, ChallengeState
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
     can_manage_scenario,
@@ -18,10 +18,10 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Organisation
-from mosu.registry.schemas import Page
-from mosu.registry.service import _like, _page_args, get_organisation
+from mosu.registry.service import get_organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
+from mosu.search.live import engine_first, live_index
 
 
 def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
@@ -89,11 +89,11 @@ def list_scenarios(
     (title, domain, capabilities, description, data), best first, with substring matches
     (also of the organisation's name) behind. The budget filter keeps scenarios with a stated
     budget whose range meets ``budget_min_yuan``..``budget_max_yuan``."""
-    page, per_page = _page_args(page, per_page)
+    page, per_page = page_args(page, per_page)
     stmt = visible(select(Scenario).join(Scenario.organisation), actor)
     ranked: list[int] = []
     if q.strip():
-        pattern = _like(q.strip())
+        pattern = like_pattern(q.strip())
         ranked = live_index(session).search_scenarios(session, q.strip())
         stmt = stmt.where(
             or_(

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mosu.db import make_engine, make_sessionmaker
+from mosu.core.db import make_engine, make_sessionmaker
 from mosu.supply import programmes, report, service
 from mosu.supply.schemas import SpendRow
 

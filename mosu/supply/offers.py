@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.core import clock
+from mosu.core.errors import Invalid, NotFound
+from mosu.core.money import to_fen, to_yuan
 from mosu.corpus.models import Dataset
-from mosu.errors import Invalid, NotFound
 from mosu.permissions import (
     Actor,
     can_manage_offers_of,
@@ -26,7 +28,6 @@ from mosu.supply.models import (
     ModelService,
     VoucherKind,
 )
-from mosu.supply.money import to_fen, to_yuan
 from mosu.supply.schemas import (
     CorpusOfferIn,
     CorpusOfferOut,
@@ -44,7 +45,7 @@ SECONDS_PER_HOUR = 3600
 
 
 def today_or(today: dt.date | None) -> dt.date:
-    return today or dt.date.today()
+    return today or clock.today()
 
 
 def known_organisation(session: Session, organisation_id: int, field: str) -> Organisation:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.money import to_fen, to_yuan
 from mosu.permissions import (
     Actor,
     can_keep_firm_facts,
@@ -22,7 +23,6 @@ from mosu.supply.models import (
     SupplyProfile,
     VoucherProgramme,
 )
-from mosu.supply.money import to_fen, to_yuan
 from mosu.supply.offers import known_organisation
 from mosu.supply.rules import Firm, Rules
 from mosu.supply.schemas import (

@@ -9,11 +9,11 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.core.money import to_yuan
 from mosu.permissions import Actor, can_see_supply_reports, ensure
 from mosu.registry.models import Tier
 from mosu.registry.sheets import write_xlsx_sheets
 from mosu.supply.models import LedgerEntry, LedgerKind, VoucherApplication, VoucherKind
-from mosu.supply.money import to_yuan
 from mosu.supply.programmes import list_programmes
 from mosu.supply.schemas import ProgrammeSpend, SpendRow, SupplyReport
 

@@ -9,8 +9,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from mosu.core.errors import Invalid
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Invalid
 from mosu.permissions import can_see_application, ensure
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
 from mosu.supply import offers, programmes, report, service

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from mosu.supply.money import floor_fen, to_fen
+from mosu.core.money import floor_fen, to_fen
 
 StepRule = Literal[
     "period",

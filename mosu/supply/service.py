@@ -20,7 +20,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.money import to_fen, to_yuan
 from mosu.permissions import (
     Actor,
     can_apply_for,
@@ -35,7 +36,6 @@ from mosu.supply.models import (
     VoucherApplication,
     VoucherProgramme,
 )
-from mosu.supply.money import to_fen, to_yuan
 from mosu.supply.offers import known_organisation, offer_seller, today_or
 from mosu.supply.programmes import get_programme, list_programmes, related, supply_firm
 from mosu.supply.rules import (

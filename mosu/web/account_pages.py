@@ -14,8 +14,9 @@ from mosu.accounts import service as accounts
 from mosu.accounts.models import Role, User
 from mosu.accounts.security import CredentialBox
 from mosu.accounts.throttle import Policy
+from mosu.core.errors import Conflict, Invalid, TooManyRequests
+from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Conflict, Invalid, TooManyRequests
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor
 from mosu.registry import service as registry
@@ -64,7 +65,7 @@ def _account_page(
             registry.endpoint_out(e) for e in registry.list_endpoints(session, actor=actor)
         ]
         context["org_models"] = registry.list_models(
-            session, organisation_id=actor.organisation_id, per_page=registry.MAX_PER_PAGE
+            session, organisation_id=actor.organisation_id, per_page=MAX_PER_PAGE
         ).items
     return render(request, "account.html", context, actor=actor, status=status)
 

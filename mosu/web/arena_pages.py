@@ -14,8 +14,8 @@ from mosu import i18n
 from mosu.arena import board, service
 from mosu.arena.ratings import Leaderboard
 from mosu.arena.winrate import empirical_win_rate, leaderboard_order, win_rate_heatmap
+from mosu.core.errors import Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.errors import Invalid
 from mosu.permissions import can_manage_arena, can_see_voters
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.forms import FormDep, text

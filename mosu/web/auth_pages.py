@@ -8,9 +8,9 @@ from fastapi.responses import RedirectResponse, Response
 from mosu import i18n
 from mosu.accounts import service as accounts
 from mosu.accounts.throttle import Policy
-from mosu.config import Settings
+from mosu.core.errors import Forbidden, NotFound, TooManyRequests
+from mosu.core.settings import Settings
 from mosu.deps import SESSION_COOKIE, PublicActor, SessionDep, SettingsDep
-from mosu.errors import Forbidden, NotFound, TooManyRequests
 from mosu.permissions import Actor
 from mosu.web import login_csrf
 from mosu.web.forms import FormDep, text

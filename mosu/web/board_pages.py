@@ -16,8 +16,8 @@ from starlette.datastructures import FormData
 from mosu.accounts.models import Role
 from mosu.board import service
 from mosu.board.schemas import CaseStudyIn
+from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.notifications import service as notifications
 from mosu.permissions import Actor, can_manage_case_studies, can_mark_interest, can_read_interests
 from mosu.registry.models import Layer

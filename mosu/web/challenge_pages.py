@@ -27,8 +27,9 @@ from mosu.challenges.models import (
 )
 from mosu.challenges.routes import proposal_download
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
+from mosu.core import clock
+from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
-from mosu.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.permissions import Actor, can_manage_challenge, can_withdraw_application, ensure, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.models import Organisation
@@ -92,7 +93,7 @@ FIELDS = (
 
 def when(at: dt.datetime) -> str:
     """A stored time as Asia/Shanghai wall-clock text."""
-    return service.local_time(at).strftime("%Y-%m-%d %H:%M")
+    return clock.local(at).strftime("%Y-%m-%d %H:%M")
 
 
 def _common(request: Request) -> dict[str, Any]:
@@ -152,7 +153,7 @@ def list_challenges(
 def _prefill(session: Session, scenario_id: int, actor: Actor) -> dict[str, Any]:
     """The 发布榜单 form's values taken from the scenario."""
     scenario = get_scenario(session, scenario_id, actor=actor)
-    today = service.today_in_shanghai()
+    today = clock.today()
     until = scenario.deadline if scenario.deadline and scenario.deadline > today else None
     return {
         "scenario_id": scenario.id,
@@ -333,7 +334,7 @@ def edit_challenge(
 
 def can_apply_now(actor: Actor, challenge: Challenge) -> bool:
     """Whether to offer the 揭榜 button: a supplier with an organisation, while open."""
-    today = service.today_in_shanghai()
+    today = clock.today()
     return (
         actor.role is Role.supplier
         and actor.organisation_id is not None

@@ -20,15 +20,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
-from mosu.config import Settings
+from mosu.core.errors import Conflict, Invalid
+from mosu.core.limits import ReadLimits
+from mosu.core.settings import Settings
 from mosu.corpus import service
 from mosu.corpus.models import HIDDEN_SPLITS, PUBLIC_SPLITS, SPLITS, Dataset
 from mosu.corpus.readers import FORMATS, Part, split_word
 from mosu.corpus.routes import FILE_FIELDS, import_options
 from mosu.corpus.schemas import DatasetIn, ImportReport
 from mosu.deps import PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Conflict, Invalid
-from mosu.limits import ReadLimits
 from mosu.permissions import (
     Actor,
     can_check_contamination,

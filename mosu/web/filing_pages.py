@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service

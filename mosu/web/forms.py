@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from mosu import i18n
-from mosu.errors import MosuError
+from mosu.core.errors import MosuError
 
 GENERAL = "__all__"
 FieldErrors = dict[str, list[str]]

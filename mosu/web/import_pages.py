@@ -18,10 +18,10 @@ from fastapi.responses import HTMLResponse
 from starlette.datastructures import UploadFile
 
 from mosu import i18n
-from mosu.config import Settings
+from mosu.core.errors import Invalid
+from mosu.core.limits import ReadLimits
+from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
-from mosu.errors import Invalid
-from mosu.limits import ReadLimits
 from mosu.permissions import Actor
 from mosu.registry.io import Kind, import_table
 from mosu.web.forms import FormDep, checked, text

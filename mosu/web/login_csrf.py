@@ -15,7 +15,7 @@ import secrets
 
 from fastapi import Request, Response
 
-from mosu.config import Settings
+from mosu.core.settings import Settings
 
 CSRF_COOKIE = "mosu_login_csrf"
 CSRF_FIELD = "csrf_token"

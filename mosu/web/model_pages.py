@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor, can_manage_filings_of, can_manage_models_of, ensure
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import service

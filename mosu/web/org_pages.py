@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.core.errors import Conflict, Invalid
+from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
-from mosu.errors import Conflict, Invalid
 from mosu.permissions import (
     Actor,
     can_edit_organisation,
@@ -255,9 +256,7 @@ def org_detail(
     """An organisation's profile, its models and filings; contacts only where permitted."""
     org = service.get_organisation(session, organisation_id)
     out = service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
-    models = service.list_models(
-        session, organisation_id=org.id, per_page=service.MAX_PER_PAGE
-    ).items
+    models = service.list_models(session, organisation_id=org.id, per_page=MAX_PER_PAGE).items
     filings = sorted(
         ((m, f) for m in models for f in m.filings), key=lambda mf: mf[1].filed_on, reverse=True
     )

@@ -27,10 +27,11 @@ from mosu.challenges.models import (
 )
 from mosu.challenges.race_routes import submission_out, visible_challenge
 from mosu.challenges.report import report_data, scores_figure
+from mosu.core import clock
+from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.models import ModelEndpoint
@@ -54,7 +55,7 @@ scorers: [accuracy, macro_f1]
 
 
 def when(at: dt.datetime | None) -> str:
-    return races.shanghai(at).strftime("%Y-%m-%d %H:%M") if at else "—"
+    return clock.local(at).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
 def _versions(session: Session) -> list[tuple[int, str]]:
@@ -235,7 +236,7 @@ def _local_time(value: str, what: str) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         raise Invalid(f"{what}时间格式不对 / {what}: use YYYY-MM-DD HH:MM") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=races.SHANGHAI)
+    return moment if moment.tzinfo else moment.replace(tzinfo=clock.SHANGHAI)
 
 
 def _number(form: FormData, name: str, default: float) -> float:

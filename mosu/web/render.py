@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.accounts.models import Role
-from mosu.config import Settings
-from mosu.gate import SAFE_METHODS
+from mosu.core.gate import SAFE_METHODS
+from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
 from mosu.permissions import Actor
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier

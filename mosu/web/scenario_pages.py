@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu.accounts.models import Role
+from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.deps import PublicActor, SessionDep, require
-from mosu.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_manage_challenge, can_manage_scenario, ensure, roles
 from mosu.registry.models import Organisation
 from mosu.scenarios import service

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu import i18n
+from mosu.core.errors import Invalid, MosuError
 from mosu.corpus.models import Dataset
 from mosu.deps import OperatorActor, SessionDep, SignedInActor
-from mosu.errors import Invalid, MosuError
 from mosu.permissions import Actor, can_manage_offers_of, ensure
 from mosu.registry.models import Model, Organisation
 from mosu.supply import offers, programmes

@@ -4,7 +4,6 @@ review, claim and payout forms, and the operators' spending report with charts."
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -18,9 +17,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
-from mosu.config import Settings
+from mosu.core import clock
+from mosu.core.errors import MosuError
+from mosu.core.money import fmt_yuan
+from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.errors import MosuError
 from mosu.permissions import (
     Actor,
     can_apply_for,
@@ -32,7 +33,6 @@ from mosu.permissions import (
 from mosu.registry.models import Organisation
 from mosu.supply import offers, programmes, report, service
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
-from mosu.supply.money import fmt_yuan
 from mosu.supply.schemas import (
     ApplicationIn,
     ClaimIn,
@@ -261,7 +261,7 @@ def _detail(
         "errors": errors or {},
         "can_review": can_review_applications(actor),
         "can_claim": can_apply_for(actor, application.organisation_id),
-        "today": dt.date.today().isoformat(),
+        "today": clock.today().isoformat(),
         "rules": out.decision_working or out.working,
     }
     return render(request, "supply/application.html", context, actor=actor, status=status)

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from mosu.accounts.models import ApiToken, User
 from mosu.accounts.security import verify_password
 from mosu.cli import app
-from mosu.db import make_engine, make_sessionmaker
+from mosu.core.db import make_engine, make_sessionmaker
 from tests.conftest import TEST_SECRET
 
 runner = CliRunner()

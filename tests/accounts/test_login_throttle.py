@@ -9,7 +9,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from mosu.accounts import security
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from tests.conftest import TEST_SECRET, LiveServer, World
 from tests.web.signin import browser, sign_in
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts import service
 from mosu.accounts.models import Role
 from mosu.accounts.passwords import MIN_LENGTH, check_password, common_passwords
-from mosu.errors import Invalid
+from mosu.core.errors import Invalid
 from tests.conftest import World
 
 

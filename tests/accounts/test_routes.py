@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import ApiToken, User, WebSession
 from mosu.accounts.service import start_web_session
-from mosu.db import utcnow
+from mosu.core import clock
 from mosu.deps import SESSION_COOKIE
 from tests.conftest import LiveServer, World, client_for
 
@@ -128,6 +128,6 @@ def test_session_cookie_identifies_until_it_expires(
         )
         row = db.scalar(select(WebSession).where(WebSession.user_id == user.id))
         assert row is not None
-        row.expires_at = utcnow() - dt.timedelta(minutes=1)
+        row.expires_at = clock.now() - dt.timedelta(minutes=1)
         db.commit()
         assert_error(client.get("/me"), 401, "unauthenticated")

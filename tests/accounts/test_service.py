@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from mosu.accounts import service
 from mosu.accounts.models import ApiToken, Role, User, WebSession
 from mosu.accounts.security import CredentialBox, hash_password, token_digest, verify_password
-from mosu.db import utcnow
-from mosu.errors import Conflict, Invalid, NotFound
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
 from tests.conftest import World
 
 
@@ -129,15 +129,15 @@ def test_web_session_lifecycle_and_expiry(db: Session, world: World) -> None:
     db.commit()
     row = db.scalar(select(WebSession).where(WebSession.user_id == user.id))
     assert row is not None and row.token_hash == token_digest(token)
-    assert dt.timedelta(hours=1, minutes=59) < row.expires_at - utcnow() <= dt.timedelta(hours=2)
+    assert dt.timedelta(hours=1, minutes=59) < row.expires_at - clock.now() <= dt.timedelta(hours=2)
     found = service.user_for_web_token(db, token)
     assert found is not None and found.id == user.id
 
-    row.expires_at = utcnow() - dt.timedelta(seconds=1)
+    row.expires_at = clock.now() - dt.timedelta(seconds=1)
     db.commit()
     assert service.user_for_web_token(db, token) is None
 
-    row.expires_at = utcnow() + dt.timedelta(hours=1)
+    row.expires_at = clock.now() + dt.timedelta(hours=1)
     db.commit()
     service.end_web_session(db, token=token)
     db.commit()

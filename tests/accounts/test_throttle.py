@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts import throttle
 from mosu.accounts.models import LoginThrottle
 from mosu.accounts.throttle import Keys, Policy
-from mosu.errors import TooManyRequests
+from mosu.core.errors import TooManyRequests
 
 T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 

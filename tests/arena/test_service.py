@@ -15,7 +15,7 @@ from mosu.arena.judge import JUDGE_PATTERN
 from mosu.arena.models import Vote
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn, PromptSource
 from mosu.arena.votes import VoteFormatError, parse_votes
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from tests.arena.platform import PROMPTS, actor, longer_wins, make_arena, vote_many

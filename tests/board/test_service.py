@@ -7,9 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.board import service
-from mosu.board.live import LiveIndex, live_index, required_words
 from mosu.board.schemas import CaseStudyIn, CaseStudyPatch
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.notifications import service as notifications
 from mosu.notifications.models import Notification
 from mosu.permissions import PUBLIC
@@ -19,6 +18,7 @@ from mosu.registry.schemas import FilingIn, FilingPatch, ModelIn, ModelPatch, Or
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioPatch
 from mosu.scenarios.service import list_scenarios, update_scenario
+from mosu.search.live import LiveIndex, live_index, required_words
 from tests.conftest import OPERATOR, World
 from tests.scenarios.factory import actor, make_scenario
 

@@ -25,8 +25,8 @@ from mosu.challenges.models import (
     Entry,
     SubmissionMode,
 )
+from mosu.core import clock
 from mosu.corpus.models import DatasetRow, DatasetVersion
-from mosu.db import utcnow
 from mosu.demo.loader import load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
@@ -103,7 +103,7 @@ def racing_challenge(
     scenario = Scenario(organisation_id=world.org_demand, title="热线工单智能分拨", domain="政务")
     session.add(scenario)
     session.flush()
-    today = dt.date.today()
+    today = clock.today()
     challenge = Challenge(
         scenario_id=scenario.id,
         organisation_id=world.org_demand,
@@ -165,7 +165,7 @@ def stage_spec(
     daily: int = 3,
     total: int = 5,
 ) -> races.StageSpec:
-    start = opens or utcnow() - dt.timedelta(minutes=5)
+    start = opens or clock.now() - dt.timedelta(minutes=5)
     return races.StageSpec(
         name=name,
         task=TASK,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role
 from mosu.challenges import lifecycle
 from mosu.challenges.models import Challenge, ChallengeState
-from mosu.errors import Conflict, Forbidden, Invalid
+from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import PUBLIC, Actor
 from tests.conftest import World
 from tests.scenarios.factory import actor, make_challenge

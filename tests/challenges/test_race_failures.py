@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.challenges import races
 from mosu.challenges.models import Stage, SubmissionState
-from mosu.config import Settings
-from mosu.errors import Conflict
+from mosu.core.errors import Conflict
+from mosu.core.settings import Settings
 from mosu.evals.fakeserver import FakeConfig, serve_in_thread
 from mosu.jobs.worker import Worker
 from tests.challenges.race_helpers import (

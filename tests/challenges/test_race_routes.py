@@ -11,7 +11,7 @@ import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.challenges import races
 from mosu.challenges.models import CutRule, SubmissionMode
 from mosu.challenges.scoring import stage_data
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from tests.challenges.race_helpers import (
     OPERATOR,
     answer_key,

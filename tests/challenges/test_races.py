@@ -21,8 +21,8 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.challenges.scoring import is_public, outcomes_of, stage_data
-from mosu.config import Settings
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.settings import Settings
 from mosu.jobs.models import Job
 from tests.challenges.race_helpers import (
     OPERATOR,

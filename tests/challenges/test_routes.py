@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from mosu.challenges import service
+from mosu.core import clock
 from tests.conftest import LiveServer, World, client_for
 from tests.scenarios.factory import PDF, make_challenge, make_model, make_scenario
 
@@ -18,7 +18,7 @@ def test_operator_publishes_a_challenge_from_a_scenario(
     live: LiveServer, world: World, db: Session
 ) -> None:
     scenario = make_scenario(db, world, capabilities=["文本分类"])
-    today = service.today_in_shanghai()
+    today = clock.today()
     body = {
         "scenario_id": scenario.id,
         "kind": "government",

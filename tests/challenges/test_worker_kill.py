@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from mosu.challenges import races
 from mosu.challenges.models import Submission, SubmissionState
 from mosu.challenges.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE_SPLIT, load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import prompt_key

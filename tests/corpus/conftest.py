@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from mosu import migrate
 from mosu.accounts.models import Role
+from mosu.core.db import make_engine, make_sessionmaker
 from mosu.corpus import service
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
-from mosu.db import make_engine, make_sessionmaker
 from mosu.permissions import Actor
 from tests.conftest import SHARED_DATA
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mosu.cli import app
+from mosu.core.db import make_engine, make_sessionmaker
 from mosu.corpus.models import DatasetVersion
-from mosu.db import make_engine, make_sessionmaker
 from mosu.demo.loader import HOTLINE
 from tests.conftest import TEST_SECRET
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
+from mosu.core.errors import Conflict, Forbidden, Unauthenticated
 from mosu.corpus import service
 from mosu.corpus.models import Dataset, DatasetRow, DatasetVersion
 from mosu.corpus.schemas import DatasetIn, DatasetPatch
-from mosu.errors import Conflict, Forbidden, Unauthenticated
 from mosu.permissions import PUBLIC, Actor
 from tests.conftest import World
 from tests.corpus.conftest import OP, import_rows

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 
 
 @pytest.fixture

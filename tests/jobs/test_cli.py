@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mosu import migrate, platform_cli
 from mosu.cli import app
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from mosu.jobs import queue
 from mosu.jobs.models import JobState
 from tests.conftest import TEST_SECRET

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.errors import Conflict
+from mosu.core.errors import Conflict
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
 

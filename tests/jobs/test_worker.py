@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mosu.accounts.security import CredentialBox
-from mosu.db import utcnow
+from mosu.core import clock
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from mosu.jobs import queue
@@ -73,7 +73,7 @@ def test_a_raising_handler_is_retried_then_failed(engine: Engine, session: Sessi
         raise RuntimeError("endpoint exploded")
 
     job_id = _enqueue(session, max_attempts=2)
-    now = [utcnow()]
+    now = [clock.now()]
     worker = _worker(engine, {"k": broken}, clock=lambda: now[0])
     assert worker.run_once()
     job = _job(session, job_id)
@@ -126,7 +126,7 @@ def test_a_worker_that_lost_its_lease_stops_and_writes_nothing(
     runner = threading.Thread(target=slow.run_once)
     runner.start()
     assert started.wait(10)
-    later = utcnow() + dt.timedelta(minutes=5)  # the lease has long expired by this clock
+    later = clock.now() + dt.timedelta(minutes=5)  # the lease has long expired by this clock
     stolen = queue.claim(engine, worker_id="thief", kinds=["k"], lease_seconds=600, now=later)
     assert stolen is not None and stolen.attempts == 2
     runner.join(30)

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
-from mosu.errors import Forbidden
+from mosu.core.errors import Forbidden
 from mosu.permissions import Actor
 from mosu.registry.io import COLUMNS, ImportReport, Kind, export_table, import_table
 from mosu.registry.models import Layer, Modality, Model, Organisation, Tier

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.registry.models import Organisation
 from tests.conftest import TEST_SECRET, LiveServer, World, client_for, credit_code
 from tests.registry.test_io import csv_bytes, org_row

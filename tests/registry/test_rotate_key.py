@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from mosu.accounts.models import Role
 from mosu.accounts.security import CredentialBox
 from mosu.cli import app as cli_app
-from mosu.config import secret_key_problem
+from mosu.core.settings import secret_key_problem
 from mosu.evals.netpolicy import STRICT
 from mosu.permissions import Actor
 from mosu.registry.models import ModelEndpoint

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor
 from mosu.registry import service
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier

@@ -14,6 +14,7 @@ from mosu.accounts.models import Role
 from mosu.challenges import service
 from mosu.challenges.models import Application, Challenge, ChallengeKind
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
+from mosu.core import clock
 from mosu.permissions import Actor
 from mosu.registry import service as registry
 from mosu.registry.models import FilingKind, Modality
@@ -55,7 +56,7 @@ def make_scenario(db: Session, world: World, **values: Any) -> Scenario:
 
 
 def challenge_in(scenario_id: int, **values: Any) -> ChallengeIn:
-    today = service.today_in_shanghai()
+    today = clock.today()
     data = {
         "scenario_id": scenario_id,
         "kind": ChallengeKind.government,

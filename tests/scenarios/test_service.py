@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import PUBLIC
 from mosu.scenarios import service
 from mosu.scenarios.models import ScenarioStatus

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu import migrate
 from mosu.challenges.models import ChallengeEvent
-from mosu.db import make_engine
+from mosu.core.db import make_engine
 from mosu.supply import service
 from mosu.supply.models import LedgerEntry
 from tests.conftest import World

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from mosu import migrate
 from mosu.cli import app
-from mosu.db import make_engine, make_sessionmaker, transaction
+from mosu.core.db import make_engine, make_sessionmaker, transaction
 from mosu.demo.loader import load_community
 from mosu.supply import cli as supply_cli
 from tests.conftest import TEST_SECRET

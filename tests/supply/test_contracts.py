@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.errors import Conflict, Invalid
+from mosu.core.errors import Conflict, Invalid
+from mosu.core.money import to_fen
 from mosu.supply import programmes, service
-from mosu.supply.money import to_fen
 from mosu.supply.rules import Rules
 from mosu.supply.schemas import ProgrammePatch
 from tests.conftest import LiveServer, World, client_for

@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.core.money import to_fen
 from mosu.demo.loader import load_community
 from mosu.supply import programmes, service
 from mosu.supply.models import ComputeUsage, VoucherApplication
-from mosu.supply.money import to_fen
 from mosu.supply.rules import Rules
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

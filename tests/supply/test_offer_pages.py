@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.core.money import to_fen
 from mosu.supply.models import (
     ComputePool,
     OrganisationRelation,
@@ -14,7 +15,6 @@ from mosu.supply.models import (
     VoucherKind,
     VoucherProgramme,
 )
-from mosu.supply.money import to_fen
 from tests.conftest import LiveServer, World
 from tests.supply.conftest import Supply, apply, approve, make_programme
 from tests.web.test_pages import signed_in

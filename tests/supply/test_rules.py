@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from mosu.supply.money import MoneyError, fmt_yuan, to_fen, to_yuan
+from mosu.core.money import MoneyError, fmt_yuan, to_fen, to_yuan
 from mosu.supply.rules import (
     Boost,
     Contract,

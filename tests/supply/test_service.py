@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from mosu.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.money import to_fen
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn
 from mosu.registry.service import create_model
@@ -20,7 +21,6 @@ from mosu.supply.models import (
     RelationKind,
     VoucherKind,
 )
-from mosu.supply.money import to_fen
 from mosu.supply.schemas import (
     ClaimIn,
     ModelServiceIn,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import User
 from mosu.accounts.service import start_web_session
 from mosu.arena import service as arena_service
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset
 from mosu.demo.arena import ARENA_NAME
 from mosu.demo.challenge import build_demo_challenges

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.challenges.models import Challenge, ChallengeState, Entry, EntryState, Submission
-from mosu.config import Settings
+from mosu.core.settings import Settings
 from mosu.jobs.worker import WorkerPool, run_in_thread
 from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World

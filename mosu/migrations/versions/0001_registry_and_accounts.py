@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0001'
 down_revision = None
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table('community_facts',
     sa.Column('key', sa.String(length=100), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_community_facts'))
     )
     op.create_table('organisations',
@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.Column('contact_name', sa.String(length=100), nullable=False),
     sa.Column('contact_phone', sa.String(length=50), nullable=False),
     sa.Column('contact_email', sa.String(length=200), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisations')),
     sa.UniqueConstraint('credit_code', name=op.f('uq_organisations_credit_code')),
     sa.UniqueConstraint('name_zh', name=op.f('uq_organisations_name_zh'))
@@ -61,8 +61,8 @@ def upgrade() -> None:
     sa.Column('base_model_text', sa.String(length=200), nullable=False),
     sa.Column('capability_tags', sa.JSON(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['base_model_id'], ['models.id'], name=op.f('fk_models_base_model_id_models'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_models_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_models')),
@@ -81,7 +81,7 @@ def upgrade() -> None:
     sa.Column('role', sa.Enum('operator', 'demand', 'supplier', 'expert', name='role', native_enum=False, length=16), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_users_organisation_id_organisations'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
@@ -95,9 +95,9 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
@@ -114,7 +114,7 @@ def upgrade() -> None:
     sa.Column('filed_on', sa.Date(), nullable=False),
     sa.Column('status', sa.Enum('active', 'suspended', 'revoked', name='filingstatus', native_enum=False, length=16), nullable=False),
     sa.Column('based_on_model_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['based_on_model_id'], ['models.id'], name=op.f('fk_filings_based_on_model_id_models'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_filings_model_id_models'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_filings')),
@@ -133,7 +133,7 @@ def upgrade() -> None:
     sa.Column('model_name', sa.String(length=200), nullable=False),
     sa.Column('api_key_encrypted', sa.LargeBinary(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_model_endpoints_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_model_endpoints_model_id_models'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_model_endpoints_organisation_id_organisations'), ondelete='CASCADE'),
@@ -147,8 +147,8 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_web_sessions_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_web_sessions')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_web_sessions_token_hash'))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0003'
 down_revision = '0002'
@@ -27,13 +27,13 @@ def upgrade() -> None:
     sa.Column('priority', sa.Integer(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
-    sa.Column('available_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('available_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('lease_owner', sa.String(length=200), nullable=True),
-    sa.Column('lease_expires_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('heartbeat_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('started_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_expires_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('result', sa.JSON(), nullable=True),
     sa.Column('progress', sa.JSON(), nullable=True),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0004'
 down_revision = '0003'
@@ -34,8 +34,8 @@ def upgrade() -> None:
     sa.Column('deadline', sa.Date(), nullable=True),
     sa.Column('status', sa.Enum('draft', 'open', 'published', 'closed', name='scenariostatus', native_enum=False, length=16), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_scenarios_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_scenarios_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scenarios'))
@@ -65,8 +65,8 @@ def upgrade() -> None:
     sa.Column('winner_places', sa.Integer(), nullable=False),
     sa.Column('state', sa.Enum('draft', 'open', 'shortlisting', 'racing', 'decided', 'delivery', 'accepted', 'closed', name='challengestate', native_enum=False, length=16), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_challenges_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_challenges_organisation_id_organisations'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['scenario_id'], ['scenarios.id'], name=op.f('fk_challenges_scenario_id_scenarios'), ondelete='RESTRICT'),
@@ -89,9 +89,9 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('submitted', 'approved', 'rejected', 'shortlisted', 'withdrawn', name='applicationstate', native_enum=False, length=16), nullable=False),
     sa.Column('decision_reason', sa.Text(), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
-    sa.Column('decided_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['challenge_id'], ['challenges.id'], name=op.f('fk_applications_challenge_id_challenges'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_applications_decided_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_applications_organisation_id_organisations'), ondelete='RESTRICT'),
@@ -106,7 +106,7 @@ def upgrade() -> None:
     op.create_table('challenge_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('challenge_id', sa.Integer(), nullable=False),
-    sa.Column('at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_name', sa.String(length=100), nullable=False),
     sa.Column('action', sa.String(length=50), nullable=False),
@@ -129,8 +129,8 @@ def upgrade() -> None:
     sa.Column('task', sa.JSON(), nullable=False),
     sa.Column('dataset_version_id', sa.Integer(), nullable=False),
     sa.Column('mode', sa.Enum('endpoint', 'predictions', name='submissionmode', native_enum=False, length=16), nullable=False),
-    sa.Column('opens_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closes_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opens_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('cut_rule', sa.Enum('top_k', 'threshold', 'not_worse', name='cutrule', native_enum=False, length=16), nullable=False),
     sa.Column('cut_value', sa.Float(), nullable=False),
     sa.Column('public_fraction', sa.Float(), nullable=False),
@@ -140,7 +140,7 @@ def upgrade() -> None:
     sa.Column('max_selected', sa.Integer(), nullable=False),
     sa.Column('compute_pool_id', sa.Integer(), nullable=True),
     sa.Column('state', sa.Enum('scheduled', 'open', 'closed', name='stagestate', native_enum=False, length=16), nullable=False),
-    sa.Column('closed_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('leaderboard_public', sa.JSON(), nullable=True),
     sa.Column('leaderboard_final', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['challenge_id'], ['challenges.id'], name=op.f('fk_stages_challenge_id_challenges'), ondelete='CASCADE'),
@@ -187,7 +187,7 @@ def upgrade() -> None:
     sa.Column('state', sa.Enum('active', 'cut', 'winner', 'withdrawn', name='entrystate', native_enum=False, length=16), nullable=False),
     sa.Column('cut_at_stage_id', sa.Integer(), nullable=True),
     sa.Column('cut_reason', sa.Text(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['application_id'], ['applications.id'], name=op.f('fk_entries_application_id_applications'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['challenge_id'], ['challenges.id'], name=op.f('fk_entries_challenge_id_challenges'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['cut_at_stage_id'], ['stages.id'], name=op.f('fk_entries_cut_at_stage_id_stages'), ondelete='SET NULL'),
@@ -219,8 +219,8 @@ def upgrade() -> None:
     sa.Column('error_reasons', sa.JSON(), nullable=False),
     sa.Column('failure', sa.Text(), nullable=False),
     sa.Column('submitted_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['endpoint_id'], ['model_endpoints.id'], name=op.f('fk_submissions_endpoint_id_model_endpoints'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_submissions_entry_id_entries'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_submissions_job_id_jobs'), ondelete='SET NULL'),

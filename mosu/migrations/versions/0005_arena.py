@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0005'
 down_revision = '0006'
@@ -27,7 +27,7 @@ def upgrade() -> None:
     sa.Column('votes_per_minute', sa.Integer(), nullable=False),
     sa.Column('read_chars_per_second', sa.Float(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_arenas_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['dataset_version_id'], ['dataset_versions.id'], name=op.f('fk_arenas_dataset_version_id_dataset_versions'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_arenas')),
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('endpoint_id', sa.Integer(), nullable=True),
     sa.Column('spec', sa.String(length=500), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['arena_id'], ['arenas.id'], name=op.f('fk_arena_competitors_arena_id_arenas'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['endpoint_id'], ['model_endpoints.id'], name=op.f('fk_arena_competitors_endpoint_id_model_endpoints'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_arena_competitors_model_id_models'), ondelete='SET NULL'),
@@ -69,7 +69,7 @@ def upgrade() -> None:
     sa.Column('competitor_id', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['competitor_id'], ['arena_competitors.id'], name=op.f('fk_arena_answers_competitor_id_arena_competitors'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['prompt_id'], ['arena_prompts.id'], name=op.f('fk_arena_answers_prompt_id_arena_prompts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_arena_answers')),
@@ -88,7 +88,7 @@ def upgrade() -> None:
     sa.Column('answer_a_id', sa.Integer(), nullable=True),
     sa.Column('answer_b_id', sa.Integer(), nullable=True),
     sa.Column('voter_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['answer_a_id'], ['arena_answers.id'], name=op.f('fk_arena_battles_answer_a_id_arena_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['answer_b_id'], ['arena_answers.id'], name=op.f('fk_arena_battles_answer_b_id_arena_answers'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['arena_id'], ['arenas.id'], name=op.f('fk_arena_battles_arena_id_arenas'), ondelete='CASCADE'),
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('winner', sa.String(length=16), nullable=False),
     sa.Column('seconds', sa.Float(), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['battle_id'], ['arena_battles.id'], name=op.f('fk_arena_votes_battle_id_arena_battles'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['voter_id'], ['users.id'], name=op.f('fk_arena_votes_voter_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_arena_votes')),

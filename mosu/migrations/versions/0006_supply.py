@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0006'
 down_revision = '0004'
@@ -32,8 +32,8 @@ def upgrade() -> None:
     sa.Column('rules', sa.JSON(), nullable=False),
     sa.Column('open', sa.Boolean(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('committed_fen >= 0 AND committed_fen <= budget_fen', name=op.f('ck_voucher_programmes_within_budget')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_programmes')),
     sa.UniqueConstraint('name', name=op.f('uq_voucher_programmes_name'))
@@ -53,8 +53,8 @@ def upgrade() -> None:
     sa.Column('region', sa.String(length=40), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_compute_pools_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_compute_pools'))
     )
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('employees', sa.Integer(), nullable=True),
     sa.Column('small_firm', sa.Boolean(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_supply_profiles_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('organisation_id', name=op.f('pk_supply_profiles'))
     )
@@ -83,7 +83,7 @@ def upgrade() -> None:
     sa.Column('used_on', sa.Date(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['pool_id'], ['compute_pools.id'], name=op.f('fk_compute_usage_pool_id_compute_pools'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_compute_usage_recorded_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_compute_usage'))
@@ -101,8 +101,8 @@ def upgrade() -> None:
     sa.Column('price_unit', sa.String(length=16), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['model_id'], ['models.id'], name=op.f('fk_model_services_model_id_models'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_model_services_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_model_services'))
@@ -118,7 +118,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.Enum('shareholding', 'group', 'control', 'other', name='relationkind', native_enum=False, length=16), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('organisation_id < related_organisation_id', name=op.f('ck_organisation_relations_ordered_pair')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_organisation_relations_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_organisation_relations_organisation_id_organisations'), ondelete='CASCADE'),
@@ -164,8 +164,8 @@ def upgrade() -> None:
     sa.Column('paid_on', sa.Date(), nullable=True),
     sa.Column('payment_reference', sa.String(length=100), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_voucher_applications_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_voucher_applications_decided_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_voucher_applications_organisation_id_organisations'), ondelete='SET NULL'),
@@ -189,8 +189,8 @@ def upgrade() -> None:
     sa.Column('licence', sa.String(length=200), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_corpus_offers_dataset_id_datasets'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_corpus_offers_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_corpus_offers'))
@@ -209,7 +209,7 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('actor_name', sa.String(length=100), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_voucher_ledger_actor_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['application_id'], ['voucher_applications.id'], name=op.f('fk_voucher_ledger_application_id_voucher_applications'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['programme_id'], ['voucher_programmes.id'], name=op.f('fk_voucher_ledger_programme_id_voucher_programmes'), ondelete='RESTRICT'),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0007'
 down_revision = '0005'
@@ -26,8 +26,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=200), nullable=False),
     sa.Column('customer_type', sa.String(length=100), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_case_studies_organisation_id_organisations'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_studies'))
     )
@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=300), nullable=False),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications'))
     )
@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_scenario_interests_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_scenario_interests_organisation_id_organisations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['scenario_id'], ['scenarios.id'], name=op.f('fk_scenario_interests_scenario_id_scenarios'), ondelete='CASCADE'),

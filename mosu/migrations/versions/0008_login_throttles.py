@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import mosu.db
+import mosu.core.db
 
 revision = '0008'
 down_revision = '0007'
@@ -22,8 +22,8 @@ def upgrade() -> None:
     op.create_table('login_throttles',
     sa.Column('key', sa.String(length=200), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
-    sa.Column('last_failure_at', mosu.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('locked_until', mosu.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_failure_at', mosu.core.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('locked_until', mosu.core.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttles'))
     )
 

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
 if TYPE_CHECKING:
-    from mosu.config import Settings
+    from mosu.core.settings import Settings
 
 MIB = 1024 * 1024
 UNPACK_FACTOR = 5

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from mosu.sqlite_writer import WriterQueuedConnection
+from mosu.core.sqlite_writer import WriterQueuedConnection
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -48,10 +48,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime()}  # noqa: RUF012
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -74,7 +70,7 @@ page after its request's session closed, a CLI command's second session)."""
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine for ``url`` keeping ``pool_size`` connections (and ``POOL_OVERFLOW`` more
     when busy). SQLite gets WAL, foreign keys, a busy timeout, and writers that queue for
-    their turn in the process (:mod:`mosu.sqlite_writer`)."""
+    their turn in the process (:mod:`mosu.core.sqlite_writer`)."""
     sizes: dict[str, Any] = {"pool_size": pool_size, "max_overflow": POOL_OVERFLOW}
     if url.startswith("sqlite"):
         memory = make_url(url).database in (None, "", ":memory:")

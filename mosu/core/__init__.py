@@ -1,0 +1,1 @@
+"""Shared concerns every domain uses: errors, database, clock, money, files, pagination, settings."""

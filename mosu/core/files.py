@@ -1,0 +1,121 @@
+"""One FileStore for every file the platform keeps: proposals, contracts, predictions, imports.
+
+A file lives under ``data_dir/<area>/`` with a random name that the database row points at.
+The store writes a file completely before the row can name it, reads back only names that
+stay inside its folder, and removes a file only once the transaction that stopped pointing at
+it has committed: a failed commit never leaves a row pointing at a missing file. A file
+written in a transaction that rolls back is removed too, so nothing is left unreferenced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from mosu.core.errors import Invalid, NotFound
+
+PDF_MAGIC = b"%PDF-"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file the store has written: its name relative to ``data_dir``, size and SHA-256."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+def check_pdf(content: bytes, *, max_bytes: int, what: str, field: str) -> None:
+    """Refuse (422) a file over ``max_bytes`` or one that is not a PDF."""
+    if len(content) > max_bytes:
+        raise Invalid(
+            f"{what}超过 {max_bytes // (1024 * 1024)} MiB 上限 / the file is too large",
+            details={"field": field},
+        )
+    if not content.startswith(PDF_MAGIC):
+        raise Invalid(f"{what}须为 PDF 文件 / the file must be a PDF", details={"field": field})
+
+
+class FileStore:
+    """The files of one ``area`` (a folder under ``data_dir``)."""
+
+    def __init__(self, data_dir: Path | str, area: str) -> None:
+        self.data_dir = Path(data_dir)
+        self.area = area.strip("/")
+
+    @property
+    def folder(self) -> Path:
+        return self.data_dir / self.area
+
+    def put(
+        self, session: Session | None, content: bytes, *, prefix: str, suffix: str
+    ) -> StoredFile:
+        """Write ``content`` under a new random name; with ``session``, the file is removed
+        again if that session's transaction rolls back."""
+        folder = self.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"{prefix}-{secrets.token_hex(16)}{suffix}"
+        partial = folder / f".{name}.part"
+        with partial.open("wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, folder / name)
+        stored = StoredFile(
+            name=f"{self.area}/{name}",
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+        )
+        if session is not None:
+            _on(session, "after_rollback", self, stored.name)
+        return stored
+
+    def path(self, name: str) -> Path:
+        """Where ``name`` lies; 404 if it is missing or would lead outside this area."""
+        folder = self.folder.resolve()
+        path = (self.data_dir / name).resolve() if name else folder
+        if path.parent != folder or not path.is_file():
+            raise NotFound("文件不存在 / the file is missing")
+        return path
+
+    def read(self, name: str) -> bytes:
+        return self.path(name).read_bytes()
+
+    def delete_after_commit(self, session: Session, name: str | None) -> None:
+        """Remove ``name`` once ``session``'s transaction commits; keep it if it rolls back."""
+        if name:
+            _on(session, "after_commit", self, name)
+
+    def remove(self, name: str) -> None:
+        folder = self.folder.resolve()
+        path = (self.data_dir / name).resolve()
+        if path.parent == folder:
+            path.unlink(missing_ok=True)
+
+
+def _on(session: Session, moment: str, store: FileStore, name: str) -> None:
+    """Remove ``name`` when the session's outermost transaction ends by ``moment``
+    (``after_commit`` or ``after_rollback``); the other ending keeps it. Acts once."""
+    other = "after_rollback" if moment == "after_commit" else "after_commit"
+
+    def act(*_args: object) -> None:
+        forget()
+        store.remove(name)
+
+    def keep(*_args: object) -> None:
+        forget()
+
+    def forget() -> None:
+        for what, fn in ((moment, act), (other, keep)):
+            if event.contains(session, what, fn):
+                event.remove(session, what, fn)
+
+    event.listen(session, moment, act)
+    event.listen(session, other, keep)
