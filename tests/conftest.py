@@ -104,7 +104,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Its WAL is checkpointed into the file and the last connection closed, so the file alone
     is the whole database (a copy of a file with a live ``-wal`` would miss commits)."""
-    path = tmp_path_factory.mktemp("template") / "mosu.core.db"
+    path = tmp_path_factory.mktemp("template") / "mosu.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
     with engine.connect() as conn:
@@ -280,7 +280,7 @@ def database_url(
     the session's migrated template), or a PostgreSQL schema named by ``search_path`` in the
     URL (see ``PostgresSchemas``)."""
     if request.param == "sqlite":
-        path = tmp_path / "mosu.core.db"
+        path = tmp_path / "mosu.db"
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return

@@ -128,7 +128,7 @@ def test_process_environment_is_not_read(monkeypatch: pytest.MonkeyPatch) -> Non
         Settings.from_env({})
     settings = Settings.from_env({"MOSU_SECRET_KEY": "Hn5T_w2Qe8Rk-Lz4Xy7Vb1Mc9Pd3Gf6Js0Ua"})
     assert settings.port == 8000
-    assert settings.database_url == "sqlite:///mosu.core.db"
+    assert settings.database_url == "sqlite:///mosu.db"
 
 
 def test_settings_constructed_directly_read_the_process_environment(

@@ -23,7 +23,7 @@ from tests.conftest import TEST_SECRET
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> Iterator[FastAPI]:
-    url = f"sqlite:///{tmp_path / 'mosu.core.db'}"
+    url = f"sqlite:///{tmp_path / 'mosu.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

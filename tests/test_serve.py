@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_serve_with_several_web_processes(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'mosu.core.db'}"
+    url = f"sqlite:///{tmp_path / 'mosu.db'}"
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()

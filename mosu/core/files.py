@@ -100,22 +100,36 @@ class FileStore:
             path.unlink(missing_ok=True)
 
 
+_PENDING = "mosu.files.pending"
+
+
 def _on(session: Session, moment: str, store: FileStore, name: str) -> None:
     """Remove ``name`` when the session's outermost transaction ends by ``moment``
-    (``after_commit`` or ``after_rollback``); the other ending keeps it. Acts once."""
-    other = "after_rollback" if moment == "after_commit" else "after_commit"
+    (``after_commit`` or ``after_rollback``); the other ending keeps it. Acts once.
 
-    def act(*_args: object) -> None:
-        forget()
+    A session gets one pair of listeners, on first use, that stay for its life; the names
+    wait in ``session.info``. (Removing a listener from inside the event it handles would
+    change the list SQLAlchemy is walking.)"""
+    pending: dict[str, list[tuple[FileStore, str]]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = {"after_commit": [], "after_rollback": []}
+        session.info[_PENDING] = pending
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_rollback", _after_rollback)
+    pending[moment].append((store, name))
+
+
+def _settle(session: Session, moment: str) -> None:
+    pending: dict[str, list[tuple[FileStore, str]]] = session.info[_PENDING]
+    doomed = pending[moment]
+    pending["after_commit"], pending["after_rollback"] = [], []
+    for store, name in doomed:
         store.remove(name)
 
-    def keep(*_args: object) -> None:
-        forget()
 
-    def forget() -> None:
-        for what, fn in ((moment, act), (other, keep)):
-            if event.contains(session, what, fn):
-                event.remove(session, what, fn)
+def _after_commit(session: Session) -> None:
+    _settle(session, "after_commit")
 
-    event.listen(session, moment, act)
-    event.listen(session, other, keep)
+
+def _after_rollback(session: Session) -> None:
+    _settle(session, "after_rollback")

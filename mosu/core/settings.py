@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOSU_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///mosu.core.db",
+        default="sqlite:///mosu.db",
         description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://… for a deployment.",
     )
     secret_key: str = Field(
