@@ -11,6 +11,7 @@ options from the Typer app; settings from the fields of ``Settings`` and their d
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -234,8 +235,10 @@ PAGES: dict[str, Callable[[], str]] = {
 
 def on_files(files: Any, config: Any) -> Any:
     """The mkdocs hook: add each reference page, made now, to the site's files."""
+    import jieba  # the search plugin cuts Chinese with it; keep its start-up chatter quiet
     from mkdocs.structure.files import File
 
+    jieba.setLogLevel(logging.WARNING)
     for uri, build in PAGES.items():
         files.append(File.generated(config, uri, content=build()))
     return files

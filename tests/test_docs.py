@@ -145,6 +145,13 @@ def test_every_route_is_in_the_reference_with_who_may_call_it(
     assert "| `DELETE /api/v1/orgs/{organisation_id}` | operator |" in page
 
 
+def test_readme_is_a_front_page() -> None:
+    assert len(README.encode()) < 12 * 1024, "the README is a front page: details go in docs/"
+    for target in LINK.findall(README):
+        if target.startswith("docs/"):
+            assert (ROOT / target.split("#", 1)[0]).is_file(), target
+
+
 def test_quick_start_is_two_commands() -> None:
     quick = README.split("## Quick start", 1)[1]
     block = re.search(r"```(?:bash)?\n(.*?)```", quick, re.S)
