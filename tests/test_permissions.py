@@ -40,8 +40,7 @@ from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.board import service as board
 from mosu.board.schemas import CaseStudyIn
-from mosu.challenges import races
-from mosu.challenges import service as challenges_service
+from mosu.challenges import decisions, races
 from mosu.challenges.models import SubmissionMode
 from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
@@ -646,7 +645,7 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
     rejected = factory.make_application(
         db, world, challenge, model_id=walk.model_a, data_dir=data_dir
     )
-    challenges_service.decide_application(
+    decisions.decide_application(
         db,
         actor=factory.actor(world, "operator"),
         application_id=rejected.id,

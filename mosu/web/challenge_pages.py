@@ -17,7 +17,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
 from mosu.accounts.models import Role
-from mosu.challenges import lifecycle, service
+from mosu.challenges import applications, audit, catalogue, decisions, lifecycle, proposals
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -127,7 +127,7 @@ def list_challenges(
     page: int = 1,
 ) -> HTMLResponse:
     """揭榜挂帅 榜单: search and filters; an HTMX request gets just the results."""
-    result = service.list_challenges(
+    result = catalogue.list_challenges(
         session,
         actor=actor,
         q=q,
@@ -141,7 +141,7 @@ def list_challenges(
         **_common(request),
         "result": result,
         "params": params,
-        "categories": service.categories(session, actor=actor),
+        "categories": catalogue.categories(session, actor=actor),
     }
     template = "challenges/results.html" if wants_partial(request) else "challenges/list.html"
     return render(request, template, context, actor=actor)
@@ -255,7 +255,7 @@ def create_challenge(
     scenario = get_scenario(session, as_int(text(form, "scenario_id")) or 0, actor=actor)
     try:
         payload = {**_payload(form), "scenario_id": scenario.id}
-        challenge = service.create_challenge(
+        challenge = catalogue.create_challenge(
             session, actor=actor, data=ChallengeIn.model_validate(payload)
         )
     except ValidationError as exc:
@@ -278,7 +278,7 @@ def create_challenge(
 
 
 def _draft(session: Session, actor: Actor, challenge_id: int) -> Challenge:
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
     if challenge.state is not ChallengeState.draft:
         raise Conflict("榜单已发布，不能再修改 / a published challenge cannot be changed")
@@ -309,7 +309,7 @@ def edit_challenge(
         patch = ChallengePatch.model_validate(
             {k: v for k, v in _payload(form).items() if v is not None or k == "bounty_yuan"}
         )
-        service.update_challenge(session, actor=actor, challenge_id=challenge.id, data=patch)
+        catalogue.update_challenge(session, actor=actor, challenge_id=challenge.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -355,12 +355,12 @@ def _detail_page(
 ) -> HTMLResponse:
     lang = language(request)
     moves = [t for t in lifecycle.available(actor, challenge) if t.name != "decide"]
-    seen = service.challenge_out(session, challenge)
+    seen = catalogue.challenge_out(session, challenge)
     context = {
         **_common(request),
         "c": seen,
-        "events": service.events_out(session, actor=actor, challenge=challenge),
-        "applications": service.list_applications(
+        "events": audit.events_out(session, actor=actor, challenge=challenge),
+        "applications": applications.list_applications(
             session, actor=actor, challenge=challenge, seen=seen
         ),
         "moves": [(t, i18n.gettext(lang, TRANSITION_LABELS.get(t.name, t.name))) for t in moves],
@@ -376,7 +376,7 @@ def challenge_detail(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:
     """A challenge: its terms, state, stages, applications (as permitted) and audit log."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     return _detail_page(request, session, actor, challenge)
 
 
@@ -385,17 +385,17 @@ def post_transition(
     request: Request, session: SessionDep, actor: SignedInActor, challenge_id: int, form: FormDep
 ) -> Response:
     """A lifecycle button: the transition's name and the reason typed beside it."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     reason = text(form, "reason")
     try:
-        service.transition_challenge(
+        catalogue.transition_challenge(
             session, actor=actor, challenge_id=challenge.id, name=text(form, "name"), reason=reason
         )
     except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
         status = exc.status
         errors = {GENERAL: [i18n.local_message(exc.message, language(request))]}
-        challenge = service.get_challenge(session, challenge_id, actor=actor)
+        challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
         return _detail_page(
             request, session, actor, challenge, errors=errors, reason=reason, status=status
         )
@@ -445,7 +445,7 @@ def _apply_page(
         "c": challenge,
         "lead": lead,
         "organisations": _organisation_choices(session, actor.organisation_id),
-        "models": service.team_models(session, [actor.organisation_id, *members]),
+        "models": applications.team_models(session, [actor.organisation_id, *members]),
         "filed": filed_model_ids(session),
         "values": values,
         "member_slots": MAX_MEMBERS,
@@ -456,7 +456,7 @@ def _apply_page(
 
 
 def _applicable(session: Session, actor: Actor, challenge_id: int) -> Challenge:
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     ensure(actor.organisation_id is not None, "请先关联组织 / your account has no organisation")
     return challenge
 
@@ -485,7 +485,7 @@ def apply_models(
     members = _int_list(request.query_params.getlist("member_ids"))
     chosen = _int_list(request.query_params.getlist("model_ids"))
     context = {
-        "models": service.team_models(session, [actor.organisation_id, *members]),
+        "models": applications.team_models(session, [actor.organisation_id, *members]),
         "filed": filed_model_ids(session),
         "values": {"model_ids": chosen},
         "errors": {},
@@ -514,7 +514,7 @@ def apply(
     upload = form.get("proposal_file")
     proposal_file = None
     if isinstance(upload, UploadFile) and upload.filename:
-        proposal_file = service.ProposalFile(upload.filename, upload.file.read())
+        proposal_file = proposals.ProposalFile(upload.filename, upload.file.read())
     try:
         data = ApplicationIn.model_validate(
             {
@@ -523,7 +523,7 @@ def apply(
                 "model_ids": values["model_ids"],
             }
         )
-        application = service.apply(
+        application = applications.apply(
             session,
             actor=actor,
             challenge_id=challenge.id,
@@ -558,11 +558,13 @@ def _application_page(
     challenge = application.challenge
     context = {
         **_common(request),
-        "a": service.application_out(application, actor=actor, filed_ids=filed_model_ids(session)),
+        "a": applications.application_out(
+            application, actor=actor, filed_ids=filed_model_ids(session)
+        ),
         "c": challenge,
         "can_decide": can_manage_challenge(actor)
         and application.state is ApplicationState.submitted
-        and challenge.state in service.DECIDABLE,
+        and challenge.state in decisions.DECIDABLE,
         "can_shortlist": can_manage_challenge(actor)
         and application.state is ApplicationState.approved
         and challenge.state is ChallengeState.shortlisting,
@@ -578,7 +580,7 @@ def application_detail(
     request: Request, session: SessionDep, actor: SignedInActor, application_id: int
 ) -> HTMLResponse:
     """An application, for operators, the issuer, and the applying team only."""
-    application = service.get_application(session, application_id, actor=actor)
+    application = applications.get_application(session, application_id, actor=actor)
     return _application_page(request, session, actor, application)
 
 
@@ -590,13 +592,13 @@ def _act(
     action: Any,
 ) -> Response:
     """Run ``action``; back to the application's page, or the page with the refusal."""
-    application = service.get_application(session, application_id, actor=actor)
+    application = applications.get_application(session, application_id, actor=actor)
     try:
         action()
     except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
         errors = service_errors(exc, language(request))
-        application = service.get_application(session, application_id, actor=actor)
+        application = applications.get_application(session, application_id, actor=actor)
         return _application_page(
             request, session, actor, application, errors=errors, status=exc.status
         )
@@ -614,7 +616,7 @@ def decide(
         session,
         actor,
         application_id,
-        lambda: service.decide_application(
+        lambda: decisions.decide_application(
             session,
             actor=actor,
             application_id=application_id,
@@ -633,7 +635,7 @@ def shortlist(
         session,
         actor,
         application_id,
-        lambda: service.shortlist(session, actor=actor, application_id=application_id),
+        lambda: decisions.shortlist(session, actor=actor, application_id=application_id),
     )
 
 
@@ -646,7 +648,7 @@ def withdraw(
         session,
         actor,
         application_id,
-        lambda: service.withdraw(
+        lambda: applications.withdraw(
             session, actor=actor, application_id=application_id, reason=text(form, "reason")
         ),
     )

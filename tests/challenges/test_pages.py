@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.challenges import service
+from mosu.challenges import catalogue, decisions
 from mosu.challenges.models import (
     Application,
     Challenge,
@@ -136,7 +136,7 @@ def test_applying_in_the_browser_form_keeps_input(
             data={"proposal": "保留的方案文字", "model_ids": str(unfiled)},
         )
         assert answer.status_code == 422 and "已备案" in answer.text
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=actor(world, "operator"), challenge_id=challenge.id, name="close_applications"
     )
     db.commit()
@@ -158,7 +158,7 @@ def test_pages_show_applications_to_their_readers_only(
         proposal="甲的机密方案",
         pdf=PDF,
     )
-    service.decide_application(
+    decisions.decide_application(
         db,
         actor=actor(world, "operator"),
         application_id=application.id,
