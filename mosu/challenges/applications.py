@@ -8,15 +8,14 @@ Every decision on an application is written to the audit log by
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
 from mosu.challenges import lifecycle
-from mosu.challenges.catalogue import get_challenge, live_counts, shortlisted_names
+from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import (
     Application,
     ApplicationMember,
@@ -24,30 +23,21 @@ from mosu.challenges.models import (
     ApplicationState,
     Challenge,
     ChallengeState,
-    Entry,
 )
-from mosu.challenges.proposals import ProposalFile, check_pdf, display_filename, store_proposal
+from mosu.challenges.proposals import ProposalFile, check_proposal, display_filename, store_proposal
 from mosu.challenges.schemas import (
     ApplicationIn,
-    ApplicationList,
-    ApplicationOut,
-    ChallengeOut,
-    ModelBrief,
-    OrgBrief,
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
     Actor,
     can_apply,
-    can_read_all_applications,
     can_read_application,
-    can_read_decision_reason,
     can_withdraw_application,
     ensure,
 )
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
-from mosu.registry.service import filed_model_ids
 
 
 def team_of(application: Application) -> frozenset[int]:
@@ -81,123 +71,6 @@ def get_application(session: Session, application_id: int, *, actor: Actor) -> A
     ):
         raise NotFound(f"揭榜申请 {application_id} 不存在 / application {application_id} not found")
     return application
-
-
-def application_out(
-    application: Application, *, actor: Actor, filed_ids: set[int]
-) -> ApplicationOut:
-    session = Session.object_session(application)
-    assert session is not None
-    models = _models_by_id(session, [m.model_id for m in application.models])
-    entry_id = session.scalar(select(Entry.id).where(Entry.application_id == application.id))
-    return _application_out(
-        application, actor=actor, filed_ids=filed_ids, models=models, entry_id=entry_id
-    )
-
-
-def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
-    """The models of ``ids`` with their organisations, in one round of queries."""
-    found = session.scalars(
-        select(Model).where(Model.id.in_(set(ids))).options(selectinload(Model.organisation))
-    )
-    return {m.id: m for m in found}
-
-
-def _application_out(
-    application: Application,
-    *,
-    actor: Actor,
-    filed_ids: set[int],
-    models: Mapping[int, Model],
-    entry_id: int | None,
-) -> ApplicationOut:
-    return ApplicationOut(
-        id=application.id,
-        challenge_id=application.challenge_id,
-        organisation_id=application.organisation_id,
-        organisation_name=application.organisation.name_zh,
-        members=[
-            OrgBrief(id=m.organisation_id, name=m.organisation.name_zh) for m in application.members
-        ],
-        models=[
-            ModelBrief(
-                id=m.id,
-                name=m.name,
-                organisation_name=m.organisation.name_zh,
-                filed=m.id in filed_ids,
-            )
-            for m in sorted(
-                (models[a.model_id] for a in application.models if a.model_id in models),
-                key=lambda m: m.id,
-            )
-        ],
-        proposal=application.proposal,
-        proposal_filename=application.proposal_filename,
-        proposal_size=application.proposal_size,
-        proposal_sha256=application.proposal_sha256,
-        state=application.state,
-        decision_reason=(
-            application.decision_reason
-            if can_read_decision_reason(actor, team_of(application))
-            else None
-        ),
-        decided_at=application.decided_at,
-        created_at=application.created_at,
-        entry_id=entry_id,
-    )
-
-
-def readable_applications(
-    session: Session, *, actor: Actor, challenge: Challenge, eager: bool = False
-) -> list[Application]:
-    """All applications for operators and the issuer; a supplier's own team's otherwise
-    (``eager``: with their organisations, members' organisations and models loaded)."""
-    options = (
-        (
-            selectinload(Application.members).joinedload(ApplicationMember.organisation),
-            selectinload(Application.models),
-            joinedload(Application.organisation),
-        )
-        if eager
-        else ()
-    )
-    applications = applications_of(session, challenge.id, *options)
-    if can_read_all_applications(actor, challenge.organisation_id):
-        return applications
-    if actor.organisation_id is None:
-        return []
-    return [a for a in applications if actor.organisation_id in team_of(a)]
-
-
-def list_applications(
-    session: Session, *, actor: Actor, challenge: Challenge, seen: ChallengeOut | None = None
-) -> ApplicationList:
-    """The applications ``actor`` may read (a fixed number of queries for all of them);
-    ``seen``, the challenge's :func:`challenge_out` already read, saves counting again."""
-    filed = filed_model_ids(session)
-    applications = readable_applications(session, actor=actor, challenge=challenge, eager=True)
-    models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
-    entries: dict[int, int] = {}
-    if applications:
-        found = session.execute(
-            select(Entry.application_id, Entry.id).where(
-                Entry.application_id.in_([a.id for a in applications])
-            )
-        )
-        entries = {a: e for a, e in found if a is not None}
-    items = [
-        _application_out(a, actor=actor, filed_ids=filed, models=models, entry_id=entries.get(a.id))
-        for a in applications
-    ]
-    if seen is not None:
-        return ApplicationList(
-            total=seen.application_count, shortlisted=list(seen.shortlisted), items=items
-        )
-    return ApplicationList(
-        total=live_counts(session, [challenge.id]).get(challenge.id, 0),
-        shortlisted=shortlisted_names(session, challenge.id),
-        items=items,
-    )
 
 
 def _organisations(session: Session, ids: list[int]) -> dict[int, Organisation]:
@@ -311,7 +184,7 @@ def apply(
     assert lead_id is not None
     ensure_open(challenge, today or clock.today())
     if proposal_file is not None:
-        check_pdf(proposal_file, max_bytes)
+        check_proposal(proposal_file, max_bytes)
     _check_team(session, challenge, lead_id, data)
     _check_quota(session, challenge, lead_id)
     application = Application(
@@ -326,11 +199,10 @@ def apply(
         models=[ApplicationModel(model_id=model_id) for model_id in data.model_ids],
     )
     if proposal_file is not None:
-        application.proposal_file, application.proposal_sha256 = store_proposal(
-            data_dir, proposal_file
-        )
+        stored = store_proposal(session, data_dir, proposal_file)
+        application.proposal_file, application.proposal_sha256 = stored.name, stored.sha256
         application.proposal_filename = display_filename(proposal_file.filename)
-        application.proposal_size = len(proposal_file.content)
+        application.proposal_size = stored.size
     session.add(application)
     session.flush()
     lifecycle.record(

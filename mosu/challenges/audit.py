@@ -21,6 +21,7 @@ from mosu.challenges.schemas import (
 from mosu.core import clock
 from mosu.permissions import (
     Actor,
+    acts_for_platform,
     can_read_decision_reason,
     can_see_usernames,
 )
@@ -44,7 +45,7 @@ def _actor_organisations(session: Session, user_ids: set[int]) -> dict[int, str]
         .where(User.id.in_(user_ids))
     )
     return {
-        user_id: (ROLE_ACTOR[role] if role is Role.operator else org_name or ROLE_ACTOR[role])
+        user_id: (ROLE_ACTOR[role] if acts_for_platform(role) else org_name or ROLE_ACTOR[role])
         for user_id, role, org_name in rows
     }
 

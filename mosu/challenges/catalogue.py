@@ -7,40 +7,31 @@ Every change of a challenge's state goes through :func:`mosu.challenges.lifecycl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle, races
 from mosu.challenges.models import (
-    Application,
-    ApplicationState,
     Challenge,
     ChallengeEvent,
-    ChallengeKind,
     ChallengeState,
-    Entry,
-    Stage,
 )
 from mosu.challenges.schemas import (
     ChallengeIn,
-    ChallengeOut,
     ChallengePatch,
-    StageBrief,
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.core.pagination import Page, like_pattern, page_args
-from mosu.corpus.service import contamination_warning
 from mosu.permissions import (
     Actor,
     can_manage_challenge,
     can_read_draft_challenge,
+    can_read_every_challenge,
+    challenge_parties,
     ensure,
 )
-from mosu.registry.models import Organisation
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.service import get_scenario
 
@@ -50,7 +41,7 @@ S = TypeVar("S", bound=Select[Any])
 def visible(stmt: S, actor: Actor) -> S:
     """``stmt`` narrowed to challenges ``actor`` may read: drafts are the operators' and
     the issuing organisation's."""
-    if actor.is_operator:
+    if can_read_every_challenge(actor):
         return stmt
     shown = Challenge.state != ChallengeState.draft
     if actor.organisation_id is not None:
@@ -67,150 +58,6 @@ def get_challenge(session: Session, challenge_id: int, *, actor: Actor) -> Chall
     ):
         raise NotFound(f"榜单 {challenge_id} 不存在 / challenge {challenge_id} not found")
     return challenge
-
-
-def stage_briefs(challenge: Challenge) -> list[StageBrief]:
-    """The race's stages with the contamination warning of each pinned data set version."""
-    return [
-        StageBrief(
-            id=s.id,
-            position=s.position,
-            name=s.name,
-            state=s.state.value,
-            opens_at=s.opens_at,
-            closes_at=s.closes_at,
-            dataset_version_id=s.dataset_version_id,
-            contamination_warning=contamination_warning(s.dataset_version),
-        )
-        for s in challenge.stages
-    ]
-
-
-def live_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
-    """Applications that are not withdrawn, per challenge."""
-    stmt = (
-        select(Application.challenge_id, func.count(Application.id))
-        .where(
-            Application.challenge_id.in_(challenge_ids),
-            Application.state != ApplicationState.withdrawn,
-        )
-        .group_by(Application.challenge_id)
-    )
-    return {challenge_id: count for challenge_id, count in session.execute(stmt)}
-
-
-def _shortlisted(session: Session, challenge_ids: list[int]) -> dict[int, list[str]]:
-    """Per challenge, the shortlisted lead organisations in the order they were shortlisted."""
-    stmt = (
-        select(Application.challenge_id, Organisation.name_zh)
-        .join(Application, Application.organisation_id == Organisation.id)
-        .join(Entry, Entry.application_id == Application.id)
-        .where(
-            Application.challenge_id.in_(challenge_ids),
-            Application.state == ApplicationState.shortlisted,
-        )
-        .order_by(Entry.id)
-    )
-    found: dict[int, list[str]] = {}
-    for challenge_id, name in session.execute(stmt):
-        found.setdefault(challenge_id, []).append(name)
-    return found
-
-
-def shortlisted_names(session: Session, challenge_id: int) -> list[str]:
-    """The shortlisted lead organisations, in the order they were shortlisted (public)."""
-    return _shortlisted(session, [challenge_id]).get(challenge_id, [])
-
-
-def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[ChallengeOut]:
-    """What anyone allowed to read the challenges sees of them (two queries for all)."""
-    ids = [c.id for c in challenges]
-    counts = live_counts(session, ids) if ids else {}
-    shortlisted = _shortlisted(session, ids) if ids else {}
-    return [
-        ChallengeOut(
-            id=challenge.id,
-            scenario_id=challenge.scenario_id,
-            scenario_title=challenge.scenario.title,
-            organisation_id=challenge.organisation_id,
-            organisation_name=challenge.organisation.name_zh,
-            kind=challenge.kind,
-            title=challenge.title,
-            category=challenge.category,
-            keywords=list(challenge.keywords),
-            bounty_yuan=challenge.bounty_yuan,
-            requirements=challenge.requirements,
-            valid_from=challenge.valid_from,
-            valid_until=challenge.valid_until,
-            region=challenge.region,
-            issuer=challenge.issuer,
-            require_filed_model=challenge.require_filed_model,
-            max_applications_per_org=challenge.max_applications_per_org,
-            shortlist_places=challenge.shortlist_places,
-            winner_places=challenge.winner_places,
-            state=challenge.state,
-            created_at=challenge.created_at,
-            application_count=counts.get(challenge.id, 0),
-            shortlisted=shortlisted.get(challenge.id, []),
-            stages=stage_briefs(challenge),
-        )
-        for challenge in challenges
-    ]
-
-
-def challenge_out(session: Session, challenge: Challenge) -> ChallengeOut:
-    """What anyone allowed to read the challenge sees of it."""
-    return challenge_outs(session, [challenge])[0]
-
-
-def list_challenges(
-    session: Session,
-    *,
-    actor: Actor,
-    q: str = "",
-    kind: ChallengeKind | None = None,
-    state: ChallengeState | None = None,
-    category: str = "",
-    scenario_id: int | None = None,
-    page: int = 1,
-    per_page: int = 20,
-) -> Page[ChallengeOut]:
-    """The 榜单 list: search title, requirements, keywords, issuer and organisation."""
-    page, per_page = page_args(page, per_page)
-    stmt = visible(select(Challenge).join(Challenge.organisation), actor)
-    if q.strip():
-        pattern = like_pattern(q.strip())
-        stmt = stmt.where(
-            or_(
-                Challenge.title.ilike(pattern, escape="\\"),
-                Challenge.requirements.ilike(pattern, escape="\\"),
-                Challenge.category.ilike(pattern, escape="\\"),
-                Challenge.issuer.ilike(pattern, escape="\\"),
-                cast(Challenge.keywords, String).ilike(pattern, escape="\\"),
-                Organisation.name_zh.ilike(pattern, escape="\\"),
-            )
-        )
-    if kind is not None:
-        stmt = stmt.where(Challenge.kind == kind)
-    if state is not None:
-        stmt = stmt.where(Challenge.state == state)
-    if category.strip():
-        stmt = stmt.where(Challenge.category == category.strip())
-    if scenario_id is not None:
-        stmt = stmt.where(Challenge.scenario_id == scenario_id)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(
-            contains_eager(Challenge.organisation),  # joined above, for the search
-            joinedload(Challenge.scenario),
-            selectinload(Challenge.stages).joinedload(Stage.dataset_version),
-        )
-        .order_by(Challenge.created_at.desc(), Challenge.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    items = challenge_outs(session, list(rows))
-    return Page(items=items, total=total, page=page, per_page=per_page)
 
 
 def categories(session: Session, *, actor: Actor) -> list[str]:
@@ -290,7 +137,9 @@ def transition_challenge(
     """
     challenge = get_challenge(session, challenge_id, actor=actor)
     move = lifecycle.TRANSITIONS.get(name)
-    allowed = move is not None and bool(move.parties & lifecycle.parties_of(actor, challenge))
+    allowed = move is not None and bool(
+        move.parties & challenge_parties(actor, challenge.organisation_id)
+    )
     if allowed and move is not None and challenge.state in move.sources:
         if name == "publish" and challenge.valid_until < (today or clock.today()):
             raise Conflict(

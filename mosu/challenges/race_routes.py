@@ -45,7 +45,7 @@ from mosu.challenges.scoring import stage_data
 from mosu.core import clock
 from mosu.core.errors import Forbidden, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.service import contamination_warning
+from mosu.corpus.screening import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
 from mosu.public_cache import PUBLIC_CACHE

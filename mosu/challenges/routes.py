@@ -10,11 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.models import Role
-from mosu.challenges import applications, audit, catalogue, decisions, proposals
+from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import ChallengeKind, ChallengeState
 from mosu.challenges.schemas import (
     ApplicationIn,
@@ -29,7 +28,6 @@ from mosu.challenges.schemas import (
 )
 from mosu.core.errors import Invalid
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.core.settings import Settings
 from mosu.deps import (
     OperatorActor,
     PublicActor,
@@ -117,20 +115,6 @@ async def read_application(request: Request) -> ApplicationBody:
 ApplicationBodyDep = Annotated[ApplicationBody, Depends(read_application)]
 
 
-def proposal_download(
-    session: Session, settings: Settings, actor: Actor, application_id: int
-) -> FileResponse:
-    """The proposal PDF as a download, for whoever may read the application (else 404)."""
-    application = applications.get_application(session, application_id, actor=actor)
-    path = proposals.proposal_path(settings.data_dir, application)
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=application.proposal_filename or None,
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
-
-
 # ---------------------------------------------------------------- challenges
 
 
@@ -147,7 +131,7 @@ def list_challenges(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> Page[ChallengeOut]:
     """Published challenges for everyone; drafts for operators and the issuer."""
-    return catalogue.list_challenges(
+    return views.list_challenges(
         session,
         actor=actor,
         q=q,
@@ -165,14 +149,12 @@ def create_challenge(session: SessionDep, actor: OperatorActor, body: ChallengeI
     """Draft a challenge from a scenario; ``POST …/transitions {"name": "publish"}`` opens it."""
     challenge = catalogue.create_challenge(session, actor=actor, data=body)
     session.commit()
-    return catalogue.challenge_out(session, challenge)
+    return views.challenge_out(session, challenge)
 
 
 @router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
 def get_challenge(session: SessionDep, actor: PublicActor, challenge_id: int) -> ChallengeOut:
-    return catalogue.challenge_out(
-        session, catalogue.get_challenge(session, challenge_id, actor=actor)
-    )
+    return views.challenge_out(session, catalogue.get_challenge(session, challenge_id, actor=actor))
 
 
 @router.patch("/challenges/{challenge_id}")
@@ -183,7 +165,7 @@ def patch_challenge(
         session, actor=actor, challenge_id=challenge_id, data=body
     )
     session.commit()
-    return catalogue.challenge_out(session, challenge)
+    return views.challenge_out(session, challenge)
 
 
 @router.post("/challenges/{challenge_id}/transitions")
@@ -221,7 +203,7 @@ def list_applications(
     """Everyone: the count and the shortlisted leads. Operators and the issuer: every
     application. A supplier: its own team's."""
     challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
-    return applications.list_applications(session, actor=actor, challenge=challenge)
+    return views.list_applications(session, actor=actor, challenge=challenge)
 
 
 @router.post(
@@ -248,9 +230,7 @@ def create_application(
         max_bytes=settings.max_upload_mb * 1024 * 1024,
     )
     session.commit()
-    return applications.application_out(
-        application, actor=actor, filed_ids=filed_model_ids(session)
-    )
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.get("/applications/{application_id}")
@@ -258,9 +238,7 @@ def get_application(
     session: SessionDep, actor: SignedInActor, application_id: int
 ) -> ApplicationOut:
     application = applications.get_application(session, application_id, actor=actor)
-    return applications.application_out(
-        application, actor=actor, filed_ids=filed_model_ids(session)
-    )
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.get("/applications/{application_id}/proposal.pdf", response_class=FileResponse)
@@ -268,7 +246,9 @@ def get_proposal(
     session: SessionDep, settings: SettingsDep, actor: SignedInActor, application_id: int
 ) -> FileResponse:
     """The proposal PDF, for whoever may read the application."""
-    return proposal_download(session, settings, actor, application_id)
+    return views.proposal_download(
+        session, data_dir=settings.data_dir, actor=actor, application_id=application_id
+    )
 
 
 @router.post("/applications/{application_id}/withdraw")
@@ -277,9 +257,7 @@ def withdraw_application(
 ) -> ApplicationOut:
     application = applications.withdraw(session, actor=actor, application_id=application_id)
     session.commit()
-    return applications.application_out(
-        application, actor=actor, filed_ids=filed_model_ids(session)
-    )
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.post("/applications/{application_id}/decision")
@@ -295,9 +273,7 @@ def decide_application(
         reason=body.reason,
     )
     session.commit()
-    return applications.application_out(
-        application, actor=actor, filed_ids=filed_model_ids(session)
-    )
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.post("/applications/{application_id}/shortlist")
@@ -308,6 +284,4 @@ def shortlist_application(
     decisions.shortlist(session, actor=actor, application_id=application_id)
     session.commit()
     application = applications.get_application(session, application_id, actor=actor)
-    return applications.application_out(
-        application, actor=actor, filed_ids=filed_model_ids(session)
-    )
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))

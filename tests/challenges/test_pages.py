@@ -24,7 +24,8 @@ from mosu.challenges.models import (
     Stage,
     SubmissionMode,
 )
-from mosu.corpus import service as corpus
+from mosu.corpus import catalogue as corpus_catalogue
+from mosu.corpus import imports as corpus_imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.registry.models import Organisation
@@ -305,8 +306,8 @@ def test_stage_data_sets_carry_their_contamination_warning(
         {"id": "x1", "text": "测试集：" + tail, "label": "乙", "split": "test"},
     ]
     operator = actor(world, "operator")
-    dataset = corpus.create_dataset(db, actor=operator, data=DatasetIn(name="热线留言"))
-    version = corpus.import_version(
+    dataset = corpus_catalogue.create_dataset(db, actor=operator, data=DatasetIn(name="热线留言"))
+    version = corpus_imports.import_version(
         db,
         actor=operator,
         dataset=dataset,

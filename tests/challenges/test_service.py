@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
-from mosu.challenges import applications, audit, catalogue, decisions, proposals
+from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -112,7 +112,7 @@ def test_a_draft_is_seen_by_operators_and_the_issuer_only(db: Session, world: Wo
     for viewer in (PUBLIC, actor(world, "supplier_a"), actor(world, "expert")):
         with pytest.raises(NotFound):
             catalogue.get_challenge(db, draft.id, actor=viewer)
-        titles = [c.title for c in catalogue.list_challenges(db, actor=viewer).items]
+        titles = [c.title for c in views.list_challenges(db, actor=viewer).items]
         assert titles == ["公开榜单"]
 
 
@@ -302,7 +302,7 @@ def test_decisions_reasons_and_who_reads_them(db: Session, world: World, tmp_pat
 
     filed: set[int] = set()
     seen = {
-        who: applications.application_out(
+        who: views.application_out(
             applications.get_application(db, a.id, actor=actor(world, who)),
             actor=actor(world, who),
             filed_ids=filed,
@@ -348,14 +348,14 @@ def test_who_reads_which_application(db: Session, world: World, tmp_path: Path) 
         "expert": set(),
     }
     for who, ids in readers.items():
-        listed = applications.list_applications(db, actor=actor(world, who), challenge=challenge)
+        listed = views.list_applications(db, actor=actor(world, who), challenge=challenge)
         assert {a.id for a in listed.items} == ids, who
         assert listed.total == 2
     stranger = Actor(user_id=999, role=Role.demand, organisation_id=other_demand)
-    assert applications.list_applications(db, actor=stranger, challenge=challenge).items == []
+    assert views.list_applications(db, actor=stranger, challenge=challenge).items == []
     with pytest.raises(NotFound):
         applications.get_application(db, alone.id, actor=stranger)
-    public = applications.list_applications(db, actor=PUBLIC, challenge=challenge)
+    public = views.list_applications(db, actor=PUBLIC, challenge=challenge)
     assert (public.total, public.items, public.shortlisted) == (2, [], [])
 
 
@@ -389,7 +389,7 @@ def test_shortlisting_makes_entries(db: Session, world: World, tmp_path: Path) -
         decisions.shortlist(db, actor=operator, application_id=third.id)
     db.rollback()
     assert first.state is ApplicationState.shortlisted
-    public = applications.list_applications(db, actor=PUBLIC, challenge=challenge)
+    public = views.list_applications(db, actor=PUBLIC, challenge=challenge)
     assert public.shortlisted == ["甲智能科技有限公司", "甲智能科技有限公司"]
     log = audit.events_out(db, actor=PUBLIC, challenge=challenge)
     shortlisted = [e.details for e in log if e.action == "application_shortlisted"]
