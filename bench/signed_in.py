@@ -57,7 +57,7 @@ def build_scene(url: str, clients: int) -> Scene:
     from mosu.accounts.models import Role, User
     from mosu.accounts.service import create_api_token, create_user, start_web_session
     from mosu.arena.models import Arena
-    from mosu.challenges import service as challenges
+    from mosu.challenges import catalogue
     from mosu.challenges.models import Challenge, ChallengeState
     from mosu.challenges.schemas import ChallengeIn
     from mosu.core import clock
@@ -100,7 +100,7 @@ def build_scene(url: str, clients: int) -> Scene:
         ).first()
         assert open_challenge is not None, "the demo has an open challenge"
         today = clock.today()
-        challenge = challenges.create_challenge(
+        challenge = catalogue.create_challenge(
             session,
             actor=operator,
             data=ChallengeIn(
@@ -113,7 +113,7 @@ def build_scene(url: str, clients: int) -> Scene:
                 max_applications_per_org=100,
             ),
         )
-        challenges.publish(session, actor=operator, challenge_id=challenge.id)
+        catalogue.publish(session, actor=operator, challenge_id=challenge.id)
         scene.challenge = challenge.id
         for n in range(clients // KINDS + 1):
             voter = create_user(

@@ -67,7 +67,7 @@ from mosu import migrate
 from mosu.accounts.models import Role
 from mosu.accounts.service import actor_for, create_api_token, create_user, start_web_session
 from mosu.corpus.schemas import DatasetIn
-from mosu.corpus.service import create_dataset
+from mosu.corpus.catalogue import create_dataset
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from mosu.accounts.models import Role
 from mosu.core.errors import Forbidden, Unauthenticated
@@ -305,3 +306,52 @@ def can_read_interests(actor: Actor, scenario_organisation_id: int) -> bool:
     """Who marked interest in a scenario: operators and the demand organisation; a supplier
     sees only its own organisation's interest."""
     return actor.is_operator or actor.belongs_to(scenario_organisation_id)
+
+
+# --- challenges ---
+
+ChallengeParty = Literal["operator", "issuer"]
+
+
+def challenge_parties(actor: Actor, issuer_organisation_id: int) -> frozenset[ChallengeParty]:
+    """Which parties of a challenge the actor acts as: ``operator`` (运营方) and ``issuer``
+    (a member of the demand organisation that owns it); lifecycle moves name these."""
+    parties: set[ChallengeParty] = set()
+    if actor.is_operator:
+        parties.add("operator")
+    if actor.belongs_to(issuer_organisation_id):
+        parties.add("issuer")
+    return frozenset(parties)
+
+
+def can_read_every_challenge(actor: Actor) -> bool:
+    """Every challenge, drafts included, whoever issued it: operators."""
+    return actor.is_operator
+
+
+def can_apply_now(actor: Actor, *, takes_applications: bool) -> bool:
+    """The 揭榜 button: a supplier with an organisation, applying as its lead, while the
+    challenge takes applications (the rule :func:`can_apply` checks on submission)."""
+    return (
+        takes_applications
+        and actor.organisation_id is not None
+        and can_apply(actor, actor.organisation_id)
+    )
+
+
+def can_edit_challenge(actor: Actor, *, draft: bool) -> bool:
+    """A challenge's terms are edited by operators while it is a draft."""
+    return draft and can_manage_challenge(actor)
+
+
+def acts_for_platform(role: Role) -> bool:
+    """In a challenge's audit log an operator shows as 运营方, not as an organisation."""
+    return role is Role.operator
+
+
+# --- corpus ---
+
+
+def can_register_for_any_organisation(actor: Actor) -> bool:
+    """Registering a data set for any organisation (others register for their own): operators."""
+    return actor.is_operator

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
 from mosu.accounts.service import actor_for
-from mosu.challenges import races
-from mosu.challenges import service as challenges
+from mosu.challenges import applications, catalogue, decisions, races
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -179,7 +178,7 @@ def open_challenge_takes_applications_and_can_race(
         operator, visitor = users["operator"], users["supplier1"]
         model = session.scalar(select(Model).where(Model.name == "星河-政务 13B"))
         assert model is not None
-        application = challenges.apply(
+        application = applications.apply(
             session,
             actor=visitor,
             challenge_id=challenge.id,
@@ -187,13 +186,13 @@ def open_challenge_takes_applications_and_can_race(
             data_dir=settings.data_dir,
             max_bytes=1 << 20,
         )
-        challenges.decide_application(
+        decisions.decide_application(
             session, actor=operator, application_id=application.id, approve=True
         )
-        challenges.transition_challenge(
+        catalogue.transition_challenge(
             session, actor=operator, challenge_id=challenge.id, name="close_applications"
         )
-        entry = challenges.shortlist(session, actor=operator, application_id=application.id)
+        entry = decisions.shortlist(session, actor=operator, application_id=application.id)
         races.start_race(session, actor=operator, challenge_id=challenge.id)
         assert challenge.state is ChallengeState.racing and entry.state is EntryState.active
         waiting = session.scalars(

@@ -40,12 +40,12 @@ from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.board import service as board
 from mosu.board.schemas import CaseStudyIn
-from mosu.challenges import races
-from mosu.challenges import service as challenges_service
+from mosu.challenges import decisions, races
 from mosu.challenges.models import SubmissionMode
 from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
-from mosu.corpus import service as corpus_service
+from mosu.corpus import catalogue as corpus_catalogue
+from mosu.corpus import imports as corpus_imports
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
@@ -571,7 +571,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     db.commit()
     walk.token_a = walk.fresh_token()
     walk.dataset_a = walk_dataset(db, world)
-    walk.dataset_demand = corpus_service.create_dataset(
+    walk.dataset_demand = corpus_catalogue.create_dataset(
         db, actor=operator, data=DatasetIn(name="丙的语料", organisation_id=world.org_demand)
     ).id
     db.commit()
@@ -646,7 +646,7 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
     rejected = factory.make_application(
         db, world, challenge, model_id=walk.model_a, data_dir=data_dir
     )
-    challenges_service.decide_application(
+    decisions.decide_application(
         db,
         actor=factory.actor(world, "operator"),
         application_id=rejected.id,
@@ -722,10 +722,10 @@ def walk_dataset(db: Session, world: World) -> int:
     ]
     content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
-    dataset = corpus_service.create_dataset(
+    dataset = corpus_catalogue.create_dataset(
         db, actor=operator, data=DatasetIn(name="甲的语料", organisation_id=world.org_a)
     )
-    result = corpus_service.import_version(
+    result = corpus_imports.import_version(
         db,
         actor=operator,
         dataset=dataset,

@@ -34,7 +34,7 @@ from mosu.arena.schemas import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.service import public_rows
+from mosu.corpus.reading import public_rows
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel

@@ -17,15 +17,13 @@ session refuses to update or delete.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, ChallengeEvent, ChallengeState
 from mosu.core.errors import Conflict, Forbidden, Invalid
-from mosu.permissions import Actor
-
-Party = Literal["operator", "issuer"]
+from mosu.permissions import Actor, ChallengeParty, challenge_parties
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class Transition:
     name: str
     sources: frozenset[ChallengeState]
     target: ChallengeState
-    parties: frozenset[Party]
+    parties: frozenset[ChallengeParty]
     reason_required: bool = False
 
 
@@ -64,19 +62,9 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
-def parties_of(actor: Actor, challenge: Challenge) -> set[Party]:
-    """Which parties of ``challenge`` the actor acts as."""
-    parties: set[Party] = set()
-    if actor.is_operator:
-        parties.add("operator")
-    if actor.belongs_to(challenge.organisation_id):
-        parties.add("issuer")
-    return parties
-
-
 def available(actor: Actor, challenge: Challenge) -> list[Transition]:
     """Transitions the actor may make on the challenge now (for buttons on its page)."""
-    mine = parties_of(actor, challenge)
+    mine = challenge_parties(actor, challenge.organisation_id)
     return [t for t in TRANSITIONS.values() if challenge.state in t.sources and t.parties & mine]
 
 
@@ -127,7 +115,7 @@ def transition(
     move = TRANSITIONS.get(name)
     if move is None:
         raise Invalid(f"未知的状态变更 {name!r} / unknown transition {name!r}")
-    if not move.parties & parties_of(actor, challenge):
+    if not move.parties & challenge_parties(actor, challenge.organisation_id):
         raise Forbidden(
             f"无权执行“{name}” / only {', '.join(sorted(move.parties))} may {name} this challenge"
         )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu.challenges import races
+from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import (
     Challenge,
     Stage,
@@ -41,11 +42,10 @@ from mosu.challenges.race_schemas import (
     SubmissionOut,
 )
 from mosu.challenges.scoring import stage_data
-from mosu.challenges.service import get_challenge
 from mosu.core import clock
 from mosu.core.errors import Forbidden, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.service import contamination_warning
+from mosu.corpus.screening import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
 from mosu.public_cache import PUBLIC_CACHE

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mosu.challenges import races
+from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
-from mosu.challenges.service import events_out
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
 

@@ -10,11 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.models import Role
-from mosu.challenges import service
+from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import ChallengeKind, ChallengeState
 from mosu.challenges.schemas import (
     ApplicationIn,
@@ -29,7 +28,6 @@ from mosu.challenges.schemas import (
 )
 from mosu.core.errors import Invalid
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.core.settings import Settings
 from mosu.deps import (
     OperatorActor,
     PublicActor,
@@ -88,7 +86,7 @@ def parse_application(data: dict[str, Any]) -> ApplicationIn:
 @dataclass(frozen=True)
 class ApplicationBody:
     data: ApplicationIn
-    upload: service.ProposalFile | None
+    upload: proposals.ProposalFile | None
 
 
 async def read_application(request: Request) -> ApplicationBody:
@@ -99,7 +97,7 @@ async def read_application(request: Request) -> ApplicationBody:
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise Invalid("请求体不是 JSON / the body is not JSON") from None
         return ApplicationBody(parse_application(body if isinstance(body, dict) else {}), None)
-    upload: service.ProposalFile | None = None
+    upload: proposals.ProposalFile | None = None
     data: dict[str, Any] = {}
     async with request.form(max_files=1, max_fields=60) as form:
         for name in ("proposal", "organisation_id"):
@@ -110,25 +108,11 @@ async def read_application(request: Request) -> ApplicationBody:
             data[name] = _ids([v for v in form.getlist(name) if isinstance(v, str)])
         file = form.get("proposal_file")
         if isinstance(file, UploadFile) and file.filename:
-            upload = service.ProposalFile(file.filename, await file.read())
+            upload = proposals.ProposalFile(file.filename, await file.read())
     return ApplicationBody(parse_application(data), upload)
 
 
 ApplicationBodyDep = Annotated[ApplicationBody, Depends(read_application)]
-
-
-def proposal_download(
-    session: Session, settings: Settings, actor: Actor, application_id: int
-) -> FileResponse:
-    """The proposal PDF as a download, for whoever may read the application (else 404)."""
-    application = service.get_application(session, application_id, actor=actor)
-    path = service.proposal_path(settings.data_dir, application)
-    return FileResponse(
-        path,
-        media_type="application/pdf",
-        filename=application.proposal_filename or None,
-        headers={"X-Content-Type-Options": "nosniff"},
-    )
 
 
 # ---------------------------------------------------------------- challenges
@@ -147,7 +131,7 @@ def list_challenges(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> Page[ChallengeOut]:
     """Published challenges for everyone; drafts for operators and the issuer."""
-    return service.list_challenges(
+    return views.list_challenges(
         session,
         actor=actor,
         q=q,
@@ -163,23 +147,25 @@ def list_challenges(
 @router.post("/challenges", status_code=201)
 def create_challenge(session: SessionDep, actor: OperatorActor, body: ChallengeIn) -> ChallengeOut:
     """Draft a challenge from a scenario; ``POST …/transitions {"name": "publish"}`` opens it."""
-    challenge = service.create_challenge(session, actor=actor, data=body)
+    challenge = catalogue.create_challenge(session, actor=actor, data=body)
     session.commit()
-    return service.challenge_out(session, challenge)
+    return views.challenge_out(session, challenge)
 
 
 @router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
 def get_challenge(session: SessionDep, actor: PublicActor, challenge_id: int) -> ChallengeOut:
-    return service.challenge_out(session, service.get_challenge(session, challenge_id, actor=actor))
+    return views.challenge_out(session, catalogue.get_challenge(session, challenge_id, actor=actor))
 
 
 @router.patch("/challenges/{challenge_id}")
 def patch_challenge(
     session: SessionDep, actor: OperatorActor, challenge_id: int, body: ChallengePatch
 ) -> ChallengeOut:
-    challenge = service.update_challenge(session, actor=actor, challenge_id=challenge_id, data=body)
+    challenge = catalogue.update_challenge(
+        session, actor=actor, challenge_id=challenge_id, data=body
+    )
     session.commit()
-    return service.challenge_out(session, challenge)
+    return views.challenge_out(session, challenge)
 
 
 @router.post("/challenges/{challenge_id}/transitions")
@@ -189,13 +175,13 @@ def post_transition(
     """Move the challenge: ``publish``, ``close_applications``, ``start_race``, ``decide``,
     ``start_delivery``, ``accept`` or ``close`` (a reason required). 403 for a party that
     may not, 409 in the wrong state. Answers with the audit line written."""
-    event = service.transition_challenge(
+    event = catalogue.transition_challenge(
         session, actor=actor, challenge_id=challenge_id, name=body.name, reason=body.reason
     )
     session.commit()
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     return next(
-        e for e in service.events_out(session, actor=actor, challenge=challenge) if e.id == event.id
+        e for e in audit.events_out(session, actor=actor, challenge=challenge) if e.id == event.id
     )
 
 
@@ -203,8 +189,8 @@ def post_transition(
 def list_events(session: SessionDep, actor: PublicActor, challenge_id: int) -> list[EventOut]:
     """The append-only audit log (times in Asia/Shanghai); decision reasons are shown to
     operators and the applying team only."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
-    return service.events_out(session, actor=actor, challenge=challenge)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
+    return audit.events_out(session, actor=actor, challenge=challenge)
 
 
 # ---------------------------------------------------------------- applications
@@ -216,8 +202,8 @@ def list_applications(
 ) -> ApplicationList:
     """Everyone: the count and the shortlisted leads. Operators and the issuer: every
     application. A supplier: its own team's."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
-    return service.list_applications(session, actor=actor, challenge=challenge)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
+    return views.list_applications(session, actor=actor, challenge=challenge)
 
 
 @router.post(
@@ -234,7 +220,7 @@ def create_application(
     body: ApplicationBodyDep,
 ) -> ApplicationOut:
     """揭榜 as JSON (:class:`ApplicationIn`) or multipart with a ``proposal_file`` PDF."""
-    application = service.apply(
+    application = applications.apply(
         session,
         actor=actor,
         challenge_id=challenge_id,
@@ -244,15 +230,15 @@ def create_application(
         max_bytes=settings.max_upload_mb * 1024 * 1024,
     )
     session.commit()
-    return service.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.get("/applications/{application_id}")
 def get_application(
     session: SessionDep, actor: SignedInActor, application_id: int
 ) -> ApplicationOut:
-    application = service.get_application(session, application_id, actor=actor)
-    return service.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
+    application = applications.get_application(session, application_id, actor=actor)
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.get("/applications/{application_id}/proposal.pdf", response_class=FileResponse)
@@ -260,16 +246,18 @@ def get_proposal(
     session: SessionDep, settings: SettingsDep, actor: SignedInActor, application_id: int
 ) -> FileResponse:
     """The proposal PDF, for whoever may read the application."""
-    return proposal_download(session, settings, actor, application_id)
+    return views.proposal_download(
+        session, data_dir=settings.data_dir, actor=actor, application_id=application_id
+    )
 
 
 @router.post("/applications/{application_id}/withdraw")
 def withdraw_application(
     session: SessionDep, actor: SupplierActor, application_id: int
 ) -> ApplicationOut:
-    application = service.withdraw(session, actor=actor, application_id=application_id)
+    application = applications.withdraw(session, actor=actor, application_id=application_id)
     session.commit()
-    return service.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.post("/applications/{application_id}/decision")
@@ -277,7 +265,7 @@ def decide_application(
     session: SessionDep, actor: OperatorActor, application_id: int, body: DecisionIn
 ) -> ApplicationOut:
     """Approve or reject (``reason`` required) a submitted application."""
-    application = service.decide_application(
+    application = decisions.decide_application(
         session,
         actor=actor,
         application_id=application_id,
@@ -285,7 +273,7 @@ def decide_application(
         reason=body.reason,
     )
     session.commit()
-    return service.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
 
 
 @router.post("/applications/{application_id}/shortlist")
@@ -293,7 +281,7 @@ def shortlist_application(
     session: SessionDep, actor: OperatorActor, application_id: int
 ) -> ApplicationOut:
     """入围: the approved application becomes an entry in the challenge's race."""
-    service.shortlist(session, actor=actor, application_id=application_id)
+    decisions.shortlist(session, actor=actor, application_id=application_id)
     session.commit()
-    application = service.get_application(session, application_id, actor=actor)
-    return service.application_out(application, actor=actor, filed_ids=filed_model_ids(session))
+    application = applications.get_application(session, application_id, actor=actor)
+    return views.application_out(application, actor=actor, filed_ids=filed_model_ids(session))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -9,11 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.errors import MosuError
 from mosu.core.limits import ReadLimits
-from mosu.corpus import service
+from mosu.core.settings import Settings
+from mosu.corpus import catalogue, imports
 from mosu.corpus.models import Dataset
 from mosu.corpus.readers import Part, split_word
 from mosu.corpus.schemas import (
@@ -73,6 +77,53 @@ def print_report(report: ImportReport) -> None:
     )
 
 
+def _import(
+    settings: Settings,
+    actor: Actor,
+    name: str,
+    card: Callable[[], DatasetIn],
+    parts: list[Part],
+    options: ImportOptions,
+) -> None:
+    """Import ``parts`` as a version of the data set ``name`` (registered from ``card()``
+    if it does not exist)."""
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        try:
+            dataset = _find_or_register(session, actor, name, card)
+            with console.status("读取与校验 / reading and checking…"):
+                result = imports.import_version(
+                    session,
+                    actor=actor,
+                    dataset=dataset,
+                    parts=parts,
+                    options=options,
+                    limits=ReadLimits.from_settings(settings),
+                )
+        except MosuError as exc:
+            err.print(f"[red]{exc.message}[/red]")
+            raise typer.Exit(1) from exc
+        print_report(result.report)
+        if result.version is None:
+            session.rollback()
+            err.print("[red]未写入任何数据 / nothing was written[/red]")
+            raise typer.Exit(1)
+        session.commit()
+        report = result.report
+        verb = "新版本 new version" if report.created else "已有版本 existing version"
+        console.print(f"{name}: {verb} v{report.version}, sha256 {report.content_hash}")
+
+
+def _find_or_register(
+    session: Session, actor: Actor, name: str, card: Callable[[], DatasetIn]
+) -> Dataset:
+    """The data set named ``name``, registered from ``card()`` if it does not exist."""
+    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
+    if dataset is None:
+        dataset = catalogue.create_dataset(session, actor=actor, data=card())
+    return dataset
+
+
 @data_app.command("import")
 def import_cmd(
     name: Annotated[str, typer.Argument(help="数据集名称（不存在则登记）/ data set name")],
@@ -127,44 +178,15 @@ def import_cmd(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    actor: Actor = CLI_ACTOR
-    with factory() as session:
-        try:
-            dataset = session.scalar(select(Dataset).where(Dataset.name == name))
-            if dataset is None:
-                dataset = service.create_dataset(
-                    session,
-                    actor=actor,
-                    data=DatasetIn(
-                        name=name,
-                        organisation_id=organisation_id,
-                        licence=licence,
-                        source=source,
-                        description=description,
-                    ),
-                )
-            with console.status("读取与校验 / reading and checking…"):
-                result = service.import_version(
-                    session,
-                    actor=actor,
-                    dataset=dataset,
-                    parts=parts,
-                    options=options,
-                    limits=ReadLimits.from_settings(settings),
-                )
-        except MosuError as exc:
-            err.print(f"[red]{exc.message}[/red]")
-            raise typer.Exit(1) from exc
-        print_report(result.report)
-        if result.version is None:
-            session.rollback()
-            err.print("[red]未写入任何数据 / nothing was written[/red]")
-            raise typer.Exit(1)
-        session.commit()
-        report = result.report
-        verb = "新版本 new version" if report.created else "已有版本 existing version"
-        console.print(f"{name}: {verb} v{report.version}, sha256 {report.content_hash}")
+    card = partial(
+        DatasetIn,
+        name=name,
+        organisation_id=organisation_id,
+        licence=licence,
+        source=source,
+        description=description,
+    )
+    _import(settings, CLI_ACTOR, name, card, parts, options)
 
 
 @data_app.command("list")
@@ -176,8 +198,8 @@ def list_cmd() -> None:
     factory = make_sessionmaker(make_engine(settings.database_url))
     table = Table("id", "名称 name", "许可 licence", "版本 version", "行 rows", "划分 splits")
     with factory() as session:
-        for d in service.list_datasets(session):
-            v = service.latest(d)
+        for d in catalogue.list_datasets(session):
+            v = catalogue.latest(d)
             splits = ", ".join(
                 f"{s} {n}" for s, n in (v.stats.get("rows", {}) if v else {}).items()
             )

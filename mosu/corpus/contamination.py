@@ -10,7 +10,7 @@ public splits and the hidden split of every other registered corpus.
 
 Pure numpy over hashed grams; the caller decides who may see what: the examples quote
 hidden test text, and a count against another corpus's hidden split tells whether a
-guessed text occurs in it (see :func:`mosu.corpus.service.contamination_view`).
+guessed text occurs in it (see :func:`mosu.corpus.screening.contamination_view`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +159,86 @@ def _distinct_shapes(shapes: Counter[str]) -> Counter[str]:
     return out
 
 
+Flag = Callable[[int, str, ProblemKind, str, bool], None]
+"""Records a problem: row position, field, kind, reason, and whether the row is dropped."""
+
+
+@dataclass
+class _DateShapes:
+    """How each date field is written across the rows (``YYYY-MM-DD`` …), with an example."""
+
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    examples: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """A note for each date field written in more than one way."""
+        out = []
+        for name, found in self.counts.items():
+            shapes = _distinct_shapes(found)
+            if len(shapes) > 1:
+                described = "；".join(
+                    f"{shape}（{n} 行，如 {self.examples.get((name, shape), '')}）"
+                    for shape, n in shapes.most_common()
+                )
+                out.append(f"“{name}”有 {len(shapes)} 种日期写法，均已解析：{described}")
+        return out
+
+
+def _check_dates(
+    position: int, values: dict[str, Any], roles: Roles, flag: Flag, seen: _DateShapes
+) -> None:
+    for name in roles.date_fields or []:
+        value = values.get(name)
+        if value is None or _text(value).strip() == "":
+            continue
+        try:
+            parse_date(value)
+        except CellError:
+            flag(position, name, "bad_date", f"“{name}”无法解析为日期：“{_text(value)}”", True)
+        else:
+            if isinstance(value, str):
+                shape = _date_shape(value)
+                seen.counts[name][shape] += 1
+                seen.examples.setdefault((name, shape), value.strip())
+
+
+def _split_of(
+    position: int, record: Record, values: dict[str, Any], roles: Roles, flag: Flag
+) -> str | None:
+    """The row's split: its file's, or the split field's (a bad value is flagged)."""
+    split = record.split
+    if roles.split_field and roles.split_field in values:
+        split = split_word(values[roles.split_field])
+        if split is None:
+            given = _text(values[roles.split_field])
+            flag(
+                position,
+                roles.split_field,
+                "bad_split",
+                f"划分“{given}”应为 train、dev 或 test",
+                True,
+            )
+    return split
+
+
+def _label_of(
+    position: int, values: dict[str, Any], roles: Roles, label_set: set[str], flag: Flag
+) -> str | None:
+    """The row's label (``None`` when empty); one outside a declared set is flagged."""
+    label = _text(values.get(roles.label_field)).strip() if roles.label_field else None
+    if label == "":
+        label = None
+    if label is not None and label_set and label not in label_set:
+        flag(
+            position,
+            roles.label_field or "",
+            "unknown_label",
+            f"标签“{label}”不在声明的标签集合中",
+            True,
+        )
+    return label
+
+
 def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checked:
     """Every problem of ``records`` under ``roles``, and the normalised rows."""
     out = Checked()
@@ -180,9 +261,11 @@ def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checke
         if drop:
             out.drop.add(position)
 
-    date_shapes: dict[str, Counter[str]] = defaultdict(Counter)
-    date_examples: dict[tuple[str, str], str] = {}
+    dates = _DateShapes()
     required = [f for f in (roles.id_field, *roles.input_fields, roles.label_field) if f]
+    taken = {roles.id_field, roles.label_field, roles.category_field, roles.split_field}
+    if roles.label_field == "label_desc":
+        taken.add("label")
     for position, record in enumerate(records, start=1):
         values = {
             k: _normalise(v, strip=norm.strip, half=norm.half_width)
@@ -196,42 +279,9 @@ def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checke
                 flag(position, name, "missing", f"缺少字段“{name}”", True)
             elif _text(values[name]).strip() == "":
                 flag(position, name, "empty", f"“{name}”为空", True)
-        for name in roles.date_fields or []:
-            value = values.get(name)
-            if value is None or _text(value).strip() == "":
-                continue
-            try:
-                parse_date(value)
-            except CellError:
-                flag(position, name, "bad_date", f"“{name}”无法解析为日期：“{_text(value)}”", True)
-            else:
-                if isinstance(value, str):
-                    shape = _date_shape(value)
-                    date_shapes[name][shape] += 1
-                    date_examples.setdefault((name, shape), value.strip())
-        split = record.split
-        if roles.split_field and roles.split_field in values:
-            split = split_word(values[roles.split_field])
-            if split is None:
-                given = _text(values[roles.split_field])
-                flag(
-                    position,
-                    roles.split_field,
-                    "bad_split",
-                    f"划分“{given}”应为 train、dev 或 test",
-                    True,
-                )
-        label = _text(values.get(roles.label_field)).strip() if roles.label_field else None
-        if label == "":
-            label = None
-        if label is not None and label_set and label not in label_set:
-            flag(
-                position,
-                roles.label_field or "",
-                "unknown_label",
-                f"标签“{label}”不在声明的标签集合中",
-                True,
-            )
+        _check_dates(position, values, roles, flag, dates)
+        split = _split_of(position, record, values, roles, flag)
+        label = _label_of(position, values, roles, label_set, flag)
         category = _text(values.get(roles.category_field)).strip() if roles.category_field else None
         text = "\n".join(_text(values.get(f)) for f in roles.input_fields)
         if len(text) > options.max_length:
@@ -242,19 +292,9 @@ def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checke
                 f"文本长 {len(text)} 字，超过上限 {options.max_length}",
                 True,
             )
-        taken = {roles.id_field, roles.label_field, roles.category_field, roles.split_field}
-        if roles.label_field == "label_desc":
-            taken.add("label")
         fields = {k: v for k, v in values.items() if k not in taken}
         out.rows.append(Clean(position, row_id, split, fields, label, category or None, text))
-    for name, found in date_shapes.items():
-        shapes = _distinct_shapes(found)
-        if len(shapes) > 1:
-            described = "；".join(
-                f"{shape}（{n} 行，如 {date_examples.get((name, shape), '')}）"
-                for shape, n in shapes.most_common()
-            )
-            out.notes.append(f"“{name}”有 {len(shapes)} 种日期写法，均已解析：{described}")
+    out.notes.extend(dates.notes())
     if roles.id_field:
         _check_ids(out, flag)
     _check_duplicates(out, flag, options.near_duplicate_threshold)

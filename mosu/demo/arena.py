@@ -25,7 +25,7 @@ from mosu.accounts.models import Role, User
 from mosu.arena import service
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.service import public_rows
+from mosu.corpus.reading import public_rows
 from mosu.evals.prompts import Message
 from mosu.permissions import Actor
 

@@ -33,8 +33,7 @@ import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.accounts.models import Role, User
 from mosu.accounts.security import CredentialBox
 from mosu.accounts.service import actor_for, create_user
-from mosu.challenges import races
-from mosu.challenges import service as challenges
+from mosu.challenges import applications, catalogue, decisions, races
 from mosu.challenges.models import (
     Challenge,
     CutRule,
@@ -151,7 +150,7 @@ def _publish(
     scenario = create_scenario(
         session, actor=actors[part["author"]], data=ScenarioIn(**part["scenario"])
     )
-    challenge = challenges.create_challenge(
+    challenge = catalogue.create_challenge(
         session,
         actor=actors["operator"],
         data=ChallengeIn(
@@ -161,7 +160,7 @@ def _publish(
             valid_until=today + dt.timedelta(days=60),
         ),
     )
-    challenges.publish(session, actor=actors["operator"], challenge_id=challenge.id)
+    catalogue.publish(session, actor=actors["operator"], challenge_id=challenge.id)
     return challenge
 
 
@@ -175,7 +174,7 @@ def _apply(
     applicant = actors[spec["applicant"]]
     assert applicant.organisation_id is not None
     members = [_organisation(session, name) for name in spec["members"]]
-    application = challenges.apply(
+    application = applications.apply(
         session,
         actor=applicant,
         challenge_id=challenge.id,
@@ -314,14 +313,14 @@ def _shortlist(
     challenge = _publish(session, part, actors, today)
     applications = [_apply(session, challenge, a, actors, settings) for a in part["applications"]]
     for spec, app_id in zip(part["applications"], applications, strict=True):
-        challenges.decide_application(
+        decisions.decide_application(
             session,
             actor=operator,
             application_id=app_id,
             approve=spec["decision"] == "approve",
             reason=spec["reason"],
         )
-    challenges.transition_challenge(
+    catalogue.transition_challenge(
         session,
         actor=operator,
         challenge_id=challenge.id,
@@ -329,7 +328,7 @@ def _shortlist(
         reason="揭榜申请截止 / applications closed",
     )
     entries = {
-        spec["applicant"]: challenges.shortlist(session, actor=operator, application_id=app_id)
+        spec["applicant"]: decisions.shortlist(session, actor=operator, application_id=app_id)
         for spec, app_id in zip(part["applications"], applications, strict=True)
         if spec["decision"] == "approve"
     }
@@ -443,7 +442,7 @@ def build_finished(
             entry_ids=[winner.id],
             reason=part["winner_reason"],
         )
-        challenges.transition_challenge(
+        catalogue.transition_challenge(
             session,
             actor=actors[part["author"]],
             challenge_id=challenge_id,

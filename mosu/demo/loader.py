@@ -146,9 +146,10 @@ def load_hotline(
     (``split``: shares of train, dev and test; the import's default when omitted).
 
     Loaded again with another split, it becomes a new version of the same data set."""
+    from mosu.corpus.catalogue import create_dataset
+    from mosu.corpus.imports import import_version
     from mosu.corpus.readers import Part
     from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles, SplitRatios
-    from mosu.corpus.service import create_dataset, import_version
 
     dataset = session.scalar(select(Dataset).where(Dataset.name == HOTLINE_DATASET))
     dataset = dataset or create_dataset(

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.corpus.catalogue import create_dataset
 from mosu.corpus.schemas import DatasetIn
-from mosu.corpus.service import create_dataset
 from mosu.permissions import Actor
 from mosu.registry.models import Model, Organisation
 from mosu.supply import offers, programmes, service

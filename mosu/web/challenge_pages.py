@@ -11,28 +11,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
 from mosu.accounts.models import Role
-from mosu.challenges import lifecycle, service
+from mosu.challenges import applications, catalogue, decisions, proposals, views
 from mosu.challenges.models import (
-    Application,
     ApplicationState,
     Challenge,
     ChallengeKind,
     ChallengeState,
 )
-from mosu.challenges.routes import proposal_download
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
-from mosu.permissions import Actor, can_manage_challenge, can_withdraw_application, ensure, roles
+from mosu.permissions import Actor, roles
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry.models import Organisation
 from mosu.registry.service import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import (
@@ -127,7 +123,7 @@ def list_challenges(
     page: int = 1,
 ) -> HTMLResponse:
     """揭榜挂帅 榜单: search and filters; an HTMX request gets just the results."""
-    result = service.list_challenges(
+    found = views.challenge_list(
         session,
         actor=actor,
         q=q,
@@ -139,41 +135,16 @@ def list_challenges(
     params = {"q": q, "kind": kind, "state": state, "category": category}
     context = {
         **_common(request),
-        "result": result,
+        "result": found.result,
         "params": params,
-        "categories": service.categories(session, actor=actor),
+        "categories": found.categories,
+        "can_publish": found.can_publish,
     }
     template = "challenges/results.html" if wants_partial(request) else "challenges/list.html"
     return render(request, template, context, actor=actor)
 
 
 # ---------------------------------------------------------------- publish and edit
-
-
-def _prefill(session: Session, scenario_id: int, actor: Actor) -> dict[str, Any]:
-    """The 发布榜单 form's values taken from the scenario."""
-    scenario = get_scenario(session, scenario_id, actor=actor)
-    today = clock.today()
-    until = scenario.deadline if scenario.deadline and scenario.deadline > today else None
-    return {
-        "scenario_id": scenario.id,
-        "kind": ChallengeKind.enterprise.value,
-        "title": scenario.title,
-        "category": scenario.domain,
-        "keywords": "、".join(scenario.capabilities),
-        "bounty_yuan": "" if scenario.budget_max_yuan is None else scenario.budget_max_yuan,
-        "requirements": "\n\n".join(
-            p for p in (scenario.description, scenario.data_available) if p
-        ),
-        "valid_from": today.isoformat(),
-        "valid_until": (until or today + dt.timedelta(days=30)).isoformat(),
-        "region": scenario.region,
-        "issuer": scenario.organisation.name_zh,
-        "require_filed_model": False,
-        "max_applications_per_org": 1,
-        "shortlist_places": 5,
-        "winner_places": 1,
-    }
 
 
 def _values_of(challenge: Challenge) -> dict[str, Any]:
@@ -242,9 +213,8 @@ def new_challenge_form(
     request: Request, session: SessionDep, actor: OperatorActor, scenario_id: int = 0
 ) -> HTMLResponse:
     """发布揭榜挂帅榜单, prefilled from the scenario."""
-    values = _prefill(session, scenario_id, actor)
-    scenario = get_scenario(session, scenario_id, actor=actor)
-    return _form_page(request, actor, challenge=None, scenario_title=scenario.title, values=values)
+    values = views.publish_values(session, actor=actor, scenario_id=scenario_id)
+    return _form_page(request, actor, challenge=None, scenario_title=values["title"], values=values)
 
 
 @router.post("/challenges/new")
@@ -255,7 +225,7 @@ def create_challenge(
     scenario = get_scenario(session, as_int(text(form, "scenario_id")) or 0, actor=actor)
     try:
         payload = {**_payload(form), "scenario_id": scenario.id}
-        challenge = service.create_challenge(
+        challenge = catalogue.create_challenge(
             session, actor=actor, data=ChallengeIn.model_validate(payload)
         )
     except ValidationError as exc:
@@ -277,19 +247,11 @@ def create_challenge(
     )
 
 
-def _draft(session: Session, actor: Actor, challenge_id: int) -> Challenge:
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
-    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
-    if challenge.state is not ChallengeState.draft:
-        raise Conflict("榜单已发布，不能再修改 / a published challenge cannot be changed")
-    return challenge
-
-
 @router.get("/challenges/{challenge_id}/edit")
 def edit_challenge_form(
     request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int
 ) -> HTMLResponse:
-    challenge = _draft(session, actor, challenge_id)
+    challenge = views.editable_challenge(session, actor=actor, challenge_id=challenge_id)
     return _form_page(
         request,
         actor,
@@ -303,13 +265,13 @@ def edit_challenge_form(
 def edit_challenge(
     request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
 ) -> Response:
-    challenge = _draft(session, actor, challenge_id)
+    challenge = views.editable_challenge(session, actor=actor, challenge_id=challenge_id)
     lang = language(request)
     try:
         patch = ChallengePatch.model_validate(
             {k: v for k, v in _payload(form).items() if v is not None or k == "bounty_yuan"}
         )
-        service.update_challenge(session, actor=actor, challenge_id=challenge.id, data=patch)
+        catalogue.update_challenge(session, actor=actor, challenge_id=challenge.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -332,39 +294,28 @@ def edit_challenge(
 # ---------------------------------------------------------------- detail and lifecycle
 
 
-def can_apply_now(actor: Actor, challenge: Challenge) -> bool:
-    """Whether to offer the 揭榜 button: a supplier with an organisation, while open."""
-    today = clock.today()
-    return (
-        actor.role is Role.supplier
-        and actor.organisation_id is not None
-        and challenge.state is ChallengeState.open
-        and challenge.valid_from <= today <= challenge.valid_until
-    )
-
-
 def _detail_page(
     request: Request,
     session: Session,
     actor: Actor,
-    challenge: Challenge,
+    challenge_id: int,
     *,
     errors: FieldErrors | None = None,
     reason: str = "",
     status: int = 200,
 ) -> HTMLResponse:
     lang = language(request)
-    moves = [t for t in lifecycle.available(actor, challenge) if t.name != "decide"]
-    seen = service.challenge_out(session, challenge)
+    view = views.challenge_view(session, actor=actor, challenge_id=challenge_id)
     context = {
         **_common(request),
-        "c": seen,
-        "events": service.events_out(session, actor=actor, challenge=challenge),
-        "applications": service.list_applications(
-            session, actor=actor, challenge=challenge, seen=seen
-        ),
-        "moves": [(t, i18n.gettext(lang, TRANSITION_LABELS.get(t.name, t.name))) for t in moves],
-        "can_apply": can_apply_now(actor, challenge),
+        "c": view.challenge,
+        "events": view.events,
+        "applications": view.applications,
+        "moves": [
+            (t, i18n.gettext(lang, TRANSITION_LABELS.get(t.name, t.name))) for t in view.moves
+        ],
+        "can_apply": view.can_apply,
+        "can_edit": view.can_edit,
         "errors": errors or {},
         "reason": reason,
     }
@@ -376,8 +327,7 @@ def challenge_detail(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:
     """A challenge: its terms, state, stages, applications (as permitted) and audit log."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
-    return _detail_page(request, session, actor, challenge)
+    return _detail_page(request, session, actor, challenge_id)
 
 
 @router.post("/challenges/{challenge_id}/transitions")
@@ -385,19 +335,18 @@ def post_transition(
     request: Request, session: SessionDep, actor: SignedInActor, challenge_id: int, form: FormDep
 ) -> Response:
     """A lifecycle button: the transition's name and the reason typed beside it."""
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
+    challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     reason = text(form, "reason")
     try:
-        service.transition_challenge(
+        catalogue.transition_challenge(
             session, actor=actor, challenge_id=challenge.id, name=text(form, "name"), reason=reason
         )
     except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
         status = exc.status
         errors = {GENERAL: [i18n.local_message(exc.message, language(request))]}
-        challenge = service.get_challenge(session, challenge_id, actor=actor)
         return _detail_page(
-            request, session, actor, challenge, errors=errors, reason=reason, status=status
+            request, session, actor, challenge_id, errors=errors, reason=reason, status=status
         )
     session.commit()
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
@@ -415,14 +364,6 @@ async def limited_form(request: Request) -> AsyncIterator[FormData]:
 LimitedFormDep = Annotated[FormData, Depends(limited_form)]
 
 
-def _organisation_choices(session: Session, lead_id: int) -> list[Organisation]:
-    return list(
-        session.scalars(
-            select(Organisation).where(Organisation.id != lead_id).order_by(Organisation.name_zh)
-        )
-    )
-
-
 def _int_list(values: list[Any]) -> list[int]:
     return [int(v) for v in values if isinstance(v, str) and v.strip().isdigit()]
 
@@ -437,16 +378,16 @@ def _apply_page(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    assert actor.organisation_id is not None
-    lead = session.get(Organisation, actor.organisation_id)
-    members: list[int] = values["member_ids"]
+    form = views.apply_form(
+        session, actor=actor, challenge=challenge, member_ids=values["member_ids"]
+    )
     context = {
         **_common(request),
         "c": challenge,
-        "lead": lead,
-        "organisations": _organisation_choices(session, actor.organisation_id),
-        "models": service.team_models(session, [actor.organisation_id, *members]),
-        "filed": filed_model_ids(session),
+        "lead": form.lead,
+        "organisations": form.organisations,
+        "models": form.models,
+        "filed": form.filed,
         "values": values,
         "member_slots": MAX_MEMBERS,
         "errors": errors or {},
@@ -455,21 +396,15 @@ def _apply_page(
     return render(request, "challenges/apply.html", context, actor=actor, status=status)
 
 
-def _applicable(session: Session, actor: Actor, challenge_id: int) -> Challenge:
-    challenge = service.get_challenge(session, challenge_id, actor=actor)
-    ensure(actor.organisation_id is not None, "请先关联组织 / your account has no organisation")
-    return challenge
-
-
 @router.get("/challenges/{challenge_id}/apply")
 def apply_form(
     request: Request, session: SessionDep, actor: SupplierActor, challenge_id: int
 ) -> HTMLResponse:
     """揭榜: the lead is the applicant's organisation; up to four consortium members."""
-    challenge = _applicable(session, actor, challenge_id)
+    challenge = views.applicable(session, actor=actor, challenge_id=challenge_id)
     values = {"proposal": "", "member_ids": [], "model_ids": []}
     errors: FieldErrors = {}
-    if not can_apply_now(actor, challenge):
+    if not views.apply_form(session, actor=actor, challenge=challenge, member_ids=[]).can_apply:
         closed = i18n.gettext(language(request), "本榜单当前不接受揭榜申请")
         errors[GENERAL] = [closed]
     return _apply_page(request, session, actor, challenge, values=values, errors=errors)
@@ -480,12 +415,11 @@ def apply_models(
     request: Request, session: SessionDep, actor: SupplierActor, challenge_id: int
 ) -> HTMLResponse:
     """The models field for the chosen members (an HTMX swap when a member changes)."""
-    challenge = _applicable(session, actor, challenge_id)
-    assert actor.organisation_id is not None
+    challenge = views.applicable(session, actor=actor, challenge_id=challenge_id)
     members = _int_list(request.query_params.getlist("member_ids"))
     chosen = _int_list(request.query_params.getlist("model_ids"))
     context = {
-        "models": service.team_models(session, [actor.organisation_id, *members]),
+        "models": views.team_choices(session, actor=actor, member_ids=members),
         "filed": filed_model_ids(session),
         "values": {"model_ids": chosen},
         "errors": {},
@@ -503,7 +437,7 @@ def apply(
     challenge_id: int,
     form: LimitedFormDep,
 ) -> Response:
-    challenge = _applicable(session, actor, challenge_id)
+    challenge = views.applicable(session, actor=actor, challenge_id=challenge_id)
     lang = language(request)
     members = _int_list(form.getlist("member_ids"))
     values = {
@@ -514,7 +448,7 @@ def apply(
     upload = form.get("proposal_file")
     proposal_file = None
     if isinstance(upload, UploadFile) and upload.filename:
-        proposal_file = service.ProposalFile(upload.filename, upload.file.read())
+        proposal_file = proposals.ProposalFile(upload.filename, upload.file.read())
     try:
         data = ApplicationIn.model_validate(
             {
@@ -523,7 +457,7 @@ def apply(
                 "model_ids": values["model_ids"],
             }
         )
-        application = service.apply(
+        application = applications.apply(
             session,
             actor=actor,
             challenge_id=challenge.id,
@@ -550,24 +484,19 @@ def _application_page(
     request: Request,
     session: Session,
     actor: Actor,
-    application: Application,
+    application_id: int,
     *,
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    challenge = application.challenge
+    view = views.application_view(session, actor=actor, application_id=application_id)
     context = {
         **_common(request),
-        "a": service.application_out(application, actor=actor, filed_ids=filed_model_ids(session)),
-        "c": challenge,
-        "can_decide": can_manage_challenge(actor)
-        and application.state is ApplicationState.submitted
-        and challenge.state in service.DECIDABLE,
-        "can_shortlist": can_manage_challenge(actor)
-        and application.state is ApplicationState.approved
-        and challenge.state is ChallengeState.shortlisting,
-        "can_withdraw": can_withdraw_application(actor, application.organisation_id)
-        and application.state is ApplicationState.submitted,
+        "a": view.application,
+        "c": view.challenge,
+        "can_decide": view.can_decide,
+        "can_shortlist": view.can_shortlist,
+        "can_withdraw": view.can_withdraw,
         "errors": errors or {},
     }
     return render(request, "challenges/application.html", context, actor=actor, status=status)
@@ -578,8 +507,7 @@ def application_detail(
     request: Request, session: SessionDep, actor: SignedInActor, application_id: int
 ) -> HTMLResponse:
     """An application, for operators, the issuer, and the applying team only."""
-    application = service.get_application(session, application_id, actor=actor)
-    return _application_page(request, session, actor, application)
+    return _application_page(request, session, actor, application_id)
 
 
 def _act(
@@ -590,15 +518,14 @@ def _act(
     action: Any,
 ) -> Response:
     """Run ``action``; back to the application's page, or the page with the refusal."""
-    application = service.get_application(session, application_id, actor=actor)
+    application = applications.get_application(session, application_id, actor=actor)
     try:
         action()
     except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
         errors = service_errors(exc, language(request))
-        application = service.get_application(session, application_id, actor=actor)
         return _application_page(
-            request, session, actor, application, errors=errors, status=exc.status
+            request, session, actor, application_id, errors=errors, status=exc.status
         )
     session.commit()
     return RedirectResponse(f"/applications/{application.id}", status_code=303)
@@ -614,7 +541,7 @@ def decide(
         session,
         actor,
         application_id,
-        lambda: service.decide_application(
+        lambda: decisions.decide_application(
             session,
             actor=actor,
             application_id=application_id,
@@ -633,7 +560,7 @@ def shortlist(
         session,
         actor,
         application_id,
-        lambda: service.shortlist(session, actor=actor, application_id=application_id),
+        lambda: decisions.shortlist(session, actor=actor, application_id=application_id),
     )
 
 
@@ -646,7 +573,7 @@ def withdraw(
         session,
         actor,
         application_id,
-        lambda: service.withdraw(
+        lambda: applications.withdraw(
             session, actor=actor, application_id=application_id, reason=text(form, "reason")
         ),
     )
@@ -657,4 +584,6 @@ def proposal_pdf(
     session: SessionDep, settings: SettingsDep, actor: SignedInActor, application_id: int
 ) -> FileResponse:
     """The proposal PDF, for whoever may read the application."""
-    return proposal_download(session, settings, actor, application_id)
+    return views.proposal_download(
+        session, data_dir=settings.data_dir, actor=actor, application_id=application_id
+    )

@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -23,21 +22,19 @@ from mosu import i18n
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
-from mosu.corpus import service
+from mosu.corpus import catalogue, imports, screening, views
+from mosu.corpus.imports import FILE_FIELDS, import_options
 from mosu.corpus.models import HIDDEN_SPLITS, PUBLIC_SPLITS, SPLITS, Dataset
 from mosu.corpus.readers import FORMATS, Part, split_word
-from mosu.corpus.routes import FILE_FIELDS, import_options
 from mosu.corpus.schemas import DatasetIn, ImportReport
 from mosu.deps import PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import (
     Actor,
-    can_check_contamination,
     can_create_dataset,
-    can_manage_dataset,
-    can_read_hidden_split,
+    can_register_for_any_organisation,
     ensure,
 )
-from mosu.registry.models import Modality, Organisation
+from mosu.registry.models import Modality
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.forms import FieldErrors, FormDep, service_errors, tags, text, validation_errors
 from mosu.web.import_pages import Upload, discard, stash, unstash
@@ -71,11 +68,11 @@ ROWS_PER_PAGE = 50
 @router.get("/corpus")
 def list_corpus(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
     """语料目录: every data set's card in brief."""
-    datasets = service.list_datasets(session)
+    view = views.corpus_list(session, actor=actor)
     context = {
-        "datasets": datasets,
-        "latest": service.latest,
-        "can_create": can_create_dataset(actor),
+        "datasets": view.datasets,
+        "latest": catalogue.latest,
+        "can_create": view.can_create,
     }
     return render(request, "corpus/list.html", context, actor=actor)
 
@@ -142,20 +139,6 @@ def length_chart(stats: dict[str, Any], lang: i18n.Language) -> dict[str, Any] |
 # ---------------------------------------------------------------- upload and report
 
 
-def _organisations(session: Session, actor: Actor) -> list[tuple[int, str]]:
-    if actor.is_operator:
-        return [
-            (i, n)
-            for i, n in session.execute(
-                select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-            )
-        ]
-    if actor.organisation_id is None:
-        return []
-    org = session.get(Organisation, actor.organisation_id)
-    return [(org.id, org.name_zh)] if org else []
-
-
 def _form_page(
     request: Request,
     session: Session,
@@ -175,7 +158,8 @@ def _form_page(
         "errors": errors or {},
         "report": report,
         "stashed": stashed or {},
-        "organisations": _organisations(session, actor),
+        "organisations": views.organisation_choices(session, actor=actor),
+        "can_choose_any_organisation": can_register_for_any_organisation(actor),
         "formats": FORMATS,
         "modalities": list(Modality),
         "max_mb": settings.max_upload_mb,
@@ -214,7 +198,7 @@ def new_version_form(
     actor: SignedInActor,
     dataset_id: int,
 ) -> HTMLResponse:
-    dataset = service.editable_dataset(session, actor=actor, dataset_id=dataset_id)
+    dataset = catalogue.editable_dataset(session, actor=actor, dataset_id=dataset_id)
     return _form_page(request, session, settings, actor, dataset=dataset, values=_values(None))
 
 
@@ -273,11 +257,11 @@ def _run_import(
     try:
         options = import_options({k: v for k, v in values.items() if k in OPTION_FIELDS})
         parts, stashed = _parts(form, settings, lang)
-        target = dataset or service.create_dataset(session, actor=actor, data=card)  # type: ignore[arg-type]
+        target = dataset or catalogue.create_dataset(session, actor=actor, data=card)  # type: ignore[arg-type]
     except (Invalid, Conflict) as exc:
         session.rollback()
         return page(errors=service_errors(exc, lang), status=422)
-    result = service.import_version(
+    result = imports.import_version(
         session,
         actor=actor,
         dataset=target,
@@ -333,7 +317,7 @@ def import_corpus_version(
     form: FormDep,
 ) -> Response:
     """Import a new version of an existing data set."""
-    dataset = service.editable_dataset(session, actor=actor, dataset_id=dataset_id)
+    dataset = catalogue.editable_dataset(session, actor=actor, dataset_id=dataset_id)
     return _run_import(request, session, settings, actor, form, dataset)
 
 
@@ -349,11 +333,8 @@ def corpus_card(
     version: int | None = None,
 ) -> HTMLResponse:
     """A data set's card: facts, licence, versions, charts, downloads, contamination."""
-    dataset = service.get_dataset(session, dataset_id)
-    out = service.dataset_out(dataset, actor=actor)
-    chosen = next((v for v in out.versions if v.number == version), None)
-    if chosen is None and out.versions:
-        chosen = out.versions[-1]
+    view = views.dataset_view(session, actor=actor, dataset_id=dataset_id, version=version)
+    chosen = view.version
     lang = language(request)
     charts: dict[str, dict[str, Any]] = {}
     if chosen is not None:
@@ -364,21 +345,15 @@ def corpus_card(
             if figure is not None:
                 charts[chart_id] = figure
     context = {
-        "d": out,
+        "d": view.dataset,
         "v": chosen,
         "charts": charts,
         "public_splits": PUBLIC_SPLITS,
         "hidden_splits": HIDDEN_SPLITS,
-        "can_manage": can_manage_dataset(actor, dataset.organisation_id),
-        "can_read_hidden": can_read_hidden_split(actor),
-        "can_recheck": can_check_contamination(actor),
-        "warning": (
-            service.contamination_warning(
-                service.get_version(session, dataset.id, chosen.number), actor=actor
-            )
-            if chosen is not None
-            else None
-        ),
+        "can_manage": view.can_manage,
+        "can_read_hidden": view.can_read_hidden,
+        "can_recheck": view.can_recheck,
+        "warning": view.warning,
     }
     return render(request, "corpus/detail.html", context, actor=actor)
 
@@ -395,30 +370,27 @@ def corpus_rows(
 ) -> HTMLResponse:
     """Rows of one split of one version (the newest by default); the hidden split for
     operators only."""
-    dataset = service.get_dataset(session, dataset_id)
-    newest = service.latest(dataset)
-    number = version if version is not None else newest.number if newest else 1
-    found = service.get_version(session, dataset.id, number)
     page = max(1, page)
-    rows = service.rows_page(
+    view = views.rows_view(
         session,
         actor=actor,
-        version=found,
+        dataset_id=dataset_id,
+        version=version,
         split=split,
         offset=(page - 1) * ROWS_PER_PAGE,
         limit=ROWS_PER_PAGE,
     )
-    pages = max(1, -(-rows.total // ROWS_PER_PAGE))
+    pages = max(1, -(-view.rows.total // ROWS_PER_PAGE))
     context = {
-        "d": dataset,
-        "v": found,
+        "d": view.dataset,
+        "v": view.version,
         "split": split,
-        "rows": rows,
+        "rows": view.rows,
         "page": page,
         "pages": pages,
-        "splits": [s for s in SPLITS if s in found.stats.get("rows", {})],
-        "can_read_hidden": can_read_hidden_split(actor),
-        "inputs": list(found.schema.get("input_fields") or []),
+        "splits": view.splits,
+        "can_read_hidden": view.can_read_hidden,
+        "inputs": view.inputs,
     }
     return render(request, "corpus/rows.html", context, actor=actor)
 
@@ -427,7 +399,7 @@ def corpus_rows(
 def recheck(
     request: Request, session: SessionDep, actor: SignedInActor, dataset_id: int, version: int
 ) -> Response:
-    found = service.get_version(session, dataset_id, version)
-    service.recheck_contamination(session, actor=actor, version=found)
+    found = catalogue.get_version(session, dataset_id, version)
+    screening.recheck_contamination(session, actor=actor, version=found)
     session.commit()
     return RedirectResponse(f"/corpus/{dataset_id}?version={version}#contamination", 303)

@@ -30,7 +30,7 @@ from mosu.challenges.report import report_data, scores_figure
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.corpus.models import Dataset, DatasetVersion
-from mosu.corpus.service import contamination_warning
+from mosu.corpus.screening import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
 from mosu.public_cache import PUBLIC_CACHE

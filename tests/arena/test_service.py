@@ -337,7 +337,8 @@ def test_prompts_from_a_data_set_version_never_include_hidden_rows(
 ) -> None:
     import json
 
-    from mosu.corpus import service as corpus_service
+    from mosu.corpus import catalogue as corpus_catalogue
+    from mosu.corpus import imports as corpus_imports
     from mosu.corpus.readers import Part
     from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles
 
@@ -349,8 +350,8 @@ def test_prompts_from_a_data_set_version_never_include_hidden_rows(
         {"id": "d", "title": "隐藏考题", "text": "绝密测试内容", "label": "环保", "split": "test"},
     ]
     content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
-    dataset = corpus_service.create_dataset(db, actor=operator, data=DatasetIn(name="留言语料"))
-    result = corpus_service.import_version(
+    dataset = corpus_catalogue.create_dataset(db, actor=operator, data=DatasetIn(name="留言语料"))
+    result = corpus_imports.import_version(
         db,
         actor=operator,
         dataset=dataset,

@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.challenges import service
+from mosu.challenges import catalogue, decisions
 from mosu.challenges.models import (
     Application,
     Challenge,
@@ -24,7 +24,8 @@ from mosu.challenges.models import (
     Stage,
     SubmissionMode,
 )
-from mosu.corpus import service as corpus
+from mosu.corpus import catalogue as corpus_catalogue
+from mosu.corpus import imports as corpus_imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.registry.models import Organisation
@@ -136,7 +137,7 @@ def test_applying_in_the_browser_form_keeps_input(
             data={"proposal": "保留的方案文字", "model_ids": str(unfiled)},
         )
         assert answer.status_code == 422 and "已备案" in answer.text
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=actor(world, "operator"), challenge_id=challenge.id, name="close_applications"
     )
     db.commit()
@@ -158,7 +159,7 @@ def test_pages_show_applications_to_their_readers_only(
         proposal="甲的机密方案",
         pdf=PDF,
     )
-    service.decide_application(
+    decisions.decide_application(
         db,
         actor=actor(world, "operator"),
         application_id=application.id,
@@ -305,8 +306,8 @@ def test_stage_data_sets_carry_their_contamination_warning(
         {"id": "x1", "text": "测试集：" + tail, "label": "乙", "split": "test"},
     ]
     operator = actor(world, "operator")
-    dataset = corpus.create_dataset(db, actor=operator, data=DatasetIn(name="热线留言"))
-    version = corpus.import_version(
+    dataset = corpus_catalogue.create_dataset(db, actor=operator, data=DatasetIn(name="热线留言"))
+    version = corpus_imports.import_version(
         db,
         actor=operator,
         dataset=dataset,

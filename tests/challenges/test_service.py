@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
-from mosu.challenges import service
+from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -46,12 +46,12 @@ def apply(
     tmp_path: Path,
     *,
     who: str = "supplier_a",
-    file: service.ProposalFile | None = None,
+    file: proposals.ProposalFile | None = None,
     today: dt.date | None = None,
     **values: object,
 ) -> Application:
     data = ApplicationIn.model_validate({"proposal": "我们的方案：分层分类加人工复核", **values})
-    application = service.apply(
+    application = applications.apply(
         db,
         actor=actor(world, who),
         challenge_id=challenge.id,
@@ -75,10 +75,10 @@ def test_a_challenge_is_drafted_from_a_scenario_then_published(db: Session, worl
     assert challenge.organisation_id == world.org_demand
     assert challenge.scenario.status is ScenarioStatus.open
     operator = actor(world, "operator")
-    service.update_challenge(
+    catalogue.update_challenge(
         db, actor=operator, challenge_id=challenge.id, data=ChallengePatch(bounty_yuan=None)
     )
-    service.publish(db, actor=operator, challenge_id=challenge.id, reason="经区政府同意发布")
+    catalogue.publish(db, actor=operator, challenge_id=challenge.id, reason="经区政府同意发布")
     db.commit()
     assert challenge.state is ChallengeState.open and challenge.bounty_yuan is None
     assert challenge.scenario.status is ScenarioStatus.published
@@ -87,7 +87,7 @@ def test_a_challenge_is_drafted_from_a_scenario_then_published(db: Session, worl
     assert (publish.from_state, publish.to_state) == ("draft", "open")
     assert publish.actor_name == "operator" and publish.reason == "经区政府同意发布"
     with pytest.raises(Conflict):
-        service.update_challenge(
+        catalogue.update_challenge(
             db, actor=operator, challenge_id=challenge.id, data=ChallengePatch(title="改名")
         )
 
@@ -96,11 +96,11 @@ def test_only_operators_publish_challenges(db: Session, world: World) -> None:
     scenario = make_scenario(db, world)
     for who in ("demand", "supplier_a", "expert"):
         with pytest.raises(Forbidden):
-            service.create_challenge(db, actor=actor(world, who), data=challenge_in(scenario.id))
+            catalogue.create_challenge(db, actor=actor(world, who), data=challenge_in(scenario.id))
     draft = make_challenge(db, world, publish=False)
     for who in ("demand", "supplier_a"):
         with pytest.raises((Forbidden, NotFound)):
-            service.publish(db, actor=actor(world, who), challenge_id=draft.id)
+            catalogue.publish(db, actor=actor(world, who), challenge_id=draft.id)
     assert draft.state is ChallengeState.draft
 
 
@@ -108,11 +108,11 @@ def test_a_draft_is_seen_by_operators_and_the_issuer_only(db: Session, world: Wo
     draft = make_challenge(db, world, publish=False, title="草稿榜单")
     make_challenge(db, world, title="公开榜单")
     for who in ("operator", "demand"):
-        assert service.get_challenge(db, draft.id, actor=actor(world, who)) is draft
+        assert catalogue.get_challenge(db, draft.id, actor=actor(world, who)) is draft
     for viewer in (PUBLIC, actor(world, "supplier_a"), actor(world, "expert")):
         with pytest.raises(NotFound):
-            service.get_challenge(db, draft.id, actor=viewer)
-        titles = [c.title for c in service.list_challenges(db, actor=viewer).items]
+            catalogue.get_challenge(db, draft.id, actor=viewer)
+        titles = [c.title for c in views.list_challenges(db, actor=viewer).items]
         assert titles == ["公开榜单"]
 
 
@@ -129,7 +129,7 @@ def test_publishing_after_the_window_is_refused(db: Session, world: World) -> No
         db, world, publish=False, valid_from=past - dt.timedelta(days=9), valid_until=past
     )
     with pytest.raises(Conflict, match="有效期已过"):
-        service.publish(db, actor=actor(world, "operator"), challenge_id=draft.id)
+        catalogue.publish(db, actor=actor(world, "operator"), challenge_id=draft.id)
 
 
 # ---------------------------------------------------------------- applying
@@ -139,7 +139,7 @@ def test_a_consortium_applies_with_a_pdf(db: Session, world: World, tmp_path: Pa
     challenge = make_challenge(db, world, require_filed_model=True)
     filed = make_model(db, world.org_b, filed=True)
     own = make_model(db, world.org_a)
-    upload = service.ProposalFile("../../etc/方案 v1.pdf", PDF)
+    upload = proposals.ProposalFile("../../etc/方案 v1.pdf", PDF)
     application = apply(
         db,
         world,
@@ -153,7 +153,7 @@ def test_a_consortium_applies_with_a_pdf(db: Session, world: World, tmp_path: Pa
     assert [m.organisation_id for m in application.members] == [world.org_b]
     assert application.proposal_filename == "方案 v1.pdf"
     assert application.proposal_file is not None
-    stored = service.proposal_path(tmp_path, application)
+    stored = proposals.proposal_path(tmp_path, application)
     assert stored.parent == (tmp_path / "proposals").resolve()
     assert stored.read_bytes() == PDF and "方案" not in stored.name and "etc" not in str(stored)
     assert application.proposal_size == len(PDF) and len(application.proposal_sha256) == 64
@@ -219,12 +219,14 @@ def test_an_organisation_has_a_quota_and_withdrawing_frees_it(
         apply(db, world, challenge, tmp_path, model_ids=[model])
     db.rollback()
     with pytest.raises(NotFound):
-        service.withdraw(db, actor=actor(world, "supplier_b"), application_id=first.id)
-    service.withdraw(db, actor=actor(world, "supplier_a"), application_id=first.id, reason="重做")
+        applications.withdraw(db, actor=actor(world, "supplier_b"), application_id=first.id)
+    applications.withdraw(
+        db, actor=actor(world, "supplier_a"), application_id=first.id, reason="重做"
+    )
     db.commit()
     assert first.state is ApplicationState.withdrawn
     with pytest.raises(Conflict):
-        service.withdraw(db, actor=actor(world, "supplier_a"), application_id=first.id)
+        applications.withdraw(db, actor=actor(world, "supplier_a"), application_id=first.id)
     db.rollback()
     second = apply(db, world, challenge, tmp_path, model_ids=[model])
     assert second.state is ApplicationState.submitted
@@ -242,7 +244,7 @@ def test_applications_need_an_open_challenge_within_its_window(
     with pytest.raises(Forbidden):
         apply(db, world, challenge, tmp_path, who="demand", model_ids=[model])
     db.rollback()
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=actor(world, "operator"), challenge_id=challenge.id, name="close_applications"
     )
     db.commit()
@@ -266,7 +268,7 @@ def test_the_attachment_must_be_a_pdf_within_the_limit(
             challenge,
             tmp_path,
             model_ids=[model],
-            file=service.ProposalFile("方案.pdf", content),
+            file=proposals.ProposalFile("方案.pdf", content),
         )
     assert caught.value.details == {"field": "proposal_file"}
     assert not (tmp_path / "proposals").exists()
@@ -283,25 +285,25 @@ def test_decisions_reasons_and_who_reads_them(db: Session, world: World, tmp_pat
     )
     operator = actor(world, "operator")
     with pytest.raises(Invalid, match="驳回须填写原因"):
-        service.decide_application(db, actor=operator, application_id=a.id, approve=False)
+        decisions.decide_application(db, actor=operator, application_id=a.id, approve=False)
     with pytest.raises(Forbidden):
-        service.decide_application(
+        decisions.decide_application(
             db, actor=actor(world, "demand"), application_id=a.id, approve=True
         )
-    service.decide_application(
+    decisions.decide_application(
         db, actor=operator, application_id=a.id, approve=False, reason="甲方案缺少数据安全措施"
     )
-    service.decide_application(db, actor=operator, application_id=b.id, approve=True)
+    decisions.decide_application(db, actor=operator, application_id=b.id, approve=True)
     db.commit()
     with pytest.raises(Conflict, match="已处理"):
-        service.decide_application(db, actor=operator, application_id=a.id, approve=True)
+        decisions.decide_application(db, actor=operator, application_id=a.id, approve=True)
     assert a.state is ApplicationState.rejected and b.state is ApplicationState.approved
     assert a.decided_at is not None and a.decided_by_id == operator.user_id
 
     filed: set[int] = set()
     seen = {
-        who: service.application_out(
-            service.get_application(db, a.id, actor=actor(world, who)),
+        who: views.application_out(
+            applications.get_application(db, a.id, actor=actor(world, who)),
             actor=actor(world, who),
             filed_ids=filed,
         ).decision_reason
@@ -314,10 +316,10 @@ def test_decisions_reasons_and_who_reads_them(db: Session, world: World, tmp_pat
     }
     for viewer in (actor(world, "supplier_b"), actor(world, "expert"), PUBLIC):
         with pytest.raises(NotFound):
-            service.get_application(db, a.id, actor=viewer)
+            applications.get_application(db, a.id, actor=viewer)
 
     def reasons(viewer: Actor) -> list[str]:
-        log = service.events_out(db, actor=viewer, challenge=challenge)
+        log = audit.events_out(db, actor=viewer, challenge=challenge)
         return [e.reason for e in log if e.action == "application_rejected"]
 
     assert reasons(actor(world, "supplier_a")) == ["甲方案缺少数据安全措施"]
@@ -346,14 +348,14 @@ def test_who_reads_which_application(db: Session, world: World, tmp_path: Path) 
         "expert": set(),
     }
     for who, ids in readers.items():
-        listed = service.list_applications(db, actor=actor(world, who), challenge=challenge)
+        listed = views.list_applications(db, actor=actor(world, who), challenge=challenge)
         assert {a.id for a in listed.items} == ids, who
         assert listed.total == 2
     stranger = Actor(user_id=999, role=Role.demand, organisation_id=other_demand)
-    assert service.list_applications(db, actor=stranger, challenge=challenge).items == []
+    assert views.list_applications(db, actor=stranger, challenge=challenge).items == []
     with pytest.raises(NotFound):
-        service.get_application(db, alone.id, actor=stranger)
-    public = service.list_applications(db, actor=PUBLIC, challenge=challenge)
+        applications.get_application(db, alone.id, actor=stranger)
+    public = views.list_applications(db, actor=PUBLIC, challenge=challenge)
     assert (public.total, public.items, public.shortlisted) == (2, [], [])
 
 
@@ -365,27 +367,31 @@ def test_shortlisting_makes_entries(db: Session, world: World, tmp_path: Path) -
     second = apply(db, world, challenge, tmp_path, model_ids=[model_a])
     third = apply(db, world, challenge, tmp_path, who="supplier_b", model_ids=[model_b])
     for application in (first, second, third):
-        service.decide_application(db, actor=operator, application_id=application.id, approve=True)
+        decisions.decide_application(
+            db, actor=operator, application_id=application.id, approve=True
+        )
     db.commit()
     with pytest.raises(Conflict, match="截止"):
-        service.shortlist(db, actor=operator, application_id=first.id)
-    service.transition_challenge(
+        decisions.shortlist(db, actor=operator, application_id=first.id)
+    catalogue.transition_challenge(
         db, actor=operator, challenge_id=challenge.id, name="close_applications"
     )
     with pytest.raises(Forbidden):
-        service.shortlist(db, actor=actor(world, "demand"), application_id=first.id)
-    entries = [service.shortlist(db, actor=operator, application_id=a.id) for a in (first, second)]
+        decisions.shortlist(db, actor=actor(world, "demand"), application_id=first.id)
+    entries = [
+        decisions.shortlist(db, actor=operator, application_id=a.id) for a in (first, second)
+    ]
     db.commit()
     assert [e.name for e in entries] == ["甲智能科技有限公司", "甲智能科技有限公司 2"]
     assert {e.organisation_id for e in entries} == {world.org_a}
     assert [e.application_id for e in entries] == [first.id, second.id]
     with pytest.raises(Conflict, match="已满"):
-        service.shortlist(db, actor=operator, application_id=third.id)
+        decisions.shortlist(db, actor=operator, application_id=third.id)
     db.rollback()
     assert first.state is ApplicationState.shortlisted
-    public = service.list_applications(db, actor=PUBLIC, challenge=challenge)
+    public = views.list_applications(db, actor=PUBLIC, challenge=challenge)
     assert public.shortlisted == ["甲智能科技有限公司", "甲智能科技有限公司"]
-    log = service.events_out(db, actor=PUBLIC, challenge=challenge)
+    log = audit.events_out(db, actor=PUBLIC, challenge=challenge)
     shortlisted = [e.details for e in log if e.action == "application_shortlisted"]
     assert shortlisted[0] == {
         "application_id": first.id,
@@ -401,14 +407,14 @@ def test_a_rejected_application_cannot_be_shortlisted(
     challenge = make_challenge(db, world)
     operator = actor(world, "operator")
     application = apply(db, world, challenge, tmp_path, model_ids=[make_model(db, world.org_a)])
-    service.decide_application(
+    decisions.decide_application(
         db, actor=operator, application_id=application.id, approve=False, reason="不符合要求"
     )
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=operator, challenge_id=challenge.id, name="close_applications"
     )
     with pytest.raises(Conflict, match="审核通过"):
-        service.shortlist(db, actor=operator, application_id=application.id)
+        decisions.shortlist(db, actor=operator, application_id=application.id)
 
 
 # ---------------------------------------------------------------- lifecycle guards and the log
@@ -417,23 +423,23 @@ def test_a_rejected_application_cannot_be_shortlisted(
 def test_the_race_starts_and_is_decided_by_the_race_code(db: Session, world: World) -> None:
     challenge = make_challenge(db, world)
     operator = actor(world, "operator")
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=operator, challenge_id=challenge.id, name="close_applications"
     )
     with pytest.raises(Conflict, match="赛马阶段"):
-        service.transition_challenge(
+        catalogue.transition_challenge(
             db, actor=operator, challenge_id=challenge.id, name="start_race"
         )
     challenge.state = ChallengeState.racing  # as if the race ran
     with pytest.raises(Conflict, match="race/decide"):
-        service.transition_challenge(db, actor=operator, challenge_id=challenge.id, name="decide")
+        catalogue.transition_challenge(db, actor=operator, challenge_id=challenge.id, name="decide")
     with pytest.raises(Forbidden):
-        service.transition_challenge(
+        catalogue.transition_challenge(
             db, actor=actor(world, "demand"), challenge_id=challenge.id, name="decide"
         )
     with pytest.raises(Invalid, match="原因"):
-        service.transition_challenge(db, actor=operator, challenge_id=challenge.id, name="close")
-    service.transition_challenge(
+        catalogue.transition_challenge(db, actor=operator, challenge_id=challenge.id, name="close")
+    catalogue.transition_challenge(
         db, actor=operator, challenge_id=challenge.id, name="close", reason="无合格参赛队"
     )
     assert challenge.state is ChallengeState.closed
@@ -444,15 +450,17 @@ def test_the_issuer_moves_delivery_and_acceptance(db: Session, world: World) -> 
     challenge.state = ChallengeState.decided
     demand = actor(world, "demand")
     with pytest.raises(Forbidden):
-        service.transition_challenge(
+        catalogue.transition_challenge(
             db, actor=actor(world, "supplier_a"), challenge_id=challenge.id, name="start_delivery"
         )
-    service.transition_challenge(db, actor=demand, challenge_id=challenge.id, name="start_delivery")
+    catalogue.transition_challenge(
+        db, actor=demand, challenge_id=challenge.id, name="start_delivery"
+    )
     with pytest.raises(Conflict):
-        service.transition_challenge(
+        catalogue.transition_challenge(
             db, actor=demand, challenge_id=challenge.id, name="start_delivery"
         )
-    service.transition_challenge(
+    catalogue.transition_challenge(
         db, actor=demand, challenge_id=challenge.id, name="accept", reason="验收报告已签署"
     )
     db.commit()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from mosu import migrate
 from mosu.accounts.models import Role
 from mosu.core.db import make_engine, make_sessionmaker
-from mosu.corpus import service
+from mosu.corpus import catalogue, imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.permissions import Actor
@@ -36,7 +36,7 @@ def import_rows(
     actor: Actor = OP,
     organisation_id: int | None = None,
     **options: Any,
-) -> service.ImportResult:
+) -> imports.ImportResult:
     """Register ``name`` (if new) and import ``rows`` as a version of it."""
     from sqlalchemy import select
 
@@ -44,11 +44,11 @@ def import_rows(
 
     dataset = session.scalar(select(Dataset).where(Dataset.name == name))
     if dataset is None:
-        dataset = service.create_dataset(
+        dataset = catalogue.create_dataset(
             session, actor=actor, data=DatasetIn(name=name, organisation_id=organisation_id)
         )
     content = rows if isinstance(rows, bytes) else jsonl(rows)
-    return service.import_version(
+    return imports.import_version(
         session,
         actor=actor,
         dataset=dataset,

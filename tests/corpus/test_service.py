@@ -1,4 +1,4 @@
-"""The catalogue's rules (mosu/corpus/service.py), on SQLite and PostgreSQL."""
+"""The catalogue's rules (mosu/corpus: catalogue, imports, reading, screening), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
 from mosu.core.errors import Conflict, Forbidden, Unauthenticated
-from mosu.corpus import service
+from mosu.corpus import catalogue, reading, screening, views
 from mosu.corpus.models import Dataset, DatasetRow, DatasetVersion
 from mosu.corpus.schemas import DatasetIn, DatasetPatch
 from mosu.permissions import PUBLIC, Actor
@@ -145,17 +145,17 @@ def test_contamination_against_public_splits_and_other_corpora(db: Session) -> N
     )
     db.commit()
     assert other.version is not None
-    found = service.recheck_contamination(db, actor=OP, version=first.version)
+    found = screening.recheck_contamination(db, actor=OP, version=first.version)
     assert found["flagged_rows"] == 1 and found["corpora_checked"] == 1
     (source,) = found["sources"]
     assert source["dataset_name"] == "网上语料" and source["flagged"] == 1
     assert source["examples"][0]["test_id"] == "t1"
-    assert service.contamination_warning(first.version) is not None
+    assert screening.contamination_warning(first.version) is not None
     supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
-    seen = service.version_out(first.version, actor=supplier).contamination
+    seen = views.version_out(first.version, actor=supplier).contamination
     assert seen["flagged_rows"] == 1 and "examples" not in seen["sources"][0]
-    assert leaked not in str(service.version_out(first.version, actor=supplier).model_dump())
-    assert leaked in str(service.version_out(first.version, actor=OP).model_dump())
+    assert leaked not in str(views.version_out(first.version, actor=supplier).model_dump())
+    assert leaked in str(views.version_out(first.version, actor=OP).model_dump())
 
 
 def test_contamination_against_other_hidden_splits_is_for_operators_only(db: Session) -> None:
@@ -189,15 +189,15 @@ def test_contamination_against_other_hidden_splits_is_for_operators_only(db: Ses
     assert stored["flagged_rows"] == 2 and stored["public_flagged_rows"] == 1
     supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
     for reader in (supplier, PUBLIC):
-        seen = service.version_out(result.version, actor=reader).contamination
+        seen = views.version_out(result.version, actor=reader).contamination
         assert seen["flagged_rows"] == 1 and "public_flagged_rows" not in seen
         assert [(s["kind"], s["reference"]) for s in seen["sources"]] == [("corpus", "public")]
         assert seen["sources"][0]["any_gram"] == 1 and "examples" not in seen["sources"][0]
-        warning = service.contamination_warning(result.version, actor=reader)
+        warning = screening.contamination_warning(result.version, actor=reader)
         assert warning is not None and "隐藏" not in warning
-    full = service.version_out(result.version, actor=OP).contamination
+    full = views.version_out(result.version, actor=OP).contamination
     assert full == stored and full["flagged_rows"] == 2
-    hidden_warning = service.contamination_warning(result.version, actor=OP)
+    hidden_warning = screening.contamination_warning(result.version, actor=OP)
     assert hidden_warning is not None and "hidden" in hidden_warning
 
 
@@ -220,10 +220,10 @@ def test_results_stored_before_the_split_of_sources_show_other_corpora_to_operat
         ],
     }
     supplier = Actor(user_id=1, role=Role.supplier, organisation_id=1)
-    seen = service.contamination_view(legacy, actor=supplier)
+    seen = screening.contamination_view(legacy, actor=supplier)
     assert seen["flagged_rows"] == 1 and [s["kind"] for s in seen["sources"]] == ["public"]
-    assert service.contamination_view(legacy, actor=OP) == legacy
-    assert service.contamination_view({}, actor=supplier) == {"sources": []}
+    assert screening.contamination_view(legacy, actor=OP) == legacy
+    assert screening.contamination_view({}, actor=supplier) == {"sources": []}
 
 
 def test_hidden_split_is_for_operators_only(db: Session, world: World) -> None:
@@ -235,15 +235,15 @@ def test_hidden_split_is_for_operators_only(db: Session, world: World) -> None:
         user_id=world.user_ids["supplier_a"], role=Role.supplier, organisation_id=world.org_a
     )
     for actor in (supplier_a, PUBLIC):
-        assert service.rows_page(db, actor=actor, version=version, split="dev").total == 3
+        assert reading.rows_page(db, actor=actor, version=version, split="dev").total == 3
         error = Unauthenticated if actor is PUBLIC else Forbidden
         with pytest.raises(error):
-            service.rows_page(db, actor=actor, version=version, split="test")
+            reading.rows_page(db, actor=actor, version=version, split="test")
         with pytest.raises(error):
-            service.export_split(db, actor=actor, version=version, split="test", fmt="csv")
-        assert "test" not in service.version_out(version, actor=actor).stats["labels"]
-    assert service.rows_page(db, actor=OP, version=version, split="test").total == 3
-    assert "test" in service.version_out(version, actor=OP).stats["labels"]
+            reading.export_split(db, actor=actor, version=version, split="test", fmt="csv")
+        assert "test" not in views.version_out(version, actor=actor).stats["labels"]
+    assert reading.rows_page(db, actor=OP, version=version, split="test").total == 3
+    assert "test" in views.version_out(version, actor=OP).stats["labels"]
 
 
 def test_cards_belong_to_their_organisation(db: Session, world: World) -> None:
@@ -256,21 +256,23 @@ def test_cards_belong_to_their_organisation(db: Session, world: World) -> None:
     demand = Actor(
         user_id=world.user_ids["demand"], role=Role.demand, organisation_id=world.org_demand
     )
-    card = service.create_dataset(db, actor=supplier_a, data=DatasetIn(name="甲的语料"))
+    card = catalogue.create_dataset(db, actor=supplier_a, data=DatasetIn(name="甲的语料"))
     assert card.organisation_id == world.org_a
     with pytest.raises(Forbidden):
-        service.create_dataset(
+        catalogue.create_dataset(
             db, actor=supplier_a, data=DatasetIn(name="冒名", organisation_id=world.org_b)
         )
     with pytest.raises(Forbidden):
-        service.create_dataset(db, actor=demand, data=DatasetIn(name="需求方"))
+        catalogue.create_dataset(db, actor=demand, data=DatasetIn(name="需求方"))
     with pytest.raises(Conflict):
-        service.create_dataset(db, actor=OP, data=DatasetIn(name="甲的语料"))
+        catalogue.create_dataset(db, actor=OP, data=DatasetIn(name="甲的语料"))
     with pytest.raises(Forbidden):
-        service.update_dataset(
+        catalogue.update_dataset(
             db, actor=supplier_b, dataset_id=card.id, data=DatasetPatch(licence="MIT")
         )
-    service.update_dataset(db, actor=supplier_a, dataset_id=card.id, data=DatasetPatch(licence=" "))
-    out = service.dataset_out(service.get_dataset(db, card.id), actor=PUBLIC)
+    catalogue.update_dataset(
+        db, actor=supplier_a, dataset_id=card.id, data=DatasetPatch(licence=" ")
+    )
+    out = views.dataset_out(catalogue.get_dataset(db, card.id), actor=PUBLIC)
     assert out.licence == "unknown" and not out.licence_known
     assert db.get(Dataset, card.id) is not None

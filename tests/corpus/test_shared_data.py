@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.corpus import service
+from mosu.corpus import catalogue, imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions, ImportReport
 from tests.corpus.conftest import OP, shared
 
 
 def run(session: Session, name: str, parts: list[Part], **options: object) -> ImportReport:
-    dataset = service.create_dataset(session, actor=OP, data=DatasetIn(name=name))
-    result = service.import_version(
+    dataset = catalogue.create_dataset(session, actor=OP, data=DatasetIn(name=name))
+    result = imports.import_version(
         session,
         actor=OP,
         dataset=dataset,
@@ -121,10 +121,10 @@ def test_tnews_through_the_clue_reader(sqlite_session: Session) -> None:
         Part("dev_few_all.json", path=folder / "dev_few_all.json", split="dev"),
         Part("test_public.json", path=folder / "test_public.json", split="test"),
     ]
-    dataset = service.create_dataset(
+    dataset = catalogue.create_dataset(
         sqlite_session, actor=OP, data=DatasetIn(name="TNEWS", licence="unknown")
     )
-    result = service.import_version(
+    result = imports.import_version(
         sqlite_session, actor=OP, dataset=dataset, parts=parts, options=ImportOptions(format="clue")
     )
     sqlite_session.commit()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
-from mosu.challenges import service
+from mosu.challenges import applications, catalogue, decisions, proposals
 from mosu.challenges.models import Application, Challenge, ChallengeKind
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
 from mosu.core import clock
@@ -80,11 +80,11 @@ def make_challenge(db: Session, world: World, *, publish: bool = True, **values:
     """A challenge from a new scenario of org_demand: open (待揭榜) unless ``publish=False``."""
     scenario = make_scenario(db, world)
     operator = actor(world, "operator")
-    challenge = service.create_challenge(
+    challenge = catalogue.create_challenge(
         db, actor=operator, data=challenge_in(scenario.id, **values)
     )
     if publish:
-        service.publish(db, actor=operator, challenge_id=challenge.id)
+        catalogue.publish(db, actor=operator, challenge_id=challenge.id)
     db.commit()
     return challenge
 
@@ -126,12 +126,12 @@ def make_application(
     member_ids: tuple[int, ...] = (),
 ) -> Application:
     """An application by ``who``'s organisation as lead (with a PDF when ``pdf`` is given)."""
-    application = service.apply(
+    application = applications.apply(
         db,
         actor=actor(world, who),
         challenge_id=challenge.id,
         data=ApplicationIn(proposal=proposal, member_ids=list(member_ids), model_ids=[model_id]),
-        proposal_file=service.ProposalFile("方案.pdf", pdf) if pdf is not None else None,
+        proposal_file=proposals.ProposalFile("方案.pdf", pdf) if pdf is not None else None,
         data_dir=data_dir,
         max_bytes=1024 * 1024,
     )
@@ -146,8 +146,8 @@ def approved_in_shortlisting(
     challenge = make_challenge(db, world)
     application = make_application(db, world, challenge, model_id=model_id, data_dir=data_dir)
     operator = actor(world, "operator")
-    service.decide_application(db, actor=operator, application_id=application.id, approve=True)
-    service.transition_challenge(
+    decisions.decide_application(db, actor=operator, application_id=application.id, approve=True)
+    catalogue.transition_challenge(
         db, actor=operator, challenge_id=challenge.id, name="close_applications"
     )
     db.commit()

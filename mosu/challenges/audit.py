@@ -1,0 +1,80 @@
+"""A challenge's audit log as each reader may see it.
+
+The reason of a decision is shown to operators and to the applying team only: in the audit
+log others see that an application (by number) was approved or rejected, never why, and
+never the lead's name before it is shortlisted.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import Role, User
+from mosu.challenges.applications import applications_of, team_of
+from mosu.challenges.models import (
+    Challenge,
+)
+from mosu.challenges.schemas import (
+    EventOut,
+)
+from mosu.core import clock
+from mosu.permissions import (
+    Actor,
+    acts_for_platform,
+    can_read_decision_reason,
+    can_see_usernames,
+)
+from mosu.registry.models import Organisation
+
+SYSTEM_ACTOR = "系统 / system"
+ROLE_ACTOR = {
+    Role.operator: "运营方 / operator",
+    Role.demand: "需求方 / demand side",
+    Role.supplier: "供给方 / supplier",
+    Role.expert: "专家 / expert",
+}
+
+
+def _actor_organisations(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """How each acting user shows in the audit log to those who may not see usernames:
+    运营方 for an operator, else the user's organisation (or role, if it has none)."""
+    rows = session.execute(
+        select(User.id, User.role, Organisation.name_zh)
+        .outerjoin(Organisation, Organisation.id == User.organisation_id)
+        .where(User.id.in_(user_ids))
+    )
+    return {
+        user_id: (ROLE_ACTOR[role] if acts_for_platform(role) else org_name or ROLE_ACTOR[role])
+        for user_id, role, org_name in rows
+    }
+
+
+def events_out(session: Session, *, actor: Actor, challenge: Challenge) -> list[EventOut]:
+    """The audit log as ``actor`` may read it: decision reasons for the team and operators,
+    usernames for operators (everyone else sees the actor's organisation)."""
+    teams = {a.id: team_of(a) for a in applications_of(session, challenge.id)}
+    shown = _actor_organisations(
+        session, {e.actor_id for e in challenge.events if e.actor_id is not None}
+    )
+    usernames = can_see_usernames(actor)
+    out = []
+    for e in challenge.events:
+        application_id = e.details.get("application_id")
+        private = isinstance(application_id, int) and not can_read_decision_reason(
+            actor, teams.get(application_id, frozenset())
+        )
+        out.append(
+            EventOut(
+                id=e.id,
+                at=clock.local(e.at),
+                actor_organisation=shown.get(e.actor_id or 0, SYSTEM_ACTOR),
+                actor_name=e.actor_name if usernames else "",
+                action=e.action,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason="" if private else e.reason,
+                details=dict(e.details),
+            )
+        )
+    return out

@@ -1,0 +1,181 @@
+"""Challenges (揭榜挂帅榜单): publishing one from a scenario, reading and listing them as each
+actor may, editing a draft, and moving a challenge through its lifecycle.
+
+Every change of a challenge's state goes through :func:`mosu.challenges.lifecycle.transition`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from mosu.challenges import lifecycle, races
+from mosu.challenges.models import (
+    Challenge,
+    ChallengeEvent,
+    ChallengeState,
+)
+from mosu.challenges.schemas import (
+    ChallengeIn,
+    ChallengePatch,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.permissions import (
+    Actor,
+    can_manage_challenge,
+    can_read_draft_challenge,
+    can_read_every_challenge,
+    challenge_parties,
+    ensure,
+)
+from mosu.scenarios.models import ScenarioStatus
+from mosu.scenarios.service import get_scenario
+
+S = TypeVar("S", bound=Select[Any])
+
+
+def visible(stmt: S, actor: Actor) -> S:
+    """``stmt`` narrowed to challenges ``actor`` may read: drafts are the operators' and
+    the issuing organisation's."""
+    if can_read_every_challenge(actor):
+        return stmt
+    shown = Challenge.state != ChallengeState.draft
+    if actor.organisation_id is not None:
+        shown = or_(shown, Challenge.organisation_id == actor.organisation_id)
+    return stmt.where(shown)
+
+
+def get_challenge(session: Session, challenge_id: int, *, actor: Actor) -> Challenge:
+    """The challenge, or not found (also a draft the actor may not read)."""
+    challenge = session.get(Challenge, challenge_id)
+    if challenge is None or (
+        challenge.state is ChallengeState.draft
+        and not can_read_draft_challenge(actor, challenge.organisation_id)
+    ):
+        raise NotFound(f"榜单 {challenge_id} 不存在 / challenge {challenge_id} not found")
+    return challenge
+
+
+def categories(session: Session, *, actor: Actor) -> list[str]:
+    """The categories in use among the challenges ``actor`` may read (for the filter)."""
+    stmt = select(Challenge.category).where(Challenge.category != "").distinct()
+    return sorted(session.scalars(visible(stmt, actor)))
+
+
+def create_challenge(session: Session, *, actor: Actor, data: ChallengeIn) -> Challenge:
+    """Draft a challenge from a scenario (operators); the scenario's organisation issues it."""
+    ensure(
+        can_manage_challenge(actor), "只有运营方可以发布榜单 / only operators publish challenges"
+    )
+    scenario = get_scenario(session, data.scenario_id, actor=actor)
+    if scenario.status is ScenarioStatus.closed:
+        raise Conflict("应用场景已关闭 / the scenario is closed", details={"field": "scenario_id"})
+    challenge = Challenge(
+        **data.model_dump(),
+        organisation_id=scenario.organisation_id,
+        state=ChallengeState.draft,
+        created_by_id=actor.user_id,
+    )
+    session.add(challenge)
+    session.flush()
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="created",
+        to_state=ChallengeState.draft,
+        details={"scenario_id": scenario.id},
+    )
+    session.flush()
+    return challenge
+
+
+def update_challenge(
+    session: Session, *, actor: Actor, challenge_id: int, data: ChallengePatch
+) -> Challenge:
+    """Change a draft (operators); a published challenge's terms are fixed."""
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
+    if challenge.state is not ChallengeState.draft:
+        raise Conflict(
+            "榜单已发布，不能再修改 / a published challenge cannot be changed",
+            details={"state": challenge.state.value},
+        )
+    for key, value in data.model_dump(exclude_unset=True).items():
+        setattr(challenge, key, value)
+    if challenge.valid_from > challenge.valid_until:
+        raise Invalid(
+            "有效期的开始晚于结束 / the validity window ends before it starts",
+            details={"field": "valid_until"},
+        )
+    if challenge.winner_places > challenge.shortlist_places:
+        raise Invalid(
+            "揭榜名额不能多于入围名额 / more winner places than shortlist places",
+            details={"field": "winner_places"},
+        )
+    session.flush()
+    return challenge
+
+
+def transition_challenge(
+    session: Session,
+    *,
+    actor: Actor,
+    challenge_id: int,
+    name: str,
+    reason: str = "",
+    today: dt.date | None = None,
+) -> ChallengeEvent:
+    """Move a challenge by the named transition (403 wrong party, 409 wrong state).
+
+    ``start_race`` is the race's own start (it schedules each stage's close); ``decide``
+    names winners, so it is made on the race (``POST …/race/decide``), not here.
+    """
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    move = lifecycle.TRANSITIONS.get(name)
+    allowed = move is not None and bool(
+        move.parties & challenge_parties(actor, challenge.organisation_id)
+    )
+    if allowed and move is not None and challenge.state in move.sources:
+        if name == "publish" and challenge.valid_until < (today or clock.today()):
+            raise Conflict(
+                "有效期已过，请先修改有效期 / the validity window has passed; change it first",
+                details={"field": "valid_until"},
+            )
+        if name == "decide":
+            raise Conflict(
+                "请在赛马页面选择揭榜单位 / name the winners on the race "
+                f"(POST /api/v1/challenges/{challenge.id}/race/decide)"
+            )
+        if name == "start_race":
+            races.start_race(session, actor=actor, challenge_id=challenge.id, reason=reason)
+            session.flush()
+            return _last_event(session, challenge.id)
+    event = lifecycle.transition(session, challenge, name, actor=actor, reason=reason)
+    if name == "publish":
+        challenge.scenario.status = ScenarioStatus.published
+    session.flush()
+    return event
+
+
+def _last_event(session: Session, challenge_id: int) -> ChallengeEvent:
+    event = session.scalars(
+        select(ChallengeEvent)
+        .where(ChallengeEvent.challenge_id == challenge_id)
+        .order_by(ChallengeEvent.id.desc())
+        .limit(1)
+    ).one()
+    return event
+
+
+def publish(
+    session: Session, *, actor: Actor, challenge_id: int, reason: str = ""
+) -> ChallengeEvent:
+    """Open a draft for applications (待揭榜); its scenario becomes 已发榜."""
+    return transition_challenge(
+        session, actor=actor, challenge_id=challenge_id, name="publish", reason=reason
+    )

@@ -1,0 +1,118 @@
+"""The operator's decisions on applications: approve or reject, and shortlist (入围) an
+approved one as an entry in the race."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mosu.challenges import lifecycle
+from mosu.challenges.applications import get_application
+from mosu.challenges.models import (
+    Application,
+    ApplicationState,
+    ChallengeState,
+    Entry,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid
+from mosu.permissions import (
+    Actor,
+    can_manage_challenge,
+    ensure,
+)
+
+DECIDABLE = frozenset({ChallengeState.open, ChallengeState.shortlisting})
+
+
+def decide_application(
+    session: Session, *, actor: Actor, application_id: int, approve: bool, reason: str = ""
+) -> Application:
+    """The operator approves or rejects a submitted application (a rejection needs a reason,
+    which the applying team sees)."""
+    application = get_application(session, application_id, actor=actor)
+    ensure(can_manage_challenge(actor), "只有运营方可以审核申请 / only operators decide")
+    challenge = application.challenge
+    if challenge.state not in DECIDABLE:
+        raise Conflict(
+            "榜单当前状态不能审核申请 / applications cannot be decided in this state",
+            details={"state": challenge.state.value},
+        )
+    if application.state is not ApplicationState.submitted:
+        raise Conflict(
+            "该申请已处理 / the application was already decided",
+            details={"state": application.state.value},
+        )
+    if not approve and not reason.strip():
+        raise Invalid("驳回须填写原因 / a rejection needs a reason", details={"field": "reason"})
+    application.state = ApplicationState.approved if approve else ApplicationState.rejected
+    application.decision_reason = reason.strip()
+    application.decided_by_id = actor.user_id
+    application.decided_at = clock.now()
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="application_approved" if approve else "application_rejected",
+        reason=reason,
+        details={"application_id": application.id},
+    )
+    session.flush()
+    return application
+
+
+def _entry_name(session: Session, challenge_id: int, base: str) -> str:
+    taken = set(session.scalars(select(Entry.name).where(Entry.challenge_id == challenge_id)))
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base} {n}", n + 1
+    return name
+
+
+def shortlist(session: Session, *, actor: Actor, application_id: int) -> Entry:
+    """入围: an approved application becomes an entry in the race (operators, while the
+    challenge is shortlisting, up to its shortlist places)."""
+    application = get_application(session, application_id, actor=actor)
+    ensure(can_manage_challenge(actor), "只有运营方可以确定入围 / only operators shortlist")
+    challenge = application.challenge
+    if challenge.state is not ChallengeState.shortlisting:
+        raise Conflict(
+            "请先截止揭榜申请，再确定入围 / close applications before shortlisting",
+            details={"state": challenge.state.value},
+        )
+    if application.state is not ApplicationState.approved:
+        raise Conflict(
+            "只有审核通过的申请可以入围 / only approved applications can be shortlisted",
+            details={"state": application.state.value},
+        )
+    places = session.scalar(
+        select(func.count(Application.id)).where(
+            Application.challenge_id == challenge.id,
+            Application.state == ApplicationState.shortlisted,
+        )
+    )
+    if (places or 0) >= challenge.shortlist_places:
+        raise Conflict(f"入围名额（{challenge.shortlist_places}）已满 / the shortlist is full")
+    application.state = ApplicationState.shortlisted
+    lead = application.organisation
+    entry = Entry(
+        challenge_id=challenge.id,
+        application_id=application.id,
+        organisation_id=lead.id,
+        name=_entry_name(session, challenge.id, lead.name_zh),
+    )
+    session.add(entry)
+    session.flush()
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="application_shortlisted",
+        details={
+            "application_id": application.id,
+            "entry_id": entry.id,
+            "organisation": lead.name_zh,
+        },
+    )
+    session.flush()
+    return entry

@@ -1,0 +1,520 @@
+"""Challenge views: permission-aware loaders and output builders that both the API routes
+(:mod:`mosu.challenges.routes`) and the HTML pages (:mod:`mosu.web.challenge_pages`) call.
+
+Each page's view object carries capability flags (``can_apply``, ``can_decide``, …) decided
+by :mod:`mosu.permissions`, so templates read flags instead of checking roles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import FileResponse
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+
+from mosu.challenges import lifecycle
+from mosu.challenges.applications import (
+    applications_of,
+    get_application,
+    takes_applications,
+    team_models,
+    team_of,
+)
+from mosu.challenges.audit import events_out
+from mosu.challenges.catalogue import categories, get_challenge, visible
+from mosu.challenges.decisions import DECIDABLE
+from mosu.challenges.lifecycle import Transition
+from mosu.challenges.models import (
+    Application,
+    ApplicationMember,
+    ApplicationState,
+    Challenge,
+    ChallengeKind,
+    ChallengeState,
+    Entry,
+    Stage,
+)
+from mosu.challenges.proposals import proposal_path
+from mosu.challenges.schemas import (
+    ApplicationList,
+    ApplicationOut,
+    ChallengeOut,
+    EventOut,
+    ModelBrief,
+    OrgBrief,
+    StageBrief,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict
+from mosu.core.pagination import Page, like_pattern, page_args
+from mosu.corpus.screening import contamination_warning
+from mosu.permissions import (
+    Actor,
+    can_apply_now,
+    can_edit_challenge,
+    can_manage_challenge,
+    can_read_all_applications,
+    can_read_decision_reason,
+    can_withdraw_application,
+    ensure,
+)
+from mosu.registry.models import Model, Organisation
+from mosu.registry.service import filed_model_ids
+from mosu.scenarios.service import get_scenario
+
+# ---------------------------------------------------------------- outputs
+
+
+def stage_briefs(challenge: Challenge) -> list[StageBrief]:
+    """The race's stages with the contamination warning of each pinned data set version."""
+    return [
+        StageBrief(
+            id=s.id,
+            position=s.position,
+            name=s.name,
+            state=s.state.value,
+            opens_at=s.opens_at,
+            closes_at=s.closes_at,
+            dataset_version_id=s.dataset_version_id,
+            contamination_warning=contamination_warning(s.dataset_version),
+        )
+        for s in challenge.stages
+    ]
+
+
+def live_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
+    """Applications that are not withdrawn, per challenge."""
+    stmt = (
+        select(Application.challenge_id, func.count(Application.id))
+        .where(
+            Application.challenge_id.in_(challenge_ids),
+            Application.state != ApplicationState.withdrawn,
+        )
+        .group_by(Application.challenge_id)
+    )
+    return {challenge_id: count for challenge_id, count in session.execute(stmt)}
+
+
+def _shortlisted(session: Session, challenge_ids: list[int]) -> dict[int, list[str]]:
+    """Per challenge, the shortlisted lead organisations in the order they were shortlisted."""
+    stmt = (
+        select(Application.challenge_id, Organisation.name_zh)
+        .join(Application, Application.organisation_id == Organisation.id)
+        .join(Entry, Entry.application_id == Application.id)
+        .where(
+            Application.challenge_id.in_(challenge_ids),
+            Application.state == ApplicationState.shortlisted,
+        )
+        .order_by(Entry.id)
+    )
+    found: dict[int, list[str]] = {}
+    for challenge_id, name in session.execute(stmt):
+        found.setdefault(challenge_id, []).append(name)
+    return found
+
+
+def shortlisted_names(session: Session, challenge_id: int) -> list[str]:
+    """The shortlisted lead organisations, in the order they were shortlisted (public)."""
+    return _shortlisted(session, [challenge_id]).get(challenge_id, [])
+
+
+def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[ChallengeOut]:
+    """What anyone allowed to read the challenges sees of them (two queries for all)."""
+    ids = [c.id for c in challenges]
+    counts = live_counts(session, ids) if ids else {}
+    shortlisted = _shortlisted(session, ids) if ids else {}
+    return [
+        ChallengeOut(
+            id=challenge.id,
+            scenario_id=challenge.scenario_id,
+            scenario_title=challenge.scenario.title,
+            organisation_id=challenge.organisation_id,
+            organisation_name=challenge.organisation.name_zh,
+            kind=challenge.kind,
+            title=challenge.title,
+            category=challenge.category,
+            keywords=list(challenge.keywords),
+            bounty_yuan=challenge.bounty_yuan,
+            requirements=challenge.requirements,
+            valid_from=challenge.valid_from,
+            valid_until=challenge.valid_until,
+            region=challenge.region,
+            issuer=challenge.issuer,
+            require_filed_model=challenge.require_filed_model,
+            max_applications_per_org=challenge.max_applications_per_org,
+            shortlist_places=challenge.shortlist_places,
+            winner_places=challenge.winner_places,
+            state=challenge.state,
+            created_at=challenge.created_at,
+            application_count=counts.get(challenge.id, 0),
+            shortlisted=shortlisted.get(challenge.id, []),
+            stages=stage_briefs(challenge),
+        )
+        for challenge in challenges
+    ]
+
+
+def challenge_out(session: Session, challenge: Challenge) -> ChallengeOut:
+    """What anyone allowed to read the challenge sees of it."""
+    return challenge_outs(session, [challenge])[0]
+
+
+def list_challenges(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str = "",
+    kind: ChallengeKind | None = None,
+    state: ChallengeState | None = None,
+    category: str = "",
+    scenario_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[ChallengeOut]:
+    """The 榜单 list: search title, requirements, keywords, issuer and organisation."""
+    page, per_page = page_args(page, per_page)
+    stmt = visible(select(Challenge).join(Challenge.organisation), actor)
+    if q.strip():
+        pattern = like_pattern(q.strip())
+        stmt = stmt.where(
+            or_(
+                Challenge.title.ilike(pattern, escape="\\"),
+                Challenge.requirements.ilike(pattern, escape="\\"),
+                Challenge.category.ilike(pattern, escape="\\"),
+                Challenge.issuer.ilike(pattern, escape="\\"),
+                cast(Challenge.keywords, String).ilike(pattern, escape="\\"),
+                Organisation.name_zh.ilike(pattern, escape="\\"),
+            )
+        )
+    if kind is not None:
+        stmt = stmt.where(Challenge.kind == kind)
+    if state is not None:
+        stmt = stmt.where(Challenge.state == state)
+    if category.strip():
+        stmt = stmt.where(Challenge.category == category.strip())
+    if scenario_id is not None:
+        stmt = stmt.where(Challenge.scenario_id == scenario_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.options(
+            contains_eager(Challenge.organisation),  # joined above, for the search
+            joinedload(Challenge.scenario),
+            selectinload(Challenge.stages).joinedload(Stage.dataset_version),
+        )
+        .order_by(Challenge.created_at.desc(), Challenge.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    items = challenge_outs(session, list(rows))
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def application_out(
+    application: Application, *, actor: Actor, filed_ids: set[int]
+) -> ApplicationOut:
+    session = Session.object_session(application)
+    assert session is not None
+    models = _models_by_id(session, [m.model_id for m in application.models])
+    entry_id = session.scalar(select(Entry.id).where(Entry.application_id == application.id))
+    return _application_out(
+        application, actor=actor, filed_ids=filed_ids, models=models, entry_id=entry_id
+    )
+
+
+def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
+    """The models of ``ids`` with their organisations, in one round of queries."""
+    found = session.scalars(
+        select(Model).where(Model.id.in_(set(ids))).options(selectinload(Model.organisation))
+    )
+    return {m.id: m for m in found}
+
+
+def _application_out(
+    application: Application,
+    *,
+    actor: Actor,
+    filed_ids: set[int],
+    models: Mapping[int, Model],
+    entry_id: int | None,
+) -> ApplicationOut:
+    return ApplicationOut(
+        id=application.id,
+        challenge_id=application.challenge_id,
+        organisation_id=application.organisation_id,
+        organisation_name=application.organisation.name_zh,
+        members=[
+            OrgBrief(id=m.organisation_id, name=m.organisation.name_zh) for m in application.members
+        ],
+        models=[
+            ModelBrief(
+                id=m.id,
+                name=m.name,
+                organisation_name=m.organisation.name_zh,
+                filed=m.id in filed_ids,
+            )
+            for m in sorted(
+                (models[a.model_id] for a in application.models if a.model_id in models),
+                key=lambda m: m.id,
+            )
+        ],
+        proposal=application.proposal,
+        proposal_filename=application.proposal_filename,
+        proposal_size=application.proposal_size,
+        proposal_sha256=application.proposal_sha256,
+        state=application.state,
+        decision_reason=(
+            application.decision_reason
+            if can_read_decision_reason(actor, team_of(application))
+            else None
+        ),
+        decided_at=application.decided_at,
+        created_at=application.created_at,
+        entry_id=entry_id,
+    )
+
+
+def readable_applications(
+    session: Session, *, actor: Actor, challenge: Challenge, eager: bool = False
+) -> list[Application]:
+    """All applications for operators and the issuer; a supplier's own team's otherwise
+    (``eager``: with their organisations, members' organisations and models loaded)."""
+    options = (
+        (
+            selectinload(Application.members).joinedload(ApplicationMember.organisation),
+            selectinload(Application.models),
+            joinedload(Application.organisation),
+        )
+        if eager
+        else ()
+    )
+    applications = applications_of(session, challenge.id, *options)
+    if can_read_all_applications(actor, challenge.organisation_id):
+        return applications
+    if actor.organisation_id is None:
+        return []
+    return [a for a in applications if actor.organisation_id in team_of(a)]
+
+
+def list_applications(
+    session: Session, *, actor: Actor, challenge: Challenge, seen: ChallengeOut | None = None
+) -> ApplicationList:
+    """The applications ``actor`` may read (a fixed number of queries for all of them);
+    ``seen``, the challenge's :func:`challenge_out` already read, saves counting again."""
+    filed = filed_model_ids(session)
+    applications = readable_applications(session, actor=actor, challenge=challenge, eager=True)
+    models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
+    entries: dict[int, int] = {}
+    if applications:
+        found = session.execute(
+            select(Entry.application_id, Entry.id).where(
+                Entry.application_id.in_([a.id for a in applications])
+            )
+        )
+        entries = {a: e for a, e in found if a is not None}
+    items = [
+        _application_out(a, actor=actor, filed_ids=filed, models=models, entry_id=entries.get(a.id))
+        for a in applications
+    ]
+    if seen is not None:
+        return ApplicationList(
+            total=seen.application_count, shortlisted=list(seen.shortlisted), items=items
+        )
+    return ApplicationList(
+        total=live_counts(session, [challenge.id]).get(challenge.id, 0),
+        shortlisted=shortlisted_names(session, challenge.id),
+        items=items,
+    )
+
+
+# ---------------------------------------------------------------- page views
+
+
+@dataclass(frozen=True)
+class ChallengeList:
+    """The 榜单 page: one page of results, the categories in use, and whether the reader
+    may publish a new challenge (from a scenario)."""
+
+    result: Page[ChallengeOut]
+    categories: list[str]
+    can_publish: bool
+
+
+def challenge_list(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str = "",
+    kind: ChallengeKind | None = None,
+    state: ChallengeState | None = None,
+    category: str = "",
+    page: int = 1,
+) -> ChallengeList:
+    result = list_challenges(
+        session, actor=actor, q=q, kind=kind, state=state, category=category, page=page
+    )
+    return ChallengeList(
+        result=result,
+        categories=categories(session, actor=actor),
+        can_publish=can_manage_challenge(actor),
+    )
+
+
+def publish_values(session: Session, *, actor: Actor, scenario_id: int) -> dict[str, Any]:
+    """The 发布榜单 form's values taken from the scenario."""
+    scenario = get_scenario(session, scenario_id, actor=actor)
+    today = clock.today()
+    until = scenario.deadline if scenario.deadline and scenario.deadline > today else None
+    return {
+        "scenario_id": scenario.id,
+        "kind": ChallengeKind.enterprise.value,
+        "title": scenario.title,
+        "category": scenario.domain,
+        "keywords": "、".join(scenario.capabilities),
+        "bounty_yuan": "" if scenario.budget_max_yuan is None else scenario.budget_max_yuan,
+        "requirements": "\n\n".join(
+            p for p in (scenario.description, scenario.data_available) if p
+        ),
+        "valid_from": today.isoformat(),
+        "valid_until": (until or today + dt.timedelta(days=30)).isoformat(),
+        "region": scenario.region,
+        "issuer": scenario.organisation.name_zh,
+        "require_filed_model": False,
+        "max_applications_per_org": 1,
+        "shortlist_places": 5,
+        "winner_places": 1,
+    }
+
+
+@dataclass(frozen=True)
+class ChallengeView:
+    """A challenge's page as ``actor`` may see it, with the moves it may make."""
+
+    challenge: ChallengeOut
+    events: list[EventOut]
+    applications: ApplicationList
+    moves: list[Transition]
+    can_apply: bool
+    can_edit: bool
+
+
+def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> ChallengeView:
+    """The challenge (404 for a draft the actor may not read) with its audit log, the
+    applications the actor may read, and its lifecycle buttons (``decide`` is the race's)."""
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    seen = challenge_out(session, challenge)
+    return ChallengeView(
+        challenge=seen,
+        events=events_out(session, actor=actor, challenge=challenge),
+        applications=list_applications(session, actor=actor, challenge=challenge, seen=seen),
+        moves=[t for t in lifecycle.available(actor, challenge) if t.name != "decide"],
+        can_apply=can_apply_now(
+            actor, takes_applications=takes_applications(challenge, clock.today())
+        ),
+        can_edit=can_edit_challenge(actor, draft=challenge.state is ChallengeState.draft),
+    )
+
+
+def editable_challenge(session: Session, *, actor: Actor, challenge_id: int) -> Challenge:
+    """A draft the actor may edit (403 for others, 409 once published)."""
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
+    if challenge.state is not ChallengeState.draft:
+        raise Conflict("榜单已发布，不能再修改 / a published challenge cannot be changed")
+    return challenge
+
+
+@dataclass(frozen=True)
+class ApplyForm:
+    """The 揭榜 form: the lead (the applicant's organisation), the organisations that may join
+    as members, the team's models and which are filed, and whether it takes applications."""
+
+    challenge: Challenge
+    lead: Organisation | None
+    organisations: list[Organisation]
+    models: list[Model]
+    filed: set[int]
+    can_apply: bool
+
+
+def applicable(session: Session, *, actor: Actor, challenge_id: int) -> Challenge:
+    """The challenge, for an applicant with an organisation (403 without one)."""
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    ensure(actor.organisation_id is not None, "请先关联组织 / your account has no organisation")
+    return challenge
+
+
+def team_choices(session: Session, *, actor: Actor, member_ids: list[int]) -> list[Model]:
+    """The models the applicant's organisation and the chosen members could race."""
+    assert actor.organisation_id is not None
+    return team_models(session, [actor.organisation_id, *member_ids])
+
+
+def apply_form(
+    session: Session, *, actor: Actor, challenge: Challenge, member_ids: list[int]
+) -> ApplyForm:
+    assert actor.organisation_id is not None
+    lead_id = actor.organisation_id
+    return ApplyForm(
+        challenge=challenge,
+        lead=session.get(Organisation, lead_id),
+        organisations=list(
+            session.scalars(
+                select(Organisation)
+                .where(Organisation.id != lead_id)
+                .order_by(Organisation.name_zh)
+            )
+        ),
+        models=team_choices(session, actor=actor, member_ids=member_ids),
+        filed=filed_model_ids(session),
+        can_apply=can_apply_now(
+            actor, takes_applications=takes_applications(challenge, clock.today())
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """An application's page: what the actor may read of it and the buttons it may press."""
+
+    application: ApplicationOut
+    challenge: Challenge
+    can_decide: bool
+    can_shortlist: bool
+    can_withdraw: bool
+
+
+def application_view(session: Session, *, actor: Actor, application_id: int) -> ApplicationView:
+    """The application (404 for anyone who may not read it) with the actor's capabilities."""
+    application = get_application(session, application_id, actor=actor)
+    challenge = application.challenge
+    manages = can_manage_challenge(actor)
+    return ApplicationView(
+        application=application_out(application, actor=actor, filed_ids=filed_model_ids(session)),
+        challenge=challenge,
+        can_decide=manages
+        and application.state is ApplicationState.submitted
+        and challenge.state in DECIDABLE,
+        can_shortlist=manages
+        and application.state is ApplicationState.approved
+        and challenge.state is ChallengeState.shortlisting,
+        can_withdraw=can_withdraw_application(actor, application.organisation_id)
+        and application.state is ApplicationState.submitted,
+    )
+
+
+def proposal_download(
+    session: Session, *, data_dir: Path, actor: Actor, application_id: int
+) -> FileResponse:
+    """The proposal PDF as a download, for whoever may read the application (else 404)."""
+    application = get_application(session, application_id, actor=actor)
+    return FileResponse(
+        proposal_path(data_dir, application),
+        media_type="application/pdf",
+        filename=application.proposal_filename or None,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
