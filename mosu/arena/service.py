@@ -41,8 +41,9 @@ from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
 from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
 from mosu.permissions import Actor, can_manage_arena, can_vote, ensure
+from mosu.registry.endpoints import endpoint_api_key
+from mosu.registry.lookups import get_model
 from mosu.registry.models import ModelEndpoint
-from mosu.registry.service import endpoint_api_key, get_model
 
 MAX_DRAWS = 20
 """Pairs drawn from the matchmaker before falling back to any pair that shares a prompt."""

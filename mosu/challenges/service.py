@@ -65,8 +65,8 @@ from mosu.permissions import (
     can_withdraw_application,
     ensure,
 )
+from mosu.registry.lookups import filed_model_ids
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
-from mosu.registry.service import filed_model_ids
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.service import get_scenario
 

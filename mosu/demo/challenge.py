@@ -52,9 +52,9 @@ from mosu.demo.race import fake_endpoints, run_submissions
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
+from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointIn
-from mosu.registry.service import create_endpoint
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario
 

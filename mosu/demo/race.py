@@ -33,7 +33,7 @@ from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
-from mosu.registry.service import endpoint_secrets
+from mosu.registry.endpoints import endpoint_secrets
 
 FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
 WORKERS = 3

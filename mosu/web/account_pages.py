@@ -19,7 +19,7 @@ from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor
-from mosu.registry import service as registry
+from mosu.registry import ai_models, endpoints
 from mosu.registry.schemas import EndpointIn
 from mosu.web.auth_pages import client_address
 from mosu.web.forms import (
@@ -62,9 +62,9 @@ def _account_page(
     }
     if context["show_endpoints"]:
         context["endpoints"] = [
-            registry.endpoint_out(e) for e in registry.list_endpoints(session, actor=actor)
+            endpoints.endpoint_out(e) for e in endpoints.list_endpoints(session, actor=actor)
         ]
-        context["org_models"] = registry.list_models(
+        context["org_models"] = ai_models.list_models(
             session, organisation_id=actor.organisation_id, per_page=MAX_PER_PAGE
         ).items
     return render(request, "account.html", context, actor=actor, status=status)
@@ -117,7 +117,7 @@ def create_endpoint(
             api_key=SecretStr(api_key) if isinstance(api_key, str) and api_key else None,
         )
         policy = AddressPolicy(allow_private=request.app.state.settings.allow_private_endpoints)
-        registry.create_endpoint(session, actor=actor, data=data, box=box, policy=policy)
+        endpoints.create_endpoint(session, actor=actor, data=data, box=box, policy=policy)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:

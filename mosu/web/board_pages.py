@@ -20,8 +20,8 @@ from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.notifications import service as notifications
 from mosu.permissions import Actor, can_manage_case_studies, can_mark_interest, can_read_interests
+from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Layer
-from mosu.registry.service import get_organisation
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import FormDep, as_int, choice, service_errors, text, validation_errors
 from mosu.web.render import language, render

@@ -32,8 +32,8 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
 from mosu.permissions import Actor, can_manage_challenge, can_withdraw_application, ensure, roles
 from mosu.public_cache import PUBLIC_CACHE
+from mosu.registry.lookups import filed_model_ids
 from mosu.registry.models import Organisation
-from mosu.registry.service import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import (
     GENERAL,

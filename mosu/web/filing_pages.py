@@ -14,7 +14,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import filings, lookups
 from mosu.registry.models import FilingKind, FilingStatus, Model, Organisation
 from mosu.registry.schemas import FilingIn
 from mosu.web.forms import (
@@ -42,7 +42,7 @@ def list_filings(
     status: str = "",
     page: int = 1,
 ) -> HTMLResponse:
-    result = service.list_filings(
+    result = filings.list_filings(
         session,
         q=q,
         kind=choice(FilingKind, kind),
@@ -68,7 +68,7 @@ def _model_choices(session: Session, actor: Actor) -> list[tuple[int, str]]:
 
 
 def _filed_choices(session: Session) -> list[tuple[int, str]]:
-    filed = service.filed_model_ids(session)
+    filed = lookups.filed_model_ids(session)
     stmt = (
         select(Model.id, Model.name, Organisation.name_zh)
         .join(Model.organisation)
@@ -116,7 +116,7 @@ def create_filing(
     try:
         submitted = {k: v for k in FIELDS if (v := optional(form, k)) is not None}
         data = FilingIn.model_validate(submitted)
-        filing = service.create_filing(session, actor=actor, data=data)
+        filing = filings.create_filing(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:

@@ -23,7 +23,8 @@ from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
 from mosu.permissions import Actor
-from mosu.registry.io import Kind, import_table
+from mosu.registry.columns import Kind
+from mosu.registry.imports import import_table
 from mosu.web.forms import FormDep, checked, text
 from mosu.web.render import language, render
 

@@ -15,7 +15,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.permissions import Actor, can_manage_filings_of, can_manage_models_of, ensure
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import ai_models, lookups
 from mosu.registry.models import Modality, Model, Organisation
 from mosu.registry.schemas import ModelIn, ModelOut, ModelPatch
 from mosu.web.forms import (
@@ -48,7 +48,7 @@ def list_models(
     page: int = 1,
 ) -> HTMLResponse:
     """模型库: search and filters; an HTMX request gets just the results table."""
-    result = service.list_models(
+    result = ai_models.list_models(
         session,
         q=q,
         modality=choice(Modality, modality),
@@ -160,7 +160,7 @@ def create_model(
     try:
         organisation_id = as_int(text(form, "organisation_id"))
         data = ModelIn.model_validate({**_payload(form), "organisation_id": organisation_id})
-        model = service.create_model(session, actor=actor, data=data)
+        model = ai_models.create_model(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -176,7 +176,7 @@ def create_model(
 
 
 def _editable(session: Session, actor: Actor, model_id: int) -> Model:
-    model = service.get_model(session, model_id)
+    model = lookups.get_model(session, model_id)
     ensure(can_manage_models_of(actor, model.organisation_id), "只能修改本组织的模型")
     return model
 
@@ -186,7 +186,7 @@ def edit_model_form(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: int
 ) -> HTMLResponse:
     model = _editable(session, actor, model_id)
-    values = _values_of(service.model_out(model))
+    values = _values_of(ai_models.model_out(model))
     return _form_page(request, session, actor, model_id=model.id, values=values)
 
 
@@ -198,7 +198,7 @@ def edit_model(
     lang = language(request)
     try:
         patch = ModelPatch.model_validate(_payload(form))
-        service.update_model(session, actor=actor, model_id=model.id, data=patch)
+        ai_models.update_model(session, actor=actor, model_id=model.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -221,9 +221,9 @@ def model_detail(
     request: Request, session: SessionDep, actor: PublicActor, model_id: int
 ) -> HTMLResponse:
     """A model: its organisation, base model, capability tags and filings."""
-    model = service.get_model(session, model_id)
+    model = lookups.get_model(session, model_id)
     context = {
-        "model": service.model_out(model),
+        "model": ai_models.model_out(model),
         "can_edit": can_manage_models_of(actor, model.organisation_id),
         "can_add_filing": can_manage_filings_of(actor, model.organisation_id),
     }

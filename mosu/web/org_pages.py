@@ -22,7 +22,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import ai_models, lookups, organisations
 from mosu.registry.models import Layer, Organisation, Tier
 from mosu.registry.schemas import OrganisationIn, OrganisationPatch
 from mosu.web.board_pages import org_board_context
@@ -41,7 +41,7 @@ from mosu.web.forms import (
 from mosu.web.render import language, render, wants_partial
 
 router = APIRouter(include_in_schema=False)
-STANDING = service.STANDING_FIELDS
+STANDING = organisations.STANDING_FIELDS
 
 
 @router.get("/orgs", dependencies=[PUBLIC_CACHE])
@@ -56,7 +56,7 @@ def list_orgs(
     page: int = 1,
 ) -> HTMLResponse:
     """企业机构: search and filters; an HTMX request gets just the results table."""
-    result = service.list_organisations(
+    result = organisations.list_organisations(
         session,
         actor=actor,
         q=q,
@@ -191,7 +191,7 @@ def create_org(
     lang = language(request)
     try:
         data = OrganisationIn.model_validate(_payload(form, standing=True))
-        org = service.create_organisation(session, actor=actor, data=data)
+        org = organisations.create_organisation(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -206,7 +206,7 @@ def create_org(
 
 
 def _editable(session: Session, actor: Actor, organisation_id: int) -> Organisation:
-    org = service.get_organisation(session, organisation_id)
+    org = lookups.get_organisation(session, organisation_id)
     ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
     return org
 
@@ -231,7 +231,7 @@ def edit_org(
     lang = language(request)
     try:
         patch = OrganisationPatch.model_validate(_payload(form, standing=can_set_standing(actor)))
-        service.update_organisation(session, actor=actor, organisation_id=org.id, data=patch)
+        organisations.update_organisation(session, actor=actor, organisation_id=org.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -254,9 +254,11 @@ def org_detail(
     request: Request, session: SessionDep, actor: PublicActor, organisation_id: int
 ) -> HTMLResponse:
     """An organisation's profile, its models and filings; contacts only where permitted."""
-    org = service.get_organisation(session, organisation_id)
-    out = service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
-    models = service.list_models(session, organisation_id=org.id, per_page=MAX_PER_PAGE).items
+    org = lookups.get_organisation(session, organisation_id)
+    out = organisations.organisation_out(
+        org, actor=actor, filed_ids=lookups.filed_model_ids(session)
+    )
+    models = ai_models.list_models(session, organisation_id=org.id, per_page=MAX_PER_PAGE).items
     filings = sorted(
         ((m, f) for m in models for f in m.filings), key=lambda mf: mf[1].filed_on, reverse=True
     )

@@ -12,7 +12,7 @@ from mosu.accounts.service import actor_for, user_for_web_token
 from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
 from mosu.permissions import PUBLIC, Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import figures
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     account_pages,
@@ -46,10 +46,10 @@ def _overview_page(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    figures = service.overview(session)
+    counts = figures.overview(session)
     context = {
-        "o": figures,
-        "charts": overview_charts(figures, language(request)),
+        "o": counts,
+        "charts": overview_charts(counts, language(request)),
         "errors": errors or {},
     }
     return render(request, "overview.html", context, actor=actor, status=status)
@@ -72,7 +72,7 @@ def set_regional_total(
     except ValidationError as exc:
         errors = validation_errors(exc, language(request))
         return _overview_page(request, session, actor, errors=errors, status=422)
-    service.set_regional_total(session, actor=actor, region=data.region, total=data.total)
+    figures.set_regional_total(session, actor=actor, region=data.region, total=data.total)
     session.commit()
     return RedirectResponse("/", status_code=303)
 
