@@ -67,7 +67,7 @@ def _account_page(
         context["org_models"] = ai_models.list_models(
             session, organisation_id=actor.organisation_id, per_page=MAX_PER_PAGE
         ).items
-    return render(request, "account.html", context, actor=actor, status=status)
+    return render(request, "account.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/account")

@@ -78,7 +78,7 @@ def heatmap_chart(rated: board.ArenaBoard, lang: i18n.Language) -> dict[str, Any
 def arena_list(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
     """竞技场列表."""
     arenas = [service.arena_out(session, a) for a in service.list_arenas(session)]
-    return render(request, "arena/list.html", {"arenas": arenas}, actor=actor)
+    return render(request, "arena/list.html", {"arenas": arenas}, actor=actor, session=session)
 
 
 @router.get("/arena/{arena_id}")
@@ -103,7 +103,7 @@ def arena_page(
         "voters": board.voter_flags(session, arena) if can_see_voters(actor) else None,
         "can_manage": can_manage_arena(actor),
     }
-    return render(request, "arena/detail.html", context, actor=actor)
+    return render(request, "arena/detail.html", context, actor=actor, session=session)
 
 
 @router.get("/arena/{arena_id}/vote")
@@ -115,7 +115,9 @@ def vote_page(
     battle = service.serve_battle(session, actor=actor, arena=arena)
     session.commit()
     shown = service.battle_out(battle, viewer_id=actor.user_id)
-    return render(request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor)
+    return render(
+        request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor, session=session
+    )
 
 
 @router.post("/arena/{arena_id}/battles/{battle_id}/vote")
@@ -136,4 +138,6 @@ def vote_submit(
     service.cast_vote(session, actor=actor, arena=arena, battle=battle, winner=winner)
     session.commit()
     shown = service.battle_out(battle, viewer_id=actor.user_id)
-    return render(request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor)
+    return render(
+        request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor, session=session
+    )

@@ -68,7 +68,7 @@ def scenario_matches(
         and own is not None
         and own != scenario.organisation_id,
     }
-    return render(request, "scenarios/matches.html", context, actor=actor)
+    return render(request, "scenarios/matches.html", context, actor=actor, session=session)
 
 
 def _acting_org(actor: Actor, form: FormData) -> int:
@@ -127,7 +127,7 @@ def opportunities(
         "matches": matches,
         "may_mark": org is not None and can_mark_interest(actor, org.id),
     }
-    return render(request, "board/opportunities.html", context, actor=actor)
+    return render(request, "board/opportunities.html", context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- case studies
@@ -190,7 +190,7 @@ def org_board_context(session: Session, actor: Actor, organisation_id: int) -> d
 def notifications_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """站内通知: the signed-in user's own, newest first."""
     rows = notifications.list_notifications(session, actor=actor)
-    return render(request, "board/notifications.html", {"rows": rows}, actor=actor)
+    return render(request, "board/notifications.html", {"rows": rows}, actor=actor, session=session)
 
 
 @router.post("/notifications/{notification_id}/read")

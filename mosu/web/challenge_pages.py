@@ -144,7 +144,7 @@ def list_challenges(
         "categories": service.categories(session, actor=actor),
     }
     template = "challenges/results.html" if wants_partial(request) else "challenges/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- publish and edit
@@ -218,6 +218,7 @@ def _payload(form: FormData) -> dict[str, Any]:
 
 def _form_page(
     request: Request,
+    session: Session,
     actor: Actor,
     *,
     challenge: Challenge | None,
@@ -234,7 +235,9 @@ def _form_page(
         "values": values,
         "errors": errors or {},
     }
-    return render(request, "challenges/form.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/challenges/new")
@@ -244,7 +247,9 @@ def new_challenge_form(
     """发布揭榜挂帅榜单, prefilled from the scenario."""
     values = _prefill(session, scenario_id, actor)
     scenario = get_scenario(session, scenario_id, actor=actor)
-    return _form_page(request, actor, challenge=None, scenario_title=scenario.title, values=values)
+    return _form_page(
+        request, session, actor, challenge=None, scenario_title=scenario.title, values=values
+    )
 
 
 @router.post("/challenges/new")
@@ -268,6 +273,7 @@ def create_challenge(
         return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
     return _form_page(
         request,
+        session,
         actor,
         challenge=None,
         scenario_title=scenario.title,
@@ -292,6 +298,7 @@ def edit_challenge_form(
     challenge = _draft(session, actor, challenge_id)
     return _form_page(
         request,
+        session,
         actor,
         challenge=challenge,
         scenario_title=challenge.scenario.title,
@@ -320,6 +327,7 @@ def edit_challenge(
         return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
     return _form_page(
         request,
+        session,
         actor,
         challenge=challenge,
         scenario_title=challenge.scenario.title,
@@ -368,7 +376,9 @@ def _detail_page(
         "errors": errors or {},
         "reason": reason,
     }
-    return render(request, "challenges/detail.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/detail.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
@@ -452,7 +462,9 @@ def _apply_page(
         "errors": errors or {},
         "max_mb": request.app.state.settings.max_upload_mb,
     }
-    return render(request, "challenges/apply.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/apply.html", context, actor=actor, session=session, status=status
+    )
 
 
 def _applicable(session: Session, actor: Actor, challenge_id: int) -> Challenge:
@@ -491,7 +503,7 @@ def apply_models(
         "errors": {},
         "c": challenge,
     }
-    return render(request, "challenges/apply_models.html", context, actor=actor)
+    return render(request, "challenges/apply_models.html", context, actor=actor, session=session)
 
 
 @router.post("/challenges/{challenge_id}/apply")
@@ -570,7 +582,9 @@ def _application_page(
         and application.state is ApplicationState.submitted,
         "errors": errors or {},
     }
-    return render(request, "challenges/application.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/application.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/applications/{application_id}")

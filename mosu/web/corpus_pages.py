@@ -77,7 +77,7 @@ def list_corpus(request: Request, session: SessionDep, actor: PublicActor) -> HT
         "latest": service.latest,
         "can_create": can_create_dataset(actor),
     }
-    return render(request, "corpus/list.html", context, actor=actor)
+    return render(request, "corpus/list.html", context, actor=actor, session=session)
 
 
 def label_chart(stats: dict[str, Any], lang: i18n.Language) -> dict[str, Any] | None:
@@ -183,7 +183,7 @@ def _form_page(
         "file_fields": FILE_FIELDS,
     }
     template = "corpus/report.html" if report is not None else "corpus/form.html"
-    return render(request, template, context, actor=actor, status=status)
+    return render(request, template, context, actor=actor, session=session, status=status)
 
 
 _DEFAULTS = {"licence": "unknown", "modality": "text", "format": "auto", "flagged": "refuse"}
@@ -380,7 +380,7 @@ def corpus_card(
             else None
         ),
     }
-    return render(request, "corpus/detail.html", context, actor=actor)
+    return render(request, "corpus/detail.html", context, actor=actor, session=session)
 
 
 @router.get("/corpus/{dataset_id}/rows")
@@ -420,7 +420,7 @@ def corpus_rows(
         "can_read_hidden": can_read_hidden_split(actor),
         "inputs": list(found.schema.get("input_fields") or []),
     }
-    return render(request, "corpus/rows.html", context, actor=actor)
+    return render(request, "corpus/rows.html", context, actor=actor, session=session)
 
 
 @router.post("/corpus/{dataset_id}/versions/{version}/contamination")

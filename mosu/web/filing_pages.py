@@ -52,7 +52,7 @@ def list_filings(
     params = {"q": q, "kind": kind, "status": status}
     context = {"result": result, "params": params}
     template = "partials/filing_results.html" if wants_partial(request) else "filings/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 def _model_choices(session: Session, actor: Actor) -> list[tuple[int, str]]:
@@ -93,7 +93,9 @@ def _form_page(
         "models": _model_choices(session, actor),
         "filed_models": _filed_choices(session),
     }
-    return render(request, "filings/form.html", context, actor=actor, status=status)
+    return render(
+        request, "filings/form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/filings/new")

@@ -59,7 +59,7 @@ def list_models(
     params = {"q": q, "modality": modality, "filed": filed, "open_weights": open_weights}
     context = {"result": result, "params": params}
     template = "partials/model_results.html" if wants_partial(request) else "models/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- form
@@ -138,7 +138,7 @@ def _form_page(
         "organisations": organisation_choices(session, actor) if model_id is None else [],
         "base_models": [(i, n) for i, n in model_choices(session) if i != model_id],
     }
-    return render(request, "models/form.html", context, actor=actor, status=status)
+    return render(request, "models/form.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/models/new")
@@ -227,4 +227,4 @@ def model_detail(
         "can_edit": can_manage_models_of(actor, model.organisation_id),
         "can_add_filing": can_manage_filings_of(actor, model.organisation_id),
     }
-    return render(request, "models/detail.html", context, actor=actor)
+    return render(request, "models/detail.html", context, actor=actor, session=session)

@@ -68,7 +68,7 @@ def list_orgs(
     params = {"q": q, "tier": tier, "layer": layer, "resident": resident}
     context = {"result": result, "params": params}
     template = "partials/org_results.html" if wants_partial(request) else "orgs/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- form
@@ -141,6 +141,7 @@ def _payload(form: FormData, *, standing: bool) -> dict[str, Any]:
 
 def _form_page(
     request: Request,
+    session: Session,
     actor: Actor,
     *,
     org_id: int | None,
@@ -154,7 +155,7 @@ def _form_page(
         "errors": errors or {},
         "standing": can_set_standing(actor),
     }
-    return render(request, "orgs/form.html", context, actor=actor, status=status)
+    return render(request, "orgs/form.html", context, actor=actor, session=session, status=status)
 
 
 _EMPTY: dict[str, Any] = {
@@ -180,8 +181,8 @@ _EMPTY: dict[str, Any] = {
 
 
 @router.get("/orgs/new")
-def new_org_form(request: Request, actor: OperatorActor) -> HTMLResponse:
-    return _form_page(request, actor, org_id=None, values=dict(_EMPTY))
+def new_org_form(request: Request, session: SessionDep, actor: OperatorActor) -> HTMLResponse:
+    return _form_page(request, session, actor, org_id=None, values=dict(_EMPTY))
 
 
 @router.post("/orgs/new")
@@ -201,7 +202,7 @@ def create_org(
         session.commit()
         return RedirectResponse(f"/orgs/{org.id}", status_code=303)
     return _form_page(
-        request, actor, org_id=None, values=_values_from(form), errors=errors, status=422
+        request, session, actor, org_id=None, values=_values_from(form), errors=errors, status=422
     )
 
 
@@ -216,7 +217,7 @@ def edit_org_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int
 ) -> HTMLResponse:
     org = _editable(session, actor, organisation_id)
-    return _form_page(request, actor, org_id=org.id, values=_values_of(org))
+    return _form_page(request, session, actor, org_id=org.id, values=_values_of(org))
 
 
 @router.post("/orgs/{organisation_id}/edit")
@@ -243,7 +244,9 @@ def edit_org(
     values, submitted = _values_of(org), _values_from(form)
     standing = can_set_standing(actor)
     values.update({k: v for k, v in submitted.items() if standing or k not in STANDING})
-    return _form_page(request, actor, org_id=org.id, values=values, errors=errors, status=422)
+    return _form_page(
+        request, session, actor, org_id=org.id, values=values, errors=errors, status=422
+    )
 
 
 # ---------------------------------------------------------------- profile
@@ -271,4 +274,4 @@ def org_detail(
         "can_add_filing": can_manage_filings_of(actor, org.id),
         **org_board_context(session, actor, org.id),
     }
-    return render(request, "orgs/detail.html", context, actor=actor)
+    return render(request, "orgs/detail.html", context, actor=actor, session=session)

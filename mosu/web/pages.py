@@ -52,7 +52,7 @@ def _overview_page(
         "charts": overview_charts(counts, language(request)),
         "errors": errors or {},
     }
-    return render(request, "overview.html", context, actor=actor, status=status)
+    return render(request, "overview.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/", dependencies=[PUBLIC_CACHE])
@@ -92,10 +92,10 @@ def _actor_of(request: Request, session: Session) -> Actor:
         return PUBLIC
 
 
-def _unread(request: Request, actor: Actor) -> int:
+def _unread(request: Request, session: Session, actor: Actor) -> int:
     """The header's badge on an error page: 0 when the database does not answer."""
     try:
-        return unread_notifications(request, actor)
+        return unread_notifications(request, session, actor)
     except Exception:  # an error page must render even when the database does not answer
         return 0
 
@@ -112,11 +112,10 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     lang = language(request)
     context = {"status": status, "message": i18n.local_message(message, lang)}
     session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()
-    request.state.mosu_session = session
     try:
         actor = _actor_of(request, session)
-        context["unread"] = _unread(request, actor)
-        return render(request, "error.html", context, actor=actor, status=status)
+        context["unread"] = _unread(request, session, actor)
+        return render(request, "error.html", context, actor=actor, session=session, status=status)
     finally:
         session.close()
 

@@ -96,16 +96,15 @@ def wants_partial(request: Request) -> bool:
     )
 
 
-def unread_notifications(request: Request, actor: Actor) -> int:
+def unread_notifications(request: Request, session: Session, actor: Actor) -> int:
     """The signed-in user's unread notifications, for the badge in the header: on a GET,
     as read with the visitor's session cookie (GET never writes); else read with the
-    request's own session (a page of a signed-in user always has one)."""
+    request's own session."""
     if actor.user_id is None:
         return 0
     counted = request.state._state.get("mosu_unread")
     if counted is not None and request.method in SAFE_METHODS:
         return int(counted)
-    session: Session = request.state.mosu_session
     return unread_count(session, user_id=actor.user_id)
 
 
@@ -115,9 +114,11 @@ def render(
     context: Mapping[str, Any] | None = None,
     *,
     actor: Actor,
+    session: Session,
     status: int = 200,
 ) -> HTMLResponse:
-    """``template`` rendered in the visitor's language, with the layout's common values."""
+    """``template`` rendered in the visitor's language, with the layout's common values; the
+    header's badge is read with ``session``, the request's one session."""
     lang = language(request)
     values: dict[str, Any] = {
         "request": request,
@@ -129,7 +130,7 @@ def render(
     }
     values.update(context or {})
     if "unread" not in values:
-        values["unread"] = unread_notifications(request, actor)
+        values["unread"] = unread_notifications(request, session, actor)
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"
