@@ -13,6 +13,7 @@ from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_manage_endpoints_of,
     ensure,
 )
@@ -44,7 +45,7 @@ def endpoint_out(e: ModelEndpoint) -> EndpointOut:
 
 def list_endpoints(session: Session, *, actor: Actor) -> list[ModelEndpoint]:
     stmt = select(ModelEndpoint).order_by(ModelEndpoint.id)
-    if not actor.is_operator:
+    if not can_act_for_any_organisation(actor):
         stmt = stmt.where(ModelEndpoint.organisation_id == actor.organisation_id)
     return list(session.scalars(stmt))
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from mosu.permissions import (
     Actor,
+    can_set_regional_total,
     ensure,
 )
 from mosu.registry.models import (
@@ -38,7 +39,7 @@ def get_fact(session: Session, key: str) -> str | None:
 
 
 def set_regional_total(session: Session, *, actor: Actor, region: str, total: int) -> None:
-    ensure(actor.is_operator, "只有运营方可以填写地区备案总数")
+    ensure(can_set_regional_total(actor), "只有运营方可以填写地区备案总数")
     for key, value in ((REGIONAL_TOTAL_KEY, str(total)), (REGIONAL_NAME_KEY, region)):
         row = session.get(CommunityFact, key)
         if row is None:

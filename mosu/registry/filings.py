@@ -9,6 +9,7 @@ from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
+    can_delete_filing,
     can_manage_filings_of,
     can_set_filing_status,
     ensure,
@@ -160,6 +161,6 @@ def update_filing(session: Session, *, actor: Actor, filing_id: int, data: Filin
 
 def delete_filing(session: Session, *, actor: Actor, filing_id: int) -> None:
     filing = get_filing(session, filing_id)
-    ensure(actor.is_operator, "只有运营方可以删除备案记录")
+    ensure(can_delete_filing(actor), "只有运营方可以删除备案记录")
     session.delete(filing)
     session.flush()

@@ -14,6 +14,7 @@ from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
     can_create_organisation,
+    can_delete_organisation,
     can_edit_organisation,
     can_see_contact,
     can_set_standing,
@@ -187,7 +188,7 @@ def update_organisation(
 
 
 def delete_organisation(session: Session, *, actor: Actor, organisation_id: int) -> None:
-    ensure(actor.is_operator, "只有运营方可以删除组织")
+    ensure(can_delete_organisation(actor), "只有运营方可以删除组织")
     org = get_organisation(session, organisation_id)
     # The database cascades to models, filings and endpoints (the ORM would instead try to
     # detach the models, whose organisation_id is NOT NULL). The organisation's own filings go

@@ -10,9 +10,8 @@ from mosu.accounts.security import CredentialBox
 from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
-from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import ai_models, endpoints, figures, filings, lookups, organisations
+from mosu.registry import ai_models, endpoints, figures, filings, organisations, views
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.schemas import (
     EndpointIn,
@@ -41,13 +40,6 @@ def credential_box(request: Request) -> CredentialBox:
 
 
 BoxDep = Annotated[CredentialBox, Depends(credential_box)]
-
-
-def _org_out(session: SessionDep, actor: Actor, organisation_id: int) -> OrganisationOut:
-    org = lookups.get_organisation(session, organisation_id)
-    return organisations.organisation_out(
-        org, actor=actor, filed_ids=lookups.filed_model_ids(session)
-    )
 
 
 @router.get("/overview", dependencies=[PUBLIC_CACHE])
@@ -92,12 +84,12 @@ def list_orgs(
 def create_org(session: SessionDep, actor: OperatorActor, body: OrganisationIn) -> OrganisationOut:
     org = organisations.create_organisation(session, actor=actor, data=body)
     session.commit()
-    return _org_out(session, actor, org.id)
+    return views.organisation(session, actor=actor, organisation_id=org.id)
 
 
 @router.get("/orgs/{organisation_id}")
 def get_org(session: SessionDep, actor: PublicActor, organisation_id: int) -> OrganisationOut:
-    return _org_out(session, actor, organisation_id)
+    return views.organisation(session, actor=actor, organisation_id=organisation_id)
 
 
 @router.patch("/orgs/{organisation_id}")
@@ -108,7 +100,7 @@ def patch_org(
         session, actor=actor, organisation_id=organisation_id, data=body
     )
     session.commit()
-    return _org_out(session, actor, organisation_id)
+    return views.organisation(session, actor=actor, organisation_id=organisation_id)
 
 
 @router.delete("/orgs/{organisation_id}", status_code=204)
@@ -151,7 +143,7 @@ def create_model(session: SessionDep, actor: SignedInActor, body: ModelIn) -> Mo
 
 @router.get("/models/{model_id}")
 def get_model(session: SessionDep, actor: PublicActor, model_id: int) -> ModelOut:
-    return ai_models.model_out(lookups.get_model(session, model_id))
+    return views.model(session, model_id=model_id)
 
 
 @router.patch("/models/{model_id}")
@@ -195,7 +187,7 @@ def create_filing(session: SessionDep, actor: SignedInActor, body: FilingIn) -> 
 
 @router.get("/filings/{filing_id}")
 def get_filing(session: SessionDep, actor: PublicActor, filing_id: int) -> FilingOut:
-    return filings.filing_out(lookups.get_filing(session, filing_id))
+    return views.filing(session, filing_id=filing_id)
 
 
 @router.patch("/filings/{filing_id}")
@@ -217,7 +209,7 @@ def delete_filing(session: SessionDep, actor: OperatorActor, filing_id: int) -> 
 @router.get("/endpoints")
 def list_endpoints(session: SessionDep, actor: SignedInActor) -> list[EndpointOut]:
     """Endpoints of the caller's organisation (all of them for operators); keys never shown."""
-    return [endpoints.endpoint_out(e) for e in endpoints.list_endpoints(session, actor=actor)]
+    return views.endpoint_list(session, actor=actor)
 
 
 @router.post("/endpoints", status_code=201)
@@ -233,9 +225,7 @@ def create_endpoint(
 
 @router.get("/endpoints/{endpoint_id}")
 def get_endpoint(session: SessionDep, actor: SignedInActor, endpoint_id: int) -> EndpointOut:
-    return endpoints.endpoint_out(
-        endpoints.get_endpoint(session, actor=actor, endpoint_id=endpoint_id)
-    )
+    return views.endpoint(session, actor=actor, endpoint_id=endpoint_id)
 
 
 @router.delete("/endpoints/{endpoint_id}", status_code=204)

@@ -10,22 +10,17 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.board import views as board_views
 from mosu.core.errors import Conflict, Invalid
-from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
 from mosu.permissions import (
     Actor,
-    can_edit_organisation,
-    can_manage_filings_of,
-    can_manage_models_of,
     can_set_standing,
-    ensure,
 )
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import ai_models, lookups, organisations
+from mosu.registry import organisations, views
 from mosu.registry.models import Layer, Organisation, Tier
 from mosu.registry.schemas import OrganisationIn, OrganisationPatch
-from mosu.web.board_pages import org_board_context
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -66,7 +61,7 @@ def list_orgs(
         page=page,
     )
     params = {"q": q, "tier": tier, "layer": layer, "resident": resident}
-    context = {"result": result, "params": params}
+    context = {"result": result, "params": params, "flags": views.flags(actor)}
     template = "partials/org_results.html" if wants_partial(request) else "orgs/list.html"
     return render(request, template, context, actor=actor, session=session)
 
@@ -206,17 +201,11 @@ def create_org(
     )
 
 
-def _editable(session: Session, actor: Actor, organisation_id: int) -> Organisation:
-    org = lookups.get_organisation(session, organisation_id)
-    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
-    return org
-
-
 @router.get("/orgs/{organisation_id}/edit")
 def edit_org_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int
 ) -> HTMLResponse:
-    org = _editable(session, actor, organisation_id)
+    org = views.editable_organisation(session, actor=actor, organisation_id=organisation_id)
     return _form_page(request, session, actor, org_id=org.id, values=_values_of(org))
 
 
@@ -228,7 +217,7 @@ def edit_org(
     organisation_id: int,
     form: FormDep,
 ) -> Response:
-    org = _editable(session, actor, organisation_id)
+    org = views.editable_organisation(session, actor=actor, organisation_id=organisation_id)
     lang = language(request)
     try:
         patch = OrganisationPatch.model_validate(_payload(form, standing=can_set_standing(actor)))
@@ -257,21 +246,17 @@ def org_detail(
     request: Request, session: SessionDep, actor: PublicActor, organisation_id: int
 ) -> HTMLResponse:
     """An organisation's profile, its models and filings; contacts only where permitted."""
-    org = lookups.get_organisation(session, organisation_id)
-    out = organisations.organisation_out(
-        org, actor=actor, filed_ids=lookups.filed_model_ids(session)
-    )
-    models = ai_models.list_models(session, organisation_id=org.id, per_page=MAX_PER_PAGE).items
-    filings = sorted(
-        ((m, f) for m in models for f in m.filings), key=lambda mf: mf[1].filed_on, reverse=True
-    )
+    view = views.organisation_page(session, actor=actor, organisation_id=organisation_id)
+    board = board_views.organisation_board(session, actor=actor, organisation_id=view.org.id)
     context = {
-        "org": out,
-        "models": models,
-        "filings": filings,
-        "can_edit": can_edit_organisation(actor, org.id),
-        "can_add_model": can_manage_models_of(actor, org.id),
-        "can_add_filing": can_manage_filings_of(actor, org.id),
-        **org_board_context(session, actor, org.id),
+        "org": view.org,
+        "models": view.models,
+        "filings": view.filings,
+        "can_edit": view.can_edit,
+        "can_add_model": view.can_add_model,
+        "can_add_filing": view.can_add_filing,
+        "case_studies": board.case_studies,
+        "can_edit_cases": board.can_edit_cases,
+        "org_matches": board.matches,
     }
     return render(request, "orgs/detail.html", context, actor=actor, session=session)

@@ -12,7 +12,7 @@ from mosu.accounts.service import actor_for, user_for_web_token
 from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
 from mosu.permissions import PUBLIC, Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import figures
+from mosu.registry import figures, views
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     account_pages,
@@ -49,6 +49,7 @@ def _overview_page(
     counts = figures.overview(session)
     context = {
         "o": counts,
+        "flags": views.flags(actor),
         "charts": overview_charts(counts, language(request)),
         "errors": errors or {},
     }
