@@ -124,7 +124,7 @@ def db_rotate_key(
 ) -> None:
     """用新的 MOSU_SECRET_KEY 重新加密已存的模型密钥 / re-encrypt stored model keys under the
     new MOSU_SECRET_KEY."""
-    from mosu.accounts.security import CredentialBox
+    from mosu.core.credentials import CredentialBox
     from mosu.registry.endpoints import reseal_endpoint_keys
 
     settings = load_settings()
@@ -388,7 +388,7 @@ def worker(
     import importlib
     import signal
 
-    from mosu.accounts.security import CredentialBox
+    from mosu.core.credentials import CredentialBox
     from mosu.evals.netpolicy import AddressPolicy
     from mosu.jobs.worker import HANDLERS, make_pool
     from mosu.registry.endpoints import endpoint_secrets

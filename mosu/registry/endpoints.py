@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,11 +15,10 @@ from jinja2.runtime import Context
 from sqlalchemy.orm import Session
 
 from mosu import i18n
-from mosu.accounts.models import Role
 from mosu.core.gate import SAFE_METHODS
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
-from mosu.permissions import Actor
+from mosu.permissions import Actor, can_bulk_import, can_manage_users, supplier_organisation
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -65,7 +65,6 @@ env.globals.update(
     Modality=Modality,
     FilingKind=FilingKind,
     FilingStatus=FilingStatus,
-    Role=Role,
 )
 
 
@@ -108,6 +107,23 @@ def unread_notifications(request: Request, session: Session, actor: Actor) -> in
     return unread_count(session, user_id=actor.user_id)
 
 
+@dataclass(frozen=True)
+class NavFlags:
+    """The header's links that depend on who is signed in."""
+
+    opportunities: bool
+    bulk_import: bool
+    users: bool
+
+
+def nav_flags(actor: Actor) -> NavFlags:
+    return NavFlags(
+        opportunities=bool(supplier_organisation(actor)),
+        bulk_import=can_bulk_import(actor),
+        users=can_manage_users(actor),
+    )
+
+
 def render(
     request: Request,
     template: str,
@@ -127,6 +143,7 @@ def render(
         "html_lang": i18n.HTML_LANG[lang],
         "here": here(request),
         "path": request.url.path,
+        "nav": nav_flags(actor),
     }
     values.update(context or {})
     if "unread" not in values:
