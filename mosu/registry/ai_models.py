@@ -10,30 +10,10 @@ from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
-from mosu.permissions import (
-    Actor,
-    can_manage_models_of,
-    ensure,
-)
-from mosu.registry.lookups import (
-    MODEL_LOAD,
-    get_model,
-    get_organisation,
-)
-from mosu.registry.models import (
-    Filing,
-    FilingKind,
-    FilingStatus,
-    Modality,
-    Model,
-    Organisation,
-)
-from mosu.registry.schemas import (
-    FilingBrief,
-    ModelIn,
-    ModelOut,
-    ModelPatch,
-)
+from mosu.permissions import Actor, can_manage_models_of, ensure
+from mosu.registry.lookups import MODEL_LOAD, get_model, get_organisation
+from mosu.registry.models import Filing, FilingKind, FilingStatus, Modality, Model, Organisation
+from mosu.registry.schemas import FilingBrief, ModelIn, ModelOut, ModelPatch
 from mosu.search.live import engine_first, live_index
 
 

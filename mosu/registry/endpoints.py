@@ -11,23 +11,10 @@ from sqlalchemy.orm import Session
 from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
-from mosu.permissions import (
-    Actor,
-    can_act_for_any_organisation,
-    can_manage_endpoints_of,
-    ensure,
-)
-from mosu.registry.lookups import (
-    get_model,
-    get_organisation,
-)
-from mosu.registry.models import (
-    ModelEndpoint,
-)
-from mosu.registry.schemas import (
-    EndpointIn,
-    EndpointOut,
-)
+from mosu.permissions import Actor, can_act_for_any_organisation, can_manage_endpoints_of, ensure
+from mosu.registry.lookups import get_model, get_organisation
+from mosu.registry.models import ModelEndpoint
+from mosu.registry.schemas import EndpointIn, EndpointOut
 
 
 def endpoint_out(e: ModelEndpoint) -> EndpointOut:

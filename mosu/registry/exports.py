@@ -9,16 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mosu.permissions import Actor, can_bulk_import, ensure
-from mosu.registry.columns import (
-    COLUMNS,
-    Format,
-    Kind,
-)
+from mosu.registry.columns import COLUMNS, Format, Kind
 from mosu.registry.models import Model, Organisation
-from mosu.registry.sheets import (
-    write_csv,
-    write_xlsx,
-)
+from mosu.registry.sheets import write_csv, write_xlsx
 
 
 def _org_records(session: Session) -> Iterator[dict[str, object]]:

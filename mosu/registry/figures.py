@@ -7,11 +7,7 @@ from collections import Counter
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from mosu.permissions import (
-    Actor,
-    can_set_regional_total,
-    ensure,
-)
+from mosu.permissions import Actor, can_set_regional_total, ensure
 from mosu.registry.models import (
     CommunityFact,
     Filing,
@@ -23,11 +19,7 @@ from mosu.registry.models import (
     Organisation,
     Tier,
 )
-from mosu.registry.schemas import (
-    CountRow,
-    FilingMonth,
-    Overview,
-)
+from mosu.registry.schemas import CountRow, FilingMonth, Overview
 
 REGIONAL_TOTAL_KEY = "regional_filed_total"
 REGIONAL_NAME_KEY = "regional_name"

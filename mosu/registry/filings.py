@@ -14,24 +14,9 @@ from mosu.permissions import (
     can_set_filing_status,
     ensure,
 )
-from mosu.registry.lookups import (
-    FILING_LOAD,
-    filed_model_ids,
-    get_filing,
-    get_model,
-)
-from mosu.registry.models import (
-    Filing,
-    FilingKind,
-    FilingStatus,
-    Model,
-    Organisation,
-)
-from mosu.registry.schemas import (
-    FilingIn,
-    FilingOut,
-    FilingPatch,
-)
+from mosu.registry.lookups import FILING_LOAD, filed_model_ids, get_filing, get_model
+from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
+from mosu.registry.schemas import FilingIn, FilingOut, FilingPatch
 from mosu.registry.validators import filing_number_date
 
 

@@ -7,13 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from mosu.core.errors import NotFound
-from mosu.registry.models import (
-    Filing,
-    FilingKind,
-    FilingStatus,
-    Model,
-    Organisation,
-)
+from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
 
 
 def filed_model_ids(session: Session) -> set[int]:

@@ -20,23 +20,9 @@ from mosu.permissions import (
     can_set_standing,
     ensure,
 )
-from mosu.registry.lookups import (
-    filed_model_ids,
-    get_organisation,
-)
-from mosu.registry.models import (
-    Filing,
-    Layer,
-    Model,
-    Organisation,
-    Tier,
-)
-from mosu.registry.schemas import (
-    Contact,
-    OrganisationIn,
-    OrganisationOut,
-    OrganisationPatch,
-)
+from mosu.registry.lookups import filed_model_ids, get_organisation
+from mosu.registry.models import Filing, Layer, Model, Organisation, Tier
+from mosu.registry.schemas import Contact, OrganisationIn, OrganisationOut, OrganisationPatch
 from mosu.search.live import engine_first, live_index
 
 
