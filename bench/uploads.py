@@ -71,7 +71,7 @@ from mosu.corpus.catalogue import create_dataset
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.registry.models import Layer, Tier
 from mosu.registry.schemas import Contact, OrganisationIn
-from mosu.registry.service import create_organisation
+from mosu.registry.organisations import create_organisation
 from mosu.registry.validators import credit_code_check_char
 
 code = "91310104MA0000001"

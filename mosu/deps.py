@@ -41,7 +41,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     """The request's one session, made once the request has its turn at the database (see
     :mod:`mosu.core.gate`; waited for on the event loop, holding no thread) and closed, its
     connection back in the pool and the turn given up, as soon as the route returns. The
-    page layout reads it too (``request.state.mosu_session``). Work is committed explicitly
+    error page reads it too (``request.state.mosu_session``). Work is committed explicitly
     by the route, else rolled back. Making a session does no I/O, so it costs no thread hop;
     closing one that holds a connection does, on a thread of its own."""
     gate: DatabaseGate = request.app.state.database_gate

@@ -355,3 +355,50 @@ def acts_for_platform(role: Role) -> bool:
 def can_register_for_any_organisation(actor: Actor) -> bool:
     """Registering a data set for any organisation (others register for their own): operators."""
     return actor.is_operator
+
+
+# --- registry ---
+
+
+def can_delete_organisation(actor: Actor) -> bool:
+    """Deleting an organisation (its models, filings and endpoints go with it): operators."""
+    return actor.is_operator
+
+
+def can_delete_filing(actor: Actor) -> bool:
+    return actor.is_operator
+
+
+def can_set_regional_total(actor: Actor) -> bool:
+    """The region's total of filed models, the denominator of the community's share."""
+    return actor.is_operator
+
+
+def can_act_for_any_organisation(actor: Actor) -> bool:
+    """Whether the actor's forms may name any organisation (operators) or only its own."""
+    return actor.is_operator
+
+
+def can_add_to_registry(actor: Actor) -> bool:
+    """Whether "new model" and "new filing" are offered: operators and members of an
+    organisation (what they may file for is narrowed by the ``can_manage_*_of`` rules)."""
+    return actor.is_operator or (actor.is_authenticated and bool(actor.organisation_id))
+
+
+def supplier_organisation(actor: Actor) -> int | None:
+    """The organisation a supplier acts for (its endpoints, the board's opportunities and
+    interest); ``None`` for every other role."""
+    return actor.organisation_id if actor.role is Role.supplier else None
+
+
+# --- accounts ---
+
+
+def role_needs_organisation(role: Role) -> bool:
+    """Demand and supplier users belong to an organisation; operators and experts may not."""
+    return role is not Role.operator and role is not Role.expert
+
+
+def can_revoke_token(actor: Actor, owner_user_id: int) -> bool:
+    """An API token is revoked by its owner or by an operator."""
+    return owner_user_id == actor.user_id or actor.is_operator

@@ -124,8 +124,8 @@ def db_rotate_key(
 ) -> None:
     """用新的 MOSU_SECRET_KEY 重新加密已存的模型密钥 / re-encrypt stored model keys under the
     new MOSU_SECRET_KEY."""
-    from mosu.accounts.security import CredentialBox
-    from mosu.registry.service import reseal_endpoint_keys
+    from mosu.core.credentials import CredentialBox
+    from mosu.registry.endpoints import reseal_endpoint_keys
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
@@ -269,7 +269,7 @@ def token_create(
 
 
 def _print_report(report: object) -> None:
-    from mosu.registry.io import ImportReport
+    from mosu.registry.imports import ImportReport
 
     assert isinstance(report, ImportReport)
     if report.encoding:
@@ -295,7 +295,7 @@ def import_cmd(
     sheet: Annotated[str | None, typer.Option(help="xlsx 工作表 / sheet name")] = None,
 ) -> None:
     """从 xlsx 或 CSV 批量导入；有错则什么都不写 / bulk import; nothing is written on error."""
-    from mosu.registry.io import import_table
+    from mosu.registry.imports import import_table
 
     settings = load_settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
@@ -323,7 +323,7 @@ def export_cmd(
     file: Annotated[Path, typer.Argument(help="*.xlsx 或 *.csv", dir_okay=False)],
 ) -> None:
     """导出为 xlsx 或 CSV（防公式注入）/ export as xlsx or CSV, safe against formula injection."""
-    from mosu.registry.io import export_table
+    from mosu.registry.exports import export_table
 
     suffix = file.suffix.lower().lstrip(".")
     if suffix not in ("xlsx", "csv"):
@@ -388,10 +388,10 @@ def worker(
     import importlib
     import signal
 
-    from mosu.accounts.security import CredentialBox
+    from mosu.core.credentials import CredentialBox
     from mosu.evals.netpolicy import AddressPolicy
     from mosu.jobs.worker import HANDLERS, make_pool
-    from mosu.registry.service import endpoint_secrets
+    from mosu.registry.endpoints import endpoint_secrets
 
     settings = load_settings()
     engine = make_engine(settings.database_url)

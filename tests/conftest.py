@@ -30,8 +30,8 @@ from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.settings import Settings
 from mosu.permissions import Actor
 from mosu.registry.models import Layer, Tier
+from mosu.registry.organisations import create_organisation
 from mosu.registry.schemas import Contact, OrganisationIn
-from mosu.registry.service import create_organisation
 from mosu.registry.validators import credit_code_check_char
 from tests.helpers.waiting import wait_until
 

@@ -53,7 +53,7 @@ from mosu.deps import SESSION_COOKIE
 from mosu.evals.netpolicy import STRICT
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
-from mosu.registry import service
+from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
 from mosu.supply import offers as supply_offers
@@ -461,7 +461,7 @@ class Walk:
             name=f"甲受害模型{self.next()}",
             modality=Modality.text,
         )
-        model_id = service.create_model(self.db, actor=OPERATOR, data=data).id
+        model_id = ai_models.create_model(self.db, actor=OPERATOR, data=data).id
         self.db.commit()
         return model_id
 
@@ -472,7 +472,7 @@ class Walk:
             kind=FilingKind.beian,
             number=f"Shanghai-Victim{n}-20240102",
         )
-        filing_id = service.create_filing(self.db, actor=OPERATOR, data=data).id
+        filing_id = filings.create_filing(self.db, actor=OPERATOR, data=data).id
         self.db.commit()
         return filing_id
 
@@ -484,7 +484,7 @@ class Walk:
             model_name="victim",
             api_key=SECRET_API_KEY,  # type: ignore[arg-type]
         )
-        endpoint_id = service.create_endpoint(
+        endpoint_id = endpoints.create_endpoint(
             self.db, actor=self.operator, data=data, box=box, policy=STRICT
         ).id
         self.db.commit()
@@ -541,19 +541,19 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
     walk = Walk(world=world, db=db, operator=operator)
     box = app.state.credential_box
-    model = service.create_model(
+    model = ai_models.create_model(
         db,
         actor=OPERATOR,
         data=ModelIn(organisation_id=world.org_a, name="甲大模型", modality=Modality.text),
     )
     walk.model_a = model.id
-    filing = service.create_filing(
+    filing = filings.create_filing(
         db,
         actor=OPERATOR,
         data=FilingIn(model_id=model.id, kind=FilingKind.beian, number="Shanghai-Jia-20230821"),
     )
     walk.filing_a = filing.id
-    endpoint = service.create_endpoint(
+    endpoint = endpoints.create_endpoint(
         db,
         actor=operator,
         data=EndpointIn(

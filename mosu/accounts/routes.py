@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from mosu.accounts import service
-from mosu.accounts.models import ApiToken, User
+from mosu.accounts import service, views
 from mosu.accounts.schemas import (
     NewToken,
     PasswordChangeIn,
@@ -16,7 +15,7 @@ from mosu.accounts.schemas import (
     UserOut,
 )
 from mosu.accounts.throttle import Policy
-from mosu.core.errors import Invalid, NotFound
+from mosu.core.errors import Invalid
 from mosu.deps import OperatorActor, SessionDep, SettingsDep, SignedInActor
 
 WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
@@ -24,26 +23,14 @@ WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 router = APIRouter(tags=["accounts"])
 
 
-def _user_out(user: User) -> UserOut:
-    return UserOut.model_validate(user, from_attributes=True)
-
-
-def _token_out(row: ApiToken) -> TokenOut:
-    return TokenOut.model_validate(row, from_attributes=True)
-
-
 @router.get("/me")
 def me(session: SessionDep, actor: SignedInActor) -> UserOut:
-    user = session.get(User, actor.user_id)
-    if user is None:
-        raise NotFound("用户不存在")
-    return _user_out(user)
+    return views.user_out(views.current_user(session, actor=actor))
 
 
 @router.get("/tokens")
 def list_tokens(session: SessionDep, actor: SignedInActor) -> list[TokenOut]:
-    assert actor.user_id is not None
-    return [_token_out(t) for t in service.list_api_tokens(session, user_id=actor.user_id)]
+    return [views.token_out(t) for t in views.api_tokens(session, actor=actor)]
 
 
 @router.post("/tokens", status_code=201)
@@ -51,19 +38,19 @@ def create_token(session: SessionDep, actor: SignedInActor, body: TokenIn) -> Ne
     assert actor.user_id is not None
     row, token = service.create_api_token(session, user_id=actor.user_id, name=body.name)
     session.commit()
-    return NewToken(**_token_out(row).model_dump(), token=token)
+    return NewToken(**views.token_out(row).model_dump(), token=token)
 
 
 @router.delete("/tokens/{token_id}")
 def revoke_token(session: SessionDep, actor: SignedInActor, token_id: int) -> TokenOut:
     row = service.revoke_api_token(session, actor=actor, token_id=token_id)
     session.commit()
-    return _token_out(row)
+    return views.token_out(row)
 
 
 @router.get("/users")
 def list_users(session: SessionDep, actor: OperatorActor) -> list[UserOut]:
-    return [_user_out(u) for u in service.list_users(session)]
+    return [views.user_out(u) for u in service.list_users(session)]
 
 
 @router.post("/users", status_code=201)
@@ -77,7 +64,7 @@ def create_user(session: SessionDep, actor: OperatorActor, body: UserIn) -> User
         display_name=body.display_name,
     )
     session.commit()
-    return _user_out(user)
+    return views.user_out(user)
 
 
 @router.post("/me/password")
@@ -104,7 +91,7 @@ def change_password(
         raise Invalid(WRONG_CURRENT, details={"field": "current_password"})
     service.set_password(session, user=user, password=body.new_password)
     session.commit()
-    return _user_out(user)
+    return views.user_out(user)
 
 
 @router.post("/me/logout-everywhere")
@@ -113,7 +100,7 @@ def logout_everywhere(session: SessionDep, actor: SignedInActor) -> UserOut:
     assert actor.user_id is not None
     service.end_all_sessions(session, user_id=actor.user_id)
     session.commit()
-    return _user_out(service.get_user(session, actor.user_id))
+    return views.user_out(service.get_user(session, actor.user_id))
 
 
 @router.post("/users/{user_id}/password")
@@ -124,7 +111,7 @@ def reset_password(
     user = service.get_user(session, user_id)
     service.set_password(session, user=user, password=body.password)
     session.commit()
-    return _user_out(user)
+    return views.user_out(user)
 
 
 @router.post("/users/{user_id}/deactivate")
@@ -134,7 +121,7 @@ def deactivate_user(session: SessionDep, actor: OperatorActor, user_id: int) -> 
         session, actor=actor, user=service.get_user(session, user_id), active=False
     )
     session.commit()
-    return _user_out(user)
+    return views.user_out(user)
 
 
 @router.post("/users/{user_id}/reactivate")
@@ -144,4 +131,4 @@ def reactivate_user(session: SessionDep, actor: OperatorActor, user_id: int) -> 
         session, actor=actor, user=service.get_user(session, user_id), active=True
     )
     session.commit()
-    return _user_out(user)
+    return views.user_out(user)

@@ -15,7 +15,7 @@ from mosu.accounts.security import hash_password, new_token, token_digest, verif
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.notifications.models import Notification
-from mosu.permissions import Actor
+from mosu.permissions import Actor, can_revoke_token, role_needs_organisation
 from mosu.registry.models import Organisation
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
@@ -44,7 +44,7 @@ def create_user(
     if not _USERNAME_RE.match(username):
         raise Invalid("用户名须为 3–64 位字母、数字、点、下划线或连字符")
     check_password(password)
-    if role is not Role.operator and role is not Role.expert and organisation_id is None:
+    if role_needs_organisation(role) and organisation_id is None:
         raise Invalid("需求方与供给方用户必须属于一个组织")
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
         raise NotFound(f"组织 {organisation_id} 不存在")
@@ -257,7 +257,7 @@ def list_api_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
 
 def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
-    if row is None or (row.user_id != actor.user_id and not actor.is_operator):
+    if row is None or not can_revoke_token(actor, row.user_id):
         raise NotFound("令牌不存在")
     if row.revoked_at is None:
         row.revoked_at = clock.now()

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
-from mosu.arena import board, service
+from mosu.arena import board, service, views
 from mosu.arena.models import Arena
 from mosu.arena.schemas import (
     Agreement,
@@ -34,7 +34,6 @@ from mosu.arena.schemas import (
 from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
-from mosu.permissions import can_see_voters, ensure
 
 router = APIRouter(prefix="/arenas", tags=["arena"])
 
@@ -49,7 +48,7 @@ ArenaDep = Annotated[Arena, Depends(_arena)]
 @router.get("")
 def list_arenas(session: SessionDep, actor: PublicActor) -> list[ArenaOut]:
     """Every arena, with its competitors and vote counts."""
-    return [service.arena_out(session, a) for a in service.list_arenas(session)]
+    return views.arenas(session)
 
 
 @router.post("", status_code=201)
@@ -102,7 +101,7 @@ def next_battle(session: SessionDep, actor: SignedInActor, arena: ArenaDep) -> B
     """The caller's open battle, or a new one: a prompt and two anonymous answers."""
     battle = service.serve_battle(session, actor=actor, arena=arena)
     session.commit()
-    return service.battle_out(battle, viewer_id=actor.user_id)
+    return views.battle(battle, actor=actor)
 
 
 @router.get("/{arena_id}/battles/{battle_id}")
@@ -110,7 +109,7 @@ def get_battle(
     session: SessionDep, actor: SignedInActor, arena: ArenaDep, battle_id: int
 ) -> BattleOut:
     battle = service.own_battle(session, actor=actor, arena=arena, battle_id=battle_id)
-    return service.battle_out(battle, viewer_id=actor.user_id)
+    return views.battle(battle, actor=actor)
 
 
 @router.post("/{arena_id}/battles/{battle_id}/vote")
@@ -121,7 +120,7 @@ def vote(
     battle = service.own_battle(session, actor=actor, arena=arena, battle_id=battle_id)
     service.cast_vote(session, actor=actor, arena=arena, battle=battle, winner=data.winner)
     session.commit()
-    return service.battle_out(battle, viewer_id=actor.user_id)
+    return views.battle(battle, actor=actor)
 
 
 @router.post("/{arena_id}/judge")
@@ -172,8 +171,7 @@ def agreement(
 @router.get("/{arena_id}/voters")
 def voters(session: SessionDep, actor: OperatorActor, arena: ArenaDep) -> list[VoterFlags]:
     """Per voter: side shares, speed, and the one-sided and too-fast flags."""
-    ensure(can_see_voters(actor))
-    return board.voter_flags(session, arena)
+    return views.voters(session, actor=actor, arena=arena)
 
 
 @router.post("/{arena_id}/votes", status_code=201)

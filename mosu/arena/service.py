@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
 from mosu.arena import board
 from mosu.arena.calls import call_models
 from mosu.arena.judge import combine, judge_messages, parse_verdict
@@ -32,6 +31,7 @@ from mosu.arena.schemas import (
     JudgeReport,
 )
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.reading import public_rows
@@ -41,8 +41,9 @@ from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
 from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
 from mosu.permissions import Actor, can_manage_arena, can_vote, ensure
+from mosu.registry.endpoints import endpoint_api_key
+from mosu.registry.lookups import get_model
 from mosu.registry.models import ModelEndpoint
-from mosu.registry.service import endpoint_api_key, get_model
 
 MAX_DRAWS = 20
 """Pairs drawn from the matchmaker before falling back to any pair that shares a prompt."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mosu.board import service
+from mosu.board import service, views
 from mosu.board.schemas import (
     CaseStudyIn,
     CaseStudyOut,
@@ -28,8 +28,7 @@ def list_case_studies(
     session: SessionDep, actor: PublicActor, organisation_id: int
 ) -> list[CaseStudyOut]:
     """An organisation's case studies (落地案例), part of its public capability profile."""
-    cases = service.list_case_studies(session, organisation_id=organisation_id)
-    return [service.case_study_out(c) for c in cases]
+    return views.case_studies(session, organisation_id=organisation_id)
 
 
 @router.post("/orgs/{organisation_id}/case-studies", status_code=201)

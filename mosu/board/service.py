@@ -32,8 +32,8 @@ from mosu.permissions import (
     can_read_interests,
     ensure,
 )
+from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Model, Organisation
-from mosu.registry.service import get_organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.service import get_scenario, visible
 from mosu.search.live import live_index

@@ -38,7 +38,7 @@ from mosu.deps import (
 )
 from mosu.permissions import Actor, roles
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry.service import filed_model_ids
+from mosu.registry.lookups import filed_model_ids
 
 router = APIRouter(tags=["challenges"])
 SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]

@@ -63,8 +63,8 @@ from mosu.permissions import (
     can_withdraw_application,
     ensure,
 )
+from mosu.registry.lookups import filed_model_ids
 from mosu.registry.models import Model, Organisation
-from mosu.registry.service import filed_model_ids
 from mosu.scenarios.service import get_scenario
 
 # ---------------------------------------------------------------- outputs

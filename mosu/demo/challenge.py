@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.accounts.models import Role, User
-from mosu.accounts.security import CredentialBox
 from mosu.accounts.service import actor_for, create_user
 from mosu.challenges import applications, catalogue, decisions, races
 from mosu.challenges.models import (
@@ -44,6 +43,7 @@ from mosu.challenges.models import (
 )
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo.loader import HOTLINE_DATASET
@@ -51,9 +51,9 @@ from mosu.demo.race import fake_endpoints, run_submissions
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
+from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointIn
-from mosu.registry.service import create_endpoint
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario
 

@@ -17,14 +17,12 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo.arena import load_demo_arena
 from mosu.demo.supply import load_supply
 from mosu.permissions import Actor
+from mosu.registry.ai_models import create_model
+from mosu.registry.figures import set_regional_total
+from mosu.registry.filings import create_filing
 from mosu.registry.models import FilingKind, FilingStatus
+from mosu.registry.organisations import create_organisation
 from mosu.registry.schemas import Contact, FilingIn, ModelIn, OrganisationIn
-from mosu.registry.service import (
-    create_filing,
-    create_model,
-    create_organisation,
-    set_regional_total,
-)
 
 COMMUNITY = Path(__file__).parent / "data" / "community.json"
 HOTLINE = Path(__file__).parent / "data" / "hotline_messages.jsonl"

@@ -24,16 +24,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.accounts.security import CredentialBox
 from mosu.challenges import races
 from mosu.challenges.models import Submission, SubmissionState
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
-from mosu.registry.service import endpoint_secrets
+from mosu.registry.endpoints import endpoint_secrets
 
 FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
 WORKERS = 3

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from mosu.deps import SessionDep, SignedInActor
-from mosu.notifications import service
+from mosu.notifications import service, views
 from mosu.notifications.service import NotificationOut
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
@@ -20,8 +20,7 @@ class Marked(BaseModel):
 def list_notifications(
     session: SessionDep, actor: SignedInActor, unread: bool = False
 ) -> list[NotificationOut]:
-    rows = service.list_notifications(session, actor=actor, unread_only=unread)
-    return [service.notification_out(n) for n in rows]
+    return views.inbox(session, actor=actor, unread_only=unread)
 
 
 @router.post("/{notification_id}/read")

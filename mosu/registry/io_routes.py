@@ -12,7 +12,9 @@ from mosu.core import clock
 from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
-from mosu.registry.io import Format, ImportReportOut, Kind, export_table, import_table
+from mosu.registry.columns import Format, Kind
+from mosu.registry.exports import export_table
+from mosu.registry.imports import ImportReportOut, import_table
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(tags=["registry import/export"])

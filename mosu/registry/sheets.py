@@ -1,8 +1,8 @@
 """Spreadsheets as operators make them: reading xlsx and CSV (any encoding Excel writes),
 reading cells typed by hand, and writing files that are safe to open in Excel.
 
-Pure functions of bytes and values, no database: :mod:`mosu.registry.io` builds the
-registry's import and export on them.
+Pure functions of bytes and values, no database: :mod:`mosu.registry.imports` and
+:mod:`mosu.registry.exports` build the registry's import and export on them.
 """
 
 from __future__ import annotations

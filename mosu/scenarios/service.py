@@ -17,8 +17,8 @@ from mosu.permissions import (
     can_read_draft_scenario,
     ensure,
 )
+from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Organisation
-from mosu.registry.service import get_organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
 from mosu.search.live import engine_first, live_index

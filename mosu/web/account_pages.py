@@ -11,15 +11,16 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy.orm import Session
 
 from mosu.accounts import service as accounts
-from mosu.accounts.models import Role, User
-from mosu.accounts.security import CredentialBox
+from mosu.accounts import views as account_views
 from mosu.accounts.throttle import Policy
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, TooManyRequests
 from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy
-from mosu.permissions import Actor
-from mosu.registry import service as registry
+from mosu.permissions import Actor, supplier_organisation
+from mosu.registry import ai_models, endpoints
+from mosu.registry import views as registry_views
 from mosu.registry.schemas import EndpointIn
 from mosu.web.auth_pages import client_address
 from mosu.web.forms import (
@@ -50,10 +51,10 @@ def _account_page(
 ) -> Response:
     assert actor.user_id is not None
     context: dict[str, Any] = {
-        "tokens": accounts.list_api_tokens(session, user_id=actor.user_id),
+        "tokens": account_views.api_tokens(session, actor=actor),
         "new_token": new_token,
         "token_errors": token_errors or {},
-        "show_endpoints": actor.role is Role.supplier and actor.organisation_id is not None,
+        "show_endpoints": supplier_organisation(actor) is not None,
         "endpoints": [],
         "org_models": [],
         "endpoint_errors": endpoint_errors or {},
@@ -61,13 +62,11 @@ def _account_page(
         "password_errors": password_errors or {},
     }
     if context["show_endpoints"]:
-        context["endpoints"] = [
-            registry.endpoint_out(e) for e in registry.list_endpoints(session, actor=actor)
-        ]
-        context["org_models"] = registry.list_models(
+        context["endpoints"] = registry_views.endpoint_list(session, actor=actor)
+        context["org_models"] = ai_models.list_models(
             session, organisation_id=actor.organisation_id, per_page=MAX_PER_PAGE
         ).items
-    return render(request, "account.html", context, actor=actor, status=status)
+    return render(request, "account.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/account")
@@ -117,7 +116,7 @@ def create_endpoint(
             api_key=SecretStr(api_key) if isinstance(api_key, str) and api_key else None,
         )
         policy = AddressPolicy(allow_private=request.app.state.settings.allow_private_endpoints)
-        registry.create_endpoint(session, actor=actor, data=data, box=box, policy=policy)
+        endpoints.create_endpoint(session, actor=actor, data=data, box=box, policy=policy)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -151,8 +150,7 @@ def change_password(
     """A new password (the current one is asked, throttled like a sign-in); every session,
     this one included, and every API token end, so the user signs in again."""
     assert actor.user_id is not None
-    user = session.get(User, actor.user_id)
-    assert user is not None
+    user = account_views.current_user(session, actor=actor)
     current, new = form.get("current_password"), form.get("new_password")
     lang = language(request)
     error: Invalid | TooManyRequests | None = None

@@ -11,12 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from mosu import i18n
-from mosu.arena import board, service
+from mosu.arena import board, service, views
 from mosu.arena.ratings import Leaderboard
 from mosu.arena.winrate import empirical_win_rate, leaderboard_order, win_rate_heatmap
 from mosu.core.errors import Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.permissions import can_manage_arena, can_see_voters
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.forms import FormDep, text
 from mosu.web.render import language, render
@@ -77,8 +76,8 @@ def heatmap_chart(rated: board.ArenaBoard, lang: i18n.Language) -> dict[str, Any
 @router.get("/arena")
 def arena_list(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
     """竞技场列表."""
-    arenas = [service.arena_out(session, a) for a in service.list_arenas(session)]
-    return render(request, "arena/list.html", {"arenas": arenas}, actor=actor)
+    arenas = views.arenas(session)
+    return render(request, "arena/list.html", {"arenas": arenas}, actor=actor, session=session)
 
 
 @router.get("/arena/{arena_id}")
@@ -86,24 +85,29 @@ def arena_page(
     request: Request, session: SessionDep, actor: PublicActor, arena_id: int, votes: str = "human"
 ) -> HTMLResponse:
     """排行榜: Bradley-Terry ratings with intervals, online Elo beside, win-rate heatmap."""
-    arena = service.get_arena(session, arena_id)
     selection = votes if votes in board.SOURCES else "human"
-    rated = board.arena_board(session, arena, selection=selection)  # type: ignore[arg-type]
+    view = views.arena_page(
+        session,
+        actor=actor,
+        arena_id=arena_id,
+        selection=selection,  # type: ignore[arg-type]
+    )
+    rated = view.rated
     lang = language(request)
     charts: dict[str, Any] = {}
     if rated.board is not None:
         charts["chart-intervals"] = intervals_chart(rated.board, lang)
         charts["chart-heatmap"] = heatmap_chart(rated, lang)
     context = {
-        "arena": service.arena_out(session, arena),
+        "arena": view.arena,
         "rated": rated,
         "rows": rated.board.rows() if rated.board is not None else [],
         "charts": charts,
-        "agreement": board.agreement(session, arena),
-        "voters": board.voter_flags(session, arena) if can_see_voters(actor) else None,
-        "can_manage": can_manage_arena(actor),
+        "agreement": view.agreement,
+        "voters": view.voters,
+        "can_manage": view.can_manage,
     }
-    return render(request, "arena/detail.html", context, actor=actor)
+    return render(request, "arena/detail.html", context, actor=actor, session=session)
 
 
 @router.get("/arena/{arena_id}/vote")
@@ -114,8 +118,10 @@ def vote_page(
     arena = service.get_arena(session, arena_id)
     battle = service.serve_battle(session, actor=actor, arena=arena)
     session.commit()
-    shown = service.battle_out(battle, viewer_id=actor.user_id)
-    return render(request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor)
+    shown = views.battle(battle, actor=actor)
+    return render(
+        request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor, session=session
+    )
 
 
 @router.post("/arena/{arena_id}/battles/{battle_id}/vote")
@@ -135,5 +141,7 @@ def vote_submit(
         raise Invalid("请选择 A、B、平局或都不好 / choose A, B, tie or both bad")
     service.cast_vote(session, actor=actor, arena=arena, battle=battle, winner=winner)
     session.commit()
-    shown = service.battle_out(battle, viewer_id=actor.user_id)
-    return render(request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor)
+    shown = views.battle(battle, actor=actor)
+    return render(
+        request, "arena/vote.html", {"arena": arena, "b": shown}, actor=actor, session=session
+    )

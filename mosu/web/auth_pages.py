@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.accounts import service as accounts
@@ -32,6 +33,7 @@ def client_address(request: Request) -> str | None:
 
 def login_page(
     request: Request,
+    session: Session,
     settings: Settings,
     actor: Actor,
     *,
@@ -50,7 +52,7 @@ def login_page(
         "csrf_token": token,
         "csrf_field": login_csrf.CSRF_FIELD,
     }
-    response = render(request, "login.html", context, actor=actor, status=status)
+    response = render(request, "login.html", context, actor=actor, session=session, status=status)
     login_csrf.remember(response, nonce, settings)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -59,9 +61,13 @@ def login_page(
 
 @router.get("/login")
 def login_form(
-    request: Request, settings: SettingsDep, actor: PublicActor, next: str = "/"
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PublicActor,
+    next: str = "/",
 ) -> Response:
-    return login_page(request, settings, actor, next=safe_next(next))
+    return login_page(request, session, settings, actor, next=safe_next(next))
 
 
 @router.post("/login")
@@ -75,7 +81,7 @@ def login(
 
     def again(error: str, status: int, retry_after: int | None = None) -> Response:
         return login_page(
-            request, settings, actor, next=target, username=username, error=error,
+            request, session, settings, actor, next=target, username=username, error=error,
             status=status, retry_after=retry_after,
         )  # fmt: skip
 

@@ -10,28 +10,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from mosu.accounts.models import Role
-from mosu.board import service
+from mosu.board import service, views
 from mosu.board.schemas import CaseStudyIn
-from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.notifications import service as notifications
-from mosu.permissions import Actor, can_manage_case_studies, can_mark_interest, can_read_interests
+from mosu.notifications import views as notification_views
+from mosu.permissions import Actor
+from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Layer
-from mosu.registry.service import get_organisation
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import FormDep, as_int, choice, service_errors, text, validation_errors
 from mosu.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
-
-
-def _own_supplier_org(actor: Actor) -> int | None:
-    """The organisation a supplier acts for on the board (None for other roles)."""
-    return actor.organisation_id if actor.role is Role.supplier else None
 
 
 @router.get("/scenarios/{scenario_id}/matches")
@@ -47,28 +41,24 @@ def scenario_matches(
     """推荐供给方与模型: ranked with reasons, beside the suppliers who marked interest."""
     scenario = get_scenario(session, scenario_id, actor=actor)
     chosen = choice(Layer, layer)
-    recs = service.recommendations(
+    view = views.scenario_matches(
         session,
         actor=actor,
-        scenario_id=scenario.id,
+        scenario=scenario,
         filed_only=bool(filed_only),
         layers=[chosen.value] if chosen else [],
         region=region,
     )
-    own = _own_supplier_org(actor)
-    mine = next((i for i in recs.interests if i.organisation_id == own), None)
     context = {
         "scenario": scenario,
-        "recs": recs,
+        "recs": view.recs,
         "params": {"filed_only": filed_only, "layer": layer, "region": region},
-        "own_org": own if own is not None and can_mark_interest(actor, own) else None,
-        "my_interest": mine,
-        "sees_all_interest": can_read_interests(actor, scenario.organisation_id),
-        "may_mark": scenario.status.value in ("open", "published")
-        and own is not None
-        and own != scenario.organisation_id,
+        "own_org": view.own_org,
+        "my_interest": view.my_interest,
+        "sees_all_interest": view.sees_all_interest,
+        "may_mark": view.may_mark,
     }
-    return render(request, "scenarios/matches.html", context, actor=actor)
+    return render(request, "scenarios/matches.html", context, actor=actor, session=session)
 
 
 def _acting_org(actor: Actor, form: FormData) -> int:
@@ -115,19 +105,9 @@ def opportunities(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int | None = None
 ) -> HTMLResponse:
     """可承接的应用场景: open scenarios an organisation (by default one's own) could win."""
-    org_id = organisation_id or actor.organisation_id
-    org = get_organisation(session, org_id) if org_id is not None else None
-    matches = (
-        service.opportunities(session, actor=actor, organisation_id=org.id, k=30)
-        if org is not None
-        else []
-    )
-    context = {
-        "org": org,
-        "matches": matches,
-        "may_mark": org is not None and can_mark_interest(actor, org.id),
-    }
-    return render(request, "board/opportunities.html", context, actor=actor)
+    view = views.opportunities(session, actor=actor, organisation_id=organisation_id)
+    context = {"org": view.org, "matches": view.matches, "may_mark": view.may_mark}
+    return render(request, "board/opportunities.html", context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- case studies
@@ -170,27 +150,14 @@ def delete_case_study(session: SessionDep, actor: SignedInActor, case_study_id: 
     return RedirectResponse(f"/orgs/{organisation_id}#case-studies", status_code=303)
 
 
-def org_board_context(session: Session, actor: Actor, organisation_id: int) -> dict[str, object]:
-    """What the organisation page shows of the board: case studies, and scenarios it fits."""
-    try:
-        matches = service.opportunities(session, actor=actor, organisation_id=organisation_id, k=5)
-    except MosuError:
-        matches = []
-    return {
-        "case_studies": service.list_case_studies(session, organisation_id=organisation_id),
-        "can_edit_cases": can_manage_case_studies(actor, organisation_id),
-        "org_matches": matches,
-    }
-
-
 # ---------------------------------------------------------------- notifications
 
 
 @router.get("/notifications")
 def notifications_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """站内通知: the signed-in user's own, newest first."""
-    rows = notifications.list_notifications(session, actor=actor)
-    return render(request, "board/notifications.html", {"rows": rows}, actor=actor)
+    rows = notification_views.inbox(session, actor=actor)
+    return render(request, "board/notifications.html", {"rows": rows}, actor=actor, session=session)
 
 
 @router.post("/notifications/{notification_id}/read")

@@ -17,19 +17,14 @@ from starlette.datastructures import FormData, UploadFile
 from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.challenges import applications, catalogue, decisions, proposals, views
-from mosu.challenges.models import (
-    ApplicationState,
-    Challenge,
-    ChallengeKind,
-    ChallengeState,
-)
+from mosu.challenges.models import ApplicationState, Challenge, ChallengeKind, ChallengeState
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
 from mosu.permissions import Actor, roles
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry.service import filed_model_ids
+from mosu.registry.lookups import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import (
     GENERAL,
@@ -141,7 +136,7 @@ def list_challenges(
         "can_publish": found.can_publish,
     }
     template = "challenges/results.html" if wants_partial(request) else "challenges/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- publish and edit
@@ -189,6 +184,7 @@ def _payload(form: FormData) -> dict[str, Any]:
 
 def _form_page(
     request: Request,
+    session: Session,
     actor: Actor,
     *,
     challenge: Challenge | None,
@@ -205,7 +201,9 @@ def _form_page(
         "values": values,
         "errors": errors or {},
     }
-    return render(request, "challenges/form.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/challenges/new")
@@ -214,7 +212,9 @@ def new_challenge_form(
 ) -> HTMLResponse:
     """发布揭榜挂帅榜单, prefilled from the scenario."""
     values = views.publish_values(session, actor=actor, scenario_id=scenario_id)
-    return _form_page(request, actor, challenge=None, scenario_title=values["title"], values=values)
+    return _form_page(
+        request, session, actor, challenge=None, scenario_title=values["title"], values=values
+    )
 
 
 @router.post("/challenges/new")
@@ -238,6 +238,7 @@ def create_challenge(
         return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
     return _form_page(
         request,
+        session,
         actor,
         challenge=None,
         scenario_title=scenario.title,
@@ -254,6 +255,7 @@ def edit_challenge_form(
     challenge = views.editable_challenge(session, actor=actor, challenge_id=challenge_id)
     return _form_page(
         request,
+        session,
         actor,
         challenge=challenge,
         scenario_title=challenge.scenario.title,
@@ -282,6 +284,7 @@ def edit_challenge(
         return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
     return _form_page(
         request,
+        session,
         actor,
         challenge=challenge,
         scenario_title=challenge.scenario.title,
@@ -319,7 +322,9 @@ def _detail_page(
         "errors": errors or {},
         "reason": reason,
     }
-    return render(request, "challenges/detail.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/detail.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/challenges/{challenge_id}", dependencies=[PUBLIC_CACHE])
@@ -393,7 +398,9 @@ def _apply_page(
         "errors": errors or {},
         "max_mb": request.app.state.settings.max_upload_mb,
     }
-    return render(request, "challenges/apply.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/apply.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/challenges/{challenge_id}/apply")
@@ -425,7 +432,7 @@ def apply_models(
         "errors": {},
         "c": challenge,
     }
-    return render(request, "challenges/apply_models.html", context, actor=actor)
+    return render(request, "challenges/apply_models.html", context, actor=actor, session=session)
 
 
 @router.post("/challenges/{challenge_id}/apply")
@@ -499,7 +506,9 @@ def _application_page(
         "can_withdraw": view.can_withdraw,
         "errors": errors or {},
     }
-    return render(request, "challenges/application.html", context, actor=actor, status=status)
+    return render(
+        request, "challenges/application.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/applications/{application_id}")

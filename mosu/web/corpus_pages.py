@@ -74,7 +74,7 @@ def list_corpus(request: Request, session: SessionDep, actor: PublicActor) -> HT
         "latest": catalogue.latest,
         "can_create": view.can_create,
     }
-    return render(request, "corpus/list.html", context, actor=actor)
+    return render(request, "corpus/list.html", context, actor=actor, session=session)
 
 
 def label_chart(stats: dict[str, Any], lang: i18n.Language) -> dict[str, Any] | None:
@@ -167,7 +167,7 @@ def _form_page(
         "file_fields": FILE_FIELDS,
     }
     template = "corpus/report.html" if report is not None else "corpus/form.html"
-    return render(request, template, context, actor=actor, status=status)
+    return render(request, template, context, actor=actor, session=session, status=status)
 
 
 _DEFAULTS = {"licence": "unknown", "modality": "text", "format": "auto", "flagged": "refuse"}
@@ -355,7 +355,7 @@ def corpus_card(
         "can_recheck": view.can_recheck,
         "warning": view.warning,
     }
-    return render(request, "corpus/detail.html", context, actor=actor)
+    return render(request, "corpus/detail.html", context, actor=actor, session=session)
 
 
 @router.get("/corpus/{dataset_id}/rows")
@@ -392,7 +392,7 @@ def corpus_rows(
         "can_read_hidden": view.can_read_hidden,
         "inputs": view.inputs,
     }
-    return render(request, "corpus/rows.html", context, actor=actor)
+    return render(request, "corpus/rows.html", context, actor=actor, session=session)
 
 
 @router.post("/corpus/{dataset_id}/versions/{version}/contamination")

@@ -7,15 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
-from mosu.registry.models import FilingKind, FilingStatus, Model, Organisation
+from mosu.registry import filings, views
+from mosu.registry.models import FilingKind, FilingStatus
 from mosu.registry.schemas import FilingIn
 from mosu.web.forms import (
     FieldErrors,
@@ -42,7 +41,7 @@ def list_filings(
     status: str = "",
     page: int = 1,
 ) -> HTMLResponse:
-    result = service.list_filings(
+    result = filings.list_filings(
         session,
         q=q,
         kind=choice(FilingKind, kind),
@@ -50,32 +49,9 @@ def list_filings(
         page=page,
     )
     params = {"q": q, "kind": kind, "status": status}
-    context = {"result": result, "params": params}
+    context = {"result": result, "params": params, "flags": views.flags(actor)}
     template = "partials/filing_results.html" if wants_partial(request) else "filings/list.html"
-    return render(request, template, context, actor=actor)
-
-
-def _model_choices(session: Session, actor: Actor) -> list[tuple[int, str]]:
-    """Models the actor may file for: every model for operators, else its organisation's."""
-    stmt = (
-        select(Model.id, Model.name, Organisation.name_zh)
-        .join(Model.organisation)
-        .order_by(Organisation.name_zh, Model.name)
-    )
-    if not actor.is_operator:
-        stmt = stmt.where(Model.organisation_id == actor.organisation_id)
-    return [(row.id, f"{row.name} · {row.name_zh}") for row in session.execute(stmt)]
-
-
-def _filed_choices(session: Session) -> list[tuple[int, str]]:
-    filed = service.filed_model_ids(session)
-    stmt = (
-        select(Model.id, Model.name, Organisation.name_zh)
-        .join(Model.organisation)
-        .where(Model.id.in_(filed))
-        .order_by(Model.name)
-    )
-    return [(row.id, f"{row.name} · {row.name_zh}") for row in session.execute(stmt)]
+    return render(request, template, context, actor=actor, session=session)
 
 
 def _form_page(
@@ -90,17 +66,19 @@ def _form_page(
     context = {
         "values": values,
         "errors": errors or {},
-        "models": _model_choices(session, actor),
-        "filed_models": _filed_choices(session),
+        "models": views.fileable_model_choices(session, actor=actor),
+        "filed_models": views.filed_model_choices(session),
     }
-    return render(request, "filings/form.html", context, actor=actor, status=status)
+    return render(
+        request, "filings/form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/filings/new")
 def new_filing_form(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: str = ""
 ) -> HTMLResponse:
-    if not _model_choices(session, actor):
+    if not views.fileable_model_choices(session, actor=actor):
         raise Forbidden("只能为本组织的模型登记备案")
     values = dict.fromkeys(FIELDS, "")
     values.update(model_id=model_id, kind=FilingKind.beian.value, status="active")
@@ -116,7 +94,7 @@ def create_filing(
     try:
         submitted = {k: v for k in FIELDS if (v := optional(form, k)) is not None}
         data = FilingIn.model_validate(submitted)
-        filing = service.create_filing(session, actor=actor, data=data)
+        filing = filings.create_filing(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:

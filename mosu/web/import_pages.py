@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu import i18n
@@ -23,7 +24,8 @@ from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, SessionDep, SettingsDep
 from mosu.permissions import Actor
-from mosu.registry.io import Kind, import_table
+from mosu.registry.columns import Kind
+from mosu.registry.imports import import_table
 from mosu.web.forms import FormDep, checked, text
 from mosu.web.render import language, render
 
@@ -70,7 +72,9 @@ def discard(settings: Settings, upload_id: str) -> None:
             (_stash_dir(settings) / f"{upload_id}{suffix}").unlink(missing_ok=True)
 
 
-def _page(request: Request, actor: Actor, *, status: int = 200, **context: Any) -> HTMLResponse:
+def _page(
+    request: Request, session: Session, actor: Actor, *, status: int = 200, **context: Any
+) -> HTMLResponse:
     values: dict[str, Any] = {
         "kind": "orgs",
         "sheet": "",
@@ -80,12 +84,12 @@ def _page(request: Request, actor: Actor, *, status: int = 200, **context: Any) 
         "exports": [f"/api/v1/export/{k}.{fmt}" for k in KINDS for fmt in ("xlsx", "csv")],
     }
     values.update(context)
-    return render(request, "import.html", values, actor=actor, status=status)
+    return render(request, "import.html", values, actor=actor, session=session, status=status)
 
 
 @router.get("/import")
-def import_form(request: Request, actor: OperatorActor) -> HTMLResponse:
-    return _page(request, actor)
+def import_form(request: Request, session: SessionDep, actor: OperatorActor) -> HTMLResponse:
+    return _page(request, session, actor)
 
 
 def _read_upload(form_file: object, lang: i18n.Language) -> Upload:
@@ -118,7 +122,7 @@ def run_import(
         else:
             upload = _read_upload(form.get("file"), lang)
     except Invalid as exc:
-        return _page(request, actor, status=422, error=exc.message, **echo)
+        return _page(request, session, actor, status=422, error=exc.message, **echo)
     report = import_table(
         session,
         actor=actor,
@@ -140,4 +144,4 @@ def run_import(
     elif not upload_id:
         upload_id = stash(settings, upload)
     status = 200 if report.ok or report.committed else 422
-    return _page(request, actor, status=status, report=report, upload_id=upload_id, **echo)
+    return _page(request, session, actor, status=status, report=report, upload_id=upload_id, **echo)

@@ -7,16 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import PublicActor, SessionDep, SignedInActor
-from mosu.permissions import Actor, can_manage_filings_of, can_manage_models_of, ensure
+from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
-from mosu.registry.models import Modality, Model, Organisation
+from mosu.registry import ai_models, views
+from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn, ModelOut, ModelPatch
 from mosu.web.forms import (
     FieldErrors,
@@ -48,7 +47,7 @@ def list_models(
     page: int = 1,
 ) -> HTMLResponse:
     """模型库: search and filters; an HTMX request gets just the results table."""
-    result = service.list_models(
+    result = ai_models.list_models(
         session,
         q=q,
         modality=choice(Modality, modality),
@@ -57,29 +56,12 @@ def list_models(
         page=page,
     )
     params = {"q": q, "modality": modality, "filed": filed, "open_weights": open_weights}
-    context = {"result": result, "params": params}
+    context = {"result": result, "params": params, "flags": views.flags(actor)}
     template = "partials/model_results.html" if wants_partial(request) else "models/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- form
-
-
-def organisation_choices(session: Session, actor: Actor) -> list[tuple[int, str]]:
-    """Organisations the actor may register models for: all for operators, else its own."""
-    stmt = select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-    if not actor.is_operator:
-        stmt = stmt.where(Organisation.id == actor.organisation_id)
-    return [(row.id, row.name_zh) for row in session.execute(stmt)]
-
-
-def model_choices(session: Session) -> list[tuple[int, str]]:
-    stmt = (
-        select(Model.id, Model.name, Organisation.name_zh)
-        .join(Model.organisation)
-        .order_by(Organisation.name_zh, Model.name)
-    )
-    return [(row.id, f"{row.name} · {row.name_zh}") for row in session.execute(stmt)]
 
 
 def _values_of(model: ModelOut) -> dict[str, Any]:
@@ -135,17 +117,19 @@ def _form_page(
         "model_id": model_id,
         "values": values,
         "errors": errors or {},
-        "organisations": organisation_choices(session, actor) if model_id is None else [],
-        "base_models": [(i, n) for i, n in model_choices(session) if i != model_id],
+        "organisations": views.organisation_choices(session, actor=actor)
+        if model_id is None
+        else [],
+        "base_models": [(i, n) for i, n in views.model_choices(session) if i != model_id],
     }
-    return render(request, "models/form.html", context, actor=actor, status=status)
+    return render(request, "models/form.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/models/new")
 def new_model_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: str = ""
 ) -> HTMLResponse:
-    if not organisation_choices(session, actor):
+    if not views.organisation_choices(session, actor=actor):
         raise Forbidden("只能为本组织登记模型")
     values = _values_from(FormData())
     values.update(organisation_id=organisation_id, modality=Modality.text.value)
@@ -160,7 +144,7 @@ def create_model(
     try:
         organisation_id = as_int(text(form, "organisation_id"))
         data = ModelIn.model_validate({**_payload(form), "organisation_id": organisation_id})
-        model = service.create_model(session, actor=actor, data=data)
+        model = ai_models.create_model(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -175,18 +159,12 @@ def create_model(
     )
 
 
-def _editable(session: Session, actor: Actor, model_id: int) -> Model:
-    model = service.get_model(session, model_id)
-    ensure(can_manage_models_of(actor, model.organisation_id), "只能修改本组织的模型")
-    return model
-
-
 @router.get("/models/{model_id}/edit")
 def edit_model_form(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: int
 ) -> HTMLResponse:
-    model = _editable(session, actor, model_id)
-    values = _values_of(service.model_out(model))
+    model = views.editable_model(session, actor=actor, model_id=model_id)
+    values = _values_of(ai_models.model_out(model))
     return _form_page(request, session, actor, model_id=model.id, values=values)
 
 
@@ -194,11 +172,11 @@ def edit_model_form(
 def edit_model(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: int, form: FormDep
 ) -> Response:
-    model = _editable(session, actor, model_id)
+    model = views.editable_model(session, actor=actor, model_id=model_id)
     lang = language(request)
     try:
         patch = ModelPatch.model_validate(_payload(form))
-        service.update_model(session, actor=actor, model_id=model.id, data=patch)
+        ai_models.update_model(session, actor=actor, model_id=model.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -221,10 +199,10 @@ def model_detail(
     request: Request, session: SessionDep, actor: PublicActor, model_id: int
 ) -> HTMLResponse:
     """A model: its organisation, base model, capability tags and filings."""
-    model = service.get_model(session, model_id)
+    view = views.model_page(session, actor=actor, model_id=model_id)
     context = {
-        "model": service.model_out(model),
-        "can_edit": can_manage_models_of(actor, model.organisation_id),
-        "can_add_filing": can_manage_filings_of(actor, model.organisation_id),
+        "model": view.model,
+        "can_edit": view.can_edit,
+        "can_add_filing": view.can_add_filing,
     }
-    return render(request, "models/detail.html", context, actor=actor)
+    return render(request, "models/detail.html", context, actor=actor, session=session)

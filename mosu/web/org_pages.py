@@ -10,22 +10,17 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.board import views as board_views
 from mosu.core.errors import Conflict, Invalid
-from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
 from mosu.permissions import (
     Actor,
-    can_edit_organisation,
-    can_manage_filings_of,
-    can_manage_models_of,
     can_set_standing,
-    ensure,
 )
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import organisations, views
 from mosu.registry.models import Layer, Organisation, Tier
 from mosu.registry.schemas import OrganisationIn, OrganisationPatch
-from mosu.web.board_pages import org_board_context
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -41,7 +36,7 @@ from mosu.web.forms import (
 from mosu.web.render import language, render, wants_partial
 
 router = APIRouter(include_in_schema=False)
-STANDING = service.STANDING_FIELDS
+STANDING = organisations.STANDING_FIELDS
 
 
 @router.get("/orgs", dependencies=[PUBLIC_CACHE])
@@ -56,7 +51,7 @@ def list_orgs(
     page: int = 1,
 ) -> HTMLResponse:
     """企业机构: search and filters; an HTMX request gets just the results table."""
-    result = service.list_organisations(
+    result = organisations.list_organisations(
         session,
         actor=actor,
         q=q,
@@ -66,9 +61,9 @@ def list_orgs(
         page=page,
     )
     params = {"q": q, "tier": tier, "layer": layer, "resident": resident}
-    context = {"result": result, "params": params}
+    context = {"result": result, "params": params, "flags": views.flags(actor)}
     template = "partials/org_results.html" if wants_partial(request) else "orgs/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- form
@@ -141,6 +136,7 @@ def _payload(form: FormData, *, standing: bool) -> dict[str, Any]:
 
 def _form_page(
     request: Request,
+    session: Session,
     actor: Actor,
     *,
     org_id: int | None,
@@ -154,7 +150,7 @@ def _form_page(
         "errors": errors or {},
         "standing": can_set_standing(actor),
     }
-    return render(request, "orgs/form.html", context, actor=actor, status=status)
+    return render(request, "orgs/form.html", context, actor=actor, session=session, status=status)
 
 
 _EMPTY: dict[str, Any] = {
@@ -180,8 +176,8 @@ _EMPTY: dict[str, Any] = {
 
 
 @router.get("/orgs/new")
-def new_org_form(request: Request, actor: OperatorActor) -> HTMLResponse:
-    return _form_page(request, actor, org_id=None, values=dict(_EMPTY))
+def new_org_form(request: Request, session: SessionDep, actor: OperatorActor) -> HTMLResponse:
+    return _form_page(request, session, actor, org_id=None, values=dict(_EMPTY))
 
 
 @router.post("/orgs/new")
@@ -191,7 +187,7 @@ def create_org(
     lang = language(request)
     try:
         data = OrganisationIn.model_validate(_payload(form, standing=True))
-        org = service.create_organisation(session, actor=actor, data=data)
+        org = organisations.create_organisation(session, actor=actor, data=data)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -201,22 +197,16 @@ def create_org(
         session.commit()
         return RedirectResponse(f"/orgs/{org.id}", status_code=303)
     return _form_page(
-        request, actor, org_id=None, values=_values_from(form), errors=errors, status=422
+        request, session, actor, org_id=None, values=_values_from(form), errors=errors, status=422
     )
-
-
-def _editable(session: Session, actor: Actor, organisation_id: int) -> Organisation:
-    org = service.get_organisation(session, organisation_id)
-    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
-    return org
 
 
 @router.get("/orgs/{organisation_id}/edit")
 def edit_org_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int
 ) -> HTMLResponse:
-    org = _editable(session, actor, organisation_id)
-    return _form_page(request, actor, org_id=org.id, values=_values_of(org))
+    org = views.editable_organisation(session, actor=actor, organisation_id=organisation_id)
+    return _form_page(request, session, actor, org_id=org.id, values=_values_of(org))
 
 
 @router.post("/orgs/{organisation_id}/edit")
@@ -227,11 +217,11 @@ def edit_org(
     organisation_id: int,
     form: FormDep,
 ) -> Response:
-    org = _editable(session, actor, organisation_id)
+    org = views.editable_organisation(session, actor=actor, organisation_id=organisation_id)
     lang = language(request)
     try:
         patch = OrganisationPatch.model_validate(_payload(form, standing=can_set_standing(actor)))
-        service.update_organisation(session, actor=actor, organisation_id=org.id, data=patch)
+        organisations.update_organisation(session, actor=actor, organisation_id=org.id, data=patch)
     except ValidationError as exc:
         errors = validation_errors(exc, lang)
     except (Invalid, Conflict) as exc:
@@ -243,7 +233,9 @@ def edit_org(
     values, submitted = _values_of(org), _values_from(form)
     standing = can_set_standing(actor)
     values.update({k: v for k, v in submitted.items() if standing or k not in STANDING})
-    return _form_page(request, actor, org_id=org.id, values=values, errors=errors, status=422)
+    return _form_page(
+        request, session, actor, org_id=org.id, values=values, errors=errors, status=422
+    )
 
 
 # ---------------------------------------------------------------- profile
@@ -254,19 +246,17 @@ def org_detail(
     request: Request, session: SessionDep, actor: PublicActor, organisation_id: int
 ) -> HTMLResponse:
     """An organisation's profile, its models and filings; contacts only where permitted."""
-    org = service.get_organisation(session, organisation_id)
-    out = service.organisation_out(org, actor=actor, filed_ids=service.filed_model_ids(session))
-    models = service.list_models(session, organisation_id=org.id, per_page=MAX_PER_PAGE).items
-    filings = sorted(
-        ((m, f) for m in models for f in m.filings), key=lambda mf: mf[1].filed_on, reverse=True
-    )
+    view = views.organisation_page(session, actor=actor, organisation_id=organisation_id)
+    board = board_views.organisation_board(session, actor=actor, organisation_id=view.org.id)
     context = {
-        "org": out,
-        "models": models,
-        "filings": filings,
-        "can_edit": can_edit_organisation(actor, org.id),
-        "can_add_model": can_manage_models_of(actor, org.id),
-        "can_add_filing": can_manage_filings_of(actor, org.id),
-        **org_board_context(session, actor, org.id),
+        "org": view.org,
+        "models": view.models,
+        "filings": view.filings,
+        "can_edit": view.can_edit,
+        "can_add_model": view.can_add_model,
+        "can_add_filing": view.can_add_filing,
+        "case_studies": board.case_studies,
+        "can_edit_cases": board.can_edit_cases,
+        "org_matches": board.matches,
     }
-    return render(request, "orgs/detail.html", context, actor=actor)
+    return render(request, "orgs/detail.html", context, actor=actor, session=session)

@@ -12,7 +12,7 @@ from mosu.accounts.service import actor_for, user_for_web_token
 from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
 from mosu.permissions import PUBLIC, Actor
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry import service
+from mosu.registry import figures, views
 from mosu.registry.schemas import RegionalTotalIn
 from mosu.web import (
     account_pages,
@@ -46,13 +46,14 @@ def _overview_page(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    figures = service.overview(session)
+    counts = figures.overview(session)
     context = {
-        "o": figures,
-        "charts": overview_charts(figures, language(request)),
+        "o": counts,
+        "flags": views.flags(actor),
+        "charts": overview_charts(counts, language(request)),
         "errors": errors or {},
     }
-    return render(request, "overview.html", context, actor=actor, status=status)
+    return render(request, "overview.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/", dependencies=[PUBLIC_CACHE])
@@ -72,7 +73,7 @@ def set_regional_total(
     except ValidationError as exc:
         errors = validation_errors(exc, language(request))
         return _overview_page(request, session, actor, errors=errors, status=422)
-    service.set_regional_total(session, actor=actor, region=data.region, total=data.total)
+    figures.set_regional_total(session, actor=actor, region=data.region, total=data.total)
     session.commit()
     return RedirectResponse("/", status_code=303)
 
@@ -92,10 +93,10 @@ def _actor_of(request: Request, session: Session) -> Actor:
         return PUBLIC
 
 
-def _unread(request: Request, actor: Actor) -> int:
+def _unread(request: Request, session: Session, actor: Actor) -> int:
     """The header's badge on an error page: 0 when the database does not answer."""
     try:
-        return unread_notifications(request, actor)
+        return unread_notifications(request, session, actor)
     except Exception:  # an error page must render even when the database does not answer
         return 0
 
@@ -112,11 +113,10 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     lang = language(request)
     context = {"status": status, "message": i18n.local_message(message, lang)}
     session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()
-    request.state.mosu_session = session
     try:
         actor = _actor_of(request, session)
-        context["unread"] = _unread(request, actor)
-        return render(request, "error.html", context, actor=actor, status=status)
+        context["unread"] = _unread(request, session, actor)
+        return render(request, "error.html", context, actor=actor, session=session, status=status)
     finally:
         session.close()
 

@@ -183,7 +183,7 @@ def _race_page(
         },
     }
     session.commit()  # submission states synced from their jobs
-    return render(request, "races/race.html", context, actor=actor, status=status)
+    return render(request, "races/race.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/challenges/{challenge_id}/race", dependencies=[PUBLIC_CACHE])
@@ -454,7 +454,7 @@ def submission_state(
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     out = submission_out(session, actor, submission)
     session.commit()
-    return render(request, "races/_state.html", {"s": out}, actor=actor)
+    return render(request, "races/_state.html", {"s": out}, actor=actor, session=session)
 
 
 @router.post("/submissions/{submission_id}/cancel")
@@ -501,7 +501,7 @@ def report(
     data = report_data(session, actor, challenge)
     context = {"r": data, "c": challenge, "standalone": download, "when_iso": _iso_local}
     if not download:
-        return render(request, "races/report.html", context, actor=actor)
+        return render(request, "races/report.html", context, actor=actor, session=session)
     from plotly.offline import get_plotlyjs
 
     lang = language(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -14,11 +15,10 @@ from jinja2.runtime import Context
 from sqlalchemy.orm import Session
 
 from mosu import i18n
-from mosu.accounts.models import Role
 from mosu.core.gate import SAFE_METHODS
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
-from mosu.permissions import Actor
+from mosu.permissions import Actor, can_bulk_import, can_manage_users, supplier_organisation
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -65,7 +65,6 @@ env.globals.update(
     Modality=Modality,
     FilingKind=FilingKind,
     FilingStatus=FilingStatus,
-    Role=Role,
 )
 
 
@@ -96,17 +95,33 @@ def wants_partial(request: Request) -> bool:
     )
 
 
-def unread_notifications(request: Request, actor: Actor) -> int:
+def unread_notifications(request: Request, session: Session, actor: Actor) -> int:
     """The signed-in user's unread notifications, for the badge in the header: on a GET,
     as read with the visitor's session cookie (GET never writes); else read with the
-    request's own session (a page of a signed-in user always has one)."""
+    request's own session."""
     if actor.user_id is None:
         return 0
     counted = request.state._state.get("mosu_unread")
     if counted is not None and request.method in SAFE_METHODS:
         return int(counted)
-    session: Session = request.state.mosu_session
     return unread_count(session, user_id=actor.user_id)
+
+
+@dataclass(frozen=True)
+class NavFlags:
+    """The header's links that depend on who is signed in."""
+
+    opportunities: bool
+    bulk_import: bool
+    users: bool
+
+
+def nav_flags(actor: Actor) -> NavFlags:
+    return NavFlags(
+        opportunities=bool(supplier_organisation(actor)),
+        bulk_import=can_bulk_import(actor),
+        users=can_manage_users(actor),
+    )
 
 
 def render(
@@ -115,9 +130,11 @@ def render(
     context: Mapping[str, Any] | None = None,
     *,
     actor: Actor,
+    session: Session,
     status: int = 200,
 ) -> HTMLResponse:
-    """``template`` rendered in the visitor's language, with the layout's common values."""
+    """``template`` rendered in the visitor's language, with the layout's common values; the
+    header's badge is read with ``session``, the request's one session."""
     lang = language(request)
     values: dict[str, Any] = {
         "request": request,
@@ -126,10 +143,11 @@ def render(
         "html_lang": i18n.HTML_LANG[lang],
         "here": here(request),
         "path": request.url.path,
+        "nav": nav_flags(actor),
     }
     values.update(context or {})
     if "unread" not in values:
-        values["unread"] = unread_notifications(request, actor)
+        values["unread"] = unread_notifications(request, session, actor)
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"

@@ -95,7 +95,7 @@ def list_scenarios(
         "can_post": actor.is_operator or (actor.role is Role.demand and actor.organisation_id),
     }
     template = "scenarios/results.html" if wants_partial(request) else "scenarios/list.html"
-    return render(request, template, context, actor=actor)
+    return render(request, template, context, actor=actor, session=session)
 
 
 def _values_of(scenario: Scenario | None) -> dict[str, Any]:
@@ -155,7 +155,9 @@ def _form_page(
         "organisations": organisations,
         "statuses": EDITABLE_STATUSES,
     }
-    return render(request, "scenarios/form.html", context, actor=actor, status=status)
+    return render(
+        request, "scenarios/form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/scenarios/new")
@@ -242,4 +244,4 @@ def scenario_detail(
         "can_edit": can_manage_scenario(actor, scenario.organisation_id),
         "can_publish": can_manage_challenge(actor) and scenario.status is not ScenarioStatus.closed,
     }
-    return render(request, "scenarios/detail.html", context, actor=actor)
+    return render(request, "scenarios/detail.html", context, actor=actor, session=session)

@@ -127,7 +127,9 @@ def _offer_page(
         "action": _edit_path(kind, offer_id) if offer_id else f"/supply/offers/new?kind={kind}",
         **_choices(session, actor),
     }
-    return render(request, "supply/offer_form.html", context, actor=actor, status=status)
+    return render(
+        request, "supply/offer_form.html", context, actor=actor, session=session, status=status
+    )
 
 
 def _edit_path(kind: str, offer_id: int | None) -> str:
@@ -368,6 +370,7 @@ def _rule_field(loc: tuple[Any, ...]) -> str:
 
 def _programme_page(
     request: Request,
+    session: Session,
     actor: Actor,
     values: dict[str, str],
     *,
@@ -381,15 +384,17 @@ def _programme_page(
         "programme_id": programme_id,
         "kinds": list(VoucherKind),
     }
-    return render(request, "supply/programme_form.html", context, actor=actor, status=status)
+    return render(
+        request, "supply/programme_form.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/supply/programmes/new")
-def new_programme(request: Request, actor: OperatorActor) -> HTMLResponse:
+def new_programme(request: Request, session: SessionDep, actor: OperatorActor) -> HTMLResponse:
     """Set up a voucher programme: kind, budget, period and its rules (operators)."""
     values = {name: "" for name in PROGRAMME_FIELDS}
     values |= {"kind": "compute", "boost_months": "12", "open": "1", "boost_small_firm": "1"}
-    return _programme_page(request, actor, values)
+    return _programme_page(request, session, actor, values)
 
 
 def _read_programme(form: FormData) -> dict[str, str]:
@@ -421,13 +426,18 @@ def create_programme(
         programme = programmes.create_programme(session, actor=actor, data=data)
     except ValidationError as exc:
         return _programme_page(
-            request, actor, values, errors=_programme_errors(exc, request), status=422
+            request, session, actor, values, errors=_programme_errors(exc, request), status=422
         )
     except MosuError as exc:
         session.rollback()
         _refusal(exc)
         return _programme_page(
-            request, actor, values, errors=service_errors(exc, language(request)), status=422
+            request,
+            session,
+            actor,
+            values,
+            errors=service_errors(exc, language(request)),
+            status=422,
         )
     session.commit()
     return RedirectResponse(f"/supply/programmes/{programme.id}", status_code=303)
@@ -478,7 +488,7 @@ def firms_page(request: Request, session: SessionDep, actor: OperatorActor) -> H
         "profiles": profiles,
         "relations": programmes.list_relations(session, actor=actor),
     }
-    return render(request, "supply/firms.html", context, actor=actor)
+    return render(request, "supply/firms.html", context, actor=actor, session=session)
 
 
 @router.post("/supply/firms/profile")

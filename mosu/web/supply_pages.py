@@ -110,7 +110,7 @@ def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLRes
         "can_apply": actor.is_operator or actor.organisation_id is not None,
         "can_report": can_see_supply_reports(actor),
     }
-    return render(request, "supply/market.html", context, actor=actor)
+    return render(request, "supply/market.html", context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- programmes
@@ -133,7 +133,7 @@ def programme_page(
         "applications": applications,
         "can_apply": programme.open and (actor.is_operator or actor.organisation_id is not None),
     }
-    return render(request, "supply/programme.html", context, actor=actor)
+    return render(request, "supply/programme.html", context, actor=actor, session=session)
 
 
 # ---------------------------------------------------------------- applications
@@ -159,7 +159,9 @@ def _application_page(
         "corpus_offers": offers.list_corpus_offers(session),
         "model_services": offers.list_model_services(session),
     }
-    return render(request, "supply/apply.html", context, actor=actor, status=status)
+    return render(
+        request, "supply/apply.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/supply/applications/new")
@@ -244,7 +246,7 @@ def applications_page(
         "programmes": programmes.list_programmes(session),
         "statuses": list(ApplicationStatus),
     }
-    return render(request, "supply/applications.html", context, actor=actor)
+    return render(request, "supply/applications.html", context, actor=actor, session=session)
 
 
 def _detail(
@@ -264,7 +266,9 @@ def _detail(
         "today": clock.today().isoformat(),
         "rules": out.decision_working or out.working,
     }
-    return render(request, "supply/application.html", context, actor=actor, status=status)
+    return render(
+        request, "supply/application.html", context, actor=actor, session=session, status=status
+    )
 
 
 @router.get("/supply/applications/{application_id}")
@@ -452,4 +456,4 @@ def reports_page(
         "charts": report_charts(figures, language(request)),
         "problems": service.ledger_problems(session),
     }
-    return render(request, "supply/reports.html", context, actor=actor)
+    return render(request, "supply/reports.html", context, actor=actor, session=session)

@@ -30,7 +30,7 @@ def _users_page(
         "errors": errors or {},
         "error_user": error_user,
     }
-    return render(request, "users.html", context, actor=actor, status=status)
+    return render(request, "users.html", context, actor=actor, session=session, status=status)
 
 
 @router.get("/users")

@@ -288,9 +288,10 @@ def test_cli_exports_votes_that_rank_reads(
 def test_a_registry_endpoint_competes_with_its_stored_key(
     app: object, db: Session, world: World
 ) -> None:
+    from mosu.registry.ai_models import create_model
+    from mosu.registry.endpoints import create_endpoint
     from mosu.registry.models import Modality
     from mosu.registry.schemas import EndpointIn, ModelIn
-    from mosu.registry.service import create_endpoint, create_model
 
     operator = actor(world, "operator")
     box = app.state.credential_box  # type: ignore[attr-defined]

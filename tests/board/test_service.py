@@ -12,7 +12,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.notifications import service as notifications
 from mosu.notifications.models import Notification
 from mosu.permissions import PUBLIC
-from mosu.registry import service as registry
+from mosu.registry import ai_models, filings, lookups, organisations
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality
 from mosu.registry.schemas import FilingIn, FilingPatch, ModelIn, ModelPatch, OrganisationPatch
 from mosu.scenarios.models import ScenarioStatus
@@ -25,7 +25,7 @@ from tests.scenarios.factory import actor, make_scenario
 
 def hotline_supplier(db: Session, world: World, *, filed: bool = True) -> int:
     """org_a offers a filed 政务 model with 智能客服 and 工单分派 tags."""
-    model = registry.create_model(
+    model = ai_models.create_model(
         db,
         actor=OPERATOR,
         data=ModelIn(
@@ -37,7 +37,7 @@ def hotline_supplier(db: Session, world: World, *, filed: bool = True) -> int:
         ),
     )
     if filed:
-        registry.create_filing(
+        filings.create_filing(
             db,
             actor=OPERATOR,
             data=FilingIn(
@@ -50,7 +50,7 @@ def hotline_supplier(db: Session, world: World, *, filed: bool = True) -> int:
 
 def test_recommendations_give_reasons_and_follow_the_filters(db: Session, world: World) -> None:
     model_id = hotline_supplier(db, world)
-    registry.create_model(
+    ai_models.create_model(
         db,
         actor=OPERATOR,
         data=ModelIn(
@@ -77,10 +77,10 @@ def test_recommendations_give_reasons_and_follow_the_filters(db: Session, world:
         db, actor=PUBLIC, scenario_id=scenario.id, layers=["compute"]
     )
     assert only_compute.suppliers == [] and only_compute.models == []
-    registry.update_filing(
+    filings.update_filing(
         db,
         actor=OPERATOR,
-        filing_id=registry.get_model(db, model_id).filings[0].id,
+        filing_id=lookups.get_model(db, model_id).filings[0].id,
         data=FilingPatch(status=FilingStatus.suspended),
     )
     db.commit()
@@ -118,7 +118,7 @@ def test_the_index_follows_every_kind_of_change_without_a_rebuild(
     db.commit()
     assert not service.recommendations(db, actor=PUBLIC, scenario_id=scenario.id).suppliers
 
-    registry.update_organisation(
+    organisations.update_organisation(
         db,
         actor=OPERATOR,
         organisation_id=world.org_a,
@@ -127,7 +127,7 @@ def test_the_index_follows_every_kind_of_change_without_a_rebuild(
     db.commit()
     recs = service.recommendations(db, actor=PUBLIC, scenario_id=scenario.id)
     assert recs.suppliers == []  # org_a offers nothing yet: no model, no case study
-    registry.create_model(
+    ai_models.create_model(
         db,
         actor=OPERATOR,
         data=ModelIn(organisation_id=world.org_a, name="甲通用", modality=Modality.text),
@@ -150,20 +150,20 @@ def test_the_index_follows_every_kind_of_change_without_a_rebuild(
     ]
     assert list_scenarios(db, actor=PUBLIC, q="医保").total == 0
 
-    model = registry.create_model(
+    model = ai_models.create_model(
         db,
         actor=OPERATOR,
         data=ModelIn(organisation_id=world.org_a, name="甲金融", modality=Modality.text),
     )
     db.commit()
-    registry.update_model(
+    ai_models.update_model(
         db, actor=OPERATOR, model_id=model.id, data=ModelPatch(capability_tags=["信用卡风控"])
     )
     db.commit()
-    assert [m.name for m in registry.list_models(db, q="信用卡").items] == ["甲金融"]
-    registry.delete_model(db, actor=OPERATOR, model_id=model.id)
+    assert [m.name for m in ai_models.list_models(db, q="信用卡").items] == ["甲金融"]
+    ai_models.delete_model(db, actor=OPERATOR, model_id=model.id)
     db.commit()
-    assert registry.list_models(db, q="信用卡").total == 0
+    assert ai_models.list_models(db, q="信用卡").total == 0
     assert sum(live.refreshed.values()) < 20  # a handful of entries, never the whole index
 
 
@@ -172,7 +172,7 @@ def test_another_process_writing_is_seen_at_the_next_read(db: Session, world: Wo
     first, second = LiveIndex(), LiveIndex()
     assert first.search_organisations(db, "具身智能") == []
     assert second.search_organisations(db, "具身智能") == []
-    registry.update_organisation(
+    organisations.update_organisation(
         db,
         actor=OPERATOR,
         organisation_id=world.org_b,
@@ -181,7 +181,7 @@ def test_another_process_writing_is_seen_at_the_next_read(db: Session, world: Wo
     db.commit()
     assert first.search_organisations(db, "具身智能") == [world.org_b]
     assert second.search_organisations(db, "具身智能") == [world.org_b]
-    registry.delete_organisation(db, actor=OPERATOR, organisation_id=world.org_b)
+    organisations.delete_organisation(db, actor=OPERATOR, organisation_id=world.org_b)
     db.commit()
     assert second.search_organisations(db, "具身智能") == []
 
@@ -189,22 +189,27 @@ def test_another_process_writing_is_seen_at_the_next_read(db: Session, world: Wo
 def test_registry_search_keeps_short_chinese_substrings(db: Session, world: World) -> None:
     hotline_supplier(db, world, filed=False)
     # 大模型 is in 乙's name and 甲's model: both found, the name first
-    names = [o.name_zh for o in registry.list_organisations(db, actor=PUBLIC, q="大模型").items]
+    names = [
+        o.name_zh for o in organisations.list_organisations(db, actor=PUBLIC, q="大模型").items
+    ]
     assert names == ["乙大模型有限公司", "甲智能科技有限公司"]
     # a fragment jieba never cuts out on its own (型有限) is still found as a substring
-    assert [o.name_zh for o in registry.list_organisations(db, actor=PUBLIC, q="型有限").items] == [
-        "乙大模型有限公司"
-    ]
+    assert [
+        o.name_zh for o in organisations.list_organisations(db, actor=PUBLIC, q="型有限").items
+    ] == ["乙大模型有限公司"]
     # a single character and an English name go through the substring search
-    assert registry.list_organisations(db, actor=PUBLIC, q="丙").total == 1
-    assert registry.list_organisations(db, actor=PUBLIC, q="Org 2").total == 1
+    assert organisations.list_organisations(db, actor=PUBLIC, q="丙").total == 1
+    assert organisations.list_organisations(db, actor=PUBLIC, q="Org 2").total == 1
     # words spread over the profile: 12345 in a model's text, 派单 in its description
-    found = registry.list_organisations(db, actor=PUBLIC, q="12345 派单").items
+    found = organisations.list_organisations(db, actor=PUBLIC, q="12345 派单").items
     assert [o.id for o in found] == [world.org_a]
     # every word of a short query must be present: 12345 alone does not bring 乙
-    assert registry.list_organisations(db, actor=PUBLIC, q="12345 文生图").total == 0
-    assert registry.list_organisations(db, actor=PUBLIC, q="100%_").total == 0
-    assert registry.list_organisations(db, actor=PUBLIC, q="大模型", layer=Layer.compute).total == 0
+    assert organisations.list_organisations(db, actor=PUBLIC, q="12345 文生图").total == 0
+    assert organisations.list_organisations(db, actor=PUBLIC, q="100%_").total == 0
+    assert (
+        organisations.list_organisations(db, actor=PUBLIC, q="大模型", layer=Layer.compute).total
+        == 0
+    )
 
 
 def test_required_words() -> None:

@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from mosu.jobs import queue
 from mosu.jobs.handlers import eval_race
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import JobContext, Worker, make_pool
+from mosu.registry.endpoints import endpoint_secrets
 from mosu.registry.models import ModelEndpoint
-from mosu.registry.service import endpoint_secrets
 from tests.conftest import TEST_SECRET, make_org
 from tests.evals.helpers import answer_config, toy_task, toy_task_file
 

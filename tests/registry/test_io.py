@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role
 from mosu.core.errors import Forbidden
 from mosu.permissions import Actor
-from mosu.registry.io import COLUMNS, ImportReport, Kind, export_table, import_table
+from mosu.registry.ai_models import create_model
+from mosu.registry.columns import COLUMNS, Kind
+from mosu.registry.exports import export_table
+from mosu.registry.imports import ImportReport, import_table
 from mosu.registry.models import Layer, Modality, Model, Organisation, Tier
 from mosu.registry.schemas import ModelIn
-from mosu.registry.service import create_model
 from tests.conftest import OPERATOR, credit_code, make_org
 
 ORG_HEADERS = [c.header for c in COLUMNS["orgs"]]

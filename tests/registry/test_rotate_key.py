@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from mosu.accounts.models import Role
-from mosu.accounts.security import CredentialBox
 from mosu.cli import app as cli_app
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import secret_key_problem
 from mosu.evals.netpolicy import STRICT
 from mosu.permissions import Actor
+from mosu.registry.endpoints import create_endpoint, endpoint_api_key
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.schemas import EndpointIn
-from mosu.registry.service import create_endpoint, endpoint_api_key
 from tests.conftest import TEST_SECRET, World
 
 OLD = "a-real-secret-0123456789abcdef"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor
-from mosu.registry import service
+from mosu.registry import ai_models, figures, filings, lookups, organisations
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.schemas import (
     FilingIn,
@@ -29,12 +29,12 @@ def supplier_of(org_id: int) -> Actor:
 
 def add_model(session: Session, org_id: int, name: str, **kw: object) -> int:
     data = ModelIn(organisation_id=org_id, name=name, modality=Modality.text, **kw)  # type: ignore[arg-type]
-    return service.create_model(session, actor=OPERATOR, data=data).id
+    return ai_models.create_model(session, actor=OPERATOR, data=data).id
 
 
 def file(session: Session, model_id: int, number: str, **kw: object) -> int:
     data = FilingIn(model_id=model_id, kind=kw.pop("kind", FilingKind.beian), number=number, **kw)  # type: ignore[arg-type]
-    return service.create_filing(session, actor=OPERATOR, data=data).id
+    return filings.create_filing(session, actor=OPERATOR, data=data).id
 
 
 def test_organisation_uniqueness(db: Session) -> None:
@@ -44,21 +44,21 @@ def test_organisation_uniqueness(db: Session) -> None:
         name_zh="甲智能科技有限公司", credit_code=credit_code(9), layers=[Layer.model]
     )
     with pytest.raises(Conflict) as name_clash:
-        service.create_organisation(db, actor=OPERATOR, data=same_name)
+        organisations.create_organisation(db, actor=OPERATOR, data=same_name)
     assert name_clash.value.details == {"field": "name_zh"}
     same_code = OrganisationIn(name_zh="丁公司", credit_code=credit_code(1), layers=[Layer.model])
     with pytest.raises(Conflict) as code_clash:
-        service.create_organisation(db, actor=OPERATOR, data=same_code)
+        organisations.create_organisation(db, actor=OPERATOR, data=same_code)
     assert code_clash.value.details == {"field": "credit_code"}
     with pytest.raises(Conflict):
-        service.update_organisation(
+        organisations.update_organisation(
             db,
             actor=OPERATOR,
             organisation_id=b,
             data=OrganisationPatch(name_zh="甲智能科技有限公司"),
         )
     # renaming to its own name is not a clash
-    service.update_organisation(
+    organisations.update_organisation(
         db, actor=OPERATOR, organisation_id=a, data=OrganisationPatch(name_zh="甲智能科技有限公司")
     )
 
@@ -67,7 +67,7 @@ def test_only_operators_create_and_set_standing(db: Session) -> None:
     a = make_org(db, 1, "甲智能科技有限公司")
     data = OrganisationIn(name_zh="新公司", credit_code=credit_code(5), layers=[Layer.service])
     with pytest.raises(Forbidden):
-        service.create_organisation(db, actor=supplier_of(a), data=data)
+        organisations.create_organisation(db, actor=supplier_of(a), data=data)
     for patch in (
         OrganisationPatch(tier=Tier.core),
         OrganisationPatch(resident=True),
@@ -75,8 +75,10 @@ def test_only_operators_create_and_set_standing(db: Session) -> None:
         OrganisationPatch(name_zh="改名公司"),
     ):
         with pytest.raises(Forbidden):
-            service.update_organisation(db, actor=supplier_of(a), organisation_id=a, data=patch)
-    org = service.update_organisation(
+            organisations.update_organisation(
+                db, actor=supplier_of(a), organisation_id=a, data=patch
+            )
+    org = organisations.update_organisation(
         db,
         actor=supplier_of(a),
         organisation_id=a,
@@ -85,7 +87,7 @@ def test_only_operators_create_and_set_standing(db: Session) -> None:
     assert org.description == "我们做大模型" and org.layers == ["model", "service"]
     b = make_org(db, 2, "乙大模型有限公司")
     with pytest.raises(Forbidden):
-        service.update_organisation(
+        organisations.update_organisation(
             db, actor=supplier_of(b), organisation_id=a, data=OrganisationPatch(description="x")
         )
 
@@ -93,7 +95,7 @@ def test_only_operators_create_and_set_standing(db: Session) -> None:
 def test_contact_shown_to_operator_and_members_only(db: Session) -> None:
     a = make_org(db, 1, "甲智能科技有限公司")
     b = make_org(db, 2, "乙大模型有限公司")
-    org = service.get_organisation(db, a)
+    org = lookups.get_organisation(db, a)
     for actor, visible in (
         (OPERATOR, True),
         (supplier_of(a), True),
@@ -101,16 +103,16 @@ def test_contact_shown_to_operator_and_members_only(db: Session) -> None:
         (Actor(), False),
         (Actor(user_id=5, role=Role.expert), False),
     ):
-        out = service.organisation_out(org, actor=actor, filed_ids=set())
+        out = organisations.organisation_out(org, actor=actor, filed_ids=set())
         assert (out.contact is not None) is visible
-    page = service.list_organisations(db, actor=supplier_of(b))
+    page = organisations.list_organisations(db, actor=supplier_of(b))
     contacts = {o.id: o.contact for o in page.items}
     assert contacts[a] is None and contacts[b] is not None
 
 
 def test_residency_date_cleared_when_not_resident(db: Session) -> None:
     a = make_org(db, 1, "甲智能科技有限公司", resident=True, resident_since=dt.date(2023, 9, 1))
-    org = service.update_organisation(
+    org = organisations.update_organisation(
         db, actor=OPERATOR, organisation_id=a, data=OrganisationPatch(resident=False)
     )
     assert org.resident_since is None
@@ -121,7 +123,7 @@ def test_beian_filing(db: Session) -> None:
     m = add_model(db, a, "Abab")
     with pytest.raises(Invalid, match="不符"):
         file(db, m, "Shanghai-Abab-20230821", filed_on=dt.date(2023, 8, 22))
-    filing = service.get_filing(db, file(db, m, "Shanghai-Abab-20230821"))
+    filing = lookups.get_filing(db, file(db, m, "Shanghai-Abab-20230821"))
     assert filing.region == "Shanghai" and filing.filed_on == dt.date(2023, 8, 21)
     with pytest.raises(Conflict):
         file(db, m, "Shanghai-Abab-20230821")
@@ -129,7 +131,7 @@ def test_beian_filing(db: Session) -> None:
         file(db, m, "Shanghai-Abab-20230822", based_on_model_id=m)
     n = add_model(db, a, "Other")
     f2 = file(db, n, "Beijing-Other-202401020001", filed_on=dt.date(2024, 1, 2))
-    assert service.get_filing(db, f2).region == "Beijing"
+    assert lookups.get_filing(db, f2).region == "Beijing"
     with pytest.raises(ValueError, match="地区"):
         FilingIn(model_id=m, kind=FilingKind.beian, number="Atlantis-Abab-20230821")
 
@@ -146,18 +148,18 @@ def test_dengji_needs_an_actively_filed_base_model(db: Session) -> None:
     beian = file(db, base, "Shanghai-Abab-20230821", status=FilingStatus.suspended)
     with pytest.raises(Invalid, match="没有有效的备案"):
         file(db, app, "Shanghai-AbabZhushou-20240105", based_on_model_id=base, **dengji)
-    service.update_filing(
+    filings.update_filing(
         db, actor=OPERATOR, filing_id=beian, data=FilingPatch(status=FilingStatus.active)
     )
     f = file(db, app, "Shanghai-AbabZhushou-20240105", based_on_model_id=base, **dengji)
-    out = service.filing_out(service.get_filing(db, f))
+    out = filings.filing_out(lookups.get_filing(db, f))
     assert out.based_on_model_name == "Abab" and out.kind is FilingKind.dengji
     with pytest.raises(Invalid):
-        service.update_filing(
+        filings.update_filing(
             db, actor=OPERATOR, filing_id=f, data=FilingPatch(based_on_model_id=app)
         )
     with pytest.raises(Conflict):  # the 登记 rests on it
-        service.delete_model(db, actor=OPERATOR, model_id=base)
+        ai_models.delete_model(db, actor=OPERATOR, model_id=base)
 
 
 def test_filings_only_for_own_models(db: Session) -> None:
@@ -166,17 +168,17 @@ def test_filings_only_for_own_models(db: Session) -> None:
     m = add_model(db, a, "Abab")
     data = FilingIn(model_id=m, kind=FilingKind.beian, number="Shanghai-Abab-20230821")
     with pytest.raises(Forbidden):
-        service.create_filing(db, actor=supplier_of(b), data=data)
-    f = service.create_filing(db, actor=supplier_of(a), data=data).id
+        filings.create_filing(db, actor=supplier_of(b), data=data)
+    f = filings.create_filing(db, actor=supplier_of(a), data=data).id
     with pytest.raises(Forbidden):
-        service.update_filing(
+        filings.update_filing(
             db, actor=supplier_of(b), filing_id=f, data=FilingPatch(status=FilingStatus.revoked)
         )
     with pytest.raises(Forbidden):
-        service.delete_filing(db, actor=supplier_of(a), filing_id=f)
-    service.delete_filing(db, actor=OPERATOR, filing_id=f)
+        filings.delete_filing(db, actor=supplier_of(a), filing_id=f)
+    filings.delete_filing(db, actor=OPERATOR, filing_id=f)
     with pytest.raises(NotFound):
-        service.get_filing(db, f)
+        lookups.get_filing(db, f)
 
 
 def test_models_unique_per_organisation_and_owned(db: Session) -> None:
@@ -187,15 +189,15 @@ def test_models_unique_per_organisation_and_owned(db: Session) -> None:
     with pytest.raises(Conflict):
         add_model(db, a, "Abab")
     with pytest.raises(Forbidden):
-        service.create_model(
+        ai_models.create_model(
             db,
             actor=supplier_of(b),
             data=ModelIn(organisation_id=a, name="Sneaky", modality=Modality.text),
         )
     with pytest.raises(Forbidden):
-        service.update_model(db, actor=supplier_of(b), model_id=m, data=ModelPatch(name="x"))
+        ai_models.update_model(db, actor=supplier_of(b), model_id=m, data=ModelPatch(name="x"))
     with pytest.raises(Invalid):
-        service.update_model(db, actor=OPERATOR, model_id=m, data=ModelPatch(base_model_id=m))
+        ai_models.update_model(db, actor=OPERATOR, model_id=m, data=ModelPatch(base_model_id=m))
     with pytest.raises(Invalid):
         add_model(db, a, "Ghost", base_model_id=99999)
 
@@ -205,10 +207,10 @@ def test_deleting_an_organisation_takes_its_models(db: Session) -> None:
     m = add_model(db, a, "Abab")
     file(db, m, "Shanghai-Abab-20230821")
     db.commit()
-    service.delete_organisation(db, actor=OPERATOR, organisation_id=a)
+    organisations.delete_organisation(db, actor=OPERATOR, organisation_id=a)
     db.commit()
     with pytest.raises(NotFound):
-        service.get_model(db, m)
+        lookups.get_model(db, m)
 
 
 def test_overview_counts_and_regional_share(db: Session) -> None:
@@ -219,13 +221,13 @@ def test_overview_counts_and_regional_share(db: Session) -> None:
     m2 = add_model(db, b, "Yi")
     m3 = add_model(db, b, "Yi助手", base_model_id=m2)
     data = ModelIn(organisation_id=b, name="Painter", modality=Modality.image)
-    service.create_model(db, actor=OPERATOR, data=data)
+    ai_models.create_model(db, actor=OPERATOR, data=data)
     file(db, m1, "Shanghai-Abab-20230821")
     file(db, m2, "Shanghai-Yi-20231105")
     file(db, m2, "Beijing-Yi-20231120", status=FilingStatus.revoked)
     file(db, m3, "Shanghai-YiZhushou-20240110", kind=FilingKind.dengji, based_on_model_id=m2)
 
-    ov = service.overview(db)
+    ov = figures.overview(db)
     assert (ov.organisations, ov.resident_organisations, ov.models) == (3, 1, 4)
     assert (ov.filed_models, ov.registered_apps) == (2, 1)
     assert {r.key: r.count for r in ov.by_tier} == {"core": 1, "cluster": 1, "other": 1}
@@ -240,10 +242,10 @@ def test_overview_counts_and_regional_share(db: Session) -> None:
     assert ov.regional_share is None and ov.regional_filed_total is None
 
     with pytest.raises(Forbidden):
-        service.set_regional_total(db, actor=supplier_of(a), region="上海", total=80)
-    service.set_regional_total(db, actor=OPERATOR, region="上海", total=80)
-    service.set_regional_total(db, actor=OPERATOR, region="上海市", total=40)
-    ov = service.overview(db)
+        figures.set_regional_total(db, actor=supplier_of(a), region="上海", total=80)
+    figures.set_regional_total(db, actor=OPERATOR, region="上海", total=80)
+    figures.set_regional_total(db, actor=OPERATOR, region="上海市", total=40)
+    ov = figures.overview(db)
     assert ov.regional_region == "上海市" and ov.regional_filed_total == 40
     assert ov.regional_share == pytest.approx(2 / 40)
 
@@ -258,10 +260,10 @@ def test_deleting_an_organisation_takes_its_filings_and_registrations(db: Sessio
         db, own_app, "Shanghai-AbabZhushou-20240105", kind=FilingKind.dengji, based_on_model_id=base
     )
     db.commit()
-    service.delete_organisation(db, actor=OPERATOR, organisation_id=a)
+    organisations.delete_organisation(db, actor=OPERATOR, organisation_id=a)
     db.commit()
-    assert service.list_filings(db).total == 0
-    assert service.list_models(db).total == 0
+    assert filings.list_filings(db).total == 0
+    assert ai_models.list_models(db).total == 0
 
     c = make_org(db, 3, "丙公司")
     base = add_model(db, c, "Cbase")
@@ -270,5 +272,5 @@ def test_deleting_an_organisation_takes_its_filings_and_registrations(db: Sessio
     file(db, other_app, "Shanghai-YiApp-20240105", kind=FilingKind.dengji, based_on_model_id=base)
     db.commit()
     with pytest.raises(Conflict):  # another organisation's 登记 rests on c's model
-        service.delete_organisation(db, actor=OPERATOR, organisation_id=c)
-    assert service.get_organisation(db, c).name_zh == "丙公司"
+        organisations.delete_organisation(db, actor=OPERATOR, organisation_id=c)
+    assert lookups.get_organisation(db, c).name_zh == "丙公司"

@@ -16,7 +16,7 @@ from mosu.challenges.models import Application, Challenge, ChallengeKind
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
 from mosu.core import clock
 from mosu.permissions import Actor
-from mosu.registry import service as registry
+from mosu.registry import ai_models, filings
 from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn
 from mosu.scenarios import service as scenarios
@@ -92,13 +92,13 @@ def make_challenge(db: Session, world: World, *, publish: bool = True, **values:
 def make_model(db: Session, organisation_id: int, *, filed: bool = False) -> int:
     """A text model of the organisation, with an active 备案 filing when ``filed``."""
     n = next(_serial)
-    model = registry.create_model(
+    model = ai_models.create_model(
         db,
         actor=actor_operator(),
         data=ModelIn(organisation_id=organisation_id, name=f"测试模型{n}", modality=Modality.text),
     )
     if filed:
-        registry.create_filing(
+        filings.create_filing(
             db,
             actor=actor_operator(),
             data=FilingIn(

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.money import to_fen
+from mosu.registry.ai_models import create_model
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn
-from mosu.registry.service import create_model
 from mosu.supply import offers, programmes, service
 from mosu.supply.models import (
     ApplicationStatus,

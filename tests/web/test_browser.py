@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from mosu.demo.loader import load_community
 from mosu.permissions import PUBLIC
-from mosu.registry.service import list_organisations
+from mosu.registry.organisations import list_organisations
 from tests.conftest import LiveServer, credit_code
 
 pytestmark = [

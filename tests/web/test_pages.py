@@ -13,9 +13,10 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from mosu.deps import SESSION_COOKIE
+from mosu.registry.ai_models import create_model
+from mosu.registry.filings import create_filing
 from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn
-from mosu.registry.service import create_filing, create_model
 from tests.conftest import OPERATOR, LiveServer, World, credit_code, make_org
 from tests.web.signin import browser, sign_in
 

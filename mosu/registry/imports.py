@@ -1,11 +1,11 @@
-"""Bulk import and export of organisations and models as xlsx and CSV (批量导入导出).
+"""Bulk import of organisations and models from xlsx and CSV (批量导入).
 
 Operators keep the registry in Excel. An import reads the whole file, validates every
 row with the schemas the API uses (:class:`OrganisationIn`, :class:`ModelIn`) and
 writes nothing unless every row is valid, or the operator asked to drop the bad rows.
 The report names each bad row as Excel numbers it, the column as the file spells it,
-and the reason in Chinese. Exports use the same headers, so an export re-imports
-cleanly, and are safe against formula injection.
+and the reason in Chinese. Exports (:mod:`mosu.registry.exports`) use the same headers,
+so an export re-imports cleanly.
 
 Conventions of the report:
 
@@ -25,43 +25,40 @@ Conventions of the report:
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mosu.core.limits import ReadLimits
 from mosu.permissions import Actor, can_bulk_import, ensure
-from mosu.registry.models import Layer, Modality, Model, Organisation, Tier
+from mosu.registry.columns import (
+    ALIASES,
+    COLUMNS,
+    FIELD_COLUMN,
+    IGNORED_HEADERS,
+    ROOT_ERROR_COLUMN,
+    Column,
+    Kind,
+    header_key,
+)
+from mosu.registry.models import Model, Organisation
+from mosu.registry.organisations import organisation_values
 from mosu.registry.schemas import ModelIn, OrganisationIn
-from mosu.registry.service import organisation_values
 from mosu.registry.sheets import (
     CellError,
     FileProblem,
     Rows,
     as_text,
-    choice,
     clean_cell,
     is_blank,
     norm,
-    parse_bool,
-    parse_date,
-    parse_number,
     read_table,
-    split_list,
-    write_csv,
-    write_xlsx,
 )
-
-Kind = Literal["orgs", "models"]
-Format = Literal["xlsx", "csv"]
-
-IGNORED_HEADERS = frozenset({"序号", "编号", "备注", "说明", "no", "no.", "#", "id", "remark"})
 
 # ---------------------------------------------------------------- report
 
@@ -132,144 +129,6 @@ class ImportReportOut(BaseModel):
     committed: bool
 
 
-# ---------------------------------------------------------------- columns
-
-TIER_LABELS = {Tier.core: "北斗七星", Tier.cluster: "群星", Tier.other: "其他"}
-LAYER_LABELS = {
-    Layer.compute: "算力",
-    Layer.corpus: "语料",
-    Layer.model: "模型",
-    Layer.application: "应用",
-    Layer.service: "服务",
-}
-MODALITY_LABELS = {
-    Modality.text: "文本",
-    Modality.image: "图像",
-    Modality.audio: "语音",
-    Modality.video: "视频",
-    Modality.multimodal: "多模态",
-    Modality.code: "代码",
-}
-
-
-def _words(labels: dict[Any, str], **extra: str) -> dict[str, str]:
-    words = {label: key.value for key, label in labels.items()}
-    words.update({key.value: key.value for key in labels})
-    return words | extra
-
-
-_tier = choice(
-    _words(TIER_LABELS, 核心="core", 北斗七星企业="core", 群星企业="cluster", 其它="other"),
-    "梯队",
-    "北斗七星、群星 或 其他",
-)
-_layer = choice(
-    _words(LAYER_LABELS, 数据="corpus", data="corpus"), "产业链层级", "算力、语料、模型、应用、服务"
-)
-_modality = choice(
-    _words(MODALITY_LABELS, 音频="audio", 图片="image", speech="audio"),
-    "模态",
-    "文本、图像、语音、视频、多模态 或 代码",
-)
-
-
-def _layers(value: object) -> list[str]:
-    return [_layer(part) for part in split_list(value)]
-
-
-def _parameters(value: object) -> float:
-    try:
-        return parse_number(value)
-    except CellError as exc:
-        raise CellError(f"{exc}（单位：十亿，例如 7 或 1.8）") from None
-
-
-def _labelled(labels: dict[Any, str]) -> Callable[[object], object]:
-    by_value = {key.value: label for key, label in labels.items()}
-
-    def render(value: object) -> object:
-        values = value if isinstance(value, list) else [value]
-        return "、".join(by_value.get(str(getattr(v, "value", v)), str(v)) for v in values)
-
-    return render
-
-
-def _joined(value: object) -> object:
-    return "、".join(cast(list[str], value))
-
-
-def _yes_no(value: object) -> object:
-    return "是" if value else "否"
-
-
-@dataclass(frozen=True)
-class Column:
-    """A sheet column: its Chinese header, the other headers accepted for it, how a cell
-    becomes a schema value (``parse``) and a stored value a cell (``render``)."""
-
-    key: str
-    header: str
-    aliases: tuple[str, ...] = ()
-    required: bool = False
-    parse: Callable[[object], object] = as_text
-    render: Callable[[object], object] = lambda value: value
-    width: int = 16
-
-    def names(self) -> tuple[str, ...]:
-        return (self.header, self.key, *self.aliases)
-
-
-C = Column
-COLUMNS: dict[Kind, list[Column]] = {
-    "orgs": [
-        C("name_zh", "名称", ("name", "中文名称", "组织名称", "企业名称", "单位名称", "Chinese name"), True, width=36),
-        C("name_en", "英文名称", ("English name",), width=30),
-        C("credit_code", "统一社会信用代码", ("信用代码", "Credit code", "USCC"), True, width=22),
-        C("tier", "梯队", ("Tier",), parse=_tier, render=_labelled(TIER_LABELS)),
-        C("layers", "产业链层级", ("层级", "Layers", "Layer"), True, _layers, _labelled(LAYER_LABELS)),
-        C("resident", "是否入驻", ("入驻", "Resident"), parse=parse_bool, render=_yes_no),
-        C("resident_since", "入驻日期", ("入驻时间", "Resident since"), parse=parse_date),
-        C("website", "网址", ("官网", "Website", "URL"), width=30),
-        C("description", "简介", ("Description", "介绍"), width=50),
-        C("regions", "服务地区", ("地区", "Regions"), parse=split_list, render=_joined),
-        C("contact_name", "联系人", ("Contact", "Contact name")),
-        C("contact_phone", "联系电话", ("电话", "Phone", "Contact phone")),
-        C("contact_email", "联系邮箱", ("邮箱", "Email", "Contact email"), width=26),
-    ],
-    "models": [
-        C("organisation", "所属组织", ("组织", "企业", "Organisation", "Organization"), True, width=36),
-        C("name", "模型名称", ("名称", "Model", "Model name"), True, width=24),
-        C("modality", "模态", ("Modality",), True, _modality, _labelled(MODALITY_LABELS)),
-        C("open_weights", "是否开源", ("开源", "Open weights"), parse=parse_bool, render=_yes_no),
-        C("parameters_b", "参数规模（十亿）", ("参数规模", "参数量", "Parameters (billions)", "Parameters"), parse=_parameters),
-        C("base_model", "基座模型", ("Base model",), width=24),
-        C("capability_tags", "能力标签", ("标签", "Capability tags", "Tags"), parse=split_list, render=_joined, width=30),
-        C("description", "简介", ("Description", "介绍"), width=50),
-    ],
-}  # fmt: skip
-del C
-
-
-def _header_key(title: object) -> str:
-    """A header matched loosely: width, spaces and case ignored, "*" or "(必填)" dropped."""
-    if title is None:
-        return ""
-    return re.sub(r"(\*|\((必填|选填)\))+$", "", norm(as_text(title)))
-
-
-_ALIASES: dict[Kind, dict[str, Column]] = {
-    kind: {_header_key(name): col for col in cols for name in col.names()}
-    for kind, cols in COLUMNS.items()
-}
-_ROOT_ERROR_COLUMN: dict[Kind, str] = {"orgs": "resident_since", "models": "base_model"}
-_FIELD_COLUMN = {
-    "contact": "contact_name",
-    "organisation_id": "organisation",
-    "base_model_id": "base_model",
-    "base_model_text": "base_model",
-}
-
-
 # ---------------------------------------------------------------- header
 
 
@@ -282,7 +141,7 @@ class _Header:
 
     def title(self, kind: Kind, key: str) -> str:
         """The header of the column behind field ``key``, as the file spells it."""
-        key = _FIELD_COLUMN.get(key, key)
+        key = FIELD_COLUMN.get(key, key)
         if key in self.titles:
             return self.titles[key]
         return next((c.header for c in COLUMNS[kind] if c.key == key), "")
@@ -295,9 +154,9 @@ def _read_header(kind: Kind, rows: Rows, report: ImportReport) -> tuple[_Header 
     if not filled:
         report.problems.append(RowProblem(0, "", "文件中没有任何数据"))
         return None, []
-    required = {_header_key(n) for c in COLUMNS[kind] if c.required for n in c.names()}
+    required = {header_key(n) for c in COLUMNS[kind] if c.required for n in c.names()}
     at = next(
-        (i for i, (_, v) in enumerate(filled[:10]) if any(_header_key(c) in required for c in v)),
+        (i for i, (_, v) in enumerate(filled[:10]) if any(header_key(c) in required for c in v)),
         0,
     )
     number, cells = filled[at]
@@ -306,7 +165,7 @@ def _read_header(kind: Kind, rows: Rows, report: ImportReport) -> tuple[_Header 
     expected = "、".join(c.header for c in COLUMNS[kind])
     for index, raw in enumerate(cells):
         title = as_text(clean_cell(raw) or "")
-        col = _ALIASES[kind].get(_header_key(title))
+        col = ALIASES[kind].get(header_key(title))
         if col is None:
             if norm(title) in IGNORED_HEADERS:
                 report.ignored_columns.append(title)
@@ -393,7 +252,7 @@ def _validate(
             loc = error["loc"]
             if not loc and failed:  # a cross-field rule seeing a default for a bad cell
                 continue
-            key = str(loc[0]) if loc else _ROOT_ERROR_COLUMN[kind]
+            key = str(loc[0]) if loc else ROOT_ERROR_COLUMN[kind]
             if key == "contact" and len(loc) > 1:
                 key = f"contact_{loc[1]}"
             title = header.title(kind, key)
@@ -544,7 +403,7 @@ def import_table(
     report = ImportReport(kind=kind, filename=filename)
     try:
         rows, report.encoding = read_table(
-            content, filename=filename, sheet=sheet, headers=_ALIASES[kind].keys(), limits=limits
+            content, filename=filename, sheet=sheet, headers=ALIASES[kind].keys(), limits=limits
         )
     except FileProblem as exc:
         report.problems.append(RowProblem(0, "", str(exc)))
@@ -604,55 +463,3 @@ def _write(session: Session, kind: Kind, valid: dict[int, Any]) -> int:
         if group:
             session.execute(update(Model), group)
     return len(created)
-
-
-# ---------------------------------------------------------------- export
-
-
-def _org_records(session: Session) -> Iterator[dict[str, object]]:
-    for org in session.scalars(select(Organisation).order_by(Organisation.id)):
-        yield {c.key: getattr(org, c.key) for c in COLUMNS["orgs"]}
-
-
-def _model_records(session: Session) -> Iterator[dict[str, object]]:
-    models = session.scalars(
-        select(Model)
-        .options(selectinload(Model.organisation), selectinload(Model.base_model))
-        .order_by(Model.organisation_id, Model.id)
-    ).all()
-    count: dict[str, int] = {}
-    for m in models:
-        count[m.name] = count.get(m.name, 0) + 1
-    for m in models:
-        base, base_text = m.base_model, m.base_model_text
-        if base is not None:
-            unique = count[base.name] == 1
-            base_text = base.name if unique else f"{base.organisation.name_zh}/{base.name}"
-        yield {
-            "organisation": m.organisation.name_zh,
-            "name": m.name,
-            "modality": m.modality,
-            "open_weights": m.open_weights,
-            "parameters_b": m.parameters_b,
-            "base_model": base_text,
-            "capability_tags": m.capability_tags,
-            "description": m.description,
-        }
-
-
-def export_table(session: Session, *, actor: Actor, kind: Kind, fmt: Format) -> bytes:
-    """Every organisation (contacts included) or every model, as xlsx or CSV.
-
-    Operator only. The headers are those :func:`import_table` reads, so an export
-    imports again as it is; text that would start a formula gets a leading ``'``;
-    CSV is UTF-8 with a BOM so that Excel shows the Chinese right.
-    """
-    ensure(can_bulk_import(actor), "只有运营方可以导出名录")
-    columns = COLUMNS[kind]
-    records = _org_records(session) if kind == "orgs" else _model_records(session)
-    rows = ([None if r[c.key] is None else c.render(r[c.key]) for c in columns] for r in records)
-    headers = [c.header for c in columns]
-    if fmt == "csv":
-        return write_csv(headers, rows)
-    title = "组织" if kind == "orgs" else "模型"
-    return write_xlsx(title, headers, rows, [c.width for c in columns])

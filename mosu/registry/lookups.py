@@ -1,0 +1,55 @@
+"""Registry lookups every part of the registry (and its neighbours) shares: an organisation, a
+model or a filing by id, and the models with an active 备案 filing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from mosu.core.errors import NotFound
+from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
+
+
+def filed_model_ids(session: Session) -> set[int]:
+    """Models with an active 备案 filing."""
+    return set(
+        session.scalars(
+            select(Filing.model_id).where(
+                Filing.kind == FilingKind.beian, Filing.status == FilingStatus.active
+            )
+        )
+    )
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound(f"组织 {organisation_id} 不存在")
+    return org
+
+
+MODEL_LOAD = (
+    selectinload(Model.organisation),
+    selectinload(Model.base_model),
+    selectinload(Model.filings),
+)
+
+
+def get_model(session: Session, model_id: int) -> Model:
+    model = session.get(Model, model_id, options=MODEL_LOAD)
+    if model is None:
+        raise NotFound(f"模型 {model_id} 不存在")
+    return model
+
+
+FILING_LOAD = (
+    selectinload(Filing.model).selectinload(Model.organisation),
+    selectinload(Filing.based_on_model),
+)
+
+
+def get_filing(session: Session, filing_id: int) -> Filing:
+    filing = session.get(Filing, filing_id, options=FILING_LOAD)
+    if filing is None:
+        raise NotFound(f"备案记录 {filing_id} 不存在")
+    return filing

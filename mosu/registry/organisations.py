@@ -1,0 +1,190 @@
+"""Organisations: listing and search, uniqueness, who may create, edit and delete them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import String, case, cast, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from mosu.core.errors import Conflict
+from mosu.core.pagination import Page, like_pattern, page_args
+from mosu.permissions import (
+    Actor,
+    can_create_organisation,
+    can_delete_organisation,
+    can_edit_organisation,
+    can_see_contact,
+    can_set_standing,
+    ensure,
+)
+from mosu.registry.lookups import filed_model_ids, get_organisation
+from mosu.registry.models import Filing, Layer, Model, Organisation, Tier
+from mosu.registry.schemas import Contact, OrganisationIn, OrganisationOut, OrganisationPatch
+from mosu.search.live import engine_first, live_index
+
+
+def organisation_out(org: Organisation, *, actor: Actor, filed_ids: set[int]) -> OrganisationOut:
+    contact = None
+    if can_see_contact(actor, org.id):
+        contact = Contact(name=org.contact_name, phone=org.contact_phone, email=org.contact_email)
+    return OrganisationOut(
+        id=org.id,
+        name_zh=org.name_zh,
+        name_en=org.name_en,
+        credit_code=org.credit_code,
+        tier=org.tier,
+        layers=[Layer(v) for v in org.layers],
+        resident=org.resident,
+        resident_since=org.resident_since,
+        website=org.website,
+        description=org.description,
+        regions=list(org.regions),
+        model_count=len(org.models),
+        filed_model_count=sum(1 for m in org.models if m.id in filed_ids),
+        contact=contact,
+    )
+
+
+_TIER_ORDER = case({tier: rank for rank, tier in enumerate(Tier)}, value=Organisation.tier)
+"""北斗七星 first, then 群星, then the others (not the alphabetical order of the values)."""
+
+
+def list_organisations(
+    session: Session,
+    *,
+    actor: Actor,
+    q: str = "",
+    tier: Tier | None = None,
+    layer: Layer | None = None,
+    resident: bool | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> Page[OrganisationOut]:
+    """Organisations; ``q`` searches through the matching engine (names, descriptions, models
+    and their tags, case studies), best first, plus substring matches of name, description
+    and credit code behind them."""
+    page, per_page = page_args(page, per_page)
+    stmt = select(Organisation)
+    ranked: list[int] = []
+    if q.strip():
+        pattern = like_pattern(q.strip())
+        ranked = live_index(session).search_organisations(session, q.strip())
+        stmt = stmt.where(
+            or_(
+                Organisation.id.in_(ranked),
+                Organisation.name_zh.ilike(pattern, escape="\\"),
+                Organisation.name_en.ilike(pattern, escape="\\"),
+                Organisation.description.ilike(pattern, escape="\\"),
+                Organisation.credit_code.ilike(pattern, escape="\\"),
+            )
+        )
+    if tier is not None:
+        stmt = stmt.where(Organisation.tier == tier)
+    if layer is not None:
+        stmt = stmt.where(cast(Organisation.layers, String).like(f'%"{layer.value}"%'))
+    if resident is not None:
+        stmt = stmt.where(Organisation.resident.is_(resident))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    ordered = stmt.order_by(_TIER_ORDER, Organisation.id)
+    if ranked:
+        ids = session.scalars(ordered.with_only_columns(Organisation.id)).all()
+        shown = engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
+        found = session.scalars(
+            select(Organisation)
+            .where(Organisation.id.in_(shown))
+            .options(selectinload(Organisation.models))
+        ).all()
+        by_id = {o.id: o for o in found}
+        rows: Iterable[Organisation] = [by_id[i] for i in shown]
+    else:
+        rows = session.scalars(
+            ordered.options(selectinload(Organisation.models))
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    filed = filed_model_ids(session)
+    items = [organisation_out(o, actor=actor, filed_ids=filed) for o in rows]
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def _check_org_unique(
+    session: Session, *, name_zh: str | None, credit_code: str | None, exclude_id: int | None
+) -> None:
+    if name_zh is not None:
+        hit = session.scalar(select(Organisation.id).where(Organisation.name_zh == name_zh))
+        if hit is not None and hit != exclude_id:
+            raise Conflict(f"组织名称“{name_zh}”已存在", details={"field": "name_zh"})
+    if credit_code is not None:
+        hit = session.scalar(select(Organisation.id).where(Organisation.credit_code == credit_code))
+        if hit is not None and hit != exclude_id:
+            raise Conflict(
+                f"统一社会信用代码 {credit_code} 已被登记", details={"field": "credit_code"}
+            )
+
+
+def organisation_values(data: OrganisationIn) -> dict[str, Any]:
+    """Column values for an organisation row from validated input."""
+    values = data.model_dump(exclude={"contact", "layers"})
+    values["layers"] = [layer.value for layer in data.layers]
+    values["contact_name"] = data.contact.name
+    values["contact_phone"] = data.contact.phone
+    values["contact_email"] = data.contact.email
+    return values
+
+
+def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
+    ensure(can_create_organisation(actor), "只有运营方可以登记组织")
+    _check_org_unique(session, name_zh=data.name_zh, credit_code=data.credit_code, exclude_id=None)
+    org = Organisation(**organisation_values(data))
+    session.add(org)
+    session.flush()
+    return org
+
+
+STANDING_FIELDS = frozenset({"tier", "resident", "resident_since", "credit_code", "name_zh"})
+
+
+def update_organisation(
+    session: Session, *, actor: Actor, organisation_id: int, data: OrganisationPatch
+) -> Organisation:
+    org = get_organisation(session, organisation_id)
+    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
+    changes = data.model_dump(exclude_unset=True)
+    if STANDING_FIELDS & changes.keys():
+        ensure(can_set_standing(actor), "名称、信用代码、梯队与入驻信息由运营方维护")
+    _check_org_unique(
+        session,
+        name_zh=changes.get("name_zh"),
+        credit_code=changes.get("credit_code"),
+        exclude_id=org.id,
+    )
+    for key, value in changes.pop("contact", {}).items():  # only the contact fields sent
+        setattr(org, f"contact_{key}", value)
+    if "layers" in changes:
+        changes["layers"] = [Layer(v).value for v in changes["layers"]]
+    for key, value in changes.items():
+        setattr(org, key, value)
+    if not org.resident:
+        org.resident_since = None
+    session.flush()
+    return org
+
+
+def delete_organisation(session: Session, *, actor: Actor, organisation_id: int) -> None:
+    ensure(can_delete_organisation(actor), "只有运营方可以删除组织")
+    org = get_organisation(session, organisation_id)
+    # The database cascades to models, filings and endpoints (the ORM would instead try to
+    # detach the models, whose organisation_id is NOT NULL). The organisation's own filings go
+    # first, so that only another organisation's 登记 resting on its models can refuse this.
+    own_models = select(Model.id).where(Model.organisation_id == org.id)
+    try:
+        session.execute(delete(Filing).where(Filing.model_id.in_(own_models)))
+        session.execute(delete(Organisation).where(Organisation.id == org.id))
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict("该组织的模型被其他登记引用，不能删除") from exc
+    session.expire_all()
