@@ -258,7 +258,7 @@ def compute_subsidy(
         return _refuse(steps, "related")
 
     share = Fraction(rules.share)
-    amount = floor_fen(contract.amount_fen * share)
+    amount: int = floor_fen(contract.amount_fen * share)
     steps.append(
         Step("share", amount, {"share": str(rules.share), "contract_fen": contract.amount_fen})
     )

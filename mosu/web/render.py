@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from mosu import i18n
 from mosu.accounts.models import Role
 from mosu.core.gate import SAFE_METHODS
+from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
 from mosu.permissions import Actor
@@ -67,6 +68,7 @@ env.globals.update(
     FilingStatus=FilingStatus,
     Role=Role,
 )
+env.filters["yuan"] = fmt_yuan  # every amount on every page: fen in, yuan out
 
 
 def language(request: Request) -> i18n.Language:

@@ -19,7 +19,6 @@ from starlette.datastructures import FormData, UploadFile
 from mosu import i18n
 from mosu.core import clock
 from mosu.core.errors import MosuError
-from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import (
@@ -73,7 +72,6 @@ def _percent(share: Decimal | str) -> str:
     return f"{value.normalize():f}%"
 
 
-env.filters["yuan"] = fmt_yuan
 env.filters["percent"] = _percent
 
 
