@@ -30,7 +30,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Organisation
-from mosu.supply import offers, programmes, report, service
+from mosu.supply import applications, attachments, decisions, ledger, offers, programmes, report
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.schemas import (
     ApplicationIn,
@@ -121,14 +121,14 @@ def programme_page(
     """A programme: its rules, budget and spending; operators also see its applications."""
     programme = programmes.get_programme(session, programme_id)
     out = programmes.programmes_out(session, [programme])[0]
-    applications = (
-        service.list_applications(session, actor=actor, programme_id=programme.id)
+    listed = (
+        applications.list_applications(session, actor=actor, programme_id=programme.id)
         if actor.is_authenticated
         else []
     )
     context = {
         "p": out,
-        "applications": applications,
+        "applications": listed,
         "can_apply": programme.open and (actor.is_operator or actor.organisation_id is not None),
     }
     return render(request, "supply/programme.html", context, actor=actor)
@@ -196,10 +196,10 @@ def submit_application(
     upload = form.get("attachment")
     limit = settings.max_upload_mb * 1024 * 1024
     try:
-        application = service.create_application(session, actor=actor, data=data)
+        application = applications.create_application(session, actor=actor, data=data)
         if isinstance(upload, UploadFile) and upload.filename:
             content = upload.file.read(limit + 1)
-            service.attach(
+            attachments.attach(
                 session,
                 actor=actor,
                 application_id=application.id,
@@ -229,7 +229,7 @@ def applications_page(
     programme_id: str = "",
 ) -> HTMLResponse:
     """Your organisation's applications (operators: all), by status and programme."""
-    found = service.list_applications(
+    found = applications.list_applications(
         session,
         actor=actor,
         programme_id=int(programme_id) if programme_id.isdigit() else None,
@@ -253,7 +253,7 @@ def _detail(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    out = service.application_out(application)
+    out = applications.application_out(application)
     context = {
         "a": out,
         "errors": errors or {},
@@ -270,7 +270,7 @@ def application_page(
     request: Request, session: SessionDep, actor: SignedInActor, application_id: int
 ) -> HTMLResponse:
     """An application: the contract, the subsidy with its working, and what happens next."""
-    application = service.get_application(session, actor=actor, application_id=application_id)
+    application = applications.get_application(session, actor=actor, application_id=application_id)
     return _detail(request, session, actor, application)
 
 
@@ -294,7 +294,7 @@ def _step(
 ) -> Response:
     """Run one step of the flow from a form; errors re-render the page with the message."""
     lang = language(request)
-    application = service.get_application(session, actor=actor, application_id=application_id)
+    application = applications.get_application(session, actor=actor, application_id=application_id)
     try:
         run()
     except ValidationError as exc:
@@ -325,7 +325,7 @@ def review_form(
                 "reason": text(form, "reason"),
             }
         )
-        service.review(session, actor=actor, application_id=application_id, data=data)
+        decisions.review(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -338,7 +338,7 @@ def claim_form(
         data = ClaimIn.model_validate(
             {"delivered_on": text(form, "delivered_on"), "note": text(form, "note")}
         )
-        service.claim(session, actor=actor, application_id=application_id, data=data)
+        decisions.claim(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -356,7 +356,7 @@ def payout_form(
                 "reference": text(form, "reference"),
             }
         )
-        service.payout(session, actor=actor, application_id=application_id, data=data)
+        decisions.payout(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -448,6 +448,6 @@ def reports_page(
         "r": figures,
         "year": year,
         "charts": report_charts(figures, language(request)),
-        "problems": service.ledger_problems(session),
+        "problems": ledger.ledger_problems(session),
     }
     return render(request, "supply/reports.html", context, actor=actor)
