@@ -1,24 +1,25 @@
-"""A voucher application's contract (合同附件): one PDF under ``data_dir/supply``."""
+"""A voucher application's contract (合同附件): one PDF kept by the core FileStore (area
+``supply``). The row names the file by its name inside the area; a replaced contract is
+removed only once the transaction that dropped it commits."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.core.files import PDF_MAGIC
-from mosu.permissions import (
-    Actor,
-    can_apply_for,
-    ensure,
-)
+from mosu.core.errors import Conflict, NotFound
+from mosu.core.files import FileStore, check_pdf
+from mosu.permissions import Actor, can_apply_for, ensure
 from mosu.supply.applications import get_application
-from mosu.supply.models import (
-    ApplicationStatus,
-    VoucherApplication,
-)
+from mosu.supply.models import ApplicationStatus, VoucherApplication
+
+AREA = "supply"
+
+
+def store(data_dir: Path) -> FileStore:
+    """The contracts' FileStore under ``data_dir``."""
+    return FileStore(data_dir, AREA)
 
 
 def attach(
@@ -31,7 +32,8 @@ def attach(
     data_dir: Path,
     max_bytes: int,
 ) -> VoucherApplication:
-    """Keep the contract (a PDF, at most ``max_bytes``) with a submitted application."""
+    """Keep the contract (a PDF, at most ``max_bytes``) with a submitted application; the
+    contract it replaces is removed after the commit, and the new file if the commit fails."""
     application = get_application(session, actor=actor, application_id=application_id)
     ensure(
         can_apply_for(actor, application.organisation_id),
@@ -39,29 +41,27 @@ def attach(
     )
     if application.status is not ApplicationStatus.submitted:
         raise Conflict("审核后不能再更换附件 / the attachment is fixed once reviewed")
-    if len(content) > max_bytes:
-        raise Invalid(f"附件超过 {max_bytes // (1024 * 1024)} MiB 上限 / attachment too large")
-    if not content.startswith(PDF_MAGIC):
-        raise Invalid("附件须为 PDF 文件 / the attachment must be a PDF", details={"field": "file"})
-    folder = data_dir / "supply"
-    folder.mkdir(parents=True, exist_ok=True)
-    stored = f"application-{application.id}-{secrets.token_hex(8)}.pdf"
-    (folder / stored).write_bytes(content)
-    old = application.attachment_path
+    check_pdf(content, max_bytes=max_bytes, what="附件", field="file")
+    files = store(data_dir)
+    stored = files.put(session, content, prefix=f"application-{application.id}", suffix=".pdf")
+    if application.attachment_path:
+        files.delete_after_commit(session, f"{AREA}/{application.attachment_path}")
     application.attachment_name = Path(filename).name[:200] or "contract.pdf"
-    application.attachment_path = stored
-    application.attachment_size = len(content)
+    application.attachment_path = Path(stored.name).name
+    application.attachment_size = stored.size
     session.flush()
-    if old:
-        (folder / old).unlink(missing_ok=True)
     return application
 
 
 def attachment(
     session: Session, *, actor: Actor, application_id: int, data_dir: Path
 ) -> tuple[str, bytes]:
+    """The contract's file name and content; 404 when there is none."""
     application = get_application(session, actor=actor, application_id=application_id)
-    path = data_dir / "supply" / application.attachment_path
-    if not application.attachment_path or not path.is_file():
-        raise NotFound("该申请没有附件 / no attachment")
-    return application.attachment_name, path.read_bytes()
+    try:
+        if not application.attachment_path:
+            raise NotFound("no attachment")
+        content = store(data_dir).read(f"{AREA}/{application.attachment_path}")
+    except NotFound:
+        raise NotFound("该申请没有附件 / no attachment") from None
+    return application.attachment_name, content
