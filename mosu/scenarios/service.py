@@ -16,6 +16,7 @@ from mosu.permissions import (
     can_manage_scenario,
     can_read_draft_challenge,
     can_read_draft_scenario,
+    can_read_every_draft_scenario,
     ensure,
 )
 from mosu.registry.models import Organisation
@@ -27,7 +28,7 @@ from mosu.search.live import engine_first, live_index
 
 def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
     """``stmt`` narrowed to the scenarios ``actor`` may read (drafts: own org, operators)."""
-    if actor.is_operator:
+    if can_read_every_draft_scenario(actor):
         return stmt
     shown = Scenario.status != ScenarioStatus.draft
     if actor.organisation_id is not None:

@@ -16,8 +16,10 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.money import to_fen, to_yuan
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_apply_for,
     can_see_application,
+    can_see_every_application,
     ensure,
 )
 from mosu.registry.models import Organisation
@@ -125,9 +127,11 @@ def _parties(
 ) -> tuple[Organisation, Organisation]:
     """The buyer (the actor's organisation; an operator names it) and the seller of a new
     application, once the actor may apply for the buyer and the programme is open."""
-    buyer_id = data.organisation_id if actor.is_operator else actor.organisation_id
+    buyer_id = (
+        data.organisation_id if can_act_for_any_organisation(actor) else actor.organisation_id
+    )
     if buyer_id is None:
-        if not actor.is_operator:
+        if not can_act_for_any_organisation(actor):
             raise Forbidden("只有组织成员可以申请 / only members of an organisation may apply")
         raise Invalid("请指定申请组织 / name the applicant", details={"field": "organisation_id"})
     ensure(can_apply_for(actor, buyer_id), "只能为本组织申请 / only for your own organisation")
@@ -191,7 +195,7 @@ def list_applications(
 ) -> list[VoucherApplication]:
     """Operators see every application; anyone else only their own organisation's."""
     stmt = select(VoucherApplication).order_by(VoucherApplication.id.desc())
-    if not actor.is_operator:
+    if not can_see_every_application(actor):
         if actor.organisation_id is None:
             return []
         stmt = stmt.where(VoucherApplication.organisation_id == actor.organisation_id)

@@ -11,9 +11,8 @@ from starlette.datastructures import UploadFile
 
 from mosu.core.errors import Invalid
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.permissions import can_see_application, ensure
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
-from mosu.supply import applications, attachments, decisions, offers, programmes, report
+from mosu.supply import applications, attachments, decisions, offers, programmes, report, views
 from mosu.supply import ledger as book
 from mosu.supply.models import (
     ApplicationStatus,
@@ -68,9 +67,7 @@ def _own_model_service(session: SessionDep, actor: SignedInActor, service_id: in
 def _visible_application(
     session: SessionDep, actor: SignedInActor, application_id: int
 ) -> VoucherApplication:
-    application = applications.get_application(session, actor=actor, application_id=application_id)
-    ensure(can_see_application(actor, application.organisation_id))
-    return application
+    return views.visible_application(session, actor=actor, application_id=application_id)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -23,14 +22,23 @@ from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import (
     Actor,
-    can_apply_for,
+    can_act_for_any_organisation,
+    can_apply_for_vouchers,
     can_manage_offers_of,
-    can_review_applications,
-    can_see_supply_reports,
+    can_manage_programmes,
+    can_see_every_application,
     ensure,
 )
-from mosu.registry.models import Organisation
-from mosu.supply import applications, attachments, decisions, ledger, offers, programmes, report
+from mosu.supply import (
+    applications,
+    attachments,
+    decisions,
+    ledger,
+    offers,
+    programmes,
+    report,
+    views,
+)
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.schemas import (
     ApplicationIn,
@@ -79,11 +87,6 @@ def _money(form: FormData, name: str) -> str:
     return text(form, name).replace(",", "").replace("，", "")
 
 
-def _orgs(session: Session) -> list[tuple[int, str]]:
-    stmt = select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-    return [(i, n) for i, n in session.execute(stmt)]
-
-
 # ---------------------------------------------------------------- the market
 
 
@@ -104,9 +107,7 @@ def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLRes
         "pools": [(offers.pool_out(o), mine) for o, mine in shown(pools)],
         "corpus_offers": [(offers.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
         "model_services": [(offers.model_service_out(o), mine) for o, mine in shown(models)],
-        "can_offer": actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
-        "can_apply": actor.is_operator or actor.organisation_id is not None,
-        "can_report": can_see_supply_reports(actor),
+        **vars(views.market_flags(actor)),
     }
     return render(request, "supply/market.html", context, actor=actor)
 
@@ -129,7 +130,9 @@ def programme_page(
     context = {
         "p": out,
         "applications": listed,
-        "can_apply": programme.open and (actor.is_operator or actor.organisation_id is not None),
+        "can_apply": views.can_apply_to(actor, programme),
+        "sees_all": can_see_every_application(actor),
+        "can_manage": can_manage_programmes(actor),
     }
     return render(request, "supply/programme.html", context, actor=actor)
 
@@ -151,7 +154,8 @@ def _application_page(
         "values": values,
         "errors": errors or {},
         "programmes": open_programmes,
-        "organisations": _orgs(session),
+        "organisations": views.organisation_choices(session),
+        "choose_buyer": can_act_for_any_organisation(actor),
         "max_mb": settings.max_upload_mb,
         "pools": offers.list_pools(session),
         "corpus_offers": offers.list_corpus_offers(session),
@@ -170,7 +174,7 @@ def new_application(
 ) -> HTMLResponse:
     """The application form: the contract, its parties, amount and dates, and its PDF."""
     ensure(
-        actor.is_operator or actor.organisation_id is not None,
+        can_apply_for_vouchers(actor),
         "只有组织成员可以申请 / only members of an organisation apply",
     )
     values = {name: "" for name in APPLICATION_FIELDS} | {"programme_id": programme_id}
@@ -241,6 +245,7 @@ def applications_page(
         "programme_id": programme_id,
         "programmes": programmes.list_programmes(session),
         "statuses": list(ApplicationStatus),
+        "can_apply": can_apply_for_vouchers(actor),
     }
     return render(request, "supply/applications.html", context, actor=actor)
 
@@ -257,8 +262,7 @@ def _detail(
     context = {
         "a": out,
         "errors": errors or {},
-        "can_review": can_review_applications(actor),
-        "can_claim": can_apply_for(actor, application.organisation_id),
+        **vars(views.application_flags(actor, application)),
         "today": clock.today().isoformat(),
         "rules": out.decision_working or out.working,
     }
