@@ -375,7 +375,8 @@ def can_set_regional_total(actor: Actor) -> bool:
 
 
 def can_act_for_any_organisation(actor: Actor) -> bool:
-    """Whether the actor's forms may name any organisation (operators) or only its own."""
+    """Whether the actor's forms (a model, an endpoint, an offer, a voucher application) may
+    name any organisation (operators) or only its own."""
     return actor.is_operator
 
 
@@ -402,3 +403,42 @@ def role_needs_organisation(role: Role) -> bool:
 def can_revoke_token(actor: Actor, owner_user_id: int) -> bool:
     """An API token is revoked by its owner or by an operator."""
     return owner_user_id == actor.user_id or actor.is_operator
+
+
+# --- scenarios ---
+
+#: Who may reach the scenario forms and the API that posts and edits scenarios.
+SCENARIO_AUTHORS = roles(Role.operator, Role.demand)
+
+
+def can_post_scenario(actor: Actor) -> bool:
+    """Posting a scenario at all: operators, and demand users of an organisation."""
+    return actor.is_operator or (actor.role is Role.demand and actor.organisation_id is not None)
+
+
+def can_post_for_any_organisation(actor: Actor) -> bool:
+    """Naming the demand organisation of a new scenario (others post for their own)."""
+    return actor.is_operator
+
+
+def can_read_every_draft_scenario(actor: Actor) -> bool:
+    """The board without the draft filter: operators."""
+    return actor.is_operator
+
+
+# --- supply ---
+
+
+def can_offer_supply(actor: Actor) -> bool:
+    """Publishing compute, corpus or model offers at all: operators and suppliers' members."""
+    return actor.is_operator or can_manage_offers_of(actor, actor.organisation_id)
+
+
+def can_apply_for_vouchers(actor: Actor) -> bool:
+    """Applying for vouchers at all: operators, and members of an organisation."""
+    return actor.is_operator or actor.organisation_id is not None
+
+
+def can_see_every_application(actor: Actor) -> bool:
+    """Every voucher application, not only one's own organisation's: operators."""
+    return actor.is_operator

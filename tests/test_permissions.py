@@ -56,9 +56,11 @@ from mosu.permissions import Actor, Requirement
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
+from mosu.supply import applications as supply_applications
+from mosu.supply import attachments as supply_attachments
+from mosu.supply import decisions as supply_decisions
 from mosu.supply import offers as supply_offers
 from mosu.supply import programmes as supply_programmes
-from mosu.supply import service as supply_service
 from mosu.supply.rules import Rules
 from mosu.supply.schemas import (
     ApplicationIn,
@@ -807,7 +809,7 @@ def walk_supply(app: FastAPI, db: Session, world: World, walk: Walk) -> SupplyWa
         data_dir=app.state.settings.data_dir,
     )
     found.application = fresh_application(db, world, found, SECRET_CONTRACT, "submitted")
-    supply_service.attach(
+    supply_attachments.attach(
         db,
         actor=operator,
         application_id=found.application,
@@ -825,7 +827,7 @@ def fresh_application(
 ) -> int:
     """A new application of org_a (buying from org_b), taken to ``state``."""
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator, username="operator")
-    application = supply_service.create_application(
+    application = supply_applications.create_application(
         db,
         actor=operator,
         data=ApplicationIn(
@@ -841,11 +843,11 @@ def fresh_application(
         ),
     )
     if state in ("approved", "claimed"):
-        supply_service.review(
+        supply_decisions.review(
             db, actor=operator, application_id=application.id, data=ReviewIn(decision="approve")
         )
     if state == "claimed":
-        supply_service.claim(
+        supply_decisions.claim(
             db,
             actor=operator,
             application_id=application.id,

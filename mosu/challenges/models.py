@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Enum,
     Float,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from mosu.core import clock
 from mosu.core.db import Base
 from mosu.core.errors import Conflict
+from mosu.core.money import Fen, whole_fen, whole_yuan
 from mosu.corpus.models import DatasetVersion
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
@@ -76,7 +78,7 @@ class Challenge(Base):
     title: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(100), default="")
     keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
-    bounty_yuan: Mapped[int | None] = mapped_column(Integer)  # None: 面议 negotiable
+    bounty_fen: Mapped[Fen | None] = mapped_column(BigInteger)  # None: 面议 negotiable
     requirements: Mapped[str] = mapped_column(Text, default="")
     valid_from: Mapped[dt.date]
     valid_until: Mapped[dt.date]
@@ -101,6 +103,15 @@ class Challenge(Base):
     stages: Mapped[list[Stage]] = relationship(
         back_populates="challenge", order_by="Stage.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def bounty_yuan(self) -> int | None:
+        """The bounty in whole yuan, as forms and the API give it (``None``: 面议)."""
+        return whole_yuan(self.bounty_fen)
+
+    @bounty_yuan.setter
+    def bounty_yuan(self, yuan: int | None) -> None:
+        self.bounty_fen = whole_fen(yuan)
 
 
 class ChallengeEvent(Base):

@@ -16,7 +16,7 @@ from mosu.corpus.catalogue import create_dataset
 from mosu.corpus.schemas import DatasetIn
 from mosu.permissions import Actor
 from mosu.registry.models import Model, Organisation
-from mosu.supply import offers, programmes, service
+from mosu.supply import applications, decisions, offers, programmes
 from mosu.supply.schemas import (
     ApplicationIn,
     ClaimIn,
@@ -122,7 +122,7 @@ def _apply(
     offer_ids: dict[str, int],
 ) -> None:
     """One demo application, taken as far as the data says (review, claim, payout)."""
-    application = service.create_application(
+    application = applications.create_application(
         session,
         actor=actor,
         data=ApplicationIn(
@@ -140,7 +140,7 @@ def _apply(
     )
     if "review" in a:
         review = a["review"]
-        service.review(
+        decisions.review(
             session,
             actor=actor,
             application_id=application.id,
@@ -148,7 +148,7 @@ def _apply(
             today=dt.date.fromisoformat(review["on"]),
         )
     if "claim" in a:
-        service.claim(
+        decisions.claim(
             session,
             actor=actor,
             application_id=application.id,
@@ -156,7 +156,7 @@ def _apply(
             today=dt.date.fromisoformat(a["claim"]["delivered_on"]),
         )
     if "payout" in a:
-        service.payout(
+        decisions.payout(
             session,
             actor=actor,
             application_id=application.id,

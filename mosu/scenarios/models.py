@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mosu.core import clock
 from mosu.core.db import Base
+from mosu.core.money import Fen, whole_fen, whole_yuan
 from mosu.registry.models import Organisation
 
 
@@ -36,8 +37,8 @@ class Scenario(Base):
     domain: Mapped[str] = mapped_column(String(100), default="", index=True)
     capabilities: Mapped[list[str]] = mapped_column(JSON, default=list)
     data_available: Mapped[str] = mapped_column(Text, default="")
-    budget_min_yuan: Mapped[int | None] = mapped_column(Integer)
-    budget_max_yuan: Mapped[int | None] = mapped_column(Integer)
+    budget_min_fen: Mapped[Fen | None] = mapped_column(BigInteger)
+    budget_max_fen: Mapped[Fen | None] = mapped_column(BigInteger)
     region: Mapped[str] = mapped_column(String(100), default="")
     deadline: Mapped[dt.date | None]
     status: Mapped[ScenarioStatus] = mapped_column(
@@ -50,3 +51,21 @@ class Scenario(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
 
     organisation: Mapped[Organisation] = relationship()
+
+    @property
+    def budget_min_yuan(self) -> int | None:
+        """The budget's lower bound in whole yuan, as forms and the API give it."""
+        return whole_yuan(self.budget_min_fen)
+
+    @budget_min_yuan.setter
+    def budget_min_yuan(self, yuan: int | None) -> None:
+        self.budget_min_fen = whole_fen(yuan)
+
+    @property
+    def budget_max_yuan(self) -> int | None:
+        """The budget's upper bound in whole yuan, as forms and the API give it."""
+        return whole_yuan(self.budget_max_fen)
+
+    @budget_max_yuan.setter
+    def budget_max_yuan(self, yuan: int | None) -> None:
+        self.budget_max_fen = whole_fen(yuan)

@@ -6,16 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from mosu.accounts.models import Role
 from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import PublicActor, SessionDep, require
-from mosu.permissions import Actor, roles
-from mosu.scenarios import service
+from mosu.permissions import SCENARIO_AUTHORS, Actor
+from mosu.scenarios import service, views
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioOut, ScenarioPatch
 
 router = APIRouter(prefix="/scenarios", tags=["scenarios"])
-AuthorActor = Annotated[Actor, Depends(require(roles(Role.operator, Role.demand)))]
+AuthorActor = Annotated[Actor, Depends(require(SCENARIO_AUTHORS))]
 """Operators, and demand organisations' users for their own organisation's scenarios."""
 
 
@@ -61,9 +60,7 @@ def create_scenario(session: SessionDep, actor: AuthorActor, body: ScenarioIn) -
 
 @router.get("/{scenario_id}")
 def get_scenario(session: SessionDep, actor: PublicActor, scenario_id: int) -> ScenarioOut:
-    return service.scenario_out(
-        service.get_scenario(session, scenario_id, actor=actor), actor=actor
-    )
+    return views.scenario_view(session, actor=actor, scenario_id=scenario_id).out
 
 
 @router.patch("/{scenario_id}")

@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from mosu.challenges.models import Challenge, ChallengeState
 from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.money import whole_fen
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
     can_manage_scenario,
     can_read_draft_challenge,
     can_read_draft_scenario,
+    can_read_every_draft_scenario,
     ensure,
 )
 from mosu.registry.lookups import get_organisation
@@ -26,7 +28,7 @@ from mosu.search.live import engine_first, live_index
 
 def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
     """``stmt`` narrowed to the scenarios ``actor`` may read (drafts: own org, operators)."""
-    if actor.is_operator:
+    if can_read_every_draft_scenario(actor):
         return stmt
     shown = Scenario.status != ScenarioStatus.draft
     if actor.organisation_id is not None:
@@ -114,18 +116,15 @@ def list_scenarios(
         stmt = stmt.where(Scenario.status == status)
     if organisation_id is not None:
         stmt = stmt.where(Scenario.organisation_id == organisation_id)
-    if budget_min_yuan is not None or budget_max_yuan is not None:
+    low, high = whole_fen(budget_min_yuan), whole_fen(budget_max_yuan)
+    if low is not None or high is not None:
         stmt = stmt.where(
-            or_(Scenario.budget_min_yuan.is_not(None), Scenario.budget_max_yuan.is_not(None))
+            or_(Scenario.budget_min_fen.is_not(None), Scenario.budget_max_fen.is_not(None))
         )
-    if budget_min_yuan is not None:
-        stmt = stmt.where(
-            or_(Scenario.budget_max_yuan.is_(None), Scenario.budget_max_yuan >= budget_min_yuan)
-        )
-    if budget_max_yuan is not None:
-        stmt = stmt.where(
-            or_(Scenario.budget_min_yuan.is_(None), Scenario.budget_min_yuan <= budget_max_yuan)
-        )
+    if low is not None:
+        stmt = stmt.where(or_(Scenario.budget_max_fen.is_(None), Scenario.budget_max_fen >= low))
+    if high is not None:
+        stmt = stmt.where(or_(Scenario.budget_min_fen.is_(None), Scenario.budget_min_fen <= high))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     ordered = stmt.order_by(Scenario.created_at.desc(), Scenario.id.desc())
     rows: Iterable[Scenario]
@@ -215,7 +214,7 @@ def update_scenario(
         )
     for key, value in changes.items():
         setattr(scenario, key, value)
-    low, high = scenario.budget_min_yuan, scenario.budget_max_yuan
+    low, high = scenario.budget_min_fen, scenario.budget_max_fen
     if low is not None and high is not None and low > high:
         raise Invalid(
             "预算下限不能高于上限 / the budget's lower bound is above its upper bound",

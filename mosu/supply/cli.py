@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mosu.core.db import make_engine, make_sessionmaker
-from mosu.supply import programmes, report, service
+from mosu.supply import ledger, programmes, report
 from mosu.supply.schemas import SpendRow
 
 supply_app = typer.Typer(help="要素供给与补贴券 / supply and vouchers.", no_args_is_help=True)
@@ -92,7 +92,7 @@ def check_cmd() -> None:
 
     engine = make_engine(load_settings().database_url)
     with make_sessionmaker(engine)() as session:
-        problems = service.ledger_problems(session)
+        problems = ledger.ledger_problems(session)
         count = len(programmes.list_programmes(session))
     engine.dispose()
     for problem in problems:

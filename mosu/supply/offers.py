@@ -16,6 +16,7 @@ from mosu.core.money import to_fen, to_yuan
 from mosu.corpus.models import Dataset
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_manage_offers_of,
     can_record_compute_usage,
     ensure,
@@ -57,7 +58,9 @@ def known_organisation(session: Session, organisation_id: int, field: str) -> Or
 
 def _offer_owner(actor: Actor, requested: int | None) -> int:
     """The organisation an offer is for: a supplier's own, or the one an operator names."""
-    owner = requested if actor.is_operator else (requested or actor.organisation_id)
+    owner = (
+        requested if can_act_for_any_organisation(actor) else (requested or actor.organisation_id)
+    )
     if owner is None:
         raise Invalid("请指定供给方组织 / name the supplier", details={"field": "organisation_id"})
     ensure(can_manage_offers_of(actor, owner), OWN_OFFERS_ONLY)

@@ -116,8 +116,6 @@ def report_xlsx(session: Session, *, actor: Actor, year: int | None = None) -> b
     spend = ["已批准（元）", "已兑付（元）", "申请数"]
     kinds = {k.value: v for k, v in KIND_ZH.items()}
     tiers = {k.value: v for k, v in TIER_ZH.items()}
-    applications = list(session.scalars(select(VoucherApplication).order_by(VoucherApplication.id)))
-    ledger = list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
     return write_xlsx_sheets(
         [
             (
@@ -140,61 +138,73 @@ def report_xlsx(session: Session, *, actor: Actor, year: int | None = None) -> b
             ("按券种", ["券种", *spend], _spend(report.by_kind, kinds), [12, 16, 16, 10]),
             ("按梯队", ["梯队", *spend], _spend(report.by_tier, tiers), [12, 16, 16, 10]),
             ("按月份", ["月份", *spend], _spend(report.by_month), [12, 16, 16, 10]),
-            (
-                "申请明细",
-                [
-                    "编号",
-                    "项目",
-                    "申请方",
-                    "梯队",
-                    "卖方",
-                    "合同编号",
-                    "合同金额（元）",
-                    "签订日期",
-                    "状态",
-                    "测算补贴（元）",
-                    "批准（元）",
-                    "兑付（元）",
-                    "理由",
-                ],
-                [
-                    [
-                        a.id,
-                        a.programme.name,
-                        a.applicant_name,
-                        TIER_ZH[a.applicant_tier],
-                        a.seller_name,
-                        a.contract_number,
-                        to_yuan(a.contract_amount_fen),
-                        a.signed_on,
-                        STATUS_ZH[a.status.value],
-                        to_yuan(a.requested_fen),
-                        to_yuan(a.approved_fen) if a.approved_fen is not None else None,
-                        to_yuan(a.paid_fen) if a.paid_fen is not None else None,
-                        a.decision_reason,
-                    ]
-                    for a in applications
-                ],
-                [8, 30, 28, 10, 28, 18, 16, 12, 10, 16, 16, 16, 30],
-            ),
-            (
-                "台账",
-                ["序号", "项目编号", "申请编号", "类型", "金额（元）", "记账日期", "经办", "备注"],
-                [
-                    [
-                        e.id,
-                        e.programme_id,
-                        e.application_id,
-                        e.kind.value,
-                        to_yuan(e.amount_fen),
-                        e.booked_on,
-                        e.actor_name,
-                        e.note,
-                    ]
-                    for e in ledger
-                ],
-                [8, 10, 10, 10, 16, 12, 14, 40],
-            ),
+            _applications_sheet(session),
+            _ledger_sheet(session),
         ],
         number_format=MONEY_FORMAT,
+    )
+
+
+def _applications_sheet(session: Session) -> tuple[str, list[str], list[list[object]], list[int]]:
+    """Every application, one row each, for the workbook."""
+    applications = list(session.scalars(select(VoucherApplication).order_by(VoucherApplication.id)))
+    return (
+        "申请明细",
+        [
+            "编号",
+            "项目",
+            "申请方",
+            "梯队",
+            "卖方",
+            "合同编号",
+            "合同金额（元）",
+            "签订日期",
+            "状态",
+            "测算补贴（元）",
+            "批准（元）",
+            "兑付（元）",
+            "理由",
+        ],
+        [
+            [
+                a.id,
+                a.programme.name,
+                a.applicant_name,
+                TIER_ZH[a.applicant_tier],
+                a.seller_name,
+                a.contract_number,
+                to_yuan(a.contract_amount_fen),
+                a.signed_on,
+                STATUS_ZH[a.status.value],
+                to_yuan(a.requested_fen),
+                to_yuan(a.approved_fen) if a.approved_fen is not None else None,
+                to_yuan(a.paid_fen) if a.paid_fen is not None else None,
+                a.decision_reason,
+            ]
+            for a in applications
+        ],
+        [8, 30, 28, 10, 28, 18, 16, 12, 10, 16, 16, 16, 30],
+    )
+
+
+def _ledger_sheet(session: Session) -> tuple[str, list[str], list[list[object]], list[int]]:
+    """Every ledger entry, one row each, for the workbook."""
+    ledger = list(session.scalars(select(LedgerEntry).order_by(LedgerEntry.id)))
+    return (
+        "台账",
+        ["序号", "项目编号", "申请编号", "类型", "金额（元）", "记账日期", "经办", "备注"],
+        [
+            [
+                e.id,
+                e.programme_id,
+                e.application_id,
+                e.kind.value,
+                to_yuan(e.amount_fen),
+                e.booked_on,
+                e.actor_name,
+                e.note,
+            ]
+            for e in ledger
+        ],
+        [8, 10, 10, 10, 16, 12, 14, 40],
     )

@@ -11,9 +11,9 @@ from starlette.datastructures import UploadFile
 
 from mosu.core.errors import Invalid
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.permissions import can_see_application, ensure
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
-from mosu.supply import offers, programmes, report, service
+from mosu.supply import applications, attachments, decisions, offers, programmes, report, views
+from mosu.supply import ledger as book
 from mosu.supply.models import (
     ApplicationStatus,
     ComputePool,
@@ -67,9 +67,7 @@ def _own_model_service(session: SessionDep, actor: SignedInActor, service_id: in
 def _visible_application(
     session: SessionDep, actor: SignedInActor, application_id: int
 ) -> VoucherApplication:
-    application = service.get_application(session, actor=actor, application_id=application_id)
-    ensure(can_see_application(actor, application.organisation_id))
-    return application
+    return views.visible_application(session, actor=actor, application_id=application_id)
 
 
 @dataclass(frozen=True)
@@ -298,10 +296,10 @@ def list_applications(
     status: ApplicationStatus | None = None,
 ) -> list[ApplicationOut]:
     """Your organisation's applications (operators: everyone's)."""
-    found = service.list_applications(
+    found = applications.list_applications(
         session, actor=actor, programme_id=programme_id, status=status
     )
-    return [service.application_out(a) for a in found]
+    return [applications.application_out(a) for a in found]
 
 
 @router.post(
@@ -315,14 +313,14 @@ def create_application(
     session: SessionDep, actor: SignedInActor, data: ApplicationIn
 ) -> ApplicationOut:
     """Apply against a contract; the subsidy is computed from the rules, with its working."""
-    application = service.create_application(session, actor=actor, data=data)
+    application = applications.create_application(session, actor=actor, data=data)
     session.commit()
-    return service.application_out(application)
+    return applications.application_out(application)
 
 
 @router.get("/applications/{application_id}")
 def get_application(application: VisibleApplication) -> ApplicationOut:
-    return service.application_out(application)
+    return applications.application_out(application)
 
 
 @router.post(
@@ -350,7 +348,7 @@ def upload_attachment(
     upload: PdfDep,
 ) -> ApplicationOut:
     """Attach the contract as a PDF (multipart ``file``), refused past the upload limit."""
-    updated = service.attach(
+    updated = attachments.attach(
         session,
         actor=actor,
         application_id=application.id,
@@ -360,7 +358,7 @@ def upload_attachment(
         max_bytes=settings.max_upload_mb * 1024 * 1024,
     )
     session.commit()
-    return service.application_out(updated)
+    return applications.application_out(updated)
 
 
 @router.get("/applications/{application_id}/attachment")
@@ -370,7 +368,7 @@ def download_attachment(
     actor: SignedInActor,
     application: VisibleApplication,
 ) -> Response:
-    name, content = service.attachment(
+    name, content = attachments.attachment(
         session, actor=actor, application_id=application.id, data_dir=settings.data_dir
     )
     disposition = (
@@ -387,9 +385,9 @@ def review_application(
 ) -> ApplicationOut:
     """Approve (optionally reduced, with a reason) or reject (with a reason). An approval
     that would pass the programme's budget is refused with 409 ``over_budget``."""
-    application = service.review(session, actor=actor, application_id=application_id, data=data)
+    application = decisions.review(session, actor=actor, application_id=application_id, data=data)
     session.commit()
-    return service.application_out(application)
+    return applications.application_out(application)
 
 
 @router.post("/applications/{application_id}/claim")
@@ -397,9 +395,9 @@ def claim_application(
     session: SessionDep, actor: SignedInActor, application: VisibleApplication, data: ClaimIn
 ) -> ApplicationOut:
     """After delivery, claim the approved subsidy (the applicant, or an operator)."""
-    service.claim(session, actor=actor, application_id=application.id, data=data)
+    decisions.claim(session, actor=actor, application_id=application.id, data=data)
     session.commit()
-    return service.application_out(application)
+    return applications.application_out(application)
 
 
 @router.post("/applications/{application_id}/payout")
@@ -407,9 +405,9 @@ def record_payout(
     session: SessionDep, actor: OperatorActor, application_id: int, data: PayoutIn
 ) -> ApplicationOut:
     """Record the payout of a claimed application; paying less releases the rest."""
-    application = service.payout(session, actor=actor, application_id=application_id, data=data)
+    application = decisions.payout(session, actor=actor, application_id=application_id, data=data)
     session.commit()
-    return service.application_out(application)
+    return applications.application_out(application)
 
 
 # ---------------------------------------------------------------- ledger and reports
@@ -420,8 +418,8 @@ def ledger(
     session: SessionDep, actor: OperatorActor, programme_id: int | None = None
 ) -> list[LedgerOut]:
     """The append-only voucher ledger (operators)."""
-    entries = service.list_ledger(session, actor=actor, programme_id=programme_id)
-    return [service.ledger_out(e) for e in entries]
+    entries = book.list_ledger(session, actor=actor, programme_id=programme_id)
+    return [book.ledger_out(e) for e in entries]
 
 
 @router.get("/report")

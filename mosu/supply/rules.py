@@ -234,62 +234,83 @@ def compute_subsidy(
     programme's remaining budget, each lowering the amount when it binds.
     """
     steps: list[Step] = []
-    starts, ends = period
-    if not starts <= contract.signed_on <= ends:
-        return _refuse(
-            steps,
-            "period",
-            signed_on=contract.signed_on.isoformat(),
-            starts_on=starts.isoformat(),
-            ends_on=ends.isoformat(),
-        )
-    if contract.amount_fen <= 0 or contract.ends_on < contract.starts_on:
-        return _refuse(steps, "amount", contract_fen=contract.amount_fen)
-    if not (starts <= contract.starts_on and contract.ends_on <= ends):
-        return _refuse(
-            steps,
-            "service_period",
-            service_starts_on=contract.starts_on.isoformat(),
-            service_ends_on=contract.ends_on.isoformat(),
-            starts_on=starts.isoformat(),
-            ends_on=ends.isoformat(),
-        )
-    if rules.unrelated_parties and contract.related:
-        return _refuse(steps, "related")
-
+    refused = _refusal(rules, period, contract)
+    if refused is not None:
+        rule, figures = refused
+        return _refuse(steps, rule, **figures)
     share = Fraction(rules.share)
-    amount = floor_fen(contract.amount_fen * share)
+    amount: int = floor_fen(contract.amount_fen * share)
     steps.append(
         Step("share", amount, {"share": str(rules.share), "contract_fen": contract.amount_fen})
     )
     boosted = False
     if rules.boost is not None:
-        boost = rules.boost
-        if not boost_eligible(boost, firm, contract.starts_on):
-            steps.append(Step("boost_not_eligible", amount))
-        else:
-            window_start = min(standing.boost_started_on or contract.starts_on, contract.starts_on)
-            window_end = add_months(window_start, boost.months) - dt.timedelta(days=1)
-            total = _days(contract.starts_on, contract.ends_on)
-            covered = _days(
-                max(contract.starts_on, window_start), min(contract.ends_on, window_end)
-            )
-            figures = {
-                "boost_share": str(boost.share),
-                "window_start": window_start.isoformat(),
-                "window_end": window_end.isoformat(),
-                "boosted_days": covered,
-                "days": total,
-            }
-            if covered == 0:
-                steps.append(Step("boost_expired", amount, figures))
-            else:
-                blended = share + (Fraction(boost.share) - share) * Fraction(covered, total)
-                amount = floor_fen(contract.amount_fen * blended)
-                boosted = True
-                steps.append(Step("boost", amount, figures))
+        step = _boost(rules.boost, share, contract, firm, standing, amount)
+        boosted = step.rule == "boost"
+        amount = step.amount_fen
+        steps.append(step)
     capped_by: StepRule | None = None
-    caps: list[tuple[StepRule, int | None, dict[str, Any]]] = [
+    for rule, limit, figures in _caps(rules, contract, standing):
+        if limit is not None and limit < amount:
+            amount = limit
+            capped_by = rule
+            steps.append(Step(rule, amount, {"limit_fen": limit, **figures}))
+    return Working(amount_fen=amount, steps=tuple(steps), capped_by=capped_by, boosted=boosted)
+
+
+def _refusal(
+    rules: Rules, period: tuple[dt.date, dt.date], contract: Contract
+) -> tuple[StepRule, dict[str, Any]] | None:
+    """The first rule the contract fails before any share is computed, with its figures."""
+    starts, ends = period
+    if not starts <= contract.signed_on <= ends:
+        return "period", {
+            "signed_on": contract.signed_on.isoformat(),
+            "starts_on": starts.isoformat(),
+            "ends_on": ends.isoformat(),
+        }
+    if contract.amount_fen <= 0 or contract.ends_on < contract.starts_on:
+        return "amount", {"contract_fen": contract.amount_fen}
+    if not (starts <= contract.starts_on and contract.ends_on <= ends):
+        return "service_period", {
+            "service_starts_on": contract.starts_on.isoformat(),
+            "service_ends_on": contract.ends_on.isoformat(),
+            "starts_on": starts.isoformat(),
+            "ends_on": ends.isoformat(),
+        }
+    if rules.unrelated_parties and contract.related:
+        return "related", {}
+    return None
+
+
+def _boost(
+    boost: Boost, share: Fraction, contract: Contract, firm: Firm, standing: Standing, amount: int
+) -> Step:
+    """The boost's step: not eligible, expired, or the share blended over the days it covers."""
+    if not boost_eligible(boost, firm, contract.starts_on):
+        return Step("boost_not_eligible", amount)
+    window_start = min(standing.boost_started_on or contract.starts_on, contract.starts_on)
+    window_end = add_months(window_start, boost.months) - dt.timedelta(days=1)
+    total = _days(contract.starts_on, contract.ends_on)
+    covered = _days(max(contract.starts_on, window_start), min(contract.ends_on, window_end))
+    figures = {
+        "boost_share": str(boost.share),
+        "window_start": window_start.isoformat(),
+        "window_end": window_end.isoformat(),
+        "boosted_days": covered,
+        "days": total,
+    }
+    if covered == 0:
+        return Step("boost_expired", amount, figures)
+    blended = share + (Fraction(boost.share) - share) * Fraction(covered, total)
+    return Step("boost", floor_fen(contract.amount_fen * blended), figures)
+
+
+def _caps(
+    rules: Rules, contract: Contract, standing: Standing
+) -> list[tuple[StepRule, int | None, dict[str, Any]]]:
+    """Each cap in the order it applies, with the most it allows (``None``: no such cap)."""
+    return [
         (
             "cap_contract",
             to_fen(rules.cap_per_contract) if rules.cap_per_contract is not None else None,
@@ -308,9 +329,3 @@ def compute_subsidy(
         ),
         ("budget", max(0, standing.budget_remaining_fen), {}),
     ]
-    for rule, limit, figures in caps:
-        if limit is not None and limit < amount:
-            amount = limit
-            capped_by = rule
-            steps.append(Step(rule, amount, {"limit_fen": limit, **figures}))
-    return Working(amount_fen=amount, steps=tuple(steps), capped_by=capped_by, boosted=boosted)

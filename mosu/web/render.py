@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
+from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
 from mosu.permissions import Actor, can_bulk_import, can_manage_users, supplier_organisation
@@ -66,6 +67,7 @@ env.globals.update(
     FilingKind=FilingKind,
     FilingStatus=FilingStatus,
 )
+env.filters["yuan"] = fmt_yuan  # every amount on every page: fen in, yuan out
 
 
 def language(request: Request) -> i18n.Language:

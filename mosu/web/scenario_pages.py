@@ -11,16 +11,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.deps import PublicActor, SessionDep, require
-from mosu.permissions import Actor, can_manage_challenge, can_manage_scenario, ensure, roles
-from mosu.registry.models import Organisation
-from mosu.scenarios import service
+from mosu.permissions import (
+    SCENARIO_AUTHORS,
+    Actor,
+    can_manage_scenario,
+    can_post_scenario,
+    ensure,
+)
+from mosu.scenarios import service, views
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioPatch
 from mosu.web.forms import (
@@ -37,7 +40,7 @@ from mosu.web.forms import (
 from mosu.web.render import language, render, wants_partial
 
 router = APIRouter(include_in_schema=False)
-AuthorActor = Annotated[Actor, Depends(require(roles(Role.operator, Role.demand)))]
+AuthorActor = Annotated[Actor, Depends(require(SCENARIO_AUTHORS))]
 TEXT_FIELDS = (
     "title",
     "description",
@@ -92,7 +95,7 @@ def list_scenarios(
         "params": params,
         "facets": service.facets(session, actor=actor),
         "ScenarioStatus": ScenarioStatus,
-        "can_post": actor.is_operator or (actor.role is Role.demand and actor.organisation_id),
+        "can_post": can_post_scenario(actor),
     }
     template = "scenarios/results.html" if wants_partial(request) else "scenarios/list.html"
     return render(request, template, context, actor=actor, session=session)
@@ -143,11 +146,7 @@ def _form_page(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    organisations = (
-        list(session.scalars(select(Organisation).order_by(Organisation.name_zh)))
-        if actor.is_operator and scenario is None
-        else []
-    )
+    organisations = views.organisation_choices(session, actor=actor, scenario=scenario)
     context = {
         "scenario": scenario,
         "values": values,
@@ -238,10 +237,6 @@ def scenario_detail(
     request: Request, session: SessionDep, actor: PublicActor, scenario_id: int
 ) -> HTMLResponse:
     """A scenario, the challenges published from it, and (for operators) the way to publish."""
-    scenario = service.get_scenario(session, scenario_id, actor=actor)
-    context = {
-        "s": service.scenario_out(scenario, actor=actor),
-        "can_edit": can_manage_scenario(actor, scenario.organisation_id),
-        "can_publish": can_manage_challenge(actor) and scenario.status is not ScenarioStatus.closed,
-    }
+    view = views.scenario_view(session, actor=actor, scenario_id=scenario_id)
+    context = {"s": view.out, "can_edit": view.can_edit, "can_publish": view.can_publish}
     return render(request, "scenarios/detail.html", context, actor=actor, session=session)

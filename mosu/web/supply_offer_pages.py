@@ -9,18 +9,15 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu import i18n
 from mosu.core.errors import Invalid, MosuError
-from mosu.corpus.models import Dataset
 from mosu.deps import OperatorActor, SessionDep, SignedInActor
-from mosu.permissions import Actor, can_manage_offers_of, ensure
-from mosu.registry.models import Model, Organisation
-from mosu.supply import offers, programmes
-from mosu.supply.models import SupplyProfile, VoucherKind
+from mosu.permissions import Actor, can_manage_offers_of, can_offer_supply, ensure
+from mosu.supply import offers, programmes, views
+from mosu.supply.models import VoucherKind
 from mosu.supply.schemas import (
     CorpusOfferIn,
     CorpusOfferPatch,
@@ -80,11 +77,6 @@ def money(form: FormData, name: str) -> str:
     return text(form, name).replace(",", "").replace("，", "")
 
 
-def organisations(session: Session) -> list[tuple[int, str]]:
-    stmt = select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-    return [(i, n) for i, n in session.execute(stmt)]
-
-
 def _refusal(exc: MosuError) -> None:
     """Permission failures go to the error page; anything else is shown on the form."""
     if exc.status in (401, 403, 404):
@@ -95,16 +87,11 @@ def _refusal(exc: MosuError) -> None:
 
 
 def _choices(session: Session, actor: Actor) -> dict[str, Any]:
-    org = None if actor.is_operator else actor.organisation_id
-    datasets = select(Dataset.id, Dataset.name).order_by(Dataset.name)
-    models = select(Model.id, Model.name).order_by(Model.name)
-    if org is not None:
-        datasets = datasets.where(Dataset.organisation_id == org)
-        models = models.where(Model.organisation_id == org)
+    datasets, models = views.offer_sources(session, actor)
     return {
-        "organisations": organisations(session) if actor.is_operator else [],
-        "datasets": [(i, n) for i, n in session.execute(datasets)],
-        "models": [(i, n) for i, n in session.execute(models)],
+        "organisations": views.buyer_choices(session, actor),
+        "datasets": datasets,
+        "models": models,
     }
 
 
@@ -143,7 +130,7 @@ def new_offer(
 ) -> HTMLResponse:
     """Offer compute, a data set or a model (suppliers for their own organisation)."""
     ensure(
-        actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
+        can_offer_supply(actor),
         "只有供给方可以发布供给 / only suppliers publish offers",
     )
     kind = kind if kind in OFFER_KINDS else "pool"
@@ -480,12 +467,11 @@ def validated(request: Request, schema: type[M], data: dict[str, Any]) -> M:
 @router.get("/supply/firms")
 def firms_page(request: Request, session: SessionDep, actor: OperatorActor) -> HTMLResponse:
     """企业信息: founding dates, sizes and related parties, which the voucher rules read."""
-    names = dict(organisations(session))
-    profiles = list(session.scalars(select(SupplyProfile).order_by(SupplyProfile.organisation_id)))
+    choices = views.organisation_choices(session)
     context = {
-        "organisations": organisations(session),
-        "names": names,
-        "profiles": profiles,
+        "organisations": choices,
+        "names": dict(choices),
+        "profiles": views.firm_profiles(session),
         "relations": programmes.list_relations(session, actor=actor),
     }
     return render(request, "supply/firms.html", context, actor=actor, session=session)

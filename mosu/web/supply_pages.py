@@ -12,26 +12,33 @@ import plotly.graph_objects as go
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
 from mosu.core import clock
 from mosu.core.errors import MosuError
-from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import (
     Actor,
-    can_apply_for,
+    can_act_for_any_organisation,
+    can_apply_for_vouchers,
     can_manage_offers_of,
-    can_review_applications,
-    can_see_supply_reports,
+    can_manage_programmes,
+    can_see_every_application,
     ensure,
 )
-from mosu.registry.models import Organisation
-from mosu.supply import offers, programmes, report, service
+from mosu.supply import (
+    applications,
+    attachments,
+    decisions,
+    ledger,
+    offers,
+    programmes,
+    report,
+    views,
+)
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.schemas import (
     ApplicationIn,
@@ -73,17 +80,11 @@ def _percent(share: Decimal | str) -> str:
     return f"{value.normalize():f}%"
 
 
-env.filters["yuan"] = fmt_yuan
 env.filters["percent"] = _percent
 
 
 def _money(form: FormData, name: str) -> str:
     return text(form, name).replace(",", "").replace("，", "")
-
-
-def _orgs(session: Session) -> list[tuple[int, str]]:
-    stmt = select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-    return [(i, n) for i, n in session.execute(stmt)]
 
 
 # ---------------------------------------------------------------- the market
@@ -106,9 +107,7 @@ def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLRes
         "pools": [(offers.pool_out(o), mine) for o, mine in shown(pools)],
         "corpus_offers": [(offers.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
         "model_services": [(offers.model_service_out(o), mine) for o, mine in shown(models)],
-        "can_offer": actor.is_operator or can_manage_offers_of(actor, actor.organisation_id),
-        "can_apply": actor.is_operator or actor.organisation_id is not None,
-        "can_report": can_see_supply_reports(actor),
+        **vars(views.market_flags(actor)),
     }
     return render(request, "supply/market.html", context, actor=actor, session=session)
 
@@ -123,15 +122,17 @@ def programme_page(
     """A programme: its rules, budget and spending; operators also see its applications."""
     programme = programmes.get_programme(session, programme_id)
     out = programmes.programmes_out(session, [programme])[0]
-    applications = (
-        service.list_applications(session, actor=actor, programme_id=programme.id)
+    listed = (
+        applications.list_applications(session, actor=actor, programme_id=programme.id)
         if actor.is_authenticated
         else []
     )
     context = {
         "p": out,
-        "applications": applications,
-        "can_apply": programme.open and (actor.is_operator or actor.organisation_id is not None),
+        "applications": listed,
+        "can_apply": views.can_apply_to(actor, programme),
+        "sees_all": can_see_every_application(actor),
+        "can_manage": can_manage_programmes(actor),
     }
     return render(request, "supply/programme.html", context, actor=actor, session=session)
 
@@ -153,7 +154,8 @@ def _application_page(
         "values": values,
         "errors": errors or {},
         "programmes": open_programmes,
-        "organisations": _orgs(session),
+        "organisations": views.organisation_choices(session),
+        "choose_buyer": can_act_for_any_organisation(actor),
         "max_mb": settings.max_upload_mb,
         "pools": offers.list_pools(session),
         "corpus_offers": offers.list_corpus_offers(session),
@@ -174,7 +176,7 @@ def new_application(
 ) -> HTMLResponse:
     """The application form: the contract, its parties, amount and dates, and its PDF."""
     ensure(
-        actor.is_operator or actor.organisation_id is not None,
+        can_apply_for_vouchers(actor),
         "只有组织成员可以申请 / only members of an organisation apply",
     )
     values = {name: "" for name in APPLICATION_FIELDS} | {"programme_id": programme_id}
@@ -200,10 +202,10 @@ def submit_application(
     upload = form.get("attachment")
     limit = settings.max_upload_mb * 1024 * 1024
     try:
-        application = service.create_application(session, actor=actor, data=data)
+        application = applications.create_application(session, actor=actor, data=data)
         if isinstance(upload, UploadFile) and upload.filename:
             content = upload.file.read(limit + 1)
-            service.attach(
+            attachments.attach(
                 session,
                 actor=actor,
                 application_id=application.id,
@@ -233,7 +235,7 @@ def applications_page(
     programme_id: str = "",
 ) -> HTMLResponse:
     """Your organisation's applications (operators: all), by status and programme."""
-    found = service.list_applications(
+    found = applications.list_applications(
         session,
         actor=actor,
         programme_id=int(programme_id) if programme_id.isdigit() else None,
@@ -245,6 +247,7 @@ def applications_page(
         "programme_id": programme_id,
         "programmes": programmes.list_programmes(session),
         "statuses": list(ApplicationStatus),
+        "can_apply": can_apply_for_vouchers(actor),
     }
     return render(request, "supply/applications.html", context, actor=actor, session=session)
 
@@ -257,12 +260,11 @@ def _detail(
     errors: FieldErrors | None = None,
     status: int = 200,
 ) -> HTMLResponse:
-    out = service.application_out(application)
+    out = applications.application_out(application)
     context = {
         "a": out,
         "errors": errors or {},
-        "can_review": can_review_applications(actor),
-        "can_claim": can_apply_for(actor, application.organisation_id),
+        **vars(views.application_flags(actor, application)),
         "today": clock.today().isoformat(),
         "rules": out.decision_working or out.working,
     }
@@ -276,7 +278,7 @@ def application_page(
     request: Request, session: SessionDep, actor: SignedInActor, application_id: int
 ) -> HTMLResponse:
     """An application: the contract, the subsidy with its working, and what happens next."""
-    application = service.get_application(session, actor=actor, application_id=application_id)
+    application = applications.get_application(session, actor=actor, application_id=application_id)
     return _detail(request, session, actor, application)
 
 
@@ -300,7 +302,7 @@ def _step(
 ) -> Response:
     """Run one step of the flow from a form; errors re-render the page with the message."""
     lang = language(request)
-    application = service.get_application(session, actor=actor, application_id=application_id)
+    application = applications.get_application(session, actor=actor, application_id=application_id)
     try:
         run()
     except ValidationError as exc:
@@ -331,7 +333,7 @@ def review_form(
                 "reason": text(form, "reason"),
             }
         )
-        service.review(session, actor=actor, application_id=application_id, data=data)
+        decisions.review(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -344,7 +346,7 @@ def claim_form(
         data = ClaimIn.model_validate(
             {"delivered_on": text(form, "delivered_on"), "note": text(form, "note")}
         )
-        service.claim(session, actor=actor, application_id=application_id, data=data)
+        decisions.claim(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -362,7 +364,7 @@ def payout_form(
                 "reference": text(form, "reference"),
             }
         )
-        service.payout(session, actor=actor, application_id=application_id, data=data)
+        decisions.payout(session, actor=actor, application_id=application_id, data=data)
 
     return _step(request, session, actor, application_id, run)
 
@@ -454,6 +456,6 @@ def reports_page(
         "r": figures,
         "year": year,
         "charts": report_charts(figures, language(request)),
-        "problems": service.ledger_problems(session),
+        "problems": ledger.ledger_problems(session),
     }
     return render(request, "supply/reports.html", context, actor=actor, session=session)

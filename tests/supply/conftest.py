@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Role
 from mosu.permissions import Actor
-from mosu.supply import programmes, service
+from mosu.supply import applications, decisions, programmes
 from mosu.supply.models import VoucherApplication, VoucherKind, VoucherProgramme
 from mosu.supply.rules import Boost, Rules
 from mosu.supply.schemas import ApplicationIn, ProgrammeIn, ReviewIn
@@ -88,7 +88,7 @@ def apply(
     db: Session, actor: Actor, programme_id: int, seller: int, **kw: Any
 ) -> VoucherApplication:
     data = ApplicationIn.model_validate(application_data(programme_id, seller, **kw))
-    application = service.create_application(db, actor=actor, data=data)
+    application = applications.create_application(db, actor=actor, data=data)
     db.commit()
     return application
 
@@ -96,7 +96,7 @@ def apply(
 def approve(
     db: Session, world: World, application_id: int, amount: str | None = None, reason: str = ""
 ) -> VoucherApplication:
-    done = service.review(
+    done = decisions.review(
         db,
         actor=operator_of(world),
         application_id=application_id,

@@ -12,7 +12,7 @@ import openpyxl
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mosu.supply import service
+from mosu.supply import ledger
 from mosu.supply.models import LedgerEntry, LedgerKind, VoucherKind, VoucherProgramme
 from tests.conftest import LiveServer, World, client_for
 from tests.supply.conftest import PDF, application_data, make_programme
@@ -135,7 +135,7 @@ def test_concurrent_approvals_never_pass_the_budget(
         select(func.sum(LedgerEntry.amount_fen)).where(LedgerEntry.kind == LedgerKind.commit)
     )
     assert total == found.committed_fen
-    assert service.ledger_problems(db) == []
+    assert ledger.ledger_problems(db) == []
 
 
 def test_report_and_xlsx_against_a_hand_calculation(

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.money import to_fen
-from mosu.supply import programmes, service
+from mosu.supply import applications, programmes
 from mosu.supply.rules import Rules
 from mosu.supply.schemas import ProgrammePatch
 from tests.conftest import LiveServer, World, client_for
@@ -33,13 +33,13 @@ ZWSP = "\u200b"
     ],
 )
 def test_contract_numbers_normalise_to_one(number: str) -> None:
-    assert service.normalise_contract_number(number) == "sh2025777"
-    assert service.contract_key(7, number) == "7:sh2025777"
+    assert applications.normalise_contract_number(number) == "sh2025777"
+    assert applications.contract_key(7, number) == "7:sh2025777"
 
 
 def test_numbers_that_differ_stay_apart() -> None:
-    assert service.normalise_contract_number("SH-2025-778") != "sh2025777"
-    assert service.normalise_contract_number("SH.2025.777") == "sh.2025.777"
+    assert applications.normalise_contract_number("SH-2025-778") != "sh2025777"
+    assert applications.normalise_contract_number("SH.2025.777") == "sh.2025.777"
 
 
 def test_the_same_contract_written_otherwise_is_refused(supply: Supply) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core.money import to_fen
 from mosu.demo.loader import load_community
-from mosu.supply import programmes, service
+from mosu.supply import ledger, programmes
 from mosu.supply.models import ComputeUsage, VoucherApplication
 from mosu.supply.rules import Rules
 
@@ -43,6 +43,6 @@ def test_demo_programmes_and_applications(db: Session) -> None:
     committed = {p.name: p.committed_fen for p in by_name.values()}
     assert committed["2025 年度算力券（演示）"] == to_fen("2100000")
     assert committed["2025 年度模型券（演示）"] == to_fen("180000")
-    assert service.ledger_problems(db) == []
+    assert ledger.ledger_problems(db) == []
     usage = db.scalars(select(ComputeUsage)).one()
     assert usage.cost_fen == to_fen("52.50")  # 12.5 card-hours at 4.20

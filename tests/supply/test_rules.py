@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from mosu.core.money import MoneyError, fmt_yuan, to_fen, to_yuan
+from mosu.core.money import MoneyError, fmt_yuan, to_fen, to_yuan, whole_fen, whole_yuan
 from mosu.supply.rules import (
     Boost,
     Contract,
@@ -63,6 +63,10 @@ def test_money_is_exact_fen() -> None:
     assert to_yuan(123456) == Decimal("1234.56")
     assert str(to_yuan(100)) == "1.00"
     assert fmt_yuan(123456789) == "1,234,567.89"
+    assert fmt_yuan(80_000_000, cents=False) == "800,000"  # budgets and bounties
+    assert fmt_yuan(123456, cents=False) == "1,234.56"
+    assert whole_fen(800_000) == 80_000_000 and whole_yuan(80_000_099) == 800_000
+    assert whole_fen(None) is None and whole_yuan(None) is None
     for bad in ("0.001", "abc", "NaN", "Infinity"):
         with pytest.raises(MoneyError):
             to_fen(bad)

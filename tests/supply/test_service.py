@@ -13,7 +13,7 @@ from mosu.core.money import to_fen
 from mosu.registry.ai_models import create_model
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn
-from mosu.supply import offers, programmes, service
+from mosu.supply import applications, decisions, ledger, offers, programmes
 from mosu.supply.models import (
     ApplicationStatus,
     LedgerEntry,
@@ -47,7 +47,7 @@ def test_full_flow_with_a_reduction_and_a_partial_payout(supply: Supply) -> None
     approve(db, world, application.id, amount="12000", reason="合同含非模型服务部分")
     db.refresh(programme)
     assert programme.committed_fen == to_fen("12000")
-    service.claim(
+    decisions.claim(
         db,
         actor=supply.buyer,
         application_id=application.id,
@@ -55,7 +55,7 @@ def test_full_flow_with_a_reduction_and_a_partial_payout(supply: Supply) -> None
         today=D(2025, 7, 2),
     )
     db.commit()
-    service.payout(
+    decisions.payout(
         db,
         actor=supply.operator,
         application_id=application.id,
@@ -66,7 +66,7 @@ def test_full_flow_with_a_reduction_and_a_partial_payout(supply: Supply) -> None
     assert programme.committed_fen == to_fen("11000.50")
     kinds = [(e.kind.value, e.amount_fen) for e in db.scalars(select(LedgerEntry))]
     assert kinds == [("commit", 1_200_000), ("payout", 1_100_050), ("release", 99_950)]
-    assert service.ledger_problems(db) == []
+    assert ledger.ledger_problems(db) == []
 
 
 def test_state_machine_refuses_out_of_order_steps(supply: Supply) -> None:
@@ -74,7 +74,7 @@ def test_state_machine_refuses_out_of_order_steps(supply: Supply) -> None:
     programme = make_programme(db, world)
     application = apply(db, supply.buyer, programme.id, world.org_b)
     with pytest.raises(Conflict):
-        service.claim(
+        decisions.claim(
             db,
             actor=supply.buyer,
             application_id=application.id,
@@ -87,7 +87,7 @@ def test_state_machine_refuses_out_of_order_steps(supply: Supply) -> None:
         approve(db, world, application.id)
     db.rollback()
     with pytest.raises(Conflict):
-        service.payout(
+        decisions.payout(
             db,
             actor=supply.operator,
             application_id=application.id,
@@ -95,7 +95,7 @@ def test_state_machine_refuses_out_of_order_steps(supply: Supply) -> None:
         )
     db.rollback()
     with pytest.raises(Invalid, match="交付日期"):
-        service.claim(
+        decisions.claim(
             db,
             actor=supply.buyer,
             application_id=application.id,
@@ -115,7 +115,7 @@ def test_the_same_contract_cannot_stand_twice_in_a_programme(supply: Supply) -> 
     assert caught.value.details["application_id"] == first.id
     db.rollback()
     apply(db, supply.buyer, other.id, world.org_b, contract_number="HT-2025 001")
-    service.review(
+    decisions.review(
         db,
         actor=supply.operator,
         application_id=first.id,
@@ -131,7 +131,7 @@ def test_rejection_needs_a_reason(supply: Supply) -> None:
     programme = make_programme(db, world)
     application = apply(db, supply.buyer, programme.id, world.org_b)
     with pytest.raises(Invalid):
-        service.review(
+        decisions.review(
             db,
             actor=supply.operator,
             application_id=application.id,
@@ -262,11 +262,11 @@ def test_each_organisation_sees_its_own_applications(supply: Supply) -> None:
     programme = make_programme(db, world)
     mine = apply(db, supply.buyer, programme.id, world.org_b)
     theirs = apply(db, supply.seller, programme.id, world.org_a)
-    assert [a.id for a in service.list_applications(db, actor=supply.buyer)] == [mine.id]
-    assert [a.id for a in service.list_applications(db, actor=supply.seller)] == [theirs.id]
-    assert len(service.list_applications(db, actor=supply.operator)) == 2
+    assert [a.id for a in applications.list_applications(db, actor=supply.buyer)] == [mine.id]
+    assert [a.id for a in applications.list_applications(db, actor=supply.seller)] == [theirs.id]
+    assert len(applications.list_applications(db, actor=supply.operator)) == 2
     with pytest.raises(NotFound):
-        service.get_application(db, actor=supply.buyer, application_id=theirs.id)
+        applications.get_application(db, actor=supply.buyer, application_id=theirs.id)
 
 
 def test_budget_cannot_drop_below_what_is_committed(supply: Supply) -> None:

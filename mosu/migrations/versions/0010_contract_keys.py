@@ -7,7 +7,7 @@ Create Date: 2026-12-04 17:10:00
 A contract's key (seller and number) used to ignore only width, case and white space, so
 ``SH-2025 777`` and the same text with a zero-width space stood as two contracts. Keys of
 applications still standing are recomputed with the rule of
-``mosu.supply.service.normalise_contract_number`` (copied here, as a migration must not
+``mosu.supply.applications.normalise_contract_number`` (copied here, as a migration must not
 change when the code does). Where two standing applications of a programme now share a key,
 the earlier keeps it and the later gets ``key#id``, so the upgrade never fails on the unique
 constraint; ``mosu supply check`` names such pairs for the operator to decide.

@@ -1,0 +1,247 @@
+"""Voucher applications (补贴申请): apply against a contract, read and list them.
+
+A contract (seller and normalised number) may stand only once per programme; the subsidy is
+computed when applying and stored with its working, and computed again at the decision
+(``mosu.supply.decisions``)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.money import to_fen, to_yuan
+from mosu.permissions import (
+    Actor,
+    can_act_for_any_organisation,
+    can_apply_for,
+    can_see_application,
+    can_see_every_application,
+    ensure,
+)
+from mosu.registry.models import Organisation
+from mosu.supply.models import (
+    ApplicationStatus,
+    VoucherApplication,
+    VoucherProgramme,
+)
+from mosu.supply.offers import known_organisation, offer_seller
+from mosu.supply.programmes import get_programme
+from mosu.supply.rules import (
+    refusal_reason,
+)
+from mosu.supply.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+)
+from mosu.supply.subsidy import subsidy_for, working_out
+
+SEPARATORS = frozenset("/")
+
+
+def normalise_contract_number(number: str) -> str:
+    """A contract number as it identifies the contract: NFKC (full width is half width),
+    case folded, without format characters (Unicode Cf, e.g. a zero-width space) and
+    without separators (white space, dashes such as ``-`` and ``–``, ``/``), so
+    ``SH-2025-777``, ``SH2025777``, ``sh/2025/777`` and ``ＳＨ－２０２５ ７７７`` are one."""
+    folded = unicodedata.normalize("NFKC", number).casefold()
+    return "".join(
+        c
+        for c in folded
+        if not (
+            c.isspace()
+            or c in SEPARATORS
+            or unicodedata.category(c) in ("Cf", "Pd", "Zs", "Zl", "Zp")
+        )
+    )
+
+
+def contract_key(seller_organisation_id: int, contract_number: str) -> str:
+    """A contract's identity within a programme: the seller and the normalised number."""
+    return f"{seller_organisation_id}:{normalise_contract_number(contract_number)}"
+
+
+def create_application(
+    session: Session, *, actor: Actor, data: ApplicationIn
+) -> VoucherApplication:
+    """Apply for a voucher against a contract; the subsidy is computed and stored with its
+    working. The same contract (seller and number) may stand only once per programme; when
+    a concurrent application for it wins, the caller's transaction is rolled back (409)."""
+    programme = get_programme(session, data.programme_id)
+    buyer, seller = _parties(session, actor=actor, data=data, programme=programme)
+    key = _free_key(session, programme.id, seller.id, data.contract_number)
+    amount_fen = to_fen(data.contract_amount)
+    working = subsidy_for(
+        session,
+        programme=programme,
+        organisation_id=buyer.id,
+        seller_organisation_id=seller.id,
+        amount_fen=amount_fen,
+        signed_on=data.signed_on,
+        starts_on=data.service_starts_on,
+        ends_on=data.service_ends_on,
+    )
+    if working.refused == "service_period":
+        raise Invalid(refusal_reason(working), details={"field": "service_starts_on"})
+    application = VoucherApplication(
+        programme_id=programme.id,
+        organisation_id=buyer.id,
+        applicant_name=buyer.name_zh,
+        applicant_tier=buyer.tier,
+        seller_organisation_id=seller.id,
+        seller_name=seller.name_zh,
+        offer_id=data.offer_id,
+        contract_number=data.contract_number,
+        contract_key=key,
+        contract_amount_fen=amount_fen,
+        signed_on=data.signed_on,
+        service_starts_on=data.service_starts_on,
+        service_ends_on=data.service_ends_on,
+        description=data.description,
+        status=ApplicationStatus.submitted,
+        requested_fen=working.amount_fen,
+        boosted=working.boosted,
+        working=working.as_json(),
+        created_by_id=actor.user_id,
+    )
+    session.add(application)
+    try:
+        session.flush()
+    except IntegrityError:  # a concurrent application for the same contract won the race
+        session.rollback()
+        other = session.scalar(
+            select(VoucherApplication.id).where(
+                VoucherApplication.programme_id == programme.id,
+                VoucherApplication.contract_key == key,
+            )
+        )
+        raise _twice(other) from None
+    return application
+
+
+def _parties(
+    session: Session, *, actor: Actor, data: ApplicationIn, programme: VoucherProgramme
+) -> tuple[Organisation, Organisation]:
+    """The buyer (the actor's organisation; an operator names it) and the seller of a new
+    application, once the actor may apply for the buyer and the programme is open."""
+    buyer_id = (
+        data.organisation_id if can_act_for_any_organisation(actor) else actor.organisation_id
+    )
+    if buyer_id is None:
+        if not can_act_for_any_organisation(actor):
+            raise Forbidden("只有组织成员可以申请 / only members of an organisation may apply")
+        raise Invalid("请指定申请组织 / name the applicant", details={"field": "organisation_id"})
+    ensure(can_apply_for(actor, buyer_id), "只能为本组织申请 / only for your own organisation")
+    if not programme.open:
+        raise Invalid("该项目已停止受理 / the programme is closed to applications")
+    buyer = known_organisation(session, buyer_id, "organisation_id")
+    seller = known_organisation(session, data.seller_organisation_id, "seller_organisation_id")
+    if (
+        data.offer_id is not None
+        and offer_seller(session, programme.kind, data.offer_id) != seller.id
+    ):
+        raise Invalid(
+            "所选供给不属于该卖方或与券种不符 / the offer is not the seller's, or of another kind",
+            details={"field": "offer_id"},
+        )
+    return buyer, seller
+
+
+def _free_key(session: Session, programme_id: int, seller_id: int, number: str) -> str:
+    """The contract's key, unless the number is empty or the contract already stands."""
+    key = contract_key(seller_id, number)
+    if key.endswith(":"):
+        raise Invalid(
+            "合同编号不能只有分隔符 / the contract number holds nothing but separators",
+            details={"field": "contract_number"},
+        )
+    existing = session.scalar(
+        select(VoucherApplication.id).where(
+            VoucherApplication.programme_id == programme_id,
+            VoucherApplication.contract_key == key,
+        )
+    )
+    if existing is not None:
+        raise _twice(existing)
+    return key
+
+
+def _twice(existing: int | None) -> Conflict:
+    return Conflict(
+        f"该合同已在本项目申请过（申请 #{existing}）/ this contract already has an application "
+        f"in this programme (#{existing})",
+        code="duplicate_contract",
+        details={"field": "contract_number", "application_id": existing},
+    )
+
+
+def get_application(session: Session, *, actor: Actor, application_id: int) -> VoucherApplication:
+    """An application ``actor`` may see; another organisation's is "not found"."""
+    application = session.get(VoucherApplication, application_id)
+    if application is None or not can_see_application(actor, application.organisation_id):
+        raise NotFound("申请不存在 / no such application")
+    return application
+
+
+def list_applications(
+    session: Session,
+    *,
+    actor: Actor,
+    programme_id: int | None = None,
+    status: ApplicationStatus | None = None,
+) -> list[VoucherApplication]:
+    """Operators see every application; anyone else only their own organisation's."""
+    stmt = select(VoucherApplication).order_by(VoucherApplication.id.desc())
+    if not can_see_every_application(actor):
+        if actor.organisation_id is None:
+            return []
+        stmt = stmt.where(VoucherApplication.organisation_id == actor.organisation_id)
+    if programme_id is not None:
+        stmt = stmt.where(VoucherApplication.programme_id == programme_id)
+    if status is not None:
+        stmt = stmt.where(VoucherApplication.status == status)
+    return list(session.scalars(stmt))
+
+
+def application_out(application: VoucherApplication) -> ApplicationOut:
+    programme = application.programme
+    return ApplicationOut(
+        id=application.id,
+        programme_id=programme.id,
+        programme_name=programme.name,
+        kind=programme.kind,
+        organisation_id=application.organisation_id,
+        applicant_name=application.applicant_name,
+        applicant_tier=application.applicant_tier,
+        seller_organisation_id=application.seller_organisation_id,
+        seller_name=application.seller_name,
+        offer_id=application.offer_id,
+        contract_number=application.contract_number,
+        contract_amount=to_yuan(application.contract_amount_fen),
+        signed_on=application.signed_on,
+        service_starts_on=application.service_starts_on,
+        service_ends_on=application.service_ends_on,
+        description=application.description,
+        attachment_name=application.attachment_name,
+        attachment_size=application.attachment_size,
+        status=application.status,
+        requested=to_yuan(application.requested_fen),
+        working=working_out(application.working),
+        approved=to_yuan(application.approved_fen)
+        if application.approved_fen is not None
+        else None,
+        decision_working=(
+            working_out(application.decision_working) if application.decision_working else None
+        ),
+        decision_reason=application.decision_reason,
+        decided_on=application.decided_on,
+        delivered_on=application.delivered_on,
+        claim_note=application.claim_note,
+        paid=to_yuan(application.paid_fen) if application.paid_fen is not None else None,
+        paid_on=application.paid_on,
+        payment_reference=application.payment_reference,
+        created_at=application.created_at,
+    )

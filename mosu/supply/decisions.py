@@ -1,0 +1,287 @@
+"""Decisions on voucher applications (审核与兑付): review, claim, payout.
+
+Money never passes a programme's budget: an approval first takes the application
+(``submitted`` → ``approved``, one guarded statement), then locks the programme
+(``FOR UPDATE`` on PostgreSQL; on SQLite the first write already holds the database's
+write lock), recomputes the subsidy from fresh figures, and raises the programme's
+committed total with a statement that only succeeds while it stays within the budget.
+The database's check constraint refuses any total above the budget as a last guard."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from mosu.core.errors import Conflict, Invalid
+from mosu.core.money import to_fen, to_yuan
+from mosu.permissions import (
+    Actor,
+    can_apply_for,
+    can_review_applications,
+    ensure,
+)
+from mosu.supply.applications import get_application
+from mosu.supply.ledger import book
+from mosu.supply.models import (
+    ApplicationStatus,
+    LedgerKind,
+    VoucherApplication,
+    VoucherProgramme,
+)
+from mosu.supply.offers import today_or
+from mosu.supply.rules import (
+    CAP_NAMES,
+    Working,
+    cap_words,
+    refusal_reason,
+)
+from mosu.supply.schemas import (
+    ClaimIn,
+    PayoutIn,
+    ReviewIn,
+)
+from mosu.supply.subsidy import subsidy_for
+
+
+def _take(
+    session: Session, application: VoucherApplication, *, want: ApplicationStatus, **values: Any
+) -> None:
+    """Move an application out of ``want`` with one guarded statement, or refuse (409)."""
+    done = session.execute(
+        update(VoucherApplication)
+        .where(VoucherApplication.id == application.id, VoucherApplication.status == want)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"申请当前状态不允许此操作（须为 {want.value}）/ the application is not {want.value}"
+        )
+    session.refresh(application)
+
+
+def _move_committed(session: Session, programme_id: int, delta_fen: int) -> bool:
+    """Add ``delta_fen`` to a programme's committed total if it stays within 0 … budget."""
+    total = VoucherProgramme.committed_fen + delta_fen
+    done = session.execute(
+        update(VoucherProgramme)
+        .where(
+            VoucherProgramme.id == programme_id,
+            total <= VoucherProgramme.budget_fen,
+            total >= 0,
+        )
+        .values(committed_fen=total)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(done.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def review(
+    session: Session,
+    *,
+    actor: Actor,
+    application_id: int,
+    data: ReviewIn,
+    today: dt.date | None = None,
+) -> VoucherApplication:
+    """Approve (at the computed subsidy, or reduced with a reason) or reject with a reason.
+
+    The subsidy is recomputed at the decision from fresh figures (what the organisation
+    and the programme have used by then), inside the programme's lock; an approval that
+    would pass the budget is refused with 409 and changes nothing.
+    """
+    ensure(can_review_applications(actor), "只有运营方可以审核 / operators review")
+    application = get_application(session, actor=actor, application_id=application_id)
+    day = today_or(today)
+    if data.decision == "reject":
+        return _reject(session, application, actor=actor, reason=data.reason, day=day)
+    _take(
+        session,
+        application,
+        want=ApplicationStatus.submitted,
+        status=ApplicationStatus.approved,
+        decided_by_id=actor.user_id,
+        decided_on=day,
+    )
+    programme = session.execute(
+        select(VoucherProgramme)
+        .where(VoucherProgramme.id == application.programme_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    if application.organisation_id is None or application.seller_organisation_id is None:
+        raise Conflict("申请方或卖方已不在名录中 / a party has left the registry")
+    working = subsidy_for(
+        session,
+        programme=programme,
+        organisation_id=application.organisation_id,
+        seller_organisation_id=application.seller_organisation_id,
+        amount_fen=application.contract_amount_fen,
+        signed_on=application.signed_on,
+        starts_on=application.service_starts_on,
+        ends_on=application.service_ends_on,
+        excluding=application.id,
+    )
+    amount = _approved_amount(programme, working, data)
+    if not _move_committed(session, programme.id, amount):
+        raise Conflict(_over_budget(), code="over_budget", details={"cap": CAP_NAMES["budget"]})
+    application.approved_fen = amount
+    application.decision_working = working.as_json()
+    application.decision_reason = data.reason
+    book(
+        session,
+        application=application,
+        kind=LedgerKind.commit,
+        amount_fen=amount,
+        booked_on=day,
+        actor=actor,
+        note=data.reason,
+    )
+    session.flush()
+    return application
+
+
+def _reject(
+    session: Session, application: VoucherApplication, *, actor: Actor, reason: str, day: dt.date
+) -> VoucherApplication:
+    """Reject a submitted application with a reason; its contract may be applied for again."""
+    if not reason:
+        raise Invalid("驳回须写明理由 / a rejection needs a reason", details={"field": "reason"})
+    _take(
+        session,
+        application,
+        want=ApplicationStatus.submitted,
+        status=ApplicationStatus.rejected,
+        contract_key=None,
+        decision_reason=reason,
+        decided_by_id=actor.user_id,
+        decided_on=day,
+    )
+    return application
+
+
+def _approved_amount(programme: VoucherProgramme, working: Working, data: ReviewIn) -> int:
+    """The amount an approval grants (the computed subsidy unless reduced with a reason), or
+    why it cannot: not eligible, over the budget, nothing to grant, or above the rules."""
+    if not working.eligible:
+        raise Invalid(
+            f"按规则不符合条件 / not eligible ({working.refused}): {refusal_reason(working)}",
+            details={"rule": working.refused},
+        )
+    amount = working.amount_fen if data.amount is None else to_fen(data.amount)
+    bound = working.capped_by
+    if bound == "budget" and (amount > working.amount_fen or amount == 0):
+        raise Conflict(
+            _over_budget(),
+            code="over_budget",
+            details={
+                "cap": CAP_NAMES["budget"],
+                "remaining": str(to_yuan(programme.budget_fen - programme.committed_fen)),
+            },
+        )
+    if working.amount_fen == 0 and bound is not None:
+        raise Invalid(
+            f"{refusal_reason(working)}: 不予补贴请驳回 / reject the application instead",
+            details={"cap": CAP_NAMES[bound], "computed": "0.00"},
+        )
+    if amount <= 0:
+        raise Invalid("批准金额须大于 0；不予补贴请驳回 / approve a positive amount, or reject")
+    if amount > working.amount_fen:
+        zh, en = cap_words(bound) if bound else ("", "")
+        computed = to_yuan(working.amount_fen)
+        raise Invalid(
+            f"批准金额超过按规则计算的补贴 {computed} 元{f'（受{zh}限制）' if bound else ''} / "
+            f"above the computed subsidy of {computed} yuan{f' (bound by {en})' if bound else ''}",
+            details={
+                "field": "amount",
+                "computed": str(to_yuan(working.amount_fen)),
+                "cap": CAP_NAMES[bound] if bound else None,
+            },
+        )
+    if amount < working.amount_fen and not data.reason:
+        raise Invalid("核减须写明理由 / a reduction needs a reason", details={"field": "reason"})
+    return amount
+
+
+def _over_budget() -> str:
+    zh, en = cap_words("budget")
+    return f"超出{zh} / that would pass {en}"
+
+
+def claim(
+    session: Session,
+    *,
+    actor: Actor,
+    application_id: int,
+    data: ClaimIn,
+    today: dt.date | None = None,
+) -> VoucherApplication:
+    """After delivery, the applicant claims the approved subsidy (兑付申请)."""
+    application = get_application(session, actor=actor, application_id=application_id)
+    ensure(
+        can_apply_for(actor, application.organisation_id),
+        "只能为本组织申请兑付 / only your own organisation's applications",
+    )
+    if data.delivered_on < application.service_starts_on or data.delivered_on > today_or(today):
+        raise Invalid(
+            "交付日期须在服务开始之后、今天之前 / delivery must fall between the service start "
+            "and today",
+            details={"field": "delivered_on"},
+        )
+    _take(
+        session,
+        application,
+        want=ApplicationStatus.approved,
+        status=ApplicationStatus.claimed,
+        delivered_on=data.delivered_on,
+        claim_note=data.note,
+    )
+    return application
+
+
+def payout(
+    session: Session, *, actor: Actor, application_id: int, data: PayoutIn
+) -> VoucherApplication:
+    """Record money paid for a claimed application; paying less releases the rest."""
+    ensure(can_review_applications(actor), "只有运营方可以登记兑付 / operators record payouts")
+    application = get_application(session, actor=actor, application_id=application_id)
+    approved = application.approved_fen or 0
+    amount = approved if data.amount is None else to_fen(data.amount)
+    if amount > approved:
+        raise Invalid("兑付金额超过批准金额 / more than approved", details={"field": "amount"})
+    _take(
+        session,
+        application,
+        want=ApplicationStatus.claimed,
+        status=ApplicationStatus.paid,
+        paid_fen=amount,
+        paid_on=data.paid_on,
+        payment_reference=data.reference,
+    )
+    if amount:
+        book(
+            session,
+            application=application,
+            kind=LedgerKind.payout,
+            amount_fen=amount,
+            booked_on=data.paid_on,
+            actor=actor,
+            note=data.reference,
+        )
+    if amount < approved:
+        if not _move_committed(session, application.programme_id, amount - approved):
+            raise Conflict("台账不一致 / the ledger does not add up")  # the check constraint's twin
+        book(
+            session,
+            application=application,
+            kind=LedgerKind.release,
+            amount_fen=approved - amount,
+            booked_on=data.paid_on,
+            actor=actor,
+            note="兑付少于批准金额，余额退回预算 / paid less than approved",
+        )
+    session.flush()
+    return application
