@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
+from mosu import race as races
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import API_PREFIX, create_app
@@ -40,10 +41,8 @@ from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.board import service as board
 from mosu.board.schemas import CaseStudyIn
-from mosu.challenges import races
 from mosu.challenges import service as challenges_service
 from mosu.challenges.models import SubmissionMode
-from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
 from mosu.corpus import service as corpus_service
 from mosu.corpus.models import DatasetVersion
@@ -53,6 +52,7 @@ from mosu.deps import SESSION_COOKIE
 from mosu.evals.netpolicy import STRICT
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
+from mosu.race.scoring import stage_data
 from mosu.registry import service
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn

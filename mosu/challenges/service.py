@@ -23,8 +23,9 @@ from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 from sqlalchemy.sql.base import ExecutableOption
 
+from mosu import race as races
 from mosu.accounts.models import Role, User
-from mosu.challenges import lifecycle, races
+from mosu.challenges import lifecycle
 from mosu.challenges.models import (
     Application,
     ApplicationMember,

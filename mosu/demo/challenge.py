@@ -29,11 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.accounts.models import Role, User
 from mosu.accounts.security import CredentialBox
 from mosu.accounts.service import actor_for, create_user
-from mosu.challenges import races
 from mosu.challenges import service as challenges
 from mosu.challenges.models import (
     Challenge,

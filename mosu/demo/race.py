@@ -23,9 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.accounts.security import CredentialBox
-from mosu.challenges import races
 from mosu.challenges.models import Submission, SubmissionState
 from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE

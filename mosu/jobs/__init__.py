@@ -27,7 +27,6 @@ from mosu.jobs.worker import (
     WorkerPool,
     handler,
     make_pool,
-    run_in_thread,
 )
 
 __all__ = [
@@ -53,5 +52,4 @@ __all__ = [
     "progress",
     "release",
     "rerun",
-    "run_in_thread",
 ]

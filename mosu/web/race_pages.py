@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.models import (
     Challenge,
     CutRule,
@@ -25,8 +25,6 @@ from mosu.challenges.models import (
     Submission,
     SubmissionMode,
 )
-from mosu.challenges.race_routes import submission_out, visible_challenge
-from mosu.challenges.report import report_data, scores_figure
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.corpus.models import Dataset, DatasetVersion
@@ -34,6 +32,8 @@ from mosu.corpus.service import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
 from mosu.public_cache import PUBLIC_CACHE
+from mosu.race.report import report_data, scores_figure
+from mosu.race.routes import submission_out, visible_challenge
 from mosu.registry.models import ModelEndpoint
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render

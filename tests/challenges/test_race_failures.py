@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.challenges import races
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.challenges.models import Stage, SubmissionState
 from mosu.core.errors import Conflict
 from mosu.core.settings import Settings

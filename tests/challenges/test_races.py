@@ -9,21 +9,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.challenges import races
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.challenges.models import (
     ChallengeEvent,
     ChallengeState,
     CutRule,
     EntryState,
     StageState,
+    Submission,
     SubmissionMode,
     SubmissionState,
 )
-from mosu.challenges.scoring import is_public, outcomes_of, stage_data
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
 from mosu.jobs.models import Job
+from mosu.race.scoring import is_public, outcomes_of, stage_data
 from tests.challenges.race_helpers import (
     OPERATOR,
     answer_key,
@@ -117,7 +118,7 @@ def test_two_stage_race_cuts_and_names_a_winner(
             db, actor=OPERATOR, stage_id=first.id, entry_id=baseline.id, data_dir=settings.data_dir
         )
         assert drain(db, settings.data_dir, [races.SUBMISSION_JOB]) == 3
-    subs = {s.entry_id: s for s in db.scalars(select(races.Submission))}
+    subs = {s.entry_id: s for s in db.scalars(select(Submission))}
     assert {s.state for s in subs.values()} == {SubmissionState.succeeded}
     assert subs[a.id].public_score > subs[b.id].public_score
     public = first.leaderboard_public

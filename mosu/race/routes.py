@@ -1,6 +1,6 @@
 """Race API under ``/api/v1`` (赛马): stages, entries, submissions, limits, leaderboards.
 
-Every route decides who may see what through :mod:`mosu.challenges.races` and
+Every route decides who may see what through :mod:`mosu.race` and
 :mod:`mosu.permissions`: a submission, its file and its log are for its own team and
 operators (anyone else gets 404, so ids reveal nothing); hidden test labels never leave
 the platform; private scores appear only when a stage closes.
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.models import (
     Challenge,
     Stage,
@@ -25,7 +25,15 @@ from mosu.challenges.models import (
     Submission,
     SubmissionMode,
 )
-from mosu.challenges.race_schemas import (
+from mosu.challenges.service import get_challenge
+from mosu.core import clock
+from mosu.core.errors import Forbidden, Invalid, NotFound
+from mosu.corpus.models import DatasetVersion
+from mosu.corpus.service import contamination_warning
+from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
+from mosu.public_cache import PUBLIC_CACHE
+from mosu.race.schemas import (
     BaselineIn,
     BoardOut,
     DecideIn,
@@ -40,15 +48,7 @@ from mosu.challenges.race_schemas import (
     SubmissionIn,
     SubmissionOut,
 )
-from mosu.challenges.scoring import stage_data
-from mosu.challenges.service import get_challenge
-from mosu.core import clock
-from mosu.core.errors import Forbidden, Invalid, NotFound
-from mosu.corpus.models import DatasetVersion
-from mosu.corpus.service import contamination_warning
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.permissions import Actor, can_read_race_report, can_see_entry, ensure
-from mosu.public_cache import PUBLIC_CACHE
+from mosu.race.scoring import stage_data
 
 router = APIRouter(tags=["races"])
 
@@ -259,7 +259,7 @@ def get_report(session: SessionDep, actor: SignedInActor, challenge_id: int) -> 
         can_read_race_report(actor, challenge.organisation_id),
         "完整报告只对运营方和发榜方开放 / the full report is for operators and the issuer",
     )
-    from mosu.challenges.report import report_data
+    from mosu.race.report import report_data
 
     return report_data(session, actor, challenge)
 

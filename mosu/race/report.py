@@ -1,7 +1,7 @@
 """The race report (赛马报告): every stage's boards with intervals, per-category breakdown,
 confusion matrices and error counts per entry, and the challenge's audit trail.
 
-What a reader sees is filtered by :func:`mosu.challenges.races.view_board`: operators and
+What a reader sees is filtered by :func:`mosu.race.view_board`: operators and
 the issuing demand organisation get everything; a supplier gets its own rows in full and
 others' ranks and scores; the public gets ranks and scores.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.models import Challenge, StageState
 from mosu.challenges.service import events_out
 from mosu.core import clock
