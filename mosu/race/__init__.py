@@ -53,7 +53,6 @@ from mosu.race.submissions import (
     select_submissions,
     submissions_of,
     submit,
-    sync_state,
 )
 
 __all__ = [
@@ -91,6 +90,5 @@ __all__ = [
     "start_race",
     "submissions_of",
     "submit",
-    "sync_state",
     "view_board",
 ]

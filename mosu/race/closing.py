@@ -25,7 +25,6 @@ from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
 from mosu.race.scoring import not_worse_than_best
 from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
-from mosu.race.submissions import sync_state
 
 
 def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str = "") -> None:
@@ -41,14 +40,7 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
 
 
 def pending(session: Session, stage: Stage) -> int:
-    for submission in session.scalars(
-        select(Submission).where(
-            Submission.stage_id == stage.id,
-            Submission.state.in_([s.value for s in PENDING_STATES]),
-        )
-    ):
-        sync_state(session, submission)
-    session.flush()
+    """How many of the stage's submissions are still queued or running."""
     return (
         session.scalar(
             select(func.count(Submission.id)).where(

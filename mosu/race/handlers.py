@@ -42,6 +42,7 @@ from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
 from mosu.race.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
+from mosu.race.submissions import follow_job
 from mosu.registry.models import ModelEndpoint
 from mosu.supply.offers import record_compute_usage
 
@@ -208,6 +209,9 @@ def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> di
         refresh_public_board(session, submission.stage_id, data_dir)
         session.commit()
         return {"state": submission.state.value, "failure": submission.failure}
+
+
+queue.on_change(SUBMISSION_JOB, follow_job)
 
 
 @handler(CLOSE_JOB)

@@ -406,7 +406,6 @@ def list_my_submissions(
             submission_out(session, actor, s)
             for s in races.submissions_of(session, actor=actor, entry=entry, stage=stage)
         )
-    session.commit()
     return MySubmissions(quotas=quotas, submissions=submissions)
 
 
@@ -414,9 +413,7 @@ def list_my_submissions(
 def get_submission(session: SessionDep, actor: SignedInActor, submission_id: int) -> SubmissionOut:
     """State, queue position and progress (poll it), scores, error counts and the failure."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
-    out = submission_out(session, actor, submission)
-    session.commit()
-    return out
+    return submission_out(session, actor, submission)
 
 
 @router.get("/submissions/{submission_id}/predictions", response_class=Response, responses=NDJSON)

@@ -8,8 +8,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import (
@@ -27,6 +29,7 @@ from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
+from mosu.jobs.queue import JobChange
 from mosu.permissions import Actor, can_run_race, can_see_entry, can_submit_for, ensure
 from mosu.race.entries import entries_of, entry_organisations
 from mosu.race.predictions import check_predictions
@@ -249,27 +252,33 @@ def submissions_of(
     )
 
 
-def sync_state(session: Session, submission: Submission) -> Submission:
-    """Mirror the job's state onto the submission (failed or cancelled jobs stop counting)."""
-    if submission.job_id is None or submission.state in (
-        SubmissionState.succeeded,
-        SubmissionState.failed,
-        SubmissionState.cancelled,
-    ):
-        return submission
-    job = session.get(Job, submission.job_id)
-    if job is None:
-        return submission
-    if job.state is JobState.running:
-        submission.state = SubmissionState.running
-    elif job.state is JobState.failed:
-        submission.state = SubmissionState.failed
-        submission.failure = (job.error or "")[:2000]
-        submission.finished_at = job.finished_at
-    elif job.state is JobState.cancelled:
-        submission.state = SubmissionState.cancelled
-        submission.finished_at = job.finished_at
-    return submission
+FINISHED_STATES = (SubmissionState.succeeded, SubmissionState.failed, SubmissionState.cancelled)
+
+
+def follow_job(conn: Connection, change: JobChange) -> None:
+    """Mirror a submission job's new state onto its submission, in the job's own transaction
+    (failed or cancelled jobs stop counting); a finished submission keeps its state."""
+    values: dict[str, Any]
+    if change.state is JobState.running:
+        values = {"state": SubmissionState.running.value}
+    elif change.state is JobState.failed:
+        values = {
+            "state": SubmissionState.failed.value,
+            "failure": (change.error or "")[:2000],
+            "finished_at": change.finished_at,
+        }
+    elif change.state is JobState.cancelled:
+        values = {"state": SubmissionState.cancelled.value, "finished_at": change.finished_at}
+    else:
+        return
+    conn.execute(
+        update(Submission)
+        .where(
+            Submission.job_id == change.job_id,
+            Submission.state.not_in([s.value for s in FINISHED_STATES]),
+        )
+        .values(**values)
+    )
 
 
 @dataclass(frozen=True)
@@ -282,7 +291,6 @@ class LiveState:
 
 def live_state(session: Session, submission: Submission) -> LiveState:
     """The submission's state, its place in the queue and its progress, for polling pages."""
-    sync_state(session, submission)
     position = done = total = None
     if submission.job_id is not None and submission.state in PENDING_STATES:
         job = session.get(Job, submission.job_id)

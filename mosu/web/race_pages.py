@@ -142,7 +142,6 @@ def _all_submissions(session: Session, challenge: Challenge) -> list[dict[str, A
         for s in session.scalars(
             select(Submission).where(Submission.stage_id == stage.id).order_by(Submission.id.desc())
         ):
-            races.sync_state(session, s)
             rows.append({"s": s, "stage": stage, "entry": entries[s.entry_id]})
     return rows
 
@@ -182,7 +181,6 @@ def _race_page(
             CutRule.not_worse: "与最佳无显著差异者晋级",
         },
     }
-    session.commit()  # submission states synced from their jobs
     return render(request, "races/race.html", context, actor=actor, status=status)
 
 
@@ -453,7 +451,6 @@ def submission_state(
     """The live state cell of a submission (polled by the page while it is pending)."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     out = submission_out(session, actor, submission)
-    session.commit()
     return render(request, "races/_state.html", {"s": out}, actor=actor)
 
 
