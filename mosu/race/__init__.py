@@ -20,7 +20,15 @@ The package's public API is re-exported here (``from mosu import race``); scorin
 handlers, the report, schemas, routes and views are imported from their own modules.
 """
 
-from mosu.race.board import compute_board, counted, refresh_public_board, view_board
+from mosu.race.board import (
+    BoardView,
+    ShownRow,
+    compute_board,
+    counted,
+    refresh_public_board,
+    stage_board,
+    view_board,
+)
 from mosu.race.closing import close_stage, decide, pending, start_race
 from mosu.race.entries import (
     add_house_entry,
@@ -36,6 +44,7 @@ from mosu.race.stages import (
     SUBMISSION_JOB,
     SYSTEM,
     StageSpec,
+    StageStatus,
     add_stage,
     cut_rule_text,
     get_challenge,
@@ -60,10 +69,13 @@ __all__ = [
     "CLOSE_JOB",
     "SUBMISSION_JOB",
     "SYSTEM",
+    "BoardView",
     "LiveState",
     "PredictionProblem",
     "Quota",
+    "ShownRow",
     "StageSpec",
+    "StageStatus",
     "add_house_entry",
     "add_stage",
     "cancel_submission",
@@ -86,6 +98,7 @@ __all__ = [
     "refresh_public_board",
     "rerun_submission",
     "select_submissions",
+    "stage_board",
     "stage_status",
     "start_race",
     "submissions_of",

@@ -3,6 +3,7 @@ boards, and what each reader may see of them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,15 @@ from mosu.challenges.models import Challenge, EntryState, Stage, Submission, Sub
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report, can_see_entry
 from mosu.race.entries import entries_of, entry_teams
-from mosu.race.scoring import Contender, board, outcomes_of, stage_data
+from mosu.race.scoring import (
+    Board,
+    BoardRow,
+    Contender,
+    Part,
+    board,
+    outcomes_of,
+    stage_data,
+)
 
 
 def _succeeded(session: Session, stage: Stage) -> dict[int, list[Submission]]:
@@ -27,16 +36,21 @@ def _succeeded(session: Session, stage: Stage) -> dict[int, list[Submission]]:
     return by_entry
 
 
-def _best(submissions: list[Submission], part: str) -> Submission:
+def _score(submission: Submission, part: Part) -> float:
+    score = submission.public_score if part == "public" else submission.private_score
+    return score or 0.0
+
+
+def _best(submissions: list[Submission], part: Part) -> Submission:
     """Highest score on ``part``; the earlier submission wins a tie (the list is in time order)."""
     best = submissions[0]
     for s in submissions[1:]:
-        if (getattr(s, f"{part}_score") or 0.0) > (getattr(best, f"{part}_score") or 0.0):
+        if _score(s, part) > _score(best, part):
             best = s
     return best
 
 
-def counted(session: Session, stage: Stage, part: str) -> dict[int, Submission]:
+def counted(session: Session, stage: Stage, part: Part) -> dict[int, Submission]:
     """Each entry's submission that counts on the ``public`` or the final (``private``) board."""
     chosen: dict[int, Submission] = {}
     entries = {e.id: e for e in entries_of(session, stage.challenge_id)}
@@ -51,7 +65,8 @@ def counted(session: Session, stage: Stage, part: str) -> dict[int, Submission]:
     return chosen
 
 
-def compute_board(session: Session, stage: Stage, part: str, data_dir: Path) -> dict[str, Any]:
+def compute_board(session: Session, stage: Stage, part: Part, data_dir: Path) -> Board:
+    """Score the counted submissions of every entry together on the stage's ``part``."""
     data = stage_data(session, stage)
     entries = {e.id: e for e in entries_of(session, stage.challenge_id)}
     contenders = [
@@ -64,24 +79,59 @@ def compute_board(session: Session, stage: Stage, part: str, data_dir: Path) -> 
         )
         for entry_id, s in counted(session, stage, part).items()
     ]
-    result = board(data.part_task("public" if part == "public" else "private"), contenders)
-    result["part"] = part
-    result["computed_at"] = clock.now().isoformat()
-    return result
+    result = board(data.part_task(part), contenders)
+    return replace(result, part=part, computed_at=clock.now().isoformat())
 
 
 def refresh_public_board(session: Session, stage_id: int, data_dir: Path) -> None:
     """Recompute the public leaderboard (the stage row is locked so writers take turns)."""
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).one()
-    stage.leaderboard_public = compute_board(session, stage, "public", data_dir)
+    stage.leaderboard_public = compute_board(session, stage, "public", data_dir).to_json()
+
+
+def stage_board(stage: Stage, part: Part) -> Board | None:
+    """The stage's public board, or its final (``private``) one; None before it exists."""
+    data = stage.leaderboard_public if part == "public" else stage.leaderboard_final
+    return None if data is None else Board.from_json(data)
 
 
 PUBLIC_ROW_KEYS = ("position", "rank", "entry", "entry_id", "score", "low", "high", "submitted_at")
 
 
+@dataclass(frozen=True)
+class ShownRow:
+    """A board row as one reader sees it: ``full`` with every column, else ranks and scores
+    with intervals only; ``own`` when it is the reader's team's row."""
+
+    row: BoardRow
+    own: bool
+    full: bool
+
+    def to_json(self) -> dict[str, Any]:
+        data = self.row.to_json()
+        shown = data if self.full else {k: data[k] for k in PUBLIC_ROW_KEYS}
+        shown["own"] = self.own
+        return shown
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """A board as one reader may see it; comparisons only for ``full`` readers."""
+
+    board: Board
+    rows: list[ShownRow]
+    full: bool
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.board.to_json().items() if k != "comparisons" or self.full}
+        out["rows"] = [r.to_json() for r in self.rows]
+        out["full"] = self.full
+        return out
+
+
 def view_board(
-    session: Session, actor: Actor, challenge: Challenge, data: dict[str, Any] | None
-) -> dict[str, Any] | None:
+    session: Session, actor: Actor, challenge: Challenge, data: Board | None
+) -> BoardView | None:
     """A board as ``actor`` may see it: full rows for operators, the issuer and the entry's
     own team; everyone else sees ranks and scores with intervals only."""
     if data is None:
@@ -92,15 +142,8 @@ def view_board(
     # only a member of an organisation can own a row that is not everyone's (operators own all)
     teams = entry_teams(session, listed) if actor.organisation_id is not None else {}
     rows = []
-    for row in data["rows"]:
-        entry = entries.get(row["entry_id"])
+    for row in data.rows:
+        entry = entries.get(row.entry_id)
         own = entry is not None and can_see_entry(actor, teams.get(entry.id, set()))
-        shown = dict(row) if full or own else {k: row[k] for k in PUBLIC_ROW_KEYS}
-        shown["own"] = own
-        if not (full or own):
-            shown.pop("submission_id", None)
-        rows.append(shown)
-    out = {k: v for k, v in data.items() if k != "comparisons" or full}
-    out["rows"] = rows
-    out["full"] = full
-    return out
+        rows.append(ShownRow(row, own=own, full=full or own))
+    return BoardView(data, rows, full)

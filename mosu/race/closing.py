@@ -23,7 +23,7 @@ from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
-from mosu.race.scoring import not_worse_than_best
+from mosu.race.scoring import Board, not_worse_than_best
 from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
 
 
@@ -50,6 +50,15 @@ def pending(session: Session, stage: Stage) -> int:
         )
         or 0
     )
+
+
+def _kept(stage: Stage, final: Board) -> set[int]:
+    """The entries that go on by the stage's published cut rule."""
+    if stage.cut_rule is CutRule.top_k:
+        return {r.entry_id for r in final.rows if r.position <= int(stage.cut_value)}
+    if stage.cut_rule is CutRule.threshold:
+        return {r.entry_id for r in final.rows if r.score >= stage.cut_value}
+    return not_worse_than_best(final)
 
 
 def close_stage(
@@ -89,20 +98,14 @@ def close_stage(
             details={"pending": waiting},
         )
     final = compute_board(session, stage, "private", data_dir)
-    stage.leaderboard_public = compute_board(session, stage, "public", data_dir)
-    stage.leaderboard_final = final
+    stage.leaderboard_public = compute_board(session, stage, "public", data_dir).to_json()
+    stage.leaderboard_final = final.to_json()
     stage.state = StageState.closed
     stage.closed_at = moment
     if early:
         stage.closes_at = moment
-    rows = {r["entry_id"]: r for r in final["rows"]}
-    keep: set[int]
-    if stage.cut_rule is CutRule.top_k:
-        keep = {r["entry_id"] for r in final["rows"] if r["position"] <= int(stage.cut_value)}
-    elif stage.cut_rule is CutRule.threshold:
-        keep = {r["entry_id"] for r in final["rows"] if r["score"] >= stage.cut_value}
-    else:
-        keep = not_worse_than_best(final)
+    rows = {r.entry_id: r for r in final.rows}
+    keep = _kept(stage, final)
     kept, cut = [], []
     for entry in entries_of(session, challenge.id):
         if entry.state is not EntryState.active:
@@ -115,9 +118,9 @@ def close_stage(
             why = "本阶段没有成功完成的提交 / no finished submission in this stage"
         else:
             why = (
-                f"第 {row['position']} 名，得分 {row['score']:.4f}"
-                f"（95% 区间 {row['low']:.4f}–{row['high']:.4f}）/ "
-                f"position {row['position']}, score {row['score']:.4f}"
+                f"第 {row.position} 名，得分 {row.score:.4f}"
+                f"（95% 区间 {row.low:.4f}–{row.high:.4f}）/ "
+                f"position {row.position}, score {row.score:.4f}"
             )
         entry.state = EntryState.cut
         entry.cut_at_stage_id = stage.id

@@ -66,7 +66,7 @@ def visible_stage(session: Session, actor: Actor, stage_id: int) -> Stage:
 
 def stage_out(session: Session, stage: Stage) -> StageOut:
     version = session.get(DatasetVersion, stage.dataset_version_id)
-    board = stage.leaderboard_public
+    board = races.stage_board(stage, "public")
     return StageOut(
         id=stage.id,
         position=stage.position,
@@ -85,7 +85,7 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
         dataset_version_id=stage.dataset_version_id,
         task=stage.task,
         contamination_warning=contamination_warning(version) if version else None,
-        public_samples=board.get("samples") if board else None,
+        public_samples=board.samples if board else None,
         final_revealed=stage.state is StageState.closed,
     )
 
@@ -144,16 +144,20 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         raise NotFound("榜单只有 public 和 final / part is public or final")
     if part == "final" and stage.state is not StageState.closed:
         raise NotFound("最终排名在阶段结束后公布 / the final ranking is revealed at the close")
-    data = stage.leaderboard_public if part == "public" else stage.leaderboard_final
-    view = races.view_board(session, actor, stage.challenge, data) or {"rows": [], "full": False}
+    data = races.stage_board(stage, "public" if part == "public" else "private")
+    view = races.view_board(session, actor, stage.challenge, data)
+    if view is None:
+        return BoardOut(
+            stage_id=stage.id, part=part, primary=None, samples=None, full=False, rows=[]
+        )
     return BoardOut(
         stage_id=stage.id,
         part=part,
-        primary=view.get("primary"),
-        samples=view.get("samples"),
-        method=view.get("method"),
-        full=bool(view.get("full")),
-        rows=view["rows"],
+        primary=view.board.primary,
+        samples=view.board.samples,
+        method=view.board.method,
+        full=view.full,
+        rows=[r.to_json() for r in view.rows],
     )
 
 
@@ -285,7 +289,7 @@ def get_inputs(session: SessionDep, actor: SignedInActor, stage_id: int) -> Resp
         raise NotFound("本阶段由平台调用端点，不发布测试输入 / this stage calls endpoints")
     if not actor.is_operator and not _my_entry_ids(session, actor, stage):
         raise Forbidden("只有参赛队可以下载测试输入 / only entries may download the inputs")
-    if races.stage_status(stage) == "scheduled" and not actor.is_operator:
+    if races.stage_status(stage) is races.StageStatus.scheduled and not actor.is_operator:
         raise Forbidden("阶段尚未开始 / the stage has not opened")
     data = stage_data(session, stage)
     lines = [json.dumps({"id": s.id, **s.fields}, ensure_ascii=False) for s in data.task.samples()]

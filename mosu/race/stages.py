@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -55,14 +56,23 @@ def get_stage(session: Session, stage_id: int) -> Stage:
     return stage
 
 
-def stage_status(stage: Stage, now: dt.datetime | None = None) -> str:
+class StageStatus(StrEnum):
+    """Where a stage is in time: ``closing`` is past its close but not yet closed."""
+
+    scheduled = "scheduled"
+    open = "open"
+    closing = "closing"
+    closed = "closed"
+
+
+def stage_status(stage: Stage, now: dt.datetime | None = None) -> StageStatus:
     """``scheduled``, ``open``, ``closing`` (past its close, not yet closed) or ``closed``."""
     if stage.state is StageState.closed:
-        return "closed"
+        return StageStatus.closed
     moment = now or clock.now()
     if moment < stage.opens_at:
-        return "scheduled"
-    return "open" if moment < stage.closes_at else "closing"
+        return StageStatus.scheduled
+    return StageStatus.open if moment < stage.closes_at else StageStatus.closing
 
 
 @dataclass(frozen=True)

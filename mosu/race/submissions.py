@@ -38,6 +38,7 @@ from mosu.race.stages import (
     COUNTED_STATES,
     PENDING_STATES,
     SUBMISSION_JOB,
+    StageStatus,
     get_stage,
     stage_status,
 )
@@ -172,10 +173,10 @@ def submit(
     if challenge.state is not ChallengeState.racing:
         raise Conflict("榜单不在赛马阶段 / the challenge is not racing")
     status = stage_status(stage, moment)
-    if status != "open":
+    if status is not StageStatus.open:
         raise Conflict(
             "本阶段尚未开始 / the stage has not opened"
-            if status == "scheduled"
+            if status is StageStatus.scheduled
             else "本阶段已截止 / the stage is closed"
         )
     entry = _entry_for_submission(session, actor, stage, entry_id)

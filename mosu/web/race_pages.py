@@ -71,9 +71,9 @@ def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[di
     out = []
     for stage in challenge.stages:
         version = session.get(DatasetVersion, stage.dataset_version_id)
-        public = races.view_board(session, actor, challenge, stage.leaderboard_public)
+        public = races.view_board(session, actor, challenge, races.stage_board(stage, "public"))
         final = (
-            races.view_board(session, actor, challenge, stage.leaderboard_final)
+            races.view_board(session, actor, challenge, races.stage_board(stage, "private"))
             if stage.state is StageState.closed
             else None
         )
@@ -84,10 +84,10 @@ def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
                 "warning": contamination_warning(version, actor=actor) if version else None,
-                "public": public,
-                "final": final,
-                "figure": scores_figure(shown["rows"], stage.name)
-                if shown and shown["rows"]
+                "public": public.to_json() if public else None,
+                "final": final.to_json() if final else None,
+                "figure": scores_figure(shown.board.rows, stage.name)
+                if shown and shown.rows
                 else None,
             }
         )

@@ -126,10 +126,18 @@ def test_two_stage_race_cuts_and_names_a_winner(
     assert all(r["low"] <= r["score"] <= r["high"] for r in public["rows"])
     data = stage_data(db, first)
     assert public["samples"] == len(data.public)
+    typed = races.stage_board(first, "public")
+    assert typed is not None and typed.to_json() == public  # the typed board keeps its JSON
+    assert set(public) == {"rows", "primary", "samples", "replicates", "method"} | {
+        "comparisons",
+        "part",
+        "computed_at",
+    }
 
     # a supplier sees its own row in full and others' public scores only
-    view = races.view_board(db, sb, race.challenge, public)
-    assert view is not None
+    shown = races.view_board(db, sb, race.challenge, races.stage_board(first, "public"))
+    assert shown is not None
+    view = shown.to_json()
     mine = next(r for r in view["rows"] if r["entry"] == "乙队")
     other = next(r for r in view["rows"] if r["entry"] == "甲队")
     assert "by_category" in mine and "by_category" not in other and "submission_id" not in other
