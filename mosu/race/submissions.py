@@ -30,7 +30,15 @@ from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.queue import JobChange
-from mosu.permissions import Actor, can_run_race, can_see_entry, can_submit_for, ensure
+from mosu.permissions import (
+    Actor,
+    can_cancel_finished_submission,
+    can_cancel_submission,
+    can_run_race,
+    can_see_entry,
+    can_submit_for,
+    ensure,
+)
 from mosu.race.entries import entries_of, entry_organisations
 from mosu.race.predictions import check_predictions
 from mosu.race.scoring import stage_data
@@ -306,10 +314,10 @@ def cancel_submission(session: Session, *, actor: Actor, submission_id: int) -> 
     """The team or an operator stops a queued or running submission; it stops counting."""
     submission = get_submission(session, actor=actor, submission_id=submission_id)
     ensure(
-        actor.is_operator or can_submit_for(actor, submission.entry.organisation_id),
+        can_cancel_submission(actor, submission.entry.organisation_id),
         "只有提交方或运营方可以取消 / only the team or an operator may cancel",
     )
-    if submission.state not in PENDING_STATES and not actor.is_operator:
+    if submission.state not in PENDING_STATES and not can_cancel_finished_submission(actor):
         raise Conflict("提交已结束 / the submission has finished")
     if submission.job_id is not None:
         queue.cancel(session, submission.job_id)
