@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers and hooks
+from mosu import migrate
 from mosu import race as races
 from mosu.challenges.models import Submission, SubmissionMode, SubmissionState
+from mosu.core import clock
 from mosu.core.db import Base
 from mosu.core.settings import Settings
 from mosu.jobs import queue
+from mosu.jobs.models import Job
 from mosu.race.scoring import stage_data
 from tests.challenges.race_helpers import (
     OPERATOR,
@@ -102,3 +105,56 @@ def test_reading_a_submission_writes_nothing_and_shows_its_jobs_state(
     assert "失败" in cell and "the endpoint broke" in cell
     assert _database(db) == before
     assert races.pending(db, stage) == 0
+
+
+def test_the_upgrade_gives_unread_submissions_their_jobs_states(
+    db: Session, world: World, settings: Settings
+) -> None:
+    """Migration 0012: submissions whose jobs ended before the worker wrote their states."""
+    race = racing_challenge(db, world)
+    stage = races.add_stage(
+        db,
+        actor=OPERATOR,
+        challenge_id=race.challenge.id,
+        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
+    )
+    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    ids = [s.id for s in stage_data(db, stage).task.samples()]
+    team = supplier(world, "supplier_a", world.org_a)
+    subs = [
+        races.submit(
+            db,
+            actor=team,
+            stage_id=stage.id,
+            data_dir=settings.data_dir,
+            predictions=predictions_file(answer_key(db, race.version), ids),
+        )
+        for _ in range(3)
+    ]
+    db.commit()
+    # as an older worker left them: jobs ended, submissions still queued
+    ended = {
+        subs[0].job_id: ("failed", "the endpoint broke"),
+        subs[1].job_id: ("cancelled", None),
+        subs[2].job_id: ("running", None),
+    }
+    for job_id, (state, error) in ended.items():
+        db.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state=state, error=error, finished_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+    db.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+    db.commit()
+    engine = db.get_bind()
+    migrate.upgrade(engine)  # type: ignore[arg-type]
+    assert migrate.current_revision(engine) == migrate.head_revision()  # type: ignore[arg-type]
+    db.expire_all()
+    failed, cancelled, running = (db.get(Submission, s.id) for s in subs)
+    assert failed is not None and failed.state is SubmissionState.failed
+    assert failed.failure == "the endpoint broke" and failed.finished_at is not None
+    assert cancelled is not None and cancelled.state is SubmissionState.cancelled
+    assert cancelled.finished_at is not None
+    assert running is not None and running.state is SubmissionState.running
+    assert running.finished_at is None
