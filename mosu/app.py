@@ -21,7 +21,6 @@ from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
 from mosu.arena.routes import router as arena_router
 from mosu.board.routes import router as board_router
-from mosu.challenges.race_routes import router as races_router
 from mosu.challenges.routes import router as challenges_router
 from mosu.core.credentials import CredentialBox
 from mosu.core.db import make_engine, make_sessionmaker
@@ -31,9 +30,11 @@ from mosu.core.settings import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.notifications.routes import router as notifications_router
 from mosu.public_cache import PublicCache
+from mosu.race.routes import router as races_router
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
+from mosu.startup import load_handlers
 from mosu.supply.routes import router as supply_router
 from mosu.uploads import BodyLimit
 from mosu.web import pages
@@ -158,6 +159,7 @@ def _document_errors(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """A mosu application bound to ``settings``' database."""
+    load_handlers()
     gate = DatabaseGate(settings.db_pool_size)
 
     @asynccontextmanager

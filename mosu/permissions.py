@@ -227,6 +227,46 @@ def can_submit_for(actor: Actor, entry_organisation_id: int | None) -> bool:
     return actor.belongs_to(entry_organisation_id)
 
 
+# --- races ---
+
+
+def owns_entry(actor: Actor, entry_organisation_ids: set[int]) -> bool:
+    """The entry is the reader's own team's (operators see every entry but own none)."""
+    return not actor.is_operator and can_see_entry(actor, entry_organisation_ids)
+
+
+def can_see_private_score(actor: Actor, *, stage_closed: bool) -> bool:
+    """A submission's private (final) score: operators at once, its team once the stage has
+    closed and the final ranking is revealed."""
+    return actor.is_operator or stage_closed
+
+
+def can_download_inputs(actor: Actor, *, has_entry: bool) -> bool:
+    """A predictions stage's test inputs (without labels): operators and entries' teams."""
+    return actor.is_operator or has_entry
+
+
+def can_see_unopened_stage(actor: Actor) -> bool:
+    """A stage's test inputs before it opens: operators only."""
+    return actor.is_operator
+
+
+def can_cancel_submission(actor: Actor, entry_organisation_id: int | None) -> bool:
+    """Stopping a queued or running submission: its team, and operators."""
+    return actor.is_operator or can_submit_for(actor, entry_organisation_id)
+
+
+def can_cancel_finished_submission(actor: Actor) -> bool:
+    """Marking a finished submission cancelled (it stops counting): operators only."""
+    return actor.is_operator
+
+
+def has_team_panel(actor: Actor, *, house_entry: bool) -> bool:
+    """The race page's team panel (limits, submissions, the form) of an entry the reader
+    sees: its team; operators only for house entries (baselines), which they submit for."""
+    return house_entry or not actor.is_operator
+
+
 # ---------------------------------------------------------------- key-element supply (要素供给)
 
 

@@ -338,7 +338,7 @@ def export_cmd(
 
 def _serve(settings: Settings) -> None:
     from mosu.app import create_app
-    from mosu.jobs.worker import run_in_thread
+    from mosu.startup import run_in_thread
 
     pool = run_in_thread(settings) if settings.embedded_worker else None
     try:
@@ -392,11 +392,13 @@ def worker(
     from mosu.evals.netpolicy import AddressPolicy
     from mosu.jobs.worker import HANDLERS, make_pool
     from mosu.registry.endpoints import endpoint_secrets
+    from mosu.startup import load_handlers
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
     if migrate.current_revision(engine) != migrate.head_revision():
         raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+    load_handlers()
     for module in imports or []:
         importlib.import_module(module)
     pool = make_pool(

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from mosu import race as races
 from mosu.accounts.models import User
 from mosu.accounts.service import actor_for
-from mosu.challenges import applications, catalogue, decisions, races
+from mosu.challenges import applications, catalogue, decisions
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -25,7 +26,6 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.challenges.schemas import ApplicationIn
-from mosu.challenges.scoring import outcomes_of, stage_data
 from mosu.core import clock
 from mosu.core.db import make_engine
 from mosu.core.settings import Settings
@@ -33,6 +33,7 @@ from mosu.corpus.models import DatasetVersion
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
 from mosu.demo.loader import load_community
 from mosu.jobs.models import Job, JobState
+from mosu.race.scoring import outcomes_of, stage_data
 from mosu.registry.models import Model
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback

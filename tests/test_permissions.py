@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.routing import Mount, Route
 
+from mosu import race as races
 from mosu.accounts.models import ApiToken, Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import API_PREFIX, create_app
@@ -40,9 +41,8 @@ from mosu.arena import service as arena_service
 from mosu.arena.schemas import ArenaIn, CompetitorIn
 from mosu.board import service as board
 from mosu.board.schemas import CaseStudyIn
-from mosu.challenges import decisions, races
+from mosu.challenges import decisions
 from mosu.challenges.models import SubmissionMode
-from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
 from mosu.corpus import catalogue as corpus_catalogue
 from mosu.corpus import imports as corpus_imports
@@ -53,6 +53,7 @@ from mosu.deps import SESSION_COOKIE
 from mosu.evals.netpolicy import STRICT
 from mosu.notifications.models import Notification
 from mosu.permissions import Actor, Requirement
+from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from mosu.challenges import lifecycle, races
+from mosu import race as races
+from mosu.challenges import lifecycle
 from mosu.challenges.models import (
     Challenge,
     ChallengeEvent,

@@ -29,10 +29,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.accounts.models import Role, User
 from mosu.accounts.service import actor_for, create_user
-from mosu.challenges import applications, catalogue, decisions, races
+from mosu.challenges import applications, catalogue, decisions
 from mosu.challenges.models import (
     Challenge,
     CutRule,

@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.challenges import races
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.challenges.models import Submission, SubmissionState
 from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings

@@ -7,6 +7,7 @@
 from mosu.jobs.models import FINISHED_STATES, Job, JobState
 from mosu.jobs.queue import (
     Beat,
+    JobChange,
     acknowledge_cancel,
     cancel,
     claim,
@@ -14,6 +15,7 @@ from mosu.jobs.queue import (
     enqueue,
     fail,
     heartbeat,
+    on_change,
     position,
     progress,
     release,
@@ -27,7 +29,6 @@ from mosu.jobs.worker import (
     WorkerPool,
     handler,
     make_pool,
-    run_in_thread,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "HANDLERS",
     "Beat",
     "Job",
+    "JobChange",
     "JobContext",
     "JobState",
     "JobStopped",
@@ -49,9 +51,9 @@ __all__ = [
     "handler",
     "heartbeat",
     "make_pool",
+    "on_change",
     "position",
     "progress",
     "release",
     "rerun",
-    "run_in_thread",
 ]

@@ -8,6 +8,10 @@ Two kinds of callers:
   ``acknowledge_cancel``) pass the :class:`~sqlalchemy.engine.Engine`; each call is one short
   transaction of its own, so that a lease is taken or given up the moment the call returns.
 
+A job kind may follow its jobs' states with :func:`on_change`: the hook runs inside the very
+transaction that changes a job's state, so what it writes (a submission's state) commits or
+rolls back with the job.
+
 Every worker-side write is conditioned on ``lease_owner`` and ``state = 'running'``: a
 worker whose lease ran out and whose job went to another worker changes nothing.
 
@@ -20,7 +24,7 @@ with one ``UPDATE … WHERE id = (SELECT …) RETURNING``. Times come from the c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
@@ -49,6 +53,38 @@ BACKOFF_SECONDS = 5.0
 BACKOFF_CAP_SECONDS = 300.0
 REAP_BATCH = 100
 _RUNNING = JobState.running.value
+
+
+@dataclass(frozen=True)
+class JobChange:
+    """A job's new state, as seen inside the transaction that changed it."""
+
+    job_id: int
+    kind: str
+    state: JobState
+    error: str | None
+    finished_at: dt.datetime | None
+
+
+ChangeHook = Callable[[Connection, JobChange], None]
+_HOOKS: dict[str, list[ChangeHook]] = {}
+_CHANGE = (Job.id, Job.kind, Job.state, Job.error, Job.finished_at)
+
+
+def on_change(kind: str, hook: ChangeHook) -> ChangeHook:
+    """Call ``hook(connection, change)`` whenever a job of ``kind`` changes state, inside the
+    transaction that changes it (registering the same hook twice changes nothing)."""
+    hooks = _HOOKS.setdefault(kind, [])
+    if hook not in hooks:
+        hooks.append(hook)
+    return hook
+
+
+def _changed(conn: Connection, rows: Iterable[Sequence[Any]]) -> None:
+    """Run the hooks of each changed job (rows of ``_CHANGE``)."""
+    for job_id, kind, state, error, finished_at in rows:
+        for hook in _HOOKS.get(kind, ()):
+            hook(conn, JobChange(job_id, kind, JobState(state), error, finished_at))
 
 
 def backoff(
@@ -120,7 +156,7 @@ def _reap(session: Session, now: dt.datetime) -> None:
         target: ColumnElement[bool] = and_(Job.id.in_(ids), expired)
     else:
         target = expired
-    session.execute(
+    rows = session.execute(
         update(Job)
         .where(target)
         .values(
@@ -144,8 +180,10 @@ def _reap(session: Session, now: dt.datetime) -> None:
             lease_owner=None,
             lease_expires_at=None,
         )
+        .returning(*_CHANGE)
         .execution_options(synchronize_session=False)
     )
+    _changed(session.connection(), rows.all())
 
 
 def _claimable(kinds: Sequence[str], now: dt.datetime) -> ColumnElement[bool]:
@@ -192,12 +230,13 @@ def claim(
             )
             if job_id is None:
                 return None
-            session.execute(
+            row = session.execute(
                 update(Job)
                 .where(Job.id == job_id)
                 .values(**values)
+                .returning(*_CHANGE)
                 .execution_options(synchronize_session=False)
-            )
+            ).one()
         else:
             next_id = (
                 select(Job.id)
@@ -206,16 +245,18 @@ def claim(
                 .limit(1)
                 .scalar_subquery()
             )
-            job_id = session.scalar(
+            found = session.execute(
                 update(Job)
                 .where(Job.id == next_id, Job.state == JobState.queued)
                 .values(**values)
-                .returning(Job.id)
+                .returning(*_CHANGE)
                 .execution_options(synchronize_session=False)
-            )
-            if job_id is None:
+            ).first()
+            if found is None:
                 return None
-        return session.get(Job, job_id, populate_existing=True)
+            row = found
+        _changed(session.connection(), [row])
+        return session.get(Job, row[0], populate_existing=True)
 
 
 def _owned(job_id: int, worker_id: str) -> ColumnElement[bool]:
@@ -257,8 +298,10 @@ def heartbeat(
 def _finish(engine: Engine, job_id: int, worker_id: str, **values: Any) -> bool:
     with engine.begin() as conn:
         row = conn.execute(
-            update(Job).where(_owned(job_id, worker_id)).values(**values).returning(Job.id)
+            update(Job).where(_owned(job_id, worker_id)).values(**values).returning(*_CHANGE)
         ).first()
+        if row is not None:
+            _changed(conn, [row])
     return row is not None
 
 
@@ -322,9 +365,11 @@ def fail(
                 lease_owner=None,
                 lease_expires_at=None,
             )
-            .returning(Job.state)
+            .returning(*_CHANGE)
         ).first()
-    return None if row is None else JobState(row[0])
+        if row is not None:
+            _changed(conn, [row])
+    return None if row is None else JobState(row[2])
 
 
 def release(engine: Engine, job_id: int, worker_id: str) -> bool:
@@ -369,12 +414,14 @@ def cancel(session: Session, job_id: int, *, now: dt.datetime | None = None) -> 
     job = _get(session, job_id)
     moment = now or clock.now()
     if job.state == JobState.queued:
-        session.execute(
+        rows = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.state == JobState.queued)
             .values(state=JobState.cancelled.value, finished_at=moment)
+            .returning(*_CHANGE)
             .execution_options(synchronize_session=False)
         )
+        _changed(session.connection(), rows.all())
     elif job.state == JobState.running:
         session.execute(
             update(Job)
@@ -398,7 +445,7 @@ def rerun(session: Session, job_id: int, *, now: dt.datetime | None = None) -> J
             f"{job.state.value}; cancel it first"
         )
     moment = now or clock.now()
-    session.execute(
+    rows = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.state.in_([s.value for s in FINISHED_STATES]))
         .values(
@@ -415,8 +462,10 @@ def rerun(session: Session, job_id: int, *, now: dt.datetime | None = None) -> J
             lease_expires_at=None,
             heartbeat_at=None,
         )
+        .returning(*_CHANGE)
         .execution_options(synchronize_session=False)
     )
+    _changed(session.connection(), rows.all())
     session.flush()
     return _get(session, job_id)
 

@@ -23,20 +23,16 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from mosu.core import clock
-from mosu.core.db import make_engine
 from mosu.core.errors import MosuError
 from mosu.evals import aio
 from mosu.evals.netpolicy import STRICT, AddressPolicy
 from mosu.jobs import queue
 from mosu.jobs.models import Job
-
-if TYPE_CHECKING:
-    from mosu.core.settings import Settings
 
 log = logging.getLogger("mosu.jobs")
 
@@ -336,11 +332,9 @@ def make_pool(
     ray_address: str | None = None,
     address_policy: AddressPolicy = STRICT,
 ) -> WorkerPool:
-    """A pool of ``concurrency`` workers for the registered handlers; ``secrets`` looks up
-    model API keys by reference (``endpoint:ID``) for the evaluation engine."""
-    from mosu.challenges import handlers as _challenges  # noqa: F401  registers challenge.*
-    from mosu.jobs import handlers as _builtin  # noqa: F401  registers eval.race
-
+    """A pool of ``concurrency`` workers for the registered handlers (registered by
+    :func:`mosu.startup.load_handlers`); ``secrets`` looks up model API keys by reference
+    (``endpoint:ID``) for the evaluation engine."""
     prefix = default_worker_id()
     return WorkerPool(
         [
@@ -358,22 +352,3 @@ def make_pool(
             for i in range(concurrency)
         ]
     )
-
-
-def run_in_thread(settings: Settings) -> WorkerPool:
-    from mosu.core.credentials import CredentialBox
-    from mosu.registry.endpoints import endpoint_secrets
-
-    """Start the in-process workers of ``mosu serve`` and ``mosu demo``; ``stop()`` them."""
-    engine = make_engine(settings.database_url)
-    pool = make_pool(
-        engine,
-        concurrency=settings.worker_concurrency,
-        lease_seconds=settings.job_lease_seconds,
-        data_dir=settings.data_dir,
-        secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
-        ray_address=settings.ray_address,
-        address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
-    )
-    pool.owns_engine = True
-    return pool.start()

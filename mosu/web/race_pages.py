@@ -11,30 +11,23 @@ from typing import Annotated, Any
 import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.models import (
     Challenge,
     CutRule,
     EntryState,
-    StageState,
-    Submission,
     SubmissionMode,
 )
-from mosu.challenges.race_routes import submission_out, visible_challenge
-from mosu.challenges.report import report_data, scores_figure
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
-from mosu.corpus.models import Dataset, DatasetVersion
-from mosu.corpus.screening import contamination_warning
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
-from mosu.permissions import Actor, can_read_race_report, can_run_race, can_submit_for
+from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.registry.models import ModelEndpoint
+from mosu.race import views
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
 
@@ -58,95 +51,6 @@ def when(at: dt.datetime | None) -> str:
     return clock.local(at).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
-def _versions(session: Session) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(DatasetVersion.id, Dataset.name, DatasetVersion.number)
-        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .order_by(Dataset.name, DatasetVersion.number)
-    )
-    return [(vid, f"{name} v{number}") for vid, name, number in rows]
-
-
-def _stage_view(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
-    out = []
-    for stage in challenge.stages:
-        version = session.get(DatasetVersion, stage.dataset_version_id)
-        public = races.view_board(session, actor, challenge, stage.leaderboard_public)
-        final = (
-            races.view_board(session, actor, challenge, stage.leaderboard_final)
-            if stage.state is StageState.closed
-            else None
-        )
-        shown = final or public
-        out.append(
-            {
-                "stage": stage,
-                "status": races.stage_status(stage),
-                "rule": races.cut_rule_text(stage),
-                "warning": contamination_warning(version, actor=actor) if version else None,
-                "public": public,
-                "final": final,
-                "figure": scores_figure(shown["rows"], stage.name)
-                if shown and shown["rows"]
-                else None,
-            }
-        )
-    return out
-
-
-def _team_view(
-    session: Session, actor: Actor, challenge: Challenge, failure_limit: int
-) -> list[dict[str, Any]]:
-    """For each of the actor's entries: per stage the limits, its submissions, the form."""
-    teams = []
-    for entry in races.my_entries(session, actor, challenge.id):
-        if actor.is_operator and entry.baseline is None:
-            continue  # operators act on baselines here; teams' rows are in the table below
-        endpoints = (
-            list(
-                session.scalars(
-                    select(ModelEndpoint)
-                    .where(ModelEndpoint.organisation_id == entry.organisation_id)
-                    .order_by(ModelEndpoint.name)
-                )
-            )
-            if entry.organisation_id is not None
-            else []
-        )
-        stages = []
-        for stage in challenge.stages:
-            subs = races.submissions_of(session, actor=actor, entry=entry, stage=stage)
-            stages.append(
-                {
-                    "stage": stage,
-                    "status": races.stage_status(stage),
-                    "quota": races.quota(session, stage, entry, failure_limit=failure_limit),
-                    "submissions": [submission_out(session, actor, s) for s in subs],
-                }
-            )
-        teams.append(
-            {
-                "entry": entry,
-                "endpoints": endpoints,
-                "stages": stages,
-                "can_submit": can_submit_for(actor, entry.organisation_id),
-            }
-        )
-    return teams
-
-
-def _all_submissions(session: Session, challenge: Challenge) -> list[dict[str, Any]]:
-    entries = {e.id: e for e in races.entries_of(session, challenge.id)}
-    rows = []
-    for stage in challenge.stages:
-        for s in session.scalars(
-            select(Submission).where(Submission.stage_id == stage.id).order_by(Submission.id.desc())
-        ):
-            races.sync_state(session, s)
-            rows.append({"s": s, "stage": stage, "entry": entries[s.entry_id]})
-    return rows
-
-
 def _race_page(
     request: Request,
     session: Session,
@@ -160,9 +64,9 @@ def _race_page(
     operator = can_run_race(actor)
     context: dict[str, Any] = {
         "c": challenge,
-        "stages": _stage_view(session, actor, challenge),
+        "stages": views.stage_views(session, actor, challenge),
         "entries": races.entries_of(session, challenge.id),
-        "teams": _team_view(
+        "teams": views.team_views(
             session, actor, challenge, request.app.state.settings.submission_failure_limit
         ),
         "operator": operator,
@@ -170,8 +74,8 @@ def _race_page(
         "when": when,
         "errors": errors or {},
         "values": {"task": EXAMPLE_TASK, **(values or {})},
-        "versions": _versions(session) if operator else [],
-        "all_submissions": _all_submissions(session, challenge) if operator else [],
+        "versions": views.dataset_versions(session) if operator else [],
+        "all_submissions": views.all_submissions(session, actor, challenge),
         "CutRule": CutRule,
         "SubmissionMode": SubmissionMode,
         "EntryState": EntryState,
@@ -182,7 +86,6 @@ def _race_page(
             CutRule.not_worse: "与最佳无显著差异者晋级",
         },
     }
-    session.commit()  # submission states synced from their jobs
     return render(request, "races/race.html", context, actor=actor, session=session, status=status)
 
 
@@ -190,7 +93,7 @@ def _race_page(
 def race_page(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:
-    challenge = visible_challenge(session, actor, challenge_id)
+    challenge = views.visible_challenge(session, actor, challenge_id)
     return _race_page(request, session, actor, challenge)
 
 
@@ -205,13 +108,13 @@ def _act(
     values: dict[str, str] | None = None,
 ) -> Response:
     """Run ``action``; back to the race page, or the page again with the refusal."""
-    challenge = visible_challenge(session, actor, challenge_id)
+    challenge = views.visible_challenge(session, actor, challenge_id)
     try:
         action()
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
         errors = _errors(exc, language(request))
-        challenge = visible_challenge(session, actor, challenge_id)
+        challenge = views.visible_challenge(session, actor, challenge_id)
         return _race_page(
             request, session, actor, challenge, errors=errors, status=exc.status, values=values
         )
@@ -398,7 +301,7 @@ async def submit(
     form: SubmissionForm,
 ) -> Response:
     stage = races.get_stage(session, stage_id)
-    visible_challenge(session, actor, stage.challenge_id)
+    views.visible_challenge(session, actor, stage.challenge_id)
     upload = form.get("predictions")
     content = await upload.read() if isinstance(upload, UploadFile) and upload.filename else None
     endpoint = text(form, "endpoint_id")
@@ -452,8 +355,7 @@ def submission_state(
 ) -> HTMLResponse:
     """The live state cell of a submission (polled by the page while it is pending)."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
-    out = submission_out(session, actor, submission)
-    session.commit()
+    out = views.submission_out(session, actor, submission)
     return render(request, "races/_state.html", {"s": out}, actor=actor, session=session)
 
 
@@ -497,8 +399,8 @@ def report(
 ) -> Response:
     """The race report: full for operators and the issuer, filtered for everyone else;
     ``?download=1`` gives one self-contained HTML file (plotly.js inlined)."""
-    challenge = visible_challenge(session, actor, challenge_id)
-    data = report_data(session, actor, challenge)
+    challenge = views.visible_challenge(session, actor, challenge_id)
+    data = views.race_report(session, actor, challenge)
     context = {"r": data, "c": challenge, "standalone": download, "when_iso": _iso_local}
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)

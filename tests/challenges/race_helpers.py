@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu import race as races
 from mosu.accounts.models import Role
-from mosu.challenges import races
 from mosu.challenges.models import (
     Application,
     ApplicationMember,

@@ -7,11 +7,12 @@ import json
 import httpx
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.challenges import races
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.challenges.models import CutRule, SubmissionMode
-from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
+from mosu.race.board import PUBLIC_ROW_KEYS
+from mosu.race.scoring import stage_data
 from tests.challenges.race_helpers import (
     OPERATOR,
     answer_key,
@@ -77,7 +78,7 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
 
     board = public.get(f"/stages/{stage.id}/leaderboard").json()
     assert [r["entry"] for r in board["rows"]] == ["甲队", "乙队"]
-    assert set(board["rows"][0]) == set(races.PUBLIC_ROW_KEYS) | {"own"}
+    assert set(board["rows"][0]) == set(PUBLIC_ROW_KEYS) | {"own"}
     own_view = b.get(f"/stages/{stage.id}/leaderboard").json()
     assert "by_category" not in own_view["rows"][0] and "by_category" in own_view["rows"][1]
     assert public.get(f"/stages/{stage.id}/leaderboard?part=final").status_code == 404

@@ -9,21 +9,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.challenges import races
+import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import race as races
 from mosu.challenges.models import (
     ChallengeEvent,
     ChallengeState,
     CutRule,
     EntryState,
     StageState,
+    Submission,
     SubmissionMode,
     SubmissionState,
 )
-from mosu.challenges.scoring import is_public, outcomes_of, stage_data
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
 from mosu.jobs.models import Job
+from mosu.race.scoring import is_public, outcomes_of, stage_data
 from tests.challenges.race_helpers import (
     OPERATOR,
     answer_key,
@@ -117,7 +118,7 @@ def test_two_stage_race_cuts_and_names_a_winner(
             db, actor=OPERATOR, stage_id=first.id, entry_id=baseline.id, data_dir=settings.data_dir
         )
         assert drain(db, settings.data_dir, [races.SUBMISSION_JOB]) == 3
-    subs = {s.entry_id: s for s in db.scalars(select(races.Submission))}
+    subs = {s.entry_id: s for s in db.scalars(select(Submission))}
     assert {s.state for s in subs.values()} == {SubmissionState.succeeded}
     assert subs[a.id].public_score > subs[b.id].public_score
     public = first.leaderboard_public
@@ -125,10 +126,18 @@ def test_two_stage_race_cuts_and_names_a_winner(
     assert all(r["low"] <= r["score"] <= r["high"] for r in public["rows"])
     data = stage_data(db, first)
     assert public["samples"] == len(data.public)
+    typed = races.stage_board(first, "public")
+    assert typed is not None and typed.to_json() == public  # the typed board keeps its JSON
+    assert set(public) == {"rows", "primary", "samples", "replicates", "method"} | {
+        "comparisons",
+        "part",
+        "computed_at",
+    }
 
     # a supplier sees its own row in full and others' public scores only
-    view = races.view_board(db, sb, race.challenge, public)
-    assert view is not None
+    shown = races.view_board(db, sb, race.challenge, races.stage_board(first, "public"))
+    assert shown is not None
+    view = shown.to_json()
     mine = next(r for r in view["rows"] if r["entry"] == "乙队")
     other = next(r for r in view["rows"] if r["entry"] == "甲队")
     assert "by_category" in mine and "by_category" not in other and "submission_id" not in other

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.models import Submission, SubmissionState
-from mosu.challenges.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
 from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE_SPLIT, load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import prompt_key
 from mosu.jobs.models import JobState
+from mosu.race.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
 from tests.challenges.race_helpers import (
     OPERATOR,
     answer_key,

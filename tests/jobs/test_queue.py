@@ -6,7 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict
@@ -203,3 +203,35 @@ def test_release_gives_the_job_back_without_counting(engine: Engine, session: Se
     assert queue.release(engine, job_id, "w")
     job = _job(session, job_id)
     assert job.state == JobState.queued and job.attempts == 0
+
+
+def test_on_change_runs_in_the_transaction_that_changes_the_job(
+    engine: Engine, session: Session
+) -> None:
+    seen: list[tuple[int, JobState, str | None]] = []
+
+    def follow(conn: Connection, change: queue.JobChange) -> None:
+        assert conn.in_transaction()
+        if change.error == "refuse":
+            raise RuntimeError("the hook refuses")
+        seen.append((change.job_id, change.state, change.error))
+
+    queue.on_change("followed", follow)
+    queue.on_change("followed", follow)  # registered once
+    try:
+        job_id = queue.enqueue(session, kind="followed", now=T0).id
+        session.commit()
+        claimed = queue.claim(engine, worker_id="w", kinds=["followed"], lease_seconds=10, now=T0)
+        assert claimed is not None
+        assert queue.fail(engine, job_id, "w", error="boom", now=at(1)) is JobState.queued
+        assert seen == [(job_id, JobState.running, None), (job_id, JobState.queued, "boom")]
+        queue.claim(engine, worker_id="w", kinds=["followed"], lease_seconds=10, now=at(60))
+        with pytest.raises(RuntimeError):  # the hook fails: so does the job's change
+            queue.fail(engine, job_id, "w", error="refuse", retry=False, now=at(61))
+        assert _job(session, job_id).state is JobState.running
+        queue.cancel(session, job_id)  # running: only asked to stop, no state change
+        session.commit()
+        assert queue.acknowledge_cancel(engine, job_id, "w", now=at(62))
+        assert seen[-1] == (job_id, JobState.cancelled, "boom")
+    finally:
+        queue._HOOKS.pop("followed")

@@ -14,10 +14,10 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.challenges.models import Challenge, ChallengeState, Entry, EntryState, Submission
 from mosu.core.settings import Settings
-from mosu.jobs.worker import WorkerPool, run_in_thread
+from mosu.jobs.worker import WorkerPool
+from mosu.startup import run_in_thread
 from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World
 from tests.scenarios.factory import PDF, make_model, make_scenario

@@ -30,16 +30,6 @@ from mosu.challenges.models import (
     SubmissionMode,
     SubmissionState,
 )
-from mosu.challenges.races import (
-    CLOSE_JOB,
-    PENDING_STATES,
-    SUBMISSION_JOB,
-    SYSTEM,
-    close_stage,
-    pending,
-    refresh_public_board,
-)
-from mosu.challenges.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.core import clock
 from mosu.core.errors import Invalid, MosuError
 from mosu.evals.errors import ModelSpecError
@@ -48,6 +38,11 @@ from mosu.evals.results import error_reason
 from mosu.evals.run import Progress, arun
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
+from mosu.race.board import refresh_public_board
+from mosu.race.closing import close_stage, pending
+from mosu.race.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
+from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
+from mosu.race.submissions import follow_job
 from mosu.registry.models import ModelEndpoint
 from mosu.supply.offers import record_compute_usage
 
@@ -111,6 +106,25 @@ def failure_text(reason: str, counts: dict[str, int]) -> str:
     return text + ": " + ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
 
 
+def _record_compute(session: Session, submission: Submission, seconds: float) -> None:
+    """Charge the run's time to the stage's compute pool, when it draws from one."""
+    pool_id = submission.stage.compute_pool_id
+    if pool_id is None:
+        return
+    try:
+        record_compute_usage(
+            session,
+            pool_id=pool_id,
+            card_hours=Decimal(max(1, math.ceil(seconds))) / 3600,
+            reference_kind="race_submission",
+            reference_id=submission.id,
+            actor=SYSTEM,
+            note=f"stage {submission.stage_id}",
+        )
+    except MosuError as exc:  # the run stands; the pool's record says what went wrong
+        log.warning("submission %s: compute not recorded: %s", submission.id, exc)
+
+
 @handler(SUBMISSION_JOB)
 async def run_submission(ctx: JobContext) -> dict[str, Any]:
     """Run one submission on the stage's test split and record its public/private scores."""
@@ -172,20 +186,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             submission.public_score = scores["public"]
             submission.private_score = scores["private"]
             submission.state = SubmissionState.succeeded
-        pool_id = submission.stage.compute_pool_id
-        if pool_id is not None:  # the stage draws its evaluation compute from a pool
-            try:
-                record_compute_usage(
-                    session,
-                    pool_id=pool_id,
-                    card_hours=Decimal(max(1, math.ceil(time.monotonic() - started))) / 3600,
-                    reference_kind="race_submission",
-                    reference_id=submission.id,
-                    actor=SYSTEM,
-                    note=f"stage {submission.stage_id}",
-                )
-            except MosuError as exc:  # the run stands; the pool's record says what went wrong
-                log.warning("submission %s: compute not recorded: %s", submission.id, exc)
+        _record_compute(session, submission, time.monotonic() - started)
         session.commit()
         refresh_public_board(session, submission.stage_id, ctx.data_dir)
         session.commit()
@@ -208,6 +209,9 @@ def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> di
         refresh_public_board(session, submission.stage_id, data_dir)
         session.commit()
         return {"state": submission.state.value, "failure": submission.failure}
+
+
+queue.on_change(SUBMISSION_JOB, follow_job)
 
 
 @handler(CLOSE_JOB)

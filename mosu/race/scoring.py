@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -201,16 +201,93 @@ class Contender:
     outcomes: Mapping[str, Outcome]
 
 
+@dataclass(frozen=True)
+class BoardRow:
+    """One entry's counted submission on a board: its rank group, score and 95% interval,
+    and the breakdowns (metrics, errors, categories, confusion) only full readers see."""
+
+    entry_id: int
+    entry: str
+    submission_id: int
+    submitted_at: str
+    rank: int
+    score: float
+    low: float
+    high: float
+    metrics: dict[str, Any]
+    errors: int
+    error_reasons: dict[str, int]
+    unparsed: int
+    by_category: dict[str, Any]
+    confusion: dict[str, Any] | None
+    position: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BoardRow:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Board:
+    """A stage's leaderboard on one part, kept on the stage as JSON (:meth:`to_json`).
+
+    An empty board has no ``replicates``, ``method`` nor ``comparisons``; ``part`` and
+    ``computed_at`` are set once it is computed for a stage."""
+
+    rows: list[BoardRow]
+    primary: str
+    samples: int
+    replicates: int | None = None
+    method: str | None = None
+    comparisons: list[dict[str, Any]] | None = None
+    part: Part | None = None
+    computed_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rows": [r.to_json() for r in self.rows],
+            "primary": self.primary,
+            "samples": self.samples,
+        }
+        if self.comparisons is not None:
+            out |= {
+                "replicates": self.replicates,
+                "method": self.method,
+                "comparisons": self.comparisons,
+            }
+        if self.part is not None:
+            out["part"] = self.part
+        if self.computed_at is not None:
+            out["computed_at"] = self.computed_at
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Board:
+        return cls(
+            rows=[BoardRow.from_json(r) for r in data["rows"]],
+            primary=data["primary"],
+            samples=data["samples"],
+            replicates=data.get("replicates"),
+            method=data.get("method"),
+            comparisons=data.get("comparisons"),
+            part=data.get("part"),
+            computed_at=data.get("computed_at"),
+        )
+
+
 def board(
     task: Task, contenders: Sequence[Contender], *, seed: int = 0, replicates: int = REPLICATES
-) -> dict[str, Any]:
+) -> Board:
     """Score contenders together on ``task`` (one part): rows with intervals and rank groups.
 
     Rows are ordered by rank group, then score, then the earlier submission (ties go to
-    whoever submitted first). Returns a JSON-able dict kept on the stage.
+    whoever submitted first).
     """
     if not contenders:
-        return {"rows": [], "primary": task.primary, "samples": len(task.samples())}
+        return Board(rows=[], primary=task.primary, samples=len(task.samples()))
     keys = {f"e{c.entry_id}": c for c in contenders}
     result: RaceResult = score_race(
         task,
@@ -219,52 +296,49 @@ def board(
         replicates=replicates,
         seed=seed,
     )
-    rows: list[dict[str, Any]] = []
+    rows: list[BoardRow] = []
     for model in result.models:
         c = keys[model.name]
         primary = model.metrics[result.primary]
         rows.append(
-            {
-                "entry_id": c.entry_id,
-                "entry": c.entry_name,
-                "submission_id": c.submission_id,
-                "submitted_at": c.submitted_at,
-                "rank": model.rank,
-                "score": primary.value,
-                "low": primary.low,
-                "high": primary.high,
-                "metrics": {k: v.model_dump() for k, v in model.metrics.items()},
-                "errors": model.errors,
-                "error_reasons": model.error_reasons,
-                "unparsed": model.unparsed,
-                "by_category": {k: v.model_dump() for k, v in model.by_category.items()},
-                "confusion": model.confusion.model_dump() if model.confusion else None,
-            }
+            BoardRow(
+                entry_id=c.entry_id,
+                entry=c.entry_name,
+                submission_id=c.submission_id,
+                submitted_at=c.submitted_at,
+                rank=model.rank,
+                score=primary.value,
+                low=primary.low,
+                high=primary.high,
+                metrics={k: v.model_dump() for k, v in model.metrics.items()},
+                errors=model.errors,
+                error_reasons=model.error_reasons,
+                unparsed=model.unparsed,
+                by_category={k: v.model_dump() for k, v in model.by_category.items()},
+                confusion=model.confusion.model_dump() if model.confusion else None,
+            )
         )
-    rows.sort(key=lambda r: (r["rank"], -r["score"], r["submitted_at"], r["submission_id"]))
-    for position, row in enumerate(rows, 1):
-        row["position"] = position
+    rows.sort(key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
     comparisons = [c.model_dump() for c in result.comparisons]
     for comp in comparisons:
         comp["a"], comp["b"] = keys[comp["a"]].entry_id, keys[comp["b"]].entry_id
-    return {
-        "rows": rows,
-        "primary": result.primary,
-        "samples": result.samples,
-        "replicates": result.replicates,
-        "method": result.method,
-        "comparisons": comparisons,
-    }
+    return Board(
+        rows=[replace(row, position=position) for position, row in enumerate(rows, 1)],
+        primary=result.primary,
+        samples=result.samples,
+        replicates=result.replicates,
+        method=result.method,
+        comparisons=comparisons,
+    )
 
 
-def not_worse_than_best(board_: Mapping[str, Any]) -> set[int]:
+def not_worse_than_best(board_: Board) -> set[int]:
     """Entries whose paired difference from the best is not significant (the best included)."""
-    rows = board_["rows"]
-    if not rows:
+    if not board_.rows:
         return set()
-    best = rows[0]["entry_id"]
+    best = board_.rows[0].entry_id
     keep = {best}
-    for comp in board_.get("comparisons", []):
+    for comp in board_.comparisons or []:
         if best in (comp["a"], comp["b"]) and not comp["significant"]:
             keep.add(comp["b"] if comp["a"] == best else comp["a"])
     return keep
@@ -282,7 +356,10 @@ def single_scores(data: StageData, outcomes: Mapping[str, Outcome]) -> dict[Part
 
 
 __all__ = [
+    "Board",
+    "BoardRow",
     "Contender",
+    "Part",
     "StageData",
     "board",
     "build_task",

@@ -1,25 +1,27 @@
 """The race report (赛马报告): every stage's boards with intervals, per-category breakdown,
 confusion matrices and error counts per entry, and the challenge's audit trail.
 
-What a reader sees is filtered by :func:`mosu.challenges.races.view_board`: operators and
+What a reader sees is filtered by :func:`mosu.race.view_board`: operators and
 the issuing demand organisation get everything; a supplier gets its own rows in full and
 others' ranks and scores; the public gets ranks and scores.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.challenges import races
+from mosu import race as races
 from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
+from mosu.race.scoring import BoardRow
 
 
-def scores_figure(rows: list[dict[str, Any]], title: str) -> dict[str, Any]:
+def scores_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any]:
     """Plotly figure: each entry's score with its 95% interval, best on top."""
     ordered = list(reversed(rows))
     return {
@@ -27,13 +29,13 @@ def scores_figure(rows: list[dict[str, Any]], title: str) -> dict[str, Any]:
             {
                 "type": "scatter",
                 "mode": "markers",
-                "x": [r["score"] * 100 for r in ordered],
-                "y": [f"{r['position']}. {r['entry']}" for r in ordered],
+                "x": [r.score * 100 for r in ordered],
+                "y": [f"{r.position}. {r.entry}" for r in ordered],
                 "error_x": {
                     "type": "data",
                     "symmetric": False,
-                    "array": [(r["high"] - r["score"]) * 100 for r in ordered],
-                    "arrayminus": [(r["score"] - r["low"]) * 100 for r in ordered],
+                    "array": [(r.high - r.score) * 100 for r in ordered],
+                    "arrayminus": [(r.score - r.low) * 100 for r in ordered],
                 },
                 "marker": {"size": 10, "color": "#1f5fa8"},
                 "hovertemplate": "%{y}: %{x:.1f}<extra></extra>",
@@ -53,9 +55,9 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
     full = can_read_race_report(actor, challenge.organisation_id)
     stages = []
     for stage in challenge.stages:
-        public = races.view_board(session, actor, challenge, stage.leaderboard_public)
+        public = races.view_board(session, actor, challenge, races.stage_board(stage, "public"))
         final = (
-            races.view_board(session, actor, challenge, stage.leaderboard_final)
+            races.view_board(session, actor, challenge, races.stage_board(stage, "private"))
             if stage.state is StageState.closed
             else None
         )
@@ -69,12 +71,12 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "rule": races.cut_rule_text(stage),
                 "opens_at": clock.local(stage.opens_at).isoformat(),
                 "closes_at": clock.local(stage.closes_at).isoformat(),
-                "public": public,
-                "final": final,
+                "public": public.to_json() if public else None,
+                "final": final.to_json() if final else None,
                 "figure": scores_figure(
-                    shown["rows"], f"{stage.name}（{'最终' if final else '公开'}）"
+                    shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
                 )
-                if shown and shown["rows"]
+                if shown and shown.rows
                 else None,
             }
         )

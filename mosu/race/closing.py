@@ -1,0 +1,173 @@
+"""Starting a race, closing its stages by their published cut rules, and naming the winners."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mosu.challenges import lifecycle
+from mosu.challenges.models import (
+    ChallengeState,
+    CutRule,
+    Entry,
+    EntryState,
+    Stage,
+    StageState,
+    Submission,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.board import compute_board
+from mosu.race.entries import entries_of
+from mosu.race.scoring import Board, not_worse_than_best
+from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
+
+
+def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str = "") -> None:
+    """Move a shortlisted challenge to racing; each stage's close is scheduled as a job."""
+    challenge = get_challenge(session, challenge_id)
+    if not challenge.stages:
+        raise Conflict("还没有赛马阶段 / add at least one stage first")
+    if not any(e.state is EntryState.active for e in entries_of(session, challenge.id)):
+        raise Conflict("还没有参赛队 / shortlist at least one entry first")
+    lifecycle.transition(session, challenge, "start_race", actor=actor, reason=reason)
+    for stage in challenge.stages:
+        schedule_close(session, stage)
+
+
+def pending(session: Session, stage: Stage) -> int:
+    """How many of the stage's submissions are still queued or running."""
+    return (
+        session.scalar(
+            select(func.count(Submission.id)).where(
+                Submission.stage_id == stage.id,
+                Submission.state.in_([s.value for s in PENDING_STATES]),
+            )
+        )
+        or 0
+    )
+
+
+def _kept(stage: Stage, final: Board) -> set[int]:
+    """The entries that go on by the stage's published cut rule."""
+    if stage.cut_rule is CutRule.top_k:
+        return {r.entry_id for r in final.rows if r.position <= int(stage.cut_value)}
+    if stage.cut_rule is CutRule.threshold:
+        return {r.entry_id for r in final.rows if r.score >= stage.cut_value}
+    return not_worse_than_best(final)
+
+
+def close_stage(
+    session: Session,
+    *,
+    actor: Actor,
+    stage_id: int,
+    data_dir: Path,
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Stage:
+    """Reveal the stage's final ranking and cut entries by its published rule.
+
+    Refused while submissions made before the close are still queued or running (the
+    close job waits for them). An operator may close a stage early, giving a reason.
+    """
+    moment = now or clock.now()
+    ensure(can_run_race(actor), "只有运营方可以结束阶段 / only operators close stages")
+    stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
+    if stage is None:
+        raise NotFound("没有这个阶段 / no such stage")
+    if stage.state is StageState.closed:
+        raise Conflict("阶段已结束 / the stage is already closed")
+    challenge = stage.challenge
+    if challenge.state is not ChallengeState.racing:
+        raise Conflict("榜单不在赛马阶段 / the challenge is not racing")
+    early = moment < stage.closes_at
+    if early and not reason.strip():
+        raise Invalid("提前结束阶段需要填写原因 / closing early needs a reason")
+    earlier = [s for s in challenge.stages if s.position < stage.position]
+    if any(s.state is not StageState.closed for s in earlier):
+        raise Conflict("请先结束前面的阶段 / close the earlier stages first")
+    waiting = pending(session, stage)
+    if waiting:
+        raise Conflict(
+            f"还有 {waiting} 个提交在评测，完成后再结束 / {waiting} submissions still running",
+            details={"pending": waiting},
+        )
+    final = compute_board(session, stage, "private", data_dir)
+    stage.leaderboard_public = compute_board(session, stage, "public", data_dir).to_json()
+    stage.leaderboard_final = final.to_json()
+    stage.state = StageState.closed
+    stage.closed_at = moment
+    if early:
+        stage.closes_at = moment
+    rows = {r.entry_id: r for r in final.rows}
+    keep = _kept(stage, final)
+    kept, cut = [], []
+    for entry in entries_of(session, challenge.id):
+        if entry.state is not EntryState.active:
+            continue
+        if entry.id in keep:
+            kept.append(entry.name)
+            continue
+        row = rows.get(entry.id)
+        if row is None:
+            why = "本阶段没有成功完成的提交 / no finished submission in this stage"
+        else:
+            why = (
+                f"第 {row.position} 名，得分 {row.score:.4f}"
+                f"（95% 区间 {row.low:.4f}–{row.high:.4f}）/ "
+                f"position {row.position}, score {row.score:.4f}"
+            )
+        entry.state = EntryState.cut
+        entry.cut_at_stage_id = stage.id
+        entry.cut_reason = f"{stage.name}：{why}；规则：{cut_rule_text(stage)}"
+        cut.append(entry.name)
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="stage_closed",
+        reason=reason,
+        details={"stage": stage.position, "name": stage.name, "kept": kept, "cut": cut},
+    )
+    return stage
+
+
+def decide(
+    session: Session, *, actor: Actor, challenge_id: int, entry_ids: list[int], reason: str = ""
+) -> list[Entry]:
+    """Name the winners (揭榜成功) among the entries still in the race, after every stage."""
+    challenge = get_challenge(session, challenge_id)
+    if any(s.state is not StageState.closed for s in challenge.stages):
+        raise Conflict("还有未结束的阶段 / close every stage first")
+    ids = list(dict.fromkeys(entry_ids))
+    if not ids:
+        raise Invalid("请选择获胜者 / choose the winners")
+    if len(ids) > challenge.winner_places:
+        raise Invalid(f"最多 {challenge.winner_places} 名获胜者 / too many winners")
+    entries = {e.id: e for e in entries_of(session, challenge.id)}
+    winners = []
+    for entry_id in ids:
+        entry = entries.get(entry_id)
+        if entry is None:
+            raise NotFound("没有这个参赛队 / no such entry")
+        if entry.state is not EntryState.active:
+            raise Conflict(f"{entry.name} 已不在赛马中 / {entry.name} is no longer racing")
+        if entry.baseline is not None:
+            raise Invalid("基线不能获胜 / a baseline cannot win")
+        winners.append(entry)
+    lifecycle.transition(
+        session,
+        challenge,
+        "decide",
+        actor=actor,
+        reason=reason,
+        details={"winners": [e.name for e in winners]},
+    )
+    for entry in winners:
+        entry.state = EntryState.winner
+    return winners

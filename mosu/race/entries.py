@@ -1,0 +1,87 @@
+"""Race entries (参赛队): house baselines, each entry's team, and the entries a reader owns."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mosu.challenges import lifecycle
+from mosu.challenges.models import Application, ApplicationMember, Entry
+from mosu.core.errors import Conflict, Invalid
+from mosu.permissions import Actor, can_run_race, can_see_entry, ensure
+from mosu.race.stages import BASELINES, FINISHED_CHALLENGE, get_challenge
+
+
+def add_house_entry(
+    session: Session, *, actor: Actor, challenge_id: int, name: str, baseline: str
+) -> Entry:
+    """A reference entry run by the platform (a built-in baseline), like Kaggle's benchmarks."""
+    ensure(can_run_race(actor), "只有运营方可以添加基线 / only operators add baselines")
+    if baseline not in BASELINES:
+        raise Invalid(f"未知基线 {baseline!r}，可选 {', '.join(BASELINES)}")
+    challenge = get_challenge(session, challenge_id)
+    if challenge.state in FINISHED_CHALLENGE:
+        raise Conflict("榜单已结束 / the challenge is over")
+    _check_unique_name(session, challenge.id, name)
+    entry = Entry(challenge_id=challenge.id, name=name.strip(), baseline=baseline)
+    session.add(entry)
+    session.flush()
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="baseline_added",
+        details={"entry": entry.name, "baseline": baseline},
+    )
+    return entry
+
+
+def _check_unique_name(session: Session, challenge_id: int, name: str) -> None:
+    if not name.strip():
+        raise Invalid("参赛名称不能为空 / an entry needs a name")
+    taken = session.scalar(
+        select(Entry.id).where(Entry.challenge_id == challenge_id, Entry.name == name.strip())
+    )
+    if taken is not None:
+        raise Conflict(f"参赛名称“{name}”已被使用 / the entry name is taken")
+
+
+def entry_organisations(session: Session, entry: Entry) -> set[int]:
+    """The entry's team: its lead organisation and its consortium members."""
+    orgs = {entry.organisation_id} if entry.organisation_id is not None else set()
+    if entry.application_id is not None:
+        application = session.get(Application, entry.application_id)
+        if application is not None:
+            orgs.update(m.organisation_id for m in application.members)
+    return orgs
+
+
+def entry_teams(session: Session, entries: list[Entry]) -> dict[int, set[int]]:
+    """Each entry's team (as :func:`entry_organisations`), for many entries in one query."""
+    members: dict[int, set[int]] = {}
+    application_ids = {e.application_id for e in entries if e.application_id is not None}
+    if application_ids:
+        for application_id, organisation_id in session.execute(
+            select(ApplicationMember.application_id, ApplicationMember.organisation_id).where(
+                ApplicationMember.application_id.in_(application_ids)
+            )
+        ):
+            members.setdefault(application_id, set()).add(organisation_id)
+    return {
+        e.id: ({e.organisation_id} if e.organisation_id is not None else set())
+        | (members.get(e.application_id, set()) if e.application_id is not None else set())
+        for e in entries
+    }
+
+
+def entries_of(session: Session, challenge_id: int) -> list[Entry]:
+    return list(
+        session.scalars(select(Entry).where(Entry.challenge_id == challenge_id).order_by(Entry.id))
+    )
+
+
+def my_entries(session: Session, actor: Actor, challenge_id: int) -> list[Entry]:
+    """Entries of the challenge whose team the actor belongs to (all of them for operators)."""
+    entries = entries_of(session, challenge_id)
+    teams = entry_teams(session, entries)
+    return [e for e in entries if can_see_entry(actor, teams[e.id])]

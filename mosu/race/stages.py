@@ -1,0 +1,171 @@
+"""Race stages (赛马阶段): adding one, its status, its published cut rule, scheduling its close."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import Role
+from mosu.challenges import lifecycle
+from mosu.challenges.models import (
+    Challenge,
+    ChallengeState,
+    CutRule,
+    Stage,
+    StageState,
+    SubmissionMode,
+    SubmissionState,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.corpus.models import DatasetVersion
+from mosu.jobs import queue
+from mosu.jobs.models import Job
+from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.scoring import stage_data
+
+SYSTEM = Actor(role=Role.operator, username="system")  # scheduled jobs act as the operator
+BASELINES = ("baseline:majority", "baseline:tfidf")
+SUBMISSION_JOB = "challenge.submission"
+CLOSE_JOB = "challenge.close_stage"
+COUNTED_STATES = (SubmissionState.queued, SubmissionState.running, SubmissionState.succeeded)
+PENDING_STATES = (SubmissionState.queued, SubmissionState.running)
+FINISHED_CHALLENGE = (
+    ChallengeState.decided,
+    ChallengeState.delivery,
+    ChallengeState.accepted,
+    ChallengeState.closed,
+)
+
+
+def get_challenge(session: Session, challenge_id: int) -> Challenge:
+    challenge = session.get(Challenge, challenge_id)
+    if challenge is None:
+        raise NotFound("没有这个榜单 / no such challenge")
+    return challenge
+
+
+def get_stage(session: Session, stage_id: int) -> Stage:
+    stage = session.get(Stage, stage_id)
+    if stage is None:
+        raise NotFound("没有这个阶段 / no such stage")
+    return stage
+
+
+class StageStatus(StrEnum):
+    """Where a stage is in time: ``closing`` is past its close but not yet closed."""
+
+    scheduled = "scheduled"
+    open = "open"
+    closing = "closing"
+    closed = "closed"
+
+
+def stage_status(stage: Stage, now: dt.datetime | None = None) -> StageStatus:
+    """``scheduled``, ``open``, ``closing`` (past its close, not yet closed) or ``closed``."""
+    if stage.state is StageState.closed:
+        return StageStatus.closed
+    moment = now or clock.now()
+    if moment < stage.opens_at:
+        return StageStatus.scheduled
+    return StageStatus.open if moment < stage.closes_at else StageStatus.closing
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """What an operator gives to add a stage."""
+
+    name: str
+    task: dict[str, Any]
+    dataset_version_id: int
+    mode: SubmissionMode
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+    cut_rule: CutRule
+    cut_value: float = 0.0
+    public_fraction: float = 0.5
+    daily_limit: int = 5
+    total_limit: int = 20
+    max_selected: int = 2
+    split_seed: int = 0
+    compute_pool_id: int | None = None
+
+
+def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageSpec) -> Stage:
+    """Add the next stage to a challenge's race (operators, before the race is decided)."""
+    ensure(can_run_race(actor), "只有运营方可以设置赛马阶段 / only operators set up race stages")
+    challenge = get_challenge(session, challenge_id)
+    if challenge.state in FINISHED_CHALLENGE:
+        raise Conflict("榜单已结束，不能再加阶段 / the challenge is over")
+    if spec.opens_at.tzinfo is None or spec.closes_at.tzinfo is None:
+        raise Invalid("开始和截止时间需要带时区 / times need a time zone")
+    if spec.closes_at <= spec.opens_at:
+        raise Invalid("截止时间须晚于开始时间 / a stage must close after it opens")
+    if not 0.05 <= spec.public_fraction <= 0.95:
+        raise Invalid("公开部分比例须在 0.05 到 0.95 之间 / public fraction must be 0.05–0.95")
+    if spec.daily_limit < 1 or spec.total_limit < spec.daily_limit or spec.max_selected < 1:
+        raise Invalid("提交次数限制不合理 / limits: daily ≥ 1, total ≥ daily, selected ≥ 1")
+    if spec.cut_rule is CutRule.top_k and (spec.cut_value < 1 or spec.cut_value % 1):
+        raise Invalid("“前 k 名晋级”的 k 须为正整数 / top-k needs a whole k ≥ 1")
+    if not spec.name.strip():
+        raise Invalid("阶段名称不能为空 / a stage needs a name")
+    previous = challenge.stages[-1] if challenge.stages else None
+    if previous is not None and spec.opens_at < previous.closes_at:
+        raise Invalid("阶段须在上一阶段截止之后开始 / a stage opens after the previous one closes")
+    if session.get(DatasetVersion, spec.dataset_version_id) is None:
+        raise Invalid("没有这个数据集版本 / no such data set version")
+    if spec.compute_pool_id is not None:
+        from mosu.supply.offers import get_pool
+
+        get_pool(session, spec.compute_pool_id)  # 404 for a pool that does not exist
+    stage = Stage(
+        challenge_id=challenge.id,
+        position=(previous.position + 1) if previous else 1,
+        name=spec.name.strip(),
+        task=spec.task,
+        dataset_version_id=spec.dataset_version_id,
+        mode=spec.mode,
+        opens_at=spec.opens_at,
+        closes_at=spec.closes_at,
+        cut_rule=spec.cut_rule,
+        cut_value=spec.cut_value,
+        public_fraction=spec.public_fraction,
+        split_seed=spec.split_seed,
+        daily_limit=spec.daily_limit,
+        total_limit=spec.total_limit,
+        max_selected=spec.max_selected,
+        compute_pool_id=spec.compute_pool_id,
+        state=StageState.scheduled,
+    )
+    stage_data(session, stage)  # the task must fit the data: refused here, not mid-race
+    challenge.stages.append(stage)
+    session.flush()
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="stage_added",
+        details={"stage": stage.position, "name": stage.name, "rule": cut_rule_text(stage)},
+    )
+    if challenge.state is ChallengeState.racing:
+        schedule_close(session, stage)
+    return stage
+
+
+def cut_rule_text(stage: Stage) -> str:
+    """The published cut rule, in words."""
+    if stage.cut_rule is CutRule.top_k:
+        return f"前 {int(stage.cut_value)} 名晋级 / top {int(stage.cut_value)} go on"
+    if stage.cut_rule is CutRule.threshold:
+        return f"得分不低于 {stage.cut_value:g} 晋级 / score ≥ {stage.cut_value:g} goes on"
+    return "与最佳无显著差异者晋级 / entries not significantly worse than the best go on"
+
+
+def schedule_close(session: Session, stage: Stage) -> Job:
+    job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage.id}, priority=10)
+    job.available_at = stage.closes_at
+    return job

@@ -1,0 +1,316 @@
+"""What each reader sees of a race (赛马): permission-aware loaders and output builders.
+
+The API routes (:mod:`mosu.race.routes`) and the HTML pages (:mod:`mosu.web.race_pages`)
+both call these, so a rule about who sees what is applied in one place.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mosu import race as races
+from mosu.challenges.catalogue import get_challenge
+from mosu.challenges.models import (
+    Challenge,
+    Stage,
+    StageState,
+    Submission,
+    SubmissionMode,
+)
+from mosu.core import clock
+from mosu.core.errors import Forbidden, NotFound
+from mosu.corpus.models import Dataset, DatasetVersion
+from mosu.corpus.screening import contamination_warning
+from mosu.permissions import (
+    Actor,
+    can_download_inputs,
+    can_read_race_report,
+    can_run_race,
+    can_see_private_score,
+    can_see_unopened_stage,
+    can_submit_for,
+    ensure,
+    has_team_panel,
+    owns_entry,
+)
+from mosu.race.report import report_data, scores_figure
+from mosu.race.schemas import (
+    BoardOut,
+    EntryOut,
+    MySubmissions,
+    QuotaOut,
+    RaceOut,
+    StageOut,
+    SubmissionOut,
+)
+from mosu.race.scoring import stage_data
+from mosu.registry.models import ModelEndpoint
+
+
+def visible_challenge(session: Session, actor: Actor, challenge_id: int) -> Challenge:
+    """A challenge whose race the actor may look at (drafts: operators and the issuer)."""
+    return get_challenge(session, challenge_id, actor=actor)
+
+
+def visible_stage(session: Session, actor: Actor, stage_id: int) -> Stage:
+    stage = races.get_stage(session, stage_id)
+    visible_challenge(session, actor, stage.challenge_id)
+    return stage
+
+
+def stage_out(session: Session, stage: Stage) -> StageOut:
+    version = session.get(DatasetVersion, stage.dataset_version_id)
+    board = races.stage_board(stage, "public")
+    return StageOut(
+        id=stage.id,
+        position=stage.position,
+        name=stage.name,
+        status=races.stage_status(stage),
+        mode=stage.mode,
+        opens_at=clock.local(stage.opens_at),
+        closes_at=clock.local(stage.closes_at),
+        cut_rule=stage.cut_rule,
+        cut_value=stage.cut_value,
+        rule=races.cut_rule_text(stage),
+        public_fraction=stage.public_fraction,
+        daily_limit=stage.daily_limit,
+        total_limit=stage.total_limit,
+        max_selected=stage.max_selected,
+        dataset_version_id=stage.dataset_version_id,
+        task=stage.task,
+        contamination_warning=contamination_warning(version) if version else None,
+        public_samples=board.samples if board else None,
+        final_revealed=stage.state is StageState.closed,
+    )
+
+
+def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
+    entries = [
+        EntryOut(
+            id=e.id,
+            name=e.name,
+            state=e.state,
+            baseline=e.baseline,
+            organisation_id=e.organisation_id,
+            cut_at_stage_id=e.cut_at_stage_id,
+            cut_reason=e.cut_reason,
+            own=e.organisation_id is not None
+            and owns_entry(actor, races.entry_organisations(session, e)),
+        )
+        for e in races.entries_of(session, challenge.id)
+    ]
+    return RaceOut(
+        challenge_id=challenge.id,
+        stages=[stage_out(session, s) for s in challenge.stages],
+        entries=entries,
+    )
+
+
+def submission_out(session: Session, actor: Actor, submission: Submission) -> SubmissionOut:
+    live = races.live_state(session, submission)
+    revealed = can_see_private_score(
+        actor, stage_closed=submission.stage.state is StageState.closed
+    )
+    return SubmissionOut(
+        id=submission.id,
+        stage_id=submission.stage_id,
+        entry_id=submission.entry_id,
+        mode=submission.mode,
+        state=submission.state,
+        queue_position=live.position,
+        done=live.done,
+        total=live.total,
+        selected=submission.selected,
+        public_score=submission.public_score,
+        private_score=submission.private_score if revealed else None,
+        samples=submission.samples,
+        errors=submission.errors,
+        error_reasons=submission.error_reasons,
+        failure=submission.failure,
+        note=submission.note,
+        endpoint_id=submission.endpoint_id,
+        created_at=clock.local(submission.created_at),
+        finished_at=clock.local(submission.finished_at) if submission.finished_at else None,
+    )
+
+
+def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardOut:
+    if part not in ("public", "final"):
+        raise NotFound("榜单只有 public 和 final / part is public or final")
+    if part == "final" and stage.state is not StageState.closed:
+        raise NotFound("最终排名在阶段结束后公布 / the final ranking is revealed at the close")
+    data = races.stage_board(stage, "public" if part == "public" else "private")
+    view = races.view_board(session, actor, stage.challenge, data)
+    if view is None:
+        return BoardOut(
+            stage_id=stage.id, part=part, primary=None, samples=None, full=False, rows=[]
+        )
+    return BoardOut(
+        stage_id=stage.id,
+        part=part,
+        primary=view.board.primary,
+        samples=view.board.samples,
+        method=view.board.method,
+        full=view.full,
+        rows=[r.to_json() for r in view.rows],
+    )
+
+
+def my_submissions(
+    session: Session, actor: Actor, stage: Stage, failure_limit: int
+) -> MySubmissions:
+    """The actor's own entries' submissions at a stage, with what is left of the limits
+    (operators: every entry)."""
+    quotas: list[QuotaOut] = []
+    submissions: list[SubmissionOut] = []
+    for entry in races.my_entries(session, actor, stage.challenge_id):
+        q = races.quota(session, stage, entry, failure_limit=failure_limit)
+        quotas.append(
+            QuotaOut(
+                entry_id=entry.id,
+                used_today=q.used_today,
+                daily_limit=q.daily_limit,
+                used_total=q.used_total,
+                total_limit=q.total_limit,
+                failed=q.failed,
+                failure_limit=q.failure_limit,
+                left=q.left,
+                resets_at=q.resets_at,
+            )
+        )
+        submissions.extend(
+            submission_out(session, actor, s)
+            for s in races.submissions_of(session, actor=actor, entry=entry, stage=stage)
+        )
+    return MySubmissions(quotas=quotas, submissions=submissions)
+
+
+def stage_inputs(session: Session, actor: Actor, stage: Stage) -> bytes:
+    """A predictions stage's test inputs without labels, as JSON lines: entries' teams and
+    operators only, once the stage has opened (operators: at any time)."""
+    if stage.mode is not SubmissionMode.predictions:
+        raise NotFound("本阶段由平台调用端点，不发布测试输入 / this stage calls endpoints")
+    own = bool(races.my_entries(session, actor, stage.challenge_id))
+    if not can_download_inputs(actor, has_entry=own):
+        raise Forbidden("只有参赛队可以下载测试输入 / only entries may download the inputs")
+    if races.stage_status(stage) is races.StageStatus.scheduled and not can_see_unopened_stage(
+        actor
+    ):
+        raise Forbidden("阶段尚未开始 / the stage has not opened")
+    data = stage_data(session, stage)
+    lines = [json.dumps({"id": s.id, **s.fields}, ensure_ascii=False) for s in data.task.samples()]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def full_report(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
+    """The full race report as data: operators and the issuing demand organisation only."""
+    ensure(
+        can_read_race_report(actor, challenge.organisation_id),
+        "完整报告只对运营方和发榜方开放 / the full report is for operators and the issuer",
+    )
+    return report_data(session, actor, challenge)
+
+
+def race_report(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
+    """The race report page's data, filtered for the reader (full for operators, issuer)."""
+    return report_data(session, actor, challenge)
+
+
+def dataset_versions(session: Session) -> list[tuple[int, str]]:
+    """Every data set version, by name and number, for an operator's stage form."""
+    rows = session.execute(
+        select(DatasetVersion.id, Dataset.name, DatasetVersion.number)
+        .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
+        .order_by(Dataset.name, DatasetVersion.number)
+    )
+    return [(vid, f"{name} v{number}") for vid, name, number in rows]
+
+
+def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+    """Each stage of the race page: status, rule, contamination warning, boards and chart."""
+    out = []
+    for stage in challenge.stages:
+        version = session.get(DatasetVersion, stage.dataset_version_id)
+        public = races.view_board(session, actor, challenge, races.stage_board(stage, "public"))
+        final = (
+            races.view_board(session, actor, challenge, races.stage_board(stage, "private"))
+            if stage.state is StageState.closed
+            else None
+        )
+        shown = final or public
+        out.append(
+            {
+                "stage": stage,
+                "status": races.stage_status(stage),
+                "rule": races.cut_rule_text(stage),
+                "warning": contamination_warning(version, actor=actor) if version else None,
+                "public": public.to_json() if public else None,
+                "final": final.to_json() if final else None,
+                "figure": scores_figure(shown.board.rows, stage.name)
+                if shown and shown.rows
+                else None,
+            }
+        )
+    return out
+
+
+def team_views(
+    session: Session, actor: Actor, challenge: Challenge, failure_limit: int
+) -> list[dict[str, Any]]:
+    """For each of the actor's entries: per stage the limits, its submissions, the form."""
+    teams = []
+    for entry in races.my_entries(session, actor, challenge.id):
+        if not has_team_panel(actor, house_entry=entry.baseline is not None):
+            continue  # operators act on baselines here; teams' rows are in the table below
+        endpoints = endpoints_of(session, entry.organisation_id)
+        stages = []
+        for stage in challenge.stages:
+            subs = races.submissions_of(session, actor=actor, entry=entry, stage=stage)
+            stages.append(
+                {
+                    "stage": stage,
+                    "status": races.stage_status(stage),
+                    "quota": races.quota(session, stage, entry, failure_limit=failure_limit),
+                    "submissions": [submission_out(session, actor, s) for s in subs],
+                }
+            )
+        teams.append(
+            {
+                "entry": entry,
+                "endpoints": endpoints,
+                "stages": stages,
+                "can_submit": can_submit_for(actor, entry.organisation_id),
+            }
+        )
+    return teams
+
+
+def all_submissions(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+    """Every submission of the race with its stage and entry (operators; others get none)."""
+    if not can_run_race(actor):
+        return []
+    entries = {e.id: e for e in races.entries_of(session, challenge.id)}
+    rows = []
+    for stage in challenge.stages:
+        for s in session.scalars(
+            select(Submission).where(Submission.stage_id == stage.id).order_by(Submission.id.desc())
+        ):
+            rows.append({"s": s, "stage": stage, "entry": entries[s.entry_id]})
+    return rows
+
+
+def endpoints_of(session: Session, organisation_id: int | None) -> list[ModelEndpoint]:
+    """An entry's organisation's model endpoints, by name, for its submission form."""
+    if organisation_id is None:
+        return []
+    return list(
+        session.scalars(
+            select(ModelEndpoint)
+            .where(ModelEndpoint.organisation_id == organisation_id)
+            .order_by(ModelEndpoint.name)
+        )
+    )

@@ -1,0 +1,49 @@
+"""What the application and the workers load when they start.
+
+The job queue knows no domain: each domain registers its job handlers (and the hooks that
+follow its jobs' state) when its ``handlers`` module is imported. :func:`load_handlers`
+imports them all; ``mosu serve``, ``mosu worker`` and :func:`mosu.app.create_app` call it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mosu.core.settings import Settings
+    from mosu.jobs.worker import WorkerPool
+
+HANDLER_MODULES = (
+    "mosu.jobs.handlers",  # eval.race
+    "mosu.race.handlers",  # challenge.submission, challenge.close_stage
+)
+
+
+def load_handlers() -> None:
+    """Register every domain's job handlers (importing a module twice does nothing)."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(module)
+
+
+def run_in_thread(settings: Settings) -> WorkerPool:
+    """Start the in-process workers of ``mosu serve`` and ``mosu demo``; ``stop()`` them."""
+    from mosu.core.credentials import CredentialBox
+    from mosu.core.db import make_engine
+    from mosu.evals.netpolicy import AddressPolicy
+    from mosu.jobs.worker import make_pool
+    from mosu.registry.endpoints import endpoint_secrets
+
+    load_handlers()
+    engine = make_engine(settings.database_url)
+    pool = make_pool(
+        engine,
+        concurrency=settings.worker_concurrency,
+        lease_seconds=settings.job_lease_seconds,
+        data_dir=settings.data_dir,
+        secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
+        ray_address=settings.ray_address,
+        address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
+    )
+    pool.owns_engine = True
+    return pool.start()
