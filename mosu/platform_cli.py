@@ -406,6 +406,7 @@ def worker(
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
         ray_address=settings.ray_address,
+        eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))

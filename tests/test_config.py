@@ -176,6 +176,7 @@ NON_DEFAULT: dict[str, object] = {
     "allow_private_endpoints": True,
     "submission_failure_limit": 2,
     "ray_address": "ray://head:10001",
+    "eval_loop": "asyncio",
 }
 
 

@@ -161,6 +161,10 @@ class Settings(BaseSettings):
         description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "
         "the worker's own event loop.",
     )
+    eval_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The event loop races run on: uvloop (where installed) or asyncio's own.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

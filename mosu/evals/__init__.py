@@ -19,6 +19,7 @@ from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.results import FailedModel, RaceResult, score_race
 from mosu.evals.run import Progress, arun, run
 from mosu.evals.scorers import Scorer
+from mosu.evals.settings import EvalSettings
 from mosu.evals.tasks import DataSpec, Task, TaskSpec, builtin_tasks, load_task, parse_task
 
 if TYPE_CHECKING:
@@ -42,6 +43,7 @@ __all__ = [
     "DataError",
     "DataSpec",
     "EvalError",
+    "EvalSettings",
     "Executor",
     "FailedModel",
     "FakeConfig",

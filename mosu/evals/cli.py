@@ -20,6 +20,7 @@ from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.results import RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
+from mosu.evals.settings import EvalSettings
 from mosu.evals.store import RunStore
 from mosu.evals.tasks import Task, load_task
 
@@ -105,11 +106,10 @@ def run_cmd(
         store = folder / "run.sqlite"
         if resume and not store.exists():
             raise MosuError(f"nothing to resume: {store} does not exist")
-        cache_root = cache_dir or (
-            Path(os.environ["MOSU_CACHE_DIR"]) if os.environ.get("MOSU_CACHE_DIR") else None
-        )
+        settings = EvalSettings.from_env(os.environ)
+        cache_root = cache_dir or settings.cache_dir
         specs = dict(parse_model_option(m) for m in model)
-        chosen = choose_executor(executor, os.environ.get("MOSU_RAY_ADDRESS"), seed)
+        chosen = choose_executor(executor, settings, seed)
         result = aio.run(
             race_with_progress(
                 loaded,
@@ -122,7 +122,8 @@ def run_cmd(
                 quiet,
                 chosen,
                 AddressPolicy(allow_private=allow_private),
-            )
+            ),
+            settings.loop,
         )
         result.write(folder / "results.json")
         run_store = RunStore(store)
@@ -198,16 +199,16 @@ async def race_with_progress(
         )
 
 
-def choose_executor(name: str | None, ray_address: str | None, seed: int) -> Executor | None:
-    """``--executor``: ``local``, or ``ray`` (joining ``MOSU_RAY_ADDRESS`` when set, else a
-    Ray started on this machine); without it, Ray exactly when ``MOSU_RAY_ADDRESS`` is set."""
+def choose_executor(name: str | None, settings: EvalSettings, seed: int) -> Executor | None:
+    """``--executor``: ``local``, or ``ray`` (joining ``settings.ray_address`` when set, else
+    a Ray started on this machine); without it, Ray exactly when an address is set."""
     if name not in (None, "local", "ray"):
         raise MosuError(f"unknown executor {name!r}; choose local or ray")
-    if name == "local" or (name is None and not ray_address):
+    if name == "local" or (name is None and not settings.ray_address):
         return None
     from mosu.evals.ray_executor import RayExecutor
 
-    return RayExecutor(address=ray_address or None, seed=seed)
+    return RayExecutor(address=settings.ray_address, seed=seed, loop=settings.loop)
 
 
 @app.command("report")

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import re
 import threading
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import cast
 
 from mosu.evals import aio
+from mosu.evals.settings import EvalSettings
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 # the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
@@ -310,10 +312,13 @@ class _Protocol(asyncio.Protocol):
 
 
 @contextmanager
-def serve_in_thread(config: FakeConfig) -> Iterator[tuple[str, FakeServer]]:
-    """Run a fake server on its own event loop in a thread; yields its base URL and itself."""
+def serve_in_thread(
+    config: FakeConfig, loop_kind: str = "uvloop"
+) -> Iterator[tuple[str, FakeServer]]:
+    """Run a fake server on its own event loop (of ``loop_kind``: ``uvloop`` where installed,
+    or ``asyncio``) in a thread; yields its base URL and itself."""
     server = FakeServer(config)
-    loop = aio.new_event_loop()
+    loop = aio.new_event_loop(loop_kind)
     ready = threading.Event()
     port: list[int] = []
 
@@ -348,6 +353,9 @@ def load_answer_key(path: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m mosu.evals.fakeserver``: serve until stopped, on the loop that
+    ``MOSU_EVAL_LOOP`` chooses."""
+    settings = EvalSettings.from_env(os.environ)
     parser = argparse.ArgumentParser(description="mosu's fake OpenAI-compatible server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -388,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://{args.host}:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
-    aio.run(serve())
+    aio.run(serve(), settings.loop)
 
 
 if __name__ == "__main__":

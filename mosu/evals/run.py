@@ -19,6 +19,7 @@ from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
+from mosu.evals.settings import EvalSettings
 from mosu.evals.store import Outcome, RunStore, cache_key
 from mosu.evals.tasks import Task
 
@@ -254,7 +255,23 @@ async def arun(
 
 
 def run(
-    task: Task, models: Mapping[str, str | Model], *, store: Path, **options: Any
+    task: Task,
+    models: Mapping[str, str | Model],
+    *,
+    store: Path,
+    settings: EvalSettings | None = None,
+    **options: Any,
 ) -> RaceResult:
-    """Synchronous :func:`arun` (for scripts and notebooks outside an event loop)."""
-    return aio.run(arun(task, models, store=store, **options))
+    """Synchronous :func:`arun` (for scripts and notebooks outside an event loop), on the
+    event loop ``settings`` choose; their ``cache_dir`` and ``ray_address`` give the
+    response cache and the executor when ``options`` name none."""
+    settings = settings or EvalSettings()
+    if "cache_path" not in options and settings.cache_dir is not None:
+        options["cache_path"] = settings.cache_dir / "cache.sqlite"
+    if "executor" not in options and settings.ray_address:
+        from mosu.evals.ray_executor import RayExecutor
+
+        options["executor"] = RayExecutor(
+            address=settings.ray_address, seed=int(options.get("seed", 0)), loop=settings.loop
+        )
+    return aio.run(arun(task, models, store=store, **options), settings.loop)
