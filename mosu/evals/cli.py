@@ -125,17 +125,31 @@ def run_cmd(
             ),
             settings.loop,
         )
-        result.write(folder / "results.json")
-        run_store = RunStore(store)
-        try:
-            outcomes = {name: run_store.finished(name) for name in specs}
-        finally:
-            run_store.close()
-        write_samples(loaded, outcomes, folder / "samples.jsonl", list(specs))
+        _write_outputs(loaded, list(specs), store, folder, result)
     except MosuError as exc:
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     console.print(leaderboard(result))
+    _print_failures(result)
+    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _write_outputs(
+    task: Task, names: list[str], store: Path, folder: Path, result: RaceResult
+) -> None:
+    """``results.json`` and ``samples.jsonl`` in the run folder."""
+    result.write(folder / "results.json")
+    run_store = RunStore(store)
+    try:
+        outcomes = {name: run_store.finished(name) for name in names}
+    finally:
+        run_store.close()
+    write_samples(task, outcomes, folder / "samples.jsonl", names)
+
+
+def _print_failures(result: RaceResult) -> None:
     for failed in result.failed:
         reasons = ", ".join(f"{k} × {v}" for k, v in sorted(failed.error_reasons.items()))
         err.print(
@@ -143,9 +157,6 @@ def run_cmd(
             f"{reasons or 'no errors recorded'})",
             highlight=False,
         )
-    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
-    if result.failed:
-        raise typer.Exit(1)
 
 
 async def race_with_progress(

@@ -113,6 +113,17 @@ class FakeServer:
         if self._server is not None:
             self._server.close()
 
+    def stats(self) -> dict[str, object]:
+        """What ``GET /stats`` answers: request counts and times, the peak in flight."""
+        return {
+            "requests": self.requests,
+            "received": self.received,
+            "first": self.first_request,
+            "last": self.last_request,
+            "peak_in_flight": self.peak_in_flight,
+            "by_prompt": dict(self.counts),
+        }
+
     def answer(self, model: str, prompt: str) -> str:
         """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice;
         for a grading prompt, ``judge_replies[0]`` when the answer is the reference, else
@@ -222,15 +233,7 @@ class _Protocol(asyncio.Protocol):
     def handle(self, method: str, path: str, body: bytes, authorization: str = "") -> None:
         server = self.server
         if method == "GET" and path.startswith("/stats"):
-            stats = {
-                "requests": server.requests,
-                "received": server.received,
-                "first": server.first_request,
-                "last": server.last_request,
-                "peak_in_flight": server.peak_in_flight,
-                "by_prompt": dict(server.counts),
-            }
-            self.send(_http(200, json.dumps(stats).encode()))
+            self.send(_http(200, json.dumps(server.stats()).encode()))
             return
         server.received += 1
         if (
@@ -279,25 +282,7 @@ class _Protocol(asyncio.Protocol):
             payload = _http(200, b'{"choices": [{"message": {"content": ')
         else:
             content = "" if fault == "empty" else server.answer(model, prompt)
-            reply = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion",
-                "created": 0,
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": len(prompt),
-                    "completion_tokens": len(content),
-                    "total_tokens": len(prompt) + len(content),
-                },
-            }
-            payload = _http(200, json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+            payload = _http(200, _completion(model, prompt, content))
         if cfg.latency > 0:
             server.in_flight += 1
             server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
@@ -309,6 +294,29 @@ class _Protocol(asyncio.Protocol):
         """Answer a request held for the configured latency (counted as in flight till then)."""
         self.server.in_flight -= 1
         self.send(payload)
+
+
+def _completion(model: str, prompt: str, content: str) -> bytes:
+    """An OpenAI chat completion answering ``content`` (tokens counted as characters)."""
+    reply = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": len(prompt),
+            "completion_tokens": len(content),
+            "total_tokens": len(prompt) + len(content),
+        },
+    }
+    return json.dumps(reply, ensure_ascii=False).encode("utf-8")
 
 
 @contextmanager
