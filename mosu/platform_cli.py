@@ -343,11 +343,9 @@ def _serve(settings: Settings) -> None:
     pool = run_in_thread(settings) if settings.embedded_worker else None
     try:
         if settings.web_workers > 1:  # each process builds the app from the environment
-            os.environ.update(
-                {"MOSU_DATABASE_URL": settings.database_url, "MOSU_SECRET_KEY": settings.secret_key}
-            )
-            if settings.demo:
-                os.environ["MOSU_DEMO"] = "true"
+            for key in Settings.env_names():
+                os.environ.pop(key, None)
+            os.environ.update(settings.to_env())
             uvicorn.run(
                 "mosu.app:from_env",
                 factory=True,
@@ -410,6 +408,7 @@ def worker(
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
         ray_address=settings.ray_address,
+        eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))

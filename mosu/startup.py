@@ -43,6 +43,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         data_dir=settings.data_dir,
         secrets=endpoint_secrets(engine, CredentialBox(settings.secret_key)),
         ray_address=settings.ray_address,
+        eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
     )
     pool.owns_engine = True

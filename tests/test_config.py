@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 import secrets
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -145,3 +147,71 @@ def test_private_endpoints_are_refused_except_in_the_demo() -> None:
     assert Settings.from_env({}, demo=True).allow_private_endpoints is True
     explicit = Settings.from_env({"MOSU_ALLOW_PRIVATE_ENDPOINTS": "false"}, demo=True)
     assert explicit.allow_private_endpoints is False
+
+
+NON_DEFAULT: dict[str, object] = {
+    "database_url": "postgresql+psycopg://mosu@127.0.0.1:5432/mosu",
+    "secret_key": GOOD,
+    "host": "0.0.0.0",
+    "port": 9123,
+    "demo": True,
+    "cookie_secure": True,
+    "session_hours": 3,
+    "login_free_failures": 7,
+    "login_free_failures_per_address": 33,
+    "login_base_delay_seconds": 0.1,
+    "login_max_delay_seconds": 123.456,
+    "default_language": "en",
+    "max_upload_mb": 7,
+    "max_import_rows": 42,
+    "max_cell_chars": 99,
+    "data_dir": Path("somewhere/else-data"),
+    "embedded_worker": False,
+    "worker_concurrency": 3,
+    "job_lease_seconds": 12.5,
+    "web_workers": 4,
+    "db_pool_size": 9,
+    "public_cache_seconds": 0.0,
+    "access_log": True,
+    "allow_private_endpoints": True,
+    "submission_failure_limit": 2,
+    "ray_address": "ray://head:10001",
+    "eval_loop": "asyncio",
+}
+
+
+def test_every_field_survives_export_and_load() -> None:
+    """``to_env`` hands a child process every setting: a field added to ``Settings`` must be
+    added here with a value other than its default, and come back from the environment."""
+    fields = Settings.model_fields
+    assert set(NON_DEFAULT) == set(fields), "give every Settings field a non-default value here"
+    for name, value in NON_DEFAULT.items():
+        assert value != fields[name].get_default(call_default_factory=True), name
+    settings = Settings.from_env({}, **NON_DEFAULT)
+    env = settings.to_env()
+    assert set(env) <= set(Settings.env_names())
+    loaded = Settings.from_env(env)
+    assert loaded.model_dump() == settings.model_dump() == NON_DEFAULT
+    refused = Settings.from_env({}, demo=True, allow_private_endpoints=False)
+    assert Settings.from_env(refused.to_env()).allow_private_endpoints is False
+
+
+def test_a_child_started_by_serve_gets_every_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from mosu import platform_cli
+
+    started: list[dict[str, str]] = []
+    monkeypatch.setattr(
+        platform_cli.uvicorn, "run", lambda *a, **k: started.append(dict(os.environ))
+    )
+    settings = Settings.from_env(
+        {}, demo=True, data_dir=tmp_path / "demo-data", web_workers=4, embedded_worker=False
+    )
+    # the process environment, with a variable that the settings' value (none) overrides
+    monkeypatch.setattr(os, "environ", {"MOSU_RAY_ADDRESS": "auto"})
+    platform_cli._serve(settings)
+    assert len(started) == 1
+    child = Settings.from_env(started[0])
+    assert child.model_dump() == settings.model_dump()
+    assert child.data_dir == tmp_path / "demo-data" and child.ray_address is None

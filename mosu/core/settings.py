@@ -161,6 +161,10 @@ class Settings(BaseSettings):
         description="A Ray cluster (`auto`, `ray://host:10001`) that races run on; unset: on "
         "the worker's own event loop.",
     )
+    eval_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The event loop races run on: uvloop (where installed) or asyncio's own.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -202,6 +206,24 @@ class Settings(BaseSettings):
             return cls.model_validate(values)
         finally:
             _FROM_MAPPING_ONLY.reset(token)
+
+    def to_env(self) -> dict[str, str]:
+        """Every field as the ``MOSU_*`` variable that :meth:`from_env` (or ``Settings()`` in a
+        child process) reads back: what ``mosu serve --workers N`` hands its web processes.
+        A field that is ``None`` is left out (unset is how the environment says none)."""
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            key = f"MOSU_{name.upper()}"
+            env[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        return env
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        """The ``MOSU_*`` variable of every field."""
+        return [f"MOSU_{name.upper()}" for name in cls.model_fields]
 
     @property
     def is_sqlite(self) -> bool:

@@ -372,6 +372,32 @@ def _register_endpoints(
     return endpoints
 
 
+def _run_stages(
+    engine: Engine,
+    session: Session,
+    settings: Settings,
+    stages: list[Stage],
+    actors: dict[str, Actor],
+    endpoints: dict[int, int],
+    console: Console | None,
+) -> None:
+    """Every stage in turn: each entry submits its endpoint, the submissions run, the stage
+    closes as its close job would at the deadline."""
+    for stage in stages:
+        entries = races.entries_of(session, stage.challenge_id)
+        made = _submit_all(session, stage, entries, actors, endpoints, settings)
+        run_submissions(engine, settings, made, console=console)
+        session.expire_all()
+        races.close_stage(  # what the stage's close job does at the deadline
+            session,
+            actor=races.SYSTEM,
+            stage_id=stage.id,
+            data_dir=settings.data_dir,
+            now=stage.closes_at,
+        )
+        session.commit()
+
+
 def build_finished(
     engine: Engine,
     settings: Settings,
@@ -417,19 +443,7 @@ def build_finished(
                 reason="入围名单确定，赛马开始 / shortlist drawn up, the race starts",
             )
             session.commit()
-            for stage in stages:
-                entries = races.entries_of(session, challenge_id)
-                made = _submit_all(session, stage, entries, actors, endpoints, settings)
-                run_submissions(engine, settings, made, console=console)
-                session.expire_all()
-                races.close_stage(  # what the stage's close job does at the deadline
-                    session,
-                    actor=races.SYSTEM,
-                    stage_id=stage.id,
-                    data_dir=settings.data_dir,
-                    now=stage.closes_at,
-                )
-                session.commit()
+            _run_stages(engine, session, settings, stages, actors, endpoints, console)
 
         entries = races.entries_of(session, challenge_id)
         final = stages[-1].leaderboard_final

@@ -46,47 +46,8 @@ class DemoSummary:
 def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
     """Create every organisation, model, filing and user of the demo file; flush, not commit."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    org_ids: dict[str, int] = {}
-    for o in data["organisations"]:
-        org = create_organisation(
-            session,
-            actor=_LOADER,
-            data=OrganisationIn(
-                name_zh=o["name_zh"],
-                name_en=o.get("name_en", ""),
-                credit_code=o["credit_code"],
-                tier=o["tier"],
-                layers=o["layers"],
-                resident=o.get("resident", False),
-                resident_since=o.get("resident_since"),
-                website=o.get("website", ""),
-                description=o.get("description", ""),
-                regions=o.get("regions", []),
-                contact=Contact(**o.get("contact", {})),
-            ),
-        )
-        org_ids[o["name_zh"]] = org.id
-    model_ids: dict[str, int] = {}
-    by_name: dict[str, int] = {}
-    for m in data["models"]:
-        base_name = m.get("base_model")
-        model = create_model(
-            session,
-            actor=_LOADER,
-            data=ModelIn(
-                organisation_id=org_ids[m["organisation"]],
-                name=m["name"],
-                modality=m["modality"],
-                open_weights=m.get("open_weights", False),
-                parameters_b=m.get("parameters_b"),
-                base_model_id=by_name[base_name] if base_name else None,
-                base_model_text=m.get("base_model_text", ""),
-                capability_tags=m.get("capability_tags", []),
-                description=m.get("description", ""),
-            ),
-        )
-        model_ids[f"{m['organisation']}/{m['name']}"] = model.id
-        by_name.setdefault(m["name"], model.id)
+    org_ids = _organisations(session, data["organisations"])
+    model_ids = _models(session, data["models"], org_ids)
     filings = sorted(data["filings"], key=lambda f: (f["kind"] != "beian", f["filed_on"]))
     for f in filings:
         based_on = f.get("based_on_model")
@@ -131,6 +92,59 @@ def load_community(session: Session, path: Path = COMMUNITY) -> DemoSummary:
         filings=len(filings),
         users=users,
     )
+
+
+def _organisations(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """The demo's organisations; their ids by Chinese name."""
+    org_ids: dict[str, int] = {}
+    for o in rows:
+        org = create_organisation(
+            session,
+            actor=_LOADER,
+            data=OrganisationIn(
+                name_zh=o["name_zh"],
+                name_en=o.get("name_en", ""),
+                credit_code=o["credit_code"],
+                tier=o["tier"],
+                layers=o["layers"],
+                resident=o.get("resident", False),
+                resident_since=o.get("resident_since"),
+                website=o.get("website", ""),
+                description=o.get("description", ""),
+                regions=o.get("regions", []),
+                contact=Contact(**o.get("contact", {})),
+            ),
+        )
+        org_ids[o["name_zh"]] = org.id
+    return org_ids
+
+
+def _models(
+    session: Session, rows: list[dict[str, Any]], org_ids: dict[str, int]
+) -> dict[str, int]:
+    """The demo's models; their ids by ``organisation/name``."""
+    model_ids: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for m in rows:
+        base_name = m.get("base_model")
+        model = create_model(
+            session,
+            actor=_LOADER,
+            data=ModelIn(
+                organisation_id=org_ids[m["organisation"]],
+                name=m["name"],
+                modality=m["modality"],
+                open_weights=m.get("open_weights", False),
+                parameters_b=m.get("parameters_b"),
+                base_model_id=by_name[base_name] if base_name else None,
+                base_model_text=m.get("base_model_text", ""),
+                capability_tags=m.get("capability_tags", []),
+                description=m.get("description", ""),
+            ),
+        )
+        model_ids[f"{m['organisation']}/{m['name']}"] = model.id
+        by_name.setdefault(m["name"], model.id)
+    return model_ids
 
 
 def load_hotline(

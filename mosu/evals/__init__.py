@@ -9,16 +9,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mosu.evals.errors import DataError, EvalError, ModelSpecError, PredictionsError, TaskError
+from mosu.evals.errors import (
+    DataError,
+    EvalError,
+    ModelSpecError,
+    PluginError,
+    PredictionsError,
+    TaskError,
+)
 from mosu.evals.executor import Breaker, Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.limits import Limits
 from mosu.evals.loaders import Sample, load_samples
 from mosu.evals.models.base import Model, ModelError
-from mosu.evals.models.specs import build_model
+from mosu.evals.models.specs import SpecContext, build_model
 from mosu.evals.netpolicy import AddressPolicy
+from mosu.evals.registry import Registry
 from mosu.evals.results import FailedModel, RaceResult, score_race
 from mosu.evals.run import Progress, arun, run
 from mosu.evals.scorers import Scorer
+from mosu.evals.settings import EvalSettings
 from mosu.evals.tasks import DataSpec, Task, TaskSpec, builtin_tasks, load_task, parse_task
 
 if TYPE_CHECKING:
@@ -42,6 +51,7 @@ __all__ = [
     "DataError",
     "DataSpec",
     "EvalError",
+    "EvalSettings",
     "Executor",
     "FailedModel",
     "FakeConfig",
@@ -51,12 +61,15 @@ __all__ = [
     "Model",
     "ModelError",
     "ModelSpecError",
+    "PluginError",
     "PredictionsError",
     "Progress",
     "RaceResult",
+    "Registry",
     "Sample",
     "Scorer",
     "Shard",
+    "SpecContext",
     "Task",
     "TaskError",
     "TaskSpec",

@@ -20,6 +20,7 @@ from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.results import RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
+from mosu.evals.settings import EvalSettings
 from mosu.evals.store import RunStore
 from mosu.evals.tasks import Task, load_task
 
@@ -105,11 +106,10 @@ def run_cmd(
         store = folder / "run.sqlite"
         if resume and not store.exists():
             raise MosuError(f"nothing to resume: {store} does not exist")
-        cache_root = cache_dir or (
-            Path(os.environ["MOSU_CACHE_DIR"]) if os.environ.get("MOSU_CACHE_DIR") else None
-        )
+        settings = EvalSettings.from_env(os.environ)
+        cache_root = cache_dir or settings.cache_dir
         specs = dict(parse_model_option(m) for m in model)
-        chosen = choose_executor(executor, os.environ.get("MOSU_RAY_ADDRESS"), seed)
+        chosen = choose_executor(executor, settings, seed)
         result = aio.run(
             race_with_progress(
                 loaded,
@@ -122,19 +122,34 @@ def run_cmd(
                 quiet,
                 chosen,
                 AddressPolicy(allow_private=allow_private),
-            )
+            ),
+            settings.loop,
         )
-        result.write(folder / "results.json")
-        run_store = RunStore(store)
-        try:
-            outcomes = {name: run_store.finished(name) for name in specs}
-        finally:
-            run_store.close()
-        write_samples(loaded, outcomes, folder / "samples.jsonl", list(specs))
+        _write_outputs(loaded, list(specs), store, folder, result)
     except MosuError as exc:
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     console.print(leaderboard(result))
+    _print_failures(result)
+    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _write_outputs(
+    task: Task, names: list[str], store: Path, folder: Path, result: RaceResult
+) -> None:
+    """``results.json`` and ``samples.jsonl`` in the run folder."""
+    result.write(folder / "results.json")
+    run_store = RunStore(store)
+    try:
+        outcomes = {name: run_store.finished(name) for name in names}
+    finally:
+        run_store.close()
+    write_samples(task, outcomes, folder / "samples.jsonl", names)
+
+
+def _print_failures(result: RaceResult) -> None:
     for failed in result.failed:
         reasons = ", ".join(f"{k} × {v}" for k, v in sorted(failed.error_reasons.items()))
         err.print(
@@ -142,9 +157,6 @@ def run_cmd(
             f"{reasons or 'no errors recorded'})",
             highlight=False,
         )
-    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
-    if result.failed:
-        raise typer.Exit(1)
 
 
 async def race_with_progress(
@@ -198,16 +210,16 @@ async def race_with_progress(
         )
 
 
-def choose_executor(name: str | None, ray_address: str | None, seed: int) -> Executor | None:
-    """``--executor``: ``local``, or ``ray`` (joining ``MOSU_RAY_ADDRESS`` when set, else a
-    Ray started on this machine); without it, Ray exactly when ``MOSU_RAY_ADDRESS`` is set."""
+def choose_executor(name: str | None, settings: EvalSettings, seed: int) -> Executor | None:
+    """``--executor``: ``local``, or ``ray`` (joining ``settings.ray_address`` when set, else
+    a Ray started on this machine); without it, Ray exactly when an address is set."""
     if name not in (None, "local", "ray"):
         raise MosuError(f"unknown executor {name!r}; choose local or ray")
-    if name == "local" or (name is None and not ray_address):
+    if name == "local" or (name is None and not settings.ray_address):
         return None
     from mosu.evals.ray_executor import RayExecutor
 
-    return RayExecutor(address=ray_address or None, seed=seed)
+    return RayExecutor(address=settings.ray_address, seed=seed, loop=settings.loop)
 
 
 @app.command("report")

@@ -33,3 +33,10 @@ class PredictionsError(EvalError):
     """A predictions file has missing, duplicate or unknown ids."""
 
     code = "invalid_predictions"
+
+
+class PluginError(EvalError):
+    """A plug-in (an entry point in ``mosu.scorers`` or ``mosu.model_kinds``) failed to load,
+    is not what its group expects, or takes a name that is already taken."""
+
+    code = "plugin_error"

@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import os
 import random
 import re
 import threading
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import cast
 
 from mosu.evals import aio
+from mosu.evals.settings import EvalSettings
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 # the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
@@ -110,6 +112,17 @@ class FakeServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+
+    def stats(self) -> dict[str, object]:
+        """What ``GET /stats`` answers: request counts and times, the peak in flight."""
+        return {
+            "requests": self.requests,
+            "received": self.received,
+            "first": self.first_request,
+            "last": self.last_request,
+            "peak_in_flight": self.peak_in_flight,
+            "by_prompt": dict(self.counts),
+        }
 
     def answer(self, model: str, prompt: str) -> str:
         """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice;
@@ -220,15 +233,7 @@ class _Protocol(asyncio.Protocol):
     def handle(self, method: str, path: str, body: bytes, authorization: str = "") -> None:
         server = self.server
         if method == "GET" and path.startswith("/stats"):
-            stats = {
-                "requests": server.requests,
-                "received": server.received,
-                "first": server.first_request,
-                "last": server.last_request,
-                "peak_in_flight": server.peak_in_flight,
-                "by_prompt": dict(server.counts),
-            }
-            self.send(_http(200, json.dumps(stats).encode()))
+            self.send(_http(200, json.dumps(server.stats()).encode()))
             return
         server.received += 1
         if (
@@ -277,25 +282,7 @@ class _Protocol(asyncio.Protocol):
             payload = _http(200, b'{"choices": [{"message": {"content": ')
         else:
             content = "" if fault == "empty" else server.answer(model, prompt)
-            reply = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion",
-                "created": 0,
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": content},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": len(prompt),
-                    "completion_tokens": len(content),
-                    "total_tokens": len(prompt) + len(content),
-                },
-            }
-            payload = _http(200, json.dumps(reply, ensure_ascii=False).encode("utf-8"))
+            payload = _http(200, _completion(model, prompt, content))
         if cfg.latency > 0:
             server.in_flight += 1
             server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
@@ -309,11 +296,37 @@ class _Protocol(asyncio.Protocol):
         self.send(payload)
 
 
+def _completion(model: str, prompt: str, content: str) -> bytes:
+    """An OpenAI chat completion answering ``content`` (tokens counted as characters)."""
+    reply = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": len(prompt),
+            "completion_tokens": len(content),
+            "total_tokens": len(prompt) + len(content),
+        },
+    }
+    return json.dumps(reply, ensure_ascii=False).encode("utf-8")
+
+
 @contextmanager
-def serve_in_thread(config: FakeConfig) -> Iterator[tuple[str, FakeServer]]:
-    """Run a fake server on its own event loop in a thread; yields its base URL and itself."""
+def serve_in_thread(
+    config: FakeConfig, loop_kind: str = "uvloop"
+) -> Iterator[tuple[str, FakeServer]]:
+    """Run a fake server on its own event loop (of ``loop_kind``: ``uvloop`` where installed,
+    or ``asyncio``) in a thread; yields its base URL and itself."""
     server = FakeServer(config)
-    loop = aio.new_event_loop()
+    loop = aio.new_event_loop(loop_kind)
     ready = threading.Event()
     port: list[int] = []
 
@@ -348,6 +361,9 @@ def load_answer_key(path: Path) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m mosu.evals.fakeserver``: serve until stopped, on the loop that
+    ``MOSU_EVAL_LOOP`` chooses."""
+    settings = EvalSettings.from_env(os.environ)
     parser = argparse.ArgumentParser(description="mosu's fake OpenAI-compatible server")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
@@ -388,7 +404,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://{args.host}:{port}/v1", flush=True)
         await asyncio.Event().wait()
 
-    aio.run(serve())
+    aio.run(serve(), settings.loop)
 
 
 if __name__ == "__main__":

@@ -222,15 +222,21 @@ _DONE = object()
 
 
 def mosu_shard(
-    name: str, model: Model, items: Sequence[WorkItem], limiter: Any, holder: str, seed: int
+    name: str,
+    model: Model,
+    items: Sequence[WorkItem],
+    limiter: Any,
+    holder: str,
+    seed: int,
+    loop: str = "uvloop",
 ) -> Iterator[list[Outcome | Stopped]]:
     """A shard on a Ray worker: yields its outcomes in small batches as they finish (and
-    :class:`Stopped` when its breaker trips)."""
+    :class:`Stopped` when its breaker trips), on an event loop of kind ``loop``."""
     outbox: queue.Queue[object] = queue.Queue()
 
     def main() -> None:
         try:
-            aio.run(_run_items(name, model, items, limiter, holder, seed, outbox.put))
+            aio.run(_run_items(name, model, items, limiter, holder, seed, outbox.put), loop)
             outbox.put(_DONE)
         except BaseException as exc:  # handed to the driver as the shard's error
             outbox.put(_Failed(exc))
@@ -282,7 +288,8 @@ class RayExecutor:
 
     ``address`` is a Ray cluster (``ray://host:10001`` or ``auto``); ``None`` joins the Ray
     already initialised in this process, or starts a local one. Shards are cut to
-    ``shard_size`` samples; a shard is run again at most ``shard_retries`` times.
+    ``shard_size`` samples; a shard is run again at most ``shard_retries`` times. Shards
+    run on event loops of kind ``loop`` (uvloop where installed, or asyncio's own).
     """
 
     def __init__(
@@ -293,6 +300,7 @@ class RayExecutor:
         shard_retries: int = 3,
         cpus_per_shard: float = 1.0,
         seed: int = 0,
+        loop: str = "uvloop",
     ) -> None:
         if shard_size < 1 or shard_retries < 0:
             raise ValueError("shard_size must be at least 1 and shard_retries not negative")
@@ -302,6 +310,7 @@ class RayExecutor:
         self.shard_retries = shard_retries
         self.cpus_per_shard = cpus_per_shard
         self.seed = seed
+        self.loop = loop
         self.retried = 0
         self.limits: dict[str, dict[str, int]] = {}
 
@@ -352,7 +361,7 @@ class RayExecutor:
                 holder = uuid.uuid4().hex
                 finished: set[str] = set()
                 stream = shard_fn.options(num_cpus=self.cpus_per_shard).remote(
-                    name, shipped[name], remaining, limiters[name], holder, self.seed
+                    name, shipped[name], remaining, limiters[name], holder, self.seed, self.loop
                 )
                 try:
                     async for ref in stream:
@@ -392,7 +401,7 @@ class RayExecutor:
                 ray.kill(limiter)
 
 
-def executor_for(address: str | None, *, seed: int = 0) -> RayExecutor | None:
+def executor_for(address: str | None, *, seed: int = 0, loop: str = "uvloop") -> RayExecutor | None:
     """The Ray executor when an address is configured (``MOSU_RAY_ADDRESS``), else ``None``
     (the local executor)."""
-    return RayExecutor(address=address, seed=seed) if address else None
+    return RayExecutor(address=address, seed=seed, loop=loop) if address else None

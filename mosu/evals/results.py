@@ -10,6 +10,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -109,46 +110,35 @@ def error_reason(error: str) -> str:
     return error.split(":", 1)[0] if error.startswith("HTTP") else error.split(" (", 1)[0]
 
 
-def score_race(
-    task: Task,
-    outcomes: Mapping[str, Mapping[str, Outcome]],
-    specs: Mapping[str, str],
-    *,
-    replicates: int = stats.DEFAULT_REPLICATES,
-    seed: int = 0,
-    judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
-    stopped: Mapping[str, str] | None = None,
-) -> RaceResult:
-    """Parse, score, bootstrap and rank every model's outputs on the task's samples.
+@dataclass
+class _Scores:
+    """Every model's metrics, the primary metric's ranks, pairwise comparisons and
+    per-sample scores."""
 
-    ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
-    ``stopped`` names the models the executor's breaker stopped, with the reason; they, and
-    models without a single answer, are listed in ``failed`` instead of being ranked.
-    """
+    metrics: dict[str, dict[str, MetricValue]]
+    ranks: dict[str, int]
+    comparisons: list[Comparison]
+    per_sample: dict[str, np.ndarray]
+
+
+def _score(
+    task: Task,
+    names: list[str],
+    predictions: dict[str, list[str | None]],
+    judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]],
+    replicates: int,
+    seed: int,
+) -> _Scores:
+    """Score, bootstrap, rank and compare the models ``names`` on every scorer."""
     samples = task.samples()
     labels = [s.label for s in samples]
-    failed = [
-        _failed(name, reason, samples, outcomes[name], specs)
-        for name in outcomes
-        if (reason := _failure(name, samples, outcomes[name], stopped or {})) is not None
-    ]
-    names = [name for name in outcomes if name not in {f.name for f in failed}]
-    predictions: dict[str, list[str | None]] = {}
-    for name in names:
-        rows = outcomes[name]
-        predictions[name] = [
-            task.parser(rows[s.id].output or "")
-            if s.id in rows and rows[s.id].output is not None
-            else None
-            for s in samples
-        ]
     metric_values: dict[str, dict[str, MetricValue]] = {name: {} for name in names}
     ranks: dict[str, int] = {}
     comparisons: list[Comparison] = []
     per_sample: dict[str, np.ndarray] = {}
     for scorer in task.scorers if names else ():
         if scorer.judge is not None:
-            verdicts = (judgements or {}).get(scorer.name, {})
+            verdicts = judgements.get(scorer.name, {})
             inputs = {
                 name: [
                     verdicts[name][s.id].output
@@ -182,46 +172,95 @@ def score_race(
                     Comparison(a=c.a, b=c.b, metric=scorer.name, difference=c.difference.value, low=c.difference.low,
                                high=c.difference.high, p_value=c.p_value, significant=c.significant)
                 )  # fmt: skip
-    categories = sorted({s.category for s in samples if s.category is not None})
-    results = []
+    return _Scores(metric_values, ranks, comparisons, per_sample)
+
+
+def _model_result(
+    task: Task,
+    name: str,
+    specs: Mapping[str, str],
+    rows: Mapping[str, Outcome],
+    predicted: list[str | None],
+    scores: _Scores,
+    categories: list[str],
+) -> ModelResult:
+    """One ranked model's line of the result: metrics, errors, categories, confusion."""
+    samples = task.samples()
+    labels = [s.label for s in samples]
+    errors = [
+        rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error is not None
+    ]
+    missing = sum(1 for s in samples if s.id not in rows)
+    by_category: dict[str, CategoryScore] = {}
+    if categories and name in scores.per_sample:
+        for cat in categories:
+            mask = np.array([s.category == cat for s in samples])
+            by_category[cat] = CategoryScore(
+                n=int(mask.sum()), value=float(scores.per_sample[name][mask].mean())
+            )
+    confusion = None
+    if task.spec.labels:
+        index = {lab: i for i, lab in enumerate(task.spec.labels)}
+        k = len(index)
+        matrix = [[0] * (k + 1) for _ in range(k)]
+        for pred, gold in zip(predicted, labels, strict=True):
+            matrix[index[gold]][index.get(pred, k) if pred is not None else k] += 1
+        confusion = Confusion(labels=list(task.spec.labels), matrix=matrix)
+    answered = [rows[s.id] for s in samples if s.id in rows]
+    return ModelResult(
+        name=name,
+        spec=specs.get(name, name),
+        rank=scores.ranks.get(name, 1),
+        metrics=scores.metrics[name],
+        samples=len(samples),
+        errors=len(errors) + missing,
+        error_reasons=dict(Counter(error_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
+        unparsed=sum(1 for p, s in zip(predicted, samples, strict=True) if p is None and s.id in rows and rows[s.id].output is not None),
+        requests=sum(o.attempts for o in answered if not o.cached),
+        cached=sum(1 for o in answered if o.cached),
+        by_category=by_category,
+        confusion=confusion,
+    )  # fmt: skip
+
+
+def score_race(
+    task: Task,
+    outcomes: Mapping[str, Mapping[str, Outcome]],
+    specs: Mapping[str, str],
+    *,
+    replicates: int = stats.DEFAULT_REPLICATES,
+    seed: int = 0,
+    judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
+    stopped: Mapping[str, str] | None = None,
+) -> RaceResult:
+    """Parse, score, bootstrap and rank every model's outputs on the task's samples.
+
+    ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
+    ``stopped`` names the models the executor's breaker stopped, with the reason; they, and
+    models without a single answer, are listed in ``failed`` instead of being ranked.
+    """
+    samples = task.samples()
+    failed = [
+        _failed(name, reason, samples, outcomes[name], specs)
+        for name in outcomes
+        if (reason := _failure(name, samples, outcomes[name], stopped or {})) is not None
+    ]
+    names = [name for name in outcomes if name not in {f.name for f in failed}]
+    predictions: dict[str, list[str | None]] = {}
     for name in names:
         rows = outcomes[name]
-        errors = [
-            rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error is not None
+        predictions[name] = [
+            task.parser(rows[s.id].output or "")
+            if s.id in rows and rows[s.id].output is not None
+            else None
+            for s in samples
         ]
-        missing = sum(1 for s in samples if s.id not in rows)
-        by_category: dict[str, CategoryScore] = {}
-        if categories and name in per_sample:
-            for cat in categories:
-                mask = np.array([s.category == cat for s in samples])
-                by_category[cat] = CategoryScore(
-                    n=int(mask.sum()), value=float(per_sample[name][mask].mean())
-                )
-        confusion = None
-        if task.spec.labels:
-            index = {lab: i for i, lab in enumerate(task.spec.labels)}
-            k = len(index)
-            matrix = [[0] * (k + 1) for _ in range(k)]
-            for pred, gold in zip(predictions[name], labels, strict=True):
-                matrix[index[gold]][index.get(pred, k) if pred is not None else k] += 1
-            confusion = Confusion(labels=list(task.spec.labels), matrix=matrix)
-        answered = [rows[s.id] for s in samples if s.id in rows]
-        results.append(
-            ModelResult(
-                name=name,
-                spec=specs.get(name, name),
-                rank=ranks.get(name, 1),
-                metrics=metric_values[name],
-                samples=len(samples),
-                errors=len(errors) + missing,
-                error_reasons=dict(Counter(error_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
-                unparsed=sum(1 for p, s in zip(predictions[name], samples, strict=True) if p is None and s.id in rows and rows[s.id].output is not None),
-                requests=sum(o.attempts for o in answered if not o.cached),
-                cached=sum(1 for o in answered if o.cached),
-                by_category=by_category,
-                confusion=confusion,
-            )
-        )  # fmt: skip
+    scores = _score(task, names, predictions, judgements or {}, replicates, seed)
+    categories = sorted({s.category for s in samples if s.category is not None})
+    results = [
+        _model_result(task, name, specs, outcomes[name], predictions[name], scores, categories)
+        for name in names
+    ]
     results.sort(key=lambda r: (r.rank, -r.metrics[task.primary].value, r.name))
     return RaceResult(
         task=task.name,
@@ -232,7 +271,7 @@ def score_race(
         seed=seed,
         method=METHOD,
         models=results,
-        comparisons=comparisons,
+        comparisons=scores.comparisons,
         failed=failed,
     )
 

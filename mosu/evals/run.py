@@ -14,11 +14,13 @@ from typing import Any
 
 from mosu.evals import aio, stats
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
+from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Model
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
+from mosu.evals.settings import EvalSettings
 from mosu.evals.store import Outcome, RunStore, cache_key
 from mosu.evals.tasks import Task
 
@@ -54,15 +56,14 @@ class _Job:
     total: int
 
 
-async def _execute(
+def _plan(
     run_store: RunStore,
     jobs: Mapping[str, _Job],
-    executor: Executor,
     progress: ProgressCallback | None,
     retry_errors: bool,
-) -> dict[str, str]:
-    """Send what is not finished or cached yet; commit every outcome as it arrives. Returns
-    the models the breaker stopped, with the reason."""
+) -> tuple[list[Shard], dict[str, Progress]]:
+    """The shards still to send and each model's counters; cached answers are reused (and
+    written to the store) without a request."""
     shards: list[Shard] = []
     counters: dict[str, Progress] = {}
     reused: list[Outcome] = []
@@ -95,6 +96,19 @@ async def _execute(
         if progress:
             progress(counter)
     run_store.write(reused)
+    return shards, counters
+
+
+async def _execute(
+    run_store: RunStore,
+    jobs: Mapping[str, _Job],
+    executor: Executor,
+    progress: ProgressCallback | None,
+    retry_errors: bool,
+) -> dict[str, str]:
+    """Send what is not finished or cached yet; commit every outcome as it arrives. Returns
+    the models the breaker stopped, with the reason."""
+    shards, counters = _plan(run_store, jobs, progress, retry_errors)
     if not shards:
         return {}
     buffer: list[Outcome] = []
@@ -147,6 +161,63 @@ def _items(model: Model, prompts: Mapping[str, list[Message]]) -> list[WorkItem]
     ]
 
 
+@dataclass
+class _Judging:
+    """How a race's judge calls are made: like its answers, and the judges are closed with
+    its models (``opened``); a judge's breaker stops the model it grades (``stopped``)."""
+
+    executor: Executor
+    progress: ProgressCallback | None
+    retry_errors: bool
+    build: Callable[[str], Model]
+    opened: list[Model]
+    stopped: dict[str, str]
+
+
+async def _judge(
+    task: Task,
+    samples: list[Sample],
+    built: Mapping[str, Model],
+    outcomes: Mapping[str, dict[str, Outcome]],
+    run_store: RunStore,
+    how: _Judging,
+) -> dict[str, dict[str, dict[str, Outcome]]]:
+    """Each judge scorer's judge grades every answer; its verdicts by scorer and model."""
+    judgements: dict[str, dict[str, dict[str, Outcome]]] = {}
+    for index, scorer in enumerate(task.scorers):
+        if scorer.judge is None:
+            continue
+        judge = how.build(scorer.judge.model)
+        how.opened.append(judge)
+        await judge.prepare(task)
+        template = Template(scorer.judge.template, where=f"task {task.name}: judge template")
+        user = {s.id: task.messages(s)[-1]["content"] for s in samples}
+        jobs = {}
+        for name in built:
+            key = f"{name}@judge{index}"
+            run_store.bind(f"model:{key}", judge.identity or scorer.judge.model, what="judge model")
+            grading: dict[str, list[Message]] = {}
+            for s in samples:
+                answer = outcomes[name].get(s.id)
+                if answer is not None and answer.output is not None:
+                    values: dict[str, Any] = {
+                        "question": user[s.id],
+                        "answer": answer.output,
+                        "reference": s.label,
+                        "scale": scorer.judge.scale,
+                    }
+                    grading[s.id] = [{"role": "user", "content": template.render(values)}]
+            jobs[key] = _Job(judge, _items(judge, grading), len(grading))
+        for key, reason in (
+            await _execute(run_store, jobs, how.executor, how.progress, how.retry_errors)
+        ).items():
+            how.stopped.setdefault(key.rsplit("@judge", 1)[0], f"judge {reason}")
+        judgements[scorer.name] = {
+            name: run_store.finished(f"{name}@judge{index}") for name in built
+        }
+    return judgements
+
+
 async def arun(
     task: Task,
     models: Mapping[str, str | Model],
@@ -172,12 +243,11 @@ async def arun(
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
     ranked. Returns the scored race.
     """
-    built = {
-        name: build_model(m, environ=environ, secrets=secrets, policy=network)
-        if isinstance(m, str)
-        else m
-        for name, m in models.items()
-    }
+
+    def build(spec: str) -> Model:
+        return build_model(spec, environ=environ, secrets=secrets, policy=network)
+
+    built = {name: build(m) if isinstance(m, str) else m for name, m in models.items()}
     specs = {name: m if isinstance(m, str) else type(m).__name__ for name, m in models.items()}
     executor = executor or LocalExecutor(seed=seed)
     run_store = RunStore(store, cache_path=cache_path)
@@ -202,42 +272,14 @@ async def arun(
         }
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
         outcomes = {name: run_store.finished(name) for name in built}
-        judgements: dict[str, dict[str, dict[str, Outcome]]] = {}
-        for index, scorer in enumerate(task.scorers):
-            if scorer.judge is None:
-                continue
-            judge = build_model(
-                scorer.judge.model, environ=environ, secrets=secrets, policy=network
-            )
-            opened.append(judge)
-            await judge.prepare(task)
-            template = Template(scorer.judge.template, where=f"task {task.name}: judge template")
-            user = {s.id: task.messages(s)[-1]["content"] for s in samples}
-            jobs = {}
-            for name in built:
-                key = f"{name}@judge{index}"
-                run_store.bind(
-                    f"model:{key}", judge.identity or scorer.judge.model, what="judge model"
-                )
-                grading: dict[str, list[Message]] = {}
-                for s in samples:
-                    answer = outcomes[name].get(s.id)
-                    if answer is not None and answer.output is not None:
-                        values: dict[str, Any] = {
-                            "question": user[s.id],
-                            "answer": answer.output,
-                            "reference": s.label,
-                            "scale": scorer.judge.scale,
-                        }
-                        grading[s.id] = [{"role": "user", "content": template.render(values)}]
-                jobs[key] = _Job(judge, _items(judge, grading), len(grading))
-            for key, reason in (
-                await _execute(run_store, jobs, executor, progress, retry_errors)
-            ).items():
-                stopped.setdefault(key.rsplit("@judge", 1)[0], f"judge {reason}")
-            judgements[scorer.name] = {
-                name: run_store.finished(f"{name}@judge{index}") for name in built
-            }
+        judgements = await _judge(
+            task,
+            samples,
+            built,
+            outcomes,
+            run_store,
+            _Judging(executor, progress, retry_errors, build, opened, stopped),
+        )
         return score_race(
             task,
             outcomes,
@@ -254,7 +296,23 @@ async def arun(
 
 
 def run(
-    task: Task, models: Mapping[str, str | Model], *, store: Path, **options: Any
+    task: Task,
+    models: Mapping[str, str | Model],
+    *,
+    store: Path,
+    settings: EvalSettings | None = None,
+    **options: Any,
 ) -> RaceResult:
-    """Synchronous :func:`arun` (for scripts and notebooks outside an event loop)."""
-    return aio.run(arun(task, models, store=store, **options))
+    """Synchronous :func:`arun` (for scripts and notebooks outside an event loop), on the
+    event loop ``settings`` choose; their ``cache_dir`` and ``ray_address`` give the
+    response cache and the executor when ``options`` name none."""
+    settings = settings or EvalSettings()
+    if "cache_path" not in options and settings.cache_dir is not None:
+        options["cache_path"] = settings.cache_dir / "cache.sqlite"
+    if "executor" not in options and settings.ray_address:
+        from mosu.evals.ray_executor import RayExecutor
+
+        options["executor"] = RayExecutor(
+            address=settings.ray_address, seed=int(options.get("seed", 0)), loop=settings.loop
+        )
+    return aio.run(arun(task, models, store=store, **options), settings.loop)

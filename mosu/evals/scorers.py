@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mosu.evals.errors import TaskError
+from mosu.evals.errors import PluginError, TaskError
+from mosu.evals.registry import Registry
 
 Array = npt.NDArray[np.float64]
 Predictions = Sequence[str | None]
@@ -51,10 +52,17 @@ class Scorer:
         return float(self.aggregate(stats.sum(axis=0), len(labels)))
 
 
+ScorerFactory = Callable[..., Scorer]
+SCORERS: Registry[ScorerFactory] = Registry("mosu.scorers", "scorer")
+"""Scorers by the name a task gives; plug-ins add theirs through the ``mosu.scorers``
+entry point group (a factory taking the task's options as keywords, returning a Scorer)."""
+
+
 def _mean_of_first(sums: Array, n: int) -> Array:
     return np.asarray(sums[..., 0] / max(n, 1), dtype=np.float64)
 
 
+@SCORERS.register("accuracy")
 def accuracy() -> Scorer:
     """Share of samples whose prediction equals the label exactly."""
 
@@ -97,6 +105,7 @@ def normalizer(
     return norm
 
 
+@SCORERS.register("exact_match")
 def exact_match(
     *,
     lowercase: bool = True,
@@ -124,6 +133,7 @@ def exact_match(
     return Scorer("exact_match", stats, _mean_of_first)
 
 
+@SCORERS.register("macro_f1")
 def macro_f1(labels: Sequence[str] | None = None) -> Scorer:
     """Unweighted mean of per-class F1, over the classes present in the gold labels or
     predictions (scikit-learn's ``f1_score(average="macro")``). A prediction outside the
@@ -183,6 +193,7 @@ def _chars(text: str) -> list[str]:
     return [ch for ch in text if not ch.isspace()]
 
 
+@SCORERS.register("rouge_l")
 def rouge_l() -> Scorer:
     """Character-level ROUGE-L F1 for Chinese, averaged over samples."""
 
@@ -224,6 +235,7 @@ def tokenize_zh(line: str) -> list[str]:
     return spaced.split()
 
 
+@SCORERS.register("bleu")
 def bleu(max_order: int = 4) -> Scorer:
     """Corpus BLEU with the Chinese tokenizer and sacreBLEU's defaults (``exp`` smoothing),
     reported in [0, 1] rather than sacreBLEU's [0, 100]."""
@@ -296,6 +308,7 @@ def judge_grade(verdict: str | None, scale: float) -> float:
     return min(max(float(match.group(1) or match.group(2)) / scale, 0.0), 1.0)
 
 
+@SCORERS.register("judge")
 def judge(model: str, template: str = JUDGE_TEMPLATE, scale: float = 10) -> Scorer:
     """LLM-as-judge: a judge model grades each answer from 0 to ``scale``; the metric is the
     mean grade / ``scale``. The run sends the judge requests (cached and resumable like any
@@ -311,24 +324,18 @@ def judge(model: str, template: str = JUDGE_TEMPLATE, scale: float = 10) -> Scor
     return Scorer("judge", stats, _mean_of_first, judge=JudgeSpec(model, template, scale))
 
 
-SCORERS: dict[str, Callable[..., Scorer]] = {
-    "judge": judge,
-    "accuracy": accuracy,
-    "exact_match": exact_match,
-    "macro_f1": macro_f1,
-    "rouge_l": rouge_l,
-    "bleu": bleu,
-}
-
-
 def build_scorer(name: str, options: dict[str, Any], labels: Sequence[str] | None) -> Scorer:
     """Build a scorer by name, with clear errors for unknown names and bad options."""
-    if name not in SCORERS:
-        raise TaskError(f"unknown scorer {name!r}; known: {', '.join(sorted(SCORERS))}")
+    factory = SCORERS.get(name)
+    if factory is None:
+        raise TaskError(f"unknown scorer {name!r}; known: {', '.join(sorted(SCORERS.names()))}")
     opts = dict(options)
     if name == "macro_f1" and "labels" not in opts and labels:
         opts["labels"] = list(labels)
     try:
-        return SCORERS[name](**opts)
+        scorer = factory(**opts)
     except TypeError as exc:
         raise TaskError(f"scorer {name!r}: bad options {sorted(options)} ({exc})") from None
+    if not isinstance(scorer, Scorer):
+        raise PluginError(f"scorer {name!r} returned {type(scorer).__name__}, not a Scorer")
+    return scorer

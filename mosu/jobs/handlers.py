@@ -62,7 +62,9 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
         replicates=int(payload.get("replicates", stats.DEFAULT_REPLICATES)),
         seed=int(payload.get("seed", 0)),
         secrets=ctx.secrets,
-        executor=executor_for(ctx.ray_address, seed=int(payload.get("seed", 0))),
+        executor=executor_for(
+            ctx.ray_address, seed=int(payload.get("seed", 0)), loop=ctx.eval_loop
+        ),
         network=ctx.address_policy,
     )
     if payload.get("results"):

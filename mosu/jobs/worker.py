@@ -69,6 +69,7 @@ class JobContext:
     engine: Engine | None = None
     secrets: SecretLookup | None = None
     ray_address: str | None = None
+    eval_loop: str = "uvloop"
     address_policy: AddressPolicy = STRICT
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
@@ -112,6 +113,7 @@ class Worker:
         poll_seconds: float = 1.0,
         data_dir: Path = Path("mosu-data"),
         ray_address: str | None = None,
+        eval_loop: str = "uvloop",
         clock: Clock = clock.now,
         secrets: SecretLookup | None = None,
         address_policy: AddressPolicy = STRICT,
@@ -127,6 +129,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.data_dir = data_dir
         self.ray_address = ray_address
+        self.eval_loop = eval_loop
         self.clock = clock
         self.stopped = threading.Event()
         self._current: JobContext | None = None
@@ -174,6 +177,7 @@ class Worker:
             engine=self.engine,
             secrets=self.secrets,
             ray_address=self.ray_address,
+            eval_loop=self.eval_loop,
             address_policy=self.address_policy,
         )
         self._current = ctx
@@ -270,8 +274,8 @@ class Worker:
 def _call(function: Handler, ctx: JobContext) -> Any:
     """Run a sync handler, or an async one on a loop of its own, cancelled when ``ctx`` stops.
 
-    The loop is the engine's (uvloop where installed), so races run as jobs spend no more
-    CPU per request than ``mosu eval run``."""
+    The loop is the engine's (``ctx.eval_loop``: uvloop where installed), so races run as
+    jobs spend no more CPU per request than ``mosu eval run``."""
     if not inspect.iscoroutinefunction(function):
         return function(ctx)
 
@@ -286,7 +290,7 @@ def _call(function: Handler, ctx: JobContext) -> Any:
                 raise JobStopped
         return task.result()
 
-    return aio.run(supervised())
+    return aio.run(supervised(), ctx.eval_loop)
 
 
 class WorkerPool:
@@ -330,6 +334,7 @@ def make_pool(
     data_dir: Path,
     secrets: Callable[[str], str | None] | None = None,
     ray_address: str | None = None,
+    eval_loop: str = "uvloop",
     address_policy: AddressPolicy = STRICT,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers (registered by
@@ -347,6 +352,7 @@ def make_pool(
                 data_dir=data_dir,
                 secrets=secrets,
                 ray_address=ray_address,
+                eval_loop=eval_loop,
                 address_policy=address_policy,
             )
             for i in range(concurrency)

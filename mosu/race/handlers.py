@@ -156,7 +156,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             secrets=ctx.secrets,
             replicates=20,
             seed=submission_id,
-            executor=executor_for(ctx.ray_address, seed=submission_id),
+            executor=executor_for(ctx.ray_address, seed=submission_id, loop=ctx.eval_loop),
             network=ctx.address_policy,
         )
     except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)

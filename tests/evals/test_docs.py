@@ -18,7 +18,7 @@ README = (Path(__file__).resolve().parents[2] / "mosu" / "evals" / "README.md").
 
 
 def test_scorers_parsers_baselines_and_tasks_are_documented() -> None:
-    for name in [*SCORERS, *PARSERS, *builtin_tasks()]:
+    for name in [*SCORERS.builtin, *PARSERS, *builtin_tasks()]:
         assert f"`{name}`" in README, name
     for name in BASELINES:
         assert f"`baseline:{name}`" in README, name

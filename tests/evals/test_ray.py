@@ -200,14 +200,16 @@ def test_eval_run_chooses_ray_by_option_or_address(local_ray: Any, tmp_path: Pat
     from typer.testing import CliRunner
 
     from mosu.evals.cli import app, choose_executor
+    from mosu.evals.settings import EvalSettings
     from tests.evals.helpers import toy_task_file
 
     assert executor_for(None) is None
     assert executor_for("auto", seed=3).address == "auto"  # type: ignore[union-attr]
-    assert choose_executor(None, None, 0) is None
-    assert choose_executor("local", "auto", 0) is None
-    chosen = choose_executor(None, "ray://head:10001", 0)
+    assert choose_executor(None, EvalSettings(), 0) is None
+    assert choose_executor("local", EvalSettings(ray_address="auto"), 0) is None
+    chosen = choose_executor(None, EvalSettings(ray_address="ray://head:10001", loop="asyncio"), 0)
     assert isinstance(chosen, RayExecutor) and chosen.address == "ray://head:10001"
+    assert chosen.loop == "asyncio"
     task_file = toy_task_file(tmp_path, 40)
     runner = CliRunner()
     outputs = {}

@@ -12,12 +12,16 @@
 ``python:package.module:function``                  a local callable ``f(messages) -> str``
 ``predictions:PATH.jsonl``                          an entrant's predictions file
 ==================================================  ==========================================
+
+Other packages add kinds through the ``mosu.model_kinds`` entry point group (see
+:mod:`mosu.evals.registry`).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -29,6 +33,7 @@ from mosu.evals.models.local import BASELINES, PythonModel
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
+from mosu.evals.registry import Registry
 
 SecretLookup = Callable[[str], str | None]
 _LIMIT_OPTIONS = {
@@ -92,6 +97,50 @@ def _openai(
         raise ModelSpecError(f"openai spec: {exc}") from None
 
 
+@dataclass(frozen=True)
+class SpecContext:
+    """What building a model may need beside its spec: the environment that ``key_env``
+    names a variable of, the platform's key store (``key_ref``), and the addresses an
+    endpoint may resolve to."""
+
+    environ: Mapping[str, str]
+    secrets: SecretLookup | None
+    policy: AddressPolicy
+
+
+ModelKind = Callable[[str, SpecContext], Model]
+MODEL_KINDS: Registry[ModelKind] = Registry("mosu.model_kinds", "model kind")
+"""Model kinds by the word before the spec's first colon; plug-ins add theirs through the
+``mosu.model_kinds`` entry point group (a function of the rest of the spec and a
+:class:`SpecContext`, returning a :class:`~mosu.evals.models.base.Model`)."""
+
+
+@MODEL_KINDS.register("openai")
+def openai_model(rest: str, context: SpecContext) -> Model:
+    """``openai:BASE_URL#MODEL?options``: an OpenAI-compatible chat endpoint."""
+    return _openai(rest, context.environ, context.secrets, context.policy)
+
+
+@MODEL_KINDS.register("baseline")
+def baseline_model(rest: str, context: SpecContext) -> Model:
+    """``baseline:NAME``: a built-in baseline trained on the train split."""
+    if rest not in BASELINES:
+        raise ModelSpecError(f"unknown baseline {rest!r}; known: {', '.join(BASELINES)}")
+    return BASELINES[rest]()
+
+
+@MODEL_KINDS.register("python")
+def python_model(rest: str, context: SpecContext) -> Model:
+    """``python:package.module:function``: a local callable ``f(messages) -> str``."""
+    return PythonModel(rest)
+
+
+@MODEL_KINDS.register("predictions")
+def predictions_model(rest: str, context: SpecContext) -> Model:
+    """``predictions:PATH.jsonl``: an entrant's predictions file."""
+    return PredictionsFile(Path(rest))
+
+
 def build_model(
     spec: str,
     *,
@@ -106,21 +155,15 @@ def build_model(
     kind, sep, rest = spec.partition(":")
     if not sep or not rest:
         raise ModelSpecError(
-            f"model spec {spec!r} must look like KIND:..., KIND one of openai, baseline, python, predictions"
+            f"model spec {spec!r} must look like KIND:..., KIND one of {', '.join(MODEL_KINDS.names())}"
         )
-    if kind == "openai":
-        return _openai(rest, os.environ if environ is None else environ, secrets, policy)
-    if kind == "baseline":
-        if rest not in BASELINES:
-            raise ModelSpecError(f"unknown baseline {rest!r}; known: {', '.join(BASELINES)}")
-        return BASELINES[rest]()
-    if kind == "python":
-        return PythonModel(rest)
-    if kind == "predictions":
-        return PredictionsFile(Path(rest))
-    raise ModelSpecError(
-        f"unknown model kind {kind!r} in {spec!r}; known: openai, baseline, python, predictions"
-    )
+    factory = MODEL_KINDS.get(kind)
+    if factory is None:
+        raise ModelSpecError(
+            f"unknown model kind {kind!r} in {spec!r}; known: {', '.join(MODEL_KINDS.names())}"
+        )
+    context = SpecContext(os.environ if environ is None else environ, secrets, policy)
+    return factory(rest, context)
 
 
 def parse_model_option(value: str) -> tuple[str, str]:
