@@ -22,4 +22,4 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-.venv/bin/pytest -n 2 --dist worksteal "$@"
+.venv/bin/pytest -n 2 --dist worksteal --durations=20 "$@"
