@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tests.board.test_service import hotline_supplier
 from tests.conftest import LiveServer, World, client_for
-from tests.registry.test_api import error, ok
+from tests.helpers.api import error, ok
+from tests.helpers.board import hotline_supplier
 from tests.scenarios.factory import make_scenario
 
 

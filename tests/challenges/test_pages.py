@@ -29,6 +29,8 @@ from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.registry.models import Organisation
 from tests.conftest import LiveServer, World
+from tests.helpers.chromium import Community, browser, page, sign_in
+from tests.helpers.signin import signed_in
 from tests.scenarios.factory import (
     PDF,
     actor,
@@ -37,8 +39,6 @@ from tests.scenarios.factory import (
     make_model,
     make_scenario,
 )
-from tests.web.test_browser import Community, browser, page, sign_in
-from tests.web.test_pages import signed_in
 
 __all__ = ["browser", "page"]
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.helpers.chromium import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [
     pytest.mark.browser,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
-from tests.web.signin import browser, sign_in
+from tests.helpers.signin import browser, sign_in
 
 
 @contextmanager

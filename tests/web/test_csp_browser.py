@@ -25,7 +25,7 @@ from mosu.deps import SESSION_COOKIE
 from mosu.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer
 from tests.corpus.conftest import import_rows
-from tests.web.test_browser import browser, settled  # noqa: F401 - the shared Chromium fixture
+from tests.helpers.chromium import browser, settled  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [
     pytest.mark.loopback_endpoints,

@@ -20,8 +20,8 @@ from mosu.core.settings import Settings
 from mosu.jobs.worker import WorkerPool, run_in_thread
 from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World
+from tests.helpers.chromium import Community, browser, page, settled, sign_in
 from tests.scenarios.factory import PDF, make_model, make_scenario
-from tests.web.test_browser import Community, browser, page, settled, sign_in
 
 __all__ = ["browser", "page"]
 pytestmark = [
