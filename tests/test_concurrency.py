@@ -26,8 +26,8 @@ from mosu.core.settings import Settings
 from mosu.supply.models import VoucherApplication
 from tests.arena.platform import make_arena
 from tests.conftest import TEST_SECRET, LiveServer, World
+from tests.helpers.supply import application_data, make_programme
 from tests.scenarios.factory import make_challenge, make_model
-from tests.supply.conftest import application_data, make_programme
 
 CLIENTS = 200
 POOL = 8

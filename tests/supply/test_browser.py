@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from tests.helpers.chromium import Community, browser, community, page, sign_in
-from tests.supply.conftest import PDF
+from tests.helpers.supply import PDF
 
 pytestmark = [
     pytest.mark.browser,

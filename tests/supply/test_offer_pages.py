@@ -17,7 +17,7 @@ from mosu.supply.models import (
 )
 from tests.conftest import LiveServer, World
 from tests.helpers.signin import signed_in
-from tests.supply.conftest import Supply, apply, approve, make_programme
+from tests.helpers.supply import Supply, apply, approve, make_programme
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
