@@ -24,10 +24,10 @@ from mosu.arena.models import Vote
 from mosu.challenges.models import Application
 from mosu.core.settings import Settings
 from mosu.supply.models import VoucherApplication
-from tests.arena.platform import make_arena
 from tests.conftest import TEST_SECRET, LiveServer, World
+from tests.helpers.arena import make_arena
+from tests.helpers.scenarios import make_challenge, make_model
 from tests.helpers.supply import application_data, make_programme
-from tests.scenarios.factory import make_challenge, make_model
 
 CLIENTS = 200
 POOL = 8

@@ -68,6 +68,7 @@ from mosu.supply.schemas import (
     ReviewIn,
 )
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
+from tests.helpers import scenarios as factory
 from tests.helpers.routes import (
     NOT_PERMISSION_CHECKED,
     RouteInfo,
@@ -76,7 +77,6 @@ from tests.helpers.routes import (
     requirements_of,
 )
 from tests.helpers.signin import browser, sign_in
-from tests.scenarios import factory
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
 
@@ -608,7 +608,7 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
 def walk_race(app: FastAPI, walk: Walk) -> None:
     """A racing challenge of org_demand: one open predictions stage, org_a's entry alone, and
     a queued submission of supplier_a."""
-    from tests.challenges.race_helpers import hotline_version
+    from tests.helpers.races import hotline_version
 
     version = hotline_version(walk.db)
     walk.race_version = version.id
@@ -622,7 +622,7 @@ def walk_race(app: FastAPI, walk: Walk) -> None:
 
 def fresh_race(walk: Walk) -> tuple[int, int]:
     """A new racing challenge (org_a's entry alone) and its open predictions stage."""
-    from tests.challenges.race_helpers import racing_challenge, stage_spec
+    from tests.helpers.races import racing_challenge, stage_spec
 
     version = walk.db.get(DatasetVersion, walk.race_version)
     assert version is not None
@@ -638,7 +638,7 @@ def fresh_race(walk: Walk) -> tuple[int, int]:
 
 def fresh_submission(app: FastAPI, walk: Walk, note: str = "") -> int:
     """A queued predictions submission of supplier_a at the walked stage."""
-    from tests.challenges.race_helpers import answer_key, predictions_file, supplier
+    from tests.helpers.races import answer_key, predictions_file, supplier
 
     stage = races.get_stage(walk.db, walk.stage_a)
     version = walk.db.get(DatasetVersion, walk.race_version)

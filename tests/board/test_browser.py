@@ -14,7 +14,7 @@ from tests.helpers.board import hotline_supplier
 from tests.helpers.chromium import browser as browser  # the shared Chromium fixtures
 from tests.helpers.chromium import page as page
 from tests.helpers.chromium import settled
-from tests.scenarios.factory import make_scenario
+from tests.helpers.scenarios import make_scenario
 
 pytestmark = [
     pytest.mark.browser,

@@ -21,7 +21,7 @@ from mosu.scenarios.service import list_scenarios, update_scenario
 from mosu.search.live import LiveIndex, live_index, required_words
 from tests.conftest import OPERATOR, World
 from tests.helpers.board import hotline_supplier
-from tests.scenarios.factory import actor, make_scenario
+from tests.helpers.scenarios import actor, make_scenario
 
 
 def test_recommendations_give_reasons_and_follow_the_filters(db: Session, world: World) -> None:

@@ -30,8 +30,7 @@ from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.registry.models import Organisation
 from tests.conftest import LiveServer, World
 from tests.helpers.chromium import Community, browser, page, sign_in
-from tests.helpers.signin import signed_in
-from tests.scenarios.factory import (
+from tests.helpers.scenarios import (
     PDF,
     actor,
     make_application,
@@ -39,6 +38,7 @@ from tests.scenarios.factory import (
     make_model,
     make_scenario,
 )
+from tests.helpers.signin import signed_in
 
 __all__ = ["browser", "page"]
 

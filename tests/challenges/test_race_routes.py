@@ -12,7 +12,8 @@ from mosu.challenges import races
 from mosu.challenges.models import CutRule, SubmissionMode
 from mosu.challenges.scoring import stage_data
 from mosu.core.settings import Settings
-from tests.challenges.race_helpers import (
+from tests.conftest import LiveServer, World, client_for
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     drain,
@@ -22,7 +23,6 @@ from tests.challenges.race_helpers import (
     racing_challenge,
     stage_spec,
 )
-from tests.conftest import LiveServer, World, client_for
 
 
 def test_a_race_over_http_keeps_each_team_to_its_own(

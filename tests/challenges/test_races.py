@@ -24,7 +24,8 @@ from mosu.challenges.scoring import is_public, outcomes_of, stage_data
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
 from mosu.jobs.models import Job
-from tests.challenges.race_helpers import (
+from tests.conftest import World
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     drain,
@@ -35,7 +36,6 @@ from tests.challenges.race_helpers import (
     stage_spec,
     supplier,
 )
-from tests.conftest import World
 
 
 def test_public_part_is_a_fixed_seeded_share() -> None:

@@ -18,10 +18,10 @@ import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.challenges.models import Challenge, ChallengeState, Entry, EntryState, Submission
 from mosu.core.settings import Settings
 from mosu.jobs.worker import WorkerPool, run_in_thread
-from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World
 from tests.helpers.chromium import Community, browser, page, settled, sign_in
-from tests.scenarios.factory import PDF, make_model, make_scenario
+from tests.helpers.races import answer_key, endpoint, fake_endpoints, hotline_version
+from tests.helpers.scenarios import PDF, make_model, make_scenario
 
 __all__ = ["browser", "page"]
 pytestmark = [
