@@ -4,6 +4,7 @@ served over real HTTP on loopback, and a small world of organisations and users.
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import shutil
 import socket
@@ -75,18 +76,45 @@ def postgres_skip_reason() -> str | None:
     return _PG_REASON
 
 
-# The slow lanes, longest first. Their tests are collected first, so that under
-# `pytest -n 2 --dist worksteal` they start at once and the many short tests fill in around
-# them (a long test collected last would run alone at the end, the other worker idle).
+# The slow lanes, longest first. `pytest -n 2 --dist worksteal` first splits the collected
+# tests into one contiguous part per worker, then lets an idle worker take the back half of
+# another's queue. So each worker's part starts with its share of the slow lanes (a module's
+# tests in a lane stay together, sharing its fixtures, such as Chromium): the long tests start
+# at once on every worker, and the many short ones fill in around them and end together (a
+# long test collected last would run alone at the end, the other worker idle).
 SLOW_LANES = ("fuzz", "slow", "processes", "browser")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def lane(item: pytest.Item) -> int:
-        marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
-        return next(marked, len(SLOW_LANES))
+def lane(item: pytest.Item) -> int:
+    """The index of ``item``'s slow lane in ``SLOW_LANES``, or its length for the rest."""
+    marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
+    return next(marked, len(SLOW_LANES))
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lane)  # stable: the order within a lane is the collection order
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        items[:] = dealt(items, workers)
+
+
+def dealt(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """``items`` (slow lanes first) ordered so that xdist's first split, ``workers`` contiguous
+    parts as even as can be, starts each part with an even share of the slow lanes' tests."""
+    slow = [item for item in items if lane(item) < len(SLOW_LANES)]
+    fast = items[len(slow) :]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for _, group in itertools.groupby(slow, key=lambda i: (lane(i), i.nodeid.split("::")[0])):
+        min(shares, key=len).extend(group)
+    order: list[pytest.Item] = []
+    left, taken = len(items), 0
+    for n, share in enumerate(shares):
+        size = left // (workers - n)  # the part xdist sends this worker first
+        left -= size
+        filler = max(0, size - len(share))
+        order += share + fast[taken : taken + filler]
+        taken += filler
+    return order + fast[taken:]
 
 
 @pytest.fixture(autouse=True)
