@@ -123,6 +123,7 @@ def _scene(db: Session, world: World) -> Scene:
     return scene
 
 
+@pytest.mark.slow  # a long race: 200 clients at once
 def test_two_hundred_signed_in_clients_get_no_server_error(
     live: LiveServer, world: World, db: Session
 ) -> None:
