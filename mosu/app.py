@@ -160,10 +160,10 @@ def _document_errors(app: FastAPI) -> None:
 def create_app(settings: Settings) -> FastAPI:
     """A mosu application bound to ``settings``' database."""
     load_handlers()
-    gate = DatabaseGate(settings.db_pool_size)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gate: DatabaseGate = app.state.database_gate
         anyio.to_thread.current_default_thread_limiter().total_tokens = gate.threads
         yield
 
@@ -175,12 +175,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url, pool_size=gate.connections)
-    app.state.settings = settings
-    app.state.database_gate = gate
-    app.state.engine = engine
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.credential_box = CredentialBox(settings.secret_key)
+    bind(app, settings)
 
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(accounts_router)
@@ -215,6 +210,19 @@ def create_app(settings: Settings) -> FastAPI:
         default_language=settings.default_language,
     )
     return app
+
+
+def bind(app: FastAPI, settings: Settings) -> None:
+    """Point ``app`` at ``settings`` and their database: all the state its requests read.
+    The tests build one app per worker (its routes cost more than many tests take) and bind
+    it to each test's database."""
+    gate = DatabaseGate(settings.db_pool_size)
+    engine = make_engine(settings.database_url, pool_size=gate.connections)
+    app.state.settings = settings
+    app.state.database_gate = gate
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.credential_box = CredentialBox(settings.secret_key)
 
 
 def from_env() -> FastAPI:

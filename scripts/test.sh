@@ -23,4 +23,4 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-.venv/bin/pytest -n 2 --dist worksteal "$@"
+.venv/bin/pytest -n 2 --dist worksteal --durations=20 "$@"

@@ -3,6 +3,8 @@ served over real HTTP on loopback, and a small world of organisations and users.
 
 from __future__ import annotations
 
+import copy
+import itertools
 import os
 import shutil
 import socket
@@ -18,14 +20,15 @@ import uvicorn
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from sqlalchemy import MetaData, create_engine, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mosu import migrate
 from mosu.accounts import security
+from mosu.accounts import service as accounts_service
 from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
-from mosu.app import create_app
+from mosu.app import bind, create_app
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.settings import Settings
 from mosu.permissions import Actor
@@ -73,45 +76,96 @@ def postgres_skip_reason() -> str | None:
     return _PG_REASON
 
 
-# The slow lanes, longest first. Their tests are collected first, so that under
-# `pytest -n 2 --dist worksteal` they start at once and the many short tests fill in around
-# them (a long test collected last would run alone at the end, the other worker idle).
+# The slow lanes, longest first. `pytest -n 2 --dist worksteal` first splits the collected
+# tests into one contiguous part per worker, then lets an idle worker take the back half of
+# another's queue. So each worker's part starts with its share of the slow lanes (a module's
+# tests in a lane stay together, sharing its fixtures, such as Chromium): the long tests start
+# at once on every worker, and the many short ones fill in around them and end together (a
+# long test collected last would run alone at the end, the other worker idle).
 SLOW_LANES = ("fuzz", "slow", "processes", "browser")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def lane(item: pytest.Item) -> int:
-        marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
-        return next(marked, len(SLOW_LANES))
+def lane(item: pytest.Item) -> int:
+    """The index of ``item``'s slow lane in ``SLOW_LANES``, or its length for the rest."""
+    marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
+    return next(marked, len(SLOW_LANES))
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items.sort(key=lane)  # stable: the order within a lane is the collection order
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        items[:] = dealt(items, workers)
+
+
+def dealt(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """``items`` (slow lanes first) ordered so that xdist's first split, ``workers`` contiguous
+    parts as even as can be, starts each part with an even share of the slow lanes' tests."""
+    slow = [item for item in items if lane(item) < len(SLOW_LANES)]
+    fast = items[len(slow) :]
+    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
+    for _, group in itertools.groupby(slow, key=lambda i: (lane(i), i.nodeid.split("::")[0])):
+        min(shares, key=len).extend(group)
+    order: list[pytest.Item] = []
+    left, taken = len(items), 0
+    for n, share in enumerate(shares):
+        size = left // (workers - n)  # the part xdist sends this worker first
+        left -= size
+        filler = max(0, size - len(share))
+        order += share + fast[taken : taken + filler]
+        taken += filler
+    return order + fast[taken:]
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Argon2id at its lowest cost, so that each test world's users hash in microseconds.
+def cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id at its lowest cost, so that each test's users hash in microseconds, and a
+    sign-in as nobody verifies against a cheap hash too (not the production one, ``_DUMMY_HASH``,
+    whose 64 MiB take a tenth of a second each time).
 
-    The production parameters are checked separately (``test_production_hashing_cost``).
+    ``@pytest.mark.production_hashing`` keeps mosu's own, for the test that checks its cost.
     """
-    monkeypatch.setattr(
-        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    )
+    if request.node.get_closest_marker("production_hashing") is None:
+        monkeypatch.setattr(security, "_hasher", CHEAP_HASHER)
+        monkeypatch.setattr(accounts_service, "_DUMMY_HASH", CHEAP_DUMMY_HASH)
+
+
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+CHEAP_DUMMY_HASH = CHEAP_HASHER.hash("not-a-real-password")
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated once per session (per xdist worker): each test gets a copy.
-
-    Its WAL is checkpointed into the file and the last connection closed, so the file alone
-    is the whole database (a copy of a file with a live ``-wal`` would miss commits)."""
+    """A SQLite file migrated once per session (per xdist worker): each test gets a copy."""
     path = tmp_path_factory.mktemp("template") / "mosu.db"
     engine = make_engine(f"sqlite:///{path}")
     migrate.upgrade(engine)
+    _close_sqlite(engine, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_world_template(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, World]:
+    """The migrated template with the ``world``'s rows besides, made once per worker the first
+    time a test asks for the world; the tests that do get a copy of it."""
+    path = tmp_path_factory.mktemp("world") / "mosu.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    with make_sessionmaker(engine)() as session:
+        found = build_world(session)
+    _close_sqlite(engine, path)
+    return path, found
+
+
+def _close_sqlite(engine: Engine, path: Path) -> None:
+    """Checkpoint the WAL into the file and close the last connection, so the file alone is
+    the whole database (a copy of a file with a live ``-wal`` would miss commits)."""
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     assert not path.with_name(path.name + "-wal").exists()
-    return path
 
 
 # A digest of everything in a PostgreSQL schema that a test could change besides rows:
@@ -160,6 +214,8 @@ class PostgresSchemas:
     nothing under the old name), every table emptied and refilled with the template's rows
     (``alembic_version``) and every sequence set back; a schema whose definitions a test
     changed (its digest differs from the one taken when it was migrated) is dropped instead.
+    A test that asks for the ``world`` gets the rows and sequences of a second template, made
+    on first use, that has the world's rows too.
     Creating and dropping some forty tables per test costs PostgreSQL far more than that
     reset, and ``CREATE DATABASE … TEMPLATE`` is slower still here: PostgreSQL 15's
     ``DROP DATABASE`` forces a checkpoint, seconds on a busy disk."""
@@ -183,14 +239,34 @@ class PostgresSchemas:
                     {"s": self.template},
                 ).scalars()
             ]
-            self.seeded = [
+        self.seeded = {self.template: self._seeded(self.template)}
+        self.world: tuple[str, World] | None = None
+        self.free: list[str] = []
+
+    def _seeded(self, template: str) -> list[str]:
+        """The tables that have rows in ``template``."""
+        with self.admin.connect() as conn:
+            return [
                 t
                 for t in self.tables
                 if conn.execute(
-                    text(f'SELECT EXISTS (SELECT FROM "{self.template}"."{t}")')
+                    text(f'SELECT EXISTS (SELECT FROM "{template}"."{t}")')
                 ).scalar_one()
             ]
-        self.free: list[str] = []
+
+    def world_template(self) -> tuple[str, World]:
+        """The template with the world's rows, and the world they are."""
+        if self.world is None:
+            schema = self._migrated()
+            engine = make_engine(self.url(schema))
+            try:
+                with make_sessionmaker(engine)() as session:
+                    found = build_world(session)
+            finally:
+                engine.dispose()
+            self.seeded[schema] = self._seeded(schema)
+            self.world = schema, found
+        return self.world
 
     @staticmethod
     def url(schema: str) -> str:
@@ -214,8 +290,8 @@ class PostgresSchemas:
     def _digest(conn: Connection, schema: str) -> str:
         return str(conn.execute(text(_SCHEMA_DIGEST), {"schema": schema}).scalar_one())
 
-    def take(self) -> str:
-        """A schema equal to a freshly migrated one, for one test's use."""
+    def take(self, template: str) -> str:
+        """A schema equal to ``template`` (``self.template`` or the world's), for one test."""
         while self.free:
             old, new = self.free.pop(), f"t_{uuid.uuid4().hex[:12]}"
             digest = self.digests.pop(old)
@@ -230,32 +306,42 @@ class PostgresSchemas:
                 if self._digest(conn, old) != digest:
                     conn.execute(text(f'DROP SCHEMA "{old}" CASCADE'))
                     continue
-                reset = [
-                    # the append-only tables' triggers refuse DELETE: off for this reset only
-                    "SET LOCAL session_replication_role = replica",
-                    f'ALTER SCHEMA "{old}" RENAME TO "{new}"',
-                    *(f'DELETE FROM "{new}"."{table}"' for table in self.tables),
-                    *(
-                        f'INSERT INTO "{new}"."{table}" SELECT * FROM "{self.template}"."{table}"'
-                        for table in self.seeded
-                    ),
-                    *(
-                        f'SELECT setval(\'"{new}"."{seq}"\', last_value, is_called)'
-                        f' FROM "{self.template}"."{seq}"'
-                        for seq in self.sequences
-                    ),
-                ]
-                conn.exec_driver_sql(";\n".join(reset))  # one round trip
+                conn.execute(text(f'ALTER SCHEMA "{old}" RENAME TO "{new}"'))
+                conn.exec_driver_sql(self._refill(new, template))
             self.digests[new] = digest
             return new
-        return self._migrated()
+        schema = self._migrated()
+        if template != self.template:
+            with self.admin.begin() as conn:
+                conn.exec_driver_sql(self._refill(schema, template))
+        return schema
+
+    def _refill(self, schema: str, template: str) -> str:
+        """SQL (one round trip) that empties ``schema``'s tables, copies ``template``'s rows
+        into them and sets its sequences to ``template``'s."""
+        return ";\n".join(
+            [
+                # the append-only tables' triggers refuse DELETE: off for this transaction only
+                "SET LOCAL session_replication_role = replica",
+                *(f'DELETE FROM "{schema}"."{table}"' for table in self.tables),
+                *(
+                    f'INSERT INTO "{schema}"."{table}" SELECT * FROM "{template}"."{table}"'
+                    for table in self.seeded[template]
+                ),
+                *(
+                    f'SELECT setval(\'"{schema}"."{seq}"\', last_value, is_called)'
+                    f' FROM "{template}"."{seq}"'
+                    for seq in self.sequences
+                ),
+            ]
+        )
 
     def give_back(self, schema: str) -> None:
         self.free.append(schema)
 
     def close(self) -> None:
         with self.admin.begin() as conn:
-            for schema in [*self.free, self.template]:
+            for schema in [*self.free, *self.seeded]:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         self.admin.dispose()
 
@@ -278,10 +364,16 @@ def database_url(
 ) -> Iterator[str]:
     """A database of the test's own, as freshly migrated to head: a SQLite file (a copy of
     the session's migrated template), or a PostgreSQL schema named by ``search_path`` in the
-    URL (see ``PostgresSchemas``)."""
+    URL (see ``PostgresSchemas``). A test that asks for the ``world`` gets it in its database
+    from the start, copied from a template that has it (building it costs more than copying)."""
+    wants_world = "world" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "mosu.db"
-        shutil.copyfile(sqlite_template, path)
+        if wants_world:
+            template, request.node.stash[WORLD] = request.getfixturevalue("sqlite_world_template")
+            shutil.copyfile(template, path)
+        else:
+            shutil.copyfile(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
     reason = postgres_skip_reason()
@@ -290,7 +382,10 @@ def database_url(
             pytest.fail(reason)
         pytest.skip(reason)
     schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
-    schema = schemas.take()
+    template = schemas.template
+    if wants_world:
+        template, request.node.stash[WORLD] = schemas.world_template()
+    schema = schemas.take(template)
     yield schemas.url(schema)
     schemas.give_back(schema)
 
@@ -308,9 +403,28 @@ def settings(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) 
     )
 
 
+@pytest.fixture(scope="session")
+def built_apps() -> dict[tuple[object, ...], FastAPI]:
+    """This worker's apps, by the settings their middleware was built with."""
+    return {}
+
+
 @pytest.fixture
-def app(settings: Settings) -> Iterator[FastAPI]:
-    application = create_app(settings)
+def app(settings: Settings, built_apps: dict[tuple[object, ...], FastAPI]) -> Iterator[FastAPI]:
+    """The app, bound to the test's settings and database (``mosu.app.bind``).
+
+    Building its routes takes longer than most tests, so each worker builds one app for each
+    pair of settings its middleware is built with, and binds it to each test afresh: a new
+    engine, database gate and settings, a new middleware stack (so no public cache entry or
+    stack a test replaced outlives the test) and a new OpenAPI document."""
+    key = (settings.public_cache_seconds, settings.default_language)
+    application = built_apps.get(key)
+    if application is None:
+        application = built_apps[key] = create_app(settings)
+    else:
+        bind(application, settings)
+    application.middleware_stack = None
+    application.openapi_schema = None
     yield application
     application.state.engine.dispose()
 
@@ -401,8 +515,26 @@ def make_org(session: Session, n: int, name: str, **kw: object) -> int:
     return create_organisation(session, actor=OPERATOR, data=data).id
 
 
+WORLD = pytest.StashKey[World]()
+"""The world ``database_url`` put in the test's database, in the test item's stash."""
+
+
 @pytest.fixture
-def world(db: Session) -> World:
+def world(request: pytest.FixtureRequest, db: Session) -> World:
+    """The world, whose rows ``database_url`` copied into the test's database."""
+    return copy.deepcopy(request.node.stash[WORLD])
+
+
+def build_world(session: Session) -> World:
+    """Add the world's organisations, users and API tokens to a database; say what they are.
+
+    Its passwords are hashed at Argon2id's lowest cost, as in the tests."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(security, "_hasher", CHEAP_HASHER)
+        return _build_world(session)
+
+
+def _build_world(db: Session) -> World:
     w = World()
     w.org_a = make_org(db, 1, "甲智能科技有限公司", tier=Tier.core)
     w.org_b = make_org(db, 2, "乙大模型有限公司")

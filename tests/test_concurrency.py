@@ -24,10 +24,10 @@ from mosu.arena.models import Vote
 from mosu.challenges.models import Application
 from mosu.core.settings import Settings
 from mosu.supply.models import VoucherApplication
-from tests.arena.platform import make_arena
 from tests.conftest import TEST_SECRET, LiveServer, World
-from tests.scenarios.factory import make_challenge, make_model
-from tests.supply.conftest import application_data, make_programme
+from tests.helpers.arena import make_arena
+from tests.helpers.scenarios import make_challenge, make_model
+from tests.helpers.supply import application_data, make_programme
 
 CLIENTS = 200
 POOL = 8
@@ -123,6 +123,7 @@ def _scene(db: Session, world: World) -> Scene:
     return scene
 
 
+@pytest.mark.slow  # a long race: 200 clients at once
 def test_two_hundred_signed_in_clients_get_no_server_error(
     live: LiveServer, world: World, db: Session
 ) -> None:

@@ -8,7 +8,6 @@ import json
 import zipfile
 from collections.abc import Iterable
 
-import openpyxl
 import pytest
 
 from mosu.core.limits import MIB, ReadLimits, read_member
@@ -16,33 +15,10 @@ from mosu.core.settings import Settings
 from mosu.corpus.readers import Part, read_part, read_parts
 from mosu.registry.sheets import FileProblem, read_csv, read_xlsx
 from tests.conftest import TEST_SECRET
+from tests.helpers.sheets import SHEET, cmmlu_zip, jsonl, sheet_xml, text_of, xlsx
 
 SMALL = ReadLimits(rows=100, cell_chars=1000, unpacked_bytes=1 * MIB)
-SHEET = "xl/worksheets/sheet1.xml"
 STRINGS = "xl/sharedStrings.xml"
-
-
-def xlsx(rows: Iterable[list[object]], replace: dict[str, Iterable[bytes]] | None = None) -> bytes:
-    """A workbook of ``rows``, with members replaced by streamed content (never built whole)."""
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    plain = io.BytesIO()
-    workbook.save(plain)
-    replace = replace or {}
-    out = io.BytesIO()
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        names = source.namelist()
-        for name in names:
-            if name not in replace:
-                zf.writestr(name, source.read(name))
-        for name, chunks in replace.items():
-            with zf.open(name, "w", force_zip64=True) as member:
-                for chunk in chunks:
-                    member.write(chunk)
-    return out.getvalue()
 
 
 def shared_strings(*texts: Iterable[bytes]) -> Iterable[bytes]:
@@ -53,22 +29,6 @@ def shared_strings(*texts: Iterable[bytes]) -> Iterable[bytes]:
         yield from pieces
         yield b"</si>"
     yield b"</sst>"
-
-
-def text_of(length: int, char: bytes = b"x") -> Iterable[bytes]:
-    yield b"<t>"
-    while length > 0:
-        yield char * min(length, 1 << 20)
-        length -= 1 << 20
-    yield b"</t>"
-
-
-def sheet_xml(rows: Iterable[bytes]) -> Iterable[bytes]:
-    yield b'<?xml version="1.0" encoding="UTF-8"?>'
-    yield b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    yield b"<sheetData>"
-    yield from rows
-    yield b"</sheetData></worksheet>"
 
 
 def test_limits_come_from_the_settings() -> None:
@@ -140,10 +100,6 @@ def test_csv_cells_rows_and_row_count_are_bounded() -> None:
         read_csv(b"id\n" + b"1\n" * 100, limits=SMALL)
 
 
-def jsonl(rows: Iterable[dict[str, object]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-
-
 def test_jsonl_rows_are_bounded_before_they_are_parsed() -> None:
     """JSON lines had no row cap at all, and a 4 MB line was parsed and kept."""
     big = jsonl([{"id": 1, "text": "ok"}, {"id": 2, "text": "x" * (4 * MIB)}])
@@ -162,16 +118,6 @@ def test_jsonl_rows_are_bounded_before_they_are_parsed() -> None:
         Part("ok.jsonl", content=jsonl([{"id": 1, "text": "字" * 1000}])), limits=SMALL
     )
     assert len(fits.records) == 1
-
-
-def cmmlu_zip(members: dict[str, Iterable[bytes]]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, chunks in members.items():
-            with zf.open(name, "w", force_zip64=True) as member:
-                for chunk in chunks:
-                    member.write(chunk)
-    return out.getvalue()
 
 
 def cmmlu_rows(n: int, start: int = 0) -> Iterable[bytes]:

@@ -27,11 +27,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.routing import Mount, Route
 
 from mosu import race as races
 from mosu.accounts.models import ApiToken, Role
@@ -52,7 +49,7 @@ from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.deps import SESSION_COOKIE
 from mosu.evals.netpolicy import STRICT
 from mosu.notifications.models import Notification
-from mosu.permissions import Actor, Requirement
+from mosu.permissions import Actor
 from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
@@ -74,8 +71,15 @@ from mosu.supply.schemas import (
     ReviewIn,
 )
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
-from tests.scenarios import factory
-from tests.web.signin import browser, sign_in
+from tests.helpers import scenarios as factory
+from tests.helpers.routes import (
+    NOT_PERMISSION_CHECKED,
+    RouteInfo,
+    all_routes,
+    checked_routes,
+    requirements_of,
+)
+from tests.helpers.signin import browser, sign_in
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
 
@@ -103,64 +107,6 @@ SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
 SECRET_REJECTION = "甲被驳回的保密原因"
 SECRET_INTEREST_NOTE = "甲对接意向的保密留言"
 """Text only in the walked data set's hidden test split: no one but the operator sees it."""
-
-#: Routes that are deliberately outside the permission system (files anyone may fetch).
-NOT_PERMISSION_CHECKED = {
-    ("mount", "/static"),
-    ("route", f"{API_PREFIX}/openapi.json"),
-    ("api", "/static/vendor/plotly.min.js"),
-}
-
-
-# ---------------------------------------------------------------- route inspection
-
-
-def requirements_of(dependant: Dependant) -> list[Requirement]:
-    """Every ``require(...)`` found in a route's dependency tree."""
-    found: list[Requirement] = []
-    for dep in dependant.dependencies:
-        requirement = getattr(dep.call, "mosu_requirement", None)
-        if isinstance(requirement, Requirement):
-            found.append(requirement)
-        found.extend(requirements_of(dep))
-    return found
-
-
-@dataclass(frozen=True)
-class RouteInfo:
-    """A route as the application serves it: full path (router prefixes applied)."""
-
-    kind: str  # "api" (a FastAPI route), "route" (a plain Starlette route) or "mount"
-    path: str
-    methods: frozenset[str]
-    dependant: Dependant | None
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.kind, self.path)
-
-
-def all_routes(app: FastAPI) -> list[RouteInfo]:
-    """Every route of ``app``, included routers flattened."""
-    found = []
-    for rc in iter_route_contexts(app.routes):
-        original = rc.original_route
-        kind = (
-            "api"
-            if isinstance(original, APIRoute)
-            else "mount"
-            if isinstance(original, Mount)
-            else "route"
-            if isinstance(original, Route)
-            else type(original).__name__
-        )
-        dependant = rc.dependant if kind == "api" else None
-        found.append(RouteInfo(kind, str(rc.path), frozenset(rc.methods or ()), dependant))
-    return found
-
-
-def checked_routes(app: FastAPI) -> list[RouteInfo]:
-    return [r for r in all_routes(app) if r.kind == "api" and r.key not in NOT_PERMISSION_CHECKED]
 
 
 @pytest.fixture
@@ -665,7 +611,7 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
 def walk_race(app: FastAPI, walk: Walk) -> None:
     """A racing challenge of org_demand: one open predictions stage, org_a's entry alone, and
     a queued submission of supplier_a."""
-    from tests.challenges.race_helpers import hotline_version
+    from tests.helpers.races import hotline_version
 
     version = hotline_version(walk.db)
     walk.race_version = version.id
@@ -679,7 +625,7 @@ def walk_race(app: FastAPI, walk: Walk) -> None:
 
 def fresh_race(walk: Walk) -> tuple[int, int]:
     """A new racing challenge (org_a's entry alone) and its open predictions stage."""
-    from tests.challenges.race_helpers import racing_challenge, stage_spec
+    from tests.helpers.races import racing_challenge, stage_spec
 
     version = walk.db.get(DatasetVersion, walk.race_version)
     assert version is not None
@@ -695,7 +641,7 @@ def fresh_race(walk: Walk) -> tuple[int, int]:
 
 def fresh_submission(app: FastAPI, walk: Walk, note: str = "") -> int:
     """A queued predictions submission of supplier_a at the walked stage."""
-    from tests.challenges.race_helpers import answer_key, predictions_file, supplier
+    from tests.helpers.races import answer_key, predictions_file, supplier
 
     stage = races.get_stage(walk.db, walk.stage_a)
     version = walk.db.get(DatasetVersion, walk.race_version)

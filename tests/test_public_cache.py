@@ -23,23 +23,7 @@ from mosu.public_cache import (
     new_store,
 )
 from tests.conftest import World, credit_code, make_org
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def cache_of(app: FastAPI) -> PublicCache:
-    layer = app.middleware_stack
-    while not isinstance(layer, PublicCache):
-        layer = layer.app  # type: ignore[union-attr]
-    return layer
+from tests.helpers.public_cache import Clock, cache_of
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
 from mosu.supply.models import VoucherApplication
 from tests.conftest import LiveServer, World
-from tests.test_limits import SHEET, cmmlu_zip, jsonl, sheet_xml, text_of, xlsx
+from tests.helpers.sheets import SHEET, cmmlu_zip, jsonl, sheet_xml, text_of, xlsx
 
 MIB = 1024 * 1024
 BOUNDARY = "b0undary"

@@ -11,7 +11,7 @@ from argon2 import PasswordHasher
 from mosu.accounts import security
 from mosu.core.settings import Settings
 from tests.conftest import TEST_SECRET, LiveServer, World
-from tests.web.signin import browser, sign_in
+from tests.helpers.signin import browser, sign_in
 
 
 @pytest.fixture

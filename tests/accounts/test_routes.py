@@ -13,14 +13,7 @@ from mosu.accounts.service import start_web_session
 from mosu.core import clock
 from mosu.deps import SESSION_COOKIE
 from tests.conftest import LiveServer, World, client_for
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert isinstance(error["message"], str) and error["message"]
+from tests.helpers.api import assert_error
 
 
 def test_me_and_unauthenticated(live: LiveServer, world: World) -> None:

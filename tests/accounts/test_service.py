@@ -30,6 +30,7 @@ def test_password_is_stored_as_argon2_only(db: Session, world: World) -> None:
     assert not verify_password("not a hash", "correct horse")
 
 
+@pytest.mark.production_hashing
 def test_production_hashing_cost() -> None:
     """The hasher mosu ships with (not the cheap one the tests use) meets OWASP's minimum."""
     params = extract_parameters(service._DUMMY_HASH)

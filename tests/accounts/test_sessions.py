@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import ApiToken, User, WebSession
 from mosu.accounts.service import create_api_token
-from tests.accounts.test_routes import assert_error
 from tests.conftest import LiveServer, World, client_for
-from tests.web.signin import browser, sign_in
+from tests.helpers.api import assert_error
+from tests.helpers.signin import browser, sign_in
 
 NEW_PASSWORD = "a-brand-new-passphrase"
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from mosu.app import API_PREFIX
 from mosu.arena.judge import JUDGE_PATTERN
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
-from tests.arena.platform import PROMPTS
 from tests.conftest import LiveServer, World, client_for
-from tests.test_permissions import checked_routes
-from tests.web.signin import browser, sign_in
+from tests.helpers.arena import PROMPTS
+from tests.helpers.routes import checked_routes
+from tests.helpers.signin import browser, sign_in
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
 

@@ -18,8 +18,8 @@ from mosu.arena.votes import VoteFormatError, parse_votes
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
-from tests.arena.platform import PROMPTS, actor, longer_wins, make_arena, vote_many
 from tests.conftest import World
+from tests.helpers.arena import PROMPTS, actor, longer_wins, make_arena, vote_many
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

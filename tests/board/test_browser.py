@@ -9,12 +9,12 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
-from tests.board.test_service import hotline_supplier
 from tests.conftest import World
-from tests.scenarios.factory import make_scenario
-from tests.web.test_browser import browser as browser  # the shared Chromium fixtures
-from tests.web.test_browser import page as page
-from tests.web.test_browser import settled
+from tests.helpers.board import hotline_supplier
+from tests.helpers.chromium import browser as browser  # the shared Chromium fixtures
+from tests.helpers.chromium import page as page
+from tests.helpers.chromium import settled
+from tests.helpers.scenarios import make_scenario
 
 pytestmark = [
     pytest.mark.browser,

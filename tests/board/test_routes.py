@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tests.board.test_service import hotline_supplier
 from tests.conftest import LiveServer, World, client_for
-from tests.registry.test_api import error, ok
-from tests.scenarios.factory import make_scenario
+from tests.helpers.api import error, ok
+from tests.helpers.board import hotline_supplier
+from tests.helpers.scenarios import make_scenario
 
 
 def test_the_board_api_from_case_study_to_notification(

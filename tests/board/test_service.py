@@ -13,39 +13,15 @@ from mosu.notifications import service as notifications
 from mosu.notifications.models import Notification
 from mosu.permissions import PUBLIC
 from mosu.registry import ai_models, filings, lookups, organisations
-from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality
-from mosu.registry.schemas import FilingIn, FilingPatch, ModelIn, ModelPatch, OrganisationPatch
+from mosu.registry.models import FilingStatus, Layer, Modality
+from mosu.registry.schemas import FilingPatch, ModelIn, ModelPatch, OrganisationPatch
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioPatch
 from mosu.scenarios.service import list_scenarios, update_scenario
 from mosu.search.live import LiveIndex, live_index, required_words
 from tests.conftest import OPERATOR, World
-from tests.scenarios.factory import actor, make_scenario
-
-
-def hotline_supplier(db: Session, world: World, *, filed: bool = True) -> int:
-    """org_a offers a filed 政务 model with 智能客服 and 工单分派 tags."""
-    model = ai_models.create_model(
-        db,
-        actor=OPERATOR,
-        data=ModelIn(
-            organisation_id=world.org_a,
-            name="甲政务大模型",
-            modality=Modality.text,
-            capability_tags=["智能客服", "工单分派", "政务"],
-            description="面向 12345 热线的市民诉求分类与派单",
-        ),
-    )
-    if filed:
-        filings.create_filing(
-            db,
-            actor=OPERATOR,
-            data=FilingIn(
-                model_id=model.id, kind=FilingKind.beian, number="Shanghai-JiaZW-20240101"
-            ),
-        )
-    db.commit()
-    return model.id
+from tests.helpers.board import hotline_supplier
+from tests.helpers.scenarios import actor, make_scenario
 
 
 def test_recommendations_give_reasons_and_follow_the_filters(db: Session, world: World) -> None:

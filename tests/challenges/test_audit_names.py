@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
 from tests.conftest import LiveServer, World, client_for
-from tests.scenarios.factory import make_application, make_challenge, make_model
+from tests.helpers.scenarios import make_application, make_challenge, make_model
 
 
 def test_audit_log_shows_organisations_to_all_but_operators(

@@ -11,7 +11,7 @@ from mosu.challenges.models import Challenge, ChallengeState
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import PUBLIC, Actor
 from tests.conftest import World
-from tests.scenarios.factory import actor, make_challenge
+from tests.helpers.scenarios import actor, make_challenge
 
 S = ChallengeState
 

@@ -30,7 +30,8 @@ from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.registry.models import Organisation
 from tests.conftest import LiveServer, World
-from tests.scenarios.factory import (
+from tests.helpers.chromium import Community, browser, page, sign_in
+from tests.helpers.scenarios import (
     PDF,
     actor,
     make_application,
@@ -38,8 +39,7 @@ from tests.scenarios.factory import (
     make_model,
     make_scenario,
 )
-from tests.web.test_browser import Community, browser, page, sign_in
-from tests.web.test_pages import signed_in
+from tests.helpers.signin import signed_in
 
 __all__ = ["browser", "page"]
 

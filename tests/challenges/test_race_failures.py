@@ -13,7 +13,8 @@ from mosu.core.errors import Conflict
 from mosu.core.settings import Settings
 from mosu.evals.fakeserver import FakeConfig, serve_in_thread
 from mosu.jobs.worker import Worker
-from tests.challenges.race_helpers import (
+from tests.conftest import LiveServer, World, client_for
+from tests.helpers.races import (
     OPERATOR,
     Race,
     answer_key,
@@ -23,7 +24,6 @@ from tests.challenges.race_helpers import (
     stage_spec,
     supplier,
 )
-from tests.conftest import LiveServer, World, client_for
 
 
 def _racing(db: Session, world: World) -> tuple[Race, Stage]:

@@ -19,7 +19,8 @@ from mosu.core.settings import Settings
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.race.scoring import stage_data
-from tests.challenges.race_helpers import (
+from tests.conftest import LiveServer, World, client_for
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     predictions_file,
@@ -27,7 +28,6 @@ from tests.challenges.race_helpers import (
     stage_spec,
     supplier,
 )
-from tests.conftest import LiveServer, World, client_for
 
 SIGN_IN = {"api_tokens"}  # signing in records a token's last use, on every request
 

@@ -13,7 +13,8 @@ from mosu.challenges.models import CutRule, SubmissionMode
 from mosu.core.settings import Settings
 from mosu.race.board import PUBLIC_ROW_KEYS
 from mosu.race.scoring import stage_data
-from tests.challenges.race_helpers import (
+from tests.conftest import LiveServer, World, client_for
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     drain,
@@ -23,7 +24,6 @@ from tests.challenges.race_helpers import (
     racing_challenge,
     stage_spec,
 )
-from tests.conftest import LiveServer, World, client_for
 
 
 def test_a_race_over_http_keeps_each_team_to_its_own(

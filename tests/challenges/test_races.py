@@ -25,7 +25,8 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
 from mosu.jobs.models import Job
 from mosu.race.scoring import is_public, outcomes_of, stage_data
-from tests.challenges.race_helpers import (
+from tests.conftest import World
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     drain,
@@ -36,7 +37,6 @@ from tests.challenges.race_helpers import (
     stage_spec,
     supplier,
 )
-from tests.conftest import World
 
 
 def test_public_part_is_a_fixed_seeded_share() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core import clock
 from tests.conftest import LiveServer, World, client_for
-from tests.scenarios.factory import PDF, make_challenge, make_model, make_scenario
+from tests.helpers.scenarios import PDF, make_challenge, make_model, make_scenario
 
 
 def test_operator_publishes_a_challenge_from_a_scenario(

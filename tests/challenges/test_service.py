@@ -27,7 +27,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import PUBLIC, Actor
 from mosu.scenarios.models import ScenarioStatus
 from tests.conftest import World, make_org
-from tests.scenarios.factory import (
+from tests.helpers.scenarios import (
     PDF,
     actor,
     challenge_in,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tests.challenges.race_helpers import racing_challenge
 from tests.conftest import LiveServer, World, client_for
+from tests.helpers.races import racing_challenge
 
 
 def test_an_invalid_parser_regex_is_refused_with_422(

@@ -17,7 +17,9 @@ from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import prompt_key
 from mosu.jobs.models import JobState
 from mosu.race.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
-from tests.challenges.race_helpers import (
+from tests.conftest import World
+from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
+from tests.helpers.races import (
     OPERATOR,
     answer_key,
     endpoint,
@@ -25,8 +27,6 @@ from tests.challenges.race_helpers import (
     stage_spec,
     supplier,
 )
-from tests.conftest import World
-from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.processes

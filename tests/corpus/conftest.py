@@ -1,75 +1,25 @@
-"""Helpers for the corpus tests: an operator actor, JSONL bytes, a SQLite-only session for
-the heavy imports of the shared data, and the shared data's paths (skipped when absent)."""
+"""A SQLite-only session for the corpus tests' heavy imports of the shared data (the other
+helpers are in ``tests.helpers.corpus``)."""
 
 from __future__ import annotations
 
-import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu import migrate
-from mosu.accounts.models import Role
 from mosu.core.db import make_engine, make_sessionmaker
-from mosu.corpus import catalogue, imports
-from mosu.corpus.readers import Part
-from mosu.corpus.schemas import DatasetIn, ImportOptions
-from mosu.permissions import Actor
-from tests.conftest import SHARED_DATA
-
-OP = Actor(user_id=None, role=Role.operator, username="tests")
-
-
-def jsonl(rows: list[dict[str, Any]]) -> bytes:
-    return "\n".join(json.dumps(r, ensure_ascii=False) for r in rows).encode("utf-8")
-
-
-def import_rows(
-    session: Session,
-    rows: list[dict[str, Any]] | bytes,
-    *,
-    name: str = "测试语料",
-    filename: str = "rows.jsonl",
-    actor: Actor = OP,
-    organisation_id: int | None = None,
-    **options: Any,
-) -> imports.ImportResult:
-    """Register ``name`` (if new) and import ``rows`` as a version of it."""
-    from sqlalchemy import select
-
-    from mosu.corpus.models import Dataset
-
-    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
-    if dataset is None:
-        dataset = catalogue.create_dataset(
-            session, actor=actor, data=DatasetIn(name=name, organisation_id=organisation_id)
-        )
-    content = rows if isinstance(rows, bytes) else jsonl(rows)
-    return imports.import_version(
-        session,
-        actor=actor,
-        dataset=dataset,
-        parts=[Part(filename, content=content)],
-        options=ImportOptions.model_validate(options),
-    )
-
-
-def shared(relative: str) -> Path:
-    """A file or folder of ``../shared/data``, or a skip naming what is missing."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"shared data not present: {path} (set MOSU_SHARED_DATA)")
-    return path
 
 
 @pytest.fixture
-def sqlite_session(tmp_path: Path) -> Iterator[Session]:
-    """A migrated SQLite database only: for the heavy imports of the real data sets."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
-    migrate.upgrade(engine)
+def sqlite_session(tmp_path: Path, sqlite_template: Path) -> Iterator[Session]:
+    """A migrated SQLite database only (a copy of the session's template): for the heavy
+    imports of the real data sets."""
+    path = tmp_path / "corpus.db"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
     with make_sessionmaker(engine)() as session:
         yield session
     engine.dispose()

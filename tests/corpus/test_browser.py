@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.web.test_browser import Community, browser, community, page, sign_in
+from tests.helpers.chromium import Community, browser, community, page, sign_in
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Role
 from mosu.permissions import Actor
 from tests.conftest import LiveServer, World
-from tests.corpus.conftest import import_rows
-from tests.web.test_pages import browser, signed_in
+from tests.helpers.corpus import import_rows
+from tests.helpers.signin import browser, signed_in
 
 SECRET = "只在隐藏测试集里出现的一句话内容用于检查泄露"
 

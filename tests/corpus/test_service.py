@@ -15,7 +15,7 @@ from mosu.corpus.models import Dataset, DatasetRow, DatasetVersion
 from mosu.corpus.schemas import DatasetIn, DatasetPatch
 from mosu.permissions import PUBLIC, Actor
 from tests.conftest import World
-from tests.corpus.conftest import OP, import_rows
+from tests.helpers.corpus import OP, import_rows
 
 LABELS = ("城乡建设", "教育文体", "交通运输")
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mosu.corpus import catalogue, imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions, ImportReport
-from tests.corpus.conftest import OP, shared
+from tests.helpers.corpus import OP, shared
 
 
 def run(session: Session, name: str, parts: list[Part], **options: object) -> ImportReport:

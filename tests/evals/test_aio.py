@@ -12,8 +12,7 @@ from mosu.evals import aio
 from mosu.evals.fakeserver import FakeConfig, FakeServer, prompt_key, serve_in_thread
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.settings import EvalSettings
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 
 def test_loop_choice_follows_the_settings() -> None:

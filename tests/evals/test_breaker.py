@@ -14,8 +14,7 @@ from mosu.evals.executor import Breaker
 from mosu.evals.fakeserver import FakeConfig, serve_in_thread
 from mosu.evals.models.base import ModelError
 from mosu.evals.tasks import load_task
-
-from .helpers import answer_config, toy_task, toy_task_file
+from tests.helpers.evals import answer_config, toy_task, toy_task_file
 
 FAST = "retries=6&backoff=0.001&concurrency=16"
 

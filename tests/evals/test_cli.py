@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 from mosu.evals.cli import app
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.tasks import load_task
-
-from .helpers import answer_config, toy_task_file
+from tests.helpers.evals import answer_config, toy_task_file
 
 runner = CliRunner()
 

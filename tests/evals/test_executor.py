@@ -13,10 +13,9 @@ import pytest
 from mosu.evals import run
 from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
+from tests.helpers.evals import answer_config, toy_task_file
 from tests.helpers.processes import result_rows
 from tests.helpers.waiting import wait_until
-
-from .helpers import answer_config, toy_task_file
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -108,8 +108,7 @@ def test_answer_key_file_and_cli_config(tmp_path: Path) -> None:
 def test_api_key_is_required_when_set(tmp_path: Path) -> None:
     from mosu.evals.models.base import ModelError
     from mosu.evals.models.openai_compat import OpenAIChatModel
-
-    from .helpers import toy_task
+    from tests.helpers.evals import toy_task
 
     task = toy_task(tmp_path, 4)
 

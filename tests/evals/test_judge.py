@@ -10,8 +10,7 @@ from mosu.evals.fakeserver import JUDGE_PATTERN, FakeConfig, FakeServer, prompt_
 from mosu.evals.prompts import Template
 from mosu.evals.scorers import JUDGE_TEMPLATE, judge_grade
 from mosu.evals.tasks import Task, TaskSpec
-
-from .helpers import answer_config, toy_task
+from tests.helpers.evals import answer_config, toy_task
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,7 @@ from mosu.evals.errors import ModelSpecError, PredictionsError
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model, parse_model_option
 from mosu.evals.tasks import load_task
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 
 def test_openai_spec_parses_limits_params_and_key() -> None:

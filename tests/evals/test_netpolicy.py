@@ -17,8 +17,7 @@ from mosu.evals.models.base import ModelError
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
 from mosu.evals.netpolicy import LOCAL, STRICT, AddressRefused, GuardedResolver, check_url, refusal
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 ALWAYS = [
     ("169.254.169.254", "cloud metadata address"),

@@ -10,8 +10,7 @@ from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.limits import Limits
 from mosu.evals.models.base import ModelError
 from mosu.evals.models.openai_compat import OpenAIChatModel
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 
 def _call(tmp_path: Path, url: str, prompt: str = "q") -> str:

@@ -20,7 +20,7 @@ from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.models.specs import build_model
 from mosu.evals.ray_executor import RayExecutor, executor_for
 from mosu.evals.run import arun
-from tests.evals.helpers import answer_config, toy_task
+from tests.helpers.evals import answer_config, toy_task
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.processes
@@ -201,7 +201,7 @@ def test_eval_run_chooses_ray_by_option_or_address(local_ray: Any, tmp_path: Pat
 
     from mosu.evals.cli import app, choose_executor
     from mosu.evals.settings import EvalSettings
-    from tests.evals.helpers import toy_task_file
+    from tests.helpers.evals import toy_task_file
 
     assert executor_for(None) is None
     assert executor_for("auto", seed=3).address == "auto"  # type: ignore[union-attr]

@@ -16,8 +16,7 @@ from mosu.evals import PluginError, Registry, run
 from mosu.evals.errors import ModelSpecError, TaskError
 from mosu.evals.models.specs import MODEL_KINDS, build_model
 from mosu.evals.scorers import SCORERS, build_scorer
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 PLUGIN = Path(__file__).resolve().parent / "plugin" / "mosu_plugin_demo.py"
 DEMO_ENTRY_POINTS = """\

@@ -4,8 +4,7 @@ from pathlib import Path
 
 from mosu.evals import run
 from mosu.evals.report import figure, render_report
-
-from .helpers import toy_task
+from tests.helpers.evals import toy_task
 
 
 def test_report_escapes_model_names_and_inlines_plotly(tmp_path: Path) -> None:

@@ -6,8 +6,7 @@ from pathlib import Path
 from mosu.evals import run
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.run import Progress
-
-from .helpers import answer_config, toy_task
+from tests.helpers.evals import answer_config, toy_task
 
 FAST = "concurrency=16&timeout=0.5&backoff=0.01&retries=8"
 

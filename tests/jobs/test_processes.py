@@ -18,7 +18,7 @@ from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
-from tests.evals.helpers import answer_config, toy_task_file
+from tests.helpers.evals import answer_config, toy_task_file
 from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
 from tests.helpers.waiting import wait_until
 

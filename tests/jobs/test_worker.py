@@ -21,7 +21,7 @@ from mosu.jobs.worker import JobContext, Worker, make_pool
 from mosu.registry.endpoints import endpoint_secrets
 from mosu.registry.models import ModelEndpoint
 from tests.conftest import TEST_SECRET, make_org
-from tests.evals.helpers import answer_config, toy_task, toy_task_file
+from tests.helpers.evals import answer_config, toy_task, toy_task_file
 
 
 def _job(session: Session, job_id: int) -> Job:

@@ -13,20 +13,7 @@ from mosu.core.credentials import CredentialBox
 from mosu.registry.endpoints import endpoint_api_key
 from mosu.registry.models import ModelEndpoint
 from tests.conftest import TEST_SECRET, LiveServer, World, client_for, credit_code
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json() if response.content else None
-
-
-def error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    return dict(body["error"])
+from tests.helpers.api import error, ok
 
 
 def new_org(n: int, name: str, **kw: Any) -> dict[str, Any]:

@@ -24,41 +24,12 @@ from mosu.registry.imports import ImportReport, import_table
 from mosu.registry.models import Layer, Modality, Model, Organisation, Tier
 from mosu.registry.schemas import ModelIn
 from tests.conftest import OPERATOR, credit_code, make_org
+from tests.helpers.sheets import csv_bytes, org_row
 
 ORG_HEADERS = [c.header for c in COLUMNS["orgs"]]
 MODEL_HEADERS = [c.header for c in COLUMNS["models"]]
 PARAMS = "参数规模（十亿）"
 SUPPLIER = Actor(user_id=9, role=Role.supplier, organisation_id=1)
-
-
-def org_row(n: int, name: str | None = None, **cells: object) -> dict[str, object]:
-    row: dict[str, object] = {
-        "名称": name or f"模速测试{n}号科技有限公司",
-        "英文名称": f"Test {n} Co., Ltd.",
-        "统一社会信用代码": credit_code(n),
-        "梯队": "群星",
-        "产业链层级": "模型、应用",
-        "是否入驻": "是",
-        "入驻日期": "2023-09-01",
-        "网址": f"https://t{n}.example.cn",
-        "简介": "专注大模型研发",
-        "服务地区": "上海、江苏",
-        "联系人": f"张{n}",
-        "联系电话": f"021-5{n:07d}",
-        "联系邮箱": f"t{n}@example.cn",
-    }
-    row.update(cells)
-    return row
-
-
-def csv_bytes(
-    rows: Sequence[dict[str, object]], encoding: str = "utf-8", delimiter: str = ","
-) -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), delimiter=delimiter)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode(encoding)
 
 
 def xlsx_bytes(rows: Sequence[Sequence[object]], sheet: str = "Sheet1") -> bytes:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mosu.core.settings import Settings
 from mosu.registry.models import Organisation
 from tests.conftest import TEST_SECRET, LiveServer, World, client_for, credit_code
-from tests.registry.test_io import csv_bytes, org_row
+from tests.helpers.sheets import csv_bytes, org_row
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

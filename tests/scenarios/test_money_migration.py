@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from mosu import migrate
 from mosu.core.db import make_engine
 from tests.conftest import World
-from tests.scenarios.factory import make_challenge, make_scenario
+from tests.helpers.scenarios import make_challenge, make_scenario
 
 SCENARIOS = "SELECT id, {low}, {high} FROM scenarios ORDER BY id"
 CHALLENGES = "SELECT id, {bounty} FROM challenges ORDER BY id"

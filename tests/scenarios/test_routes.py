@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from mosu.scenarios.models import ScenarioStatus
 from tests.conftest import LiveServer, World, client_for
-from tests.scenarios.factory import make_scenario
+from tests.helpers.scenarios import make_scenario
 
 
 def test_scenarios_over_http(live: LiveServer, world: World, db: Session) -> None:

@@ -12,7 +12,7 @@ from mosu.scenarios import service
 from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioPatch
 from tests.conftest import World
-from tests.scenarios.factory import actor, make_challenge, make_scenario
+from tests.helpers.scenarios import actor, make_challenge, make_scenario
 
 
 def test_demand_posts_for_its_own_organisation(db: Session, world: World) -> None:

@@ -12,7 +12,7 @@ from mosu.scenarios.models import ScenarioStatus
 from mosu.scenarios.schemas import ScenarioPatch
 from mosu.scenarios.service import update_scenario
 from tests.conftest import World
-from tests.scenarios.factory import actor, make_scenario
+from tests.helpers.scenarios import actor, make_scenario
 
 
 def test_flags_follow_the_roles(db: Session, world: World) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from mosu.supply import ledger
 from mosu.supply.models import LedgerEntry, LedgerKind, VoucherKind, VoucherProgramme
 from tests.conftest import LiveServer, World, client_for
-from tests.supply.conftest import PDF, application_data, make_programme
+from tests.helpers.supply import PDF, application_data, make_programme
 
 
 def test_apply_review_claim_payout_over_http(live: LiveServer, world: World, db: Session) -> None:

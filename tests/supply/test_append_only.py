@@ -15,8 +15,8 @@ from mosu.core.db import make_engine
 from mosu.supply import ledger
 from mosu.supply.models import LedgerEntry
 from tests.conftest import World
-from tests.scenarios import factory
-from tests.supply.conftest import Supply, apply, approve, make_programme
+from tests.helpers import scenarios as factory
+from tests.helpers.supply import Supply, apply, approve, make_programme
 
 RAW = [
     "UPDATE voucher_ledger SET amount_fen = amount_fen + 1",

@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mosu.supply import attachments
-from tests.supply.conftest import PDF, Supply, apply, make_programme
+from tests.helpers.supply import PDF, Supply, apply, make_programme
 
 
 def _attach(supply: Supply, application_id: int, content: bytes, data_dir: Path) -> str:

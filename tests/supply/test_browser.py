@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.supply.conftest import PDF
-from tests.web.test_browser import Community, browser, community, page, sign_in
+from tests.helpers.chromium import Community, browser, community, page, sign_in
+from tests.helpers.supply import PDF
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,7 +15,7 @@ from mosu.supply import applications, programmes
 from mosu.supply.rules import Rules
 from mosu.supply.schemas import ProgrammePatch
 from tests.conftest import LiveServer, World, client_for
-from tests.supply.conftest import Supply, application_data, apply, approve, make_programme
+from tests.helpers.supply import Supply, application_data, apply, approve, make_programme
 
 ZWSP = "\u200b"
 

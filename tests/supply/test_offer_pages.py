@@ -16,8 +16,8 @@ from mosu.supply.models import (
     VoucherProgramme,
 )
 from tests.conftest import LiveServer, World
-from tests.supply.conftest import Supply, apply, approve, make_programme
-from tests.web.test_pages import signed_in
+from tests.helpers.signin import signed_in
+from tests.helpers.supply import Supply, apply, approve, make_programme
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

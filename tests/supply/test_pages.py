@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from mosu.supply.models import VoucherKind
 from tests.conftest import LiveServer, World
-from tests.supply.conftest import PDF, Supply, apply, approve, make_programme
-from tests.web.test_pages import browser, signed_in
+from tests.helpers.signin import browser, signed_in
+from tests.helpers.supply import PDF, Supply, apply, approve, make_programme
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

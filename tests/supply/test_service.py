@@ -30,7 +30,7 @@ from mosu.supply.schemas import (
     RelationIn,
     ReviewIn,
 )
-from tests.supply.conftest import Supply, apply, approve, make_programme
+from tests.helpers.supply import Supply, apply, approve, make_programme
 
 D = dt.date
 

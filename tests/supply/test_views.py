@@ -8,8 +8,8 @@ from mosu.accounts.models import Role
 from mosu.permissions import PUBLIC, Actor
 from mosu.supply import views
 from tests.conftest import World
-from tests.scenarios.factory import actor
-from tests.supply.conftest import Supply, apply, make_programme
+from tests.helpers.scenarios import actor
+from tests.helpers.supply import Supply, apply, make_programme
 
 
 def test_market_flags_follow_the_roles(world: World) -> None:

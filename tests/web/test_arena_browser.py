@@ -10,9 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
-from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
-from tests.web.test_browser import browser  # noqa: F401 - the shared Chromium fixture
+from tests.helpers.arena import COMPETITORS, longer_wins, make_arena, vote_many
+from tests.helpers.chromium import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [
     pytest.mark.browser,

@@ -11,9 +11,9 @@ from contextlib import contextmanager
 import httpx
 from sqlalchemy.orm import Session
 
-from tests.arena.platform import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.conftest import LiveServer, World
-from tests.web.signin import browser, sign_in
+from tests.helpers.arena import COMPETITORS, longer_wins, make_arena, vote_many
+from tests.helpers.signin import browser, sign_in
 
 
 @contextmanager

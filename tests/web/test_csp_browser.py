@@ -24,8 +24,8 @@ from mosu.demo.loader import HOTLINE_DATASET, load_community
 from mosu.deps import SESSION_COOKIE
 from mosu.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer
-from tests.corpus.conftest import import_rows
-from tests.web.test_browser import browser, settled  # noqa: F401 - the shared Chromium fixture
+from tests.helpers.chromium import browser, settled  # noqa: F401 - the shared Chromium fixture
+from tests.helpers.corpus import import_rows
 
 pytestmark = [
     pytest.mark.loopback_endpoints,

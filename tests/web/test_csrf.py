@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from mosu.deps import SESSION_COOKIE, _same_origin, origin_of
 from tests.conftest import LiveServer, World
-from tests.web.signin import browser, csrf_token, sign_in
+from tests.helpers.signin import browser, csrf_token, sign_in
 
 
 def _request(headers: dict[str, str], scheme: str = "http", host: str = "mosu.example") -> Request:

@@ -16,7 +16,7 @@ from mosu.deps import SESSION_COOKIE, carries_credentials
 from mosu.public_cache import new_store
 from mosu.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer, World
-from tests.test_public_cache import Clock, cache_of
+from tests.helpers.public_cache import Clock, cache_of
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 """Headers do not depend on the database."""

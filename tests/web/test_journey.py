@@ -18,10 +18,10 @@ from mosu.challenges.models import Challenge, ChallengeState, Entry, EntryState,
 from mosu.core.settings import Settings
 from mosu.jobs.worker import WorkerPool
 from mosu.startup import run_in_thread
-from tests.challenges.race_helpers import answer_key, endpoint, fake_endpoints, hotline_version
 from tests.conftest import World
-from tests.scenarios.factory import PDF, make_model, make_scenario
-from tests.web.test_browser import Community, browser, page, settled, sign_in
+from tests.helpers.chromium import Community, browser, page, settled, sign_in
+from tests.helpers.races import answer_key, endpoint, fake_endpoints, hotline_version
+from tests.helpers.scenarios import PDF, make_model, make_scenario
 
 __all__ = ["browser", "page"]
 pytestmark = [

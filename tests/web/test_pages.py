@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
 from urllib.parse import quote
 
 import httpx
@@ -18,17 +17,9 @@ from mosu.registry.filings import create_filing
 from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn
 from tests.conftest import OPERATOR, LiveServer, World, credit_code, make_org
-from tests.web.signin import browser, sign_in
+from tests.helpers.signin import browser, sign_in, signed_in
 
 XSS = "<script>alert('x')</script>"
-
-
-@contextmanager
-def signed_in(live: LiveServer, world: World, who: str) -> Iterator[httpx.Client]:
-    with browser(live) as client:
-        response = sign_in(client, who, world.passwords[who])
-        assert response.status_code == 303, response.text
-        yield client
 
 
 @pytest.fixture

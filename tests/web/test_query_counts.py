@@ -11,8 +11,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.conftest import LiveServer, World
-from tests.scenarios.factory import make_application, make_challenge, make_model
-from tests.web.test_pages import signed_in
+from tests.helpers.scenarios import make_application, make_challenge, make_model
+from tests.helpers.signin import signed_in
 
 
 @contextmanager

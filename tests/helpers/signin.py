@@ -4,10 +4,12 @@ cookie), post it back, and send ``Origin`` with every write."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 
-from tests.conftest import LiveServer
+from tests.conftest import LiveServer, World
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -32,3 +34,12 @@ def sign_in(client: httpx.Client, username: str, password: str, next: str = "/")
     """``POST /login`` through the form, as a browser submits it."""
     data = {"username": username, "password": password, "next": next}
     return client.post("/login", data={**data, "csrf_token": csrf_token(client)})
+
+
+@contextmanager
+def signed_in(live: LiveServer, world: World, who: str) -> Iterator[httpx.Client]:
+    """A client signed in as the world's ``who``."""
+    with browser(live) as client:
+        response = sign_in(client, who, world.passwords[who])
+        assert response.status_code == 303, response.text
+        yield client
