@@ -19,11 +19,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mosu import __version__
 from mosu.accounts.routes import router as accounts_router
-from mosu.accounts.security import CredentialBox
 from mosu.arena.routes import router as arena_router
 from mosu.board.routes import router as board_router
 from mosu.challenges.race_routes import router as races_router
 from mosu.challenges.routes import router as challenges_router
+from mosu.core.credentials import CredentialBox
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.errors import MosuError, TooManyRequests, Unauthenticated
 from mosu.core.gate import DatabaseGate

@@ -1,8 +1,7 @@
-"""Secrets handling: password hashes, random tokens, and encryption of stored credentials."""
+"""Secrets handling: password hashes and random tokens (credentials: :mod:`mosu.core.credentials`)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import secrets
@@ -10,9 +9,6 @@ import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "mosu_"
@@ -53,22 +49,3 @@ def new_token() -> str:
 def token_digest(token: str) -> str:
     """The SHA-256 under which a token is stored; the token itself is never kept."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class CredentialBox:
-    """Encrypts model API keys with a key derived from the settings' secret key."""
-
-    def __init__(self, secret_key: str) -> None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=b"mosu-credentials", info=b"fernet"
-        ).derive(secret_key.encode())
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
-
-    def seal(self, plaintext: str) -> bytes:
-        return self._fernet.encrypt(plaintext.encode())
-
-    def open(self, sealed: bytes) -> str:
-        try:
-            return self._fernet.decrypt(sealed).decode()
-        except InvalidToken as exc:
-            raise ValueError("credential cannot be decrypted with this secret key") from exc

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
 from mosu.arena import board
 from mosu.arena.calls import call_models
 from mosu.arena.judge import combine, judge_messages, parse_verdict
@@ -32,6 +31,7 @@ from mosu.arena.schemas import (
     JudgeReport,
 )
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.service import public_rows

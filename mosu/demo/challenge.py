@@ -31,7 +31,6 @@ from sqlalchemy.orm import Session
 
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
 from mosu.accounts.models import Role, User
-from mosu.accounts.security import CredentialBox
 from mosu.accounts.service import actor_for, create_user
 from mosu.challenges import races
 from mosu.challenges import service as challenges
@@ -45,6 +44,7 @@ from mosu.challenges.models import (
 )
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo.loader import HOTLINE_DATASET

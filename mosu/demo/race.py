@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 import mosu.challenges.handlers  # noqa: F401  registers the race's job handlers
-from mosu.accounts.security import CredentialBox
 from mosu.challenges import races
 from mosu.challenges.models import Submission, SubmissionState
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings
 from mosu.demo.loader import HOTLINE
 from mosu.evals import FakeConfig, serve_in_thread

@@ -361,7 +361,7 @@ def make_pool(
 
 
 def run_in_thread(settings: Settings) -> WorkerPool:
-    from mosu.accounts.security import CredentialBox
+    from mosu.core.credentials import CredentialBox
     from mosu.registry.service import endpoint_secrets
 
     """Start the in-process workers of ``mosu serve`` and ``mosu demo``; ``stop()`` them."""

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from mosu.accounts.security import CredentialBox
+from mosu.core.credentials import CredentialBox
 from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
 from mosu.evals.netpolicy import AddressPolicy

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.accounts.security import CredentialBox
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url

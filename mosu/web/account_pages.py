@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts import service as accounts
 from mosu.accounts.models import Role, User
-from mosu.accounts.security import CredentialBox
 from mosu.accounts.throttle import Policy
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, TooManyRequests
 from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor

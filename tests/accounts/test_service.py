@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts import service
 from mosu.accounts.models import ApiToken, Role, User, WebSession
-from mosu.accounts.security import CredentialBox, hash_password, token_digest, verify_password
+from mosu.accounts.security import hash_password, token_digest, verify_password
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, NotFound
 from tests.conftest import World
 

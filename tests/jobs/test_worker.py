@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
 from mosu.core import clock
+from mosu.core.credentials import CredentialBox
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from mosu.jobs import queue

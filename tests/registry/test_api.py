@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.security import CredentialBox
+from mosu.core.credentials import CredentialBox
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.service import endpoint_api_key
 from tests.conftest import TEST_SECRET, LiveServer, World, client_for, credit_code

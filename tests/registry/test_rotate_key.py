@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from mosu.accounts.models import Role
-from mosu.accounts.security import CredentialBox
 from mosu.cli import app as cli_app
+from mosu.core.credentials import CredentialBox
 from mosu.core.settings import secret_key_problem
 from mosu.evals.netpolicy import STRICT
 from mosu.permissions import Actor
