@@ -116,6 +116,21 @@ ALLOWED_ROLE_CHECKS = _moving(
     "mosu/web/supply_pages.py::new_application",
     "mosu/web/supply_pages.py::programme_page",
 )
+# Templates: each file with its number of role checks (a new check changes the number).
+ALLOWED_TEMPLATE_ROLE_CHECKS = _moving(
+    "mosu/web/templates/base.html (2)",
+    "mosu/web/templates/challenges/detail.html (1)",
+    "mosu/web/templates/challenges/list.html (1)",
+    "mosu/web/templates/corpus/upload_form.html (1)",
+    "mosu/web/templates/filings/list.html (1)",
+    "mosu/web/templates/models/list.html (1)",
+    "mosu/web/templates/orgs/list.html (1)",
+    "mosu/web/templates/overview.html (1)",
+    "mosu/web/templates/supply/applications.html (1)",
+    "mosu/web/templates/supply/apply.html (1)",
+    "mosu/web/templates/supply/market.html (1)",
+    "mosu/web/templates/supply/programme.html (2)",
+)
 ALLOWED_IMPORTORSKIPS: dict[str, str] = {}
 
 
@@ -230,6 +245,16 @@ def role_checks(name: str, tree: ast.Module) -> set[str]:
     return {f"{name}::{scope}" for scope, node in _scoped(tree) if _is_role_check(node)}
 
 
+TEMPLATE_ROLE_CHECK = re.compile(r"\.is_operator\b|\.role\s*(?:==|!=|is\b|in\b|not\s+in\b)")
+
+
+def template_role_checks(name: str, text: str) -> set[str]:
+    """``template (n)`` when the template tests ``is_operator`` or compares ``.role`` n times
+    (templates read capability flags that the views compute through mosu/permissions.py)."""
+    n = len(TEMPLATE_ROLE_CHECK.findall(text))
+    return {f"{name} ({n})"} if n else set()
+
+
 def _role_check_home(name: str) -> bool:
     return name.startswith(ROLE_CHECK_HOMES) or name.rsplit("/", 1)[-1] in ROLE_CHECK_HOME_NAMES
 
@@ -315,6 +340,13 @@ def test_role_checks_live_in_permissions() -> None:
     _check(found, ALLOWED_ROLE_CHECKS, "role checks outside mosu/permissions.py")
 
 
+def test_templates_read_flags_not_roles() -> None:
+    found: set[str] = set()
+    for path in sorted((MOSU / "web" / "templates").rglob("*.html")):
+        found |= template_role_checks(_rel(path), path.read_text("utf-8"))
+    _check(found, ALLOWED_TEMPLATE_ROLE_CHECKS, "role checks in templates")
+
+
 def test_tests_do_not_skip_on_the_project_or_its_dependencies() -> None:
     runtime = _runtime_imports()
     assert {"mosu", "sqlalchemy", "yaml", "sklearn"} <= runtime
@@ -375,3 +407,5 @@ def test_the_size_and_skip_detectors() -> None:
     assert found == {"t.py -> mosu.evals.ray_executor", "t.py -> numpy"}
     assert _role_check_home("mosu/accounts/models.py") and _role_check_home("mosu/demo/race.py")
     assert not _role_check_home("mosu/web/supply_pages.py")
+    text = "{% if actor.is_operator %}{{ label(actor.role) }}{% endif %}{% if u.role == 'expert' %}"
+    assert template_role_checks("t.html", text) == {"t.html (2)"}
