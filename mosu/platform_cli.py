@@ -13,10 +13,9 @@ from typing import Annotated, Literal
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu import migrate
@@ -28,12 +27,11 @@ from mosu.accounts.service import (
     set_active,
     set_password,
 )
+from mosu.cli_common import CLI_ACTOR, fail, find_org, load_settings
 from mosu.core.db import make_engine, make_sessionmaker, transaction
 from mosu.core.errors import MosuError
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
-from mosu.permissions import Actor
-from mosu.registry.models import Organisation
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="数据库 / database schema.", no_args_is_help=True)
@@ -44,24 +42,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 
 console = Console()
-err = Console(stderr=True)
-CLI_ACTOR = Actor(user_id=None, role=Role.operator, username="cli")
 Kind = Literal["orgs", "models"]
-
-
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, or a clear message and exit code 2."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"[red]配置错误 / configuration error:[/red] {e['msg']}")
-        raise typer.Exit(2) from exc
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]{message}[/red]")
-    return typer.Exit(code)
 
 
 @db_app.command("upgrade")
@@ -91,7 +72,7 @@ def db_backup(
     try:
         info = backup(load_settings().database_url, out)
     except MosuError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     console.print(f"wrote {info.kind} backup {out} at schema revision {info.revision or 'none'}")
 
 
@@ -105,7 +86,7 @@ def db_restore(
     try:
         info = restore(load_settings().database_url, backup_file)
     except MosuError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
     console.print(f"restored {backup_file} (schema revision {info.revision})")
     if info.revision != migrate.head_revision():
         console.print("older schema: run `mosu db upgrade` before serving")
@@ -136,25 +117,11 @@ def db_rotate_key(
                     session, old=CredentialBox(old_key), new=CredentialBox(settings.secret_key)
                 )
             except MosuError as exc:
-                raise _fail(exc.message) from exc
+                raise fail(exc.message) from exc
             session.commit()
     finally:
         engine.dispose()
     console.print(f"re-encrypted {count} stored model key(s) under the current MOSU_SECRET_KEY")
-
-
-def _find_org(session_org: str, settings: Settings) -> int:
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        stmt = select(Organisation.id).where(
-            or_(Organisation.name_zh == session_org, Organisation.credit_code == session_org)
-        )
-        if session_org.isdigit():
-            stmt = select(Organisation.id).where(Organisation.id == int(session_org))
-        found = session.scalar(stmt)
-    if found is None:
-        raise _fail(f"组织不存在 / no such organisation: {session_org}")
-    return found
 
 
 @user_app.command("create")
@@ -169,11 +136,11 @@ def user_create(
 ) -> None:
     """创建用户（首位运营方用它开通）/ create a user, e.g. the first operator."""
     settings = load_settings()
-    organisation_id = _find_org(org, settings) if org else None
+    organisation_id = find_org(org, settings) if org else None
     if password is None:
         password = getpass.getpass("密码 / password: ")
         if password != getpass.getpass("再输一次 / again: "):
-            raise _fail("两次输入不一致 / passwords differ")
+            raise fail("两次输入不一致 / passwords differ")
     factory = make_sessionmaker(make_engine(settings.database_url))
     try:
         with transaction(factory) as session:
@@ -187,13 +154,13 @@ def user_create(
             )
             console.print(f"created user {user.username} ({user.role.value}), id {user.id}")
     except MosuError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
 
 
 def _ask_password() -> str:
     password = getpass.getpass("新密码 / new password: ")
     if password != getpass.getpass("再输一次 / again: "):
-        raise _fail("两次输入不一致 / passwords differ")
+        raise fail("两次输入不一致 / passwords differ")
     return password
 
 
@@ -204,10 +171,10 @@ def _with_user(username: str, change: Callable[[Session, User], object]) -> None
         with transaction(factory) as session:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
-                raise _fail(f"用户不存在 / no such user: {username}")
+                raise fail(f"用户不存在 / no such user: {username}")
             change(session, user)
     except MosuError as exc:
-        raise _fail(exc.message) from exc
+        raise fail(exc.message) from exc
 
 
 @user_app.command("password")
@@ -263,7 +230,7 @@ def token_create(
     with transaction(factory) as session:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
-            raise _fail(f"用户不存在 / no such user: {username}")
+            raise fail(f"用户不存在 / no such user: {username}")
         _, token = create_api_token(session, user_id=user.id, name=name)
     console.print(token, soft_wrap=True)
 
@@ -314,7 +281,7 @@ def import_cmd(
             session.commit()
     _print_report(report)
     if not report.committed:
-        raise _fail("未写入任何数据 / nothing was written")
+        raise fail("未写入任何数据 / nothing was written")
 
 
 @app.command("export")
@@ -327,7 +294,7 @@ def export_cmd(
 
     suffix = file.suffix.lower().lstrip(".")
     if suffix not in ("xlsx", "csv"):
-        raise _fail("文件名须以 .xlsx 或 .csv 结尾 / the file must end in .xlsx or .csv")
+        raise fail("文件名须以 .xlsx 或 .csv 结尾 / the file must end in .xlsx or .csv")
     settings = load_settings()
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:
@@ -395,7 +362,7 @@ def worker(
     settings = load_settings()
     engine = make_engine(settings.database_url)
     if migrate.current_revision(engine) != migrate.head_revision():
-        raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+        raise fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
     load_handlers()
     for module in imports or []:
         importlib.import_module(module)
@@ -413,7 +380,7 @@ def worker(
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:
-        raise _fail(f"没有这些类型的处理器 / no handler for: {', '.join(unknown)}")
+        raise fail(f"没有这些类型的处理器 / no handler for: {', '.join(unknown)}")
 
     def shutdown(signum: int, _frame: object) -> None:
         for w in pool.workers:
@@ -448,7 +415,7 @@ def serve(
     settings = load_settings(**overrides)
     engine = make_engine(settings.database_url)
     if migrate.current_revision(engine) != migrate.head_revision():
-        raise _fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+        raise fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
     engine.dispose()
     _serve(settings)
 

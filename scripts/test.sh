@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them: a virtual environment from the lock file,
-# Debian's Chromium and a CJK font for the browser tests, then lint, types and pytest.
+# Debian's Chromium and a CJK font for the browser tests, then lint, types, import contracts and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +22,6 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 .venv/bin/pytest -n 2 --dist worksteal --durations=20 "$@"

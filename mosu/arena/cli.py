@@ -101,9 +101,9 @@ def export(
 ) -> None:
     """导出投票 / export an arena's votes in Chatbot Arena's format (voters anonymous)."""
     from mosu.arena import board, service
+    from mosu.cli_common import load_settings
     from mosu.core.db import make_engine, make_sessionmaker
     from mosu.core.errors import MosuError
-    from mosu.platform_cli import load_settings
 
     err = Console(stderr=True)
     if votes not in board.SOURCES:

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
-from mosu import race as races
 from mosu.challenges import lifecycle
 from mosu.challenges.models import (
     Challenge,
@@ -152,10 +151,13 @@ def transition_challenge(
                 "请在赛马页面选择揭榜单位 / name the winners on the race "
                 f"(POST /api/v1/challenges/{challenge.id}/race/decide)"
             )
-        if name == "start_race":
-            races.start_race(session, actor=actor, challenge_id=challenge.id, reason=reason)
+        mover = lifecycle.mover_of(name)
+        if mover is not None:
+            mover(session, actor=actor, challenge_id=challenge.id, reason=reason)
             session.flush()
             return _last_event(session, challenge.id)
+        if name == "start_race":
+            raise RuntimeError("the race is not loaded: import mosu.race to start races")
     event = lifecycle.transition(session, challenge, name, actor=actor, reason=reason)
     if name == "publish":
         challenge.scenario.status = ScenarioStatus.published

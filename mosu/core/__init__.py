@@ -1,1 +1,1 @@
-"""Shared concerns every domain uses: errors, database, clock, money, files, pagination, settings."""
+"""Shared concerns every domain uses: errors, database, clock, money, files, credentials, pagination, settings."""

@@ -154,10 +154,10 @@ def import_cmd(
     ] = "refuse",
 ) -> None:
     """导入语料的一个新版本；有问题则什么都不写 / import a corpus version; nothing on error."""
-    from mosu.platform_cli import CLI_ACTOR, _find_org, load_settings
+    from mosu.cli_common import CLI_ACTOR, find_org, load_settings
 
     settings = load_settings()
-    organisation_id = _find_org(org, settings) if org else None
+    organisation_id = find_org(org, settings) if org else None
     parts = [_part(s) for s in sources]
     try:
         options = ImportOptions(
@@ -192,7 +192,7 @@ def import_cmd(
 @data_app.command("list")
 def list_cmd() -> None:
     """列出语料与其最新版本 / list corpora and their newest versions."""
-    from mosu.platform_cli import load_settings
+    from mosu.cli_common import load_settings
 
     settings = load_settings()
     factory = make_sessionmaker(make_engine(settings.database_url))

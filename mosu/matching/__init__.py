@@ -13,7 +13,6 @@ from mosu.matching.profiles import (
     ModelBrief,
     ScenarioProfile,
     SupplierProfile,
-    supplier_from_organisation,
 )
 from mosu.matching.tokens import Tokenizer, default_tokenizer
 
@@ -32,5 +31,4 @@ __all__ = [
     "default_tokenizer",
     "load_embedder",
     "rrf",
-    "supplier_from_organisation",
 ]

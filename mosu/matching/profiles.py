@@ -1,17 +1,13 @@
 """What the matching engine reads: supplier profiles (供给方画像) and scenarios (应用场景).
 
-Plain dataclasses, so the engine is a pure function of them; ``supplier_from_organisation``
-builds a profile from registry objects without querying anything itself.
+Plain dataclasses, so the engine is a pure function of them; :mod:`mosu.search.live` builds
+them from the registry's and the board's objects.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from mosu.registry.models import Organisation
 
 LAYER_ZH = {
     "compute": "算力",
@@ -114,40 +110,6 @@ class RelevanceSet:
     scenarios: list[ScenarioProfile]
     labels: dict[str, dict[str, int]] = field(default_factory=dict)
     notice: str = ""
-
-
-def supplier_from_organisation(org: Organisation) -> SupplierProfile:
-    """A profile from an ``Organisation`` with its ``models`` and their ``filings`` loaded.
-
-    Only what the objects carry is read (load them with ``selectinload``); a model counts as
-    filed when it has an active 备案, as in the registry's overview.
-    """
-    from mosu.registry.models import FilingKind, FilingStatus
-
-    models = []
-    for model in org.models:
-        active = [
-            f
-            for f in model.filings
-            if f.kind == FilingKind.beian and f.status == FilingStatus.active
-        ]
-        models.append(
-            ModelBrief(
-                name=model.name,
-                capability_tags=tuple(model.capability_tags or ()),
-                description=model.description or "",
-                filed=bool(active),
-                filing_numbers=tuple(f.number for f in active),
-            )
-        )
-    return SupplierProfile(
-        organisation_id=str(org.id),
-        name=org.name_zh,
-        description=org.description or "",
-        layers=tuple(org.layers or ()),
-        regions=tuple(org.regions or ()),
-        models=tuple(models),
-    )
 
 
 def serves_region(regions: Iterable[str], wanted: str) -> bool:

@@ -39,6 +39,9 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
         schedule_close(session, stage)
 
 
+lifecycle.carried_out_by("start_race", start_race)
+
+
 def pending(session: Session, stage: Stage) -> int:
     """How many of the stage's submissions are still queued or running."""
     return (

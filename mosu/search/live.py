@@ -32,9 +32,9 @@ from mosu.matching.profiles import (
     CaseStudy as CaseBrief,
 )
 from mosu.matching.profiles import (
+    ModelBrief,
     ScenarioProfile,
     SupplierProfile,
-    supplier_from_organisation,
 )
 from mosu.matching.tokens import Tokenizer, default_tokenizer
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
@@ -73,6 +73,38 @@ def scenario_profile(scenario: Scenario) -> ScenarioProfile:
         budget_min=wan(scenario.budget_min_yuan),
         budget_max=wan(scenario.budget_max_yuan),
         status=scenario.status.value,
+    )
+
+
+def supplier_from_organisation(org: Organisation) -> SupplierProfile:
+    """A profile from an ``Organisation`` with its ``models`` and their ``filings`` loaded.
+
+    Only what the objects carry is read (load them with ``selectinload``); a model counts as
+    filed when it has an active 备案, as in the registry's overview.
+    """
+    models = []
+    for model in org.models:
+        active = [
+            f
+            for f in model.filings
+            if f.kind == FilingKind.beian and f.status == FilingStatus.active
+        ]
+        models.append(
+            ModelBrief(
+                name=model.name,
+                capability_tags=tuple(model.capability_tags or ()),
+                description=model.description or "",
+                filed=bool(active),
+                filing_numbers=tuple(f.number for f in active),
+            )
+        )
+    return SupplierProfile(
+        organisation_id=str(org.id),
+        name=org.name_zh,
+        description=org.description or "",
+        layers=tuple(org.layers or ()),
+        regions=tuple(org.regions or ()),
+        models=tuple(models),
     )
 
 

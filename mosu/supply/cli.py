@@ -46,7 +46,7 @@ def report_cmd(
     ] = None,
 ) -> None:
     """补贴支出报表（按项目、券种、梯队、月份）/ spending by programme, kind, tier and month."""
-    from mosu.platform_cli import CLI_ACTOR, load_settings
+    from mosu.cli_common import CLI_ACTOR, load_settings
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
@@ -88,7 +88,7 @@ def report_cmd(
 @supply_app.command("check")
 def check_cmd() -> None:
     """核对台账与各项目合计 / check that the ledger adds up to every programme's totals."""
-    from mosu.platform_cli import load_settings
+    from mosu.cli_common import load_settings
 
     engine = make_engine(load_settings().database_url)
     with make_sessionmaker(engine)() as session:

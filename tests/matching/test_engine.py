@@ -13,9 +13,9 @@ from mosu.matching.profiles import (
     ModelBrief,
     ScenarioProfile,
     SupplierProfile,
-    supplier_from_organisation,
 )
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
+from mosu.search.live import supplier_from_organisation
 
 SUPPLIERS = [
     SupplierProfile(

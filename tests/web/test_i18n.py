@@ -1,4 +1,4 @@
-"""The message catalogue and enum labels (mosu/i18n.py) and their use in the templates."""
+"""The message catalogue and enum labels (mosu/i18n/) and their use in the templates."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
+import mosu.web
 from mosu import i18n
 from mosu.accounts.models import Role
+from mosu.challenges.models import ApplicationState, ChallengeKind, ChallengeState
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
+from mosu.scenarios.models import ScenarioStatus
 
-WEB = Path(i18n.__file__).parent / "web"
+WEB = Path(mosu.web.__file__).parent
 _TEMPLATE_CALL = re.compile(r"""\b_\(\s*(["'])(.+?)\1""")
 
 
@@ -43,14 +46,14 @@ def test_every_template_string_has_an_english_translation() -> None:
     strings = _template_strings()
     assert len(strings) > 100
     missing = sorted(s for s in strings if s not in i18n.CATALOGUE)
-    assert not missing, f"add to mosu/i18n.py CATALOGUE: {missing}"
+    assert not missing, f"add to a mosu/i18n/messages module: {missing}"
 
 
 def test_every_python_string_has_an_english_translation() -> None:
     strings = _python_strings() | set(i18n._PYDANTIC_MESSAGES.values())
     assert "请选择文件" in strings and "按梯队" in strings
     missing = sorted(s for s in strings if s not in i18n.CATALOGUE)
-    assert not missing, f"add to mosu/i18n.py CATALOGUE: {missing}"
+    assert not missing, f"add to a mosu/i18n/messages module: {missing}"
 
 
 def test_translations_keep_their_placeholders() -> None:
@@ -58,7 +61,18 @@ def test_translations_keep_their_placeholders() -> None:
         assert set(re.findall(r"{(\w+)}", zh)) == set(re.findall(r"{(\w+)}", en)), zh
 
 
-@pytest.mark.parametrize("cls", [Tier, Layer, Modality, FilingKind, FilingStatus, Role])
+def test_a_label_must_cover_every_member() -> None:
+    with pytest.raises(ValueError, match="without a label"):
+        i18n.register_labels(Tier, {Tier.core: ("北斗七星", "Big Dipper (core)")})
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        *(Tier, Layer, Modality, FilingKind, FilingStatus, Role, ScenarioStatus),
+        *(ChallengeKind, ChallengeState, ApplicationState),
+    ],
+)
 def test_every_enum_member_has_labels_both_ways(cls: type[enum.Enum]) -> None:
     for member in cls:
         zh, en = i18n.label(member, "zh"), i18n.label(member, "en")

@@ -1,0 +1,1 @@
+"""The English catalogue, one module per area of the site; :mod:`mosu.i18n` merges them."""
