@@ -17,8 +17,9 @@ from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from mosu import race as races
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core.errors import Invalid, NotFound
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
 from mosu.race.schemas import (
@@ -266,11 +267,9 @@ def get_predictions(
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     if not submission.predictions_file:
         raise NotFound("这个提交没有预测文件 / no predictions file")
-    path = settings.data_dir / submission.predictions_file
-    if not path.is_file():
-        raise NotFound("文件不存在 / the file is gone")
+    store = races.predictions_store(settings.data_dir, submission.stage_id)
     return Response(
-        path.read_bytes(),
+        store.read(submission.predictions_file),
         media_type="application/x-ndjson",
         headers={"Content-Disposition": f'attachment; filename="submission-{submission.id}.jsonl"'},
     )

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.challenges import lifecycle
 from mosu.challenges.models import (
     Challenge,
@@ -25,7 +24,7 @@ from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.jobs import queue
 from mosu.jobs.models import Job
-from mosu.permissions import Actor, can_run_race, ensure
+from mosu.permissions import Actor, Role, can_run_race, ensure
 from mosu.race.scoring import stage_data
 
 SYSTEM = Actor(role=Role.operator, username="system")  # scheduled jobs act as the operator

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.files import FileStore
 from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
@@ -223,11 +223,11 @@ def submit(
     session.add(submission)
     session.flush()
     if predictions is not None:
-        folder = data_dir / "races" / f"stage-{stage.id}"
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"predictions-{submission.id}-{secrets.token_hex(8)}.jsonl"
-        (folder / name).write_bytes(predictions)
-        submission.predictions_file = str(Path("races") / f"stage-{stage.id}" / name)
+        submission.predictions_file = (
+            predictions_store(data_dir, stage.id)
+            .put(session, predictions, prefix=f"predictions-{submission.id}", suffix=".jsonl")
+            .name
+        )
     job = queue.enqueue(
         session,
         kind=SUBMISSION_JOB,
@@ -236,6 +236,11 @@ def submit(
     )
     submission.job_id = job.id
     return submission
+
+
+def predictions_store(data_dir: Path, stage_id: int) -> FileStore:
+    """Where a stage's uploaded predictions are kept (``races/stage-N`` under ``data_dir``)."""
+    return FileStore(data_dir, f"races/stage-{stage_id}")
 
 
 def get_submission(session: Session, *, actor: Actor, submission_id: int) -> Submission:

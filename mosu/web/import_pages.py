@@ -1,6 +1,6 @@
 """Bulk import page (批量导入): upload xlsx/CSV, read the row-by-row report, resubmit.
 
-A file that fails validation is kept under ``data_dir/imports`` so the operator can
+A file that fails validation is kept in the FileStore's ``imports`` area so the operator can
 resubmit it with "drop invalid rows" without choosing it again.
 """
 
@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,10 +17,12 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu import i18n
-from mosu.core.errors import Invalid
+from mosu.accounts.deps import OperatorActor
+from mosu.core.errors import Invalid, NotFound
+from mosu.core.files import FileStore
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
-from mosu.deps import OperatorActor, SessionDep, SettingsDep
+from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor
 from mosu.registry.columns import Kind
 from mosu.registry.imports import import_table
@@ -42,34 +42,34 @@ class Upload:
     content: bytes
 
 
-def _stash_dir(settings: Settings) -> Path:
-    return Path(settings.data_dir) / "imports"
+def _stash(settings: Settings) -> FileStore:
+    return FileStore(settings.data_dir, "imports")
+
+
+def _stashed(upload_id: str) -> str:
+    return f"imports/upload-{upload_id}.bin"
 
 
 def stash(settings: Settings, upload: Upload) -> str:
-    directory = _stash_dir(settings)
-    directory.mkdir(parents=True, exist_ok=True)
-    upload_id = secrets.token_urlsafe(24)
-    (directory / f"{upload_id}.bin").write_bytes(upload.content)
-    (directory / f"{upload_id}.json").write_text(json.dumps({"filename": upload.filename}))
-    return upload_id
+    """Keep ``upload`` (its file name on the first line, then its bytes); its id comes back."""
+    header = json.dumps({"filename": upload.filename}, ensure_ascii=False).encode() + b"\n"
+    stored = _stash(settings).put(None, header + upload.content, prefix="upload", suffix=".bin")
+    return stored.name.removeprefix("imports/upload-").removesuffix(".bin")
 
 
 def unstash(settings: Settings, upload_id: str) -> Upload | None:
     if not _UPLOAD_ID.match(upload_id):
         return None
-    base = _stash_dir(settings) / upload_id
     try:
-        meta = json.loads(base.with_suffix(".json").read_text())
-        return Upload(filename=str(meta["filename"]), content=base.with_suffix(".bin").read_bytes())
-    except (OSError, ValueError, KeyError):
+        header, _, content = _stash(settings).read(_stashed(upload_id)).partition(b"\n")
+        return Upload(filename=str(json.loads(header)["filename"]), content=content)
+    except (NotFound, ValueError, KeyError, TypeError):
         return None
 
 
 def discard(settings: Settings, upload_id: str) -> None:
     if _UPLOAD_ID.match(upload_id):
-        for suffix in (".bin", ".json"):
-            (_stash_dir(settings) / f"{upload_id}{suffix}").unlink(missing_ok=True)
+        _stash(settings).remove(_stashed(upload_id))
 
 
 def _page(
