@@ -27,7 +27,7 @@ def _schema_exists(schemas: PostgresSchemas, name: str) -> bool:
 def test_a_schema_given_back_comes_back_empty_at_head_with_sequences_reset(
     postgres_schemas: PostgresSchemas,
 ) -> None:
-    first = postgres_schemas.take()
+    first = postgres_schemas.take(postgres_schemas.template)
     engine = make_engine(postgres_schemas.url(first))
     with Session(engine) as session:
         ids = [make_org(session, n, f"用过的机构{n}") for n in (1, 2)]
@@ -37,7 +37,7 @@ def test_a_schema_given_back_comes_back_empty_at_head_with_sequences_reset(
     left_open.execute(text("SELECT count(*) FROM organisations"))
     postgres_schemas.give_back(first)
 
-    second = postgres_schemas.take()
+    second = postgres_schemas.take(postgres_schemas.template)
     try:
         assert second != first and not _schema_exists(postgres_schemas, first)
         with pytest.raises(DBAPIError):  # ended, as DROP DATABASE … WITH (FORCE) would
@@ -58,7 +58,7 @@ def test_a_schema_given_back_comes_back_empty_at_head_with_sequences_reset(
 def test_a_schema_whose_shape_a_test_changed_is_replaced(
     postgres_schemas: PostgresSchemas,
 ) -> None:
-    changed = postgres_schemas.take()
+    changed = postgres_schemas.take(postgres_schemas.template)
     engine = make_engine(postgres_schemas.url(changed))
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE pairs (batch INTEGER NOT NULL)"))
@@ -66,7 +66,7 @@ def test_a_schema_whose_shape_a_test_changed_is_replaced(
     engine.dispose()
     postgres_schemas.give_back(changed)
 
-    fresh = postgres_schemas.take()
+    fresh = postgres_schemas.take(postgres_schemas.template)
     engine = make_engine(postgres_schemas.url(fresh))
     try:
         assert not _schema_exists(postgres_schemas, changed)
@@ -83,7 +83,7 @@ def test_a_schema_whose_shape_a_test_changed_is_replaced(
 def test_a_schema_with_rows_in_append_only_tables_is_reset(
     postgres_schemas: PostgresSchemas,
 ) -> None:
-    used = postgres_schemas.take()
+    used = postgres_schemas.take(postgres_schemas.template)
     engine = make_engine(postgres_schemas.url(used))
     with engine.begin() as conn:  # a row the append-only triggers (0009) will not let go
         conn.execute(text("SET LOCAL session_replication_role = replica"))
@@ -98,7 +98,7 @@ def test_a_schema_with_rows_in_append_only_tables_is_reset(
     engine.dispose()
     postgres_schemas.give_back(used)
 
-    fresh = postgres_schemas.take()
+    fresh = postgres_schemas.take(postgres_schemas.template)
     engine = make_engine(postgres_schemas.url(fresh))
     try:
         with engine.connect() as conn:

@@ -22,7 +22,9 @@ LANG_COOKIE = "lang"
 HTML_LANG: Mapping[Language, str] = {"zh": "zh-CN", "en": "en"}
 E = TypeVar("E", bound=enum.Enum)
 
-_ENUM_LABELS: dict[enum.Enum, tuple[str, str]] = {}
+_ENUM_LABELS: dict[tuple[type[enum.Enum], object], tuple[str, str]] = {}
+"""Keyed by class and value: a ``StrEnum`` member equals its value, so ``ChallengeState.open``
+and ``ScenarioStatus.open`` would share a key of their own."""
 
 
 def _merge(*parts: Mapping[str, str]) -> dict[str, str]:
@@ -72,17 +74,17 @@ def gettext(lang: Language, text: str, /, **params: object) -> str:
 
 def register_labels(cls: type[E], labels: Mapping[E, tuple[str, str]]) -> None:
     """Give every member of ``cls`` its (Chinese, English) label; a member left out is an error."""
-    missing = [member.name for member in cls if member not in labels]
+    given = {(type(member), member.value): pair for member, pair in labels.items()}
+    missing = [member.name for member in cls if (cls, member.value) not in given]
     if missing:
         raise ValueError(f"{cls.__name__} members without a label: {missing}")
-    for member, pair in labels.items():
-        _ENUM_LABELS[member] = pair
+    _ENUM_LABELS.update(given)
 
 
 def label(member: enum.Enum | str, lang: Language) -> str:
     """The display label of an enum member (a plain string passes through)."""
-    if isinstance(member, enum.Enum) and member in _ENUM_LABELS:
-        zh, en = _ENUM_LABELS[member]
+    if isinstance(member, enum.Enum) and (type(member), member.value) in _ENUM_LABELS:
+        zh, en = _ENUM_LABELS[type(member), member.value]
         return en if lang == "en" else zh
     return str(member)
 
@@ -93,7 +95,7 @@ def parse_label(cls: type[E], text: str) -> E | None:
     if not wanted:
         return None
     for member in cls:
-        zh, en = _ENUM_LABELS.get(member, ("", ""))
+        zh, en = _ENUM_LABELS.get((cls, member.value), ("", ""))
         if wanted in {str(member.value).casefold(), zh.casefold(), en.casefold()}:
             return member
     return None

@@ -11,8 +11,8 @@ import pytest
 
 import mosu.web
 from mosu import i18n
-from mosu.accounts.models import Role
 from mosu.challenges.models import ApplicationState, ChallengeKind, ChallengeState
+from mosu.permissions import Role
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.scenarios.models import ScenarioStatus
 
@@ -81,6 +81,14 @@ def test_every_enum_member_has_labels_both_ways(cls: type[enum.Enum]) -> None:
             assert i18n.parse_label(cls, text) is member
     assert i18n.parse_label(cls, "nonsense") is None
     assert i18n.parse_label(cls, "") is None
+
+
+def test_members_with_the_same_value_keep_their_own_labels() -> None:
+    """ChallengeState.open and ScenarioStatus.open are both "open" (a StrEnum member equals
+    its value), yet a challenge open for applications is 待揭榜 and a scenario 对接中."""
+    assert i18n.label(ChallengeState.open, "zh") == "待揭榜"
+    assert i18n.label(ScenarioStatus.open, "zh") == "对接中"
+    assert i18n.parse_label(ChallengeState, "对接中") is None
 
 
 def test_labels_match_the_field_words() -> None:
