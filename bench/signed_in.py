@@ -54,7 +54,7 @@ class Scene:
 def build_scene(url: str, clients: int) -> Scene:
     """Tokens, sessions and voters for ``clients`` clients in the demo database at ``url``,
     and a challenge that takes up to 100 applications an organisation."""
-    from mosu.accounts.models import Role, User
+    from mosu.accounts.models import User
     from mosu.accounts.service import create_api_token, create_user, start_web_session
     from mosu.arena.models import Arena
     from mosu.challenges import catalogue
@@ -62,7 +62,7 @@ def build_scene(url: str, clients: int) -> Scene:
     from mosu.challenges.schemas import ChallengeIn
     from mosu.core import clock
     from mosu.core.db import make_engine, make_sessionmaker, transaction
-    from mosu.permissions import Actor
+    from mosu.permissions import Actor, Role
     from mosu.registry.models import Filing, FilingStatus, Model
     from mosu.supply.models import VoucherKind, VoucherProgramme
 

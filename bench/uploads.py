@@ -64,7 +64,7 @@ console = Console(width=190)
 SETUP = """
 import json, sys
 from mosu import migrate
-from mosu.accounts.models import Role
+from mosu.permissions import Role
 from mosu.accounts.service import actor_for, create_api_token, create_user, start_web_session
 from mosu.corpus.schemas import DatasetIn
 from mosu.corpus.catalogue import create_dataset

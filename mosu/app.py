@@ -34,7 +34,7 @@ from mosu.race.routes import router as races_router
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.scenarios.routes import router as scenarios_router
-from mosu.startup import load_handlers
+from mosu.startup import load_registrations
 from mosu.supply.routes import router as supply_router
 from mosu.uploads import BodyLimit
 from mosu.web import pages
@@ -159,7 +159,7 @@ def _document_errors(app: FastAPI) -> None:
 
 def create_app(settings: Settings) -> FastAPI:
     """A mosu application bound to ``settings``' database."""
-    load_handlers()
+    load_registrations()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -12,10 +12,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import or_, select
 
-from mosu.accounts.models import Role
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.settings import Settings
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.models import Organisation
 
 err = Console(stderr=True)

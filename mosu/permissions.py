@@ -7,12 +7,21 @@ predicates, which services call through :func:`ensure`.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Forbidden, Unauthenticated
+
+
+class Role(enum.StrEnum):
+    """运营方 operator, 需求方 demand, 供给方 supplier, 专家 expert."""
+
+    operator = "operator"
+    demand = "demand"
+    supplier = "supplier"
+    expert = "expert"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu import migrate
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.accounts.service import (
     create_api_token,
     create_user,
@@ -32,6 +32,7 @@ from mosu.core.db import make_engine, make_sessionmaker, transaction
 from mosu.core.errors import MosuError
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
+from mosu.permissions import Role
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="数据库 / database schema.", no_args_is_help=True)
@@ -357,13 +358,13 @@ def worker(
     from mosu.evals.netpolicy import AddressPolicy
     from mosu.jobs.worker import HANDLERS, make_pool
     from mosu.registry.endpoints import endpoint_secrets
-    from mosu.startup import load_handlers
+    from mosu.startup import load_registrations
 
     settings = load_settings()
     engine = make_engine(settings.database_url)
     if migrate.current_revision(engine) != migrate.head_revision():
         raise fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
-    load_handlers()
+    load_registrations()
     for module in imports or []:
         importlib.import_module(module)
     pool = make_pool(

@@ -1,8 +1,10 @@
 """What the application and the workers load when they start.
 
 The job queue knows no domain: each domain registers its job handlers (and the hooks that
-follow its jobs' state) when its ``handlers`` module is imported. :func:`load_handlers`
-imports them all; ``mosu serve``, ``mosu worker`` and :func:`mosu.app.create_app` call it.
+follow its jobs' state) when its ``handlers`` module is imported. Likewise the lists' text
+search (:mod:`mosu.core.ranking`) is answered by the search index, which registers itself.
+:func:`load_registrations` imports them all; ``mosu serve``, ``mosu worker`` and
+:func:`mosu.app.create_app` call it.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ if TYPE_CHECKING:
     from mosu.core.settings import Settings
     from mosu.jobs.worker import WorkerPool
 
-HANDLER_MODULES = (
+REGISTERING_MODULES = (
     "mosu.jobs.handlers",  # eval.race
     "mosu.race.handlers",  # challenge.submission, challenge.close_stage
+    "mosu.search.live",  # the text search of the organisation, model and scenario lists
+    "mosu.challenges.catalogue",  # a scenario's published challenges, in its output
 )
 
 
-def load_handlers() -> None:
-    """Register every domain's job handlers (importing a module twice does nothing)."""
-    for module in HANDLER_MODULES:
+def load_registrations() -> None:
+    """Register every domain's job handlers and the search index's rankers (importing a
+    module twice does nothing)."""
+    for module in REGISTERING_MODULES:
         importlib.import_module(module)
 
 
@@ -34,7 +39,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
     from mosu.jobs.worker import make_pool
     from mosu.registry.endpoints import endpoint_secrets
 
-    load_handlers()
+    load_registrations()
     engine = make_engine(settings.database_url)
     pool = make_pool(
         engine,

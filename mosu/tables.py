@@ -7,7 +7,6 @@ from mosu.challenges import models as challenges_models
 from mosu.core.db import Base
 from mosu.corpus import models as corpus_models
 from mosu.jobs import models as jobs_models
-from mosu.notifications import models as notifications_models
 from mosu.registry import models as registry_models
 from mosu.scenarios import models as scenarios_models
 from mosu.supply import models as supply_models
@@ -20,7 +19,6 @@ __all__ = [
     "challenges_models",
     "corpus_models",
     "jobs_models",
-    "notifications_models",
     "registry_models",
     "scenarios_models",
     "supply_models",

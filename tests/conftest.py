@@ -26,12 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from mosu import migrate
 from mosu.accounts import security
 from mosu.accounts import service as accounts_service
-from mosu.accounts.models import Role
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import bind, create_app
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.settings import Settings
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.models import Layer, Tier
 from mosu.registry.organisations import create_organisation
 from mosu.registry.schemas import Contact, OrganisationIn

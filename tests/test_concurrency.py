@@ -18,11 +18,12 @@ from fastapi import FastAPI
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.accounts.service import create_api_token, create_user, start_web_session
 from mosu.arena.models import Vote
 from mosu.challenges.models import Application
 from mosu.core.settings import Settings
+from mosu.permissions import Role
 from mosu.supply.models import VoucherApplication
 from tests.conftest import TEST_SECRET, LiveServer, World
 from tests.helpers.arena import make_arena

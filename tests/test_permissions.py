@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu import race as races
-from mosu.accounts.models import ApiToken, Role
+from mosu.accounts.models import ApiToken, Notification
 from mosu.accounts.service import create_api_token, create_user
 from mosu.app import API_PREFIX, create_app
 from mosu.arena import service as arena_service
@@ -48,8 +48,7 @@ from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
 from mosu.deps import SESSION_COOKIE
 from mosu.evals.netpolicy import STRICT
-from mosu.notifications.models import Notification
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mosu import i18n
-from mosu.accounts.models import Role
+from mosu.permissions import Role
 
 i18n.register_labels(
     Role,

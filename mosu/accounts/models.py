@@ -1,25 +1,19 @@
-"""Account tables: users, web sessions and API tokens."""
+"""Account tables: users, web sessions, API tokens and each user's notifications."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Enum, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mosu.core import clock
 from mosu.core.db import Base
-from mosu.registry.models import Organisation
+from mosu.permissions import Role
 
-
-class Role(enum.StrEnum):
-    """运营方 operator, 需求方 demand, 供给方 supplier, 专家 expert."""
-
-    operator = "operator"
-    demand = "demand"
-    supplier = "supplier"
-    expert = "expert"
+if TYPE_CHECKING:  # the organisation a user belongs to; mapped by name, so accounts sit below
+    from mosu.registry.models import Organisation
 
 
 class User(Base):
@@ -36,7 +30,7 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
-    organisation: Mapped[Organisation | None] = relationship()
+    organisation: Mapped[Organisation | None] = relationship("Organisation")
 
 
 class WebSession(Base):
@@ -76,3 +70,18 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     last_failure_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     locked_until: Mapped[dt.datetime | None]
+
+
+class Notification(Base):
+    """A message for one user (站内通知), with a link to what it is about."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    read_at: Mapped[dt.datetime | None]

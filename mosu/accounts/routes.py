@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from mosu.accounts import service, views
+from mosu.accounts.deps import OperatorActor, SignedInActor
 from mosu.accounts.schemas import (
     NewToken,
     PasswordChangeIn,
@@ -16,7 +17,7 @@ from mosu.accounts.schemas import (
 )
 from mosu.accounts.throttle import Policy
 from mosu.core.errors import Invalid
-from mosu.deps import OperatorActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 
 WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mosu.accounts.models import Role
+from mosu.permissions import Role
 
 
 class UserOut(BaseModel):

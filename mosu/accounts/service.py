@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts import throttle
-from mosu.accounts.models import ApiToken, Role, User, WebSession
+from mosu.accounts.models import ApiToken, Notification, User, WebSession
 from mosu.accounts.passwords import check_password
 from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
-from mosu.notifications.models import Notification
-from mosu.permissions import Actor, can_revoke_token, role_needs_organisation
-from mosu.registry.models import Organisation
+from mosu.permissions import Actor, Role, can_revoke_token, role_needs_organisation
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 DEACTIVATED = "账号已停用，请联系运营方 / this account is deactivated; ask an operator"
@@ -29,6 +27,13 @@ def actor_for(user: User) -> Actor:
         organisation_id=user.organisation_id,
         username=user.username,
     )
+
+
+def _organisation_exists(session: Session, organisation_id: int) -> bool:
+    """Whether the organisation exists; its class is the one ``User.organisation`` maps (the
+    registry's), so accounts need not import the registry that builds on them."""
+    organisation = inspect(User).relationships["organisation"].mapper.class_
+    return session.get(organisation, organisation_id) is not None
 
 
 def create_user(
@@ -46,7 +51,7 @@ def create_user(
     check_password(password)
     if role_needs_organisation(role) and organisation_id is None:
         raise Invalid("需求方与供给方用户必须属于一个组织")
-    if organisation_id is not None and session.get(Organisation, organisation_id) is None:
+    if organisation_id is not None and not _organisation_exists(session, organisation_id):
         raise NotFound(f"组织 {organisation_id} 不存在")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在")

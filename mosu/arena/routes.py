@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.arena import board, service, views
 from mosu.arena.models import Arena
 from mosu.arena.schemas import (
@@ -32,7 +33,7 @@ from mosu.arena.schemas import (
     VoteSelection,
 )
 from mosu.core.settings import Settings
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
 
 router = APIRouter(prefix="/arenas", tags=["arena"])

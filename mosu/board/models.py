@@ -1,34 +1,17 @@
-"""Tables of the supply–demand board: case studies and interest in scenarios."""
+"""Tables of the supply–demand board: interest in scenarios (case studies are an
+organisation's, in :mod:`mosu.registry.models`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mosu.core import clock
 from mosu.core.db import Base
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
-
-
-class CaseStudy(Base):
-    """A project a supplier has delivered (落地案例): part of its capability profile."""
-
-    __tablename__ = "case_studies"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
-    )
-    title: Mapped[str] = mapped_column(String(200))
-    customer_type: Mapped[str] = mapped_column(String(100), default="")
-    text: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=clock.now, onupdate=clock.now)
-
-    organisation: Mapped[Organisation] = relationship()
 
 
 class Interest(Base):

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.board import service, views
 from mosu.board.schemas import (
     CaseStudyIn,
@@ -16,7 +17,7 @@ from mosu.board.schemas import (
     Recommendations,
     ScenarioMatch,
 )
-from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.registry.models import Layer
 
 router = APIRouter(tags=["board"])

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.board.models import CaseStudy, Interest
+from mosu.board.models import Interest
 from mosu.board.schemas import (
     CaseStudyIn,
     CaseStudyOut,
@@ -33,7 +33,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.lookups import get_organisation
-from mosu.registry.models import Model, Organisation
+from mosu.registry.models import CaseStudy, Model, Organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.service import get_scenario, visible
 from mosu.search.live import live_index

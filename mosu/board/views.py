@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from mosu.board import service
-from mosu.board.models import CaseStudy
 from mosu.board.schemas import CaseStudyOut, InterestOut, Recommendations, ScenarioMatch
 from mosu.core.errors import MosuError
 from mosu.permissions import (
@@ -21,7 +20,7 @@ from mosu.permissions import (
     supplier_organisation,
 )
 from mosu.registry.lookups import get_organisation
-from mosu.registry.models import Organisation
+from mosu.registry.models import CaseStudy, Organisation
 from mosu.scenarios.models import Scenario
 
 

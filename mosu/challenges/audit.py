@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.challenges.applications import applications_of, team_of
 from mosu.challenges.models import (
     Challenge,
@@ -21,6 +21,7 @@ from mosu.challenges.schemas import (
 from mosu.core import clock
 from mosu.permissions import (
     Actor,
+    Role,
     acts_for_platform,
     can_read_decision_reason,
     can_see_usernames,

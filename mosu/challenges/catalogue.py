@@ -32,8 +32,9 @@ from mosu.permissions import (
     challenge_parties,
     ensure,
 )
-from mosu.scenarios.models import ScenarioStatus
-from mosu.scenarios.service import get_scenario
+from mosu.scenarios.models import Scenario, ScenarioStatus
+from mosu.scenarios.schemas import ChallengeBrief
+from mosu.scenarios.service import get_scenario, shows_challenges
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -182,3 +183,20 @@ def publish(
     return transition_challenge(
         session, actor=actor, challenge_id=challenge_id, name="publish", reason=reason
     )
+
+
+def challenge_briefs(scenario: Scenario, actor: Actor) -> list[ChallengeBrief]:
+    """The challenges published from ``scenario`` that ``actor`` may see, oldest first."""
+    session = Session.object_session(scenario)
+    assert session is not None
+    rows = session.scalars(
+        select(Challenge).where(Challenge.scenario_id == scenario.id).order_by(Challenge.id)
+    )
+    return [
+        ChallengeBrief(id=c.id, title=c.title, state=c.state.value)
+        for c in rows
+        if c.state is not ChallengeState.draft or can_read_draft_challenge(actor, c.organisation_id)
+    ]
+
+
+shows_challenges(challenge_briefs)

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from mosu.accounts.models import Role
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor, require
 from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import ChallengeKind, ChallengeState
 from mosu.challenges.schemas import (
@@ -28,15 +28,8 @@ from mosu.challenges.schemas import (
 )
 from mosu.core.errors import Invalid
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.deps import (
-    OperatorActor,
-    PublicActor,
-    SessionDep,
-    SettingsDep,
-    SignedInActor,
-    require,
-)
-from mosu.permissions import Actor, roles
+from mosu.deps import SessionDep, SettingsDep
+from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.lookups import filed_model_ids
 

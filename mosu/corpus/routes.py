@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
 from mosu.corpus import catalogue, imports, reading, screening, views
@@ -21,7 +22,7 @@ from mosu.corpus.schemas import (
     RowPage,
     VersionOut,
 )
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/corpus", tags=["corpus"])

@@ -21,13 +21,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.arena import service
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.reading import public_rows
 from mosu.evals.prompts import Message
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 
 HOTLINE = Path(__file__).parent / "data" / "hotline_messages.jsonl"
 ARENA_NAME = "市民留言答复竞技场（演示数据）"

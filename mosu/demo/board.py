@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.accounts.service import actor_for
 from mosu.board.schemas import CaseStudyIn
 from mosu.board.service import create_case_study, mark_interest
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.models import Organisation
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
 from mosu import race as races
-from mosu.accounts.models import Role, User
+from mosu.accounts.models import User
 from mosu.accounts.service import actor_for, create_user
 from mosu.challenges import applications, catalogue, decisions
 from mosu.challenges.models import (
@@ -51,7 +51,7 @@ from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints, run_submissions
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointIn

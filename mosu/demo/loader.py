@@ -11,12 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.accounts.service import create_user
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo.arena import load_demo_arena
 from mosu.demo.supply import load_supply
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.ai_models import create_model
 from mosu.registry.figures import set_regional_total
 from mosu.registry.filings import create_filing

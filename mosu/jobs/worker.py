@@ -338,7 +338,7 @@ def make_pool(
     address_policy: AddressPolicy = STRICT,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers (registered by
-    :func:`mosu.startup.load_handlers`); ``secrets`` looks up model API keys by reference
+    :func:`mosu.startup.load_registrations`); ``secrets`` looks up model API keys by reference
     (``endpoint:ID``) for the evaluation engine."""
     prefix = default_worker_id()
     return WorkerPool(

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from mosu.deps import SessionDep, SignedInActor
+from mosu.accounts.deps import SignedInActor
+from mosu.deps import SessionDep
 from mosu.notifications import service, views
 from mosu.notifications.service import NotificationOut
 

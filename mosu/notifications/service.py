@@ -8,10 +8,9 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import User
+from mosu.accounts.models import Notification, User
 from mosu.core import clock
 from mosu.core.errors import NotFound
-from mosu.notifications.models import Notification
 from mosu.permissions import Actor
 
 LATEST = 100

@@ -8,13 +8,13 @@ from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mosu.core import ranking
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import Actor, can_manage_models_of, ensure
 from mosu.registry.lookups import MODEL_LOAD, get_model, get_organisation
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Modality, Model, Organisation
 from mosu.registry.schemas import FilingBrief, ModelIn, ModelOut, ModelPatch
-from mosu.search.live import engine_first, live_index
 
 
 def model_out(model: Model) -> ModelOut:
@@ -56,7 +56,7 @@ def list_models(
     ranked: list[int] = []
     if q.strip():
         pattern = like_pattern(q.strip())
-        ranked = live_index(session).search_models(session, q.strip())
+        ranked = ranking.rank(session, "models", q.strip())
         stmt = stmt.where(
             or_(
                 Model.id.in_(ranked),
@@ -80,7 +80,7 @@ def list_models(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     if ranked:
         hits = session.scalars(stmt.with_only_columns(Model.id).order_by(Model.id)).all()
-        shown = engine_first(hits, ranked)[(page - 1) * per_page : page * per_page]
+        shown = ranking.engine_first(hits, ranked)[(page - 1) * per_page : page * per_page]
         by_id = {
             m.id: m
             for m in session.scalars(select(Model).where(Model.id.in_(shown)).options(*MODEL_LOAD))

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from mosu.accounts.deps import OperatorActor
 from mosu.core import clock
 from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
-from mosu.deps import OperatorActor, SessionDep, SettingsDep
+from mosu.deps import SessionDep, SettingsDep
 from mosu.registry.columns import Format, Kind
 from mosu.registry.exports import export_table
 from mosu.registry.imports import ImportReportOut, import_table

@@ -9,6 +9,7 @@ from sqlalchemy import String, case, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.core import ranking
 from mosu.core.errors import Conflict
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
@@ -23,7 +24,6 @@ from mosu.permissions import (
 from mosu.registry.lookups import filed_model_ids, get_organisation
 from mosu.registry.models import Filing, Layer, Model, Organisation, Tier
 from mosu.registry.schemas import Contact, OrganisationIn, OrganisationOut, OrganisationPatch
-from mosu.search.live import engine_first, live_index
 
 
 def organisation_out(org: Organisation, *, actor: Actor, filed_ids: set[int]) -> OrganisationOut:
@@ -71,7 +71,7 @@ def list_organisations(
     ranked: list[int] = []
     if q.strip():
         pattern = like_pattern(q.strip())
-        ranked = live_index(session).search_organisations(session, q.strip())
+        ranked = ranking.rank(session, "organisations", q.strip())
         stmt = stmt.where(
             or_(
                 Organisation.id.in_(ranked),
@@ -91,7 +91,7 @@ def list_organisations(
     ordered = stmt.order_by(_TIER_ORDER, Organisation.id)
     if ranked:
         ids = session.scalars(ordered.with_only_columns(Organisation.id)).all()
-        shown = engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
+        shown = ranking.engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
         found = session.scalars(
             select(Organisation)
             .where(Organisation.id.in_(shown))

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core.credentials import CredentialBox
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import ai_models, endpoints, figures, filings, organisations, views

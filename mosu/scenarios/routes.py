@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from mosu.accounts.deps import PublicActor, require
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.deps import PublicActor, SessionDep, require
+from mosu.deps import SessionDep
 from mosu.permissions import SCENARIO_AUTHORS, Actor
 from mosu.scenarios import service, views
 from mosu.scenarios.models import ScenarioStatus

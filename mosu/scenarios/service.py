@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.challenges.models import Challenge, ChallengeState
+from mosu.core import ranking
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.money import whole_fen
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
     can_manage_scenario,
-    can_read_draft_challenge,
     can_read_draft_scenario,
     can_read_every_draft_scenario,
     ensure,
@@ -23,7 +22,6 @@ from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
-from mosu.search.live import engine_first, live_index
 
 
 def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
@@ -36,12 +34,21 @@ def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
     return stmt.where(shown)
 
 
+ChallengeBriefs = Callable[[Scenario, Actor], list[ChallengeBrief]]
+"""The challenges published from a scenario that an actor may see, oldest first."""
+
+_challenge_briefs: list[ChallengeBriefs] = []
+
+
+def shows_challenges(briefs: ChallengeBriefs) -> None:
+    """Let the challenges (built on scenarios) list a scenario's published challenges in its
+    output; scenarios never import them. Registered when :mod:`mosu.challenges` loads."""
+    _challenge_briefs[:] = [briefs]
+
+
 def scenario_out(scenario: Scenario, *, actor: Actor) -> ScenarioOut:
-    challenges = [
-        ChallengeBrief(id=c.id, title=c.title, state=c.state.value)
-        for c in scenario_challenges(scenario)
-        if c.state is not ChallengeState.draft or can_read_draft_challenge(actor, c.organisation_id)
-    ]
+    if not _challenge_briefs:
+        raise LookupError("mosu.challenges is not loaded: a scenario's challenges are unknown")
     return ScenarioOut(
         id=scenario.id,
         organisation_id=scenario.organisation_id,
@@ -58,18 +65,7 @@ def scenario_out(scenario: Scenario, *, actor: Actor) -> ScenarioOut:
         status=scenario.status,
         created_at=scenario.created_at,
         updated_at=scenario.updated_at,
-        challenges=challenges,
-    )
-
-
-def scenario_challenges(scenario: Scenario) -> list[Challenge]:
-    """The challenges published from ``scenario``, oldest first."""
-    session = Session.object_session(scenario)
-    assert session is not None
-    return list(
-        session.scalars(
-            select(Challenge).where(Challenge.scenario_id == scenario.id).order_by(Challenge.id)
-        )
+        challenges=_challenge_briefs[0](scenario, actor),
     )
 
 
@@ -96,7 +92,7 @@ def list_scenarios(
     ranked: list[int] = []
     if q.strip():
         pattern = like_pattern(q.strip())
-        ranked = live_index(session).search_scenarios(session, q.strip())
+        ranked = ranking.rank(session, "scenarios", q.strip())
         stmt = stmt.where(
             or_(
                 Scenario.id.in_(ranked),
@@ -130,7 +126,7 @@ def list_scenarios(
     rows: Iterable[Scenario]
     if ranked:
         ids = session.scalars(ordered.with_only_columns(Scenario.id)).all()
-        shown = engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
+        shown = ranking.engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
         by_id = {
             s.id: s
             for s in session.scalars(

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from mosu.board.models import CaseStudy
+from mosu.core import ranking
 from mosu.matching import Matcher, Recommendation
 from mosu.matching.engine import display_terms, supplier_filter
 from mosu.matching.index import Hit, Index
@@ -37,7 +37,7 @@ from mosu.matching.profiles import (
     SupplierProfile,
 )
 from mosu.matching.tokens import Tokenizer, default_tokenizer
-from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
+from mosu.registry.models import CaseStudy, Filing, FilingKind, FilingStatus, Model, Organisation
 from mosu.scenarios.models import Scenario
 
 Stamp = tuple[object, ...]
@@ -414,8 +414,6 @@ def live_index(session: Session) -> LiveIndex:
         return index
 
 
-def engine_first(ids: Iterable[int], ranked: Sequence[int]) -> list[int]:
-    """``ids`` (in a list's own order) with the engine's hits moved to the front, best first;
-    the rest (substring matches the engine did not rank) keep their order behind them."""
-    position = {doc: n for n, doc in enumerate(ranked)}
-    return sorted(ids, key=lambda doc: position.get(doc, len(position)))
+ranking.register("organisations", lambda s, q: live_index(s).search_organisations(s, q))
+ranking.register("models", lambda s, q: live_index(s).search_models(s, q))
+ranking.register("scenarios", lambda s, q: live_index(s).search_scenarios(s, q))

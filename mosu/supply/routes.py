@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core.errors import Invalid
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
 from mosu.supply import applications, attachments, decisions, offers, programmes, report, views
 from mosu.supply import ledger as book

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts import service as accounts
 from mosu.accounts import views as account_views
+from mosu.accounts.deps import SignedInActor
 from mosu.accounts.throttle import Policy
 from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, TooManyRequests
 from mosu.core.pagination import MAX_PER_PAGE
-from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor, supplier_organisation
 from mosu.registry import ai_models, endpoints

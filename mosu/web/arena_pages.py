@@ -11,11 +11,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from mosu import i18n
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.arena import board, service, views
 from mosu.arena.ratings import Leaderboard
 from mosu.arena.winrate import empirical_win_rate, leaderboard_order, win_rate_heatmap
 from mosu.core.errors import Invalid
-from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.forms import FormDep, text
 from mosu.web.render import language, render

@@ -8,10 +8,11 @@ from sqlalchemy.orm import Session
 
 from mosu import i18n
 from mosu.accounts import service as accounts
+from mosu.accounts.deps import PublicActor
 from mosu.accounts.throttle import Policy
 from mosu.core.errors import Forbidden, NotFound, TooManyRequests
 from mosu.core.settings import Settings
-from mosu.deps import SESSION_COOKIE, PublicActor, SessionDep, SettingsDep
+from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.permissions import Actor
 from mosu.web import login_csrf
 from mosu.web.forms import FormDep, text

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.board import service, views
 from mosu.board.schemas import CaseStudyIn
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.notifications import service as notifications
 from mosu.notifications import views as notification_views
 from mosu.permissions import Actor

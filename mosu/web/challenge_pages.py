@@ -15,14 +15,14 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
-from mosu.accounts.models import Role
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor, require
 from mosu.challenges import applications, catalogue, decisions, proposals, views
 from mosu.challenges.models import ApplicationState, Challenge, ChallengeKind, ChallengeState
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor, require
-from mosu.permissions import Actor, roles
+from mosu.deps import SessionDep, SettingsDep
+from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.lookups import filed_model_ids
 from mosu.scenarios.service import get_scenario

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
@@ -27,7 +28,7 @@ from mosu.corpus.imports import FILE_FIELDS, import_options
 from mosu.corpus.models import HIDDEN_SPLITS, PUBLIC_SPLITS, SPLITS, Dataset
 from mosu.corpus.readers import FORMATS, Part, split_word
 from mosu.corpus.schemas import DatasetIn, ImportReport
-from mosu.deps import PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import (
     Actor,
     can_create_dataset,

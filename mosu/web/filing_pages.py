@@ -9,8 +9,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.core.errors import Conflict, Forbidden, Invalid
-from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import filings, views

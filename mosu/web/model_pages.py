@@ -10,8 +10,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.core.errors import Conflict, Forbidden, Invalid
-from mosu.deps import PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import ai_models, views

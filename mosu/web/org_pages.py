@@ -10,9 +10,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.board import views as board_views
 from mosu.core.errors import Conflict, Invalid
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.permissions import (
     Actor,
     can_set_standing,

@@ -8,8 +8,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from mosu import i18n
+from mosu.accounts.deps import OperatorActor, PublicActor
 from mosu.accounts.service import actor_for, user_for_web_token
-from mosu.deps import SESSION_COOKIE, OperatorActor, PublicActor, SessionDep
+from mosu.deps import SESSION_COOKIE, SessionDep
 from mosu.permissions import PUBLIC, Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import figures, views

@@ -16,6 +16,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
 from mosu import race as races
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.challenges.models import (
     Challenge,
     CutRule,
@@ -24,7 +25,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views

@@ -14,8 +14,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from mosu.accounts.deps import PublicActor, require
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.deps import PublicActor, SessionDep, require
+from mosu.deps import SessionDep
 from mosu.permissions import (
     SCENARIO_AUTHORS,
     Actor,

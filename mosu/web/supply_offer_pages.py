@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu import i18n
+from mosu.accounts.deps import OperatorActor, SignedInActor
 from mosu.core.errors import Invalid, MosuError
-from mosu.deps import OperatorActor, SessionDep, SignedInActor
+from mosu.deps import SessionDep
 from mosu.permissions import Actor, can_manage_offers_of, can_offer_supply, ensure
 from mosu.supply import offers, programmes, views
 from mosu.supply.models import VoucherKind

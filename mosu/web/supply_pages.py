@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from mosu import i18n
+from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core import clock
 from mosu.core.errors import MosuError
 from mosu.core.settings import Settings
-from mosu.deps import OperatorActor, PublicActor, SessionDep, SettingsDep, SignedInActor
+from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import (
     Actor,
     can_act_for_any_organisation,

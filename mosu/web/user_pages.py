@@ -7,8 +7,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from mosu.accounts import service as accounts
+from mosu.accounts.deps import OperatorActor
 from mosu.core.errors import Invalid
-from mosu.deps import OperatorActor, SessionDep
+from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.web.forms import FieldErrors, FormDep, service_errors
 from mosu.web.render import language, render

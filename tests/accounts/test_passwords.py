@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from mosu.accounts import service
-from mosu.accounts.models import Role
 from mosu.accounts.passwords import MIN_LENGTH, check_password, common_passwords
 from mosu.core.errors import Invalid
+from mosu.permissions import Role
 from tests.conftest import World
 
 

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.accounts import service
-from mosu.accounts.models import ApiToken, Role, User, WebSession
+from mosu.accounts.models import ApiToken, User, WebSession
 from mosu.accounts.security import hash_password, token_digest, verify_password
 from mosu.core import clock
 from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.permissions import Role
 from tests.conftest import World
 
 

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.accounts.models import Notification
 from mosu.board import service
 from mosu.board.schemas import CaseStudyIn, CaseStudyPatch
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.notifications import service as notifications
-from mosu.notifications.models import Notification
 from mosu.permissions import PUBLIC
 from mosu.registry import ai_models, filings, lookups, organisations
 from mosu.registry.models import FilingStatus, Layer, Modality

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mosu.accounts.models import Role
 from mosu.permissions import (
     PUBLIC,
     Actor,
+    Role,
     acts_for_platform,
     can_apply_now,
     can_edit_challenge,

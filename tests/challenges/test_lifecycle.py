@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.challenges import lifecycle
 from mosu.challenges.models import Challenge, ChallengeState
 from mosu.core.errors import Conflict, Forbidden, Invalid
-from mosu.permissions import PUBLIC, Actor
+from mosu.permissions import PUBLIC, Actor, Role
 from tests.conftest import World
 from tests.helpers.scenarios import actor, make_challenge
 

@@ -11,7 +11,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
 from mosu.challenges.models import (
     Application,
@@ -24,7 +23,7 @@ from mosu.challenges.models import (
 from mosu.challenges.schemas import ApplicationIn, ChallengePatch
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
-from mosu.permissions import PUBLIC, Actor
+from mosu.permissions import PUBLIC, Actor, Role
 from mosu.scenarios.models import ScenarioStatus
 from tests.conftest import World, make_org
 from tests.helpers.scenarios import (

@@ -8,8 +8,7 @@ import re
 import httpx
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from tests.conftest import LiveServer, World
 from tests.helpers.corpus import import_rows
 from tests.helpers.signin import browser, signed_in

@@ -8,12 +8,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Conflict, Forbidden, Unauthenticated
 from mosu.corpus import catalogue, reading, screening, views
 from mosu.corpus.models import Dataset, DatasetRow, DatasetVersion
 from mosu.corpus.schemas import DatasetIn, DatasetPatch
-from mosu.permissions import PUBLIC, Actor
+from mosu.permissions import PUBLIC, Actor, Role
 from tests.conftest import World
 from tests.helpers.corpus import OP, import_rows
 

@@ -7,11 +7,10 @@ import random
 
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.arena import service
 from mosu.arena.models import Arena
 from mosu.arena.schemas import ArenaIn, CompetitorIn
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from tests.conftest import World
 
 PROMPTS = [

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.corpus import catalogue, imports
 from mosu.corpus.readers import Part
 from mosu.corpus.schemas import DatasetIn, ImportOptions
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from tests.conftest import SHARED_DATA
 
 OP = Actor(user_id=None, role=Role.operator, username="tests")

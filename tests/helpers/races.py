@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu import race as races
-from mosu.accounts.models import Role
 from mosu.challenges.models import (
     Application,
     ApplicationMember,
@@ -31,7 +30,7 @@ from mosu.demo.loader import load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from mosu.jobs.worker import Worker
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.models import ModelEndpoint
 from mosu.scenarios.models import Scenario
 from tests.conftest import World

@@ -10,12 +10,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.challenges import applications, catalogue, decisions, proposals
 from mosu.challenges.models import Application, Challenge, ChallengeKind
 from mosu.challenges.schemas import ApplicationIn, ChallengeIn
 from mosu.core import clock
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry import ai_models, filings
 from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn

@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.supply import applications, decisions, programmes
 from mosu.supply.models import VoucherApplication, VoucherKind, VoucherProgramme
 from mosu.supply.rules import Boost, Rules

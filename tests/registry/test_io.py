@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Forbidden
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.ai_models import create_model
 from mosu.registry.columns import COLUMNS, Kind
 from mosu.registry.exports import export_table

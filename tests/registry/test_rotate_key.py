@@ -7,12 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from mosu.accounts.models import Role
 from mosu.cli import app as cli_app
 from mosu.core.credentials import CredentialBox
 from mosu.core.settings import secret_key_problem
 from mosu.evals.netpolicy import STRICT
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry.endpoints import create_endpoint, endpoint_api_key
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.schemas import EndpointIn

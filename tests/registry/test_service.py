@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
-from mosu.permissions import Actor
+from mosu.permissions import Actor, Role
 from mosu.registry import ai_models, figures, filings, lookups, organisations
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.schemas import (

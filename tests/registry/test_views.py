@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
 from mosu.core.errors import Forbidden
-from mosu.permissions import PUBLIC, Actor
+from mosu.permissions import PUBLIC, Actor, Role
 from mosu.registry import ai_models, filings, views
 from mosu.registry.models import FilingKind, Modality
 from mosu.registry.schemas import FilingIn, ModelIn

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Role
-from mosu.permissions import PUBLIC, Actor
+from mosu.permissions import PUBLIC, Actor, Role
 from mosu.supply import views
 from tests.conftest import World
 from tests.helpers.scenarios import actor

@@ -6,7 +6,8 @@ import httpx
 import pytest
 from starlette.requests import Request
 
-from mosu.deps import SESSION_COOKIE, _same_origin, origin_of
+from mosu.accounts.deps import _same_origin, origin_of
+from mosu.deps import SESSION_COOKIE
 from tests.conftest import LiveServer, World
 from tests.helpers.signin import browser, csrf_token, sign_in
 
