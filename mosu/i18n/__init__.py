@@ -74,7 +74,9 @@ def gettext(lang: Language, text: str, /, **params: object) -> str:
 
 def register_labels(cls: type[E], labels: Mapping[E, tuple[str, str]]) -> None:
     """Give every member of ``cls`` its (Chinese, English) label; a member left out is an error."""
-    given = {(type(member), member.value): pair for member, pair in labels.items()}
+    given: dict[tuple[type[enum.Enum], object], tuple[str, str]] = {
+        (type(member), member.value): pair for member, pair in labels.items()
+    }
     missing = [member.name for member in cls if (cls, member.value) not in given]
     if missing:
         raise ValueError(f"{cls.__name__} members without a label: {missing}")
