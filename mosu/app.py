@@ -190,8 +190,10 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(board_router)
     api.include_router(notifications_router)
     # pages first: a router tries its routes one by one, and no page's path can match an
-    # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes
-    app.include_router(pages.router)
+    # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes;
+    # the pages' routes join the application's own list (an included router is scanned
+    # twice per request, see mosu.web.pages)
+    app.router.routes.extend(pages.router.routes)
     app.include_router(api)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)

@@ -7,17 +7,15 @@ never the lead's name before it is shortlisted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
 from mosu.challenges.applications import applications_of, team_of
-from mosu.challenges.models import (
-    Challenge,
-)
-from mosu.challenges.schemas import (
-    EventOut,
-)
+from mosu.challenges.models import Application, Challenge
+from mosu.challenges.schemas import EventOut
 from mosu.core import clock
 from mosu.permissions import (
     Actor,
@@ -51,10 +49,19 @@ def _actor_organisations(session: Session, user_ids: set[int]) -> dict[int, str]
     }
 
 
-def events_out(session: Session, *, actor: Actor, challenge: Challenge) -> list[EventOut]:
+def events_out(
+    session: Session,
+    *,
+    actor: Actor,
+    challenge: Challenge,
+    applications: Sequence[Application] | None = None,
+) -> list[EventOut]:
     """The audit log as ``actor`` may read it: decision reasons for the team and operators,
-    usernames for operators (everyone else sees the actor's organisation)."""
-    teams = {a.id: team_of(a) for a in applications_of(session, challenge.id)}
+    usernames for operators (everyone else sees the actor's organisation). ``applications``:
+    all the challenge's, if already read."""
+    if applications is None:
+        applications = applications_of(session, challenge.id)
+    teams = {a.id: team_of(a) for a in applications}
     shown = _actor_organisations(
         session, {e.actor_id for e in challenge.events if e.actor_id is not None}
     )

@@ -7,10 +7,12 @@ Every change of a challenge's state goes through :func:`mosu.challenges.lifecycl
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 
 from mosu.challenges import lifecycle
 from mosu.challenges.models import (
@@ -50,9 +52,12 @@ def visible(stmt: S, actor: Actor) -> S:
     return stmt.where(shown)
 
 
-def get_challenge(session: Session, challenge_id: int, *, actor: Actor) -> Challenge:
-    """The challenge, or not found (also a draft the actor may not read)."""
-    challenge = session.get(Challenge, challenge_id)
+def get_challenge(
+    session: Session, challenge_id: int, *, actor: Actor, options: Sequence[ORMOption] = ()
+) -> Challenge:
+    """The challenge, or not found (also a draft the actor may not read); ``options``: what
+    to load with it."""
+    challenge = session.get(Challenge, challenge_id, options=options)
     if challenge is None or (
         challenge.state is ChallengeState.draft
         and not can_read_draft_challenge(actor, challenge.organisation_id)

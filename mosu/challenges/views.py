@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi.responses import FileResponse
 from sqlalchemy import String, cast, func, or_, select
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, load_only, selectinload
 
 from mosu.challenges import lifecycle
 from mosu.challenges.applications import (
@@ -52,6 +52,7 @@ from mosu.challenges.schemas import (
 from mosu.core import clock
 from mosu.core.errors import Conflict
 from mosu.core.pagination import Page, like_pattern, page_args
+from mosu.corpus.models import DatasetVersion
 from mosu.corpus.screening import contamination_warning
 from mosu.permissions import (
     Actor,
@@ -68,6 +69,22 @@ from mosu.registry.models import Model, Organisation
 from mosu.scenarios.service import get_scenario
 
 # ---------------------------------------------------------------- outputs
+
+
+STAGE_BRIEFS = selectinload(Challenge.stages).options(
+    load_only(
+        Stage.challenge_id,
+        Stage.position,
+        Stage.name,
+        Stage.state,
+        Stage.opens_at,
+        Stage.closes_at,
+        Stage.dataset_version_id,
+    ),
+    joinedload(Stage.dataset_version).load_only(DatasetVersion.contamination),
+)
+"""What :func:`stage_briefs` reads of the stages, without the task and boards they carry
+(JSON that costs more to decode than the rest of a challenge page)."""
 
 
 def stage_briefs(challenge: Challenge) -> list[StageBrief]:
@@ -204,7 +221,7 @@ def list_challenges(
         stmt.options(
             contains_eager(Challenge.organisation),  # joined above, for the search
             joinedload(Challenge.scenario),
-            selectinload(Challenge.stages).joinedload(Stage.dataset_version),
+            STAGE_BRIEFS,
         )
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
         .offset((page - 1) * per_page)
@@ -229,7 +246,7 @@ def application_out(
 def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
     """The models of ``ids`` with their organisations, in one round of queries."""
     found = session.scalars(
-        select(Model).where(Model.id.in_(set(ids))).options(selectinload(Model.organisation))
+        select(Model).where(Model.id.in_(set(ids))).options(joinedload(Model.organisation))
     )
     return {m.id: m for m in found}
 
@@ -278,35 +295,48 @@ def _application_out(
     )
 
 
+EAGER_APPLICATIONS = (
+    selectinload(Application.members).joinedload(ApplicationMember.organisation),
+    selectinload(Application.models),
+    joinedload(Application.organisation),
+)
+"""Load an application's organisations, members' organisations and models with it."""
+
+
 def readable_applications(
-    session: Session, *, actor: Actor, challenge: Challenge, eager: bool = False
+    session: Session,
+    *,
+    actor: Actor,
+    challenge: Challenge,
+    eager: bool = False,
+    every: Sequence[Application] | None = None,
 ) -> list[Application]:
     """All applications for operators and the issuer; a supplier's own team's otherwise
-    (``eager``: with their organisations, members' organisations and models loaded)."""
-    options = (
-        (
-            selectinload(Application.members).joinedload(ApplicationMember.organisation),
-            selectinload(Application.models),
-            joinedload(Application.organisation),
-        )
-        if eager
-        else ()
-    )
-    applications = applications_of(session, challenge.id, *options)
+    (``eager``: with :data:`EAGER_APPLICATIONS`; ``every``: all of them, already read)."""
+    if every is None:
+        every = applications_of(session, challenge.id, *(EAGER_APPLICATIONS if eager else ()))
     if can_read_all_applications(actor, challenge.organisation_id):
-        return applications
+        return list(every)
     if actor.organisation_id is None:
         return []
-    return [a for a in applications if actor.organisation_id in team_of(a)]
+    return [a for a in every if actor.organisation_id in team_of(a)]
 
 
 def list_applications(
-    session: Session, *, actor: Actor, challenge: Challenge, seen: ChallengeOut | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    challenge: Challenge,
+    seen: ChallengeOut | None = None,
+    every: Sequence[Application] | None = None,
 ) -> ApplicationList:
     """The applications ``actor`` may read (a fixed number of queries for all of them);
-    ``seen``, the challenge's :func:`challenge_out` already read, saves counting again."""
+    ``seen``, the challenge's :func:`challenge_out` already read, saves counting again, and
+    ``every``, all its applications read with :data:`EAGER_APPLICATIONS`, reading them."""
     filed = filed_model_ids(session)
-    applications = readable_applications(session, actor=actor, challenge=challenge, eager=True)
+    applications = readable_applications(
+        session, actor=actor, challenge=challenge, eager=True, every=every
+    )
     models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
     entries: dict[int, int] = {}
     if applications:
@@ -405,12 +435,25 @@ class ChallengeView:
 def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> ChallengeView:
     """The challenge (404 for a draft the actor may not read) with its audit log, the
     applications the actor may read, and its lifecycle buttons (``decide`` is the race's)."""
-    challenge = get_challenge(session, challenge_id, actor=actor)
+    challenge = get_challenge(
+        session,
+        challenge_id,
+        actor=actor,
+        options=(
+            joinedload(Challenge.organisation),
+            joinedload(Challenge.scenario),
+            STAGE_BRIEFS,
+            selectinload(Challenge.events),
+        ),
+    )
     seen = challenge_out(session, challenge)
+    every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)  # read once for both
     return ChallengeView(
         challenge=seen,
-        events=events_out(session, actor=actor, challenge=challenge),
-        applications=list_applications(session, actor=actor, challenge=challenge, seen=seen),
+        events=events_out(session, actor=actor, challenge=challenge, applications=every),
+        applications=list_applications(
+            session, actor=actor, challenge=challenge, seen=seen, every=every
+        ),
         moves=[t for t in lifecycle.available(actor, challenge) if t.name != "decide"],
         can_apply=can_apply_now(
             actor, takes_applications=takes_applications(challenge, clock.today())

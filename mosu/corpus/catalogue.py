@@ -4,7 +4,7 @@ finding it and its immutable versions."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.corpus.models import (
@@ -91,7 +91,7 @@ def update_dataset(
 def list_datasets(session: Session) -> list[Dataset]:
     stmt = (
         select(Dataset)
-        .options(selectinload(Dataset.versions), selectinload(Dataset.organisation))
+        .options(selectinload(Dataset.versions), joinedload(Dataset.organisation))
         .order_by(Dataset.name)
     )
     return list(session.scalars(stmt))

@@ -4,7 +4,7 @@ model or a filing by id, and the models with an active 备案 filing."""
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from mosu.core.errors import NotFound
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
@@ -28,9 +28,10 @@ def get_organisation(session: Session, organisation_id: int) -> Organisation:
     return org
 
 
+# a many-to-one relation is joined into the same statement; a list is read by a second one
 MODEL_LOAD = (
-    selectinload(Model.organisation),
-    selectinload(Model.base_model),
+    joinedload(Model.organisation, innerjoin=True),
+    joinedload(Model.base_model),
     selectinload(Model.filings),
 )
 
@@ -43,8 +44,8 @@ def get_model(session: Session, model_id: int) -> Model:
 
 
 FILING_LOAD = (
-    selectinload(Filing.model).selectinload(Model.organisation),
-    selectinload(Filing.based_on_model),
+    joinedload(Filing.model, innerjoin=True).joinedload(Model.organisation, innerjoin=True),
+    joinedload(Filing.based_on_model),
 )
 
 

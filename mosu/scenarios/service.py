@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from sqlalchemy import Select, String, cast, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload
 
 from mosu.core import ranking
 from mosu.core.errors import Conflict, Invalid, NotFound
@@ -132,13 +132,13 @@ def list_scenarios(
             for s in session.scalars(
                 select(Scenario)
                 .where(Scenario.id.in_(shown))
-                .options(selectinload(Scenario.organisation))
+                .options(joinedload(Scenario.organisation))
             )
         }
         rows = [by_id[i] for i in shown]
     else:
         rows = session.scalars(
-            ordered.options(selectinload(Scenario.organisation))
+            ordered.options(joinedload(Scenario.organisation))
             .offset((page - 1) * per_page)
             .limit(per_page)
         )
