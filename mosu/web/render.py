@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -67,7 +68,16 @@ env.globals.update(
     FilingKind=FilingKind,
     FilingStatus=FilingStatus,
 )
+
+
+def percent(share: Decimal | str) -> str:
+    """A share as a percentage with no trailing zeros: ``0.30`` → ``30%``."""
+    value = Decimal(str(share)) * 100
+    return f"{value.normalize():f}%"
+
+
 env.filters["yuan"] = fmt_yuan  # every amount on every page: fen in, yuan out
+env.filters["percent"] = percent
 
 
 def language(request: Request) -> i18n.Language:

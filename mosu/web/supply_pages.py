@@ -4,7 +4,6 @@ review, claim and payout forms, and the operators' spending report with charts."
 
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
@@ -59,7 +58,7 @@ from mosu.web.forms import (
     text,
     validation_errors,
 )
-from mosu.web.render import env, language, render
+from mosu.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
 APPLICATION_FIELDS = (
@@ -74,14 +73,6 @@ APPLICATION_FIELDS = (
     "service_ends_on",
     "description",
 )
-
-
-def _percent(share: Decimal | str) -> str:
-    value = Decimal(str(share)) * 100
-    return f"{value.normalize():f}%"
-
-
-env.filters["percent"] = _percent
 
 
 def _money(form: FormData, name: str) -> str:
