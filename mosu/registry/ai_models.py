@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -78,21 +76,15 @@ def list_models(
         )
         stmt = stmt.where(Model.id.in_(ids) if filed else Model.id.not_in(ids))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if ranked:
-        hits = session.scalars(stmt.with_only_columns(Model.id).order_by(Model.id)).all()
-        shown = ranking.engine_first(hits, ranked)[(page - 1) * per_page : page * per_page]
-        by_id = {
-            m.id: m
-            for m in session.scalars(select(Model).where(Model.id.in_(shown)).options(*MODEL_LOAD))
-        }
-        rows: Iterable[Model] = [by_id[i] for i in shown]
-    else:
-        rows = session.scalars(
-            stmt.options(*MODEL_LOAD)
-            .order_by(Model.id)
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
+    rows = ranking.page_rows(
+        session,
+        stmt.order_by(Model.id),
+        Model,
+        ranked,
+        page=page,
+        per_page=per_page,
+        options=MODEL_LOAD,
+    )
     return Page(items=[model_out(m) for m in rows], total=total, page=page, per_page=per_page)
 
 

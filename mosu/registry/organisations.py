@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, or_, select
@@ -88,23 +87,15 @@ def list_organisations(
     if resident is not None:
         stmt = stmt.where(Organisation.resident.is_(resident))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    ordered = stmt.order_by(_TIER_ORDER, Organisation.id)
-    if ranked:
-        ids = session.scalars(ordered.with_only_columns(Organisation.id)).all()
-        shown = ranking.engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
-        found = session.scalars(
-            select(Organisation)
-            .where(Organisation.id.in_(shown))
-            .options(selectinload(Organisation.models))
-        ).all()
-        by_id = {o.id: o for o in found}
-        rows: Iterable[Organisation] = [by_id[i] for i in shown]
-    else:
-        rows = session.scalars(
-            ordered.options(selectinload(Organisation.models))
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
+    rows = ranking.page_rows(
+        session,
+        stmt.order_by(_TIER_ORDER, Organisation.id),
+        Organisation,
+        ranked,
+        page=page,
+        per_page=per_page,
+        options=(selectinload(Organisation.models),),
+    )
     filed = filed_model_ids(session)
     items = [organisation_out(o, actor=actor, filed_ids=filed) for o in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)

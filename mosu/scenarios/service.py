@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -122,26 +122,15 @@ def list_scenarios(
     if high is not None:
         stmt = stmt.where(or_(Scenario.budget_min_fen.is_(None), Scenario.budget_min_fen <= high))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    ordered = stmt.order_by(Scenario.created_at.desc(), Scenario.id.desc())
-    rows: Iterable[Scenario]
-    if ranked:
-        ids = session.scalars(ordered.with_only_columns(Scenario.id)).all()
-        shown = ranking.engine_first(ids, ranked)[(page - 1) * per_page : page * per_page]
-        by_id = {
-            s.id: s
-            for s in session.scalars(
-                select(Scenario)
-                .where(Scenario.id.in_(shown))
-                .options(joinedload(Scenario.organisation))
-            )
-        }
-        rows = [by_id[i] for i in shown]
-    else:
-        rows = session.scalars(
-            ordered.options(joinedload(Scenario.organisation))
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
+    rows = ranking.page_rows(
+        session,
+        stmt.order_by(Scenario.created_at.desc(), Scenario.id.desc()),
+        Scenario,
+        ranked,
+        page=page,
+        per_page=per_page,
+        options=(joinedload(Scenario.organisation),),
+    )
     items = [scenario_out(s, actor=actor) for s in rows]
     return Page(items=items, total=total, page=page, per_page=per_page)
 
