@@ -398,14 +398,6 @@ def acts_for_platform(role: Role) -> bool:
     return role is Role.operator
 
 
-# --- corpus ---
-
-
-def can_register_for_any_organisation(actor: Actor) -> bool:
-    """Registering a data set for any organisation (others register for their own): operators."""
-    return actor.is_operator
-
-
 # --- registry ---
 
 
@@ -424,8 +416,8 @@ def can_set_regional_total(actor: Actor) -> bool:
 
 
 def can_act_for_any_organisation(actor: Actor) -> bool:
-    """Whether the actor's forms (a model, an endpoint, an offer, a voucher application) may
-    name any organisation (operators) or only its own."""
+    """Whether the actor's forms (a model, an endpoint, an offer, a voucher application, a
+    data set, a scenario) may name any organisation (operators) or only its own."""
     return actor.is_operator
 
 
@@ -463,11 +455,6 @@ SCENARIO_AUTHORS = roles(Role.operator, Role.demand)
 def can_post_scenario(actor: Actor) -> bool:
     """Posting a scenario at all: operators, and demand users of an organisation."""
     return actor.is_operator or (actor.role is Role.demand and actor.organisation_id is not None)
-
-
-def can_post_for_any_organisation(actor: Actor) -> bool:
-    """Naming the demand organisation of a new scenario (others post for their own)."""
-    return actor.is_operator
 
 
 def can_read_every_draft_scenario(actor: Actor) -> bool:

@@ -18,9 +18,9 @@ from mosu.corpus.schemas import (
 )
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_create_dataset,
     can_manage_dataset,
-    can_register_for_any_organisation,
     ensure,
 )
 from mosu.registry.models import Organisation
@@ -30,7 +30,7 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetIn) -> Datase
     """A new card. A supplier registers for its own organisation; an operator for any."""
     ensure(can_create_dataset(actor), "只有运营方和有组织的供给方可以登记语料 / not allowed")
     organisation_id = data.organisation_id
-    if not can_register_for_any_organisation(actor):
+    if not can_act_for_any_organisation(actor):
         if organisation_id not in (None, actor.organisation_id):
             raise Forbidden("只能为本组织登记语料 / only for your own organisation")
         organisation_id = actor.organisation_id

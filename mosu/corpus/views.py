@@ -18,11 +18,11 @@ from mosu.corpus.schemas import DatasetOut, RowPage, VersionOut
 from mosu.corpus.screening import contamination_view, contamination_warning
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_check_contamination,
     can_create_dataset,
     can_manage_dataset,
     can_read_hidden_split,
-    can_register_for_any_organisation,
 )
 from mosu.registry.models import Organisation
 
@@ -92,7 +92,7 @@ def corpus_list(session: Session, *, actor: Actor) -> CorpusList:
 
 def organisation_choices(session: Session, *, actor: Actor) -> list[tuple[int, str]]:
     """The organisations ``actor`` may register a data set for: any (operators) or its own."""
-    if can_register_for_any_organisation(actor):
+    if can_act_for_any_organisation(actor):
         return [
             (i, n)
             for i, n in session.execute(
@@ -138,7 +138,7 @@ def dataset_view(
         can_manage=can_manage_dataset(actor, dataset.organisation_id),
         can_read_hidden=can_read_hidden_split(actor),
         can_recheck=can_check_contamination(actor),
-        can_choose_any_organisation=can_register_for_any_organisation(actor),
+        can_choose_any_organisation=can_act_for_any_organisation(actor),
     )
 
 

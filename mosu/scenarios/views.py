@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_manage_challenge,
     can_manage_scenario,
-    can_post_for_any_organisation,
 )
 from mosu.registry.models import Organisation
 from mosu.scenarios import service
@@ -47,6 +47,6 @@ def organisation_choices(
 ) -> list[Organisation]:
     """The demand organisations a new scenario may name: all of them for those who post for
     any organisation, none otherwise (and none when editing: a scenario keeps its own)."""
-    if scenario is not None or not can_post_for_any_organisation(actor):
+    if scenario is not None or not can_act_for_any_organisation(actor):
         return []
     return list(session.scalars(select(Organisation).order_by(Organisation.name_zh)))

@@ -31,8 +31,8 @@ from mosu.corpus.schemas import DatasetIn, ImportReport
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import (
     Actor,
+    can_act_for_any_organisation,
     can_create_dataset,
-    can_register_for_any_organisation,
     ensure,
 )
 from mosu.registry.models import Modality
@@ -160,7 +160,7 @@ def _form_page(
         "report": report,
         "stashed": stashed or {},
         "organisations": views.organisation_choices(session, actor=actor),
-        "can_choose_any_organisation": can_register_for_any_organisation(actor),
+        "can_choose_any_organisation": can_act_for_any_organisation(actor),
         "formats": FORMATS,
         "modalities": list(Modality),
         "max_mb": settings.max_upload_mb,

@@ -9,10 +9,10 @@ from mosu.permissions import (
     Actor,
     Role,
     acts_for_platform,
+    can_act_for_any_organisation,
     can_apply_now,
     can_edit_challenge,
     can_read_every_challenge,
-    can_register_for_any_organisation,
     challenge_parties,
 )
 
@@ -61,9 +61,9 @@ def test_only_operators_edit_drafts_read_every_challenge_and_register_for_anyone
     for actor in (DEMAND, SUPPLIER, EXPERT, PUBLIC):
         assert not can_edit_challenge(actor, draft=True)
         assert not can_read_every_challenge(actor)
-        assert not can_register_for_any_organisation(actor)
+        assert not can_act_for_any_organisation(actor)
     assert can_read_every_challenge(OPERATOR)
-    assert can_register_for_any_organisation(OPERATOR)
+    assert can_act_for_any_organisation(OPERATOR)
 
 
 def test_only_operators_act_for_the_platform_in_the_audit_log() -> None:
