@@ -304,17 +304,10 @@ EAGER_APPLICATIONS = (
 
 
 def readable_applications(
-    session: Session,
-    *,
-    actor: Actor,
-    challenge: Challenge,
-    eager: bool = False,
-    every: Sequence[Application] | None = None,
+    actor: Actor, challenge: Challenge, every: Sequence[Application]
 ) -> list[Application]:
-    """All applications for operators and the issuer; a supplier's own team's otherwise
-    (``eager``: with :data:`EAGER_APPLICATIONS`; ``every``: all of them, already read)."""
-    if every is None:
-        every = applications_of(session, challenge.id, *(EAGER_APPLICATIONS if eager else ()))
+    """Of all the challenge's applications, ``every``: all for operators and the issuer, a
+    supplier's own team's otherwise."""
     if can_read_all_applications(actor, challenge.organisation_id):
         return list(every)
     if actor.organisation_id is None:
@@ -334,9 +327,9 @@ def list_applications(
     ``seen``, the challenge's :func:`challenge_out` already read, saves counting again, and
     ``every``, all its applications read with :data:`EAGER_APPLICATIONS`, reading them."""
     filed = filed_model_ids(session)
-    applications = readable_applications(
-        session, actor=actor, challenge=challenge, eager=True, every=every
-    )
+    if every is None:
+        every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)
+    applications = readable_applications(actor, challenge, every)
     models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
     entries: dict[int, int] = {}
     if applications:
