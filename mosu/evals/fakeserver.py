@@ -19,6 +19,14 @@ answers (position bias). With ``api_key`` set it refuses, with HTTP 401, a reque
 not carry that key. Written on raw asyncio so that one core serves well over a thousand
 requests per second.
 
+It speaks as a served model does: tokens are characters, counted in ``usage``; an answer
+longer than the request's ``max_tokens`` is cut there with ``finish_reason: "length"``; the
+first token comes after ``latency`` seconds and each further one ``1 / token_rate`` seconds
+later (``token_rate`` 0: all at once). A request with ``"stream": true`` is answered with
+server-sent events, one chunk per token, and the usage in a last chunk when
+``stream_options.include_usage`` asks for it, so a client measures exactly the time to first
+token and per output token the server was told to produce.
+
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
 
@@ -77,6 +85,7 @@ class FakeConfig:
     pair_pattern: str | None = None
     judge_bias: float = 0.0
     api_key: str | None = None
+    token_rate: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -254,6 +263,11 @@ class _Protocol(asyncio.Protocol):
             if isinstance(prompt, list):
                 prompt = "".join(part.get("text", "") for part in prompt)
             model = str(request.get("model", ""))
+            stream = request.get("stream") is True
+            include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+            max_tokens = request.get("max_tokens")
+            if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+                raise ValueError(max_tokens)
         except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
             self.send(_http(400, b'{"error": {"message": "bad request"}}'))
             return
@@ -282,13 +296,59 @@ class _Protocol(asyncio.Protocol):
             payload = _http(200, b'{"choices": [{"message": {"content": ')
         else:
             content = "" if fault == "empty" else server.answer(model, prompt)
-            payload = _http(200, _completion(model, prompt, content))
-        if cfg.latency > 0:
+            finish = "stop"
+            if max_tokens is not None and len(content) > max_tokens:
+                content, finish = content[:max_tokens], "length"
+            tokens = max(len(content), 1)
+            if stream:
+                self.stream(model, prompt, content, finish, include_usage)
+                return
+            payload = _http(200, _completion(model, prompt, content, finish))
+            if cfg.token_rate > 0:
+                self.hold(cfg.latency + (tokens - 1) / cfg.token_rate, payload)
+                return
+        self.hold(cfg.latency, payload)
+
+    def hold(self, delay: float, payload: bytes | None) -> None:
+        """Send ``payload`` after ``delay`` seconds, counted as in flight till then."""
+        server = self.server
+        if delay > 0:
             server.in_flight += 1
             server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
-            self.loop.call_later(cfg.latency, self.reply, payload)
+            self.loop.call_later(delay, self.reply, payload)
         else:
             self.send(payload)
+
+    def stream(
+        self, model: str, prompt: str, content: str, finish: str, include_usage: bool
+    ) -> None:
+        """Answer with server-sent events: the head at once, the first token after
+        ``latency``, each next one ``1 / token_rate`` later, then the finish reason, the
+        usage (if asked) and ``[DONE]``."""
+        cfg, server = self.server.config, self.server
+        server.in_flight += 1
+        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        self.send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        step = 1 / cfg.token_rate if cfg.token_rate > 0 else 0.0
+        chunks = [_event(model, {"content": token}, None) for token in content]
+        chunks.append(_event(model, {}, finish))
+        if include_usage:
+            chunks.append(_event(model, None, None, _usage(prompt, content)))
+        chunks.append(b"data: [DONE]\n\n")
+        framed = [b"%x\r\n%s\r\n" % (len(c), c) for c in chunks] + [b"0\r\n\r\n"]
+        # one send per token time, the closing events with the last token: timers due at
+        # the same moment need not run in the order they were set
+        cut = max(len(content), 1) if step else 1
+        batches = [b"".join(framed[i : i + 1]) for i in range(cut - 1)]
+        batches.append(b"".join(framed[cut - 1 :]))
+        for index, batch in enumerate(batches):
+            last = index == len(batches) - 1
+            self.loop.call_later(
+                cfg.latency + index * step, self.reply if last else self.send, batch
+            )
 
     def reply(self, payload: bytes | None) -> None:
         """Answer a request held for the configured latency (counted as in flight till then)."""
@@ -296,7 +356,37 @@ class _Protocol(asyncio.Protocol):
         self.send(payload)
 
 
-def _completion(model: str, prompt: str, content: str) -> bytes:
+def _usage(prompt: str, content: str) -> dict[str, int]:
+    """Tokens as the server counts them: characters."""
+    return {
+        "prompt_tokens": len(prompt),
+        "completion_tokens": len(content),
+        "total_tokens": len(prompt) + len(content),
+    }
+
+
+def _event(
+    model: str,
+    delta: dict[str, str] | None,
+    finish: str | None,
+    usage: dict[str, int] | None = None,
+) -> bytes:
+    """One server-sent event of a streamed chat completion."""
+    chunk: dict[str, object] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [] if delta is None else [
+            {"index": 0, "delta": delta, "finish_reason": finish}
+        ],
+    }  # fmt: skip
+    if usage is not None:
+        chunk["usage"] = usage
+    return b"data: " + json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n\n"
+
+
+def _completion(model: str, prompt: str, content: str, finish: str = "stop") -> bytes:
     """An OpenAI chat completion answering ``content`` (tokens counted as characters)."""
     reply = {
         "id": "chatcmpl-fake",
@@ -307,14 +397,10 @@ def _completion(model: str, prompt: str, content: str) -> bytes:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }
         ],
-        "usage": {
-            "prompt_tokens": len(prompt),
-            "completion_tokens": len(content),
-            "total_tokens": len(prompt) + len(content),
-        },
+        "usage": _usage(prompt, content),
     }
     return json.dumps(reply, ensure_ascii=False).encode("utf-8")
 
@@ -375,6 +461,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--id-pattern")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument(
+        "--token-rate",
+        type=float,
+        default=0.0,
+        help="tokens (characters) per second after the first, which comes after --latency; "
+        "0 sends the whole answer at once (default 0)",
+    )
     parser.add_argument("--api-key", help="refuse requests without 'Authorization: Bearer KEY'")
     parser.add_argument(
         "--judge",
@@ -396,6 +489,7 @@ def main(argv: list[str] | None = None) -> None:
         template=args.template,
         judge_pattern=JUDGE_PATTERN if args.judge else None,
         api_key=args.api_key,
+        token_rate=args.token_rate,
     )
 
     async def serve() -> None:

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 
 from mosu.evals import stats
 from mosu.evals.loaders import Sample
+from mosu.evals.models.base import Price
+from mosu.evals.service import Service, service
 from mosu.evals.store import Outcome
 from mosu.evals.tasks import Task
 
@@ -53,6 +55,9 @@ class ModelResult(BaseModel):
     cached: int
     by_category: dict[str, CategoryScore]
     confusion: Confusion | None = None
+    service: Service | None = None
+    answered_score: float | None = None  # the primary metric over answered samples only
+    incomplete: str = ""  # why an unranked model (rank 0) is not placed: low coverage
 
 
 class FailedModel(BaseModel):
@@ -92,6 +97,8 @@ class RaceResult(BaseModel):
     models: list[ModelResult]
     comparisons: list[Comparison]
     failed: list[FailedModel] = []
+    incomplete: list[ModelResult] = []
+    min_coverage: float = 0.0
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +108,9 @@ class RaceResult(BaseModel):
 METHOD = (
     "Percentile bootstrap over samples (shared resamples for all models, seeded); a paired "
     "difference is significant when its 95% interval excludes 0; rank = 1 + number of models "
-    "significantly better on the primary metric. Errors and unparsable answers count as wrong."
+    "significantly better on the primary metric. Errors and unparsable answers count as wrong "
+    "(the answered-only score leaves them out); a model that answered less than the minimum "
+    "coverage is listed as incomplete, not ranked."
 )
 
 
@@ -119,6 +128,7 @@ class _Scores:
     ranks: dict[str, int]
     comparisons: list[Comparison]
     per_sample: dict[str, np.ndarray]
+    answered: dict[str, float]
 
 
 def _score(
@@ -128,6 +138,7 @@ def _score(
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]],
     replicates: int,
     seed: int,
+    answered: Mapping[str, np.ndarray],
 ) -> _Scores:
     """Score, bootstrap, rank and compare the models ``names`` on every scorer."""
     samples = task.samples()
@@ -136,6 +147,7 @@ def _score(
     ranks: dict[str, int] = {}
     comparisons: list[Comparison] = []
     per_sample: dict[str, np.ndarray] = {}
+    answered_scores: dict[str, float] = {}
     for scorer in task.scorers if names else ():
         if scorer.judge is not None:
             verdicts = judgements.get(scorer.name, {})
@@ -159,6 +171,10 @@ def _score(
             ci = stats.interval(points[i], reps[i])
             metric_values[name][scorer.name] = MetricValue(value=ci.value, low=ci.low, high=ci.high)
         if scorer.name == task.primary:
+            for name, m in zip(names, matrices, strict=True):
+                mask = answered[name]
+                if mask.any():
+                    answered_scores[name] = float(scorer.aggregate(m[mask].sum(axis=0), mask.sum()))
             ranks = stats.rank_groups(names, points, reps)
             if scorer.per_sample_column is not None:
                 per_sample = {
@@ -172,7 +188,7 @@ def _score(
                     Comparison(a=c.a, b=c.b, metric=scorer.name, difference=c.difference.value, low=c.difference.low,
                                high=c.difference.high, p_value=c.p_value, significant=c.significant)
                 )  # fmt: skip
-    return _Scores(metric_values, ranks, comparisons, per_sample)
+    return _Scores(metric_values, ranks, comparisons, per_sample, answered_scores)
 
 
 def _model_result(
@@ -183,6 +199,7 @@ def _model_result(
     predicted: list[str | None],
     scores: _Scores,
     categories: list[str],
+    price: Price | None = None,
 ) -> ModelResult:
     """One ranked model's line of the result: metrics, errors, categories, confusion."""
     samples = task.samples()
@@ -220,6 +237,8 @@ def _model_result(
         cached=sum(1 for o in answered if o.cached),
         by_category=by_category,
         confusion=confusion,
+        service=service(samples, rows, price),
+        answered_score=scores.answered.get(name),
     )  # fmt: skip
 
 
@@ -232,12 +251,17 @@ def score_race(
     seed: int = 0,
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
     stopped: Mapping[str, str] | None = None,
+    prices: Mapping[str, Price] | None = None,
+    min_coverage: float = 0.0,
 ) -> RaceResult:
     """Parse, score, bootstrap and rank every model's outputs on the task's samples.
 
     ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
     ``stopped`` names the models the executor's breaker stopped, with the reason; they, and
     models without a single answer, are listed in ``failed`` instead of being ranked.
+    Models that answered less than ``min_coverage`` of the samples are scored apart and
+    listed in ``incomplete`` (rank 0, with the reason), so they move no one's rank. ``prices``
+    (yuan per million tokens, by model) give the service figures their cost.
     """
     samples = task.samples()
     failed = [
@@ -245,9 +269,22 @@ def score_race(
         for name in outcomes
         if (reason := _failure(name, samples, outcomes[name], stopped or {})) is not None
     ]
-    names = [name for name in outcomes if name not in {f.name for f in failed}]
+    valid = [name for name in outcomes if name not in {f.name for f in failed}]
+    answered = {
+        name: np.array(
+            [s.id in outcomes[name] and outcomes[name][s.id].output is not None for s in samples],
+            dtype=bool,
+        )
+        for name in valid
+    }
+    short = {
+        name: f"coverage {answered[name].mean():.1%} is below the minimum {min_coverage:.0%}"
+        for name in valid
+        if samples and answered[name].mean() < min_coverage
+    }
+    names = [name for name in valid if name not in short]
     predictions: dict[str, list[str | None]] = {}
-    for name in names:
+    for name in valid:
         rows = outcomes[name]
         predictions[name] = [
             task.parser(rows[s.id].output or "")
@@ -255,13 +292,25 @@ def score_race(
             else None
             for s in samples
         ]
-    scores = _score(task, names, predictions, judgements or {}, replicates, seed)
     categories = sorted({s.category for s in samples if s.category is not None})
-    results = [
-        _model_result(task, name, specs, outcomes[name], predictions[name], scores, categories)
-        for name in names
-    ]
+    prices = prices or {}
+
+    def lines(group: list[str]) -> tuple[list[ModelResult], list[Comparison]]:
+        scores = _score(task, group, predictions, judgements or {}, replicates, seed, answered)
+        return [
+            _model_result(
+                task, name, specs, outcomes[name], predictions[name], scores, categories,
+                prices.get(name),
+            )
+            for name in group
+        ], scores.comparisons  # fmt: skip
+
+    results, comparisons = lines(names)
     results.sort(key=lambda r: (r.rank, -r.metrics[task.primary].value, r.name))
+    incomplete = [
+        r.model_copy(update={"rank": 0, "incomplete": short[r.name]}) for r in lines(list(short))[0]
+    ]
+    incomplete.sort(key=lambda r: (-r.metrics[task.primary].value, r.name))
     return RaceResult(
         task=task.name,
         description=task.spec.description,
@@ -271,8 +320,10 @@ def score_race(
         seed=seed,
         method=METHOD,
         models=results,
-        comparisons=scores.comparisons,
+        comparisons=comparisons,
         failed=failed,
+        incomplete=incomplete,
+        min_coverage=min_coverage,
     )
 
 

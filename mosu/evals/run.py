@@ -15,13 +15,13 @@ from typing import Any
 from mosu.evals import aio, stats
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.loaders import Sample
-from mosu.evals.models.base import Model
+from mosu.evals.models.base import Model, Price
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key
+from mosu.evals.store import Outcome, RunStore, cache_key, prompt_hash
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
@@ -85,7 +85,7 @@ def _plan(
         )
         if hits:
             reused += [
-                Outcome(name, i.sample_id, hits[i.cache_key], None, 0, True)
+                hits[i.cache_key].outcome(name, i.sample_id, i.prompt_hash)
                 for i in todo
                 if i.cache_key in hits
             ]
@@ -153,12 +153,21 @@ async def _execute(
         run_store.write(buffer)
 
 
-def _items(model: Model, prompts: Mapping[str, list[Message]]) -> list[WorkItem]:
+def _items(
+    model: Model, prompts: Mapping[str, list[Message]], hashes: Mapping[str, str]
+) -> list[WorkItem]:
     identity = model.identity
     return [
-        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None)
+        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None, hashes.get(sid))
         for sid, msgs in prompts.items()
     ]
+
+
+def _remember(run_store: RunStore, prompts: Mapping[str, list[Message]]) -> dict[str, str]:
+    """Each prompt's hash by sample id; the store keeps the prompts behind them."""
+    hashes = {sid: prompt_hash(msgs) for sid, msgs in prompts.items()}
+    run_store.remember_prompts((hashes[sid], msgs) for sid, msgs in prompts.items())
+    return hashes
 
 
 @dataclass
@@ -207,7 +216,9 @@ async def _judge(
                         "scale": scorer.judge.scale,
                     }
                     grading[s.id] = [{"role": "user", "content": template.render(values)}]
-            jobs[key] = _Job(judge, _items(judge, grading), len(grading))
+            jobs[key] = _Job(
+                judge, _items(judge, grading, _remember(run_store, grading)), len(grading)
+            )
         for key, reason in (
             await _execute(run_store, jobs, how.executor, how.progress, how.retry_errors)
         ).items():
@@ -232,6 +243,8 @@ async def arun(
     environ: Mapping[str, str] | None = None,
     secrets: SecretLookup | None = None,
     network: AddressPolicy = LOCAL,
+    prices: Mapping[str, Price] | None = None,
+    min_coverage: float = 0.0,
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
@@ -241,7 +254,9 @@ async def arun(
     ``network`` says which addresses endpoints given as specs may resolve to (default:
     private networks allowed, as on a laptop; the platform passes its own). A model the
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
-    ranked. Returns the scored race.
+    ranked; one that answered less than ``min_coverage`` of the samples is listed as
+    incomplete. ``prices`` (by model name) cost the tokens; a model built from a spec with
+    ``price_in``/``price_out`` brings its own. Returns the scored race.
     """
 
     def build(spec: str) -> Model:
@@ -267,8 +282,10 @@ async def arun(
             s.id for s in samples if any(s.id not in finished[n] or retry_errors for n in built)
         }
         prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
+        hashes = _remember(run_store, prompts)
         jobs = {
-            name: _Job(model, _items(model, prompts), len(samples)) for name, model in built.items()
+            name: _Job(model, _items(model, prompts, hashes), len(samples))
+            for name, model in built.items()
         }
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
         outcomes = {name: run_store.finished(name) for name in built}
@@ -280,6 +297,7 @@ async def arun(
             run_store,
             _Judging(executor, progress, retry_errors, build, opened, stopped),
         )
+        own = {n: p for n, m in built.items() if isinstance(p := getattr(m, "price", None), Price)}
         return score_race(
             task,
             outcomes,
@@ -288,6 +306,8 @@ async def arun(
             seed=seed,
             judgements=judgements,
             stopped=stopped,
+            prices=own | dict(prices or {}),
+            min_coverage=min_coverage,
         )
     finally:
         for model in opened:

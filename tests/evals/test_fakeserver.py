@@ -116,7 +116,7 @@ def test_api_key_is_required_when_set(tmp_path: Path) -> None:
         model = OpenAIChatModel(url, "m", api_key=key)
         await model.prepare(task)
         try:
-            return await model.complete("1", [{"role": "user", "content": "q"}])
+            return (await model.complete("1", [{"role": "user", "content": "q"}])).text
         finally:
             await model.aclose()
 

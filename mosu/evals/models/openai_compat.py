@@ -14,13 +14,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
 
 from mosu.evals.limits import Limits, parse_retry_after
-from mosu.evals.models.base import ModelError
+from mosu.evals.models.base import Completion, ModelError, Price
 from mosu.evals.netpolicy import LOCAL, AddressPolicy, AddressRefused, GuardedResolver, check_url
 from mosu.evals.prompts import Message
 
@@ -67,6 +68,8 @@ class OpenAIChatModel:
         limits: Limits | None = None,
         params: dict[str, Any] | None = None,
         policy: AddressPolicy = LOCAL,
+        stream: bool = False,
+        price: Price | None = None,
     ) -> None:
         check_url(base_url, policy)  # ValueError naming why; host names again at each connection
         self.base_url = base_url.rstrip("/")
@@ -74,6 +77,8 @@ class OpenAIChatModel:
         self.model = model
         self.limits = limits or Limits()
         self.params = dict(params or {})
+        self.stream = stream
+        self.price = price
         self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -83,6 +88,7 @@ class OpenAIChatModel:
 
     @property
     def identity(self) -> str:
+        """Streamed or not, the answer is the same: ``stream`` is not part of it."""
         params = json.dumps(self.params, sort_keys=True, ensure_ascii=False)
         return f"openai|{self.base_url}|{self.model}|{params}"
 
@@ -101,7 +107,10 @@ class OpenAIChatModel:
                 self.params.setdefault(name, value)
         await self.aclose()
         self._open()
-        self._prefix = json.dumps({"model": self.model, **self.params}, ensure_ascii=False)[:-1]
+        head: dict[str, Any] = {"model": self.model, **self.params}
+        if self.stream:
+            head |= {"stream": True, "stream_options": {"include_usage": True}}
+        self._prefix = json.dumps(head, ensure_ascii=False)[:-1]
 
     def _open(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -118,19 +127,23 @@ class OpenAIChatModel:
         opens its own pool on first use."""
         return {**self.__dict__, "_session": None}
 
-    async def complete(self, sample_id: str, messages: list[Message]) -> str:
+    async def complete(self, sample_id: str, messages: list[Message]) -> Completion:
         if self._session is None:
             if not self._prefix:
                 raise RuntimeError("prepare() the model before calling it")
             self._open()
             assert self._session is not None
         body = f'{self._prefix}, "messages": {json.dumps(messages, ensure_ascii=False)}}}'.encode()
+        start = time.perf_counter()
         try:
             async with self._session.post(
                 self._url, data=body, headers=self._headers, allow_redirects=False
             ) as response:
-                status, data = response.status, await response.read()
+                status = response.status
                 retry_after = response.headers.get("Retry-After")
+                if status == 200 and self.stream:
+                    return await _read_stream(response, start)
+                data = await response.read()
         except aiohttp.ClientError as exc:
             raise transport_error(exc) from None
         if status != 200:
@@ -142,14 +155,68 @@ class OpenAIChatModel:
                 status=status,
             )
         try:
-            content = json.loads(data)["choices"][0]["message"]["content"]
+            reply = json.loads(data)
+            choice = reply["choices"][0]
+            content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise ModelError("malformed JSON response") from None
-        if not isinstance(content, str) or not content.strip():
-            raise ModelError("empty content")
-        return content
+        return _completion(content, reply.get("usage"), choice.get("finish_reason"), None)
 
     async def aclose(self) -> None:
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+def _count(usage: Any, name: str) -> int | None:
+    value = usage.get(name) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def _completion(content: Any, usage: Any, finish_reason: Any, ttft: float | None) -> Completion:
+    """The answer with its usage; an empty one is a retryable failure, as a vendor's
+    overloaded replica may send one. An answer cut at ``max_tokens`` keeps its
+    ``finish_reason`` (``length``) so that the results count it."""
+    if not isinstance(content, str) or not content.strip():
+        raise ModelError("empty content")
+    return Completion(
+        content,
+        prompt_tokens=_count(usage, "prompt_tokens"),
+        completion_tokens=_count(usage, "completion_tokens"),
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        ttft=ttft,
+    )
+
+
+async def _read_stream(response: aiohttp.ClientResponse, start: float) -> Completion:
+    """A streamed answer (server-sent events, ``data: {chunk}`` lines, ``data: [DONE]``):
+    the text of its deltas, the seconds to the first token (of the answer or of a reasoning
+    model's ``reasoning_content``), its finish reason and the usage of its last chunk."""
+    parts: list[str] = []
+    ttft: float | None = None
+    finish_reason: Any = None
+    usage: Any = None
+    async for raw in response.content:
+        line = raw.strip()
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+            choices = chunk.get("choices") or []
+            usage = chunk.get("usage") or usage
+        except (ValueError, AttributeError):
+            raise ModelError("malformed JSON response") from None
+        for choice in choices[:1]:
+            if not isinstance(choice, dict) or not isinstance(choice.get("delta"), dict):
+                continue
+            delta = choice["delta"]
+            text, thought = delta.get("content"), delta.get("reasoning_content")
+            if ttft is None and (text or thought):
+                ttft = time.perf_counter() - start
+            if isinstance(text, str):
+                parts.append(text)
+            finish_reason = choice.get("finish_reason") or finish_reason
+    return _completion("".join(parts), usage, finish_reason, ttft)
