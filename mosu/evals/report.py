@@ -12,6 +12,7 @@ from jinja2 import Environment
 
 from mosu.evals.results import RaceResult
 from mosu.evals.service import pareto
+from mosu.evals.stats import format_p_value
 
 _TEMPLATE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>{{ r.task }} — 赛马报告</title>
@@ -44,7 +45,7 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 <td title="{{ f.error_reasons }}">{{ f.errors }}</td><td>{{ f.requests }}</td></tr>{% endfor %}</table>{% endif %}
 <h2>两两比较 Paired comparisons ({{ r.primary }})</h2><table><tr><th>A</th><th>B</th><th>A − B</th><th>95% CI</th><th>p</th><th>显著</th></tr>
 {% for c in r.comparisons %}<tr><td>{{ c.a }}</td><td>{{ c.b }}</td><td>{{ '%.2f'|format(c.difference*100) }}</td>
-<td>[{{ '%.2f'|format(c.low*100) }}, {{ '%.2f'|format(c.high*100) }}]</td><td>{{ '%.3f'|format(c.p_value) }}</td><td>{{ '是' if c.significant else '否' }}</td></tr>{% endfor %}</table>
+<td>[{{ '%.2f'|format(c.low*100) }}, {{ '%.2f'|format(c.high*100) }}]</td><td>{{ c.p_value | p_value(r.replicates) }}</td><td>{{ '是' if c.significant else '否' }}</td></tr>{% endfor %}</table>
 {% if categories %}<h2>分类别 By category ({{ r.primary }})</h2><table><tr><th>类别</th><th>n</th>{% for m in r.models %}<th>{{ m.name }}</th>{% endfor %}</tr>
 {% for cat in categories %}<tr><td style="text-align:left">{{ cat }}</td><td>{{ r.models[0].by_category[cat].n }}</td>{% for m in r.models %}
 <td>{{ '%.1f'|format(m.by_category[cat].value*100) if cat in m.by_category else '' }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
@@ -56,6 +57,7 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 </body></html>"""
 
 _ENV = Environment(autoescape=True)
+_ENV.filters["p_value"] = format_p_value
 
 
 def figure(result: RaceResult) -> dict[str, object]:
