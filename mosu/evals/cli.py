@@ -33,12 +33,13 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _limited(task: Task, limit: int | None) -> Task:
+def _limited(task: Task, limit: int | None, seed: int) -> Task:
+    """``--limit N``: the evaluation split's data source draws a stratified sample of N."""
     if limit is None:
         return task
     split = task.spec.eval_split
     splits = dict(task.spec.splits)
-    splits[split] = splits[split].model_copy(update={"limit": limit})
+    splits[split] = splits[split].model_copy(update={"limit": limit, "limit_seed": seed})
     return Task(task.spec.model_copy(update={"splits": splits}), data_dir=task.data_dir)
 
 
@@ -109,9 +110,17 @@ def run_cmd(
     retry_errors: Annotated[
         bool, typer.Option(help="send samples that erred before again")
     ] = False,
-    limit: Annotated[int | None, typer.Option(help="evaluate only the first N samples")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="evaluate N samples drawn by label in proportion (stratified, seeded by --seed)",
+        ),
+    ] = None,
     replicates: Annotated[int, typer.Option(help="bootstrap replicates")] = 1000,
-    seed: Annotated[int, typer.Option(help="bootstrap and retry-jitter seed")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="seed of the bootstrap, the --limit sample and retry jitter")
+    ] = 0,
     cache_dir: Annotated[
         Path | None, typer.Option(help="shared response cache folder (env MOSU_CACHE_DIR)")
     ] = None,
@@ -142,7 +151,7 @@ def run_cmd(
     Exits 1 when a model failed entirely (stopped by its circuit breaker, or no sample
     answered) or answered less than --min-coverage, 2 on bad input."""
     try:
-        loaded = _limited(load_task(task, data_dir=data_dir), limit)
+        loaded = _limited(load_task(task, data_dir=data_dir), limit, seed)
         folder = out or Path("mosu-runs") / loaded.name
         store = folder / "run.sqlite"
         if resume and not store.exists():
