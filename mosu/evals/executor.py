@@ -138,6 +138,7 @@ async def call_with_retries(
                 done.completion_tokens,
                 done.finish_reason,
                 item.prompt_hash,
+                done.method,
             )
         except ModelError as exc:
             reason, retryable, retry_after, error = exc.reason, exc.retryable, exc.retry_after, exc

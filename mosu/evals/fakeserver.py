@@ -25,7 +25,9 @@ first token comes after ``latency`` seconds and each further one ``1 / token_rat
 later (``token_rate`` 0: all at once). A request with ``"stream": true`` is answered with
 server-sent events, one chunk per token, and the usage in a last chunk when
 ``stream_options.include_usage`` asks for it, so a client measures exactly the time to first
-token and per output token the server was told to produce.
+token and per output token the server was told to produce. A request asking for
+``logprobs`` gets the first token's ``top_logprobs``: the answer's first character most
+likely, then the other ``choices`` (unless ``logprobs`` is off, as with many vendors).
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -86,6 +88,7 @@ class FakeConfig:
     judge_bias: float = 0.0
     api_key: str | None = None
     token_rate: float = 0.0
+    logprobs: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -168,6 +171,17 @@ class FakeServer:
             return "A 在前，A 更好。\n[[A]]"
         letter = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "C"
         return f"比较两者的完整程度。\n[[{letter}]]"
+
+    def logprobs(self, content: str, top: int) -> dict[str, object]:
+        """The first token's log-probabilities: the answer's first character most likely,
+        the other configured choices after it, ``top`` alternatives in all."""
+        first = content[:1]
+        others = [c for c in self.config.choices if c != first]
+        ranked = [first, *others][:top]
+        alternatives = [
+            {"token": token, "logprob": -0.1 - 2.0 * rank} for rank, token in enumerate(ranked)
+        ]
+        return {"content": [{"token": first, "logprob": -0.1, "top_logprobs": alternatives}]}
 
     def fault(self) -> str | None:
         draw = self._rng.random()
@@ -266,6 +280,7 @@ class _Protocol(asyncio.Protocol):
             stream = request.get("stream") is True
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
             max_tokens = request.get("max_tokens")
+            top = int(request.get("top_logprobs") or 0) if request.get("logprobs") else 0
             if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
                 raise ValueError(max_tokens)
         except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
@@ -303,7 +318,8 @@ class _Protocol(asyncio.Protocol):
             if stream:
                 self.stream(model, prompt, content, finish, include_usage)
                 return
-            payload = _http(200, _completion(model, prompt, content, finish))
+            logprobs = server.logprobs(content, top) if top and cfg.logprobs else None
+            payload = _http(200, _completion(model, prompt, content, finish, logprobs))
             if cfg.token_rate > 0:
                 self.hold(cfg.latency + (tokens - 1) / cfg.token_rate, payload)
                 return
@@ -386,7 +402,13 @@ def _event(
     return b"data: " + json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n\n"
 
 
-def _completion(model: str, prompt: str, content: str, finish: str = "stop") -> bytes:
+def _completion(
+    model: str,
+    prompt: str,
+    content: str,
+    finish: str = "stop",
+    logprobs: dict[str, object] | None = None,
+) -> bytes:
     """An OpenAI chat completion answering ``content`` (tokens counted as characters)."""
     reply = {
         "id": "chatcmpl-fake",
@@ -398,6 +420,7 @@ def _completion(model: str, prompt: str, content: str, finish: str = "stop") -> 
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
                 "finish_reason": finish,
+                "logprobs": logprobs,
             }
         ],
         "usage": _usage(prompt, content),
@@ -533,6 +556,12 @@ def main(argv: list[str] | None = None) -> None:
         "0 sends the whole answer at once (default 0)",
     )
     parser.add_argument(
+        "--no-logprobs",
+        action="store_true",
+        help="answer requests that ask for logprobs without them, as many vendors do "
+        "(default: the first token's top alternatives, the answer's first character first)",
+    )
+    parser.add_argument(
         "--api-key",
         metavar="KEY",
         help="refuse with HTTP 401 requests without 'Authorization: Bearer KEY' "
@@ -575,6 +604,7 @@ def main(argv: list[str] | None = None) -> None:
         judge_pattern=JUDGE_PATTERN if args.judge else None,
         api_key=args.api_key,
         token_rate=args.token_rate,
+        logprobs=not args.no_logprobs,
     )
 
     async def serve() -> None:

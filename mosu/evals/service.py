@@ -27,6 +27,7 @@ class Service(BaseModel):
     answered: int
     coverage: float
     truncated: int
+    by_logprobs: int = 0  # choices read from the first token's log-probabilities
     latency_p50: float | None = None
     latency_p95: float | None = None
     ttft_p50: float | None = None
@@ -63,6 +64,7 @@ def service(
         answered=len(answers),
         coverage=len(answers) / len(samples) if samples else 0.0,
         truncated=sum(o.truncated for o in answers),
+        by_logprobs=sum(o.method == "logprobs" for o in answers),
         latency_p50=_percentile(timed, 50),
         latency_p95=_percentile(timed, 95),
         ttft_p50=_percentile(ttfts, 50),

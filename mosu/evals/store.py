@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mosu.evals.errors import EvalError
 from mosu.evals.prompts import Message
@@ -42,14 +43,16 @@ _FIGURES = (
 _ADDED = (
     *(("results", name, kind) for name, kind in _FIGURES),
     ("results", "prompt_hash", "TEXT"),
+    ("results", "method", "TEXT"),
+    ("cache", "method", "TEXT"),
     ("cache", "latency", "REAL"),
     *(("cache", name, kind) for name, kind in _FIGURES),
 )
 _RESULT_COLUMNS = (
     "model, sample_id, output, error, attempts, cached, latency, ttft, prompt_tokens, "
-    "completion_tokens, finish_reason, prompt_hash"
+    "completion_tokens, finish_reason, prompt_hash, method"
 )
-_CACHE_COLUMNS = "output, latency, ttft, prompt_tokens, completion_tokens, finish_reason"
+_CACHE_COLUMNS = "output, latency, ttft, prompt_tokens, completion_tokens, finish_reason, method"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,7 @@ class Outcome:
     completion_tokens: int | None = None
     finish_reason: str | None = None
     prompt_hash: str | None = None
+    method: str | None = None  # logprobs or generate, for a choice read by logprobs
 
     @property
     def truncated(self) -> bool:
@@ -87,12 +91,23 @@ class CachedAnswer:
     prompt_tokens: int | None
     completion_tokens: int | None
     finish_reason: str | None
+    method: str | None
 
     def outcome(self, model: str, sample_id: str, prompt_hash: str | None) -> Outcome:
         return Outcome(
             model, sample_id, self.output, None, 0, True, self.latency or 0.0, None, self.ttft,
             self.prompt_tokens, self.completion_tokens, self.finish_reason, prompt_hash,
+            self.method,
         )  # fmt: skip
+
+
+def _outcome(r: Sequence[Any]) -> Outcome:
+    """An outcome from a row of :data:`_RESULT_COLUMNS`."""
+    return Outcome(
+        r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], None,
+        ttft=r[7], prompt_tokens=r[8], completion_tokens=r[9], finish_reason=r[10],
+        prompt_hash=r[11], method=r[12],
+    )  # fmt: skip
 
 
 def prompt_hash(messages: Sequence[Message]) -> str:
@@ -157,12 +172,7 @@ class RunStore:
         rows = self._conn.execute(
             f"SELECT {_RESULT_COLUMNS} FROM results WHERE model = ?", (model,)
         )
-        return {
-            r[1]: Outcome(
-                r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], None, r[7], r[8], r[9], r[10], r[11]
-            )
-            for r in rows
-        }
+        return {r[1]: _outcome(r) for r in rows}
 
     def remember_prompts(self, prompts: Iterable[tuple[str, Sequence[Message]]]) -> None:
         """Keep each rendered prompt once, by its :func:`prompt_hash`."""
@@ -210,20 +220,20 @@ class RunStore:
         try:
             conn.executemany(
                 f"INSERT OR REPLACE INTO results ({_RESULT_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (o.model, o.sample_id, o.output, o.error, o.attempts, int(o.cached),
                      o.latency, o.ttft, o.prompt_tokens, o.completion_tokens, o.finish_reason,
-                     o.prompt_hash)
+                     o.prompt_hash, o.method)
                     for o in outcomes
                 ],
             )  # fmt: skip
             conn.executemany(
                 f"INSERT OR IGNORE INTO {self._cache} (key, {_CACHE_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (o.cache_key, o.output, o.latency, o.ttft, o.prompt_tokens,
-                     o.completion_tokens, o.finish_reason)
+                     o.completion_tokens, o.finish_reason, o.method)
                     for o in outcomes
                     if o.cache_key and o.output is not None and not o.cached
                 ],

@@ -140,6 +140,9 @@ class ComponentSpec(BaseModel):
 class GenerationSpec(_Strict):
     temperature: float = 0.0
     max_tokens: int | None = Field(default=None, ge=1)
+    # multiple choice (parser choice_letter): read the letter from the first token's
+    # log-probabilities where the endpoint gives them, else generate the answer
+    choice_by: Literal["generate", "logprobs"] = "generate"
 
 
 class TaskSpec(_Strict):
@@ -172,6 +175,10 @@ class TaskSpec(_Strict):
         if self.primary is not None and self.primary not in names:
             raise ValueError(
                 f"primary {self.primary!r} is not one of the scorers ({', '.join(names)})"
+            )
+        if self.generation.choice_by == "logprobs" and self.parser.name != "choice_letter":
+            raise ValueError(
+                "generation.choice_by: logprobs reads an option letter: it needs parser choice_letter"
             )
         return self
 

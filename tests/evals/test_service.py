@@ -7,14 +7,16 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mosu.evals import run
-from mosu.evals.errors import ModelSpecError
+from mosu.evals.errors import EvalError, ModelSpecError
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.models.base import Price
 from mosu.evals.models.specs import build_model
 from mosu.evals.service import pareto
 from mosu.evals.store import Outcome, RunStore, prompt_hash
+from mosu.evals.tasks import Task, load_task
 from tests.helpers.evals import answer_config, toy_task
 
 FAST = "concurrency=8&timeout=5&backoff=0.01"
@@ -163,3 +165,69 @@ def test_prices_come_in_pairs_and_are_not_negative() -> None:
         build_model("openai:http://127.0.0.1:9/v1#m?price_in=-1&price_out=1")
     with pytest.raises(ModelSpecError, match="stream"):
         build_model("openai:http://127.0.0.1:9/v1#m?stream=maybe")
+
+
+def _choice_task(folder: Path, n: int = 20) -> Task:
+    rows = [{"id": i, "q": f"第{i}题", "label": "ABCD"[i % 4]} for i in range(n)]
+    spec = {
+        "name": "mc",
+        "splits": {
+            "test": {"format": "inline", "rows": rows, "id_field": "id", "label_field": "label"}
+        },
+        "prompt": {"template": "{{ q }}"},
+        "parser": {"name": "choice_letter", "letters": "ABCD"},
+        "scorers": ["accuracy"],
+        "generation": {"choice_by": "logprobs"},
+    }
+    path = folder / "mc.yaml"
+    path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    return load_task(path)
+
+
+@pytest.mark.parametrize(
+    ("options", "by_logprobs", "requests"),
+    [
+        ({}, 20, 20),  # the letter is read from the first token: one short request each
+        ({"logprobs": False}, 0, 40),  # no logprobs given: each falls back to generation
+        ({"template": "答案是{answer}"}, 0, 40),  # first token not a letter: generate
+    ],
+)
+def test_multiple_choice_by_logprobs_falls_back_to_generation(
+    tmp_path: Path, options: dict[str, object], by_logprobs: int, requests: int
+) -> None:
+    task = _choice_task(tmp_path)
+    config = answer_config(task, **options)
+    config.choices = list("ABCD")
+    with serve_in_thread(config) as (url, server):
+        result = run(task, {"m": f"openai:{url}#m?{FAST}"}, store=tmp_path / "run.sqlite")
+        assert server.requests == requests
+    line = result.models[0]
+    assert line.metrics["accuracy"].value == 1.0
+    assert line.service is not None and line.service.by_logprobs == by_logprobs
+    store = RunStore(tmp_path / "run.sqlite")
+    try:
+        methods = {o.method for o in store.finished("m").values()}
+    finally:
+        store.close()
+    assert methods == {"logprobs" if by_logprobs else "generate"}
+
+
+def test_logprobs_need_a_choice_letter_parser(tmp_path: Path) -> None:
+    spec = {
+        "name": "bad",
+        "splits": {
+            "test": {
+                "format": "inline",
+                "rows": [{"id": 1, "q": "x", "label": "A"}],
+                "id_field": "id",
+                "label_field": "label",
+            }
+        },
+        "prompt": {"template": "{{ q }}"},
+        "scorers": ["accuracy"],
+        "generation": {"choice_by": "logprobs"},
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(EvalError, match="needs parser choice_letter"):
+        load_task(path)

@@ -44,13 +44,16 @@ class ModelError(Exception):
 class Completion:
     """An answer with what the endpoint said of it: the tokens its ``usage`` counted, why it
     stopped (``length``: cut at ``max_tokens``) and, for a streamed answer, the seconds to
-    its first token. A model that knows none of these may return the bare text instead."""
+    its first token; ``method`` says whether a multiple-choice letter was read from the
+    first token's log-probabilities (``logprobs``) or from a generated answer
+    (``generate``). A model that knows none of these may return the bare text instead."""
 
     text: str
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str | None = None
     ttft: float | None = None
+    method: str | None = None  # how a multiple-choice answer was read: logprobs or generate
 
 
 @dataclass(frozen=True, slots=True)
