@@ -144,9 +144,19 @@ def run_mosu(
 
     def score() -> float:
         result = json.loads((out / "results.json").read_text(encoding="utf-8"))
-        return float(result["models"][0]["metrics"]["accuracy"]["value"])
+        line = result["models"][0]
+        service = line["service"]  # what mosu records of every answer, beside its score
+        RECORDED[n] = (
+            f"recorded per sample: latency p50 {service['latency_p50'] * 1000:.0f} ms, "
+            f"p95 {service['latency_p95'] * 1000:.0f} ms, {service['tokens_per_answer']:.1f} "
+            f"tokens/answer, {service['truncated']} cut"
+        )
+        return float(line["metrics"]["accuracy"]["value"])
 
     return command, dict(os.environ), score
+
+
+RECORDED: dict[int, str] = {}
 
 
 def run_lm_eval(
@@ -270,6 +280,8 @@ def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
             row.score = score()
         except (StopIteration, KeyError, ValueError, OSError) as exc:
             row.note = f"no score found ({type(exc).__name__})"
+        if tool == "mosu":
+            row.note = RECORDED.pop(n, row.note)
     return row
 
 
