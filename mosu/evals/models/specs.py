@@ -7,7 +7,9 @@
                                                     ``max_unreachable``, ``key_env`` (the
                                                     environment variable holding the key),
                                                     ``key_ref`` (a key in the platform's store),
-                                                    ``temperature``, ``max_tokens``
+                                                    ``temperature``, ``max_tokens``,
+                                                    ``top_p``, ``seed``, ``stop``
+                                                    (repeatable, at most 4)
 ``baseline:majority`` / ``baseline:tfidf``          built-in baselines trained on the train split
 ``python:package.module:function``                  a local callable ``f(messages) -> str``
 ``predictions:PATH.jsonl``                          an entrant's predictions file
@@ -34,6 +36,7 @@ from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.registry import Registry
+from mosu.evals.tasks import check_stop
 
 SecretLookup = Callable[[str], str | None]
 _LIMIT_OPTIONS = {
@@ -44,7 +47,7 @@ _LIMIT_OPTIONS = {
     "backoff": float,
     "max_unreachable": int,
 }
-_PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
+_PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float, "seed": int}
 
 
 def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
@@ -72,9 +75,12 @@ def _openai(
     limits: dict[str, Any] = {}
     params: dict[str, Any] = {}
     api_key: str | None = None
+    stop: list[str] = []
     for name, value in parse_qsl(query, keep_blank_values=True):
         try:
-            if name in _LIMIT_OPTIONS:
+            if name == "stop":
+                stop.append(value)
+            elif name in _LIMIT_OPTIONS:
                 limits[name] = _LIMIT_OPTIONS[name](value)
             elif name in _PARAM_OPTIONS:
                 params[name] = _PARAM_OPTIONS[name](value)
@@ -85,10 +91,15 @@ def _openai(
             elif name == "key_ref":
                 api_key = _stored_key(secrets, value)
             else:
-                known = ", ".join([*_LIMIT_OPTIONS, *_PARAM_OPTIONS, "key_env", "key_ref"])
+                known = ", ".join([*_LIMIT_OPTIONS, *_PARAM_OPTIONS, "stop", "key_env", "key_ref"])
                 raise ModelSpecError(f"unknown option {name!r} in openai spec; known: {known}")
         except ValueError:
             raise ModelSpecError(f"option {name}={value!r} is not a valid number") from None
+    if stop:
+        try:
+            params["stop"] = check_stop(stop)
+        except ValueError as exc:
+            raise ModelSpecError(f"openai spec: {exc}") from None
     try:
         return OpenAIChatModel(
             base_url, model, api_key=api_key, limits=Limits(**limits), params=params, policy=policy
