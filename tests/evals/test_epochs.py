@@ -4,7 +4,11 @@ primary metric per epoch with its spread; intervals and ranks from per-sample me
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -25,6 +29,10 @@ from mosu.evals.report import render_report
 from mosu.evals.run import _fingerprint, short_max_tokens
 from mosu.evals.tasks import Task, TaskSpec, load_task, parse_task
 from tests.helpers.evals import answer_config, toy_task, toy_task_file
+from tests.helpers.processes import result_rows
+from tests.helpers.waiting import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
 
 LABELS = ["甲", "乙", "丙", "丁"]
 
@@ -214,3 +222,41 @@ def test_the_judge_grades_every_epoch_without_the_thinking(tmp_path: Path) -> No
     assert w.metrics["accuracy"].value == pytest.approx(right.mean())
     # 10/10 for a right answer, 2/10 for a wrong one: the judge saw the answer alone
     assert w.metrics["judge"].value == pytest.approx(right.mean() + (1 - right.mean()) * 0.2)
+
+
+@pytest.mark.processes
+def test_kill_minus_9_then_resume_sends_only_the_missing_sample_epoch_pairs(
+    tmp_path: Path,
+) -> None:
+    n, epochs = 150, 3
+    task_file = toy_task_file(tmp_path, n)
+    task = load_task(task_file)
+    out = tmp_path / "run"
+    with serve_in_thread(answer_config(task, latency=0.01, accuracy=0.7)) as (url, server):
+        command = [
+            *(sys.executable, "-m", "mosu.evals.cli", "run", str(task_file)),
+            *("--model", f"m=openai:{url}#m?concurrency=4", "--epochs", str(epochs)),
+            *("--out", str(out), "-q"),
+        ]
+        child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
+        wait_until(
+            lambda: result_rows(out / "run.sqlite") >= 60 or child.poll() is not None,
+            timeout=60,
+            interval=0.01,
+            what="the first 60 results",
+        )
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait() == -signal.SIGKILL
+        committed = result_rows(out / "run.sqlite")
+        assert 60 <= committed < n * epochs
+        sent_before = server.requests
+        resumed = subprocess.run(
+            [*command, "--resume"], cwd=REPO, capture_output=True, text=True, timeout=120
+        )
+        assert resumed.returncode == 0, resumed.stderr
+        # no fault: one request per (sample, epoch) not committed before the kill, none
+        # for a committed one (every pair is stored at the end)
+        assert server.requests - sent_before == n * epochs - committed
+    assert result_rows(out / "run.sqlite") == n * epochs
+    saved = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert saved["epochs"] == epochs and saved["models"][0]["errors"] == 0
