@@ -359,8 +359,8 @@ async def arun(
             opened.append(model)
             await model.prepare(task)
         warnings = short_max_tokens(built)
-        for warning in warnings:
-            log.warning("%s", warning)
+        for warning in warnings:  # info: the result carries them, and the CLI prints them
+            log.info("%s", warning)
         samples = task.samples()
         jobs = _answer_jobs(task, built, run_store, retry_errors)
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
