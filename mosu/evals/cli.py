@@ -33,13 +33,14 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _adjusted(task: Task, limit: int | None, epochs: int | None = None) -> Task:
-    """The task with ``--limit`` and ``--epochs`` applied."""
+def _adjusted(task: Task, limit: int | None, seed: int, epochs: int | None = None) -> Task:
+    """The task with ``--limit`` (the evaluation split's data source draws a stratified
+    sample of N) and ``--epochs`` applied."""
     update: dict[str, object] = {}
     if limit is not None:
         split = task.spec.eval_split
         splits = dict(task.spec.splits)
-        splits[split] = splits[split].model_copy(update={"limit": limit})
+        splits[split] = splits[split].model_copy(update={"limit": limit, "limit_seed": seed})
         update["splits"] = splits
     if epochs is not None:
         update["epochs"] = epochs
@@ -82,6 +83,38 @@ def leaderboard(result: RaceResult) -> Table:
     return table
 
 
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.0f}"
+
+
+def service_table(result: RaceResult) -> Table:
+    """What each model's answers took: coverage, latency, first token, tokens, cost."""
+    table = Table(title="service: coverage, speed (ms), tokens, cost (yuan)")
+    for column in (
+        "model", "coverage", "answered-only", "p50", "p95", "TTFT p50", "ms/token",
+        "tokens/answer", "truncated", "cost", "per 1k",
+    ):  # fmt: skip
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for m in [*result.models, *result.incomplete]:
+        f = m.service
+        if f is None:
+            continue
+        table.add_row(
+            m.name + (" (incomplete)" if m.incomplete else ""),
+            f"{f.coverage:.1%}",
+            "" if m.answered_score is None else f"{m.answered_score * 100:.1f}",
+            _ms(f.latency_p50),
+            _ms(f.latency_p95),
+            _ms(f.ttft_p50),
+            "" if f.tpot_p50 is None else f"{f.tpot_p50 * 1000:.1f}",
+            "" if f.tokens_per_answer is None else f"{f.tokens_per_answer:.1f}",
+            str(f.truncated),
+            "" if f.cost is None else f"{f.cost:.4f}",
+            "" if f.cost_per_1k is None else f"{f.cost_per_1k:.4f}",
+        )
+    return table
+
+
 @app.command("run")
 def run_cmd(
     task: Annotated[str, typer.Argument(help="task YAML file or built-in task name")],
@@ -96,13 +129,21 @@ def run_cmd(
     retry_errors: Annotated[
         bool, typer.Option(help="send samples that erred before again")
     ] = False,
-    limit: Annotated[int | None, typer.Option(help="evaluate only the first N samples")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="evaluate N samples drawn by label in proportion (stratified, seeded by --seed)",
+        ),
+    ] = None,
     epochs: Annotated[
         int | None,
         typer.Option(min=1, help="ask every sample N times (default: the task's epochs, 1)"),
     ] = None,
     replicates: Annotated[int, typer.Option(help="bootstrap replicates")] = 1000,
-    seed: Annotated[int, typer.Option(help="bootstrap and retry-jitter seed")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="seed of the bootstrap, the --limit sample and retry jitter")
+    ] = 0,
     cache_dir: Annotated[
         Path | None, typer.Option(help="shared response cache folder (env MOSU_CACHE_DIR)")
     ] = None,
@@ -118,13 +159,22 @@ def run_cmd(
             "link-local and cloud metadata addresses are refused either way"
         ),
     ] = True,
+    min_coverage: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="a model that answered less than this share of the samples is listed as "
+            "incomplete, not ranked",
+        ),
+    ] = 0.0,
 ) -> None:
     """Race models on a task; print the leaderboard; write results.json and samples.jsonl.
 
     Exits 1 when a model failed entirely (stopped by its circuit breaker, or no sample
-    answered), 2 on bad input."""
+    answered) or answered less than --min-coverage, 2 on bad input."""
     try:
-        loaded = _adjusted(load_task(task, data_dir=data_dir), limit, epochs)
+        loaded = _adjusted(load_task(task, data_dir=data_dir), limit, seed, epochs)
         folder = out or Path("mosu-runs") / loaded.name
         store = folder / "run.sqlite"
         if resume and not store.exists():
@@ -145,6 +195,7 @@ def run_cmd(
                 quiet,
                 chosen,
                 AddressPolicy(allow_private=allow_private),
+                min_coverage,
             ),
             settings.loop,
         )
@@ -153,11 +204,12 @@ def run_cmd(
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     console.print(leaderboard(result))
+    console.print(service_table(result))
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     _print_failures(result)
     console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
-    if result.failed:
+    if result.failed or result.incomplete:
         raise typer.Exit(1)
 
 
@@ -175,6 +227,8 @@ def _write_outputs(
 
 
 def _print_failures(result: RaceResult) -> None:
+    for line in result.incomplete:
+        err.print(f"[yellow]incomplete:[/yellow] {line.name}: {line.incomplete}", highlight=False)
     for failed in result.failed:
         reasons = ", ".join(f"{k} × {v}" for k, v in sorted(failed.error_reasons.items()))
         err.print(
@@ -195,6 +249,7 @@ async def race_with_progress(
     quiet: bool,
     executor: Executor | None = None,
     network: AddressPolicy | None = None,
+    min_coverage: float = 0.0,
 ) -> RaceResult:
     """Run the race with a Rich progress bar per model (done, errors, requests per second)."""
     columns = (
@@ -232,6 +287,7 @@ async def race_with_progress(
             seed=seed,
             executor=executor,
             network=network or AddressPolicy(allow_private=True),
+            min_coverage=min_coverage,
         )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mosu.evals.limits import Pacer, RateLimiter
-from mosu.evals.models.base import Model, ModelError
+from mosu.evals.models.base import Completion, Model, ModelError
 from mosu.evals.prompts import Message
 from mosu.evals.store import Outcome
 
@@ -71,6 +71,7 @@ class WorkItem:
     sample_id: str
     messages: list[Message]
     cache_key: str | None = None
+    prompt_hash: str | None = None
     source_id: str | None = None
 
 
@@ -101,7 +102,9 @@ async def call_with_retries(
 ) -> Outcome | None:
     """One sample: retried with jittered exponential backoff honouring ``Retry-After``,
     until it succeeds, fails for good, or runs out of retries (then recorded as an error).
-    Once ``breaker`` has tripped no attempt starts: ``None`` if none had been sent."""
+    Once ``breaker`` has tripped no attempt starts: ``None`` if none had been sent. An
+    answer's latency is that of the attempt that gave it (what the service took), a
+    failure's the time from the first attempt to giving up."""
     limits = model.limits
     attempts = 0
     start = time.perf_counter()
@@ -113,26 +116,34 @@ async def call_with_retries(
                 return None
             return Outcome(
                 model_name, item.sample_id, None, reason, attempts, False,
-                time.perf_counter() - start,
+                time.perf_counter() - start, prompt_hash=item.prompt_hash,
             )  # fmt: skip
         attempts += 1
+        began = time.perf_counter()
         retry_after: float | None = None
         error: ModelError | None = None
         timed_out = False
         try:
             async with asyncio.timeout(limits.timeout):
-                output = await model.complete(item.source_id or item.sample_id, item.messages)
+                answer = await model.complete(item.source_id or item.sample_id, item.messages)
             if breaker is not None:
                 breaker.observe(None)
+            done = answer if isinstance(answer, Completion) else Completion(answer)
             return Outcome(
                 model_name,
                 item.sample_id,
-                output,
+                done.text,
                 None,
                 attempts,
                 False,
-                time.perf_counter() - start,
+                time.perf_counter() - began,
                 item.cache_key,
+                done.ttft,
+                done.prompt_tokens,
+                done.completion_tokens,
+                done.finish_reason,
+                item.prompt_hash,
+                done.method,
             )
         except ModelError as exc:
             reason, retryable, retry_after, error = exc.reason, exc.retryable, exc.retry_after, exc
@@ -151,6 +162,7 @@ async def call_with_retries(
                 attempts,
                 False,
                 time.perf_counter() - start,
+                prompt_hash=item.prompt_hash,
             )
         await asyncio.sleep(limits.delay(attempts - 1, rng, retry_after))
 

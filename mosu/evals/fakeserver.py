@@ -19,6 +19,16 @@ answers (position bias). With ``api_key`` set it refuses, with HTTP 401, a reque
 not carry that key. Written on raw asyncio so that one core serves well over a thousand
 requests per second.
 
+It speaks as a served model does: tokens are characters, counted in ``usage``; an answer
+longer than the request's ``max_tokens`` is cut there with ``finish_reason: "length"``; the
+first token comes after ``latency`` seconds and each further one ``1 / token_rate`` seconds
+later (``token_rate`` 0: all at once). A request with ``"stream": true`` is answered with
+server-sent events, one chunk per token, and the usage in a last chunk when
+``stream_options.include_usage`` asks for it, so a client measures exactly the time to first
+token and per output token the server was told to produce. A request asking for
+``logprobs`` gets the first token's ``top_logprobs``: the answer's first character most
+likely, then the other ``choices`` (unless ``logprobs`` is off, as with many vendors).
+
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
 
@@ -77,6 +87,8 @@ class FakeConfig:
     pair_pattern: str | None = None
     judge_bias: float = 0.0
     api_key: str | None = None
+    token_rate: float = 0.0
+    logprobs: bool = True
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -161,6 +173,17 @@ class FakeServer:
             return "A 在前，A 更好。\n[[A]]"
         letter = "A" if len(a) > len(b) else "B" if len(b) > len(a) else "C"
         return f"比较两者的完整程度。\n[[{letter}]]"
+
+    def logprobs(self, content: str, top: int) -> dict[str, object]:
+        """The first token's log-probabilities: the answer's first character most likely,
+        the other configured choices after it, ``top`` alternatives in all."""
+        first = content[:1]
+        others = [c for c in self.config.choices if c != first]
+        ranked = [first, *others][:top]
+        alternatives = [
+            {"token": token, "logprob": -0.1 - 2.0 * rank} for rank, token in enumerate(ranked)
+        ]
+        return {"content": [{"token": first, "logprob": -0.1, "top_logprobs": alternatives}]}
 
     def fault(self) -> str | None:
         draw = self._rng.random()
@@ -256,6 +279,12 @@ class _Protocol(asyncio.Protocol):
             if isinstance(prompt, list):
                 prompt = "".join(part.get("text", "") for part in prompt)
             model = str(request.get("model", ""))
+            stream = request.get("stream") is True
+            include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+            max_tokens = request.get("max_tokens")
+            top = int(request.get("top_logprobs") or 0) if request.get("logprobs") else 0
+            if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
+                raise ValueError(max_tokens)
         except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
             self.send(_http(400, b'{"error": {"message": "bad request"}}'))
             return
@@ -285,13 +314,60 @@ class _Protocol(asyncio.Protocol):
             payload = _http(200, b'{"choices": [{"message": {"content": ')
         else:
             content = "" if fault == "empty" else server.answer(model, prompt)
-            payload = _http(200, _completion(model, prompt, content))
-        if cfg.latency > 0:
+            finish = "stop"
+            if max_tokens is not None and len(content) > max_tokens:
+                content, finish = content[:max_tokens], "length"
+            tokens = max(len(content), 1)
+            if stream:
+                self.stream(model, prompt, content, finish, include_usage)
+                return
+            logprobs = server.logprobs(content, top) if top and cfg.logprobs else None
+            payload = _http(200, _completion(model, prompt, content, finish, logprobs))
+            if cfg.token_rate > 0:
+                self.hold(cfg.latency + (tokens - 1) / cfg.token_rate, payload)
+                return
+        self.hold(cfg.latency, payload)
+
+    def hold(self, delay: float, payload: bytes | None) -> None:
+        """Send ``payload`` after ``delay`` seconds, counted as in flight till then."""
+        server = self.server
+        if delay > 0:
             server.in_flight += 1
             server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
-            self.loop.call_later(cfg.latency, self.reply, payload)
+            self.loop.call_later(delay, self.reply, payload)
         else:
             self.send(payload)
+
+    def stream(
+        self, model: str, prompt: str, content: str, finish: str, include_usage: bool
+    ) -> None:
+        """Answer with server-sent events: the head at once, the first token after
+        ``latency``, each next one ``1 / token_rate`` later, then the finish reason, the
+        usage (if asked) and ``[DONE]``."""
+        cfg, server = self.server.config, self.server
+        server.in_flight += 1
+        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        self.send(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        step = 1 / cfg.token_rate if cfg.token_rate > 0 else 0.0
+        chunks = [_event(model, {"content": token}, None) for token in content]
+        chunks.append(_event(model, {}, finish))
+        if include_usage:
+            chunks.append(_event(model, None, None, _usage(prompt, content)))
+        chunks.append(b"data: [DONE]\n\n")
+        framed = [b"%x\r\n%s\r\n" % (len(c), c) for c in chunks] + [b"0\r\n\r\n"]
+        # one send per token time, the closing events with the last token: timers due at
+        # the same moment need not run in the order they were set
+        cut = max(len(content), 1) if step else 1
+        batches = [b"".join(framed[i : i + 1]) for i in range(cut - 1)]
+        batches.append(b"".join(framed[cut - 1 :]))
+        for index, batch in enumerate(batches):
+            last = index == len(batches) - 1
+            self.loop.call_later(
+                cfg.latency + index * step, self.reply if last else self.send, batch
+            )
 
     def reply(self, payload: bytes | None) -> None:
         """Answer a request held for the configured latency (counted as in flight till then)."""
@@ -299,7 +375,43 @@ class _Protocol(asyncio.Protocol):
         self.send(payload)
 
 
-def _completion(model: str, prompt: str, content: str) -> bytes:
+def _usage(prompt: str, content: str) -> dict[str, int]:
+    """Tokens as the server counts them: characters."""
+    return {
+        "prompt_tokens": len(prompt),
+        "completion_tokens": len(content),
+        "total_tokens": len(prompt) + len(content),
+    }
+
+
+def _event(
+    model: str,
+    delta: dict[str, str] | None,
+    finish: str | None,
+    usage: dict[str, int] | None = None,
+) -> bytes:
+    """One server-sent event of a streamed chat completion."""
+    chunk: dict[str, object] = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": model,
+        "choices": [] if delta is None else [
+            {"index": 0, "delta": delta, "finish_reason": finish}
+        ],
+    }  # fmt: skip
+    if usage is not None:
+        chunk["usage"] = usage
+    return b"data: " + json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n\n"
+
+
+def _completion(
+    model: str,
+    prompt: str,
+    content: str,
+    finish: str = "stop",
+    logprobs: dict[str, object] | None = None,
+) -> bytes:
     """An OpenAI chat completion answering ``content`` (tokens counted as characters)."""
     reply = {
         "id": "chatcmpl-fake",
@@ -310,14 +422,11 @@ def _completion(model: str, prompt: str, content: str) -> bytes:
             {
                 "index": 0,
                 "message": {"role": "assistant", "content": content},
-                "finish_reason": "stop",
+                "finish_reason": finish,
+                "logprobs": logprobs,
             }
         ],
-        "usage": {
-            "prompt_tokens": len(prompt),
-            "completion_tokens": len(content),
-            "total_tokens": len(prompt) + len(content),
-        },
+        "usage": _usage(prompt, content),
     }
     return json.dumps(reply, ensure_ascii=False).encode("utf-8")
 
@@ -367,25 +476,123 @@ def main(argv: list[str] | None = None) -> None:
     """``python -m mosu.evals.fakeserver``: serve until stopped, on the loop that
     ``MOSU_EVAL_LOOP`` chooses."""
     settings = EvalSettings.from_env(os.environ)
-    parser = argparse.ArgumentParser(description="mosu's fake OpenAI-compatible server")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--accuracy", type=float, default=1.0)
-    parser.add_argument("--answers", type=Path)
-    parser.add_argument("--choices", default="", help="comma-separated wrong answers to draw from")
-    parser.add_argument("--template", default="{answer}")
-    parser.add_argument("--id-pattern")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--retry-after", type=float, default=1.0)
-    parser.add_argument("--api-key", help="refuse requests without 'Authorization: Bearer KEY'")
+    parser = argparse.ArgumentParser(
+        description="mosu's fake OpenAI-compatible chat server on loopback: answers "
+        "POST /v1/chat/completions from an answer key with a chosen accuracy, after a chosen "
+        "latency (streamed as server-sent events when a request asks), injecting faults at "
+        "chosen shares; GET /stats counts requests per prompt. "
+        "Shares are fractions of requests (0 to 1; the fault shares add up to at most 1).",
+        epilog="Answer key (--answers): JSON lines, one answer each, either "
+        '{"prompt": "<the last user message, as sent>", "answer": "B"} (matched on the '
+        'stripped text) or {"id": "7", "answer": "B"} (matched on the id that --id-pattern '
+        "finds in the prompt). A prompt not in the key is answered 不知道.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to listen on; 0 picks a free one (default 0)"
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        metavar="SECONDS",
+        default=0.0,
+        help="seconds before an answer (its first token, when streamed or paced by "
+        "--token-rate) is sent (default %(default)s)",
+    )
+    parser.add_argument(
+        "--accuracy",
+        type=float,
+        metavar="SHARE",
+        default=1.0,
+        help="share of prompts in the key answered right, 0 to 1, the same prompts on every "
+        "run for a given --seed and model (default %(default)s)",
+    )
+    parser.add_argument(
+        "--answers",
+        type=Path,
+        metavar="KEY.jsonl",
+        help="answer key file, JSON lines (format below); default: none, every prompt "
+        "is answered 不知道",
+    )
+    parser.add_argument(
+        "--choices",
+        default="",
+        help="comma-separated answers that a wrong reply is drawn from, e.g. A,B,C,D "
+        "(default: none, a wrong reply is 不知道)",
+    )
+    parser.add_argument(
+        "--template",
+        default="{answer}",
+        help="how a reply is written around the answer, e.g. '答案：{answer}' "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--id-pattern",
+        metavar="REGEX",
+        help="regular expression whose group 1 finds a sample id in the prompt, to look the "
+        'answer up by {"id": ...} lines of the key (default: none, prompts are matched '
+        "whole)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of which prompts are answered right and of the fault draws "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        metavar="SECONDS",
+        default=1.0,
+        help="seconds sent in the Retry-After header of a --rate-limit answer "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--token-rate",
+        type=float,
+        metavar="TOKENS_PER_SECOND",
+        default=0.0,
+        help="tokens (characters) per second after the first, which comes after --latency; "
+        "0 sends the whole answer at once (default 0)",
+    )
+    parser.add_argument(
+        "--no-logprobs",
+        action="store_true",
+        help="answer requests that ask for logprobs without them, as many vendors do "
+        "(default: the first token's top alternatives, the answer's first character first)",
+    )
+    parser.add_argument(
+        "--api-key",
+        metavar="KEY",
+        help="refuse with HTTP 401 requests without 'Authorization: Bearer KEY' "
+        "(default: none, no key needed)",
+    )
     parser.add_argument(
         "--judge",
         action="store_true",
-        help="grade prompts written from the engine's judge template (评分：10 right, 评分：2 wrong)",
+        help="grade prompts written from the engine's judge template (评分：10 right, 评分：2 "
+        "wrong); default off",
     )
+    fault_help = {
+        "rate_limit": "HTTP 429 with Retry-After",
+        "server_error": "HTTP 500",
+        "timeout": "no answer (the connection is held for 60 s)",
+        "malformed": "a 200 answer whose JSON is cut off",
+        "empty": "a 200 answer with empty content",
+        "disconnect": "the connection closed without an answer",
+    }
     for name in FAULTS:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=0.0, dest=name)
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=float,
+            default=0.0,
+            dest=name,
+            metavar="SHARE",
+            help=f"share of requests, 0 to 1, answered with {fault_help[name]} (default 0)",
+        )
     args = parser.parse_args(argv)
     config = FakeConfig(
         latency=args.latency,
@@ -399,6 +606,8 @@ def main(argv: list[str] | None = None) -> None:
         template=args.template,
         judge_pattern=JUDGE_PATTERN if args.judge else None,
         api_key=args.api_key,
+        token_rate=args.token_rate,
+        logprobs=not args.no_logprobs,
     )
 
     async def serve() -> None:

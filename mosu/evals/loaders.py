@@ -12,7 +12,8 @@ import hashlib
 import io
 import json
 import logging
-from collections.abc import Iterator
+import random
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,10 +65,26 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         yield row
 
 
-def read_csv(path: Path) -> Iterator[dict[str, Any]]:
-    """CSV with a header row; an unnamed first column (a pandas index) is kept as ``""``."""
-    reader = csv.DictReader(io.StringIO(_read_text(path)))
-    yield from reader
+def read_csv(
+    path: Path, *, delimiter: str = ",", columns: Sequence[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """CSV (or TSV, with ``delimiter="\\t"``) rows; the first row names the fields unless
+    ``columns`` does (a file without a header). An unnamed first column (a pandas index) is
+    kept as ``""``; blank lines are skipped; a row with more or fewer fields than there are
+    names is refused, naming its line."""
+    reader = csv.reader(io.StringIO(_read_text(path)), delimiter=delimiter)
+    names = list(columns) if columns is not None else next(reader, None)
+    if names is None:
+        return
+    for values in reader:
+        if not values:
+            continue
+        if len(values) != len(names):
+            raise DataError(
+                f"{path}:{reader.line_num}: {len(values)} fields where {len(names)} are named "
+                f"(delimiter {delimiter!r})"
+            )
+        yield dict(zip(names, values, strict=True))
 
 
 def read_xlsx(path: Path) -> Iterator[dict[str, Any]]:
@@ -124,7 +141,8 @@ def load_samples(spec: DataSpec, data_dir: Path | None = None) -> list[Sample]:
 
     Raises :class:`DataError` naming the file and row for a missing field or file, and for a
     duplicate id unless ``spec.duplicates == "keep_first"`` (then the later rows are dropped
-    and a warning is logged and kept on the first sample).
+    and a warning is logged and kept on the first sample). ``spec.limit`` keeps a
+    :func:`stratified_sample` of that many.
     """
     if spec.format == "inline":
         rows: list[dict[str, Any]] = list(spec.rows or [])
@@ -136,7 +154,11 @@ def load_samples(spec: DataSpec, data_dir: Path | None = None) -> list[Sample]:
             path = data_dir / path
         if not path.exists():
             raise DataError(f"data not found: {path} (pass --data-dir or fix the task's path)")
-        rows = list(READERS[spec.format](path))
+        if spec.format == "csv":
+            columns = None if spec.header else spec.columns
+            rows = list(read_csv(path, delimiter=spec.delimiter, columns=columns))
+        else:
+            rows = list(READERS[spec.format](path))
         where = str(path)
     id_field = spec.id_field or ("id" if spec.format == "cmmlu" else None)
     category_field = spec.category_field or ("subject" if spec.format == "cmmlu" else None)
@@ -171,9 +193,45 @@ def load_samples(spec: DataSpec, data_dir: Path | None = None) -> list[Sample]:
         names = spec.input_fields or [k for k in row if k != spec.label_field]
         fields = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k in names}
         category = _text(row[category_field]) if category_field else None
+        if category is not None and spec.label_map is not None:
+            category = spec.label_map.get(category, category)
         samples[sample_id] = Sample(sample_id, fields, label, category)
     out = [
         Sample(s.id, s.fields, s.label, s.category, tuple(dropped[s.id])) if s.id in dropped else s
         for s in samples.values()
     ]
-    return out[: spec.limit] if spec.limit is not None else out
+    return stratified_sample(out, spec.limit, spec.limit_seed) if spec.limit is not None else out
+
+
+def stratified_sample(samples: Sequence[Sample], n: int, seed: int) -> list[Sample]:
+    """``n`` of ``samples``, drawn at random (seeded) within each label, in file order.
+
+    Each label gets its share of ``n`` in proportion to its rows, rounded by largest
+    remainder (ties drawn with the seed); when ``n`` is at least the number of labels, every
+    label gets at least one, taken from the label most over its exact share. A label-sorted
+    file thus gives every class, where its first ``n`` rows would give one.
+    """
+    total = len(samples)
+    if n >= total:
+        return list(samples)
+    rng = random.Random(seed)
+    groups: dict[str, list[int]] = {}
+    for index, sample in enumerate(samples):
+        groups.setdefault(sample.label, []).append(index)
+    labels = sorted(groups)
+    tie = {label: rng.random() for label in labels}
+    quota = {label: n * len(groups[label]) // total for label in labels}
+    remainder = {label: n * len(groups[label]) % total for label in labels}
+    short = n - sum(quota.values())
+    for label in sorted(labels, key=lambda lab: (-remainder[lab], tie[lab]))[:short]:
+        quota[label] += 1
+    if n >= len(labels):
+        for label in [lab for lab in labels if quota[lab] == 0]:
+            donor = max(
+                (lab for lab in labels if quota[lab] > 1),
+                key=lambda lab: (quota[lab] * total - n * len(groups[lab]), tie[lab]),
+            )
+            quota[donor] -= 1
+            quota[label] = 1
+    chosen = sorted(i for label in labels for i in rng.sample(groups[label], quota[label]))
+    return [samples[i] for i in chosen]

@@ -6,6 +6,7 @@ run (a new parser, more bootstrap replicates) sends no request.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import statistics
@@ -19,6 +20,8 @@ from pydantic import BaseModel
 
 from mosu.evals import stats
 from mosu.evals.loaders import Sample
+from mosu.evals.models.base import Price
+from mosu.evals.service import Service, service
 from mosu.evals.store import Outcome, epoch_id
 from mosu.evals.tasks import Task
 
@@ -67,6 +70,9 @@ class ModelResult(BaseModel):
     cached: int
     by_category: dict[str, CategoryScore]
     confusion: Confusion | None = None
+    service: Service | None = None
+    answered_score: float | None = None  # the primary metric over answered samples only
+    incomplete: str = ""  # why an unranked model (rank 0) is not placed: low coverage
     epochs: EpochSummary | None = None
 
 
@@ -107,6 +113,8 @@ class RaceResult(BaseModel):
     models: list[ModelResult]
     comparisons: list[Comparison]
     failed: list[FailedModel] = []
+    incomplete: list[ModelResult] = []
+    min_coverage: float = 0.0
     epochs: int = 1
     warnings: list[str] = []
 
@@ -118,7 +126,9 @@ class RaceResult(BaseModel):
 METHOD = (
     "Percentile bootstrap over samples (shared resamples for all models, seeded); a paired "
     "difference is significant when its 95% interval excludes 0; rank = 1 + number of models "
-    "significantly better on the primary metric. Errors and unparsable answers count as wrong."
+    "significantly better on the primary metric. Errors and unparsable answers count as wrong "
+    "(the answered-only score leaves them out); a model that answered less than the minimum "
+    "coverage is listed as incomplete, not ranked."
 )
 EPOCHS_METHOD = (
     " Each sample was asked {epochs} times (epochs): a sample's statistics are the mean over "
@@ -142,6 +152,7 @@ class _Scores:
     ranks: dict[str, int]
     comparisons: list[Comparison]
     per_sample: dict[str, np.ndarray]
+    answered: dict[str, float]
     by_epoch: dict[str, list[float]]
 
 
@@ -184,6 +195,7 @@ def _score(
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]],
     replicates: int,
     seed: int,
+    answered: Mapping[str, np.ndarray],
 ) -> _Scores:
     """Score, bootstrap, rank and compare the models ``names`` on every scorer; with
     epochs, each sample's statistics are its mean over the epochs."""
@@ -194,6 +206,7 @@ def _score(
     ranks: dict[str, int] = {}
     comparisons: list[Comparison] = []
     per_sample: dict[str, np.ndarray] = {}
+    answered_scores: dict[str, float] = {}
     by_epoch: dict[str, list[float]] = {}
     for scorer in task.scorers if names else ():
         if scorer.judge is not None:
@@ -214,6 +227,10 @@ def _score(
                 name: [float(scorer.aggregate(m.sum(axis=0), len(labels))) for m in epoch_stats]
                 for name, epoch_stats in zip(names, per_epoch, strict=True)
             }
+            for name, m in zip(names, matrices, strict=True):
+                mask = answered[name]
+                if mask.any():
+                    answered_scores[name] = float(scorer.aggregate(m[mask].sum(axis=0), mask.sum()))
             ranks = stats.rank_groups(names, points, reps)
             if scorer.per_sample_column is not None:
                 per_sample = {
@@ -227,7 +244,7 @@ def _score(
                     Comparison(a=c.a, b=c.b, metric=scorer.name, difference=c.difference.value, low=c.difference.low,
                                high=c.difference.high, p_value=c.p_value, significant=c.significant)
                 )  # fmt: skip
-    return _Scores(metric_values, ranks, comparisons, per_sample, by_epoch)
+    return _Scores(metric_values, ranks, comparisons, per_sample, answered_scores, by_epoch)
 
 
 def _model_result(
@@ -238,6 +255,7 @@ def _model_result(
     predicted: list[list[str | None]],
     scores: _Scores,
     categories: list[str],
+    price: Price | None = None,
 ) -> ModelResult:
     """One ranked model's line of the result: metrics, errors, categories, confusion,
     spread across epochs; counts are over every epoch's answers."""
@@ -283,6 +301,8 @@ def _model_result(
         cached=sum(1 for o in answered if o.cached),
         by_category=by_category,
         confusion=confusion,
+        service=service(_record_samples(samples, task.spec.epochs), rows, price),
+        answered_score=scores.answered.get(name),
         epochs=_spread(task.primary, spread) if spread else None,
     )  # fmt: skip
 
@@ -296,6 +316,8 @@ def score_race(
     seed: int = 0,
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]] | None = None,
     stopped: Mapping[str, str] | None = None,
+    prices: Mapping[str, Price] | None = None,
+    min_coverage: float = 0.0,
     warnings: Sequence[str] = (),
 ) -> RaceResult:
     """Parse, score, bootstrap and rank every model's outputs on the task's samples.
@@ -303,8 +325,12 @@ def score_race(
     ``judgements`` holds, per judge scorer and model, the judge's verdict on each sample.
     ``stopped`` names the models the executor's breaker stopped, with the reason; they, and
     models without a single answer, are listed in ``failed`` instead of being ranked.
+    Models that answered less than ``min_coverage`` of the samples are scored apart and
+    listed in ``incomplete`` (rank 0, with the reason), so they move no one's rank. ``prices``
+    (yuan per million tokens, by model) give the service figures their cost.
     With the task's ``epochs`` above 1, ``outcomes`` hold every epoch's answer (ids from
-    :func:`~mosu.evals.store.epoch_id`); ``warnings`` are passed on to the result.
+    :func:`~mosu.evals.store.epoch_id`); a sample counts as answered when every epoch of it
+    was. ``warnings`` are passed on to the result.
     """
     samples = task.samples()
     epochs = task.spec.epochs
@@ -314,9 +340,22 @@ def score_race(
         for name in outcomes
         if (reason := _failure(name, records, outcomes[name], stopped or {})) is not None
     ]
-    names = [name for name in outcomes if name not in {f.name for f in failed}]
+    valid = [name for name in outcomes if name not in {f.name for f in failed}]
+    answered = {
+        name: np.array(
+            [all((o := outcomes[name].get(epoch_id(s.id, e))) is not None and o.output is not None for e in range(epochs)) for s in samples],
+            dtype=bool,
+        )
+        for name in valid
+    }  # fmt: skip
+    short = {
+        name: f"coverage {answered[name].mean():.1%} is below the minimum {min_coverage:.0%}"
+        for name in valid
+        if samples and answered[name].mean() < min_coverage
+    }
+    names = [name for name in valid if name not in short]
     predictions: Answers = {}
-    for name in names:
+    for name in valid:
         rows = outcomes[name]
         predictions[name] = [
             [
@@ -325,13 +364,25 @@ def score_race(
             ]
             for e in range(epochs)
         ]  # fmt: skip
-    scores = _score(task, names, predictions, judgements or {}, replicates, seed)
     categories = sorted({s.category for s in samples if s.category is not None})
-    results = [
-        _model_result(task, name, specs, outcomes[name], predictions[name], scores, categories)
-        for name in names
-    ]
+    prices = prices or {}
+
+    def lines(group: list[str]) -> tuple[list[ModelResult], list[Comparison]]:
+        scores = _score(task, group, predictions, judgements or {}, replicates, seed, answered)
+        return [
+            _model_result(
+                task, name, specs, outcomes[name], predictions[name], scores, categories,
+                prices.get(name),
+            )
+            for name in group
+        ], scores.comparisons  # fmt: skip
+
+    results, comparisons = lines(names)
     results.sort(key=lambda r: (r.rank, -r.metrics[task.primary].value, r.name))
+    incomplete = [
+        r.model_copy(update={"rank": 0, "incomplete": short[r.name]}) for r in lines(list(short))[0]
+    ]
+    incomplete.sort(key=lambda r: (-r.metrics[task.primary].value, r.name))
     return RaceResult(
         task=task.name,
         description=task.spec.description,
@@ -341,8 +392,10 @@ def score_race(
         seed=seed,
         method=METHOD + (EPOCHS_METHOD.format(epochs=epochs) if epochs > 1 else ""),
         models=results,
-        comparisons=scores.comparisons,
+        comparisons=comparisons,
         failed=failed,
+        incomplete=incomplete,
+        min_coverage=min_coverage,
         epochs=epochs,
         warnings=list(warnings),
     )
@@ -351,6 +404,14 @@ def score_race(
 def _records(samples: Sequence[Sample], epochs: int) -> list[str]:
     """The stored ids of every sample's answer in every epoch."""
     return [epoch_id(s.id, e) for e in range(epochs) for s in samples]
+
+
+def _record_samples(samples: Sequence[Sample], epochs: int) -> Sequence[Sample]:
+    """The samples once per epoch, each under its stored id (service figures count every
+    request)."""
+    if epochs == 1:
+        return samples
+    return [dataclasses.replace(s, id=epoch_id(s.id, e)) for e in range(epochs) for s in samples]
 
 
 def _failure(

@@ -17,13 +17,13 @@ from mosu.evals import aio, stats
 from mosu.evals.errors import EvalError
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.loaders import Sample
-from mosu.evals.models.base import Model
+from mosu.evals.models.base import Model, Price
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id
+from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
@@ -50,16 +50,21 @@ ProgressCallback = Callable[[Progress], None]
 
 
 _LATER_FIELDS = ("top_p", "seed", "stop", "extra_body")
-"""Generation fields added after runs were first stored (left out of the fingerprint unset)."""
+"""Generation fields added after runs were first stored (left out of the fingerprint at
+their defaults)."""
 
 
 def _fingerprint(task: Task) -> str:
     """The task definition and sample ids a run's store is bound to. ``epochs`` is left
-    out (a finished run can be given more), and so are generation fields left unset, so a
-    run stored before they existed resumes."""
+    out (a finished run can be given more), and so are later generation fields left at their
+    defaults, so a run stored before they existed resumes."""
     ids = "\n".join(s.id for s in task.samples())
     generation = task.spec.generation
-    unset = {name: True for name in _LATER_FIELDS if getattr(generation, name) is None}
+    unset = {
+        name: True
+        for name in _LATER_FIELDS
+        if getattr(generation, name) == type(generation).model_fields[name].default
+    }
     payload = task.spec.model_dump_json(exclude={"epochs": True, "generation": unset}) + "\n" + ids
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -142,7 +147,7 @@ def _plan(
         )
         if hits:
             reused += [
-                Outcome(name, i.sample_id, hits[i.cache_key], None, 0, True)
+                hits[i.cache_key].outcome(name, i.sample_id, i.prompt_hash)
                 for i in todo
                 if i.cache_key in hits
             ]
@@ -210,11 +215,16 @@ async def _execute(
         run_store.write(buffer)
 
 
-def _items(model: Model, prompts: Mapping[str, list[Message]], epochs: int = 1) -> list[WorkItem]:
+def _items(
+    model: Model,
+    prompts: Mapping[str, list[Message]],
+    hashes: Mapping[str, str],
+    epochs: int = 1,
+) -> list[WorkItem]:
     """Every request for ``prompts``, ``epochs`` times each (epoch by epoch)."""
     identity = model.identity
     items = [
-        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None)
+        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None, hashes.get(sid))
         for sid, msgs in prompts.items()
     ]
     for epoch in range(1, epochs):
@@ -223,7 +233,8 @@ def _items(model: Model, prompts: Mapping[str, list[Message]], epochs: int = 1) 
                 epoch_id(sid, epoch),
                 msgs,
                 cache_key(identity, msgs, epoch) if identity else None,
-                sid,
+                hashes.get(sid),
+                source_id=sid,
             )
             for sid, msgs in prompts.items()
         ]
@@ -244,10 +255,18 @@ def _answer_jobs(
         or any(epoch_id(s.id, e) not in finished[n] for n in built for e in range(epochs))
     }
     prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
+    hashes = _remember(run_store, prompts)
     return {
-        name: _Job(model, _items(model, prompts, epochs), len(samples) * epochs)
+        name: _Job(model, _items(model, prompts, hashes, epochs), len(samples) * epochs)
         for name, model in built.items()
     }
+
+
+def _remember(run_store: RunStore, prompts: Mapping[str, list[Message]]) -> dict[str, str]:
+    """Each prompt's hash by sample id; the store keeps the prompts behind them."""
+    hashes = {sid: prompt_hash(msgs) for sid, msgs in prompts.items()}
+    run_store.remember_prompts((hashes[sid], msgs) for sid, msgs in prompts.items())
+    return hashes
 
 
 @dataclass
@@ -301,7 +320,9 @@ async def _judge(
                         "scale": scorer.judge.scale,
                     }
                     grading[record] = [{"role": "user", "content": template.render(values)}]
-            jobs[key] = _Job(judge, _items(judge, grading), len(grading))
+            jobs[key] = _Job(
+                judge, _items(judge, grading, _remember(run_store, grading)), len(grading)
+            )
         for key, reason in (
             await _execute(run_store, jobs, how.executor, how.progress, how.retry_errors)
         ).items():
@@ -326,6 +347,8 @@ async def arun(
     environ: Mapping[str, str] | None = None,
     secrets: SecretLookup | None = None,
     network: AddressPolicy = LOCAL,
+    prices: Mapping[str, Price] | None = None,
+    min_coverage: float = 0.0,
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
@@ -335,8 +358,10 @@ async def arun(
     ``network`` says which addresses endpoints given as specs may resolve to (default:
     private networks allowed, as on a laptop; the platform passes its own). A model the
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
-    ranked. A task with ``epochs`` asks every sample that many times (each repeat stored,
-    cached and resumed on its own). Returns the scored race.
+    ranked; one that answered less than ``min_coverage`` of the samples is listed as
+    incomplete. ``prices`` (by model name) cost the tokens; a model built from a spec with
+    ``price_in``/``price_out`` brings its own. A task with ``epochs`` asks every sample that
+    many times (each repeat stored, cached and resumed on its own). Returns the scored race.
     """
 
     def build(spec: str) -> Model:
@@ -373,6 +398,7 @@ async def arun(
             run_store,
             _Judging(executor, progress, retry_errors, build, opened, stopped),
         )
+        own = {n: p for n, m in built.items() if isinstance(p := getattr(m, "price", None), Price)}
         return score_race(
             task,
             outcomes,
@@ -381,6 +407,8 @@ async def arun(
             seed=seed,
             judgements=judgements,
             stopped=stopped,
+            prices=own | dict(prices or {}),
+            min_coverage=min_coverage,
             warnings=warnings,
         )
     finally:

@@ -100,6 +100,18 @@ def compare(a: str, b: str, point: float, diffs: Array) -> Comparison:
     return Comparison(a, b, interval(point, diffs), min(p, 1.0))
 
 
+def format_p_value(p: float, replicates: int) -> str:
+    """A bootstrap p-value as printed: ``"< 0.001"`` when it is below ``1 / replicates``.
+
+    With B replicates a p-value under 1/B means no replicate difference reached zero: the
+    estimate is 0, but the bootstrap only shows that p is below 1/B, so "0.000" would
+    claim too much. The stored value stays the number.
+    """
+    if replicates > 0 and p < 1 / replicates:
+        return f"< {1 / replicates:.2g}"
+    return f"{p:.3f}" if p >= 0.001 or p == 0 else f"{p:.1g}"
+
+
 def rank_groups(names: Sequence[str], points: Sequence[float], replicates: Array) -> dict[str, int]:
     """Rank = 1 + number of models significantly better (paired 95% interval above 0)."""
     ranks: dict[str, int] = {}

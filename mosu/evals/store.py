@@ -2,8 +2,12 @@
 
 Rows are written in short batches (every 20 ms) by a writer thread and committed at once; a
 committed row survives ``kill -9``. Resuming reads the finished rows and sends only the
-rest. The response cache (key: sha256 of endpoint, model, parameters and full prompt)
-lives in the same file, or in a shared cache file attached beside it.
+rest. A row keeps the raw answer, the latency of the attempt that gave it, the seconds to
+its first token (streamed answers), the tokens the endpoint's ``usage`` counted, its finish
+reason and the hash of the rendered prompt, which :meth:`RunStore.prompt` turns back into
+the messages sent. The response cache (key: sha256 of endpoint, model, parameters and full
+prompt) lives in the same file, or in a shared cache file attached beside it; it keeps the
+same figures, so a reused answer is reported as it was measured.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mosu.evals.errors import EvalError
 from mosu.evals.prompts import Message
@@ -25,13 +30,35 @@ CREATE TABLE IF NOT EXISTS results (
     attempts INTEGER NOT NULL, cached INTEGER NOT NULL, latency REAL NOT NULL,
     PRIMARY KEY (model, sample_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS prompts (hash TEXT PRIMARY KEY, messages TEXT NOT NULL) WITHOUT ROWID;
 """
 _CACHE = "CREATE TABLE IF NOT EXISTS {db}.cache (key TEXT PRIMARY KEY, output TEXT NOT NULL) WITHOUT ROWID"
+# columns added after the first stores were written: (table, column, type)
+_FIGURES = (
+    ("ttft", "REAL"),
+    ("prompt_tokens", "INTEGER"),
+    ("completion_tokens", "INTEGER"),
+    ("finish_reason", "TEXT"),
+)
+_ADDED = (
+    *(("results", name, kind) for name, kind in _FIGURES),
+    ("results", "prompt_hash", "TEXT"),
+    ("results", "method", "TEXT"),
+    ("cache", "method", "TEXT"),
+    ("cache", "latency", "REAL"),
+    *(("cache", name, kind) for name, kind in _FIGURES),
+)
+_RESULT_COLUMNS = (
+    "model, sample_id, output, error, attempts, cached, latency, ttft, prompt_tokens, "
+    "completion_tokens, finish_reason, prompt_hash, method"
+)
+_CACHE_COLUMNS = "output, latency, ttft, prompt_tokens, completion_tokens, finish_reason, method"
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How one sample ended for one model: its raw output, or the error that stopped it."""
+    """How one sample ended for one model: its raw output, or the error that stopped it,
+    with what the endpoint said of the answer (``None`` where it said nothing)."""
 
     model: str
     sample_id: str
@@ -41,6 +68,52 @@ class Outcome:
     cached: bool = False
     latency: float = 0.0
     cache_key: str | None = None
+    ttft: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    prompt_hash: str | None = None
+    method: str | None = None  # logprobs or generate, for a choice read by logprobs
+
+    @property
+    def truncated(self) -> bool:
+        """Cut at ``max_tokens``: the answer may have stopped before it was given."""
+        return self.finish_reason == "length"
+
+
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """A cached response with the figures measured when it was made."""
+
+    output: str
+    latency: float | None
+    ttft: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
+    method: str | None
+
+    def outcome(self, model: str, sample_id: str, prompt_hash: str | None) -> Outcome:
+        return Outcome(
+            model, sample_id, self.output, None, 0, True, self.latency or 0.0, None, self.ttft,
+            self.prompt_tokens, self.completion_tokens, self.finish_reason, prompt_hash,
+            self.method,
+        )  # fmt: skip
+
+
+def _outcome(r: Sequence[Any]) -> Outcome:
+    """An outcome from a row of :data:`_RESULT_COLUMNS`."""
+    return Outcome(
+        r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], None,
+        ttft=r[7], prompt_tokens=r[8], completion_tokens=r[9], finish_reason=r[10],
+        prompt_hash=r[11], method=r[12],
+    )  # fmt: skip
+
+
+def prompt_hash(messages: Sequence[Message]) -> str:
+    """The hash a stored outcome names its rendered prompt by."""
+    payload = json.dumps(messages, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def cache_key(identity: str, messages: Sequence[Message], epoch: int = 0) -> str:
@@ -82,6 +155,16 @@ class RunStore:
             self._conn.execute("PRAGMA shared.journal_mode=WAL")
             self._cache = "shared.cache"
         self._conn.execute(_CACHE.format(db=self._cache.split(".")[0]))
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        """Bring a store written by an earlier version up to the current columns."""
+        for table, column, kind in _ADDED:
+            name = self._cache if table == "cache" else f"main.{table}"
+            schema, _, bare = name.partition(".")
+            have = {r[1] for r in self._conn.execute(f"PRAGMA {schema}.table_info({bare})")}
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE {name} ADD COLUMN {column} {kind}")
 
     def bind(self, key: str, value: str, *, what: str) -> None:
         """Record ``key = value`` on first use; refuse a different value later (a resumed run
@@ -97,27 +180,45 @@ class RunStore:
     def finished(self, model: str) -> dict[str, Outcome]:
         """The model's finished samples (answered or erred) by sample id."""
         rows = self._conn.execute(
-            "SELECT sample_id, output, error, attempts, cached, latency FROM results WHERE model = ?",
-            (model,),
+            f"SELECT {_RESULT_COLUMNS} FROM results WHERE model = ?", (model,)
         )
-        return {r[0]: Outcome(model, r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows}
+        return {r[1]: _outcome(r) for r in rows}
+
+    def remember_prompts(self, prompts: Iterable[tuple[str, Sequence[Message]]]) -> None:
+        """Keep each rendered prompt once, by its :func:`prompt_hash`."""
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO prompts VALUES (?, ?)",
+                ((h, json.dumps(m, ensure_ascii=False)) for h, m in prompts),
+            )
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def prompt(self, hash_: str) -> list[Message] | None:
+        """The rendered prompt a stored outcome names, if this store kept it."""
+        row = self._conn.execute("SELECT messages FROM prompts WHERE hash = ?", (hash_,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def models(self) -> list[str]:
         return [
             r[0] for r in self._conn.execute("SELECT DISTINCT model FROM results ORDER BY model")
         ]
 
-    def cached(self, keys: Iterable[str]) -> dict[str, str]:
-        """Cached outputs for ``keys``."""
-        found: dict[str, str] = {}
+    def cached(self, keys: Iterable[str]) -> dict[str, CachedAnswer]:
+        """Cached answers for ``keys``."""
+        found: dict[str, CachedAnswer] = {}
         batch = list(keys)
         for start in range(0, len(batch), 500):
             chunk = batch[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._conn.execute(
-                f"SELECT key, output FROM {self._cache} WHERE key IN ({marks})", chunk
+                f"SELECT key, {_CACHE_COLUMNS} FROM {self._cache} WHERE key IN ({marks})", chunk
             )
-            found.update(rows)
+            found.update((r[0], CachedAnswer(*r[1:])) for r in rows)
         return found
 
     def write(self, outcomes: Sequence[Outcome]) -> None:
@@ -128,20 +229,25 @@ class RunStore:
         conn.execute("BEGIN")
         try:
             conn.executemany(
-                "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT OR REPLACE INTO results ({_RESULT_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (o.model, o.sample_id, o.output, o.error, o.attempts, int(o.cached), o.latency)
+                    (o.model, o.sample_id, o.output, o.error, o.attempts, int(o.cached),
+                     o.latency, o.ttft, o.prompt_tokens, o.completion_tokens, o.finish_reason,
+                     o.prompt_hash, o.method)
                     for o in outcomes
                 ],
-            )
+            )  # fmt: skip
             conn.executemany(
-                f"INSERT OR IGNORE INTO {self._cache} VALUES (?, ?)",
+                f"INSERT OR IGNORE INTO {self._cache} (key, {_CACHE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (o.cache_key, o.output)
+                    (o.cache_key, o.output, o.latency, o.ttft, o.prompt_tokens,
+                     o.completion_tokens, o.finish_reason, o.method)
                     for o in outcomes
                     if o.cache_key and o.output is not None and not o.cached
                 ],
-            )
+            )  # fmt: skip
         except BaseException:
             conn.execute("ROLLBACK")
             raise

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from mosu.evals.errors import TaskError
-from mosu.evals.loaders import Sample, load_samples
+from mosu.evals.loaders import Sample, load_samples, stratified_sample
 from mosu.evals.parsers import Parser, build_parser, strip_think
 from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
 from mosu.evals.scorers import Scorer, build_scorer
@@ -53,7 +53,32 @@ class DataSpec(_Strict):
         default=None, description="hash slice of ids, e.g. [0, 0.7]"
     )
     select_seed: int = 0
-    limit: int | None = Field(default=None, ge=1)
+    limit: int | None = Field(
+        default=None, ge=1, description="a sample of N, stratified by label, seeded by limit_seed"
+    )
+    limit_seed: int = 0
+    delimiter: str = Field(default=",", description="CSV field separator, one character")
+    header: bool = Field(default=True, description="whether a CSV file's first row names fields")
+    columns: list[str] | None = Field(
+        default=None, description="the field names of a CSV file without a header row"
+    )
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _label_map_as_text(cls, value: Any) -> Any:
+        """YAML reads ``{0: 财经}`` with integer keys; labels are compared as text."""
+        if isinstance(value, dict):
+            return {_as_text(k): _as_text(v) for k, v in value.items()}
+        return value
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _one_character(cls, value: Any) -> Any:
+        if value == "\\t":  # written '\t' or unquoted in YAML: the two characters
+            return "\t"
+        if isinstance(value, str) and len(value) != 1:
+            raise ValueError(f"delimiter must be one character, got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _source(self) -> DataSpec:
@@ -61,7 +86,24 @@ class DataSpec(_Strict):
             raise ValueError("format 'inline' needs rows")
         if self.format != "inline" and not self.path:
             raise ValueError(f"format {self.format!r} needs a path")
+        csv_options = (
+            ("delimiter", self.delimiter != ","),
+            ("header", not self.header),
+            ("columns", self.columns is not None),
+        )
+        wrong = [name for name, given in csv_options if given]
+        if wrong and self.format != "csv":
+            raise ValueError(f"{', '.join(wrong)}: only for format 'csv'")
+        if not self.header and not self.columns:
+            raise ValueError("header: false needs columns: [the field names, in order]")
+        if self.header and self.columns is not None:
+            raise ValueError("columns names the fields of a file without a header (header: false)")
         return self
+
+
+def _as_text(value: Any) -> Any:
+    """A scalar label as the loaders write it (``str``); anything else left for validation."""
+    return str(value) if isinstance(value, int | float | bool) else value
 
 
 class FewShotSpec(_Strict):
@@ -97,9 +139,12 @@ class ComponentSpec(BaseModel):
 
 MAX_STOP = 4
 """Stop sequences an OpenAI-compatible endpoint accepts at most."""
-RESERVED_BODY = frozenset({"model", "messages", "stream", "stream_options", "n"})
+RESERVED_BODY = frozenset(
+    {"model", "messages", "stream", "stream_options", "n", "logprobs", "top_logprobs"}
+)
 """Request-body keys ``extra_body`` may not set: the engine owns them (one answer per
-request, not streamed unless the engine streams; epochs are the way to ask again)."""
+request, streamed when the spec says ``stream=1``, log-probabilities when the task reads
+choices by them; epochs are the way to ask again)."""
 LEAK_SHARE = 0.95
 """Share of rows whose category is their label from which ``same_category`` is refused."""
 
@@ -125,6 +170,9 @@ class GenerationSpec(_Strict):
     seed: int | None = None
     stop: str | list[str] | None = None
     extra_body: dict[str, Any] | None = None
+    # multiple choice (parser choice_letter): read the letter from the first token's
+    # log-probabilities where the endpoint gives them, else generate the answer
+    choice_by: Literal["generate", "logprobs"] = "generate"
 
     @field_validator("stop")
     @classmethod
@@ -173,6 +221,10 @@ class TaskSpec(_Strict):
         if self.primary is not None and self.primary not in names:
             raise ValueError(
                 f"primary {self.primary!r} is not one of the scorers ({', '.join(names)})"
+            )
+        if self.generation.choice_by == "logprobs" and self.parser.name != "choice_letter":
+            raise ValueError(
+                "generation.choice_by: logprobs reads an option letter: it needs parser choice_letter"
             )
         return self
 
@@ -267,9 +319,25 @@ class Task:
             raise TaskError(f"task {self.name}: no split {name!r}")
         return self._load(name)
 
+    def population(self, split: str | None = None) -> list[Sample]:
+        """All samples of ``split`` (default: the evaluation split) before its ``limit``
+        draws from them: what a predictions file may name."""
+        name = split or self.spec.eval_split
+        if name not in self.spec.splits:
+            raise TaskError(f"task {self.name}: no split {name!r}")
+        return self._population(name)
+
+    @functools.cache  # noqa: B019 - a task lives as long as its run
+    def _population(self, name: str) -> list[Sample]:
+        unlimited = self.spec.splits[name].model_copy(update={"limit": None})
+        return load_samples(unlimited, self.data_dir)
+
     @functools.cache  # noqa: B019 - a task lives as long as its run
     def _load(self, name: str) -> list[Sample]:
-        return load_samples(self.spec.splits[name], self.data_dir)
+        spec = self.spec.splits[name]
+        if spec.limit is None:
+            return self._population(name)
+        return stratified_sample(self._population(name), spec.limit, spec.limit_seed)
 
     def answer_text(self, output: str) -> str | None:
         """A model's answer as a judge reads it: without the thinking (``None``: cut inside

@@ -44,7 +44,7 @@ def test_server_and_adapter_on_each_loop(loop: str, tmp_path: Path) -> None:
         model = OpenAIChatModel(url, "m")
         await model.prepare(task)
         try:
-            return await model.complete("1", [{"role": "user", "content": "一加一"}])
+            return (await model.complete("1", [{"role": "user", "content": "一加一"}])).text
         finally:
             await model.aclose()
 

@@ -80,3 +80,60 @@ def test_an_invalid_parser_regex_is_a_clear_error(tmp_path: Path) -> None:
     assert "".join(expected.split()) in output
     assert "unterminatedcharacterset" in output
     assert "Traceback" not in result.output
+
+
+def _label_sorted_task(folder: Path) -> Path:
+    """A task over a JSONL file sorted by label: 60 甲, 30 乙, 10 丙."""
+    rows = [("甲", 60), ("乙", 30), ("丙", 10)]
+    lines: list[str] = []
+    for label, count in rows:
+        for _ in range(count):
+            lines.append(json.dumps({"id": f"s{len(lines)}", "text": "题", "label": label}))
+    (folder / "sorted.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    task = {
+        "name": "sorted",
+        "splits": {
+            "test": {
+                "format": "jsonl",
+                "path": str(folder / "sorted.jsonl"),
+                "id_field": "id",
+                "label_field": "label",
+            }
+        },
+        "labels": ["甲", "乙", "丙"],
+        "prompt": {"template": "{{ text }}"},
+        "parser": "label",
+        "scorers": ["accuracy"],
+    }
+    path = folder / "sorted.yaml"
+    path.write_text(yaml.safe_dump(task, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_limit_draws_every_label_and_takes_a_whole_predictions_file(tmp_path: Path) -> None:
+    task_file = _label_sorted_task(tmp_path)
+    predictions = tmp_path / "all.jsonl"
+    predictions.write_text(
+        "".join(json.dumps({"id": f"s{i}", "prediction": "甲"}) + "\n" for i in range(100)),
+        encoding="utf-8",
+    )
+    chosen = []
+    for out in ("one", "two"):
+        args = ["run", str(task_file), "-m", f"p=predictions:{predictions}", "--limit", "10"]
+        result = runner.invoke(app, [*args, "--seed", "3", "--out", str(tmp_path / out), "-q"])
+        assert result.exit_code == 0, result.output
+        lines = (tmp_path / out / "samples.jsonl").read_text(encoding="utf-8").splitlines()
+        chosen.append([json.loads(line) for line in lines])
+    labels = [row["label"] for row in chosen[0]]
+    assert labels == ["甲"] * 6 + ["乙"] * 3 + ["丙"]  # in proportion, in file order
+    assert chosen[0] == chosen[1]  # the same sample for the same seed
+    saved = json.loads((tmp_path / "one" / "results.json").read_text(encoding="utf-8"))
+    assert saved["samples"] == 10
+    assert saved["models"][0]["metrics"]["accuracy"]["value"] == 0.6
+
+    with predictions.open("a", encoding="utf-8") as extra:
+        extra.write(json.dumps({"id": "s100", "prediction": "甲"}) + "\n")
+    args = ["run", str(task_file), "-m", f"p=predictions:{predictions}", "--limit", "10"]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "three"), "-q"])
+    assert result.exit_code != 0
+    assert "unknown ids: s100" in result.output

@@ -49,3 +49,12 @@ def test_public_api_is_exported() -> None:
     for name in mosu.evals.__all__:
         assert getattr(mosu.evals, name) is not None, name
     assert sorted(mosu.evals.__all__) == mosu.evals.__all__
+
+
+def test_what_the_held_out_run_tripped_on_is_documented() -> None:
+    """Issue 16 §6: ids without an id field, python: import paths, the answer key format."""
+    assert "Omitted, a sample's id is its row's 0-based position" in README
+    assert "PYTHONPATH=. mosu eval run task.yaml -m mine=python:my_model:answer" in README
+    fake = README.split("## Fake server", 1)[1].split("\n## ", 1)[0]
+    assert '{"prompt": ' in fake and '{"id": ' in fake and "--id-pattern" in fake
+    assert "`< 0.001`" in README

@@ -3,6 +3,7 @@ primary metric per epoch with its spread; intervals and ranks from per-sample me
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -154,9 +155,18 @@ def test_epoch_ids_may_not_be_other_samples_ids(tmp_path: Path) -> None:
 
 def test_fingerprint_is_the_one_before_generation_controls(tmp_path: Path) -> None:
     """A run stored before epochs and the new generation fields existed resumes: the
-    store's task fingerprint leaves out epochs and generation fields left unset."""
+    store's task fingerprint is the earlier one (the whole spec, then the ids) without
+    epochs and without the new generation fields left unset."""
     task = toy_task(tmp_path, 10)
-    before = "73575040d844ea1e4674d84ed6b7d59fd980c686a4a906fc7d6446ed8f3bc814"
+    new = {
+        "epochs": True,
+        "generation": dict.fromkeys(("top_p", "seed", "stop", "extra_body"), True),
+    }
+    earlier = (
+        task.spec.model_dump_json(exclude=new) + "\n" + "\n".join(s.id for s in task.samples())
+    )
+    before = hashlib.sha256(earlier.encode("utf-8")).hexdigest()
+    assert '"generation":{"temperature":0.0,"max_tokens":null' in earlier
     assert _fingerprint(task) == before
     assert _fingerprint(_with_epochs(task, 5)) == before
     data = task.spec.model_dump()

@@ -116,7 +116,7 @@ def test_api_key_is_required_when_set(tmp_path: Path) -> None:
         model = OpenAIChatModel(url, "m", api_key=key)
         await model.prepare(task)
         try:
-            return await model.complete("1", [{"role": "user", "content": "q"}])
+            return (await model.complete("1", [{"role": "user", "content": "q"}])).text
         finally:
             await model.aclose()
 
@@ -128,3 +128,23 @@ def test_api_key_is_required_when_set(tmp_path: Path) -> None:
                 asyncio.run(ask(url, key))
             assert not caught.value.retryable
         assert server.requests == 1
+
+
+def test_every_flag_says_what_it_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from mosu.evals.fakeserver import main
+
+    parsers: list[argparse.ArgumentParser] = []
+
+    def capture(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        parsers.append(self)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    with pytest.raises(SystemExit):
+        main([])
+    (parser,) = parsers
+    for action in parser._actions:
+        assert action.help and action.help.strip(), action.option_strings
+    assert parser.description and '{"prompt": ' in (parser.epilog or "")

@@ -51,6 +51,7 @@ def test_stored_key_that_is_missing_or_unreadable_is_explained() -> None:
         ("openai:http://h/v1#m?key_ref=endpoint:1", "no key store here (use key_env"),
         ("baseline:oracle", "unknown baseline 'oracle'"),
         ("python:nowhere.at.all:f", "python model 'nowhere.at.all:f'"),
+        ("python:nowhere.at.all:f", "with PYTHONPATH=. or python -m mosu.evals.cli"),
         ("python:json", "expected 'package.module:function'"),
     ],
 )

@@ -202,7 +202,7 @@ def test_a_name_resolving_to_loopback_is_never_connected(
         model = OpenAIChatModel(url, "m", policy=policy)
         await model.prepare(task)
         try:
-            return await model.complete("1", [{"role": "user", "content": "q"}])
+            return (await model.complete("1", [{"role": "user", "content": "q"}])).text
         finally:
             await model.aclose()
 
@@ -244,7 +244,7 @@ def test_redirects_are_not_followed(tmp_path: Path) -> None:
         async def go() -> str:
             await model.prepare(toy_task(tmp_path, 2))
             try:
-                return await model.complete("1", [{"role": "user", "content": "q"}])
+                return (await model.complete("1", [{"role": "user", "content": "q"}])).text
             finally:
                 await model.aclose()
 

@@ -23,7 +23,7 @@ def _call(tmp_path: Path, url: str, prompt: str = "q") -> str:
         model = OpenAIChatModel(url, "m", api_key="sk-test", limits=Limits(concurrency=2))
         await model.prepare(toy_task(tmp_path, 4))
         try:
-            return await model.complete("1", [{"role": "user", "content": prompt}])
+            return (await model.complete("1", [{"role": "user", "content": prompt}])).text
         finally:
             await model.aclose()
 

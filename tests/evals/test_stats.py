@@ -5,7 +5,13 @@ import pytest
 from sklearn.metrics import f1_score
 
 from mosu.evals.scorers import accuracy, macro_f1
-from mosu.evals.stats import bootstrap_replicates, interval, rank_groups, resample_weights
+from mosu.evals.stats import (
+    bootstrap_replicates,
+    format_p_value,
+    interval,
+    rank_groups,
+    resample_weights,
+)
 
 
 def test_weights_are_seeded_multinomial_counts() -> None:
@@ -72,3 +78,11 @@ def test_paired_bootstrap_sees_a_consistent_small_gain() -> None:
     stats = [scorer.stats(better, gold), scorer.stats(base, gold)]
     reps = bootstrap_replicates(stats, scorer.aggregate, replicates=1000, seed=0)
     assert rank_groups(["better", "base"], [615 / 800, 600 / 800], reps) == {"better": 1, "base": 2}
+
+
+def test_p_values_below_one_over_b_print_as_a_bound() -> None:
+    assert format_p_value(0.0, 1000) == "< 0.001"
+    assert format_p_value(0.0, 2000) == "< 0.0005"
+    assert format_p_value(0.002, 1000) == "0.002"
+    assert format_p_value(0.0004, 5000) == "0.0004"
+    assert format_p_value(0.5, 1000) == "0.500"

@@ -173,3 +173,74 @@ def test_generation_controls_load() -> None:
     assert task.spec.epochs == 3
     with pytest.raises(TaskError, match="epochs: Input should be greater than or equal to 1"):
         parse_task(_task(epochs=0))
+
+
+def test_yaml_label_map_with_integer_keys(tmp_path: Path) -> None:
+    (tmp_path / "news.jsonl").write_text(
+        '{"id": 1, "title": "股市大涨", "label": 0}\n{"id": 2, "title": "球队夺冠", "label": 1}\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "news.yaml").write_text(
+        """
+name: news
+labels: [财经, 体育]
+splits:
+  test:
+    format: jsonl
+    path: news.jsonl
+    id_field: id
+    label_field: label
+    category_field: label
+    label_map: {0: 财经, 1: 体育}
+prompt: {template: "{{ title }}"}
+scorers: [accuracy]
+""",
+        encoding="utf-8",
+    )
+    task = load_task(tmp_path / "news.yaml", data_dir=tmp_path)
+    assert [(s.label, s.category) for s in task.samples()] == [("财经", "财经"), ("体育", "体育")]
+
+
+def test_tsv_without_header_from_yaml(tmp_path: Path) -> None:
+    (tmp_path / "d.tsv").write_text("1\t一加一\t二\n2\t二加二\t四\n", encoding="utf-8")
+    text = """
+name: toy
+splits:
+  test:
+    format: csv
+    path: d.tsv
+    delimiter: {delimiter}
+    header: false
+    columns: [id, q, y]
+    id_field: id
+    label_field: y
+prompt: {{template: "{{{{ q }}}}"}}
+scorers: [exact_match]
+"""
+    for written in ('"\\t"', "'\\t'"):  # a tab, and the two characters of an escape
+        (tmp_path / "t.yaml").write_text(text.format(delimiter=written), encoding="utf-8")
+        task = load_task(tmp_path / "t.yaml", data_dir=tmp_path)
+        assert [(s.id, s.fields, s.label) for s in task.samples()] == [
+            ("1", {"id": "1", "q": "一加一"}, "二"),
+            ("2", {"id": "2", "q": "二加二"}, "四"),
+        ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"header": False}, "header: false needs columns"),
+        ({"columns": ["id", "q", "y"]}, "columns names the fields of a file without a header"),
+        ({"delimiter": ";;"}, "delimiter must be one character"),
+    ],
+)
+def test_csv_options_are_checked(changes: dict[str, Any], message: str) -> None:
+    split = {"format": "csv", "path": "d.csv", "label_field": "y", **changes}
+    with pytest.raises(TaskError, match=message):
+        parse_task(_task(splits={"test": split}))
+
+
+def test_csv_options_are_only_for_csv() -> None:
+    split = {**_task()["splits"]["test"], "delimiter": "\t"}
+    with pytest.raises(TaskError, match="delimiter: only for format 'csv'"):
+        parse_task(_task(splits={"test": split}))

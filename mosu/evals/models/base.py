@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from mosu.evals.limits import Limits
@@ -39,6 +40,33 @@ class ModelError(Exception):
         self.refused = refused
 
 
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An answer with what the endpoint said of it: the tokens its ``usage`` counted, why it
+    stopped (``length``: cut at ``max_tokens``) and, for a streamed answer, the seconds to
+    its first token; ``method`` says whether a multiple-choice letter was read from the
+    first token's log-probabilities (``logprobs``) or from a generated answer
+    (``generate``). A model that knows none of these may return the bare text instead."""
+
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+    ttft: float | None = None
+    method: str | None = None  # how a multiple-choice answer was read: logprobs or generate
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """What a model's tokens cost, in yuan per million input and output tokens."""
+
+    input: float
+    output: float
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return (prompt_tokens * self.input + completion_tokens * self.output) / 1_000_000
+
+
 class Model(Protocol):
     """What the executor needs from a model.
 
@@ -60,8 +88,8 @@ class Model(Protocol):
     async def prepare(self, task: Task) -> None:
         """Train on the task's train split, read a predictions file, open connections."""
 
-    async def complete(self, sample_id: str, messages: list[Message]) -> str:
-        """The model's raw answer, or :class:`ModelError`."""
+    async def complete(self, sample_id: str, messages: list[Message]) -> str | Completion:
+        """The model's raw answer (with its usage, where known), or :class:`ModelError`."""
 
     async def aclose(self) -> None:
         """Release connections."""

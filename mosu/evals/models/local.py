@@ -98,7 +98,11 @@ BASELINES: dict[str, Callable[..., _Baseline]] = {
 
 
 class PythonModel:
-    """A callable ``func(messages) -> str`` (or ``async def``), named ``package.module:func``."""
+    """A callable ``func(messages) -> str`` (or ``async def``), named ``package.module:func``.
+
+    The module is imported with :func:`importlib.import_module`, so it must be on
+    ``sys.path``: the ``mosu`` command does not put the current folder there, ``PYTHONPATH=.``
+    or ``python -m mosu.evals.cli`` does."""
 
     limits = LOCAL_LIMITS
     identity: str | None = None
@@ -112,7 +116,12 @@ class PythonModel:
             obj: Any = importlib.import_module(module_name)
             for part in attr.split("."):
                 obj = getattr(obj, part)
-        except (ImportError, AttributeError) as exc:
+        except ImportError as exc:
+            raise ModelSpecError(
+                f"python model {target!r}: {exc} (the module is imported from Python's path: "
+                "run from its folder with PYTHONPATH=. or python -m mosu.evals.cli)"
+            ) from None
+        except AttributeError as exc:
             raise ModelSpecError(f"python model {target!r}: {exc}") from None
         if not callable(obj):
             raise ModelSpecError(f"python model {target!r} is not callable")

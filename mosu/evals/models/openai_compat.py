@@ -14,19 +14,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import string
+import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from yarl import URL
 
 from mosu.evals.limits import Limits, parse_retry_after
-from mosu.evals.models.base import ModelError
+from mosu.evals.models.base import Completion, ModelError, Price
 from mosu.evals.netpolicy import LOCAL, AddressPolicy, AddressRefused, GuardedResolver, check_url
 from mosu.evals.prompts import Message
 
 if TYPE_CHECKING:
     from mosu.evals.tasks import Task
 
+TOP_LOGPROBS = 20
 RETRYABLE_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 UNREACHABLE = "endpoint unreachable"
 log = logging.getLogger("mosu.evals")
@@ -67,6 +71,8 @@ class OpenAIChatModel:
         limits: Limits | None = None,
         params: dict[str, Any] | None = None,
         policy: AddressPolicy = LOCAL,
+        stream: bool = False,
+        price: Price | None = None,
     ) -> None:
         check_url(base_url, policy)  # ValueError naming why; host names again at each connection
         self.base_url = base_url.rstrip("/")
@@ -74,17 +80,24 @@ class OpenAIChatModel:
         self.model = model
         self.limits = limits or Limits()
         self.params = dict(params or {})
+        self.stream = stream
+        self.price = price
         self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._session: aiohttp.ClientSession | None = None
         self._url = URL(self.base_url + "/chat/completions")
         self._prefix = ""
+        self.letters: str | None = None  # choice letters, when answering by logprobs
+        self._logprob_prefix = ""
 
     @property
     def identity(self) -> str:
+        """Streamed or not, the answer is the same: ``stream`` is not part of it; reading
+        the choice from logprobs is."""
         params = json.dumps(self.params, sort_keys=True, ensure_ascii=False)
-        return f"openai|{self.base_url}|{self.model}|{params}"
+        how = f"|logprobs:{self.letters}" if self.letters else ""
+        return f"openai|{self.base_url}|{self.model}|{params}{how}"
 
     @property
     def endpoint(self) -> str:
@@ -109,7 +122,15 @@ class OpenAIChatModel:
                 self.params.setdefault(name, value)
         await self.aclose()
         self._open()
-        self._prefix = json.dumps({"model": self.model, **self.params}, ensure_ascii=False)[:-1]
+        head: dict[str, Any] = {"model": self.model, **self.params}
+        if self.stream:
+            head |= {"stream": True, "stream_options": {"include_usage": True}}
+        self._prefix = json.dumps(head, ensure_ascii=False)[:-1]
+        self.letters = _choice_letters(task)
+        if self.letters:
+            probe = {"model": self.model, **self.params}
+            probe |= {"max_tokens": 1, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
+            self._logprob_prefix = json.dumps(probe, ensure_ascii=False)[:-1]
 
     def _open(self) -> None:
         self._session = aiohttp.ClientSession(
@@ -126,19 +147,51 @@ class OpenAIChatModel:
         opens its own pool on first use."""
         return {**self.__dict__, "_session": None}
 
-    async def complete(self, sample_id: str, messages: list[Message]) -> str:
+    async def complete(self, sample_id: str, messages: list[Message]) -> Completion:
         if self._session is None:
             if not self._prefix:
                 raise RuntimeError("prepare() the model before calling it")
             self._open()
-            assert self._session is not None
-        body = f'{self._prefix}, "messages": {json.dumps(messages, ensure_ascii=False)}}}'.encode()
+        text = json.dumps(messages, ensure_ascii=False)
+        if self.letters:
+            chosen = await self._by_logprobs(text, self.letters)
+            if chosen is not None:
+                return chosen
+            answer = await self._post(f'{self._prefix}, "messages": {text}}}'.encode())
+            return replace(answer, method="generate")
+        return await self._post(f'{self._prefix}, "messages": {text}}}'.encode())
+
+    async def _by_logprobs(self, messages: str, letters: str) -> Completion | None:
+        """The choice whose letter the first token most likely is, among the top
+        log-probabilities; ``None`` when the endpoint gives none for any letter (or refuses
+        ``logprobs`` with HTTP 400, after which this model stops asking)."""
+        body = f'{self._logprob_prefix}, "messages": {messages}}}'.encode()
+        try:
+            reply = await self._post(body, raw=True)
+        except ModelError as exc:
+            if exc.status in (400, 422):
+                self.letters = None
+                log.info("endpoint refused logprobs (%s); generating answers instead", exc.reason)
+                return None
+            raise
+        best = _best_letter(reply.text, letters)
+        if best is None:
+            return None
+        return replace(reply, text=best, method="logprobs", finish_reason="stop")
+
+    async def _post(self, body: bytes, *, raw: bool = False) -> Completion:
+        """One request; with ``raw`` the reply's ``text`` is its JSON (for the logprobs)."""
+        assert self._session is not None
+        start = time.perf_counter()
         try:
             async with self._session.post(
                 self._url, data=body, headers=self._headers, allow_redirects=False
             ) as response:
-                status, data = response.status, await response.read()
+                status = response.status
                 retry_after = response.headers.get("Retry-After")
+                if status == 200 and self.stream and not raw:
+                    return await _read_stream(response, start)
+                data = await response.read()
         except aiohttp.ClientError as exc:
             raise transport_error(exc) from None
         if status != 200:
@@ -150,14 +203,105 @@ class OpenAIChatModel:
                 status=status,
             )
         try:
-            content = json.loads(data)["choices"][0]["message"]["content"]
+            reply = json.loads(data)
+            choice = reply["choices"][0]
+            content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise ModelError("malformed JSON response") from None
-        if not isinstance(content, str) or not content.strip():
-            raise ModelError("empty content")
-        return content
+        if raw:
+            usage = reply.get("usage")
+            return Completion(
+                json.dumps(choice.get("logprobs")),
+                _count(usage, "prompt_tokens"),
+                _count(usage, "completion_tokens"),
+            )
+        return _completion(content, reply.get("usage"), choice.get("finish_reason"), None)
 
     async def aclose(self) -> None:
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
+
+
+def _count(usage: Any, name: str) -> int | None:
+    value = usage.get(name) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def _completion(content: Any, usage: Any, finish_reason: Any, ttft: float | None) -> Completion:
+    """The answer with its usage; an empty one is a retryable failure, as a vendor's
+    overloaded replica may send one. An answer cut at ``max_tokens`` keeps its
+    ``finish_reason`` (``length``) so that the results count it."""
+    if not isinstance(content, str) or not content.strip():
+        raise ModelError("empty content")
+    return Completion(
+        content,
+        prompt_tokens=_count(usage, "prompt_tokens"),
+        completion_tokens=_count(usage, "completion_tokens"),
+        finish_reason=finish_reason if isinstance(finish_reason, str) else None,
+        ttft=ttft,
+    )
+
+
+async def _read_stream(response: aiohttp.ClientResponse, start: float) -> Completion:
+    """A streamed answer (server-sent events, ``data: {chunk}`` lines, ``data: [DONE]``):
+    the text of its deltas, the seconds to the first token (of the answer or of a reasoning
+    model's ``reasoning_content``), its finish reason and the usage of its last chunk."""
+    parts: list[str] = []
+    ttft: float | None = None
+    finish_reason: Any = None
+    usage: Any = None
+    async for raw in response.content:
+        line = raw.strip()
+        if not line.startswith(b"data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == b"[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+            choices = chunk.get("choices") or []
+            usage = chunk.get("usage") or usage
+        except (ValueError, AttributeError):
+            raise ModelError("malformed JSON response") from None
+        for choice in choices[:1]:
+            if not isinstance(choice, dict) or not isinstance(choice.get("delta"), dict):
+                continue
+            delta = choice["delta"]
+            text, thought = delta.get("content"), delta.get("reasoning_content")
+            if ttft is None and (text or thought):
+                ttft = time.perf_counter() - start
+            if isinstance(text, str):
+                parts.append(text)
+            finish_reason = choice.get("finish_reason") or finish_reason
+    return _completion("".join(parts), usage, finish_reason, ttft)
+
+
+def _choice_letters(task: Task) -> str | None:
+    """The option letters when the task reads multiple choice by logprobs."""
+    if getattr(task.spec.generation, "choice_by", "generate") != "logprobs":
+        return None
+    return str(task.spec.parser.options.get("letters", "ABCD"))
+
+
+_NOT_LETTER = string.whitespace + string.punctuation + "（）【】。、：:"
+
+
+def _best_letter(logprobs_json: str, letters: str) -> str | None:
+    """The option letter the first token most likely is (``A``, `` A``, ``(A`` and ``a``
+    all count as A), when the most likely first token names a letter at all: a model
+    about to write ``答案是…`` has not chosen yet, and its answer is generated instead."""
+    try:
+        first = json.loads(logprobs_json)["content"][0]
+        options = [first, *first.get("top_logprobs", [])]
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        return None
+    ranked: list[tuple[float, str]] = []
+    for option in options:
+        if not isinstance(option, dict) or not isinstance(option.get("logprob"), int | float):
+            continue
+        ranked.append((float(option["logprob"]), str(option.get("token", ""))))
+    if not ranked:
+        return None
+    token = max(ranked)[1].strip(_NOT_LETTER).upper()
+    return token if len(token) == 1 and token in letters else None

@@ -19,7 +19,9 @@ def _preview(ids: list[str]) -> str:
 
 
 class PredictionsFile:
-    """Answers read from a file; every sample id must appear exactly once, and no other."""
+    """Answers read from a file; every sample id must appear exactly once. Ids of the split
+    that a ``limit`` left out are ignored (a file for the whole split serves a sample of
+    it); any other id is refused."""
 
     limits = LOCAL_LIMITS
 
@@ -56,18 +58,19 @@ class PredictionsFile:
                 duplicates.append(sample_id)
             answers[sample_id] = "" if prediction is None else str(prediction)
         expected = {s.id for s in task.samples()}
+        known = {s.id for s in task.population()}
         problems = []
         if duplicates:
             problems.append(f"duplicate ids: {_preview(duplicates)}")
         missing = [s.id for s in task.samples() if s.id not in answers]
         if missing:
             problems.append(f"missing ids: {_preview(missing)}")
-        unknown = [i for i in answers if i not in expected]
+        unknown = [i for i in answers if i not in known]
         if unknown:
             problems.append(f"unknown ids: {_preview(unknown)}")
         if problems:
             raise PredictionsError(f"{self.path}: " + "; ".join(problems))
-        self._answers = answers
+        self._answers = {i: a for i, a in answers.items() if i in expected}
 
     async def complete(self, sample_id: str, messages: list[Message]) -> str:
         return self._answers[sample_id]

@@ -9,7 +9,10 @@
                                                     ``key_ref`` (a key in the platform's store),
                                                     ``temperature``, ``max_tokens``,
                                                     ``top_p``, ``seed``, ``stop``
-                                                    (repeatable, at most 4)
+                                                    (repeatable, at most 4),
+                                                    ``stream`` (1: server-sent events, to
+                                                    time the first token), ``price_in``,
+                                                    ``price_out`` (yuan per million tokens)
 ``baseline:majority`` / ``baseline:tfidf``          built-in baselines trained on the train split
 ``python:package.module:function``                  a local callable ``f(messages) -> str``
 ``predictions:PATH.jsonl``                          an entrant's predictions file
@@ -30,7 +33,7 @@ from urllib.parse import parse_qsl
 
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.limits import Limits
-from mosu.evals.models.base import Model
+from mosu.evals.models.base import Model, Price
 from mosu.evals.models.local import BASELINES, PythonModel
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
@@ -48,6 +51,8 @@ _LIMIT_OPTIONS = {
     "max_unreachable": int,
 }
 _PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float, "seed": int}
+_PRICE_OPTIONS = ("price_in", "price_out")
+_FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
@@ -76,6 +81,8 @@ def _openai(
     params: dict[str, Any] = {}
     api_key: str | None = None
     stop: list[str] = []
+    prices: dict[str, float] = {}
+    stream = False
     for name, value in parse_qsl(query, keep_blank_values=True):
         try:
             if name == "stop":
@@ -90,19 +97,52 @@ def _openai(
                     raise ModelSpecError(f"environment variable {value} (key_env) is not set")
             elif name == "key_ref":
                 api_key = _stored_key(secrets, value)
+            elif name in _PRICE_OPTIONS:
+                prices[name] = float(value)
+                if not prices[name] >= 0:
+                    raise ValueError(value)
+            elif name == "stream":
+                if value.lower() not in _FLAGS:
+                    raise ModelSpecError(f"option stream={value!r} must be 1 or 0")
+                stream = _FLAGS[value.lower()]
             else:
-                known = ", ".join([*_LIMIT_OPTIONS, *_PARAM_OPTIONS, "stop", "key_env", "key_ref"])
+                known = ", ".join(
+                    [
+                        *_LIMIT_OPTIONS,
+                        *_PARAM_OPTIONS,
+                        "stop",
+                        *_PRICE_OPTIONS,
+                        "stream",
+                        "key_env",
+                        "key_ref",
+                    ]
+                )
                 raise ModelSpecError(f"unknown option {name!r} in openai spec; known: {known}")
         except ValueError:
-            raise ModelSpecError(f"option {name}={value!r} is not a valid number") from None
+            raise ModelSpecError(
+                f"option {name}={value!r} is not a valid number"
+                + (" (0 or more)" if name in _PRICE_OPTIONS else "")
+            ) from None
     if stop:
         try:
             params["stop"] = check_stop(stop)
         except ValueError as exc:
             raise ModelSpecError(f"openai spec: {exc}") from None
+    if len(prices) == 1:
+        raise ModelSpecError(
+            "give both price_in and price_out (yuan per million tokens), or neither"
+        )
+    price = Price(prices["price_in"], prices["price_out"]) if prices else None
     try:
         return OpenAIChatModel(
-            base_url, model, api_key=api_key, limits=Limits(**limits), params=params, policy=policy
+            base_url,
+            model,
+            api_key=api_key,
+            limits=Limits(**limits),
+            params=params,
+            policy=policy,
+            stream=stream,
+            price=price,
         )
     except ValueError as exc:
         raise ModelSpecError(f"openai spec: {exc}") from None
