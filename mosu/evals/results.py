@@ -449,8 +449,11 @@ def _failed(
 def write_samples(
     task: Task, outcomes: Mapping[str, Mapping[str, Outcome]], path: Path, models: Sequence[str]
 ) -> None:
-    """Per-sample JSON lines: model, id, category, label, raw output, parsed prediction, error;
-    with epochs, one line per sample and epoch, with its ``epoch`` (0, 1, …)."""
+    """Per-sample JSON lines: model, id, category, label, raw output, parsed prediction, error,
+    and what the endpoint said of the answer (latency and time to first token in seconds,
+    tokens, finish reason, how a choice was read) with the hash of the rendered prompt
+    (``RunStore.prompt`` gives it back); with epochs, one line per sample and epoch, with its
+    ``epoch`` (0, 1, …)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     epochs = task.spec.epochs
     with path.open("w", encoding="utf-8") as out:
@@ -468,6 +471,13 @@ def write_samples(
                     "prediction": task.parser(output) if output is not None else None,
                     "error": o.error if o else "not run",
                     "attempts": o.attempts if o else 0,
+                    "latency": o.latency if o else None,
+                    "ttft": o.ttft if o else None,
+                    "prompt_tokens": o.prompt_tokens if o else None,
+                    "completion_tokens": o.completion_tokens if o else None,
+                    "finish_reason": o.finish_reason if o else None,
+                    "method": o.method if o else None,
+                    "prompt_hash": o.prompt_hash if o else None,
                 }
                 if epochs > 1:
                     record["epoch"] = e
