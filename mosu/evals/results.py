@@ -341,29 +341,14 @@ def score_race(
         if (reason := _failure(name, records, outcomes[name], stopped or {})) is not None
     ]
     valid = [name for name in outcomes if name not in {f.name for f in failed}]
-    answered = {
-        name: np.array(
-            [all((o := outcomes[name].get(epoch_id(s.id, e))) is not None and o.output is not None for e in range(epochs)) for s in samples],
-            dtype=bool,
-        )
-        for name in valid
-    }  # fmt: skip
+    answered = {name: _answered(samples, epochs, outcomes[name]) for name in valid}
     short = {
         name: f"coverage {answered[name].mean():.1%} is below the minimum {min_coverage:.0%}"
         for name in valid
         if samples and answered[name].mean() < min_coverage
     }
     names = [name for name in valid if name not in short]
-    predictions: Answers = {}
-    for name in valid:
-        rows = outcomes[name]
-        predictions[name] = [
-            [
-                task.parser(o.output) if (o := rows.get(epoch_id(s.id, e))) and o.output is not None else None
-                for s in samples
-            ]
-            for e in range(epochs)
-        ]  # fmt: skip
+    predictions: Answers = {name: _parsed(task, outcomes[name]) for name in valid}
     categories = sorted({s.category for s in samples if s.category is not None})
     prices = prices or {}
 
@@ -399,6 +384,28 @@ def score_race(
         epochs=epochs,
         warnings=list(warnings),
     )
+
+
+def _answered(samples: Sequence[Sample], epochs: int, rows: Mapping[str, Outcome]) -> np.ndarray:
+    """Per sample, whether the model answered it (in every epoch)."""
+
+    def answered(record: str) -> bool:
+        return (o := rows.get(record)) is not None and o.output is not None
+
+    return np.array(
+        [all(answered(epoch_id(s.id, e)) for e in range(epochs)) for s in samples], dtype=bool
+    )
+
+
+def _parsed(task: Task, rows: Mapping[str, Outcome]) -> list[list[str | None]]:
+    """A model's parsed answers, per epoch, one per sample (``None``: none)."""
+    return [
+        [
+            task.parser(o.output) if (o := rows.get(epoch_id(s.id, e))) and o.output is not None else None
+            for s in task.samples()
+        ]
+        for e in range(task.spec.epochs)
+    ]  # fmt: skip
 
 
 def _records(samples: Sequence[Sample], epochs: int) -> list[str]:

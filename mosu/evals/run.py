@@ -83,7 +83,8 @@ def _thinking_off(params: Mapping[str, Any]) -> bool:
 
 def short_max_tokens(models: Mapping[str, Model]) -> list[str]:
     """A warning per prepared endpoint whose ``max_tokens`` leaves a thinking model no room
-    (below :data:`REASONING_MAX_TOKENS`, thinking not turned off in the body)."""
+    (below :data:`REASONING_MAX_TOKENS`, thinking not turned off in the body), also logged
+    (at info: the race's result carries them, and the CLI prints them)."""
     warnings = []
     for name, model in models.items():
         params = getattr(model, "params", None)
@@ -96,6 +97,7 @@ def short_max_tokens(models: Mapping[str, Model]) -> list[str]:
                 f"off before it answers; give it 2048-8192 (spec option max_tokens) or turn "
                 f"thinking off with generation.extra_body"
             )
+            log.info("%s", warnings[-1])
     return warnings
 
 
@@ -384,8 +386,6 @@ async def arun(
             opened.append(model)
             await model.prepare(task)
         warnings = short_max_tokens(built)
-        for warning in warnings:  # info: the result carries them, and the CLI prints them
-            log.info("%s", warning)
         samples = task.samples()
         jobs = _answer_jobs(task, built, run_store, retry_errors)
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
