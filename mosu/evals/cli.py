@@ -17,7 +17,7 @@ from mosu.evals import aio
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
-from mosu.evals.results import RaceResult, write_samples
+from mosu.evals.results import ModelResult, RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
 from mosu.evals.settings import EvalSettings
@@ -33,26 +33,43 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _limited(task: Task, limit: int | None, seed: int) -> Task:
-    """``--limit N``: the evaluation split's data source draws a stratified sample of N."""
-    if limit is None:
+def _adjusted(task: Task, limit: int | None, seed: int, epochs: int | None = None) -> Task:
+    """The task with ``--limit`` (the evaluation split's data source draws a stratified
+    sample of N) and ``--epochs`` applied."""
+    update: dict[str, object] = {}
+    if limit is not None:
+        split = task.spec.eval_split
+        splits = dict(task.spec.splits)
+        splits[split] = splits[split].model_copy(update={"limit": limit, "limit_seed": seed})
+        update["splits"] = splits
+    if epochs is not None:
+        update["epochs"] = epochs
+    if not update:
         return task
-    split = task.spec.eval_split
-    splits = dict(task.spec.splits)
-    splits[split] = splits[split].model_copy(update={"limit": limit, "limit_seed": seed})
-    return Task(task.spec.model_copy(update={"splits": splits}), data_dir=task.data_dir)
+    return Task(task.spec.model_copy(update=update), data_dir=task.data_dir)
+
+
+def _spread(m: ModelResult) -> str:
+    e = m.epochs
+    if e is None:
+        return ""
+    return f"{e.mean * 100:.1f} ± {e.std * 100:.1f} [{e.minimum * 100:.1f}–{e.maximum * 100:.1f}]"
 
 
 def leaderboard(result: RaceResult) -> Table:
     """The race's leaderboard as a Rich table."""
+    repeats = f" × {result.epochs} epochs" if result.epochs > 1 else ""
     table = Table(
-        title=f"{result.task} — {result.samples} samples, primary metric {result.primary}"
+        title=f"{result.task} — {result.samples} samples{repeats}, primary metric {result.primary}"
     )
     table.add_column("rank", justify="right")
     table.add_column("model")
     metrics = list(result.models[0].metrics) if result.models else []
     for name in metrics:
         table.add_column(f"{name} [95% CI]", justify="right")
+    spread = result.epochs > 1
+    if spread:
+        table.add_column(f"{result.primary} per epoch: mean ± std [min–max]", justify="right")
     for column in ("errors", "calls", "cached"):
         table.add_column(column, justify="right")
     for m in result.models:
@@ -60,6 +77,8 @@ def leaderboard(result: RaceResult) -> Table:
             f"{v.value * 100:.1f} [{v.low * 100:.1f}, {v.high * 100:.1f}]"
             for v in m.metrics.values()
         ]
+        if spread:
+            cells.append(_spread(m))
         table.add_row(str(m.rank), m.name, *cells, str(m.errors), str(m.requests), str(m.cached))
     return table
 
@@ -117,6 +136,10 @@ def run_cmd(
             help="evaluate N samples drawn by label in proportion (stratified, seeded by --seed)",
         ),
     ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(min=1, help="ask every sample N times (default: the task's epochs, 1)"),
+    ] = None,
     replicates: Annotated[int, typer.Option(help="bootstrap replicates")] = 1000,
     seed: Annotated[
         int, typer.Option(help="seed of the bootstrap, the --limit sample and retry jitter")
@@ -151,7 +174,7 @@ def run_cmd(
     Exits 1 when a model failed entirely (stopped by its circuit breaker, or no sample
     answered) or answered less than --min-coverage, 2 on bad input."""
     try:
-        loaded = _limited(load_task(task, data_dir=data_dir), limit, seed)
+        loaded = _adjusted(load_task(task, data_dir=data_dir), limit, seed, epochs)
         folder = out or Path("mosu-runs") / loaded.name
         store = folder / "run.sqlite"
         if resume and not store.exists():
@@ -182,6 +205,8 @@ def run_cmd(
         raise typer.Exit(2) from None
     console.print(leaderboard(result))
     console.print(service_table(result))
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     _print_failures(result)
     console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
     if result.failed or result.incomplete:

@@ -64,10 +64,15 @@ class Breaker:
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
+    """One request to make: ``sample_id`` is what its outcome is stored under (``ID#1`` for
+    a repeat, :func:`~mosu.evals.store.epoch_id`), ``source_id`` the sample's own id when
+    that differs (what the model is told it answers)."""
+
     sample_id: str
     messages: list[Message]
     cache_key: str | None = None
     prompt_hash: str | None = None
+    source_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ async def call_with_retries(
         timed_out = False
         try:
             async with asyncio.timeout(limits.timeout):
-                answer = await model.complete(item.sample_id, item.messages)
+                answer = await model.complete(item.source_id or item.sample_id, item.messages)
             if breaker is not None:
                 breaker.observe(None)
             done = answer if isinstance(answer, Completion) else Completion(answer)

@@ -42,7 +42,7 @@ import os
 import random
 import re
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,7 +99,8 @@ class FakeConfig:
 
 
 class FakeServer:
-    """The server; :meth:`start` binds it, :attr:`counts` records requests per prompt key."""
+    """The server; :meth:`start` binds it, :attr:`counts` records requests per prompt key,
+    :attr:`bodies` the last 64 chat requests' bodies as received (what the engine sent)."""
 
     def __init__(self, config: FakeConfig) -> None:
         self.config = config
@@ -110,6 +111,7 @@ class FakeServer:
         self.last_request = 0.0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.bodies: deque[dict[str, object]] = deque(maxlen=64)
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
         self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
@@ -287,6 +289,7 @@ class _Protocol(asyncio.Protocol):
             self.send(_http(400, b'{"error": {"message": "bad request"}}'))
             return
         server.requests += 1
+        server.bodies.append(request)
         server.last_request = self.loop.time()
         if server.requests == 1:
             server.first_request = server.last_request

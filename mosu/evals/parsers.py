@@ -1,7 +1,9 @@
 """Answer parsers: turn a model's raw text into the prediction a scorer compares.
 
 Each parser is built by a small factory from its options and is a pure function
-``str -> str | None`` (``None`` when no answer can be found, scored as wrong).
+``str -> str | None`` (``None`` when no answer can be found, scored as wrong). Every parser
+first removes a reasoning model's thinking (:func:`strip_think`) unless the task's parser
+sets ``strip_think: false``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,40 @@ Parser = Callable[[str], str | None]
 
 def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
+
+
+_THINK_BLOCK = re.compile(r"<think>.*?</think>", re.S)
+_THINK_CLOSE = "</think>"
+_THINK_OPEN = "<think>"
+
+
+def strip_think(text: str) -> str | None:
+    """The answer without a reasoning model's thinking; ``None`` when there is none.
+
+    Removes every ``<think>…</think>`` block; text up to a ``</think>`` left without its
+    opening tag (vendors whose chat template writes ``<think>`` into the prompt return only
+    the closing tag); and answers ``None`` for a ``<think>`` never closed (the answer was
+    cut inside the thinking, usually by ``max_tokens``) or nothing after the thinking.
+    Text without either tag is returned as it is.
+    """
+    if _THINK_OPEN not in text and _THINK_CLOSE not in text:
+        return text
+    text = _THINK_BLOCK.sub("", text)
+    if _THINK_CLOSE in text:
+        text = text.rsplit(_THINK_CLOSE, 1)[1]
+    if _THINK_OPEN in text:
+        return None
+    return text.strip() or None
+
+
+def without_think(parse: Parser) -> Parser:
+    """``parse`` applied to the answer after :func:`strip_think`."""
+
+    def parse_answer(text: str) -> str | None:
+        answer = strip_think(text)
+        return None if answer is None else parse(answer)
+
+    return parse_answer
 
 
 def identity() -> Parser:
@@ -129,16 +165,23 @@ def build_parser(
     name: str, options: dict[str, Any], labels: Sequence[str] | None, *, where: str = "task"
 ) -> Parser:
     """Build a parser by name, with clear errors for unknown names and bad options, each
-    naming ``where`` (the task file) and the field (``parser.pattern`` …)."""
+    naming ``where`` (the task file) and the field (``parser.pattern`` …).
+
+    The option ``strip_think`` (default true), accepted by every parser, removes the
+    thinking first (:func:`strip_think`)."""
     if name not in PARSERS:
         raise TaskError(
             f"{where}: parser: unknown parser {name!r}; known: {', '.join(sorted(PARSERS))}"
         )
     opts = dict(options)
+    strip = opts.pop("strip_think", True)
+    if not isinstance(strip, bool):
+        raise TaskError(f"{where}: parser.strip_think: expected true or false, got {strip!r}")
     if name == "label" and "labels" not in opts:
         opts["labels"] = list(labels or [])
     try:
-        return PARSERS[name](**opts)
+        parser = PARSERS[name](**opts)
+        return without_think(parser) if strip else parser
     except TaskError as exc:
         raise TaskError(f"{where}: parser.{exc}") from None
     except TypeError as exc:

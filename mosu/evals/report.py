@@ -18,15 +18,17 @@ _TEMPLATE = """<!doctype html>
 <html lang="zh"><head><meta charset="utf-8"><title>{{ r.task }} — 赛马报告</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px}table{border-collapse:collapse;margin:1rem 0}
 td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,td:nth-child(2){text-align:left}
-.note{color:#555;font-size:.9rem}</style>
+.note{color:#555;font-size:.9rem}.warn{color:#8a5a00}</style>
 <script>{{ plotly_js | safe }}</script></head><body>
 <h1>{{ r.task }} 赛马报告</h1><p>{{ r.description }}</p>
-<p>{{ r.samples }} 个样本；主指标 <b>{{ r.primary }}</b>；{{ r.replicates }} 次自助抽样，种子 {{ r.seed }}。</p>
+<p>{{ r.samples }} 个样本{% if r.epochs > 1 %}，每个问 {{ r.epochs }} 次（epochs）{% endif %}；主指标 <b>{{ r.primary }}</b>；{{ r.replicates }} 次自助抽样，种子 {{ r.seed }}。</p>
+{% for w in r.warnings %}<p class="warn">⚠ {{ w }}</p>{% endfor %}
 <div id="scores" style="height:420px"></div>
 <h2>排行榜 Leaderboard</h2><table><tr><th>名次</th><th>模型</th>{% for m in metrics %}<th>{{ m }} [95% CI]</th>{% endfor %}
-<th>错误</th><th>未解析</th><th>调用</th><th>缓存</th></tr>
+{% if r.epochs > 1 %}<th>{{ r.primary }} 各轮 per epoch: mean ± std [min–max]</th>{% endif %}<th>错误</th><th>未解析</th><th>调用</th><th>缓存</th></tr>
 {% for m in r.models %}<tr><td>{{ m.rank }}</td><td>{{ m.name }}</td>{% for k in metrics %}{% set v = m.metrics[k] %}
 <td>{{ '%.1f'|format(v.value*100) }} [{{ '%.1f'|format(v.low*100) }}, {{ '%.1f'|format(v.high*100) }}]</td>{% endfor %}
+{% if r.epochs > 1 %}{% set e = m.epochs %}<td title="{{ e.values if e else '' }}">{% if e %}{{ '%.1f'|format(e.mean*100) }} ± {{ '%.1f'|format(e.std*100) }} [{{ '%.1f'|format(e.minimum*100) }}–{{ '%.1f'|format(e.maximum*100) }}]{% endif %}</td>{% endif %}
 <td title="{{ m.error_reasons }}">{{ m.errors }}</td><td>{{ m.unparsed }}</td><td>{{ m.requests }}</td><td>{{ m.cached }}</td></tr>{% endfor %}</table>
 <p class="note">{{ r.method }}</p>
 <h2>服务指标 Service: coverage, speed, tokens, cost</h2><table><tr><th>模型</th><th>覆盖率</th><th>仅已答 {{ r.primary }}</th>

@@ -6,8 +6,10 @@ run (a new parser, more bootstrap replicates) sends no request.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
+import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from mosu.evals import stats
 from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Price
 from mosu.evals.service import Service, service
-from mosu.evals.store import Outcome
+from mosu.evals.store import Outcome, epoch_id
 from mosu.evals.tasks import Task
 
 
@@ -42,6 +44,19 @@ class Confusion(BaseModel):
     matrix: list[list[int]]
 
 
+class EpochSummary(BaseModel):
+    """The primary metric of each repeat (epoch) of a model's answers, and their spread:
+    mean, sample standard deviation (n - 1) and range. The ranked value and its interval
+    are those of each sample's mean over the epochs (the sample stays the resampling unit)."""
+
+    metric: str
+    values: list[float]
+    mean: float
+    std: float
+    minimum: float
+    maximum: float
+
+
 class ModelResult(BaseModel):
     name: str
     spec: str
@@ -58,6 +73,7 @@ class ModelResult(BaseModel):
     service: Service | None = None
     answered_score: float | None = None  # the primary metric over answered samples only
     incomplete: str = ""  # why an unranked model (rank 0) is not placed: low coverage
+    epochs: EpochSummary | None = None
 
 
 class FailedModel(BaseModel):
@@ -99,6 +115,8 @@ class RaceResult(BaseModel):
     failed: list[FailedModel] = []
     incomplete: list[ModelResult] = []
     min_coverage: float = 0.0
+    epochs: int = 1
+    warnings: list[str] = []
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,6 +129,12 @@ METHOD = (
     "significantly better on the primary metric. Errors and unparsable answers count as wrong "
     "(the answered-only score leaves them out); a model that answered less than the minimum "
     "coverage is listed as incomplete, not ranked."
+)
+EPOCHS_METHOD = (
+    " Each sample was asked {epochs} times (epochs): a sample's statistics are the mean over "
+    "its epochs, so the value, interval and ranks are those of the per-sample mean (the "
+    "sample stays the resampling unit; corpus metrics pool every epoch's answers); the "
+    "spread across epochs is the primary metric computed on each epoch alone."
 )
 
 
@@ -129,40 +153,68 @@ class _Scores:
     comparisons: list[Comparison]
     per_sample: dict[str, np.ndarray]
     answered: dict[str, float]
+    by_epoch: dict[str, list[float]]
+
+
+Answers = dict[str, list[list[str | None]]]
+"""Per model, per epoch, one parsed answer (or verdict) per sample."""
+
+
+def _spread(metric: str, values: list[float]) -> EpochSummary:
+    return EpochSummary(
+        metric=metric,
+        values=values,
+        mean=statistics.fmean(values),
+        std=statistics.stdev(values) if len(values) > 1 else 0.0,
+        minimum=min(values),
+        maximum=max(values),
+    )
+
+
+def _verdicts(
+    samples: Sequence[Sample],
+    names: list[str],
+    epochs: int,
+    verdicts: Mapping[str, Mapping[str, Outcome]],
+) -> Answers:
+    """A judge scorer's inputs: its verdict on each model's answer in each epoch."""
+    inputs: Answers = {}
+    for name in names:
+        rows = verdicts.get(name, {})
+        inputs[name] = [
+            [o.output if (o := rows.get(epoch_id(s.id, e))) is not None else None for s in samples]
+            for e in range(epochs)
+        ]
+    return inputs
 
 
 def _score(
     task: Task,
     names: list[str],
-    predictions: dict[str, list[str | None]],
+    predictions: Answers,
     judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]],
     replicates: int,
     seed: int,
     answered: Mapping[str, np.ndarray],
 ) -> _Scores:
-    """Score, bootstrap, rank and compare the models ``names`` on every scorer."""
+    """Score, bootstrap, rank and compare the models ``names`` on every scorer; with
+    epochs, each sample's statistics are its mean over the epochs."""
     samples = task.samples()
+    epochs = task.spec.epochs
     labels = [s.label for s in samples]
     metric_values: dict[str, dict[str, MetricValue]] = {name: {} for name in names}
     ranks: dict[str, int] = {}
     comparisons: list[Comparison] = []
     per_sample: dict[str, np.ndarray] = {}
     answered_scores: dict[str, float] = {}
+    by_epoch: dict[str, list[float]] = {}
     for scorer in task.scorers if names else ():
         if scorer.judge is not None:
-            verdicts = judgements.get(scorer.name, {})
-            inputs = {
-                name: [
-                    verdicts[name][s.id].output
-                    if name in verdicts and s.id in verdicts[name]
-                    else None
-                    for s in samples
-                ]
-                for name in names
-            }
+            inputs = _verdicts(samples, names, epochs, judgements.get(scorer.name, {}))
         else:
             inputs = predictions
-        matrices = [scorer.stats(inputs[name], labels) for name in names]
+        per_epoch = [[scorer.stats(answers, labels) for answers in inputs[name]] for name in names]
+        matrices = [m[0] if len(m) == 1 else np.mean(m, axis=0) for m in per_epoch]
         points = [float(scorer.aggregate(m.sum(axis=0), len(labels))) for m in matrices]
         reps = stats.bootstrap_replicates(
             matrices, scorer.aggregate, replicates=replicates, seed=seed
@@ -171,6 +223,10 @@ def _score(
             ci = stats.interval(points[i], reps[i])
             metric_values[name][scorer.name] = MetricValue(value=ci.value, low=ci.low, high=ci.high)
         if scorer.name == task.primary:
+            by_epoch = {
+                name: [float(scorer.aggregate(m.sum(axis=0), len(labels))) for m in epoch_stats]
+                for name, epoch_stats in zip(names, per_epoch, strict=True)
+            }
             for name, m in zip(names, matrices, strict=True):
                 mask = answered[name]
                 if mask.any():
@@ -188,7 +244,7 @@ def _score(
                     Comparison(a=c.a, b=c.b, metric=scorer.name, difference=c.difference.value, low=c.difference.low,
                                high=c.difference.high, p_value=c.p_value, significant=c.significant)
                 )  # fmt: skip
-    return _Scores(metric_values, ranks, comparisons, per_sample, answered_scores)
+    return _Scores(metric_values, ranks, comparisons, per_sample, answered_scores, by_epoch)
 
 
 def _model_result(
@@ -196,18 +252,18 @@ def _model_result(
     name: str,
     specs: Mapping[str, str],
     rows: Mapping[str, Outcome],
-    predicted: list[str | None],
+    predicted: list[list[str | None]],
     scores: _Scores,
     categories: list[str],
     price: Price | None = None,
 ) -> ModelResult:
-    """One ranked model's line of the result: metrics, errors, categories, confusion."""
+    """One ranked model's line of the result: metrics, errors, categories, confusion,
+    spread across epochs; counts are over every epoch's answers."""
     samples = task.samples()
     labels = [s.label for s in samples]
-    errors = [
-        rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error is not None
-    ]
-    missing = sum(1 for s in samples if s.id not in rows)
+    records = _records(samples, task.spec.epochs)
+    errors = [rows[r].error or "" for r in records if r in rows and rows[r].error is not None]
+    missing = sum(1 for r in records if r not in rows)
     by_category: dict[str, CategoryScore] = {}
     if categories and name in scores.per_sample:
         for cat in categories:
@@ -220,10 +276,18 @@ def _model_result(
         index = {lab: i for i, lab in enumerate(task.spec.labels)}
         k = len(index)
         matrix = [[0] * (k + 1) for _ in range(k)]
-        for pred, gold in zip(predicted, labels, strict=True):
-            matrix[index[gold]][index.get(pred, k) if pred is not None else k] += 1
+        for answers in predicted:
+            for pred, gold in zip(answers, labels, strict=True):
+                matrix[index[gold]][index.get(pred, k) if pred is not None else k] += 1
         confusion = Confusion(labels=list(task.spec.labels), matrix=matrix)
-    answered = [rows[s.id] for s in samples if s.id in rows]
+    answered = [rows[r] for r in records if r in rows]
+    unparsed = sum(
+        1
+        for e, answers in enumerate(predicted)
+        for p, s in zip(answers, samples, strict=True)
+        if p is None and (o := rows.get(epoch_id(s.id, e))) is not None and o.output is not None
+    )
+    spread = scores.by_epoch.get(name) if task.spec.epochs > 1 else None
     return ModelResult(
         name=name,
         spec=specs.get(name, name),
@@ -232,13 +296,14 @@ def _model_result(
         samples=len(samples),
         errors=len(errors) + missing,
         error_reasons=dict(Counter(error_reason(e) for e in errors)) | ({"not run": missing} if missing else {}),
-        unparsed=sum(1 for p, s in zip(predicted, samples, strict=True) if p is None and s.id in rows and rows[s.id].output is not None),
+        unparsed=unparsed,
         requests=sum(o.attempts for o in answered if not o.cached),
         cached=sum(1 for o in answered if o.cached),
         by_category=by_category,
         confusion=confusion,
-        service=service(samples, rows, price),
+        service=service(_record_samples(samples, task.spec.epochs), rows, price),
         answered_score=scores.answered.get(name),
+        epochs=_spread(task.primary, spread) if spread else None,
     )  # fmt: skip
 
 
@@ -253,6 +318,7 @@ def score_race(
     stopped: Mapping[str, str] | None = None,
     prices: Mapping[str, Price] | None = None,
     min_coverage: float = 0.0,
+    warnings: Sequence[str] = (),
 ) -> RaceResult:
     """Parse, score, bootstrap and rank every model's outputs on the task's samples.
 
@@ -262,36 +328,27 @@ def score_race(
     Models that answered less than ``min_coverage`` of the samples are scored apart and
     listed in ``incomplete`` (rank 0, with the reason), so they move no one's rank. ``prices``
     (yuan per million tokens, by model) give the service figures their cost.
+    With the task's ``epochs`` above 1, ``outcomes`` hold every epoch's answer (ids from
+    :func:`~mosu.evals.store.epoch_id`); a sample counts as answered when every epoch of it
+    was. ``warnings`` are passed on to the result.
     """
     samples = task.samples()
+    epochs = task.spec.epochs
+    records = _records(samples, epochs)
     failed = [
-        _failed(name, reason, samples, outcomes[name], specs)
+        _failed(name, reason, records, outcomes[name], specs, epochs)
         for name in outcomes
-        if (reason := _failure(name, samples, outcomes[name], stopped or {})) is not None
+        if (reason := _failure(name, records, outcomes[name], stopped or {})) is not None
     ]
     valid = [name for name in outcomes if name not in {f.name for f in failed}]
-    answered = {
-        name: np.array(
-            [s.id in outcomes[name] and outcomes[name][s.id].output is not None for s in samples],
-            dtype=bool,
-        )
-        for name in valid
-    }
+    answered = {name: _answered(samples, epochs, outcomes[name]) for name in valid}
     short = {
         name: f"coverage {answered[name].mean():.1%} is below the minimum {min_coverage:.0%}"
         for name in valid
         if samples and answered[name].mean() < min_coverage
     }
     names = [name for name in valid if name not in short]
-    predictions: dict[str, list[str | None]] = {}
-    for name in valid:
-        rows = outcomes[name]
-        predictions[name] = [
-            task.parser(rows[s.id].output or "")
-            if s.id in rows and rows[s.id].output is not None
-            else None
-            for s in samples
-        ]
+    predictions: Answers = {name: _parsed(task, outcomes[name]) for name in valid}
     categories = sorted({s.category for s in samples if s.category is not None})
     prices = prices or {}
 
@@ -318,21 +375,58 @@ def score_race(
         samples=len(samples),
         replicates=replicates,
         seed=seed,
-        method=METHOD,
+        method=METHOD + (EPOCHS_METHOD.format(epochs=epochs) if epochs > 1 else ""),
         models=results,
         comparisons=comparisons,
         failed=failed,
         incomplete=incomplete,
         min_coverage=min_coverage,
+        epochs=epochs,
+        warnings=list(warnings),
     )
 
 
+def _answered(samples: Sequence[Sample], epochs: int, rows: Mapping[str, Outcome]) -> np.ndarray:
+    """Per sample, whether the model answered it (in every epoch)."""
+
+    def answered(record: str) -> bool:
+        return (o := rows.get(record)) is not None and o.output is not None
+
+    return np.array(
+        [all(answered(epoch_id(s.id, e)) for e in range(epochs)) for s in samples], dtype=bool
+    )
+
+
+def _parsed(task: Task, rows: Mapping[str, Outcome]) -> list[list[str | None]]:
+    """A model's parsed answers, per epoch, one per sample (``None``: none)."""
+    return [
+        [
+            task.parser(o.output) if (o := rows.get(epoch_id(s.id, e))) and o.output is not None else None
+            for s in task.samples()
+        ]
+        for e in range(task.spec.epochs)
+    ]  # fmt: skip
+
+
+def _records(samples: Sequence[Sample], epochs: int) -> list[str]:
+    """The stored ids of every sample's answer in every epoch."""
+    return [epoch_id(s.id, e) for e in range(epochs) for s in samples]
+
+
+def _record_samples(samples: Sequence[Sample], epochs: int) -> Sequence[Sample]:
+    """The samples once per epoch, each under its stored id (service figures count every
+    request)."""
+    if epochs == 1:
+        return samples
+    return [dataclasses.replace(s, id=epoch_id(s.id, e)) for e in range(epochs) for s in samples]
+
+
 def _failure(
-    name: str, samples: Sequence[Sample], rows: Mapping[str, Outcome], stopped: Mapping[str, str]
+    name: str, records: Sequence[str], rows: Mapping[str, Outcome], stopped: Mapping[str, str]
 ) -> str | None:
     if name in stopped:
         return stopped[name]
-    if samples and not any(s.id in rows and rows[s.id].output is not None for s in samples):
+    if records and not any(r in rows and rows[r].output is not None for r in records):
         return "every sample failed"
     return None
 
@@ -340,23 +434,22 @@ def _failure(
 def _failed(
     name: str,
     reason: str,
-    samples: Sequence[Sample],
+    records: Sequence[str],
     rows: Mapping[str, Outcome],
     specs: Mapping[str, str],
+    epochs: int,
 ) -> FailedModel:
-    errors = [rows[s.id].error or "" for s in samples if s.id in rows and rows[s.id].error]
-    missing = sum(1 for s in samples if s.id not in rows)
+    errors = [rows[r].error or "" for r in records if r in rows and rows[r].error]
+    missing = sum(1 for r in records if r not in rows)
     reasons = dict(Counter(error_reason(e) for e in errors))
     return FailedModel(
         name=name,
         spec=specs.get(name, name),
         reason=reason,
-        samples=len(samples),
+        samples=len(records) // max(epochs, 1),
         errors=len(errors) + missing,
         error_reasons=reasons | ({"not run": missing} if missing else {}),
-        requests=sum(
-            rows[s.id].attempts for s in samples if s.id in rows and not rows[s.id].cached
-        ),
+        requests=sum(rows[r].attempts for r in records if r in rows and not rows[r].cached),
     )
 
 
@@ -366,15 +459,17 @@ def write_samples(
     """Per-sample JSON lines: model, id, category, label, raw output, parsed prediction, error,
     and what the endpoint said of the answer (latency and time to first token in seconds,
     tokens, finish reason, how a choice was read) with the hash of the rendered prompt
-    (``RunStore.prompt`` gives it back)."""
+    (``RunStore.prompt`` gives it back); with epochs, one line per sample and epoch, with its
+    ``epoch`` (0, 1, …)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    epochs = task.spec.epochs
     with path.open("w", encoding="utf-8") as out:
         for name in models:
             rows = outcomes[name]
-            for s in task.samples():
-                o = rows.get(s.id)
+            for e, s in ((e, s) for s in task.samples() for e in range(epochs)):
+                o = rows.get(epoch_id(s.id, e))
                 output = o.output if o else None
-                record = {
+                record: dict[str, object] = {
                     "model": name,
                     "id": s.id,
                     "category": s.category,
@@ -391,4 +486,6 @@ def write_samples(
                     "method": o.method if o else None,
                     "prompt_hash": o.prompt_hash if o else None,
                 }
+                if epochs > 1:
+                    record["epoch"] = e
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mosu.evals import aio, stats
+from mosu.evals.errors import EvalError
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Model, Price
@@ -21,11 +23,15 @@ from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key, prompt_hash
+from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
 FLUSH_SECONDS = 0.02
+REASONING_MAX_TOKENS = 256
+"""Below this ``max_tokens`` a race warns: a reasoning model thinking first is cut off
+before it answers (see "Reasoning models" in the README)."""
+log = logging.getLogger("mosu.evals")
 
 
 @dataclass
@@ -43,10 +49,68 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+_LATER_FIELDS = ("top_p", "seed", "stop", "extra_body")
+"""Generation fields added after runs were first stored (left out of the fingerprint at
+their defaults)."""
+
+
 def _fingerprint(task: Task) -> str:
+    """The task definition and sample ids a run's store is bound to. ``epochs`` is left
+    out (a finished run can be given more), and so are later generation fields left at their
+    defaults, so a run stored before they existed resumes."""
     ids = "\n".join(s.id for s in task.samples())
-    payload = task.spec.model_dump_json() + "\n" + ids
+    generation = task.spec.generation
+    unset = {
+        name: True
+        for name in _LATER_FIELDS
+        if getattr(generation, name) == type(generation).model_fields[name].default
+    }
+    payload = task.spec.model_dump_json(exclude={"epochs": True, "generation": unset}) + "\n" + ids
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _thinking_off(params: Mapping[str, Any]) -> bool:
+    """Whether the request body turns a reasoning model's thinking off (Qwen3's
+    ``enable_thinking``, at the top or in ``chat_template_kwargs``; ``thinking.type``)."""
+    kwargs = params.get("chat_template_kwargs")
+    thinking = params.get("thinking")
+    return (
+        params.get("enable_thinking") is False
+        or (isinstance(kwargs, dict) and kwargs.get("enable_thinking") is False)
+        or (isinstance(thinking, dict) and thinking.get("type") == "disabled")
+    )
+
+
+def short_max_tokens(models: Mapping[str, Model]) -> list[str]:
+    """A warning per prepared endpoint whose ``max_tokens`` leaves a thinking model no room
+    (below :data:`REASONING_MAX_TOKENS`, thinking not turned off in the body), also logged
+    (at info: the race's result carries them, and the CLI prints them)."""
+    warnings = []
+    for name, model in models.items():
+        params = getattr(model, "params", None)
+        if not isinstance(params, dict) or _thinking_off(params):
+            continue
+        limit = params.get("max_tokens")
+        if isinstance(limit, int) and limit < REASONING_MAX_TOKENS:
+            warnings.append(
+                f"{name}: max_tokens is {limit}: a reasoning model that thinks first is cut "
+                f"off before it answers; give it 2048-8192 (spec option max_tokens) or turn "
+                f"thinking off with generation.extra_body"
+            )
+            log.info("%s", warnings[-1])
+    return warnings
+
+
+def _epoch_ids(task: Task) -> None:
+    """Refuse repeats whose stored ids would be the ids of other samples (``a`` and ``a#1``)."""
+    ids = {s.id for s in task.samples()}
+    for s in task.samples():
+        for epoch in range(1, task.spec.epochs):
+            if epoch_id(s.id, epoch) in ids:
+                raise EvalError(
+                    f"task {task.name}: epoch {epoch} of sample {s.id!r} would be stored as "
+                    f"{epoch_id(s.id, epoch)!r}, another sample's id; rename the ids"
+                )
 
 
 @dataclass
@@ -154,13 +218,50 @@ async def _execute(
 
 
 def _items(
-    model: Model, prompts: Mapping[str, list[Message]], hashes: Mapping[str, str]
+    model: Model,
+    prompts: Mapping[str, list[Message]],
+    hashes: Mapping[str, str],
+    epochs: int = 1,
 ) -> list[WorkItem]:
+    """Every request for ``prompts``, ``epochs`` times each (epoch by epoch)."""
     identity = model.identity
-    return [
+    items = [
         WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None, hashes.get(sid))
         for sid, msgs in prompts.items()
     ]
+    for epoch in range(1, epochs):
+        items += [
+            WorkItem(
+                epoch_id(sid, epoch),
+                msgs,
+                cache_key(identity, msgs, epoch) if identity else None,
+                hashes.get(sid),
+                source_id=sid,
+            )
+            for sid, msgs in prompts.items()
+        ]
+    return items
+
+
+def _answer_jobs(
+    task: Task, built: Mapping[str, Model], run_store: RunStore, retry_errors: bool
+) -> dict[str, _Job]:
+    """Every model's requests for the samples some model has not finished in some epoch
+    (prompts are rendered only for those; :func:`_plan` drops what each has finished)."""
+    samples, epochs = task.samples(), task.spec.epochs
+    finished = {name: run_store.finished(name) for name in built}
+    needed = {
+        s.id
+        for s in samples
+        if retry_errors
+        or any(epoch_id(s.id, e) not in finished[n] for n in built for e in range(epochs))
+    }
+    prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
+    hashes = _remember(run_store, prompts)
+    return {
+        name: _Job(model, _items(model, prompts, hashes, epochs), len(samples) * epochs)
+        for name, model in built.items()
+    }
 
 
 def _remember(run_store: RunStore, prompts: Mapping[str, list[Message]]) -> dict[str, str]:
@@ -207,15 +308,20 @@ async def _judge(
             run_store.bind(f"model:{key}", judge.identity or scorer.judge.model, what="judge model")
             grading: dict[str, list[Message]] = {}
             for s in samples:
-                answer = outcomes[name].get(s.id)
-                if answer is not None and answer.output is not None:
+                for epoch in range(task.spec.epochs):
+                    record = epoch_id(s.id, epoch)
+                    answer = outcomes[name].get(record)
+                    output = answer.output if answer is not None else None
+                    text = task.answer_text(output) if output is not None else None
+                    if text is None:
+                        continue
                     values: dict[str, Any] = {
                         "question": user[s.id],
-                        "answer": answer.output,
+                        "answer": text,
                         "reference": s.label,
                         "scale": scorer.judge.scale,
                     }
-                    grading[s.id] = [{"role": "user", "content": template.render(values)}]
+                    grading[record] = [{"role": "user", "content": template.render(values)}]
             jobs[key] = _Job(
                 judge, _items(judge, grading, _remember(run_store, grading)), len(grading)
             )
@@ -256,7 +362,8 @@ async def arun(
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
     ranked; one that answered less than ``min_coverage`` of the samples is listed as
     incomplete. ``prices`` (by model name) cost the tokens; a model built from a spec with
-    ``price_in``/``price_out`` brings its own. Returns the scored race.
+    ``price_in``/``price_out`` brings its own. A task with ``epochs`` asks every sample that
+    many times (each repeat stored, cached and resumed on its own). Returns the scored race.
     """
 
     def build(spec: str) -> Model:
@@ -273,20 +380,14 @@ async def arun(
             run_store.bind(
                 f"model:{name}", model.identity or specs[name], what=f"model behind {name!r}"
             )
+        if task.spec.epochs > 1:
+            _epoch_ids(task)
         for model in built.values():
             opened.append(model)
             await model.prepare(task)
+        warnings = short_max_tokens(built)
         samples = task.samples()
-        finished = {name: run_store.finished(name) for name in built}
-        needed = {
-            s.id for s in samples if any(s.id not in finished[n] or retry_errors for n in built)
-        }
-        prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
-        hashes = _remember(run_store, prompts)
-        jobs = {
-            name: _Job(model, _items(model, prompts, hashes), len(samples))
-            for name, model in built.items()
-        }
+        jobs = _answer_jobs(task, built, run_store, retry_errors)
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
         outcomes = {name: run_store.finished(name) for name in built}
         judgements = await _judge(
@@ -308,6 +409,7 @@ async def arun(
             stopped=stopped,
             prices=own | dict(prices or {}),
             min_coverage=min_coverage,
+            warnings=warnings,
         )
     finally:
         for model in opened:

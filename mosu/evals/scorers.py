@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mosu.evals.errors import PluginError, TaskError
+from mosu.evals.parsers import strip_think
 from mosu.evals.registry import Registry
 
 Array = npt.NDArray[np.float64]
@@ -299,7 +300,10 @@ _NUMBER = re.compile(
 
 
 def judge_grade(verdict: str | None, scale: float) -> float:
-    """The grade in a judge's verdict, as a share of ``scale`` (0 when there is none)."""
+    """The grade in a judge's verdict, as a share of ``scale`` (0 when there is none); a
+    reasoning judge's thinking is not read (:func:`~mosu.evals.parsers.strip_think`)."""
+    if verdict:
+        verdict = strip_think(verdict)
     if not verdict:
         return 0.0
     match = _NUMBER.search(unicodedata.normalize("NFKC", verdict))

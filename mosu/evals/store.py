@@ -116,10 +116,20 @@ def prompt_hash(messages: Sequence[Message]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-def cache_key(identity: str, messages: Sequence[Message]) -> str:
-    """The response-cache key of a request: endpoint, model, parameters and full prompt."""
+def cache_key(identity: str, messages: Sequence[Message], epoch: int = 0) -> str:
+    """The response-cache key of a request: endpoint, model, parameters and full prompt;
+    each repeat (epoch) after the first has keys of its own, so that it is asked again."""
     payload = identity + "\x00" + json.dumps(messages, ensure_ascii=False, sort_keys=True)
+    if epoch:
+        payload += f"\x00epoch {epoch}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def epoch_id(sample_id: str, epoch: int) -> str:
+    """The id under which a sample's answer in ``epoch`` (0, 1, …) is stored: the sample's
+    own id for the first, ``ID#2`` for the third; so a one-epoch run is the first epoch of
+    a longer one."""
+    return f"{sample_id}#{epoch}" if epoch else sample_id
 
 
 def _connect(path: Path) -> sqlite3.Connection:

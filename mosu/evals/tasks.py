@@ -23,7 +23,7 @@ from pydantic import (
 
 from mosu.evals.errors import TaskError
 from mosu.evals.loaders import Sample, load_samples, stratified_sample
-from mosu.evals.parsers import Parser, build_parser
+from mosu.evals.parsers import Parser, build_parser, strip_think
 from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
 from mosu.evals.scorers import Scorer, build_scorer
 
@@ -137,12 +137,57 @@ class ComponentSpec(BaseModel):
         return dict(self.model_extra or {})
 
 
+MAX_STOP = 4
+"""Stop sequences an OpenAI-compatible endpoint accepts at most."""
+RESERVED_BODY = frozenset(
+    {"model", "messages", "stream", "stream_options", "n", "logprobs", "top_logprobs"}
+)
+"""Request-body keys ``extra_body`` may not set: the engine owns them (one answer per
+request, streamed when the spec says ``stream=1``, log-probabilities when the task reads
+choices by them; epochs are the way to ask again)."""
+LEAK_SHARE = 0.95
+"""Share of rows whose category is their label from which ``same_category`` is refused."""
+
+
+def check_stop(stop: str | list[str] | None) -> str | list[str] | None:
+    """``stop`` as sent: one string or at most :data:`MAX_STOP` non-empty strings."""
+    if isinstance(stop, list):
+        if not 1 <= len(stop) <= MAX_STOP:
+            raise ValueError(f"stop takes 1 to {MAX_STOP} sequences, got {len(stop)}")
+        if len(stop) == 1:
+            stop = stop[0]
+    if stop is not None and (stop == "" or (isinstance(stop, list) and "" in stop)):
+        raise ValueError("a stop sequence may not be empty")
+    return stop
+
+
 class GenerationSpec(_Strict):
+    """What endpoints are sent beside the prompt (a model spec's own options win)."""
+
     temperature: float = 0.0
     max_tokens: int | None = Field(default=None, ge=1)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    extra_body: dict[str, Any] | None = None
     # multiple choice (parser choice_letter): read the letter from the first token's
     # log-probabilities where the endpoint gives them, else generate the answer
     choice_by: Literal["generate", "logprobs"] = "generate"
+
+    @field_validator("stop")
+    @classmethod
+    def _stop(cls, stop: str | list[str] | None) -> str | list[str] | None:
+        return check_stop(stop)
+
+    @model_validator(mode="after")
+    def _body(self) -> GenerationSpec:
+        own = set(GenerationSpec.model_fields) - {"extra_body"}
+        for key in self.extra_body or {}:
+            if key in RESERVED_BODY:
+                raise ValueError(f"extra_body may not set {key!r}: the engine sets it")
+            if key in own:
+                raise ValueError(f"extra_body may not set {key!r}: set generation.{key}")
+        return self
 
 
 class TaskSpec(_Strict):
@@ -159,6 +204,7 @@ class TaskSpec(_Strict):
     scorers: list[ComponentSpec] = Field(min_length=1)
     primary: str | None = None
     generation: GenerationSpec = GenerationSpec()
+    epochs: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _references(self) -> TaskSpec:
@@ -181,6 +227,30 @@ class TaskSpec(_Strict):
                 "generation.choice_by: logprobs reads an option letter: it needs parser choice_letter"
             )
         return self
+
+
+def _refuse_label_as_category(spec: TaskSpec, samples: Sequence[Sample], where: str) -> None:
+    """Refuse few-shot examples chosen by a category that is the label: every example shown
+    would carry the sample's own gold answer (a TNEWS task with ``category_field`` set to
+    its label field put it into every prompt)."""
+    data = spec.splits[spec.eval_split]
+    same_field = data.category_field is not None and data.category_field == data.label_field
+    with_category = [s for s in samples if s.category is not None]
+    equal = len(with_category) if same_field else sum(s.category == s.label for s in samples)
+    if not with_category or not (same_field or equal >= LEAK_SHARE * len(samples)):
+        return
+    field = data.category_field or "category"
+    why = (
+        f"category_field {field!r} is the label_field"
+        if same_field
+        else f"category ({field!r}) equals the label ({data.label_field!r})"
+    )
+    raise TaskError(
+        f"{where}: prompt.fewshot.same_category: {why}: the category is the label on "
+        f"{equal} of {len(samples)} rows of split {spec.eval_split!r}: same_category would "
+        "put the gold answer into every prompt; set same_category: false or choose another "
+        "category_field"
+    )
 
 
 def _format_errors(exc: ValidationError, where: str) -> str:
@@ -210,6 +280,7 @@ class Task:
         self.parser: Parser = build_parser(
             spec.parser.name, spec.parser.options, spec.labels, where=where
         )
+        self.strip_think = spec.parser.options.get("strip_think", True) is not False
         self.scorers: list[Scorer] = [
             build_scorer(s.name, s.options, spec.labels) for s in spec.scorers
         ]
@@ -220,6 +291,8 @@ class Task:
         self.template.check(fields)
         if spec.prompt.fewshot and spec.prompt.fewshot.n:
             self.answer.check(set(self.samples(spec.prompt.fewshot.split)[0].fields) | {"label"})
+            if spec.prompt.fewshot.same_category:
+                _refuse_label_as_category(spec, eval_samples, where)
         for scorer in self.scorers:
             if scorer.judge is not None:
                 judge = Template(scorer.judge.template, where=f"{where}: judge template")
@@ -265,6 +338,11 @@ class Task:
         if spec.limit is None:
             return self._population(name)
         return stratified_sample(self._population(name), spec.limit, spec.limit_seed)
+
+    def answer_text(self, output: str) -> str | None:
+        """A model's answer as a judge reads it: without the thinking (``None``: cut inside
+        it), unless the task's parser sets ``strip_think: false``."""
+        return strip_think(output) if self.strip_think else output
 
     def messages(self, sample: Sample) -> list[Message]:
         """The chat messages sent to a model for ``sample``."""

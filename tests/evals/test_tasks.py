@@ -89,6 +89,92 @@ def test_missing_data_dir_is_explained(tmp_path: Path) -> None:
         load_task("tnews", data_dir=tmp_path)
 
 
+def _fewshot_task(category_field: str, labels: list[str], **fewshot: Any) -> dict[str, Any]:
+    rows = [
+        {"id": i, "q": f"标题{i}", "y": lab, "kind": lab if category_field == "kind" else "x"}
+        for i, lab in enumerate(labels)
+    ]
+    split = {
+        "format": "inline",
+        "label_field": "y",
+        "id_field": "id",
+        "category_field": category_field,
+        "rows": rows,
+    }
+    return _task(
+        splits={"test": split, "train": split},
+        prompt={"template": "{{ q }}", "fewshot": {"split": "train", "n": 3, **fewshot}},
+    )
+
+
+def test_fewshot_by_a_category_that_is_the_label_is_refused() -> None:
+    labels = ["体育", "财经", "教育"] * 10
+    with pytest.raises(TaskError) as same_field:
+        parse_task(_fewshot_task("y", labels), where="t.yaml")
+    assert str(same_field.value) == (
+        "t.yaml: prompt.fewshot.same_category: category_field 'y' is the label_field: the "
+        "category is the label on 30 of 30 rows of split 'test': same_category would put the "
+        "gold answer into every prompt; set same_category: false or choose another "
+        "category_field"
+    )
+    # another field holding the label's values on (nearly) every row
+    with pytest.raises(
+        TaskError, match="equals the label \\('y'\\): the category is the label on 30 of 30"
+    ):
+        parse_task(_fewshot_task("kind", labels))
+    # without same_category, or with a category that is not the label, it loads
+    parse_task(_fewshot_task("y", labels, same_category=False))
+    assert parse_task(_fewshot_task("q", labels)).samples()[0].category == "标题0"
+
+
+def test_tnews_fewshot_by_its_label_is_refused(shared_data: Path) -> None:
+    """The real case: TNEWS's category_field is its label field (label_desc, mapped to
+    Chinese labels), and same_category is the few-shot default."""
+    with pytest.raises(TaskError) as caught:
+        load_task(
+            "tnews",
+            data_dir=shared_data,
+            overrides={"prompt": {"template": "{{ sentence }}", "fewshot": {"split": "train"}}},
+        )
+    message = "".join(str(caught.value).split())
+    assert "category_field'label_desc'isthelabel_field" in message
+    assert "thecategoryisthelabelon2010of2010rowsofsplit'test'" in message
+    assert "same_categorywouldputthegoldanswerintoeveryprompt" in message
+
+
+@pytest.mark.parametrize(
+    ("generation", "message"),
+    [
+        ({"stop": ["a", "b", "c", "d", "e"]}, "stop takes 1 to 4 sequences, got 5"),
+        ({"stop": ""}, "a stop sequence may not be empty"),
+        ({"extra_body": {"messages": []}}, "extra_body may not set 'messages': the engine sets it"),
+        ({"extra_body": {"model": "x"}}, "extra_body may not set 'model'"),
+        ({"extra_body": {"stream": True}}, "extra_body may not set 'stream'"),
+        ({"extra_body": {"seed": 1}}, "extra_body may not set 'seed': set generation.seed"),
+        ({"top_p": 0}, "top_p: Input should be greater than 0"),
+        ({"sed": 1}, "generation.sed: unknown field"),
+    ],
+)
+def test_generation_controls_are_checked(generation: dict[str, Any], message: str) -> None:
+    with pytest.raises(TaskError) as info:
+        parse_task(_task(generation=generation))
+    assert message in str(info.value)
+
+
+def test_generation_controls_load() -> None:
+    generation = {
+        "seed": 7,
+        "stop": ["###"],
+        "top_p": 0.9,
+        "extra_body": {"chat_template_kwargs": {"enable_thinking": False}},
+    }
+    task = parse_task(_task(generation=generation, epochs=3))
+    assert task.spec.generation.stop == "###"  # one sequence is sent as a string
+    assert task.spec.epochs == 3
+    with pytest.raises(TaskError, match="epochs: Input should be greater than or equal to 1"):
+        parse_task(_task(epochs=0))
+
+
 def test_yaml_label_map_with_integer_keys(tmp_path: Path) -> None:
     (tmp_path / "news.jsonl").write_text(
         '{"id": 1, "title": "股市大涨", "label": 0}\n{"id": 2, "title": "球队夺冠", "label": 1}\n',

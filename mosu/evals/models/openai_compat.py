@@ -106,9 +106,17 @@ class OpenAIChatModel:
         return f"{self.base_url}|{self.model}|{hashlib.sha256(key.encode()).hexdigest()[:16]}"
 
     async def prepare(self, task: Task) -> None:
+        """Take the task's generation parameters the spec did not set (the spec's own win)
+        and its ``extra_body``, all part of :attr:`identity`; build the request body's
+        prefix once; open the connection pool."""
+        generation = task.spec.generation
         for name, value in (
-            ("temperature", task.spec.generation.temperature),
-            ("max_tokens", task.spec.generation.max_tokens),
+            ("temperature", generation.temperature),
+            ("max_tokens", generation.max_tokens),
+            ("top_p", generation.top_p),
+            ("seed", generation.seed),
+            ("stop", generation.stop),
+            *(generation.extra_body or {}).items(),
         ):
             if value is not None:
                 self.params.setdefault(name, value)

@@ -8,6 +8,8 @@
                                                     environment variable holding the key),
                                                     ``key_ref`` (a key in the platform's store),
                                                     ``temperature``, ``max_tokens``,
+                                                    ``top_p``, ``seed``, ``stop``
+                                                    (repeatable, at most 4),
                                                     ``stream`` (1: server-sent events, to
                                                     time the first token), ``price_in``,
                                                     ``price_out`` (yuan per million tokens)
@@ -37,6 +39,7 @@ from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.registry import Registry
+from mosu.evals.tasks import check_stop
 
 SecretLookup = Callable[[str], str | None]
 _LIMIT_OPTIONS = {
@@ -47,7 +50,7 @@ _LIMIT_OPTIONS = {
     "backoff": float,
     "max_unreachable": int,
 }
-_PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float}
+_PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float, "seed": int}
 _PRICE_OPTIONS = ("price_in", "price_out")
 _FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -77,11 +80,14 @@ def _openai(
     limits: dict[str, Any] = {}
     params: dict[str, Any] = {}
     api_key: str | None = None
+    stop: list[str] = []
     prices: dict[str, float] = {}
     stream = False
     for name, value in parse_qsl(query, keep_blank_values=True):
         try:
-            if name in _LIMIT_OPTIONS:
+            if name == "stop":
+                stop.append(value)
+            elif name in _LIMIT_OPTIONS:
                 limits[name] = _LIMIT_OPTIONS[name](value)
             elif name in _PARAM_OPTIONS:
                 params[name] = _PARAM_OPTIONS[name](value)
@@ -104,6 +110,7 @@ def _openai(
                     [
                         *_LIMIT_OPTIONS,
                         *_PARAM_OPTIONS,
+                        "stop",
                         *_PRICE_OPTIONS,
                         "stream",
                         "key_env",
@@ -116,6 +123,11 @@ def _openai(
                 f"option {name}={value!r} is not a valid number"
                 + (" (0 or more)" if name in _PRICE_OPTIONS else "")
             ) from None
+    if stop:
+        try:
+            params["stop"] = check_stop(stop)
+        except ValueError as exc:
+            raise ModelSpecError(f"openai spec: {exc}") from None
     if len(prices) == 1:
         raise ModelSpecError(
             "give both price_in and price_out (yuan per million tokens), or neither"
