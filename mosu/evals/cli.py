@@ -115,6 +115,16 @@ def service_table(result: RaceResult) -> Table:
     return table
 
 
+LIMIT_HELP = "evaluate N samples drawn by label in proportion (stratified, seeded by --seed)"
+ALLOW_PRIVATE_HELP = (
+    "endpoints may be on loopback or a private network (your own vLLM); "
+    "link-local and cloud metadata addresses are refused either way"
+)
+MIN_COVERAGE_HELP = (
+    "a model that answered less than this share of the samples is listed as incomplete, not ranked"
+)
+
+
 @app.command("run")
 def run_cmd(
     task: Annotated[str, typer.Argument(help="task YAML file or built-in task name")],
@@ -129,13 +139,7 @@ def run_cmd(
     retry_errors: Annotated[
         bool, typer.Option(help="send samples that erred before again")
     ] = False,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="evaluate N samples drawn by label in proportion (stratified, seeded by --seed)",
-        ),
-    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help=LIMIT_HELP)] = None,
     epochs: Annotated[
         int | None,
         typer.Option(min=1, help="ask every sample N times (default: the task's epochs, 1)"),
@@ -152,22 +156,8 @@ def run_cmd(
         str | None,
         typer.Option(help="local or ray (default: ray when MOSU_RAY_ADDRESS is set, else local)"),
     ] = None,
-    allow_private: Annotated[
-        bool,
-        typer.Option(
-            help="endpoints may be on loopback or a private network (your own vLLM); "
-            "link-local and cloud metadata addresses are refused either way"
-        ),
-    ] = True,
-    min_coverage: Annotated[
-        float,
-        typer.Option(
-            min=0.0,
-            max=1.0,
-            help="a model that answered less than this share of the samples is listed as "
-            "incomplete, not ranked",
-        ),
-    ] = 0.0,
+    allow_private: Annotated[bool, typer.Option(help=ALLOW_PRIVATE_HELP)] = True,
+    min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0, help=MIN_COVERAGE_HELP)] = 0.0,
 ) -> None:
     """Race models on a task; print the leaderboard; write results.json and samples.jsonl.
 
@@ -203,12 +193,7 @@ def run_cmd(
     except MosuError as exc:
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
-    console.print(leaderboard(result))
-    console.print(service_table(result))
-    for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    _print_failures(result)
-    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+    _print_result(result, folder)
     if result.failed or result.incomplete:
         raise typer.Exit(1)
 
@@ -226,7 +211,12 @@ def _write_outputs(
     write_samples(task, outcomes, folder / "samples.jsonl", names)
 
 
-def _print_failures(result: RaceResult) -> None:
+def _print_result(result: RaceResult, folder: Path) -> None:
+    """The leaderboard, the service figures, warnings, failures and where the files are."""
+    console.print(leaderboard(result))
+    console.print(service_table(result))
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for line in result.incomplete:
         err.print(f"[yellow]incomplete:[/yellow] {line.name}: {line.incomplete}", highlight=False)
     for failed in result.failed:
@@ -236,6 +226,7 @@ def _print_failures(result: RaceResult) -> None:
             f"{reasons or 'no errors recorded'})",
             highlight=False,
         )
+    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
 
 
 async def race_with_progress(

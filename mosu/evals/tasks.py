@@ -217,6 +217,15 @@ class TaskSpec(_Strict):
             raise ValueError(
                 f"fewshot split {self.prompt.fewshot.split!r} is not one of the splits"
             )
+        if (
+            self.prompt.fewshot
+            and self.prompt.fewshot.n
+            and self.prompt.fewshot.split == self.eval_split
+        ):
+            raise ValueError(
+                f"fewshot split {self.eval_split!r} is the evaluated split: its examples would "
+                "put the answers being tested into the prompts; draw them from a train or dev split"
+            )
         names = [s.name for s in self.scorers]
         if self.primary is not None and self.primary not in names:
             raise ValueError(

@@ -130,21 +130,10 @@ def test_api_key_is_required_when_set(tmp_path: Path) -> None:
         assert server.requests == 1
 
 
-def test_every_flag_says_what_it_does(monkeypatch: pytest.MonkeyPatch) -> None:
-    import argparse
+def test_every_flag_says_what_it_does() -> None:
+    from mosu.evals.fakeserver_cli import parser as build
 
-    from mosu.evals.fakeserver import main
-
-    parsers: list[argparse.ArgumentParser] = []
-
-    def capture(self: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
-        parsers.append(self)
-        raise SystemExit(0)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
-    with pytest.raises(SystemExit):
-        main([])
-    (parser,) = parsers
+    parser = build()
     for action in parser._actions:
         assert action.help and action.help.strip(), action.option_strings
     assert parser.description and '{"prompt": ' in (parser.epilog or "")

@@ -244,3 +244,17 @@ def test_csv_options_are_only_for_csv() -> None:
     split = {**_task()["splits"]["test"], "delimiter": "\t"}
     with pytest.raises(TaskError, match="delimiter: only for format 'csv'"):
         parse_task(_task(splits={"test": split}))
+
+
+def test_fewshot_examples_may_not_come_from_the_evaluated_split() -> None:
+    rows = [{"id": i, "q": f"q{i}", "label": "AB"[i % 2]} for i in range(6)]
+    spec = {
+        "name": "leak",
+        "splits": {
+            "test": {"format": "inline", "rows": rows, "id_field": "id", "label_field": "label"}
+        },
+        "prompt": {"template": "{{ q }}", "fewshot": {"split": "test", "n": 2}},
+        "scorers": ["accuracy"],
+    }
+    with pytest.raises(TaskError, match="is the evaluated split"):
+        parse_task(spec, where="leak.yaml")
