@@ -231,3 +231,15 @@ def test_logprobs_need_a_choice_letter_parser(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(EvalError, match="needs parser choice_letter"):
         load_task(path)
+
+
+def test_a_model_sets_its_own_vendor_fields(tmp_path: Path) -> None:
+    task = toy_task(tmp_path, 4)
+    with serve_in_thread(answer_config(task)) as (url, server):
+        spec = f'openai:{url}#m?{FAST}&extra_body={{"enable_thinking": false, "top_k": 5}}'
+        run(task, {"m": spec}, store=tmp_path / "run.sqlite")
+        body = server.bodies[-1]
+    assert body["enable_thinking"] is False and body["top_k"] == 5
+    for bad in ('{"stream": true}', '{"max_tokens": 9}', "[1]", "{"):
+        with pytest.raises(ModelSpecError, match="extra_body"):
+            build_model(f"openai:http://127.0.0.1:9/v1#m?extra_body={bad}")

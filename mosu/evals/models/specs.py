@@ -10,6 +10,7 @@
                                                     ``temperature``, ``max_tokens``,
                                                     ``top_p``, ``seed``, ``stop``
                                                     (repeatable, at most 4),
+                                                    ``extra_body`` (a JSON object),
                                                     ``stream`` (1: server-sent events, to
                                                     time the first token), ``price_in``,
                                                     ``price_out`` (yuan per million tokens)
@@ -24,6 +25,7 @@ Other packages add kinds through the ``mosu.model_kinds`` entry point group (see
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -39,7 +41,7 @@ from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.predictions import PredictionsFile
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.registry import Registry
-from mosu.evals.tasks import check_stop
+from mosu.evals.tasks import RESERVED_BODY, GenerationSpec, check_stop
 
 SecretLookup = Callable[[str], str | None]
 _LIMIT_OPTIONS = {
@@ -53,6 +55,22 @@ _LIMIT_OPTIONS = {
 _PARAM_OPTIONS = {"temperature": float, "max_tokens": int, "top_p": float, "seed": int}
 _PRICE_OPTIONS = ("price_in", "price_out")
 _FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def _extra_body(value: str) -> dict[str, Any]:
+    """``extra_body={"enable_thinking": false}``: vendor fields for this model's requests,
+    a JSON object (URL-encode ``&`` and ``#`` in a spec). They win over the task's
+    ``generation.extra_body``; the engine's own fields may not be set this way."""
+    try:
+        body = json.loads(value)
+    except ValueError:
+        raise ModelSpecError(f"option extra_body={value!r} is not a JSON object") from None
+    if not isinstance(body, dict):
+        raise ModelSpecError(f"option extra_body={value!r} is not a JSON object")
+    for key in body:
+        if key in RESERVED_BODY or key in GenerationSpec.model_fields:
+            raise ModelSpecError(f"extra_body may not set {key!r}: the engine or the spec sets it")
+    return body
 
 
 def _stored_key(secrets: SecretLookup | None, ref: str) -> str:
@@ -101,6 +119,8 @@ def _openai(
                 prices[name] = float(value)
                 if not prices[name] >= 0:
                     raise ValueError(value)
+            elif name == "extra_body":
+                params.update(_extra_body(value))
             elif name == "stream":
                 if value.lower() not in _FLAGS:
                     raise ModelSpecError(f"option stream={value!r} must be 1 or 0")
@@ -113,6 +133,7 @@ def _openai(
                         "stop",
                         *_PRICE_OPTIONS,
                         "stream",
+                        "extra_body",
                         "key_env",
                         "key_ref",
                     ]
