@@ -243,3 +243,13 @@ def test_a_model_sets_its_own_vendor_fields(tmp_path: Path) -> None:
     for bad in ('{"stream": true}', '{"max_tokens": 9}', "[1]", "{"):
         with pytest.raises(ModelSpecError, match="extra_body"):
             build_model(f"openai:http://127.0.0.1:9/v1#m?extra_body={bad}")
+
+
+def test_an_answer_cut_while_thinking_is_answered_empty_not_retried() -> None:
+    from mosu.evals.models.base import ModelError
+    from mosu.evals.models.openai_compat import _completion
+
+    cut = _completion(None, {"prompt_tokens": 9, "completion_tokens": 64}, "length", None)
+    assert (cut.text, cut.finish_reason, cut.completion_tokens) == ("", "length", 64)
+    with pytest.raises(ModelError, match="empty content"):
+        _completion("", None, "stop", None)

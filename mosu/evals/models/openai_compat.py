@@ -230,9 +230,12 @@ def _count(usage: Any, name: str) -> int | None:
 
 def _completion(content: Any, usage: Any, finish_reason: Any, ttft: float | None) -> Completion:
     """The answer with its usage; an empty one is a retryable failure, as a vendor's
-    overloaded replica may send one. An answer cut at ``max_tokens`` keeps its
-    ``finish_reason`` (``length``) so that the results count it."""
-    if not isinstance(content, str) or not content.strip():
+    overloaded replica may send one, unless it was cut at ``max_tokens`` (a reasoning model
+    that spent them all thinking: asking again would spend them again). An answer cut at
+    ``max_tokens`` keeps its ``finish_reason`` (``length``) so that the results count it."""
+    if finish_reason == "length" and (content is None or content == ""):
+        content = ""  # cut while thinking: an answer with nothing to read, not a failure
+    elif not isinstance(content, str) or not content.strip():
         raise ModelError("empty content")
     return Completion(
         content,
