@@ -25,7 +25,10 @@ first token comes after ``latency`` seconds and each further one ``1 / token_rat
 later (``token_rate`` 0: all at once). A request with ``"stream": true`` is answered with
 server-sent events, one chunk per token, and the usage in a last chunk when
 ``stream_options.include_usage`` asks for it, so a client measures exactly the time to first
-token and per output token the server was told to produce.
+token and per output token the server was told to produce. With ``capacity`` K it produces at
+most K answers at once, as a replica with K batch slots does: a request beyond them waits,
+first come first served, for one to finish before its latency begins, so under a closed loop
+of C > K clients each answer takes C / K times as long (the service's queue, seen in p95).
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -40,8 +43,8 @@ import os
 import random
 import re
 import threading
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +89,7 @@ class FakeConfig:
     judge_bias: float = 0.0
     api_key: str | None = None
     token_rate: float = 0.0
+    capacity: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -107,6 +111,8 @@ class FakeServer:
         self.last_request = 0.0
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.serving = 0
+        self.waiting: deque[Callable[[], object]] = deque()
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
         self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
@@ -311,13 +317,22 @@ class _Protocol(asyncio.Protocol):
 
     def hold(self, delay: float, payload: bytes | None) -> None:
         """Send ``payload`` after ``delay`` seconds, counted as in flight till then."""
-        server = self.server
         if delay > 0:
-            server.in_flight += 1
-            server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
-            self.loop.call_later(delay, self.reply, payload)
+            self.occupy(lambda: self.loop.call_later(delay, self.reply, payload))
         else:
             self.send(payload)
+
+    def occupy(self, start: Callable[[], object]) -> None:
+        """Count a request in flight and ``start`` it, at once or, when ``capacity`` answers
+        are already being produced, once one of them is done (first come, first served)."""
+        server = self.server
+        server.in_flight += 1
+        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        if server.config.capacity and server.serving >= server.config.capacity:
+            server.waiting.append(start)
+        else:
+            server.serving += 1
+            start()
 
     def stream(
         self, model: str, prompt: str, content: str, finish: str, include_usage: bool
@@ -325,9 +340,7 @@ class _Protocol(asyncio.Protocol):
         """Answer with server-sent events: the head at once, the first token after
         ``latency``, each next one ``1 / token_rate`` later, then the finish reason, the
         usage (if asked) and ``[DONE]``."""
-        cfg, server = self.server.config, self.server
-        server.in_flight += 1
-        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        cfg = self.server.config
         self.send(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
@@ -344,16 +357,25 @@ class _Protocol(asyncio.Protocol):
         cut = max(len(content), 1) if step else 1
         batches = [b"".join(framed[i : i + 1]) for i in range(cut - 1)]
         batches.append(b"".join(framed[cut - 1 :]))
-        for index, batch in enumerate(batches):
-            last = index == len(batches) - 1
-            self.loop.call_later(
-                cfg.latency + index * step, self.reply if last else self.send, batch
-            )
+
+        def start() -> None:
+            for index, batch in enumerate(batches):
+                last = index == len(batches) - 1
+                self.loop.call_later(
+                    cfg.latency + index * step, self.reply if last else self.send, batch
+                )
+
+        self.occupy(start)
 
     def reply(self, payload: bytes | None) -> None:
         """Answer a request held for the configured latency (counted as in flight till then)."""
-        self.server.in_flight -= 1
+        server = self.server
+        server.in_flight -= 1
+        server.serving -= 1
         self.send(payload)
+        if server.waiting:
+            server.serving += 1
+            server.waiting.popleft()()
 
 
 def _usage(prompt: str, content: str) -> dict[str, int]:
@@ -468,6 +490,12 @@ def main(argv: list[str] | None = None) -> None:
         help="tokens (characters) per second after the first, which comes after --latency; "
         "0 sends the whole answer at once (default 0)",
     )
+    parser.add_argument(
+        "--capacity",
+        type=int,
+        default=0,
+        help="answers produced at once; more requests wait for a slot (default 0: no limit)",
+    )
     parser.add_argument("--api-key", help="refuse requests without 'Authorization: Bearer KEY'")
     parser.add_argument(
         "--judge",
@@ -490,6 +518,7 @@ def main(argv: list[str] | None = None) -> None:
         judge_pattern=JUDGE_PATTERN if args.judge else None,
         api_key=args.api_key,
         token_rate=args.token_rate,
+        capacity=args.capacity,
     )
 
     async def serve() -> None:
