@@ -288,5 +288,7 @@ def report_cmd(
     console.print(f"report: {target}")
 
 
+from mosu.evals import perf_cli  # noqa: E402, F401  (registers ``mosu eval perf`` on app)
+
 if __name__ == "__main__":
     app()
