@@ -135,18 +135,14 @@ def perf_cmd(
     answered), 2 on bad input."""
     from mosu.evals import aio
     from mosu.evals.perf import ameasure
-    from mosu.evals.perf_report import render_perf_report
 
     try:
         name, spec = parse_model_option(model)
         if (prompts is None) == (task is None):
             raise MosuError("give exactly one of --prompts FILE and --task TASK")
-        task_tokens: int | None = None
-        if task is not None:
-            chosen, task_tokens = _task_prompts(task, data_dir)
-        else:
-            assert prompts is not None
-            chosen = read_prompts(prompts)
+        chosen, task_tokens = (
+            _task_prompts(task, data_dir) if task else (read_prompts(prompts or Path()), None)
+        )
         settings = EvalSettings.from_env(os.environ)
 
         def on_step(step: StepResult) -> None:
@@ -176,18 +172,26 @@ def perf_cmd(
         err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}", highlight=False)
         raise typer.Exit(2) from None
     folder = out or Path("mosu-runs") / ("perf-" + re.sub(r"[^\w.-]+", "_", name)[:60])
+    _report(result, folder)
+    if result.failed:
+        err.print(f"[red]failed:[/red] {result.failed}", highlight=False)
+        raise typer.Exit(1)
+
+
+def _report(result: PerfResult, folder: Path) -> None:
+    """Write perf.json and perf.html; print the steps and the max concurrency within SLO."""
+    from mosu.evals.perf_report import render_perf_report
+
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "perf.json").write_text(result.model_dump_json(indent=1), encoding="utf-8")
     (folder / "perf.html").write_text(render_perf_report(result), encoding="utf-8")
     console.print(perf_table(result))
     best = result.max_concurrency_within_slo
     console.print(
-        f"max concurrency within SLO (p95 ≤ {slo:g} s, errors ≤ {max_error_rate:.0%}): "
+        f"max concurrency within SLO (p95 ≤ {result.slo_p95:g} s, errors ≤ "
+        f"{result.max_error_rate:.0%}): "
         + ("none" if best is None else f"{best} ({result.tokens_per_s_within_slo:.0f} tokens/s)")
     )
     if result.ended_early:
         console.print(f"ended early: {result.ended_early}", highlight=False)
     console.print(f"results: {folder / 'perf.json'}  report: {folder / 'perf.html'}")
-    if result.failed:
-        err.print(f"[red]failed:[/red] {result.failed}", highlight=False)
-        raise typer.Exit(1)
