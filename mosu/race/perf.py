@@ -224,7 +224,8 @@ def perf_section(stage: Stage, part: Part) -> dict[str, Any] | None:
 def perf_view(stage: Stage) -> dict[str, Any] | None:
     """What the race page shows of a perf stage: the SLO, the steps, per entry its max
     concurrency within the SLO, tokens/s there and p95 latency and TTFT per step, and the
-    chart; ``None`` for a quality stage. The final board once the stage is closed."""
+    chart (all plain JSON); ``None`` for a quality stage. The final board once the stage is
+    closed."""
     perf = perf_stage(stage.task)
     if perf is None:
         return None
@@ -233,12 +234,13 @@ def perf_view(stage: Stage) -> dict[str, Any] | None:
     series: dict[str, list[StepResult]] = {}
     rows = []
     for entry in entries:
-        steps = [StepResult.model_validate(s) for s in entry["steps"]]
-        series[f"{entry['position']}. {entry['entry']}"] = steps
-        by_step = {s.concurrency: s for s in steps}
+        series[f"{entry['position']}. {entry['entry']}"] = [
+            StepResult.model_validate(s) for s in entry["steps"]
+        ]
+        by_step = {s["concurrency"]: s for s in entry["steps"]}
         rows.append({**entry, "cells": [by_step.get(c) for c in perf.steps]})
     return {
-        "spec": perf,
+        "spec": perf.model_dump(),
         "rows": rows,
         "figure": perf_figure(series, perf.slo_p95) if series else None,
     }

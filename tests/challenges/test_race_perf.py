@@ -86,7 +86,9 @@ def test_a_perf_stage_ranks_endpoints_by_max_concurrency_within_the_slo(
     operator = client_for(live, world, "operator")
     with httpx.Client(base_url=live.url, headers=operator.headers, timeout=30) as pages:
         page = pages.get(f"/challenges/{race.challenge.id}/race")
+        report = pages.get(f"/challenges/{race.challenge.id}/race/report?download=1")
     operator.close()
+    assert report.status_code == 200 and "性能压测排行榜" in report.text
     assert page.status_code == 200
     assert "性能压测排行榜" in page.text and f'id="chart-perf-{stage.position}"' in page.text
     assert (
