@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
 from mosu import race as races
-from mosu.challenges.models import Stage, SubmissionMode, SubmissionState
+from mosu.challenges.models import EntryState, Stage, SubmissionMode, SubmissionState
 from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.evals.fakeserver import FakeConfig, serve_in_thread
@@ -95,6 +95,14 @@ def test_a_perf_stage_ranks_endpoints_by_max_concurrency_within_the_slo(
         "95% 置信区间"
         not in page.text.split(f'id="stage-{stage.position}"')[1].split("</article>")[0]
     )  # no quality board for a perf stage
+
+    races.close_stage(
+        db, actor=OPERATOR, stage_id=stage.id, data_dir=settings.data_dir, reason="压测完成"
+    )
+    final = stage.leaderboard_final
+    assert final is not None and [e["entry"] for e in final["perf"]["entries"]] == ["甲队", "乙队"]
+    assert race.entries["甲队"].state is EntryState.active  # top 1 goes on
+    assert race.entries["乙队"].state is EntryState.cut
 
 
 def _dead_port() -> int:
