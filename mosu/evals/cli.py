@@ -313,5 +313,9 @@ def report_cmd(
     console.print(f"report: {target}")
 
 
-if __name__ == "__main__":
-    app()
+from mosu.evals import perf_cli  # noqa: E402, F401  (registers ``mosu eval perf`` on app)
+
+if __name__ == "__main__":  # run the imported module's app: the one perf_cli registered on
+    from mosu.evals.cli import app as registered
+
+    registered()

@@ -28,6 +28,10 @@ server-sent events, one chunk per token, and the usage in a last chunk when
 token and per output token the server was told to produce. A request asking for
 ``logprobs`` gets the first token's ``top_logprobs``: the answer's first character most
 likely, then the other ``choices`` (unless ``logprobs`` is off, as with many vendors).
+With ``capacity`` K it produces at
+most K answers at once, as a replica with K batch slots does: a request beyond them waits,
+first come first served, for one to finish before its latency begins, so under a closed loop
+of C > K clients each answer takes C / K times as long (the service's queue, seen in p95).
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
@@ -41,7 +45,7 @@ import random
 import re
 import threading
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +90,7 @@ class FakeConfig:
     api_key: str | None = None
     token_rate: float = 0.0
     logprobs: bool = True
+    capacity: int = 0
 
     def __post_init__(self) -> None:
         unknown = set(self.faults) - set(FAULTS)
@@ -109,6 +114,8 @@ class FakeServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self.bodies: deque[dict[str, object]] = deque(maxlen=64)
+        self.serving = 0
+        self.waiting: deque[Callable[[], object]] = deque()
         self._rng = random.Random(config.seed)
         self._id_re = re.compile(config.id_pattern) if config.id_pattern else None
         self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
@@ -327,13 +334,22 @@ class _Protocol(asyncio.Protocol):
 
     def hold(self, delay: float, payload: bytes | None) -> None:
         """Send ``payload`` after ``delay`` seconds, counted as in flight till then."""
-        server = self.server
         if delay > 0:
-            server.in_flight += 1
-            server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
-            self.loop.call_later(delay, self.reply, payload)
+            self.occupy(lambda: self.loop.call_later(delay, self.reply, payload))
         else:
             self.send(payload)
+
+    def occupy(self, start: Callable[[], object]) -> None:
+        """Count a request in flight and ``start`` it, at once or, when ``capacity`` answers
+        are already being produced, once one of them is done (first come, first served)."""
+        server = self.server
+        server.in_flight += 1
+        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        if server.config.capacity and server.serving >= server.config.capacity:
+            server.waiting.append(start)
+        else:
+            server.serving += 1
+            start()
 
     def stream(
         self, model: str, prompt: str, content: str, finish: str, include_usage: bool
@@ -341,9 +357,7 @@ class _Protocol(asyncio.Protocol):
         """Answer with server-sent events: the head at once, the first token after
         ``latency``, each next one ``1 / token_rate`` later, then the finish reason, the
         usage (if asked) and ``[DONE]``."""
-        cfg, server = self.server.config, self.server
-        server.in_flight += 1
-        server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+        cfg = self.server.config
         self.send(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
@@ -360,16 +374,25 @@ class _Protocol(asyncio.Protocol):
         cut = max(len(content), 1) if step else 1
         batches = [b"".join(framed[i : i + 1]) for i in range(cut - 1)]
         batches.append(b"".join(framed[cut - 1 :]))
-        for index, batch in enumerate(batches):
-            last = index == len(batches) - 1
-            self.loop.call_later(
-                cfg.latency + index * step, self.reply if last else self.send, batch
-            )
+
+        def start() -> None:
+            for index, batch in enumerate(batches):
+                last = index == len(batches) - 1
+                self.loop.call_later(
+                    cfg.latency + index * step, self.reply if last else self.send, batch
+                )
+
+        self.occupy(start)
 
     def reply(self, payload: bytes | None) -> None:
         """Answer a request held for the configured latency (counted as in flight till then)."""
-        self.server.in_flight -= 1
+        server = self.server
+        server.in_flight -= 1
+        server.serving -= 1
         self.send(payload)
+        if server.waiting:
+            server.serving += 1
+            server.waiting.popleft()()
 
 
 def _usage(prompt: str, content: str) -> dict[str, int]:

@@ -104,6 +104,14 @@ def _behaviour(parser: argparse.ArgumentParser) -> None:
         "0 sends the whole answer at once (default 0)",
     )
     parser.add_argument(
+        "--capacity",
+        type=int,
+        metavar="ANSWERS",
+        default=0,
+        help="answers produced at once, as a replica's batch slots; further requests wait "
+        "first come first served (default 0: no limit)",
+    )
+    parser.add_argument(
         "--no-logprobs",
         action="store_true",
         help="answer requests that ask for logprobs without them, as many vendors do "
@@ -159,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         api_key=args.api_key,
         token_rate=args.token_rate,
         logprobs=not args.no_logprobs,
+        capacity=args.capacity,
     )
 
     async def serve() -> None:

@@ -14,6 +14,8 @@ from mosu.challenges.models import Challenge, EntryState, Stage, Submission, Sub
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report, can_see_entry
 from mosu.race.entries import entries_of, entry_teams
+from mosu.race.perf import perf_board
+from mosu.race.perf_spec import perf_stage
 from mosu.race.scoring import (
     Board,
     BoardRow,
@@ -67,6 +69,9 @@ def counted(session: Session, stage: Stage, part: Part) -> dict[int, Submission]
 
 def compute_board(session: Session, stage: Stage, part: Part, data_dir: Path) -> Board:
     """Score the counted submissions of every entry together on the stage's ``part``."""
+    if perf_stage(stage.task) is not None:  # measured, not scored: mosu.race.perf
+        chosen = perf_board(session, stage, counted(session, stage, part), data_dir)
+        return replace(chosen, part=part, computed_at=clock.now().isoformat())
     data = stage_data(session, stage)
     entries = {e.id: e for e in entries_of(session, stage.challenge_id)}
     contenders = [

@@ -40,6 +40,7 @@ from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
 from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
+from mosu.race.perf_spec import perf_stage
 from mosu.race.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
 from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
 from mosu.race.submissions import follow_job
@@ -141,6 +142,12 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         store = store_path(ctx.data_dir, submission)
         submission.state = SubmissionState.running
         session.commit()
+
+    perf = perf_stage(data.definition)
+    if perf is not None:  # a perf stage measures the endpoint under load instead
+        from mosu.race.perf import measure_submission
+
+        return await measure_submission(ctx, submission_id, data, spec, perf)
 
     def progress(counter: Progress) -> None:
         ctx.progress(counter.done, counter.total)

@@ -18,6 +18,7 @@ from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
+from mosu.race.perf import perf_view
 from mosu.race.scoring import BoardRow
 
 
@@ -73,6 +74,7 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "closes_at": clock.local(stage.closes_at).isoformat(),
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
+                "perf": perf_view(stage),
                 "figure": scores_figure(
                     shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
                 )

@@ -153,3 +153,4 @@ class BoardOut(BaseModel):
     method: str | None = None
     full: bool
     rows: list[dict[str, Any]]
+    perf: dict[str, Any] | None = None  # a perf stage's SLO, steps and figures per entry

@@ -28,6 +28,7 @@ from mosu.evals.errors import EvalError
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
+from mosu.race.perf_spec import engine_definition
 
 Part = Literal["public", "private"]
 TASK_FIELDS_FROM_DATA = ("splits", "eval_split", "train_split")
@@ -81,6 +82,7 @@ def build_task(
     :class:`~mosu.core.errors.Invalid` with the engine's message when the definition does not fit
     the data (unknown field in the template, unknown scorer …).
     """
+    definition = engine_definition(definition)  # a perf stage's section is not the engine's
     extra = sorted(set(definition) & set(TASK_FIELDS_FROM_DATA))
     if extra:
         raise Invalid(f"任务定义不应包含 {', '.join(extra)}：数据来自所选数据集版本")

@@ -25,6 +25,7 @@ from mosu.corpus.models import DatasetVersion
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.permissions import Actor, Role, can_run_race, ensure
+from mosu.race.perf_spec import check_mode
 from mosu.race.scoring import stage_data
 
 SYSTEM = Actor(role=Role.operator, username="system")  # scheduled jobs act as the operator
@@ -140,6 +141,7 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         compute_pool_id=spec.compute_pool_id,
         state=StageState.scheduled,
     )
+    check_mode(spec.task, spec.mode)
     stage_data(session, stage)  # the task must fit the data: refused here, not mid-race
     challenge.stages.append(stage)
     session.flush()

@@ -37,6 +37,7 @@ from mosu.permissions import (
     has_team_panel,
     owns_entry,
 )
+from mosu.race.perf import perf_section, perf_view
 from mosu.race.report import report_data, scores_figure
 from mosu.race.schemas import (
     BoardOut,
@@ -157,6 +158,7 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         method=view.board.method,
         full=view.full,
         rows=[r.to_json() for r in view.rows],
+        perf=perf_section(stage, "public" if part == "public" else "private"),
     )
 
 
@@ -250,6 +252,7 @@ def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "warning": contamination_warning(version, actor=actor) if version else None,
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
+                "perf": perf_view(stage),
                 "figure": scores_figure(shown.board.rows, stage.name)
                 if shown and shown.rows
                 else None,

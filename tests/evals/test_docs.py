@@ -32,7 +32,7 @@ def test_task_fields_are_documented() -> None:
 def test_cli_options_are_documented() -> None:
     group = typer.main.get_command(app)
     commands = getattr(group, "commands", {})
-    assert set(commands) == {"run", "report"}
+    assert set(commands) == {"run", "report", "perf"}
     for command in commands.values():
         for param in command.params:
             if param.param_type_name == "option" and param.opts[0] != "--help":
