@@ -13,8 +13,9 @@ entries together, so the intervals are paired and rank groups come from the engi
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,9 +26,12 @@ from mosu.challenges.models import Stage, Submission
 from mosu.core.errors import Invalid
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
-from mosu.evals.results import RaceResult, score_race
+from mosu.evals.models.base import Price
+from mosu.evals.results import METHOD, ModelResult, error_reason, score_race
+from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
+from mosu.race.rules import ScoringRule, composite, unmet
 
 Part = Literal["public", "private"]
 TASK_FIELDS_FROM_DATA = ("splits", "eval_split", "train_split")
@@ -199,12 +203,19 @@ class Contender:
     submission_id: int
     submitted_at: str
     outcomes: Mapping[str, Outcome]
+    price: Price | None = None
 
 
 @dataclass(frozen=True)
 class BoardRow:
     """One entry's counted submission on a board: its rank group, score and 95% interval,
-    and the breakdowns (metrics, errors, categories, confusion) only full readers see."""
+    its service figures (coverage, latency, TTFT, tokens, cost: everyone sees them) and the
+    breakdowns (metrics, errors, categories, confusion) only full readers see.
+
+    ``answered_score`` is the primary metric over answered samples only; ``composite`` the
+    score of a weights rule (it orders the board; ``rank`` stays the quality rank group);
+    ``reason`` says why an unranked row is not ranked (rank 0); ``pareto`` marks the
+    quality-cost front among the ranked rows."""
 
     entry_id: int
     entry: str
@@ -221,6 +232,11 @@ class BoardRow:
     by_category: dict[str, Any]
     confusion: dict[str, Any] | None
     position: int = 0
+    service: dict[str, Any] | None = None
+    answered_score: float | None = None
+    composite: float | None = None
+    reason: str = ""
+    pareto: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -235,7 +251,9 @@ class Board:
     """A stage's leaderboard on one part, kept on the stage as JSON (:meth:`to_json`).
 
     An empty board has no ``replicates``, ``method`` nor ``comparisons``; ``part`` and
-    ``computed_at`` are set once it is computed for a stage."""
+    ``computed_at`` are set once it is computed for a stage. ``unranked`` lists the entries
+    not placed among the ranks: incomplete (coverage below ``min_coverage``) or missing a
+    constraint of ``rule``, each with its reason."""
 
     rows: list[BoardRow]
     primary: str
@@ -245,12 +263,18 @@ class Board:
     comparisons: list[dict[str, Any]] | None = None
     part: Part | None = None
     computed_at: str | None = None
+    unranked: list[BoardRow] = field(default_factory=list)
+    min_coverage: float = 0.0
+    rule: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rows": [r.to_json() for r in self.rows],
             "primary": self.primary,
             "samples": self.samples,
+            "unranked": [r.to_json() for r in self.unranked],
+            "min_coverage": self.min_coverage,
+            "rule": self.rule,
         }
         if self.comparisons is not None:
             out |= {
@@ -275,60 +299,154 @@ class Board:
             comparisons=data.get("comparisons"),
             part=data.get("part"),
             computed_at=data.get("computed_at"),
+            unranked=[BoardRow.from_json(r) for r in data.get("unranked", [])],
+            min_coverage=data.get("min_coverage", 0.0),
+            rule=data.get("rule"),
         )
+
+
+def _row(c: Contender, model: ModelResult, primary: str, reason: str = "") -> BoardRow:
+    value = model.metrics[primary]
+    return BoardRow(
+        entry_id=c.entry_id,
+        entry=c.entry_name,
+        submission_id=c.submission_id,
+        submitted_at=c.submitted_at,
+        rank=0 if reason else model.rank,
+        score=value.value,
+        low=value.low,
+        high=value.high,
+        metrics={k: v.model_dump() for k, v in model.metrics.items()},
+        errors=model.errors,
+        error_reasons=model.error_reasons,
+        unparsed=model.unparsed,
+        by_category={k: v.model_dump() for k, v in model.by_category.items()},
+        confusion=model.confusion.model_dump() if model.confusion else None,
+        service=model.service.model_dump() if model.service else None,
+        answered_score=model.answered_score,
+        reason=reason,
+    )
+
+
+def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str, int]) -> str:
+    errors = ", ".join(f"{k} × {v}" for k, v in sorted(reasons.items())) or "—"
+    return (
+        f"覆盖率 {figures.coverage:.1%} 低于最低要求 {min_coverage:.0%}（错误：{errors}）/ "
+        f"coverage {figures.coverage:.1%} is below the minimum {min_coverage:.0%} "
+        f"(errors: {errors})"
+    )
 
 
 def board(
-    task: Task, contenders: Sequence[Contender], *, seed: int = 0, replicates: int = REPLICATES
+    task: Task,
+    contenders: Sequence[Contender],
+    *,
+    seed: int = 0,
+    replicates: int = REPLICATES,
+    min_coverage: float = 0.0,
+    rule: ScoringRule | None = None,
 ) -> Board:
-    """Score contenders together on ``task`` (one part): rows with intervals and rank groups.
+    """Score contenders together on ``task`` (one part): rows with intervals and rank groups,
+    service figures, and the entries not ranked (incomplete or missing the rule) apart.
 
-    Rows are ordered by rank group, then score, then the earlier submission (ties go to
-    whoever submitted first).
+    Entries below ``min_coverage`` and those that miss a constraint of ``rule`` are scored
+    on their own, so they move no one's rank group. Ranked rows are ordered by rank group,
+    then score, then the earlier submission (ties go to whoever submitted first); under a
+    weights rule by composite score first.
     """
+    rule_json = rule.model_dump(exclude_none=True) if rule is not None else None
     if not contenders:
-        return Board(rows=[], primary=task.primary, samples=len(task.samples()))
-    keys = {f"e{c.entry_id}": c for c in contenders}
-    result: RaceResult = score_race(
-        task,
-        {key: c.outcomes for key, c in keys.items()},
-        {key: f"submission {c.submission_id}" for key, c in keys.items()},
-        replicates=replicates,
-        seed=seed,
-    )
-    rows: list[BoardRow] = []
-    for model in result.models:
-        c = keys[model.name]
-        primary = model.metrics[result.primary]
-        rows.append(
-            BoardRow(
-                entry_id=c.entry_id,
-                entry=c.entry_name,
-                submission_id=c.submission_id,
-                submitted_at=c.submitted_at,
-                rank=model.rank,
-                score=primary.value,
-                low=primary.low,
-                high=primary.high,
-                metrics={k: v.model_dump() for k, v in model.metrics.items()},
-                errors=model.errors,
-                error_reasons=model.error_reasons,
-                unparsed=model.unparsed,
-                by_category={k: v.model_dump() for k, v in model.by_category.items()},
-                confusion=model.confusion.model_dump() if model.confusion else None,
-            )
+        return Board(
+            rows=[],
+            primary=task.primary,
+            samples=len(task.samples()),
+            min_coverage=min_coverage,
+            rule=rule_json,
         )
+    samples = task.samples()
+    keys = {f"e{c.entry_id}": c for c in contenders}
+    figures = {key: service(samples, c.outcomes, c.price) for key, c in keys.items()}
+    held: dict[str, str] = {}
+    for key, c in keys.items():
+        if figures[key].coverage < min_coverage:
+            reasons = Counter(
+                error_reason(o.error)
+                for s in samples
+                if (o := c.outcomes.get(s.id)) is not None and o.output is None and o.error
+            )
+            missing = sum(1 for s in samples if s.id not in c.outcomes)
+            if missing:
+                reasons["not run"] = missing
+            held[key] = _why_incomplete(figures[key], min_coverage, reasons)
+        elif (why := unmet(rule, figures[key])) is not None:
+            held[key] = why
+
+    def scored(group: list[str]) -> tuple[list[ModelResult], list[Any], str]:
+        result = score_race(
+            task,
+            {key: keys[key].outcomes for key in group},
+            {key: f"submission {keys[key].submission_id}" for key in group},
+            replicates=replicates,
+            seed=seed,
+            prices={key: p for key in group if (p := keys[key].price) is not None},
+        )
+        for failed in result.failed:  # no answer at all on this part
+            held.setdefault(failed.name, f"没有任何回答 / no answer: {failed.reason}")
+        return result.models, result.comparisons, result.primary
+
+    models, comparisons_, primary = scored([k for k in keys if k not in held])
+    rows = [_row(keys[m.name], m, primary) for m in models]
     rows.sort(key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
-    comparisons = [c.model_dump() for c in result.comparisons]
+    if rule is not None and rule.weights is not None and rows:
+        by_key = {f"e{r.entry_id}": r for r in rows}
+        scores = composite(
+            rule.weights,
+            {k: r.score for k, r in by_key.items()},
+            {k: figures[k] for k in by_key},
+        )
+        rows = [replace(r, composite=scores[f"e{r.entry_id}"]) for r in rows]
+        rows.sort(key=lambda r: (-(r.composite or 0.0), r.rank, -r.score, r.submitted_at))
+    front = pareto(
+        {
+            f"e{r.entry_id}": (r.score, r.service["cost_per_1k"])
+            for r in rows
+            if r.service is not None and r.service.get("cost_per_1k") is not None
+        }
+    )
+    rows = [
+        replace(r, position=position, pareto=f"e{r.entry_id}" in front)
+        for position, r in enumerate(rows, 1)
+    ]
+    unranked: list[BoardRow] = []
+    if held:
+        held_models, _, _ = scored(list(held))
+        done = {m.name for m in held_models}
+        unranked = [_row(keys[m.name], m, primary, held[m.name]) for m in held_models]
+        unranked += [
+            BoardRow(
+                entry_id=keys[k].entry_id, entry=keys[k].entry_name,
+                submission_id=keys[k].submission_id, submitted_at=keys[k].submitted_at,
+                rank=0, score=0.0, low=0.0, high=0.0, metrics={}, errors=figures[k].samples,
+                error_reasons={}, unparsed=0, by_category={}, confusion=None,
+                service=figures[k].model_dump(), reason=why,
+            )
+            for k, why in held.items()
+            if k not in done
+        ]  # fmt: skip
+        unranked.sort(key=lambda r: (-r.score, r.submitted_at, r.submission_id))
+    comparisons = [c.model_dump() for c in comparisons_]
     for comp in comparisons:
         comp["a"], comp["b"] = keys[comp["a"]].entry_id, keys[comp["b"]].entry_id
     return Board(
-        rows=[replace(row, position=position) for position, row in enumerate(rows, 1)],
-        primary=result.primary,
-        samples=result.samples,
-        replicates=result.replicates,
-        method=result.method,
+        rows=rows,
+        primary=primary,
+        samples=len(samples),
+        replicates=replicates,
+        method=METHOD,
         comparisons=comparisons,
+        unranked=unranked,
+        min_coverage=min_coverage,
+        rule=rule_json,
     )
 
 
@@ -336,7 +454,7 @@ def not_worse_than_best(board_: Board) -> set[int]:
     """Entries whose paired difference from the best is not significant (the best included)."""
     if not board_.rows:
         return set()
-    best = board_.rows[0].entry_id
+    best = min(board_.rows, key=lambda r: (r.rank, -r.score, r.position)).entry_id
     keep = {best}
     for comp in board_.comparisons or []:
         if best in (comp["a"], comp["b"]) and not comp["significant"]:
