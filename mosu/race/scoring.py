@@ -26,8 +26,9 @@ from mosu.challenges.models import Stage, Submission
 from mosu.core.errors import Invalid
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
+from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Price
-from mosu.evals.results import METHOD, ModelResult, error_reason, score_race
+from mosu.evals.results import METHOD, ModelResult, RaceResult, error_reason, score_race
 from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
@@ -337,6 +338,69 @@ def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str,
     )
 
 
+def _held(
+    samples: Sequence[Sample],
+    keys: Mapping[str, Contender],
+    figures: Mapping[str, Service],
+    min_coverage: float,
+    rule: ScoringRule | None,
+) -> dict[str, str]:
+    """Why each contender that cannot be ranked is not: coverage below the minimum (with
+    its errors by reason), or the scoring rule missed."""
+    held: dict[str, str] = {}
+    for key, c in keys.items():
+        if figures[key].coverage < min_coverage:
+            reasons = Counter(
+                error_reason(o.error)
+                for s in samples
+                if (o := c.outcomes.get(s.id)) is not None and o.output is None and o.error
+            )
+            missing = sum(1 for s in samples if s.id not in c.outcomes)
+            if missing:
+                reasons["not run"] = missing
+            held[key] = _why_incomplete(figures[key], min_coverage, reasons)
+        elif (why := unmet(rule, figures[key])) is not None:
+            held[key] = why
+    return held
+
+
+def _ordered(
+    rows: list[BoardRow], rule: ScoringRule | None, figures: Mapping[str, Service]
+) -> list[BoardRow]:
+    """Ranked rows in board order (by rank group, score, the earlier submission; under a
+    weights rule by composite first), with positions and the quality-cost front marked."""
+    rows = sorted(rows, key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
+    if rule is not None and rule.weights is not None and rows:
+        scores = composite(
+            rule.weights,
+            {f"e{r.entry_id}": r.score for r in rows},
+            {f"e{r.entry_id}": figures[f"e{r.entry_id}"] for r in rows},
+        )
+        rows = [replace(r, composite=scores[f"e{r.entry_id}"]) for r in rows]
+        rows.sort(key=lambda r: (-(r.composite or 0.0), r.rank, -r.score, r.submitted_at))
+    front = pareto(
+        {
+            f"e{r.entry_id}": (r.score, r.service["cost_per_1k"])
+            for r in rows
+            if r.service is not None and r.service.get("cost_per_1k") is not None
+        }
+    )
+    return [
+        replace(r, position=position, pareto=f"e{r.entry_id}" in front)
+        for position, r in enumerate(rows, 1)
+    ]
+
+
+def _unscored(c: Contender, figures: Service, reason: str) -> BoardRow:
+    """A row for an entry with no answer on the part: its figures and reason, score 0."""
+    return BoardRow(
+        entry_id=c.entry_id, entry=c.entry_name, submission_id=c.submission_id,
+        submitted_at=c.submitted_at, rank=0, score=0.0, low=0.0, high=0.0, metrics={},
+        errors=figures.samples, error_reasons={}, unparsed=0, by_category={}, confusion=None,
+        service=figures.model_dump(), reason=reason,
+    )  # fmt: skip
+
+
 def board(
     task: Task,
     contenders: Sequence[Contender],
@@ -354,34 +418,21 @@ def board(
     then score, then the earlier submission (ties go to whoever submitted first); under a
     weights rule by composite score first.
     """
-    rule_json = rule.model_dump(exclude_none=True) if rule is not None else None
-    if not contenders:
-        return Board(
-            rows=[],
-            primary=task.primary,
-            samples=len(task.samples()),
-            min_coverage=min_coverage,
-            rule=rule_json,
-        )
     samples = task.samples()
+    empty = Board(
+        rows=[],
+        primary=task.primary,
+        samples=len(samples),
+        min_coverage=min_coverage,
+        rule=rule.model_dump(exclude_none=True) if rule is not None else None,
+    )
+    if not contenders:
+        return empty
     keys = {f"e{c.entry_id}": c for c in contenders}
     figures = {key: service(samples, c.outcomes, c.price) for key, c in keys.items()}
-    held: dict[str, str] = {}
-    for key, c in keys.items():
-        if figures[key].coverage < min_coverage:
-            reasons = Counter(
-                error_reason(o.error)
-                for s in samples
-                if (o := c.outcomes.get(s.id)) is not None and o.output is None and o.error
-            )
-            missing = sum(1 for s in samples if s.id not in c.outcomes)
-            if missing:
-                reasons["not run"] = missing
-            held[key] = _why_incomplete(figures[key], min_coverage, reasons)
-        elif (why := unmet(rule, figures[key])) is not None:
-            held[key] = why
+    held = _held(samples, keys, figures, min_coverage, rule)
 
-    def scored(group: list[str]) -> tuple[list[ModelResult], list[Any], str]:
+    def scored(group: list[str]) -> RaceResult:
         result = score_race(
             task,
             {key: keys[key].outcomes for key in group},
@@ -392,61 +443,30 @@ def board(
         )
         for failed in result.failed:  # no answer at all on this part
             held.setdefault(failed.name, f"没有任何回答 / no answer: {failed.reason}")
-        return result.models, result.comparisons, result.primary
+        return result
 
-    models, comparisons_, primary = scored([k for k in keys if k not in held])
-    rows = [_row(keys[m.name], m, primary) for m in models]
-    rows.sort(key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
-    if rule is not None and rule.weights is not None and rows:
-        by_key = {f"e{r.entry_id}": r for r in rows}
-        scores = composite(
-            rule.weights,
-            {k: r.score for k, r in by_key.items()},
-            {k: figures[k] for k in by_key},
-        )
-        rows = [replace(r, composite=scores[f"e{r.entry_id}"]) for r in rows]
-        rows.sort(key=lambda r: (-(r.composite or 0.0), r.rank, -r.score, r.submitted_at))
-    front = pareto(
-        {
-            f"e{r.entry_id}": (r.score, r.service["cost_per_1k"])
-            for r in rows
-            if r.service is not None and r.service.get("cost_per_1k") is not None
-        }
-    )
-    rows = [
-        replace(r, position=position, pareto=f"e{r.entry_id}" in front)
-        for position, r in enumerate(rows, 1)
-    ]
+    ranked = scored([k for k in keys if k not in held])
+    rows = _ordered([_row(keys[m.name], m, ranked.primary) for m in ranked.models], rule, figures)
     unranked: list[BoardRow] = []
     if held:
-        held_models, _, _ = scored(list(held))
-        done = {m.name for m in held_models}
-        unranked = [_row(keys[m.name], m, primary, held[m.name]) for m in held_models]
+        apart = scored(list(held)).models
+        unranked = [_row(keys[m.name], m, ranked.primary, held[m.name]) for m in apart]
+        done = {m.name for m in apart}
         unranked += [
-            BoardRow(
-                entry_id=keys[k].entry_id, entry=keys[k].entry_name,
-                submission_id=keys[k].submission_id, submitted_at=keys[k].submitted_at,
-                rank=0, score=0.0, low=0.0, high=0.0, metrics={}, errors=figures[k].samples,
-                error_reasons={}, unparsed=0, by_category={}, confusion=None,
-                service=figures[k].model_dump(), reason=why,
-            )
-            for k, why in held.items()
-            if k not in done
-        ]  # fmt: skip
+            _unscored(keys[k], figures[k], why) for k, why in held.items() if k not in done
+        ]
         unranked.sort(key=lambda r: (-r.score, r.submitted_at, r.submission_id))
-    comparisons = [c.model_dump() for c in comparisons_]
+    comparisons = [c.model_dump() for c in ranked.comparisons]
     for comp in comparisons:
         comp["a"], comp["b"] = keys[comp["a"]].entry_id, keys[comp["b"]].entry_id
-    return Board(
+    return replace(
+        empty,
         rows=rows,
-        primary=primary,
-        samples=len(samples),
+        primary=ranked.primary,
         replicates=replicates,
         method=METHOD,
         comparisons=comparisons,
         unranked=unranked,
-        min_coverage=min_coverage,
-        rule=rule_json,
     )
 
 

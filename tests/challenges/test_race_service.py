@@ -303,6 +303,35 @@ def test_an_entry_below_the_minimum_coverage_is_listed_incomplete(
     assert short.answered_score == 1.0 > short.score  # answered-only beside the strict score
 
 
+def test_an_operator_publishes_the_rule_with_the_stage_over_http(
+    db: Session, world: World, live: LiveServer
+) -> None:
+    race = racing_challenge(db, world)
+    db.commit()
+    body = {
+        "name": "初赛",
+        "task": {"prompt": {"template": "{{ 标题 }}"}, "parser": "label", "scorers": ["accuracy"]},
+        "dataset_version_id": race.version.id,
+        "mode": "endpoint",
+        "opens_at": "2099-01-01T09:00:00+08:00",
+        "closes_at": "2099-01-02T09:00:00+08:00",
+        "cut_rule": "top_k",
+        "cut_value": 1,
+        "min_coverage": 0.95,
+        "rule": {"weights": {"quality": 3, "cost": 1}},
+    }
+    path = f"/challenges/{race.challenge.id}/race/stages"
+    with client_for(live, world, "operator") as operator:
+        bad = operator.post(path, json={**body, "rule": {"weights": {"quality": -1}}})
+        made = operator.post(path, json=body)
+    assert bad.status_code == 422 and "计分规则不合法" in bad.json()["error"]["message"]
+    assert made.status_code == 201, made.text
+    out = made.json()
+    assert out["min_coverage"] == 0.95
+    assert out["scoring_rule"] == {"weights": {"quality": 3.0, "speed": 0.0, "cost": 1.0}}
+    assert out["scoring_rule_text"].startswith("综合分 = 0.75×质量 + 0.25×成本")
+
+
 def test_a_rule_is_checked_when_the_stage_is_added(db: Session, world: World) -> None:
     race = racing_challenge(db, world)
     spec = stage_spec("初赛", version_id=race.version.id)
