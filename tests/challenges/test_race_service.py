@@ -388,3 +388,37 @@ def test_only_the_team_and_operators_see_per_sample_figures(
             assert client.get(path).status_code in (401, 404), other
     with client_for(live, world, "operator") as operator:
         assert len(operator.get(path).json()) == submission.samples
+
+
+@pytest.mark.slow
+@pytest.mark.loopback_endpoints
+def test_a_dead_and_a_401_endpoint_stop_within_k_requests_and_are_never_ranked(
+    db: Session, world: World, settings: Settings, live: LiveServer
+) -> None:
+    """The engine's fail-fast rules hold for races run as jobs; K = 5 attempts in a row."""
+    race = racing_challenge(db, world)
+    stage = _stage(db, race)
+    config = FakeConfig(answers=answer_key(db, race.version), api_key="the-key")
+    with serve_in_thread(config) as (url, locked):
+        dead = _priced_endpoint(db, world.org_a, "http://127.0.0.1:9/v1", "dead", (100, 100))
+        keyless = _priced_endpoint(db, world.org_b, url, "keyless", (100, 100))
+        subs = _submit_both(db, world, settings, stage, {"甲队": dead, "乙队": keyless})
+        assert locked.received == 1  # ≤ K: the first 401 stops the run
+    attempts = RunStore(store_path(settings.data_dir, subs["甲队"]))
+    try:
+        assert sum(o.attempts for o in attempts.finished("entry").values()) == 5
+    finally:
+        attempts.close()
+    for sub in subs.values():
+        db.refresh(sub)
+        assert sub.state is SubmissionState.failed
+        assert sub.public_score is None and sub.private_score is None
+    assert subs["甲队"].failure.startswith("接入点不可达（连续 5 次无应答），评测已停止")
+    assert subs["乙队"].failure.startswith("接入点返回 HTTP 401，评测已停止")
+    db.refresh(stage)
+    board = races.stage_board(stage, "public")
+    assert board is not None and board.rows == [] and board.unranked == []
+    with client_for(live, world, "supplier_b") as team:
+        mine = team.get(f"/submissions/{subs['乙队'].id}").json()
+    assert mine["state"] == "failed" and mine["public_score"] is None
+    assert mine["failure"].startswith("接入点返回 HTTP 401") and mine["service"]["coverage"] == 0.0
