@@ -175,3 +175,7 @@ class BoardOut(BaseModel):
     method: str | None = None
     full: bool
     rows: list[dict[str, Any]]
+    # entries not placed among the ranks (incomplete, or missing the rule), with the reason
+    unranked: list[dict[str, Any]] = []
+    min_coverage: float | None = None
+    rule: dict[str, Any] | None = None

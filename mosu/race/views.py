@@ -187,6 +187,9 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         method=view.board.method,
         full=view.full,
         rows=[r.to_json() for r in view.rows],
+        unranked=[r.to_json() for r in view.unranked],
+        min_coverage=view.board.min_coverage,
+        rule=view.board.rule,
     )
 
 

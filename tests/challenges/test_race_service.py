@@ -232,6 +232,11 @@ def test_a_constraints_rule_leaves_out_the_entry_that_misses_it(
     assert "p95 延迟 ≤ 0.5 s" in live_get(live, f"/challenges/{race.challenge.id}/race")
     with _two_endpoints(db, race) as (_fake, ids):
         _submit_both(db, world, settings, stage, ids)
+    with client_for(live, world, None) as anonymous:
+        shown = anonymous.get(f"/stages/{stage.id}/leaderboard").json()
+    assert [r["entry"] for r in shown["rows"]] == ["甲队"] and shown["rule"] == rule
+    assert [(r["entry"], r["rank"]) for r in shown["unranked"]] == [("乙队", 0)]
+    assert "p95 延迟" in shown["unranked"][0]["reason"]
     db.refresh(stage)
     board = races.stage_board(stage, "public")
     assert board is not None
