@@ -275,6 +275,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("PUT", f"{V1}/stages/{{stage_id}}/selection"): Expect(frozenset({"supplier_a"})),
     ("GET", f"{V1}/submissions/{{submission_id}}"): Expect(OWNERS, denied=404),
     ("GET", f"{V1}/submissions/{{submission_id}}/predictions"): Expect(OWNERS, denied=404),
+    ("GET", f"{V1}/submissions/{{submission_id}}/samples"): Expect(OWNERS, denied=404),
     ("POST", f"{V1}/submissions/{{submission_id}}/cancel"): Expect(OWNERS, denied=404),
     ("POST", f"{V1}/submissions/{{submission_id}}/rerun"): Expect(OPERATOR_ONLY),
     # key-element supply: offers are public, suppliers keep their own; applications are the

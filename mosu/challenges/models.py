@@ -265,6 +265,9 @@ class Stage(Base):
     total_limit: Mapped[int] = mapped_column(Integer, default=20)
     max_selected: Mapped[int] = mapped_column(Integer, default=2)
     compute_pool_id: Mapped[int | None] = mapped_column(Integer)
+    # an entry answering less than this share of the test is listed as incomplete, unranked
+    min_coverage: Mapped[float] = mapped_column(Float, default=0.9, server_default="0.9")
+    rule: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # scoring rule (race.rules)
     state: Mapped[StageState] = mapped_column(_enum(StageState), default=StageState.scheduled)
     closed_at: Mapped[dt.datetime | None]
     leaderboard_public: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -350,6 +353,8 @@ class Submission(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error_reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     failure: Mapped[str] = mapped_column(Text, default="")
+    # {"price": {"input", "output"} yuan per million tokens | None, "figures": Service}
+    service: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     finished_at: Mapped[dt.datetime | None]

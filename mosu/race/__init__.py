@@ -49,6 +49,7 @@ from mosu.race.stages import (
     cut_rule_text,
     get_challenge,
     get_stage,
+    scoring_rule_text,
     stage_status,
 )
 from mosu.race.submissions import (
@@ -99,6 +100,7 @@ __all__ = [
     "quota",
     "refresh_public_board",
     "rerun_submission",
+    "scoring_rule_text",
     "select_submissions",
     "stage_board",
     "stage_status",

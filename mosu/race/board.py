@@ -3,7 +3,7 @@ boards, and what each reader may see of them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, EntryState, Stage, Submission, SubmissionState
 from mosu.core import clock
+from mosu.evals.models.base import Price
 from mosu.permissions import Actor, can_read_race_report, can_see_entry
 from mosu.race.entries import entries_of, entry_teams
 from mosu.race.perf import perf_board
 from mosu.race.perf_spec import perf_stage
+from mosu.race.rules import parse_rule
 from mosu.race.scoring import (
     Board,
     BoardRow,
@@ -81,11 +83,23 @@ def compute_board(session: Session, stage: Stage, part: Part, data_dir: Path) ->
             submission_id=s.id,
             submitted_at=s.created_at.isoformat(),
             outcomes=outcomes_of(data_dir, s),
+            price=submission_price(s),
         )
         for entry_id, s in counted(session, stage, part).items()
     ]
-    result = board(data.part_task(part), contenders)
+    result = board(
+        data.part_task(part),
+        contenders,
+        min_coverage=stage.min_coverage,
+        rule=parse_rule(stage.rule),
+    )
     return replace(result, part=part, computed_at=clock.now().isoformat())
+
+
+def submission_price(submission: Submission) -> Price | None:
+    """The token price a submission was run at (yuan per million tokens), if it had one."""
+    price = (submission.service or {}).get("price")
+    return None if price is None else Price(float(price["input"]), float(price["output"]))
 
 
 def refresh_public_board(session: Session, stage_id: int, data_dir: Path) -> None:
@@ -100,7 +114,21 @@ def stage_board(stage: Stage, part: Part) -> Board | None:
     return None if data is None else Board.from_json(data)
 
 
-PUBLIC_ROW_KEYS = ("position", "rank", "entry", "entry_id", "score", "low", "high", "submitted_at")
+PUBLIC_ROW_KEYS = (
+    "position",
+    "rank",
+    "entry",
+    "entry_id",
+    "score",
+    "low",
+    "high",
+    "submitted_at",
+    "service",
+    "answered_score",
+    "composite",
+    "reason",
+    "pareto",
+)
 
 
 @dataclass(frozen=True)
@@ -126,10 +154,12 @@ class BoardView:
     board: Board
     rows: list[ShownRow]
     full: bool
+    unranked: list[ShownRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in self.board.to_json().items() if k != "comparisons" or self.full}
         out["rows"] = [r.to_json() for r in self.rows]
+        out["unranked"] = [r.to_json() for r in self.unranked]
         out["full"] = self.full
         return out
 
@@ -146,9 +176,10 @@ def view_board(
     entries = {e.id: e for e in listed}
     # only a member of an organisation can own a row that is not everyone's (operators own all)
     teams = entry_teams(session, listed) if actor.organisation_id is not None else {}
-    rows = []
-    for row in data.rows:
+
+    def shown(row: BoardRow) -> ShownRow:
         entry = entries.get(row.entry_id)
         own = entry is not None and can_see_entry(actor, teams.get(entry.id, set()))
-        rows.append(ShownRow(row, own=own, full=full or own))
-    return BoardView(data, rows, full)
+        return ShownRow(row, own=own, full=full or own)
+
+    return BoardView(data, [shown(r) for r in data.rows], full, [shown(r) for r in data.unranked])

@@ -56,7 +56,8 @@ def pending(session: Session, stage: Stage) -> int:
 
 
 def _kept(stage: Stage, final: Board) -> set[int]:
-    """The entries that go on by the stage's published cut rule."""
+    """The entries that go on by the stage's published cut rule; unranked entries
+    (incomplete, or missing the scoring rule) never do."""
     if stage.cut_rule is CutRule.top_k:
         return {r.entry_id for r in final.rows if r.position <= int(stage.cut_value)}
     if stage.cut_rule is CutRule.threshold:
@@ -108,6 +109,7 @@ def close_stage(
     if early:
         stage.closes_at = moment
     rows = {r.entry_id: r for r in final.rows}
+    unranked = {r.entry_id: r for r in final.unranked}
     keep = _kept(stage, final)
     kept, cut = [], []
     for entry in entries_of(session, challenge.id):
@@ -117,7 +119,9 @@ def close_stage(
             kept.append(entry.name)
             continue
         row = rows.get(entry.id)
-        if row is None:
+        if row is None and entry.id in unranked:
+            why = f"未排名 / not ranked: {unranked[entry.id].reason}"
+        elif row is None:
             why = "本阶段没有成功完成的提交 / no finished submission in this stage"
         else:
             why = (

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -32,10 +33,13 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Invalid, MosuError
+from mosu.core.money import FEN_PER_YUAN
 from mosu.evals.errors import ModelSpecError
+from mosu.evals.models.base import Price
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import error_reason
 from mosu.evals.run import Progress, arun
+from mosu.evals.service import service
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
 from mosu.race.board import refresh_public_board
@@ -45,11 +49,13 @@ from mosu.race.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data
 from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
 from mosu.race.submissions import follow_job
 from mosu.registry.models import ModelEndpoint
+from mosu.supply.models import ModelService, ServiceMode
 from mosu.supply.offers import record_compute_usage
 
 CLOSE_RETRY_SECONDS = 10
 log = logging.getLogger("mosu.challenges")
-ENDPOINT_OPTIONS = "concurrency=16&timeout=30&retries=4"
+# streamed, so the time to the first token is measured (TTFT on the board)
+ENDPOINT_OPTIONS = "concurrency=16&timeout=30&retries=4&stream=1"
 
 
 def _engine(ctx: JobContext) -> Engine:
@@ -74,6 +80,31 @@ def model_spec(session: Session, submission: Submission, ctx: JobContext) -> str
         raise Invalid("提交的模型端点已被删除 / the submission's endpoint was deleted")
     key = f"&key_ref=endpoint:{endpoint.id}" if endpoint.api_key_encrypted else ""
     return f"openai:{endpoint.base_url}#{endpoint.model_name}?{ENDPOINT_OPTIONS}{key}"
+
+
+def endpoint_price(session: Session, submission: Submission) -> Price | None:
+    """The token price of a submission's endpoint: that of the active API offer (模型服务)
+    of the endpoint's registered model that states input and output token prices (the
+    latest such offer); None for predictions, baselines and unpriced models."""
+    if submission.endpoint_id is None or submission.entry.baseline is not None:
+        return None
+    endpoint = session.get(ModelEndpoint, submission.endpoint_id)
+    if endpoint is None or endpoint.model_id is None:
+        return None
+    offer = session.scalars(
+        select(ModelService)
+        .where(
+            ModelService.model_id == endpoint.model_id,
+            ModelService.mode == ServiceMode.api,
+            ModelService.active.is_(True),
+            ModelService.input_price_fen.is_not(None),
+            ModelService.output_price_fen.is_not(None),
+        )
+        .order_by(ModelService.updated_at.desc(), ModelService.id.desc())
+    ).first()
+    if offer is None or offer.input_price_fen is None or offer.output_price_fen is None:
+        return None
+    return Price(offer.input_price_fen / FEN_PER_YUAN, offer.output_price_fen / FEN_PER_YUAN)
 
 
 _STOPS = (
@@ -139,6 +170,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             return {"cancelled": True}
         data = stage_data(session, submission.stage)
         spec = model_spec(session, submission, ctx)
+        price = endpoint_price(session, submission)
         store = store_path(ctx.data_dir, submission)
         submission.state = SubmissionState.running
         session.commit()
@@ -181,6 +213,11 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         submission.errors = len(errors) + missing
         submission.error_reasons = reasons | ({"not run": missing} if missing else {})
         submission.finished_at = clock.now()
+        figures = service(data.task.samples(), outcomes, price)
+        submission.service = {
+            "price": None if price is None else {"input": price.input, "output": price.output},
+            "figures": figures.model_dump(),
+        }
         if submission.state is SubmissionState.cancelled:
             session.commit()
             return {"cancelled": True}
@@ -254,4 +291,4 @@ def close_stage_job(ctx: JobContext) -> dict[str, Any]:
         return {"closed": stage_id}
 
 
-__all__ = ["PENDING_STATES", "close_stage_job", "model_spec", "run_submission"]
+__all__ = ["PENDING_STATES", "close_stage_job", "endpoint_price", "model_spec", "run_submission"]

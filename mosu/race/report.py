@@ -51,6 +51,51 @@ def scores_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any]:
     }
 
 
+def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
+    """Plotly figure: quality (the primary metric, %) against cost per 1,000 samples (yuan)
+    for the ranked entries with a cost, the Pareto front joined by a line (entries no other
+    entry beats on both); None when no entry has a cost."""
+    priced = [r for r in rows if r.service is not None and r.service.get("cost_per_1k") is not None]
+    if not priced:
+        return None
+    front = sorted((r for r in priced if r.pareto), key=lambda r: r.service["cost_per_1k"])  # type: ignore[index]
+    return {
+        "data": [
+            {
+                "type": "scatter",
+                "mode": "markers+text",
+                "name": "参赛队 / entries",
+                "x": [r.service["cost_per_1k"] for r in priced],  # type: ignore[index]
+                "y": [r.score * 100 for r in priced],
+                "text": [r.entry for r in priced],
+                "textposition": "top center",
+                "marker": {
+                    "size": 11,
+                    "color": ["#c2410c" if r.pareto else "#1f5fa8" for r in priced],
+                },
+                "hovertemplate": "%{text}: ¥%{x:.4f} / 1k, %{y:.1f}<extra></extra>",
+            },
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "帕累托前沿 / Pareto front",
+                "x": [r.service["cost_per_1k"] for r in front],  # type: ignore[index]
+                "y": [r.score * 100 for r in front],
+                "line": {"color": "#c2410c", "dash": "dot"},
+                "hoverinfo": "skip",
+            },
+        ],
+        "layout": {
+            "title": {"text": title},
+            "xaxis": {"title": {"text": "每千样本成本（元）/ cost per 1,000 samples (¥)"}},
+            "yaxis": {"title": {"text": "%"}},
+            "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
+            "height": 320,
+            "showlegend": True,
+        },
+    }
+
+
 def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
     """Everything the report shows, as the actor may see it."""
     full = can_read_race_report(actor, challenge.organisation_id)
@@ -70,6 +115,8 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "name": stage.name,
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
+                "scoring": races.scoring_rule_text(stage),
+                "min_coverage": stage.min_coverage,
                 "opens_at": clock.local(stage.opens_at).isoformat(),
                 "closes_at": clock.local(stage.closes_at).isoformat(),
                 "public": public.to_json() if public else None,
@@ -79,6 +126,11 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                     shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
                 )
                 if shown and shown.rows
+                else None,
+                "cost_figure": cost_figure(
+                    shown.board.rows, f"{stage.name}：质量—成本 / quality against cost"
+                )
+                if shown
                 else None,
             }
         )

@@ -30,6 +30,7 @@ from mosu.race.schemas import (
     MySubmissions,
     RaceOut,
     ReasonIn,
+    SampleOut,
     SelectionIn,
     StageIn,
     StageOut,
@@ -258,6 +259,15 @@ def get_submission(session: SessionDep, actor: SignedInActor, submission_id: int
     """State, queue position and progress (poll it), scores, error counts and the failure."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     return views.submission_out(session, actor, submission)
+
+
+@router.get("/submissions/{submission_id}/samples")
+def get_submission_samples(
+    session: SessionDep, actor: SignedInActor, settings: SettingsDep, submission_id: int
+) -> list[SampleOut]:
+    """Per-sample latency, TTFT, tokens and finish reason (the submission's own team and
+    operators); no inputs, outputs or labels."""
+    return views.submission_samples(session, actor, submission_id, settings.data_dir)
 
 
 @router.get("/submissions/{submission_id}/predictions", response_class=Response, responses=NDJSON)

@@ -32,6 +32,8 @@ class StageIn(_In):
     max_selected: int = Field(default=2, ge=1, le=20)
     split_seed: int = 0
     compute_pool_id: int | None = None
+    min_coverage: float = Field(default=0.9, ge=0, le=1)
+    rule: dict[str, Any] | None = None  # {"constraints": [...]} or {"weights": {...}}
 
 
 class BaselineIn(_In):
@@ -72,6 +74,9 @@ class StageOut(BaseModel):
     cut_rule: CutRule
     cut_value: float
     rule: str
+    min_coverage: float
+    scoring_rule: dict[str, Any] | None
+    scoring_rule_text: str
     public_fraction: float
     daily_limit: int
     total_limit: int
@@ -135,6 +140,23 @@ class SubmissionOut(BaseModel):
     endpoint_id: int | None
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    service: dict[str, Any] | None = None  # coverage, latency, TTFT, tokens, cost (whole test)
+    price: dict[str, float] | None = None  # yuan per million input / output tokens, as run
+
+
+class SampleOut(BaseModel):
+    """One test sample of a submission as its own team sees it: how the call went (no
+    input, output, label or part: those stay on the platform)."""
+
+    id: str
+    answered: bool
+    error: str | None
+    attempts: int
+    latency: float | None
+    ttft: float | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    finish_reason: str | None
 
 
 class MySubmissions(BaseModel):
@@ -154,3 +176,7 @@ class BoardOut(BaseModel):
     full: bool
     rows: list[dict[str, Any]]
     perf: dict[str, Any] | None = None  # a perf stage's SLO, steps and figures per entry
+    # entries not placed among the ranks (incomplete, or missing the rule), with the reason
+    unranked: list[dict[str, Any]] = []
+    min_coverage: float | None = None
+    rule: dict[str, Any] | None = None

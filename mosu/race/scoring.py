@@ -13,8 +13,9 @@ entries together, so the intervals are paired and rank groups come from the engi
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,10 +26,14 @@ from mosu.challenges.models import Stage, Submission
 from mosu.core.errors import Invalid
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
-from mosu.evals.results import RaceResult, score_race
+from mosu.evals.loaders import Sample
+from mosu.evals.models.base import Price
+from mosu.evals.results import METHOD, ModelResult, RaceResult, error_reason, score_race
+from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
 from mosu.race.perf_spec import engine_definition
+from mosu.race.rules import ScoringRule, composite, unmet
 
 Part = Literal["public", "private"]
 TASK_FIELDS_FROM_DATA = ("splits", "eval_split", "train_split")
@@ -201,12 +206,19 @@ class Contender:
     submission_id: int
     submitted_at: str
     outcomes: Mapping[str, Outcome]
+    price: Price | None = None
 
 
 @dataclass(frozen=True)
 class BoardRow:
     """One entry's counted submission on a board: its rank group, score and 95% interval,
-    and the breakdowns (metrics, errors, categories, confusion) only full readers see."""
+    its service figures (coverage, latency, TTFT, tokens, cost: everyone sees them) and the
+    breakdowns (metrics, errors, categories, confusion) only full readers see.
+
+    ``answered_score`` is the primary metric over answered samples only; ``composite`` the
+    score of a weights rule (it orders the board; ``rank`` stays the quality rank group);
+    ``reason`` says why an unranked row is not ranked (rank 0); ``pareto`` marks the
+    quality-cost front among the ranked rows."""
 
     entry_id: int
     entry: str
@@ -223,6 +235,11 @@ class BoardRow:
     by_category: dict[str, Any]
     confusion: dict[str, Any] | None
     position: int = 0
+    service: dict[str, Any] | None = None
+    answered_score: float | None = None
+    composite: float | None = None
+    reason: str = ""
+    pareto: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -237,7 +254,9 @@ class Board:
     """A stage's leaderboard on one part, kept on the stage as JSON (:meth:`to_json`).
 
     An empty board has no ``replicates``, ``method`` nor ``comparisons``; ``part`` and
-    ``computed_at`` are set once it is computed for a stage."""
+    ``computed_at`` are set once it is computed for a stage. ``unranked`` lists the entries
+    not placed among the ranks: incomplete (coverage below ``min_coverage``) or missing a
+    constraint of ``rule``, each with its reason."""
 
     rows: list[BoardRow]
     primary: str
@@ -247,12 +266,18 @@ class Board:
     comparisons: list[dict[str, Any]] | None = None
     part: Part | None = None
     computed_at: str | None = None
+    unranked: list[BoardRow] = field(default_factory=list)
+    min_coverage: float = 0.0
+    rule: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rows": [r.to_json() for r in self.rows],
             "primary": self.primary,
             "samples": self.samples,
+            "unranked": [r.to_json() for r in self.unranked],
+            "min_coverage": self.min_coverage,
+            "rule": self.rule,
         }
         if self.comparisons is not None:
             out |= {
@@ -277,60 +302,173 @@ class Board:
             comparisons=data.get("comparisons"),
             part=data.get("part"),
             computed_at=data.get("computed_at"),
+            unranked=[BoardRow.from_json(r) for r in data.get("unranked", [])],
+            min_coverage=data.get("min_coverage", 0.0),
+            rule=data.get("rule"),
         )
+
+
+def _row(c: Contender, model: ModelResult, primary: str, reason: str = "") -> BoardRow:
+    value = model.metrics[primary]
+    return BoardRow(
+        entry_id=c.entry_id,
+        entry=c.entry_name,
+        submission_id=c.submission_id,
+        submitted_at=c.submitted_at,
+        rank=0 if reason else model.rank,
+        score=value.value,
+        low=value.low,
+        high=value.high,
+        metrics={k: v.model_dump() for k, v in model.metrics.items()},
+        errors=model.errors,
+        error_reasons=model.error_reasons,
+        unparsed=model.unparsed,
+        by_category={k: v.model_dump() for k, v in model.by_category.items()},
+        confusion=model.confusion.model_dump() if model.confusion else None,
+        service=model.service.model_dump() if model.service else None,
+        answered_score=model.answered_score,
+        reason=reason,
+    )
+
+
+def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str, int]) -> str:
+    errors = ", ".join(f"{k} × {v}" for k, v in sorted(reasons.items())) or "—"
+    return (
+        f"覆盖率 {figures.coverage:.1%} 低于最低要求 {min_coverage:.0%}（错误：{errors}）/ "
+        f"coverage {figures.coverage:.1%} is below the minimum {min_coverage:.0%} "
+        f"(errors: {errors})"
+    )
+
+
+def _held(
+    samples: Sequence[Sample],
+    keys: Mapping[str, Contender],
+    figures: Mapping[str, Service],
+    min_coverage: float,
+    rule: ScoringRule | None,
+) -> dict[str, str]:
+    """Why each contender that cannot be ranked is not: coverage below the minimum (with
+    its errors by reason), or the scoring rule missed."""
+    held: dict[str, str] = {}
+    for key, c in keys.items():
+        if figures[key].coverage < min_coverage:
+            reasons = Counter(
+                error_reason(o.error)
+                for s in samples
+                if (o := c.outcomes.get(s.id)) is not None and o.output is None and o.error
+            )
+            missing = sum(1 for s in samples if s.id not in c.outcomes)
+            if missing:
+                reasons["not run"] = missing
+            held[key] = _why_incomplete(figures[key], min_coverage, reasons)
+        elif (why := unmet(rule, figures[key])) is not None:
+            held[key] = why
+    return held
+
+
+def _ordered(
+    rows: list[BoardRow], rule: ScoringRule | None, figures: Mapping[str, Service]
+) -> list[BoardRow]:
+    """Ranked rows in board order (by rank group, score, the earlier submission; under a
+    weights rule by composite first), with positions and the quality-cost front marked."""
+    rows = sorted(rows, key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
+    if rule is not None and rule.weights is not None and rows:
+        scores = composite(
+            rule.weights,
+            {f"e{r.entry_id}": r.score for r in rows},
+            {f"e{r.entry_id}": figures[f"e{r.entry_id}"] for r in rows},
+        )
+        rows = [replace(r, composite=scores[f"e{r.entry_id}"]) for r in rows]
+        rows.sort(key=lambda r: (-(r.composite or 0.0), r.rank, -r.score, r.submitted_at))
+    front = pareto(
+        {
+            f"e{r.entry_id}": (r.score, r.service["cost_per_1k"])
+            for r in rows
+            if r.service is not None and r.service.get("cost_per_1k") is not None
+        }
+    )
+    return [
+        replace(r, position=position, pareto=f"e{r.entry_id}" in front)
+        for position, r in enumerate(rows, 1)
+    ]
+
+
+def _unscored(c: Contender, figures: Service, reason: str) -> BoardRow:
+    """A row for an entry with no answer on the part: its figures and reason, score 0."""
+    return BoardRow(
+        entry_id=c.entry_id, entry=c.entry_name, submission_id=c.submission_id,
+        submitted_at=c.submitted_at, rank=0, score=0.0, low=0.0, high=0.0, metrics={},
+        errors=figures.samples, error_reasons={}, unparsed=0, by_category={}, confusion=None,
+        service=figures.model_dump(), reason=reason,
+    )  # fmt: skip
 
 
 def board(
-    task: Task, contenders: Sequence[Contender], *, seed: int = 0, replicates: int = REPLICATES
+    task: Task,
+    contenders: Sequence[Contender],
+    *,
+    seed: int = 0,
+    replicates: int = REPLICATES,
+    min_coverage: float = 0.0,
+    rule: ScoringRule | None = None,
 ) -> Board:
-    """Score contenders together on ``task`` (one part): rows with intervals and rank groups.
+    """Score contenders together on ``task`` (one part): rows with intervals and rank groups,
+    service figures, and the entries not ranked (incomplete or missing the rule) apart.
 
-    Rows are ordered by rank group, then score, then the earlier submission (ties go to
-    whoever submitted first).
+    Entries below ``min_coverage`` and those that miss a constraint of ``rule`` are scored
+    on their own, so they move no one's rank group. Ranked rows are ordered by rank group,
+    then score, then the earlier submission (ties go to whoever submitted first); under a
+    weights rule by composite score first.
     """
-    if not contenders:
-        return Board(rows=[], primary=task.primary, samples=len(task.samples()))
-    keys = {f"e{c.entry_id}": c for c in contenders}
-    result: RaceResult = score_race(
-        task,
-        {key: c.outcomes for key, c in keys.items()},
-        {key: f"submission {c.submission_id}" for key, c in keys.items()},
-        replicates=replicates,
-        seed=seed,
+    samples = task.samples()
+    empty = Board(
+        rows=[],
+        primary=task.primary,
+        samples=len(samples),
+        min_coverage=min_coverage,
+        rule=rule.model_dump(exclude_none=True) if rule is not None else None,
     )
-    rows: list[BoardRow] = []
-    for model in result.models:
-        c = keys[model.name]
-        primary = model.metrics[result.primary]
-        rows.append(
-            BoardRow(
-                entry_id=c.entry_id,
-                entry=c.entry_name,
-                submission_id=c.submission_id,
-                submitted_at=c.submitted_at,
-                rank=model.rank,
-                score=primary.value,
-                low=primary.low,
-                high=primary.high,
-                metrics={k: v.model_dump() for k, v in model.metrics.items()},
-                errors=model.errors,
-                error_reasons=model.error_reasons,
-                unparsed=model.unparsed,
-                by_category={k: v.model_dump() for k, v in model.by_category.items()},
-                confusion=model.confusion.model_dump() if model.confusion else None,
-            )
+    if not contenders:
+        return empty
+    keys = {f"e{c.entry_id}": c for c in contenders}
+    figures = {key: service(samples, c.outcomes, c.price) for key, c in keys.items()}
+    held = _held(samples, keys, figures, min_coverage, rule)
+
+    def scored(group: list[str]) -> RaceResult:
+        result = score_race(
+            task,
+            {key: keys[key].outcomes for key in group},
+            {key: f"submission {keys[key].submission_id}" for key in group},
+            replicates=replicates,
+            seed=seed,
+            prices={key: p for key in group if (p := keys[key].price) is not None},
         )
-    rows.sort(key=lambda r: (r.rank, -r.score, r.submitted_at, r.submission_id))
-    comparisons = [c.model_dump() for c in result.comparisons]
+        for failed in result.failed:  # no answer at all on this part
+            held.setdefault(failed.name, f"没有任何回答 / no answer: {failed.reason}")
+        return result
+
+    ranked = scored([k for k in keys if k not in held])
+    rows = _ordered([_row(keys[m.name], m, ranked.primary) for m in ranked.models], rule, figures)
+    unranked: list[BoardRow] = []
+    if held:
+        apart = scored(list(held)).models
+        unranked = [_row(keys[m.name], m, ranked.primary, held[m.name]) for m in apart]
+        done = {m.name for m in apart}
+        unranked += [
+            _unscored(keys[k], figures[k], why) for k, why in held.items() if k not in done
+        ]
+        unranked.sort(key=lambda r: (-r.score, r.submitted_at, r.submission_id))
+    comparisons = [c.model_dump() for c in ranked.comparisons]
     for comp in comparisons:
         comp["a"], comp["b"] = keys[comp["a"]].entry_id, keys[comp["b"]].entry_id
-    return Board(
-        rows=[replace(row, position=position) for position, row in enumerate(rows, 1)],
-        primary=result.primary,
-        samples=result.samples,
-        replicates=result.replicates,
-        method=result.method,
+    return replace(
+        empty,
+        rows=rows,
+        primary=ranked.primary,
+        replicates=replicates,
+        method=METHOD,
         comparisons=comparisons,
+        unranked=unranked,
     )
 
 
@@ -338,7 +476,7 @@ def not_worse_than_best(board_: Board) -> set[int]:
     """Entries whose paired difference from the best is not significant (the best included)."""
     if not board_.rows:
         return set()
-    best = board_.rows[0].entry_id
+    best = min(board_.rows, key=lambda r: (r.rank, -r.score, r.position)).entry_id
     keep = {best}
     for comp in board_.comparisons or []:
         if best in (comp["a"], comp["b"]) and not comp["significant"]:

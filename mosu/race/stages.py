@@ -26,6 +26,7 @@ from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.permissions import Actor, Role, can_run_race, ensure
 from mosu.race.perf_spec import check_mode
+from mosu.race.rules import parse_rule, rule_text
 from mosu.race.scoring import stage_data
 
 SYSTEM = Actor(role=Role.operator, username="system")  # scheduled jobs act as the operator
@@ -93,6 +94,8 @@ class StageSpec:
     max_selected: int = 2
     split_seed: int = 0
     compute_pool_id: int | None = None
+    min_coverage: float = 0.9
+    rule: dict[str, Any] | None = None  # a scoring rule (mosu.race.rules), None: quality
 
 
 def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageSpec) -> Stage:
@@ -111,6 +114,12 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         raise Invalid("提交次数限制不合理 / limits: daily ≥ 1, total ≥ daily, selected ≥ 1")
     if spec.cut_rule is CutRule.top_k and (spec.cut_value < 1 or spec.cut_value % 1):
         raise Invalid("“前 k 名晋级”的 k 须为正整数 / top-k needs a whole k ≥ 1")
+    if not 0 <= spec.min_coverage <= 1:
+        raise Invalid(
+            "最低覆盖率须在 0 到 1 之间 / minimum coverage must be 0–1",
+            details={"field": "min_coverage"},
+        )
+    rule = parse_rule(spec.rule)
     if not spec.name.strip():
         raise Invalid("阶段名称不能为空 / a stage needs a name")
     previous = challenge.stages[-1] if challenge.stages else None
@@ -139,6 +148,8 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         total_limit=spec.total_limit,
         max_selected=spec.max_selected,
         compute_pool_id=spec.compute_pool_id,
+        min_coverage=spec.min_coverage,
+        rule=rule.model_dump(exclude_none=True) if rule is not None else None,
         state=StageState.scheduled,
     )
     check_mode(spec.task, spec.mode)
@@ -150,7 +161,13 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         challenge,
         actor=actor,
         action="stage_added",
-        details={"stage": stage.position, "name": stage.name, "rule": cut_rule_text(stage)},
+        details={
+            "stage": stage.position,
+            "name": stage.name,
+            "rule": cut_rule_text(stage),
+            "scoring": scoring_rule_text(stage),
+            "min_coverage": stage.min_coverage,
+        },
     )
     if challenge.state is ChallengeState.racing:
         schedule_close(session, stage)
@@ -164,6 +181,12 @@ def cut_rule_text(stage: Stage) -> str:
     if stage.cut_rule is CutRule.threshold:
         return f"得分不低于 {stage.cut_value:g} 晋级 / score ≥ {stage.cut_value:g} goes on"
     return "与最佳无显著差异者晋级 / entries not significantly worse than the best go on"
+
+
+def scoring_rule_text(stage: Stage) -> str:
+    """The stage's published scoring rule over quality, speed and cost, in words. Set when
+    the stage is added and never changed (there is no way to edit a stage)."""
+    return rule_text(parse_rule(stage.rule))
 
 
 def schedule_close(session: Session, stage: Stage) -> Job:

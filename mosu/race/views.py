@@ -7,6 +7,7 @@ both call these, so a rule about who sees what is applied in one place.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -38,17 +39,18 @@ from mosu.permissions import (
     owns_entry,
 )
 from mosu.race.perf import perf_section, perf_view
-from mosu.race.report import report_data, scores_figure
+from mosu.race.report import cost_figure, report_data, scores_figure
 from mosu.race.schemas import (
     BoardOut,
     EntryOut,
     MySubmissions,
     QuotaOut,
     RaceOut,
+    SampleOut,
     StageOut,
     SubmissionOut,
 )
-from mosu.race.scoring import stage_data
+from mosu.race.scoring import outcomes_of, stage_data
 from mosu.registry.models import ModelEndpoint
 
 
@@ -77,6 +79,9 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
         cut_rule=stage.cut_rule,
         cut_value=stage.cut_value,
         rule=races.cut_rule_text(stage),
+        min_coverage=stage.min_coverage,
+        scoring_rule=stage.rule,
+        scoring_rule_text=races.scoring_rule_text(stage),
         public_fraction=stage.public_fraction,
         daily_limit=stage.daily_limit,
         total_limit=stage.total_limit,
@@ -136,7 +141,32 @@ def submission_out(session: Session, actor: Actor, submission: Submission) -> Su
         endpoint_id=submission.endpoint_id,
         created_at=clock.local(submission.created_at),
         finished_at=clock.local(submission.finished_at) if submission.finished_at else None,
+        service=(submission.service or {}).get("figures"),
+        price=(submission.service or {}).get("price"),
     )
+
+
+def submission_samples(
+    session: Session, actor: Actor, submission_id: int, data_dir: Path
+) -> list[SampleOut]:
+    """Per-sample latency, tokens and finish reason of a submission: its own team and
+    operators only (anyone else: not found); never inputs, outputs, labels or the part."""
+    submission = races.get_submission(session, actor=actor, submission_id=submission_id)
+    outcomes = outcomes_of(data_dir, submission)
+    return [
+        SampleOut(
+            id=sample_id,
+            answered=o.output is not None,
+            error=o.error,
+            attempts=o.attempts,
+            latency=o.latency if o.output is not None else None,
+            ttft=o.ttft,
+            prompt_tokens=o.prompt_tokens,
+            completion_tokens=o.completion_tokens,
+            finish_reason=o.finish_reason,
+        )
+        for sample_id, o in sorted(outcomes.items())
+    ]
 
 
 def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardOut:
@@ -159,6 +189,9 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         full=view.full,
         rows=[r.to_json() for r in view.rows],
         perf=perf_section(stage, "public" if part == "public" else "private"),
+        unranked=[r.to_json() for r in view.unranked],
+        min_coverage=view.board.min_coverage,
+        rule=view.board.rule,
     )
 
 
@@ -249,12 +282,18 @@ def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "stage": stage,
                 "status": races.stage_status(stage),
                 "rule": races.cut_rule_text(stage),
+                "scoring": races.scoring_rule_text(stage),
                 "warning": contamination_warning(version, actor=actor) if version else None,
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
                 "perf": perf_view(stage),
                 "figure": scores_figure(shown.board.rows, stage.name)
                 if shown and shown.rows
+                else None,
+                "cost_figure": cost_figure(
+                    shown.board.rows, f"{stage.name}：质量—成本 / quality against cost"
+                )
+                if shown
                 else None,
             }
         )

@@ -208,8 +208,8 @@ def _patch_offer(offer: CorpusOffer | ModelService, changes: dict[str, Any]) -> 
     for key, value in changes.items():
         if value is None:
             continue
-        if key == "price":
-            offer.price_fen = to_fen(value)
+        if key in ("price", "input_price", "output_price"):
+            setattr(offer, f"{key}_fen", to_fen(value))
         else:
             setattr(offer, key, value)
 
@@ -231,9 +231,15 @@ def model_service_out(offer: ModelService) -> ModelServiceOut:
         mode=offer.mode,
         price=to_yuan(offer.price_fen),
         price_unit=offer.price_unit,
+        input_price=_yuan_or_none(offer.input_price_fen),
+        output_price=_yuan_or_none(offer.output_price_fen),
         description=offer.description,
         active=offer.active,
     )
+
+
+def _yuan_or_none(fen: int | None) -> Decimal | None:
+    return None if fen is None else to_yuan(fen)
 
 
 def create_model_service(session: Session, *, actor: Actor, data: ModelServiceIn) -> ModelService:
@@ -252,6 +258,8 @@ def create_model_service(session: Session, *, actor: Actor, data: ModelServiceIn
         mode=data.mode,
         price_fen=to_fen(data.price),
         price_unit=data.price_unit,
+        input_price_fen=None if data.input_price is None else to_fen(data.input_price),
+        output_price_fen=None if data.output_price is None else to_fen(data.output_price),
         description=data.description,
         active=data.active,
     )

@@ -128,6 +128,8 @@ class ModelServiceIn(BaseModel):
     mode: ServiceMode
     price: PositiveYuan
     price_unit: ModelUnit
+    input_price: Yuan | None = None  # yuan per million input tokens (an API's), for races
+    output_price: Yuan | None = None  # yuan per million output tokens
     description: str = ""
     active: bool = True
 
@@ -136,6 +138,8 @@ class ModelServicePatch(BaseModel):
     mode: ServiceMode | None = None
     price: PositiveYuan | None = None
     price_unit: ModelUnit | None = None
+    input_price: Yuan | None = None
+    output_price: Yuan | None = None
     description: str | None = None
     active: bool | None = None
 
@@ -149,6 +153,8 @@ class ModelServiceOut(BaseModel):
     mode: ServiceMode
     price: Decimal
     price_unit: str
+    input_price: Decimal | None
+    output_price: Decimal | None
     description: str
     active: bool
 

@@ -161,8 +161,14 @@ def _stage_spec(form: FormData) -> races.StageSpec:
     if not isinstance(task, dict):
         raise Invalid("任务定义应为 YAML 映射 / the task must be a YAML mapping")
     try:
+        rule = yaml.safe_load(text(form, "rule") or "null")
+    except yaml.YAMLError as exc:
+        raise Invalid(f"计分规则不是合法的 YAML / the scoring rule is not YAML: {exc}") from None
+    if rule is not None and not isinstance(rule, dict):
+        raise Invalid("计分规则应为 YAML 映射 / the scoring rule must be a YAML mapping")
+    try:
         mode = SubmissionMode(text(form, "mode"))
-        rule = CutRule(text(form, "cut_rule"))
+        cut_rule = CutRule(text(form, "cut_rule"))
         version_id = int(text(form, "dataset_version_id"))
     except ValueError:
         raise Invalid(
@@ -175,8 +181,10 @@ def _stage_spec(form: FormData) -> races.StageSpec:
         mode=mode,
         opens_at=_local_time(text(form, "opens_at"), "开始"),
         closes_at=_local_time(text(form, "closes_at"), "截止"),
-        cut_rule=rule,
+        cut_rule=cut_rule,
         cut_value=_number(form, "cut_value", 0),
+        min_coverage=_number(form, "min_coverage", 0.9),
+        rule=rule,
         public_fraction=_number(form, "public_fraction", 0.5),
         daily_limit=int(_number(form, "daily_limit", 5)),
         total_limit=int(_number(form, "total_limit", 20)),

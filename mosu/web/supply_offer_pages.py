@@ -57,7 +57,16 @@ OFFER_FIELDS = {
         "description",
     ),
     "corpus": ("organisation_id", "dataset_id", "price", "price_unit", "licence", "description"),
-    "model": ("organisation_id", "model_id", "mode", "price", "price_unit", "description"),
+    "model": (
+        "organisation_id",
+        "model_id",
+        "mode",
+        "price",
+        "price_unit",
+        "input_price",
+        "output_price",
+        "description",
+    ),
 }
 CREATE: dict[str, type[BaseModel]] = {
     "pool": PoolIn,
@@ -142,7 +151,9 @@ def new_offer(
 
 def _form_values(form: FormData, kind: str) -> dict[str, str]:
     values = {name: text(form, name) for name in OFFER_FIELDS[kind]}
-    values["price"] = money(form, "price")
+    for name in ("price", "input_price", "output_price"):
+        if name in values:
+            values[name] = money(form, name)
     values["active"] = "1" if checked(form, "active") else ""
     return values
 

@@ -148,8 +148,10 @@ def test_the_upgrade_gives_unread_submissions_their_jobs_states(
     db.execute(text("UPDATE alembic_version SET version_num = '0011'"))
     db.commit()
     engine = db.get_bind()
-    migrate.upgrade(engine)  # type: ignore[arg-type]
-    assert migrate.current_revision(engine) == migrate.head_revision()  # type: ignore[arg-type]
+    migrate.upgrade(engine, "0012")  # type: ignore[arg-type]
+    assert migrate.current_revision(engine) == "0012"  # type: ignore[arg-type]
+    db.execute(text(f"UPDATE alembic_version SET version_num = '{migrate.head_revision()}'"))
+    db.commit()
     db.expire_all()
     failed, cancelled, running = (db.get(Submission, s.id) for s in subs)
     assert failed is not None and failed.state is SubmissionState.failed

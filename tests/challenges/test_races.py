@@ -132,6 +132,9 @@ def test_two_stage_race_cuts_and_names_a_winner(
         "comparisons",
         "part",
         "computed_at",
+        "unranked",
+        "min_coverage",
+        "rule",
     }
 
     # a supplier sees its own row in full and others' public scores only

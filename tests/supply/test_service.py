@@ -24,6 +24,7 @@ from mosu.supply.models import (
 from mosu.supply.schemas import (
     ClaimIn,
     ModelServiceIn,
+    ModelServicePatch,
     PayoutIn,
     PoolIn,
     ProfileIn,
@@ -328,6 +329,42 @@ def test_suppliers_manage_their_own_offers(supply: Supply) -> None:
                 model_id=model.id, mode="api", price=Decimal("8"), price_unit="million_tokens"
             ),
         )
+
+
+def test_an_api_model_service_keeps_its_token_prices_in_fen(supply: Supply) -> None:
+    db = supply.db
+    model = create_model(
+        db,
+        actor=supply.operator,
+        data=ModelIn(organisation_id=supply.world.org_b, name="乙模型", modality=Modality.text),
+    )
+    offer = offers.create_model_service(
+        db,
+        actor=supply.seller,
+        data=ModelServiceIn(
+            model_id=model.id,
+            mode="api",
+            price=Decimal("8"),
+            price_unit="million_tokens",
+            input_price=Decimal("4"),
+            output_price=Decimal("12.5"),
+        ),
+    )
+    assert (offer.input_price_fen, offer.output_price_fen) == (400, 1250)
+    out = offers.model_service_out(offer)
+    assert (out.input_price, out.output_price) == (Decimal("4.00"), Decimal("12.50"))
+    offers.update_model_service(
+        db,
+        actor=supply.seller,
+        offer_id=offer.id,
+        data=ModelServicePatch(output_price=Decimal("10")),
+    )
+    assert (offer.input_price_fen, offer.output_price_fen) == (400, 1000)
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        ModelServiceIn(
+            model_id=model.id, mode="api", price=Decimal("8"), price_unit="million_tokens",
+            input_price=Decimal("-1"),
+        )  # fmt: skip
 
 
 def test_compute_usage_is_priced_to_the_fen_against_a_reference(supply: Supply) -> None:

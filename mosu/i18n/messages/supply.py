@@ -48,6 +48,8 @@ MESSAGES: dict[str, str] = {
     "每年": "per year",
     "每月": "per month",
     "每百万 tokens": "per million tokens",
+    "输入价格（元/百万 tokens）": "Input price (yuan per million tokens)",
+    "输出价格（元/百万 tokens）": "Output price (yuan per million tokens)",
     "补贴申请": "Voucher applications",
     "新申请": "New application",
     "申请": "Apply",

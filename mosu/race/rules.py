@@ -1,0 +1,218 @@
+"""A stage's scoring rule over quality, speed and cost (计分规则), published with the stage.
+
+A rule is either **constraints** (``{"constraints": [{"metric": "latency_p95", "op": "<=",
+"value": 3}]}``): an entry that misses one is not ranked, and the board says which and by
+how much; or **weights** (``{"weights": {"quality": 0.6, "speed": 0.2, "cost": 0.2}}``):
+entries are ordered by a composite score.
+
+The composite: quality is the primary metric as it is (in [0, 1]); speed is the p50
+latency and cost the cost per 1,000 samples, each min-max normalised over the ranked
+entries and turned so that higher is better (``1 − (x − min) / (max − min)``; all 1 when
+every entry has the same figure); the composite is the weighted sum divided by the sum of
+the weights. Rank groups still come from the paired bootstrap of quality, shown beside it.
+Pure functions: no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mosu.core.errors import Invalid
+from mosu.evals.service import Service
+
+Metric = Literal[
+    "latency_p50",
+    "latency_p95",
+    "ttft_p50",
+    "ttft_p95",
+    "tpot_p50",
+    "tokens_per_answer",
+    "cost_per_1k",
+    "coverage",
+]
+METRICS: dict[str, tuple[str, str, str]] = {
+    # name: (Chinese, English, unit)
+    "latency_p50": ("p50 延迟", "p50 latency", "s"),
+    "latency_p95": ("p95 延迟", "p95 latency", "s"),
+    "ttft_p50": ("p50 首字时间", "p50 TTFT", "s"),
+    "ttft_p95": ("p95 首字时间", "p95 TTFT", "s"),
+    "tpot_p50": ("p50 每 token 时间", "p50 time per output token", "s"),
+    "tokens_per_answer": ("每答 tokens", "tokens per answer", "tokens"),
+    "cost_per_1k": ("每千样本成本", "cost per 1,000 samples", "¥"),
+    "coverage": ("覆盖率", "coverage", ""),
+}
+SPEED = "latency_p50"
+COST = "cost_per_1k"
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Constraint(_Rule):
+    """One published bound on a service figure (seconds, tokens, yuan, or a share)."""
+
+    metric: Metric
+    op: Literal["<=", ">="] = "<="
+    value: float = Field(ge=0)
+
+    def text(self, english: bool = False) -> str:
+        """The bound in words: ``p95 延迟 ≤ 3 s`` (or in English)."""
+        zh, en, unit = METRICS[self.metric]
+        op = "≤" if self.op == "<=" else "≥"
+        return f"{en if english else zh} {op} {_amount(self.value, unit)}"
+
+    def missed(self, figures: Service) -> str | None:
+        """Why ``figures`` miss this bound (``"p95 延迟 4.1 s > 3 s / …"``), None if met."""
+        zh, en, unit = METRICS[self.metric]
+        value = getattr(figures, self.metric)
+        if value is None:
+            return f"{zh}未知 / {en} unknown (必须满足 / must be {self.text(english=True)})"
+        ok = value <= self.value if self.op == "<=" else value >= self.value
+        if ok:
+            return None
+        sign = ">" if self.op == "<=" else "<"
+        shown = f"{_amount(value, unit)} {sign} {_amount(self.value, unit)}"
+        return f"{zh} {shown} / {en} {shown}"
+
+
+class Weights(_Rule):
+    """Weights of normalised quality, speed (p50 latency) and cost (per 1,000 samples)."""
+
+    quality: float = Field(ge=0, le=1000)
+    speed: float = Field(default=0, ge=0, le=1000)
+    cost: float = Field(default=0, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Weights:
+        if self.quality + self.speed + self.cost <= 0:
+            raise ValueError("at least one weight must be above 0")
+        return self
+
+
+class ScoringRule(_Rule):
+    """Constraints or weights, never both."""
+
+    constraints: list[Constraint] | None = Field(default=None, min_length=1, max_length=10)
+    weights: Weights | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScoringRule:
+        if (self.constraints is None) == (self.weights is None):
+            raise ValueError("a rule has either constraints or weights")
+        return self
+
+
+def _amount(value: float, unit: str) -> str:
+    if unit == "¥":
+        return f"¥{value:.4g}"
+    if unit == "":
+        return f"{value:.1%}"
+    return f"{value:.3g} {unit}"
+
+
+def parse_rule(data: Mapping[str, Any] | None) -> ScoringRule | None:
+    """A stage's rule from its JSON (None: quality alone); :class:`Invalid` says what is wrong."""
+    if data is None or not data:
+        return None
+    try:
+        return ScoringRule.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
+        )
+        raise Invalid(
+            f"计分规则不合法 / the scoring rule is not valid: {problems}",
+            details={"field": "rule"},
+        ) from None
+
+
+def rule_text(rule: ScoringRule | None) -> str:
+    """The published rule in words (Chinese / English)."""
+    if rule is None:
+        return "按质量（主指标）排名 / ranked by quality (the primary metric)"
+    if rule.constraints is not None:
+        zh = "；".join(c.text() for c in rule.constraints)
+        en = "; ".join(c.text(english=True) for c in rule.constraints)
+        return (
+            f"须满足：{zh}，未满足者不排名 / must meet: {en}; entries that miss one are not ranked"
+        )
+    w = rule.weights
+    assert w is not None
+    total = w.quality + w.speed + w.cost
+    parts = [(w.quality, "质量", "quality"), (w.speed, "速度", "speed"), (w.cost, "成本", "cost")]
+    zh = " + ".join(f"{x / total:.2f}×{name}" for x, name, _ in parts if x)
+    en = " + ".join(f"{x / total:.2f}×{name}" for x, _, name in parts if x)
+    return (
+        f"综合分 = {zh}（速度、成本按参赛者间最小最大值归一，越低越好）/ "
+        f"composite = {en} (speed and cost min-max normalised over the entries, lower is better)"
+    )
+
+
+def unmet(rule: ScoringRule | None, figures: Service) -> str | None:
+    """Why an entry with these figures cannot be ranked under the rule, or None."""
+    if rule is None:
+        return None
+    if rule.constraints is not None:
+        missed = [m for c in rule.constraints if (m := c.missed(figures)) is not None]
+        return "；".join(missed) if missed else None
+    w = rule.weights
+    assert w is not None
+    if w.speed and getattr(figures, SPEED) is None:
+        return "速度未知，无法计算综合分 / speed unknown: no composite score"
+    if w.cost and getattr(figures, COST) is None:
+        return (
+            "成本未知（没有价格或 token 计数），无法计算综合分 / cost unknown: no composite score"
+        )
+    return None
+
+
+def _goodness(values: Mapping[str, float]) -> dict[str, float]:
+    """Min-max normalised and turned so that the lowest value scores 1, the highest 0."""
+    if not values:
+        return {}
+    low, high = min(values.values()), max(values.values())
+    if high == low:
+        return dict.fromkeys(values, 1.0)
+    return {k: 1 - (v - low) / (high - low) for k, v in values.items()}
+
+
+def composite(
+    weights: Weights, quality: Mapping[str, float], figures: Mapping[str, Service]
+) -> dict[str, float]:
+    """Each entry's composite score (see the module's docstring); keys as in ``quality``."""
+    speed = _goodness(
+        {k: v for k in quality if (v := getattr(figures[k], SPEED)) is not None}
+        if weights.speed
+        else {}
+    )
+    cost = _goodness(
+        {k: v for k in quality if (v := getattr(figures[k], COST)) is not None}
+        if weights.cost
+        else {}
+    )
+    total = weights.quality + weights.speed + weights.cost
+    return {
+        k: (
+            weights.quality * q
+            + weights.speed * speed.get(k, 0.0)
+            + weights.cost * cost.get(k, 0.0)
+        )
+        / total
+        for k, q in quality.items()
+    }
+
+
+__all__ = [
+    "METRICS",
+    "Constraint",
+    "ScoringRule",
+    "Weights",
+    "composite",
+    "parse_rule",
+    "rule_text",
+    "unmet",
+]
