@@ -36,16 +36,26 @@ from mosu.core.errors import Invalid, MosuError
 from mosu.core.money import FEN_PER_YUAN
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Price
+from mosu.evals.perf import PerfResult
 from mosu.evals.ray_executor import executor_for
-from mosu.evals.results import error_reason
+from mosu.evals.results import RaceResult, error_reason
 from mosu.evals.run import Progress, arun
 from mosu.evals.service import service
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
 from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
+from mosu.race.perf import keep_result
+from mosu.race.perf import measure as perf_measure
 from mosu.race.perf_spec import perf_stage
-from mosu.race.scoring import MODEL_NAME, outcomes_of, single_scores, stage_data, store_path
+from mosu.race.scoring import (
+    MODEL_NAME,
+    StageData,
+    outcomes_of,
+    single_scores,
+    stage_data,
+    store_path,
+)
 from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
 from mosu.race.submissions import follow_job
 from mosu.registry.models import ModelEndpoint
@@ -176,16 +186,21 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         session.commit()
 
     perf = perf_stage(data.definition)
+    started = time.monotonic()
     if perf is not None:  # a perf stage measures the endpoint under load instead
-        from mosu.race.perf import measure_submission
-
-        return await measure_submission(ctx, submission_id, data, spec, perf)
+        if not spec.startswith("openai:"):
+            why = "性能压测只测模型端点 / perf measures endpoints only"
+            return _refused(engine, submission_id, why, ctx.data_dir)
+        try:
+            measured = await perf_measure(ctx, submission_id, data, spec, perf)
+        except ModelSpecError as exc:
+            return _refused(engine, submission_id, exc.message, ctx.data_dir)
+        return _finish(engine, ctx, submission_id, started, measured=measured)
 
     def progress(counter: Progress) -> None:
         ctx.progress(counter.done, counter.total)
 
     store.parent.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
     try:
         result = await arun(
             data.task,
@@ -200,35 +215,67 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         )
     except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)
         return _refused(engine, submission_id, exc.message, ctx.data_dir)
-    failed = result.failed[0] if result.failed else None
+    return _finish(engine, ctx, submission_id, started, raced=(data, price, result))
+
+
+def _scored(
+    ctx: JobContext,
+    submission: Submission,
+    data: StageData,
+    price: Price | None,
+    result: RaceResult,
+) -> str | None:
+    """Set a raced submission's counts, service figures and scores from its run store;
+    returns the failure reason of a failed run."""
+    outcomes = outcomes_of(ctx.data_dir, submission)
+    ids = [s.id for s in data.task.samples()]
+    errors = [e for i in ids if i in outcomes and (e := outcomes[i].error)]
+    reasons = dict(Counter(error_reason(e) for e in errors))
+    missing = sum(1 for i in ids if i not in outcomes)
+    submission.samples = len(ids)
+    submission.errors = len(errors) + missing
+    submission.error_reasons = reasons | ({"not run": missing} if missing else {})
+    figures = service(data.task.samples(), outcomes, price)
+    submission.service = {
+        "price": None if price is None else {"input": price.input, "output": price.output},
+        "figures": figures.model_dump(),
+    }
+    if result.failed:
+        return result.failed[0].reason
+    scores = single_scores(data, outcomes)
+    submission.public_score = scores["public"]
+    submission.private_score = scores["private"]
+    return None
+
+
+def _finish(
+    engine: Engine,
+    ctx: JobContext,
+    submission_id: int,
+    started: float,
+    *,
+    raced: tuple[StageData, Price | None, RaceResult] | None = None,
+    measured: PerfResult | None = None,
+) -> dict[str, Any]:
+    """Record how a submission's run ended (raced on the test, or measured under load):
+    its figures, its scores or its failure, the compute it used; refresh the board."""
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)
         assert submission is not None
-        outcomes = outcomes_of(ctx.data_dir, submission)
-        ids = [s.id for s in data.task.samples()]
-        errors = [e for i in ids if i in outcomes and (e := outcomes[i].error)]
-        reasons = dict(Counter(error_reason(e) for e in errors))
-        missing = sum(1 for i in ids if i not in outcomes)
-        submission.samples = len(ids)
-        submission.errors = len(errors) + missing
-        submission.error_reasons = reasons | ({"not run": missing} if missing else {})
         submission.finished_at = clock.now()
-        figures = service(data.task.samples(), outcomes, price)
-        submission.service = {
-            "price": None if price is None else {"input": price.input, "output": price.output},
-            "figures": figures.model_dump(),
-        }
+        if raced is not None:
+            failed = _scored(ctx, submission, *raced)
+        else:
+            assert measured is not None
+            failed = keep_result(ctx.data_dir, submission, measured)
         if submission.state is SubmissionState.cancelled:
             session.commit()
             return {"cancelled": True}
         if failed is not None:  # a failed run shows its reason and no score
             submission.state = SubmissionState.failed
-            submission.failure = failure_text(failed.reason, submission.error_reasons)
+            submission.failure = failure_text(failed, submission.error_reasons)
             submission.public_score = submission.private_score = None
         else:
-            scores = single_scores(data, outcomes)
-            submission.public_score = scores["public"]
-            submission.private_score = scores["private"]
             submission.state = SubmissionState.succeeded
         _record_compute(session, submission, time.monotonic() - started)
         session.commit()

@@ -14,7 +14,6 @@ board sees it, as the chart does.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,9 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.challenges.models import Stage, StageState, Submission, SubmissionState
-from mosu.core import clock
-from mosu.evals.errors import ModelSpecError
+from mosu.challenges.models import Stage, StageState, Submission
 from mosu.evals.perf import PerfResult, StepResult, ameasure
 from mosu.evals.perf_report import perf_figure
 from mosu.jobs.worker import JobContext
@@ -48,23 +45,15 @@ def load_result(data_dir: Path, submission: Submission) -> PerfResult | None:
     return PerfResult.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-async def measure_submission(
-    ctx: JobContext, submission_id: int, data: StageData, spec: str, perf: PerfStage
-) -> dict[str, Any]:
-    """The ``challenge.submission`` job for a perf stage: measure, keep the result, record
-    the submission's outcome and refresh the stage's board."""
-    from mosu.race.board import refresh_public_board
-    from mosu.race.handlers import _engine, _record_compute, _refused, failure_text
+def perf_spec_of(spec: str) -> str:
+    """The model spec a perf stage measures: streamed, to time the first token."""
+    return spec + ("&stream=1" if "?" in spec else "?stream=1")
 
-    engine = _engine(ctx)
-    if not spec.startswith("openai:"):
-        return _refused(
-            engine,
-            submission_id,
-            "性能压测只测模型端点 / perf measures endpoints only",
-            ctx.data_dir,
-        )
-    spec += "&stream=1" if "?" in spec else "?stream=1"  # to time the first token
+
+async def measure(
+    ctx: JobContext, submission_id: int, data: StageData, spec: str, perf: PerfStage
+) -> PerfResult:
+    """Measure a submission's endpoint under the stage's load steps, reporting progress."""
     prompts = [data.task.messages(s) for s in data.task.samples()]
     total = sum(max(perf.requests_per_step, 2 * c) for c in perf.steps)
     done = 0
@@ -74,56 +63,37 @@ async def measure_submission(
         done += step.requests
         ctx.progress(done, total)
 
-    started = time.monotonic()
-    try:
-        result = await ameasure(
-            spec,
-            prompts,
-            steps=perf.steps,
-            requests_per_step=perf.requests_per_step,
-            slo_p95=perf.slo_p95,
-            max_error_rate=perf.max_error_rate,
-            max_tokens=perf.max_tokens,
-            name=f"submission {submission_id}",
-            network=ctx.address_policy,
-            secrets=ctx.secrets,
-            on_step=on_step,
-        )
-    except ModelSpecError as exc:
-        return _refused(engine, submission_id, exc.message, ctx.data_dir)
-    with Session(engine) as session:
-        submission = session.get(Submission, submission_id)
-        assert submission is not None
-        path = result_path(ctx.data_dir, submission)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(result.model_dump_json(), encoding="utf-8")
-        reasons: Counter[str] = Counter()
-        for step in result.steps:
-            reasons.update(step.error_reasons)
-        submission.samples = sum(s.requests for s in result.steps)
-        submission.errors = sum(s.errors for s in result.steps)
-        submission.error_reasons = dict(reasons)
-        submission.finished_at = clock.now()
-        if submission.state is SubmissionState.cancelled:
-            session.commit()
-            return {"cancelled": True}
-        failed = result.failed
-        if failed is not None:
-            submission.state = SubmissionState.failed
-            submission.failure = failure_text(failed, submission.error_reasons)
-            submission.public_score = submission.private_score = None
-        else:
-            score = float(result.max_concurrency_within_slo or 0)
-            submission.public_score = submission.private_score = score
-            submission.state = SubmissionState.succeeded
-        _record_compute(session, submission, time.monotonic() - started)
-        session.commit()
-        refresh_public_board(session, submission.stage_id, ctx.data_dir)
-        session.commit()
-        return {
-            "state": submission.state.value,
-            "max_concurrency": result.max_concurrency_within_slo,
-        }
+    return await ameasure(
+        perf_spec_of(spec),
+        prompts,
+        steps=perf.steps,
+        requests_per_step=perf.requests_per_step,
+        slo_p95=perf.slo_p95,
+        max_error_rate=perf.max_error_rate,
+        max_tokens=perf.max_tokens,
+        name=f"submission {submission_id}",
+        network=ctx.address_policy,
+        secrets=ctx.secrets,
+        on_step=on_step,
+    )
+
+
+def keep_result(data_dir: Path, submission: Submission, result: PerfResult) -> str | None:
+    """Keep the measurement beside the run store and set the submission's counts and score
+    (its max concurrency within the SLO); returns the failure reason of a failed one."""
+    path = result_path(data_dir, submission)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(result.model_dump_json(), encoding="utf-8")
+    reasons: Counter[str] = Counter()
+    for step in result.steps:
+        reasons.update(step.error_reasons)
+    submission.samples = sum(s.requests for s in result.steps)
+    submission.errors = sum(s.errors for s in result.steps)
+    submission.error_reasons = dict(reasons)
+    if result.failed is None:
+        score = float(result.max_concurrency_within_slo or 0)
+        submission.public_score = submission.private_score = score
+    return result.failed
 
 
 @dataclass(frozen=True)
