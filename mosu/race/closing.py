@@ -23,6 +23,7 @@ from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
+from mosu.race.perf_spec import perf_stage
 from mosu.race.scoring import Board, not_worse_than_best
 from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
 
@@ -123,6 +124,11 @@ def close_stage(
             why = f"未排名 / not ranked: {unranked[entry.id].reason}"
         elif row is None:
             why = "本阶段没有成功完成的提交 / no finished submission in this stage"
+        elif perf_stage(stage.task) is not None:  # measured under load, not scored
+            why = (
+                f"第 {row.position} 名，SLO 内最大并发 {row.score:.0f} / "
+                f"position {row.position}, max concurrency within the SLO {row.score:.0f}"
+            )
         else:
             why = (
                 f"第 {row.position} 名，得分 {row.score:.4f}"

@@ -103,6 +103,7 @@ def test_a_perf_stage_ranks_endpoints_by_max_concurrency_within_the_slo(
     assert final is not None and [e["entry"] for e in final["perf"]["entries"]] == ["甲队", "乙队"]
     assert race.entries["甲队"].state is EntryState.active  # top 1 goes on
     assert race.entries["乙队"].state is EntryState.cut
+    assert "SLO 内最大并发 2" in race.entries["乙队"].cut_reason  # not a quality score
 
 
 def _dead_port() -> int:
