@@ -19,6 +19,7 @@ from mosu.core.settings import Settings
 from mosu.demo.loader import load_hotline
 from mosu.evals.fakeserver import FakeConfig, FakeServer, serve_in_thread
 from mosu.evals.store import RunStore
+from mosu.race import handlers
 from mosu.race.scoring import stage_data, store_path
 from mosu.registry.models import Modality, Model
 from mosu.supply.models import ModelService, ServiceMode
@@ -75,10 +76,12 @@ def _two_endpoints(
     *,
     quality: dict[str, float] | None = None,
     faults: dict[str, dict[str, float]] | None = None,
+    slow: float = SLOW,
 ) -> Iterator[tuple[Endpoints, dict[str, int]]]:
-    """甲队 fast and cheap, 乙队 slow and dear, both streaming at ``TOKEN_RATE``."""
+    """甲队 fast and cheap, 乙队 slow (``slow`` seconds to its first token) and dear, both
+    streaming at ``TOKEN_RATE``."""
     answers = answer_key(db, race.version)
-    latency = {"甲队": FAST, "乙队": SLOW}
+    latency = {"甲队": FAST, "乙队": slow}
     with ExitStack() as stack:
         servers, ids = {}, {}
         for team, org in (("甲队", race.entries["甲队"].organisation_id),
@@ -282,10 +285,17 @@ def test_a_weights_rule_orders_by_the_composite_beside_the_quality_ranks(
     assert "综合分 = 0.20×质量 + 0.40×速度 + 0.40×成本" in races.scoring_rule_text(stage)
 
 
+@pytest.fixture
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries of failed calls after 10 ms, not the deployment's backoff (0.5 s doubling):
+    the same attempts, sent within the test's time."""
+    monkeypatch.setattr(handlers, "ENDPOINT_OPTIONS", handlers.ENDPOINT_OPTIONS + "&backoff=0.01")
+
+
 @pytest.mark.slow
 @pytest.mark.loopback_endpoints
 def test_an_entry_below_the_minimum_coverage_is_listed_incomplete(
-    db: Session, world: World, settings: Settings
+    db: Session, world: World, settings: Settings, quick_retries: None
 ) -> None:
     # a test split of 60 rows (30 public), so a share of failures is not left to luck
     version = load_hotline(db, organisation_id=None, split=(0.4, 0.2, 0.4))
@@ -294,7 +304,7 @@ def test_an_entry_below_the_minimum_coverage_is_listed_incomplete(
     # 乙's endpoint fails 85% of calls: after 4 retries about 44% of samples stay failed
     # (the chance that 27 of 30 public samples get through is about 1 in 100,000)
     faults = {"乙队": {"server_error": 0.85}}
-    with _two_endpoints(db, race, faults=faults) as (_fake, ids):
+    with _two_endpoints(db, race, faults=faults, slow=FAST) as (_fake, ids):
         subs = _submit_both(db, world, settings, stage, ids)
     assert subs["乙队"].state is SubmissionState.succeeded  # it answered; the board judges
     db.refresh(stage)
@@ -398,7 +408,7 @@ def test_only_the_team_and_operators_see_per_sample_figures(
 @pytest.mark.slow
 @pytest.mark.loopback_endpoints
 def test_a_dead_and_a_401_endpoint_stop_within_k_requests_and_are_never_ranked(
-    db: Session, world: World, settings: Settings, live: LiveServer
+    db: Session, world: World, settings: Settings, live: LiveServer, quick_retries: None
 ) -> None:
     """The engine's fail-fast rules hold for races run as jobs; K = 5 attempts in a row."""
     race = racing_challenge(db, world)
