@@ -24,7 +24,7 @@ from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
 from mosu.race.perf_spec import perf_stage
-from mosu.race.scoring import Board, not_worse_than_best
+from mosu.race.scoring import Board, BoardRow, not_worse_than_best
 from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
 
 
@@ -64,6 +64,24 @@ def _kept(stage: Stage, final: Board) -> set[int]:
     if stage.cut_rule is CutRule.threshold:
         return {r.entry_id for r in final.rows if r.score >= stage.cut_value}
     return not_worse_than_best(final)
+
+
+def _cut_reason(stage: Stage, row: BoardRow | None, unranked: BoardRow | None) -> str:
+    """Why an entry did not go on: its place and score, or why it had none."""
+    if row is None and unranked is not None:
+        return f"未排名 / not ranked: {unranked.reason}"
+    if row is None:
+        return "本阶段没有成功完成的提交 / no finished submission in this stage"
+    if perf_stage(stage.task) is not None:  # measured under load, not scored
+        return (
+            f"第 {row.position} 名，SLO 内最大并发 {row.score:.0f} / "
+            f"position {row.position}, max concurrency within the SLO {row.score:.0f}"
+        )
+    return (
+        f"第 {row.position} 名，得分 {row.score:.4f}"
+        f"（95% 区间 {row.low:.4f}–{row.high:.4f}）/ "
+        f"position {row.position}, score {row.score:.4f}"
+    )
 
 
 def close_stage(
@@ -119,22 +137,7 @@ def close_stage(
         if entry.id in keep:
             kept.append(entry.name)
             continue
-        row = rows.get(entry.id)
-        if row is None and entry.id in unranked:
-            why = f"未排名 / not ranked: {unranked[entry.id].reason}"
-        elif row is None:
-            why = "本阶段没有成功完成的提交 / no finished submission in this stage"
-        elif perf_stage(stage.task) is not None:  # measured under load, not scored
-            why = (
-                f"第 {row.position} 名，SLO 内最大并发 {row.score:.0f} / "
-                f"position {row.position}, max concurrency within the SLO {row.score:.0f}"
-            )
-        else:
-            why = (
-                f"第 {row.position} 名，得分 {row.score:.4f}"
-                f"（95% 区间 {row.low:.4f}–{row.high:.4f}）/ "
-                f"position {row.position}, score {row.score:.4f}"
-            )
+        why = _cut_reason(stage, rows.get(entry.id), unranked.get(entry.id))
         entry.state = EntryState.cut
         entry.cut_at_stage_id = stage.id
         entry.cut_reason = f"{stage.name}：{why}；规则：{cut_rule_text(stage)}"
