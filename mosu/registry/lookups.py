@@ -36,6 +36,15 @@ MODEL_LOAD = (
 )
 
 
+MODEL_LIST_LOAD = (
+    joinedload(Model.organisation, innerjoin=True).load_only(Organisation.name_zh),
+    joinedload(Model.base_model).load_only(Model.name),
+    selectinload(Model.filings),
+)
+"""What a list of models shows (``model_out``): of the organisation and the base model
+only their names, not their descriptions and JSON columns."""
+
+
 def get_model(session: Session, model_id: int) -> Model:
     model = session.get(Model, model_id, options=MODEL_LOAD)
     if model is None:
@@ -47,6 +56,16 @@ FILING_LOAD = (
     joinedload(Filing.model, innerjoin=True).joinedload(Model.organisation, innerjoin=True),
     joinedload(Filing.based_on_model),
 )
+
+
+FILING_LIST_LOAD = (
+    joinedload(Filing.model, innerjoin=True)
+    .load_only(Model.name, Model.organisation_id)
+    .joinedload(Model.organisation, innerjoin=True)
+    .load_only(Organisation.name_zh),
+    joinedload(Filing.based_on_model).load_only(Model.name),
+)
+"""What a list of filings shows (``filing_out``): the models' and organisations' names."""
 
 
 def get_filing(session: Session, filing_id: int) -> Filing:
