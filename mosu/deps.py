@@ -21,7 +21,8 @@ from mosu.core.settings import Settings
 SESSION_COOKIE = "mosu_session"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """The application's settings (async: no worker thread for reading an attribute)."""
     settings: Settings = request.app.state.settings
     return settings
 
