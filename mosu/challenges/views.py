@@ -66,6 +66,7 @@ from mosu.permissions import (
 )
 from mosu.registry.lookups import filed_model_ids
 from mosu.registry.models import Model, Organisation
+from mosu.scenarios.models import Scenario
 from mosu.scenarios.service import get_scenario
 
 # ---------------------------------------------------------------- outputs
@@ -85,6 +86,14 @@ STAGE_BRIEFS = selectinload(Challenge.stages).options(
 )
 """What :func:`stage_briefs` reads of the stages, without the task and boards they carry
 (JSON that costs more to decode than the rest of a challenge page)."""
+
+
+NAMES = (
+    joinedload(Challenge.organisation).load_only(Organisation.name_zh),
+    joinedload(Challenge.scenario).load_only(Scenario.title),
+)
+"""What :func:`challenge_outs` reads of a challenge's organisation and scenario: their names
+(not the descriptions and JSON columns that a full row would decode)."""
 
 
 def stage_briefs(challenge: Challenge) -> list[StageBrief]:
@@ -219,8 +228,8 @@ def list_challenges(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.options(
-            contains_eager(Challenge.organisation),  # joined above, for the search
-            joinedload(Challenge.scenario),
+            contains_eager(Challenge.organisation).load_only(Organisation.name_zh),  # searched
+            joinedload(Challenge.scenario).load_only(Scenario.title),
             STAGE_BRIEFS,
         )
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
@@ -246,7 +255,12 @@ def application_out(
 def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
     """The models of ``ids`` with their organisations, in one round of queries."""
     found = session.scalars(
-        select(Model).where(Model.id.in_(set(ids))).options(joinedload(Model.organisation))
+        select(Model)
+        .where(Model.id.in_(set(ids)))
+        .options(
+            load_only(Model.name),
+            joinedload(Model.organisation).load_only(Organisation.name_zh),
+        )
     )
     return {m.id: m for m in found}
 
@@ -296,11 +310,13 @@ def _application_out(
 
 
 EAGER_APPLICATIONS = (
-    selectinload(Application.members).joinedload(ApplicationMember.organisation),
+    selectinload(Application.members)
+    .joinedload(ApplicationMember.organisation)
+    .load_only(Organisation.name_zh),
     selectinload(Application.models),
-    joinedload(Application.organisation),
+    joinedload(Application.organisation).load_only(Organisation.name_zh),
 )
-"""Load an application's organisations, members' organisations and models with it."""
+"""Load an application's models and the names of its and its members' organisations with it."""
 
 
 def readable_applications(
@@ -432,12 +448,7 @@ def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> Chal
         session,
         challenge_id,
         actor=actor,
-        options=(
-            joinedload(Challenge.organisation),
-            joinedload(Challenge.scenario),
-            STAGE_BRIEFS,
-            selectinload(Challenge.events),
-        ),
+        options=(*NAMES, STAGE_BRIEFS, selectinload(Challenge.events)),
     )
     seen = challenge_out(session, challenge)
     every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)  # read once for both
