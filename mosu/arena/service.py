@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,6 +124,15 @@ def create_arena(session: Session, *, actor: Actor, data: ArenaIn) -> Arena:
     return arena
 
 
+def _prompt_count(session: Session, arena: Arena) -> int:
+    """How many prompts ``arena`` has: counted by the database unless they are loaded (the
+    list of arenas need not read every prompt's text to count them)."""
+    if "prompts" not in inspect(arena).unloaded:
+        return len(arena.prompts)
+    stmt = select(func.count()).where(ArenaPrompt.arena_id == arena.id)
+    return session.scalar(stmt) or 0
+
+
 def arena_out(session: Session, arena: Arena) -> ArenaOut:
     answered = dict(
         session.execute(
@@ -151,7 +160,7 @@ def arena_out(session: Session, arena: Arena) -> ArenaOut:
         id=arena.id,
         name=arena.name,
         description=arena.description,
-        prompts=len(arena.prompts),
+        prompts=_prompt_count(session, arena),
         competitors=[
             CompetitorOut(
                 id=c.id,
