@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, contains_eager, joinedload, load_only, selec
 
 from mosu.challenges import lifecycle
 from mosu.challenges.applications import (
-    applications_of,
     get_application,
     takes_applications,
     team_models,
@@ -253,16 +252,16 @@ def application_out(
     )
 
 
+_MODELS = (
+    select(Model)
+    .where(Model.id.in_(bindparam("ids", expanding=True)))
+    .options(load_only(Model.name), joinedload(Model.organisation).load_only(Organisation.name_zh))
+)
+
+
 def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
-    """The models of ``ids`` with their organisations, in one round of queries."""
-    found = session.scalars(
-        select(Model)
-        .where(Model.id.in_(set(ids)))
-        .options(
-            load_only(Model.name),
-            joinedload(Model.organisation).load_only(Organisation.name_zh),
-        )
-    )
+    """The models of ``ids`` with their organisations' names, in one query."""
+    found = session.scalars(_MODELS, {"ids": list(set(ids))})
     return {m.id: m for m in found}
 
 
@@ -318,6 +317,18 @@ EAGER_APPLICATIONS = (
     joinedload(Application.organisation).load_only(Organisation.name_zh),
 )
 """Load an application's models and the names of its and its members' organisations with it."""
+_EVERY_APPLICATION = (
+    select(Application)
+    .where(Application.challenge_id == bindparam("challenge_id"))
+    .options(*EAGER_APPLICATIONS)
+    .order_by(Application.id)
+)
+"""A challenge's applications with :data:`EAGER_APPLICATIONS`, built once."""
+
+
+def every_application(session: Session, challenge_id: int) -> list[Application]:
+    """All the challenge's applications, read with :data:`EAGER_APPLICATIONS`."""
+    return list(session.scalars(_EVERY_APPLICATION, {"challenge_id": challenge_id}))
 
 
 def readable_applications(
@@ -345,7 +356,7 @@ def list_applications(
     ``every``, all its applications read with :data:`EAGER_APPLICATIONS`, reading them."""
     filed = filed_model_ids(session)
     if every is None:
-        every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)
+        every = every_application(session, challenge.id)
     applications = readable_applications(actor, challenge, every)
     models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
     entries: dict[int, int] = {}
@@ -448,7 +459,7 @@ def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> Chal
         options=(*NAMES, STAGE_BRIEFS, selectinload(Challenge.events)),
     )
     seen = challenge_out(session, challenge)
-    every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)  # read once for both
+    every = every_application(session, challenge.id)  # read once for both
     return ChallengeView(
         challenge=seen,
         events=events_out(session, actor=actor, challenge=challenge, applications=every),
