@@ -63,7 +63,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def carries_credentials(headers: Headers) -> bool:
     """Whether a request presents a bearer token or a session cookie (not whether they are
-    valid: that is for ``resolve_user``). The middlewares that sit before any route (body
+    valid: that is for ``resolve_actor``). The middlewares that sit before any route (body
     limit, security headers, public cache) decide by this alone, without the database."""
     if "authorization" in headers:
         return True
