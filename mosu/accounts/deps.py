@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import User
-from mosu.accounts.service import actor_for, user_for_api_token, visitor_for_web_token
+from mosu.accounts.service import actor_for, user_for_api_token, visiting_actor
 from mosu.core.errors import Forbidden, Unauthenticated
 from mosu.core.gate import SAFE_METHODS
 from mosu.deps import SESSION_COOKIE, SessionDep
@@ -62,39 +61,40 @@ def _same_origin(request: Request) -> bool:
     return own is not None and origin_of(claimed) == own
 
 
-def resolve_user(request: Request, session: Session) -> User | None:
-    """The user behind a bearer token or a session cookie, or ``None`` for the public."""
-    if "mosu_user" in request.state._state:
-        cached: User | None = request.state.mosu_user
+def resolve_actor(request: Request, session: Session) -> Actor | None:
+    """The user behind a bearer token or a session cookie, as an actor, or ``None`` for the
+    public."""
+    if "mosu_actor" in request.state._state:
+        cached: Actor | None = request.state.mosu_actor
         return cached
-    user: User | None = None
+    actor: Actor | None = None
     token = _bearer(request)
     if token is not None:
         user = user_for_api_token(session, token)
         if user is None:
             raise Unauthenticated("API 令牌无效或已撤销 / invalid or revoked API token")
+        actor = actor_for(user)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            visitor = visitor_for_web_token(session, cookie)
+            visitor = visiting_actor(session, cookie)
             if visitor is not None:
-                user, request.state.mosu_unread = visitor
+                actor, request.state.mosu_unread = visitor
             if (
-                user is not None
+                actor is not None
                 and request.method not in SAFE_METHODS
                 and not _same_origin(request)
             ):
                 raise Forbidden("跨站请求被拒绝 / cross-site request refused")
-    request.state.mosu_user = user
-    return user
+    request.state.mosu_actor = actor
+    return actor
 
 
 def require(requirement: Requirement) -> Callable[[Request, Session], Actor]:
     """A dependency that resolves the actor and enforces ``requirement``."""
 
     def dependency(request: Request, session: SessionDep) -> Actor:
-        user = resolve_user(request, session)
-        actor = actor_for(user) if user is not None else PUBLIC
+        actor = resolve_actor(request, session) or PUBLIC
         requirement.check(actor)
         return actor
 

@@ -10,7 +10,7 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,34 +124,43 @@ def create_arena(session: Session, *, actor: Actor, data: ArenaIn) -> Arena:
     return arena
 
 
+_ANSWERED = (
+    select(Answer.competitor_id, func.count())
+    .where(Answer.text.is_not(None))
+    .group_by(Answer.competitor_id)
+)
+_FAILED = (
+    select(Answer.competitor_id, func.count())
+    .where(Answer.text.is_(None))
+    .group_by(Answer.competitor_id)
+)
+_VOTES_BY_SOURCE = (
+    select(Vote.source, func.count())
+    .join(Battle, Vote.battle_id == Battle.id)
+    .where(Battle.arena_id == bindparam("arena_id"))
+    .group_by(Vote.source)
+)
+_PROMPTS = select(func.count()).where(ArenaPrompt.arena_id == bindparam("arena_id"))
+"""What :func:`arena_out` counts, built once (building one cost about as much as running it)."""
+
+
+def _prompt_count(session: Session, arena: Arena) -> int:
+    """How many prompts ``arena`` has: counted by the database unless they are loaded (the
+    list of arenas need not read every prompt's text to count them)."""
+    if "prompts" not in inspect(arena).unloaded:
+        return len(arena.prompts)
+    return session.scalar(_PROMPTS, {"arena_id": arena.id}) or 0
+
+
 def arena_out(session: Session, arena: Arena) -> ArenaOut:
-    answered = dict(
-        session.execute(
-            select(Answer.competitor_id, func.count())
-            .where(Answer.text.is_not(None))
-            .group_by(Answer.competitor_id)
-        ).all()
-    )
-    failed = dict(
-        session.execute(
-            select(Answer.competitor_id, func.count())
-            .where(Answer.text.is_(None))
-            .group_by(Answer.competitor_id)
-        ).all()
-    )
-    by_source = dict(
-        session.execute(
-            select(Vote.source, func.count())
-            .join(Battle, Vote.battle_id == Battle.id)
-            .where(Battle.arena_id == arena.id)
-            .group_by(Vote.source)
-        ).all()
-    )
+    answered = dict(session.execute(_ANSWERED).all())
+    failed = dict(session.execute(_FAILED).all())
+    by_source = dict(session.execute(_VOTES_BY_SOURCE, {"arena_id": arena.id}).all())
     return ArenaOut(
         id=arena.id,
         name=arena.name,
         description=arena.description,
-        prompts=len(arena.prompts),
+        prompts=_prompt_count(session, arena),
         competitors=[
             CompetitorOut(
                 id=c.id,

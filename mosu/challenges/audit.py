@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
@@ -35,14 +35,18 @@ ROLE_ACTOR = {
 }
 
 
+_ACTORS = (
+    select(User.id, User.role, Organisation.name_zh)
+    .outerjoin(Organisation, Organisation.id == User.organisation_id)
+    .where(User.id.in_(bindparam("ids", expanding=True)))
+)
+"""Built once: every challenge page runs it."""
+
+
 def _actor_organisations(session: Session, user_ids: set[int]) -> dict[int, str]:
     """How each acting user shows in the audit log to those who may not see usernames:
     运营方 for an operator, else the user's organisation (or role, if it has none)."""
-    rows = session.execute(
-        select(User.id, User.role, Organisation.name_zh)
-        .outerjoin(Organisation, Organisation.id == User.organisation_id)
-        .where(User.id.in_(user_ids))
-    )
+    rows = session.execute(_ACTORS, {"ids": list(user_ids)})
     return {
         user_id: (ROLE_ACTOR[role] if acts_for_platform(role) else org_name or ROLE_ACTOR[role])
         for user_id, role, org_name in rows

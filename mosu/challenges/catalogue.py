@@ -194,8 +194,10 @@ def challenge_briefs(scenario: Scenario, actor: Actor) -> list[ChallengeBrief]:
     """The challenges published from ``scenario`` that ``actor`` may see, oldest first."""
     session = Session.object_session(scenario)
     assert session is not None
-    rows = session.scalars(
-        select(Challenge).where(Challenge.scenario_id == scenario.id).order_by(Challenge.id)
+    rows = session.execute(
+        select(Challenge.id, Challenge.title, Challenge.state, Challenge.organisation_id)
+        .where(Challenge.scenario_id == scenario.id)
+        .order_by(Challenge.id)
     )
     return [
         ChallengeBrief(id=c.id, title=c.title, state=c.state.value)

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.responses import FileResponse
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import BindParameter, String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload, load_only, selectinload
 
 from mosu.challenges import lifecycle
 from mosu.challenges.applications import (
-    applications_of,
     get_application,
     takes_applications,
     team_models,
@@ -66,6 +65,7 @@ from mosu.permissions import (
 )
 from mosu.registry.lookups import filed_model_ids
 from mosu.registry.models import Model, Organisation
+from mosu.scenarios.models import Scenario
 from mosu.scenarios.service import get_scenario
 
 # ---------------------------------------------------------------- outputs
@@ -87,6 +87,14 @@ STAGE_BRIEFS = selectinload(Challenge.stages).options(
 (JSON that costs more to decode than the rest of a challenge page)."""
 
 
+NAMES = (
+    joinedload(Challenge.organisation).load_only(Organisation.name_zh),
+    joinedload(Challenge.scenario).load_only(Scenario.title),
+)
+"""What :func:`challenge_outs` reads of a challenge's organisation and scenario: their names
+(not the descriptions and JSON columns that a full row would decode)."""
+
+
 def stage_briefs(challenge: Challenge) -> list[StageBrief]:
     """The race's stages with the contamination warning of each pinned data set version."""
     return [
@@ -104,33 +112,34 @@ def stage_briefs(challenge: Challenge) -> list[StageBrief]:
     ]
 
 
+_IDS: BindParameter[int] = bindparam("ids", expanding=True)
+_LIVE_COUNTS = (
+    select(Application.challenge_id, func.count(Application.id))
+    .where(Application.challenge_id.in_(_IDS), Application.state != ApplicationState.withdrawn)
+    .group_by(Application.challenge_id)
+)
+_SHORTLISTED = (
+    select(Application.challenge_id, Organisation.name_zh)
+    .join(Application, Application.organisation_id == Organisation.id)
+    .join(Entry, Entry.application_id == Application.id)
+    .where(Application.challenge_id.in_(_IDS), Application.state == ApplicationState.shortlisted)
+    .order_by(Entry.id)
+)
+_ENTRIES = select(Entry.application_id, Entry.id).where(Entry.application_id.in_(_IDS))
+"""The challenge pages' statements that take only ids, built once (building one cost about
+as much as running it)."""
+
+
 def live_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
     """Applications that are not withdrawn, per challenge."""
-    stmt = (
-        select(Application.challenge_id, func.count(Application.id))
-        .where(
-            Application.challenge_id.in_(challenge_ids),
-            Application.state != ApplicationState.withdrawn,
-        )
-        .group_by(Application.challenge_id)
-    )
-    return {challenge_id: count for challenge_id, count in session.execute(stmt)}
+    found = session.execute(_LIVE_COUNTS, {"ids": challenge_ids})
+    return {challenge_id: count for challenge_id, count in found}
 
 
 def _shortlisted(session: Session, challenge_ids: list[int]) -> dict[int, list[str]]:
     """Per challenge, the shortlisted lead organisations in the order they were shortlisted."""
-    stmt = (
-        select(Application.challenge_id, Organisation.name_zh)
-        .join(Application, Application.organisation_id == Organisation.id)
-        .join(Entry, Entry.application_id == Application.id)
-        .where(
-            Application.challenge_id.in_(challenge_ids),
-            Application.state == ApplicationState.shortlisted,
-        )
-        .order_by(Entry.id)
-    )
     found: dict[int, list[str]] = {}
-    for challenge_id, name in session.execute(stmt):
+    for challenge_id, name in session.execute(_SHORTLISTED, {"ids": challenge_ids}):
         found.setdefault(challenge_id, []).append(name)
     return found
 
@@ -219,8 +228,8 @@ def list_challenges(
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
         stmt.options(
-            contains_eager(Challenge.organisation),  # joined above, for the search
-            joinedload(Challenge.scenario),
+            contains_eager(Challenge.organisation).load_only(Organisation.name_zh),  # searched
+            joinedload(Challenge.scenario).load_only(Scenario.title),
             STAGE_BRIEFS,
         )
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
@@ -243,11 +252,16 @@ def application_out(
     )
 
 
+_MODELS = (
+    select(Model)
+    .where(Model.id.in_(bindparam("ids", expanding=True)))
+    .options(load_only(Model.name), joinedload(Model.organisation).load_only(Organisation.name_zh))
+)
+
+
 def _models_by_id(session: Session, ids: Iterable[int]) -> dict[int, Model]:
-    """The models of ``ids`` with their organisations, in one round of queries."""
-    found = session.scalars(
-        select(Model).where(Model.id.in_(set(ids))).options(joinedload(Model.organisation))
-    )
+    """The models of ``ids`` with their organisations' names, in one query."""
+    found = session.scalars(_MODELS, {"ids": list(set(ids))})
     return {m.id: m for m in found}
 
 
@@ -296,11 +310,25 @@ def _application_out(
 
 
 EAGER_APPLICATIONS = (
-    selectinload(Application.members).joinedload(ApplicationMember.organisation),
+    selectinload(Application.members)
+    .joinedload(ApplicationMember.organisation)
+    .load_only(Organisation.name_zh),
     selectinload(Application.models),
-    joinedload(Application.organisation),
+    joinedload(Application.organisation).load_only(Organisation.name_zh),
 )
-"""Load an application's organisations, members' organisations and models with it."""
+"""Load an application's models and the names of its and its members' organisations with it."""
+_EVERY_APPLICATION = (
+    select(Application)
+    .where(Application.challenge_id == bindparam("challenge_id"))
+    .options(*EAGER_APPLICATIONS)
+    .order_by(Application.id)
+)
+"""A challenge's applications with :data:`EAGER_APPLICATIONS`, built once."""
+
+
+def every_application(session: Session, challenge_id: int) -> list[Application]:
+    """All the challenge's applications, read with :data:`EAGER_APPLICATIONS`."""
+    return list(session.scalars(_EVERY_APPLICATION, {"challenge_id": challenge_id}))
 
 
 def readable_applications(
@@ -328,16 +356,12 @@ def list_applications(
     ``every``, all its applications read with :data:`EAGER_APPLICATIONS`, reading them."""
     filed = filed_model_ids(session)
     if every is None:
-        every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)
+        every = every_application(session, challenge.id)
     applications = readable_applications(actor, challenge, every)
     models = _models_by_id(session, (m.model_id for a in applications for m in a.models))
     entries: dict[int, int] = {}
     if applications:
-        found = session.execute(
-            select(Entry.application_id, Entry.id).where(
-                Entry.application_id.in_([a.id for a in applications])
-            )
-        )
+        found = session.execute(_ENTRIES, {"ids": [a.id for a in applications]})
         entries = {a: e for a, e in found if a is not None}
     items = [
         _application_out(a, actor=actor, filed_ids=filed, models=models, entry_id=entries.get(a.id))
@@ -432,15 +456,10 @@ def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> Chal
         session,
         challenge_id,
         actor=actor,
-        options=(
-            joinedload(Challenge.organisation),
-            joinedload(Challenge.scenario),
-            STAGE_BRIEFS,
-            selectinload(Challenge.events),
-        ),
+        options=(*NAMES, STAGE_BRIEFS, selectinload(Challenge.events)),
     )
     seen = challenge_out(session, challenge)
-    every = applications_of(session, challenge.id, *EAGER_APPLICATIONS)  # read once for both
+    every = every_application(session, challenge.id)  # read once for both
     return ChallengeView(
         challenge=seen,
         events=events_out(session, actor=actor, challenge=challenge, applications=every),

@@ -10,7 +10,7 @@ from mosu.core import ranking
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import Actor, can_manage_models_of, ensure
-from mosu.registry.lookups import MODEL_LOAD, get_model, get_organisation
+from mosu.registry.lookups import MODEL_LIST_LOAD, get_model, get_organisation
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Modality, Model, Organisation
 from mosu.registry.schemas import FilingBrief, ModelIn, ModelOut, ModelPatch
 
@@ -83,7 +83,7 @@ def list_models(
         ranked,
         page=page,
         per_page=per_page,
-        options=MODEL_LOAD,
+        options=MODEL_LIST_LOAD,
     )
     return Page(items=[model_out(m) for m in rows], total=total, page=page, per_page=per_page)
 

@@ -41,8 +41,25 @@ def set_regional_total(session: Session, *, actor: Actor, region: str, total: in
     session.flush()
 
 
+_ORGANISATIONS = select(Organisation.tier, Organisation.layers, Organisation.resident)
+_MODALITIES = select(Model.modality, func.count()).group_by(Model.modality)
+_FILED = select(
+    func.count(func.distinct(case((Filing.kind == FilingKind.beian, Filing.model_id)))),
+    func.count(func.distinct(case((Filing.kind == FilingKind.dengji, Filing.model_id)))),
+).where(Filing.status == FilingStatus.active)
+_MONTHS = (
+    select(Filing.kind, Filing.filed_on, func.count())
+    .group_by(Filing.kind, Filing.filed_on)
+    .order_by(Filing.filed_on)
+)
+_FACTS = select(CommunityFact.key, CommunityFact.value).where(
+    CommunityFact.key.in_([REGIONAL_TOTAL_KEY, REGIONAL_NAME_KEY])
+)
+"""The overview's statements, built once (building them cost about as much as running them)."""
+
+
 def overview(session: Session) -> Overview:
-    orgs = session.execute(select(Organisation.tier, Organisation.layers, Organisation.resident))
+    orgs = session.execute(_ORGANISATIONS)
     by_tier: Counter[str] = Counter()
     by_layer: Counter[str] = Counter()
     n_orgs = n_resident = 0
@@ -52,24 +69,12 @@ def overview(session: Session) -> Overview:
         by_tier[Tier(tier).value] += 1
         by_layer.update(layers)
     by_modality: Counter[str] = Counter()
-    for modality, count in session.execute(
-        select(Model.modality, func.count()).group_by(Model.modality)
-    ):
+    for modality, count in session.execute(_MODALITIES):
         by_modality[Modality(modality).value] += count
     n_models = sum(by_modality.values())
-    active = Filing.status == FilingStatus.active
-    n_filed, registered = session.execute(
-        select(
-            func.count(func.distinct(case((Filing.kind == FilingKind.beian, Filing.model_id)))),
-            func.count(func.distinct(case((Filing.kind == FilingKind.dengji, Filing.model_id)))),
-        ).where(active)
-    ).one()
+    n_filed, registered = session.execute(_FILED).one()
     months: dict[str, Counter[str]] = {}
-    for kind, filed_on, count in session.execute(
-        select(Filing.kind, Filing.filed_on, func.count())
-        .group_by(Filing.kind, Filing.filed_on)
-        .order_by(Filing.filed_on)
-    ):
+    for kind, filed_on, count in session.execute(_MONTHS):
         months.setdefault(filed_on.strftime("%Y-%m"), Counter())[FilingKind(kind).value] += count
     cumulative = 0
     timeline = []
@@ -81,14 +86,7 @@ def overview(session: Session) -> Overview:
                 month=month, beian=counts["beian"], dengji=counts["dengji"], cumulative=cumulative
             )
         )
-    facts = {
-        key: value
-        for key, value in session.execute(
-            select(CommunityFact.key, CommunityFact.value).where(
-                CommunityFact.key.in_([REGIONAL_TOTAL_KEY, REGIONAL_NAME_KEY])
-            )
-        )
-    }
+    facts = {key: value for key, value in session.execute(_FACTS)}
     total_text = facts.get(REGIONAL_TOTAL_KEY)
     regional_total = int(total_text) if total_text else None
     return Overview(

@@ -14,7 +14,12 @@ from mosu.permissions import (
     can_set_filing_status,
     ensure,
 )
-from mosu.registry.lookups import FILING_LOAD, filed_model_ids, get_filing, get_model
+from mosu.registry.lookups import (
+    FILING_LIST_LOAD,
+    filed_model_ids,
+    get_filing,
+    get_model,
+)
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
 from mosu.registry.schemas import FilingIn, FilingOut, FilingPatch
 from mosu.registry.validators import filing_number_date
@@ -66,7 +71,7 @@ def list_filings(
         stmt = stmt.where(Filing.region == region)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(
-        stmt.options(*FILING_LOAD)
+        stmt.options(*FILING_LIST_LOAD)
         .order_by(Filing.filed_on.desc(), Filing.id.desc())
         .offset((page - 1) * per_page)
         .limit(per_page)

@@ -9,16 +9,15 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from mosu.core.errors import NotFound
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
 
+_FILED = select(Filing.model_id).where(
+    Filing.kind == FilingKind.beian, Filing.status == FilingStatus.active
+)
+"""Built once: the organisations' list and every challenge page run it."""
+
 
 def filed_model_ids(session: Session) -> set[int]:
     """Models with an active 备案 filing."""
-    return set(
-        session.scalars(
-            select(Filing.model_id).where(
-                Filing.kind == FilingKind.beian, Filing.status == FilingStatus.active
-            )
-        )
-    )
+    return set(session.scalars(_FILED))
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
@@ -36,6 +35,15 @@ MODEL_LOAD = (
 )
 
 
+MODEL_LIST_LOAD = (
+    joinedload(Model.organisation, innerjoin=True).load_only(Organisation.name_zh),
+    joinedload(Model.base_model).load_only(Model.name),
+    selectinload(Model.filings),
+)
+"""What a list of models shows (``model_out``): of the organisation and the base model
+only their names, not their descriptions and JSON columns."""
+
+
 def get_model(session: Session, model_id: int) -> Model:
     model = session.get(Model, model_id, options=MODEL_LOAD)
     if model is None:
@@ -47,6 +55,16 @@ FILING_LOAD = (
     joinedload(Filing.model, innerjoin=True).joinedload(Model.organisation, innerjoin=True),
     joinedload(Filing.based_on_model),
 )
+
+
+FILING_LIST_LOAD = (
+    joinedload(Filing.model, innerjoin=True)
+    .load_only(Model.name, Model.organisation_id)
+    .joinedload(Model.organisation, innerjoin=True)
+    .load_only(Organisation.name_zh),
+    joinedload(Filing.based_on_model).load_only(Model.name),
+)
+"""What a list of filings shows (``filing_out``): the models' and organisations' names."""
 
 
 def get_filing(session: Session, filing_id: int) -> Filing:

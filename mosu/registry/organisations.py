@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import String, case, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from mosu.core import ranking
 from mosu.core.errors import Conflict
@@ -94,7 +94,7 @@ def list_organisations(
         ranked,
         page=page,
         per_page=per_page,
-        options=(selectinload(Organisation.models),),
+        options=(selectinload(Organisation.models).options(load_only(Model.id)),),  # counted
     )
     filed = filed_model_ids(session)
     items = [organisation_out(o, actor=actor, filed_ids=filed) for o in rows]

@@ -35,7 +35,7 @@ PageNo = Annotated[int, Query(ge=1)]
 PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE)]
 
 
-def credential_box(request: Request) -> CredentialBox:
+async def credential_box(request: Request) -> CredentialBox:
     box: CredentialBox = request.app.state.credential_box
     return box
 

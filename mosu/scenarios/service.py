@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
@@ -23,8 +24,10 @@ from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
 
+R = TypeVar("R")
 
-def visible(stmt: Select[Scenario], actor: Actor) -> Select[Scenario]:
+
+def visible(stmt: Select[R], actor: Actor) -> Select[R]:
     """``stmt`` narrowed to the scenarios ``actor`` may read (drafts: own org, operators)."""
     if can_read_every_draft_scenario(actor):
         return stmt
@@ -137,9 +140,12 @@ def list_scenarios(
 
 def facets(session: Session, *, actor: Actor) -> dict[str, list[str]]:
     """The domains and regions in use on the board, for its filter menus."""
-    base = visible(select(Scenario), actor).subquery()
-    domains = session.scalars(select(base.c.domain).where(base.c.domain != "").distinct())
-    regions = session.scalars(select(base.c.region).where(base.c.region != "").distinct())
+    domains = session.scalars(
+        visible(select(Scenario.domain).where(Scenario.domain != "").distinct(), actor)
+    )
+    regions = session.scalars(
+        visible(select(Scenario.region).where(Scenario.region != "").distinct(), actor)
+    )
     return {"domains": sorted(domains), "regions": sorted(regions)}
 
 

@@ -81,9 +81,9 @@ def set_regional_total(
 
 def _actor_of(request: Request, session: Session) -> Actor:
     """The signed-in user for the layout of an error page, if any (never raises)."""
-    cached = request.state._state.get("mosu_user")
+    cached: Actor | None = request.state._state.get("mosu_actor")
     if cached is not None:
-        return actor_for(cached)
+        return cached
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return PUBLIC
