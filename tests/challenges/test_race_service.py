@@ -19,7 +19,6 @@ from mosu.core.settings import Settings
 from mosu.demo.loader import load_hotline
 from mosu.evals.fakeserver import FakeConfig, FakeServer, serve_in_thread
 from mosu.evals.store import RunStore
-from mosu.race import handlers
 from mosu.race.scoring import stage_data, store_path
 from mosu.registry.models import Modality, Model
 from mosu.supply.models import ModelService, ServiceMode
@@ -283,13 +282,6 @@ def test_a_weights_rule_orders_by_the_composite_beside_the_quality_ranks(
     assert (second.rank, first.rank) == (1, 2)
     assert (first.position, second.position) == (1, 2)
     assert "综合分 = 0.20×质量 + 0.40×速度 + 0.40×成本" in races.scoring_rule_text(stage)
-
-
-@pytest.fixture
-def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retries of failed calls after 10 ms, not the deployment's backoff (0.5 s doubling):
-    the same attempts, sent within the test's time."""
-    monkeypatch.setattr(handlers, "ENDPOINT_OPTIONS", handlers.ENDPOINT_OPTIONS + "&backoff=0.01")
 
 
 @pytest.mark.slow

@@ -298,7 +298,7 @@ def test_limits_count_per_team_and_skip_failed_runs(
 
 @pytest.mark.slow
 def test_a_dead_endpoint_is_a_failed_run_stopped_after_five_attempts(
-    db: Session, world: World, settings: Settings, tmp_path: Path
+    db: Session, world: World, settings: Settings, tmp_path: Path, quick_retries: None
 ) -> None:
     race = racing_challenge(db, world)
     stage = races.add_stage(
