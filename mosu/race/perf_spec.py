@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mosu.challenges.models import SubmissionMode
 from mosu.core.errors import Invalid
 from mosu.evals.perf import MAX_ERROR_RATE
+from mosu.race.rules import problems
 
 PERF_KEY = "perf"
 MAX_STEP = 256
@@ -52,10 +53,8 @@ def perf_stage(definition: Mapping[str, Any]) -> PerfStage | None:
     try:
         return PerfStage.model_validate(section)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or PERF_KEY}: {e['msg']}" for e in exc.errors()
-        )
-        raise Invalid(f"性能压测设置有误 / the perf section is invalid: {problems}") from None
+        why = problems(exc, PERF_KEY)
+        raise Invalid(f"性能压测设置有误 / the perf section is invalid: {why}") from None
 
 
 def engine_definition(definition: Mapping[str, Any]) -> dict[str, Any]:

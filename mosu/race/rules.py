@@ -114,6 +114,11 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
+def problems(exc: ValidationError, top: str) -> str:
+    """What a validation error found, field by field (``top`` names the whole)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or top}: {e['msg']}" for e in exc.errors())
+
+
 def parse_rule(data: Mapping[str, Any] | None) -> ScoringRule | None:
     """A stage's rule from its JSON (None: quality alone); :class:`Invalid` says what is wrong."""
     if data is None or not data:
@@ -121,11 +126,8 @@ def parse_rule(data: Mapping[str, Any] | None) -> ScoringRule | None:
     try:
         return ScoringRule.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'rule'}: {e['msg']}" for e in exc.errors()
-        )
         raise Invalid(
-            f"计分规则不合法 / the scoring rule is not valid: {problems}",
+            f"计分规则不合法 / the scoring rule is not valid: {problems(exc, 'rule')}",
             details={"field": "rule"},
         ) from None
 
