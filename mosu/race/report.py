@@ -107,7 +107,8 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
             if stage.state is StageState.closed
             else None
         )
-        shown = final or public
+        perf = perf_view(stage)
+        shown = None if perf else final or public  # a perf stage has its own board and chart
         stages.append(
             {
                 "id": stage.id,
@@ -121,7 +122,7 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "closes_at": clock.local(stage.closes_at).isoformat(),
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
-                "perf": perf_view(stage),
+                "perf": perf,
                 "figure": scores_figure(
                     shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
                 )

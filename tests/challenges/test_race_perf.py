@@ -87,7 +87,11 @@ def test_a_perf_stage_ranks_endpoints_by_max_concurrency_within_the_slo(
     with httpx.Client(base_url=live.url, headers=operator.headers, timeout=30) as pages:
         page = pages.get(f"/challenges/{race.challenge.id}/race")
         report = pages.get(f"/challenges/{race.challenge.id}/race/report?download=1")
+        data = operator.get(f"/challenges/{race.challenge.id}/race/report").json()
     operator.close()
+    (perf_report,) = [s for s in data["stages"] if s["id"] == stage.id]
+    assert perf_report["perf"] and perf_report["figure"] is None  # no quality chart here
+    assert perf_report["cost_figure"] is None
     assert report.status_code == 200 and "性能压测排行榜" in report.text
     assert page.status_code == 200
     assert "性能压测排行榜" in page.text and f'id="chart-perf-{stage.position}"' in page.text
