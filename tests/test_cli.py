@@ -89,6 +89,7 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 0, result.output
     assert "http://127.0.0.1:8123" in result.output
     assert "operator" in result.output
+    assert "覆盖 cov." in result.output and "¥/1k" in result.output  # the board's service figures
     data = json.loads(COMMUNITY.read_text(encoding="utf-8"))
     assert "fictional" in data["notice"]["en"].lower()
     engine = make_engine(f"sqlite:///{tmp_path / 'mosu-demo.db'}")

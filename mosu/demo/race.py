@@ -159,24 +159,36 @@ def run_submissions(
             pool.stop()
 
 
+def _ms(seconds: Any) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.0f}"
+
+
 def board_table(board: dict[str, Any], title: str) -> Table:
-    """A stage's leaderboard as a Rich table: position, rank group, score with its interval."""
+    """A stage's leaderboard as a Rich table: position, rank group, score with its interval,
+    and what each entry's answers took (coverage, median latency, cost per 1,000 samples; the
+    race page shows the rest)."""
     table = Table(title=title)
     for name, justify in (
-        ("名次 #", "right"),
-        ("排名组 rank", "right"),
+        ("#", "right"),
+        ("组 rank", "right"),
         ("参赛队 entry", "left"),
         (f"{board['primary']} [95% CI]", "right"),
-        ("错误 errors", "right"),
+        ("覆盖 cov.", "right"),
+        ("p50 ms", "right"),
+        ("¥/1k", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, min_width=10 if name.startswith("参赛") else None)  # type: ignore[arg-type]
     for r in board["rows"]:
+        f = r.get("service") or {}
+        cost = f.get("cost_per_1k")
         table.add_row(
             str(r["position"]),
             str(r["rank"]),
             r["entry"],
             f"{r['score'] * 100:.1f} [{r['low'] * 100:.1f}, {r['high'] * 100:.1f}]",
-            str(r.get("errors", "")),
+            "—" if f.get("coverage") is None else f"{f['coverage']:.0%}",
+            _ms(f.get("latency_p50")),
+            "—" if cost is None else f"{cost:.3f}",
         )
     return table
 
