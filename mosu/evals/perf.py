@@ -22,7 +22,7 @@ import asyncio
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -30,13 +30,15 @@ import numpy as np
 from pydantic import BaseModel
 
 from mosu.evals import aio
-from mosu.evals.executor import Breaker, WorkItem, call_with_retries
+from mosu.evals.executor import Breaker, WorkItem, run_worker
 from mosu.evals.limits import RateLimiter
 from mosu.evals.models.base import Model
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message
 from mosu.evals.results import error_reason
+from mosu.evals.service import percentile, tpot
+from mosu.evals.store import Outcome
 from mosu.evals.tasks import Task, parse_task
 
 DEFAULT_STEPS = (1, 4, 16, 64)
@@ -64,10 +66,8 @@ class RequestRecord(BaseModel):
 
     @property
     def tpot(self) -> float | None:
-        """Seconds per output token after the first: (latency − TTFT) / (tokens − 1)."""
-        if self.error or self.ttft is None or not self.output_tokens or self.output_tokens < 2:
-            return None
-        return (self.latency - self.ttft) / (self.output_tokens - 1)
+        """Seconds per output token after the first (:func:`~mosu.evals.service.tpot`)."""
+        return None if self.error else tpot(self.latency, self.ttft, self.output_tokens)
 
 
 class StepResult(BaseModel):
@@ -130,10 +130,6 @@ class PerfResult(BaseModel):
         return None
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
-
-
 def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
@@ -157,7 +153,7 @@ def summarise(
     tokens = [r.output_tokens for r in answered if r.output_tokens is not None]
     wall = max(duration, 1e-9)
     error_rate = len(errors) / len(records) if records else 1.0
-    p95 = _percentile(latencies, 95)
+    p95 = percentile(latencies, 95)
     return StepResult(
         concurrency=concurrency,
         requests=len(records),
@@ -172,16 +168,16 @@ def summarise(
         truncated=sum(r.truncated for r in answered),
         peak_in_flight=peak_in_flight,
         latency_mean=_mean(latencies),
-        latency_p50=_percentile(latencies, 50),
-        latency_p90=_percentile(latencies, 90),
+        latency_p50=percentile(latencies, 50),
+        latency_p90=percentile(latencies, 90),
         latency_p95=p95,
-        latency_p99=_percentile(latencies, 99),
+        latency_p99=percentile(latencies, 99),
         ttft_mean=_mean(ttfts),
-        ttft_p50=_percentile(ttfts, 50),
-        ttft_p95=_percentile(ttfts, 95),
-        ttft_p99=_percentile(ttfts, 99),
+        ttft_p50=percentile(ttfts, 50),
+        ttft_p95=percentile(ttfts, 95),
+        ttft_p99=percentile(ttfts, 99),
         tpot_mean=_mean(tpots),
-        tpot_p50=_percentile(tpots, 50),
+        tpot_p50=percentile(tpots, 50),
         within_slo=p95 is not None and p95 <= slo_p95 and error_rate <= max_error_rate,
         records=list(records) if keep_records else [],
     )
@@ -223,46 +219,40 @@ def _perf_task(max_tokens: int | None, temperature: float) -> Task:
 async def _run_step(
     model: Model, prompts: Sequence[list[Message]], concurrency: int, total: int, breaker: Breaker
 ) -> tuple[list[RequestRecord], float, int]:
-    """``concurrency`` workers in a closed loop until ``total`` requests are done: the
-    requests, the step's wall time and the most requests that were in flight at once."""
+    """``concurrency`` of the executor's workers in a closed loop until ``total`` requests
+    are done: the requests, the step's wall time and the most that were in flight at once."""
     records: list[RequestRecord] = []
-    limiter = RateLimiter(None)
-    rng = random.Random(0)
-    issued = in_flight = peak = 0
+    in_flight = peak = 0
     began = time.perf_counter()
 
-    async def worker(lead: bool) -> None:
-        nonlocal issued, in_flight, peak
-        if not lead:
-            await breaker.settled.wait()
-        try:
-            while issued < total and breaker.reason is None:
-                index, issued = issued, issued + 1
-                item = WorkItem(f"r{index}", prompts[index % len(prompts)])
-                start = time.perf_counter() - began
-                in_flight += 1
-                peak = max(peak, in_flight)
-                try:
-                    done = await call_with_retries(ANSWER_MODEL, model, item, limiter, rng, breaker)
-                finally:
-                    in_flight -= 1
-                if done is None:  # the breaker tripped before it was sent
-                    return
-                records.append(
-                    RequestRecord(
-                        start=start,
-                        latency=done.latency,
-                        ttft=done.ttft,
-                        output_tokens=done.completion_tokens,
-                        truncated=done.truncated,
-                        error=done.error,
-                    )
-                )
-        finally:
-            if lead:  # the others need not wait for an HTTP answer any longer
-                breaker.settled.set()
+    def requests() -> Iterator[WorkItem]:
+        nonlocal in_flight, peak
+        for index in range(total):
+            in_flight += 1  # a worker takes the next request only to send it
+            peak = max(peak, in_flight)
+            yield WorkItem(f"r{index}", prompts[index % len(prompts)])
 
-    await asyncio.gather(*(worker(i == 0) for i in range(concurrency)))
+    def sink(done: Outcome) -> None:
+        nonlocal in_flight
+        in_flight -= 1
+        records.append(
+            RequestRecord(
+                start=time.perf_counter() - began - done.latency,
+                latency=done.latency,
+                ttft=done.ttft,
+                output_tokens=done.completion_tokens,
+                truncated=done.truncated,
+                error=done.error,
+            )
+        )
+
+    queue, limiter, rng = requests(), RateLimiter(None), random.Random(0)
+    await asyncio.gather(
+        *(
+            run_worker(ANSWER_MODEL, model, queue, limiter, rng, breaker, sink, lead=i == 0)
+            for i in range(concurrency)
+        )
+    )
     return records, time.perf_counter() - began, peak
 
 

@@ -23,7 +23,7 @@ from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash
+from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash, serialise
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
@@ -220,27 +220,23 @@ async def _execute(
 def _items(
     model: Model,
     prompts: Mapping[str, list[Message]],
-    hashes: Mapping[str, str],
+    rendered: Mapping[str, tuple[str, str]],
     epochs: int = 1,
 ) -> list[WorkItem]:
-    """Every request for ``prompts``, ``epochs`` times each (epoch by epoch)."""
+    """Every request for ``prompts``, ``epochs`` times each (epoch by epoch); ``rendered``
+    holds each prompt's serialised text and hash (:func:`_remember`)."""
     identity = model.identity
-    items = [
-        WorkItem(sid, msgs, cache_key(identity, msgs) if identity else None, hashes.get(sid))
+    return [
+        WorkItem(
+            epoch_id(sid, epoch),
+            msgs,
+            cache_key(identity, rendered[sid][0], epoch) if identity else None,
+            rendered[sid][1],
+            source_id=sid if epoch else None,
+        )
+        for epoch in range(epochs)
         for sid, msgs in prompts.items()
     ]
-    for epoch in range(1, epochs):
-        items += [
-            WorkItem(
-                epoch_id(sid, epoch),
-                msgs,
-                cache_key(identity, msgs, epoch) if identity else None,
-                hashes.get(sid),
-                source_id=sid,
-            )
-            for sid, msgs in prompts.items()
-        ]
-    return items
 
 
 def _answer_jobs(
@@ -264,11 +260,16 @@ def _answer_jobs(
     }
 
 
-def _remember(run_store: RunStore, prompts: Mapping[str, list[Message]]) -> dict[str, str]:
-    """Each prompt's hash by sample id; the store keeps the prompts behind them."""
-    hashes = {sid: prompt_hash(msgs) for sid, msgs in prompts.items()}
-    run_store.remember_prompts((hashes[sid], msgs) for sid, msgs in prompts.items())
-    return hashes
+def _remember(
+    run_store: RunStore, prompts: Mapping[str, list[Message]]
+) -> dict[str, tuple[str, str]]:
+    """Each prompt serialised once, with its hash, by sample id; the store keeps them."""
+    rendered = {}
+    for sid, msgs in prompts.items():
+        text = serialise(msgs)
+        rendered[sid] = (text, prompt_hash(text))
+    run_store.remember_prompts((h, text) for text, h in rendered.values())
+    return rendered
 
 
 @dataclass

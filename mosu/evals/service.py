@@ -40,8 +40,17 @@ class Service(BaseModel):
     cost_per_1k: float | None = None
 
 
-def _percentile(values: Sequence[float], q: float) -> float | None:
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """numpy's percentile (linear interpolation), ``None`` of nothing."""
     return float(np.percentile(values, q)) if values else None
+
+
+def tpot(latency: float, ttft: float | None, tokens: int | None) -> float | None:
+    """Seconds per output token after the first: (latency − TTFT) / (tokens − 1), for a
+    streamed answer of two tokens or more."""
+    if ttft is None or tokens is None or tokens < 2:
+        return None
+    return (latency - ttft) / (tokens - 1)
 
 
 def service(
@@ -51,11 +60,8 @@ def service(
     answers = [o for s in samples if (o := rows.get(s.id)) is not None and o.output is not None]
     timed = [o.latency for o in answers if not (o.cached and o.latency == 0)]
     ttfts = [o.ttft for o in answers if o.ttft is not None]
-    tpots = [
-        (o.latency - o.ttft) / (o.completion_tokens - 1)
-        for o in answers
-        if o.ttft is not None and o.completion_tokens is not None and o.completion_tokens > 1
-    ]
+    timed_tokens = [tpot(o.latency, o.ttft, o.completion_tokens) for o in answers]
+    tpots = [t for t in timed_tokens if t is not None]
     counted = [
         o for o in answers if o.prompt_tokens is not None and o.completion_tokens is not None
     ]
@@ -65,11 +71,11 @@ def service(
         coverage=len(answers) / len(samples) if samples else 0.0,
         truncated=sum(o.truncated for o in answers),
         by_logprobs=sum(o.method == "logprobs" for o in answers),
-        latency_p50=_percentile(timed, 50),
-        latency_p95=_percentile(timed, 95),
-        ttft_p50=_percentile(ttfts, 50),
-        ttft_p95=_percentile(ttfts, 95),
-        tpot_p50=_percentile(tpots, 50),
+        latency_p50=percentile(timed, 50),
+        latency_p95=percentile(timed, 95),
+        ttft_p50=percentile(ttfts, 50),
+        ttft_p95=percentile(ttfts, 95),
+        tpot_p50=percentile(tpots, 50),
     )
     if counted:
         prompt = sum(o.prompt_tokens or 0 for o in counted)

@@ -110,16 +110,22 @@ def _outcome(r: Sequence[Any]) -> Outcome:
     )  # fmt: skip
 
 
-def prompt_hash(messages: Sequence[Message]) -> str:
-    """The hash a stored outcome names its rendered prompt by."""
-    payload = json.dumps(messages, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+def serialise(messages: Sequence[Message]) -> str:
+    """A rendered prompt as the store keeps it and its hashes read it: JSON, keys sorted.
+    A race serialises each prompt once, for every model's cache key and for its hash."""
+    return json.dumps(messages, ensure_ascii=False, sort_keys=True)
 
 
-def cache_key(identity: str, messages: Sequence[Message], epoch: int = 0) -> str:
-    """The response-cache key of a request: endpoint, model, parameters and full prompt;
-    each repeat (epoch) after the first has keys of its own, so that it is asked again."""
-    payload = identity + "\x00" + json.dumps(messages, ensure_ascii=False, sort_keys=True)
+def prompt_hash(prompt: str) -> str:
+    """The hash a stored outcome names its rendered prompt by (of :func:`serialise`'s text)."""
+    return hashlib.sha256(prompt.encode("utf-8")).hexdigest()
+
+
+def cache_key(identity: str, prompt: str, epoch: int = 0) -> str:
+    """The response-cache key of a request: endpoint, model, parameters and full prompt
+    (:func:`serialise`'s text); each repeat (epoch) after the first has keys of its own, so
+    that it is asked again."""
+    payload = identity + "\x00" + prompt
     if epoch:
         payload += f"\x00epoch {epoch}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -184,14 +190,14 @@ class RunStore:
         )
         return {r[1]: _outcome(r) for r in rows}
 
-    def remember_prompts(self, prompts: Iterable[tuple[str, Sequence[Message]]]) -> None:
-        """Keep each rendered prompt once, by its :func:`prompt_hash`."""
+    def remember_prompts(self, prompts: Iterable[tuple[str, str]]) -> None:
+        """Keep each rendered prompt (hash, :func:`serialise`'s text) once, by its hash."""
         conn = self._conn
         conn.execute("BEGIN")
         try:
             conn.executemany(
                 "INSERT OR IGNORE INTO prompts VALUES (?, ?)",
-                ((h, json.dumps(m, ensure_ascii=False)) for h, m in prompts),
+                prompts,
             )
         except BaseException:
             conn.execute("ROLLBACK")

@@ -15,7 +15,7 @@ from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.models.base import Price
 from mosu.evals.models.specs import build_model
 from mosu.evals.service import pareto
-from mosu.evals.store import Outcome, RunStore, prompt_hash
+from mosu.evals.store import Outcome, RunStore, prompt_hash, serialise
 from mosu.evals.tasks import Task, load_task
 from tests.helpers.evals import answer_config, toy_task
 
@@ -130,8 +130,8 @@ def test_the_store_keeps_each_prompt_and_reopens_an_older_file(tmp_path: Path) -
         assert (outcome.output, outcome.latency, outcome.completion_tokens) == ("甲", 0.5, None)
         assert store.cached(["k"])["k"].output == "甲"
         messages = [{"role": "user", "content": "一加一"}]
-        digest = prompt_hash(messages)
-        store.remember_prompts([(digest, messages)])
+        digest = prompt_hash(serialise(messages))
+        store.remember_prompts([(digest, serialise(messages))])
         store.write([Outcome("m", "2", "二", None, 1, False, 0.2, "k2", 0.1, 5, 1, "stop", digest)])
         again = store.finished("m")["2"]
         assert (again.ttft, again.prompt_tokens, again.finish_reason) == (0.1, 5, "stop")
