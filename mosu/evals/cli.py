@@ -20,6 +20,7 @@ from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.results import ModelResult, RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
+from mosu.evals.service import ms
 from mosu.evals.settings import EvalSettings
 from mosu.evals.store import RunStore
 from mosu.evals.tasks import Task, load_task
@@ -83,10 +84,6 @@ def leaderboard(result: RaceResult) -> Table:
     return table
 
 
-def _ms(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1000:.0f}"
-
-
 def service_table(result: RaceResult) -> Table:
     """What each model's answers took: coverage, latency, first token, tokens, cost."""
     table = Table(title="service: coverage, speed (ms), tokens, cost (yuan)")
@@ -103,9 +100,9 @@ def service_table(result: RaceResult) -> Table:
             m.name + (" (incomplete)" if m.incomplete else ""),
             f"{f.coverage:.1%}",
             "" if m.answered_score is None else f"{m.answered_score * 100:.1f}",
-            _ms(f.latency_p50),
-            _ms(f.latency_p95),
-            _ms(f.ttft_p50),
+            ms(f.latency_p50),
+            ms(f.latency_p95),
+            ms(f.ttft_p50),
             "" if f.tpot_p50 is None else f"{f.tpot_p50 * 1000:.1f}",
             "" if f.tokens_per_answer is None else f"{f.tokens_per_answer:.1f}",
             str(f.truncated),

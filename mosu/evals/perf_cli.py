@@ -16,6 +16,7 @@ from mosu.evals.cli import app, console, err
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.prompts import Message
+from mosu.evals.service import ms
 from mosu.evals.settings import EvalSettings
 from mosu.evals.tasks import load_task
 
@@ -54,10 +55,6 @@ def parse_steps(text: str) -> list[int]:
     return steps
 
 
-def _ms(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1000:.0f}"
-
-
 def perf_table(result: PerfResult) -> Table:
     """One row per concurrency step (times in ms)."""
     table = Table(title=f"{result.model} — SLO p95 ≤ {result.slo_p95:g} s")
@@ -78,13 +75,13 @@ def step_cells(s: StepResult) -> list[str]:
         f"{s.error_rate:.1%}",
         f"{s.requests_per_s:.1f}",
         f"{s.output_tokens_per_s:.0f}",
-        _ms(s.ttft_p50),
-        _ms(s.ttft_p95),
+        ms(s.ttft_p50),
+        ms(s.ttft_p95),
         "" if s.tpot_mean is None else f"{s.tpot_mean * 1000:.2f}",
-        _ms(s.latency_p50),
-        _ms(s.latency_p90),
-        _ms(s.latency_p95),
-        _ms(s.latency_p99),
+        ms(s.latency_p50),
+        ms(s.latency_p90),
+        ms(s.latency_p95),
+        ms(s.latency_p99),
         "" if s.output_tokens_mean is None else f"{s.output_tokens_mean:.1f}",
         "✓" if s.within_slo else "✗",
     ]
@@ -149,7 +146,7 @@ def perf_cmd(
             if not quiet:
                 err.print(
                     f"concurrency {step.concurrency}: {step.requests} requests, "
-                    f"{step.requests_per_s:.1f} req/s, p95 {_ms(step.latency_p95)} ms",
+                    f"{step.requests_per_s:.1f} req/s, p95 {ms(step.latency_p95)} ms",
                     highlight=False,
                 )
 

@@ -11,7 +11,7 @@ import json
 from jinja2 import Environment
 
 from mosu.evals.results import RaceResult
-from mosu.evals.service import pareto
+from mosu.evals.service import ms, pareto
 from mosu.evals.stats import format_p_value
 
 _TEMPLATE = """<!doctype html>
@@ -129,10 +129,6 @@ def cost_figure(result: RaceResult) -> dict[str, object] | None:
     }
 
 
-def _ms(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds * 1000:.0f}"
-
-
 def render_report(result: RaceResult) -> str:
     """The whole report as one self-contained HTML page."""
     from plotly.offline import get_plotlyjs
@@ -147,6 +143,6 @@ def render_report(result: RaceResult) -> str:
         categories=categories,
         figure=fig,
         cost_figure=json.dumps(costs, ensure_ascii=False).replace("</", "<\\/") if costs else "",
-        ms=_ms,
+        ms=ms,
         plotly_js=get_plotlyjs(),
     )

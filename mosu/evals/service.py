@@ -40,6 +40,11 @@ class Service(BaseModel):
     cost_per_1k: float | None = None
 
 
+def ms(seconds: float | None) -> str:
+    """Seconds as whole milliseconds for a table cell; empty when unknown."""
+    return "" if seconds is None else f"{seconds * 1000:.0f}"
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     """numpy's percentile (linear interpolation), ``None`` of nothing."""
     return float(np.percentile(values, q)) if values else None
