@@ -8,6 +8,7 @@ from mosu.core.db import Base
 from mosu.corpus import models as corpus_models
 from mosu.jobs import models as jobs_models
 from mosu.registry import models as registry_models
+from mosu.review import models as review_models
 from mosu.scenarios import models as scenarios_models
 from mosu.supply import models as supply_models
 
@@ -20,6 +21,7 @@ __all__ = [
     "corpus_models",
     "jobs_models",
     "registry_models",
+    "review_models",
     "scenarios_models",
     "supply_models",
 ]
