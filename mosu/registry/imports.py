@@ -25,7 +25,7 @@ Conventions of the report:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -37,7 +37,6 @@ from sqlalchemy.orm import Session
 from mosu.core.limits import ReadLimits
 from mosu.permissions import Actor, can_bulk_import, ensure
 from mosu.registry.columns import (
-    ALIASES,
     COLUMNS,
     FIELD_COLUMN,
     IGNORED_HEADERS,
@@ -73,23 +72,31 @@ class RowProblem:
 
 
 @dataclass
-class ImportReport:
-    """What an import found and did; ``written`` rows are flushed, for the caller to commit."""
+class ReadReport:
+    """What reading a bulk file found: its encoding, data rows, problems, ignored columns.
+    The registry's import extends it, and so does every other import of operators' sheets
+    (the expert pool's)."""
 
-    kind: Kind
     filename: str
     encoding: str | None = None
     total_rows: int = 0
-    valid_rows: int = 0
     problems: list[RowProblem] = field(default_factory=list)
-    written: int = 0
-    dropped_rows: list[int] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """No problem with the file or any row."""
         return not self.problems
+
+
+@dataclass
+class ImportReport(ReadReport):
+    """What an import found and did; ``written`` rows are flushed, for the caller to commit."""
+
+    kind: Kind = "orgs"
+    valid_rows: int = 0
+    written: int = 0
+    dropped_rows: list[int] = field(default_factory=list)
 
     @property
     def committed(self) -> bool:
@@ -133,39 +140,45 @@ class ImportReportOut(BaseModel):
 
 
 @dataclass
-class _Header:
+class SheetHeader:
+    """A bulk file's header: which column of the file is which :class:`Column`."""
+
     row: int
+    known: Sequence[Column] = ()
     columns: dict[int, Column] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)  # column key -> header as in the file
     missing: bool = False  # a required column is missing: no row can be read
 
-    def title(self, kind: Kind, key: str) -> str:
+    def title(self, key: str) -> str:
         """The header of the column behind field ``key``, as the file spells it."""
         key = FIELD_COLUMN.get(key, key)
         if key in self.titles:
             return self.titles[key]
-        return next((c.header for c in COLUMNS[kind] if c.key == key), "")
+        return next((c.header for c in self.known if c.key == key), "")
 
 
-def _read_header(kind: Kind, rows: Rows, report: ImportReport) -> tuple[_Header | None, Rows]:
+def _read_header(
+    known: Sequence[Column], rows: Rows, report: ReadReport
+) -> tuple[SheetHeader | None, Rows]:
     """The header (the first row naming a required column, below any title rows) and the
     rows under it; header problems go into ``report``."""
     filled = [(n, v) for n, v in rows if not is_blank(v)]
     if not filled:
         report.problems.append(RowProblem(0, "", "文件中没有任何数据"))
         return None, []
-    required = {header_key(n) for c in COLUMNS[kind] if c.required for n in c.names()}
+    aliases = {header_key(name): col for col in known for name in col.names()}
+    required = {header_key(n) for c in known if c.required for n in c.names()}
     at = next(
         (i for i, (_, v) in enumerate(filled[:10]) if any(header_key(c) in required for c in v)),
         0,
     )
     number, cells = filled[at]
     data = filled[at + 1 :]
-    header = _Header(row=number)
-    expected = "、".join(c.header for c in COLUMNS[kind])
+    header = SheetHeader(row=number, known=known)
+    expected = "、".join(c.header for c in known)
     for index, raw in enumerate(cells):
         title = as_text(clean_cell(raw) or "")
-        col = ALIASES[kind].get(header_key(title))
+        col = aliases.get(header_key(title))
         if col is None:
             if norm(title) in IGNORED_HEADERS:
                 report.ignored_columns.append(title)
@@ -181,7 +194,7 @@ def _read_header(kind: Kind, rows: Rows, report: ImportReport) -> tuple[_Header 
         else:
             header.columns[index] = col
             header.titles[col.key] = title
-    for col in COLUMNS[kind]:
+    for col in known:
         if col.required and col.key not in header.titles:
             header.missing = True
             report.problems.append(RowProblem(number, col.header, f"缺少必填列“{col.header}”"))
@@ -214,7 +227,9 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass
-class _Row:
+class SheetRow:
+    """One data row: its number as Excel shows it, parsed values by column key, problems."""
+
     number: int
     values: dict[str, Any]
     problems: list[RowProblem] = field(default_factory=list)
@@ -222,14 +237,14 @@ class _Row:
     def problem(self, column: str, reason: str) -> None:
         self.problems.append(RowProblem(self.number, column, reason))
 
-    def values_to_validate(self, header: _Header) -> dict[str, Any]:
+    def values_to_validate(self, header: SheetHeader) -> dict[str, Any]:
         """The parsed values, minus those whose cell already has a problem."""
         failed = {p.column for p in self.problems}
         return {k: v for k, v in self.values.items() if header.titles.get(k) not in failed}
 
 
-def _parse_row(header: _Header, number: int, cells: list[object]) -> _Row:
-    row = _Row(number, {})
+def _parse_row(header: SheetHeader, number: int, cells: list[object]) -> SheetRow:
+    row = SheetRow(number, {})
     for index, col in header.columns.items():
         value = clean_cell(cells[index]) if index < len(cells) else None
         if value is not None:
@@ -241,7 +256,7 @@ def _parse_row(header: _Header, number: int, cells: list[object]) -> _Row:
 
 
 def _validate(
-    kind: Kind, header: _Header, row: _Row, schema: type[_M], data: dict[str, Any]
+    kind: Kind, header: SheetHeader, row: SheetRow, schema: type[_M], data: dict[str, Any]
 ) -> _M | None:
     """``schema`` validated from ``data``, or ``None`` with the errors added to ``row``."""
     try:
@@ -255,21 +270,21 @@ def _validate(
             key = str(loc[0]) if loc else ROOT_ERROR_COLUMN[kind]
             if key == "contact" and len(loc) > 1:
                 key = f"contact_{loc[1]}"
-            title = header.title(kind, key)
+            title = header.title(key)
             if title not in failed:
                 failed.add(title)
                 row.problem(title, _reason(error))
         return None
 
 
-def _check_orgs(session: Session, header: _Header, rows: list[_Row]) -> dict[int, Any]:
+def _check_orgs(session: Session, header: SheetHeader, rows: list[SheetRow]) -> dict[int, Any]:
     """Valid organisations by row: schema checks, then unique names and credit codes
     (names compared ignoring full/half width and spaces) within the file and the registry."""
     names: dict[str, str] = {}
     codes: dict[str, str] = {}
     for known, code in session.execute(select(Organisation.name_zh, Organisation.credit_code)):
         names[norm(known)] = codes[code] = known
-    name_col, code_col = header.title("orgs", "name_zh"), header.title("orgs", "credit_code")
+    name_col, code_col = header.title("name_zh"), header.title("credit_code")
     seen_names: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     valid: dict[int, Any] = {}
@@ -315,7 +330,7 @@ class _NewModel:
 _Candidate = tuple[int, str, int | None, int | None]
 
 
-def _check_models(session: Session, header: _Header, rows: list[_Row]) -> dict[int, Any]:
+def _check_models(session: Session, header: SheetHeader, rows: list[SheetRow]) -> dict[int, Any]:
     """Valid models by row: a known organisation, a name new to it, the base model resolved."""
     orgs: dict[str, int] = {}
     org_names: dict[int, str] = {}
@@ -331,7 +346,7 @@ def _check_models(session: Session, header: _Header, rows: list[_Row]) -> dict[i
     ):
         existing.add((owner_id, model_name))
         candidates.setdefault(model_name, []).append((owner_id, model_name, model_id, None))
-    org_col, name_col = header.title("models", "organisation"), header.title("models", "name")
+    org_col, name_col = header.title("organisation"), header.title("name")
     seen: dict[tuple[int, str], int] = {}
     for row in rows:
         org_text = row.values.pop("organisation", None)
@@ -351,7 +366,7 @@ def _check_models(session: Session, header: _Header, rows: list[_Row]) -> dict[i
         else:
             seen[(org_id, name)] = row.number
             candidates.setdefault(name, []).append((org_id, name, None, row.number))
-    base_col = header.title("models", "base_model")
+    base_col = header.title("base_model")
     valid: dict[int, Any] = {}
     for row in rows:
         base = row.values.pop("base_model", None)
@@ -381,6 +396,44 @@ def _check_models(session: Session, header: _Header, rows: list[_Row]) -> dict[i
 # ---------------------------------------------------------------- import
 
 
+def read_rows(
+    report: ReadReport,
+    *,
+    columns: Sequence[Column],
+    content: bytes,
+    filename: str,
+    sheet: str | None = None,
+    limits: ReadLimits = ReadLimits(),
+) -> tuple[SheetHeader, list[SheetRow]] | None:
+    """The header and the parsed data rows of an xlsx or CSV file laid out in ``columns``,
+    or ``None`` when no row can be read (the file, or a required column, is missing).
+
+    Problems with the file, the header and single cells go into ``report``; rows are
+    numbered as Excel shows them. Every bulk import of operators' sheets reads through here.
+    """
+    try:
+        rows, report.encoding = read_table(
+            content,
+            filename=filename,
+            sheet=sheet,
+            headers={header_key(n) for c in columns for n in c.names()},
+            limits=limits,
+        )
+    except FileProblem as exc:
+        report.problems.append(RowProblem(0, "", str(exc)))
+        return None
+    header, data_rows = _read_header(columns, rows, report)
+    if header is None:
+        return None
+    parsed = [_parse_row(header, n, v) for n, v in data_rows if not is_blank(v)]
+    report.total_rows = len(parsed)
+    if not parsed:
+        report.problems.append(RowProblem(0, "", "表头下没有数据行"))
+    if header.missing or not parsed:
+        return None
+    return header, parsed
+
+
 def import_table(
     session: Session,
     *,
@@ -401,22 +454,17 @@ def import_table(
     """
     ensure(can_bulk_import(actor), "只有运营方可以批量导入")
     report = ImportReport(kind=kind, filename=filename)
-    try:
-        rows, report.encoding = read_table(
-            content, filename=filename, sheet=sheet, headers=ALIASES[kind].keys(), limits=limits
-        )
-    except FileProblem as exc:
-        report.problems.append(RowProblem(0, "", str(exc)))
+    read = read_rows(
+        report,
+        columns=COLUMNS[kind],
+        content=content,
+        filename=filename,
+        sheet=sheet,
+        limits=limits,
+    )
+    if read is None:
         return report
-    header, data_rows = _read_header(kind, rows, report)
-    if header is None:
-        return report
-    parsed = [_parse_row(header, n, v) for n, v in data_rows if not is_blank(v)]
-    report.total_rows = len(parsed)
-    if not parsed:
-        report.problems.append(RowProblem(0, "", "表头下没有数据行"))
-    if header.missing or not parsed:
-        return report
+    header, parsed = read
     header_ok = report.ok
     check = _check_orgs if kind == "orgs" else _check_models
     valid = check(session, header, parsed)
