@@ -478,3 +478,22 @@ def can_apply_for_vouchers(actor: Actor) -> bool:
 def can_see_every_application(actor: Actor) -> bool:
     """Every voucher application, not only one's own organisation's: operators."""
     return actor.is_operator
+
+
+# --- expert review (专家评审) ---
+
+
+def can_manage_expert_pool(actor: Actor) -> bool:
+    """The expert pool: every profile, who is in it, affiliations, import and export, and
+    each expert's load; an expert reads and edits their own fields and conflicts only."""
+    return actor.is_operator
+
+
+def can_set_rubric(actor: Actor) -> bool:
+    """A challenge's review rubric (评审细则) is set by operators, while it is a draft."""
+    return actor.is_operator
+
+
+def can_read_rubric(actor: Actor, *, published: bool) -> bool:
+    """A rubric is public once its challenge is published; a draft's only to operators."""
+    return published or actor.is_operator

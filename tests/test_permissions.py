@@ -53,6 +53,7 @@ from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
+from mosu.review.models import Rubric
 from mosu.supply import applications as supply_applications
 from mosu.supply import attachments as supply_attachments
 from mosu.supply import decisions as supply_decisions
@@ -105,6 +106,8 @@ SECRET_PROPOSAL = "甲的揭榜方案机密正文"
 SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
 SECRET_REJECTION = "甲被驳回的保密原因"
 SECRET_INTEREST_NOTE = "甲对接意向的保密留言"
+EXPERT_SELF = frozenset({"operator", "expert"})
+"""An expert's profile and conflicts: operators and the expert themself."""
 """Text only in the walked data set's hidden test split: no one but the operator sees it."""
 
 
@@ -354,6 +357,19 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/notifications/{{notification_id}}/read"): Expect(
         frozenset({"demand"}), denied=404
     ),
+    # the expert pool: operators, and the walked expert's own profile (its {user_id});
+    # the walker sends JSON to the import, not a file; the walked challenge has a rubric
+    ("GET", f"{V1}/experts"): Expect(OPERATOR_ONLY),
+    ("POST", f"{V1}/experts"): Expect(OPERATOR_ONLY, 201),
+    ("POST", f"{V1}/experts/import"): Expect(OPERATOR_ONLY, 422),
+    ("GET", f"{V1}/experts/export"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/experts/{{user_id}}"): Expect(EXPERT_SELF),
+    ("PUT", f"{V1}/experts/{{user_id}}"): Expect(EXPERT_SELF),
+    ("POST", f"{V1}/experts/{{user_id}}/conflicts"): Expect(EXPERT_SELF, 201),
+    ("DELETE", f"{V1}/experts/{{user_id}}/conflicts/{{organisation_id}}"): Expect(EXPERT_SELF, 204),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/rubric"): everyone(),
+    # writes get a fresh draft challenge
+    ("PUT", f"{V1}/challenges/{{challenge_id}}/rubric"): Expect(OPERATOR_ONLY),
 }
 
 
@@ -592,6 +608,9 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
         proposal=SECRET_PROPOSAL,
         pdf=factory.PDF + SECRET_PDF_TEXT,
     ).id
+    db.add(
+        Rubric(challenge_id=challenge.id, criteria=[{"key": "t", "name": "技术", "weight": 100}])
+    )
     rejected = factory.make_application(
         db, world, challenge, model_id=walk.model_a, data_dir=data_dir
     )
@@ -980,6 +999,18 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "role": "expert",
     },
     ("PUT", f"{V1}/overview/regional-total"): lambda w: {"region": "上海", "total": 120},
+    ("POST", f"{V1}/experts"): lambda w: {
+        "username": f"walked-expert{w.next()}",
+        "fields": ["政务"],
+    },
+    ("PUT", f"{V1}/experts/{{user_id}}"): lambda w: {"fields": ["政务"], "title": "研究员"},
+    ("POST", f"{V1}/experts/{{user_id}}/conflicts"): lambda w: {
+        "organisation_id": w.world.org_b,
+        "reason": "步行者声明",
+    },
+    ("PUT", f"{V1}/challenges/{{challenge_id}}/rubric"): lambda w: {
+        "criteria": [{"key": "technical", "name": "技术方案", "weight": 100}]
+    },
     ("POST", f"{V1}/orgs"): lambda w: {
         "name_zh": f"步行者科技{w.next()}",
         "credit_code": "91350100M000100Y43",
@@ -1084,7 +1115,9 @@ def fill(
             # a draft to edit, else an open challenge (to apply to, or to move)
             "challenge_id": lambda: (
                 factory.make_challenge(
-                    walk.db, walk.world, publish=not (method == "PATCH" or path.endswith("/edit"))
+                    walk.db,
+                    walk.world,
+                    publish=not (method == "PATCH" or path.endswith(("/edit", "/rubric"))),
                 ).id
             ),
             # an approved application in a shortlisting challenge to shortlist, else a
@@ -1114,6 +1147,8 @@ def fill(
             return str(fresh_race(walk)[1])
         if name == "submission_id" and writes:
             return str(fresh_submission(app, walk))
+        if name == "user_id" and "/experts/" in path:  # the walked expert's own profile
+            return str(walk.world.user_ids["expert"])
         if name not in fixed:
             raise AssertionError(f"the walker does not know how to fill {{{name}}} in {path}")
         return str(fresh[name]() if writes and name in fresh else fixed[name])

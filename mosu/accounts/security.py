@@ -42,6 +42,12 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def unusable_hash() -> str:
+    """A stored "hash" no password matches (not Argon2's format, so verifying fails), for
+    an account whose password an operator has yet to set; random, so no two are equal."""
+    return "!unusable-" + secrets.token_hex(16)
+
+
 def new_token() -> str:
     """A fresh random bearer token, recognisable by its prefix."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -11,13 +11,24 @@ from sqlalchemy.orm import Session
 from mosu.accounts import throttle
 from mosu.accounts.models import ApiToken, Notification, User, WebSession
 from mosu.accounts.passwords import check_password
-from mosu.accounts.security import hash_password, new_token, token_digest, verify_password
+from mosu.accounts.security import (
+    hash_password,
+    new_token,
+    token_digest,
+    unusable_hash,
+    verify_password,
+)
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, Role, can_revoke_token, role_needs_organisation
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
 DEACTIVATED = "账号已停用，请联系运营方 / this account is deactivated; ask an operator"
+
+
+def valid_username(username: str) -> bool:
+    """3–64 letters, digits, dots, underscores or hyphens."""
+    return _USERNAME_RE.match(username) is not None
 
 
 def actor_for(user: User) -> Actor:
@@ -40,15 +51,19 @@ def create_user(
     session: Session,
     *,
     username: str,
-    password: str,
+    password: str | None,
     role: Role,
     organisation_id: int | None = None,
     display_name: str = "",
 ) -> User:
-    """A new active user; operators may stand alone, every other role needs an organisation."""
-    if not _USERNAME_RE.match(username):
+    """A new active user; operators may stand alone, every other role needs an organisation.
+
+    ``password=None`` gives an account no password opens (an expert imported into the
+    pool) until an operator sets one (重置密码)."""
+    if not valid_username(username):
         raise Invalid("用户名须为 3–64 位字母、数字、点、下划线或连字符")
-    check_password(password)
+    if password is not None:
+        check_password(password)
     if role_needs_organisation(role) and organisation_id is None:
         raise Invalid("需求方与供给方用户必须属于一个组织")
     if organisation_id is not None and not _organisation_exists(session, organisation_id):
@@ -57,7 +72,7 @@ def create_user(
         raise Conflict(f"用户名 {username} 已存在")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else unusable_hash(),
         role=role,
         organisation_id=organisation_id,
         display_name=display_name or username,

@@ -1,0 +1,400 @@
+"""The expert pool (专家库): expert users' fields, affiliation and declared conflicts, and
+each expert's load.
+
+Operators manage the pool; an expert keeps their own fields of expertise and title and
+declares their own conflicts of interest (利益冲突声明), but whether they are in the pool
+(在库) and where they work (任职单位, which decides conflicts with issuers and applicants)
+are the operator's record.
+
+Fields of expertise are free tags, as a scenario's domain (应用领域) is free text on the
+board: :func:`field_suggestions` offers the domains in use, so that the pool and the board
+speak the same words, and a panel is drawn from the experts carrying its field exactly.
+
+An expert's load is counted in three grouped queries, whatever the size of the pool:
+
+* ``seats``: seats on open panels (评审中) they have not recused from;
+* ``to_score``: applications still to score: the approved (or already shortlisted)
+  applications of the challenges of those panels, less the ones they have scored;
+* ``to_grade``: sampled race answers still to grade: the items of open grading rounds of
+  the challenges on whose panel they sit, less the ones they have graded.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from mosu.accounts.models import User
+from mosu.challenges.models import Application, ApplicationState, Stage
+from mosu.core.errors import Forbidden, Invalid, NotFound
+from mosu.permissions import Actor, Role, can_manage_expert_pool, ensure
+from mosu.registry.models import Organisation
+from mosu.review.models import (
+    ExpertConflict,
+    ExpertProfile,
+    Grade,
+    GradingItem,
+    GradingRound,
+    MemberState,
+    Panel,
+    PanelMember,
+    PanelState,
+    ReviewScore,
+)
+from mosu.scenarios.models import Scenario, ScenarioStatus
+
+MAX_FIELDS = 12
+FIELD_LENGTH = 40
+SCORED_STATES = (ApplicationState.approved, ApplicationState.shortlisted)
+"""Applications a panel scores: those the operator approved (or already shortlisted)."""
+
+
+# ---------------------------------------------------------------- schemas
+
+
+class ConflictOut(BaseModel):
+    """A declared conflict of interest with an organisation."""
+
+    organisation_id: int
+    organisation: str
+    reason: str
+
+
+class Load(BaseModel):
+    """An expert's open work: panel seats, applications to score, answers to grade."""
+
+    seats: int = 0
+    to_score: int = 0
+    to_grade: int = 0
+
+
+class ExpertOut(BaseModel):
+    """An expert user and their pool profile (``has_profile`` false: none saved yet)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    title: str
+    fields: list[str]
+    affiliation_id: int | None
+    affiliation: str
+    in_pool: bool
+    has_profile: bool
+    conflicts: list[ConflictOut]
+    load: Load
+
+
+class ExpertIn(BaseModel):
+    """A profile as the API takes it; ``in_pool`` and ``affiliation_id`` omitted keep the
+    stored values (an expert editing their own profile leaves them out)."""
+
+    fields: list[str] = Field(default_factory=list, max_length=MAX_FIELDS)
+    title: str = Field(default="", max_length=100)
+    affiliation_id: int | None = None
+    in_pool: bool | None = None
+
+
+class ConflictIn(BaseModel):
+    organisation_id: int
+    reason: str = Field(default="", max_length=2000)
+
+
+# ---------------------------------------------------------------- rules
+
+
+def clean_fields(fields: Iterable[str]) -> list[str]:
+    """Fields of expertise as stored: trimmed, width-normalised (NFKC), distinct, in order."""
+    out: list[str] = []
+    for raw in fields:
+        tag = unicodedata.normalize("NFKC", str(raw)).strip()
+        if not tag:
+            continue
+        if len(tag) > FIELD_LENGTH:
+            raise Invalid(
+                f"专业领域“{tag[:20]}…”过长，最多 {FIELD_LENGTH} 个字符 / "
+                f"a field is at most {FIELD_LENGTH} characters"
+            )
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_FIELDS:
+        raise Invalid(f"专业领域最多 {MAX_FIELDS} 个 / at most {MAX_FIELDS} fields of expertise")
+    return out
+
+
+def expert_user(session: Session, user_id: int) -> User:
+    """The expert user ``user_id``, or 404 (also for a user who is not an expert)."""
+    user = session.get(User, user_id)
+    if user is None or user.role is not Role.expert:
+        raise NotFound(f"专家 {user_id} 不存在 / no such expert: {user_id}")
+    return user
+
+
+def _ensure_self_or_operator(actor: Actor, user_id: int) -> None:
+    """An expert's profile and conflicts: operators, and the expert themself (to anyone else
+    the expert does not exist: who is in the pool is not public)."""
+    if not can_manage_expert_pool(actor) and actor.user_id != user_id:
+        raise NotFound(f"专家 {user_id} 不存在 / no such expert: {user_id}")
+
+
+def _organisation(session: Session, organisation_id: int, what: str) -> Organisation:
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise Invalid(
+            f"{what}：组织 {organisation_id} 未登记 / organisation {organisation_id} is not "
+            "in the registry"
+        )
+    return org
+
+
+def save_profile(
+    session: Session,
+    *,
+    actor: Actor,
+    user_id: int,
+    fields: Sequence[str],
+    title: str = "",
+    affiliation_id: int | None = None,
+    in_pool: bool = True,
+) -> ExpertProfile:
+    """Create or update the expert's profile.
+
+    Operators set everything; an expert sets their own fields and title, and gets 403 for
+    a change of ``in_pool`` or ``affiliation_id`` (pass the stored values). The affiliation
+    must be a registered organisation.
+    """
+    _ensure_self_or_operator(actor, user_id)
+    expert_user(session, user_id)
+    profile = session.get(ExpertProfile, user_id)
+    stored_pool = profile.in_pool if profile is not None else True
+    stored_affiliation = profile.affiliation_id if profile is not None else None
+    if not can_manage_expert_pool(actor):
+        if in_pool != stored_pool:
+            raise Forbidden(
+                "是否在库由运营方决定 / only operators put experts in or out of the pool"
+            )
+        if affiliation_id != stored_affiliation:
+            raise Forbidden("任职单位由运营方登记 / only operators record an expert's affiliation")
+    if affiliation_id is not None:
+        _organisation(session, affiliation_id, "任职单位")
+    if len(title) > 100:
+        raise Invalid("职称最多 100 个字符 / the title is at most 100 characters")
+    if profile is None:
+        profile = ExpertProfile(user_id=user_id)
+        session.add(profile)
+    profile.fields = clean_fields(fields)
+    profile.title = title.strip()
+    profile.affiliation_id = affiliation_id
+    profile.in_pool = in_pool
+    session.flush()
+    return profile
+
+
+def declare_conflict(
+    session: Session, *, actor: Actor, expert_id: int, organisation_id: int, reason: str = ""
+) -> ExpertConflict:
+    """Declare (or re-word) the expert's conflict of interest with an organisation: the
+    expert themself, or an operator. Declaring it again updates its reason."""
+    _ensure_self_or_operator(actor, expert_id)
+    expert_user(session, expert_id)
+    _organisation(session, organisation_id, "利益冲突单位")
+    found = session.scalar(
+        select(ExpertConflict).where(
+            ExpertConflict.expert_id == expert_id,
+            ExpertConflict.organisation_id == organisation_id,
+        )
+    )
+    if found is None:
+        found = ExpertConflict(expert_id=expert_id, organisation_id=organisation_id)
+        session.add(found)
+    found.reason = reason.strip()
+    session.flush()
+    return found
+
+
+def remove_conflict(
+    session: Session, *, actor: Actor, expert_id: int, organisation_id: int
+) -> bool:
+    """Withdraw a declared conflict (the expert themself, or an operator); whether there
+    was one. Panels already drawn keep the exclusions they recorded."""
+    _ensure_self_or_operator(actor, expert_id)
+    expert_user(session, expert_id)
+    found = session.scalar(
+        select(ExpertConflict).where(
+            ExpertConflict.expert_id == expert_id,
+            ExpertConflict.organisation_id == organisation_id,
+        )
+    )
+    if found is None:
+        return False
+    session.delete(found)
+    session.flush()
+    return True
+
+
+# ---------------------------------------------------------------- load
+
+
+def loads(session: Session, expert_ids: Sequence[int] | None = None) -> dict[int, Load]:
+    """Each expert's load (see the module's docstring), in three grouped queries; experts
+    with no open work are absent. ``expert_ids`` narrows it; ``None`` counts everyone."""
+    seated = and_(
+        PanelMember.panel_id == Panel.id,
+        Panel.state == PanelState.open,
+        PanelMember.state != MemberState.recused,
+    )
+    narrow = [PanelMember.expert_id.in_(expert_ids)] if expert_ids is not None else []
+    out: dict[int, Load] = {}
+
+    seats = select(PanelMember.expert_id, func.count()).where(seated, *narrow)
+    for expert_id, n in session.execute(seats.group_by(PanelMember.expert_id)):
+        out.setdefault(expert_id, Load()).seats = n
+
+    scored = (
+        select(PanelMember.expert_id, func.count())
+        .select_from(PanelMember)
+        .join(Panel, seated)
+        .join(
+            Application,
+            and_(
+                Application.challenge_id == Panel.challenge_id,
+                Application.state.in_(SCORED_STATES),
+            ),
+        )
+        .outerjoin(
+            ReviewScore,
+            and_(
+                ReviewScore.panel_id == Panel.id,
+                ReviewScore.expert_id == PanelMember.expert_id,
+                ReviewScore.application_id == Application.id,
+            ),
+        )
+        .where(ReviewScore.id.is_(None), *narrow)
+        .group_by(PanelMember.expert_id)
+    )
+    for expert_id, n in session.execute(scored):
+        out.setdefault(expert_id, Load()).to_score = n
+
+    seated_any = and_(PanelMember.panel_id == Panel.id, PanelMember.state != MemberState.recused)
+    grading = (
+        select(PanelMember.expert_id, func.count())
+        .select_from(PanelMember)
+        .join(Panel, seated_any)
+        .join(Stage, Stage.challenge_id == Panel.challenge_id)
+        .join(
+            GradingRound,
+            and_(GradingRound.stage_id == Stage.id, GradingRound.state == PanelState.open),
+        )
+        .join(GradingItem, GradingItem.round_id == GradingRound.id)
+        .outerjoin(
+            Grade,
+            and_(Grade.item_id == GradingItem.id, Grade.expert_id == PanelMember.expert_id),
+        )
+        .where(Grade.id.is_(None), *narrow)
+        .group_by(PanelMember.expert_id)
+    )
+    for expert_id, n in session.execute(grading):
+        out.setdefault(expert_id, Load()).to_grade = n
+    return out
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _out(user: User, profile: ExpertProfile | None, load: Load | None) -> ExpertOut:
+    conflicts = profile.conflicts if profile is not None else []
+    return ExpertOut(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        title=profile.title if profile else "",
+        fields=list(profile.fields) if profile else [],
+        affiliation_id=profile.affiliation_id if profile else None,
+        affiliation=profile.affiliation.name_zh if profile and profile.affiliation else "",
+        in_pool=profile.in_pool if profile else False,
+        has_profile=profile is not None,
+        conflicts=[
+            ConflictOut(
+                organisation_id=c.organisation_id,
+                organisation=c.organisation.name_zh,
+                reason=c.reason,
+            )
+            for c in conflicts
+        ],
+        load=load or Load(),
+    )
+
+
+def _profiles(session: Session, user_ids: Sequence[int]) -> dict[int, ExpertProfile]:
+    rows = session.scalars(
+        select(ExpertProfile)
+        .where(ExpertProfile.user_id.in_(user_ids))
+        .options(
+            selectinload(ExpertProfile.affiliation),
+            selectinload(ExpertProfile.conflicts).selectinload(ExpertConflict.organisation),
+        )
+    )
+    return {p.user_id: p for p in rows}
+
+
+def list_pool(
+    session: Session,
+    *,
+    actor: Actor,
+    field: str = "",
+    in_pool: bool | None = None,
+    q: str = "",
+) -> list[ExpertOut]:
+    """Every expert user (operators only), with profile, conflicts and load, by name.
+
+    ``field`` keeps experts carrying that field exactly; ``in_pool`` those in (or out of)
+    the pool (an expert without a profile is out); ``q`` searches username and name.
+    """
+    ensure(can_manage_expert_pool(actor), "只有运营方可以查看专家库 / operators only")
+    stmt = select(User).where(User.role == Role.expert)
+    if q.strip():
+        pattern = (
+            "%" + q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
+        )
+        stmt = stmt.where(
+            or_(
+                User.username.ilike(pattern, escape="\\"),
+                User.display_name.ilike(pattern, escape="\\"),
+            )
+        )
+    users = list(session.scalars(stmt.order_by(User.display_name, User.id)))
+    profiles = _profiles(session, [u.id for u in users])
+    counted = loads(session, [u.id for u in users])
+    wanted = clean_fields([field]) if field.strip() else []
+    out = []
+    for user in users:
+        row = _out(user, profiles.get(user.id), counted.get(user.id))
+        if wanted and wanted[0] not in row.fields:
+            continue
+        if in_pool is not None and row.in_pool != in_pool:
+            continue
+        out.append(row)
+    return out
+
+
+def get_expert(session: Session, *, actor: Actor, user_id: int) -> ExpertOut:
+    """One expert's profile, conflicts and load: operators and the expert themself."""
+    _ensure_self_or_operator(actor, user_id)
+    user = expert_user(session, user_id)
+    return _out(
+        user, _profiles(session, [user_id]).get(user_id), loads(session, [user_id]).get(user_id)
+    )
+
+
+def field_suggestions(session: Session) -> list[str]:
+    """Fields to offer in forms: the board's scenario domains and the pool's fields in use."""
+    domains = select(Scenario.domain).where(
+        Scenario.domain != "", Scenario.status != ScenarioStatus.draft
+    )
+    words = set(session.scalars(domains.distinct()))
+    for fields in session.scalars(select(ExpertProfile.fields)):
+        words.update(fields or [])
+    return sorted(words)
