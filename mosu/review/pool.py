@@ -304,8 +304,12 @@ def loads(session: Session, expert_ids: Sequence[int] | None = None) -> dict[int
 # ---------------------------------------------------------------- reading
 
 
-def _out(user: User, profile: ExpertProfile | None, load: Load | None) -> ExpertOut:
-    conflicts = profile.conflicts if profile is not None else []
+def _out(
+    user: User,
+    profile: ExpertProfile | None,
+    conflicts: Sequence[ExpertConflict],
+    load: Load | None,
+) -> ExpertOut:
     return ExpertOut(
         user_id=user.id,
         username=user.username,
@@ -328,16 +332,29 @@ def _out(user: User, profile: ExpertProfile | None, load: Load | None) -> Expert
     )
 
 
-def _profiles(session: Session, user_ids: Sequence[int]) -> dict[int, ExpertProfile]:
+def profiles_of(session: Session, user_ids: Sequence[int]) -> dict[int, ExpertProfile]:
+    """The experts' profiles (with their affiliations), by user id."""
     rows = session.scalars(
         select(ExpertProfile)
         .where(ExpertProfile.user_id.in_(user_ids))
-        .options(
-            selectinload(ExpertProfile.affiliation),
-            selectinload(ExpertProfile.conflicts).selectinload(ExpertConflict.organisation),
-        )
+        .options(selectinload(ExpertProfile.affiliation))
     )
     return {p.user_id: p for p in rows}
+
+
+def conflicts_of(session: Session, user_ids: Sequence[int]) -> dict[int, list[ExpertConflict]]:
+    """The experts' declared conflicts (with their organisations), by user id: declared
+    with or without a profile."""
+    rows = session.scalars(
+        select(ExpertConflict)
+        .where(ExpertConflict.expert_id.in_(user_ids))
+        .options(selectinload(ExpertConflict.organisation))
+        .order_by(ExpertConflict.id)
+    )
+    out: dict[int, list[ExpertConflict]] = {}
+    for row in rows:
+        out.setdefault(row.expert_id, []).append(row)
+    return out
 
 
 def list_pool(
@@ -366,12 +383,16 @@ def list_pool(
             )
         )
     users = list(session.scalars(stmt.order_by(User.display_name, User.id)))
-    profiles = _profiles(session, [u.id for u in users])
-    counted = loads(session, [u.id for u in users])
+    ids = [u.id for u in users]
+    profiles, conflicts, counted = (
+        profiles_of(session, ids),
+        conflicts_of(session, ids),
+        loads(session, ids),
+    )
     wanted = clean_fields([field]) if field.strip() else []
     out = []
     for user in users:
-        row = _out(user, profiles.get(user.id), counted.get(user.id))
+        row = _out(user, profiles.get(user.id), conflicts.get(user.id, []), counted.get(user.id))
         if wanted and wanted[0] not in row.fields:
             continue
         if in_pool is not None and row.in_pool != in_pool:
@@ -385,7 +406,10 @@ def get_expert(session: Session, *, actor: Actor, user_id: int) -> ExpertOut:
     _ensure_self_or_operator(actor, user_id)
     user = expert_user(session, user_id)
     return _out(
-        user, _profiles(session, [user_id]).get(user_id), loads(session, [user_id]).get(user_id)
+        user,
+        profiles_of(session, [user_id]).get(user_id),
+        conflicts_of(session, [user_id]).get(user_id, []),
+        loads(session, [user_id]).get(user_id),
     )
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
 from mosu.accounts.service import create_user, valid_username
@@ -49,7 +49,7 @@ from mosu.registry.sheets import (
     write_xlsx,
 )
 from mosu.review.models import ExpertConflict, ExpertProfile
-from mosu.review.pool import clean_fields
+from mosu.review.pool import clean_fields, conflicts_of, profiles_of
 
 LIST_SEPARATOR = "；"
 
@@ -295,15 +295,8 @@ def import_pool(
 
 def _records(session: Session) -> list[dict[str, object]]:
     users = session.scalars(select(User).where(User.role == Role.expert).order_by(User.id)).all()
-    profiles = {
-        p.user_id: p
-        for p in session.scalars(
-            select(ExpertProfile).options(
-                selectinload(ExpertProfile.affiliation),
-                selectinload(ExpertProfile.conflicts).selectinload(ExpertConflict.organisation),
-            )
-        )
-    }
+    ids = [u.id for u in users]
+    profiles, conflicts = profiles_of(session, ids), conflicts_of(session, ids)
     out = []
     for user in users:
         profile = profiles.get(user.id)
@@ -316,7 +309,7 @@ def _records(session: Session) -> list[dict[str, object]]:
                 "affiliation": profile.affiliation.name_zh
                 if profile and profile.affiliation
                 else "",
-                "conflicts": [c.organisation.name_zh for c in profile.conflicts] if profile else [],
+                "conflicts": [c.organisation.name_zh for c in conflicts.get(user.id, [])],
                 "in_pool": profile.in_pool if profile else False,
             }
         )
