@@ -21,6 +21,7 @@ REGISTERING_MODULES = (
     "mosu.race.handlers",  # challenge.submission, challenge.close_stage
     "mosu.search.live",  # the text search of the organisation, model and scenario lists
     "mosu.challenges.catalogue",  # a scenario's published challenges, in its output
+    "mosu.review.reminders",  # review.remind
 )
 
 

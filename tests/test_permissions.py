@@ -71,6 +71,7 @@ from mosu.supply.schemas import (
     ReviewIn,
 )
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
+from tests.helpers import panel_walk
 from tests.helpers import scenarios as factory
 from tests.helpers.routes import (
     NOT_PERMISSION_CHECKED,
@@ -372,6 +373,28 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("PUT", f"{V1}/challenges/{{challenge_id}}/rubric"): Expect(OPERATOR_ONLY),
 }
 
+# 专家评审: the walked panel is open, 双盲, and the walker's expert sits on it (confirmed);
+# writes get a fresh panel of the same experts (the expert confirmed for scoring)
+PANELIST = frozenset({"expert"})
+EXPECTED.update(
+    {
+        ("POST", f"{V1}/challenges/{{challenge_id}}/panel"): Expect(OPERATOR_ONLY, 201),
+        ("GET", f"{V1}/challenges/{{challenge_id}}/panel"): everyone(),
+        ("POST", f"{V1}/panels/{{panel_id}}/confirm"): Expect(PANELIST),
+        ("POST", f"{V1}/panels/{{panel_id}}/recuse"): Expect(PANELIST | OPERATOR_ONLY),
+        ("POST", f"{V1}/panels/{{panel_id}}/deadline"): Expect(OPERATOR_ONLY),
+        ("POST", f"{V1}/panels/{{panel_id}}/close"): Expect(OPERATOR_ONLY),
+        ("GET", f"{V1}/panels/{{panel_id}}/applications"): Expect(PANELIST),
+        ("PUT", f"{V1}/panels/{{panel_id}}/applications/{{application_id}}/score"): Expect(
+            PANELIST
+        ),
+        ("GET", f"{V1}/panels/{{panel_id}}/applications/{{application_id}}/proposal.pdf"): Expect(
+            PANELIST
+        ),
+        ("GET", f"{V1}/me/review-queue"): Expect(PANELIST),
+    }
+)
+
 
 #: Routes with a data set in the URL, walked again with a data set whose providing
 #: organisation is org_demand: its demand member belongs to it, yet only operators and the
@@ -413,6 +436,7 @@ class Walk:
     battle_a: int = 0
     case_study_a: int = 0
     notification_a: int = 0
+    panel: panel_walk.PanelWalk | None = None
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -570,7 +594,23 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     walk_challenges(app, walk)
     walk_race(app, walk)
     walk_board(walk)
+    walk_panel(app, walk)
     return walk
+
+
+def walk_panel(app: FastAPI, walk: Walk) -> None:
+    """A 双盲 panel, open, whose three members (the walker's expert among them) have all
+    scored: no score comment shows to anyone but its author (see tests/helpers/panel_walk)."""
+    walk.panel = panel_walk.build_panel_walk(
+        walk.db, walk.world, model_id=walk.model_a, data_dir=app.state.settings.data_dir
+    )
+    for who, secrets in panel_walk.secrets_of(walk.panel).items():
+        walk.private[who] |= secrets
+
+
+def _panel(walk: Walk) -> panel_walk.PanelWalk:
+    assert walk.panel is not None
+    return walk.panel
 
 
 def walk_board(walk: Walk) -> None:
@@ -1037,6 +1077,27 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "api_key": SECRET_API_KEY,
     },
 }
+API_BODIES.update(
+    {
+        ("POST", f"{V1}/challenges/{{challenge_id}}/panel"): lambda w: {
+            "size": 3,
+            "field": panel_walk.FIELD,
+            "seed": w.next(),
+        },
+        ("POST", f"{V1}/panels/{{panel_id}}/recuse"): lambda w: {
+            "reason": "步行者回避",
+            "expert_id": w.world.user_ids["expert"],
+        },
+        ("POST", f"{V1}/panels/{{panel_id}}/deadline"): lambda w: {
+            "deadline": "2099-01-01T09:00:00+08:00"
+        },
+        ("POST", f"{V1}/panels/{{panel_id}}/close"): lambda w: {},
+        ("PUT", f"{V1}/panels/{{panel_id}}/applications/{{application_id}}/score"): lambda w: {
+            "scores": panel_walk.full_scores(),
+            "comment": "步行者的评审意见",
+        },
+    }
+)
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 PARAM = re.compile(r"{(\w+)(?::\w+)?}")
@@ -1141,6 +1202,30 @@ def fill(
         }
         # race routes walk the racing challenge; writes get a fresh race or submission
         fixed.update({"stage_id": walk.stage_a, "submission_id": walk.submission_a})
+        # panel routes walk the blind panel; writes get a fresh challenge or panel
+        if name == "challenge_id" and path.endswith("/panel"):
+            return str(
+                panel_walk.fresh_ready_challenge(
+                    walk.db, walk.world, model_id=walk.model_a, data_dir=data_dir
+                )
+                if writes
+                else _panel(walk).challenge
+            )
+        if name == "panel_id":
+            if not writes:
+                return str(_panel(walk).panel)
+            return str(
+                panel_walk.fresh_panel(
+                    walk.db,
+                    walk.world,
+                    _panel(walk),
+                    model_id=walk.model_a,
+                    data_dir=data_dir,
+                    confirmed=path.endswith("/score"),
+                )
+            )
+        if name == "application_id" and "/panels/" in path:
+            return str(_panel(walk).fresh_application if writes else _panel(walk).application)
         if name == "challenge_id" and "/race" in path:
             return str(fresh_race(walk)[0] if writes else walk.race_challenge)
         if name == "stage_id" and writes and path.endswith("/close"):

@@ -1,0 +1,440 @@
+"""A challenge's expert panel (评审专家组): the seeded draw, confirmations and recusals.
+
+The draw is reproducible by anyone: the eligible pool (experts in the pool whose fields
+include the panel's field, minus those with a conflict of interest) sorted by user id and
+shuffled by ``random.Random(seed)`` (:func:`draw_order`). The first ``size`` candidates are
+invited; a recusal invites the next candidate not yet on the panel. Before a member sees
+any application they confirm no conflict, and the conflict rule is checked again then
+(an applicant added after the draw cannot leave a conflicted member on the panel).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from mosu.accounts.models import Notification, User
+from mosu.challenges import lifecycle
+from mosu.challenges.catalogue import get_challenge
+from mosu.challenges.models import (
+    Application,
+    ApplicationMember,
+    ApplicationState,
+    Challenge,
+    ChallengeState,
+)
+from mosu.core import clock
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.jobs import queue
+from mosu.permissions import Actor, Role, can_manage_challenge, ensure
+from mosu.registry.models import Organisation
+from mosu.review.conflicts import conflict
+from mosu.review.models import (
+    ExpertConflict,
+    ExpertProfile,
+    MemberState,
+    Panel,
+    PanelMember,
+    PanelState,
+    ReviewScore,
+    Rubric,
+)
+
+MAX_SEED = 2**63
+"""Seeds are drawn with ``secrets.randbits(63)`` and must fit a signed 64-bit column."""
+REVIEWED_STATES = frozenset({ApplicationState.approved, ApplicationState.shortlisted})
+"""The applications a panel scores: approved ones (still so once shortlisted)."""
+REMIND_JOB = "review.remind"
+"""The job that reminds a panel's members 48 hours before its deadline and once after."""
+REMIND_BEFORE = dt.timedelta(hours=48)
+
+
+def draw_order(eligible_ids: Iterable[int], seed: int) -> list[int]:
+    """The panel's candidate order: the eligible user ids sorted, then shuffled by
+    ``random.Random(seed)``. Pure, so anyone holding the published seed and pool can repeat
+    the draw: ``draw_order(sorted(panel.candidates), panel.seed) == panel.candidates``."""
+    order = sorted(eligible_ids)
+    random.Random(seed).shuffle(order)
+    return order
+
+
+def aware(moment: dt.datetime) -> dt.datetime:
+    """A stored time made timezone-aware (SQLite drops the zone; times are stored in UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def panel_of(session: Session, challenge_id: int) -> Panel | None:
+    """The challenge's panel, if one was drawn."""
+    return session.scalar(select(Panel).where(Panel.challenge_id == challenge_id))
+
+
+def get_panel(session: Session, panel_id: int) -> Panel:
+    panel = session.get(Panel, panel_id)
+    if panel is None:
+        raise NotFound(f"评审专家组 {panel_id} 不存在 / panel {panel_id} not found")
+    return panel
+
+
+def reviewed_applications(session: Session, challenge_id: int) -> list[Application]:
+    """The applications the panel scores, by id."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.challenge_id == challenge_id,
+                Application.state.in_(REVIEWED_STATES),
+            )
+            .order_by(Application.id)
+        )
+    )
+
+
+def applicant_organisations(session: Session, challenge_id: int) -> dict[int, str]:
+    """Every organisation on an application that is not withdrawn (leads and consortium
+    members), with its name: whom a member may not be tied to."""
+    live = (
+        select(Application.id)
+        .where(
+            Application.challenge_id == challenge_id,
+            Application.state != ApplicationState.withdrawn,
+        )
+        .scalar_subquery()
+    )
+    leads = select(Organisation.id, Organisation.name_zh).join(
+        Application, Application.organisation_id == Organisation.id
+    )
+    members = select(Organisation.id, Organisation.name_zh).join(
+        ApplicationMember, ApplicationMember.organisation_id == Organisation.id
+    )
+    found: dict[int, str] = {}
+    for stmt in (
+        leads.where(Application.id.in_(live)),
+        members.where(ApplicationMember.application_id.in_(live)),
+    ):
+        found.update({k: v for k, v in session.execute(stmt)})
+    return found
+
+
+def _declared(session: Session, expert_id: int) -> set[int]:
+    return set(
+        session.scalars(
+            select(ExpertConflict.organisation_id).where(ExpertConflict.expert_id == expert_id)
+        )
+    )
+
+
+def conflict_now(session: Session, *, expert_id: int, challenge: Challenge) -> str | None:
+    """Why the expert must step aside from the challenge today, or ``None``."""
+    profile = session.get(ExpertProfile, expert_id)
+    return conflict(
+        affiliation_id=profile.affiliation_id if profile else None,
+        declared=_declared(session, expert_id),
+        issuer_id=challenge.organisation_id,
+        applicants=applicant_organisations(session, challenge.id),
+    )
+
+
+def notify_user(session: Session, *, user_id: int, kind: str, title: str, link: str) -> None:
+    session.add(Notification(user_id=user_id, kind=kind, title=title, link=link))
+
+
+def _invite(session: Session, panel: Panel, expert_id: int) -> PanelMember:
+    member = PanelMember(
+        expert_id=expert_id,
+        position=panel.candidates.index(expert_id),
+        state=MemberState.invited,
+    )
+    panel.members.append(member)
+    notify_user(
+        session,
+        user_id=expert_id,
+        kind="review_invited",
+        title=f"您被抽选为“{panel.challenge.title}”的评审专家，请确认无利益冲突",
+        link=f"/review/panels/{panel.id}",
+    )
+    return member
+
+
+def draw_panel(
+    session: Session,
+    *,
+    actor: Actor,
+    challenge_id: int,
+    size: int,
+    field: str = "",
+    seed: int | None = None,
+    deadline: dt.datetime | None = None,
+) -> Panel:
+    """Draw the challenge's panel (operators, while it is shortlisting, once a rubric is
+    published): ``size`` experts by a seeded shuffle of the eligible pool, recorded."""
+    ensure(can_manage_challenge(actor), "只有运营方可以抽取评审专家 / only operators draw panels")
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    if challenge.state is not ChallengeState.shortlisting:
+        raise Conflict(
+            "榜单进入入围评审后才能抽取评审专家 / a panel is drawn while shortlisting",
+            details={"state": challenge.state.value},
+        )
+    if session.get(Rubric, challenge.id) is None:
+        raise Conflict("请先发布评审细则 / publish the review rubric first")
+    if panel_of(session, challenge.id) is not None:
+        raise Conflict("该榜单已抽取评审专家组 / the challenge already has a panel")
+    if size < 1:
+        raise Invalid("专家人数至少为 1 / size must be at least 1", details={"field": "size"})
+    if seed is not None and not 0 <= seed < MAX_SEED:
+        raise Invalid("随机种子超出范围 / seed out of range", details={"field": "seed"})
+    field = field.strip()
+    profiles = session.scalars(
+        select(ExpertProfile)
+        .join(User, User.id == ExpertProfile.user_id)
+        .where(ExpertProfile.in_pool.is_(True), User.is_active.is_(True))
+        .order_by(ExpertProfile.user_id)
+    )
+    applicants = applicant_organisations(session, challenge.id)
+    eligible: list[int] = []
+    excluded: dict[str, str] = {}
+    for profile in profiles:
+        if field and field not in profile.fields:
+            continue
+        why = conflict(
+            affiliation_id=profile.affiliation_id,
+            declared=_declared(session, profile.user_id),
+            issuer_id=challenge.organisation_id,
+            applicants=applicants,
+        )
+        if why is None:
+            eligible.append(profile.user_id)
+        else:
+            excluded[str(profile.user_id)] = why
+    if len(eligible) < size:
+        raise Invalid(
+            f"符合条件的专家只有 {len(eligible)} 位，少于所需的 {size} 位 / "
+            f"only {len(eligible)} eligible experts for a panel of {size}",
+            details={"eligible": len(eligible), "size": size, "excluded": len(excluded)},
+        )
+    seed = secrets.randbits(63) if seed is None else seed
+    panel = Panel(
+        challenge=challenge,
+        size=size,
+        field=field,
+        seed=seed,
+        candidates=draw_order(eligible, seed),
+        excluded=excluded,
+        deadline=deadline,
+        state=PanelState.open,
+        drawn_by_id=actor.user_id,
+    )
+    session.add(panel)
+    session.flush()
+    for expert_id in panel.candidates[:size]:
+        _invite(session, panel, expert_id)
+    lifecycle.record(
+        session,
+        challenge,
+        actor=actor,
+        action="panel_drawn",
+        details={
+            "panel_id": panel.id,
+            "size": size,
+            "field": field,
+            "seed": str(seed),
+            "eligible": len(eligible),
+            "excluded": len(excluded),
+        },
+    )
+    session.flush()
+    schedule_reminders(session, panel)
+    return panel
+
+
+def seat_of(panel: Panel, expert_id: int | None) -> PanelMember | None:
+    """The expert's seat on the panel (the latest, recused or not), if any."""
+    return next((m for m in panel.members if m.expert_id == expert_id), None)
+
+
+def _open(panel: Panel) -> None:
+    if panel.state is not PanelState.open:
+        raise Conflict("评审已结束 / the panel is closed")
+
+
+def confirm(session: Session, *, actor: Actor, panel_id: int) -> PanelMember:
+    """The member confirms no conflict of interest (确认无利益冲突), before seeing any
+    application; refused if the conflict rule finds one now."""
+    panel = get_panel(session, panel_id)
+    member = seat_of(panel, actor.user_id)
+    if member is None or actor.role is not Role.expert:
+        raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
+    _open(panel)
+    if member.state is MemberState.recused:
+        raise Conflict("您已回避 / you recused yourself")
+    why = conflict_now(session, expert_id=member.expert_id, challenge=panel.challenge)
+    if why is not None:
+        raise Conflict(
+            f"存在利益冲突，请回避：{why} / a conflict of interest exists: recuse",
+            details={"conflict": why},
+        )
+    if member.state is MemberState.confirmed:
+        return member
+    member.state = MemberState.confirmed
+    member.answered_at = clock.now()
+    lifecycle.record(
+        session,
+        panel.challenge,
+        actor=actor,
+        action="panel_member_confirmed",
+        details={"panel_id": panel.id, "position": member.position},
+    )
+    session.flush()
+    return member
+
+
+def confirmed_seat(session: Session, *, actor: Actor, panel: Panel) -> PanelMember:
+    """The actor's confirmed seat, checked against the conflict rule again (an applicant
+    added since the confirmation is caught here); else 403 or 409."""
+    member = seat_of(panel, actor.user_id)
+    if member is None or actor.role is not Role.expert or member.state is MemberState.recused:
+        raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
+    if member.state is not MemberState.confirmed:
+        raise Conflict("请先确认无利益冲突 / confirm you have no conflict first")
+    why = conflict_now(session, expert_id=member.expert_id, challenge=panel.challenge)
+    if why is not None:
+        raise Conflict(
+            f"存在利益冲突，请回避：{why} / a conflict of interest exists: recuse",
+            details={"conflict": why},
+        )
+    return member
+
+
+def _replacement(session: Session, panel: Panel) -> PanelMember | None:
+    on_panel = {m.expert_id for m in panel.members}
+    for expert_id in panel.candidates:
+        if expert_id in on_panel:
+            continue
+        profile = session.get(ExpertProfile, expert_id)
+        if profile is None or not profile.in_pool:
+            continue
+        if conflict_now(session, expert_id=expert_id, challenge=panel.challenge) is not None:
+            continue
+        return _invite(session, panel, expert_id)
+    return None
+
+
+def recuse(
+    session: Session,
+    *,
+    actor: Actor,
+    panel_id: int,
+    reason: str,
+    expert_id: int | None = None,
+) -> PanelMember | None:
+    """回避: a member steps aside with a reason (an operator may record it for them, naming
+    ``expert_id``); the next candidate not yet on the panel is invited. Returns that
+    replacement, or ``None`` when the candidates are exhausted. Scores the member gave are
+    withdrawn with them."""
+    panel = get_panel(session, panel_id)
+    if actor.is_operator:
+        if expert_id is None:
+            raise Invalid("请指明回避的专家 / name the expert", details={"field": "expert_id"})
+    elif actor.role is Role.expert:
+        if expert_id not in (None, actor.user_id):
+            raise Forbidden("专家只能为自己申请回避 / experts recuse only themselves")
+        expert_id = actor.user_id
+    else:
+        raise Forbidden("无权办理回避 / you may not record a recusal")
+    member = seat_of(panel, expert_id)
+    if member is None:
+        raise Forbidden("该专家不是评审专家组成员 / not a member of this panel")
+    _open(panel)
+    if member.state is MemberState.recused:
+        raise Conflict("已回避 / already recused")
+    if not reason.strip():
+        raise Invalid("回避须说明原因 / a recusal needs a reason", details={"field": "reason"})
+    member.state = MemberState.recused
+    member.answered_at = clock.now()
+    member.recusal_reason = reason.strip()
+    withdrawn = session.execute(
+        delete(ReviewScore).where(
+            ReviewScore.panel_id == panel.id, ReviewScore.expert_id == member.expert_id
+        )
+    )
+    replacement = _replacement(session, panel)
+    lifecycle.record(
+        session,
+        panel.challenge,
+        actor=actor,
+        action="panel_member_recused",
+        details={
+            "panel_id": panel.id,
+            "position": member.position,
+            "replacement_position": replacement.position if replacement else None,
+            "exhausted": replacement is None,
+            "scores_withdrawn": int(getattr(withdrawn, "rowcount", 0) or 0),
+        },
+    )
+    session.flush()
+    return replacement
+
+
+def set_deadline(
+    session: Session, *, actor: Actor, panel_id: int, deadline: dt.datetime | None
+) -> Panel:
+    """Set, extend or clear the panel's scoring deadline (operators, while it is open)."""
+    ensure(can_manage_challenge(actor), "只有运营方可以设置截止时间 / only operators set deadlines")
+    panel = get_panel(session, panel_id)
+    _open(panel)
+    panel.deadline = deadline
+    lifecycle.record(
+        session,
+        panel.challenge,
+        actor=actor,
+        action="panel_deadline_set",
+        details={
+            "panel_id": panel.id,
+            "deadline": clock.local(deadline).isoformat() if deadline else None,
+        },
+    )
+    session.flush()
+    schedule_reminders(session, panel)
+    return panel
+
+
+def schedule_reminders(session: Session, panel: Panel) -> None:
+    """Queue the panel's reminders: 48 hours before its deadline and at the deadline (a
+    reminder already sent for this deadline is not sent again, so extra jobs are harmless)."""
+    if panel.deadline is None:
+        return
+    deadline = aware(panel.deadline)
+    for moment in (deadline - REMIND_BEFORE, deadline):
+        job = queue.enqueue(session, kind=REMIND_JOB, payload={"panel_id": panel.id})
+        job.available_at = max(moment, clock.now())
+
+
+def past_deadline(panel: Panel, now: dt.datetime | None = None) -> bool:
+    return panel.deadline is not None and (now or clock.now()) >= aware(panel.deadline)
+
+
+__all__ = [
+    "MAX_SEED",
+    "REMIND_BEFORE",
+    "REMIND_JOB",
+    "REVIEWED_STATES",
+    "applicant_organisations",
+    "aware",
+    "confirm",
+    "confirmed_seat",
+    "conflict_now",
+    "draw_order",
+    "draw_panel",
+    "get_panel",
+    "panel_of",
+    "past_deadline",
+    "recuse",
+    "reviewed_applications",
+    "schedule_reminders",
+    "seat_of",
+    "set_deadline",
+]
