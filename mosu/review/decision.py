@@ -37,9 +37,14 @@ from mosu.review.shortlist import MIN_REASON
 DIGITS = 9
 
 
+def has_combined_rule(session: Session, challenge_id: int) -> bool:
+    """Whether the challenge publishes a combined rule (its winners are named by it)."""
+    rubric = session.get(Rubric, challenge_id)
+    return rubric is not None and bool(rubric.combined)
+
+
 def _rule_owns_decision(session: Session, challenge: Challenge) -> str | None:
-    rubric = session.get(Rubric, challenge.id)
-    if rubric is None or not rubric.combined:
+    if not has_combined_rule(session, challenge.id):
         return None
     return (
         "该榜单按综合评分规则确定揭榜单位，请在评审决定页面选择 / this challenge names its "
@@ -74,7 +79,8 @@ class CombinedTable(BaseModel):
     stage: str
     primary: str
     ready: bool
-    """Every stage closed: the race has its final scores and winners can be named."""
+    """The race has stages and every one is closed: its final scores are in, and winners can
+    be named (before, the table shows the panel's parts only)."""
     decided: bool
     winner_places: int
     rows: list[CombinedRow]
@@ -136,10 +142,8 @@ def _table(session: Session, challenge: Challenge) -> CombinedTable:
     if panel.state is not PanelState.closed:
         raise Conflict("评审尚未结束 / the panel has not closed yet")
     rule = CombinedRule.model_validate(rubric.combined)
-    if not challenge.stages:
-        raise Conflict("还没有赛马阶段 / the race has no stages")
-    final = challenge.stages[-1]
-    board = stage_board(final, "private")
+    final = challenge.stages[-1] if challenge.stages else None
+    board = stage_board(final, "private") if final is not None else None
     race_scores = {r.entry_id: r.score for r in board.rows} if board else {}
     panel_scores = {r.application.id: r.aggregate.score for r in tally(session, panel, rubric).rows}
     entries = [
@@ -173,9 +177,10 @@ def _table(session: Session, challenge: Challenge) -> CombinedTable:
     return CombinedTable(
         challenge_id=challenge.id,
         rule=rule,
-        stage=final.name,
+        stage=final.name if final is not None else "",
         primary=board.primary if board else "",
-        ready=all(s.state is StageState.closed for s in challenge.stages),
+        ready=bool(challenge.stages)
+        and all(s.state is StageState.closed for s in challenge.stages),
         decided=challenge.state in FINISHED_CHALLENGE,
         winner_places=challenge.winner_places,
         rows=rows,
@@ -223,6 +228,8 @@ def decide_combined(
     challenge = get_challenge(session, challenge_id, actor=actor)
     ensure(can_decide_by_panel(actor), "只有运营方可以确定揭榜单位 / only operators decide")
     table = _table(session, challenge)
+    if not table.ready:
+        raise Conflict("赛马的各阶段结束后才能确定揭榜单位 / close every stage of the race first")
     chosen = list(dict.fromkeys(entry_ids))
     departs = not _follows_rule(table, chosen)
     if departs and len(reason.strip()) < MIN_REASON:
@@ -231,8 +238,6 @@ def decide_combined(
             f"other than the rule's order needs a reason of {MIN_REASON}+ characters",
             details={"field": "reason", "rule_winners": table.rule_winners},
         )
-    if any(s.state is not StageState.closed for s in challenge.stages):
-        raise Conflict("还有未结束的阶段 / close every stage first")
     lifecycle.record(
         session,
         challenge,

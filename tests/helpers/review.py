@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
 from mosu import race as races
+from mosu.accounts.models import User
 from mosu.accounts.service import create_user
 from mosu.challenges.models import (
     Application,
@@ -28,6 +30,7 @@ from mosu.core import clock
 from mosu.permissions import Actor, Role
 from mosu.race.entries import entries_of
 from mosu.race.scoring import stage_data
+from mosu.registry.models import Organisation
 from mosu.review.aggregate import weighted_total
 from mosu.review.models import (
     Blinding,
@@ -70,6 +73,10 @@ def experts(session: Session, world: World, count: int) -> list[int]:
     """The world's expert and ``count − 1`` more expert users (专家一, 专家二 …)."""
     ids = [world.user_ids["expert"]]
     for n in range(2, count + 1):
+        known = session.scalar(select(User.id).where(User.username == f"expert-{n}"))
+        if known is not None:
+            ids.append(known)
+            continue
         user = create_user(
             session,
             username=f"expert-{n}",
@@ -79,6 +86,13 @@ def experts(session: Session, world: World, count: int) -> list[int]:
         )
         ids.append(user.id)
     return ids
+
+
+def _org(session: Session, team: str) -> int:
+    """The team's organisation (made the first time it is asked for)."""
+    name = f"{team}科技有限公司"
+    known = session.scalar(select(Organisation.id).where(Organisation.name_zh == name))
+    return known if known is not None else make_org(session, EXTRA_ORGS[team], name)
 
 
 def reviewed_challenge(
@@ -144,7 +158,7 @@ def reviewed_challenge(
     reviewed = Reviewed(challenge, rubric, panel, experts=panel_experts)
     orgs = {"甲队": world.org_a, "乙队": world.org_b}
     for team, pairs in scores.items():
-        org = orgs.get(team) or make_org(session, EXTRA_ORGS[team], f"{team}科技有限公司")
+        org = orgs.get(team) or _org(session, team)
         application = Application(
             challenge_id=challenge.id,
             organisation_id=org,
