@@ -497,3 +497,18 @@ def can_set_rubric(actor: Actor) -> bool:
 def can_read_rubric(actor: Actor, *, published: bool) -> bool:
     """A rubric is public once its challenge is published; a draft's only to operators."""
     return published or actor.is_operator
+
+
+# --- review: panel results, shortlist and the combined decision ---
+
+
+def can_see_panel_progress(actor: Actor) -> bool:
+    """An open panel's progress (who confirmed, how many scores are in), never the scores:
+    operators. Everyone else sees a panel's results only once it has closed."""
+    return actor.is_operator
+
+
+def can_decide_by_panel(actor: Actor) -> bool:
+    """Confirming the panel's shortlist (or departing from it with a reason) and naming the
+    winners by the combined rule: operators."""
+    return actor.is_operator

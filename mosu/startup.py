@@ -22,6 +22,8 @@ REGISTERING_MODULES = (
     "mosu.search.live",  # the text search of the organisation, model and scenario lists
     "mosu.challenges.catalogue",  # a scenario's published challenges, in its output
     "mosu.review.reminders",  # review.remind
+    "mosu.review.shortlist",  # a challenge with a panel is shortlisted by the panel
+    "mosu.review.decision",  # a challenge with a combined rule is decided by it
 )
 
 

@@ -53,7 +53,7 @@ from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
-from mosu.review.models import Rubric
+from mosu.review.models import Blinding, Rubric
 from mosu.supply import applications as supply_applications
 from mosu.supply import attachments as supply_attachments
 from mosu.supply import decisions as supply_decisions
@@ -159,12 +159,14 @@ class Expect:
     denied: int = 403
     unseen: frozenset[str] = frozenset()
     """Identities that may not even see the object: they are told it does not exist."""
+    public: int = 401
+    """What the public gets on a route open to it that the object refuses (403)."""
 
     def __call__(self, who: str) -> int:
         if who in self.ok:
             return self.status
         if who == "public":
-            return 401
+            return self.public
         return 404 if who in self.unseen else self.denied
 
 
@@ -371,6 +373,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/challenges/{{challenge_id}}/rubric"): everyone(),
     # writes get a fresh draft challenge
     ("PUT", f"{V1}/challenges/{{challenge_id}}/rubric"): Expect(OPERATOR_ONLY),
+    # review decision: the walked challenge's panel (双盲) has closed, org_a's and org_b's
+    # applications scored with comments; it has a combined rule and no race yet
+    ("GET", f"{V1}/challenges/{{challenge_id}}/panel-results"): everyone(),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/shortlist-proposal"): everyone(),
+    ("POST", f"{V1}/challenges/{{challenge_id}}/shortlist-proposal"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/challenges/{{challenge_id}}/combined"): Expect(RACE_REPORT_READERS, public=403),
+    # no race has run: the operator is told to close every stage first
+    ("POST", f"{V1}/challenges/{{challenge_id}}/combined-decision"): Expect(OPERATOR_ONLY, 409),
 }
 
 # 专家评审: the walked panel is open, 双盲, and the walker's expert sits on it (confirmed);
@@ -437,6 +447,8 @@ class Walk:
     case_study_a: int = 0
     notification_a: int = 0
     panel: panel_walk.PanelWalk | None = None
+    review_challenge: int = 0
+    review_proposal: list[int] = field(default_factory=list)
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -611,6 +623,40 @@ def walk_panel(app: FastAPI, walk: Walk) -> None:
 def _panel(walk: Walk) -> panel_walk.PanelWalk:
     assert walk.panel is not None
     return walk.panel
+    walk_review(walk)
+    return walk
+
+
+SECRET_REVIEW_COMMENT = "甲队：专家评语机密"
+REVIEW_PATH = re.compile(
+    r"/challenges/\{challenge_id\}/(panel-results|shortlist|decision|combined)"
+)
+
+
+def fresh_review(walk: Walk) -> int:
+    """A challenge whose 双盲 panel has closed: 甲队 (org_a) and 乙队 (org_b) scored by five
+    experts (the first the world's expert), with a combined rule; its proposal is kept for
+    the confirming write."""
+    from tests.helpers.review import reviewed_challenge
+
+    scores = {
+        "甲队": [(8, 5), (9, 7), (7, 6), (10, 10), (6, 5)],
+        "乙队": [(6, 5), (7, 6), (7, 6), (6, 5), (5, 5)],
+    }
+    rule = {"review_weight": 0.6, "race_weight": 0.4}
+    reviewed = reviewed_challenge(
+        walk.db, walk.world, scores, blinding=Blinding.double, combined=rule, comment="专家评语机密"
+    )
+    walk.db.commit()
+    walk.review_proposal = [a.id for a in reviewed.applications.values()]
+    return reviewed.challenge.id
+
+
+def walk_review(walk: Walk) -> None:
+    """The walked reviewed challenge: 甲队's comments are org_a's (and operators') to read."""
+    walk.review_challenge = fresh_review(walk)
+    for who in ("supplier_b", "demand", "expert", "public"):
+        walk.private[who] |= {SECRET_REVIEW_COMMENT}
 
 
 def walk_board(walk: Walk) -> None:
@@ -919,6 +965,13 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
     },
     ("POST", f"{V1}/challenges/{{challenge_id}}/race/decide"): lambda w: {"entry_ids": [w.entry_a]},
     ("POST", f"{V1}/stages/{{stage_id}}/close"): lambda w: {"reason": "步行者提前结束"},
+    ("POST", f"{V1}/challenges/{{challenge_id}}/shortlist-proposal"): lambda w: {
+        "application_ids": w.review_proposal
+    },
+    ("POST", f"{V1}/challenges/{{challenge_id}}/combined-decision"): lambda w: {
+        "entry_ids": [w.entry_a],
+        "reason": "步行者不按规则的理由说明",
+    },
     ("PUT", f"{V1}/stages/{{stage_id}}/selection"): lambda w: {
         "entry_id": w.entry_a,
         "submission_ids": [],
@@ -1230,6 +1283,10 @@ def fill(
             )
         if name == "application_id" and "/panels/" in path:
             return str(_panel(walk).fresh_application if writes else _panel(walk).application)
+        # review routes walk the reviewed challenge; confirming a shortlist takes a fresh one
+        if name == "challenge_id" and REVIEW_PATH.search(path):
+            fresh_one = writes and "shortlist" in path
+            return str(fresh_review(walk) if fresh_one else walk.review_challenge)
         if name == "challenge_id" and "/race" in path:
             return str(fresh_race(walk)[0] if writes else walk.race_challenge)
         if name == "stage_id" and writes and path.endswith("/close"):

@@ -3,6 +3,8 @@ approved one as an entry in the race."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,7 @@ from mosu.challenges.applications import get_application
 from mosu.challenges.models import (
     Application,
     ApplicationState,
+    Challenge,
     ChallengeState,
     Entry,
 )
@@ -23,6 +26,19 @@ from mosu.permissions import (
 )
 
 DECIDABLE = frozenset({ChallengeState.open, ChallengeState.shortlisting})
+
+ShortlistOwner = Callable[[Session, Challenge], str | None]
+"""Says why a challenge's shortlist is not made one application at a time (``None``: it is)."""
+
+_SHORTLIST_OWNERS: list[ShortlistOwner] = []
+
+
+def shortlisted_elsewhere(owner: ShortlistOwner) -> None:
+    """Let a package built on challenges take over some challenges' shortlists (the expert
+    panel's, :mod:`mosu.review.shortlist`): :func:`shortlist` then refuses with 409 and the
+    owner's message unless called with ``guarded=False`` by that package."""
+    if owner not in _SHORTLIST_OWNERS:
+        _SHORTLIST_OWNERS.append(owner)
 
 
 def decide_application(
@@ -69,9 +85,12 @@ def _entry_name(session: Session, challenge_id: int, base: str) -> str:
     return name
 
 
-def shortlist(session: Session, *, actor: Actor, application_id: int) -> Entry:
+def shortlist(
+    session: Session, *, actor: Actor, application_id: int, guarded: bool = True
+) -> Entry:
     """入围: an approved application becomes an entry in the race (operators, while the
-    challenge is shortlisting, up to its shortlist places)."""
+    challenge is shortlisting, up to its shortlist places). ``guarded=False`` is for the
+    package that owns the challenge's shortlist (see :func:`shortlisted_elsewhere`)."""
     application = get_application(session, application_id, actor=actor)
     ensure(can_manage_challenge(actor), "只有运营方可以确定入围 / only operators shortlist")
     challenge = application.challenge
@@ -85,6 +104,10 @@ def shortlist(session: Session, *, actor: Actor, application_id: int) -> Entry:
             "只有审核通过的申请可以入围 / only approved applications can be shortlisted",
             details={"state": application.state.value},
         )
+    for owner in _SHORTLIST_OWNERS if guarded else ():
+        why = owner(session, challenge)
+        if why is not None:
+            raise Conflict(why)
     places = session.scalar(
         select(func.count(Application.id)).where(
             Application.challenge_id == challenge.id,

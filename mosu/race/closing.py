@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
 from mosu.challenges.models import (
+    Challenge,
     ChallengeState,
     CutRule,
     Entry,
@@ -153,11 +155,36 @@ def close_stage(
     return stage
 
 
+DecisionOwner = Callable[[Session, Challenge], str | None]
+"""Says why a challenge's winners are not named on the race alone (``None``: they are)."""
+
+_DECISION_OWNERS: list[DecisionOwner] = []
+
+
+def decided_elsewhere(owner: DecisionOwner) -> None:
+    """Let a package built on the race take over some challenges' decisions (a published
+    combined rule, :mod:`mosu.review.decision`): :func:`decide` then refuses with 409 and
+    the owner's message unless called with ``guarded=False`` by that package."""
+    if owner not in _DECISION_OWNERS:
+        _DECISION_OWNERS.append(owner)
+
+
 def decide(
-    session: Session, *, actor: Actor, challenge_id: int, entry_ids: list[int], reason: str = ""
+    session: Session,
+    *,
+    actor: Actor,
+    challenge_id: int,
+    entry_ids: list[int],
+    reason: str = "",
+    guarded: bool = True,
 ) -> list[Entry]:
-    """Name the winners (揭榜成功) among the entries still in the race, after every stage."""
+    """Name the winners (揭榜成功) among the entries still in the race, after every stage.
+    ``guarded=False`` is for the package that owns the decision (:func:`decided_elsewhere`)."""
     challenge = get_challenge(session, challenge_id)
+    for owner in _DECISION_OWNERS if guarded and can_run_race(actor) else ():
+        why = owner(session, challenge)
+        if why is not None:
+            raise Conflict(why)
     if any(s.state is not StageState.closed for s in challenge.stages):
         raise Conflict("还有未结束的阶段 / close every stage first")
     ids = list(dict.fromkeys(entry_ids))

@@ -1,0 +1,195 @@
+"""Pages of the panel's results, its shortlist and the combined decision (专家评审结果、
+入围名单、综合评分决定). They read the same views as the API (:mod:`mosu.review.results`,
+:mod:`mosu.review.shortlist`, :mod:`mosu.review.decision`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from mosu.accounts.deps import OperatorActor, PublicActor
+from mosu.challenges.catalogue import get_challenge
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.deps import SessionDep
+from mosu.permissions import Actor
+from mosu.review.decision import combined_table, decide_combined, has_combined_rule
+from mosu.review.results import panel_of, panel_results
+from mosu.review.shortlist import confirm_shortlist, proposal
+from mosu.web.forms import FieldErrors, FormDep, service_errors, text
+from mosu.web.render import language, render
+
+router = APIRouter(include_in_schema=False)
+
+REFUSED = (Invalid, Conflict, Forbidden, NotFound)
+
+
+def _ids(values: list[Any]) -> list[int]:
+    return [int(v) for v in values if isinstance(v, str) and v.isdigit()]
+
+
+def review_links(session: Session, challenge_id: int) -> dict[str, bool]:
+    """Which of these pages the challenge page links to: the results and shortlist once a
+    panel is drawn, the decision page when the challenge publishes a combined rule."""
+    return {
+        "panel": panel_of(session, challenge_id) is not None,
+        "decision": has_combined_rule(session, challenge_id),
+    }
+
+
+@router.get("/challenges/{challenge_id}/panel-results")
+def results_page(
+    request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
+) -> HTMLResponse:
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    results = panel_results(session, actor=actor, challenge_id=challenge_id)
+    return render(
+        request,
+        "review/panel_results.html",
+        {"c": challenge, "r": results},
+        actor=actor,
+        session=session,
+    )
+
+
+def _shortlist_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge_id: int,
+    *,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+    chosen: list[int] | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    shown = proposal(session, actor=actor, challenge_id=challenge_id)
+    results = panel_results(session, actor=actor, challenge_id=challenge_id)
+    context = {
+        "c": challenge,
+        "p": shown,
+        "r": results,
+        "by_id": {a.application_id: a for a in results.applications},
+        "chosen": shown.proposed if chosen is None else chosen,
+        "reason": reason,
+        "errors": errors or {},
+    }
+    return render(
+        request, "review/shortlist.html", context, actor=actor, session=session, status=status
+    )
+
+
+@router.get("/challenges/{challenge_id}/shortlist")
+def shortlist_page(
+    request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
+) -> HTMLResponse:
+    return _shortlist_page(request, session, actor, challenge_id)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    action: Callable[[], Any],
+    page: Callable[[FieldErrors, int], HTMLResponse],
+    done: str,
+) -> Response:
+    """Run ``action``; on to ``done``, or the page again with the refusal."""
+    try:
+        action()
+    except REFUSED as exc:
+        session.rollback()
+        return page(service_errors(exc, language(request)), exc.status)
+    session.commit()
+    return RedirectResponse(done, status_code=303)
+
+
+@router.post("/challenges/{challenge_id}/shortlist")
+def confirm(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    chosen = _ids(form.getlist("application_id"))
+    reason = text(form, "reason")
+    return _act(
+        request,
+        session,
+        lambda: confirm_shortlist(
+            session,
+            actor=actor,
+            challenge_id=challenge_id,
+            application_ids=chosen,
+            reason=reason,
+        ),
+        lambda errors, status: _shortlist_page(
+            request,
+            session,
+            actor,
+            challenge_id,
+            errors=errors,
+            status=status,
+            chosen=chosen,
+            reason=reason,
+        ),
+        f"/challenges/{challenge_id}/shortlist",
+    )
+
+
+def _decision_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    challenge_id: int,
+    *,
+    errors: FieldErrors | None = None,
+    status: int = 200,
+    chosen: list[int] | None = None,
+    reason: str = "",
+) -> HTMLResponse:
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    table = combined_table(session, actor=actor, challenge_id=challenge_id)
+    context = {
+        "c": challenge,
+        "t": table,
+        "chosen": table.rule_winners if chosen is None else chosen,
+        "reason": reason,
+        "errors": errors or {},
+    }
+    return render(
+        request, "review/decision.html", context, actor=actor, session=session, status=status
+    )
+
+
+@router.get("/challenges/{challenge_id}/decision")
+def decision_page(
+    request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
+) -> HTMLResponse:
+    return _decision_page(request, session, actor, challenge_id)
+
+
+@router.post("/challenges/{challenge_id}/decision")
+def decide(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
+) -> Response:
+    chosen = _ids(form.getlist("entry_id"))
+    reason = text(form, "reason")
+    return _act(
+        request,
+        session,
+        lambda: decide_combined(
+            session, actor=actor, challenge_id=challenge_id, entry_ids=chosen, reason=reason
+        ),
+        lambda errors, status: _decision_page(
+            request,
+            session,
+            actor,
+            challenge_id,
+            errors=errors,
+            status=status,
+            chosen=chosen,
+            reason=reason,
+        ),
+        f"/challenges/{challenge_id}/decision",
+    )
