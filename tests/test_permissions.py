@@ -607,6 +607,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     walk_race(app, walk)
     walk_board(walk)
     walk_panel(app, walk)
+    walk_review(walk)
     return walk
 
 
@@ -623,8 +624,6 @@ def walk_panel(app: FastAPI, walk: Walk) -> None:
 def _panel(walk: Walk) -> panel_walk.PanelWalk:
     assert walk.panel is not None
     return walk.panel
-    walk_review(walk)
-    return walk
 
 
 SECRET_REVIEW_COMMENT = "甲队：专家评语机密"
