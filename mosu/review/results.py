@@ -37,6 +37,7 @@ from mosu.permissions import (
     can_see_panel_progress,
 )
 from mosu.review.aggregate import (
+    TRIM_FROM,
     PanelScore,
     icc2k,
     icc_reading,
@@ -312,7 +313,7 @@ def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> Panel
         state=panel.state.value,
         blinding=rubric.blinding.value,
         dispersion_threshold=rubric.dispersion_threshold,
-        trim_from=5,
+        trim_from=TRIM_FROM,
         criteria=criteria,
         progress=_progress(session, panel),
         applications=[],

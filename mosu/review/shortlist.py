@@ -124,6 +124,11 @@ def confirm_shortlist(
     chosen = list(dict.fromkeys(application_ids))
     if not chosen:
         raise Invalid("请选择入围申请 / choose the applications to shortlist")
+    if len(chosen) > challenge.shortlist_places:
+        raise Invalid(
+            f"入围名额为 {challenge.shortlist_places} 个 / "
+            f"at most {challenge.shortlist_places} applications are shortlisted"
+        )
     departs = set(chosen) != set(proposed)
     if departs and len(reason.strip()) < MIN_REASON:
         raise Invalid(

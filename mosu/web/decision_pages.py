@@ -17,6 +17,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.review.decision import combined_table, decide_combined, has_combined_rule
+from mosu.review.models import PanelState
 from mosu.review.results import panel_of, panel_results
 from mosu.review.shortlist import confirm_shortlist, proposal
 from mosu.web.forms import FieldErrors, FormDep, service_errors, text
@@ -33,10 +34,13 @@ def _ids(values: list[Any]) -> list[int]:
 
 def review_links(session: Session, challenge_id: int) -> dict[str, bool]:
     """Which of these pages the challenge page links to: the results and shortlist once a
-    panel is drawn, the decision page when the challenge publishes a combined rule."""
+    panel is drawn, the decision page once it has closed on a challenge that publishes a
+    combined rule."""
+    panel = panel_of(session, challenge_id)
+    closed = panel is not None and panel.state is PanelState.closed
     return {
-        "panel": panel_of(session, challenge_id) is not None,
-        "decision": has_combined_rule(session, challenge_id),
+        "panel": panel is not None,
+        "decision": closed and has_combined_rule(session, challenge_id),
     }
 
 

@@ -29,6 +29,7 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
+from mosu.review.decision import has_combined_rule
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
 
@@ -78,6 +79,7 @@ def _race_page(
         "versions": views.dataset_versions(session) if operator else [],
         "all_submissions": views.all_submissions(session, actor, challenge),
         "CutRule": CutRule,
+        "decided_by_rule": has_combined_rule(session, challenge.id),
         "SubmissionMode": SubmissionMode,
         "EntryState": EntryState,
         "baselines": races.BASELINES,

@@ -88,6 +88,15 @@ def test_departing_from_the_proposal_needs_a_reason_and_is_logged(
         confirm_shortlist(
             db, actor=OPERATOR, challenge_id=cid, application_ids=chosen, reason="乙队不合规"
         )  # shorter than ten characters
+    three = [apps["甲队"].id, apps["乙队"].id, apps["丙队"].id]
+    with pytest.raises(Invalid, match="at most 2"):
+        confirm_shortlist(
+            db,
+            actor=OPERATOR,
+            challenge_id=cid,
+            application_ids=three,
+            reason="三家都很优秀，全部入围",
+        )
     assert apps["甲队"].state is ApplicationState.approved  # nothing was written
     reason = "乙队联合体成员资质证明过期，按细则第三条不予入围"
     confirm_shortlist(db, actor=OPERATOR, challenge_id=cid, application_ids=chosen, reason=reason)

@@ -63,7 +63,10 @@ def test_shortlist_then_combined_decision(
             finished_race, db, reviewed, settings.data_dir, {"甲队": 150, "丙队": 0}
         ).result()
     db.commit()
-    tab.goto(f"/challenges/{cid}/decision")
+    tab.goto(f"/challenges/{cid}/race")  # the rule names the winners: no plain decide form
+    assert tab.locator("#decide-form").count() == 0
+    tab.click("#decision-link")
+    tab.wait_for_url(f"**/challenges/{cid}/decision")
     rows = tab.locator("#combined-table tbody tr")
     assert rows.count() == 2
     winner = entries["丙队"].id  # 0.5 × 70 + 0.5 × 100 beats 甲's 80 with half its answers wrong
