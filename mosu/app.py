@@ -34,6 +34,7 @@ from mosu.public_cache import PublicCache
 from mosu.race.routes import router as races_router
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
+from mosu.review.grading_routes import router as grading_router
 from mosu.scenarios.routes import router as scenarios_router
 from mosu.startup import load_registrations
 from mosu.supply.routes import router as supply_router
@@ -190,6 +191,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(arena_router)
     api.include_router(board_router)
     api.include_router(notifications_router)
+    api.include_router(grading_router)
     # pages first: a router tries its routes one by one, and no page's path can match an
     # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes;
     # the pages' routes join the application's own list (an included router is scanned
