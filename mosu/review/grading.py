@@ -91,6 +91,15 @@ class GradingRoundIn(Strict):
     experts: list[int] | None = None
 
 
+def scorer_names(definition: Mapping[str, Any]) -> list[str]:
+    """The scorer names of a stage's task definition as written (no task is built)."""
+    names = []
+    for scorer in definition.get("scorers") or []:
+        name = scorer if isinstance(scorer, str) else dict(scorer).get("name", "")
+        names.append(str(name))
+    return names
+
+
 def is_generative(task: Task) -> bool:
     """Whether a stage's task grades free text (a judge, ROUGE-L or BLEU scorer)."""
     return any(s.name in GENERATIVE_SCORERS or s.judge is not None for s in task.scorers)
@@ -274,7 +283,8 @@ def open_round(
     return round_
 
 
-def _assigned_item(session: Session, actor: Actor, item_id: int) -> GradingItem:
+def assigned_item(session: Session, actor: Actor, item_id: int) -> GradingItem:
+    """An item of a round the actor grades; 404 for anyone else (ids reveal nothing)."""
     item = session.get(GradingItem, item_id)
     if item is None or actor.user_id not in round_experts(session, item.round):
         raise NotFound("没有这个复核条目 / no such grading item")
@@ -292,7 +302,7 @@ def grade(
 ) -> Grade:
     """An expert grades one item of a round they sit on (again, until the round closes):
     a score 0 … scale per criterion, or a preference a / b / tie."""
-    item = _assigned_item(session, actor, item_id)
+    item = assigned_item(session, actor, item_id)
     round_ = item.round
     if round_.state is PanelState.closed:
         raise Conflict("复核已结束 / the grading round is closed")
@@ -359,6 +369,7 @@ __all__ = [
     "GradingCriterionIn",
     "GradingRoundIn",
     "RoundResults",
+    "assigned_item",
     "close_round",
     "counted_submissions",
     "get_round",
@@ -368,4 +379,5 @@ __all__ = [
     "open_round",
     "round_experts",
     "round_results",
+    "scorer_names",
 ]

@@ -16,12 +16,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.challenges.models import Stage
+from mosu.challenges.models import Challenge, Stage, StageState
 from mosu.core.errors import NotFound
 from mosu.permissions import Actor, can_run_race
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.race.views import visible_stage
-from mosu.review.grading import RoundResults, get_round, round_experts, round_results
+from mosu.review.grading import (
+    GENERATIVE_SCORERS,
+    RoundResults,
+    get_round,
+    round_experts,
+    round_results,
+    scorer_names,
+)
 from mosu.review.models import Grade, GradingRound, PanelState
 
 
@@ -89,6 +96,7 @@ class StageGrading:
     stage_id: int
     rounds: list[RoundResults] = field(default_factory=list)
     open: list[OpenRound] = field(default_factory=list)
+    generative: bool = False
 
     @property
     def flagged(self) -> bool:
@@ -219,7 +227,19 @@ def grading_of(session: Session, actor: Actor, stage: Stage, data_dir: Path) -> 
                     r.id, r.mode.value, len(ids), len(set(graded)), len(round_experts(session, r))
                 )
             )
-    return StageGrading(stage_id=stage.id, rounds=closed, open=opened)
+    generative = bool(GENERATIVE_SCORERS & set(scorer_names(stage.task)))
+    return StageGrading(stage_id=stage.id, rounds=closed, open=opened, generative=generative)
+
+
+def race_grading(
+    session: Session, actor: Actor, challenge: Challenge, data_dir: Path
+) -> dict[int, StageGrading]:
+    """Each closed stage's grading, by stage id, for the race page."""
+    return {
+        s.id: grading_of(session, actor, s, data_dir)
+        for s in challenge.stages
+        if s.state is StageState.closed
+    }
 
 
 __all__ = [
@@ -231,5 +251,6 @@ __all__ = [
     "expert_round",
     "grading_of",
     "grading_queue",
+    "race_grading",
     "stage_grading",
 ]

@@ -23,6 +23,7 @@ from mosu.web import (
     challenge_pages,
     corpus_pages,
     filing_pages,
+    grading_pages,
     import_pages,
     model_pages,
     org_pages,
@@ -141,5 +142,6 @@ for _module in (
     supply_pages,
     arena_pages,
     board_pages,
+    grading_pages,
 ):
     router.routes.extend(_module.router.routes)

@@ -12,13 +12,15 @@ from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.settings import Settings
+from mosu.permissions import Actor, Role
 from mosu.review import grading
 from mosu.review.grading import GradingRoundIn
 from mosu.review.grading_results import round_results
 from mosu.review.models import GradingRound, MemberState, Panel, PanelMember
 from tests.conftest import LiveServer, World, client_for
-from tests.helpers.grading import GradedStage, experts, graded_stage
+from tests.helpers.grading import GradedStage, experts, graded_stage, open_round
 from tests.helpers.races import OPERATOR, TASK
+from tests.helpers.signin import signed_in
 
 
 def _open(
@@ -270,3 +272,35 @@ def test_experts_see_only_their_blind_items(
     (shown_round,) = results["rounds"]
     assert shown_round["judge"] and shown_round["pairwise"]["n"] == 3
     assert {e["entry"] for e in shown_round["entries"]} == {"甲队", "乙队"}
+
+
+def test_pages_show_grades_beside_the_score_and_the_flag(
+    live: LiveServer, app: FastAPI, world: World, db: Session
+) -> None:
+    """The expert's page shows codes and answers, no team; after the round closes the race
+    page shows each entry's mean expert grade beside its automatic score, and the flag."""
+    data_dir = app.state.settings.data_dir
+    graded = graded_stage(db, world, data_dir)
+    expert = Actor(user_id=world.user_ids["expert"], role=Role.expert)
+    round_ = open_round(
+        db, graded.stage.id, data_dir, [world.user_ids["expert"]], min_agreement=0.99
+    )
+    with signed_in(live, world, "expert") as session:
+        page = session.get(f"/grading-rounds/{round_.id}")
+        assert page.status_code == 200
+        assert all(i.code in page.text for i in round_.items)
+        assert "甲队" not in page.text and "乙队" not in page.text and "评分：" not in page.text
+        assert f"/grading-rounds/{round_.id}" in session.get("/grading").text
+        first = round_.items[0]
+        saved = session.post(
+            f"/grading-items/{first.id}/grade", data={"score_overall": "9", "comment": "清楚"}
+        )
+        assert saved.status_code == 303 and saved.headers["location"].endswith(f"#item-{first.id}")
+    for item in round_.items[1:]:
+        grading.grade(db, actor=expert, item_id=item.id, scores={"overall": 0})
+    grading.close_round(db, actor=OPERATOR, round_id=round_.id, data_dir=data_dir)
+    db.commit()
+    race = httpx.get(f"{live.url}/challenges/{graded.race.challenge.id}/race", timeout=30).text
+    part = race[race.index('id="grading-1"') :]
+    assert "评审模型与专家一致性偏低" in part
+    assert "甲队" in part and "/ 10" in part and "κ" in part
