@@ -478,3 +478,8 @@ def can_apply_for_vouchers(actor: Actor) -> bool:
 def can_see_every_application(actor: Actor) -> bool:
     """Every voucher application, not only one's own organisation's: operators."""
     return actor.is_operator
+
+
+def grades_race_answers(role: Role | None) -> bool:
+    """Who grades sampled race answers (专家复核), when a round names them: experts."""
+    return role is Role.expert

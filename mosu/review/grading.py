@@ -36,7 +36,7 @@ from mosu.challenges.models import Stage, StageState, Submission
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.tasks import Task
-from mosu.permissions import Actor, Role, can_run_race, ensure
+from mosu.permissions import Actor, can_run_race, ensure, grades_race_answers
 from mosu.race.perf_spec import perf_stage
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.race.stages import get_stage
@@ -130,11 +130,24 @@ def answers_of(data_dir: Path, task: Task, submission: Submission) -> dict[str, 
     return out
 
 
+def experts_by_username(session: Session, names: list[str]) -> list[int]:
+    """The user ids of ``names`` (usernames), in their order; 422 naming the unknown."""
+    users = {
+        u.username: u.id for u in session.scalars(select(User).where(User.username.in_(names)))
+    }
+    missing = [n for n in names if n not in users]
+    if missing:
+        raise Invalid(
+            f"没有这些用户：{'、'.join(missing)} / no such users", details={"field": "experts"}
+        )
+    return [users[n] for n in names]
+
+
 def _experts(session: Session, challenge_id: int, named: list[int] | None) -> list[int]:
     if named:
         ids = sorted(set(named))
         users = session.scalars(select(User).where(User.id.in_(ids))).all()
-        ok = {u.id for u in users if u.role is Role.expert and u.is_active}
+        ok = {u.id for u in users if grades_race_answers(u.role) and u.is_active}
         missing = [i for i in ids if i not in ok]
         if missing:
             raise Invalid(
@@ -196,6 +209,49 @@ def _criteria(data: GradingRoundIn, judge: JudgeOf | None, scale: int) -> list[d
     ]
 
 
+def _draw(
+    round_: GradingRound,
+    task: Task,
+    submissions: list[Submission],
+    sample_size: int,
+    data_dir: Path,
+) -> None:
+    """Draw the round's items by its seed: the samples every submission answered, one item
+    per submission (rubric) or per pair of them in a drawn order (pairwise), shuffled, each
+    under a blind code."""
+    needed = 2 if round_.mode is GradingMode.pairwise else 1
+    if len(submissions) < needed:
+        raise Invalid(
+            "本阶段计分的提交不够 / too few counted submissions at this stage",
+            details={"counted": len(submissions)},
+        )
+    answers = {s.id: answers_of(data_dir, task, s) for s in submissions}
+    candidates = [x.id for x in task.samples() if all(x.id in answers[s.id] for s in submissions)]
+    if not candidates:
+        raise Invalid("没有所有参赛队都回答了的样本 / no sample that every entry answered")
+    rng = random.Random(round_.seed)
+    chosen = rng.sample(candidates, min(sample_size, len(candidates)))
+    drawn: list[tuple[str, int, int | None]] = []
+    for sample_id in chosen:
+        if round_.mode is GradingMode.rubric:
+            drawn += [(sample_id, s.id, None) for s in submissions]
+            continue
+        for a, b in itertools.combinations(submissions, 2):
+            first, second = (a, b) if rng.random() < 0.5 else (b, a)
+            drawn.append((sample_id, first.id, second.id))
+    rng.shuffle(drawn)
+    round_.sample_size = len(chosen)
+    for code, (sample_id, first_id, second_id) in zip(_codes(rng, len(drawn)), drawn, strict=True):
+        round_.items.append(
+            GradingItem(
+                code=code,
+                sample_id=sample_id,
+                submission_id=first_id,
+                other_submission_id=second_id,
+            )
+        )
+
+
 def open_round(
     session: Session, *, actor: Actor, stage_id: int, data: GradingRoundIn, data_dir: Path
 ) -> GradingRound:
@@ -221,48 +277,19 @@ def open_round(
         )
     criteria = _criteria(data, judge, scale)
     experts = _experts(session, stage.challenge_id, data.experts)
-    submissions = counted_submissions(session, stage)
-    needed = 2 if data.mode is GradingMode.pairwise else 1
-    if len(submissions) < needed:
-        raise Invalid(
-            "本阶段计分的提交不够 / too few counted submissions at this stage",
-            details={"counted": len(submissions)},
-        )
-    answers = {s.id: answers_of(data_dir, task, s) for s in submissions}
-    candidates = [x.id for x in task.samples() if all(x.id in answers[s.id] for s in submissions)]
-    if not candidates:
-        raise Invalid("没有所有参赛队都回答了的样本 / no sample that every entry answered")
     seed = data.seed if data.seed is not None else secrets.randbelow(2**62)
-    rng = random.Random(seed)
-    chosen = rng.sample(candidates, min(data.sample_size, len(candidates)))
-    drawn: list[tuple[str, int, int | None]] = []
-    for sample_id in chosen:
-        if data.mode is GradingMode.rubric:
-            drawn += [(sample_id, s.id, None) for s in submissions]
-            continue
-        for a, b in itertools.combinations(submissions, 2):
-            first, second = (a, b) if rng.random() < 0.5 else (b, a)
-            drawn.append((sample_id, first.id, second.id))
-    rng.shuffle(drawn)
     round_ = GradingRound(
         stage_id=stage.id,
         mode=data.mode,
         criteria=criteria,
         scale=scale,
-        sample_size=len(chosen),
         seed=seed,
         min_agreement=data.min_agreement,
         created_by_id=actor.user_id,
     )
-    for code, (sample_id, first_id, second_id) in zip(_codes(rng, len(drawn)), drawn, strict=True):
-        round_.items.append(
-            GradingItem(
-                code=code,
-                sample_id=sample_id,
-                submission_id=first_id,
-                other_submission_id=second_id,
-            )
-        )
+    _draw(round_, task, counted_submissions(session, stage), data.sample_size, data_dir)
+    drawn = round_.items
+    chosen = {i.sample_id for i in drawn}
     session.add(round_)
     session.flush()
     lifecycle.record(
@@ -372,6 +399,7 @@ __all__ = [
     "assigned_item",
     "close_round",
     "counted_submissions",
+    "experts_by_username",
     "get_round",
     "grade",
     "is_generative",

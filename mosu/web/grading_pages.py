@@ -7,14 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from mosu.accounts.deps import OperatorActor, SignedInActor
-from mosu.accounts.models import User
 from mosu.core.errors import Invalid
 from mosu.deps import SessionDep, SettingsDep
-from mosu.permissions import Role
+from mosu.permissions import grades_race_answers
 from mosu.race import views as race_views
 from mosu.review import grading, grading_views
 from mosu.review.grading import GradingRoundIn
@@ -46,7 +44,7 @@ def round_page(
     shown = grading_views.expert_round(
         session, actor=actor, round_id=round_id, data_dir=settings.data_dir
     )
-    context = {"r": shown, "expert": actor.role is Role.expert}
+    context = {"r": shown, "expert": grades_race_answers(actor.role)}
     return render(request, "review/grading_round.html", context, actor=actor, session=session)
 
 
@@ -80,19 +78,8 @@ def grade_item(session: SessionDep, actor: SignedInActor, item_id: int, form: Fo
 
 
 def _expert_ids(session: SessionDep, names: str) -> list[int] | None:
-    wanted = [n for n in names.replace("，", ",").split(",") if n.strip()]
-    if not wanted:
-        return None
-    users = {
-        u.username: u.id
-        for u in session.scalars(select(User).where(User.username.in_([n.strip() for n in wanted])))
-    }
-    missing = [n.strip() for n in wanted if n.strip() not in users]
-    if missing:
-        raise Invalid(
-            f"没有这些用户：{'、'.join(missing)} / no such users", details={"field": "experts"}
-        )
-    return [users[n.strip()] for n in wanted]
+    wanted = [n.strip() for n in names.replace("，", ",").split(",") if n.strip()]
+    return grading.experts_by_username(session, wanted) if wanted else None
 
 
 def _criteria(lines: str) -> list[dict[str, str]] | None:
