@@ -40,6 +40,7 @@ class JudgeOf:
 
 
 def judge_of(task: Task) -> JudgeOf | None:
+    """The task's first judge scorer (the one experts are compared with), if it has one."""
     for index, scorer in enumerate(task.scorers):
         if scorer.judge is not None:
             return JudgeOf(index, max(1, round(scorer.judge.scale)))
