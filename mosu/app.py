@@ -35,6 +35,7 @@ from mosu.race.routes import router as races_router
 from mosu.registry.io_routes import router as registry_io_router
 from mosu.registry.routes import router as registry_router
 from mosu.review.decision_routes import router as review_decision_router
+from mosu.review.grading_routes import router as grading_router
 from mosu.review.panel_routes import router as review_panel_router
 from mosu.review.pool_routes import router as review_pool_router
 from mosu.scenarios.routes import router as scenarios_router
@@ -196,6 +197,7 @@ def create_app(settings: Settings) -> FastAPI:
     api.include_router(review_pool_router)
     api.include_router(review_panel_router)
     api.include_router(review_decision_router)
+    api.include_router(grading_router)
     # pages first: a router tries its routes one by one, and no page's path can match an
     # API route's (all under /api/v1) or the reverse, so a page skips the 254 API routes;
     # the pages' routes join the application's own list (an included router is scanned

@@ -512,3 +512,8 @@ def can_decide_by_panel(actor: Actor) -> bool:
     """Confirming the panel's shortlist (or departing from it with a reason) and naming the
     winners by the combined rule: operators."""
     return actor.is_operator
+
+
+def grades_race_answers(role: Role | None) -> bool:
+    """Who grades sampled race answers (专家复核), when a round names them: experts."""
+    return role is Role.expert

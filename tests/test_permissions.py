@@ -53,7 +53,8 @@ from mosu.race.scoring import stage_data
 from mosu.registry import ai_models, endpoints, filings
 from mosu.registry.models import FilingKind, Modality, Model, ModelEndpoint, Organisation
 from mosu.registry.schemas import EndpointIn, FilingIn, ModelIn
-from mosu.review.models import Blinding, Rubric
+from mosu.review import grading
+from mosu.review.models import Blinding, GradingRound, Rubric
 from mosu.supply import applications as supply_applications
 from mosu.supply import attachments as supply_attachments
 from mosu.supply import decisions as supply_decisions
@@ -381,6 +382,14 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/challenges/{{challenge_id}}/combined"): Expect(RACE_REPORT_READERS, public=403),
     # no race has run: the operator is told to close every stage first
     ("POST", f"{V1}/challenges/{{challenge_id}}/combined-decision"): Expect(OPERATOR_ONLY, 409),
+    # expert grading: a closed generative stage with a closed round and an open one whose
+    # expert is the walk's; its items are the expert's alone (operators open and close)
+    ("POST", f"{V1}/stages/{{stage_id}}/grading-rounds"): Expect(OPERATOR_ONLY, 201),
+    ("GET", f"{V1}/stages/{{stage_id}}/grading"): everyone(),
+    ("GET", f"{V1}/grading-rounds/{{round_id}}/items"): Expect(VOTER),
+    ("PUT", f"{V1}/grading-items/{{item_id}}/grade"): Expect(VOTER),
+    ("POST", f"{V1}/grading-rounds/{{round_id}}/close"): Expect(OPERATOR_ONLY),
+    ("GET", f"{V1}/me/grading-queue"): Expect(VOTER),
 }
 
 # 专家评审: the walked panel is open, 双盲, and the walker's expert sits on it (confirmed);
@@ -452,6 +461,9 @@ class Walk:
     operator: Actor = OPERATOR
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     private: dict[str, frozenset[str]] = field(default_factory=dict)
+    grading_stage: int = 0
+    grading_round: int = 0
+    grading_item: int = 0
 
     def next(self) -> int:
         return next(self.counter)
@@ -604,6 +616,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
         if who not in OWNERS:
             walk.private[who] |= {SECRET_CONTRACT}
     walk_challenges(app, walk)
+    walk_grading(app, walk)  # before the walked race: its submission stays queued
     walk_race(app, walk)
     walk_board(walk)
     walk_panel(app, walk)
@@ -710,6 +723,35 @@ def walk_challenges(app: FastAPI, walk: Walk) -> None:
     for who in ("supplier_b", "expert", "public"):
         walk.private[who] |= {SECRET_PROPOSAL, SECRET_PDF_TEXT.decode(), SECRET_REJECTION}
     walk.private["demand"] |= {SECRET_REJECTION}
+
+
+def walk_grading(app: FastAPI, walk: Walk) -> None:
+    """A closed generative stage judged by a model: a round the expert graded, closed, and
+    an open one; the judge's verdicts are never shown."""
+    from tests.helpers import grading as graded
+
+    data_dir = app.state.settings.data_dir
+    stage = graded.graded_stage(walk.db, walk.world, data_dir, kinds=[races.SUBMISSION_JOB])
+    walk.grading_stage = stage.stage.id
+    expert = Actor(user_id=walk.world.user_ids["expert"], role=Role.expert)
+    done = fresh_grading_round(app, walk)
+    for item in walk.db.get(GradingRound, done).items:  # type: ignore[union-attr]
+        grading.grade(walk.db, actor=expert, item_id=item.id, scores={"overall": 7})
+    grading.close_round(walk.db, actor=walk.operator, round_id=done, data_dir=data_dir)
+    walk.db.commit()
+    walk.grading_round = fresh_grading_round(app, walk)
+    walk.grading_item = walk.db.get(GradingRound, walk.grading_round).items[0].id  # type: ignore[union-attr]
+    for who in walk.private:
+        walk.private[who] |= {graded.VERDICT_NOTE}
+
+
+def fresh_grading_round(app: FastAPI, walk: Walk) -> int:
+    """An open rubric round on the walked generative stage, graded by the walk's expert."""
+    from tests.helpers.grading import open_round
+
+    data_dir = app.state.settings.data_dir
+    expert = walk.world.user_ids["expert"]
+    return open_round(walk.db, walk.grading_stage, data_dir, [expert], sample_size=2).id
 
 
 def walk_race(app: FastAPI, walk: Walk) -> None:
@@ -1078,6 +1120,15 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         {"model_a": "步行甲模型", "model_b": "步行乙模型", "winner": "tie"}
     ],
     ("POST", f"{V1}/corpus/datasets"): lambda w: {"name": f"步行语料{w.next()}"},
+    ("POST", f"{V1}/stages/{{stage_id}}/grading-rounds"): lambda w: {
+        "mode": "rubric",
+        "sample_size": 2,
+        "experts": [w.world.user_ids["expert"]],
+    },
+    ("PUT", f"{V1}/grading-items/{{item_id}}/grade"): lambda w: {
+        "scores": {"overall": 6},
+        "comment": "步行者评分",
+    },
     ("PATCH", f"{V1}/corpus/datasets/{{dataset_id}}"): lambda w: {"description": "改过的语料简介"},
     ("POST", f"{V1}/tokens"): lambda w: {"name": f"walker-{w.next()}"},
     ("POST", f"{V1}/me/password"): lambda w: {
@@ -1294,6 +1345,15 @@ def fill(
             return str(fresh_submission(app, walk))
         if name == "user_id" and "/experts/" in path:  # the walked expert's own profile
             return str(walk.world.user_ids["expert"])
+        if "/grading" in path and name in ("stage_id", "round_id", "item_id"):
+            closing = writes and path.endswith("/close")
+            return str(
+                walk.grading_stage
+                if name == "stage_id"
+                else (fresh_grading_round(app, walk) if closing else walk.grading_round)
+                if name == "round_id"
+                else walk.grading_item
+            )
         if name not in fixed:
             raise AssertionError(f"the walker does not know how to fill {{{name}}} in {path}")
         return str(fresh[name]() if writes and name in fresh else fixed[name])

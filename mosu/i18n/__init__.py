@@ -14,7 +14,15 @@ import enum
 from collections.abc import Mapping
 from typing import Literal, TypeVar
 
-from mosu.i18n.messages import arena_matching, challenges, perf, review_decision, site, supply
+from mosu.i18n.messages import (
+    arena_matching,
+    challenges,
+    grading,
+    perf,
+    review_decision,
+    site,
+    supply,
+)
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -44,6 +52,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     arena_matching.MESSAGES,
     perf.MESSAGES,
     review_decision.MESSAGES,
+    grading.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

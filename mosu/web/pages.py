@@ -24,6 +24,7 @@ from mosu.web import (
     corpus_pages,
     decision_pages,
     filing_pages,
+    grading_pages,
     import_pages,
     model_pages,
     org_pages,
@@ -143,5 +144,6 @@ for _module in (
     arena_pages,
     board_pages,
     decision_pages,
+    grading_pages,
 ):
     router.routes.extend(_module.router.routes)

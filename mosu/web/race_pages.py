@@ -29,6 +29,7 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
+from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
@@ -83,6 +84,9 @@ def _race_page(
         "SubmissionMode": SubmissionMode,
         "EntryState": EntryState,
         "baselines": races.BASELINES,
+        "grading": grading_views.race_grading(
+            session, actor, challenge, request.app.state.settings.data_dir
+        ),
         "rule_labels": {
             CutRule.top_k: "前 k 名晋级",
             CutRule.threshold: "得分达到阈值晋级",
