@@ -95,9 +95,12 @@ def read_rubric(session: Session, *, actor: Actor, challenge_id: int) -> RubricO
     return rubric_out(rubric, challenge)
 
 
-def shown_rubric(session: Session, *, actor: Actor, challenge: Challenge) -> RubricOut | None:
-    """The rubric for the challenge page, or ``None`` when there is none ``actor`` may read."""
-    rubric = rubric_of(session, challenge.id)
-    if rubric is None or not can_read_rubric(actor, published=is_fixed(challenge)):
+def shown_rubric(
+    session: Session, *, actor: Actor, challenge_id: int, published: bool
+) -> RubricOut | None:
+    """The rubric for the challenge page (``published``: the challenge has left the draft
+    state), or ``None`` when there is none ``actor`` may read."""
+    rubric = rubric_of(session, challenge_id)
+    if rubric is None or not can_read_rubric(actor, published=published):
         return None
-    return rubric_out(rubric, challenge)
+    return rubric_out(rubric, rubric.challenge)

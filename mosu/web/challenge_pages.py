@@ -25,6 +25,7 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.lookups import filed_model_ids
+from mosu.review.rubric import shown_rubric
 from mosu.scenarios.service import get_scenario
 from mosu.web.forms import (
     GENERAL,
@@ -321,6 +322,12 @@ def _detail_page(
         "can_edit": view.can_edit,
         "errors": errors or {},
         "reason": reason,
+        "rubric": shown_rubric(
+            session,
+            actor=actor,
+            challenge_id=challenge_id,
+            published=view.challenge.state is not ChallengeState.draft,
+        ),
     }
     return render(
         request, "challenges/detail.html", context, actor=actor, session=session, status=status

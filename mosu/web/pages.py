@@ -22,6 +22,7 @@ from mosu.web import (
     board_pages,
     challenge_pages,
     corpus_pages,
+    expert_pages,
     filing_pages,
     import_pages,
     model_pages,
@@ -141,5 +142,6 @@ for _module in (
     supply_pages,
     arena_pages,
     board_pages,
+    expert_pages,
 ):
     router.routes.extend(_module.router.routes)
