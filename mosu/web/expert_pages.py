@@ -276,13 +276,16 @@ def remove_own_conflict(
 # ---------------------------------------------------------------- the rubric form
 
 
+_BLANK = {"key": "", "name": "", "weight": "", "description": ""}
+
+
 def rubric_values(session: Session, challenge_id: int) -> dict[str, Any]:
     """The rubric form's values: the stored rubric, or an empty one."""
     stored = rubric.rubric_of(session, challenge_id)
     criteria = list(stored.criteria) if stored else []
     combined = (stored.combined or {}) if stored else {}
     return {
-        "criteria": criteria + [{}] * max(0, CRITERIA_ROWS - len(criteria)),
+        "criteria": criteria + [_BLANK] * max(0, CRITERIA_ROWS - len(criteria)),
         "score_min": stored.score_min if stored else 0,
         "score_max": stored.score_max if stored else 10,
         "blinding": (stored.blinding if stored else Blinding.single).value,
