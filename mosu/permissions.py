@@ -497,3 +497,12 @@ def can_set_rubric(actor: Actor) -> bool:
 def can_read_rubric(actor: Actor, *, published: bool) -> bool:
     """A rubric is public once its challenge is published; a draft's only to operators."""
     return published or actor.is_operator
+
+
+EXPERT_ROLES = frozenset({Role.expert})
+"""The roles whose users sit on review panels and make up the expert pool (专家库)."""
+
+
+def is_expert(role: Role | None) -> bool:
+    """Whether a user of ``role`` belongs in the expert pool (and has an expert profile)."""
+    return role in EXPERT_ROLES

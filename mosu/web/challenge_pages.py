@@ -322,12 +322,7 @@ def _detail_page(
         "can_edit": view.can_edit,
         "errors": errors or {},
         "reason": reason,
-        "rubric": shown_rubric(
-            session,
-            actor=actor,
-            challenge_id=challenge_id,
-            published=view.challenge.state is not ChallengeState.draft,
-        ),
+        "rubric": shown_rubric(session, actor=actor, challenge=view.challenge),
     }
     return render(
         request, "challenges/detail.html", context, actor=actor, session=session, status=status

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
@@ -21,7 +20,6 @@ from mosu.core.errors import Forbidden, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
-from mosu.registry.models import Organisation
 from mosu.review import pool, pool_io, rubric
 from mosu.review.models import Blinding
 from mosu.review.schemas import RubricIn
@@ -32,13 +30,6 @@ router = APIRouter(include_in_schema=False)
 ExpertActor = Annotated[Actor, Depends(require(roles(Role.expert)))]
 CRITERIA_ROWS = 6
 """Criterion rows on the rubric form (a rubric has at most 20; six cover every real call)."""
-
-
-def _organisations(session: Session) -> list[tuple[int, str]]:
-    rows = session.execute(
-        select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
-    )
-    return [(org_id, name) for org_id, name in rows]
 
 
 # ---------------------------------------------------------------- the operator's pool
@@ -134,7 +125,7 @@ def _profile_page(
         "e": pool.get_expert(session, actor=actor, user_id=user_id),
         "own": own,
         "action": "/expert/profile" if own else f"/experts/{user_id}",
-        "organisations": _organisations(session),
+        "organisations": pool.organisation_choices(session),
         "suggestions": pool.field_suggestions(session),
         "errors": errors or {},
     }
@@ -346,9 +337,7 @@ def _rubric_page(
         "c": challenge,
         "values": values or rubric_values(session, challenge_id),
         "errors": errors or [],
-        "rubric": rubric.shown_rubric(
-            session, actor=actor, challenge_id=challenge.id, published=False
-        ),
+        "rubric": rubric.shown_rubric(session, actor=actor, challenge=challenge),
     }
     return render(
         request, "review/rubric_form.html", context, actor=actor, session=session, status=status

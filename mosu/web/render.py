@@ -22,10 +22,10 @@ from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
 from mosu.permissions import (
     Actor,
-    Role,
     can_bulk_import,
     can_manage_expert_pool,
     can_manage_users,
+    is_expert,
     supplier_organisation,
 )
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
@@ -143,7 +143,7 @@ def nav_flags(actor: Actor) -> NavFlags:
         bulk_import=can_bulk_import(actor),
         users=can_manage_users(actor),
         experts=can_manage_expert_pool(actor),
-        expert_profile=actor.role is Role.expert,
+        expert_profile=is_expert(actor.role),
     )
 
 
