@@ -517,3 +517,12 @@ def can_decide_by_panel(actor: Actor) -> bool:
 def grades_race_answers(role: Role | None) -> bool:
     """Who grades sampled race answers (专家复核), when a round names them: experts."""
     return role is Role.expert
+
+
+EXPERT_ROLES = frozenset({Role.expert})
+"""The roles whose users sit on review panels and make up the expert pool (专家库)."""
+
+
+def is_expert(role: Role | None) -> bool:
+    """Whether a user of ``role`` belongs in the expert pool (and has an expert profile)."""
+    return role in EXPERT_ROLES

@@ -20,6 +20,7 @@ from mosu.i18n.messages import (
     grading,
     perf,
     review_decision,
+    review_pool,
     site,
     supply,
 )
@@ -53,6 +54,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     perf.MESSAGES,
     review_decision.MESSAGES,
     grading.MESSAGES,
+    review_pool.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

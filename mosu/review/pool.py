@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.accounts.models import User
 from mosu.challenges.models import Application, ApplicationState, Stage
 from mosu.core.errors import Forbidden, Invalid, NotFound
-from mosu.permissions import Actor, Role, can_manage_expert_pool, ensure
+from mosu.permissions import EXPERT_ROLES, Actor, can_manage_expert_pool, ensure, is_expert
 from mosu.registry.models import Organisation
 from mosu.review.models import (
     ExpertConflict,
@@ -128,7 +128,7 @@ def clean_fields(fields: Iterable[str]) -> list[str]:
 def expert_user(session: Session, user_id: int) -> User:
     """The expert user ``user_id``, or 404 (also for a user who is not an expert)."""
     user = session.get(User, user_id)
-    if user is None or user.role is not Role.expert:
+    if user is None or not is_expert(user.role):
         raise NotFound(f"专家 {user_id} 不存在 / no such expert: {user_id}")
     return user
 
@@ -371,7 +371,7 @@ def list_pool(
     the pool (an expert without a profile is out); ``q`` searches username and name.
     """
     ensure(can_manage_expert_pool(actor), "只有运营方可以查看专家库 / operators only")
-    stmt = select(User).where(User.role == Role.expert)
+    stmt = select(User).where(User.role.in_(EXPERT_ROLES))
     if q.strip():
         pattern = (
             "%" + q.strip().replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_") + "%"
@@ -422,3 +422,11 @@ def field_suggestions(session: Session) -> list[str]:
     for fields in session.scalars(select(ExpertProfile.fields)):
         words.update(fields or [])
     return sorted(words)
+
+
+def organisation_choices(session: Session) -> list[tuple[int, str]]:
+    """Registered organisations (id, name) for the affiliation and conflict menus."""
+    rows = session.execute(
+        select(Organisation.id, Organisation.name_zh).order_by(Organisation.name_zh)
+    )
+    return [(org_id, name) for org_id, name in rows]

@@ -35,7 +35,7 @@ from mosu.accounts.models import User
 from mosu.accounts.service import create_user, valid_username
 from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
-from mosu.permissions import Actor, Role, can_manage_expert_pool, ensure
+from mosu.permissions import EXPERT_ROLES, Actor, Role, can_manage_expert_pool, ensure, is_expert
 from mosu.registry.columns import Column, Format
 from mosu.registry.imports import ReadReport, RowProblem, SheetRow, read_rows
 from mosu.registry.models import Organisation
@@ -174,7 +174,7 @@ def _check(session: Session, titles: dict[str, str], rows: list[SheetRow]) -> di
         else:
             seen[username] = row.number
             user = users.get(username)
-            if user is not None and user.role is not Role.expert:
+            if user is not None and not is_expert(user.role):
                 role = _ROLE_NAMES.get(user.role, user.role.value)
                 row.problem(column("username"), f"用户“{username}”已存在，但不是专家（{role}）")
         if "fields" in row.values:
@@ -294,7 +294,7 @@ def import_pool(
 
 
 def _records(session: Session) -> list[dict[str, object]]:
-    users = session.scalars(select(User).where(User.role == Role.expert).order_by(User.id)).all()
+    users = session.scalars(select(User).where(User.role.in_(EXPERT_ROLES)).order_by(User.id)).all()
     ids = [u.id for u in users]
     profiles, conflicts = profiles_of(session, ids), conflicts_of(session, ids)
     out = []

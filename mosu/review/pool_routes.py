@@ -16,7 +16,7 @@ from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.deps import SessionDep, SettingsDep
-from mosu.permissions import Actor, Role, roles
+from mosu.permissions import Actor, Role, is_expert, roles
 from mosu.registry.io_routes import UploadDep
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from mosu.review import pool, pool_io, rubric
@@ -80,7 +80,7 @@ def add_expert(session: SessionDep, actor: OperatorActor, body: NewExpertIn) -> 
             role=Role.expert,
             display_name=body.display_name,
         )
-    elif user.role is not Role.expert:
+    elif not is_expert(user.role):
         raise Invalid(f"用户“{body.username}”不是专家 / {body.username} is not an expert")
     elif session.get(ExpertProfile, user.id) is not None:
         raise Conflict(f"专家“{body.username}”已在专家库中 / already in the pool")

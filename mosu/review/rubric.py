@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Challenge, ChallengeState
+from mosu.challenges.schemas import ChallengeOut
 from mosu.core.errors import Conflict, NotFound
 from mosu.permissions import Actor, can_read_rubric, can_set_rubric, ensure
 from mosu.review.models import Rubric
@@ -30,7 +31,7 @@ def rubric_of(session: Session, challenge_id: int) -> Rubric | None:
     return session.get(Rubric, challenge_id)
 
 
-def is_fixed(challenge: Challenge) -> bool:
+def is_fixed(challenge: Challenge | ChallengeOut) -> bool:
     """Whether the challenge's rubric can no longer change: it has left the draft state."""
     return challenge.state is not ChallengeState.draft
 
@@ -69,7 +70,7 @@ def set_rubric(session: Session, *, actor: Actor, challenge_id: int, data: Rubri
     return rubric
 
 
-def rubric_out(rubric: Rubric, challenge: Challenge) -> RubricOut:
+def rubric_out(rubric: Rubric, challenge: Challenge | ChallengeOut) -> RubricOut:
     """The rubric as the API and pages show it."""
     return RubricOut.model_validate(
         {
@@ -95,7 +96,9 @@ def read_rubric(session: Session, *, actor: Actor, challenge_id: int) -> RubricO
     return rubric_out(rubric, challenge)
 
 
-def shown_rubric(session: Session, *, actor: Actor, challenge: Challenge) -> RubricOut | None:
+def shown_rubric(
+    session: Session, *, actor: Actor, challenge: Challenge | ChallengeOut
+) -> RubricOut | None:
     """The rubric for the challenge page, or ``None`` when there is none ``actor`` may read."""
     rubric = rubric_of(session, challenge.id)
     if rubric is None or not can_read_rubric(actor, published=is_fixed(challenge)):

@@ -23,6 +23,7 @@ from mosu.web import (
     challenge_pages,
     corpus_pages,
     decision_pages,
+    expert_pages,
     filing_pages,
     grading_pages,
     import_pages,
@@ -145,5 +146,6 @@ for _module in (
     board_pages,
     decision_pages,
     grading_pages,
+    expert_pages,
 ):
     router.routes.extend(_module.router.routes)

@@ -20,7 +20,14 @@ from mosu.core.gate import SAFE_METHODS
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
-from mosu.permissions import Actor, can_bulk_import, can_manage_users, supplier_organisation
+from mosu.permissions import (
+    Actor,
+    can_bulk_import,
+    can_manage_expert_pool,
+    can_manage_users,
+    is_expert,
+    supplier_organisation,
+)
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -126,6 +133,8 @@ class NavFlags:
     opportunities: bool
     bulk_import: bool
     users: bool
+    experts: bool = False
+    expert_profile: bool = False
 
 
 def nav_flags(actor: Actor) -> NavFlags:
@@ -133,6 +142,8 @@ def nav_flags(actor: Actor) -> NavFlags:
         opportunities=bool(supplier_organisation(actor)),
         bulk_import=can_bulk_import(actor),
         users=can_manage_users(actor),
+        experts=can_manage_expert_pool(actor),
+        expert_profile=is_expert(actor.role),
     )
 
 
