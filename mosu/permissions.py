@@ -478,3 +478,11 @@ def can_apply_for_vouchers(actor: Actor) -> bool:
 def can_see_every_application(actor: Actor) -> bool:
     """Every voucher application, not only one's own organisation's: operators."""
     return actor.is_operator
+
+
+# --- expert review (专家评审) ---
+
+
+def has_review_queue(actor: Actor) -> bool:
+    """An expert's work queue (评审任务): panels to confirm, applications to score."""
+    return actor.role is Role.expert

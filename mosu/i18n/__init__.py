@@ -14,7 +14,7 @@ import enum
 from collections.abc import Mapping
 from typing import Literal, TypeVar
 
-from mosu.i18n.messages import arena_matching, challenges, perf, site, supply
+from mosu.i18n.messages import arena_matching, challenges, perf, review_panel, site, supply
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -38,7 +38,12 @@ def _merge(*parts: Mapping[str, str]) -> dict[str, str]:
 
 
 CATALOGUE: Mapping[str, str] = _merge(
-    site.MESSAGES, challenges.MESSAGES, supply.MESSAGES, arena_matching.MESSAGES, perf.MESSAGES
+    site.MESSAGES,
+    challenges.MESSAGES,
+    supply.MESSAGES,
+    arena_matching.MESSAGES,
+    perf.MESSAGES,
+    review_panel.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -26,6 +26,7 @@ from mosu.web import (
     import_pages,
     model_pages,
     org_pages,
+    panel_pages,
     race_pages,
     scenario_pages,
     supply_offer_pages,
@@ -141,5 +142,6 @@ for _module in (
     supply_pages,
     arena_pages,
     board_pages,
+    panel_pages,
 ):
     router.routes.extend(_module.router.routes)

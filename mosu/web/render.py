@@ -20,7 +20,13 @@ from mosu.core.gate import SAFE_METHODS
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.notifications.service import unread_count
-from mosu.permissions import Actor, can_bulk_import, can_manage_users, supplier_organisation
+from mosu.permissions import (
+    Actor,
+    can_bulk_import,
+    can_manage_users,
+    has_review_queue,
+    supplier_organisation,
+)
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -126,6 +132,7 @@ class NavFlags:
     opportunities: bool
     bulk_import: bool
     users: bool
+    review: bool
 
 
 def nav_flags(actor: Actor) -> NavFlags:
@@ -133,6 +140,7 @@ def nav_flags(actor: Actor) -> NavFlags:
         opportunities=bool(supplier_organisation(actor)),
         bulk_import=can_bulk_import(actor),
         users=can_manage_users(actor),
+        review=has_review_queue(actor),
     )
 
 
