@@ -64,11 +64,6 @@ ACTION_LABELS = {
     "stage_added": "添加赛马阶段",
     "baseline_added": "添加平台基线",
     "stage_closed": "阶段结束并淘汰",
-    "panel_drawn": "抽取评审专家组",
-    "panel_member_confirmed": "评审专家确认无利益冲突",
-    "panel_member_recused": "评审专家回避",
-    "panel_deadline_set": "设置评分截止时间",
-    "panel_closed": "结束专家评审",
 }
 FIELDS = (
     "kind",

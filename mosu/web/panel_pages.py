@@ -22,12 +22,13 @@ from mosu.challenges.models import ChallengeState
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
-from mosu.permissions import Actor, Role, roles
+from mosu.permissions import Actor, Role, can_manage_panels, roles
 from mosu.review import panels, scoring
 from mosu.review.models import MemberState, PanelState, Rubric
 from mosu.review.panel_schemas import DeadlineIn, PanelDrawIn
 from mosu.review.panel_views import member_view, panel_out
 from mosu.review.queue import review_queue
+from mosu.web.challenge_pages import ACTION_LABELS
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -44,6 +45,16 @@ from mosu.web.render import language, render
 router = APIRouter(include_in_schema=False)
 ExpertActor = Annotated[Actor, Depends(require(roles(Role.expert)))]
 REFUSALS = (Invalid, Conflict, Forbidden, NotFound)
+# the panel's lines in a challenge's audit log, as the challenge page names them
+ACTION_LABELS.update(
+    {
+        "panel_drawn": "抽取评审专家组",
+        "panel_member_confirmed": "评审专家确认无利益冲突",
+        "panel_member_recused": "评审专家回避",
+        "panel_deadline_set": "设置评分截止时间",
+        "panel_closed": "结束专家评审",
+    }
+)
 MEMBER_STATES = {
     MemberState.invited: "专家待确认",
     MemberState.confirmed: "已确认无利益冲突",
@@ -278,7 +289,8 @@ def _panel_page(
         **_common(request),
         "challenge": challenge,
         "panel": out,
-        "can_draw": actor.is_operator
+        "manage": can_manage_panels(actor),
+        "can_draw": can_manage_panels(actor)
         and panel is None
         and challenge.state is ChallengeState.shortlisting,
         "has_rubric": session.get(Rubric, challenge.id) is not None,

@@ -23,6 +23,7 @@ from mosu.notifications.service import unread_count
 from mosu.permissions import (
     Actor,
     can_bulk_import,
+    can_manage_panels,
     can_manage_users,
     has_review_queue,
     supplier_organisation,
@@ -133,6 +134,7 @@ class NavFlags:
     bulk_import: bool
     users: bool
     review: bool
+    panels: bool
 
 
 def nav_flags(actor: Actor) -> NavFlags:
@@ -141,6 +143,7 @@ def nav_flags(actor: Actor) -> NavFlags:
         bulk_import=can_bulk_import(actor),
         users=can_manage_users(actor),
         review=has_review_queue(actor),
+        panels=can_manage_panels(actor),
     )
 
 
