@@ -526,3 +526,25 @@ EXPERT_ROLES = frozenset({Role.expert})
 def is_expert(role: Role | None) -> bool:
     """Whether a user of ``role`` belongs in the expert pool (and has an expert profile)."""
     return role in EXPERT_ROLES
+
+
+def has_review_queue(actor: Actor) -> bool:
+    """An expert's work queue (评审任务): panels to confirm, applications to score."""
+    return can_sit_on_panels(actor)
+
+
+def can_sit_on_panels(actor: Actor) -> bool:
+    """Confirming, recusing oneself and scoring on a panel one was drawn for: experts."""
+    return actor.role is Role.expert
+
+
+def can_manage_panels(actor: Actor) -> bool:
+    """Drawing a challenge's panel, its deadline and close, recording a member's recusal,
+    and seeing who sits on it, why experts were excluded and how far each has scored (never
+    the scores before the close): operators."""
+    return actor.is_operator
+
+
+def can_see_panel_members(actor: Actor, *, closed: bool) -> bool:
+    """Who sits on a panel: operators, and everyone once it has closed."""
+    return can_manage_panels(actor) or closed

@@ -20,6 +20,7 @@ from mosu.i18n.messages import (
     grading,
     perf,
     review_decision,
+    review_panel,
     review_pool,
     site,
     supply,
@@ -55,6 +56,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     review_decision.MESSAGES,
     grading.MESSAGES,
     review_pool.MESSAGES,
+    review_panel.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

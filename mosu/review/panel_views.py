@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
 from mosu.core import clock
-from mosu.permissions import Actor
+from mosu.permissions import Actor, can_manage_panels, can_see_panel_members
 from mosu.registry.models import Model
 from mosu.review.models import (
     Blinding,
@@ -128,10 +128,9 @@ def panel_out(session: Session, *, actor: Actor, panel: Panel) -> PanelOut:
     }
     counts = _scored_counts(session, panel)
     members = None
-    if actor.is_operator or closed:
-        members = [
-            _member_out(m.id, panel, names, counts, actor.is_operator) for m in panel.members
-        ]
+    manage = can_manage_panels(actor)
+    if can_see_panel_members(actor, closed=closed):
+        members = [_member_out(m.id, panel, names, counts, manage) for m in panel.members]
     mine = seat_of(panel, actor.user_id)
     states = [m.state for m in panel.members]
     return PanelOut(
@@ -141,9 +140,7 @@ def panel_out(session: Session, *, actor: Actor, panel: Panel) -> PanelOut:
         field=panel.field,
         seed=str(panel.seed),
         candidates=list(panel.candidates),
-        excluded={
-            k: (v if actor.is_operator else public_reason(v)) for k, v in panel.excluded.items()
-        },
+        excluded={k: (v if manage else public_reason(v)) for k, v in panel.excluded.items()},
         verified=draw_order(sorted(panel.candidates), panel.seed) == list(panel.candidates),
         state=panel.state,
         deadline=clock.local(panel.deadline) if panel.deadline else None,

@@ -31,7 +31,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.jobs import queue
-from mosu.permissions import Actor, Role, can_manage_challenge, ensure
+from mosu.permissions import Actor, can_manage_panels, can_sit_on_panels, ensure
 from mosu.registry.models import Organisation
 from mosu.review.conflicts import conflict
 from mosu.review.models import (
@@ -160,34 +160,11 @@ def _invite(session: Session, panel: Panel, expert_id: int) -> PanelMember:
     return member
 
 
-def draw_panel(
-    session: Session,
-    *,
-    actor: Actor,
-    challenge_id: int,
-    size: int,
-    field: str = "",
-    seed: int | None = None,
-    deadline: dt.datetime | None = None,
-) -> Panel:
-    """Draw the challenge's panel (operators, while it is shortlisting, once a rubric is
-    published): ``size`` experts by a seeded shuffle of the eligible pool, recorded."""
-    ensure(can_manage_challenge(actor), "只有运营方可以抽取评审专家 / only operators draw panels")
-    challenge = get_challenge(session, challenge_id, actor=actor)
-    if challenge.state is not ChallengeState.shortlisting:
-        raise Conflict(
-            "榜单进入入围评审后才能抽取评审专家 / a panel is drawn while shortlisting",
-            details={"state": challenge.state.value},
-        )
-    if session.get(Rubric, challenge.id) is None:
-        raise Conflict("请先发布评审细则 / publish the review rubric first")
-    if panel_of(session, challenge.id) is not None:
-        raise Conflict("该榜单已抽取评审专家组 / the challenge already has a panel")
-    if size < 1:
-        raise Invalid("专家人数至少为 1 / size must be at least 1", details={"field": "size"})
-    if seed is not None and not 0 <= seed < MAX_SEED:
-        raise Invalid("随机种子超出范围 / seed out of range", details={"field": "seed"})
-    field = field.strip()
+def eligible_pool(
+    session: Session, challenge: Challenge, field: str
+) -> tuple[list[int], dict[str, str]]:
+    """The experts in the pool (active, in ``field`` unless it is "") who may sit on the
+    challenge's panel, by user id, and those excluded for a conflict (user id → why)."""
     profiles = session.scalars(
         select(ExpertProfile)
         .join(User, User.id == ExpertProfile.user_id)
@@ -210,6 +187,38 @@ def draw_panel(
             eligible.append(profile.user_id)
         else:
             excluded[str(profile.user_id)] = why
+    return eligible, excluded
+
+
+def draw_panel(
+    session: Session,
+    *,
+    actor: Actor,
+    challenge_id: int,
+    size: int,
+    field: str = "",
+    seed: int | None = None,
+    deadline: dt.datetime | None = None,
+) -> Panel:
+    """Draw the challenge's panel (operators, while it is shortlisting, once a rubric is
+    published): ``size`` experts by a seeded shuffle of the eligible pool, recorded."""
+    ensure(can_manage_panels(actor), "只有运营方可以抽取评审专家 / only operators draw panels")
+    challenge = get_challenge(session, challenge_id, actor=actor)
+    if challenge.state is not ChallengeState.shortlisting:
+        raise Conflict(
+            "榜单进入入围评审后才能抽取评审专家 / a panel is drawn while shortlisting",
+            details={"state": challenge.state.value},
+        )
+    if session.get(Rubric, challenge.id) is None:
+        raise Conflict("请先发布评审细则 / publish the review rubric first")
+    if panel_of(session, challenge.id) is not None:
+        raise Conflict("该榜单已抽取评审专家组 / the challenge already has a panel")
+    if size < 1:
+        raise Invalid("专家人数至少为 1 / size must be at least 1", details={"field": "size"})
+    if seed is not None and not 0 <= seed < MAX_SEED:
+        raise Invalid("随机种子超出范围 / seed out of range", details={"field": "seed"})
+    field = field.strip()
+    eligible, excluded = eligible_pool(session, challenge, field)
     if len(eligible) < size:
         raise Invalid(
             f"符合条件的专家只有 {len(eligible)} 位，少于所需的 {size} 位 / "
@@ -266,7 +275,7 @@ def confirm(session: Session, *, actor: Actor, panel_id: int) -> PanelMember:
     application; refused if the conflict rule finds one now."""
     panel = get_panel(session, panel_id)
     member = seat_of(panel, actor.user_id)
-    if member is None or actor.role is not Role.expert:
+    if member is None or not can_sit_on_panels(actor):
         raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
     _open(panel)
     if member.state is MemberState.recused:
@@ -296,7 +305,7 @@ def confirmed_seat(session: Session, *, actor: Actor, panel: Panel) -> PanelMemb
     """The actor's confirmed seat, checked against the conflict rule again (an applicant
     added since the confirmation is caught here); else 403 or 409."""
     member = seat_of(panel, actor.user_id)
-    if member is None or actor.role is not Role.expert or member.state is MemberState.recused:
+    if member is None or not can_sit_on_panels(actor) or member.state is MemberState.recused:
         raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
     if member.state is not MemberState.confirmed:
         raise Conflict("请先确认无利益冲突 / confirm you have no conflict first")
@@ -336,10 +345,10 @@ def recuse(
     replacement, or ``None`` when the candidates are exhausted. Scores the member gave are
     withdrawn with them."""
     panel = get_panel(session, panel_id)
-    if actor.is_operator:
+    if can_manage_panels(actor):
         if expert_id is None:
             raise Invalid("请指明回避的专家 / name the expert", details={"field": "expert_id"})
-    elif actor.role is Role.expert:
+    elif can_sit_on_panels(actor):
         if expert_id not in (None, actor.user_id):
             raise Forbidden("专家只能为自己申请回避 / experts recuse only themselves")
         expert_id = actor.user_id
@@ -383,7 +392,7 @@ def set_deadline(
     session: Session, *, actor: Actor, panel_id: int, deadline: dt.datetime | None
 ) -> Panel:
     """Set, extend or clear the panel's scoring deadline (operators, while it is open)."""
-    ensure(can_manage_challenge(actor), "只有运营方可以设置截止时间 / only operators set deadlines")
+    ensure(can_manage_panels(actor), "只有运营方可以设置截止时间 / only operators set deadlines")
     panel = get_panel(session, panel_id)
     _open(panel)
     panel.deadline = deadline
@@ -429,6 +438,7 @@ __all__ = [
     "conflict_now",
     "draw_order",
     "draw_panel",
+    "eligible_pool",
     "get_panel",
     "panel_of",
     "past_deadline",

@@ -73,7 +73,7 @@ def awaiting_confirmation(session: Session, actor: Actor) -> QueueSection:
         QueueItem(
             title=seat.panel.challenge.title,
             link=f"/review/panels/{seat.panel_id}",
-            detail="请确认无利益冲突或申请回避",
+            detail="请确认无利益冲突或申请回避 / confirm no conflict of interest, or recuse",
             deadline=_deadline(seat.panel),
             overdue=past_deadline(seat.panel),
         )
@@ -92,7 +92,7 @@ def to_score(session: Session, actor: Actor) -> QueueSection:
                 QueueItem(
                     title=seat.panel.challenge.title,
                     link=f"/review/panels/{seat.panel_id}",
-                    detail=f"待评分 {len(left)} 份",
+                    detail=f"待评分 {len(left)} 份 / {len(left)} left to score",
                     deadline=_deadline(seat.panel),
                     overdue=past_deadline(seat.panel),
                 )

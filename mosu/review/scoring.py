@@ -20,7 +20,7 @@ from mosu.challenges import lifecycle
 from mosu.challenges.models import Application
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.permissions import Actor, can_manage_challenge, ensure
+from mosu.permissions import Actor, can_manage_panels, ensure
 from mosu.review.models import MemberState, Panel, PanelState, ReviewScore, Rubric
 from mosu.review.panels import (
     REVIEWED_STATES,
@@ -156,7 +156,7 @@ def close_panel(
 ) -> Panel:
     """End the scoring (operators): refused while a confirmed member has applications left
     to score, unless ``force`` with a recorded reason. The scores become final and shown."""
-    ensure(can_manage_challenge(actor), "只有运营方可以结束评审 / only operators close a panel")
+    ensure(can_manage_panels(actor), "只有运营方可以结束评审 / only operators close a panel")
     panel = get_panel(session, panel_id)
     if panel.state is not PanelState.open:
         raise Conflict("评审已结束 / the panel is already closed")

@@ -29,6 +29,7 @@ from mosu.web import (
     import_pages,
     model_pages,
     org_pages,
+    panel_pages,
     race_pages,
     scenario_pages,
     supply_offer_pages,
@@ -147,5 +148,6 @@ for _module in (
     decision_pages,
     grading_pages,
     expert_pages,
+    panel_pages,
 ):
     router.routes.extend(_module.router.routes)

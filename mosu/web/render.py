@@ -24,7 +24,9 @@ from mosu.permissions import (
     Actor,
     can_bulk_import,
     can_manage_expert_pool,
+    can_manage_panels,
     can_manage_users,
+    has_review_queue,
     is_expert,
     supplier_organisation,
 )
@@ -133,8 +135,10 @@ class NavFlags:
     opportunities: bool
     bulk_import: bool
     users: bool
-    experts: bool = False
-    expert_profile: bool = False
+    experts: bool
+    expert_profile: bool
+    review: bool
+    panels: bool
 
 
 def nav_flags(actor: Actor) -> NavFlags:
@@ -144,6 +148,8 @@ def nav_flags(actor: Actor) -> NavFlags:
         users=can_manage_users(actor),
         experts=can_manage_expert_pool(actor),
         expert_profile=is_expert(actor.role),
+        review=has_review_queue(actor),
+        panels=can_manage_panels(actor),
     )
 
 

@@ -275,4 +275,4 @@ def test_reminders_go_once_before_the_deadline_and_once_after(
     sections = {s.key: s for s in queue.review_queue(db, actor=as_expert(c))}
     assert sections["confirm"].items == []
     (item,) = sections["score"].items
-    assert item.detail == "待评分 1 份" and item.deadline is not None
+    assert item.detail == "待评分 1 份 / 1 left to score" and item.deadline is not None
