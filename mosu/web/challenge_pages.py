@@ -25,7 +25,6 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.lookups import filed_model_ids
-from mosu.review.rubric import shown_rubric
 from mosu.scenarios.service import get_scenario
 from mosu.web import decision_pages
 from mosu.web.forms import (
@@ -323,8 +322,7 @@ def _detail_page(
         "can_edit": view.can_edit,
         "errors": errors or {},
         "reason": reason,
-        "review_links": decision_pages.review_links(session, view.challenge.id),
-        "rubric": shown_rubric(session, actor=actor, challenge=view.challenge),
+        **decision_pages.review_section(session, actor, view.challenge),
     }
     return render(
         request, "challenges/detail.html", context, actor=actor, session=session, status=status

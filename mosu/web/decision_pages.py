@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.deps import OperatorActor, PublicActor
 from mosu.challenges.catalogue import get_challenge
+from mosu.challenges.models import Challenge
+from mosu.challenges.schemas import ChallengeOut
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.review.decision import combined_table, decide_combined, has_combined_rule
 from mosu.review.models import PanelState
 from mosu.review.results import panel_of, panel_results
+from mosu.review.rubric import shown_rubric
 from mosu.review.shortlist import confirm_shortlist, proposal
 from mosu.web.forms import FieldErrors, FormDep, service_errors, text
 from mosu.web.render import language, render
@@ -30,6 +33,17 @@ REFUSED = (Invalid, Conflict, Forbidden, NotFound)
 
 def _ids(values: list[Any]) -> list[int]:
     return [int(v) for v in values if isinstance(v, str) and v.isdigit()]
+
+
+def review_section(
+    session: Session, actor: Actor, challenge: Challenge | ChallengeOut
+) -> dict[str, Any]:
+    """What the challenge page shows of its review: the rubric the caller may read and
+    which review pages it links to."""
+    return {
+        "review_links": review_links(session, challenge.id),
+        "rubric": shown_rubric(session, actor=actor, challenge=challenge),
+    }
 
 
 def review_links(session: Session, challenge_id: int) -> dict[str, bool]:
