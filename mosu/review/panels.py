@@ -160,6 +160,10 @@ def _invite(session: Session, panel: Panel, expert_id: int) -> PanelMember:
     return member
 
 
+DRAWING_STATES = frozenset({ChallengeState.open, ChallengeState.shortlisting})
+"""When a panel may be drawn: from publication until the shortlist is settled."""
+
+
 def eligible_pool(
     session: Session, challenge: Challenge, field: str
 ) -> tuple[list[int], dict[str, str]]:
@@ -200,13 +204,16 @@ def draw_panel(
     seed: int | None = None,
     deadline: dt.datetime | None = None,
 ) -> Panel:
-    """Draw the challenge's panel (operators, while it is shortlisting, once a rubric is
-    published): ``size`` experts by a seeded shuffle of the eligible pool, recorded."""
+    """Draw the challenge's panel (operators, once a rubric is published, while the
+    challenge takes applications or is shortlisting): ``size`` experts by a seeded shuffle
+    of the eligible pool, recorded. Drawn early, the members wait: they confirm once
+    applications close, when the conflict rule can see every applicant."""
     ensure(can_manage_panels(actor), "只有运营方可以抽取评审专家 / only operators draw panels")
     challenge = get_challenge(session, challenge_id, actor=actor)
-    if challenge.state is not ChallengeState.shortlisting:
+    if challenge.state not in DRAWING_STATES:
         raise Conflict(
-            "榜单进入入围评审后才能抽取评审专家 / a panel is drawn while shortlisting",
+            "榜单发布后、入围评审结束前才能抽取评审专家 / "
+            "a panel is drawn while the challenge is open or shortlisting",
             details={"state": challenge.state.value},
         )
     if session.get(Rubric, challenge.id) is None:
@@ -280,6 +287,12 @@ def confirm(session: Session, *, actor: Actor, panel_id: int) -> PanelMember:
     _open(panel)
     if member.state is MemberState.recused:
         raise Conflict("您已回避 / you recused yourself")
+    if panel.challenge.state is not ChallengeState.shortlisting:
+        raise Conflict(
+            "申报截止、申请单位确定后才能确认无利益冲突 / "
+            "confirm once applications have closed and every applicant is known",
+            details={"state": panel.challenge.state.value},
+        )
     why = conflict_now(session, expert_id=member.expert_id, challenge=panel.challenge)
     if why is not None:
         raise Conflict(

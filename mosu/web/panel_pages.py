@@ -18,7 +18,6 @@ from starlette.datastructures import FormData
 from mosu import i18n
 from mosu.accounts.deps import OperatorActor, PublicActor, require
 from mosu.challenges.catalogue import get_challenge
-from mosu.challenges.models import ChallengeState
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
@@ -292,7 +291,7 @@ def _panel_page(
         "manage": can_manage_panels(actor),
         "can_draw": can_manage_panels(actor)
         and panel is None
-        and challenge.state is ChallengeState.shortlisting,
+        and challenge.state in panels.DRAWING_STATES,
         "has_rubric": session.get(Rubric, challenge.id) is not None,
         "errors": errors or {},
         "values": values or {},

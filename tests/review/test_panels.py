@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Notification
+from mosu.challenges import catalogue, decisions
 from mosu.challenges.models import ChallengeEvent
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.core.settings import Settings
@@ -15,8 +16,8 @@ from mosu.permissions import Actor, Role
 from mosu.review import panels
 from mosu.review.models import ExpertConflict, MemberState
 from tests.conftest import World
-from tests.helpers.review_panels import Expert, make_expert, ready_challenge
-from tests.helpers.scenarios import actor, make_model
+from tests.helpers.review_panels import Expert, make_expert, publish_rubric, ready_challenge
+from tests.helpers.scenarios import actor, make_application, make_challenge, make_model
 
 
 def as_expert(expert: Expert) -> Actor:
@@ -184,3 +185,42 @@ def test_a_confirmed_member_is_stopped_when_an_applicant_conflict_appears(
         panels.confirm(db, actor=as_expert(expert), panel_id=panel.id)
     with pytest.raises(Conflict):
         panels.confirmed_seat(db, actor=as_expert(expert), panel=panel)
+
+
+def test_a_panel_drawn_while_open_waits_and_sees_the_late_applicants(
+    db: Session, world: World, settings: Settings
+) -> None:
+    """Drawn while the challenge takes applications, the members confirm only once it has
+    closed; an applicant who arrives after the draw and employs a member makes that member
+    step aside, and the next candidate takes the seat."""
+    model = make_model(db, world.org_a)
+    operator = actor(world, "operator")
+    challenge = make_challenge(db, world)
+    publish_rubric(db, challenge.id)
+    employed = make_expert(db, affiliation_id=world.org_a)
+    others = [make_expert(db) for _ in range(2)]
+    experts = {e.user_id: e for e in (employed, *others)}
+    panel = panels.draw_panel(db, actor=operator, challenge_id=challenge.id, size=2, seed=11)
+    assert sorted(panel.candidates) == sorted(experts) and panel.excluded == {}
+    members = [m.expert_id for m in panel.members]
+    with pytest.raises(Conflict) as early:
+        panels.confirm(db, actor=as_expert(experts[members[0]]), panel_id=panel.id)
+    assert early.value.details == {"state": "open"}
+
+    application = make_application(db, world, challenge, model_id=model, data_dir=settings.data_dir)
+    decisions.decide_application(db, actor=operator, application_id=application.id, approve=True)
+    catalogue.transition_challenge(
+        db, actor=operator, challenge_id=challenge.id, name="close_applications"
+    )
+    for expert_id in members:
+        if expert_id == employed.user_id:
+            with pytest.raises(Conflict) as conflicted:
+                panels.confirm(db, actor=as_expert(employed), panel_id=panel.id)
+            assert "任职于申请单位" in conflicted.value.details["conflict"]
+            replacement = panels.recuse(
+                db, actor=as_expert(employed), panel_id=panel.id, reason="任职于申请单位"
+            )
+            assert replacement is not None and replacement.expert_id not in members
+        else:
+            seat = panels.confirm(db, actor=as_expert(experts[expert_id]), panel_id=panel.id)
+            assert seat.state is MemberState.confirmed
