@@ -458,20 +458,25 @@ def demo(
         f"{summary.filings} 备案登记 filings, {scenarios} 应用场景 scenarios on the board"
     )
     console.print(
-        "揭榜挂帅演示 / demo challenge: 热线工单智能分拨 — 2 baselines and 3 shortlisted "
-        "suppliers' fake endpoints (one failing a share of calls), two stages"
+        "揭榜挂帅演示 / demo challenge: 热线工单智能分拨 — a double-blind panel of 5 fictional "
+        "experts scores the applications, then 2 baselines and 3 shortlisted suppliers' fake "
+        "endpoints (one failing a share of calls) race in two stages"
     )
     built = build_demo_challenges(engine, settings, console=console)
     engine.dispose()
     console.print(board_table(built.final_board, "决赛最终榜单 / final leaderboard"))
     for name, why in built.cut:
         console.print(f"淘汰 / cut: {name} — {why}")
+    console.print(built.combined)
     console.print(f"[bold]揭榜成功 / winner: {built.winner}[/bold]")
     url = f"http://{settings.host}:{settings.port}"
     console.print(
         f"已结束的榜单 / finished challenge: {url}/challenges/{built.finished_id} "
         f"(赛马 race: {url}/challenges/{built.finished_id}/race)\n"
-        f"待揭榜 / open for applications: {url}/challenges/{built.open_id}"
+        f"专家评审结果 / panel results: {url}/challenges/{built.finished_id}/panel-results\n"
+        f"待揭榜 / open for applications: {url}/challenges/{built.open_id} "
+        f"(评审专家组已抽取，待确认 / its panel drawn, waiting: "
+        f"{url}/challenges/{built.open_id}/panel)"
     )
     table = Table("用户名 username", "密码 password", "角色 role", title="演示账号 / demo logins")
     for username, password, role in [*summary.users, *built.users]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -20,6 +21,7 @@ from mosu.challenges.models import (
     ChallengeEvent,
     ChallengeKind,
     ChallengeState,
+    Entry,
     EntryState,
     StageState,
     Submission,
@@ -28,18 +30,28 @@ from mosu.challenges.models import (
 from mosu.challenges.schemas import ApplicationIn
 from mosu.core import clock
 from mosu.core.db import make_engine
+from mosu.core.errors import Conflict
 from mosu.core.settings import Settings
 from mosu.corpus.models import DatasetVersion
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
 from mosu.demo.loader import load_community
+from mosu.demo.review import load_review
 from mosu.jobs.models import Job, JobState
+from mosu.permissions import Actor
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.registry.models import Model
+from mosu.review.decision import combined_table
+from mosu.review.models import MemberState, PanelState
+from mosu.review.panels import REMIND_JOB, confirm, panel_of
+from mosu.review.results import panel_results
+from mosu.review.scoring import close_panel, submit_score
+from mosu.review.shortlist import confirm_shortlist, proposed_shortlist
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
 
 FINISHED_LOG = [
     ("operator", "created"),
+    ("operator", "rubric_set"),
     ("operator", "publish"),
     ("supplier1", "application_submitted"),
     ("supplier2", "application_submitted"),
@@ -50,6 +62,10 @@ FINISHED_LOG = [
     ("operator", "application_approved"),
     ("operator", "application_rejected"),
     ("operator", "close_applications"),
+    ("operator", "panel_drawn"),
+    *[("member", "panel_member_confirmed")] * 5,
+    ("operator", "panel_closed"),
+    ("operator", "shortlist_confirmed"),
     ("operator", "application_shortlisted"),
     ("operator", "application_shortlisted"),
     ("operator", "application_shortlisted"),
@@ -60,6 +76,7 @@ FINISHED_LOG = [
     ("operator", "start_race"),
     ("system", "stage_closed"),
     ("system", "stage_closed"),
+    ("operator", "combined_decided"),
     ("operator", "decide"),
     ("demand1", "start_delivery"),
 ]
@@ -101,7 +118,9 @@ def finished_challenge_went_through_every_step(
             .where(ChallengeEvent.challenge_id == challenge.id)
             .order_by(ChallengeEvent.id)
         ).all()
-        assert [(e.actor_name, e.action) for e in events] == FINISHED_LOG
+        members = {f"expert{n}" for n in (1, 2, 3, 5, 6)}
+        logged = [("member" if e.actor_name in members else e.actor_name, e.action) for e in events]
+        assert logged == FINISHED_LOG
         assert [e.to_state for e in events if e.to_state] == [
             "draft",
             "open",
@@ -147,7 +166,7 @@ def finished_challenge_went_through_every_step(
             assert all(r["low"] <= r["score"] <= r["high"] for r in rows)
             assert stage.leaderboard_final["samples"] == len(stage_data(session, stage).private)
         assert demo.final_board == second.leaderboard_final
-        assert second.leaderboard_final["rows"][0]["entry"] == demo.winner
+        finished_panel_decided_the_shortlist_and_counts_in_the_decision(session, challenge)
 
         submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
         assert len(submissions) == 8
@@ -162,8 +181,12 @@ def finished_challenge_went_through_every_step(
             sum(o.attempts for o in outcomes_of(settings.data_dir, s).values()) for s in flaky
         ]
         assert all(a > test_size for a in attempts)  # its failed calls were retried, not lost
-        # the race left nothing behind in the queue for the server's worker
-        assert {j.state for j in session.scalars(select(Job))} == {JobState.succeeded}
+        # the race left nothing behind in the queue for the server's worker; the open
+        # challenge's panel waits with its two deadline reminders queued
+        jobs = session.scalars(select(Job)).all()
+        assert {j.state for j in jobs if j.kind != REMIND_JOB} == {JobState.succeeded}
+        reminders = [j for j in jobs if j.kind == REMIND_JOB]
+        assert len(reminders) == 2 and {j.state for j in reminders} == {JobState.queued}
 
 
 def open_challenge_takes_applications_and_can_race(
@@ -193,7 +216,7 @@ def open_challenge_takes_applications_and_can_race(
         catalogue.transition_challenge(
             session, actor=operator, challenge_id=challenge.id, name="close_applications"
         )
-        entry = decisions.shortlist(session, actor=operator, application_id=application.id)
+        entry = the_waiting_panel_reviews(session, challenge, application.id, users)
         races.start_race(session, actor=operator, challenge_id=challenge.id)
         assert challenge.state is ChallengeState.racing and entry.state is EntryState.active
         waiting = session.scalars(
@@ -203,6 +226,63 @@ def open_challenge_takes_applications_and_can_race(
         session.rollback()
 
 
+def finished_panel_decided_the_shortlist_and_counts_in_the_decision(
+    session: Session, challenge: Challenge
+) -> None:
+    """The closed double-blind panel: the expert affiliated with the consortium's member was
+    excluded by the draw, five confirmed and scored every approved application, the
+    shortlist is the panel's proposal, and the winner is the combined rule's."""
+    operator = actor_for(session.scalars(select(User).where(User.username == "operator")).one())
+    panel = panel_of(session, challenge.id)
+    assert panel is not None and panel.state is PanelState.closed and panel.seed == 20261205
+    expert4 = session.scalars(select(User).where(User.username == "expert4")).one()
+    assert "上海禾泽政务科技有限公司" in panel.excluded[str(expert4.id)]
+    assert {m.expert.username for m in panel.members} == {f"expert{n}" for n in (1, 2, 3, 5, 6)}
+    assert all(m.state is MemberState.confirmed for m in panel.members)
+    results = panel_results(session, actor=operator, challenge_id=challenge.id)
+    assert [len(a.scores) for a in results.applications] == [5, 5, 5]
+    assert all(sum(s.dropped is not None for s in a.scores) == 2 for a in results.applications)
+    assert results.agreement is not None and 0 <= results.agreement.kendall_w <= 1
+    assert results.agreement.icc is not None
+    table = combined_table(session, actor=operator, challenge_id=challenge.id)
+    winners = [e for e in races.entries_of(session, challenge.id) if e.state is EntryState.winner]
+    assert [w.id for w in winners] == table.rule_winners and table.decided
+
+
+def the_waiting_panel_reviews(
+    session: Session, challenge: Challenge, application_id: int, users: dict[str, Actor]
+) -> Entry:
+    """The open challenge's panel was drawn with a deadline and waits; once applications
+    close its members confirm and score, the operator closes it and confirms the shortlist
+    it proposes."""
+    operator = users["operator"]
+    panel = panel_of(session, challenge.id)
+    assert panel is not None and panel.state is PanelState.open and len(panel.members) == 3
+    assert panel.deadline is not None and panel.deadline > clock.now() + dt.timedelta(days=9)
+    with pytest.raises(Conflict):  # the per-application shortlist gives way to the panel's
+        decisions.shortlist(session, actor=operator, application_id=application_id)
+    for member in panel.members:
+        assert member.state is MemberState.invited
+        expert = users[member.expert.username]
+        confirm(session, actor=expert, panel_id=panel.id)
+        scores = {"technical": 8, "team": 7, "feasibility": 7.5, "price": 9}
+        submit_score(
+            session,
+            actor=expert,
+            panel_id=panel.id,
+            application_id=application_id,
+            scores=scores,
+            comment="演示：方案清楚，可以入围。",
+        )
+    close_panel(session, actor=operator, panel_id=panel.id)
+    proposed = proposed_shortlist(session, challenge.id)
+    assert proposed == [application_id]
+    confirm_shortlist(session, actor=operator, challenge_id=challenge.id, application_ids=proposed)
+    return next(e for e in races.entries_of(session, challenge.id) if e.baseline is None)
+
+
 def test_the_demo_story_is_labelled_fictional() -> None:
     notice = load_story()["notice"]
     assert "fictional" in notice["en"] and "虚构" in notice["zh"]
+    review = load_review()["notice"]
+    assert "fictional" in review["en"] and "虚构" in review["zh"]

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import SecretStr
 from rich.console import Console
+from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -47,6 +48,7 @@ from mosu.core import clock
 from mosu.core.credentials import CredentialBox
 from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
+from mosu.demo import review as demo_review
 from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints, run_submissions
 from mosu.evals.netpolicy import AddressPolicy
@@ -55,6 +57,11 @@ from mosu.permissions import Actor, Role
 from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointIn
+from mosu.review.decision import combined_table, decide_combined
+from mosu.review.results import panel_results
+from mosu.review.rubric import set_rubric
+from mosu.review.schemas import RubricIn
+from mosu.review.shortlist import confirm_shortlist, proposed_shortlist
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario
 
@@ -81,6 +88,7 @@ class DemoChallenges:
     winner: str
     cut: list[tuple[str, str]]  # entry name, why it was cut
     final_board: dict[str, Any]  # the last stage's final (private) leaderboard
+    combined: Table  # the finished challenge's combined decision, with the panel's agreement
     users: list[tuple[str, str, str]] = field(default_factory=list)  # username, password, role
 
 
@@ -145,9 +153,14 @@ def _add_users(session: Session, story: dict[str, Any]) -> list[tuple[str, str, 
 
 
 def _publish(
-    session: Session, part: dict[str, Any], actors: dict[str, Actor], today: dt.date
+    session: Session,
+    part: dict[str, Any],
+    actors: dict[str, Actor],
+    today: dt.date,
+    rubric: RubricIn,
 ) -> Challenge:
-    """The demand organisation posts the scenario; the operator publishes a challenge from it."""
+    """The demand organisation posts the scenario; the operator drafts a challenge from it,
+    sets its review rubric (fixed from publication on) and publishes it."""
     scenario = create_scenario(
         session, actor=actors[part["author"]], data=ScenarioIn(**part["scenario"])
     )
@@ -161,6 +174,7 @@ def _publish(
             valid_until=today + dt.timedelta(days=60),
         ),
     )
+    set_rubric(session, actor=actors["operator"], challenge_id=challenge.id, data=rubric)
     catalogue.publish(session, actor=actors["operator"], challenge_id=challenge.id)
     return challenge
 
@@ -303,15 +317,18 @@ def _submit_all(
 
 def _shortlist(
     session: Session,
-    part: dict[str, Any],
+    story: dict[str, Any],
+    review: dict[str, Any],
     actors: dict[str, Actor],
     settings: Settings,
     today: dt.date,
 ) -> tuple[Challenge, dict[str, Entry]]:
-    """Publish, take the applications, decide each, close applications and shortlist the
-    approved ones. Returns the challenge and the entries by applicant."""
+    """Publish with the rubric, take the applications, decide each, close applications, let
+    the expert panel score the approved ones and shortlist as the panel's ranking proposes.
+    Returns the challenge and the entries by applicant."""
+    part = story["finished"]
     operator = actors["operator"]
-    challenge = _publish(session, part, actors, today)
+    challenge = _publish(session, part, actors, today, demo_review.rubric(review, "finished"))
     applications = [_apply(session, challenge, a, actors, settings) for a in part["applications"]]
     for spec, app_id in zip(part["applications"], applications, strict=True):
         decisions.decide_application(
@@ -328,12 +345,16 @@ def _shortlist(
         name="close_applications",
         reason="揭榜申请截止 / applications closed",
     )
-    entries = {
-        spec["applicant"]: decisions.shortlist(session, actor=operator, application_id=app_id)
+    by_applicant = {
+        spec["applicant"]: app_id
         for spec, app_id in zip(part["applications"], applications, strict=True)
         if spec["decision"] == "approve"
     }
-    return challenge, entries
+    demo_review.review_finished(session, review, operator, challenge.id, by_applicant)
+    proposed = proposed_shortlist(session, challenge.id)
+    confirm_shortlist(session, actor=operator, challenge_id=challenge.id, application_ids=proposed)
+    entries = {e.application_id: e for e in races.entries_of(session, challenge.id)}
+    return challenge, {name: entries[app_id] for name, app_id in by_applicant.items()}
 
 
 def _register_endpoints(
@@ -402,13 +423,15 @@ def build_finished(
     engine: Engine,
     settings: Settings,
     story: dict[str, Any],
+    review: dict[str, Any],
     *,
     now: dt.datetime,
     console: Console | None = None,
-) -> tuple[int, str, list[tuple[str, str]], dict[str, Any]]:
-    """The decided challenge: scenario → published challenge → applications → shortlist →
-    two-stage race (top 3 go on; then not significantly worse than the best) → winner →
-    delivery. Returns its id, the winner, the entries cut with why, and the final board."""
+) -> tuple[int, str, list[tuple[str, str]], dict[str, Any], Table]:
+    """The decided challenge: scenario → published challenge with its rubric → applications
+    → expert panel → shortlist → two-stage race (top 3 go on; then not significantly worse
+    than the best) → winner by the published combined rule → delivery. Returns its id, the
+    winner, the entries cut with why, the final board and the combined decision's table."""
     part = story["finished"]
     accuracy = {
         a["endpoint"]["model_name"]: float(a["endpoint"]["accuracy"])
@@ -419,7 +442,7 @@ def build_finished(
         actors = _actors(session)
         operator = actors["operator"]
         version = _hotline_version(session)
-        challenge, by_applicant = _shortlist(session, part, actors, settings, now.date())
+        challenge, by_applicant = _shortlist(session, story, review, actors, settings, now.date())
         stages = _add_race(
             session,
             story,
@@ -448,13 +471,13 @@ def build_finished(
         entries = races.entries_of(session, challenge_id)
         final = stages[-1].leaderboard_final
         assert final is not None
-        still = {e.id: e for e in entries if e.state is EntryState.active and e.baseline is None}
-        winner = next(still[r["entry_id"]] for r in final["rows"] if r["entry_id"] in still)
-        races.decide(
+        table = combined_table(session, actor=operator, challenge_id=challenge_id)
+        winner = next(e for e in entries if e.id in table.rule_winners)
+        decide_combined(
             session,
             actor=operator,
             challenge_id=challenge_id,
-            entry_ids=[winner.id],
+            entry_ids=table.rule_winners,
             reason=part["winner_reason"],
         )
         catalogue.transition_challenge(
@@ -466,22 +489,32 @@ def build_finished(
         )
         cut = [(e.name, e.cut_reason) for e in entries if e.state is EntryState.cut]
         session.commit()
-        result = (challenge_id, winner.name, cut, final)
+        summary = demo_review.combined_rich_table(
+            combined_table(session, actor=operator, challenge_id=challenge_id),
+            panel_results(session, actor=operator, challenge_id=challenge_id).agreement,
+        )
+        result = (challenge_id, winner.name, cut, final, summary)
     _drain_close_jobs(engine, settings)
     return result
 
 
 def build_open(
-    engine: Engine, settings: Settings, story: dict[str, Any], *, now: dt.datetime
+    engine: Engine,
+    settings: Settings,
+    story: dict[str, Any],
+    review: dict[str, Any],
+    *,
+    now: dt.datetime,
 ) -> int:
-    """The open challenge (待揭榜): published, baselines and two stages ahead, one
-    application waiting for the operator's decision."""
+    """The open challenge (待揭榜): published with its rubric, baselines and two stages
+    ahead, one application waiting for the operator's decision, and its expert panel drawn,
+    its members yet to confirm."""
     part = story["open"]
     with Session(engine) as session:
         actors = _actors(session)
         operator = actors["operator"]
         version = _hotline_version(session)
-        challenge = _publish(session, part, actors, now.date())
+        challenge = _publish(session, part, actors, now.date(), demo_review.rubric(review, "open"))
         _add_race(
             session,
             story,
@@ -495,6 +528,7 @@ def build_open(
         )
         for spec in part["applications"]:
             _apply(session, challenge, spec, actors, settings)
+        demo_review.draw_open(session, review, operator, challenge.id)
         session.commit()
         return challenge.id
 
@@ -507,16 +541,17 @@ def build_demo_challenges(
     now: dt.datetime | None = None,
 ) -> DemoChallenges:
     """Add the demo's challenges to a database holding the demo community (committed)."""
-    story = load_story()
+    story, review = load_story(), demo_review.load_review()
     moment = now or clock.now()
     with Session(engine) as session:
         users = _add_users(session, story)
+        users += demo_review.add_experts(session, review, _actors(session)["operator"])
         session.commit()
-    finished_id, winner, cut, final = build_finished(
-        engine, settings, story, now=moment, console=console
+    finished_id, winner, cut, final, combined = build_finished(
+        engine, settings, story, review, now=moment, console=console
     )
-    open_id = build_open(engine, settings, story, now=moment)
-    return DemoChallenges(finished_id, open_id, winner, cut, final, users)
+    open_id = build_open(engine, settings, story, review, now=moment)
+    return DemoChallenges(finished_id, open_id, winner, cut, final, combined, users)
 
 
 __all__ = [
