@@ -30,6 +30,7 @@ from mosu.review.grading import (
     scorer_names,
 )
 from mosu.review.models import Grade, GradingRound, PanelState
+from mosu.review.queue import QueueItem, QueueSection, register_section
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,22 @@ def grading_queue(session: Session, *, actor: Actor) -> list[QueueRow]:
             )
         )
     return rows
+
+
+@register_section
+def to_grade(session: Session, actor: Actor) -> QueueSection:
+    """The expert's queue section of race answers to grade: each open round with answers
+    left."""
+    items = [
+        QueueItem(
+            title=f"{row.challenge} · {row.stage}",
+            link=f"/grading-rounds/{row.round_id}",
+            detail=f"待复核 {row.items - row.graded} 条 / {row.items - row.graded} left to grade",
+        )
+        for row in grading_queue(session, actor=actor)
+        if row.graded < row.items
+    ]
+    return QueueSection(key="grade", title="待复核的赛马答案", items=items)
 
 
 def stage_grading(session: Session, *, actor: Actor, stage_id: int, data_dir: Path) -> StageGrading:

@@ -202,5 +202,6 @@ def get_proposal(
 
 @router.get("/me/review-queue")
 def my_queue(session: SessionDep, actor: ExpertActor) -> list[QueueSection]:
-    """The expert's work queue: panels to confirm, applications to score, by deadline."""
+    """The expert's work queue: panels to confirm, applications to score (by deadline),
+    race answers to grade."""
     return review_queue(session, actor=actor)

@@ -228,6 +228,9 @@ def test_experts_see_only_their_blind_items(
     with client_for(live, world, "expert") as expert:
         queue = expert.get("/me/grading-queue").json()
         assert [(q["round_id"], q["items"], q["graded"]) for q in queue] == [(round_id, 3, 0)]
+        sections = {s["key"]: s for s in expert.get("/me/review-queue").json()}
+        (waiting,) = sections["grade"]["items"]  # the expert's one queue lists the round too
+        assert waiting["link"] == f"/grading-rounds/{round_id}" and "3" in waiting["detail"]
         shown = expert.get(f"/grading-rounds/{round_id}/items")
         assert shown.status_code == 200
         items = shown.json()["items"]
@@ -253,6 +256,8 @@ def test_experts_see_only_their_blind_items(
             assert not any(f'"submission_id":{s}' in text for s in submissions)
         assert expert.get(f"/stages/{graded.stage.id}/grading").json()["rounds"] == []
         assert expert.post(f"/grading-rounds/{round_id}/close").status_code == 403
+        sections = {s["key"]: s for s in expert.get("/me/review-queue").json()}
+        assert sections["grade"]["items"] == []  # all graded: nothing left in the queue
     headers = {"Authorization": f"Bearer {outsider.token}"}
     with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=30) as other:
         assert other.get(f"/grading-rounds/{round_id}/items").status_code == 404

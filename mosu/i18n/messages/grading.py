@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, str] = {
     "专家复核": "Expert grading",
+    "待复核的赛马答案": "Race answers to grade",
     "一致性低于 {x}": "agreement below {x}",
     "专家复核平均分": "Experts' mean grade",
     "专家复核胜率": "Experts' win share",
