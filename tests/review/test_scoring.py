@@ -15,7 +15,7 @@ from mosu.challenges.models import ChallengeEvent
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
-from mosu.jobs import Job
+from mosu.jobs import Job, Worker
 from mosu.permissions import Actor, Role
 from mosu.review import panels, queue, reminders, scoring
 from mosu.review.models import Panel, PanelState
@@ -276,3 +276,26 @@ def test_reminders_go_once_before_the_deadline_and_once_after(
     assert sections["confirm"].items == []
     (item,) = sections["score"].items
     assert item.detail == "待评分 1 份 / 1 left to score" and item.deadline is not None
+
+
+def test_the_reminder_job_reminds_once_past_the_deadline(
+    db: Session, world: World, settings: Settings
+) -> None:
+    _, panel, (a, b) = drawn(db, world, settings, proposals=1)
+    panels.set_deadline(
+        db,
+        actor=actor(world, "operator"),
+        panel_id=panel.id,
+        deadline=clock.now() - dt.timedelta(minutes=1),
+    )
+    db.commit()
+    worker = Worker(db.get_bind(), kinds=[panels.REMIND_JOB], data_dir=settings.data_dir)  # type: ignore[arg-type]
+    runs = 0
+    while worker.run_once():
+        runs += 1
+    assert runs == 2  # the 48-hour mark and the deadline, both past: due at once
+    db.expire_all()
+    reminded = db.scalars(
+        select(Notification.user_id).where(Notification.kind == "review_reminder")
+    ).all()
+    assert sorted(reminded) == sorted([a.user_id, b.user_id])
