@@ -1146,11 +1146,7 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "username": f"walked-expert{w.next()}",
         "fields": ["政务"],
     },
-    # the walked expert keeps the walked panel's field, so fresh panels still draw them
-    ("PUT", f"{V1}/experts/{{user_id}}"): lambda w: {
-        "fields": [panel_walk.FIELD],
-        "title": "研究员",
-    },
+    ("PUT", f"{V1}/experts/{{user_id}}"): lambda w: {"fields": ["政务"], "title": "研究员"},
     ("POST", f"{V1}/experts/{{user_id}}/conflicts"): lambda w: {
         "organisation_id": w.world.org_b,
         "reason": "步行者声明",

@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from mosu.permissions import Actor, Role
 from mosu.review import panels, scoring
-from mosu.review.models import Blinding, ExpertProfile
+from mosu.review.models import Blinding, ExpertConflict, ExpertProfile
 from tests.conftest import World
 from tests.helpers.review_panels import full_scores, make_expert, ready_challenge
 from tests.helpers.scenarios import PDF, actor
@@ -97,7 +98,14 @@ def fresh_panel(
     db: Session, world: World, found: PanelWalk, *, model_id: int, data_dir: Path, confirmed: bool
 ) -> int:
     """A new open panel of the three walked experts (the walker's expert confirmed when
-    ``confirmed``); its application is kept in ``found.fresh_application``."""
+    ``confirmed``); its application is kept in ``found.fresh_application``. The walk's
+    writes to the pool (profile forms, declared conflicts) may have moved the walker's
+    expert out of the walked field: the profile is put back first."""
+    expert_id = world.user_ids["expert"]
+    profile = db.get(ExpertProfile, expert_id)
+    assert profile is not None
+    profile.fields, profile.in_pool, profile.affiliation_id = [FIELD], True, None
+    db.execute(delete(ExpertConflict).where(ExpertConflict.expert_id == expert_id))
     ready = ready_challenge(db, world, model_id=model_id, data_dir=data_dir)
     panel = panels.draw_panel(
         db, actor=actor(world, "operator"), challenge_id=ready.challenge.id, size=3, field=FIELD
