@@ -47,6 +47,7 @@ SCORES = {
     "丙队": [(6, 6), (5, 5), (6, 6), (9, 9), (4, 4)],
 }
 LEADS = {"甲队": "甲智能科技有限公司", "乙队": "乙大模型有限公司", "丙队": "丙队科技有限公司"}
+MASKED = (*LEADS.values(), "测试模型")  # 双盲: no applicant and no model name (测试模型N)
 RULE = {"review_weight": 0.5, "race_weight": 0.5, "normalise": "scale", "ties": "review"}
 
 
@@ -160,13 +161,13 @@ def test_panel_to_combined_decision_in_a_browser(
         tab.wait_for_selector("#applications")
         for team, application in apps.items():
             seat = tab.content()
-            assert not any(lead in seat for lead in LEADS.values())  # 双盲
+            assert not any(name in seat for name in MASKED)
             assert not any(c in seat for c in comments)
             tab.click(
                 f"#applications a[href='/review/panels/{panel.id}/applications/{application.id}']"
             )
             form = tab.content()
-            assert not any(lead in form for lead in LEADS.values())
+            assert not any(name in form for name in MASKED)
             assert not any(c in form for c in comments)
             tech, price = SCORES[team][k]
             tab.fill("#f-score-tech", str(tech))
