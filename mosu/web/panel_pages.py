@@ -44,14 +44,21 @@ from mosu.web.render import language, render
 router = APIRouter(include_in_schema=False)
 ExpertActor = Annotated[Actor, Depends(require(roles(Role.expert)))]
 REFUSALS = (Invalid, Conflict, Forbidden, NotFound)
-# the panel's lines in a challenge's audit log, as the challenge page names them
+# the review's lines in a challenge's audit log, as the challenge page names them (the
+# rubric's, the panel's, the shortlist's and the combined decision's)
 ACTION_LABELS.update(
     {
+        "rubric_set": "发布评审细则",
+        "rubric_replaced": "修改评审细则",
         "panel_drawn": "抽取评审专家组",
         "panel_member_confirmed": "评审专家确认无利益冲突",
         "panel_member_recused": "评审专家回避",
         "panel_deadline_set": "设置评分截止时间",
         "panel_closed": "结束专家评审",
+        "shortlist_confirmed": "确认专家组建议的入围名单",
+        "shortlist_departed": "不按专家组建议确定入围名单",
+        "combined_decided": "按综合评分规则确定揭榜单位",
+        "combined_departed": "不按综合评分规则确定揭榜单位",
     }
 )
 MEMBER_STATES = {

@@ -81,4 +81,10 @@ MESSAGES: dict[str, str] = {
     "评审专家回避": "Panel member recused",
     "设置评分截止时间": "Scoring deadline set",
     "结束专家评审": "Review panel closed",
+    "发布评审细则": "Review rubric set",
+    "修改评审细则": "Review rubric changed",
+    "确认专家组建议的入围名单": "Shortlist confirmed as the panel proposed",
+    "不按专家组建议确定入围名单": "Shortlist departing from the panel's proposal",
+    "按综合评分规则确定揭榜单位": "Winners named by the combined rule",
+    "不按综合评分规则确定揭榜单位": "Winners named departing from the combined rule",
 }
