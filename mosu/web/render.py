@@ -146,7 +146,12 @@ def render(
     status: int = 200,
 ) -> HTMLResponse:
     """``template`` rendered in the visitor's language, with the layout's common values; the
-    header's badge is read with ``session``, the request's one session."""
+    header's badge is read with ``session``, the request's one session. A read (GET, HEAD)
+    closes that session once its values are built, before the template renders: its
+    connection goes back to the pool (on a server, after its rollback, on this worker
+    thread rather than a thread hop of its own after the response) and no connection waits
+    for Jinja. What the template shows is loaded by then (it reads attributes only, with no
+    lazy loads: a closed session's objects cannot load)."""
     lang = language(request)
     values: dict[str, Any] = {
         "request": request,
@@ -160,6 +165,8 @@ def render(
     values.update(context or {})
     if "unread" not in values:
         values["unread"] = unread_notifications(request, session, actor)
+    if request.method in SAFE_METHODS:
+        session.close()
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"
