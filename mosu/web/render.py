@@ -147,11 +147,14 @@ def render(
 ) -> HTMLResponse:
     """``template`` rendered in the visitor's language, with the layout's common values; the
     header's badge is read with ``session``, the request's one session. A read (GET, HEAD)
-    closes that session once its values are built, before the template renders: its
-    connection goes back to the pool (on a server, after its rollback, on this worker
-    thread rather than a thread hop of its own after the response) and no connection waits
-    for Jinja. What the template shows is loaded by then (it reads attributes only, with no
-    lazy loads: a closed session's objects cannot load)."""
+    ends that session's transaction once its values are built, before the template renders:
+    its connection goes back to the pool (on a server, after its one round trip, on this
+    worker thread rather than a thread hop of its own after the response), so no connection
+    waits for Jinja. The loaded objects stay usable (the sessions do not expire on commit);
+    an attribute the template loads lazily takes a connection again for its query. A read
+    changes nothing, so its end is a commit only when the session holds no change: one that
+    does is left to the request's end, which rolls it back.
+    """
     lang = language(request)
     values: dict[str, Any] = {
         "request": request,
@@ -165,8 +168,8 @@ def render(
     values.update(context or {})
     if "unread" not in values:
         values["unread"] = unread_notifications(request, session, actor)
-    if request.method in SAFE_METHODS:
-        session.close()
+    if request.method in SAFE_METHODS and not (session.new or session.dirty or session.deleted):
+        session.commit()
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"

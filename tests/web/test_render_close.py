@@ -1,6 +1,7 @@
 """A page read (GET) gives its connection back before its template renders: the view's
-values are built, the request's session closes on the worker thread, then Jinja runs with no
-connection held (pages that do not wait for the template hold the pool for less)."""
+values are built, the request's session ends its transaction on the worker thread, then
+Jinja runs with no connection held (a relation the template loads lazily takes one again:
+the permission walker renders every page)."""
 
 from __future__ import annotations
 
