@@ -10,15 +10,19 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool, QueuePool
 
 from mosu import migrate
 from mosu.app import create_app
+from mosu.core import db as core_db
 from mosu.core.db import UTCDateTime, make_engine, transaction
 from mosu.core.settings import Settings
 from mosu.registry.models import CommunityFact, Modality, Model
 from mosu.tables import Base
-from tests.conftest import TEST_SECRET
+from tests.conftest import POSTGRES_URL, REQUIRE_POSTGRES, TEST_SECRET, postgres_skip_reason
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -103,3 +107,44 @@ def test_transaction_rolls_back_on_error(app: FastAPI) -> None:
         raise RuntimeError("boom")
     with app.state.sessionmaker() as session:
         assert session.get(CommunityFact, "gone") is None
+
+
+@pytest.mark.postgres
+def test_a_postgresql_connection_killed_while_idle_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pooled connection that rested longer than ``IDLE_PING_SECONDS`` is pinged when it
+    comes out of the pool, and one the server ended meanwhile is replaced without an error;
+    one given back a moment ago is handed out unpinged (the control: killed, it fails)."""
+    reason = postgres_skip_reason()
+    if reason is not None:
+        if REQUIRE_POSTGRES:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    engine = make_engine(POSTGRES_URL, pool_size=1)
+    admin = create_engine(POSTGRES_URL, poolclass=NullPool)
+
+    def pid_in_use() -> int:
+        with engine.connect() as conn:
+            return int(conn.scalar(text("SELECT pg_backend_pid()")))
+
+    def kill(pid: int) -> None:
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            wait_until(lambda: conn.scalar(query, {"pid": pid}) == 0, what="the backend to end")
+
+    try:
+        first = pid_in_use()
+        kill(first)
+        with pytest.raises(DBAPIError):  # used a moment ago: not pinged, found dead on use
+            pid_in_use()
+        second = pid_in_use()
+        monkeypatch.setattr(core_db, "IDLE_PING_SECONDS", 0.0)  # every rest is long now
+        kill(second)
+        third = pid_in_use()
+        assert len({first, second, third}) == 3
+        assert isinstance(engine.pool, QueuePool) and engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
+        admin.dispose()

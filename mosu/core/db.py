@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from mosu.core.sqlite_writer import WriterQueuedConnection
@@ -82,7 +85,38 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, **sizes)
+    engine = create_engine(url, json_serializer=_json_dumps, **sizes)
+    _ping_when_idle(engine)
+    return engine
+
+
+IDLE_PING_SECONDS = 5.0
+"""A pooled server connection idle longer than this is pinged before it is handed out."""
+_USED = "mosu_used"  # the monotonic time a pooled connection was last given back
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection when it comes out of the pool after more than
+    ``IDLE_PING_SECONDS`` of rest, not at every checkout (``pool_pre_ping``: a round trip
+    per request). A server restart or an idle timeout closes connections that rest; one in
+    use a moment ago is alive. A failed ping raises ``DisconnectionError``, so the pool
+    drops that connection and hands out another (a new one when need be)."""
+    dialect = engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_USED] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        used = record.info.get(_USED)  # none: a connection made just now
+        if used is None or time.monotonic() - used <= IDLE_PING_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError(f"idle connection failed its ping: {exc}") from exc
+
+    event.listen(engine, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -171,7 +171,12 @@ def contamination_warning(version: DatasetVersion, *, actor: Actor = PUBLIC) -> 
     Counts only, never hidden text, and for anyone but operators only the overlap with
     public text (see :func:`contamination_view`); pages shared by every reader leave
     ``actor`` out."""
-    found = contamination_view(version.contamination, actor=actor)
+    return contamination_warning_of(version.contamination, actor=actor)
+
+
+def contamination_warning_of(contamination: dict[str, Any], *, actor: Actor = PUBLIC) -> str | None:
+    """:func:`contamination_warning` of a version's ``contamination`` column, read alone."""
+    found = contamination_view(contamination, actor=actor)
     if not found.get("flagged_rows"):
         return None
     parts = []

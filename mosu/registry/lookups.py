@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from mosu.core.errors import NotFound
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
 
-_FILED = select(Filing.model_id).where(
+FILED_MODEL_IDS = select(Filing.model_id).where(
     Filing.kind == FilingKind.beian, Filing.status == FilingStatus.active
 )
 """Built once: the organisations' list and every challenge page run it."""
@@ -17,7 +17,7 @@ _FILED = select(Filing.model_id).where(
 
 def filed_model_ids(session: Session) -> set[int]:
     """Models with an active 备案 filing."""
-    return set(session.scalars(_FILED))
+    return set(session.scalars(FILED_MODEL_IDS))
 
 
 def get_organisation(session: Session, organisation_id: int) -> Organisation:

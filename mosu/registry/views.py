@@ -55,9 +55,8 @@ def flags(actor: Actor) -> RegistryFlags:
 def organisation(session: Session, *, actor: Actor, organisation_id: int) -> OrganisationOut:
     """An organisation as the actor may see it (contacts only where permitted)."""
     org = lookups.get_organisation(session, organisation_id)
-    return organisations.organisation_out(
-        org, actor=actor, filed_ids=lookups.filed_model_ids(session)
-    )
+    counts = organisations.model_counts(session, [org.id]).get(org.id, (0, 0))
+    return organisations.organisation_out(org, actor=actor, counts=counts)
 
 
 @dataclass(frozen=True)

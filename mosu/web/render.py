@@ -163,7 +163,15 @@ def render(
     status: int = 200,
 ) -> HTMLResponse:
     """``template`` rendered in the visitor's language, with the layout's common values; the
-    header's badge is read with ``session``, the request's one session."""
+    header's badge is read with ``session``, the request's one session. A read (GET, HEAD)
+    ends that session's transaction once its values are built, before the template renders:
+    its connection goes back to the pool (on a server, after its one round trip, on this
+    worker thread rather than a thread hop of its own after the response), so no connection
+    waits for Jinja. The loaded objects stay usable (the sessions do not expire on commit);
+    an attribute the template loads lazily takes a connection again for its query. A read
+    changes nothing, so its end is a commit only when the session holds no change: one that
+    does is left to the request's end, which rolls it back.
+    """
     lang = language(request)
     values: dict[str, Any] = {
         "request": request,
@@ -177,6 +185,8 @@ def render(
     values.update(context or {})
     if "unread" not in values:
         values["unread"] = unread_notifications(request, session, actor)
+    if request.method in SAFE_METHODS and not (session.new or session.dirty or session.deleted):
+        session.commit()
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, Role
-from mosu.registry import ai_models, figures, filings, lookups, organisations
+from mosu.registry import ai_models, figures, filings, lookups, organisations, views
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.schemas import (
     FilingIn,
@@ -102,7 +102,7 @@ def test_contact_shown_to_operator_and_members_only(db: Session) -> None:
         (Actor(), False),
         (Actor(user_id=5, role=Role.expert), False),
     ):
-        out = organisations.organisation_out(org, actor=actor, filed_ids=set())
+        out = organisations.organisation_out(org, actor=actor)
         assert (out.contact is not None) is visible
     page = organisations.list_organisations(db, actor=supplier_of(b))
     contacts = {o.id: o.contact for o in page.items}
@@ -273,3 +273,22 @@ def test_deleting_an_organisation_takes_its_filings_and_registrations(db: Sessio
     with pytest.raises(Conflict):  # another organisation's 登记 rests on c's model
         organisations.delete_organisation(db, actor=OPERATOR, organisation_id=c)
     assert lookups.get_organisation(db, c).name_zh == "丙公司"
+
+
+def test_organisations_count_their_models_and_the_filed_ones(db: Session) -> None:
+    """The list and a profile count an organisation's models, and those with an active 备案
+    filing (a 登记 filing is not one), in one statement for the whole page."""
+    a = make_org(db, 1, "甲智能科技有限公司")
+    b = make_org(db, 2, "乙大模型有限公司")
+    filed = add_model(db, a, "甲已备案")
+    file(db, filed, "Shanghai-JiaY-20240101")
+    registered = add_model(db, a, "甲已登记")
+    file(db, registered, "Shanghai-JiaD-20240102", kind=FilingKind.dengji, based_on_model_id=filed)
+    add_model(db, a, "甲未备案")
+    db.commit()
+    page = organisations.list_organisations(db, actor=OPERATOR)
+    counts = {o.id: (o.model_count, o.filed_model_count) for o in page.items}
+    assert counts == {a: (3, 1), b: (0, 0)}
+    assert organisations.model_counts(db, [a, b]) == {a: (3, 1)}
+    profile = views.organisation(db, actor=OPERATOR, organisation_id=a)
+    assert (profile.model_count, profile.filed_model_count) == (3, 1)
