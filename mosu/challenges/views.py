@@ -39,6 +39,7 @@ from mosu.challenges.models import (
     Stage,
 )
 from mosu.challenges.proposals import proposal_path
+from mosu.challenges.rows import LIST_COLUMNS, challenge_out_of, listed_stages
 from mosu.challenges.schemas import (
     ApplicationList,
     ApplicationOut,
@@ -50,10 +51,9 @@ from mosu.challenges.schemas import (
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict
-from mosu.core.money import whole_yuan
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.screening import contamination_warning, contamination_warning_of
+from mosu.corpus.screening import contamination_warning
 from mosu.permissions import (
     Actor,
     can_apply_now,
@@ -127,22 +127,6 @@ _SHORTLISTED = (
     .order_by(Entry.id)
 )
 _ENTRIES = select(Entry.application_id, Entry.id).where(Entry.application_id.in_(_IDS))
-_LISTED_STAGES = (
-    select(
-        Stage.challenge_id,
-        Stage.id,
-        Stage.position,
-        Stage.name,
-        Stage.state,
-        Stage.opens_at,
-        Stage.closes_at,
-        Stage.dataset_version_id,
-        DatasetVersion.contamination,
-    )
-    .join(DatasetVersion, DatasetVersion.id == Stage.dataset_version_id)
-    .where(Stage.challenge_id.in_(_IDS))
-    .order_by(Stage.challenge_id, Stage.position)
-)
 """The challenge pages' statements that take only ids, built once (building one cost about
 as much as running it)."""
 
@@ -172,7 +156,7 @@ def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[Ch
     counts = live_counts(session, ids) if ids else {}
     shortlisted = _shortlisted(session, ids) if ids else {}
     return [
-        _challenge_out(
+        challenge_out_of(
             challenge,
             scenario_title=challenge.scenario.title,
             organisation_name=challenge.organisation.name_zh,
@@ -182,89 +166,6 @@ def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[Ch
         )
         for challenge in challenges
     ]
-
-
-_LIST_COLUMNS = (
-    Challenge.id,
-    Challenge.scenario_id,
-    Challenge.organisation_id,
-    Challenge.kind,
-    Challenge.title,
-    Challenge.category,
-    Challenge.keywords,
-    Challenge.bounty_fen,
-    Challenge.requirements,
-    Challenge.valid_from,
-    Challenge.valid_until,
-    Challenge.region,
-    Challenge.issuer,
-    Challenge.require_filed_model,
-    Challenge.max_applications_per_org,
-    Challenge.shortlist_places,
-    Challenge.winner_places,
-    Challenge.state,
-    Challenge.created_at,
-    Organisation.name_zh.label("organisation_name"),
-    Scenario.title.label("scenario_title"),
-)
-"""What the 榜单 list shows of a challenge, read as plain rows (no ORM objects)."""
-
-
-def _listed_stages(session: Session, challenge_ids: list[int]) -> dict[int, list[StageBrief]]:
-    """Per challenge, :func:`stage_briefs` read as plain rows in one statement."""
-    found: dict[int, list[StageBrief]] = {}
-    for row in session.execute(_LISTED_STAGES, {"ids": challenge_ids}):
-        found.setdefault(row.challenge_id, []).append(
-            StageBrief(
-                id=row.id,
-                position=row.position,
-                name=row.name,
-                state=row.state.value,
-                opens_at=row.opens_at,
-                closes_at=row.closes_at,
-                dataset_version_id=row.dataset_version_id,
-                contamination_warning=contamination_warning_of(row.contamination),
-            )
-        )
-    return found
-
-
-def _challenge_out(
-    challenge: Any,
-    *,
-    scenario_title: str,
-    organisation_name: str,
-    application_count: int,
-    shortlisted: list[str],
-    stages: list[StageBrief],
-) -> ChallengeOut:
-    """``challenge``: a :class:`Challenge`, or a row of :data:`_LIST_COLUMNS`."""
-    return ChallengeOut(
-        id=challenge.id,
-        scenario_id=challenge.scenario_id,
-        scenario_title=scenario_title,
-        organisation_id=challenge.organisation_id,
-        organisation_name=organisation_name,
-        kind=challenge.kind,
-        title=challenge.title,
-        category=challenge.category,
-        keywords=list(challenge.keywords),
-        bounty_yuan=whole_yuan(challenge.bounty_fen),
-        requirements=challenge.requirements,
-        valid_from=challenge.valid_from,
-        valid_until=challenge.valid_until,
-        region=challenge.region,
-        issuer=challenge.issuer,
-        require_filed_model=challenge.require_filed_model,
-        max_applications_per_org=challenge.max_applications_per_org,
-        shortlist_places=challenge.shortlist_places,
-        winner_places=challenge.winner_places,
-        state=challenge.state,
-        created_at=challenge.created_at,
-        application_count=application_count,
-        shortlisted=shortlisted,
-        stages=stages,
-    )
 
 
 def challenge_out(session: Session, challenge: Challenge) -> ChallengeOut:
@@ -310,7 +211,7 @@ def list_challenges(
     counted = stmt.with_only_columns(Challenge.id).subquery()
     total = session.scalar(select(func.count()).select_from(counted)) or 0
     rows = session.execute(
-        stmt.with_only_columns(*_LIST_COLUMNS)
+        stmt.with_only_columns(*LIST_COLUMNS)
         .join(Scenario, Scenario.id == Challenge.scenario_id)
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())
         .offset((page - 1) * per_page)
@@ -319,9 +220,9 @@ def list_challenges(
     ids = [row.id for row in rows]
     counts = live_counts(session, ids) if ids else {}
     shortlisted = _shortlisted(session, ids) if ids else {}
-    stages = _listed_stages(session, ids) if ids else {}
+    stages = listed_stages(session, ids) if ids else {}
     items = [
-        _challenge_out(
+        challenge_out_of(
             row,
             scenario_title=row.scenario_title,
             organisation_name=row.organisation_name,
