@@ -62,22 +62,26 @@ LIST_COLUMNS = (
 """What the 榜单 list shows of a challenge, read as plain rows (no ORM objects)."""
 
 
+def stage_brief(stage: Any, contamination: dict[str, Any]) -> StageBrief:
+    """One stage of the list: ``stage`` a :class:`Stage` or a row of :data:`LISTED_STAGES`,
+    with its pinned version's ``contamination`` column for the warning."""
+    return StageBrief(
+        id=stage.id,
+        position=stage.position,
+        name=stage.name,
+        state=stage.state.value,
+        opens_at=stage.opens_at,
+        closes_at=stage.closes_at,
+        dataset_version_id=stage.dataset_version_id,
+        contamination_warning=contamination_warning_of(contamination),
+    )
+
+
 def listed_stages(session: Session, challenge_ids: list[int]) -> dict[int, list[StageBrief]]:
     """Per challenge, :func:`stage_briefs` read as plain rows in one statement."""
     found: dict[int, list[StageBrief]] = {}
     for row in session.execute(LISTED_STAGES, {"ids": challenge_ids}):
-        found.setdefault(row.challenge_id, []).append(
-            StageBrief(
-                id=row.id,
-                position=row.position,
-                name=row.name,
-                state=row.state.value,
-                opens_at=row.opens_at,
-                closes_at=row.closes_at,
-                dataset_version_id=row.dataset_version_id,
-                contamination_warning=contamination_warning_of(row.contamination),
-            )
-        )
+        found.setdefault(row.challenge_id, []).append(stage_brief(row, row.contamination))
     return found
 
 

@@ -39,7 +39,7 @@ from mosu.challenges.models import (
     Stage,
 )
 from mosu.challenges.proposals import proposal_path
-from mosu.challenges.rows import LIST_COLUMNS, challenge_out_of, listed_stages
+from mosu.challenges.rows import LIST_COLUMNS, challenge_out_of, listed_stages, stage_brief
 from mosu.challenges.schemas import (
     ApplicationList,
     ApplicationOut,
@@ -53,7 +53,6 @@ from mosu.core import clock
 from mosu.core.errors import Conflict
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.corpus.models import DatasetVersion
-from mosu.corpus.screening import contamination_warning
 from mosu.permissions import (
     Actor,
     can_apply_now,
@@ -98,19 +97,7 @@ NAMES = (
 
 def stage_briefs(challenge: Challenge) -> list[StageBrief]:
     """The race's stages with the contamination warning of each pinned data set version."""
-    return [
-        StageBrief(
-            id=s.id,
-            position=s.position,
-            name=s.name,
-            state=s.state.value,
-            opens_at=s.opens_at,
-            closes_at=s.closes_at,
-            dataset_version_id=s.dataset_version_id,
-            contamination_warning=contamination_warning(s.dataset_version),
-        )
-        for s in challenge.stages
-    ]
+    return [stage_brief(s, s.dataset_version.contamination) for s in challenge.stages]
 
 
 _IDS: BindParameter[int] = bindparam("ids", expanding=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -212,7 +213,7 @@ def letter_code(index: int) -> str:
     return code
 
 
-def blind_codes(panel: Panel, application_ids: list[int]) -> dict[int, str]:
+def blind_codes(panel: Panel, application_ids: Sequence[int]) -> dict[int, str]:
     """Each application's code (申报材料 A, B, …) in an order seeded by the panel's seed, so
     the codes are stable and do not follow the order of submission."""
     order = sorted(application_ids)

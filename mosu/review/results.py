@@ -16,8 +16,6 @@ Who sees what:
 from __future__ import annotations
 
 import math
-import random
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +52,7 @@ from mosu.review.models import (
     ReviewScore,
     Rubric,
 )
+from mosu.review.panel_views import blind_codes
 
 DIGITS = 9
 """Panel scores equal to this many decimals share a rank."""
@@ -66,24 +65,6 @@ def panel_of(session: Session, challenge_id: int) -> Panel | None:
         .where(Panel.challenge_id == challenge_id)
         .options(selectinload(Panel.members).selectinload(PanelMember.expert))
     )
-
-
-def letter_code(index: int) -> str:
-    """A, B, …, Z, AA, AB, …"""
-    code = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        code = chr(ord("A") + rest) + code
-    return code
-
-
-def blind_codes(panel: Panel, application_ids: Sequence[int]) -> dict[int, str]:
-    """Each application's code (申报材料 A, B, …), in an order seeded by the panel's seed (the
-    codes the panel's members scored under)."""
-    order = sorted(application_ids)
-    random.Random(panel.seed).shuffle(order)
-    return {aid: f"申报材料 {letter_code(i)}" for i, aid in enumerate(order)}
 
 
 # ---------------------------------------------------------------- the arithmetic, unfiltered
