@@ -22,7 +22,7 @@ from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor, Role, can_manage_panels, roles
-from mosu.review import panels, scoring
+from mosu.review import grading, grading_results, panels, scoring
 from mosu.review.models import MemberState, PanelState, Rubric
 from mosu.review.panel_schemas import DeadlineIn, PanelDrawIn
 from mosu.review.panel_views import member_view, panel_out
@@ -45,7 +45,7 @@ router = APIRouter(include_in_schema=False)
 ExpertActor = Annotated[Actor, Depends(require(roles(Role.expert)))]
 REFUSALS = (Invalid, Conflict, Forbidden, NotFound)
 # the review's lines in a challenge's audit log, as the challenge page names them (the
-# rubric's, the panel's, the shortlist's and the combined decision's)
+# rubric's, the panel's, the shortlist's, the combined decision's and race grading's)
 ACTION_LABELS.update(
     {
         "rubric_set": "发布评审细则",
@@ -59,6 +59,8 @@ ACTION_LABELS.update(
         "shortlist_departed": "不按专家组建议确定入围名单",
         "combined_decided": "按综合评分规则确定揭榜单位",
         "combined_departed": "不按综合评分规则确定揭榜单位",
+        grading_results.OPENED: "发起专家复核",
+        grading.CLOSED: "结束专家复核",
     }
 )
 MEMBER_STATES = {

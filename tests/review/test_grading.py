@@ -309,3 +309,6 @@ def test_pages_show_grades_beside_the_score_and_the_flag(
     part = race[race.index('id="grading-1"') :]
     assert "评审模型与专家一致性偏低" in part
     assert "甲队" in part and "/ 10" in part and "κ" in part
+    log = httpx.get(f"{live.url}/challenges/{graded.race.challenge.id}", timeout=30).text
+    assert "发起专家复核" in log and "结束专家复核" in log  # the audit log names the round's lines
+    assert grading.CLOSED not in log
