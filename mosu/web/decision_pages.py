@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.deps import OperatorActor, PublicActor
@@ -18,10 +19,10 @@ from mosu.challenges.schemas import ChallengeOut
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor
-from mosu.review.decision import combined_table, decide_combined, has_combined_rule
-from mosu.review.models import PanelState
-from mosu.review.results import panel_of, panel_results
-from mosu.review.rubric import shown_rubric
+from mosu.review.decision import combined_table, decide_combined
+from mosu.review.models import Panel, PanelState
+from mosu.review.results import panel_results
+from mosu.review.rubric import rubric_of, shown_rubric
 from mosu.review.shortlist import confirm_shortlist, proposal
 from mosu.web.forms import FieldErrors, FormDep, service_errors, text
 from mosu.web.render import language, render
@@ -38,24 +39,23 @@ def _ids(values: list[Any]) -> list[int]:
 def review_section(
     session: Session, actor: Actor, challenge: Challenge | ChallengeOut
 ) -> dict[str, Any]:
-    """What the challenge page shows of its review: the rubric the caller may read and
-    which review pages it links to."""
+    """What the challenge page shows of its review: the rubric the caller may read and which
+    review pages it links to (the results and shortlist once a panel is drawn, the decision
+    page once it has closed on a challenge that publishes a combined rule). Two small reads:
+    the panel's state and the rubric."""
+    state = session.scalar(_PANEL_STATE, {"challenge_id": challenge.id})
+    rubric = rubric_of(session, challenge.id)
     return {
-        "review_links": review_links(session, challenge.id),
+        "review_links": {
+            "panel": state is not None,
+            "decision": state is PanelState.closed and rubric is not None and bool(rubric.combined),
+        },
         "rubric": shown_rubric(session, actor=actor, challenge=challenge),
     }
 
 
-def review_links(session: Session, challenge_id: int) -> dict[str, bool]:
-    """Which of these pages the challenge page links to: the results and shortlist once a
-    panel is drawn, the decision page once it has closed on a challenge that publishes a
-    combined rule."""
-    panel = panel_of(session, challenge_id)
-    closed = panel is not None and panel.state is PanelState.closed
-    return {
-        "panel": panel is not None,
-        "decision": closed and has_combined_rule(session, challenge_id),
-    }
+_PANEL_STATE = select(Panel.state).where(Panel.challenge_id == bindparam("challenge_id"))
+"""A challenge's panel state, built once (the challenge page asks it on every view)."""
 
 
 @router.get("/challenges/{challenge_id}/panel-results")
