@@ -15,7 +15,7 @@ import random
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Notification, User
@@ -71,6 +71,15 @@ def aware(moment: dt.datetime) -> dt.datetime:
 def panel_of(session: Session, challenge_id: int) -> Panel | None:
     """The challenge's panel, if one was drawn."""
     return session.scalar(select(Panel).where(Panel.challenge_id == challenge_id))
+
+
+_PANEL_STATE = select(Panel.state).where(Panel.challenge_id == bindparam("challenge_id"))
+
+
+def panel_state(session: Session, challenge_id: int) -> PanelState | None:
+    """The state of the challenge's panel, or ``None`` before one is drawn (one small read,
+    for the challenge page, which asks on every view)."""
+    return session.scalar(_PANEL_STATE, {"challenge_id": challenge_id})
 
 
 def get_panel(session: Session, panel_id: int) -> Panel:
@@ -454,6 +463,7 @@ __all__ = [
     "eligible_pool",
     "get_panel",
     "panel_of",
+    "panel_state",
     "past_deadline",
     "recuse",
     "reviewed_applications",

@@ -9,7 +9,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from mosu.accounts.deps import OperatorActor, PublicActor
@@ -20,7 +19,8 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.review.decision import combined_table, decide_combined
-from mosu.review.models import Panel, PanelState
+from mosu.review.models import PanelState
+from mosu.review.panels import panel_state
 from mosu.review.results import panel_results
 from mosu.review.rubric import rubric_of, shown_rubric
 from mosu.review.shortlist import confirm_shortlist, proposal
@@ -43,7 +43,7 @@ def review_section(
     review pages it links to (the results and shortlist once a panel is drawn, the decision
     page once it has closed on a challenge that publishes a combined rule). Two small reads:
     the panel's state and the rubric."""
-    state = session.scalar(_PANEL_STATE, {"challenge_id": challenge.id})
+    state = panel_state(session, challenge.id)
     rubric = rubric_of(session, challenge.id)
     return {
         "review_links": {
@@ -52,10 +52,6 @@ def review_section(
         },
         "rubric": shown_rubric(session, actor=actor, challenge=challenge),
     }
-
-
-_PANEL_STATE = select(Panel.state).where(Panel.challenge_id == bindparam("challenge_id"))
-"""A challenge's panel state, built once (the challenge page asks it on every view)."""
 
 
 @router.get("/challenges/{challenge_id}/panel-results")
