@@ -128,11 +128,17 @@ def test_a_postgresql_connection_killed_while_idle_is_replaced(
         with engine.connect() as conn:
             return int(conn.scalar(text("SELECT pg_backend_pid()")))
 
+    def alive(pid: int) -> bool:
+        # a new connection (and transaction) each time: pg_stat_activity is a snapshot that
+        # stays the same for the rest of the transaction that first reads it
+        with admin.connect() as conn:
+            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            return bool(conn.scalar(query, {"pid": pid}))
+
     def kill(pid: int) -> None:
         with admin.connect() as conn:
             assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            query = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-            wait_until(lambda: conn.scalar(query, {"pid": pid}) == 0, what="the backend to end")
+        wait_until(lambda: not alive(pid), what="the backend to end")
 
     try:
         first = pid_in_use()
