@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor
@@ -36,6 +38,29 @@ _UPLOAD_BODY = {
         }
     },
 }
+
+
+class ImportReportLike(Protocol):
+    @property
+    def problems(self) -> Sequence[Any]: ...
+
+    def out(self) -> Any: ...
+
+
+def import_answer(session: Session, report: ImportReportLike, *, committed: bool) -> Any:
+    """What an import route answers: the report, committed; or, when nothing may be written,
+    422 with the report in ``error.details`` after rolling back (the registry's and the
+    expert pool's imports alike)."""
+    if not committed:
+        session.rollback()
+        raise Invalid(
+            f"未导入任何数据：发现 {len(report.problems)} 个问题 / nothing imported: "
+            f"{len(report.problems)} problem(s)",
+            code="import_invalid",
+            details=report.out().model_dump(mode="json"),
+        )
+    session.commit()
+    return report.out()
 
 
 @dataclass(frozen=True)
@@ -107,16 +132,8 @@ def import_file(
         sheet=upload.sheet or sheet,
         limits=ReadLimits.from_settings(settings),
     )
-    if not report.committed:
-        session.rollback()
-        raise Invalid(
-            f"未导入任何数据：发现 {len(report.problems)} 个问题 / nothing imported: "
-            f"{len(report.problems)} problem(s)",
-            code="import_invalid",
-            details=report.out().model_dump(mode="json"),
-        )
-    session.commit()
-    return report.out()
+    answer: ImportReportOut = import_answer(session, report, committed=report.committed)
+    return answer
 
 
 @router.get(

@@ -29,9 +29,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from mosu.accounts.models import User
+from mosu.accounts.service import create_user
 from mosu.challenges.models import Application, ApplicationState, Stage
-from mosu.core.errors import Forbidden, Invalid, NotFound
-from mosu.permissions import EXPERT_ROLES, Actor, can_manage_expert_pool, ensure, is_expert
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.permissions import EXPERT_ROLES, Actor, Role, can_manage_expert_pool, ensure, is_expert
 from mosu.registry.models import Organisation
 from mosu.review.models import (
     ExpertConflict,
@@ -191,6 +192,41 @@ def save_profile(
     profile.in_pool = in_pool
     session.flush()
     return profile
+
+
+def add_expert(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    display_name: str = "",
+    fields: Sequence[str] = (),
+    title: str = "",
+    affiliation_id: int | None = None,
+    in_pool: bool = True,
+) -> ExpertProfile:
+    """Put an expert in the pool (operators): a new expert user is created when ``username``
+    is new (without a usable password until an operator sets one); an existing user must be
+    an expert without a profile yet."""
+    ensure(can_manage_expert_pool(actor), "只有运营方可以管理专家库 / operators only")
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = create_user(
+            session, username=username, password=None, role=Role.expert, display_name=display_name
+        )
+    elif not is_expert(user.role):
+        raise Invalid(f"用户“{username}”不是专家 / {username} is not an expert")
+    elif session.get(ExpertProfile, user.id) is not None:
+        raise Conflict(f"专家“{username}”已在专家库中 / already in the pool")
+    return save_profile(
+        session,
+        actor=actor,
+        user_id=user.id,
+        fields=fields,
+        title=title,
+        affiliation_id=affiliation_id,
+        in_pool=in_pool,
+    )
 
 
 def declare_conflict(

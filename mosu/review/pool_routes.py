@@ -7,17 +7,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from mosu.accounts.deps import OperatorActor, PublicActor, require
-from mosu.accounts.models import User
-from mosu.accounts.service import create_user
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.deps import SessionDep, SettingsDep
-from mosu.permissions import Actor, Role, is_expert, roles
-from mosu.registry.io_routes import UploadDep
+from mosu.permissions import Actor, Role, roles
+from mosu.registry.io_routes import UploadDep, import_answer
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from mosu.review import pool, pool_io, rubric
 from mosu.review.models import ExpertProfile
@@ -71,30 +67,18 @@ def list_experts(
 def add_expert(session: SessionDep, actor: OperatorActor, body: NewExpertIn) -> pool.ExpertOut:
     """Put an expert in the pool: a new expert user is created when ``username`` is new
     (an operator then sets their password); an existing expert must have no profile yet."""
-    user = session.scalar(select(User).where(User.username == body.username))
-    if user is None:
-        user = create_user(
-            session,
-            username=body.username,
-            password=None,
-            role=Role.expert,
-            display_name=body.display_name,
-        )
-    elif not is_expert(user.role):
-        raise Invalid(f"用户“{body.username}”不是专家 / {body.username} is not an expert")
-    elif session.get(ExpertProfile, user.id) is not None:
-        raise Conflict(f"专家“{body.username}”已在专家库中 / already in the pool")
-    pool.save_profile(
+    profile = pool.add_expert(
         session,
         actor=actor,
-        user_id=user.id,
+        username=body.username,
+        display_name=body.display_name,
         fields=body.fields,
         title=body.title,
         affiliation_id=body.affiliation_id,
         in_pool=body.in_pool,
     )
     session.commit()
-    return pool.get_expert(session, actor=actor, user_id=user.id)
+    return pool.get_expert(session, actor=actor, user_id=profile.user_id)
 
 
 @router.post(
@@ -120,16 +104,8 @@ def import_experts(
         sheet=upload.sheet or sheet,
         limits=ReadLimits.from_settings(settings),
     )
-    if not report.ok:
-        session.rollback()
-        raise Invalid(
-            f"未导入任何数据：发现 {len(report.problems)} 个问题 / nothing imported: "
-            f"{len(report.problems)} problem(s)",
-            code="import_invalid",
-            details=report.out().model_dump(mode="json"),
-        )
-    session.commit()
-    return report.out()
+    answer: pool_io.PoolImportReportOut = import_answer(session, report, committed=report.ok)
+    return answer
 
 
 @router.get(
