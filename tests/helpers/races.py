@@ -88,6 +88,31 @@ class Race:
     endpoints: dict[str, ModelEndpoint] = field(default_factory=dict)
 
 
+def shortlisting_challenge(
+    session: Session, world: World, *, title: str, shortlist_places: int, winner_places: int
+) -> Challenge:
+    """A 政府榜 of org_demand from a new scenario, already in the shortlisting state (added,
+    not yet flushed)."""
+    scenario = Scenario(organisation_id=world.org_demand, title="热线工单智能分拨", domain="政务")
+    session.add(scenario)
+    session.flush()
+    today = clock.today()
+    challenge = Challenge(
+        scenario_id=scenario.id,
+        organisation_id=world.org_demand,
+        kind=ChallengeKind.government,
+        title=title,
+        valid_from=today - dt.timedelta(days=30),
+        valid_until=today + dt.timedelta(days=60),
+        issuer="丙区政务服务中心",
+        state=ChallengeState.shortlisting,
+        shortlist_places=shortlist_places,
+        winner_places=winner_places,
+    )
+    session.add(challenge)
+    return challenge
+
+
 def racing_challenge(
     session: Session,
     world: World,
@@ -99,23 +124,9 @@ def racing_challenge(
     """A challenge in the shortlisting state with supplier entries: 甲队 of org_a, 乙队 of
     org_b in a consortium with org_a."""
     version = version or hotline_version(session)
-    scenario = Scenario(organisation_id=world.org_demand, title="热线工单智能分拨", domain="政务")
-    session.add(scenario)
-    session.flush()
-    today = clock.today()
-    challenge = Challenge(
-        scenario_id=scenario.id,
-        organisation_id=world.org_demand,
-        kind=ChallengeKind.government,
-        title="热线工单智能分拨揭榜",
-        valid_from=today - dt.timedelta(days=30),
-        valid_until=today + dt.timedelta(days=60),
-        issuer="丙区政务服务中心",
-        state=ChallengeState.shortlisting,
-        shortlist_places=5,
-        winner_places=winners,
+    challenge = shortlisting_challenge(
+        session, world, title="热线工单智能分拨揭榜", shortlist_places=5, winner_places=winners
     )
-    session.add(challenge)
     session.flush()
     race = Race(challenge, version)
     for name, org, member in (("甲队", world.org_a, None), ("乙队", world.org_b, world.org_a)):

@@ -4,7 +4,6 @@ tested beside them); and a finished race over the shortlisted entries."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +19,6 @@ from mosu.challenges.models import (
     Application,
     ApplicationState,
     Challenge,
-    ChallengeKind,
-    ChallengeState,
     CutRule,
     Entry,
     SubmissionMode,
@@ -41,7 +38,6 @@ from mosu.review.models import (
     ReviewScore,
     Rubric,
 )
-from mosu.scenarios.models import Scenario
 from tests.conftest import World, make_org
 from tests.helpers.races import (
     OPERATOR,
@@ -49,6 +45,7 @@ from tests.helpers.races import (
     drain,
     hotline_version,
     predictions_file,
+    shortlisting_challenge,
     stage_spec,
 )
 
@@ -111,23 +108,13 @@ def reviewed_challenge(
     """A challenge in 入围评审 with one approved application per team named in ``scores``
     (甲队 is org_a's, 乙队 org_b's, the others new organisations') and a panel whose k-th
     expert gave the k-th (技术方案, 报价合理性) pair of each team's list (0–10 each)."""
-    scenario = Scenario(organisation_id=world.org_demand, title="热线工单智能分拨", domain="政务")
-    session.add(scenario)
-    session.flush()
-    today = clock.today()
-    challenge = Challenge(
-        scenario_id=scenario.id,
-        organisation_id=world.org_demand,
-        kind=ChallengeKind.government,
+    challenge = shortlisting_challenge(
+        session,
+        world,
         title="热线工单智能分拨揭榜（专家评审）",
-        valid_from=today - dt.timedelta(days=30),
-        valid_until=today + dt.timedelta(days=60),
-        issuer="丙区政务服务中心",
-        state=ChallengeState.shortlisting,
         shortlist_places=shortlist_places,
         winner_places=winner_places,
     )
-    session.add(challenge)
     session.flush()
     rubric = Rubric(
         challenge_id=challenge.id,
