@@ -44,6 +44,12 @@ POSTGRES_URL = os.environ.get("MOSU_TEST_POSTGRES_URL") or (
     else "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_POSTGRES = os.environ.get("MOSU_REQUIRE_POSTGRES") == "1"
+PRIMARY_DATABASE = "postgresql" if _ENV_URL.startswith("postgresql") else "sqlite"
+"""The database a deployment of this run would use: PostgreSQL when the run is given one (as
+CI is), else SQLite."""
+on_primary_database = pytest.mark.parametrize("database_url", [PRIMARY_DATABASE], indirect=True)
+"""For the long walks whose findings do not depend on the dialect (every route as every role,
+fuzzed or walked): run once, on the primary database, rather than once on each."""
 SHARED_DATA = Path(
     os.environ.get(
         "MOSU_SHARED_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"

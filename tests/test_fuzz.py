@@ -2,7 +2,9 @@
 the public and as each role: no server error, no response that violates the document.
 
 Routes are read from ``/api/v1/openapi.json`` of the live app, so new routes are fuzzed
-without touching this file. Each operation gets ``CASES`` generated requests per identity.
+without touching this file. Each operation gets ``CASES`` generated requests per identity,
+one test per identity (each in a database of its own, so the runners can share them out), on
+the primary database only: what the fuzz finds does not depend on the dialect.
 """
 
 from __future__ import annotations
@@ -22,12 +24,12 @@ from schemathesis.checks import (
 from sqlalchemy.orm import Session
 
 from mosu.accounts.service import create_api_token
-from tests.conftest import LiveServer, World
+from tests.conftest import LiveServer, World, on_primary_database
 
-pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
+pytestmark = [pytest.mark.fuzz, pytest.mark.slow, on_primary_database]
 
 CASES = 6
-IDENTITIES = ("public", "expert", "demand", "supplier_a", "operator")  # operator last: it deletes
+IDENTITIES = ("public", "expert", "demand", "supplier_a", "operator")
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 
 
@@ -51,22 +53,23 @@ def _fuzzer(
     return fuzz  # type: ignore[no-any-return]
 
 
-def test_fuzz_every_route_as_every_role(live: LiveServer, world: World, db: Session) -> None:
+@pytest.mark.parametrize("who", IDENTITIES)
+def test_fuzz_every_route(who: str, live: LiveServer, world: World, db: Session) -> None:
     schema = openapi.from_url(live.url + "/api/v1/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 30
     statuses: Counter[int] = Counter()
     failures: list[str] = []
-    for who in IDENTITIES:
-        for operation in operations:
-            headers = {}
-            if who != "public":  # a fresh token each time: a fuzzed DELETE /tokens/{id} may
-                _, token = create_api_token(db, user_id=world.user_ids[who], name="fuzz")
-                db.commit()  # have revoked the previous one
-                headers = {"Authorization": f"Bearer {token}"}
-            try:
-                _fuzzer(operation, live.url, headers, statuses)()
-            except BaseExceptionGroup as exc:  # schemathesis' FailureGroup: every distinct failure
-                failures.append(f"as {who}: {operation.label}: {exc}")
+    for operation in operations:
+        headers = {}
+        if who != "public":  # a fresh token each time: a fuzzed DELETE /tokens/{id} may
+            _, token = create_api_token(db, user_id=world.user_ids[who], name="fuzz")
+            db.commit()  # have revoked the previous one
+            headers = {"Authorization": f"Bearer {token}"}
+        try:
+            _fuzzer(operation, live.url, headers, statuses)()
+        except BaseExceptionGroup as exc:  # schemathesis' FailureGroup: every distinct failure
+            failures.append(f"as {who}: {operation.label}: {exc}")
     assert not failures, "\n\n".join(failures)
-    assert statuses[200] > 0 and statuses[401] > 0 and statuses[403] > 0 and statuses[422] > 0
+    assert statuses[200] > 0 and statuses[422] > 0
+    assert statuses[401] > 0 if who == "public" else statuses[403] > 0

@@ -71,7 +71,7 @@ from mosu.supply.schemas import (
     RelationIn,
     ReviewIn,
 )
-from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World
+from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World, on_primary_database
 from tests.helpers import panel_walk
 from tests.helpers import scenarios as factory
 from tests.helpers.routes import (
@@ -1488,6 +1488,7 @@ def walk_all(
 
 
 @pytest.mark.slow
+@on_primary_database
 def test_walk_every_route_as_every_identity(
     app: FastAPI, live: LiveServer, world: World, db: Session
 ) -> None:
