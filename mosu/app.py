@@ -43,6 +43,7 @@ from mosu.startup import load_registrations
 from mosu.supply.routes import router as supply_router
 from mosu.uploads import BodyLimit
 from mosu.web import pages
+from mosu.web.flash import FlashMiddleware
 from mosu.web.headers import SecurityHeaders
 
 API_PREFIX = "/api/v1"
@@ -213,6 +214,7 @@ def create_app(settings: Settings) -> FastAPI:
     _install_error_handlers(app)
     _document_errors(app)
     # the last added is the outermost: a 413 from BodyLimit still gets the security headers
+    app.add_middleware(FlashMiddleware)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(

@@ -89,11 +89,19 @@ def new_store(seconds: float, timer: Callable[[], float]) -> TTLCache[Key, Store
     return TTLCache(maxsize=MAX_BYTES, ttl=seconds or 1.0, timer=timer, getsizeof=_size)
 
 
+FLASH_COOKIE = "mosu_flash"
+"""A page read with a flash message waiting (:mod:`mosu.web.flash`) is rendered for its reader."""
+
+
 def _anonymous(headers: Headers) -> str | None:
-    """The visitor's language when the request carries no credentials, else ``None``."""
+    """The visitor's language when the request carries no credentials (nor a flash message
+    to show), else ``None``."""
     if carries_credentials(headers):
         return None
-    return cookie_parser(headers.get("cookie", "")).get(i18n.LANG_COOKIE) or ""
+    cookies = cookie_parser(headers.get("cookie", ""))
+    if FLASH_COOKIE in cookies:
+        return None
+    return cookies.get(i18n.LANG_COOKIE) or ""
 
 
 class PublicCache:

@@ -20,6 +20,8 @@ from mosu.web.render import language, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
+DESK = "/desk"
+"""Where signing in lands, unless it came from another page (工作台)."""
 
 
 WRONG_PASSWORD = "用户名或密码错误 / wrong username or password"
@@ -66,9 +68,9 @@ def login_form(
     session: SessionDep,
     settings: SettingsDep,
     actor: PublicActor,
-    next: str = "/",
+    next: str = DESK,
 ) -> Response:
-    return login_page(request, session, settings, actor, next=safe_next(next))
+    return login_page(request, session, settings, actor, next=safe_next(next, DESK))
 
 
 @router.post("/login")
@@ -77,7 +79,9 @@ def login(
 ) -> Response:
     """Sign in: refused (403) without the form's CSRF token, 429 with ``Retry-After`` while
     the account or the address is locked, 401 for a wrong password."""
-    username, target = text(form, "username"), safe_next(text(form, "next"))
+    username, target = text(form, "username"), safe_next(text(form, "next"), DESK)
+    if target == "/":
+        target = DESK  # signing in from the overview lands on the desk
     password = form.get("password")
 
     def again(error: str, status: int, retry_after: int | None = None) -> Response:

@@ -23,6 +23,7 @@ from mosu.web import (
     challenge_pages,
     corpus_pages,
     decision_pages,
+    desk_pages,
     expert_pages,
     filing_pages,
     grading_pages,
@@ -131,6 +132,7 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 # route), so a flat list costs each request one scan of the pages.
 for _module in (
     auth_pages,
+    desk_pages,
     account_pages,
     user_pages,
     org_pages,

@@ -31,6 +31,7 @@ from mosu.permissions import (
     supplier_organisation,
 )
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
+from mosu.web import flash
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -182,6 +183,9 @@ def render(
         "path": request.url.path,
         "nav": nav_flags(actor),
     }
+    settings: Settings = request.app.state.settings
+    shown = None if wants_partial(request) else flash.take(request, settings, lang)
+    values["flash"] = shown
     values.update(context or {})
     if "unread" not in values:
         values["unread"] = unread_notifications(request, session, actor)
@@ -190,4 +194,6 @@ def render(
     html = env.get_template(template).render(values)
     response = HTMLResponse(html, status_code=status)
     response.headers["Vary"] = "Cookie, HX-Request"
+    if shown is not None:
+        flash.forget(response, settings)
     return response
