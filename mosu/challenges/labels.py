@@ -33,5 +33,7 @@ i18n.register_labels(
         ApplicationState.rejected: ("未通过", "Rejected"),
         ApplicationState.shortlisted: ("入围", "Shortlisted"),
         ApplicationState.withdrawn: ("已撤回", "Withdrawn"),
+        ApplicationState.won: ("揭榜成功", "Won"),
+        ApplicationState.not_selected: ("未入选", "Not selected"),
     },
 )

@@ -143,6 +143,16 @@ class ApplicationState(enum.StrEnum):
     rejected = "rejected"
     shortlisted = "shortlisted"
     withdrawn = "withdrawn"
+    won = "won"  # 揭榜成功: named a winner at the decision
+    not_selected = "not_selected"  # 未入选: shortlisted, not named at the decision
+
+
+SHORTLISTED_STATES = frozenset(
+    {ApplicationState.shortlisted, ApplicationState.won, ApplicationState.not_selected}
+)
+"""An application that was shortlisted (入围), before or after the decision."""
+REVIEWED_STATES = SHORTLISTED_STATES | {ApplicationState.approved}
+"""An application that passed the operator's review (and so is scored by a panel)."""
 
 
 class Application(Base):
@@ -282,6 +292,7 @@ class EntryState(enum.StrEnum):
     cut = "cut"
     winner = "winner"
     withdrawn = "withdrawn"
+    not_selected = "not_selected"  # 未入选: in the race to its end, not named at the decision
 
 
 class Entry(Base):

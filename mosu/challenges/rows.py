@@ -93,6 +93,7 @@ def challenge_out_of(
     application_count: int,
     shortlisted: list[str],
     stages: list[StageBrief],
+    winners: list[str] | None = None,
 ) -> ChallengeOut:
     """``challenge``: a :class:`Challenge`, or a row of :data:`LIST_COLUMNS`."""
     return ChallengeOut(
@@ -119,6 +120,7 @@ def challenge_out_of(
         created_at=challenge.created_at,
         application_count=application_count,
         shortlisted=shortlisted,
+        winners=winners or [],
         stages=stages,
     )
 

@@ -108,6 +108,9 @@ class ChallengeOut(BaseModel):
     created_at: dt.datetime
     application_count: int = Field(description="Applications not withdrawn.")
     shortlisted: list[str] = Field(description="Shortlisted lead organisations (public).")
+    winners: list[str] = Field(
+        default_factory=list, description="Lead organisations named winners (揭榜成功, public)."
+    )
     stages: list[StageBrief]
 
 

@@ -29,6 +29,7 @@ from mosu.challenges.catalogue import categories, get_challenge, visible
 from mosu.challenges.decisions import DECIDABLE
 from mosu.challenges.lifecycle import Transition
 from mosu.challenges.models import (
+    SHORTLISTED_STATES,
     Application,
     ApplicationMember,
     ApplicationState,
@@ -107,10 +108,10 @@ _LIVE_COUNTS = (
     .group_by(Application.challenge_id)
 )
 _SHORTLISTED = (
-    select(Application.challenge_id, Organisation.name_zh)
+    select(Application.challenge_id, Organisation.name_zh, Application.state)
     .join(Application, Application.organisation_id == Organisation.id)
     .join(Entry, Entry.application_id == Application.id)
-    .where(Application.challenge_id.in_(_IDS), Application.state == ApplicationState.shortlisted)
+    .where(Application.challenge_id.in_(_IDS), Application.state.in_(SHORTLISTED_STATES))
     .order_by(Entry.id)
 )
 _ENTRIES = select(Entry.application_id, Entry.id).where(Entry.application_id.in_(_IDS))
@@ -124,11 +125,16 @@ def live_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
     return {challenge_id: count for challenge_id, count in found}
 
 
-def _shortlisted(session: Session, challenge_ids: list[int]) -> dict[int, list[str]]:
-    """Per challenge, the shortlisted lead organisations in the order they were shortlisted."""
+def _shortlisted(
+    session: Session, challenge_ids: list[int], winners: dict[int, list[str]] | None = None
+) -> dict[int, list[str]]:
+    """Per challenge, the shortlisted lead organisations in the order they were shortlisted
+    (and, into ``winners``, those named winners at the decision: 揭榜成功)."""
     found: dict[int, list[str]] = {}
-    for challenge_id, name in session.execute(_SHORTLISTED, {"ids": challenge_ids}):
+    for challenge_id, name, state in session.execute(_SHORTLISTED, {"ids": challenge_ids}):
         found.setdefault(challenge_id, []).append(name)
+        if winners is not None and state is ApplicationState.won:
+            winners.setdefault(challenge_id, []).append(name)
     return found
 
 
@@ -141,7 +147,8 @@ def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[Ch
     """What anyone allowed to read the challenges sees of them (two queries for all)."""
     ids = [c.id for c in challenges]
     counts = live_counts(session, ids) if ids else {}
-    shortlisted = _shortlisted(session, ids) if ids else {}
+    winners: dict[int, list[str]] = {}
+    shortlisted = _shortlisted(session, ids, winners) if ids else {}
     return [
         challenge_out_of(
             challenge,
@@ -149,6 +156,7 @@ def challenge_outs(session: Session, challenges: Sequence[Challenge]) -> list[Ch
             organisation_name=challenge.organisation.name_zh,
             application_count=counts.get(challenge.id, 0),
             shortlisted=shortlisted.get(challenge.id, []),
+            winners=winners.get(challenge.id, []),
             stages=stage_briefs(challenge),
         )
         for challenge in challenges
@@ -206,7 +214,8 @@ def list_challenges(
     ).all()
     ids = [row.id for row in rows]
     counts = live_counts(session, ids) if ids else {}
-    shortlisted = _shortlisted(session, ids) if ids else {}
+    winners: dict[int, list[str]] = {}
+    shortlisted = _shortlisted(session, ids, winners) if ids else {}
     stages = listed_stages(session, ids) if ids else {}
     items = [
         challenge_out_of(
@@ -215,6 +224,7 @@ def list_challenges(
             organisation_name=row.organisation_name,
             application_count=counts.get(row.id, 0),
             shortlisted=shortlisted.get(row.id, []),
+            winners=winners.get(row.id, []),
             stages=stages.get(row.id, []),
         )
         for row in rows

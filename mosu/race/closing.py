@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
 from mosu.challenges.models import (
+    Application,
+    ApplicationState,
     Challenge,
     ChallengeState,
     CutRule,
@@ -213,4 +215,26 @@ def decide(
     )
     for entry in winners:
         entry.state = EntryState.winner
+    settle_results(session, challenge, entries.values())
     return winners
+
+
+def settle_results(session: Session, challenge: Challenge, entries: Iterable[Entry]) -> None:
+    """The decision's results on every team: entries still racing that were not named are
+    未入选, and each shortlisted application follows its entry (揭榜成功 or 未入选)."""
+    won = set()
+    for entry in entries:
+        if entry.state is EntryState.active:
+            entry.state = EntryState.not_selected
+        if entry.state is EntryState.winner and entry.application_id is not None:
+            won.add(entry.application_id)
+    shortlisted = session.scalars(
+        select(Application).where(
+            Application.challenge_id == challenge.id,
+            Application.state == ApplicationState.shortlisted,
+        )
+    )
+    for application in shortlisted:
+        application.state = (
+            ApplicationState.won if application.id in won else ApplicationState.not_selected
+        )

@@ -6,7 +6,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
-from mosu.challenges.models import Application, ApplicationMember, Entry
+from mosu.challenges.models import (
+    Application,
+    ApplicationMember,
+    ChallengeState,
+    Entry,
+    EntryState,
+)
 from mosu.core.errors import Conflict, Invalid
 from mosu.permissions import Actor, can_run_race, can_see_entry, ensure
 from mosu.race.stages import BASELINES, FINISHED_CHALLENGE, get_challenge
@@ -85,3 +91,25 @@ def my_entries(session: Session, actor: Actor, challenge_id: int) -> list[Entry]
     entries = entries_of(session, challenge_id)
     teams = entry_teams(session, entries)
     return [e for e in entries if can_see_entry(actor, teams[e.id])]
+
+
+BEFORE_RACE = frozenset({ChallengeState.draft, ChallengeState.open, ChallengeState.shortlisting})
+_FINAL_STATE = {
+    EntryState.cut: "已淘汰",
+    EntryState.winner: "揭榜成功",
+    EntryState.withdrawn: "已退出",
+    EntryState.not_selected: "未入选",
+}
+
+
+def shown_state(entry: Entry, challenge_state: ChallengeState) -> str:
+    """An entry's state as the race stands (a catalogued Chinese phrase): 待开赛 before the
+    race starts, 比赛中 while it runs, then its result (揭榜成功, 未入选, 已淘汰); a race that
+    ended without a decision (closed) leaves its entries 未入选."""
+    if entry.state is not EntryState.active:
+        return _FINAL_STATE[entry.state]
+    if challenge_state in BEFORE_RACE:
+        return "待开赛"
+    if challenge_state is ChallengeState.racing:
+        return "比赛中"
+    return "未入选"

@@ -149,7 +149,8 @@ def _table(session: Session, challenge: Challenge) -> CombinedTable:
     entries = [
         e
         for e in entries_of(session, challenge.id)
-        if e.application_id is not None and e.state in (EntryState.active, EntryState.winner)
+        if e.application_id is not None
+        and e.state in (EntryState.active, EntryState.winner, EntryState.not_selected)
     ]
     review_raw = {
         e.id: panel_scores[e.application_id] for e in entries if e.application_id in panel_scores

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from mosu.accounts.models import Notification, User
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
+from mosu.challenges.models import REVIEWED_STATES as models_reviewed
 from mosu.challenges.models import (
     Application,
     ApplicationMember,
@@ -47,8 +48,8 @@ from mosu.review.models import (
 
 MAX_SEED = 2**63
 """Seeds are drawn with ``secrets.randbits(63)`` and must fit a signed 64-bit column."""
-REVIEWED_STATES = frozenset({ApplicationState.approved, ApplicationState.shortlisted})
-"""The applications a panel scores: approved ones (still so once shortlisted)."""
+REVIEWED_STATES = models_reviewed
+"""The applications a panel scores: approved ones (still so once shortlisted or decided)."""
 REMIND_JOB = "review.remind"
 """The job that reminds a panel's members 48 hours before its deadline and once after."""
 REMIND_BEFORE = dt.timedelta(hours=48)

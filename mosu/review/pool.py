@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mosu.accounts.models import User
 from mosu.accounts.service import create_user
-from mosu.challenges.models import Application, ApplicationState, Stage
+from mosu.challenges.models import REVIEWED_STATES, Application, Stage
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import EXPERT_ROLES, Actor, Role, can_manage_expert_pool, ensure, is_expert
 from mosu.registry.models import Organisation
@@ -50,7 +50,7 @@ from mosu.scenarios.models import Scenario, ScenarioStatus
 
 MAX_FIELDS = 12
 FIELD_LENGTH = 40
-SCORED_STATES = (ApplicationState.approved, ApplicationState.shortlisted)
+SCORED_STATES = tuple(REVIEWED_STATES)
 """Applications a panel scores: those the operator approved (or already shortlisted)."""
 
 

@@ -26,7 +26,12 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.accounts.models import User
 from mosu.challenges.applications import team_of
 from mosu.challenges.catalogue import get_challenge
-from mosu.challenges.models import Application, ApplicationState, Challenge
+from mosu.challenges.models import (
+    REVIEWED_STATES,
+    SHORTLISTED_STATES,
+    Application,
+    Challenge,
+)
 from mosu.core.errors import Forbidden, NotFound
 from mosu.permissions import (
     Actor,
@@ -130,7 +135,7 @@ def tally(session: Session, panel: Panel, rubric: Rubric) -> Tally:
     )
     by_application: dict[int, list[ReviewScore]] = {}
     for score in found:
-        if score.application.state in (ApplicationState.approved, ApplicationState.shortlisted):
+        if score.application.state in REVIEWED_STATES:
             by_application.setdefault(score.application_id, []).append(score)
     position = {e: i for i, e in enumerate(experts)}
     scored = []
@@ -246,7 +251,7 @@ def _progress(session: Session, panel: Panel) -> ProgressOut:
     applications = session.scalars(
         select(Application.id).where(
             Application.challenge_id == panel.challenge_id,
-            Application.state.in_([ApplicationState.approved, ApplicationState.shortlisted]),
+            Application.state.in_(REVIEWED_STATES),
         )
     ).all()
     submitted = session.scalars(
@@ -270,7 +275,7 @@ def _sees_name(
         return True
     if actor.organisation_id is not None and actor.organisation_id in team_of(application):
         return True
-    if application.state is ApplicationState.shortlisted:
+    if application.state in SHORTLISTED_STATES:
         return True
     on_panel = any(m.expert_id == actor.user_id for m in panel.members)
     return on_panel and actor.user_id is not None and rubric.blinding is Blinding.single

@@ -24,9 +24,12 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
+from mosu.race.results import challenge_outcome
 from mosu.registry.lookups import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web import decision_pages
+from mosu.web.confirm import confirm_page, confirmed
+from mosu.web.flash import flash
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -323,6 +326,7 @@ def _detail_page(
         "errors": errors or {},
         "reason": reason,
         **decision_pages.review_section(session, actor, view.challenge),
+        "outcome": challenge_outcome(session, actor, view.challenge.id),
     }
     return render(
         request, "challenges/detail.html", context, actor=actor, session=session, status=status
@@ -343,7 +347,15 @@ def post_transition(
 ) -> Response:
     """A lifecycle button: the transition's name and the reason typed beside it."""
     challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
-    reason = text(form, "reason")
+    reason, name = text(form, "reason"), text(form, "name")
+    if name == "publish" and not confirmed(form):
+        return confirm_page(
+            request, session, actor, form,
+            title="确认发布榜单",
+            message="榜单“{title}”将公开发布，开始接受揭榜申请。",
+            params={"title": challenge.title},
+            back=f"/challenges/{challenge.id}",
+        )  # fmt: skip
     try:
         catalogue.transition_challenge(
             session, actor=actor, challenge_id=challenge.id, name=text(form, "name"), reason=reason
@@ -356,6 +368,9 @@ def post_transition(
             request, session, actor, challenge_id, errors=errors, reason=reason, status=status
         )
     session.commit()
+    flash(
+        request, "榜单状态已更新为：{state}", state=i18n.label(challenge.state, language(request))
+    )
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
 
 
@@ -527,8 +542,10 @@ def _act(
     actor: Actor,
     application_id: int,
     action: Any,
+    done: str = "",
 ) -> Response:
-    """Run ``action``; back to the application's page, or the page with the refusal."""
+    """Run ``action``; back to the application's page (saying ``done``), or the page with
+    the refusal."""
     application = applications.get_application(session, application_id, actor=actor)
     try:
         action()
@@ -539,6 +556,8 @@ def _act(
             request, session, actor, application_id, errors=errors, status=exc.status
         )
     session.commit()
+    if done:
+        flash(request, done)
     return RedirectResponse(f"/applications/{application.id}", status_code=303)
 
 
@@ -559,6 +578,7 @@ def decide(
             approve=text(form, "decision") == "approve",
             reason=text(form, "reason"),
         ),
+        done="已通过该申请" if text(form, "decision") == "approve" else "已驳回该申请",
     )
 
 
@@ -572,6 +592,7 @@ def shortlist(
         actor,
         application_id,
         lambda: decisions.shortlist(session, actor=actor, application_id=application_id),
+        done="已确定入围",
     )
 
 

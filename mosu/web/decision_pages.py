@@ -24,6 +24,8 @@ from mosu.review.panels import panel_state
 from mosu.review.results import panel_results
 from mosu.review.rubric import rubric_of, shown_rubric
 from mosu.review.shortlist import confirm_shortlist, proposal
+from mosu.web.confirm import confirm_page, confirmed
+from mosu.web.flash import flash
 from mosu.web.forms import FieldErrors, FormDep, service_errors, text
 from mosu.web.render import language, render
 
@@ -189,6 +191,15 @@ def decide(
 ) -> Response:
     chosen = _ids(form.getlist("entry_id"))
     reason = text(form, "reason")
+    if chosen and not confirmed(form):
+        return confirm_page(
+            request, session, actor, form,
+            title="确认揭榜单位",
+            message="将确定 {n} 个揭榜单位，榜单随即公布结果，未选中的参赛队记为未入选。",
+            params={"n": len(chosen)},
+            back=f"/challenges/{challenge_id}/decision",
+        )  # fmt: skip
+    flash(request, "已确定揭榜单位")
     return _act(
         request,
         session,

@@ -29,8 +29,11 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
+from mosu.race.entries import shown_state
 from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
+from mosu.web.confirm import confirm_page, confirmed
+from mosu.web.flash import flash
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
 
@@ -83,6 +86,7 @@ def _race_page(
         "decided_by_rule": has_combined_rule(session, challenge.id),
         "SubmissionMode": SubmissionMode,
         "EntryState": EntryState,
+        "shown_state": shown_state,
         "baselines": races.BASELINES,
         "grading": grading_views.race_grading(
             session, actor, challenge, request.app.state.settings.data_dir
@@ -113,8 +117,10 @@ def _act(
     *,
     anchor: str = "",
     values: dict[str, str] | None = None,
+    done: str = "",
 ) -> Response:
-    """Run ``action``; back to the race page, or the page again with the refusal."""
+    """Run ``action``; back to the race page (saying ``done``), or the page again with the
+    refusal."""
     challenge = views.visible_challenge(session, actor, challenge_id)
     try:
         action()
@@ -126,6 +132,8 @@ def _act(
             request, session, actor, challenge, errors=errors, status=exc.status, values=values
         )
     session.commit()
+    if done:
+        flash(request, done)
     return RedirectResponse(f"/challenges/{challenge.id}/race{anchor}", status_code=303)
 
 
@@ -248,6 +256,7 @@ def start(
         lambda: races.start_race(
             session, actor=actor, challenge_id=challenge_id, reason=text(form, "reason")
         ),
+        done="赛马已开始",
     )
 
 
@@ -256,6 +265,14 @@ def decide(
     request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
 ) -> Response:
     ids = [int(v) for v in form.getlist("entry_id") if isinstance(v, str) and v.isdigit()]
+    if ids and not confirmed(form):
+        return confirm_page(
+            request, session, actor, form,
+            title="确认揭榜单位",
+            message="将确定 {n} 个揭榜单位，榜单随即公布结果，未选中的参赛队记为未入选。",
+            params={"n": len(ids)},
+            back=f"/challenges/{challenge_id}/race",
+        )  # fmt: skip
     return _act(
         request,
         session,
@@ -268,6 +285,7 @@ def decide(
             entry_ids=ids,
             reason=text(form, "reason"),
         ),
+        done="已确定揭榜单位",
     )
 
 
@@ -281,6 +299,14 @@ def close(
     form: FormDep,
 ) -> Response:
     stage = races.get_stage(session, stage_id)
+    if clock.now() < stage.closes_at and not confirmed(form):
+        return confirm_page(
+            request, session, actor, form,
+            title="确认提前结束阶段",
+            message="阶段“{stage}”将提前结束：按公布的规则淘汰参赛队，之后不能再提交。",
+            params={"stage": stage.name},
+            back=f"/challenges/{stage.challenge_id}/race#stage-{stage.position}",
+        )  # fmt: skip
     return _act(
         request,
         session,
@@ -294,6 +320,7 @@ def close(
             reason=text(form, "reason"),
         ),
         anchor=f"#stage-{stage.position}",
+        done="阶段已结束",
     )
 
 

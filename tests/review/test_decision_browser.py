@@ -73,6 +73,7 @@ def test_shortlist_then_combined_decision(
     assert tab.locator(f"#entry-{winner}").get_attribute("class") == "rule-winner"
     assert tab.locator(f"input[name=entry_id][value='{winner}']").is_checked()
     tab.click("#decide-combined")
+    tab.click("#confirm-yes")  # the confirmation step
     tab.wait_for_selector(f"#entry-{winner} .badge")
     db.expire_all()
     assert reviewed.challenge.state is ChallengeState.decided

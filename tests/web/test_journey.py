@@ -104,6 +104,7 @@ def test_scenario_to_award_in_a_browser(
         page.click("#challenge-form button[type=submit]")
         page.wait_for_selector("#lifecycle")
         page.click("#lifecycle button[value=publish]")
+        page.click("#confirm-yes")  # the confirmation step
         page.wait_for_function(
             "() => document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
         )
@@ -184,6 +185,7 @@ def test_scenario_to_award_in_a_browser(
         _as(page, world, "operator", challenge + "/race")
         page.fill(".close-stage input[name=reason]", "旅程测试提前结算")
         page.click(".close-stage button")
+        page.click("#confirm-yes")  # the confirmation step
         page.wait_for_selector("#final-1")
         final = page.inner_text("#final-1")
         assert final.index("甲智能科技有限公司") < final.index("乙大模型有限公司")
@@ -193,6 +195,7 @@ def test_scenario_to_award_in_a_browser(
         page.check("#decide-form input[type=checkbox]")
         page.fill("#decide-form input[name=reason]", "初赛第一")
         page.click("#decide")
+        page.click("#confirm-yes")  # the confirmation step
         page.wait_for_function(
             "() => document.querySelector('#challenge-state')?.innerText.includes('揭榜成功')"
         )

@@ -230,6 +230,7 @@ def test_panel_to_combined_decision_in_a_browser(
     assert tab.locator(f"#entry-{winner}").get_attribute("class") == "rule-winner"
     assert tab.locator(f"input[name=entry_id][value='{winner}']").is_checked()
     tab.click("#decide-combined")
+    tab.click("#confirm-yes")  # the confirmation step
     tab.wait_for_selector(f"#entry-{winner} .badge")
 
     tab.goto(f"/challenges/{cid}")
