@@ -17,6 +17,7 @@ from typing import Literal, TypeVar
 from mosu.i18n.messages import (
     arena_matching,
     challenges,
+    desk,
     grading,
     perf,
     review_decision,
@@ -57,6 +58,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     grading.MESSAGES,
     review_pool.MESSAGES,
     review_panel.MESSAGES,
+    desk.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

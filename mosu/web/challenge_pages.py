@@ -28,6 +28,7 @@ from mosu.race.results import challenge_outcome
 from mosu.registry.lookups import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web import decision_pages
+from mosu.web.challenge_labels import ACTION_LABELS, FIELDS, TRANSITION_LABELS
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.flash import flash
 from mosu.web.forms import (
@@ -47,43 +48,6 @@ from mosu.web.render import language, render, wants_partial
 
 router = APIRouter(include_in_schema=False)
 SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]
-
-TRANSITION_LABELS = {
-    "publish": "发布榜单",
-    "close_applications": "截止揭榜申请",
-    "start_race": "开始赛马",
-    "decide": "确认揭榜成功",
-    "start_delivery": "进入攻关",
-    "accept": "验收完成",
-    "close": "关闭榜单（未揭榜）",
-}
-ACTION_LABELS = {
-    **TRANSITION_LABELS,
-    "created": "创建榜单草稿",
-    "application_submitted": "提交揭榜申请",
-    "application_withdrawn": "撤回揭榜申请",
-    "application_approved": "揭榜申请通过",
-    "application_rejected": "揭榜申请未通过",
-    "application_shortlisted": "入围",
-    "stage_added": "添加赛马阶段",
-    "baseline_added": "添加平台基线",
-    "stage_closed": "阶段结束并淘汰",
-}
-FIELDS = (
-    "kind",
-    "title",
-    "category",
-    "keywords",
-    "bounty_yuan",
-    "requirements",
-    "valid_from",
-    "valid_until",
-    "region",
-    "issuer",
-    "max_applications_per_org",
-    "shortlist_places",
-    "winner_places",
-)
 
 
 def when(at: dt.datetime) -> str:
