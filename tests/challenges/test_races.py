@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
 from mosu import race as races
 from mosu.challenges.models import (
+    ApplicationState,
     ChallengeEvent,
     ChallengeState,
     CutRule,
@@ -24,6 +25,8 @@ from mosu.challenges.models import (
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
 from mosu.jobs.models import Job
+from mosu.race.entries import shown_state
+from mosu.race.results import outcome
 from mosu.race.scoring import is_public, outcomes_of, stage_data
 from tests.conftest import World
 from tests.helpers.races import (
@@ -93,12 +96,14 @@ def test_two_stage_race_cuts_and_names_a_winner(
             opens=first.closes_at,
         ),
     )
+    a, b = race.entries["甲队"], race.entries["乙队"]
+    assert shown_state(a, race.challenge.state) == "待开赛"  # shortlisted, not yet racing
     races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
     assert race.challenge.state is ChallengeState.racing
+    assert shown_state(a, race.challenge.state) == "比赛中"
     closes = db.scalars(select(Job).where(Job.kind == races.CLOSE_JOB)).all()
     assert sorted(j.available_at for j in closes) == [first.closes_at, second.closes_at]
 
-    a, b = race.entries["甲队"], race.entries["乙队"]
     sa = supplier(world, "supplier_a", world.org_a)
     sb = supplier(world, "supplier_b", world.org_b)
     with fake_endpoints(answers, labels) as url:
@@ -202,6 +207,19 @@ def test_two_stage_race_cuts_and_names_a_winner(
         db, actor=OPERATOR, challenge_id=race.challenge.id, entry_ids=[a.id], reason="决赛第一"
     )
     assert race.challenge.state is ChallengeState.decided and a.state is EntryState.winner
+    # the decision moves every team on: 揭榜成功 for the winner, 未入选 for the rest
+    assert a.application is not None and a.application.state is ApplicationState.won
+    assert b.application is not None and b.application.state is ApplicationState.not_selected
+    assert baseline.state is EntryState.not_selected
+    assert [shown_state(e, race.challenge.state) for e in (a, b, baseline)] == [
+        "揭榜成功",
+        "已淘汰",
+        "未入选",
+    ]
+    result = outcome(db, OPERATOR, race.challenge)
+    assert result is not None and result.reason == "决赛第一" and result.stage == "决赛"
+    assert [(w.name, w.position) for w in result.winners] == [("甲队", 1)]
+    assert result.board is not None and result.board.rows[0].row.entry == "甲队"
     actions = [e.action for e in db.scalars(select(ChallengeEvent).order_by(ChallengeEvent.id))]
     assert actions[-4:] == ["start_race", "stage_closed", "stage_closed", "decide"]
 
