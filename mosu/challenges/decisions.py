@@ -96,7 +96,8 @@ def shortlist(
     challenge = application.challenge
     if challenge.state is not ChallengeState.shortlisting:
         raise Conflict(
-            "请先截止揭榜申请，再确定入围 / close applications before shortlisting",
+            "请先在榜单页面“榜单流程”中截止揭榜申请，再确定入围 / close applications on the "
+            f"challenge's page (/challenges/{challenge.id}#lifecycle) before shortlisting",
             details={"state": challenge.state.value},
         )
     if application.state is not ApplicationState.approved:

@@ -36,9 +36,17 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
     """Move a shortlisted challenge to racing; each stage's close is scheduled as a job."""
     challenge = get_challenge(session, challenge_id)
     if not challenge.stages:
-        raise Conflict("还没有赛马阶段 / add at least one stage first")
+        raise Conflict(
+            "还没有赛马阶段：请在赛马页面的“添加赛马阶段”中添加阶段后再开始 "
+            f"（/challenges/{challenge.id}/race#add-stage）/ no stage yet: add one under "
+            f"“Add a race stage” on the race page (/challenges/{challenge.id}/race#add-stage), "
+            "then start the race"
+        )
     if not any(e.state is EntryState.active for e in entries_of(session, challenge.id)):
-        raise Conflict("还没有参赛队 / shortlist at least one entry first")
+        raise Conflict(
+            "还没有参赛队：请先在审核通过的揭榜申请页面点击“确定入围” / no entry yet: shortlist "
+            "an approved application from its page first"
+        )
     lifecycle.transition(session, challenge, "start_race", actor=actor, reason=reason)
     for stage in challenge.stages:
         schedule_close(session, stage)
@@ -188,7 +196,10 @@ def decide(
         if why is not None:
             raise Conflict(why)
     if any(s.state is not StageState.closed for s in challenge.stages):
-        raise Conflict("还有未结束的阶段 / close every stage first")
+        raise Conflict(
+            "还有未结束的阶段：请在赛马页面逐个结束阶段后再确定揭榜单位 / close every stage on "
+            f"the race page (/challenges/{challenge.id}/race) before naming the winners"
+        )
     ids = list(dict.fromkeys(entry_ids))
     if not ids:
         raise Invalid("请选择获胜者 / choose the winners")

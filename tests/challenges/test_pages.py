@@ -214,6 +214,7 @@ def test_publish_apply_decide_and_shortlist_in_a_browser(
     page.wait_for_selector("#lifecycle")
     assert "草稿" in page.inner_text("#challenge-state")
     page.click("#lifecycle button[value=publish]")
+    page.click("#confirm-yes")  # the confirmation step
     page.wait_for_function(
         "() => document.querySelector('#challenge-state')?.innerText.includes('待揭榜')"
     )

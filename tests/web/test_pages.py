@@ -131,7 +131,7 @@ def test_login_failure_is_generic(live: LiveServer, world: World) -> None:
 def test_login_next_is_never_off_site(live: LiveServer, world: World) -> None:
     with browser(live) as client:
         response = sign_in(client, "operator", world.passwords["operator"], "//evil.example/")
-        assert response.headers["location"] == "/"
+        assert response.headers["location"] == "/desk"  # the desk, never another site
 
 
 def test_language_cookie_persists(live: LiveServer, world: World, public: httpx.Client) -> None:
