@@ -63,3 +63,19 @@ def test_the_challenge_page_does_not_query_per_application(
             page = client.get(f"/challenges/{challenge.id}")
             assert page.status_code == 200 and "共 2 份" in page.text
     assert len(two) == len(one) <= 20, two
+
+
+def test_the_operator_desk_reads_each_section_in_one_statement(
+    app: FastAPI, live: LiveServer, world: World, db: Session
+) -> None:
+    challenge = make_challenge(db, world)
+    data_dir = app.state.settings.data_dir
+    for who, org in (("supplier_a", world.org_a), ("supplier_b", world.org_b)):
+        model_id = make_model(db, org)
+        make_application(db, world, challenge, model_id=model_id, data_dir=data_dir, who=who)
+    with signed_in(live, world, "operator") as client, statements(app) as found:
+        page = client.get("/desk")
+    assert page.status_code == 200 and page.text.count('href="/applications/') == 2
+    # the visitor with the badge; then applications, vouchers, panels, stages, failed
+    # submissions, failed jobs and interest: one statement each, whatever their rows
+    assert len(found) == 8, found
