@@ -27,7 +27,7 @@ from mosu.review.models import MemberState, PanelState, Rubric
 from mosu.review.panel_schemas import DeadlineIn, PanelDrawIn
 from mosu.review.panel_views import member_view, panel_out
 from mosu.review.queue import review_queue
-from mosu.web.challenge_pages import ACTION_LABELS
+from mosu.web.challenge_labels import ACTION_LABELS
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
