@@ -79,6 +79,21 @@ def _move_committed(session: Session, programme_id: int, delta_fen: int) -> bool
     return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
+LARGE_APPROVAL_FEN = 50_000_000
+"""An approval of ¥500,000 or more asks the operator to confirm it first (the page's
+confirmation step, :mod:`mosu.web.confirm`)."""
+
+
+def is_large_approval(application: VoucherApplication, amount_yuan: str) -> bool:
+    """Whether approving ``application`` (at ``amount_yuan`` when given, a reduction, else
+    at what it requests) is large enough to be confirmed first."""
+    try:
+        fen = to_fen(amount_yuan) if amount_yuan else application.requested_fen
+    except (Invalid, ArithmeticError, ValueError):
+        fen = application.requested_fen
+    return fen >= LARGE_APPROVAL_FEN
+
+
 def review(
     session: Session,
     *,

@@ -18,6 +18,7 @@ from mosu import i18n
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.core import clock
 from mosu.core.errors import MosuError
+from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import (
@@ -49,6 +50,7 @@ from mosu.supply.schemas import (
     SupplyReport,
 )
 from mosu.web.charts import COLOURS, figure_dict, layout
+from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -316,6 +318,20 @@ def _step(
 def review_form(
     request: Request, session: SessionDep, actor: OperatorActor, application_id: int, form: FormDep
 ) -> Response:
+    if text(form, "decision") == "approve" and not confirmed(form):
+        application = applications.get_application(
+            session, actor=actor, application_id=application_id
+        )
+        if decisions.is_large_approval(application, _money(form, "amount")):
+            return confirm_page(
+                request, session, actor, form,
+                title="确认批准大额券申请",
+                message="将批准“{name}”的券申请，申请金额 ¥{amount}，达到大额确认标准。",
+                params={"name": application.applicant_name,
+                        "amount": fmt_yuan(application.requested_fen)},
+                back=f"/supply/applications/{application_id}",
+            )  # fmt: skip
+
     def run() -> None:
         amount = _money(form, "amount")
         data = ReviewIn.model_validate(

@@ -82,6 +82,12 @@ def test_review_errors_stay_on_the_page(supply: Supply, live: LiveServer) -> Non
         assert reduced.status_code == 422 and "核减须写明理由" in reduced.text
         too_much = op.post(f"{url}/review", data={"decision": "approve", "amount": "99999"})
         assert too_much.status_code == 422 and "超过按规则计算的补贴" in too_much.text
+        # an approval of ¥500,000 or more asks first; confirmed, it meets the rules as any
+        large = {"decision": "approve", "amount": "600000"}
+        asked = op.post(f"{url}/review", data=large)
+        assert asked.status_code == 200 and 'id="confirm-yes"' in asked.text
+        sure = op.post(f"{url}/review", data={**large, "confirmed": "yes"})
+        assert sure.status_code == 422 and "超过按规则计算的补贴" in sure.text
         ok = op.post(
             f"{url}/review", data={"decision": "approve", "amount": "5000", "reason": "核减"}
         )

@@ -46,6 +46,11 @@ MESSAGES: dict[str, str] = {
         "submissions are taken."
     ),
     "确认发布榜单": "Confirm publishing the challenge",
+    "确认批准大额券申请": "Confirm approving a large voucher application",
+    "将批准“{name}”的券申请，申请金额 ¥{amount}，达到大额确认标准。": (
+        "The voucher application of “{name}” (requesting ¥{amount}) will be approved: an "
+        "amount this large is confirmed first."
+    ),
     "榜单“{title}”将公开发布，开始接受揭榜申请。": (
         "Challenge “{title}” will be published and open for applications."
     ),
