@@ -77,7 +77,7 @@ def test_board_search_recommendations_interest_and_notification(
     assert "已表达意向" in page.locator("#recommended-suppliers").inner_text()
     page.click("button:has-text('退出')")
 
-    sign_in(page, world, "demand", "/")
+    sign_in(page, world, "demand", "/desk")  # signing in lands on the desk
     assert page.locator("#unread-count").inner_text() == "1"
     page.click("#notifications-link")
     page.wait_for_url("**/notifications")
