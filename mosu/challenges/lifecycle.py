@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.challenges.models import Challenge, ChallengeEvent, ChallengeState
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor, ChallengeParty, challenge_parties
@@ -140,9 +141,11 @@ def transition(
             f"无权执行“{name}” / only {', '.join(sorted(move.parties))} may {name} this challenge"
         )
     if challenge.state not in move.sources:
+        zh, en = i18n.label(challenge.state, "zh"), i18n.label(challenge.state, "en")
         raise Conflict(
-            f"榜单当前状态为 {challenge.state.value}，不能执行 {name} / "
-            f"cannot {name} a challenge in state {challenge.state.value}",
+            f"榜单当前状态为“{zh}”，不能执行 {name}：请刷新榜单页面，按“榜单流程”中可用的步骤继续 / "
+            f"cannot {name} a challenge that is {en}: reload its page and take a step "
+            "the lifecycle offers",
             details={"state": challenge.state.value, "transition": name},
         )
     if move.reason_required and not reason.strip():
