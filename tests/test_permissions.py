@@ -74,6 +74,7 @@ from mosu.supply.schemas import (
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World, on_primary_database
 from tests.helpers import panel_walk
 from tests.helpers import scenarios as factory
+from tests.helpers.races import future_window
 from tests.helpers.routes import (
     NOT_PERMISSION_CHECKED,
     RouteInfo,
@@ -995,8 +996,7 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "task": {"prompt": {"template": "{{ 标题 }}"}, "parser": "label", "scorers": ["accuracy"]},
         "dataset_version_id": w.race_version,
         "mode": "endpoint",
-        "opens_at": "2099-01-01T09:00:00+08:00",
-        "closes_at": "2099-01-02T09:00:00+08:00",
+        **future_window(),
         "cut_rule": "top_k",
         "cut_value": 1,
     },
