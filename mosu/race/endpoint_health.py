@@ -45,6 +45,8 @@ def endpoint_health(session: Session, endpoint_ids: list[int]) -> dict[int, Endp
     ).all()
     recent: dict[int, list[tuple[SubmissionState, str, int, int]]] = {}
     for endpoint_id, state, failure, errors, samples in rows:
+        if endpoint_id is None:
+            continue
         kept = recent.setdefault(endpoint_id, [])
         if len(kept) < RECENT:
             kept.append((state, failure or "", errors or 0, samples or 0))
