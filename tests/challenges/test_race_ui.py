@@ -53,7 +53,7 @@ def test_the_builder_previews_a_dev_row_never_a_test_row(db: Session, world: Wor
     assert f"工单编号：{shown.row_id}" in shown.messages[1]["content"]
     assert str(dev_row.fields["标题"]) in shown.messages[1]["content"]
     assert shown.label == dev_row.label and shown.label in shown.labels
-    with pytest.raises(Invalid, match="没有的字段|unknown|不存在|field"):
+    with pytest.raises(Invalid, match="没有的字段"):
         builder.preview(
             db,
             actor=OPERATOR,
