@@ -275,6 +275,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/stages/{{stage_id}}/close"): Expect(OPERATOR_ONLY),
     ("GET", f"{V1}/stages/{{stage_id}}/leaderboard"): everyone(),
     ("GET", f"{V1}/stages/{{stage_id}}/inputs.jsonl"): Expect(OWNERS),
+    ("GET", f"{V1}/stages/{{stage_id}}/sample_submission.jsonl"): Expect(OWNERS),
     # the walker sends no file: org_a's team is told what is missing; nobody else has an entry
     ("POST", f"{V1}/stages/{{stage_id}}/submissions"): Expect(
         frozenset({"supplier_a"}), 422, denied=404
