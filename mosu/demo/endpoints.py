@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,9 @@ def keep_demo_endpoints(engine: Engine) -> Iterator[DemoEndpoints | None]:
     specs = [a["endpoint"] for a in load_story()["finished"]["applications"] if "endpoint" in a]
     flaky_names = {ep["name"] for ep in specs if ep.get("flaky")}
     accuracy = {ep["model_name"]: float(ep["accuracy"]) for ep in specs}
+    if not inspect(engine).has_table(ModelEndpoint.__tablename__):  # not a demo database yet
+        yield None
+        return
     with Session(engine) as session:
         rows = list(
             session.scalars(
