@@ -305,6 +305,25 @@ def export_cmd(
 
 
 def _serve(settings: Settings) -> None:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        if settings.demo:  # the demo's fake model endpoints serve as long as the site does
+            from mosu.demo.endpoints import keep_demo_endpoints
+
+            engine = make_engine(settings.database_url)
+            stack.callback(engine.dispose)
+            served = stack.enter_context(keep_demo_endpoints(engine))
+            if served is not None:
+                console.print(
+                    f"演示模型端点 / demo model endpoints: {served.steady} "
+                    f"(失败一部分调用的 / failing a share of calls: {served.flaky}); "
+                    f"模型名 / model names: {', '.join(served.model_names)} or any other"
+                )
+        _serve_web(settings)
+
+
+def _serve_web(settings: Settings) -> None:
     from mosu.app import create_app, settle
     from mosu.startup import run_in_thread
 

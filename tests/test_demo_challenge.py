@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +25,7 @@ from mosu.challenges.models import (
     ChallengeState,
     Entry,
     EntryState,
+    Stage,
     StageState,
     Submission,
     SubmissionState,
@@ -34,12 +37,14 @@ from mosu.core.errors import Conflict
 from mosu.core.settings import Settings
 from mosu.corpus.models import DatasetVersion
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
+from mosu.demo.endpoints import keep_demo_endpoints
 from mosu.demo.loader import load_community
+from mosu.demo.race import run_submissions
 from mosu.demo.review import load_review
 from mosu.jobs.models import Job, JobState
 from mosu.permissions import Actor
 from mosu.race.scoring import outcomes_of, stage_data
-from mosu.registry.models import Model
+from mosu.registry.models import Model, ModelEndpoint
 from mosu.review.decision import combined_table
 from mosu.review.models import MemberState, PanelState
 from mosu.review.panels import REMIND_JOB, confirm, panel_of
@@ -183,6 +188,10 @@ def finished_challenge_went_through_every_step(
             sum(o.attempts for o in outcomes_of(settings.data_dir, s).values()) for s in flaky
         ]
         assert all(a > test_size for a in attempts)  # its failed calls were retried, not lost
+        flaky_row = next(
+            r for r in second.leaderboard_final["rows"] if r["entry"] == "上海声澈科技有限公司"
+        )
+        assert flaky_row["retries"] > 0  # and the board's error column shows them
         # the race left nothing behind in the queue for the server's worker; the open
         # challenge's panel waits with its two deadline reminders queued
         jobs = session.scalars(select(Job)).all()
@@ -225,7 +234,38 @@ def open_challenge_takes_applications_and_can_race(
             select(Job).where(Job.kind == races.CLOSE_JOB, Job.state == JobState.queued)
         ).all()
         assert sorted(j.available_at for j in waiting) == [s.closes_at for s in challenge.stages]
-        session.rollback()
+        session.commit()
+        the_served_endpoint_answers(engine, settings, challenge.stages[0], entry, visitor)
+
+
+def the_served_endpoint_answers(
+    engine: Engine, settings: Settings, stage: Stage, entry: Entry, visitor: Actor
+) -> None:
+    """Once the demo is built its fake servers are gone; serving brings them back on the
+    ports the endpoints record, and the open challenge's entry races its endpoint."""
+    with Session(engine) as session:
+        endpoint = session.scalars(
+            select(ModelEndpoint).where(ModelEndpoint.organisation_id == visitor.organisation_id)
+        ).one()
+        recorded = endpoint.base_url
+    with keep_demo_endpoints(engine) as served:
+        assert served is not None and recorded in (served.steady, served.flaky)
+        with Session(engine) as session:
+            submission = races.submit(
+                session,
+                actor=visitor,
+                stage_id=stage.id,
+                endpoint_id=endpoint.id,
+                data_dir=settings.data_dir,
+                now=stage.opens_at + dt.timedelta(minutes=1),
+            )
+            session.commit()
+            run_submissions(engine, settings, {submission.id: entry.name})
+            session.refresh(submission)
+            assert submission.state is SubmissionState.succeeded, submission.failure
+            assert submission.public_score is not None and submission.errors == 0
+    with pytest.raises(OSError):  # and stop with the serving
+        socket.create_connection(("127.0.0.1", urlsplit(recorded).port or 0), timeout=1)
 
 
 def finished_panel_decided_the_shortlist_and_counts_in_the_decision(

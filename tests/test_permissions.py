@@ -74,6 +74,7 @@ from mosu.supply.schemas import (
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World, on_primary_database
 from tests.helpers import panel_walk
 from tests.helpers import scenarios as factory
+from tests.helpers.races import future_window
 from tests.helpers.routes import (
     NOT_PERMISSION_CHECKED,
     RouteInfo,
@@ -274,6 +275,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("POST", f"{V1}/stages/{{stage_id}}/close"): Expect(OPERATOR_ONLY),
     ("GET", f"{V1}/stages/{{stage_id}}/leaderboard"): everyone(),
     ("GET", f"{V1}/stages/{{stage_id}}/inputs.jsonl"): Expect(OWNERS),
+    ("GET", f"{V1}/stages/{{stage_id}}/sample_submission.jsonl"): Expect(OWNERS),
     # the walker sends no file: org_a's team is told what is missing; nobody else has an entry
     ("POST", f"{V1}/stages/{{stage_id}}/submissions"): Expect(
         frozenset({"supplier_a"}), 422, denied=404
@@ -995,8 +997,7 @@ API_BODIES: dict[tuple[str, str], Callable[[Walk], Any]] = {
         "task": {"prompt": {"template": "{{ 标题 }}"}, "parser": "label", "scorers": ["accuracy"]},
         "dataset_version_id": w.race_version,
         "mode": "endpoint",
-        "opens_at": "2099-01-01T09:00:00+08:00",
-        "closes_at": "2099-01-02T09:00:00+08:00",
+        **future_window(),
         "cut_rule": "top_k",
         "cut_value": 1,
     },

@@ -140,3 +140,24 @@ def shortlist(
     )
     session.flush()
     return entry
+
+
+def shortlist_many(
+    session: Session, *, actor: Actor, challenge_id: int, application_ids: list[int]
+) -> list[Entry]:
+    """入围 several approved applications of one challenge in one action: all of them or,
+    if any is refused, none (the caller's transaction is rolled back)."""
+    ensure(can_manage_challenge(actor), "只有运营方可以确定入围 / only operators shortlist")
+    chosen = list(dict.fromkeys(application_ids))
+    if not chosen:
+        raise Invalid("请选择要入围的申请 / choose the applications to shortlist")
+    entries = []
+    for application_id in chosen:
+        application = get_application(session, application_id, actor=actor)
+        if application.challenge_id != challenge_id:
+            raise Invalid(
+                f"申请 #{application_id} 不属于这个榜单 / application #{application_id} "
+                "is not for this challenge"
+            )
+        entries.append(shortlist(session, actor=actor, application_id=application_id))
+    return entries

@@ -37,6 +37,9 @@ from mosu.registry.endpoints import endpoint_secrets
 
 FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
 WORKERS = 3
+OTHER_ACCURACY = 0.7
+"""How often the fake servers answer right for a model name the demo does not know (an
+endpoint a visitor registers)."""
 RACE_TIMEOUT_SECONDS = 300.0
 DONE = (JobState.succeeded, JobState.failed, JobState.cancelled)
 
@@ -48,15 +51,19 @@ def answer_key() -> dict[str, str]:
 
 
 @contextmanager
-def fake_endpoints(labels: list[str], accuracy: dict[str, float]) -> Iterator[tuple[str, str]]:
+def fake_endpoints(
+    labels: list[str], accuracy: dict[str, float], ports: tuple[int, int] = (0, 0)
+) -> Iterator[tuple[str, str]]:
     """Two fake servers on loopback answering from the hotline answer key with each model's
-    ``accuracy``: a steady one, and a flaky one that fails a share of calls. Yields their
-    base URLs."""
+    ``accuracy`` (any other model name: :data:`OTHER_ACCURACY`): a steady one, and a flaky
+    one that fails a share of calls. ``ports``: where to listen (0, or a port already taken:
+    any free one). Yields their base URLs."""
     answers = answer_key()
 
     def config(faults: dict[str, float]) -> FakeConfig:
         return FakeConfig(
             latency=0.02,
+            accuracy=OTHER_ACCURACY,
             answers=answers,
             id_pattern=r"工单编号：(\S+)",
             choices=labels,
@@ -66,10 +73,15 @@ def fake_endpoints(labels: list[str], accuracy: dict[str, float]) -> Iterator[tu
             hang=1.0,
         )
 
+    def serve(stack: ExitStack, faults: dict[str, float], port: int) -> str:
+        try:
+            url, _ = stack.enter_context(serve_in_thread(config(faults), port=port))
+        except OSError:  # the recorded port is taken now: any free one
+            url, _ = stack.enter_context(serve_in_thread(config(faults)))
+        return url
+
     with ExitStack() as stack:
-        steady, _ = stack.enter_context(serve_in_thread(config({})))
-        flaky, _ = stack.enter_context(serve_in_thread(config(FLAKY_FAULTS)))
-        yield steady, flaky
+        yield serve(stack, {}, ports[0]), serve(stack, FLAKY_FAULTS, ports[1])
 
 
 def _state_text(submission: Submission, live: races.LiveState) -> str:

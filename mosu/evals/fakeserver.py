@@ -453,26 +453,37 @@ def _completion(
 
 @contextmanager
 def serve_in_thread(
-    config: FakeConfig, loop_kind: str = "uvloop"
+    config: FakeConfig, loop_kind: str = "uvloop", port: int = 0
 ) -> Iterator[tuple[str, FakeServer]]:
     """Run a fake server on its own event loop (of ``loop_kind``: ``uvloop`` where installed,
-    or ``asyncio``) in a thread; yields its base URL and itself."""
+    or ``asyncio``) in a thread, on loopback at ``port`` (0: any free one); yields its base
+    URL and itself. A port that cannot be bound raises :class:`OSError` here."""
     server = FakeServer(config)
     loop = aio.new_event_loop(loop_kind)
     ready = threading.Event()
-    port: list[int] = []
+    bound: list[int] = []
+    failed: list[OSError] = []
 
     def main() -> None:
         asyncio.set_event_loop(loop)
-        port.append(loop.run_until_complete(server.start()))
-        ready.set()
+        try:
+            bound.append(loop.run_until_complete(server.start(port=port)))
+        except OSError as exc:
+            failed.append(exc)
+            return
+        finally:
+            ready.set()
         loop.run_forever()
 
     thread = threading.Thread(target=main, daemon=True)
     thread.start()
     ready.wait(10)
+    if failed:
+        thread.join(5)
+        loop.close()
+        raise failed[0]
     try:
-        yield f"http://127.0.0.1:{port[0]}/v1", server
+        yield f"http://127.0.0.1:{bound[0]}/v1", server
     finally:
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(5)
         loop.call_soon_threadsafe(loop.stop)

@@ -20,6 +20,7 @@ from mosu.i18n.messages import (
     desk,
     grading,
     perf,
+    race_ui,
     review_decision,
     review_panel,
     review_pool,
@@ -59,6 +60,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     review_pool.MESSAGES,
     review_panel.MESSAGES,
     desk.MESSAGES,
+    race_ui.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -20,6 +20,7 @@ The package's public API is re-exported here (``from mosu import race``); scorin
 handlers, the report, schemas, routes and views are imported from their own modules.
 """
 
+from mosu.race.baselines import BASELINE_JOB, add_house_entry, submit_baselines
 from mosu.race.board import (
     BoardView,
     ShownRow,
@@ -31,7 +32,6 @@ from mosu.race.board import (
 )
 from mosu.race.closing import close_stage, decide, pending, start_race
 from mosu.race.entries import (
-    add_house_entry,
     entries_of,
     entry_organisations,
     entry_teams,
@@ -68,6 +68,7 @@ from mosu.race.submissions import (
 
 __all__ = [
     "BASELINES",
+    "BASELINE_JOB",
     "CLOSE_JOB",
     "SUBMISSION_JOB",
     "SYSTEM",
@@ -107,5 +108,6 @@ __all__ = [
     "start_race",
     "submissions_of",
     "submit",
+    "submit_baselines",
     "view_board",
 ]

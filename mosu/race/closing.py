@@ -25,6 +25,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.baselines import schedule_baselines
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
 from mosu.race.perf_spec import perf_stage
@@ -50,6 +51,7 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
     lifecycle.transition(session, challenge, "start_race", actor=actor, reason=reason)
     for stage in challenge.stages:
         schedule_close(session, stage)
+        schedule_baselines(session, stage)
 
 
 lifecycle.carried_out_by("start_race", start_race)
@@ -89,10 +91,10 @@ def _cut_reason(stage: Stage, row: BoardRow | None, unranked: BoardRow | None) -
             f"第 {row.position} 名，SLO 内最大并发 {row.score:.0f} / "
             f"position {row.position}, max concurrency within the SLO {row.score:.0f}"
         )
+    score, low, high = (f"{v * 100:.2f}" for v in (row.score, row.low, row.high))
     return (
-        f"第 {row.position} 名，得分 {row.score:.4f}"
-        f"（95% 区间 {row.low:.4f}–{row.high:.4f}）/ "
-        f"position {row.position}, score {row.score:.4f}"
+        f"第 {row.position} 名，得分 {score}（95% 区间 {low}–{high}）/ "
+        f"position {row.position}, score {score} (95% interval {low}–{high})"
     )
 
 

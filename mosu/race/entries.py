@@ -1,11 +1,10 @@
-"""Race entries (参赛队): house baselines, each entry's team, and the entries a reader owns."""
+"""Race entries (参赛队): each entry's team, and the entries a reader owns."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mosu.challenges import lifecycle
 from mosu.challenges.models import (
     Application,
     ApplicationMember,
@@ -14,35 +13,10 @@ from mosu.challenges.models import (
     EntryState,
 )
 from mosu.core.errors import Conflict, Invalid
-from mosu.permissions import Actor, can_run_race, can_see_entry, ensure
-from mosu.race.stages import BASELINES, FINISHED_CHALLENGE, get_challenge
+from mosu.permissions import Actor, can_see_entry
 
 
-def add_house_entry(
-    session: Session, *, actor: Actor, challenge_id: int, name: str, baseline: str
-) -> Entry:
-    """A reference entry run by the platform (a built-in baseline), like Kaggle's benchmarks."""
-    ensure(can_run_race(actor), "只有运营方可以添加基线 / only operators add baselines")
-    if baseline not in BASELINES:
-        raise Invalid(f"未知基线 {baseline!r}，可选 {', '.join(BASELINES)}")
-    challenge = get_challenge(session, challenge_id)
-    if challenge.state in FINISHED_CHALLENGE:
-        raise Conflict("榜单已结束 / the challenge is over")
-    _check_unique_name(session, challenge.id, name)
-    entry = Entry(challenge_id=challenge.id, name=name.strip(), baseline=baseline)
-    session.add(entry)
-    session.flush()
-    lifecycle.record(
-        session,
-        challenge,
-        actor=actor,
-        action="baseline_added",
-        details={"entry": entry.name, "baseline": baseline},
-    )
-    return entry
-
-
-def _check_unique_name(session: Session, challenge_id: int, name: str) -> None:
+def check_unique_name(session: Session, challenge_id: int, name: str) -> None:
     if not name.strip():
         raise Invalid("参赛名称不能为空 / an entry needs a name")
     taken = session.scalar(

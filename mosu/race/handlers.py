@@ -43,6 +43,7 @@ from mosu.evals.run import Progress, arun
 from mosu.evals.service import service
 from mosu.jobs import queue
 from mosu.jobs.worker import JobContext, handler
+from mosu.race.baselines import BASELINE_JOB, submit_baselines
 from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
 from mosu.race.perf import keep_result
@@ -338,4 +339,24 @@ def close_stage_job(ctx: JobContext) -> dict[str, Any]:
         return {"closed": stage_id}
 
 
-__all__ = ["PENDING_STATES", "close_stage_job", "endpoint_price", "model_spec", "run_submission"]
+@handler(BASELINE_JOB)
+def submit_baselines_job(ctx: JobContext) -> dict[str, Any]:
+    """A stage opened: submit the house baselines that have not run at it."""
+    stage_id = int(ctx.payload["stage_id"])
+    with Session(_engine(ctx)) as session:
+        stage = session.get(Stage, stage_id)
+        if stage is None:
+            return {"stage": None}
+        made = submit_baselines(session, stage)
+        session.commit()
+        return {"submitted": [s.id for s in made]}
+
+
+__all__ = [
+    "PENDING_STATES",
+    "close_stage_job",
+    "endpoint_price",
+    "model_spec",
+    "run_submission",
+    "submit_baselines_job",
+]

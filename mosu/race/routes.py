@@ -162,6 +162,20 @@ def get_inputs(session: SessionDep, actor: SignedInActor, stage_id: int) -> Resp
     )
 
 
+@router.get("/stages/{stage_id}/sample_submission.jsonl", response_class=Response, responses=NDJSON)
+def get_sample_submission(session: SessionDep, actor: SignedInActor, stage_id: int) -> Response:
+    """A sample predictions file (every test id, a placeholder label) for predictions-file
+    stages: the same readers as the inputs."""
+    stage = views.visible_stage(session, actor, stage_id)
+    return Response(
+        views.sample_submission(session, actor, stage),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": f'attachment; filename="stage-{stage.id}-sample-submission.jsonl"'
+        },
+    )
+
+
 _SUBMISSION_BODY = {
     "required": True,
     "content": {

@@ -240,6 +240,7 @@ class BoardRow:
     composite: float | None = None
     reason: str = ""
     pareto: bool = False
+    retries: int = 0  # calls sent again after a failure (429, 5xx, timeout) that later answered
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -328,7 +329,14 @@ def _row(c: Contender, model: ModelResult, primary: str, reason: str = "") -> Bo
         service=model.service.model_dump() if model.service else None,
         answered_score=model.answered_score,
         reason=reason,
+        retries=_retries(model),
     )
+
+
+def _retries(model: ModelResult) -> int:
+    """Requests beyond one per sample sent (the failed calls that were retried)."""
+    sent = model.samples - model.error_reasons.get("not run", 0) - model.cached
+    return max(0, model.requests - sent)
 
 
 def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str, int]) -> str:

@@ -125,6 +125,7 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
     previous = challenge.stages[-1] if challenge.stages else None
     if previous is not None and spec.opens_at < previous.closes_at:
         raise Invalid("阶段须在上一阶段截止之后开始 / a stage opens after the previous one closes")
+    _check_window(challenge, spec)
     if session.get(DatasetVersion, spec.dataset_version_id) is None:
         raise Invalid("没有这个数据集版本 / no such data set version")
     if spec.compute_pool_id is not None:
@@ -170,8 +171,32 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         },
     )
     if challenge.state is ChallengeState.racing:
+        from mosu.race.baselines import schedule_baselines  # it submits: stages come first
+
         schedule_close(session, stage)
+        schedule_baselines(session, stage)
     return stage
+
+
+def _check_window(challenge: Challenge, spec: StageSpec) -> None:
+    """A stage lies within the challenge's validity window (its dates in Beijing time)."""
+    opens, closes = clock.local(spec.opens_at).date(), clock.local(spec.closes_at).date()
+    if opens < challenge.valid_from:
+        raise Invalid(
+            f"阶段开始日期 {opens} 早于榜单有效期开始 {challenge.valid_from}："
+            f"请把开始时间改到 {challenge.valid_from} 或以后 / the stage opens on {opens}, "
+            f"before the challenge's window starts ({challenge.valid_from}): open it on "
+            f"{challenge.valid_from} or later",
+            details={"field": "opens_at"},
+        )
+    if closes > challenge.valid_until:
+        raise Invalid(
+            f"阶段截止日期 {closes} 晚于榜单有效期截止 {challenge.valid_until}："
+            f"请把截止时间改到 {challenge.valid_until} 或以前，或先延长榜单有效期 / the stage "
+            f"closes on {closes}, after the challenge's window ends ({challenge.valid_until}): "
+            f"close it by {challenge.valid_until}, or extend the challenge's window first",
+            details={"field": "closes_at"},
+        )
 
 
 def cut_rule_text(stage: Stage) -> str:
@@ -179,7 +204,8 @@ def cut_rule_text(stage: Stage) -> str:
     if stage.cut_rule is CutRule.top_k:
         return f"前 {int(stage.cut_value)} 名晋级 / top {int(stage.cut_value)} go on"
     if stage.cut_rule is CutRule.threshold:
-        return f"得分不低于 {stage.cut_value:g} 晋级 / score ≥ {stage.cut_value:g} goes on"
+        shown = f"{stage.cut_value * 100:.2f}"  # on the board's scale
+        return f"得分不低于 {shown} 晋级 / score ≥ {shown} goes on"
     return "与最佳无显著差异者晋级 / entries not significantly worse than the best go on"
 
 

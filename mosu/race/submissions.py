@@ -163,7 +163,7 @@ def submit(
     *,
     actor: Actor,
     stage_id: int,
-    data_dir: Path,
+    data_dir: Path | None,
     entry_id: int | None = None,
     endpoint_id: int | None = None,
     predictions: bytes | None = None,
@@ -223,6 +223,7 @@ def submit(
     session.add(submission)
     session.flush()
     if predictions is not None:
+        assert data_dir is not None, "a predictions file is kept under the data directory"
         submission.predictions_file = (
             predictions_store(data_dir, stage.id)
             .put(session, predictions, prefix=f"predictions-{submission.id}", suffix=".jsonl")

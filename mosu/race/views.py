@@ -241,6 +241,19 @@ def stage_inputs(session: Session, actor: Actor, stage: Stage) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+def sample_submission(session: Session, actor: Actor, stage: Stage) -> bytes:
+    """A predictions file in the shape the stage takes: every test id with the label set's
+    first label (or an empty answer), for whoever may download the inputs."""
+    stage_inputs(session, actor, stage)  # the same readers, at the same times
+    data = stage_data(session, stage)
+    guess = data.version.label_set[0] if data.version.label_set else ""
+    lines = [
+        json.dumps({"id": s.id, "prediction": guess}, ensure_ascii=False)
+        for s in data.task.samples()
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def full_report(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
     """The full race report as data: operators and the issuing demand organisation only."""
     ensure(
@@ -284,6 +297,9 @@ def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 "rule": races.cut_rule_text(stage),
                 "scoring": races.scoring_rule_text(stage),
                 "warning": contamination_warning(version, actor=actor) if version else None,
+                "labels": list(version.label_set)
+                if version and stage.mode is SubmissionMode.predictions
+                else [],
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
                 "perf": perf_view(stage),

@@ -27,6 +27,7 @@ def endpoint_out(e: ModelEndpoint) -> EndpointOut:
         model_name=e.model_name,
         has_api_key=e.api_key_encrypted is not None,
         created_at=e.created_at,
+        last_check=e.last_check,
     )
 
 

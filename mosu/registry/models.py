@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import JSON, Enum, Float, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -152,6 +153,8 @@ class ModelEndpoint(Base):
     api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    last_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    """The last test call (:mod:`mosu.registry.endpoint_checks`): when, ok, status, latency."""
 
 
 class CommunityFact(Base):

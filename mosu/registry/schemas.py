@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -245,6 +245,8 @@ class EndpointOut(BaseModel):
     model_name: str
     has_api_key: bool
     created_at: dt.datetime
+    last_check: dict[str, Any] | None = None
+    """The last test call: ``at``, ``ok``, ``status``, ``latency`` (seconds), ``answer``."""
 
 
 class CountRow(BaseModel):

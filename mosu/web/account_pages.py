@@ -20,8 +20,10 @@ from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.permissions import Actor, supplier_organisation
+from mosu.race.endpoint_health import endpoint_health
 from mosu.registry import ai_models, endpoints
 from mosu.registry import views as registry_views
+from mosu.registry.endpoint_checks import check_endpoint
 from mosu.registry.schemas import EndpointIn
 from mosu.web.auth_pages import client_address
 from mosu.web.forms import (
@@ -57,6 +59,7 @@ def _account_page(
         "token_errors": token_errors or {},
         "show_endpoints": supplier_organisation(actor) is not None,
         "endpoints": [],
+        "health": {},
         "org_models": [],
         "endpoint_errors": endpoint_errors or {},
         "endpoint_values": endpoint_values or {},
@@ -64,6 +67,7 @@ def _account_page(
     }
     if context["show_endpoints"]:
         context["endpoints"] = registry_views.endpoint_list(session, actor=actor)
+        context["health"] = endpoint_health(session, [e.id for e in context["endpoints"]])
         context["org_models"] = ai_models.list_models(
             session, organisation_id=actor.organisation_id, per_page=MAX_PER_PAGE
         ).items
@@ -129,6 +133,30 @@ def create_endpoint(
     return _account_page(
         request, session, actor, endpoint_errors=errors, endpoint_values=values, status=422
     )
+
+
+@router.post("/account/endpoints/{endpoint_id}/test")
+def test_endpoint(
+    request: Request, session: SessionDep, actor: SignedInActor, endpoint_id: int
+) -> Response:
+    """One call to the endpoint; its status, latency and answer show beside it."""
+    check_endpoint(
+        session,
+        actor=actor,
+        endpoint_id=endpoint_id,
+        box=request.app.state.credential_box,
+        policy=AddressPolicy(allow_private=request.app.state.settings.allow_private_endpoints),
+    )
+    session.commit()
+    return RedirectResponse(f"/account#endpoint-{endpoint_id}", status_code=303)
+
+
+@router.post("/account/endpoints/{endpoint_id}/delete")
+def delete_endpoint(session: SessionDep, actor: SignedInActor, endpoint_id: int) -> Response:
+    """Remove the endpoint and its key (past submissions keep their results)."""
+    endpoints.delete_endpoint(session, actor=actor, endpoint_id=endpoint_id)
+    session.commit()
+    return RedirectResponse("/account#endpoints", status_code=303)
 
 
 def _signed_out(settings_secure: bool, target: str) -> Response:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.deps import OperatorActor, PublicActor
 from mosu.challenges.catalogue import get_challenge
-from mosu.challenges.models import Challenge
+from mosu.challenges.models import Challenge, ChallengeState
 from mosu.challenges.schemas import ChallengeOut
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
-from mosu.permissions import Actor
+from mosu.permissions import Actor, can_manage_challenge
 from mosu.review.decision import combined_table, decide_combined
 from mosu.review.models import PanelState
 from mosu.review.panels import panel_state
@@ -53,6 +53,10 @@ def review_section(
             "decision": state is PanelState.closed and rubric is not None and bool(rubric.combined),
         },
         "rubric": shown_rubric(session, actor=actor, challenge=challenge),
+        # without a panel the operator shortlists the approved applications it ticks
+        "can_shortlist_many": state is None
+        and can_manage_challenge(actor)
+        and challenge.state is ChallengeState.shortlisting,
     }
 
 

@@ -33,6 +33,7 @@ from mosu.web import (
     panel_pages,
     race_pages,
     scenario_pages,
+    shortlist_pages,
     supply_offer_pages,
     supply_pages,
     user_pages,
@@ -151,5 +152,6 @@ for _module in (
     grading_pages,
     expert_pages,
     panel_pages,
+    shortlist_pages,
 ):
     router.routes.extend(_module.router.routes)

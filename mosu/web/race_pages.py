@@ -28,7 +28,7 @@ from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
-from mosu.race import views
+from mosu.race import builder, views
 from mosu.race.entries import shown_state
 from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
@@ -41,16 +41,17 @@ router = APIRouter(include_in_schema=False)
 
 MOSU_JS = Path(__file__).parent / "static" / "mosu.js"
 """The chart drawer (and escaper) of every page, inlined into the downloaded report."""
-EXAMPLE_TASK = """\
-prompt:
-  system: 请判断留言应由哪个部门受理，只回答部门名称。
-  template: |-
-    标题：{{ 标题 }}
-    内容：{{ 内容 }}
-    受理部门：
-parser: label
-scorers: [accuracy, macro_f1]
-"""
+EXAMPLE_SYSTEM = "请判断留言应由哪个部门受理，只回答部门名称。"
+EXAMPLE_TEMPLATE = "标题：{{ 标题 }}\n内容：{{ 内容 }}\n受理部门："
+STAGE_DEFAULTS = {
+    "system": EXAMPLE_SYSTEM,
+    "template": EXAMPLE_TEMPLATE,
+    "parser": "label",
+    "min_coverage": "0.9",
+    "public_fraction": "0.5",
+    "daily_limit": "5",
+    "total_limit": "20",
+}
 
 
 def when(at: dt.datetime | None) -> str:
@@ -79,7 +80,9 @@ def _race_page(
         "full_report": can_read_race_report(actor, challenge.organisation_id),
         "when": when,
         "errors": errors or {},
-        "values": {"task": EXAMPLE_TASK, **(values or {})},
+        "values": {**STAGE_DEFAULTS, **(values or {})},
+        "chosen_scorers": (values or {}).get("scorers", "accuracy macro_f1").split(),
+        "builder": builder.builder_choices(),
         "versions": views.dataset_versions(session) if operator else [],
         "all_submissions": views.all_submissions(session, actor, challenge),
         "CutRule": CutRule,
@@ -167,13 +170,48 @@ def _number(form: FormData, name: str, default: float) -> float:
         raise Invalid(f"{name} 应为数字 / {name} must be a number") from None
 
 
-def _stage_spec(form: FormData) -> races.StageSpec:
+def _task(form: FormData) -> dict[str, Any]:
+    """The stage's task: the advanced YAML when given, else the builder's fields."""
+    if not text(form, "task"):
+        return builder.task_from_fields(
+            system=text(form, "system"),
+            template=text(form, "template"),
+            parser=text(form, "parser"),
+            scorers=[v for v in form.getlist("scorers") if isinstance(v, str) and v],
+        )
     try:
-        task = yaml.safe_load(text(form, "task") or "{}")
+        task = yaml.safe_load(text(form, "task"))
     except yaml.YAMLError as exc:
         raise Invalid(f"任务定义不是合法的 YAML / the task is not YAML: {exc}") from None
     if not isinstance(task, dict):
         raise Invalid("任务定义应为 YAML 映射 / the task must be a YAML mapping")
+    return task
+
+
+@router.get("/challenges/{challenge_id}/race/stage-preview")
+def stage_preview(
+    request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int
+) -> HTMLResponse:
+    """The builder's prompt rendered on a real dev (or train) row, before saving (a part of
+    the race page; nothing is written)."""
+    views.visible_challenge(session, actor, challenge_id)
+    pairs: list[tuple[str, str | UploadFile]] = list(request.query_params.multi_items())
+    query = FormData(pairs)
+    context: dict[str, Any] = {"preview": None, "problem": ""}
+    try:
+        version_id = int(text(query, "dataset_version_id"))
+        context["preview"] = builder.preview(
+            session, actor=actor, version_id=version_id, task=_task(query)
+        )
+    except ValueError:
+        context["problem"] = i18n.gettext(language(request), "请选择数据集版本")
+    except Invalid as exc:
+        context["problem"] = i18n.local_message(exc.message, language(request))
+    return render(request, "races/_preview.html", context, actor=actor, session=session)
+
+
+def _stage_spec(form: FormData) -> races.StageSpec:
+    task = _task(form)
     try:
         rule = yaml.safe_load(text(form, "rule") or "null")
     except yaml.YAMLError as exc:
@@ -211,6 +249,7 @@ def add_stage(
     request: Request, session: SessionDep, actor: OperatorActor, challenge_id: int, form: FormDep
 ) -> Response:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    values["scorers"] = " ".join(v for v in form.getlist("scorers") if isinstance(v, str))
     return _act(
         request,
         session,

@@ -103,6 +103,12 @@ def test_two_stage_race_cuts_and_names_a_winner(
     assert shown_state(a, race.challenge.state) == "比赛中"
     closes = db.scalars(select(Job).where(Job.kind == races.CLOSE_JOB)).all()
     assert sorted(j.available_at for j in closes) == [first.closes_at, second.closes_at]
+    # the baseline was submitted to the open stage when the race started, and will be to
+    # the next when it opens
+    started = db.scalars(select(Submission).where(Submission.entry_id == baseline.id)).one()
+    assert started.stage_id == first.id and started.note == races.baselines.NOTE
+    opening = db.scalars(select(Job).where(Job.kind == races.BASELINE_JOB)).one()
+    assert opening.available_at == second.opens_at
 
     sa = supplier(world, "supplier_a", world.org_a)
     sb = supplier(world, "supplier_b", world.org_b)
@@ -119,15 +125,14 @@ def test_two_stage_race_cuts_and_names_a_winner(
         races.submit(
             db, actor=sb, stage_id=first.id, endpoint_id=ep_b.id, data_dir=settings.data_dir
         )
-        races.submit(
-            db, actor=OPERATOR, stage_id=first.id, entry_id=baseline.id, data_dir=settings.data_dir
-        )
-        assert drain(db, settings.data_dir, [races.SUBMISSION_JOB]) == 3
+        assert drain(db, settings.data_dir, [races.SUBMISSION_JOB]) == 3  # the baseline's too
     subs = {s.entry_id: s for s in db.scalars(select(Submission))}
     assert {s.state for s in subs.values()} == {SubmissionState.succeeded}
     assert subs[a.id].public_score > subs[b.id].public_score
     public = first.leaderboard_public
-    assert public is not None and public["rows"][0]["entry"] == "甲队"
+    assert public is not None
+    names = [r["entry"] for r in public["rows"]]  # the baseline, submitted first, may tie
+    assert names.index("甲队") < names.index("乙队") and names[-1] == "乙队"
     assert all(r["low"] <= r["score"] <= r["high"] for r in public["rows"])
     data = stage_data(db, first)
     assert public["samples"] == len(data.public)
@@ -160,7 +165,7 @@ def test_two_stage_race_cuts_and_names_a_winner(
     )
     assert first.state is StageState.closed and first.leaderboard_final is not None
     final = first.leaderboard_final["rows"]
-    assert final[0]["entry"] == "甲队" and len(final) == 3
+    assert final[-1]["entry"] == "乙队" and len(final) == 3
     db.flush()
     assert b.state is EntryState.cut and "初赛" in b.cut_reason and "前 2 名" in b.cut_reason
     with pytest.raises(Conflict, match="淘汰"):
@@ -184,14 +189,9 @@ def test_two_stage_race_cuts_and_names_a_winner(
             data_dir=settings.data_dir,
             now=second.opens_at + dt.timedelta(minutes=1),
         )
-        races.submit(
-            db,
-            actor=OPERATOR,
-            stage_id=second.id,
-            entry_id=baseline.id,
-            data_dir=settings.data_dir,
-            now=second.opens_at + dt.timedelta(minutes=1),
-        )
+        opened = second.opens_at + dt.timedelta(minutes=1)
+        assert [s.entry_id for s in races.submit_baselines(db, second, now=opened)] == [baseline.id]
+        assert races.submit_baselines(db, second, now=opened) == []  # once per stage
         drain(db, settings.data_dir, [races.SUBMISSION_JOB])
     races.close_stage(
         db,
@@ -374,7 +374,7 @@ def test_a_stage_draws_its_evaluation_compute_from_a_pool(
             challenge_id=race.challenge.id,
             spec=races.StageSpec(**{**spec.__dict__, "compute_pool_id": 99999}),
         )
-    stage = races.add_stage(
+    races.add_stage(
         db,
         actor=OPERATOR,
         challenge_id=race.challenge.id,
@@ -388,9 +388,9 @@ def test_a_stage_draws_its_evaluation_compute_from_a_pool(
         name="多数类",
         baseline="baseline:majority",
     )
-    submission = races.submit(
-        db, actor=OPERATOR, stage_id=stage.id, entry_id=baseline.id, data_dir=settings.data_dir
-    )
+    submission = db.scalars(  # added to a racing challenge: submitted to the open stage
+        select(Submission).where(Submission.entry_id == baseline.id)
+    ).one()
     drain(db, settings.data_dir, [races.SUBMISSION_JOB])
     usage = db.scalars(select(ComputeUsage)).one()
     assert usage.pool_id == pool.id and usage.card_seconds >= 1

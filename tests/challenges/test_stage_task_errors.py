@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from tests.conftest import LiveServer, World, client_for
-from tests.helpers.races import racing_challenge
+from tests.helpers.races import future_window, racing_challenge
 
 
 def test_an_invalid_parser_regex_is_refused_with_422(
@@ -23,8 +23,7 @@ def test_an_invalid_parser_regex_is_refused_with_422(
         },
         "dataset_version_id": race.version.id,
         "mode": "endpoint",
-        "opens_at": "2099-01-01T09:00:00+08:00",
-        "closes_at": "2099-01-02T09:00:00+08:00",
+        **future_window(),
         "cut_rule": "top_k",
         "cut_value": 1,
     }

@@ -213,3 +213,13 @@ def predictions_file(answers: dict[str, str], ids: list[str], wrong: int = 0) ->
         label = answers[sid] if i >= wrong else "不是部门"
         lines.append(json.dumps({"id": sid, "prediction": label}, ensure_ascii=False))
     return ("\n".join(lines) + "\n").encode()
+
+
+def future_window(days: int = 1) -> dict[str, str]:
+    """A stage's ``opens_at`` and ``closes_at`` for a request body: ``days`` from now, one
+    day long (inside the helpers' challenge windows)."""
+    opens = clock.local(clock.now()).replace(microsecond=0) + dt.timedelta(days=days)
+    return {
+        "opens_at": opens.isoformat(),
+        "closes_at": (opens + dt.timedelta(days=1)).isoformat(),
+    }

@@ -153,6 +153,7 @@ def test_scenario_to_award_in_a_browser(
         )
         page.select_option("#add-stage select[name=cut_rule]", "top_k")
         page.fill("#add-stage input[name=cut_value]", "1")
+        page.click("#add-stage details.advanced summary")  # the YAML path
         page.fill("#add-stage textarea[name=task]", TASK_YAML)
         page.click("#add-stage button[type=submit]")
         page.wait_for_selector("#stage-1")

@@ -1,0 +1,109 @@
+"""The stage builder (阶段设置表单): a stage's task from form fields — a prompt template, a
+parser, scorers — instead of YAML, and its prompt rendered on a real row before saving.
+
+The preview row comes from the version's development split (or its training split): a row
+the public may see, never one of the hidden test rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from mosu.core.errors import Invalid
+from mosu.corpus.models import DatasetVersion
+from mosu.evals.errors import EvalError
+from mosu.evals.parsers import PARSERS
+from mosu.evals.prompts import Message
+from mosu.evals.scorers import SCORERS
+from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.scoring import VersionInfo, build_task, load_rows
+
+PREVIEW_SPLITS = ("dev", "train")
+"""Where a preview row comes from, in order: never the (hidden) test split."""
+WITH_OPTIONS = {"judge", "regex"}
+"""Scorers and parsers that need options of their own (a judge model, a pattern): the YAML
+path only."""
+
+
+@dataclass(frozen=True)
+class BuilderChoices:
+    """What the builder offers: parsers and scorers by name."""
+
+    parsers: list[str]
+    scorers: list[str]
+
+
+def builder_choices() -> BuilderChoices:
+    return BuilderChoices(
+        parsers=[p for p in sorted(PARSERS) if p not in WITH_OPTIONS],
+        scorers=[s for s in SCORERS.names() if s not in WITH_OPTIONS],
+    )
+
+
+def task_from_fields(
+    *, system: str, template: str, parser: str, scorers: list[str], max_tokens: int | None = None
+) -> dict[str, Any]:
+    """A stage task definition from the builder's fields (the YAML path's mapping)."""
+    if not template.strip():
+        raise Invalid("请填写提示词模板 / write the prompt template", details={"field": "template"})
+    if not scorers:
+        raise Invalid("请至少选择一个评分指标 / choose at least one scorer")
+    prompt: dict[str, Any] = {"template": template.strip()}
+    if system.strip():
+        prompt["system"] = system.strip()
+    task: dict[str, Any] = {
+        "prompt": prompt,
+        "parser": parser or "identity",
+        "scorers": list(dict.fromkeys(scorers)),
+    }
+    task["generation"] = {"temperature": 0.0, **({"max_tokens": max_tokens} if max_tokens else {})}
+    return task
+
+
+@dataclass(frozen=True)
+class Preview:
+    """The prompt one real row gives: its id, split, the messages and the expected label."""
+
+    row_id: str
+    split: str
+    messages: list[Message]
+    label: str | None
+    fields: list[str]
+    labels: list[str]
+
+
+def preview(session: Session, *, actor: Actor, version_id: int, task: dict[str, Any]) -> Preview:
+    """Render ``task``'s prompt on the first row of the version's dev (or train) split; the
+    task is checked against the data as adding the stage would (422 naming the problem)."""
+    ensure(can_run_race(actor), "只有运营方可以设置赛马阶段 / only operators set up race stages")
+    version = session.get(DatasetVersion, version_id)
+    if version is None:
+        raise Invalid("没有这个数据集版本 / no such data set version")
+    rows = load_rows(session, version.id)
+    info = VersionInfo(dict(version.schema), list(version.label_set))
+    built = build_task(task, info, rows, name="preview")
+    split = next((s for s in PREVIEW_SPLITS if s in built.spec.splits), None)
+    if split is None:
+        raise Invalid(
+            "该版本没有开发集或训练集，无法预览（测试集不外示）/ the version has no dev or "
+            "train rows to preview on (test rows are never shown)"
+        )
+    try:
+        sample = built.samples(split)[0]
+        messages = built.messages(sample)
+    except (EvalError, IndexError, KeyError) as exc:
+        raise Invalid(f"无法渲染提示词 / the prompt does not render: {exc}") from None
+    return Preview(
+        row_id=sample.id,
+        split=split,
+        messages=messages,
+        label=sample.label,
+        fields=sorted(sample.fields),
+        labels=list(version.label_set),
+    )
+
+
+__all__ = ["BuilderChoices", "Preview", "builder_choices", "preview", "task_from_fields"]
