@@ -19,6 +19,7 @@ from mosu.i18n.messages import (
     challenges,
     grading,
     perf,
+    public_arena,
     review_decision,
     review_panel,
     review_pool,
@@ -57,6 +58,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     grading.MESSAGES,
     review_pool.MESSAGES,
     review_panel.MESSAGES,
+    public_arena.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {
