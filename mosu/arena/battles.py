@@ -89,7 +89,7 @@ class Voter:
         return self.guest_id is not None and battle.guest_id == self.guest_id
 
 
-def _answer_table(session: Session, arena: Arena) -> dict[int, dict[int, Answer]]:
+def answer_table(session: Session, arena: Arena) -> dict[int, dict[int, Answer]]:
     """``{competitor_id: {prompt_id: answer}}`` for the answers that have text."""
     table: dict[int, dict[int, Answer]] = {}
     rows = session.scalars(
@@ -150,7 +150,7 @@ def new_battle(
     guest_id: int | None = None,
 ) -> Battle:
     """A new battle for a voter (or, with neither id, for a judge model alone)."""
-    table = _answer_table(session, arena)
+    table = answer_table(session, arena)
     competitors = {c.name: c for c in arena.competitors if len(table.get(c.id, {})) > 0}
     if len(competitors) < 2:
         raise Invalid("至少要有两个已作答的参赛模型 / two competitors with answers are needed")
