@@ -25,6 +25,7 @@ from mosu.i18n.messages import (
     review_pool,
     site,
     supply,
+    voucher_form,
 )
 
 Language = Literal["zh", "en"]
@@ -59,6 +60,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     review_pool.MESSAGES,
     review_panel.MESSAGES,
     public_arena.MESSAGES,
+    voucher_form.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {
