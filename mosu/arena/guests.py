@@ -8,17 +8,24 @@ whose session is unknown, is no session at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mosu.arena.models import ArenaGuest
+from mosu.core import clock
+from mosu.core.errors import TooManyRequests
 
 COOKIE = "mosu_arena_guest"
 COOKIE_DAYS = 365
+SESSIONS_PER_ADDRESS_HOUR = 20
+"""New anonymous sessions one client address may start in an hour: clearing the cookie to
+shed the votes-per-minute limit and the abuse flags soon stops working."""
 _TOKEN_BYTES = 32
 
 
@@ -32,10 +39,37 @@ def _signature(secret_key: str, token: str) -> str:
     ).hexdigest()
 
 
-def start_guest(session: Session, *, secret_key: str) -> tuple[ArenaGuest, str]:
-    """A new anonymous session and the cookie value that names it."""
+def start_guest(
+    session: Session,
+    *,
+    secret_key: str,
+    address: str | None = None,
+    now: dt.datetime | None = None,
+) -> tuple[ArenaGuest, str]:
+    """A new anonymous session and the cookie value that names it; at most
+    :data:`SESSIONS_PER_ADDRESS_HOUR` an hour from one client ``address`` (429 beyond)."""
+    now = now or clock.now()
+    where = _signature(secret_key, f"address:{address or 'unknown'}")
+    hour_ago = now - dt.timedelta(hours=1)
+    started = session.scalar(
+        select(func.count())
+        .select_from(ArenaGuest)
+        .where(ArenaGuest.address_digest == where, ArenaGuest.created_at > hour_ago)
+    )
+    if (started or 0) >= SESSIONS_PER_ADDRESS_HOUR:
+        first = session.scalar(
+            select(func.min(ArenaGuest.created_at)).where(
+                ArenaGuest.address_digest == where, ArenaGuest.created_at > hour_ago
+            )
+        )
+        wait = (first or now) + dt.timedelta(hours=1) - now
+        raise TooManyRequests(
+            "本地址开始的匿名投票过多，请稍后再试或登录 / too many anonymous sessions from "
+            "this address: try later, or sign in",
+            retry_after=max(1, math.ceil(wait.total_seconds())),
+        )
     token = secrets.token_urlsafe(_TOKEN_BYTES)
-    guest = ArenaGuest(token_digest=_digest(token))
+    guest = ArenaGuest(token_digest=_digest(token), address_digest=where, created_at=now)
     session.add(guest)
     session.flush()
     return guest, f"{token}.{_signature(secret_key, token)}"

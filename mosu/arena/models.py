@@ -100,15 +100,18 @@ class Answer(Base):
 class ArenaGuest(Base):
     """An anonymous voting session (匿名投票会话): a visitor who votes without signing in.
 
-    The browser holds ``token`` in a signed cookie; only its SHA-256 digest is stored. A
+    The browser holds ``token`` in a signed cookie; only its SHA-256 digest is stored (and
+    a keyed digest of the client address, to limit new sessions per address). A
     guest's votes are rate-limited and flagged like a signed-in voter's and exported as
     anonymous.
     """
 
     __tablename__ = "arena_guests"
+    __table_args__ = (Index("ix_arena_guests_address_time", "address_digest", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    address_digest: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 

@@ -183,7 +183,8 @@ def start_anonymous(
     target = RedirectResponse(f"/arena/{arena.id}/vote", status_code=303)
     if actor.is_authenticated or _guest_id(request, session, settings, actor) is not None:
         return target
-    _guest, cookie = guests.start_guest(session, secret_key=settings.secret_key)
+    address = request.client.host if request.client else None
+    _guest, cookie = guests.start_guest(session, secret_key=settings.secret_key, address=address)
     session.commit()
     target.set_cookie(
         guests.COOKIE,

@@ -15,7 +15,7 @@ from mosu.arena.judge import JUDGE_PATTERN
 from mosu.arena.models import Vote
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn, PromptSource
 from mosu.arena.votes import VoteFormatError, parse_votes
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
 from mosu.permissions import Actor
@@ -157,6 +157,13 @@ def test_anonymous_sessions_vote_under_the_same_limits_and_flags(db: Session, wo
     (flags,) = board.voter_flags(db, arena)
     assert flags.guest_id == guest.id and flags.voter_id is None and flags.too_fast
     assert board.arena_board(db, arena, rounds=5).excluded_voters == 1
+    address = {"secret_key": "k" * 40, "address": "203.0.113.9"}
+    for _ in range(guests.SESSIONS_PER_ADDRESS_HOUR):
+        guests.start_guest(db, **address, now=START)
+    with pytest.raises(TooManyRequests) as limited:
+        guests.start_guest(db, **address, now=START + dt.timedelta(minutes=10))
+    assert limited.value.retry_after == 50 * 60
+    guests.start_guest(db, **address, now=START + dt.timedelta(minutes=61))
 
 
 def test_leaderboard_orders_the_models_people_prefer(db: Session, world: World) -> None:

@@ -4,7 +4,8 @@ Revision ID: 0016
 Revises: 0014
 Create Date: 2026-12-06 01:10:00
 
-A new table ``arena_guests`` (an anonymous session's token digest); ``guest_id`` on
+A new table ``arena_guests`` (an anonymous session's token digest, and its client
+address's keyed digest); ``guest_id`` on
 ``arena_battles`` and ``arena_votes``, one vote per guest per battle by constraint.
 """
 
@@ -26,9 +27,13 @@ def upgrade() -> None:
         "arena_guests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("token_digest", sa.String(length=64), nullable=False),
+        sa.Column("address_digest", sa.String(length=64), nullable=False),
         sa.Column("created_at", mosu.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_arena_guests")),
         sa.UniqueConstraint("token_digest", name=op.f("uq_arena_guests_token_digest")),
+    )
+    op.create_index(
+        "ix_arena_guests_address_time", "arena_guests", ["address_digest", "created_at"]
     )
     with op.batch_alter_table("arena_battles") as batch:
         batch.add_column(sa.Column("guest_id", sa.Integer(), nullable=True))
@@ -65,4 +70,5 @@ def downgrade() -> None:
             batch.f("fk_arena_battles_guest_id_arena_guests"), type_="foreignkey"
         )
         batch.drop_column("guest_id")
+    op.drop_index("ix_arena_guests_address_time", table_name="arena_guests")
     op.drop_table("arena_guests")
