@@ -21,7 +21,7 @@ from mosu.arena.matchmaking import choose_next_battle
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
 from mosu.arena.schemas import BattleOut
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from mosu.permissions import Actor, can_vote_in_arena, ensure
 
 MAX_DRAWS = 20
@@ -29,17 +29,15 @@ MAX_DRAWS = 20
 WINDOW = dt.timedelta(minutes=1)
 
 
-class RateLimited(MosuError):
-    """A voter past the arena's votes per minute; ``retry_after`` seconds until the next."""
+class RateLimited(TooManyRequests):
+    """A voter past the arena's votes per minute; ``retry_after`` seconds until the next
+    vote (sent as ``Retry-After`` over the API)."""
 
-    status = 429
     code = "rate_limited"
 
     def __init__(self, message: str, *, retry_after: int, votes_per_minute: int) -> None:
-        super().__init__(
-            message, details={"votes_per_minute": votes_per_minute, "retry_after": retry_after}
-        )
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)
+        self.details = {"votes_per_minute": votes_per_minute, "retry_after": retry_after}
 
 
 class AlreadyVoted(Conflict):
