@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
+import pytest
 from sqlalchemy.orm import Session
 
 from tests.conftest import LiveServer, World
@@ -56,6 +57,7 @@ def test_vote_page_hides_names_until_the_vote(live: LiveServer, db: Session, wor
         assert client.get("/static/arena.js").status_code == 200
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the service test runs on both
 def test_the_public_votes_anonymously(live: LiveServer, db: Session, world: World) -> None:
     arena = make_arena(db, world, votes_per_minute=2)
     for competitor in arena.competitors:
@@ -103,6 +105,7 @@ def test_the_public_votes_anonymously(live: LiveServer, db: Session, world: Worl
     assert re.search(r'<td><a href="/models/\d+">', board.text), "the board links models"
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_vote_page_offers_the_public_a_choice(live: LiveServer, db: Session, world: World) -> None:
     arena = make_arena(db, world)
     answer = httpx.get(f"{live.url}/arena/{arena.id}/vote", timeout=30, follow_redirects=False)
