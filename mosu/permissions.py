@@ -333,6 +333,12 @@ def can_vote(actor: Actor) -> bool:
     return actor.is_authenticated
 
 
+def can_vote_in_arena(actor: Actor, *, anonymous_session: bool) -> bool:
+    """Signed-in users vote as themselves; the public votes through an anonymous arena
+    session (sign-up stays optional), under the same limits and flags."""
+    return can_vote(actor) or anonymous_session
+
+
 def can_see_voters(actor: Actor) -> bool:
     """Who voted how fast and on which side (the abuse flags): operators only."""
     return actor.is_operator

@@ -509,7 +509,7 @@ class Walk:
         """A battle served to the expert (the walk's voter)."""
         arena = arena_service.get_arena(self.db, self.arena_a)
         voter = Actor(user_id=self.world.user_ids["expert"], role=Role.expert)
-        battle = arena_service._new_battle(self.db, arena, random.Random(), voter_id=voter.user_id)
+        battle = arena_service.new_battle(self.db, arena, random.Random(), voter_id=voter.user_id)
         self.db.commit()
         return battle.id
 

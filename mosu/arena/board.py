@@ -121,8 +121,22 @@ class ArenaBoard:
     excluded_voters: int = 0
 
 
-def flagged_voters(session: Session, arena: Arena) -> set[int]:
-    return {f.voter_id for f in voter_flags(session, arena) if f.one_sided or f.too_fast}
+def voter_key(vote: Vote) -> str | None:
+    """Who cast a person's vote: ``u<user id>``, ``g<anonymous session id>``, else ``None``."""
+    if vote.voter_id is not None:
+        return f"u{vote.voter_id}"
+    if vote.guest_id is not None:
+        return f"g{vote.guest_id}"
+    return None
+
+
+def flagged_voters(session: Session, arena: Arena) -> set[str]:
+    """The :func:`voter_key` of every voter flagged one-sided or too fast."""
+    return {
+        f"u{f.voter_id}" if f.voter_id is not None else f"g{f.guest_id}"
+        for f in voter_flags(session, arena)
+        if f.one_sided or f.too_fast
+    }
 
 
 def arena_board(
@@ -137,7 +151,7 @@ def arena_board(
     """Ratings with 95% bootstrap intervals; votes of flagged voters are left out."""
     cast = _votes(session, arena, SOURCES[selection])
     flagged = flagged_voters(session, arena) if exclude_flagged else set()
-    cast = [c for c in cast if c.vote.voter_id is None or c.vote.voter_id not in flagged]
+    cast = [c for c in cast if voter_key(c.vote) not in flagged]
     battles = _battles(cast)
     if len(battles) == 0:
         return ArenaBoard(selection, battles, None, None, excluded_voters=len(flagged))
@@ -171,13 +185,16 @@ def matchmaking_state(
 def voter_flags(session: Session, arena: Arena) -> list[VoterFlags]:
     """Each person's votes in this arena: side shares, speed, and the two flags."""
     cast = _votes(session, arena, ("human",))
-    by_voter: dict[int, list[CastVote]] = defaultdict(list)
+    by_voter: dict[tuple[int, int], list[CastVote]] = defaultdict(list)
     for c in cast:
         if c.vote.voter_id is not None:
-            by_voter[c.vote.voter_id].append(c)
-    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(by_voter))).all())
+            by_voter[(0, c.vote.voter_id)].append(c)
+        elif c.vote.guest_id is not None:
+            by_voter[(1, c.vote.guest_id)].append(c)
+    users = [i for kind, i in by_voter if kind == 0]
+    names = dict(session.execute(select(User.id, User.username).where(User.id.in_(users))).all())
     flags = []
-    for voter_id, votes in sorted(by_voter.items()):
+    for (kind, voter_id), votes in sorted(by_voter.items()):
         n = len(votes)
         sides = Counter(c.vote.winner for c in votes)
         seconds = [c.vote.seconds for c in votes if c.vote.seconds is not None]
@@ -189,8 +206,9 @@ def voter_flags(session: Session, arena: Arena) -> list[VoterFlags]:
         share_a, share_b = sides["model_a"] / n, sides["model_b"] / n
         flags.append(
             VoterFlags(
-                voter_id=voter_id,
-                username=names.get(voter_id, ""),
+                voter_id=voter_id if kind == 0 else None,
+                guest_id=voter_id if kind == 1 else None,
+                username=names.get(voter_id, "") if kind == 0 else "",
                 votes=n,
                 share_a=share_a,
                 share_b=share_b,
@@ -213,7 +231,7 @@ def agreement(session: Session, arena: Arena, *, exclude_flagged: bool = True) -
     flagged = flagged_voters(session, arena) if exclude_flagged else set()
     human: dict[int, str] = {}
     for c in _votes(session, arena, ("human",)):
-        if c.vote.voter_id not in flagged:
+        if voter_key(c.vote) not in flagged:
             human.setdefault(c.battle.id, _plain(c.vote.winner))
     by_judge: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for c in _votes(session, arena, ("judge",)):
@@ -301,8 +319,10 @@ def export_records(
     session: Session, arena: Arena, *, selection: VoteSelection = "all"
 ) -> list[dict[str, Any]]:
     """The arena's votes as Chatbot Arena records, in voting order; people are named only
-    by an anonymous ``arena_user_N``."""
+    by an anonymous ``arena_user_N``, anonymous sessions by ``arena_guest_N``; ``anonymous``
+    says whether a person's vote came from an anonymous session."""
     voters: dict[int, str] = {}
+    guests: dict[int, str] = {}
     out = []
     for c in _votes(session, arena, SOURCES[selection]):
         v = c.vote
@@ -310,6 +330,8 @@ def export_records(
             judge = f"judge:{v.judge}"
         elif v.voter_id is not None:
             judge = voters.setdefault(v.voter_id, f"arena_user_{len(voters) + 1}")
+        elif v.guest_id is not None:
+            judge = guests.setdefault(v.guest_id, f"arena_guest_{len(guests) + 1}")
         else:
             judge = v.source
         out.append(
@@ -319,6 +341,7 @@ def export_records(
                 "model_b": c.model_b,
                 "winner": v.winner,
                 "judge": judge,
+                "anonymous": v.guest_id is not None,
                 "turn": 1,
                 "anony": True,
                 "tstamp": round(v.created_at.timestamp(), 3),

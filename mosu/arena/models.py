@@ -97,6 +97,24 @@ class Answer(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
+class ArenaGuest(Base):
+    """An anonymous voting session (匿名投票会话): a visitor who votes without signing in.
+
+    The browser holds ``token`` in a signed cookie; only its SHA-256 digest is stored (and
+    a keyed digest of the client address, to limit new sessions per address). A
+    guest's votes are rate-limited and flagged like a signed-in voter's and exported as
+    anonymous.
+    """
+
+    __tablename__ = "arena_guests"
+    __table_args__ = (Index("ix_arena_guests_address_time", "address_digest", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    address_digest: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class Battle(Base):
     """Side A and side B of one prompt, served to ``voter_id`` at ``created_at``.
 
@@ -125,6 +143,9 @@ class Battle(Base):
         ForeignKey("arena_answers.id", ondelete="CASCADE")
     )
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    guest_id: Mapped[int | None] = mapped_column(
+        ForeignKey("arena_guests.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     prompt: Mapped[ArenaPrompt | None] = relationship()
@@ -136,14 +157,16 @@ class Battle(Base):
 
 
 class Vote(Base):
-    """A verdict on a battle: by a person (``voter_id``), a judge model (``judge``), or
-    imported. One vote per voter per battle and one per judge per battle, by constraint."""
+    """A verdict on a battle: by a person (``voter_id``, or an anonymous session's
+    ``guest_id``), a judge model (``judge``), or imported. One vote per voter per battle and one per judge per battle, by constraint."""
 
     __tablename__ = "arena_votes"
     __table_args__ = (
         UniqueConstraint("battle_id", "voter_id", name="uq_arena_votes_voter"),
         UniqueConstraint("battle_id", "judge", name="uq_arena_votes_judge"),
+        UniqueConstraint("battle_id", "guest_id", name="uq_arena_votes_guest"),
         Index("ix_arena_votes_voter_time", "voter_id", "created_at"),
+        Index("ix_arena_votes_guest_time", "guest_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -151,6 +174,7 @@ class Vote(Base):
         ForeignKey("arena_battles.id", ondelete="CASCADE"), index=True
     )
     voter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    guest_id: Mapped[int | None] = mapped_column(ForeignKey("arena_guests.id", ondelete="SET NULL"))
     judge: Mapped[str | None] = mapped_column(String(200))
     source: Mapped[str] = mapped_column(String(16), default="human")
     winner: Mapped[str] = mapped_column(String(16))

@@ -121,6 +121,9 @@ class BattleOut(BaseModel):
     winner: Winner | None = None
     model_a: str | None = None
     model_b: str | None = None
+    model_a_id: int | None = None
+    model_b_id: int | None = None
+    """The registry models behind the two sides, where a competitor names one."""
 
 
 class AnswersReport(BaseModel):
@@ -173,7 +176,11 @@ class Agreement(BaseModel):
 
 
 class VoterFlags(BaseModel):
-    voter_id: int
+    """A voter's side shares, speed and flags: a signed-in user (``voter_id``) or an
+    anonymous session (``guest_id``, no username)."""
+
+    voter_id: int | None
+    guest_id: int | None = None
     username: str
     votes: int
     share_a: float

@@ -1,38 +1,44 @@
 """The arena's rules (竞技场): arenas, competitors, answers, blind battles, votes, judges.
 
-Votes are aggregated and rated in :mod:`mosu.arena.board`; this module decides who may
-see and do what on a battle. A battle's pairing is shown to its voter only after the vote.
+Votes are aggregated and rated in :mod:`mosu.arena.board`; battles and people's votes
+live in :mod:`mosu.arena.battles` (re-exported here). A battle's pairing is shown to its
+voter only after the vote.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, func, inspect, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.arena import board
+from mosu.arena.battles import (
+    AlreadyVoted,
+    RateLimited,
+    battle_out,
+    cast_vote,
+    new_battle,
+    open_battle,
+    own_battle,
+    serve_battle,
+)
 from mosu.arena.calls import call_models
 from mosu.arena.judge import combine, judge_messages, parse_verdict
-from mosu.arena.matchmaking import choose_next_battle
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
 from mosu.arena.schemas import (
     AnswersReport,
     ArenaIn,
     ArenaOut,
-    BattleOut,
     CompetitorIn,
     CompetitorKind,
     CompetitorOut,
     JudgeIn,
     JudgeReport,
 )
-from mosu.core import clock
 from mosu.core.credentials import CredentialBox
-from mosu.core.errors import Conflict, Invalid, MosuError, NotFound
+from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.reading import public_rows
 from mosu.evals.errors import ModelSpecError
@@ -40,21 +46,20 @@ from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
 from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
-from mosu.permissions import Actor, can_manage_arena, can_vote, ensure
+from mosu.permissions import Actor, can_manage_arena, ensure
 from mosu.registry.endpoints import endpoint_api_key
 from mosu.registry.lookups import get_model
 from mosu.registry.models import ModelEndpoint
 
-MAX_DRAWS = 20
-"""Pairs drawn from the matchmaker before falling back to any pair that shares a prompt."""
-
-
-class RateLimited(MosuError):
-    """A voter past the arena's votes per minute."""
-
-    status = 429
-    code = "rate_limited"
-
+__all__ = [
+    "AlreadyVoted",
+    "RateLimited",
+    "battle_out",
+    "cast_vote",
+    "open_battle",
+    "own_battle",
+    "serve_battle",
+]
 
 # ---------------------------------------------------------------- arenas
 
@@ -334,186 +339,6 @@ def generate_answers(
     )
 
 
-# ---------------------------------------------------------------- battles
-
-
-def _answer_table(session: Session, arena: Arena) -> dict[int, dict[int, Answer]]:
-    """``{competitor_id: {prompt_id: answer}}`` for the answers that have text."""
-    table: dict[int, dict[int, Answer]] = {}
-    rows = session.scalars(
-        select(Answer)
-        .join(ArenaPrompt)
-        .where(ArenaPrompt.arena_id == arena.id, Answer.text.is_not(None))
-    )
-    for a in rows:
-        table.setdefault(a.competitor_id, {})[a.prompt_id] = a
-    return table
-
-
-def open_battle(session: Session, arena: Arena, voter_id: int) -> Battle | None:
-    """The voter's battle in this arena still waiting for their vote, if any."""
-    voted = select(Vote.battle_id).where(Vote.voter_id == voter_id)
-    return session.scalar(
-        select(Battle)
-        .where(Battle.arena_id == arena.id, Battle.voter_id == voter_id, Battle.id.not_in(voted))
-        .order_by(Battle.id)
-        .limit(1)
-    )
-
-
-def _new_battle(
-    session: Session, arena: Arena, rng: random.Random, *, voter_id: int | None
-) -> Battle:
-    table = _answer_table(session, arena)
-    competitors = {c.name: c for c in arena.competitors if len(table.get(c.id, {})) > 0}
-    if len(competitors) < 2:
-        raise Invalid("至少要有两个已作答的参赛模型 / two competitors with answers are needed")
-    seen: set[int] = set()
-    if voter_id is not None:
-        seen = {
-            p
-            for p in session.scalars(
-                select(Battle.prompt_id).where(
-                    Battle.arena_id == arena.id, Battle.voter_id == voter_id
-                )
-            )
-            if p is not None
-        }
-    candidates = board.matchmaking_state(session, arena, tuple(sorted(competitors)))
-    np_rng = board.numpy_rng(rng)
-    pair: tuple[Competitor, Competitor] | None = None
-    shared: list[int] = []
-    for _ in range(MAX_DRAWS):
-        if candidates is None:
-            a_name, b_name = rng.sample(sorted(competitors), 2)
-        else:
-            a_name, b_name = choose_next_battle(candidates[0], candidates[1], np_rng)
-        a, b = competitors[a_name], competitors[b_name]
-        shared = sorted(set(table[a.id]) & set(table[b.id]))
-        if shared:
-            pair = (a, b)
-            break
-    if pair is None:
-        pairs = [(x, y) for x in competitors.values() for y in competitors.values() if x.id < y.id]
-        rng.shuffle(pairs)
-        for x, y in pairs:
-            shared = sorted(set(table[x.id]) & set(table[y.id]))
-            if shared:
-                pair = (x, y) if rng.random() < 0.5 else (y, x)
-                break
-    if pair is None:
-        raise Invalid(
-            "没有两个参赛模型回答过同一提示 / no two competitors answered a common prompt"
-        )
-    fresh = [p for p in shared if p not in seen] or shared
-    prompt_id = rng.choice(fresh)
-    a, b = pair
-    battle = Battle(
-        arena_id=arena.id,
-        prompt_id=prompt_id,
-        competitor_a_id=a.id,
-        competitor_b_id=b.id,
-        answer_a_id=table[a.id][prompt_id].id,
-        answer_b_id=table[b.id][prompt_id].id,
-        voter_id=voter_id,
-    )
-    session.add(battle)
-    session.flush()
-    return battle
-
-
-def serve_battle(
-    session: Session, *, actor: Actor, arena: Arena, rng: random.Random | None = None
-) -> Battle:
-    """The voter's next battle: the one still open, else a new informative one (a pair
-    chosen by :func:`~mosu.arena.matchmaking.choose_next_battle`, sides at random, a prompt
-    both answered, preferring prompts this voter has not seen)."""
-    ensure(can_vote(actor), "请先登录再投票")
-    assert actor.user_id is not None
-    waiting = open_battle(session, arena, actor.user_id)
-    if waiting is not None:
-        return waiting
-    return _new_battle(session, arena, rng or random.Random(), voter_id=actor.user_id)
-
-
-def own_battle(session: Session, *, actor: Actor, arena: Arena, battle_id: int) -> Battle:
-    """A battle served to ``actor``; any other battle does not exist for them."""
-    battle = session.get(Battle, battle_id)
-    if battle is None or battle.arena_id != arena.id or battle.voter_id is None:
-        raise NotFound(f"对战 {battle_id} 不存在")
-    if battle.voter_id != actor.user_id:
-        raise NotFound(f"对战 {battle_id} 不存在")
-    return battle
-
-
-def battle_out(battle: Battle, *, viewer_id: int | None) -> BattleOut:
-    """What the voter sees: the prompt and two answers; names and verdict once voted."""
-    vote = next((v for v in battle.votes if v.voter_id == viewer_id and v.source == "human"), None)
-    prompt = battle.prompt.text if battle.prompt else ""
-    out = BattleOut(
-        id=battle.id,
-        arena_id=battle.arena_id,
-        prompt=prompt,
-        answer_a=(battle.answer_a.text or "") if battle.answer_a else "",
-        answer_b=(battle.answer_b.text or "") if battle.answer_b else "",
-        voted=vote is not None,
-    )
-    if vote is not None:
-        out.winner = vote.winner  # type: ignore[assignment]
-        out.model_a = battle.competitor_a.name
-        out.model_b = battle.competitor_b.name
-    return out
-
-
-def cast_vote(
-    session: Session,
-    *,
-    actor: Actor,
-    arena: Arena,
-    battle: Battle,
-    winner: str,
-    now: dt.datetime | None = None,
-) -> Vote:
-    """Record the voter's verdict: once per battle (a unique constraint backs the check),
-    within the arena's votes per minute; the seconds since the battle was served are kept."""
-    ensure(can_vote(actor) and battle.voter_id == actor.user_id, "只能为发给自己的对战投票")
-    now = now or clock.now()
-    if any(v.voter_id == actor.user_id for v in battle.votes):
-        raise Conflict("这场对战已经投过票了 / you already voted on this battle")
-    recent = session.scalar(
-        select(func.count())
-        .select_from(Vote)
-        .join(Battle, Vote.battle_id == Battle.id)
-        .where(
-            Battle.arena_id == arena.id,
-            Vote.voter_id == actor.user_id,
-            Vote.source == "human",
-            Vote.created_at > now - dt.timedelta(minutes=1),
-        )
-    )
-    if (recent or 0) >= arena.votes_per_minute:
-        raise RateLimited(
-            f"投票太快了：每分钟最多 {arena.votes_per_minute} 票 / "
-            f"at most {arena.votes_per_minute} votes a minute",
-            details={"votes_per_minute": arena.votes_per_minute},
-        )
-    vote = Vote(
-        battle_id=battle.id,
-        voter_id=actor.user_id,
-        source="human",
-        winner=winner,
-        seconds=max(0.0, (now - battle.created_at).total_seconds()),
-        created_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(vote)
-    except IntegrityError:
-        raise Conflict("这场对战已经投过票了 / you already voted on this battle") from None
-    session.refresh(battle)
-    return vote
-
-
 # ---------------------------------------------------------------- judges
 
 
@@ -535,7 +360,7 @@ def run_judge(
     if data.spec and not local:
         check_remote_spec(data.spec, policy)
     rng = rng or random.Random()
-    made = [_new_battle(session, arena, rng, voter_id=None) for _ in range(data.new_battles)]
+    made = [new_battle(session, arena, rng) for _ in range(data.new_battles)]
     judged = select(Vote.battle_id).where(Vote.judge == data.name)
     human = select(Vote.battle_id).where(Vote.source == "human")
     battles: Sequence[Battle] = session.scalars(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mosu.arena import board, service
+from mosu.arena import battles, board, service
 from mosu.arena.board import ArenaBoard
 from mosu.arena.models import Arena, Battle
 from mosu.arena.schemas import Agreement, ArenaOut, BattleOut, VoterFlags, VoteSelection
@@ -19,9 +19,36 @@ def arenas(session: Session) -> list[ArenaOut]:
     return [service.arena_out(session, a) for a in service.list_arenas(session)]
 
 
-def battle(found: Battle, *, actor: Actor) -> BattleOut:
+def battle(found: Battle, *, actor: Actor, guest_id: int | None = None) -> BattleOut:
     """A battle as its voter sees it: the models' names only once the vote is cast."""
-    return service.battle_out(found, viewer_id=actor.user_id)
+    return battles.battle_out(found, viewer_id=actor.user_id, guest_id=guest_id)
+
+
+@dataclass(frozen=True)
+class VoteCounter:
+    """投票计数: people's votes in the arena, and the viewer's own."""
+
+    total: int
+    mine: int
+
+
+def vote_counter(
+    session: Session, *, actor: Actor, arena: Arena, guest_id: int | None = None
+) -> VoteCounter:
+    total, mine = battles.vote_counts(session, arena, battles.Voter.of(actor, guest_id))
+    return VoteCounter(total=total, mine=mine)
+
+
+def seconds_to_wait(
+    session: Session, *, actor: Actor, arena: Arena, guest_id: int | None = None
+) -> int:
+    """Seconds until the viewer may vote again in ``arena`` (0: now)."""
+    return battles.seconds_to_wait(session, arena, battles.Voter.of(actor, guest_id))
+
+
+def model_links(arena: ArenaOut) -> dict[str, int]:
+    """Competitor name → the registry model it is, for those that name one."""
+    return {c.name: c.model_id for c in arena.competitors if c.model_id is not None}
 
 
 def voters(session: Session, *, actor: Actor, arena: Arena) -> list[VoterFlags]:

@@ -20,12 +20,14 @@ from mosu.i18n.messages import (
     desk,
     grading,
     perf,
+    public_arena,
     race_ui,
     review_decision,
     review_panel,
     review_pool,
     site,
     supply,
+    voucher_form,
 )
 
 Language = Literal["zh", "en"]
@@ -61,6 +63,8 @@ CATALOGUE: Mapping[str, str] = _merge(
     review_panel.MESSAGES,
     desk.MESSAGES,
     race_ui.MESSAGES,
+    public_arena.MESSAGES,
+    voucher_form.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -31,6 +31,7 @@ from mosu.supply.models import (
 from mosu.supply.offers import known_organisation, offer_seller
 from mosu.supply.programmes import get_programme
 from mosu.supply.rules import (
+    Working,
     refusal_reason,
 )
 from mosu.supply.schemas import (
@@ -40,6 +41,9 @@ from mosu.supply.schemas import (
 from mosu.supply.subsidy import subsidy_for, working_out
 
 SEPARATORS = frozenset("/")
+OUTSIDE_PERIOD = {"period": "signed_on", "service_period": "service_starts_on"}
+"""Refusals that stop an application (the contract lies outside the programme's period),
+with the form field each names."""
 
 
 def normalise_contract_number(number: str) -> str:
@@ -84,8 +88,8 @@ def create_application(
         starts_on=data.service_starts_on,
         ends_on=data.service_ends_on,
     )
-    if working.refused == "service_period":
-        raise Invalid(refusal_reason(working), details={"field": "service_starts_on"})
+    if working.refused in OUTSIDE_PERIOD:
+        raise Invalid(refusal_reason(working), details={"field": OUTSIDE_PERIOD[working.refused]})
     application = VoucherApplication(
         programme_id=programme.id,
         organisation_id=buyer.id,
@@ -120,6 +124,23 @@ def create_application(
         )
         raise _twice(other) from None
     return application
+
+
+def preview_subsidy(session: Session, *, actor: Actor, data: ApplicationIn) -> Working:
+    """What :func:`create_application` would compute for ``data`` now, checked as it checks
+    the parties and the offer (the contract number is not checked); nothing is written."""
+    programme = get_programme(session, data.programme_id)
+    buyer, seller = _parties(session, actor=actor, data=data, programme=programme)
+    return subsidy_for(
+        session,
+        programme=programme,
+        organisation_id=buyer.id,
+        seller_organisation_id=seller.id,
+        amount_fen=to_fen(data.contract_amount),
+        signed_on=data.signed_on,
+        starts_on=data.service_starts_on,
+        ends_on=data.service_ends_on,
+    )
 
 
 def _parties(

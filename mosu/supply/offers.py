@@ -4,6 +4,7 @@ each managed by its supplier and browsed by everyone, and compute usage drawn fr
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from mosu.supply.models import (
     ComputeUsage,
     CorpusOffer,
     ModelService,
+    ServiceMode,
     VoucherKind,
 )
 from mosu.supply.schemas import (
@@ -283,6 +285,33 @@ def update_model_service(
 
 def list_model_services(session: Session, *, include_inactive: bool = False) -> list[ModelService]:
     return _listed(session, ModelService, include_inactive)
+
+
+@dataclass(frozen=True)
+class OfferChoice:
+    """An offer as a contract may name it: its id, what it is, and (model services) how
+    the model is sold."""
+
+    id: int
+    name: str
+    mode: ServiceMode | None = None
+
+
+def offers_of(session: Session, kind: VoucherKind, seller_id: int) -> list[OfferChoice]:
+    """The active offers of ``kind`` that ``seller_id`` sells, cheapest first: what a
+    contract under a programme of that kind may be for."""
+    if kind is VoucherKind.compute:
+        pools = _listed(session, ComputePool, False)
+        return [OfferChoice(o.id, o.name) for o in pools if o.organisation_id == seller_id]
+    if kind is VoucherKind.corpus:
+        corpora = _listed(session, CorpusOffer, False)
+        return [
+            OfferChoice(o.id, o.dataset.name) for o in corpora if o.organisation_id == seller_id
+        ]
+    services = _listed(session, ModelService, False)
+    return [
+        OfferChoice(o.id, o.model.name, o.mode) for o in services if o.organisation_id == seller_id
+    ]
 
 
 def offer_seller(session: Session, kind: VoucherKind, offer_id: int) -> int | None:

@@ -25,7 +25,8 @@ from mosu.permissions import (
 )
 from mosu.registry.models import Model, Organisation
 from mosu.supply.applications import get_application
-from mosu.supply.models import SupplyProfile, VoucherApplication, VoucherProgramme
+from mosu.supply.models import SupplyProfile, VoucherApplication, VoucherKind, VoucherProgramme
+from mosu.supply.offers import OfferChoice, offers_of
 
 Choices = list[tuple[int, str]]
 
@@ -110,3 +111,23 @@ def offer_sources(session: Session, actor: Actor) -> tuple[Choices, Choices]:
 def firm_profiles(session: Session) -> list[SupplyProfile]:
     """Every firm's founding date and size, as the voucher rules read them."""
     return list(session.scalars(select(SupplyProfile).order_by(SupplyProfile.organisation_id)))
+
+
+@dataclass(frozen=True)
+class OfferChoices:
+    """The offers an application may name: those of the programme's kind that the chosen
+    seller sells (``kind`` is ``None`` until a programme is chosen)."""
+
+    kind: VoucherKind | None
+    seller_chosen: bool
+    offers: list[OfferChoice]
+
+
+def offer_choices(
+    session: Session, *, programme_id: int | None, seller_id: int | None
+) -> OfferChoices:
+    programme = session.get(VoucherProgramme, programme_id) if programme_id else None
+    kind = programme.kind if programme is not None else None
+    if kind is None or seller_id is None:
+        return OfferChoices(kind=kind, seller_chosen=seller_id is not None, offers=[])
+    return OfferChoices(kind=kind, seller_chosen=True, offers=offers_of(session, kind, seller_id))

@@ -4,6 +4,8 @@ review, claim and payout forms, and the operators' spending report with charts."
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -41,6 +43,7 @@ from mosu.supply import (
     views,
 )
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
+from mosu.supply.rules import refusal_reason
 from mosu.supply.schemas import (
     ApplicationIn,
     ClaimIn,
@@ -48,7 +51,9 @@ from mosu.supply.schemas import (
     ReviewIn,
     SpendRow,
     SupplyReport,
+    WorkingOut,
 )
+from mosu.supply.subsidy import working_out
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.forms import (
@@ -75,6 +80,17 @@ APPLICATION_FIELDS = (
     "service_ends_on",
     "description",
 )
+
+
+PREVIEW_NEEDS = (
+    "programme_id",
+    "seller_organisation_id",
+    "contract_amount",
+    "signed_on",
+    "service_starts_on",
+    "service_ends_on",
+)
+"""The fields the subsidy preview needs before it computes anything."""
 
 
 def _money(form: FormData, name: str) -> str:
@@ -134,6 +150,56 @@ def programme_page(
 # ---------------------------------------------------------------- applications
 
 
+def _id(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def _offer_choices(session: Session, values: dict[str, str]) -> views.OfferChoices:
+    return views.offer_choices(
+        session,
+        programme_id=_id(values.get("programme_id", "")),
+        seller_id=_id(values.get("seller_organisation_id", "")),
+    )
+
+
+@dataclass(frozen=True)
+class SubsidyPreview:
+    """补贴测算: the working the application would get now, or why there is none yet."""
+
+    working: WorkingOut | None = None
+    problem: str = ""
+    incomplete: bool = False
+
+
+def _subsidy_preview(
+    session: Session, actor: Actor, values: dict[str, str], lang: i18n.Language
+) -> SubsidyPreview:
+    """The subsidy the form's figures would get, computed by the rules that decide it."""
+    filled = {k: v for k, v in values.items() if v != ""}
+    if any(name not in filled for name in PREVIEW_NEEDS):
+        return SubsidyPreview(incomplete=True)
+    filled.setdefault("contract_number", "preview")
+    try:
+        data = ApplicationIn.model_validate(filled)
+    except ValidationError as exc:
+        problems = validation_errors(exc, lang)
+        return SubsidyPreview(problem=next(iter(problems.values()))[0])
+    try:
+        working = applications.preview_subsidy(session, actor=actor, data=data)
+    except MosuError as exc:
+        if exc.status in (401, 403):
+            raise
+        return SubsidyPreview(problem=next(iter(service_errors(exc, lang).values()))[0])
+    refusal = refusal_reason(working) if working.refused in applications.OUTSIDE_PERIOD else ""
+    return SubsidyPreview(working=working_out(working.as_json()), problem=refusal)
+
+
+def _form_values(source: Mapping[str, str]) -> dict[str, str]:
+    values = {name: source.get(name, "").strip() for name in APPLICATION_FIELDS}
+    values["contract_amount"] = values["contract_amount"].replace(",", "").replace("，", "")
+    return values
+
+
 def _application_page(
     request: Request,
     session: Session,
@@ -142,6 +208,8 @@ def _application_page(
     values: dict[str, str],
     errors: FieldErrors | None = None,
     status: int = 200,
+    *,
+    preview: bool = False,
 ) -> HTMLResponse:
     open_programmes = [p for p in programmes.list_programmes(session) if p.open]
     context = {
@@ -151,9 +219,8 @@ def _application_page(
         "organisations": views.organisation_choices(session),
         "choose_buyer": can_act_for_any_organisation(actor),
         "max_mb": settings.max_upload_mb,
-        "pools": offers.list_pools(session),
-        "corpus_offers": offers.list_corpus_offers(session),
-        "model_services": offers.list_model_services(session),
+        "choices": _offer_choices(session, values),
+        "preview": _subsidy_preview(session, actor, values, language(request)) if preview else None,
     }
     return render(
         request, "supply/apply.html", context, actor=actor, session=session, status=status
@@ -166,15 +233,41 @@ def new_application(
     session: SessionDep,
     settings: SettingsDep,
     actor: SignedInActor,
-    programme_id: str = "",
+    preview: str = "",
 ) -> HTMLResponse:
-    """The application form: the contract, its parties, amount and dates, and its PDF."""
+    """The application form: the contract, its parties, amount and dates, and its PDF; its
+    fields may come in the query (``preview=1`` shows the subsidy's working, the form's
+    step without JavaScript)."""
     ensure(
         can_apply_for_vouchers(actor),
         "只有组织成员可以申请 / only members of an organisation apply",
     )
-    values = {name: "" for name in APPLICATION_FIELDS} | {"programme_id": programme_id}
-    return _application_page(request, session, settings, actor, values)
+    values = _form_values(request.query_params)
+    return _application_page(request, session, settings, actor, values, preview=preview == "1")
+
+
+@router.get("/supply/applications/new/offers")
+def offer_options(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
+    """The offer choices for the chosen programme's kind and seller (HTMX fragment)."""
+    ensure(
+        can_apply_for_vouchers(actor),
+        "只有组织成员可以申请 / only members of an organisation apply",
+    )
+    values = _form_values(request.query_params)
+    context = {"choices": _offer_choices(session, values), "values": values}
+    return render(request, "supply/offer_options.html", context, actor=actor, session=session)
+
+
+@router.get("/supply/applications/new/preview")
+def subsidy_preview(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
+    """The subsidy's working for the form's figures as they stand (HTMX fragment)."""
+    ensure(
+        can_apply_for_vouchers(actor),
+        "只有组织成员可以申请 / only members of an organisation apply",
+    )
+    values = _form_values(request.query_params)
+    context = {"preview": _subsidy_preview(session, actor, values, language(request))}
+    return render(request, "supply/subsidy_preview.html", context, actor=actor, session=session)
 
 
 @router.post("/supply/applications/new")
@@ -188,7 +281,7 @@ def submit_application(
     lang = language(request)
     values = {name: text(form, name) for name in APPLICATION_FIELDS}
     values["contract_amount"] = _money(form, "contract_amount")
-    page = partial(_application_page, request, session, settings, actor, values)
+    page = partial(_application_page, request, session, settings, actor, values, preview=True)
     try:
         data = ApplicationIn.model_validate({k: v for k, v in values.items() if v != ""})
     except ValidationError as exc:

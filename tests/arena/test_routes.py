@@ -117,6 +117,8 @@ def test_rate_limit_and_flags_over_http(live: LiveServer, world: World) -> None:
             )
             statuses.append(answer.status_code)
         assert statuses == [200, 200, 200, 429]
+        assert 1 <= int(answer.headers["Retry-After"]) <= 60
+        assert answer.json()["error"]["details"]["votes_per_minute"] == 3
         (flags,) = ops.get(f"/arenas/{arena_id}/voters").json()
         assert flags["username"] == "expert" and flags["votes"] == 3
         assert flags["too_fast"] and flags["fast_votes"] == 3, "instant votes beat reading"

@@ -10,14 +10,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mosu.arena import board, service
+from mosu.arena import battles, board, guests, service
 from mosu.arena.judge import JUDGE_PATTERN
 from mosu.arena.models import Vote
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn, PromptSource
 from mosu.arena.votes import VoteFormatError, parse_votes
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound, TooManyRequests
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.netpolicy import LOCAL
+from mosu.permissions import Actor
 from tests.conftest import World
 from tests.helpers.arena import PROMPTS, actor, longer_wins, make_arena, vote_many
 
@@ -117,6 +118,54 @@ def test_one_sided_and_fast_voters_are_flagged_and_left_out(db: Session, world: 
     assert len(everyone.battles) == 30
 
 
+def test_anonymous_sessions_vote_under_the_same_limits_and_flags(db: Session, world: World) -> None:
+    arena = make_arena(db, world, votes_per_minute=3)
+    public = Actor()
+    with pytest.raises(Forbidden):
+        service.serve_battle(db, actor=public, arena=arena)
+    guest, cookie = guests.start_guest(db, secret_key="k" * 40)
+    assert guests.guest_for(db, secret_key="k" * 40, cookie=cookie) is guest
+    assert guests.guest_for(db, secret_key="other" * 8, cookie=cookie) is None
+    assert guest.token_digest not in cookie, "only the digest is kept"
+    served = []
+    for k in range(3):
+        battle = service.serve_battle(db, actor=public, arena=arena, guest_id=guest.id)
+        battle.created_at = START + dt.timedelta(seconds=10 * k)
+        now = battle.created_at + dt.timedelta(seconds=0.5)
+        service.cast_vote(
+            db,
+            actor=public,
+            arena=arena,
+            battle=battle,
+            winner="model_a",
+            now=now,
+            guest_id=guest.id,
+        )
+        served.append(battle.id)
+    with pytest.raises(NotFound):
+        service.own_battle(db, actor=public, arena=arena, battle_id=served[0])
+    battle = service.serve_battle(db, actor=public, arena=arena, guest_id=guest.id)
+    wait = START + dt.timedelta(seconds=30)
+    with pytest.raises(service.RateLimited) as caught:
+        service.cast_vote(
+            db, actor=public, arena=arena, battle=battle, winner="tie", now=wait, guest_id=guest.id
+        )
+    assert caught.value.retry_after == 31, "the first vote leaves the minute at 61 s"
+    voter = battles.Voter(guest_id=guest.id)
+    assert battles.seconds_to_wait(db, arena, voter, now=wait) == 31
+    assert battles.vote_counts(db, arena, voter) == (3, 3)
+    (flags,) = board.voter_flags(db, arena)
+    assert flags.guest_id == guest.id and flags.voter_id is None and flags.too_fast
+    assert board.arena_board(db, arena, rounds=5).excluded_voters == 1
+    address = {"secret_key": "k" * 40, "address": "203.0.113.9"}
+    for _ in range(guests.SESSIONS_PER_ADDRESS_HOUR):
+        guests.start_guest(db, **address, now=START)
+    with pytest.raises(TooManyRequests) as limited:
+        guests.start_guest(db, **address, now=START + dt.timedelta(minutes=10))
+    assert limited.value.retry_after == 50 * 60
+    guests.start_guest(db, **address, now=START + dt.timedelta(minutes=61))
+
+
 def test_leaderboard_orders_the_models_people_prefer(db: Session, world: World) -> None:
     arena = make_arena(db, world, votes_per_minute=100)
     vote_many(db, world, arena, "expert", 30, longer_wins, start=START, seed=5)
@@ -203,7 +252,7 @@ def test_answers_come_from_endpoints_through_the_engine(db: Session, world: Worl
         again = service.generate_answers(db, actor=operator, arena=arena, policy=LOCAL)
         assert (again.generated, again.already) == (0, 6)
         assert server.requests == 6
-    table = service._answer_table(db, arena)
+    table = battles.answer_table(db, arena)
     good, bad = arena.competitors
     assert all("详细答复" in (a.text or "") for a in table[good.id].values())
     assert all(a.text == "不知道" for a in table[bad.id].values())

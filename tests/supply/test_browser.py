@@ -4,7 +4,7 @@ record the payout, and see the working and the report's charts."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.helpers.chromium import Community, browser, community, page, sign_in
 from tests.helpers.supply import PDF
@@ -30,14 +30,16 @@ def test_apply_approve_with_reduction_claim_payout(page: Page, community: Commun
     row.get_by_role("link", name="申请").click()
     page.wait_for_selector("#apply-form")
     page.select_option("#f-seller_organisation_id", label="上海岚川算力科技有限公司")
-    page.select_option(
-        "#f-offer_id", label="算力池 · 岚川 H800 训练集群（演示）（上海岚川算力科技有限公司）"
-    )
+    page.select_option("#f-offer_id", label="算力池 · 岚川 H800 训练集群（演示）")
+    listed = page.inner_text("#f-offer_id")
+    assert "模型服务" not in listed and "语料" not in listed, "the programme's kind only"
     page.fill("#f-contract_number", "BROWSER-2025-01")
     page.fill("#f-contract_amount", "100,000.00")
     page.fill("#f-signed_on", "2025-05-01")
     page.fill("#f-service_starts_on", "2025-05-01")
     page.fill("#f-service_ends_on", "2025-10-31")
+    preview = page.locator("#subsidy-preview #working-total")
+    expect(preview).to_have_text("30,000.00")  # the working, as the form changes
     page.set_input_files(
         "#f-attachment", files=[{"name": "合同.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.orm import Session
 
+from mosu.supply import offers
 from mosu.supply.models import VoucherKind
+from mosu.supply.schemas import ModelServiceIn, PoolIn
 from tests.conftest import LiveServer, World
+from tests.helpers.scenarios import make_model
 from tests.helpers.signin import browser, signed_in
 from tests.helpers.supply import PDF, Supply, apply, approve, make_programme
 
@@ -106,3 +111,55 @@ def test_reports_are_for_operators(supply: Supply, live: LiveServer) -> None:
     )
     with signed_in(live, supply.world, "supplier_a") as client:
         assert client.get("/supply/reports").status_code == 403
+
+
+def test_the_form_lists_the_sellers_offers_previews_and_checks_the_period(
+    supply: Supply, live: LiveServer
+) -> None:
+    db, world = supply.db, supply.world
+    programme = make_programme(db, world, kind=VoucherKind.model, budget="100000")
+    service = ModelServiceIn(
+        model_id=make_model(db, world.org_b), mode="api", price=8, price_unit="million_tokens"
+    )
+    sold = offers.create_model_service(db, actor=supply.seller, data=service)
+    pool = offers.create_pool(
+        db,
+        actor=supply.seller,
+        data=PoolIn(
+            name="乙算力池", accelerator="H800", card_count=8, price=12, available_from="2025-01-01"
+        ),
+    )
+    own = service.model_copy(update={"model_id": make_model(db, world.org_a)})
+    elsewhere = offers.create_model_service(db, actor=supply.buyer, data=own)
+    db.commit()
+    form = {
+        "programme_id": str(programme.id),
+        "seller_organisation_id": str(world.org_b),
+        "offer_id": str(sold.id),
+        "contract_number": "预览-001",
+        "contract_amount": "240,000.00",
+        "signed_on": "2025-04-01",
+        "service_starts_on": "2025-04-01",
+        "service_ends_on": "2025-09-30",
+    }
+    with signed_in(live, world, "supplier_a") as client:
+        options = client.get("/supply/applications/new/offers", params=form).text
+        values = set(re.findall(r'<option value="(\d+)"', options))
+        assert values == {str(sold.id)}, "the seller's offers of the programme's kind only"
+        assert "乙算力池" not in options and pool.id and elsewhere.id
+        preview = client.get("/supply/applications/new/preview", params=form).text
+        assert 'id="working"' in preview and "100,000.00" in preview, "0.5 × 240,000 capped"
+        assert "项目剩余预算" in preview
+        step = client.get("/supply/applications/new", params={**form, "preview": "1"})
+        assert step.status_code == 200 and 'id="working-total"' in step.text, "without JS"
+        assert f'value="{sold.id}" selected' in step.text
+        late = {**form, "signed_on": "2026-01-10", "service_starts_on": "2026-01-10"}
+        late["service_ends_on"] = "2026-06-30"
+        refused = client.get("/supply/applications/new/preview", params=late).text
+        assert "不在项目期 2025-01-01 至 2025-12-31 内" in refused
+        outside = client.post("/supply/applications/new", data=late)
+        assert outside.status_code == 422
+        assert "合同签订日期 2026-01-10 不在项目期 2025-01-01 至 2025-12-31 内" in outside.text
+        done = client.post("/supply/applications/new", data=form)
+        assert done.status_code == 303, done.text
+        assert "100,000.00" in client.get(done.headers["location"]).text

@@ -7,9 +7,12 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from mosu.arena.models import Vote
+from mosu.core import clock
 from tests.conftest import LiveServer, World
 from tests.helpers.arena import COMPETITORS, longer_wins, make_arena, vote_many
 from tests.helpers.chromium import browser  # noqa: F401 - the shared Chromium fixture
@@ -95,3 +98,45 @@ def test_voting_on_a_phone(phone: Page, db: Session, world: World) -> None:
     button.click()
     page.wait_for_selector("#reveal")
     assert "你选了 B" in page.inner_text("#reveal")
+
+
+def test_an_anonymous_voter_votes_waits_and_returns(
+    desktop: Page, db: Session, world: World
+) -> None:
+    arena = make_arena(db, world, votes_per_minute=2)
+    page = desktop
+    page.goto(f"/arena/{arena.id}/vote")
+    page.click("#start-anonymous")
+    page.wait_for_selector("#vote-form")
+    assert "已收到 0 票" in page.inner_text("#vote-counter")
+    page.get_by_role("button", name="A 更好").click()
+    page.wait_for_selector("#reveal")
+    assert "你已投 1 票" in page.inner_text("#vote-counter")
+    reloaded = page.reload()
+    assert reloaded is not None and reloaded.status == 200, "reloading after a vote is fine"
+    assert "你选了 A" in page.inner_text("#reveal")
+    page.keyboard.press("n")
+    page.wait_for_selector("#vote-form")
+    page.keyboard.press("2")
+    page.wait_for_selector("#reveal")
+    assert "已收到 2 票" in page.inner_text("#vote-counter")
+    # the first vote was cast 55 seconds ago: the limit lifts in about 5 seconds
+    db.execute(
+        update(Vote)
+        .where(Vote.guest_id.is_not(None))
+        .values(created_at=clock.now() - dt.timedelta(seconds=55))
+    )
+    db.commit()
+    page.keyboard.press("n")
+    page.wait_for_selector("#vote-form")
+    page.keyboard.press("3")
+    page.wait_for_selector("#countdown")
+    start = page.inner_text("#countdown")
+    assert 2 <= int(start) <= 5
+    expect(page.locator("#countdown")).to_have_text(str(int(start) - 1))
+    page.wait_for_selector("#vote-form", timeout=20_000)
+    assert page.url.endswith(f"/arena/{arena.id}/vote")
+    page.keyboard.press("3")
+    page.wait_for_selector("#reveal")
+    assert "你已投 3 票" in page.inner_text("#vote-counter")
+    assert "你选了平局" in page.inner_text("#reveal")

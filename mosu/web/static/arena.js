@@ -25,3 +25,21 @@
     }
   });
 })();
+
+/* The rate-limit page: count the seconds down, then go back to voting (without JavaScript
+   the page shows the seconds, refreshes itself when they are up, and has a link). */
+(function () {
+  "use strict";
+  var counter = document.getElementById("countdown");
+  var back = document.getElementById("back-to-voting");
+  if (!counter || !back) { return; }
+  var left = parseInt(counter.getAttribute("data-seconds"), 10) || 0;
+  var timer = window.setInterval(function () {
+    left -= 1;
+    counter.textContent = String(Math.max(left, 0));
+    if (left <= 0) {
+      window.clearInterval(timer);
+      window.location.href = back.getAttribute("href");
+    }
+  }, 1000);
+})();
