@@ -125,7 +125,7 @@ def _waiting(session: Session, state: str) -> list[tuple[Notification, User]]:
         .where(Notification.email_state == state)
         .order_by(Notification.id)
     )
-    return [(n, u) for n, u in rows.tuples()]
+    return [(n, u) for n, u in rows]
 
 
 def _unsent(session: Session, rows: list[tuple[Notification, User]]) -> int:
