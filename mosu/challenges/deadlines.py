@@ -14,6 +14,8 @@ from mosu.jobs import queue
 
 DEADLINE_JOB = "race.deadline_reminders"
 REMIND_AHEAD = dt.timedelta(hours=24)
+REMINDER_PRIORITY = -1
+"""Below submissions (0): a reminder never stands ahead of a team's submission in the queue."""
 
 
 def applications_close_at(challenge: Challenge) -> dt.datetime:
@@ -25,5 +27,5 @@ def applications_close_at(challenge: Challenge) -> dt.datetime:
 def schedule_reminder(session: Session, deadline: dt.datetime) -> None:
     """Queue the reminder job for 24 hours before ``deadline`` (at once if that is past)."""
     aware = deadline if deadline.tzinfo else deadline.replace(tzinfo=dt.UTC)
-    job = queue.enqueue(session, kind=DEADLINE_JOB)
+    job = queue.enqueue(session, kind=DEADLINE_JOB, priority=REMINDER_PRIORITY)
     job.available_at = max(aware - REMIND_AHEAD, clock.now())
