@@ -30,35 +30,38 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notice_preferences_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id', 'topic', name=op.f('pk_notice_preferences'))
     )
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('params', sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column('dedupe_key', sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column('email_state', sa.String(length=16), nullable=True))
-        batch_op.add_column(sa.Column('email_attempts', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('email_error', sa.Text(), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('emailed_at', mosu.core.db.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_notifications_email_state', ['email_state'], unique=False)
-        batch_op.create_index('uq_notifications_user_key', ['user_id', 'dedupe_key'], unique=True)
-
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
-        batch_op.add_column(sa.Column('language', sa.String(length=8), server_default='zh', nullable=False))
-
+    # plain ALTER TABLE ADD COLUMN: a batch would copy ``users`` on SQLite, and dropping the
+    # old table would touch the append-only audit log through its foreign keys
+    op.add_column("notifications", sa.Column("params", sa.JSON(), nullable=True))
+    op.add_column("notifications", sa.Column("dedupe_key", sa.String(length=200), nullable=True))
+    op.add_column("notifications", sa.Column("email_state", sa.String(length=16), nullable=True))
+    op.add_column(
+        "notifications",
+        sa.Column("email_attempts", sa.Integer(), server_default="0", nullable=False),
+    )
+    op.add_column(
+        "notifications", sa.Column("email_error", sa.Text(), server_default="", nullable=False)
+    )
+    op.add_column(
+        "notifications",
+        sa.Column("emailed_at", mosu.core.db.UTCDateTime(timezone=True), nullable=True),
+    )
+    op.create_index("ix_notifications_email_state", "notifications", ["email_state"])
+    op.create_index(
+        "uq_notifications_user_key", "notifications", ["user_id", "dedupe_key"], unique=True
+    )
+    op.add_column("users", sa.Column("email", sa.String(length=254), nullable=True))
+    op.add_column(
+        "users", sa.Column("language", sa.String(length=8), server_default="zh", nullable=False)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('language')
-        batch_op.drop_column('email')
-
-    with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.drop_index('uq_notifications_user_key')
-        batch_op.drop_index('ix_notifications_email_state')
-        batch_op.drop_column('emailed_at')
-        batch_op.drop_column('email_error')
-        batch_op.drop_column('email_attempts')
-        batch_op.drop_column('email_state')
-        batch_op.drop_column('dedupe_key')
-        batch_op.drop_column('params')
-
-    op.drop_table('notice_preferences')
+    op.drop_column("users", "language")
+    op.drop_column("users", "email")
+    op.drop_index("uq_notifications_user_key", table_name="notifications")
+    op.drop_index("ix_notifications_email_state", table_name="notifications")
+    for column in ("emailed_at", "email_error", "email_attempts", "email_state", "dedupe_key"):
+        op.drop_column("notifications", column)
+    op.drop_column("notifications", "params")
+    op.drop_table("notice_preferences")
