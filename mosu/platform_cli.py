@@ -399,6 +399,7 @@ def worker(
         ray_address=settings.ray_address,
         eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
+        settings=settings,
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

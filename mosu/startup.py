@@ -24,6 +24,8 @@ REGISTERING_MODULES = (
     "mosu.review.reminders",  # review.remind
     "mosu.review.shortlist",  # a challenge with a panel is shortlisted by the panel
     "mosu.review.decision",  # a challenge with a combined rule is decided by it
+    "mosu.race.deadlines",  # race.deadline_reminders
+    "mosu.notifications.mail",  # notices.mail, notices.digest
 )
 
 
@@ -53,6 +55,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         ray_address=settings.ray_address,
         eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
+        settings=settings,
     )
     pool.owns_engine = True
     return pool.start()

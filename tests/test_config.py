@@ -177,6 +177,9 @@ NON_DEFAULT: dict[str, object] = {
     "submission_failure_limit": 2,
     "ray_address": "ray://head:10001",
     "eval_loop": "asyncio",
+    "smtp_url": "smtps://bot:secret@mail.example.cn:465",
+    "smtp_from": "notices@example.cn",
+    "site_url": "https://mosu.example.cn",
 }
 
 

@@ -686,7 +686,9 @@ def walk_board(walk: Walk) -> None:
         note=SECRET_INTEREST_NOTE,
     )
     walk.db.commit()
-    walk.notification_a = walk.db.scalars(select(Notification.id)).one()
+    walk.notification_a = walk.db.scalars(
+        select(Notification.id).where(Notification.kind == "interest")
+    ).one()
     for who in ("supplier_b", "expert", "public"):
         walk.private[who] |= {SECRET_INTEREST_NOTE}
 

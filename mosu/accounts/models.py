@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mosu.core import clock
@@ -29,6 +29,10 @@ class User(Base):
     )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    email: Mapped[str | None] = mapped_column(String(254))
+    """Where notices are e-mailed (when the platform sends e-mail); optional."""
+    language: Mapped[str] = mapped_column(String(8), default="zh", server_default="zh")
+    """The language of the user's e-mails (zh or en); pages follow the visitor's choice."""
 
     organisation: Mapped[Organisation | None] = relationship("Organisation")
 
@@ -73,15 +77,47 @@ class LoginThrottle(Base):
 
 
 class Notification(Base):
-    """A message for one user (站内通知), with a link to what it is about."""
+    """A notice for one user (站内通知), with a link to where the thing is done.
+
+    A notice written by :func:`mosu.notifications.service.notify` stores its ``kind`` and
+    structured ``params``; its title and body are rendered in the reader's language when it
+    is shown or e-mailed. Older rows (``params`` null) carry a stored ``title`` and ``body``.
+    ``email_state`` follows its e-mail: null (none: no address), ``pending``, ``digest``
+    (waits for the daily digest), ``sent``, ``off`` (the user turned it off), ``failed``
+    (retries spent) or ``unsent`` (the platform sends no e-mail).
+    """
 
     __tablename__ = "notifications"
+    __table_args__ = (
+        Index("uq_notifications_user_key", "user_id", "dedupe_key", unique=True),
+        Index("ix_notifications_email_state", "email_state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str] = mapped_column(String(300), default="")
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200))
+    email_state: Mapped[str | None] = mapped_column(String(16))
+    email_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    email_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    emailed_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     read_at: Mapped[dt.datetime | None]
+
+
+class NoticePreference(Base):
+    """A user's e-mail choice for one group of notices (in-app notices are always on):
+    e-mail each notice, gather them in the daily digest, or no e-mail."""
+
+    __tablename__ = "notice_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic: Mapped[str] = mapped_column(String(20), primary_key=True)
+    email: Mapped[bool] = mapped_column(default=True)
+    digest: Mapped[bool] = mapped_column(default=False)

@@ -24,7 +24,7 @@ from mosu.board.schemas import (
     SupplierMatch,
 )
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.notifications.service import notify_organisation
+from mosu.notifications.service import notify
 from mosu.permissions import (
     Actor,
     can_manage_case_studies,
@@ -171,12 +171,11 @@ def mark_interest(
             raise
         # marked at the same moment by a colleague
         raise Conflict("已表达过对接意向 / interest already marked") from exc
-    notify_organisation(
+    notify(
         session,
         organisation_id=scenario.organisation_id,
         kind="interest",
-        title=f"{org.name_zh} 对应用场景“{scenario.title}”表达了对接意向",
-        body=note,
+        params={"organisation": org.name_zh, "scenario": scenario.title, "note": note},
         link=f"/scenarios/{scenario.id}#interests",
         skip_user_id=actor.user_id,
     )

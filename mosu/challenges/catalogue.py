@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
 from mosu.challenges import lifecycle
+from mosu.challenges.deadlines import applications_close_at, schedule_reminder
 from mosu.challenges.models import (
     Challenge,
     ChallengeEvent,
@@ -167,6 +168,7 @@ def transition_challenge(
     event = lifecycle.transition(session, challenge, name, actor=actor, reason=reason)
     if name == "publish":
         challenge.scenario.status = ScenarioStatus.published
+        schedule_reminder(session, applications_close_at(challenge))
     session.flush()
     return event
 

@@ -19,6 +19,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid
+from mosu.notifications.service import notify
 from mosu.permissions import (
     Actor,
     can_manage_challenge,
@@ -74,7 +75,34 @@ def decide_application(
         details={"application_id": application.id},
     )
     session.flush()
+    _notify_decision(session, application, approve)
     return application
+
+
+def _notify_decision(session: Session, application: Application, approve: bool) -> None:
+    """The applicant organisation hears the decision (and its reason); the challenge's
+    demand-side owners hear which application was decided."""
+    challenge = application.challenge
+    notify(
+        session,
+        organisation_id=application.organisation_id,
+        kind="application_approved" if approve else "application_rejected",
+        params={"challenge": challenge.title, "reason": application.decision_reason},
+        link=f"/applications/{application.id}",
+    )
+    if challenge.organisation_id != application.organisation_id:
+        notify(
+            session,
+            organisation_id=challenge.organisation_id,
+            kind="application_decided_issuer",
+            params={
+                "challenge": challenge.title,
+                "organisation": application.organisation.name_zh,
+                "verdict_zh": "通过" if approve else "驳回",
+                "verdict_en": "approved" if approve else "rejected",
+            },
+            link=f"/challenges/{challenge.id}",
+        )
 
 
 def _entry_name(session: Session, challenge_id: int, base: str) -> str:
@@ -139,6 +167,13 @@ def shortlist(
         },
     )
     session.flush()
+    notify(
+        session,
+        organisation_id=lead.id,
+        kind="application_shortlisted",
+        params={"challenge": challenge.title, "entry": entry.name},
+        link=f"/challenges/{challenge.id}/race",
+    )
     return entry
 
 

@@ -165,6 +165,21 @@ class Settings(BaseSettings):
         default="uvloop",
         description="The event loop races run on: uvloop (where installed) or asyncio's own.",
     )
+    smtp_url: str | None = Field(
+        default=None,
+        description="The mail server notices are e-mailed through: smtp://user:password@host:port "
+        "(STARTTLS when the server offers it) or smtps://… (TLS from the start); unset: "
+        "notices stay in-app only.",
+    )
+    smtp_from: str = Field(
+        default="mosu@localhost",
+        description="The sender address of notice e-mails.",
+    )
+    site_url: str = Field(
+        default="",
+        description="The platform's address as users reach it (https://mosu.example.cn), for "
+        "the links in notice e-mails; unset: http://MOSU_HOST:MOSU_PORT.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
@@ -224,6 +239,11 @@ class Settings(BaseSettings):
     def env_names(cls) -> list[str]:
         """The ``MOSU_*`` variable of every field."""
         return [f"MOSU_{name.upper()}" for name in cls.model_fields]
+
+    @property
+    def public_address(self) -> str:
+        """Where users reach the platform, without a trailing slash (for e-mailed links)."""
+        return (self.site_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

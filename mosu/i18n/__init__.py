@@ -19,6 +19,7 @@ from mosu.i18n.messages import (
     challenges,
     desk,
     grading,
+    notices,
     perf,
     public_arena,
     race_ui,
@@ -65,6 +66,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     race_ui.MESSAGES,
     public_arena.MESSAGES,
     voucher_form.MESSAGES,
+    notices.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 
 from mosu.core import clock
 from mosu.core.errors import MosuError
+from mosu.core.settings import Settings
 from mosu.evals import aio
 from mosu.evals.netpolicy import STRICT, AddressPolicy
 from mosu.jobs import queue
@@ -71,6 +72,8 @@ class JobContext:
     ray_address: str | None = None
     eval_loop: str = "uvloop"
     address_policy: AddressPolicy = STRICT
+    settings: Settings | None = None
+    """The worker's settings (the e-mail server of notices, the site's address), if given."""
     stop: threading.Event = field(default_factory=threading.Event)
     _progress: tuple[int, int] | None = None
 
@@ -117,10 +120,12 @@ class Worker:
         clock: Clock = clock.now,
         secrets: SecretLookup | None = None,
         address_policy: AddressPolicy = STRICT,
+        settings: Settings | None = None,
     ) -> None:
         self.engine = engine
         self.secrets = secrets
         self.address_policy = address_policy
+        self.settings = settings
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
         self.worker_id = worker_id or default_worker_id()
@@ -179,6 +184,7 @@ class Worker:
             ray_address=self.ray_address,
             eval_loop=self.eval_loop,
             address_policy=self.address_policy,
+            settings=self.settings,
         )
         self._current = ctx
         if self.stopped.is_set():
@@ -336,6 +342,7 @@ def make_pool(
     ray_address: str | None = None,
     eval_loop: str = "uvloop",
     address_policy: AddressPolicy = STRICT,
+    settings: Settings | None = None,
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers (registered by
     :func:`mosu.startup.load_registrations`); ``secrets`` looks up model API keys by reference
@@ -354,6 +361,7 @@ def make_pool(
                 ray_address=ray_address,
                 eval_loop=eval_loop,
                 address_policy=address_policy,
+                settings=settings,
             )
             for i in range(concurrency)
         ]

@@ -1,4 +1,5 @@
-"""Notifications API under ``/api/v1/notifications``: the signed-in user's own."""
+"""Notifications API under ``/api/v1/notifications``: the signed-in user's own, in the
+language of their e-mails."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class Marked(BaseModel):
 def list_notifications(
     session: SessionDep, actor: SignedInActor, unread: bool = False
 ) -> list[NotificationOut]:
-    return views.inbox(session, actor=actor, unread_only=unread)
+    language = service.user_language(session, actor.user_id)
+    return views.inbox(session, actor=actor, unread_only=unread, language=language)
 
 
 @router.post("/{notification_id}/read")
@@ -30,7 +32,7 @@ def read_notification(
 ) -> NotificationOut:
     row = service.mark_read(session, actor=actor, notification_id=notification_id)
     session.commit()
-    return service.notification_out(row)
+    return service.notification_out(row, service.user_language(session, actor.user_id))
 
 
 @router.post("/read-all")

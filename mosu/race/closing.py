@@ -25,6 +25,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race import notices
 from mosu.race.baselines import schedule_baselines
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
@@ -52,6 +53,7 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
     for stage in challenge.stages:
         schedule_close(session, stage)
         schedule_baselines(session, stage)
+    notices.race_started(session, challenge, entries_of(session, challenge.id))
 
 
 lifecycle.carried_out_by("start_race", start_race)
@@ -144,26 +146,33 @@ def close_stage(
     rows = {r.entry_id: r for r in final.rows}
     unranked = {r.entry_id: r for r in final.unranked}
     keep = _kept(stage, final)
-    kept, cut = [], []
+    kept: list[Entry] = []
+    cut: list[Entry] = []
     for entry in entries_of(session, challenge.id):
         if entry.state is not EntryState.active:
             continue
         if entry.id in keep:
-            kept.append(entry.name)
+            kept.append(entry)
             continue
         why = _cut_reason(stage, rows.get(entry.id), unranked.get(entry.id))
         entry.state = EntryState.cut
         entry.cut_at_stage_id = stage.id
         entry.cut_reason = f"{stage.name}：{why}；规则：{cut_rule_text(stage)}"
-        cut.append(entry.name)
+        cut.append(entry)
     lifecycle.record(
         session,
         challenge,
         actor=actor,
         action="stage_closed",
         reason=reason,
-        details={"stage": stage.position, "name": stage.name, "kept": kept, "cut": cut},
+        details={
+            "stage": stage.position,
+            "name": stage.name,
+            "kept": [e.name for e in kept],
+            "cut": [e.name for e in cut],
+        },
     )
+    notices.stage_closed(session, stage, kept, cut)
     return stage
 
 
@@ -228,7 +237,9 @@ def decide(
     )
     for entry in winners:
         entry.state = EntryState.winner
+    others = [e for e in entries.values() if e.state is EntryState.active]
     settle_results(session, challenge, entries.values())
+    notices.decided(session, challenge, winners, others)
     return winners
 
 

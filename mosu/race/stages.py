@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
+from mosu.challenges.deadlines import schedule_reminder
 from mosu.challenges.models import (
     Challenge,
     ChallengeState,
@@ -218,4 +219,5 @@ def scoring_rule_text(stage: Stage) -> str:
 def schedule_close(session: Session, stage: Stage) -> Job:
     job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage.id}, priority=10)
     job.available_at = stage.closes_at
+    schedule_reminder(session, stage.closes_at)
     return job

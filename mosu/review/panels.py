@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from mosu.accounts.models import Notification, User
+from mosu.accounts.models import User
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import REVIEWED_STATES as models_reviewed
@@ -32,6 +32,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.jobs import queue
+from mosu.notifications.service import notify
 from mosu.permissions import Actor, can_manage_panels, can_sit_on_panels, ensure
 from mosu.registry.models import Organisation
 from mosu.review.conflicts import conflict
@@ -149,10 +150,6 @@ def conflict_now(session: Session, *, expert_id: int, challenge: Challenge) -> s
     )
 
 
-def notify_user(session: Session, *, user_id: int, kind: str, title: str, link: str) -> None:
-    session.add(Notification(user_id=user_id, kind=kind, title=title, link=link))
-
-
 def _invite(session: Session, panel: Panel, expert_id: int) -> PanelMember:
     member = PanelMember(
         expert_id=expert_id,
@@ -160,11 +157,11 @@ def _invite(session: Session, panel: Panel, expert_id: int) -> PanelMember:
         state=MemberState.invited,
     )
     panel.members.append(member)
-    notify_user(
+    notify(
         session,
-        user_id=expert_id,
+        user_ids=[expert_id],
         kind="review_invited",
-        title=f"您被抽选为“{panel.challenge.title}”的评审专家，请确认无利益冲突",
+        params={"challenge": panel.challenge.title},
         link=f"/review/panels/{panel.id}",
     )
     return member

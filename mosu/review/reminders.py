@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session
 from mosu.core import clock
 from mosu.core.errors import Invalid
 from mosu.jobs.worker import JobContext, handler
+from mosu.notifications.kinds import when
+from mosu.notifications.service import notify
 from mosu.review.models import MemberState, Panel, PanelState
 from mosu.review.panels import (
     REMIND_BEFORE,
     REMIND_JOB,
     aware,
-    notify_user,
 )
 from mosu.review.scoring import unscored
 
@@ -58,18 +59,17 @@ def remind_panel(session: Session, panel: Panel, *, now: dt.datetime | None = No
             continue
         if member.reminded_at is not None and aware(member.reminded_at) >= mark:
             continue
-        waiting = "确认无利益冲突" if member.state is MemberState.invited else "完成评分"
-        when = clock.local(deadline).strftime("%Y-%m-%d %H:%M")
-        title = (
-            f"“{panel.challenge.title}”的评审已过截止时间（{when}），请尽快{waiting}"
-            if after
-            else f"“{panel.challenge.title}”的评审将于 {when} 截止，请及时{waiting}"
-        )
-        notify_user(
+        invited = member.state is MemberState.invited
+        notify(
             session,
-            user_id=member.expert_id,
-            kind="review_reminder",
-            title=title,
+            user_ids=[member.expert_id],
+            kind="review_overdue" if after else "review_reminder",
+            params={
+                "challenge": panel.challenge.title,
+                "deadline_at": when(deadline),
+                "task_zh": "确认无利益冲突" if invited else "完成评分",
+                "task_en": "confirm no conflict of interest" if invited else "finish scoring",
+            },
             link=f"/review/panels/{panel.id}",
         )
         member.reminded_at = moment

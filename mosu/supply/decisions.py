@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.money import to_fen, to_yuan
+from mosu.notifications.service import notify
 from mosu.permissions import (
     Actor,
     can_apply_for,
@@ -156,7 +157,27 @@ def review(
         note=data.reason,
     )
     session.flush()
+    _tell(session, application, "voucher_approved")
     return application
+
+
+def _tell(session: Session, application: VoucherApplication, kind: str) -> None:
+    """The applicant organisation hears of its voucher decision or payout."""
+    if application.organisation_id is None:
+        return
+    notify(
+        session,
+        organisation_id=application.organisation_id,
+        kind=kind,
+        params={
+            "programme": application.programme.name,
+            "approved_fen": application.approved_fen,
+            "paid_fen": application.paid_fen,
+            "reason": application.decision_reason or "",
+            "reference": application.payment_reference or "",
+        },
+        link=f"/supply/applications/{application.id}",
+    )
 
 
 def _reject(
@@ -175,6 +196,7 @@ def _reject(
         decided_by_id=actor.user_id,
         decided_on=day,
     )
+    _tell(session, application, "voucher_rejected")
     return application
 
 
@@ -299,4 +321,5 @@ def payout(
             note="兑付少于批准金额，余额退回预算 / paid less than approved",
         )
     session.flush()
+    _tell(session, application, "voucher_paid")
     return application

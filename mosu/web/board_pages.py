@@ -1,5 +1,5 @@
 """Supply–demand pages (供需对接): a scenario's matches, interest, a supplier's opportunities,
-case studies on an organisation's page, and the signed-in user's notifications.
+case studies on an organisation's page (the notices are in :mod:`mosu.web.notice_pages`).
 
 The scenario page loads its matching section from ``/scenarios/{id}/matches`` (HTMX), so the
 scenario pages themselves stay as they are.
@@ -17,8 +17,6 @@ from mosu.board import service, views
 from mosu.board.schemas import CaseStudyIn
 from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.deps import SessionDep
-from mosu.notifications import service as notifications
-from mosu.notifications import views as notification_views
 from mosu.permissions import Actor
 from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Layer
@@ -149,29 +147,3 @@ def delete_case_study(session: SessionDep, actor: SignedInActor, case_study_id: 
     service.delete_case_study(session, actor=actor, case_study_id=case_study_id)
     session.commit()
     return RedirectResponse(f"/orgs/{organisation_id}#case-studies", status_code=303)
-
-
-# ---------------------------------------------------------------- notifications
-
-
-@router.get("/notifications")
-def notifications_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
-    """站内通知: the signed-in user's own, newest first."""
-    rows = notification_views.inbox(session, actor=actor)
-    return render(request, "board/notifications.html", {"rows": rows}, actor=actor, session=session)
-
-
-@router.post("/notifications/{notification_id}/read")
-def read_notification(session: SessionDep, actor: SignedInActor, notification_id: int) -> Response:
-    """Mark one read and follow its link."""
-    row = notifications.mark_read(session, actor=actor, notification_id=notification_id)
-    session.commit()
-    target = row.link if row.link.startswith("/") and not row.link.startswith("//") else ""
-    return RedirectResponse(target or "/notifications", status_code=303)
-
-
-@router.post("/notifications/read-all")
-def read_all(session: SessionDep, actor: SignedInActor) -> Response:
-    notifications.mark_all_read(session, actor=actor)
-    session.commit()
-    return RedirectResponse("/notifications", status_code=303)

@@ -10,7 +10,7 @@ from mosu.accounts.service import actor_for
 from mosu.board import service
 from mosu.demo.board import load_board
 from mosu.demo.loader import load_community
-from mosu.notifications.service import list_notifications
+from mosu.notifications.service import list_notifications, notice_text
 from mosu.permissions import PUBLIC
 from mosu.scenarios.models import Scenario
 
@@ -30,4 +30,4 @@ def test_demo_board_recommends_the_suppliers_written_for_it(db: Session) -> None
         assert supplier in [s.organisation_name for s in recs.suppliers], title
     demand = db.scalars(select(User).where(User.username == "demand1")).one()
     notes = list_notifications(db, actor=actor_for(demand))
-    assert len(notes) == 1 and "徐汇星河智算科技有限公司" in notes[0].title
+    assert len(notes) == 1 and "徐汇星河智算科技有限公司" in notice_text(notes[0], "zh")[0]

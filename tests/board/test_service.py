@@ -244,7 +244,9 @@ def test_interest_is_marked_for_ones_own_organisation_and_notifies(
     assert again.id == interest.id and not created and again.note == "改"
     demand = actor(world, "demand")
     rows = notifications.list_notifications(db, actor=demand)
-    assert len(rows) == 1 and "甲智能科技有限公司" in rows[0].title  # one, not one per marking
+    assert (
+        len(rows) == 1 and "甲智能科技有限公司" in notifications.notice_text(rows[0], "zh")[0]
+    )  # one, not one per marking
     assert rows[0].link == f"/scenarios/{scenario.id}#interests"
     for other in ("supplier_a", "supplier_b", "operator", "expert"):
         assert notifications.list_notifications(db, actor=actor(world, other)) == []

@@ -244,7 +244,7 @@ def test_reminders_go_once_before_the_deadline_and_once_after(
         return list(
             db.scalars(
                 select(Notification.user_id)
-                .where(Notification.kind == "review_reminder")
+                .where(Notification.kind.in_(["review_reminder", "review_overdue"]))
                 .order_by(Notification.id)
             )
         )
@@ -296,6 +296,8 @@ def test_the_reminder_job_reminds_once_past_the_deadline(
     assert runs == 2  # the 48-hour mark and the deadline, both past: due at once
     db.expire_all()
     reminded = db.scalars(
-        select(Notification.user_id).where(Notification.kind == "review_reminder")
+        select(Notification.user_id).where(
+            Notification.kind.in_(["review_reminder", "review_overdue"])
+        )
     ).all()
     assert sorted(reminded) == sorted([a.user_id, b.user_id])
