@@ -24,6 +24,7 @@ REGISTERING_MODULES = (
     "mosu.review.reminders",  # review.remind
     "mosu.review.shortlist",  # a challenge with a panel is shortlisted by the panel
     "mosu.review.decision",  # a challenge with a combined rule is decided by it
+    "mosu.ops.cleanup",  # ops.cleanup, queued by the workers on a schedule
 )
 
 
@@ -39,6 +40,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
     from mosu.core.credentials import CredentialBox
     from mosu.core.db import make_engine
     from mosu.evals.netpolicy import AddressPolicy
+    from mosu.jobs.beats import periodic_jobs
     from mosu.jobs.worker import make_pool
     from mosu.registry.endpoints import endpoint_secrets
 
@@ -53,6 +55,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         ray_address=settings.ray_address,
         eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
+        periodic=periodic_jobs(settings),
     )
     pool.owns_engine = True
     return pool.start()

@@ -18,6 +18,7 @@ from mosu.i18n.messages import (
     arena_matching,
     challenges,
     grading,
+    ops,
     perf,
     review_decision,
     review_panel,
@@ -57,6 +58,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     grading.MESSAGES,
     review_pool.MESSAGES,
     review_panel.MESSAGES,
+    ops.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

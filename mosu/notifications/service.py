@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Notification, User
@@ -96,3 +96,11 @@ def mark_all_read(session: Session, *, actor: Actor) -> int:
     )
     session.flush()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_read_before(session: Session, *, before: dt.datetime) -> int:
+    """Delete the notifications read before ``before`` (the retention clean-up); how many."""
+    result = session.execute(
+        delete(Notification).where(Notification.read_at.is_not(None), Notification.read_at < before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
