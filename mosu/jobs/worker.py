@@ -123,7 +123,6 @@ class Worker:
         beat_seconds: float = 15.0,
     ) -> None:
         self.engine = engine
-        self.periodic = list(periodic)
         self.beat_seconds = beat_seconds
         self.started_at = clock()
         self._last_beat: dt.datetime | None = None
@@ -131,6 +130,7 @@ class Worker:
         self.address_policy = address_policy
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
+        self.periodic = [p for p in periodic if p.kind in self.kinds]  # only jobs it runs
         self.worker_id = worker_id or default_worker_id()
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
@@ -190,7 +190,7 @@ class Worker:
             return False
         race = job.payload.get("race_id")
         with logs.bound(job_id=job.id, race_id=race if isinstance(race, int) else None):
-            log.info("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
+            log.debug("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
             self._execute(job)
         return True
 
@@ -243,7 +243,8 @@ class Worker:
             first_line = str(outcome[1]).splitlines()[0] if outcome[1] else ""
             log.warning("job %s (%s) %s: %s", ctx.job_id, ctx.kind, ended, first_line)
         else:
-            log.info("job %s (%s) %s", ctx.job_id, ctx.kind, ended)
+            level = logging.DEBUG if ended == "succeeded" else logging.INFO
+            log.log(level, "job %s (%s) %s", ctx.job_id, ctx.kind, ended)
 
     def _settle(self, ctx: JobContext, outcome: tuple[str, Any], verdict: dict[str, bool]) -> str:
         """Record how the job ended in the queue; the outcome's name for the metrics."""
