@@ -43,7 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
-from mosu.core.metrics import metrics
+from mosu.core.metrics import metrics, route_template
 from mosu.deps import carries_credentials
 
 MARK = "mosu.public_cache"
@@ -238,7 +238,7 @@ class PublicCache:
         lower = {v.lower() for v in vary}
         vary += [v for v in ("Cookie", "Authorization") if v.lower() not in lower]
         kept_headers["vary"] = ", ".join(vary)
-        route = getattr(scope.get("route"), "path", "")
+        route = route_template(scope) or ""
         stored = Stored(headers=kept_headers.raw, body=body, etag=etag, route=route)
         if writes == self.writes:  # else a write went through while this was rendered
             self.entries[key] = stored

@@ -265,3 +265,18 @@ def error_reason(error: str) -> str:
         if word in lowered:
             return reason
     return "other"
+
+
+def route_template(scope: Any) -> str | None:
+    """The template of the route that answered a request (``/api/v1/orgs/{organisation_id}``),
+    from its ASGI scope; ``None`` before routing or when none matched. FastAPI names an
+    included route as its router declared it, so the prefix is taken from the path: the
+    leading segments the template lacks."""
+    template = getattr(scope.get("route"), "path", None)
+    if not template:
+        return None
+    path = str(scope.get("path", ""))
+    extra = path.rstrip("/").count("/") - template.rstrip("/").count("/")
+    if extra <= 0 or ":path}" in template:
+        return str(template)
+    return "/".join(path.split("/")[: extra + 1]) + template

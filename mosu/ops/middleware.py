@@ -16,7 +16,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu.core.logs import REQUEST_ID
-from mosu.core.metrics import metrics
+from mosu.core.metrics import metrics, route_template
 from mosu.public_cache import ROUTE
 
 HEADER = "x-request-id"
@@ -37,10 +37,11 @@ def request_id(scope: Scope) -> str:
 
 def route_of(scope: Scope) -> str:
     """The template of the route that answered (or the cache's record of it)."""
-    route = scope.get("route")
-    path = getattr(route, "path", None) or scope.get(ROUTE)
-    if path:
-        return str(path)
+    template = route_template(scope)
+    if template:
+        return template
+    if scope.get(ROUTE):
+        return str(scope[ROUTE])
     return "/static" if str(scope.get("path", "")).startswith("/static/") else UNMATCHED
 
 
