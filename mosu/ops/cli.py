@@ -57,12 +57,14 @@ def person_export(
     from mosu.ops.personal_data import export_person, find_user
 
     settings = load_settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
     try:
-        with factory() as session:
+        with make_sessionmaker(engine)() as session:
             document = export_person(session, find_user(session, user))
     except MosuError as exc:
         raise fail(exc.message) from exc
+    finally:
+        engine.dispose()
     out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
     rows = sum(len(v) for v in document["records"].values())
     console.print(f"wrote {out}: the account and {rows} record(s)")
@@ -80,10 +82,12 @@ def person_erase(
     settings = load_settings()
     if not yes and not typer.confirm(f"erase {user}? this cannot be undone"):
         raise fail("未执行 / nothing was changed")
-    factory = make_sessionmaker(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
     try:
-        with transaction(factory) as session:
+        with transaction(make_sessionmaker(engine)) as session:
             name = erase_person(session, find_user(session, user), secret_key=settings.secret_key)
     except MosuError as exc:
         raise fail(exc.message) from exc
+    finally:
+        engine.dispose()
     console.print(f"erased {user}: now {name}, deactivated")
