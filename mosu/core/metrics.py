@@ -61,8 +61,12 @@ _metrics: Metrics | None = None
 
 
 def _build(registry: CollectorRegistry | None) -> Metrics:
-    reg: Any = registry
-    return Metrics(
+    return Metrics(**_web(registry), **_work(registry))
+
+
+def _web(reg: Any) -> dict[str, Any]:
+    """The web processes' metrics: requests and the database."""
+    return dict(
         requests=Counter(
             "mosu_http_requests",
             "HTTP requests answered, by route template, method and status class.",
@@ -95,6 +99,12 @@ def _build(registry: CollectorRegistry | None) -> Metrics:
             buckets=(0.001, *LATENCY_BUCKETS),
             registry=reg,
         ),
+    )
+
+
+def _work(reg: Any) -> dict[str, Any]:
+    """The work's metrics: jobs, races, the micro-cache and vouchers."""
+    return dict(
         jobs_finished=Counter(
             "mosu_jobs_finished",
             "Jobs a worker ended, by kind and outcome (succeeded, failed, retried, "
@@ -272,11 +282,11 @@ def route_template(scope: Any) -> str | None:
     from its ASGI scope; ``None`` before routing or when none matched. FastAPI names an
     included route as its router declared it, so the prefix is taken from the path: the
     leading segments the template lacks."""
-    template = getattr(scope.get("route"), "path", None)
-    if not template:
+    found = getattr(scope.get("route"), "path", None)
+    if not found:
         return None
-    path = str(scope.get("path", ""))
+    template, path = str(found), str(scope.get("path", ""))
     extra = path.rstrip("/").count("/") - template.rstrip("/").count("/")
     if extra <= 0 or ":path}" in template:
-        return str(template)
+        return template
     return "/".join(path.split("/")[: extra + 1]) + template
