@@ -28,7 +28,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -197,12 +197,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def process_ended(pid: int) -> None:
-    """Forget a web process's live gauges once it has exited (multiprocess mode only)."""
-    if directory() is not None:
-        mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def exposition(collectors: Iterable[Collector] = ()) -> bytes:
