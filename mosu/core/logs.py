@@ -116,7 +116,9 @@ def handler(fmt: Format, stream: Any = None) -> logging.Handler:
     return out
 
 
-LOGGERS = ("mosu", "uvicorn", "uvicorn.error", "uvicorn.access", "alembic")
+LOGGERS = ("mosu", "uvicorn", "uvicorn.error", "uvicorn.access")
+QUIET = ("alembic",)
+"""Loggers whose INFO lines are noise in a service's log (Alembic's plugin set-up)."""
 
 
 def configure(fmt: Format, level: str = "INFO", stream: Any = None) -> logging.Handler:
@@ -131,6 +133,8 @@ def configure(fmt: Format, level: str = "INFO", stream: Any = None) -> logging.H
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    for name in QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
     return out
 
 
@@ -153,7 +157,10 @@ def uvicorn_log_config(fmt: Format, level: str = "INFO") -> dict[str, Any]:
             }
         },
         "root": {"handlers": ["mosu"], "level": level.upper()},
-        "loggers": {name: {"handlers": [], "propagate": True} for name in LOGGERS},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True} for name in LOGGERS},
+            **{name: {"level": "WARNING"} for name in QUIET},
+        },
     }
 
 
