@@ -314,8 +314,9 @@ def _observe(settings: Settings, *, serving: bool) -> None:
     shared = settings.metrics_dir
     if shared is None and serving and settings.web_workers > 1:
         shared = settings.data_dir / "metrics"
-    if shared is not None:
-        metrics.use_directory(shared, clear=serving)
+    if shared is not None:  # this process records too when its own workers run jobs
+        here = not serving or settings.embedded_worker
+        metrics.use_directory(shared, clear=serving, here=here)
 
 
 def _serve(settings: Settings) -> None:

@@ -172,11 +172,12 @@ def directory() -> Path | None:
     return Path(value) if value else None
 
 
-def use_directory(path: Path, *, clear: bool) -> None:
+def use_directory(path: Path, *, clear: bool, here: bool = True) -> None:
     """Write this process's values (and its children's: the variable is inherited) under
     ``path``, for ``/metrics`` to sum. ``clear`` first deletes the files of processes that
     have ended (``mosu serve`` does at start), so no dead process's gauges linger while a
-    running ``mosu worker``'s stay. Call before :func:`metrics`."""
+    running ``mosu worker``'s stay. ``here``: this process records values too (else only
+    its children, started after, do). Call before :func:`metrics`."""
     path.mkdir(parents=True, exist_ok=True)
     if clear:
         for stale in path.glob("*.db"):
@@ -185,7 +186,9 @@ def use_directory(path: Path, *, clear: bool) -> None:
                 stale.unlink(missing_ok=True)
     os.environ[ENV] = str(path)
     values = sys.modules.get("prometheus_client.values")
-    if values is not None:  # imported already: it chose its value class from the environment
+    if (
+        here and values is not None
+    ):  # imported already: it chose its value class from the environment
         values.ValueClass = values.MultiProcessValue()  # type: ignore[attr-defined]
 
 
