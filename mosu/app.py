@@ -27,9 +27,12 @@ from mosu.core.credentials import CredentialBox
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.errors import MosuError, TooManyRequests, Unauthenticated
 from mosu.core.gate import DatabaseGate
+from mosu.core.metrics import instrument_pool
 from mosu.core.settings import Settings
 from mosu.corpus.routes import router as corpus_router
 from mosu.notifications.routes import router as notifications_router
+from mosu.ops.middleware import RequestObserver
+from mosu.ops.routes import router as ops_router
 from mosu.public_cache import PublicCache
 from mosu.race.routes import router as races_router
 from mosu.registry.io_routes import router as registry_io_router
@@ -107,6 +110,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         else:
             response = pages.error_page(request, 503, message)
         response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        """Anything else: a 500 that names the request's id (its lines are in the log)."""
+        message = "服务器内部错误 / internal server error"
+        if _is_api(request):
+            response: Response = _error(500, "internal", message)
+        else:
+            response = pages.error_page(request, 500, message)
+        response.headers["X-Request-ID"] = str(request.state._state.get("request_id", ""))
         return response
 
     @app.exception_handler(StarletteHTTPException)
@@ -204,6 +218,7 @@ def create_app(settings: Settings) -> FastAPI:
     # the pages' routes join the application's own list (an included router is scanned
     # twice per request, see mosu.web.pages)
     app.router.routes.extend(pages.router.routes)
+    app.router.routes.extend(ops_router.routes)
     app.include_router(api)
 
     @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
@@ -222,6 +237,7 @@ def create_app(settings: Settings) -> FastAPI:
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
+    app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app
 
 
@@ -231,6 +247,7 @@ def bind(app: FastAPI, settings: Settings) -> None:
     it to each test's database."""
     gate = DatabaseGate(settings.db_pool_size)
     engine = make_engine(settings.database_url, pool_size=gate.connections)
+    instrument_pool(engine, gate.connections)
     app.state.settings = settings
     app.state.database_gate = gate
     app.state.engine = engine

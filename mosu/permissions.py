@@ -8,6 +8,8 @@ predicates, which services call through :func:`ensure`.
 from __future__ import annotations
 
 import enum
+import hmac
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -54,6 +56,8 @@ class Requirement:
 
     authenticated: bool
     roles: frozenset[Role] = frozenset()
+    who: str = ""
+    """Who may call, in words, where a route checks something other than a role."""
 
     def check(self, actor: Actor) -> None:
         if not self.authenticated:
@@ -64,6 +68,8 @@ class Requirement:
             raise Forbidden("当前角色无权执行此操作 / your role may not do this")
 
     def describe(self) -> str:
+        if self.who:
+            return self.who
         if not self.authenticated:
             return "public"
         return "any signed-in user" if not self.roles else ", ".join(sorted(self.roles))
@@ -78,6 +84,31 @@ def roles(*allowed: Role) -> Requirement:
 
 
 OPERATOR = roles(Role.operator)
+METRICS_SCRAPER = Requirement(
+    authenticated=False, who="allowed addresses (MOSU_METRICS_ALLOW) or the metrics token"
+)
+
+
+def may_scrape_metrics(
+    address: str | None, bearer: str | None, *, allowed: str, token: str | None
+) -> bool:
+    """Whether a client may read ``/metrics``: from a network in ``allowed`` (comma-separated
+    CIDRs), or anywhere with the configured ``token`` (compared in constant time)."""
+    if token and bearer and hmac.compare_digest(bearer.encode(), token.encode()):
+        return True
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for network in filter(None, (n.strip() for n in allowed.split(","))):
+        try:
+            if ip in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def ensure(allowed: bool, message: str = "无权访问 / not allowed") -> None:

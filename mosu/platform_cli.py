@@ -304,6 +304,21 @@ def export_cmd(
     console.print(f"wrote {file} ({len(data):,} bytes)")
 
 
+def _observe(settings: Settings, *, serving: bool) -> None:
+    """Configure the logs, and share metrics between processes where several report them:
+    several web processes (``MOSU_WEB_WORKERS``), or ``MOSU_METRICS_DIR`` set (e.g. for a
+    ``mosu worker`` beside the web processes)."""
+    from mosu.core import logs, metrics
+
+    logs.configure(settings.log_format, settings.log_level)
+    shared = settings.metrics_dir
+    if shared is None and serving and settings.web_workers > 1:
+        shared = settings.data_dir / "metrics"
+    if shared is not None:  # this process records too when its own workers run jobs
+        here = not serving or settings.embedded_worker
+        metrics.use_directory(shared, clear=serving, here=here)
+
+
 def _serve(settings: Settings) -> None:
     from contextlib import ExitStack
 
@@ -325,8 +340,11 @@ def _serve(settings: Settings) -> None:
 
 def _serve_web(settings: Settings) -> None:
     from mosu.app import create_app, settle
+    from mosu.core.logs import uvicorn_log_config
     from mosu.startup import run_in_thread
 
+    _observe(settings, serving=True)
+    log_config = uvicorn_log_config(settings.log_format, settings.log_level)
     pool = run_in_thread(settings) if settings.embedded_worker else None
     try:
         if settings.web_workers > 1:  # each process builds the app from the environment
@@ -339,8 +357,8 @@ def _serve_web(settings: Settings) -> None:
                 workers=settings.web_workers,
                 host=settings.host,
                 port=settings.port,
-                log_level="info",
-                access_log=settings.access_log,
+                log_config=log_config,
+                access_log=False,  # mosu's own access lines carry the request id
             )
         else:
             application = create_app(settings)
@@ -349,8 +367,8 @@ def _serve_web(settings: Settings) -> None:
                 application,
                 host=settings.host,
                 port=settings.port,
-                log_level="info",
-                access_log=settings.access_log,
+                log_config=log_config,
+                access_log=False,  # mosu's own access lines carry the request id
             )
     finally:
         if pool is not None:
@@ -377,6 +395,7 @@ def worker(
 
     from mosu.core.credentials import CredentialBox
     from mosu.evals.netpolicy import AddressPolicy
+    from mosu.jobs.beats import periodic_jobs
     from mosu.jobs.worker import HANDLERS, make_pool
     from mosu.registry.endpoints import endpoint_secrets
     from mosu.startup import load_registrations
@@ -385,6 +404,7 @@ def worker(
     engine = make_engine(settings.database_url)
     if migrate.current_revision(engine) != migrate.head_revision():
         raise fail("数据库结构不是最新，请先运行 mosu db upgrade / run `mosu db upgrade` first")
+    _observe(settings, serving=False)
     load_registrations()
     for module in imports or []:
         importlib.import_module(module)
@@ -400,6 +420,7 @@ def worker(
         eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
         settings=settings,
+        periodic=periodic_jobs(settings),
     )
     unknown = sorted(set(kinds or []) - set(HANDLERS))
     if unknown:

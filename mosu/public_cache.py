@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
+from mosu.core.metrics import metrics, route_template
 from mosu.deps import carries_credentials
 
 MARK = "mosu.public_cache"
@@ -51,6 +52,8 @@ MAX_BYTES = 64 * 1024 * 1024
 """What one process keeps at most (bodies, and about 1 KiB per key); the least recently used
 answers go first."""
 MAX_BODY_BYTES = 4 * 1024 * 1024
+ROUTE = "mosu.route"
+"""The scope key under which an answer served from the cache names its route's template."""
 STATUS_HEADER = "x-mosu-cache"
 """``hit`` or ``miss`` on every answer the cache served or stored."""
 
@@ -73,6 +76,8 @@ class Stored:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
+    route: str = ""
+    """The route's template, for the request metrics of the answers served from here."""
 
 
 PASS = None
@@ -124,6 +129,8 @@ class PublicCache:
         """Writes seen; an answer rendered while one went through is not kept."""
         self.renders = 0
         """How many answers of marked routes were rendered and stored (for tests)."""
+        self.hits = metrics().public_cache.labels("hit")
+        self.misses = metrics().public_cache.labels("miss")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.seconds <= 0:
@@ -147,6 +154,7 @@ class PublicCache:
                 if stored is PASS:
                     await self.app(scope, receive, send)
                 else:
+                    scope[ROUTE] = stored.route
                     await self._serve(stored, headers, send, hit=True)
                 return
             waiting = self.in_flight.get(key)
@@ -238,7 +246,8 @@ class PublicCache:
         lower = {v.lower() for v in vary}
         vary += [v for v in ("Cookie", "Authorization") if v.lower() not in lower]
         kept_headers["vary"] = ", ".join(vary)
-        stored = Stored(headers=kept_headers.raw, body=body, etag=etag)
+        route = route_template(scope) or ""
+        stored = Stored(headers=kept_headers.raw, body=body, etag=etag, route=route)
         if writes == self.writes:  # else a write went through while this was rendered
             self.entries[key] = stored
             self.renders += 1
@@ -248,6 +257,7 @@ class PublicCache:
         self, stored: Stored, request_headers: Headers, send: Send, *, hit: bool
     ) -> None:
         state = (STATUS_HEADER.encode(), b"hit" if hit else b"miss")
+        (self.hits if hit else self.misses).inc()
         wanted = request_headers.get("if-none-match")
         if wanted is not None and (
             wanted.strip() == "*" or stored.etag.decode() in [t.strip() for t in wanted.split(",")]

@@ -26,6 +26,7 @@ REGISTERING_MODULES = (
     "mosu.review.decision",  # a challenge with a combined rule is decided by it
     "mosu.race.deadlines",  # race.deadline_reminders
     "mosu.notifications.mail",  # notices.mail, notices.digest
+    "mosu.ops.cleanup",  # ops.cleanup, queued by the workers on a schedule
 )
 
 
@@ -41,6 +42,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
     from mosu.core.credentials import CredentialBox
     from mosu.core.db import make_engine
     from mosu.evals.netpolicy import AddressPolicy
+    from mosu.jobs.beats import periodic_jobs
     from mosu.jobs.worker import make_pool
     from mosu.registry.endpoints import endpoint_secrets
 
@@ -56,6 +58,7 @@ def run_in_thread(settings: Settings) -> WorkerPool:
         eval_loop=settings.eval_loop,
         address_policy=AddressPolicy(allow_private=settings.allow_private_endpoints),
         settings=settings,
+        periodic=periodic_jobs(settings),
     )
     pool.owns_engine = True
     return pool.start()

@@ -180,6 +180,17 @@ NON_DEFAULT: dict[str, object] = {
     "smtp_url": "smtps://bot:secret@mail.example.cn:465",
     "smtp_from": "notices@example.cn",
     "site_url": "https://mosu.example.cn",
+    "log_format": "json",
+    "log_level": "WARNING",
+    "metrics_allow": "10.0.0.0/8",
+    "metrics_token": "metrics-token-1234",
+    "metrics_dir": Path("/run/mosu/metrics"),
+    "expect_worker": True,
+    "worker_silence_seconds": 60.0,
+    "retention_session_days": 7,
+    "retention_notification_days": 30,
+    "retention_upload_days": 3,
+    "cleanup_interval_hours": 6.0,
 }
 
 

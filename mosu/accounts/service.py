@@ -307,3 +307,9 @@ def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiTok
 
 def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
+
+
+def delete_sessions_ended_before(session: Session, *, before: dt.datetime) -> int:
+    """Delete web sessions that expired before ``before`` (the retention clean-up)."""
+    result = session.execute(delete(WebSession).where(WebSession.expires_at < before))
+    return int(result.rowcount)  # type: ignore[attr-defined]

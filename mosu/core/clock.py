@@ -25,3 +25,8 @@ def today(at: dt.datetime | None = None) -> dt.date:
 def local(moment: dt.datetime) -> dt.datetime:
     """A stored time in Beijing time; a naive one is taken as UTC (SQLite drops the zone)."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(SHANGHAI)
+
+
+def from_timestamp(seconds: float) -> dt.datetime:
+    """A POSIX timestamp (a log record's ``created``) as a moment in UTC."""
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)

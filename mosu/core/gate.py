@@ -13,10 +13,13 @@ reads, so that reads never queue behind writers waiting for SQLite's one write l
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+
+from mosu.core.metrics import metrics
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 THREAD_HEADROOM = 8
@@ -44,5 +47,15 @@ class DatabaseGate:
     @asynccontextmanager
     async def turn(self, method: str) -> AsyncIterator[None]:
         """Wait for a free turn of the kind ``method`` needs; hold it until the block ends."""
-        async with self._reads if method in SAFE_METHODS else self._writes:
+        read = method in SAFE_METHODS
+        semaphore = self._reads if read else self._writes
+        if semaphore.value:  # a free turn: no wait to time
+            async with semaphore:
+                yield
+            return
+        started = time.perf_counter()
+        async with semaphore:
+            metrics().db_gate_wait_seconds.labels("read" if read else "write").observe(
+                time.perf_counter() - started
+            )
             yield

@@ -181,6 +181,61 @@ class Settings(BaseSettings):
         "the links in notice e-mails; unset: http://MOSU_HOST:MOSU_PORT.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Log lines as readable text or one JSON object a line (for a collector); "
+        "each carries its request id, or its job and race ids.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The least severe log lines written."
+    )
+    metrics_allow: str = Field(
+        default="127.0.0.1/32,::1/128",
+        description="Addresses (comma-separated networks) that may read `/metrics` without a "
+        "token; empty: none.",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="A bearer token that opens `/metrics` from any address (for a remote "
+        "Prometheus); unset: only the allowed addresses may.",
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where web processes share their metrics (prometheus_client's multiprocess "
+        "mode); unset: `MOSU_DATA_DIR/metrics` when `MOSU_WEB_WORKERS` is above 1.",
+    )
+    expect_worker: bool = Field(
+        default=False,
+        description="`/readyz` also requires a job worker's heartbeat within "
+        "`MOSU_WORKER_SILENCE_SECONDS` (set where workers run, e.g. with `mosu worker` units).",
+    )
+    worker_silence_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long without a worker heartbeat `/readyz` tolerates when "
+        "`MOSU_EXPECT_WORKER` is set.",
+    )
+    retention_session_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days an ended web session (expired or signed out) is kept before the "
+        "clean-up job deletes it.",
+    )
+    retention_notification_days: int = Field(
+        default=180, ge=1, description="Days a read notification is kept before deletion."
+    )
+    retention_upload_days: int = Field(
+        default=14,
+        ge=1,
+        description="Days an upload no row uses any more (a failed import kept for "
+        "resubmission, a replaced proposal or contract) is kept before deletion.",
+    )
+    cleanup_interval_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How often a worker queues the retention clean-up job.",
+    )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.demo and "allow_private_endpoints" not in self.model_fields_set:

@@ -20,6 +20,7 @@ from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Model, Price
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
+from mosu.evals.observe import race_observer
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
@@ -176,9 +177,11 @@ async def _execute(
     if not shards:
         return {}
     buffer: list[Outcome] = []
+    observe = race_observer()
 
     def sink(outcome: Outcome) -> None:
         buffer.append(outcome)
+        observe(outcome)
         counter = counters[outcome.model]
         counter.done += 1
         counter.requests += outcome.attempts

@@ -20,6 +20,7 @@ from mosu.i18n.messages import (
     desk,
     grading,
     notices,
+    ops,
     perf,
     public_arena,
     race_ui,
@@ -67,6 +68,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     public_arena.MESSAGES,
     voucher_form.MESSAGES,
     notices.MESSAGES,
+    ops.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -64,3 +64,16 @@ class Job(Base):
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WorkerBeat(Base):
+    """A job worker's last sign of life (心跳): written as it polls, read by ``/readyz`` and
+    ``mosu doctor`` to tell whether any worker is running."""
+
+    __tablename__ = "worker_beats"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    seen_at: Mapped[dt.datetime] = mapped_column(default=clock.now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import inspect
 import logging
@@ -27,13 +28,14 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from mosu.core import clock
+from mosu.core import clock, logs
 from mosu.core.errors import MosuError
+from mosu.core.metrics import metrics
 from mosu.core.settings import Settings
 from mosu.evals import aio
 from mosu.evals.netpolicy import STRICT, AddressPolicy
-from mosu.jobs import queue
-from mosu.jobs.models import Job
+from mosu.jobs import beats, queue
+from mosu.jobs.models import Job, JobState
 
 log = logging.getLogger("mosu.jobs")
 
@@ -121,13 +123,19 @@ class Worker:
         secrets: SecretLookup | None = None,
         address_policy: AddressPolicy = STRICT,
         settings: Settings | None = None,
+        periodic: Sequence[beats.Periodic] = (),
+        beat_seconds: float = 15.0,
     ) -> None:
         self.engine = engine
+        self.beat_seconds = beat_seconds
+        self.started_at = clock()
+        self._last_beat: dt.datetime | None = None
         self.secrets = secrets
         self.address_policy = address_policy
         self.settings = settings
         self.handlers = dict(HANDLERS if handlers is None else handlers)
         self.kinds = [k for k in (kinds or self.handlers) if k in self.handlers]
+        self.periodic = [p for p in periodic if p.kind in self.kinds]  # only jobs it runs
         self.worker_id = worker_id or default_worker_id()
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds or lease_seconds / 3
@@ -150,12 +158,29 @@ class Worker:
         """Work until :meth:`stop`; sleeps ``poll_seconds`` when the queue is empty."""
         while not self.stopped.is_set():
             try:
+                self.beat()
                 ran = self.run_once()
             except Exception:
                 log.exception("worker %s: queue error", self.worker_id)
                 ran = False
             if not ran:
                 self.stopped.wait(self.poll_seconds)
+
+    def beat(self) -> None:
+        """Every ``beat_seconds``: say this worker is alive and queue the periodic jobs due."""
+        now = self.clock()
+        if self._last_beat is not None and (now - self._last_beat).total_seconds() < (
+            self.beat_seconds
+        ):
+            return
+        self._last_beat = now
+        beats.beat(
+            self.engine,
+            self.worker_id,
+            started_at=self.started_at,
+            periodic=self.periodic,
+            now=now,
+        )
 
     def run_once(self) -> bool:
         """Claim one job and run it to its end; False when there was nothing to claim."""
@@ -168,7 +193,10 @@ class Worker:
         )
         if job is None:
             return False
-        self._execute(job)
+        race = job.payload.get("race_id")
+        with logs.bound(job_id=job.id, race_id=race if isinstance(race, int) else None):
+            log.debug("job %s (%s) started, attempt %s", job.id, job.kind, job.attempts)
+            self._execute(job)
         return True
 
     def _execute(self, job: Job) -> None:
@@ -191,9 +219,10 @@ class Worker:
             ctx.stop.set()
         verdict: dict[str, bool] = {"lost": False, "cancel": False}
         finished = threading.Event()
+        context = contextvars.copy_context()  # the heartbeat's lines name the job too
         beater = threading.Thread(
-            target=self._beat,
-            args=(ctx, verdict, finished),
+            target=context.run,
+            args=(self._beat, ctx, verdict, finished),
             name=f"mosu-heartbeat-{job.id}",
             daemon=True,
         )
@@ -214,12 +243,23 @@ class Worker:
         self._record(ctx, outcome, verdict)
 
     def _record(self, ctx: JobContext, outcome: tuple[str, Any], verdict: dict[str, bool]) -> None:
+        ended = self._settle(ctx, outcome, verdict)
+        metrics().jobs_finished.labels(ctx.kind, ended).inc()
+        if ended in ("failed", "retried"):
+            first_line = str(outcome[1]).splitlines()[0] if outcome[1] else ""
+            log.warning("job %s (%s) %s: %s", ctx.job_id, ctx.kind, ended, first_line)
+        else:
+            level = logging.DEBUG if ended == "succeeded" else logging.INFO
+            log.log(level, "job %s (%s) %s", ctx.job_id, ctx.kind, ended)
+
+    def _settle(self, ctx: JobContext, outcome: tuple[str, Any], verdict: dict[str, bool]) -> str:
+        """Record how the job ended in the queue; the outcome's name for the metrics."""
         kind, value = outcome
         if verdict["lost"]:
             log.warning(
                 "job %s: lease lost by %s; its result is dropped", ctx.job_id, ctx.worker_id
             )
-            return
+            return "lost"
         now = self.clock()
         if kind == "ok":
             if not queue.complete(
@@ -231,19 +271,23 @@ class Worker:
                 now=now,
             ):
                 log.warning("job %s: lease lost before completion", ctx.job_id)
-        elif verdict["cancel"]:
+                return "lost"
+            return "succeeded"
+        if verdict["cancel"]:
             queue.acknowledge_cancel(self.engine, ctx.job_id, self.worker_id, now=now)
-        elif kind == "stopped" or self.stopped.is_set():
+            return "cancelled"
+        if kind == "stopped" or self.stopped.is_set():
             queue.release(self.engine, ctx.job_id, self.worker_id)
-        else:
-            queue.fail(
-                self.engine,
-                ctx.job_id,
-                self.worker_id,
-                error=str(value)[:4000],
-                retry=kind != "invalid",
-                now=now,
-            )
+            return "released"
+        state = queue.fail(
+            self.engine,
+            ctx.job_id,
+            self.worker_id,
+            error=str(value)[:4000],
+            retry=kind != "invalid",
+            now=now,
+        )
+        return {None: "lost", JobState.queued: "retried"}.get(state, "failed")
 
     def _beat(self, ctx: JobContext, verdict: dict[str, bool], finished: threading.Event) -> None:
         """Extend the lease every ``heartbeat_seconds``; stop the job when it is lost,
@@ -343,6 +387,7 @@ def make_pool(
     eval_loop: str = "uvloop",
     address_policy: AddressPolicy = STRICT,
     settings: Settings | None = None,
+    periodic: Sequence[beats.Periodic] = (),
 ) -> WorkerPool:
     """A pool of ``concurrency`` workers for the registered handlers (registered by
     :func:`mosu.startup.load_registrations`); ``secrets`` looks up model API keys by reference
@@ -362,6 +407,7 @@ def make_pool(
                 eval_loop=eval_loop,
                 address_policy=address_policy,
                 settings=settings,
+                periodic=periodic if i == 0 else (),
             )
             for i in range(concurrency)
         ]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts.models import NoticePreference, Notification, User
@@ -261,3 +261,11 @@ def user_language(session: Session, user_id: int | None) -> Language:
     """The language a user's e-mails and API answers are in."""
     user = session.get(User, user_id) if user_id is not None else None
     return "en" if user is not None and user.language == "en" else "zh"
+
+
+def delete_read_before(session: Session, *, before: dt.datetime) -> int:
+    """Delete the notifications read before ``before`` (the retention clean-up); how many."""
+    result = session.execute(
+        delete(Notification).where(Notification.read_at.is_not(None), Notification.read_at < before)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

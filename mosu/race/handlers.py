@@ -319,7 +319,7 @@ def close_stage_job(ctx: JobContext) -> dict[str, Any]:
             return {"skipped": stage.challenge.state.value}
         now = clock.now()
         if now < stage.closes_at:
-            job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage_id})
+            job = queue.enqueue(session, kind=CLOSE_JOB, payload=dict(ctx.payload))
             job.available_at = stage.closes_at
             session.commit()
             return {"rescheduled": stage.closes_at.isoformat()}
@@ -330,7 +330,7 @@ def close_stage_job(ctx: JobContext) -> dict[str, Any]:
             if s.position < stage.position
         )
         if waiting or earlier_open:
-            job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage_id})
+            job = queue.enqueue(session, kind=CLOSE_JOB, payload=dict(ctx.payload))
             job.available_at = now + dt.timedelta(seconds=CLOSE_RETRY_SECONDS)
             session.commit()
             return {"waiting": waiting}

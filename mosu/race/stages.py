@@ -217,7 +217,12 @@ def scoring_rule_text(stage: Stage) -> str:
 
 
 def schedule_close(session: Session, stage: Stage) -> Job:
-    job = queue.enqueue(session, kind=CLOSE_JOB, payload={"stage_id": stage.id}, priority=10)
+    job = queue.enqueue(
+        session,
+        kind=CLOSE_JOB,
+        payload={"stage_id": stage.id, "race_id": stage.challenge_id},
+        priority=10,
+    )
     job.available_at = stage.closes_at
     schedule_reminder(session, stage.closes_at)
     return job

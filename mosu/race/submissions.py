@@ -232,7 +232,7 @@ def submit(
     job = queue.enqueue(
         session,
         kind=SUBMISSION_JOB,
-        payload={"submission_id": submission.id},
+        payload={"submission_id": submission.id, "race_id": stage.challenge_id},
         created_by_id=actor.user_id,
     )
     submission.job_id = job.id

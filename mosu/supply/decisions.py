@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from mosu.core.errors import Conflict, Invalid
+from mosu.core.metrics import metrics
 from mosu.core.money import to_fen, to_yuan
 from mosu.notifications.service import notify
 from mosu.permissions import (
@@ -158,6 +159,7 @@ def review(
     )
     session.flush()
     _tell(session, application, "voucher_approved")
+    session.info.setdefault(_COUNTS, []).append((programme.kind.value, amount))
     return application
 
 
@@ -323,3 +325,21 @@ def payout(
     session.flush()
     _tell(session, application, "voucher_paid")
     return application
+
+
+_COUNTS = "mosu_voucher_commitments"
+"""Commitments a session booked, counted in the metrics once it commits."""
+
+
+@event.listens_for(Session, "after_commit")
+def _counted(session: Session) -> None:
+    if _COUNTS in session.info:
+        found = metrics()
+        for kind, amount_fen in session.info.pop(_COUNTS):
+            found.voucher_commitments.labels(kind).inc()
+            found.voucher_committed_fen.labels(kind).inc(amount_fen)
+
+
+@event.listens_for(Session, "after_rollback")
+def _dropped(session: Session) -> None:
+    session.info.pop(_COUNTS, None)

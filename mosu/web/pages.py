@@ -119,7 +119,11 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     with the request's session (its route has ended, so it is closed here again, with the
     connection the page took) or, for a request that had none, one of its own."""
     lang = language(request)
-    context = {"status": status, "message": i18n.local_message(message, lang)}
+    context = {
+        "status": status,
+        "message": i18n.local_message(message, lang),
+        "request_id": request.state._state.get("request_id", ""),
+    }
     session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()
     try:
         actor = _actor_of(request, session)
