@@ -5,7 +5,6 @@ from __future__ import annotations
 MESSAGES: dict[str, str] = {
     "未读": "Unread",
     "通知设置": "Notice settings",
-    "时间为北京时间": "Times in Beijing time",
     "暂无未读通知": "No unread notices",
     "已保存": "Saved",
     "站内通知始终开启。填写邮箱后，可按类别选择逐条发送邮件、每日汇总（北京时间 8:00）或不发邮件。": (
