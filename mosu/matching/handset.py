@@ -66,6 +66,8 @@ def load(path: Path = HANDSET_PATH) -> RelevanceSet:
     return RelevanceSet(
         suppliers=[_supplier(row) for row in data["suppliers"]],
         scenarios=[_scenario(row) for row in data["scenarios"]],
-        labels={row["id"]: {k: int(v) for k, v in row["labels"].items()} for row in data["scenarios"]},
+        labels={
+            row["id"]: {k: int(v) for k, v in row["labels"].items()} for row in data["scenarios"]
+        },
         notice=data["notice"],
     )

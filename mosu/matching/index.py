@@ -64,9 +64,13 @@ class Index:
         k1: float = 1.2,
         b: float = 0.75,
         compact_ratio: float = 0.25,
+        query_tf: float = 1.0,
     ) -> None:
         self.tokenizer = tokenizer or default_tokenizer()
         self.k1, self.b = k1, b
+        self.query_tf = query_tf
+        """A term repeated ``n`` times in the query weighs ``1 + query_tf · ln n`` (0: BM25's
+        distinct query terms)."""
         self.compact_ratio = compact_ratio
         self.vocab: dict[str, int] = {}
         self._terms: list[str] = []
@@ -321,7 +325,7 @@ class Index:
             self._norm = self.k1 * (1.0 - self.b + self.b * self._dl[:n] / avgdl)
         norm = self._norm
         slot_parts, value_parts = [], []
-        for term in dict.fromkeys(terms):
+        for term, qtf in Counter(terms).items():
             tid = self.vocab.get(term)
             if tid is None or not self._df[tid]:
                 continue
@@ -329,7 +333,8 @@ class Index:
             slots = self._post_slots[tid][:size]
             tf = self._post_tf[tid][:size]
             slot_parts.append(slots)
-            value_parts.append(self.idf(term) * tf / (tf + norm[slots]))
+            weight = self.idf(term) * (1.0 + self.query_tf * math.log(qtf))
+            value_parts.append(weight * tf / (tf + norm[slots]))
         if not slot_parts:
             return np.zeros(n)
         summed = np.bincount(
@@ -394,3 +399,14 @@ class Index:
     def attrs_of(self, doc_id: str) -> frozenset[str]:
         slot = self._slot_of.get(doc_id)
         return frozenset() if slot is None else self._doc_attrs[slot]
+
+    def doc_frequency(self, term: str) -> int:
+        """How many live documents hold ``term``."""
+        tid = self.vocab.get(term)
+        return int(self._df[tid]) if tid is not None else 0
+
+    def terms_of(self, doc_id: str) -> set[str]:
+        """The index terms of one document (empty for an unknown id)."""
+        slot = self._slot_of.get(doc_id)
+        doc = self._doc_terms[slot] if slot is not None else None
+        return set() if doc is None else set(self._terms_of(doc[0]))

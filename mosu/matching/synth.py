@@ -228,7 +228,10 @@ def build(n_suppliers: int = 320, n_scenarios: int = 60, *, seed: int = SEED) ->
 def dump(rs: RelevanceSet) -> str:
     payload = {
         "notice": rs.notice,
-        "suppliers": [asdict(s) for s in rs.suppliers],
+        # has_offer (a catalogue offer) is a live-platform fact the generator never sets
+        "suppliers": [
+            {k: v for k, v in asdict(s).items() if k != "has_offer"} for s in rs.suppliers
+        ],
         "scenarios": [asdict(s) for s in rs.scenarios],
         "labels": rs.labels,
     }

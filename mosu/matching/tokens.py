@@ -34,6 +34,8 @@ _RAW_CLAUSE = re.compile(r"[\w+#&.%\-＋＃＆．％－]+")
 _WORDLIKE = re.compile(r"\w")
 _ASCII_RUN = re.compile(r"[a-z0-9]+|[^a-z0-9]+")
 _CACHE_LIMIT = 500_000
+SYNONYM_MARK = "≈"
+"""Prefix of a synonym group's index term (≈光学字符识别 stands for OCR, 文字识别, …)."""
 
 
 def _load_jieba() -> Any:
@@ -73,6 +75,7 @@ class Tokenizer:
         *,
         dictionary: Iterable[str] | None = None,
         stop_words: Iterable[str] | None = None,
+        synonyms: Iterable[str] | None = None,
         cache_limit: int = _CACHE_LIMIT,
     ) -> None:
         jieba = _load_jieba()
@@ -90,6 +93,17 @@ class Tokenizer:
             self._jieba.add_word(word, freq, tag)
             self._fast.add_word(word, freq, tag)
             terms.add(word)
+        groups = read_word_list("synonyms.txt") if synonyms is None else list(synonyms)
+        self.synonyms: dict[str, str] = {}
+        """Each member of a synonym group → the group's index term (``≈`` + first member)."""
+        for line in groups:
+            members = [normalise(w) for w in line.split()]
+            for word in members:
+                self.synonyms[word] = SYNONYM_MARK + members[0]
+                if word not in terms and not word.isascii():
+                    self._jieba.add_word(word, 8000, "n")
+                    self._fast.add_word(word, 8000, "n")
+                    terms.add(word)
         self.domain_terms = frozenset(terms)
         words = read_word_list("stopwords.txt") if stop_words is None else stop_words
         self.stop_words: frozenset[str] = frozenset(normalise(w) for w in words)
@@ -117,7 +131,7 @@ class Tokenizer:
             for w in cut(clause, False)
             if w not in stop and _WORDLIKE.search(w)
         )
-        entry = (words, tuple(self._expand(words)))
+        entry = (words, tuple(self._with_synonyms(self._expand(words))))
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
         self._cache[raw] = entry
@@ -141,6 +155,24 @@ class Tokenizer:
                 out += parts
             out.append(word)
         return out
+
+    def _with_synonyms(self, terms: list[str]) -> list[str]:
+        """Each term followed by its synonym group's index term, once per clause: documents
+        and queries meet on the group whichever member they use (OCR and 文字识别)."""
+        out: list[str] = []
+        seen: set[str] = set()
+        syn = self.synonyms
+        for term in terms:
+            out.append(term)
+            group = syn.get(term)
+            if group is not None and group not in seen:
+                seen.add(group)
+                out.append(group)
+        return out
+
+    def group_of(self, term: str) -> str | None:
+        """The synonym group's index term of ``term`` (normalised), or None."""
+        return self.synonyms.get(normalise(term))
 
     def reference_cut(self, clause: str) -> list[str]:
         """The Python jieba's precise cut of one clause (what ``rjieba`` must agree with)."""

@@ -98,7 +98,9 @@ def test_scenarios_for_keeps_open_scenarios_in_region(matcher: Matcher) -> None:
 
 def test_changes_show_up_without_rebuild(matcher: Matcher) -> None:
     assert "3" not in [r.doc_id for r in matcher.suppliers_for(HOTLINE)]
-    changed = SupplierProfile(organisation_id="3", name="启明视觉", description="12345热线智能客服")
+    changed = SupplierProfile(
+        organisation_id="3", name="启明视觉", description="12345热线智能客服", layers=("model",)
+    )
     matcher.upsert_supplier(changed)
     assert "3" in [r.doc_id for r in matcher.suppliers_for(HOTLINE)]
     matcher.remove_supplier("3")
