@@ -18,6 +18,7 @@ from mosu.i18n.messages import (
     arena_matching,
     challenges,
     grading,
+    match_strength,
     perf,
     review_decision,
     review_panel,
@@ -57,6 +58,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     grading.MESSAGES,
     review_pool.MESSAGES,
     review_panel.MESSAGES,
+    match_strength.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {
