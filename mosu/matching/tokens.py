@@ -109,6 +109,7 @@ class Tokenizer:
         self.stop_words: frozenset[str] = frozenset(normalise(w) for w in words)
         self._freq: dict[str, int] = self._jieba.FREQ
         self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
         self._cache_limit = cache_limit
         self.cache_hits = 0
         self.cache_misses = 0
@@ -131,44 +132,51 @@ class Tokenizer:
             for w in cut(clause, False)
             if w not in stop and _WORDLIKE.search(w)
         )
-        entry = (words, tuple(self._with_synonyms(self._expand(words))))
+        entry = (words, tuple(self._expand(words)))
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
+        if len(self._words) >= _CACHE_LIMIT:
+            self._words.clear()
         self._cache[raw] = entry
         return entry
 
     def _expand(self, words: Iterable[str]) -> list[str]:
+        """Index terms of precise words: each word's terms, memoised per word (words repeat
+        far more than clauses do, even in varied text)."""
         out: list[str] = []
-        freq = self._freq
+        memo = self._words
         for word in words:
-            n = len(word)
-            if n > 2 and not word.isascii():
-                parts: dict[str, None] = {}
-                runs = _ASCII_RUN.findall(word)
-                if len(runs) > 1:  # 12345热线 → 12345, 热线
-                    parts.update((r, None) for r in runs if r.isascii() or freq.get(r))
-                for size in (2, 3):
-                    for i in range(n - size + 1):
-                        part = word[i : i + size]
-                        if part != word and freq.get(part) and part not in self.stop_words:
-                            parts[part] = None
-                out += parts
-            out.append(word)
+            terms = memo.get(word)
+            if terms is None:
+                terms = memo[word] = self._word_terms(word)
+            out += terms
         return out
 
-    def _with_synonyms(self, terms: list[str]) -> list[str]:
-        """Each term followed by its synonym group's index term, once per clause: documents
-        and queries meet on the group whichever member they use (OCR and 文字识别)."""
+    def _word_terms(self, word: str) -> tuple[str, ...]:
+        """The dictionary words inside a long word, then the word, each followed by its
+        synonym group's index term: documents and queries meet on the group whichever member
+        they use (OCR and 文字识别)."""
+        freq = self._freq
+        parts: dict[str, None] = {}
+        n = len(word)
+        if n > 2 and not word.isascii():
+            runs = _ASCII_RUN.findall(word)
+            if len(runs) > 1:  # 12345热线 → 12345, 热线
+                parts.update((r, None) for r in runs if r.isascii() or freq.get(r))
+            for size in (2, 3):
+                for i in range(n - size + 1):
+                    part = word[i : i + size]
+                    if part != word and freq.get(part) and part not in self.stop_words:
+                        parts[part] = None
         out: list[str] = []
-        seen: set[str] = set()
-        syn = self.synonyms
-        for term in terms:
+        groups: set[str] = set()
+        for term in [*parts, word]:
             out.append(term)
-            group = syn.get(term)
-            if group is not None and group not in seen:
-                seen.add(group)
+            group = self.synonyms.get(term)
+            if group is not None and group not in groups:
+                groups.add(group)
                 out.append(group)
-        return out
+        return tuple(out)
 
     def group_of(self, term: str) -> str | None:
         """The synonym group's index term of ``term`` (normalised), or None."""
@@ -197,6 +205,7 @@ class Tokenizer:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._words.clear()
         self.cache_hits = self.cache_misses = 0
 
 

@@ -300,15 +300,19 @@ class LiveIndex:
     # ------------------------------------------------------------ reading
 
     def _matching_ids(self, index: Index, query: str) -> list[int]:
-        """Ids of the documents holding enough of the query's words, best BM25 first."""
+        """Ids of the documents holding enough of the query's words (a word or one of its
+        synonyms: 工单派发 is held by 工单分派), best BM25 first."""
         words, need = required_words(self.tokenizer, query)
         if not words:
             return []
         hits = index.search_terms(self.tokenizer.tokens(query), k=SEARCH_DEPTH)
+        group = {w: self.tokenizer.group_of(w) for w in words}
+        asked = [*words, *(g for g in group.values() if g)]
         out = []
         for hit in hits:
-            have = index.contributions(words, hit.doc_id)
-            if len(have) >= need and all(w in have for w in words if w.isascii()):
+            have = index.contributions(asked, hit.doc_id)
+            held = [w for w in words if w in have or group[w] in have]
+            if len(held) >= need and all(w in held for w in words if w.isascii()):
                 out.append(int(hit.doc_id))
         return out
 
