@@ -23,6 +23,8 @@ from mosu.matching.profiles import (
     SupplierProfile,
 )
 
+__all__ = ["HANDSET_PATH", "RelevanceSet", "load"]
+
 HANDSET_PATH = Path(__file__).resolve().parent / "data" / "handset.yaml"
 
 

@@ -78,6 +78,8 @@ def tokenise_counts(
         for part in parts
         for keys, raw in part
     ]
+
+
 """Attribute groups: a document passes when it has at least one attribute of every group."""
 
 
