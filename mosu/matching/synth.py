@@ -316,13 +316,20 @@ def generate_varied_suppliers(n: int, *, seed: int = SEED) -> list[SupplierProfi
             replace(
                 m,
                 description=_reword(rng, m.description, pool),
-                name=f"{m.name}{rng.choice(pool)}",
-                capability_tags=tuple(t + rng.choice(pool) for t in m.capability_tags),
+                name=f"{rng.choice(pool)}{m.name.replace(' ', '')}",
+                capability_tags=tuple(
+                    rng.choice(pool) + t + rng.choice(pool) for t in m.capability_tags
+                ),
             )
             for m in p.models
         )
         cases = tuple(
-            replace(c, title=_reword(rng, c.title, pool), text=_reword(rng, c.text, pool))
+            replace(
+                c,
+                title=_reword(rng, c.title, pool),
+                customer_type=_reword(rng, c.customer_type, pool),
+                text=_reword(rng, c.text, pool),
+            )
             for c in p.case_studies
         )
         out.append(
