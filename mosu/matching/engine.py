@@ -8,6 +8,7 @@ Chinese: the matched terms, the matched capability tags, the filing facts, the r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -125,12 +126,18 @@ def fact_kinds(
     layers: bool,
     region: str | None,
 ) -> frozenset[str]:
-    """Which facts are reasons for this list: those filtered on, and those that differ."""
+    """Which facts are reasons for this list: those filtered on (``layer!`` shows every
+    layer), and those that differ among the results: ``filed`` and ``region`` then show on
+    the results that have them, ``layer:<x>`` marks a layer fewer than half the results share.
+    An absence (no filed model) is never a reason."""
     kinds = set()
     if filed or discriminating([p.has_filed_model for p in profiles]):
         kinds.add("filed")
-    if layers or discriminating([tuple(sorted(p.layers)) for p in profiles]):
-        kinds.add("layer")
+    if layers:
+        kinds.add("layer!")
+    else:
+        counts = Counter(layer for p in profiles for layer in set(p.layers))
+        kinds |= {f"layer:{x}" for x, n in counts.items() if 2 * n < len(profiles)}
     wanted = region or wanted_region
     covered = [serves_region(p.regions, wanted) for p in profiles]
     if wanted and (region or discriminating(covered)):
@@ -359,12 +366,13 @@ class Matcher:
             reasons.append("关键词匹配：" + "、".join(matched))
         if tags:
             reasons.append("能力标签：" + "、".join(tags))
-        if "filed" in facts:
-            reasons.append("已备案模型：" + "、".join(filed) if filed else "暂无有效备案的模型")
+        if "filed" in facts and filed:
+            reasons.append("已备案模型：" + "、".join(filed))
         if "region" in facts and serves_region(profile.regions, scenario.region):
             reasons.append("服务地区覆盖：" + "、".join(profile.regions))
-        if "layer" in facts and profile.layers:
-            reasons.append("产业链层级：" + "、".join(LAYER_ZH.get(x, x) for x in profile.layers))
+        shown = [x for x in profile.layers if "layer!" in facts or f"layer:{x}" in facts]
+        if shown:
+            reasons.append("产业链层级：" + "、".join(LAYER_ZH.get(x, x) for x in shown))
         if dense_rank is not None:
             reasons.append(f"语义相近（向量检索第 {dense_rank} 位）")
         return Recommendation(
