@@ -125,14 +125,19 @@ class Tokenizer:
             self.cache_hits += 1
             return hit
         self.cache_misses += 1
-        stop, cut = self.stop_words, self._fast.cut
-        words = tuple(
-            w
-            for clause in _CLAUSE.findall(normalise(raw))
-            for w in cut(clause, False)
-            if w not in stop and _WORDLIKE.search(w)
-        )
-        entry = (words, tuple(self._expand(words)))
+        stop, cut, memo = self.stop_words, self._fast.cut, self._words
+        words: list[str] = []
+        terms: list[str] = []
+        for clause in _CLAUSE.findall(normalise(raw)):
+            for w in cut(clause, False):
+                found = memo.get(w)
+                if found is None:  # a stop word or punctuation indexes nothing: ()
+                    keep = w not in stop and _WORDLIKE.search(w)
+                    found = memo[w] = self._word_terms(w) if keep else ()
+                if found:
+                    words.append(w)
+                    terms += found
+        entry = (tuple(words), tuple(terms))
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
         if len(self._words) >= _CACHE_LIMIT:
