@@ -180,10 +180,15 @@ def scale(n_profiles: int, n_queries: int) -> None:
     rjieba_s = (time.perf_counter() - t) / len(sample) * n_profiles
     tokenizer = Tokenizer()
 
+    import resource
+
     matcher = Matcher(tokenizer=tokenizer)
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t, cpu = time.perf_counter(), time.process_time()
     matcher.upsert_suppliers(profiles)
     index_s, index_cpu = time.perf_counter() - t, time.process_time() - cpu
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    kids_cpu = kids1.ru_utime + kids1.ru_stime - kids0.ru_utime - kids0.ru_stime
     hits, misses = tokenizer.cache_hits, tokenizer.cache_misses
 
     t = time.perf_counter()
@@ -200,6 +205,12 @@ def scale(n_profiles: int, n_queries: int) -> None:
     full = timed(
         lambda: matcher.suppliers_for(qs[next(it) % len(qs)], k=10, method="bm25"), len(qs)
     )
+    it = iter(range(10**9))
+    cpu_lat = []
+    for _ in range(len(qs)):
+        c0 = time.process_time()
+        matcher.suppliers_for(qs[next(it) % len(qs)], k=10, method="bm25")
+        cpu_lat.append((time.process_time() - c0) * 1000)
     it = iter(range(10**9))
     core = timed(
         lambda: matcher.suppliers.search_terms(q_tokens[next(it) % len(qs)], k=10), len(qs)
@@ -232,6 +243,7 @@ def scale(n_profiles: int, n_queries: int) -> None:
     print(f"{'measure':<52}{'value':>12}{'goal':>10}{'ratio':>8}")
     row(f"index {n_profiles:,}, end to end (tokenise + postings)", index_s, " s", GOAL_INDEX_S)
     row("  the same, CPU time of this process", index_cpu, " s", GOAL_INDEX_S)
+    row("  CPU time of the tokenising worker processes", kids_cpu, " s")
     print(f"   clause cache during that build: {hits:,} hits, {misses:,} misses")
     row("  tokenise only, clause cache warm", tok_s, " s")
     row("  tokenise only, no cache (2,000 sampled, scaled)", cold_s, " s", GOAL_INDEX_S)
@@ -241,6 +253,7 @@ def scale(n_profiles: int, n_queries: int) -> None:
     row("  postings from tokens (one sort)", build_s, " s")
     row("query p50, suppliers_for with reasons", statistics.median(full), "ms")
     row("query p95, suppliers_for with reasons", pct(full, 95), "ms", GOAL_P95_MS)
+    row("  the same, CPU time (immune to other processes)", pct(cpu_lat, 95), "ms", GOAL_P95_MS)
     row("query p95, index search only (tokens given)", pct(core, 95), "ms", GOAL_P95_MS)
     row("query p95, filed + 上海 + application filters", pct(filt, 95), "ms", GOAL_P95_MS)
     row("update one profile p50 (no rebuild)", statistics.median(upd), "ms")
