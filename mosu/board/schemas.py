@@ -51,6 +51,9 @@ class SupplierMatch(BaseModel):
     organisation_id: int
     organisation_name: str
     score: float
+    """The engine's raw score (BM25 or fused); pages show ``strength``."""
+    strength: int
+    """Relative strength: percent of the best recommendation in the list (100)."""
     reasons: list[str]
     matched_terms: list[str]
     matched_tags: list[str]
@@ -64,6 +67,8 @@ class ModelMatch(BaseModel):
     organisation_id: int
     organisation_name: str
     score: float
+    strength: int
+    """Relative strength: percent of the best model in the list (100)."""
     matched_terms: list[str]
     matched_tags: list[str]
     filed: bool
@@ -90,6 +95,8 @@ class ScenarioMatch(BaseModel):
     domain: str
     region: str
     score: float
+    strength: int
+    """Relative strength: percent of the best match in the list (100)."""
     reasons: list[str]
     matched_terms: list[str]
     matched_tags: list[str]

@@ -24,6 +24,7 @@ from mosu.board.schemas import (
     SupplierMatch,
 )
 from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.matching.reasons import strengths
 from mosu.notifications.service import notify
 from mosu.permissions import (
     Actor,
@@ -281,6 +282,7 @@ def recommendations(
                 organisation_id=int(r.doc_id),
                 organisation_name=names.get(int(r.doc_id), ""),
                 score=round(r.score, 4),
+                strength=r.strength,
                 reasons=r.reasons,
                 matched_terms=r.matched_terms,
                 matched_tags=r.matched_tags,
@@ -296,11 +298,12 @@ def recommendations(
                 organisation_id=m.organisation_id,
                 organisation_name=names.get(m.organisation_id, ""),
                 score=round(m.score, 4),
+                strength=strength,
                 matched_terms=m.matched_terms,
                 matched_tags=m.matched_tags,
                 filed=m.filed,
             )
-            for m in models
+            for m, strength in zip(models, strengths([m.score for m in models]), strict=True)
         ],
         interests=[interest_out(i) for i in interests],
         interest_count=len(every_interest),
@@ -343,6 +346,7 @@ def opportunities(
                 domain=s.domain,
                 region=s.region,
                 score=round(r.score, 4),
+                strength=r.strength,
                 reasons=r.reasons,
                 matched_terms=r.matched_terms,
                 matched_tags=r.matched_tags,

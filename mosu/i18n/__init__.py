@@ -19,6 +19,7 @@ from mosu.i18n.messages import (
     challenges,
     desk,
     grading,
+    match_strength,
     notices,
     ops,
     perf,
@@ -69,6 +70,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     voucher_form.MESSAGES,
     notices.MESSAGES,
     ops.MESSAGES,
+    match_strength.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -8,6 +8,7 @@ Chinese: the matched terms, the matched capability tags, the filing facts, the r
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -21,13 +22,26 @@ from mosu.matching.profiles import (
     SupplierProfile,
     serves_region,
 )
+from mosu.matching.reasons import (
+    discriminating,
+    display_terms,
+    matched_tags,
+    matched_terms,
+    strengths,
+)
 from mosu.matching.tokens import Tokenizer, default_tokenizer
+
+__all__ = ["Matcher", "Method", "Recommendation", "display_terms", "rrf"]
 
 #: ``bm25`` is the default: on the shipped relevance set RRF with the 4-bit e5-small lowers
 #: nDCG@10 (0.668 against 0.697, bench/matching.py), so fusion is opt-in until one beats it.
 Method = Literal["bm25", "dense", "rrf"]
 RRF_K = 60
-SHOWN_TERMS = 8
+NO_AI_SUPPLY = 0.5
+"""The layer prior: a supplier with no model, no catalogue offer and no AI layer (an
+installer, a law firm, an outsourced call centre) keeps half its lexical score."""
+PRIOR_DEPTH = 30
+"""How many hits past ``k`` the prior may reorder."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,8 @@ class Recommendation:
     filed_models: list[str] = field(default_factory=list)
     bm25_rank: int | None = None
     dense_rank: int | None = None
+    strength: int = 0
+    """The score as a percentage of the best recommendation in the same list (100)."""
 
 
 def rrf(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str, float]]:
@@ -53,12 +69,18 @@ def rrf(rankings: Sequence[Sequence[str]], *, k: int = RRF_K) -> list[tuple[str,
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 
+def apply_prior(hits: list[Hit], prior: dict[str, float]) -> list[Hit]:
+    """Hits with their scores scaled by ``prior`` (absent: 1), best first again."""
+    scaled = [Hit(h.doc_id, h.score * prior.get(h.doc_id, 1.0)) for h in hits]
+    return sorted(scaled, key=lambda h: (-h.score, h.doc_id))
+
+
 def supplier_attrs(profile: SupplierProfile) -> set[str]:
     attrs = {f"layer:{layer}" for layer in profile.layers}
     attrs |= {f"region:{region}" for region in profile.regions}
     if profile.has_filed_model:
         attrs.add("filed")
-    if profile.models or profile.case_studies:
+    if profile.is_supplier:
         attrs.add("offers")
     return attrs
 
@@ -72,8 +94,8 @@ def supplier_filter(
 ) -> list[frozenset[str]]:
     """The attribute filter for documents carrying ``supplier_attrs`` (suppliers, models).
 
-    ``offering_only`` keeps suppliers with a model or a case study: on a live platform the
-    registry also holds the demand side (public bodies, hospitals), which offer nothing.
+    ``offering_only`` keeps organisations that offer something (``is_supplier``): on a live
+    platform the registry also holds the demand side (public bodies, hospitals).
     """
     where: list[frozenset[str]] = []
     if offering_only:
@@ -96,11 +118,31 @@ def scenario_attrs(scenario: ScenarioProfile) -> set[str]:
     }
 
 
-def display_terms(contributions: dict[str, float]) -> list[str]:
-    """Matched terms by weight, leaving out those inside a longer matched term."""
-    ranked = sorted(contributions, key=lambda t: (-contributions[t], t))
-    shown = [t for t in ranked if len(t) > 1 and not any(t != o and t in o for o in ranked)]
-    return shown[:SHOWN_TERMS]
+def fact_kinds(
+    profiles: Sequence[SupplierProfile],
+    wanted_region: str,
+    *,
+    filed: bool,
+    layers: bool,
+    region: str | None,
+) -> frozenset[str]:
+    """Which facts are reasons for this list: those filtered on (``layer!`` shows every
+    layer), and those that differ among the results: ``filed`` and ``region`` then show on
+    the results that have them, ``layer:<x>`` marks a layer fewer than half the results share.
+    An absence (no filed model) is never a reason."""
+    kinds = set()
+    if filed or discriminating([p.has_filed_model for p in profiles]):
+        kinds.add("filed")
+    if layers:
+        kinds.add("layer!")
+    else:
+        counts = Counter(layer for p in profiles for layer in set(p.layers))
+        kinds |= {f"layer:{x}" for x, n in counts.items() if 2 * n < len(profiles)}
+    wanted = region or wanted_region
+    covered = [serves_region(p.regions, wanted) for p in profiles]
+    if wanted and (region or discriminating(covered)):
+        kinds.add("region")
+    return frozenset(kinds)
 
 
 class Matcher:
@@ -120,6 +162,8 @@ class Matcher:
         self.suppliers = Index(tokenizer=self.tokenizer)
         self.scenarios = Index(tokenizer=self.tokenizer)
         self._supplier: dict[str, SupplierProfile] = {}
+        self._prior: dict[str, float] = {}
+        """Suppliers whose scores the layer prior scales (absent: 1)."""
         self._scenario: dict[str, ScenarioProfile] = {}
 
     # ------------------------------------------------------------ keeping the indexes current
@@ -128,7 +172,7 @@ class Matcher:
         """Add or replace supplier profiles (bulk: one sort for all postings)."""
         profiles = list(profiles)
         for p in profiles:
-            self._supplier[p.organisation_id] = p
+            self._keep_supplier(p)
         self.suppliers.add_many((p.organisation_id, p.text(), supplier_attrs(p)) for p in profiles)
         if self.embedder is not None and profiles:
             vectors = self.embedder.passage([p.text() for p in profiles])
@@ -136,7 +180,7 @@ class Matcher:
 
     def upsert_supplier(self, profile: SupplierProfile) -> None:
         """Add or replace one supplier; only its own postings change."""
-        self._supplier[profile.organisation_id] = profile
+        self._keep_supplier(profile)
         vector = None
         if self.embedder is not None:
             vector = self.embedder.passage([profile.text()])[0]
@@ -144,8 +188,16 @@ class Matcher:
             profile.organisation_id, profile.text(), attrs=supplier_attrs(profile), vector=vector
         )
 
+    def _keep_supplier(self, profile: SupplierProfile) -> None:
+        self._supplier[profile.organisation_id] = profile
+        if profile.shows_ai_supply:
+            self._prior.pop(profile.organisation_id, None)
+        else:
+            self._prior[profile.organisation_id] = NO_AI_SUPPLY
+
     def remove_supplier(self, organisation_id: str) -> None:
         self._supplier.pop(organisation_id, None)
+        self._prior.pop(organisation_id, None)
         self.suppliers.remove(organisation_id)
 
     def upsert_scenarios(self, scenarios: Iterable[ScenarioProfile]) -> None:
@@ -179,7 +231,14 @@ class Matcher:
         return method
 
     def _rank(
-        self, index: Index, text: str, *, k: int, where: Filter, method: Method
+        self,
+        index: Index,
+        text: str,
+        *,
+        k: int,
+        where: Filter,
+        method: Method,
+        prior: dict[str, float] | None = None,
     ) -> list[tuple[str, float, int | None, int | None]]:
         method = self._method(method, index)
         terms = self.tokenizer.tokens(text)
@@ -187,7 +246,9 @@ class Matcher:
         lexical: list[Hit] = []
         dense: list[Hit] = []
         if method in ("bm25", "rrf"):
-            lexical = index.search_terms(terms, k=depth, where=where)
+            lexical = index.search_terms(terms, k=depth + PRIOR_DEPTH * bool(prior), where=where)
+            if prior:
+                lexical = apply_prior(lexical, prior)[:depth]
         if method in ("dense", "rrf"):
             assert self.embedder is not None
             vector = self.embedder.query([text])[0]
@@ -210,10 +271,11 @@ class Matcher:
         filed_only: bool = False,
         layers: Iterable[str] = (),
         region: str | None = None,
-        offering_only: bool = False,
+        offering_only: bool = True,
         method: Method = "bm25",
     ) -> list[Recommendation]:
-        """Suppliers for a scenario, best first.
+        """Suppliers for a scenario, best first: organisations that offer something (unless
+        ``offering_only`` is off), the layer prior applied to the lexical ranking.
 
         ``filed_only`` keeps suppliers with a model under an active 备案; ``layers`` keeps
         those in any of the given chain layers; ``region`` keeps those serving it (a supplier
@@ -222,10 +284,19 @@ class Matcher:
         where = supplier_filter(
             filed_only=filed_only, layers=layers, region=region, offering_only=offering_only
         )
-        ranked = self._rank(self.suppliers, scenario.text(), k=k, where=where, method=method)
+        ranked = self._rank(
+            self.suppliers, scenario.text(), k=k, where=where, method=method, prior=self._prior
+        )
+        profiles = [self._supplier[doc] for doc, *_ in ranked]
+        facts = fact_kinds(
+            profiles, scenario.region, filed=filed_only, layers=bool(list(layers)), region=region
+        )
+        strength = strengths([s for _, s, _, _ in ranked])
         return [
-            self.explain_supplier(scenario, doc, score=s, bm25_rank=lr, dense_rank=dr)
-            for doc, s, lr, dr in ranked
+            self.explain_supplier(
+                scenario, doc, score=s, bm25_rank=lr, dense_rank=dr, facts=facts, strength=st
+            )
+            for (doc, s, lr, dr), st in zip(ranked, strength, strict=True)
         ]
 
     def scenarios_for(
@@ -245,29 +316,27 @@ class Matcher:
             allowed = {f"region:{r}" for r in supplier.regions} | {f"region:{NATIONWIDE}"}
             where.append(frozenset(allowed))
         ranked = self._rank(self.scenarios, supplier.text(), k=k, where=where, method=method)
+        regions = [self._scenario[doc].region for doc, *_ in ranked]
+        show_region = discriminating(regions)
+        strength = strengths([s for _, s, _, _ in ranked])
         return [
-            self.explain_scenario(supplier, doc, score=s, bm25_rank=lr, dense_rank=dr)
-            for doc, s, lr, dr in ranked
+            self.explain_scenario(
+                supplier, doc, score=s, bm25_rank=lr, dense_rank=dr, region=show_region, strength=st
+            )
+            for (doc, s, lr, dr), st in zip(ranked, strength, strict=True)
         ]
 
     def search(self, text: str, *, k: int = 10, method: Method = "bm25") -> list[Recommendation]:
         """Free-text search over suppliers (the registry's list search)."""
         query = ScenarioProfile(scenario_id="", title=text)
         ranked = self._rank(self.suppliers, text, k=k, where=(), method=method)
+        strength = strengths([s for _, s, _, _ in ranked])
         return [
-            self.explain_supplier(query, doc, score=s, bm25_rank=lr, dense_rank=dr)
-            for doc, s, lr, dr in ranked
+            self.explain_supplier(query, doc, score=s, bm25_rank=lr, dense_rank=dr, strength=st)
+            for (doc, s, lr, dr), st in zip(ranked, strength, strict=True)
         ]
 
     # ------------------------------------------------------------ reasons
-
-    def _matched_tags(
-        self, terms: set[str], tags: Iterable[str], wanted: Iterable[str]
-    ) -> list[str]:
-        wanted_set = set(wanted)
-        exact = [t for t in tags if t in wanted_set]
-        overlap = [t for t in tags if t not in wanted_set and terms & set(self.tokenizer.cut(t))]
-        return exact + overlap
 
     def explain_supplier(
         self,
@@ -277,13 +346,19 @@ class Matcher:
         score: float = 0.0,
         bm25_rank: int | None = None,
         dense_rank: int | None = None,
+        facts: frozenset[str] = frozenset(),
+        strength: int = 0,
     ) -> Recommendation:
-        """Why a supplier fits a scenario: terms, tags, filings, region, semantic rank."""
+        """Why a supplier fits a scenario: discriminating terms, tags answering the scenario,
+        the ``facts`` (filed, region, layer) that tell this list apart, semantic rank."""
         profile = self._supplier[organisation_id]
         terms = self.tokenizer.tokens(scenario.text())
-        matched = display_terms(self.suppliers.contributions(terms, organisation_id))
-        tags = self._matched_tags(
-            set(terms), profile.capability_tags, scenario.required_capabilities
+        matched = matched_terms(self.suppliers, self.tokenizer, terms, organisation_id)
+        tags = matched_tags(
+            self.tokenizer,
+            self.tokenizer.cut(scenario.text()),
+            profile.capability_tags,
+            scenario.required_capabilities,
         )
         filed = list(profile.filed_models)
         reasons = []
@@ -291,14 +366,13 @@ class Matcher:
             reasons.append("关键词匹配：" + "、".join(matched))
         if tags:
             reasons.append("能力标签：" + "、".join(tags))
-        if filed:
+        if "filed" in facts and filed:
             reasons.append("已备案模型：" + "、".join(filed))
-        else:
-            reasons.append("暂无有效备案的模型")
-        if scenario.region and serves_region(profile.regions, scenario.region):
+        if "region" in facts and serves_region(profile.regions, scenario.region):
             reasons.append("服务地区覆盖：" + "、".join(profile.regions))
-        if profile.layers:
-            reasons.append("产业链层级：" + "、".join(LAYER_ZH.get(x, x) for x in profile.layers))
+        shown = [x for x in profile.layers if "layer!" in facts or f"layer:{x}" in facts]
+        if shown:
+            reasons.append("产业链层级：" + "、".join(LAYER_ZH.get(x, x) for x in shown))
         if dense_rank is not None:
             reasons.append(f"语义相近（向量检索第 {dense_rank} 位）")
         return Recommendation(
@@ -310,6 +384,7 @@ class Matcher:
             filed_models=filed,
             bm25_rank=bm25_rank,
             dense_rank=dense_rank,
+            strength=strength,
         )
 
     def explain_scenario(
@@ -320,14 +395,19 @@ class Matcher:
         score: float = 0.0,
         bm25_rank: int | None = None,
         dense_rank: int | None = None,
+        region: bool = False,
+        strength: int = 0,
     ) -> Recommendation:
-        """Why a scenario suits a supplier: terms, which of its tags are asked for, region."""
+        """Why a scenario suits a supplier: discriminating terms, which of its tags are asked
+        for, the domain, the region when it tells the list apart."""
         scenario = self._scenario[scenario_id]
         terms = self.tokenizer.tokens(supplier.text())
-        matched = display_terms(self.scenarios.contributions(terms, scenario_id))
-        scenario_terms = set(self.tokenizer.tokens(scenario.text()))
-        tags = self._matched_tags(
-            scenario_terms, supplier.capability_tags, scenario.required_capabilities
+        matched = matched_terms(self.scenarios, self.tokenizer, terms, scenario_id)
+        tags = matched_tags(
+            self.tokenizer,
+            self.tokenizer.cut(scenario.text()),
+            supplier.capability_tags,
+            scenario.required_capabilities,
         )
         reasons = []
         if matched:
@@ -336,7 +416,7 @@ class Matcher:
             reasons.append("可对应的能力标签：" + "、".join(tags))
         if scenario.domain:
             reasons.append(f"场景领域：{scenario.domain}")
-        if scenario.region:
+        if region and scenario.region:
             reasons.append(f"场景地区：{scenario.region}")
         if dense_rank is not None:
             reasons.append(f"语义相近（向量检索第 {dense_rank} 位）")
@@ -349,4 +429,5 @@ class Matcher:
             filed_models=list(supplier.filed_models),
             bm25_rank=bm25_rank,
             dense_rank=dense_rank,
+            strength=strength,
         )

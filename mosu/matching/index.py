@@ -20,6 +20,8 @@ Scoring is BM25 in Lucene's variant (as bm25s's default ``method="lucene"``)::
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,50 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 Filter = Sequence[frozenset[str]]
+PARALLEL_MIN = 20_000
+"""Batches at least this large are tokenised in worker processes (forking costs ~0.1 s)."""
+_SEP = "\x00"
+_worker_tokenizer: Tokenizer | None = None
+
+
+def _count_chunk(texts: list[str]) -> list[tuple[str, bytes]]:
+    """In a worker: each text's distinct terms (joined) and their counts (int32 bytes)."""
+    tokenizer = _worker_tokenizer
+    assert tokenizer is not None
+    out = []
+    for text in texts:
+        counts = Counter(tokenizer.tokens(text))
+        out.append((_SEP.join(counts), np.fromiter(counts.values(), np.int32).tobytes()))
+    return out
+
+
+def tokenise_counts(
+    tokenizer: Tokenizer, texts: Sequence[str], workers: int = 1
+) -> list[tuple[list[str], npt.NDArray[np.int32]]]:
+    """Each text's distinct index terms and their counts, in ``workers`` forked processes
+    when more than one (where ``fork`` exists), else here."""
+    global _worker_tokenizer
+    if workers <= 1 or "fork" not in mp.get_all_start_methods() or len(texts) < 2 * workers:
+        out = []
+        for text in texts:
+            counts = Counter(tokenizer.tokens(text))
+            out.append((list(counts), np.fromiter(counts.values(), np.int32, len(counts))))
+        return out
+    size = -(-len(texts) // (workers * 4))
+    chunks = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+    _worker_tokenizer = tokenizer
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            parts = pool.map(_count_chunk, chunks)
+    finally:
+        _worker_tokenizer = None
+    return [
+        (keys.split(_SEP) if keys else [], np.frombuffer(raw, np.int32))
+        for part in parts
+        for keys, raw in part
+    ]
+
+
 """Attribute groups: a document passes when it has at least one attribute of every group."""
 
 
@@ -64,9 +110,13 @@ class Index:
         k1: float = 1.2,
         b: float = 0.75,
         compact_ratio: float = 0.25,
+        query_tf: float = 1.0,
     ) -> None:
         self.tokenizer = tokenizer or default_tokenizer()
         self.k1, self.b = k1, b
+        self.query_tf = query_tf
+        """A term repeated ``n`` times in the query weighs ``1 + query_tf · ln n`` (0: BM25's
+        distinct query terms)."""
         self.compact_ratio = compact_ratio
         self.vocab: dict[str, int] = {}
         self._terms: list[str] = []
@@ -189,26 +239,30 @@ class Index:
         if dead > 64 and dead > self.compact_ratio * len(self._ids):
             self.compact()
 
-    def add_many(self, docs: Iterable[tuple[str, str, Iterable[str]]]) -> None:
-        """Bulk indexing of ``(doc_id, text, attrs)``: postings built by one sort, not per doc."""
-        tokens = self.tokenizer.tokens
-        heads: list[tuple[str, frozenset[str]]] = []
-        terms: list[str] = []
-        tfs: list[int] = []
-        sizes: list[int] = []
-        for doc_id, text, attrs in docs:
-            counts = Counter(tokens(text))
-            heads.append((doc_id, frozenset(attrs)))
-            terms.extend(counts)
-            tfs.extend(counts.values())
-            sizes.append(len(counts))
+    def add_many(
+        self, docs: Iterable[tuple[str, str, Iterable[str]]], *, workers: int | None = None
+    ) -> None:
+        """Bulk indexing of ``(doc_id, text, attrs)``: postings built by one sort, not per doc.
+
+        With ``workers`` > 1 (default: one per CPU for batches of ``PARALLEL_MIN`` or more)
+        the texts are tokenised in forked worker processes, each with the parent's tokenizer;
+        the parent only maps the returned terms to ids and sorts the postings.
+        """
+        docs = list(docs)
+        heads = [(doc_id, frozenset(attrs)) for doc_id, _, attrs in docs]
+        texts = [text for _, text, _ in docs]
+        if workers is None:
+            workers = (os.cpu_count() or 1) if len(texts) >= PARALLEL_MIN else 1
+        counted = tokenise_counts(self.tokenizer, texts, workers)
         get, term_id = self.vocab.get, self._term_id
+        terms = [t for keys, _ in counted for t in keys]
         ids = np.array(
             [tid if (tid := get(t)) is not None else term_id(t) for t in terms], dtype=np.int64
         )
-        cuts = np.cumsum(sizes)[:-1]
+        tfs = np.concatenate([c for _, c in counted]) if counted else np.zeros(0)
+        cuts = np.cumsum([len(keys) for keys, _ in counted])[:-1]
         doc_ids = np.split(ids, cuts)
-        doc_tfs = np.split(np.array(tfs, dtype=np.float64), cuts)
+        doc_tfs = np.split(tfs.astype(np.float64), cuts)
         for doc_id, _ in heads:
             self.remove(doc_id)
         self._bulk([(d, a, i, f) for (d, a), i, f in zip(heads, doc_ids, doc_tfs, strict=True)])
@@ -321,7 +375,7 @@ class Index:
             self._norm = self.k1 * (1.0 - self.b + self.b * self._dl[:n] / avgdl)
         norm = self._norm
         slot_parts, value_parts = [], []
-        for term in dict.fromkeys(terms):
+        for term, qtf in Counter(terms).items():
             tid = self.vocab.get(term)
             if tid is None or not self._df[tid]:
                 continue
@@ -329,7 +383,8 @@ class Index:
             slots = self._post_slots[tid][:size]
             tf = self._post_tf[tid][:size]
             slot_parts.append(slots)
-            value_parts.append(self.idf(term) * tf / (tf + norm[slots]))
+            weight = self.idf(term) * (1.0 + self.query_tf * math.log(qtf))
+            value_parts.append(weight * tf / (tf + norm[slots]))
         if not slot_parts:
             return np.zeros(n)
         summed = np.bincount(
@@ -394,3 +449,14 @@ class Index:
     def attrs_of(self, doc_id: str) -> frozenset[str]:
         slot = self._slot_of.get(doc_id)
         return frozenset() if slot is None else self._doc_attrs[slot]
+
+    def doc_frequency(self, term: str) -> int:
+        """How many live documents hold ``term``."""
+        tid = self.vocab.get(term)
+        return int(self._df[tid]) if tid is not None else 0
+
+    def terms_of(self, doc_id: str) -> set[str]:
+        """The index terms of one document (empty for an unknown id)."""
+        slot = self._slot_of.get(doc_id)
+        doc = self._doc_terms[slot] if slot is not None else None
+        return set() if doc is None else set(self._terms_of(doc[0]))

@@ -17,6 +17,9 @@ LAYER_ZH = {
     "service": "服务",
 }
 NATIONWIDE = "全国"
+AI_LAYERS = frozenset({"compute", "corpus", "model", "application"})
+"""Layers that are AI supply in themselves; 服务 (service) also covers consultancies,
+outsourced call centres and installers, so it counts only with a model behind it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,19 @@ class SupplierProfile:
     regions: tuple[str, ...] = ()
     models: tuple[ModelBrief, ...] = ()
     case_studies: tuple[CaseStudy, ...] = ()
+    has_offer: bool = False
+    """Lists an offer in the supply catalogue (compute pool, corpus offer, model service)."""
+
+    @property
+    def is_supplier(self) -> bool:
+        """Offers something: a model, a case study, a catalogue offer or a chain layer. A
+        hotline centre or a hospital in the registry is demand, never recommended."""
+        return bool(self.models or self.case_studies or self.has_offer or self.layers)
+
+    @property
+    def shows_ai_supply(self) -> bool:
+        """Has a model, a catalogue offer or an AI layer (the layer prior's question)."""
+        return bool(self.models or self.has_offer or AI_LAYERS.intersection(self.layers))
 
     @property
     def capability_tags(self) -> tuple[str, ...]:

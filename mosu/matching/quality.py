@@ -38,11 +38,15 @@ class Quality:
     queries: int
 
 
-def evaluate(matcher: Matcher, rs: RelevanceSet, *, method: Method, k: int = 10) -> Quality:
-    """Mean nDCG@k and recall@k of ``suppliers_for`` over the set's scenarios (no filters)."""
+def evaluate(
+    matcher: Matcher, rs: RelevanceSet, *, method: Method, k: int = 10, offering_only: bool = True
+) -> Quality:
+    """Mean nDCG@k and recall@k of ``suppliers_for`` over the set's scenarios (no filters
+    but ``offering_only``, which keeps organisations that offer something, as pages do)."""
     ndcgs, recalls = [], []
     for scenario in rs.scenarios:
-        ranked = [r.doc_id for r in matcher.suppliers_for(scenario, k=k, method=method)]
+        found = matcher.suppliers_for(scenario, k=k, method=method, offering_only=offering_only)
+        ranked = [r.doc_id for r in found]
         labels = rs.labels[scenario.scenario_id]
         ndcgs.append(ndcg_at_k(ranked, labels, k))
         recalls.append(recall_at_k(ranked, labels, k))

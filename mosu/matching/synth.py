@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from mosu.matching.profiles import (
@@ -228,7 +229,10 @@ def build(n_suppliers: int = 320, n_scenarios: int = 60, *, seed: int = SEED) ->
 def dump(rs: RelevanceSet) -> str:
     payload = {
         "notice": rs.notice,
-        "suppliers": [asdict(s) for s in rs.suppliers],
+        # has_offer (a catalogue offer) is a live-platform fact the generator never sets
+        "suppliers": [
+            {k: v for k, v in asdict(s).items() if k != "has_offer"} for s in rs.suppliers
+        ],
         "scenarios": [asdict(s) for s in rs.scenarios],
         "labels": rs.labels,
     }
@@ -281,3 +285,59 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def _reword(rng: random.Random, text: str, pool: list[str]) -> str:
+    """``text`` with a few pool words spliced into every clause, so clauses rarely repeat."""
+    clauses = re.split(r"([，。；、])", text)
+    out = []
+    for part in clauses:
+        if part and part not in "，。；、":
+            words = rng.sample(pool, 2)
+            cut = rng.randint(0, len(part))
+            part = f"{part[:cut]}{words[0]}{part[cut:]}{words[1]}"
+        out.append(part)
+    return "".join(out)
+
+
+def generate_varied_suppliers(n: int, *, seed: int = SEED) -> list[SupplierProfile]:
+    """``n`` suppliers as ``generate_suppliers`` makes them, then reworded: every clause of
+    every free text and tag gets words from the domain vocabulary spliced in, so few clauses
+    repeat (the tokeniser's clause cache hits under 30%, as varied real profiles would)."""
+    from mosu.matching.tokens import read_word_list
+
+    rng = random.Random(seed + 1)
+    pool = sorted({line.split()[0] for line in read_word_list("domain_dict.txt")})
+    pool += sorted({w for d in DOMAINS.values() for w in d[0]})
+    profiles, _ = generate_suppliers(n, seed=seed)
+    out = []
+    for p in profiles:
+        models = tuple(
+            replace(
+                m,
+                description=_reword(rng, m.description, pool),
+                name=f"{rng.choice(pool)}{m.name.replace(' ', '')}",
+                capability_tags=tuple(
+                    rng.choice(pool) + t + rng.choice(pool) for t in m.capability_tags
+                ),
+            )
+            for m in p.models
+        )
+        cases = tuple(
+            replace(
+                c,
+                title=_reword(rng, c.title, pool),
+                customer_type=_reword(rng, c.customer_type, pool),
+                text=_reword(rng, c.text, pool),
+            )
+            for c in p.case_studies
+        )
+        out.append(
+            replace(
+                p,
+                description=_reword(rng, p.description, pool),
+                models=models,
+                case_studies=cases,
+            )
+        )
+    return out

@@ -34,6 +34,8 @@ _RAW_CLAUSE = re.compile(r"[\w+#&.%\-＋＃＆．％－]+")
 _WORDLIKE = re.compile(r"\w")
 _ASCII_RUN = re.compile(r"[a-z0-9]+|[^a-z0-9]+")
 _CACHE_LIMIT = 500_000
+SYNONYM_MARK = "≈"
+"""Prefix of a synonym group's index term (≈光学字符识别 stands for OCR, 文字识别, …)."""
 
 
 def _load_jieba() -> Any:
@@ -73,6 +75,7 @@ class Tokenizer:
         *,
         dictionary: Iterable[str] | None = None,
         stop_words: Iterable[str] | None = None,
+        synonyms: Iterable[str] | None = None,
         cache_limit: int = _CACHE_LIMIT,
     ) -> None:
         jieba = _load_jieba()
@@ -90,11 +93,23 @@ class Tokenizer:
             self._jieba.add_word(word, freq, tag)
             self._fast.add_word(word, freq, tag)
             terms.add(word)
+        groups = read_word_list("synonyms.txt") if synonyms is None else list(synonyms)
+        self.synonyms: dict[str, str] = {}
+        """Each member of a synonym group → the group's index term (``≈`` + first member)."""
+        for line in groups:
+            members = [normalise(w) for w in line.split()]
+            for word in members:
+                self.synonyms[word] = SYNONYM_MARK + members[0]
+                if word not in terms and not word.isascii():
+                    self._jieba.add_word(word, 8000, "n")
+                    self._fast.add_word(word, 8000, "n")
+                    terms.add(word)
         self.domain_terms = frozenset(terms)
         words = read_word_list("stopwords.txt") if stop_words is None else stop_words
         self.stop_words: frozenset[str] = frozenset(normalise(w) for w in words)
         self._freq: dict[str, int] = self._jieba.FREQ
         self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._words: dict[str, tuple[str, ...]] = {}
         self._cache_limit = cache_limit
         self.cache_hits = 0
         self.cache_misses = 0
@@ -110,37 +125,67 @@ class Tokenizer:
             self.cache_hits += 1
             return hit
         self.cache_misses += 1
-        stop, cut = self.stop_words, self._fast.cut
-        words = tuple(
-            w
-            for clause in _CLAUSE.findall(normalise(raw))
-            for w in cut(clause, False)
-            if w not in stop and _WORDLIKE.search(w)
-        )
-        entry = (words, tuple(self._expand(words)))
+        stop, cut, memo = self.stop_words, self._fast.cut, self._words
+        words: list[str] = []
+        terms: list[str] = []
+        for clause in _CLAUSE.findall(normalise(raw)):
+            for w in cut(clause, False):
+                found = memo.get(w)
+                if found is None:  # a stop word or punctuation indexes nothing: ()
+                    keep = w not in stop and _WORDLIKE.search(w)
+                    found = memo[w] = self._word_terms(w) if keep else ()
+                if found:
+                    words.append(w)
+                    terms += found
+        entry = (tuple(words), tuple(terms))
         if len(self._cache) >= self._cache_limit:
             self._cache.clear()
+        if len(self._words) >= _CACHE_LIMIT:
+            self._words.clear()
         self._cache[raw] = entry
         return entry
 
     def _expand(self, words: Iterable[str]) -> list[str]:
+        """Index terms of precise words: each word's terms, memoised per word (words repeat
+        far more than clauses do, even in varied text)."""
         out: list[str] = []
-        freq = self._freq
+        memo = self._words
         for word in words:
-            n = len(word)
-            if n > 2 and not word.isascii():
-                parts: dict[str, None] = {}
-                runs = _ASCII_RUN.findall(word)
-                if len(runs) > 1:  # 12345热线 → 12345, 热线
-                    parts.update((r, None) for r in runs if r.isascii() or freq.get(r))
-                for size in (2, 3):
-                    for i in range(n - size + 1):
-                        part = word[i : i + size]
-                        if part != word and freq.get(part) and part not in self.stop_words:
-                            parts[part] = None
-                out += parts
-            out.append(word)
+            terms = memo.get(word)
+            if terms is None:
+                terms = memo[word] = self._word_terms(word)
+            out += terms
         return out
+
+    def _word_terms(self, word: str) -> tuple[str, ...]:
+        """The dictionary words inside a long word, then the word, each followed by its
+        synonym group's index term: documents and queries meet on the group whichever member
+        they use (OCR and 文字识别)."""
+        freq = self._freq
+        parts: dict[str, None] = {}
+        n = len(word)
+        if n > 2 and not word.isascii():
+            runs = _ASCII_RUN.findall(word)
+            if len(runs) > 1:  # 12345热线 → 12345, 热线
+                parts.update((r, None) for r in runs if r.isascii() or freq.get(r))
+            for size in (2, 3):
+                for i in range(n - size + 1):
+                    part = word[i : i + size]
+                    if part != word and freq.get(part) and part not in self.stop_words:
+                        parts[part] = None
+        out: list[str] = []
+        groups: set[str] = set()
+        for term in [*parts, word]:
+            out.append(term)
+            group = self.synonyms.get(term)
+            if group is not None and group not in groups:
+                groups.add(group)
+                out.append(group)
+        return tuple(out)
+
+    def group_of(self, term: str) -> str | None:
+        """The synonym group's index term of ``term`` (normalised), or None."""
+        return self.synonyms.get(normalise(term))
 
     def reference_cut(self, clause: str) -> list[str]:
         """The Python jieba's precise cut of one clause (what ``rjieba`` must agree with)."""
@@ -165,6 +210,7 @@ class Tokenizer:
 
     def clear_cache(self) -> None:
         self._cache.clear()
+        self._words.clear()
         self.cache_hits = self.cache_misses = 0
 
 

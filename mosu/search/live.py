@@ -39,6 +39,10 @@ from mosu.matching.profiles import (
 from mosu.matching.tokens import Tokenizer, default_tokenizer
 from mosu.registry.models import CaseStudy, Filing, FilingKind, FilingStatus, Model, Organisation
 from mosu.scenarios.models import Scenario
+from mosu.supply.models import ComputePool, CorpusOffer, ModelService
+
+OFFER_TABLES = (ComputePool, CorpusOffer, ModelService)
+"""The supply catalogue: an organisation with an active entry here offers something."""
 
 Stamp = tuple[object, ...]
 SEARCH_DEPTH = 1000
@@ -108,8 +112,11 @@ def supplier_from_organisation(org: Organisation) -> SupplierProfile:
     )
 
 
-def supplier_profile(org: Organisation, cases: Iterable[CaseStudy]) -> SupplierProfile:
-    """An organisation's capability profile: the registry's facts and its case studies."""
+def supplier_profile(
+    org: Organisation, cases: Iterable[CaseStudy], *, has_offer: bool = False
+) -> SupplierProfile:
+    """An organisation's capability profile: the registry's facts, its case studies and
+    whether it has an active offer in the supply catalogue."""
     base = supplier_from_organisation(org)
     briefs = tuple(CaseBrief(c.title, c.customer_type, c.text) for c in cases)
     return SupplierProfile(
@@ -120,6 +127,7 @@ def supplier_profile(org: Organisation, cases: Iterable[CaseStudy]) -> SupplierP
         regions=base.regions,
         models=base.models,
         case_studies=briefs,
+        has_offer=has_offer,
     )
 
 
@@ -147,6 +155,17 @@ def required_words(tokenizer: Tokenizer, query: str) -> tuple[list[str], int]:
     words = list(dict.fromkeys(tokenizer.cut(query)))
     need = len(words) if len(words) <= 3 else -(-2 * len(words) // 3)
     return words, need
+
+
+def _offering(session: Session, ids: Sequence[int] | None = None) -> set[int]:
+    """Organisations (of ``ids``, or all) with an active entry in the supply catalogue."""
+    out: set[int] = set()
+    for table in OFFER_TABLES:
+        query = select(table.organisation_id).where(table.active.is_(True)).distinct()
+        if ids is not None:
+            query = query.where(table.organisation_id.in_(ids))
+        out.update(session.scalars(query))
+    return out
 
 
 class LiveIndex:
@@ -189,6 +208,8 @@ class LiveIndex:
             select(CaseStudy.id, CaseStudy.organisation_id, CaseStudy.updated_at)
         ):
             org_parts[org_id].append(("case", case_id, updated))
+        for org_id in _offering(session):
+            org_parts[org_id].append(("offer",))
         org_stamps: dict[int, Stamp] = {
             org_id: (updated, tuple(sorted(org_parts.get(org_id, ()), key=repr)))
             for org_id, updated in orgs.items()
@@ -240,7 +261,8 @@ class LiveIndex:
             select(CaseStudy).where(CaseStudy.organisation_id.in_(ids)).order_by(CaseStudy.id)
         ):
             cases[case.organisation_id].append(case)
-        profiles = [supplier_profile(o, cases[o.id]) for o in orgs]
+        offering = _offering(session, ids)
+        profiles = [supplier_profile(o, cases[o.id], has_offer=o.id in offering) for o in orgs]
         if len(profiles) == 1:
             self.matcher.upsert_supplier(profiles[0])
         else:
@@ -278,15 +300,19 @@ class LiveIndex:
     # ------------------------------------------------------------ reading
 
     def _matching_ids(self, index: Index, query: str) -> list[int]:
-        """Ids of the documents holding enough of the query's words, best BM25 first."""
+        """Ids of the documents holding enough of the query's words (a word or one of its
+        synonyms: 工单派发 is held by 工单分派), best BM25 first."""
         words, need = required_words(self.tokenizer, query)
         if not words:
             return []
         hits = index.search_terms(self.tokenizer.tokens(query), k=SEARCH_DEPTH)
+        group = {w: self.tokenizer.group_of(w) for w in words}
+        asked = [*words, *(g for g in group.values() if g)]
         out = []
         for hit in hits:
-            have = index.contributions(words, hit.doc_id)
-            if len(have) >= need and all(w in have for w in words if w.isascii()):
+            have = index.contributions(asked, hit.doc_id)
+            held = [w for w in words if w in have or group[w] in have]
+            if len(held) >= need and all(w in held for w in words if w.isascii()):
                 out.append(int(hit.doc_id))
         return out
 

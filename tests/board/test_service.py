@@ -102,7 +102,8 @@ def test_the_index_follows_every_kind_of_change_without_a_rebuild(
     )
     db.commit()
     recs = service.recommendations(db, actor=PUBLIC, scenario_id=scenario.id)
-    assert recs.suppliers == []  # org_a offers nothing yet: no model, no case study
+    # org_a sits in a chain layer (模型), so it counts as a supplier even before its first model
+    assert [s.organisation_id for s in recs.suppliers] == [world.org_a]
     ai_models.create_model(
         db,
         actor=OPERATOR,
