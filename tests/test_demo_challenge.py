@@ -52,6 +52,7 @@ from mosu.review.panels import REMIND_JOB, confirm, panel_of
 from mosu.review.results import panel_results
 from mosu.review.scoring import close_panel, submit_score
 from mosu.review.shortlist import confirm_shortlist, proposed_shortlist
+from tests.conftest import on_primary_database
 
 pytestmark = pytest.mark.loopback_endpoints  # the fake endpoints run on loopback
 
@@ -96,6 +97,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.mark.slow
+@on_primary_database  # the races' storage is tested on both databases elsewhere
 def test_demo_challenges(engine: Engine, settings: Settings) -> None:
     """Built once (the race takes seconds), checked in two parts."""
     with Session(engine) as session:

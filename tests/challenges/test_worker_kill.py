@@ -17,7 +17,7 @@ from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import prompt_key
 from mosu.jobs.models import JobState
 from mosu.race.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
-from tests.conftest import World
+from tests.conftest import World, on_primary_database
 from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
 from tests.helpers.races import (
     OPERATOR,
@@ -29,7 +29,7 @@ from tests.helpers.races import (
 )
 from tests.helpers.waiting import wait_until
 
-pytestmark = pytest.mark.processes
+pytestmark = [pytest.mark.processes, on_primary_database]  # the queue's claims on both: tests/jobs
 
 LATENCY = 0.4  # the endpoint answers slowly: 60 samples, 16 at a time, take four rounds
 
