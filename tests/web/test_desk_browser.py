@@ -1,6 +1,7 @@
 """The day of each role from the desk (工作台), in Chromium: every item leads to where it is
 done, an action's message shows after its redirect, naming winners waits for a confirmation,
-and the results are announced on the challenge's page."""
+the results are announced on the challenge's page, and each decision's notice is delivered to
+the teams and the issuer."""
 
 from __future__ import annotations
 
@@ -32,6 +33,15 @@ def _desk(page: Page, world: World, who: str) -> None:
     page.context.clear_cookies()
     sign_in(page, Community(who, world.passwords[who]), "/desk")
     page.wait_for_selector("#desk-counts")
+
+
+def _notice(page: Page, world: World, who: str, title: str) -> None:
+    """``who`` signs in, sees an unread count in the header, and finds the notice delivered."""
+    _desk(page, world, who)
+    assert int(page.inner_text("#unread-count")) >= 1
+    page.click("#notifications-link")
+    page.wait_for_selector("#notification-list")
+    assert title in page.inner_text("#notification-list")
 
 
 def _count(page: Page, key: str) -> int:
@@ -68,6 +78,8 @@ def test_the_operator_and_the_issuer_from_the_desk(
     page.click("#desk-link")
     page.wait_for_selector("#desk-counts")
     assert _count(page, "applications") == 0 and page.locator("#flash").count() == 0
+    _notice(page, world, "supplier_b", "您对“政务热线问答揭榜”的揭榜申请已通过审核")
+    _desk(page, world, "operator")
 
     # naming the winner asks first, then announces the results
     page.goto(f"/challenges/{cid}/race")
@@ -96,6 +108,10 @@ def test_the_operator_and_the_issuer_from_the_desk(
     assert board.index("甲智能科技有限公司") < board.index("乙大模型有限公司")
     page.goto("/challenges")
     assert "甲智能科技有限公司" in page.inner_text(".winners")
+    title = reviewed.challenge.title
+    _notice(page, world, "demand", f"“{title}”已确定揭榜单位")
+    _notice(page, world, "supplier_a", f"恭喜！“甲智能科技有限公司”在“{title}”中揭榜成功")
+    _notice(page, world, "supplier_b", f"“{title}”已确定揭榜单位，“乙大模型有限公司”未获胜")
 
 
 def test_the_expert_from_the_desk(page: Page, world: World, db: Session) -> None:
