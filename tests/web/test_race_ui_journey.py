@@ -116,3 +116,9 @@ def test_a_supplier_races_from_the_ui(
     # its endpoint's health: the last submission's outcome
     page.goto("/account")
     assert "已完成" in page.inner_text("#endpoints .endpoint-health")
+
+    # each decision on the way reached the team as a notice
+    page.click("#notifications-link")
+    notices = page.inner_text("#notification-list")
+    for title in ("揭榜申请已通过审核", "揭榜申请已入围赛马", "“热线分拨赛马”的赛马已开始"):
+        assert title in notices, (title, notices)
