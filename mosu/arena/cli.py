@@ -44,9 +44,8 @@ def rank(
     elo: Annotated[bool, typer.Option("--elo", help="Show online Elo (K=4) beside.")] = False,
 ) -> None:
     """排行 / rank models by Bradley-Terry rating, by upper bound of the 95% interval."""
-    err = Console(stderr=True)
     if interval not in ("bootstrap", "sandwich", "none"):
-        err.print(f"[red]unknown interval {interval!r}: use bootstrap, sandwich or none[/red]")
+        _error(f"unknown interval {interval!r}: use bootstrap, sandwich or none")
         raise typer.Exit(2)
     method: IntervalMethod = interval  # type: ignore[assignment]
     try:
@@ -60,7 +59,7 @@ def rank(
             ridge=ridge,
         )
     except (ArenaError, OSError) as exc:
-        err.print(f"[red]{exc}[/red]", markup=False, highlight=False)
+        _error(str(exc))
         raise typer.Exit(1) from exc
     elo_by_model = (
         dict(zip(battles.models, online_elo(battles).tolist(), strict=True)) if elo else {}
@@ -105,9 +104,8 @@ def export(
     from mosu.core.db import make_engine, make_sessionmaker
     from mosu.core.errors import MosuError
 
-    err = Console(stderr=True)
     if votes not in board.SOURCES:
-        err.print(f"[red]unknown --votes {votes!r}: use human, judge or all[/red]")
+        _error(f"unknown --votes {votes!r}: use human, judge or all")
         raise typer.Exit(2)
     engine = make_engine(load_settings().database_url)
     try:
@@ -115,7 +113,7 @@ def export(
             found = service.find_arena(session, arena)
             records = board.export_records(session, found, selection=votes)  # type: ignore[arg-type]
     except MosuError as exc:
-        err.print(f"[red]{exc.message}[/red]", markup=False, highlight=False)
+        _error(exc.message)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -125,6 +123,12 @@ def export(
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     out.write_text(text, encoding="utf-8")
     Console().print(f"{len(records)} 票 votes → {out}")
+
+
+def _error(message: str) -> None:
+    """An error on stderr, in red on a terminal, as one unwrapped line (no markup read in it:
+    model names and file paths may hold brackets)."""
+    Console(stderr=True, soft_wrap=True).print(message, style="red", markup=False, highlight=False)
 
 
 def _load(votes: str) -> Battles:

@@ -80,3 +80,16 @@ def test_bad_votes_exit_1_naming_the_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
     assert result.exit_code == 2
+
+
+def test_errors_are_plain_and_unwrapped(tmp_path: Path) -> None:
+    path = tmp_path / ("[red]votes-" + "x" * 90 + ".jsonl")
+    path.write_text('{"model_a": "a", "model_b": "a", "winner": "tie"}\n')
+    result = runner.invoke(app, ["rank", str(path)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) > 120
+    assert lines[0].startswith(str(path)) and "[/red]" not in lines[0]
+    assert "line 1: model 'a' battles itself" in lines[0]
+    result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
+    assert result.stderr.strip() == "unknown interval 'wild': use bootstrap, sandwich or none"
