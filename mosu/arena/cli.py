@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mosu.arena.elo import online_elo
-from mosu.arena.ratings import IntervalMethod, RatingScale, rate
+from mosu.arena.ratings import IntervalMethod, ModelRating, RatingScale, rate
 from mosu.arena.votes import ArenaError, Battles, parse_votes, read_votes
 
 app = typer.Typer(help="竞技场 / arena: ratings from pairwise battles.", no_args_is_help=True)
@@ -71,23 +71,32 @@ def rank(
                 row["elo"] = elo_by_model[row["model"]]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
+    grouped = board.n_groups > 1
     table = Table(title=f"Bradley-Terry, {len(battles):,} battles, {board.interval} intervals")
-    for name in ("rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
+    names = ("group",) if grouped else ()
+    for name in (*names, "rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
         table.add_column(name, justify="left" if name == "model" else "right")
     if elo:
         table.add_column("online Elo", justify="right")
     for row in board.rows():
-        cells = [
-            str(row.rank),
-            row.model,
-            f"{row.rating:.1f}",
-            f"{row.lower - row.rating:+.1f} / {row.upper - row.rating:+.1f}",
-            f"{row.battles:,}",
-        ]
+        cells = [str(row.group + 1)] if grouped else []
+        cells += [str(row.rank), row.model, f"{row.rating:.1f}", _interval(row), f"{row.battles:,}"]
         if elo:
             cells.append(f"{elo_by_model[row.model]:.1f}")
         table.add_row(*cells)
     Console().print(table)
+    if grouped:
+        Console(soft_wrap=True).print(
+            f"{board.n_groups} groups of models never met, even through others: "
+            "ratings are comparable, and ranked, only within a group.",
+            markup=False,
+        )
+
+
+def _interval(row: ModelRating) -> str:
+    if row.insufficient_data or row.lower is None or row.upper is None:
+        return "insufficient data"
+    return f"{row.lower - row.rating:+.1f} / {row.upper - row.rating:+.1f}"
 
 
 @app.command()

@@ -195,7 +195,7 @@ def _joined(
     at = [np.flatnonzero(group == g) for g in range(len(boards))]
 
     def gather(field: str, dtype: type = np.float64) -> NDArray[Any]:
-        out = np.empty(m, dtype=dtype)
+        out: NDArray[Any] = np.empty(m, dtype=dtype)
         for where, board in zip(at, boards, strict=True):
             out[where] = getattr(board, field)
         return out
@@ -248,10 +248,8 @@ def _rate_group(
     samples = None
     if interval == "bootstrap" and rounds > 0 and len(models) > 1:
         drawn = bt.bootstrap(pairs, beta, rounds=rounds, seed=seed, ridge=ridge)
-        if anchor is None:  # rounds arrive aligned on the models each estimates well
-            samples = alpha * drawn + scale.init
-        else:
-            samples = to_points(drawn)
+        # rounds arrive aligned on the models each estimates well: not re-centred here
+        samples = alpha * drawn + scale.init if anchor is None else to_points(drawn)
         lower, upper = _percentiles(samples, level)
         finite = np.isfinite(samples).all(axis=0)
         spread = np.where(finite, samples, 0.0).std(axis=0, ddof=1) if rounds > 1 else 0.0
