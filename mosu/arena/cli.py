@@ -13,7 +13,8 @@ from rich.table import Table
 
 from mosu.arena.elo import online_elo
 from mosu.arena.ratings import IntervalMethod, ModelRating, RatingScale, rate
-from mosu.arena.votes import ArenaError, Battles, parse_votes, read_votes
+from mosu.arena.reader import ReadVotes, VoteFilter, parse_vote_bytes, read_vote_file
+from mosu.arena.votes import ArenaError
 
 app = typer.Typer(help="竞技场 / arena: ratings from pairwise battles.", no_args_is_help=True)
 
@@ -42,6 +43,20 @@ def rank(
         float, typer.Option(min=0.0, help="L2 penalty, for votes where a model never lost.")
     ] = 0.0,
     elo: Annotated[bool, typer.Option("--elo", help="Show online Elo (K=4) beside.")] = False,
+    anonymous_only: Annotated[
+        bool,
+        typer.Option(
+            "--anonymous-only/--all-battles",
+            help="Rate only anonymous battles (records with anony=false left out), as lmarena.",
+        ),
+    ] = True,
+    dedup: Annotated[
+        bool,
+        typer.Option(
+            "--dedup/--no-dedup",
+            help="Leave out records whose dedup_tag is not sampled (lmarena's de-duplication).",
+        ),
+    ] = True,
 ) -> None:
     """排行 / rank models by Bradley-Terry rating, by upper bound of the 95% interval."""
     if interval not in ("bootstrap", "sandwich", "none"):
@@ -49,7 +64,8 @@ def rank(
         raise typer.Exit(2)
     method: IntervalMethod = interval  # type: ignore[assignment]
     try:
-        battles = _load(votes)
+        read = _load(votes, VoteFilter(anonymous_only=anonymous_only, dedup=dedup))
+        battles = read.battles
         board = rate(
             battles,
             interval=method,
@@ -61,6 +77,13 @@ def rank(
     except (ArenaError, OSError) as exc:
         _error(str(exc))
         raise typer.Exit(1) from exc
+    if read.named or read.deduplicated:
+        Console(stderr=True, soft_wrap=True).print(
+            f"left out: {read.named:,} named (non-anonymous) battles, "
+            f"{read.deduplicated:,} de-duplicated ones",
+            markup=False,
+            highlight=False,
+        )
     elo_by_model = (
         dict(zip(battles.models, online_elo(battles).tolist(), strict=True)) if elo else {}
     )
@@ -140,7 +163,7 @@ def _error(message: str) -> None:
     Console(stderr=True, soft_wrap=True).print(message, style="red", markup=False, highlight=False)
 
 
-def _load(votes: str) -> Battles:
+def _load(votes: str, filters: VoteFilter) -> ReadVotes:
     if votes == "-":
-        return parse_votes(sys.stdin.read(), source="<stdin>")
-    return read_votes(Path(votes))
+        return parse_vote_bytes(sys.stdin.buffer.read(), source="<stdin>", filters=filters)
+    return read_vote_file(votes, filters=filters)

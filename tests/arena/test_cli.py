@@ -93,3 +93,19 @@ def test_errors_are_plain_and_unwrapped(tmp_path: Path) -> None:
     assert "line 1: model 'a' battles itself" in lines[0]
     result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
     assert result.stderr.strip() == "unknown interval 'wild': use bootstrap, sandwich or none"
+
+
+def test_rank_counts_anonymous_battles_unless_told(tmp_path: Path) -> None:
+    rows = [("x", "y", "model_a", True), ("y", "x", "model_a", True), ("x", "y", "tie", False)]
+    path = tmp_path / "lmarena.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"model_a": a, "model_b": b, "winner": w, "anony": anony}) + "\n"
+            for a, b, w, anony in rows
+        )
+    )
+    result = runner.invoke(app, ["rank", str(path), "--json", "--bootstrap", "0"])
+    assert json.loads(result.stdout)["battles"] == 2
+    assert "left out: 1 named (non-anonymous) battles" in result.stderr
+    result = runner.invoke(app, ["rank", str(path), "--json", "--bootstrap", "0", "--all-battles"])
+    assert json.loads(result.stdout)["battles"] == 3
