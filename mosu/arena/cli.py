@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mosu.arena.elo import online_elo
-from mosu.arena.ratings import IntervalMethod, ModelRating, RatingScale, rate
+from mosu.arena.ratings import IntervalMethod, Leaderboard, ModelRating, RatingScale, rate
 from mosu.arena.reader import ReadVotes, VoteFilter, parse_vote_bytes, read_vote_file
 from mosu.arena.votes import ArenaError
 
@@ -94,8 +94,14 @@ def rank(
                 row["elo"] = elo_by_model[row["model"]]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
+    _print_table(board, len(battles), elo_by_model)
+
+
+def _print_table(board: Leaderboard, battles: int, elo_by_model: dict[str, float]) -> None:
+    """The leaderboard as a Rich table (and a line on groups that never met)."""
+    elo = bool(elo_by_model)
     grouped = board.n_groups > 1
-    table = Table(title=f"Bradley-Terry, {len(battles):,} battles, {board.interval} intervals")
+    table = Table(title=f"Bradley-Terry, {battles:,} battles, {board.interval} intervals")
     names = ("group",) if grouped else ()
     for name in (*names, "rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
         table.add_column(name, justify="left" if name == "model" else "right")

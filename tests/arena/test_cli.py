@@ -109,3 +109,17 @@ def test_rank_counts_anonymous_battles_unless_told(tmp_path: Path) -> None:
     assert "left out: 1 named (non-anonymous) battles" in result.stderr
     result = runner.invoke(app, ["rank", str(path), "--json", "--bootstrap", "0", "--all-battles"])
     assert json.loads(result.stdout)["battles"] == 3
+
+
+def test_rank_table_shows_groups_and_insufficient_data(tmp_path: Path) -> None:
+    rows = [("a", "b", "model_a"), ("b", "a", "model_a"), ("a", "c", "model_a")]
+    rows += [("x", "y", "model_a"), ("y", "x", "tie")]
+    path = tmp_path / "two.jsonl"
+    path.write_text(
+        "".join(json.dumps({"model_a": a, "model_b": b, "winner": w}) + "\n" for a, b, w in rows)
+    )
+    result = runner.invoke(app, ["rank", str(path), "--ridge", "0.1", "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    assert "2 groups of models never met" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if "│ c " in line]
+    assert lines and "insufficient data" in lines[0], "c never won: its rating is the penalty's"
