@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,8 +30,9 @@ from rich.console import Console
 from rich.table import Table
 
 from mosu.arena import PairCounts, online_elo, rate
+from mosu.arena import bradley_terry as bt
 from mosu.arena.simulate import simulate_battles
-from mosu.arena.votes import WINNERS
+from mosu.arena.votes import WINNERS, Battles, write_votes
 
 PEER_VENV = Path("/tmp/mosu-arena-bench-venv")
 PEER_PACKAGES = ["arena-rank", "choix", "pandas"]
@@ -38,12 +40,61 @@ ROUNDS = 100
 
 PEER_SCRIPT = textwrap.dedent(
     """
-    import json, math, sys, time
+    import json, math, resource, sys, time
     import multiprocessing as mp
     import numpy as np
 
 
+    def cpu():
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+    def choix_fit_boot(a, b, o, m, rounds):
+        import choix
+        lo = np.minimum(a, b); hi = np.maximum(a, b)
+        cell = np.where(o >= 2, 2, o.astype(np.int64) ^ (a > b))
+        flat = np.bincount(cell * m * m + lo.astype(np.int64) * m + hi, minlength=3 * m * m)
+        c = flat.reshape(3, m * m).astype(float)
+        def matrix(first, second):
+            return first.reshape(m, m) + second.reshape(m, m).T
+        params = choix.ilsr_pairwise_dense(matrix(c[0] + 0.5 * c[2], c[1] + 0.5 * c[2]), tol=1e-10)
+        flat = c.ravel(); n = int(flat.sum()); rng = np.random.default_rng(0)
+        for _ in range(rounds):
+            r = rng.multinomial(n, flat / n).reshape(3, -1).astype(float)
+            choix.ilsr_pairwise_dense(matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]),
+                                      initial_params=params, tol=1e-10)
+        return params
+
+
+    def end_to_end(tool, path, rounds):
+        # the whole command: read the vote file (JSON lines), fit, bootstrap rounds
+        if tool == "e2e-arena-rank":
+            import pandas as pd
+            from arena_rank.models.bradley_terry import BradleyTerry
+            from arena_rank.utils.data_utils import PairDataset
+            df = pd.read_json(path, lines=True)
+            ds = PairDataset.from_pandas(df)
+            model = BradleyTerry(n_competitors=len(ds.competitors))
+            model.compute_ratings_and_cis(ds, ci_method="bootstrap", num_bootstrap=rounds, seed=0)
+        else:
+            index = {}
+            a, b, o = [], [], []
+            code = {"model_a": 0, "model_b": 1, "tie": 2, "tie (bothbad)": 3}
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    r = json.loads(line)
+                    a.append(index.setdefault(r["model_a"], len(index)))
+                    b.append(index.setdefault(r["model_b"], len(index)))
+                    o.append(code[r["winner"]])
+            choix_fit_boot(np.array(a), np.array(b), np.array(o), len(index), rounds)
+
+
     def main():
+        if sys.argv[1].startswith("e2e-"):
+            end_to_end(sys.argv[1], sys.argv[2], int(sys.argv[3]))
+            return
         data = np.load(sys.argv[2])
         a, b, o = data["a"], data["b"], data["o"]
         names = [str(n) for n in data["names"]]
@@ -62,15 +113,15 @@ PEER_SCRIPT = textwrap.dedent(
                 model.fit(ds)
                 res = model.compute_ratings_and_cis(ds, ci_method="sandwich")
                 return ds, model, res
-            t = time.perf_counter(); fit(); out["cold_fit_s"] = time.perf_counter() - t
-            t = time.perf_counter(); ds, model, res = fit(); out["fit_s"] = time.perf_counter() - t
+            t = cpu(); fit(); out["cold_fit_s"] = cpu() - t
+            t = cpu(); ds, model, res = fit(); out["fit_s"] = cpu() - t
             ratings = dict(zip(res["competitors"], np.asarray(res["ratings"]).tolist()))
             out["ratings"] = [ratings[n] for n in names]
-            t = time.perf_counter()
+            t = cpu()
             ds = PairDataset.from_pandas(df)
             model = BradleyTerry(n_competitors=len(ds.competitors))
             model.compute_ratings_and_cis(ds, ci_method="bootstrap", num_bootstrap=rounds, seed=0)
-            out["fit_boot_s"] = time.perf_counter() - t
+            out["fit_boot_s"] = cpu() - t
             out["note"] = "JAX L-BFGS; warm (JIT compiled by a first run); bootstrap in its process pool (spawn)"
         else:
             import choix
@@ -87,21 +138,15 @@ PEER_SCRIPT = textwrap.dedent(
             def matrix(first, second):
                 mat = first.reshape(m, m) + second.reshape(m, m).T
                 return mat
-            t = time.perf_counter()
+            t = cpu()
             c, first, second = cells()
             params = choix.ilsr_pairwise_dense(matrix(first, second), tol=1e-10)
-            out["fit_s"] = time.perf_counter() - t
+            out["fit_s"] = cpu() - t
             points = 400 / math.log(10)
             out["ratings"] = (points * (params - params.mean()) + 1000).tolist()
-            t = time.perf_counter()
-            c, first, second = cells()
-            params = choix.ilsr_pairwise_dense(matrix(first, second), tol=1e-10)
-            flat = c.ravel(); n = int(flat.sum()); rng = np.random.default_rng(0)
-            for _ in range(rounds):
-                r = rng.multinomial(n, flat / n).reshape(3, -1).astype(float)
-                choix.ilsr_pairwise_dense(matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]),
-                                          initial_params=params, tol=1e-10)
-            out["fit_boot_s"] = time.perf_counter() - t
+            t = cpu()
+            choix_fit_boot(a, b, o, m, rounds)
+            out["fit_boot_s"] = cpu() - t
             out["note"] = "ilsr_pairwise_dense on the aggregated matrix (its fastest path); " \\
                           "bootstrap: numpy multinomial + warm-started refits"
 
@@ -117,13 +162,101 @@ PEER_SCRIPT = textwrap.dedent(
 
 
 def timed(func: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``repeat`` calls."""
+    """Median CPU time (all of this process's threads) of ``repeat`` calls: the machine's
+    cores are shared, so wall time would measure the neighbours."""
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = time.process_time()
         func()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return statistics.median(times)
+
+
+def child_cpu(command: list[str], env: dict[str, str] | None = None) -> float:
+    """CPU seconds (user + system, all threads and processes) of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=1800)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise RuntimeError((proc.stderr.strip().splitlines() or ["failed"])[-1])
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def fit_boot(battles: Battles, *, workers: int | None, tol: float) -> object:
+    """mosu's fit and 100 bootstrap rounds from the battles (aggregation included)."""
+    pairs = PairCounts.from_battles(battles)
+    beta = bt.fit(pairs)
+    return bt.bootstrap(pairs, beta, rounds=ROUNDS, seed=0, workers=workers, tol=tol)
+
+
+def paired_choix(
+    python: Path | str, battles: Battles, data: Path, script: Path, repeats: int
+) -> Table:
+    """choix's fit + bootstrap (tol 1e-10) against mosu's at one thread at the same
+    tolerance, in ``repeats`` interleaved pairs of runs, CPU time."""
+    table = Table(title=f"fit + {ROUNDS} bootstrap, one thread, tolerance 1e-10: paired runs")
+    for col in ("run", "choix CPU", "mosu CPU", "ratio"):
+        table.add_column(col, justify="right")
+    ratios = []
+    for k in range(repeats):
+        peer = run_peer(python, "choix", data, script)
+        if "error" in peer:
+            table.add_row(str(k + 1), f"did not run: {peer['error']}", "", "")
+            return table
+        ours = timed(lambda: fit_boot(battles, workers=1, tol=1e-10), 1)
+        theirs = float(peer["fit_boot_s"])  # type: ignore[arg-type]
+        ratios.append(theirs / ours)
+        table.add_row(str(k + 1), f"{theirs:.2f} s", f"{ours * 1e3:.0f} ms", f"{ratios[-1]:.1f}x")
+    goal = "met" if statistics.median(ratios) >= 10 else "NOT met"
+    table.add_row("median", "", "", f"{statistics.median(ratios):.1f}x (goal ≥ 10x: {goal})")
+    return table
+
+
+def end_to_end(
+    python: Path | str, battles: Battles, tmp: Path, script: Path, repeats: int
+) -> Table:
+    """The whole command, file to leaderboard (parse included), in interleaved rounds:
+    ``mosu arena rank`` (all CPUs, and pinned to one by taskset) against the reference
+    (lmarena's arena-rank after pandas.read_json) and choix after json.loads per line."""
+    path = tmp / "votes.jsonl"
+    write_votes(battles, path)
+    mosu = [sys.executable, "-c", "from mosu.cli import app; app()", "arena", "rank", str(path)]
+    mosu += ["--json"]
+    single = {**os.environ, **SINGLE_THREADED_BLAS}
+    tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "mosu arena rank": (mosu, None),
+        "mosu arena rank, one thread (taskset -c 0)": (["taskset", "-c", "0", *mosu], single),
+    }
+    if not isinstance(python, str):
+        for peer in ("arena-rank", "choix"):
+            command = [str(python), str(script), f"e2e-{peer}", str(path), str(ROUNDS)]
+            tools[f"{peer}: read + fit + {ROUNDS} bootstrap"] = (command, single)
+    cpu: dict[str, list[float]] = {name: [] for name in tools}
+    for _ in range(repeats):
+        for name, (command, env) in tools.items():
+            try:
+                cpu[name].append(child_cpu(command, env))
+            except (RuntimeError, subprocess.SubprocessError) as exc:
+                cpu[name].append(math.nan)
+                print(f"{name}: {exc}", file=sys.stderr)
+    table = Table(
+        title=f"whole command on {len(battles):,} battles ({path.stat().st_size / 1e6:.0f} MB of JSON lines), CPU time"
+    )
+    for col in ("tool", "CPU per run", "median", "mosu (one thread) is"):
+        table.add_column(col, justify="left" if col == "tool" else "right")
+    own = statistics.median(cpu["mosu arena rank, one thread (taskset -c 0)"])
+    for name, runs in cpu.items():
+        median = statistics.median(runs)
+        shown = ", ".join(f"{x:.2f}" for x in runs)
+        table.add_row(
+            name,
+            shown,
+            f"{median:.2f} s",
+            f"{median / own:.1f}x faster" if "mosu" not in name else "",
+        )
+    goal = "met" if own <= 1.5 else "NOT met"
+    table.add_row("goal: whole command ≤ 1.5 s CPU", "", "", goal)
+    return table
 
 
 def peer_python(console: Console) -> Path | str:
@@ -179,6 +312,7 @@ def main() -> None:
     parser.add_argument("--battles", type=int, default=2_000_000)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="paired runs of each tool")
     args = parser.parse_args()
     console = Console(width=220)
     rng = np.random.default_rng(0)
@@ -193,12 +327,11 @@ def main() -> None:
     floor = timed(lambda: np.bincount(key, minlength=m * m), 5)
     fit_s = timed(lambda: rate(battles, interval="none"), 5)
     boot_s = timed(lambda: rate(battles, rounds=ROUNDS, seed=0), 3)
+    boot1_s = timed(lambda: fit_boot(battles, workers=1, tol=bt.BOOTSTRAP_TOL), 3)
     sandwich_s = timed(lambda: rate(battles, interval="sandwich"), 3)
     pairs = PairCounts.from_battles(battles)
     fit_pairs_s = timed(lambda: rate(pairs, interval="none"), 5)
-    start = time.perf_counter()
-    online_elo(battles)
-    elo_s = time.perf_counter() - start
+    elo_s = timed(lambda: online_elo(battles), 1)
     ours = rate(battles, interval="none").rating
 
     peers: dict[str, dict[str, object]] = {}
@@ -218,6 +351,8 @@ def main() -> None:
             for name in ("arena-rank", "choix"):
                 console.print(f"running {name} …")
                 peers[name] = run_peer(python, name, data, script)
+            console.print(paired_choix(python, battles, data, script, args.repeats))
+            console.print(end_to_end(python, battles, Path(tmp), script, args.repeats))
 
     fastest_fit = min((float(p["fit_s"]) for p in peers.values() if "fit_s" in p), default=None)  # type: ignore[arg-type]
     fastest_boot = min(
@@ -257,6 +392,7 @@ def main() -> None:
         ratio(fastest_fit, fit_s),
         ratio(fastest_boot, boot_s),
         "0",
+        f"one thread: fit + boot {boot1_s * 1e3:.0f} ms; "
         f"from pair counts {fit_pairs_s * 1e3:.1f} ms; sandwich {sandwich_s * 1e3:.0f} ms; "
         f"online Elo {elo_s:.2f} s",
     )

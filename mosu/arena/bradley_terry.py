@@ -21,7 +21,7 @@ import scipy.linalg
 import scipy.sparse
 import scipy.special
 from numpy.typing import NDArray
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import breadth_first_order, connected_components
 from threadpoolctl import ThreadpoolController  # type: ignore[import-untyped]
 
 from mosu.arena.pairs import PairCounts
@@ -35,10 +35,6 @@ TOL = 1e-10
 
 BOOTSTRAP_TOL = 1e-8
 """Convergence of a bootstrap round (1e-8 logits ~ 2e-6 rating points)."""
-
-BOOTSTRAP_RIDGE = 1e-9
-"""A floor on the penalty in bootstrap rounds, so a resample in which some model
-never lost still has finite ratings (they land far out, in the tail of its interval)."""
 
 
 _P = ParamSpec("_P")
@@ -69,35 +65,79 @@ class NotEstimable(ArenaError):
     code = "not_estimable"
 
 
+def _scored_graph(pairs: PairCounts) -> scipy.sparse.csr_matrix:
+    """Edge ``i -> j`` when ``i`` won or tied against ``j`` at least once."""
+    m = pairs.n_models
+    c = pairs.cells
+    src = np.concatenate([pairs.first, pairs.second])
+    dst = np.concatenate([pairs.second, pairs.first])
+    scored = np.concatenate([c[0] + c[2], c[1] + c[2]]) > 0
+    return scipy.sparse.csr_matrix(
+        (np.ones(int(scored.sum())), (src[scored], dst[scored])), shape=(m, m)
+    )
+
+
+def groups(pairs: PairCounts) -> tuple[int, NDArray[np.int64]]:
+    """The connected components of the comparison graph (models linked when they met):
+    their number and each model's component, largest first (ties: by first model).
+    Ratings in different components cannot be compared at all."""
+    m = pairs.n_models
+    met = pairs.totals > 0
+    graph = scipy.sparse.csr_matrix(
+        (np.ones(int(met.sum())), (pairs.first[met], pairs.second[met])), shape=(m, m)
+    )
+    n, label = connected_components(graph, directed=False)
+    sizes = np.bincount(label, minlength=n)
+    first_seen = np.full(n, m)
+    np.minimum.at(first_seen, label, np.arange(m))
+    order = np.lexsort((first_seen, -sizes))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return int(n), rank[label]
+
+
+def standing(pairs: PairCounts) -> Array:
+    """Where the votes place each model against the main group (the largest set of models
+    whose ratings are finite among themselves without a penalty): 0 inside it, ``+inf``
+    above it (it scored against a chain of models reaching the group, but the group never
+    against it), ``-inf`` below it, NaN where the votes do not relate the two."""
+    graph = _scored_graph(pairs)
+    n_comp, label = connected_components(graph, directed=True, connection="strong")
+    out = np.zeros(pairs.n_models)
+    if n_comp <= 1:
+        return out
+    main = label == np.argmax(np.bincount(label))
+    root = int(np.flatnonzero(main)[0])
+    under = np.zeros(pairs.n_models, dtype=bool)
+    under[breadth_first_order(graph, root, return_predecessors=False)] = True
+    over = np.zeros(pairs.n_models, dtype=bool)
+    over[breadth_first_order(graph.T.tocsr(), root, return_predecessors=False)] = True
+    out[under & ~over] = -np.inf
+    out[over & ~under] = np.inf
+    out[~over & ~under] = np.nan
+    out[main] = 0.0
+    return out
+
+
 def check_estimable(pairs: PairCounts) -> None:
     """Raise :class:`NotEstimable` unless the maximum likelihood ratings are finite.
 
     They are finite exactly when the graph "i won or tied against j" is
     strongly connected.
     """
-    m = pairs.n_models
-    c = pairs.cells
-    src = np.concatenate([pairs.first, pairs.second])
-    dst = np.concatenate([pairs.second, pairs.first])
-    scored = np.concatenate([c[0] + c[2], c[1] + c[2]]) > 0
-    graph = scipy.sparse.csr_matrix(
-        (np.ones(int(scored.sum())), (src[scored], dst[scored])), shape=(m, m)
-    )
-    n_comp, label = connected_components(graph, directed=True, connection="strong")
-    if n_comp <= 1:
+    place = standing(pairs)
+    if not np.any(place != 0):
         return
-    outside_in = np.zeros(n_comp, dtype=bool)
-    outside_out = np.zeros(n_comp, dtype=bool)
-    cross = label[src[scored]] != label[dst[scored]]
-    outside_out[label[src[scored]][cross]] = True
-    outside_in[label[dst[scored]][cross]] = True
-    never_lost = [pairs.models[i] for i in range(m) if not outside_in[label[i]]]
-    never_won = [pairs.models[i] for i in range(m) if not outside_out[label[i]]]
+    never_lost = [pairs.models[i] for i in np.flatnonzero(place > 0)]
+    never_won = [pairs.models[i] for i in np.flatnonzero(place < 0)]
+    apart = [pairs.models[i] for i in np.flatnonzero(np.isnan(place))]
+    unrelated = f"; {_names(apart)} cannot be compared with them" if apart else ""
     raise NotEstimable(
         "ratings are infinite without a penalty: "
-        f"{_names(never_lost)} never lost or tied to the models outside the group, "
-        f"{_names(never_won)} never won or tied against them; add votes or a ridge penalty",
-        details={"never_lost": never_lost, "never_won": never_won},
+        f"{_names(never_lost)} never lost or tied to the main group of models, "
+        f"{_names(never_won)} never won or tied against it{unrelated}; "
+        "add votes or a ridge penalty",
+        details={"never_lost": never_lost, "never_won": never_won, "unrelated": apart},
     )
 
 
@@ -200,6 +240,13 @@ def bootstrap(
 ) -> Array:
     """``beta`` refitted on ``rounds`` resamples of the battles, shape ``(rounds, m)``.
 
+    Without a penalty, a round in which some model's rating is infinite (a model that
+    lost every resampled battle, say) gives that model ``-inf`` (or ``+inf``, or NaN
+    where the round does not relate it to the others), and the rest of that round is
+    placed by the models it can estimate. Every round is aligned to ``beta_hat`` by
+    the information-weighted mean of its finite ratings (:func:`_aligned`), so neither an
+    infinite nor a barely estimable rating drags everyone's interval with it.
+
     Resampling all battles with replacement is, for the fit, exactly a
     multinomial draw of the total over the (pair, outcome) cells, so each
     round draws one (:class:`~mosu.arena.sampling.Resampler`: the same
@@ -208,7 +255,6 @@ def bootstrap(
     per CPU): chord-Newton steps with the point estimate's Hessian, which is close
     to every round's; a round that has not converged after that is refitted alone.
     """
-    ridge = max(ridge, BOOTSTRAP_RIDGE)
     chord = _Chord(pairs, beta_hat, ridge, tol, max_chord_steps)
     resampler = Resampler(pairs.cells.ravel(), seed=seed)
     parts = chunks(rounds)
@@ -224,8 +270,37 @@ def bootstrap(
     size = np.concatenate([s for _, _, s in fitted])
     for r in np.flatnonzero(~(size < tol)):
         alone = pairs.with_cells(cells[r].astype(np.float64))
-        beta[:, r] = fit(alone, ridge=ridge, beta0=beta_hat, tol=tol)
-    out: Array = beta.T.copy()
+        beta[:, r] = _refit(alone, beta_hat, ridge, tol)
+    return _aligned(beta.T, beta_hat, np.diag(hessian(pairs, beta_hat, ridge)))
+
+
+def _aligned(rounds: Array, beta_hat: Array, information: Array) -> Array:
+    """Each round shifted so that its finite ratings sit, on average weighted by each
+    model's Fisher information, where ``beta_hat`` puts them: the scale is fixed by the
+    models the votes determine well, and a model that a round can hardly (or not)
+    estimate does not move everyone else with it."""
+    finite = np.isfinite(rounds)
+    weight = np.where(finite, information, 0.0)
+    gap = np.where(finite, rounds - beta_hat, 0.0)
+    shift = (gap * weight).sum(axis=1) / np.maximum(weight.sum(axis=1), 1e-300)
+    out: Array = rounds - shift[:, None]
+    return out
+
+
+def _refit(pairs: PairCounts, beta_hat: Array, ridge: float, tol: float) -> Array:
+    """One bootstrap round fitted alone: the main group by maximum likelihood, every other
+    model at its :func:`standing` (infinite, or NaN)."""
+    if ridge > 0.0:
+        return fit(pairs, ridge=ridge, beta0=beta_hat, tol=tol)
+    out = standing(pairs)
+    main = np.flatnonzero(out == 0.0)
+    if len(main) == pairs.n_models:
+        return fit(pairs, beta0=beta_hat, tol=tol)
+    if len(main) > 1:
+        sub = pairs.restricted(main)
+        out[main] = fit(sub, beta0=beta_hat[main], tol=tol)
+    else:
+        out[main] = beta_hat[main]
     return out
 
 

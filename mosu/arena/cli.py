@@ -12,8 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from mosu.arena.elo import online_elo
-from mosu.arena.ratings import IntervalMethod, RatingScale, rate
-from mosu.arena.votes import ArenaError, Battles, parse_votes, read_votes
+from mosu.arena.ratings import IntervalMethod, Leaderboard, ModelRating, RatingScale, rate
+from mosu.arena.reader import ReadVotes, VoteFilter, parse_vote_bytes, read_vote_file
+from mosu.arena.votes import ArenaError
 
 app = typer.Typer(help="竞技场 / arena: ratings from pairwise battles.", no_args_is_help=True)
 
@@ -42,15 +43,29 @@ def rank(
         float, typer.Option(min=0.0, help="L2 penalty, for votes where a model never lost.")
     ] = 0.0,
     elo: Annotated[bool, typer.Option("--elo", help="Show online Elo (K=4) beside.")] = False,
+    anonymous_only: Annotated[
+        bool,
+        typer.Option(
+            "--anonymous-only/--all-battles",
+            help="Rate only anonymous battles (records with anony=false left out), as lmarena.",
+        ),
+    ] = True,
+    dedup: Annotated[
+        bool,
+        typer.Option(
+            "--dedup/--no-dedup",
+            help="Leave out records whose dedup_tag is not sampled (lmarena's de-duplication).",
+        ),
+    ] = True,
 ) -> None:
     """排行 / rank models by Bradley-Terry rating, by upper bound of the 95% interval."""
-    err = Console(stderr=True)
     if interval not in ("bootstrap", "sandwich", "none"):
-        err.print(f"[red]unknown interval {interval!r}: use bootstrap, sandwich or none[/red]")
+        _error(f"unknown interval {interval!r}: use bootstrap, sandwich or none")
         raise typer.Exit(2)
     method: IntervalMethod = interval  # type: ignore[assignment]
     try:
-        battles = _load(votes)
+        read = _load(votes, VoteFilter(anonymous_only=anonymous_only, dedup=dedup))
+        battles = read.battles
         board = rate(
             battles,
             interval=method,
@@ -60,8 +75,15 @@ def rank(
             ridge=ridge,
         )
     except (ArenaError, OSError) as exc:
-        err.print(f"[red]{exc}[/red]", markup=False, highlight=False)
+        _error(str(exc))
         raise typer.Exit(1) from exc
+    if read.named or read.deduplicated:
+        Console(stderr=True, soft_wrap=True).print(
+            f"left out: {read.named:,} named (non-anonymous) battles, "
+            f"{read.deduplicated:,} de-duplicated ones",
+            markup=False,
+            highlight=False,
+        )
     elo_by_model = (
         dict(zip(battles.models, online_elo(battles).tolist(), strict=True)) if elo else {}
     )
@@ -72,23 +94,38 @@ def rank(
                 row["elo"] = elo_by_model[row["model"]]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
-    table = Table(title=f"Bradley-Terry, {len(battles):,} battles, {board.interval} intervals")
-    for name in ("rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
+    _print_table(board, len(battles), elo_by_model)
+
+
+def _print_table(board: Leaderboard, battles: int, elo_by_model: dict[str, float]) -> None:
+    """The leaderboard as a Rich table (and a line on groups that never met)."""
+    elo = bool(elo_by_model)
+    grouped = board.n_groups > 1
+    table = Table(title=f"Bradley-Terry, {battles:,} battles, {board.interval} intervals")
+    names = ("group",) if grouped else ()
+    for name in (*names, "rank", "model", "rating", f"{board.level:.0%} CI", "battles"):
         table.add_column(name, justify="left" if name == "model" else "right")
     if elo:
         table.add_column("online Elo", justify="right")
     for row in board.rows():
-        cells = [
-            str(row.rank),
-            row.model,
-            f"{row.rating:.1f}",
-            f"{row.lower - row.rating:+.1f} / {row.upper - row.rating:+.1f}",
-            f"{row.battles:,}",
-        ]
+        cells = [str(row.group + 1)] if grouped else []
+        cells += [str(row.rank), row.model, f"{row.rating:.1f}", _interval(row), f"{row.battles:,}"]
         if elo:
             cells.append(f"{elo_by_model[row.model]:.1f}")
         table.add_row(*cells)
     Console().print(table)
+    if grouped:
+        Console(soft_wrap=True).print(
+            f"{board.n_groups} groups of models never met, even through others: "
+            "ratings are comparable, and ranked, only within a group.",
+            markup=False,
+        )
+
+
+def _interval(row: ModelRating) -> str:
+    if row.insufficient_data or row.lower is None or row.upper is None:
+        return "insufficient data"
+    return f"{row.lower - row.rating:+.1f} / {row.upper - row.rating:+.1f}"
 
 
 @app.command()
@@ -105,9 +142,8 @@ def export(
     from mosu.core.db import make_engine, make_sessionmaker
     from mosu.core.errors import MosuError
 
-    err = Console(stderr=True)
     if votes not in board.SOURCES:
-        err.print(f"[red]unknown --votes {votes!r}: use human, judge or all[/red]")
+        _error(f"unknown --votes {votes!r}: use human, judge or all")
         raise typer.Exit(2)
     engine = make_engine(load_settings().database_url)
     try:
@@ -115,7 +151,7 @@ def export(
             found = service.find_arena(session, arena)
             records = board.export_records(session, found, selection=votes)  # type: ignore[arg-type]
     except MosuError as exc:
-        err.print(f"[red]{exc.message}[/red]", markup=False, highlight=False)
+        _error(exc.message)
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
@@ -127,7 +163,13 @@ def export(
     Console().print(f"{len(records)} 票 votes → {out}")
 
 
-def _load(votes: str) -> Battles:
+def _error(message: str) -> None:
+    """An error on stderr, in red on a terminal, as one unwrapped line (no markup read in it:
+    model names and file paths may hold brackets)."""
+    Console(stderr=True, soft_wrap=True).print(message, style="red", markup=False, highlight=False)
+
+
+def _load(votes: str, filters: VoteFilter) -> ReadVotes:
     if votes == "-":
-        return parse_votes(sys.stdin.read(), source="<stdin>")
-    return read_votes(Path(votes))
+        return parse_vote_bytes(sys.stdin.buffer.read(), source="<stdin>", filters=filters)
+    return read_vote_file(votes, filters=filters)

@@ -97,6 +97,18 @@ class PairCounts:
         """The same pairs with other counts (a bootstrap resample)."""
         return PairCounts(self.models, self.first, self.second, cells)
 
+    def restricted(self, keep: NDArray[np.intp]) -> PairCounts:
+        """The counts among the models ``keep`` (sorted indices) alone."""
+        index = np.full(self.n_models, -1, dtype=np.intp)
+        index[keep] = np.arange(len(keep))
+        inside = (index[self.first] >= 0) & (index[self.second] >= 0)
+        return PairCounts(
+            tuple(self.models[i] for i in keep.tolist()),
+            index[self.first[inside]],
+            index[self.second[inside]],
+            np.ascontiguousarray(self.cells[:, inside]),
+        )
+
     def battles_per_model(self) -> NDArray[np.int64]:
         m = self.n_models
         t = self.totals

@@ -158,6 +158,8 @@ def leaderboard(
         battles=len(rated.battles),
         excluded_voters=rated.excluded_voters,
         rows=rows,
+        groups=rated.board.n_groups if rated.board is not None else 0,
+        penalty=rated.ridge,
     )
 
 

@@ -257,8 +257,9 @@ def multinomial_rounds(
 
 
 def in_threads(job: Callable[[int], T], jobs: int, workers: int | None) -> list[T]:
-    """``job(k)`` for ``k < jobs`` on ``workers`` threads (default: one per CPU), in order."""
-    threads = workers or min(jobs, os.cpu_count() or 1)
+    """``job(k)`` for ``k < jobs`` on ``workers`` threads (default: one per CPU this process
+    may run on, so ``taskset -c 0`` means one thread), in order."""
+    threads = workers or min(jobs, len(os.sched_getaffinity(0)))
     if threads <= 1:
         return [job(k) for k in range(jobs)]
     with ThreadPoolExecutor(max_workers=threads) as pool:

@@ -146,13 +146,20 @@ class ImportReport(BaseModel):
 
 
 class RatingRow(BaseModel):
+    """One model on the leaderboard. ``rank`` counts within ``group`` (models never
+    compared with another group's, even through others, are rated and ranked apart);
+    ``insufficient_data`` marks a rating or interval that rests on a penalty or on
+    resamples where the rating is infinite; ``lower``/``upper`` are null when infinite."""
+
     rank: int
     model: str
     rating: float
-    lower: float
-    upper: float
+    lower: float | None
+    upper: float | None
     battles: int
     elo: float
+    group: int = 0
+    insufficient_data: bool = False
 
 
 class LeaderboardOut(BaseModel):
@@ -160,6 +167,8 @@ class LeaderboardOut(BaseModel):
     battles: int
     excluded_voters: int
     rows: list[RatingRow]
+    groups: int = 1
+    penalty: float = 0.0
 
 
 class Agreement(BaseModel):

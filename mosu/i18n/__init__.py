@@ -16,6 +16,7 @@ from typing import Literal, TypeVar
 
 from mosu.i18n.messages import (
     arena_matching,
+    arena_ratings,
     challenges,
     desk,
     grading,
@@ -59,6 +60,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     challenges.MESSAGES,
     supply.MESSAGES,
     arena_matching.MESSAGES,
+    arena_ratings.MESSAGES,
     perf.MESSAGES,
     review_decision.MESSAGES,
     grading.MESSAGES,

@@ -46,8 +46,8 @@ def intervals_chart(rated: Leaderboard, lang: i18n.Language) -> dict[str, Any]:
             error_x={
                 "type": "data",
                 "symmetric": False,
-                "array": [r.upper - r.rating for r in rows],
-                "arrayminus": [r.rating - r.lower for r in rows],
+                "array": [0 if r.upper is None else r.upper - r.rating for r in rows],
+                "arrayminus": [0 if r.lower is None else r.rating - r.lower for r in rows],
                 "color": COLOURS[0],
             },
             hovertemplate="%{y}: %{x:.0f}<extra></extra>",

@@ -80,3 +80,46 @@ def test_bad_votes_exit_1_naming_the_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
     assert result.exit_code == 2
+
+
+def test_errors_are_plain_and_unwrapped(tmp_path: Path) -> None:
+    path = tmp_path / ("[red]votes-" + "x" * 90 + ".jsonl")
+    path.write_text('{"model_a": "a", "model_b": "a", "winner": "tie"}\n')
+    result = runner.invoke(app, ["rank", str(path)])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) > 120
+    assert lines[0].startswith(str(path)) and "[/red]" not in lines[0]
+    assert "line 1: model 'a' battles itself" in lines[0]
+    result = runner.invoke(app, ["rank", str(path), "--interval", "wild"])
+    assert result.stderr.strip() == "unknown interval 'wild': use bootstrap, sandwich or none"
+
+
+def test_rank_counts_anonymous_battles_unless_told(tmp_path: Path) -> None:
+    rows = [("x", "y", "model_a", True), ("y", "x", "model_a", True), ("x", "y", "tie", False)]
+    path = tmp_path / "lmarena.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"model_a": a, "model_b": b, "winner": w, "anony": anony}) + "\n"
+            for a, b, w, anony in rows
+        )
+    )
+    result = runner.invoke(app, ["rank", str(path), "--json", "--bootstrap", "0"])
+    assert json.loads(result.stdout)["battles"] == 2
+    assert "left out: 1 named (non-anonymous) battles" in result.stderr
+    result = runner.invoke(app, ["rank", str(path), "--json", "--bootstrap", "0", "--all-battles"])
+    assert json.loads(result.stdout)["battles"] == 3
+
+
+def test_rank_table_shows_groups_and_insufficient_data(tmp_path: Path) -> None:
+    rows = [("a", "b", "model_a"), ("b", "a", "model_a"), ("a", "c", "model_a")]
+    rows += [("x", "y", "model_a"), ("y", "x", "tie")]
+    path = tmp_path / "two.jsonl"
+    path.write_text(
+        "".join(json.dumps({"model_a": a, "model_b": b, "winner": w}) + "\n" for a, b, w in rows)
+    )
+    result = runner.invoke(app, ["rank", str(path), "--ridge", "0.1", "--bootstrap", "20"])
+    assert result.exit_code == 0, result.output
+    assert "2 groups of models never met" in result.stdout
+    lines = [line for line in result.stdout.splitlines() if "│ c " in line]
+    assert lines and "insufficient data" in lines[0], "c never won: its rating is the penalty's"

@@ -79,7 +79,11 @@ def test_an_arena_through_the_api(live: LiveServer, world: World) -> None:
         assert flagged["excluded_voters"] == 1, "a script votes faster than anyone reads"
         board = ops.get(f"/arenas/{arena_id}/leaderboard?exclude_flagged=false").json()
         assert board["battles"] == 8 and board["rows"][0]["model"] == "天枢答复"
-        assert all(r["lower"] <= r["rating"] <= r["upper"] for r in board["rows"])
+        rows = board["rows"]
+        bounded = [r for r in rows if None not in (r["lower"], r["upper"])]
+        assert all(r["lower"] <= r["rating"] <= r["upper"] for r in bounded)
+        assert all(isinstance(r["insufficient_data"], bool) and r["group"] == 0 for r in rows)
+        assert board["groups"] == 1 and board["penalty"] >= 0
         assert {"elo", "rank"} <= set(board["rows"][0])
         assert ops.get(f"/arenas/{arena_id}/agreement").json() == [], "only a flagged voter"
         (agree,) = ops.get(f"/arenas/{arena_id}/agreement?exclude_flagged=false").json()

@@ -174,6 +174,8 @@ def test_leaderboard_orders_the_models_people_prefer(db: Session, world: World) 
     order = [r.model for r in rated.board.rows()]
     assert order == ["详答模型", "简答模型", "敷衍模型"]
     assert rated.ridge > 0, "the best model never lost: ratings need the small-arena penalty"
+    flagged = {r.model: r.insufficient_data for r in rated.board.rows()}
+    assert flagged["详答模型"], "it never lost: its rating rests on the penalty"
     assert set(rated.elo) == set(order)
 
 

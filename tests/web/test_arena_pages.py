@@ -127,8 +127,9 @@ def test_leaderboard_page(live: LiveServer, db: Session, world: World) -> None:
         < public.text.index("敷衍模型")
     )
     assert 'id="arena-voters"' not in public.text, "voter flags are the operator's"
+    assert "数据不足" in public.text, "a model that never lost has no interval to show"
     with _signed_in(live, world, "operator") as client:
         page = client.get(f"/arena/{arena.id}")
         assert 'id="arena-voters"' in page.text and "总选同一边" in page.text
     english = httpx.get(f"{live.url}/arena/{arena.id}", timeout=30, cookies={"lang": "en"})
-    assert "Online Elo" in english.text
+    assert "Online Elo" in english.text and "insufficient data" in english.text
