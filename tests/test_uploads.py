@@ -22,8 +22,10 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.registry.models import Organisation
 from mosu.scenarios.models import Scenario
 from mosu.supply.models import VoucherApplication
-from tests.conftest import LiveServer, World
+from tests.conftest import LiveServer, World, on_primary_database
 from tests.helpers.sheets import SHEET, cmmlu_zip, jsonl, sheet_xml, text_of, xlsx
+
+pytestmark = on_primary_database  # limits hold before any database work: one dialect suffices
 
 MIB = 1024 * 1024
 BOUNDARY = "b0undary"

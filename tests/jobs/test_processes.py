@@ -18,6 +18,7 @@ from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
+from tests.conftest import on_primary_database
 from tests.helpers.evals import answer_config, toy_task_file
 from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
 from tests.helpers.waiting import wait_until
@@ -122,6 +123,7 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
         assert len(_attempts(store)) == 300
 
 
+@on_primary_database  # the claims race on both databases in the tests around it
 def test_several_worker_processes_drain_the_queue_once_each(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
