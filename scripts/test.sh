@@ -24,4 +24,4 @@ fi
 .venv/bin/mypy
 .venv/bin/lint-imports
 NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
-.venv/bin/pytest -n 2 --dist worksteal --durations=20 "$@"
+.venv/bin/pytest -n 3 --dist worksteal --durations=20 "$@"

@@ -81,7 +81,7 @@ def postgres_skip_reason() -> str | None:
     return _PG_REASON
 
 
-# The slow lanes, longest first. `pytest -n 2 --dist worksteal` first splits the collected
+# The slow lanes, longest first. `pytest -n 3 --dist worksteal` first splits the collected
 # tests into one contiguous part per worker, then lets an idle worker take the back half of
 # another's queue. So each worker's part starts with its share of the slow lanes (a module's
 # tests in a lane stay together, sharing its fixtures, such as Chromium): the long tests start
