@@ -16,14 +16,21 @@ leaderboard:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import orjson
 
-from mosu.arena.votes import WINNERS, Battles, VoteFormatError, VoteProblem
+from mosu.arena.votes import (
+    WINNERS,
+    Battles,
+    InvalidLine,
+    VoteFormatError,
+    VoteProblem,
+    record_problem,
+)
 
 _WINNER_CODE = {name: code for code, name in enumerate(WINNERS)}
 
@@ -78,10 +85,6 @@ def parse_vote_bytes(
     return _encode(_json_lines(data), source, filters)
 
 
-class _Invalid(str):
-    """A line that did not parse, reported by its own text."""
-
-
 def _json_lines(data: bytes) -> Iterable[tuple[int | str, object]]:
     loads, invalid = orjson.loads, orjson.JSONDecodeError
     for number, line in enumerate(data.split(b"\n"), 1):
@@ -89,7 +92,7 @@ def _json_lines(data: bytes) -> Iterable[tuple[int | str, object]]:
             yield number, loads(line)
         except invalid as exc:
             if line.strip():
-                yield number, _Invalid(f"invalid JSON: {exc.msg}")
+                yield number, InvalidLine(f"invalid JSON: {exc.msg}")
 
 
 def _encode(
@@ -111,7 +114,7 @@ def _encode(
             valid = False
         if not valid:
             at = f"line {where}" if isinstance(where, int) else where
-            problems.append(VoteProblem(at, _problem(record)))
+            problems.append(VoteProblem(at, record_problem(record) or "not a vote"))
             continue
         assert isinstance(record, dict)
         if filters.anonymous_only and record.get("anony", True) is not True:
@@ -136,24 +139,3 @@ def _encode(
         outcome=np.asarray(o_list, dtype=np.int8),
     )
     return ReadVotes(battles, named, deduplicated)
-
-
-def _problem(record: object) -> str:
-    """Why a record is not a vote."""
-    if isinstance(record, _Invalid):
-        return str(record)
-    if not isinstance(record, Mapping):
-        return f"expected a JSON object, got {_json_type(record)}"
-    for key in ("model_a", "model_b", "winner"):
-        if key not in record:
-            return f"missing field {key!r}"
-        value = record[key]
-        if not isinstance(value, str) or not value.strip():
-            return f"field {key!r} must be a non-empty string, got {value!r}"
-    if record["winner"] not in _WINNER_CODE:
-        return f"unknown winner {record['winner']!r} (expected one of {', '.join(WINNERS)})"
-    return f"model {record['model_a']!r} battles itself"
-
-
-def _json_type(value: object) -> str:
-    return type(value).__name__

@@ -117,7 +117,7 @@ def _encode(numbered: Iterable[tuple[str, object]], source: str) -> Battles:
     o_list: list[int] = []
     problems: list[VoteProblem] = []
     for where, record in numbered:
-        reason = _check(record)
+        reason = record_problem(record)
         if reason is not None:
             problems.append(VoteProblem(where, reason))
             continue
@@ -138,12 +138,13 @@ def _encode(numbered: Iterable[tuple[str, object]], source: str) -> Battles:
     )
 
 
-class _Invalid(str):
-    """A line that did not parse; :func:`_check` reports it by its own text."""
+class InvalidLine(str):
+    """A line that did not parse; :func:`record_problem` reports it by its own text."""
 
 
-def _check(record: object) -> str | None:
-    if isinstance(record, _Invalid):
+def record_problem(record: object) -> str | None:
+    """Why a parsed record is not a vote, or None when it is one."""
+    if isinstance(record, InvalidLine):
         return str(record)
     if not isinstance(record, Mapping):
         return f"expected a JSON object, got {type(record).__name__}"
@@ -183,7 +184,7 @@ def _json_lines(text: str) -> Iterator[tuple[str, object]]:
         try:
             record: object = json.loads(line)
         except json.JSONDecodeError as exc:
-            record = _Invalid(f"invalid JSON: {exc.msg}")
+            record = InvalidLine(f"invalid JSON: {exc.msg}")
         yield f"line {number}", record
 
 
