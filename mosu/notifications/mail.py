@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -205,32 +206,30 @@ def send_digests(session: Session, settings: Settings) -> dict[str, int]:
     return {"sent": sent, "failed": failed}
 
 
-def _settings(ctx: JobContext) -> Settings:
+def _send(
+    ctx: JobContext, send: Callable[[Session, Settings], dict[str, int]], what: str
+) -> dict[str, int]:
+    """Run one of the senders in a session of its own; any failed e-mail fails the job, so the
+    queue retries it (the sent ones are marked and not sent again)."""
     if ctx.engine is None or ctx.settings is None:
         raise Invalid("notice jobs need the database engine and the settings")
-    return ctx.settings
+    with Session(ctx.engine) as session:
+        result = send(session, ctx.settings)
+    if result["failed"]:
+        raise RuntimeError(f"{result['failed']} {what} e-mails failed; retried later")
+    return result
 
 
 @handler(MAIL_JOB)
 def mail_job(ctx: JobContext) -> dict[str, Any]:
     """E-mail the notices waiting; a failed send is retried by the queue."""
-    settings = _settings(ctx)
-    with Session(ctx.engine) as session:
-        result = send_pending(session, settings)
-    if result["failed"]:
-        raise RuntimeError(f"{result['failed']} notice e-mails failed; retried later")
-    return result
+    return _send(ctx, send_pending, "notice")
 
 
 @handler(DIGEST_JOB)
 def digest_job(ctx: JobContext) -> dict[str, Any]:
     """Send the daily digests."""
-    settings = _settings(ctx)
-    with Session(ctx.engine) as session:
-        result = send_digests(session, settings)
-    if result["failed"]:
-        raise RuntimeError(f"{result['failed']} digest e-mails failed; retried later")
-    return result
+    return _send(ctx, send_digests, "digest")
 
 
 __all__ = ["Server", "digest_job", "mail_job", "message", "send_digests", "send_pending"]

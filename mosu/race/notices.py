@@ -4,6 +4,8 @@ the winners."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, Entry, EntryState, Stage
@@ -11,69 +13,41 @@ from mosu.notifications.kinds import when
 from mosu.notifications.service import notify
 
 
-def _teams(entries: list[Entry]) -> list[Entry]:
-    """Entries of organisations (house baselines have no one to tell)."""
-    return [e for e in entries if e.organisation_id is not None and e.baseline is None]
+def _tell_teams(
+    session: Session, entries: list[Entry], kind: str, params: dict[str, Any], link: str
+) -> None:
+    """``kind`` to each entry's organisation, about its own entry (house baselines have no one
+    to tell); a cut entry's reason goes with it."""
+    for entry in entries:
+        if entry.organisation_id is None or entry.baseline is not None:
+            continue
+        own = {**params, "entry": entry.name}
+        if kind == "entry_cut":
+            own["reason"] = entry.cut_reason
+        notify(session, organisation_id=entry.organisation_id, kind=kind, params=own, link=link)
 
 
 def race_started(session: Session, challenge: Challenge, entries: list[Entry]) -> None:
     first = challenge.stages[0]
-    for entry in _teams([e for e in entries if e.state is EntryState.active]):
-        notify(
-            session,
-            organisation_id=entry.organisation_id,
-            kind="race_started",
-            params={
-                "challenge": challenge.title,
-                "stage": first.name,
-                "closes_at": when(first.closes_at),
-            },
-            link=f"/challenges/{challenge.id}/race",
-        )
+    racing = [e for e in entries if e.state is EntryState.active]
+    params = {"challenge": challenge.title, "stage": first.name, "closes_at": when(first.closes_at)}
+    _tell_teams(session, racing, "race_started", params, f"/challenges/{challenge.id}/race")
 
 
 def stage_closed(session: Session, stage: Stage, kept: list[Entry], cut: list[Entry]) -> None:
-    challenge = stage.challenge
-    link = f"/challenges/{challenge.id}/race"
-    base = {"challenge": challenge.title, "stage": stage.name}
-    for entry in _teams(kept):
-        notify(
-            session,
-            organisation_id=entry.organisation_id,
-            kind="stage_closed",
-            params={**base, "entry": entry.name},
-            link=link,
-        )
-    for entry in _teams(cut):
-        notify(
-            session,
-            organisation_id=entry.organisation_id,
-            kind="entry_cut",
-            params={**base, "entry": entry.name, "reason": entry.cut_reason},
-            link=link,
-        )
+    link = f"/challenges/{stage.challenge.id}/race"
+    base: dict[str, Any] = {"challenge": stage.challenge.title, "stage": stage.name}
+    _tell_teams(session, kept, "stage_closed", base, link)
+    _tell_teams(session, cut, "entry_cut", base, link)
 
 
 def decided(
     session: Session, challenge: Challenge, winners: list[Entry], others: list[Entry]
 ) -> None:
     link = f"/challenges/{challenge.id}/race"
-    for entry in _teams(winners):
-        notify(
-            session,
-            organisation_id=entry.organisation_id,
-            kind="entry_won",
-            params={"challenge": challenge.title, "entry": entry.name},
-            link=link,
-        )
-    for entry in _teams(others):
-        notify(
-            session,
-            organisation_id=entry.organisation_id,
-            kind="entry_not_won",
-            params={"challenge": challenge.title, "entry": entry.name},
-            link=link,
-        )
+    base: dict[str, Any] = {"challenge": challenge.title}
+    _tell_teams(session, winners, "entry_won", base, link)
+    _tell_teams(session, others, "entry_not_won", base, link)
     notify(
         session,
         organisation_id=challenge.organisation_id,
