@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers and hooks
 from mosu import migrate
 from mosu import race as races
-from mosu.challenges.models import Submission, SubmissionMode, SubmissionState
+from mosu.challenges.models import Submission, SubmissionState
 from mosu.core import clock
 from mosu.core.db import Base
 from mosu.core.settings import Settings
@@ -21,11 +21,10 @@ from mosu.jobs.models import Job
 from mosu.race.scoring import stage_data
 from tests.conftest import LiveServer, World, client_for
 from tests.helpers.races import (
-    OPERATOR,
     answer_key,
     predictions_file,
+    predictions_race,
     racing_challenge,
-    stage_spec,
     supplier,
 )
 
@@ -61,13 +60,7 @@ def test_reading_a_submission_writes_nothing_and_shows_its_jobs_state(
     db: Session, world: World, settings: Settings, live: LiveServer
 ) -> None:
     race = racing_challenge(db, world)
-    stage = races.add_stage(
-        db,
-        actor=OPERATOR,
-        challenge_id=race.challenge.id,
-        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
-    )
-    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    stage = predictions_race(db, race)
     ids = [s.id for s in stage_data(db, stage).task.samples()]
     submission = races.submit(
         db,
@@ -112,13 +105,7 @@ def test_the_upgrade_gives_unread_submissions_their_jobs_states(
 ) -> None:
     """Migration 0012: submissions whose jobs ended before the worker wrote their states."""
     race = racing_challenge(db, world)
-    stage = races.add_stage(
-        db,
-        actor=OPERATOR,
-        challenge_id=race.challenge.id,
-        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
-    )
-    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    stage = predictions_race(db, race)
     ids = [s.id for s in stage_data(db, stage).task.samples()]
     team = supplier(world, "supplier_a", world.org_a)
     subs = [

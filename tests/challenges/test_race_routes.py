@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
 from mosu import race as races
-from mosu.challenges.models import CutRule, SubmissionMode
+from mosu.challenges.models import CutRule
 from mosu.core.settings import Settings
 from mosu.race.board import PUBLIC_ROW_KEYS
 from mosu.race.scoring import stage_data
@@ -21,6 +21,7 @@ from tests.helpers.races import (
     endpoint,
     fake_endpoints,
     predictions_file,
+    predictions_race,
     racing_challenge,
     stage_spec,
 )
@@ -114,13 +115,7 @@ def test_predictions_stage_releases_inputs_without_labels(
 ) -> None:
     race = racing_challenge(db, world)
     answers = answer_key(db, race.version)
-    stage = races.add_stage(
-        db,
-        actor=OPERATOR,
-        challenge_id=race.challenge.id,
-        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
-    )
-    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    stage = predictions_race(db, race)
     db.commit()
     a = client_for(live, world, "supplier_a")
     inputs = a.get(f"/stages/{stage.id}/inputs.jsonl")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from mosu import race as races
 from mosu.challenges import decisions
-from mosu.challenges.models import Application, ApplicationState, ChallengeState, SubmissionMode
+from mosu.challenges.models import Application, ApplicationState, ChallengeState
 from mosu.core import clock
 from mosu.core.credentials import CredentialBox
 from mosu.core.errors import Conflict, Forbidden, Invalid
@@ -26,6 +26,7 @@ from tests.helpers.races import (
     answer_key,
     endpoint,
     fake_endpoints,
+    predictions_race,
     racing_challenge,
     shortlisting_challenge,
     stage_spec,
@@ -99,13 +100,7 @@ def test_a_predictions_stage_offers_its_label_set_and_a_sample_file(
     db: Session, world: World
 ) -> None:
     race = racing_challenge(db, world)
-    stage = races.add_stage(
-        db,
-        actor=OPERATOR,
-        challenge_id=race.challenge.id,
-        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
-    )
-    races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    stage = predictions_race(db, race)
     team = supplier(world, "supplier_a", world.org_a)
     sample = views.sample_submission(db, team, stage)
     ids = [s.id for s in stage_data(db, stage).task.samples()]

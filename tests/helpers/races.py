@@ -22,6 +22,7 @@ from mosu.challenges.models import (
     ChallengeState,
     CutRule,
     Entry,
+    Stage,
     SubmissionMode,
 )
 from mosu.core import clock
@@ -188,6 +189,18 @@ def stage_spec(
         daily_limit=daily,
         total_limit=total,
     )
+
+
+def predictions_race(session: Session, race: Race) -> Stage:
+    """``race`` started with one open predictions stage, 初赛."""
+    stage = races.add_stage(
+        session,
+        actor=OPERATOR,
+        challenge_id=race.challenge.id,
+        spec=stage_spec("初赛", mode=SubmissionMode.predictions, version_id=race.version.id),
+    )
+    races.start_race(session, actor=OPERATOR, challenge_id=race.challenge.id)
+    return stage
 
 
 def drain(session: Session, data_dir: Path, kinds: list[str] | None = None) -> int:
