@@ -164,3 +164,12 @@ def test_an_endpoint_test_call_shows_status_latency_and_answer(db: Session, worl
     other = supplier(world, "supplier_b", world.org_b)
     with pytest.raises(Exception, match="不存在"):  # another organisation's: not found
         check_endpoint(db, actor=other, endpoint_id=alive.id, box=box, policy=policy)
+
+
+def test_starting_a_race_too_early_says_where_to_go_next(db: Session, world: World) -> None:
+    race = racing_challenge(db, world)
+    with pytest.raises(Conflict) as no_stage:
+        races.start_race(db, actor=OPERATOR, challenge_id=race.challenge.id)
+    assert f"/challenges/{race.challenge.id}/race#add-stage" in str(no_stage.value)
+    assert "添加赛马阶段" in str(no_stage.value)
+    assert race.challenge.state is ChallengeState.shortlisting  # nothing moved
