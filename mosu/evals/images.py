@@ -89,6 +89,8 @@ def _open(data: bytes, kind: str, where: str) -> Image.Image:
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
+        # Pillow warns between MAX_PIXELS and twice that, and raises above: both refuse here
+        # (two threads checking at once may leave this filter in place, which is harmless)
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
