@@ -33,6 +33,7 @@ from mosu.evals.fakeserver import (
 )
 from mosu.evals.images import MAX_PIXELS, ImageError, check_image, decode_data_url
 from mosu.evals.tasks import parse_task
+from tests.helpers.evals import answer_config
 
 runner = CliRunner()
 LABELS = ["有缺陷", "无缺陷"]
@@ -183,6 +184,8 @@ def test_a_vision_race_through_mosu_eval_run_has_exact_scores(tmp_path: Path) ->
     assert model["metrics"]["accuracy"]["value"] == 0.75
     assert model["metrics"]["exact_match"]["value"] == 0.75
     assert model["unparsed"] == 3
+    by_category = {c: (v["n"], v["value"]) for c, v in model["by_category"].items()}
+    assert by_category == {"L0": (4, 0.75), "L1": (4, 0.75), "L2": (4, 0.75)}  # 9, 10, 11
     # rows gold, columns predicted, the last "no valid answer": ids 9, 10, 11 are unanswered
     assert model["confusion"]["matrix"] == [[5, 0, 1], [0, 4, 2]]
     content = body["messages"][-1]["content"]
@@ -244,14 +247,14 @@ def test_multiple_choice_and_a_judge_that_sees_the_image(tmp_path: Path) -> None
     accuracy 0.75 and the judge (10 for a right answer, 2 for a wrong one) 0.8."""
     images = [part_png(i % 2 == 0, 50 + i) for i in range(8)]
     rows = [{"id": i, "photo": images[i], "label": "AB"[i % 2]} for i in range(8)]
-    key = {image_key(sha(images[i])): rows[i]["label"] for i in range(6)}
     template = "{{ photo }}\n这个零件：\nA. 有划痕\nB. 完好\n答案："
-    config = FakeConfig(answers=key, choices=["A", "B"], judge_pattern=JUDGE_PATTERN)
+    shape = _inline(rows, template, parser="choice_letter", scorers=["accuracy"])
+    config = answer_config(parse_task(shape), judge_pattern=JUDGE_PATTERN)
+    for i in (6, 7):
+        del config.answers[image_key(sha(images[i]))]
     with serve_in_thread(config) as (url, server):
         judge = {"name": "judge", "model": f"openai:{url}#judge"}
-        task = parse_task(
-            _inline(rows, template, parser="choice_letter", scorers=["accuracy", judge])
-        )
+        task = parse_task({**shape, "scorers": ["accuracy", judge]})
         result = run(task, {"m": f"openai:{url}#m"}, store=tmp_path / "r.sqlite")
         graded = [b for b in server.bodies if b["model"] == "judge"]
     metrics = result.models[0].metrics
