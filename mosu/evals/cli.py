@@ -47,7 +47,7 @@ def _adjusted(task: Task, limit: int | None, seed: int, epochs: int | None = Non
         update["epochs"] = epochs
     if not update:
         return task
-    return Task(task.spec.model_copy(update=update), data_dir=task.data_dir)
+    return Task(task.spec.model_copy(update=update), data_dir=task.data_dir, base_dir=task.base_dir)
 
 
 def _spread(m: ModelResult) -> str:
