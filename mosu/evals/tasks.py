@@ -7,7 +7,7 @@ Python from the same models. :func:`load_task` reads a file or a built-in task b
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from mosu.evals.errors import TaskError
-from mosu.evals.loaders import Sample, load_samples, stratified_sample
+from mosu.evals.loaders import Sample, load_samples
 from mosu.evals.parsers import Parser, build_parser, strip_think
 from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
 from mosu.evals.scorers import Scorer, build_scorer
@@ -343,10 +343,12 @@ class Task:
 
     @functools.cache  # noqa: B019 - a task lives as long as its run
     def _load(self, name: str) -> list[Sample]:
+        """The split's samples; with a ``limit``, only the drawn rows are read into samples
+        (:func:`~mosu.evals.loaders.load_samples`), not the whole population."""
         spec = self.spec.splits[name]
         if spec.limit is None:
             return self._population(name)
-        return stratified_sample(self._population(name), spec.limit, spec.limit_seed)
+        return load_samples(spec, self.data_dir)
 
     def answer_text(self, output: str) -> str | None:
         """A model's answer as a judge reads it: without the thinking (``None``: cut inside
@@ -375,13 +377,23 @@ class Task:
         )
 
 
-def parse_task(data: dict[str, Any], *, where: str = "task", data_dir: Path | None = None) -> Task:
-    """Validate a task definition given as a mapping and load it."""
+Adjust = Callable[[TaskSpec], TaskSpec]
+"""A change made to a validated spec before its data is read (the CLI's ``--limit``)."""
+
+
+def parse_task(
+    data: dict[str, Any],
+    *,
+    where: str = "task",
+    data_dir: Path | None = None,
+    adjust: Adjust | None = None,
+) -> Task:
+    """Validate a task definition given as a mapping, ``adjust`` it, and load it."""
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
         raise TaskError(_format_errors(exc, where)) from None
-    return Task(spec, data_dir=data_dir, where=where)
+    return Task(adjust(spec) if adjust else spec, data_dir=data_dir, where=where)
 
 
 def builtin_tasks() -> list[str]:
@@ -390,7 +402,11 @@ def builtin_tasks() -> list[str]:
 
 
 def load_task(
-    source: str | Path, *, data_dir: Path | None = None, overrides: dict[str, Any] | None = None
+    source: str | Path,
+    *,
+    data_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    adjust: Adjust | None = None,
 ) -> Task:
     """Load a task from a YAML file or a built-in task name (see :func:`builtin_tasks`)."""
     path = Path(source)
@@ -405,4 +421,4 @@ def load_task(
     if not isinstance(data, dict):
         raise TaskError(f"{path}: a task file must be a mapping")
     data.update(overrides or {})
-    return parse_task(data, where=str(path), data_dir=data_dir)
+    return parse_task(data, where=str(path), data_dir=data_dir, adjust=adjust)
