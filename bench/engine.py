@@ -60,6 +60,7 @@ class Row:
     requests: int = 0
     server_rate: float = 0.0
     start_rate: float = 0.0
+    first_s: float = 0.0
     rss_mb: float = 0.0
     wall: float = 0.0
     cpu_ms: float = 0.0
@@ -303,6 +304,7 @@ def bench_one(tool: str, n: int, setup: Setup) -> Row:
             row.server_rate = (stats["requests"] - 1) / (stats["last"] - stats["first"])
             # the same count over the time from the tool's start to its last request
             row.start_rate = stats["requests"] / (stats["last"] - done.start)
+            row.first_s = stats["first"] - done.start
         if done.returncode != 0:
             row.note = f"exit {done.returncode}: {done.error}"
             return row
@@ -328,6 +330,7 @@ def median_row(runs: list[Row]) -> Row:
         int(mid([r.requests for r in runs])),
         mid([r.server_rate for r in runs]),
         mid([r.start_rate for r in runs]),
+        mid([r.first_s for r in runs]),
         mid([r.rss_mb for r in runs]),
         mid([r.wall for r in runs]),
         mid([r.cpu_ms for r in runs]),
@@ -339,8 +342,8 @@ def median_row(runs: list[Row]) -> Row:
 
 COLUMNS = (
     "tool", "samples", "score", "requests", "req/s (server)", "% of limit", "% from start",
-    "req/s (wall)", "CPU ms/sample", "peak RSS MB", "wall s", "server CPU ms/req", "load avg",
-    "note",
+    "1st request s", "req/s (wall)", "CPU ms/sample", "peak RSS MB", "wall s",
+    "server CPU ms/req", "load avg", "note",
 )  # fmt: skip
 
 
@@ -354,6 +357,7 @@ def table_row(r: Row) -> list[str]:
         f"{r.server_rate:,.0f}",
         f"{r.server_rate / LIMIT * 100:.0f}%",
         f"{r.start_rate / LIMIT * 100:.0f}%",
+        f"{r.first_s:.2f}" if r.first_s else "—",
         f"{r.samples / r.wall:,.0f}" if ran else "—",
         f"{r.cpu_ms:.3f}" if ran else "—",
         f"{r.rss_mb:,.0f}" if ran else "—",

@@ -15,7 +15,7 @@ import json
 import logging
 import random
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -167,6 +167,27 @@ Rows = Callable[[], Iterator[dict[str, Any]]]
 """The rows of a data source, read afresh at each call."""
 
 
+def _jsonl_rows_at(path: Path, numbers: Container[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows ``numbers`` of a JSON-lines file (counted as :func:`read_jsonl` counts them,
+    blank lines skipped), with their numbers; the other lines are not parsed."""
+    with _text_stream(path) as stream:
+        number = 0
+        for line in stream:
+            if line.strip():
+                number += 1
+                if number in numbers:
+                    yield number, json.loads(line)
+
+
+def _rows_at(
+    spec: DataSpec, rows: Rows, where: str, numbers: Container[int]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows ``numbers`` of the source, with their numbers, read again."""
+    if spec.format in ("jsonl", "clue"):
+        return _jsonl_rows_at(Path(where), numbers)
+    return ((n, row) for n, row in enumerate(rows(), start=1) if n in numbers)
+
+
 def _rows(spec: DataSpec, data_dir: Path | None) -> tuple[Rows, str]:
     """The split's rows (streamed from its file) and how errors name the source."""
     if spec.format == "inline":
@@ -292,8 +313,7 @@ def _limited(spec: DataSpec, rows: Rows, where: str, n: int) -> list[Sample] | N
     chosen = {numbers[i] for i in _stratified([names[c] for c in codes], n, spec.limit_seed)}
     return [
         _sample(spec, fields, row, _key(spec, fields, row, number, where))
-        for number, row in enumerate(rows(), start=1)
-        if number in chosen
+        for number, row in _rows_at(spec, rows, where, chosen)
     ]
 
 

@@ -15,14 +15,14 @@ from mosu.evals.tasks import DataSpec, load_task
 
 
 def write_rows(path: Path, n: int, *, repeat: int | None = None) -> Path:
-    """``n`` rows over three unequal labels; ``repeat`` gives row ``repeat + 1`` the id of
-    row ``repeat``."""
+    """``n`` rows over three unequal labels, a blank line after every 100th; ``repeat``
+    gives row ``repeat + 1`` the id of row ``repeat``."""
     with path.open("w", encoding="utf-8") as out:
         for i in range(n):
             label = "甲" if i % 7 < 4 else ("乙" if i % 7 < 6 else "丙")
             sid = repeat if repeat is not None and i == repeat + 1 else i
             out.write(json.dumps({"id": sid, "q": f"问题{i}", "y": label}, ensure_ascii=False))
-            out.write("\n")
+            out.write("\n" if i % 100 != 99 else "\n\n")
     return path
 
 
