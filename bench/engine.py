@@ -23,11 +23,21 @@ task ``limit: SIZE`` (a seeded sample of the file): what reading a large task co
     python bench/engine.py --sizes 2000 --tools mosu --repeat 5   # only mosu's rows, 5 runs
     python bench/engine.py --sizes 20000,200000 --tools mosu      # RSS as the data grows
     python bench/engine.py --sizes 1000 --rows 2000000 --tools mosu   # --limit on 2M rows
+    python bench/engine.py --vision 256 --sizes 500 --tools mosu,inspect-ai   # vision case
+
+The vision case (``--vision SIDE``) gives every sample a SIDE × SIDE PNG of random pixels
+(incompressible: about 3 × SIDE² bytes, a third more in base64), sent as an ``image_url``
+data URL; the fake server checks and decodes each image and answers by its sha256. Inspect AI
+runs it (``ContentImage``); lm-evaluation-harness sends images to chat APIs only for tasks
+whose ``doc_to_image`` reads PIL images from a Hugging Face dataset (``max_images``), which a
+JSON-lines task of image paths is not, so its row says so.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import os
 import statistics
@@ -48,7 +58,7 @@ LATENCY = 0.05
 CONCURRENCY = 64
 LIMIT = CONCURRENCY / LATENCY
 PEERS_VENV = Path(os.environ.get("MOSU_BENCH_PEERS_VENV", "/tmp/mosu-bench-peers"))
-PEER_PACKAGES = ["lm-eval[api]==0.4.13", "inspect-ai==0.3.285", "openai==3.51.0"]
+PEER_PACKAGES = ["lm-eval[api]==0.4.13", "inspect-ai==0.3.285", "openai==3.63.0"]
 console = Console(width=230)
 
 
@@ -69,16 +79,35 @@ class Row:
     note: str = ""
 
 
-def write_data(folder: Path, n: int) -> tuple[Path, Path]:
-    """``n`` samples ``{"id", "q", "y"}`` and the fake server's answer key (prompt → answer)."""
+def write_data(folder: Path, n: int, side: int = 0) -> tuple[Path, Path]:
+    """Samples ``{"id", "q", "y"}`` and the fake server's answer key (prompt → answer); with
+    ``side``, each sample also has ``image``, the path of a side × side PNG of random pixels,
+    and the key answers by the image's sha256."""
     data, key = folder / "data.jsonl", folder / "key.jsonl"
+    if side:
+        (folder / "images").mkdir()
     with data.open("w", encoding="utf-8") as d, key.open("w", encoding="utf-8") as k:
         for i in range(n):
             q = f"第{i}题：下列选项中哪一个是正确的？请只回答选项字母。"
             y = "ABCD"[(i * 7) % 4]
-            d.write(json.dumps({"id": i, "q": q, "y": y}, ensure_ascii=False) + "\n")
-            k.write(json.dumps({"prompt": q, "answer": y}, ensure_ascii=False) + "\n")
+            row: dict[str, object] = {"id": i, "q": q, "y": y}
+            line: dict[str, object] = {"prompt": q, "answer": y}
+            if side:
+                png = random_png(side)
+                (folder / "images" / f"{i}.png").write_bytes(png)
+                row["image"] = str(folder / "images" / f"{i}.png")
+                line = {"image_sha256": hashlib.sha256(png).hexdigest(), "answer": y}
+            d.write(json.dumps(row, ensure_ascii=False) + "\n")
+            k.write(json.dumps(line, ensure_ascii=False) + "\n")
     return data, key
+
+
+def random_png(side: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def start_server(key: Path, port: int) -> tuple[subprocess.Popen[str], str]:
@@ -138,11 +167,14 @@ def run_mosu(
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     task = folder / "task.yaml"
     limit = f", limit: {n}" if rows > n else ""
+    fields, template = "input_fields: [q]", "'{{ q }}'"
+    if VISION:
+        fields, template = "input_fields: [q, image], image_fields: [image]", "'{{ image }}{{ q }}'"
     task.write_text(
         "name: bench\nsplits:\n  test: {format: jsonl, path: "
         + json.dumps(str(data))
-        + f", id_field: id, label_field: y, input_fields: [q]{limit}}}\n"
-        "prompt: {template: '{{ q }}'}\nparser: {name: choice_letter}\nscorers: [accuracy]\n",
+        + f", id_field: id, label_field: y, {fields}{limit}}}\n"
+        f"prompt: {{template: {template}}}\nparser: {{name: choice_letter}}\nscorers: [accuracy]\n",
         encoding="utf-8",
     )
     out = folder / "mosu-out"
@@ -176,11 +208,15 @@ def run_mosu(
 
 
 RECORDED: dict[int, str] = {}
+VISION = 0
+"""The side of each sample's image in pixels (``--vision``); 0: text only."""
 
 
 def run_lm_eval(
     folder: Path, data: Path, url: str, n: int, rows: int = 0
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
+    if VISION:
+        raise Unsupported("lm-eval sends images only from an HF dataset's PIL images")
     tasks = folder / "lm_tasks"
     tasks.mkdir()
     (tasks / "mosu_bench.yaml").write_text(
@@ -217,10 +253,16 @@ def run_inspect(
     folder: Path, data: Path, url: str, n: int, rows: int = 0
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     task = folder / "inspect_task.py"
+    dataset = f"json_dataset({str(data)!r}, FieldSpec(input='q', target='y', id='id'))"
+    if VISION:
+        dataset = f"json_dataset({str(data)!r}, image_sample)"
     task.write_text(
-        "from inspect_ai import Task, task\nfrom inspect_ai.dataset import FieldSpec, json_dataset\n"
+        "from inspect_ai import Task, task\nfrom inspect_ai.dataset import FieldSpec, Sample, json_dataset\n"
+        "from inspect_ai.model import ChatMessageUser, ContentImage, ContentText\n"
         "from inspect_ai.scorer import match\nfrom inspect_ai.solver import generate\n\n"
-        f"@task\ndef bench():\n    return Task(dataset=json_dataset({str(data)!r}, FieldSpec(input='q', target='y', id='id')),"
+        "def image_sample(r):\n    content = [ContentImage(image=r['image']), ContentText(text=r['q'])]\n"
+        "    return Sample(input=[ChatMessageUser(content=content)], target=r['y'], id=r['id'])\n\n"
+        f"@task\ndef bench():\n    return Task(dataset={dataset},"
         " solver=generate(), scorer=match(location='exact'))\n",
         encoding="utf-8",
     )
@@ -244,6 +286,10 @@ def run_inspect(
 
 
 TOOLS = {"mosu": run_mosu, "lm-eval": run_lm_eval, "inspect-ai": run_inspect}
+
+
+class Unsupported(Exception):
+    """The tool cannot run this case; the message says why."""
 
 
 def ensure_peers() -> str | None:
@@ -285,10 +331,14 @@ def bench_one(tool: str, n: int, setup: Setup) -> Row:
         return row
     with tempfile.TemporaryDirectory(prefix=f"mosu-bench-{tool}-") as tmp:
         folder = Path(tmp)
-        data, key = write_data(folder, max(n, setup.rows))
+        data, key = write_data(folder, max(n, setup.rows), VISION)
         server, url = start_server(key, setup.port)
         try:
-            command, env, score = TOOLS[tool](folder, data, url, n, setup.rows)
+            try:
+                command, env, score = TOOLS[tool](folder, data, url, n, setup.rows)
+            except Unsupported as exc:
+                row.note = str(exc)
+                return row
             row.load = os.getloadavg()[0]
             server_before = process_cpu(server.pid)
             done = timed(command, env, folder)
@@ -377,7 +427,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs of each tool and size")
     parser.add_argument("--rows", type=int, default=0, help="rows in the data file (mosu only)")
     parser.add_argument("--port", type=int, default=0, help="the fake server's port (0: any)")
+    parser.add_argument("--vision", type=int, default=0, help="image side in pixels (0: text)")
     args = parser.parse_args()
+    global VISION
+    VISION = args.vision
     tools = [t for t in args.tools.split(",") if t]
     peers_problem = ensure_peers() if any(t != "mosu" for t in tools) else None
     setup = Setup(args.rows, args.port, peers_problem)
@@ -396,6 +449,7 @@ def main() -> None:
         title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, "
         f"physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
         + (f"; data file of {args.rows:,} rows" if args.rows else "")
+        + (f"; a {VISION} × {VISION} PNG per sample" if VISION else "")
     )
     for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("tool", "note") else "right")

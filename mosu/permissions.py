@@ -252,6 +252,12 @@ def can_read_race_report(actor: Actor, issuer_organisation_id: int) -> bool:
     return actor.is_operator or actor.belongs_to(issuer_organisation_id)
 
 
+def can_see_every_race_of_model(actor: Actor, organisation_id: int) -> bool:
+    """Every race a model ran (which application raced it): operators and the model's own
+    organisation; everyone else sees the races it won."""
+    return actor.is_operator or actor.belongs_to(organisation_id)
+
+
 def can_see_entry(actor: Actor, entry_organisation_ids: set[int]) -> bool:
     """An entry's submissions, files, logs and full rows: operators and the entry's own team
     (its lead organisation and consortium members)."""

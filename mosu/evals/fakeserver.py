@@ -33,6 +33,12 @@ most K answers at once, as a replica with K batch slots does: a request beyond t
 first come first served, for one to finish before its latency begins, so under a closed loop
 of C > K clients each answer takes C / K times as long (the service's queue, seen in p95).
 
+A vision request (a user message of ``text`` and ``image_url`` parts) is checked as a vision
+endpoint would: each image must be a ``data:image/...;base64,`` URL whose bytes are a JPEG,
+PNG or WebP image within :mod:`mosu.evals.images`' limits that decodes, else HTTP 400 (``bad
+image: ...``); its answer can be keyed by the sha256 of the image's bytes (:func:`image_key`),
+so a vision race's expected scores are known.
+
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
 """
 
@@ -52,6 +58,7 @@ from pathlib import Path
 from typing import cast
 
 from mosu.evals import aio
+from mosu.evals.images import ImageError, read_content
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 # the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
@@ -61,6 +68,16 @@ JUDGE_PATTERN = r"参考答案：\n(?P<reference>.*?)\n\n待评回答：\n(?P<an
 def prompt_key(text: str) -> str:
     """How the server (and tests) name a prompt: sha256 of the stripped last user message."""
     return hashlib.sha256(text.strip().encode("utf-8")).hexdigest()[:32]
+
+
+def request_key(prompt: str, images: tuple[str, ...] = ()) -> str:
+    """How the server counts a request: :func:`prompt_key` of the text and its images' hashes."""
+    return prompt_key(prompt + "".join(f"\n{digest}" for digest in images))
+
+
+def image_key(sha256: str) -> str:
+    """How the answer key names an image: by the sha256 of its bytes."""
+    return f"sha256:{sha256}"
 
 
 def _fraction(*parts: object) -> float:
@@ -142,22 +159,26 @@ class FakeServer:
             "by_prompt": dict(self.counts),
         }
 
-    def answer(self, model: str, prompt: str) -> str:
-        """The reply to ``prompt``: right with probability ``accuracy``, else a wrong choice;
-        for a grading prompt, ``judge_replies[0]`` when the answer is the reference, else
-        ``judge_replies[1]``; for a pairwise prompt, :meth:`verdict`."""
+    def answer(self, model: str, prompt: str, images: tuple[str, ...] = ()) -> str:
+        """The reply to ``prompt`` (with ``images``, the sha256 of each image it carries):
+        right with probability ``accuracy``, else a wrong choice; for a grading prompt,
+        ``judge_replies[0]`` when the answer is the reference, else ``judge_replies[1]``;
+        for a pairwise prompt, :meth:`verdict`. The gold answer is the last image's in the
+        key (the question's: few-shot examples come first), else the prompt's, else the id's."""
         cfg = self.config
         if self._judge_re is not None:
             judged = self._judge_re.search(prompt)
             if judged is not None:
                 right = judged["answer"].strip() == judged["reference"].strip()
                 return cfg.judge_replies[0 if right else 1]
-        key = prompt_key(prompt)
+        key = request_key(prompt, images)
         if self._pair_re is not None:
             pair = self._pair_re.search(prompt)
             if pair is not None:
                 return self.verdict(key, pair.group("a"), pair.group("b"))
-        gold = cfg.answers.get(key)
+        gold = cfg.answers.get(image_key(images[-1])) if images else None
+        if gold is None:
+            gold = cfg.answers.get(prompt_key(prompt))
         if gold is None and self._id_re is not None:
             match = self._id_re.search(prompt)
             gold = cfg.answers.get(match.group(1)) if match else None
@@ -279,9 +300,9 @@ class _Protocol(asyncio.Protocol):
         try:
             request = json.loads(body)
             messages = request["messages"]
-            prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
-            if isinstance(prompt, list):
-                prompt = "".join(part.get("text", "") for part in prompt)
+            content = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+            prompt, digests = read_content(content)
+            images = tuple(digests)
             model = str(request.get("model", ""))
             stream = request.get("stream") is True
             include_usage = bool((request.get("stream_options") or {}).get("include_usage"))
@@ -289,6 +310,10 @@ class _Protocol(asyncio.Protocol):
             top = int(request.get("top_logprobs") or 0) if request.get("logprobs") else 0
             if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
                 raise ValueError(max_tokens)
+        except ImageError as exc:
+            error = {"error": {"message": f"bad image: {exc}", "type": "invalid_image"}}
+            self.send(_http(400, json.dumps(error).encode()))
+            return
         except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
             self.send(_http(400, b'{"error": {"message": "bad request"}}'))
             return
@@ -297,7 +322,7 @@ class _Protocol(asyncio.Protocol):
         server.last_request = self.loop.time()
         if server.requests == 1:
             server.first_request = server.last_request
-        server.counts[prompt_key(prompt)] += 1
+        server.counts[request_key(prompt, images)] += 1
         fault = server.fault()
         cfg = server.config
         payload: bytes | None
@@ -317,7 +342,7 @@ class _Protocol(asyncio.Protocol):
         elif fault == "malformed":
             payload = _http(200, b'{"choices": [{"message": {"content": ')
         else:
-            content = "" if fault == "empty" else server.answer(model, prompt)
+            content = "" if fault == "empty" else server.answer(model, prompt, images)
             finish = "stop"
             if max_tokens is not None and len(content) > max_tokens:
                 content, finish = content[:max_tokens], "length"
@@ -493,12 +518,18 @@ def serve_in_thread(
 
 def load_answer_key(path: Path) -> dict[str, str]:
     """An answer key file: JSON lines of ``{"prompt": ..., "answer": ...}`` (keyed by
-    :func:`prompt_key`) or ``{"id": ..., "answer": ...}`` (used with ``--id-pattern``)."""
+    :func:`prompt_key`), ``{"image_sha256": ..., "answer": ...}`` (by :func:`image_key`) or
+    ``{"id": ..., "answer": ...}`` (used with ``--id-pattern``)."""
     key: dict[str, str] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
             row = json.loads(line)
-            name = prompt_key(row["prompt"]) if "prompt" in row else str(row["id"])
+            if "prompt" in row:
+                name = prompt_key(row["prompt"])
+            elif "image_sha256" in row:
+                name = image_key(str(row["image_sha256"]).lower())
+            else:
+                name = str(row["id"])
             key[name] = str(row["answer"])
     return key
 

@@ -23,8 +23,11 @@ def parser() -> argparse.ArgumentParser:
         "Shares are fractions of requests (0 to 1; the fault shares add up to at most 1).",
         epilog="Answer key (--answers): JSON lines, one answer each, either "
         '{"prompt": "<the last user message, as sent>", "answer": "B"} (matched on the '
-        'stripped text) or {"id": "7", "answer": "B"} (matched on the id that --id-pattern '
-        "finds in the prompt). A prompt not in the key is answered 不知道.",
+        'stripped text), {"image_sha256": "<hex>", "answer": "B"} (matched on the sha256 of '
+        "the last image_url part's decoded bytes) or "
+        '{"id": "7", "answer": "B"} (matched on the id that --id-pattern '
+        "finds in the prompt). A prompt not in the key is answered 不知道. Image parts must "
+        "be data:image/(jpeg|png|webp);base64 URLs of decodable images, else HTTP 400.",
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"

@@ -252,20 +252,33 @@ def _sample(spec: DataSpec, fields: _Fields, row: dict[str, Any], key: tuple[str
     return Sample(key[0], values, key[1], category)
 
 
-def load_samples(spec: DataSpec, data_dir: Path | None = None) -> list[Sample]:
+def load_samples(
+    spec: DataSpec, data_dir: Path | None = None, *, base_dir: Path | None = None
+) -> list[Sample]:
     """Read the rows named by ``spec`` and map them to samples, in file order.
 
     Raises :class:`DataError` naming the file and row for a missing field or file, and for a
     duplicate id unless ``spec.duplicates == "keep_first"`` (then the later rows are dropped
     and a warning is logged and kept on the first sample). ``spec.limit`` keeps a
     :func:`stratified_sample` of that many, read in two passes over the file
-    (:func:`_limited`) so that only the chosen rows become samples.
+    (:func:`_limited`) so that only the chosen rows become samples. ``spec.image_fields``
+    are read and checked (:func:`load_images`), of the samples kept: paths relative to the
+    data file, or for inline rows to ``base_dir`` (the task file's folder), else ``data_dir``.
     """
     rows, where = _rows(spec, data_dir)
+    out = None
     if spec.limit is not None and spec.format != "inline":
-        chosen = _limited(spec, rows, where, spec.limit)
-        if chosen is not None:
-            return chosen
+        out = _limited(spec, rows, where, spec.limit)
+    if out is None:
+        out = _every_row(spec, rows, where)
+    if spec.image_fields:
+        base = image_base(spec, data_dir, base_dir)
+        out = load_images(out, spec.image_fields, base=base, where=where)
+    return out
+
+
+def _every_row(spec: DataSpec, rows: Rows, where: str) -> list[Sample]:
+    """Every row read into a sample (repeats named or dropped), then the ``limit`` drawn."""
     fields = _Fields.of(spec)
     samples: dict[str, Sample] = {}
     seen: dict[str, str] = {}
@@ -289,6 +302,46 @@ def load_samples(spec: DataSpec, data_dir: Path | None = None) -> list[Sample]:
         for s in samples.values()
     ]
     return stratified_sample(out, spec.limit, spec.limit_seed) if spec.limit is not None else out
+
+
+def image_base(spec: DataSpec, data_dir: Path | None, base_dir: Path | None) -> Path | None:
+    """The folder a split's relative image paths are read from: the data file's (a folder
+    source's own), or for inline rows ``base_dir`` (the task file's folder), else ``data_dir``."""
+    if spec.format == "inline" or spec.path is None:
+        return base_dir or data_dir
+    path = Path(spec.path).expanduser()
+    if not path.is_absolute() and data_dir is not None:
+        path = data_dir / path
+    return path if path.is_dir() else path.parent
+
+
+def load_images(
+    samples: Sequence[Sample], names: Sequence[str], *, base: Path | None, where: str
+) -> list[Sample]:
+    """``samples`` with their image fields read and checked
+    (:func:`mosu.evals.images.read_image`). Every bad image is named with its sample and
+    field, all of them in one :class:`DataError`; a field a sample lacks is one of them."""
+    from mosu.evals.images import ImageError, read_image
+
+    problems: list[str] = []
+    out = []
+    for sample in samples:
+        fields = dict(sample.fields)
+        for name in names:
+            at = f"sample {sample.id}, field {name!r}"
+            if name not in fields:
+                problems.append(f"{at}: no such field (an image field must be an input)")
+                continue
+            try:
+                fields[name] = read_image(fields[name], base=base, where=at)
+            except ImageError as exc:
+                problems.append(str(exc))
+        out.append(Sample(sample.id, fields, sample.label, sample.category, sample.warnings))
+    if problems:
+        shown = "\n  ".join(problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise DataError(f"{where}: {len(problems)} bad image(s):\n  {shown}{more}")
+    return out
 
 
 def _limited(spec: DataSpec, rows: Rows, where: str, n: int) -> list[Sample] | None:

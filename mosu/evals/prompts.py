@@ -1,8 +1,13 @@
-"""Prompt templates (Jinja2, sandboxed, strict) and few-shot example selection."""
+"""Prompt templates (Jinja2, sandboxed, strict) and few-shot example selection.
+
+A sample's image fields (:class:`~mosu.evals.images.ImageData`) are placed where the template
+writes them (``{{ photo }}``): the user message then holds a list of OpenAI content parts,
+text and ``image_url`` in the template's order, instead of one string."""
 
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -10,9 +15,12 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
 from mosu.evals.errors import TaskError
+from mosu.evals.images import ImageData
 from mosu.evals.loaders import Sample
 
-Message = dict[str, str]
+Message = dict[str, Any]
+"""A chat message: ``role`` and ``content``, a string or (with images) a list of parts."""
+_IMAGE_MARK = re.compile(r"\x00image:(\d+)\x00")
 
 _ENV = SandboxedEnvironment(
     undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
@@ -71,12 +79,59 @@ def build_messages(
     separator: str = "\n\n",
 ) -> list[Message]:
     """Chat messages: an optional system message and one user message holding the few-shot
-    examples (each question followed by its answer) and the question."""
+    examples (each question followed by its answer) and the question. Images the template
+    places make the user message's content a list of text and ``image_url`` parts."""
+    images: list[ImageData] = []
     parts = [
-        template.render(ex.fields) + "\n" + answer.render({**ex.fields, "label": ex.label})
+        _render(template, ex.fields, images)
+        + "\n"
+        + _render(answer, {**ex.fields, "label": ex.label}, images)
         for ex in examples
     ]
-    parts.append(template.render(sample.fields))
+    parts.append(_render(template, sample.fields, images))
     messages: list[Message] = [{"role": "system", "content": system}] if system else []
-    messages.append({"role": "user", "content": separator.join(parts)})
+    messages.append({"role": "user", "content": _content(separator.join(parts), images)})
     return messages
+
+
+def _render(template: Template, values: dict[str, Any], images: list[ImageData]) -> str:
+    """``template`` rendered with each image value replaced by a mark naming it in ``images``."""
+    marked = dict(values)
+    for name, value in values.items():
+        if isinstance(value, ImageData):
+            marked[name] = f"\x00image:{len(images)}\x00"
+            images.append(value)
+    return template.render(marked)
+
+
+def _content(text: str, images: Sequence[ImageData]) -> str | list[dict[str, Any]]:
+    """The text as it is, or split at the image marks into text and ``image_url`` parts."""
+    if not images:
+        return text
+    pieces = _IMAGE_MARK.split(text)
+    parts: list[dict[str, Any]] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:
+            parts.append(images[int(piece)].part())
+        elif piece:
+            parts.append({"type": "text", "text": piece})
+    return parts if any(p["type"] == "image_url" for p in parts) else text
+
+
+def content_text(content: str | list[dict[str, Any]]) -> str:
+    """A message's text: the string, or its text parts joined (image parts left out)."""
+    if isinstance(content, str):
+        return content
+    return "".join(p["text"] for p in content if p.get("type") == "text")
+
+
+def content_image_parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A message's ``image_url`` parts (none for a string)."""
+    return [] if isinstance(content, str) else [p for p in content if p.get("type") == "image_url"]
+
+
+def with_images(text: str, source: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """``text`` as a message's content carrying the images of ``source`` (another message's
+    content) before it: how a judge is shown the picture the answer was about."""
+    images = content_image_parts(source)
+    return [*images, {"type": "text", "text": text}] if images else text

@@ -22,7 +22,7 @@ from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.observe import race_observer
 from mosu.evals.pending import Prompts, Requests
-from mosu.evals.prompts import Message, Template
+from mosu.evals.prompts import Message, Template, content_text, with_images
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
 from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash, serialise
@@ -59,7 +59,7 @@ their defaults)."""
 def _fingerprint(task: Task) -> str:
     """The task definition and sample ids a run's store is bound to. ``epochs`` is left
     out (a finished run can be given more), and so are later generation fields left at their
-    defaults, so a run stored before they existed resumes."""
+    defaults and splits' unset ``image_fields``, so a run stored before they existed resumes."""
     ids = "\n".join(s.id for s in task.samples())
     generation = task.spec.generation
     unset = {
@@ -67,7 +67,11 @@ def _fingerprint(task: Task) -> str:
         for name in _LATER_FIELDS
         if getattr(generation, name) == type(generation).model_fields[name].default
     }
-    payload = task.spec.model_dump_json(exclude={"epochs": True, "generation": unset}) + "\n" + ids
+    text_only = {
+        n: {"image_fields": True} for n, d in task.spec.splits.items() if not d.image_fields
+    }
+    exclude: dict[str, Any] = {"epochs": True, "generation": unset, "splits": text_only}
+    payload = task.spec.model_dump_json(exclude=exclude) + "\n" + ids
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
@@ -350,12 +354,17 @@ async def _judge(
                     if text is None:
                         continue
                     values: dict[str, Any] = {
-                        "question": user[s.id],
+                        "question": content_text(user[s.id]),
                         "answer": text,
                         "reference": s.label,
                         "scale": scorer.judge.scale,
                     }
-                    grading[record] = [{"role": "user", "content": template.render(values)}]
+                    grading[record] = [
+                        {
+                            "role": "user",
+                            "content": with_images(template.render(values), user[s.id]),
+                        }
+                    ]
             jobs[key] = _Job(
                 judge, _items(judge, grading, _remember(run_store, grading)), len(grading)
             )

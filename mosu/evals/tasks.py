@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from mosu.evals.errors import TaskError
-from mosu.evals.loaders import Sample, load_samples
+from mosu.evals.loaders import Sample, image_base, load_images, load_samples
 from mosu.evals.parsers import Parser, build_parser, strip_think
 from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
 from mosu.evals.scorers import Scorer, build_scorer
@@ -34,7 +34,8 @@ thousands of inline rows), else the pure-Python one; both build the same data.""
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inline rows may hold image bytes: JSON (a run's fingerprint) writes them as base64
+    model_config = ConfigDict(extra="forbid", frozen=True, ser_json_bytes="base64")
 
 
 class DataSpec(_Strict):
@@ -61,6 +62,11 @@ class DataSpec(_Strict):
     header: bool = Field(default=True, description="whether a CSV file's first row names fields")
     columns: list[str] | None = Field(
         default=None, description="the field names of a CSV file without a header row"
+    )
+    image_fields: list[str] | None = Field(
+        default=None,
+        description="fields holding an image: a path (relative to the data file, or for "
+        "inline rows to the task file) or bytes; checked on load",
     )
 
     @field_validator("label_map", mode="before")
@@ -279,10 +285,16 @@ class Task:
     """
 
     def __init__(
-        self, spec: TaskSpec, *, data_dir: Path | None = None, where: str | None = None
+        self,
+        spec: TaskSpec,
+        *,
+        data_dir: Path | None = None,
+        where: str | None = None,
+        base_dir: Path | None = None,
     ) -> None:
         self.spec = spec
         self.data_dir = data_dir
+        self.base_dir = base_dir
         where = where or f"task {spec.name}"
         self.template = Template(spec.prompt.template, where=f"{where}: prompt.template")
         self.answer = Template(spec.prompt.answer, where=f"{where}: prompt.answer")
@@ -298,6 +310,14 @@ class Task:
             raise TaskError(f"{where}: split {spec.eval_split!r} has no samples")
         fields = set(eval_samples[0].fields)
         self.template.check(fields)
+        unplaced = sorted(
+            set(spec.splits[spec.eval_split].image_fields or ()) - self.template.variables
+        )
+        if unplaced:
+            raise TaskError(
+                f"{where}: image field(s) {', '.join(unplaced)} not placed in prompt.template "
+                f"(write {{{{ {unplaced[0]} }}}} where the image goes)"
+            )
         if spec.prompt.fewshot and spec.prompt.fewshot.n:
             self.answer.check(set(self.samples(spec.prompt.fewshot.split)[0].fields) | {"label"})
             if spec.prompt.fewshot.same_category:
@@ -338,17 +358,24 @@ class Task:
 
     @functools.cache  # noqa: B019 - a task lives as long as its run
     def _population(self, name: str) -> list[Sample]:
-        unlimited = self.spec.splits[name].model_copy(update={"limit": None})
+        unlimited = self.spec.splits[name].model_copy(update={"limit": None, "image_fields": None})
         return load_samples(unlimited, self.data_dir)
 
     @functools.cache  # noqa: B019 - a task lives as long as its run
     def _load(self, name: str) -> list[Sample]:
-        """The split's samples; with a ``limit``, only the drawn rows are read into samples
-        (:func:`~mosu.evals.loaders.load_samples`), not the whole population."""
+        """The split's samples: its ``limit`` drawn (only the drawn rows are read into
+        samples, :func:`~mosu.evals.loaders.load_samples`, not the whole population), then
+        its images read and checked (only those of the samples drawn)."""
         spec = self.spec.splits[name]
         if spec.limit is None:
-            return self._population(name)
-        return load_samples(spec, self.data_dir)
+            samples = self._population(name)
+        else:
+            samples = load_samples(spec.model_copy(update={"image_fields": None}), self.data_dir)
+        if spec.image_fields:
+            base = image_base(spec, self.data_dir, self.base_dir)
+            where = f"task {self.name}: split {name!r}"
+            samples = load_images(samples, spec.image_fields, base=base, where=where)
+        return samples
 
     def answer_text(self, output: str) -> str | None:
         """A model's answer as a judge reads it: without the thinking (``None``: cut inside
@@ -386,14 +413,16 @@ def parse_task(
     *,
     where: str = "task",
     data_dir: Path | None = None,
+    base_dir: Path | None = None,
     adjust: Adjust | None = None,
 ) -> Task:
-    """Validate a task definition given as a mapping, ``adjust`` it, and load it."""
+    """Validate a task definition given as a mapping, ``adjust`` it, and load it
+    (``base_dir``: the folder inline rows' image paths are relative to, the task file's)."""
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
         raise TaskError(_format_errors(exc, where)) from None
-    return Task(adjust(spec) if adjust else spec, data_dir=data_dir, where=where)
+    return Task(adjust(spec) if adjust else spec, data_dir=data_dir, where=where, base_dir=base_dir)
 
 
 def builtin_tasks() -> list[str]:
@@ -421,4 +450,4 @@ def load_task(
     if not isinstance(data, dict):
         raise TaskError(f"{path}: a task file must be a mapping")
     data.update(overrides or {})
-    return parse_task(data, where=str(path), data_dir=data_dir, adjust=adjust)
+    return parse_task(data, where=str(path), data_dir=data_dir, base_dir=path.parent, adjust=adjust)

@@ -18,6 +18,7 @@ from mosu.i18n.messages import (
     arena_matching,
     arena_ratings,
     challenges,
+    community,
     desk,
     grading,
     match_strength,
@@ -73,6 +74,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     notices.MESSAGES,
     ops.MESSAGES,
     match_strength.MESSAGES,
+    community.MESSAGES,
 )
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

@@ -8,3 +8,4 @@ from mosu.accounts import labels as _accounts_labels  # noqa: F401
 from mosu.challenges import labels as _challenges_labels  # noqa: F401
 from mosu.registry import labels as _registry_labels  # noqa: F401
 from mosu.scenarios import labels as _scenarios_labels  # noqa: F401
+from mosu.supply import labels as _supply_labels  # noqa: F401

@@ -13,6 +13,9 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from mosu import i18n
+from mosu.challenges.models import ChallengeState
+from mosu.core.money import fmt_yuan
+from mosu.desk.community import Community
 from mosu.registry.models import FilingKind, Layer, Modality, Tier
 from mosu.registry.schemas import CountRow, Overview
 
@@ -48,14 +51,17 @@ def figure_dict(figure: go.Figure) -> dict[str, Any]:
 
 
 def _counts_bar(
-    rows: list[CountRow], cls: type[enum.Enum], title: str, lang: i18n.Language
+    rows: list[CountRow], cls: type[enum.Enum], title: str, lang: i18n.Language, link: str
 ) -> dict[str, Any]:
+    """A bar per member of ``cls``; a click on a bar opens ``link`` with its key (mosu.js
+    follows a point's ``customdata`` when it is a path on this site)."""
     labels = [i18n.label(cls(r.key), lang) for r in rows]
     counts = [r.count for r in rows]
     figure = go.Figure(
         go.Bar(
             x=labels,
             y=counts,
+            customdata=[link.format(r.key) for r in rows],
             text=counts,
             textposition="outside",
             textangle=0,
@@ -136,11 +142,68 @@ def _overview_charts(content: str, lang: i18n.Language) -> dict[str, Markup]:
     overview = Overview.model_validate_json(content)
     t = partial(i18n.gettext, lang)
     charts = {
-        "chart-tier": _counts_bar(overview.by_tier, Tier, t("按梯队"), lang),
-        "chart-layer": _counts_bar(overview.by_layer, Layer, t("按产业链层级"), lang),
-        "chart-modality": _counts_bar(overview.by_modality, Modality, t("按模态"), lang),
+        "chart-tier": _counts_bar(overview.by_tier, Tier, t("按梯队"), lang, "/orgs?tier={}"),
+        "chart-layer": _counts_bar(
+            overview.by_layer, Layer, t("按产业链层级"), lang, "/orgs?layer={}"
+        ),
+        "chart-modality": _counts_bar(
+            overview.by_modality, Modality, t("按模态"), lang, "/models?modality={}"
+        ),
     }
     if overview.filings_by_month:
         charts["chart-filings"] = filings_timeline(overview, lang)
     # what the templates' ``tojson`` filter writes: HTML-safe, keys sorted
     return {key: htmlsafe_json_dumps(figure, sort_keys=True) for key, figure in charts.items()}
+
+
+def community_charts(figures: Community, lang: i18n.Language) -> dict[str, Markup]:
+    """The overview's community charts: challenges by state, and the vouchers committed and
+    paid by kind (in 万元 in Chinese, the exact yuan on hover); each bar opens its list."""
+    t = partial(i18n.gettext, lang)
+    states = [CountRow(key=s.state.value, count=s.count) for s in figures.challenges]
+    charts = {
+        "chart-challenges": _counts_bar(
+            states, ChallengeState, t("榜单（按状态）"), lang, "/challenges?state={}"
+        )
+    }
+    if figures.committed_fen or figures.paid_fen:
+        charts["chart-vouchers"] = _vouchers_bar(figures, lang)
+    return {key: htmlsafe_json_dumps(figure, sort_keys=True) for key, figure in charts.items()}
+
+
+def _vouchers_bar(figures: Community, lang: i18n.Language) -> dict[str, Any]:
+    t = partial(i18n.gettext, lang)
+    wan = lang == "zh"
+    kinds = [i18n.label(v.kind, lang) for v in figures.vouchers]
+    links = [v.link for v in figures.vouchers]
+    figure = go.Figure(
+        layout=layout(
+            t("补贴券：已承诺与已兑付"),
+            barmode="group",
+            showlegend=True,
+            legend={"orientation": "h", "y": -0.18},
+            yaxis={
+                "title": {"text": t("万元") if wan else t("元")},
+                "rangemode": "tozero",
+                "gridcolor": "#e5e7eb",
+            },
+        )
+    )
+    for i, (name, amounts) in enumerate(
+        (
+            (t("已承诺"), [v.committed_fen for v in figures.vouchers]),
+            (t("已兑付"), [v.paid_fen for v in figures.vouchers]),
+        )
+    ):
+        figure.add_trace(
+            go.Bar(
+                x=kinds,
+                y=[f / (1_000_000 if wan else 100) for f in amounts],
+                name=name,
+                customdata=links,
+                hovertext=[f"{name} ¥{fmt_yuan(f)}" for f in amounts],
+                hoverinfo="text",
+                marker={"color": COLOURS[i]},
+            )
+        )
+    return figure_dict(figure)

@@ -13,6 +13,7 @@ from starlette.datastructures import FormData
 from mosu.accounts.deps import PublicActor, SignedInActor
 from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.deps import SessionDep
+from mosu.desk.model_profile import model_profile
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import ai_models, views
@@ -199,10 +200,14 @@ def edit_model(
 def model_detail(
     request: Request, session: SessionDep, actor: PublicActor, model_id: int
 ) -> HTMLResponse:
-    """A model: its organisation, base model, capability tags and filings."""
+    """A model: its organisation, base model, capability tags and filings; the races it
+    ran, its arena ratings, its offers and the models derived from it."""
     view = views.model_page(session, actor=actor, model_id=model_id)
     context = {
         "model": view.model,
+        "profile": model_profile(
+            session, actor=actor, model_id=model_id, organisation_id=view.model.organisation_id
+        ),
         "can_edit": view.can_edit,
         "can_add_filing": view.can_add_filing,
     }

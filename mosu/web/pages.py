@@ -11,6 +11,7 @@ from mosu import i18n
 from mosu.accounts.deps import OperatorActor, PublicActor
 from mosu.accounts.service import actor_for, user_for_web_token
 from mosu.deps import SESSION_COOKIE, SessionDep
+from mosu.desk.community import community
 from mosu.permissions import PUBLIC, Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import figures, views
@@ -39,7 +40,7 @@ from mosu.web import (
     supply_pages,
     user_pages,
 )
-from mosu.web.charts import overview_charts
+from mosu.web.charts import community_charts, overview_charts
 from mosu.web.forms import FieldErrors, FormDep, text, validation_errors
 from mosu.web.render import here, language, page_url, render, unread_notifications
 
@@ -55,10 +56,13 @@ def _overview_page(
     status: int = 200,
 ) -> HTMLResponse:
     counts = figures.overview(session)
+    whole = community(session)
     context = {
         "o": counts,
+        "c": whole,
         "flags": views.flags(actor),
         "charts": overview_charts(counts, language(request)),
+        "community_charts": community_charts(whole, language(request)),
         "errors": errors or {},
     }
     return render(request, "overview.html", context, actor=actor, session=session, status=status)

@@ -52,6 +52,15 @@ def _local(context: Context, message: str) -> str:
     return i18n.local_message(message, context["lang"])
 
 
+@pass_context
+def _money(context: Context, fen: int) -> str:
+    """An amount for reading: ¥10,000 and more in 万元 in Chinese (``¥123.5万``), else whole
+    yuan with separators; the exact figure belongs in a ``title`` beside it."""
+    if context["lang"] == "zh" and fen >= 1_000_000:
+        return f"¥{fen / 1_000_000:,.1f}万".replace(".0万", "万")
+    return f"¥{fmt_yuan(fen, cents=False)}"
+
+
 def page_url(path: str, params: Mapping[str, object], **overrides: object) -> str:
     """``path`` with the non-empty ``params`` (and ``overrides``) as its query string."""
     merged = {**params, **overrides}
@@ -71,6 +80,7 @@ env.globals.update(
     _=_gettext,
     label=_label,
     local=_local,
+    money=_money,
     page_url=page_url,
     Tier=Tier,
     Layer=Layer,

@@ -101,9 +101,13 @@ def _money(form: FormData, name: str) -> str:
 
 
 @router.get("/supply")
-def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLResponse:
+def market(
+    request: Request, session: SessionDep, actor: PublicActor, kind: str = ""
+) -> HTMLResponse:
     """要素供给: voucher programmes and every offer of compute, corpus and models; suppliers
-    also see their own withdrawn offers, with a link to edit each of theirs."""
+    also see their own withdrawn offers, with a link to edit each of theirs. ``kind``: one
+    voucher kind's programmes and offers only (the overview's figures link here)."""
+    only = choice(VoucherKind, kind)
 
     def shown(offers: list[Any]) -> list[tuple[Any, bool]]:
         rows = [(o, can_manage_offers_of(actor, o.organisation_id)) for o in offers]
@@ -113,7 +117,12 @@ def market(request: Request, session: SessionDep, actor: PublicActor) -> HTMLRes
     corpus = offers.list_corpus_offers(session, include_inactive=True)
     models = offers.list_model_services(session, include_inactive=True)
     context = {
-        "programmes": programmes.programmes_out(session, programmes.list_programmes(session)),
+        "programmes": [
+            p
+            for p in programmes.programmes_out(session, programmes.list_programmes(session))
+            if only is None or p.kind is only
+        ],
+        "only": only or "",
         "pools": [(offers.pool_out(o), mine) for o, mine in shown(pools)],
         "corpus_offers": [(offers.corpus_offer_out(o), mine) for o, mine in shown(corpus)],
         "model_services": [(offers.model_service_out(o), mine) for o, mine in shown(models)],

@@ -192,7 +192,7 @@ def test_the_board_shows_coverage_speed_tokens_and_cost_from_the_offers(
             "input": price_in,
             "output": price_out,
         }
-    assert rows["甲队"].service["latency_p95"] * 5 < rows["乙队"].service["latency_p50"]  # type: ignore[index]
+    assert rows["甲队"].service["latency_p95"] * 2 < rows["乙队"].service["latency_p50"]  # type: ignore[index]
     # same quality, 甲 cheaper: only 甲 is on the quality-cost front
     assert (rows["甲队"].pareto, rows["乙队"].pareto) == (True, False)
     # anyone may read the service figures on the public board, over HTTP

@@ -154,13 +154,14 @@ def test_epoch_ids_may_not_be_other_samples_ids(tmp_path: Path) -> None:
 
 
 def test_fingerprint_is_the_one_before_generation_controls(tmp_path: Path) -> None:
-    """A run stored before epochs and the new generation fields existed resumes: the
-    store's task fingerprint is the earlier one (the whole spec, then the ids) without
-    epochs and without the new generation fields left unset."""
+    """A run stored before epochs, the new generation fields and image fields existed
+    resumes: the store's task fingerprint is the earlier one (the whole spec, then the ids)
+    without epochs and without the new generation fields and image fields left unset."""
     task = toy_task(tmp_path, 10)
     new = {
         "epochs": True,
         "generation": dict.fromkeys(("top_p", "seed", "stop", "extra_body"), True),
+        "splits": {name: {"image_fields": True} for name in task.spec.splits},
     }
     earlier = (
         task.spec.model_dump_json(exclude=new) + "\n" + "\n".join(s.id for s in task.samples())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from mosu.evals.fakeserver import FakeConfig, prompt_key
+from mosu.evals.fakeserver import FakeConfig, image_key, prompt_key
+from mosu.evals.images import decode_data_url
+from mosu.evals.prompts import content_image_parts
 from mosu.evals.tasks import Task, load_task
 
 
@@ -52,8 +55,17 @@ def toy_task_file(folder: Path, n: int = 300) -> Path:
 
 
 def answer_config(task: Task, **options: Any) -> FakeConfig:
-    """A fake-server config whose answer key is the task's gold labels."""
-    answers = {prompt_key(task.messages(s)[-1]["content"]): s.label for s in task.samples()}
+    """A fake-server config whose answer key is the task's gold labels: by prompt, or for a
+    prompt with images by its last image (the question's)."""
+    answers = {}
+    for sample in task.samples():
+        content = task.messages(sample)[-1]["content"]
+        images = content_image_parts(content)
+        if images:
+            data = decode_data_url(images[-1]["image_url"]["url"])
+            answers[image_key(hashlib.sha256(data).hexdigest())] = sample.label
+        else:
+            answers[prompt_key(content)] = sample.label
     return FakeConfig(answers=answers, choices=list(task.spec.labels or []), **options)
 
 

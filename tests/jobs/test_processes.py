@@ -67,6 +67,7 @@ def _queue_appends(session: Session, ledger: Path, count: int, *, sleep: float) 
     return ids
 
 
+@on_primary_database  # the claims race on both databases in tests/jobs/test_queue*.py
 def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
@@ -123,7 +124,7 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
         assert len(_attempts(store)) == 300
 
 
-@on_primary_database  # the claims race on both databases in the tests around it
+@on_primary_database  # the claims race on both databases in tests/jobs/test_queue*.py
 def test_several_worker_processes_drain_the_queue_once_each(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:
@@ -146,6 +147,7 @@ def test_several_worker_processes_drain_the_queue_once_each(
     assert all(r[1] == "1" for r in runs)  # and none needed a second attempt
 
 
+@on_primary_database  # the claims race on both databases in tests/jobs/test_queue*.py
 def test_several_workers_one_killed_lose_no_job_and_run_none_twice_at_once(
     database_url: str, engine: Engine, session: Session, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mosu.evals.errors import ModelSpecError, TaskError
+from mosu.evals.images import ImageData
 from mosu.evals.limits import Limits
 from mosu.evals.loaders import Sample
 from mosu.evals.prompts import Message
@@ -22,8 +23,10 @@ LOCAL_LIMITS = Limits(concurrency=1, retries=0, timeout=3600.0)
 
 
 def sample_text(sample: Sample) -> str:
-    """The sample's input fields joined, as the baselines read it."""
-    return "\n".join(str(v) for v in sample.fields.values() if v is not None)
+    """The sample's text input fields joined, as the baselines read it (images left out)."""
+    return "\n".join(
+        str(v) for v in sample.fields.values() if v is not None and not isinstance(v, ImageData)
+    )
 
 
 class _Baseline:

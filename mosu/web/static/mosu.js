@@ -26,6 +26,19 @@
     return value;
   }
 
+  /* A bar whose point carries a path on this site (its customdata) opens it when clicked:
+     the overview's bars lead to the lists they count. Anything else is ignored. */
+  function follow(el) {
+    if (!el.on) { return; }
+    el.on("plotly_click", function (event) {
+      var point = event && event.points && event.points[0];
+      var target = point && point.customdata;
+      if (typeof target === "string" && /^\/[^\/\\]/.test(target)) {
+        window.location.assign(target);
+      }
+    });
+  }
+
   function draw() {
     if (!window.Plotly) { return; }
     document.querySelectorAll("[data-figure]").forEach(function (el) {
@@ -35,7 +48,7 @@
       window.Plotly.newPlot(el, figure.data, figure.layout, {
         displayModeBar: false,
         responsive: true
-      });
+      }).then(function () { follow(el); });
     });
   }
 
