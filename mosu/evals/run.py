@@ -432,7 +432,6 @@ async def arun(
         samples = task.samples()
         jobs = _answer_jobs(task, built, run_store, retry_errors)
         stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
-        del jobs  # the requests' entries and prompts are not needed for scoring
         outcomes = {name: run_store.finished(name) for name in built}
         judgements = await _judge(
             task,
