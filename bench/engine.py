@@ -1,19 +1,28 @@
 """Speed benchmark of the evaluation engine against its peers (a script, not a test).
 
 Starts mosu's fake OpenAI-compatible server (50 ms latency) and races one model on a
-synthetic task of 2,000 and 20,000 samples at concurrency 64 with mosu, then with
-lm-evaluation-harness (``local-chat-completions``, ``num_concurrent=64``) and Inspect AI
-(``--max-connections 64``), both installed into a throwaway venv under /tmp. Prints one
-table: request rate against the physical limit (64 / 50 ms = 1,280 requests per second),
-CPU milliseconds per sample and wall time from process start to final scores.
+synthetic task of 2,000 and 20,000 samples at concurrency 64 with mosu, lm-evaluation-harness
+(``local-chat-completions``, ``num_concurrent=64``) and Inspect AI (``--max-connections
+64``), the peers pinned (:data:`PEER_PACKAGES`) and installed into a throwaway venv under
+/tmp. With ``--repeat`` the tools take turns (mosu, lm-eval, inspect-ai, mosu, …), so a
+busy minute on the shared CPUs does not fall on one tool's runs. Prints one table: request
+rate against the physical limit (64 / 50 ms = 1,280 requests per second) twice, between
+the first and the last request the server saw and counted from the tool's process start
+(what start-up and work before the first request cost), CPU milliseconds per sample, peak
+RSS and wall time from process start to final scores.
 
-CPU is the tool's own process tree only (``RUSAGE_CHILDREN`` around the tool's command;
-the fake server is a separate child reaped after the measurement); the fake server's own
-CPU per request is read from ``/proc`` and shown beside it, with the machine's load average
-before each run, since the CPUs may be shared.
+CPU and peak RSS are the tool's own process (``wait4`` on it: its CPU with its waited
+children, the largest RSS among them); the fake server is a separate child reaped after
+the measurement; its own CPU per request is read from ``/proc`` and shown beside it, with
+the machine's load average before each run, since the CPUs may be shared.
+
+``--rows N`` writes a data file of N rows and, where N is above the size raced, gives mosu's
+task ``limit: SIZE`` (a seeded sample of the file): what reading a large task costs.
 
     python bench/engine.py                 # both sizes, all three tools
     python bench/engine.py --sizes 2000 --tools mosu --repeat 5   # only mosu's rows, 5 runs
+    python bench/engine.py --sizes 20000,200000 --tools mosu      # RSS as the data grows
+    python bench/engine.py --sizes 1000 --rows 2000000 --tools mosu   # --limit on 2M rows
     python bench/engine.py --vision 256 --sizes 500 --tools mosu,inspect-ai   # vision case
 
 The vision case (``--vision SIDE``) gives every sample a SIDE × SIDE PNG of random pixels
@@ -31,7 +40,6 @@ import hashlib
 import io
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -50,8 +58,8 @@ LATENCY = 0.05
 CONCURRENCY = 64
 LIMIT = CONCURRENCY / LATENCY
 PEERS_VENV = Path(os.environ.get("MOSU_BENCH_PEERS_VENV", "/tmp/mosu-bench-peers"))
-PEER_PACKAGES = ["lm-eval[api]", "inspect-ai", "openai"]
-console = Console(width=170)
+PEER_PACKAGES = ["lm-eval[api]==0.4.13", "inspect-ai==0.3.285", "openai==3.63.0"]
+console = Console(width=230)
 
 
 @dataclass
@@ -61,6 +69,9 @@ class Row:
     score: float | None = None
     requests: int = 0
     server_rate: float = 0.0
+    start_rate: float = 0.0
+    first_s: float = 0.0
+    rss_mb: float = 0.0
     wall: float = 0.0
     cpu_ms: float = 0.0
     server_cpu_ms: float = 0.0
@@ -99,16 +110,9 @@ def random_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def start_server(key: Path) -> tuple[subprocess.Popen[str], str]:
-    command = [
-        sys.executable,
-        "-m",
-        "mosu.evals.fakeserver",
-        "--latency",
-        str(LATENCY),
-        "--answers",
-        str(key),
-    ]
+def start_server(key: Path, port: int) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "mosu.evals.fakeserver", "--latency", str(LATENCY)]
+    command += ["--answers", str(key), "--port", str(port)]
     env = {k: v for k, v in os.environ.items() if k != "MOSU_EVAL_LOOP"}  # its default loop
     proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -131,30 +135,45 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def timed(
-    command: list[str], env: dict[str, str], cwd: Path
-) -> tuple[float, float, subprocess.CompletedProcess[str]]:
-    """Wall seconds and CPU seconds (user + system, with all child processes) of a command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=3600)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, done
+@dataclass
+class Timed:
+    """A finished command: its start on the monotonic clock the fake server stamps requests
+    with, wall and CPU seconds, peak RSS (MB), exit status and last line of stderr."""
+
+    start: float
+    wall: float
+    cpu: float
+    rss_mb: float
+    returncode: int
+    error: str
+
+
+def timed(command: list[str], env: dict[str, str], cwd: Path) -> Timed:
+    """Run ``command``; ``wait4`` gives its own CPU (with its waited children) and peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        lines = err.read().decode("utf-8", "replace").strip().splitlines() or ["(no output)"]
+    cpu = usage.ru_utime + usage.ru_stime
+    return Timed(start, wall, cpu, usage.ru_maxrss / 1024, proc.returncode, lines[-1][:120])
 
 
 def run_mosu(
-    folder: Path, data: Path, url: str, n: int
+    folder: Path, data: Path, url: str, n: int, rows: int = 0
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     task = folder / "task.yaml"
+    limit = f", limit: {n}" if rows > n else ""
     fields, template = "input_fields: [q]", "'{{ q }}'"
     if VISION:
         fields, template = "input_fields: [q, image], image_fields: [image]", "'{{ image }}{{ q }}'"
     task.write_text(
         "name: bench\nsplits:\n  test: {format: jsonl, path: "
         + json.dumps(str(data))
-        + f", id_field: id, label_field: y, {fields}}}\n"
+        + f", id_field: id, label_field: y, {fields}{limit}}}\n"
         f"prompt: {{template: {template}}}\nparser: {{name: choice_letter}}\nscorers: [accuracy]\n",
         encoding="utf-8",
     )
@@ -194,7 +213,7 @@ VISION = 0
 
 
 def run_lm_eval(
-    folder: Path, data: Path, url: str, n: int
+    folder: Path, data: Path, url: str, n: int, rows: int = 0
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     if VISION:
         raise Unsupported("lm-eval sends images only from an HF dataset's PIL images")
@@ -231,7 +250,7 @@ def run_lm_eval(
 
 
 def run_inspect(
-    folder: Path, data: Path, url: str, n: int
+    folder: Path, data: Path, url: str, n: int, rows: int = 0
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     task = folder / "inspect_task.py"
     dataset = f"json_dataset({str(data)!r}, FieldSpec(input='q', target='y', id='id'))"
@@ -293,38 +312,51 @@ def ensure_peers() -> str | None:
     return None
 
 
-def bench_one(tool: str, n: int, peers_problem: str | None) -> Row:
+@dataclass
+class Setup:
+    """What every run of a bench shares: the data rows written, the fake server's port."""
+
+    rows: int
+    port: int
+    peers_problem: str | None
+
+
+def bench_one(tool: str, n: int, setup: Setup) -> Row:
     row = Row(tool, n)
-    if tool != "mosu" and peers_problem:
-        row.note = peers_problem
+    if tool != "mosu" and setup.peers_problem:
+        row.note = setup.peers_problem
+        return row
+    if tool != "mosu" and setup.rows > n:
+        row.note = "--rows above the size: mosu only"
         return row
     with tempfile.TemporaryDirectory(prefix=f"mosu-bench-{tool}-") as tmp:
         folder = Path(tmp)
-        data, key = write_data(folder, n, VISION)
-        server, url = start_server(key)
+        data, key = write_data(folder, max(n, setup.rows), VISION)
+        server, url = start_server(key, setup.port)
         try:
             try:
-                command, env, score = TOOLS[tool](folder, data, url, n)
+                command, env, score = TOOLS[tool](folder, data, url, n, setup.rows)
             except Unsupported as exc:
                 row.note = str(exc)
                 return row
             row.load = os.getloadavg()[0]
             server_before = process_cpu(server.pid)
-            wall, cpu, done = timed(command, env, folder)
+            done = timed(command, env, folder)
             stats = server_stats(url)
             server_cpu = process_cpu(server.pid) - server_before
         finally:
             server.terminate()
             server.wait()
-        row.wall, row.cpu_ms, row.requests = wall, cpu / n * 1000, int(stats["requests"])
+        row.wall, row.cpu_ms, row.requests = done.wall, done.cpu / n * 1000, int(stats["requests"])
+        row.rss_mb = done.rss_mb
         row.server_cpu_ms = server_cpu / max(row.requests, 1) * 1000
         if stats["requests"] > 1 and stats["last"] > stats["first"]:
             row.server_rate = (stats["requests"] - 1) / (stats["last"] - stats["first"])
+            # the same count over the time from the tool's start to its last request
+            row.start_rate = stats["requests"] / (stats["last"] - done.start)
+            row.first_s = stats["first"] - done.start
         if done.returncode != 0:
-            row.note = (
-                f"exit {done.returncode}: "
-                + (done.stderr.strip().splitlines() or ["(no output)"])[-1][:120]
-            )
+            row.note = f"exit {done.returncode}: {done.error}"
             return row
         try:
             row.score = score()
@@ -347,12 +379,43 @@ def median_row(runs: list[Row]) -> Row:
         runs[0].score,
         int(mid([r.requests for r in runs])),
         mid([r.server_rate for r in runs]),
+        mid([r.start_rate for r in runs]),
+        mid([r.first_s for r in runs]),
+        mid([r.rss_mb for r in runs]),
         mid([r.wall for r in runs]),
         mid([r.cpu_ms for r in runs]),
         mid([r.server_cpu_ms for r in runs]),
         mid([r.load for r in runs]),
         f"{len(runs)} runs",
     )
+
+
+COLUMNS = (
+    "tool", "samples", "score", "requests", "req/s (server)", "% of limit", "% from start",
+    "1st request s", "req/s (wall)", "CPU ms/sample", "peak RSS MB", "wall s",
+    "server CPU ms/req", "load avg", "note",
+)  # fmt: skip
+
+
+def table_row(r: Row) -> list[str]:
+    ran = bool(r.wall)
+    return [
+        r.tool,
+        f"{r.samples:,}",
+        f"{r.score:.3f}" if r.score is not None else "—",
+        f"{r.requests:,}",
+        f"{r.server_rate:,.0f}",
+        f"{r.server_rate / LIMIT * 100:.0f}%",
+        f"{r.start_rate / LIMIT * 100:.0f}%",
+        f"{r.first_s:.2f}" if r.first_s else "—",
+        f"{r.samples / r.wall:,.0f}" if ran else "—",
+        f"{r.cpu_ms:.3f}" if ran else "—",
+        f"{r.rss_mb:,.0f}" if ran else "—",
+        f"{r.wall:.1f}" if ran else "—",
+        f"{r.server_cpu_ms:.3f}" if ran else "—",
+        f"{r.load:.1f}",
+        r.note,
+    ]
 
 
 def main() -> None:
@@ -362,56 +425,36 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,20000")
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--repeat", type=int, default=1, help="runs of each tool and size")
+    parser.add_argument("--rows", type=int, default=0, help="rows in the data file (mosu only)")
+    parser.add_argument("--port", type=int, default=0, help="the fake server's port (0: any)")
     parser.add_argument("--vision", type=int, default=0, help="image side in pixels (0: text)")
     args = parser.parse_args()
     global VISION
     VISION = args.vision
     tools = [t for t in args.tools.split(",") if t]
     peers_problem = ensure_peers() if any(t != "mosu" for t in tools) else None
+    setup = Setup(args.rows, args.port, peers_problem)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
-        for tool in tools:
-            runs = []
-            for _ in range(args.repeat):
+        runs: dict[str, list[Row]] = {tool: [] for tool in tools}
+        for _ in range(args.repeat):
+            for tool in tools:  # in turns, so the machine's busy minutes spread over all
                 console.print(f"running {tool} on {n} samples …")
-                runs.append(bench_one(tool, n, peers_problem))
-            rows += runs
-            if len(runs) > 1:
-                rows.append(median_row(runs))
+                runs[tool].append(bench_one(tool, n, setup))
+        for tool_runs in runs.values():
+            rows += tool_runs
+            if len(tool_runs) > 1:
+                rows.append(median_row(tool_runs))
     table = Table(
-        title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
+        title=f"fake server: {LATENCY * 1000:.0f} ms latency, concurrency {CONCURRENCY}, "
+        f"physical limit {LIMIT:,.0f} req/s; {os.cpu_count()} CPUs"
+        + (f"; data file of {args.rows:,} rows" if args.rows else "")
         + (f"; a {VISION} × {VISION} PNG per sample" if VISION else "")
     )
-    for column in (
-        "tool",
-        "samples",
-        "score",
-        "requests",
-        "req/s (server)",
-        "% of limit",
-        "req/s (wall)",
-        "CPU ms/sample",
-        "wall s",
-        "server CPU ms/req",
-        "load avg",
-        "note",
-    ):
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column in ("tool", "note") else "right")
     for r in rows:
-        table.add_row(
-            r.tool,
-            f"{r.samples:,}",
-            f"{r.score:.3f}" if r.score is not None else "—",
-            f"{r.requests:,}",
-            f"{r.server_rate:,.0f}",
-            f"{r.server_rate / LIMIT * 100:.0f}%",
-            f"{r.samples / r.wall:,.0f}" if r.wall else "—",
-            f"{r.cpu_ms:.3f}" if r.wall else "—",
-            f"{r.wall:.1f}" if r.wall else "—",
-            f"{r.server_cpu_ms:.3f}" if r.wall else "—",
-            f"{r.load:.1f}",
-            r.note,
-        )
+        table.add_row(*table_row(r))
     console.print(table)
 
 

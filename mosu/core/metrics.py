@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -30,8 +30,9 @@ from prometheus_client import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:  # SQLAlchemy is imported by the pool only: `mosu eval run` never loads it
+    from sqlalchemy.engine import Engine
 
 ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -238,6 +239,8 @@ class Scraped(Collector):
 
 def instrument_pool(engine: Engine, size: int) -> None:
     """Count ``engine``'s checked-out connections and publish its pool's ``size``."""
+    from sqlalchemy import event
+
     found = metrics()
     found.db_pool_size.set(size)
     in_use = found.db_connections_in_use

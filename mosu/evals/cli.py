@@ -23,7 +23,7 @@ from mosu.evals.run import arun
 from mosu.evals.service import ms
 from mosu.evals.settings import EvalSettings
 from mosu.evals.store import RunStore
-from mosu.evals.tasks import Task, load_task
+from mosu.evals.tasks import Task, TaskSpec, load_task
 
 app = typer.Typer(
     help="评测引擎 / evaluation engine: race models on a task.",
@@ -34,20 +34,18 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _adjusted(task: Task, limit: int | None, seed: int, epochs: int | None = None) -> Task:
+def _adjusted(spec: TaskSpec, limit: int | None, seed: int, epochs: int | None = None) -> TaskSpec:
     """The task with ``--limit`` (the evaluation split's data source draws a stratified
-    sample of N) and ``--epochs`` applied."""
+    sample of N) and ``--epochs`` applied, before any data is read."""
     update: dict[str, object] = {}
     if limit is not None:
-        split = task.spec.eval_split
-        splits = dict(task.spec.splits)
+        split = spec.eval_split
+        splits = dict(spec.splits)
         splits[split] = splits[split].model_copy(update={"limit": limit, "limit_seed": seed})
         update["splits"] = splits
     if epochs is not None:
         update["epochs"] = epochs
-    if not update:
-        return task
-    return Task(task.spec.model_copy(update=update), data_dir=task.data_dir, base_dir=task.base_dir)
+    return spec.model_copy(update=update) if update else spec
 
 
 def _spread(m: ModelResult) -> str:
@@ -161,7 +159,9 @@ def run_cmd(
     Exits 1 when a model failed entirely (stopped by its circuit breaker, or no sample
     answered) or answered less than --min-coverage, 2 on bad input."""
     try:
-        loaded = _adjusted(load_task(task, data_dir=data_dir), limit, seed, epochs)
+        loaded = load_task(
+            task, data_dir=data_dir, adjust=lambda spec: _adjusted(spec, limit, seed, epochs)
+        )
         folder = out or Path("mosu-runs") / loaded.name
         store = folder / "run.sqlite"
         if resume and not store.exists():

@@ -17,6 +17,7 @@ request is in flight (slow start), so a dead or refusing endpoint costs one requ
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -177,18 +178,18 @@ class LocalExecutor:
     async def run(
         self, shards: Sequence[Shard], models: Mapping[str, Model], sink: OutcomeSink
     ) -> dict[str, str]:
-        queues: dict[str, list[WorkItem]] = {}
-        for shard in shards:
-            queues.setdefault(shard.model, []).extend(shard.items)
+        queues: dict[str, list[Sequence[WorkItem]]] = {}
+        for shard in shards:  # items are taken (and may be built) only as they are sent
+            queues.setdefault(shard.model, []).append(shard.items)
         workers = []
         breakers: dict[str, Breaker] = {}
-        for name, items in queues.items():
+        for name, parts in queues.items():
             model = models[name]
             limiter = RateLimiter(model.limits.rpm)
-            iterator = iter(items)
+            iterator = itertools.chain.from_iterable(parts)
             rng = random.Random(f"{self.seed}:{name}")
             breaker = breakers[name] = Breaker(model.limits.max_unreachable)
-            for i in range(min(model.limits.concurrency, len(items))):
+            for i in range(min(model.limits.concurrency, sum(map(len, parts)))):
                 workers.append(
                     run_worker(name, model, iterator, limiter, rng, breaker, sink, lead=i == 0)
                 )

@@ -7,16 +7,20 @@ the label, the category), checks duplicates and turns rows into :class:`Sample` 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
 import logging
 import random
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+import numpy as np
 
 from mosu.evals.errors import DataError
 
@@ -51,18 +55,40 @@ def _read_text(path: Path) -> str:
         return str(best)
 
 
-def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """JSON lines (also CLUE's format); blank lines are skipped, bad lines named."""
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
+def _utf8(path: Path) -> bool:
+    """Whether the file decodes as UTF-8, checked 1 MB at a time (nothing kept)."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    with path.open("rb") as raw:
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object per line")
-        yield row
+            while chunk := raw.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _text_stream(path: Path) -> TextIO:
+    """The file as text, streamed when it is UTF-8 (a large file is never held whole);
+    another encoding is detected on the whole file (:func:`_read_text`)."""
+    if _utf8(path):
+        return path.open(encoding="utf-8-sig", newline="")
+    return io.StringIO(_read_text(path), newline="")
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """JSON lines (also CLUE's format), streamed; blank lines are skipped, bad lines named."""
+    with _text_stream(path) as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{number}: expected a JSON object per line")
+            yield row
 
 
 def read_csv(
@@ -72,19 +98,20 @@ def read_csv(
     ``columns`` does (a file without a header). An unnamed first column (a pandas index) is
     kept as ``""``; blank lines are skipped; a row with more or fewer fields than there are
     names is refused, naming its line."""
-    reader = csv.reader(io.StringIO(_read_text(path)), delimiter=delimiter)
-    names = list(columns) if columns is not None else next(reader, None)
-    if names is None:
-        return
-    for values in reader:
-        if not values:
-            continue
-        if len(values) != len(names):
-            raise DataError(
-                f"{path}:{reader.line_num}: {len(values)} fields where {len(names)} are named "
-                f"(delimiter {delimiter!r})"
-            )
-        yield dict(zip(names, values, strict=True))
+    with _text_stream(path) as stream:
+        reader = csv.reader(stream, delimiter=delimiter)
+        names = list(columns) if columns is not None else next(reader, None)
+        if names is None:
+            return
+        for values in reader:
+            if not values:
+                continue
+            if len(values) != len(names):
+                raise DataError(
+                    f"{path}:{reader.line_num}: {len(values)} fields where {len(names)} are "
+                    f"named (delimiter {delimiter!r})"
+                )
+            yield dict(zip(names, values, strict=True))
 
 
 def read_xlsx(path: Path) -> Iterator[dict[str, Any]]:
@@ -136,6 +163,95 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+Rows = Callable[[], Iterator[dict[str, Any]]]
+"""The rows of a data source, read afresh at each call."""
+
+
+def _jsonl_rows_at(path: Path, numbers: Container[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows ``numbers`` of a JSON-lines file (counted as :func:`read_jsonl` counts them,
+    blank lines skipped), with their numbers; the other lines are not parsed."""
+    with _text_stream(path) as stream:
+        number = 0
+        for line in stream:
+            if line.strip():
+                number += 1
+                if number in numbers:
+                    yield number, json.loads(line)
+
+
+def _rows_at(
+    spec: DataSpec, rows: Rows, where: str, numbers: Container[int]
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The rows ``numbers`` of the source, with their numbers, read again."""
+    if spec.format in ("jsonl", "clue"):
+        return _jsonl_rows_at(Path(where), numbers)
+    return ((n, row) for n, row in enumerate(rows(), start=1) if n in numbers)
+
+
+def _rows(spec: DataSpec, data_dir: Path | None) -> tuple[Rows, str]:
+    """The split's rows (streamed from its file) and how errors name the source."""
+    if spec.format == "inline":
+        inline = list(spec.rows or [])
+        return (lambda: iter(inline)), "inline rows"
+    assert spec.path is not None
+    path = Path(spec.path).expanduser()
+    if not path.is_absolute() and data_dir is not None:
+        path = data_dir / path
+    if not path.exists():
+        raise DataError(f"data not found: {path} (pass --data-dir or fix the task's path)")
+    if spec.format == "csv":
+        columns = None if spec.header else spec.columns
+        return (lambda: read_csv(path, delimiter=spec.delimiter, columns=columns)), str(path)
+    return (lambda: READERS[spec.format](path)), str(path)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    """Which fields of a row are the id, the category and the inputs."""
+
+    id: str | None
+    category: str | None
+
+    @classmethod
+    def of(cls, spec: DataSpec) -> _Fields:
+        return cls(
+            spec.id_field or ("id" if spec.format == "cmmlu" else None),
+            spec.category_field or ("subject" if spec.format == "cmmlu" else None),
+        )
+
+
+def _key(
+    spec: DataSpec, fields: _Fields, row: dict[str, Any], number: int, where: str
+) -> tuple[str, str]:
+    """A row's sample id and label, once its fields are checked."""
+    for name in (spec.label_field, fields.id, fields.category, *(spec.input_fields or [])):
+        if name is not None and name not in row:
+            known = ", ".join(sorted(row))
+            raise DataError(f"{where}: row {number} has no field {name!r} (fields: {known})")
+    sample_id = _text(row[fields.id]) if fields.id else str(number - 1)
+    label = _text(row[spec.label_field])
+    if spec.label_map is not None:
+        if label not in spec.label_map:
+            raise DataError(f"{where}: row {number} label {label!r} is not in label_map")
+        label = spec.label_map[label]
+    return sample_id, label
+
+
+def _selected(spec: DataSpec, sample_id: str) -> bool:
+    return spec.select is None or (
+        spec.select[0] <= _fraction(f"{spec.select_seed}:{sample_id}") < spec.select[1]
+    )
+
+
+def _sample(spec: DataSpec, fields: _Fields, row: dict[str, Any], key: tuple[str, str]) -> Sample:
+    names = spec.input_fields or [k for k in row if k != spec.label_field]
+    values = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k in names}
+    category = _text(row[fields.category]) if fields.category else None
+    if category is not None and spec.label_map is not None:
+        category = spec.label_map.get(category, category)
+    return Sample(key[0], values, key[1], category)
+
+
 def load_samples(
     spec: DataSpec, data_dir: Path | None = None, *, base_dir: Path | None = None
 ) -> list[Sample]:
@@ -144,42 +260,31 @@ def load_samples(
     Raises :class:`DataError` naming the file and row for a missing field or file, and for a
     duplicate id unless ``spec.duplicates == "keep_first"`` (then the later rows are dropped
     and a warning is logged and kept on the first sample). ``spec.limit`` keeps a
-    :func:`stratified_sample` of that many. ``spec.image_fields`` are read and checked
-    (:func:`load_images`): paths relative to the data file, or for inline rows to
-    ``base_dir`` (the task file's folder), else ``data_dir``.
+    :func:`stratified_sample` of that many, read in two passes over the file
+    (:func:`_limited`) so that only the chosen rows become samples. ``spec.image_fields``
+    are read and checked (:func:`load_images`), of the samples kept: paths relative to the
+    data file, or for inline rows to ``base_dir`` (the task file's folder), else ``data_dir``.
     """
-    if spec.format == "inline":
-        rows: list[dict[str, Any]] = list(spec.rows or [])
-        where = "inline rows"
-    else:
-        assert spec.path is not None
-        path = Path(spec.path).expanduser()
-        if not path.is_absolute() and data_dir is not None:
-            path = data_dir / path
-        if not path.exists():
-            raise DataError(f"data not found: {path} (pass --data-dir or fix the task's path)")
-        if spec.format == "csv":
-            columns = None if spec.header else spec.columns
-            rows = list(read_csv(path, delimiter=spec.delimiter, columns=columns))
-        else:
-            rows = list(READERS[spec.format](path))
-        where = str(path)
-    id_field = spec.id_field or ("id" if spec.format == "cmmlu" else None)
-    category_field = spec.category_field or ("subject" if spec.format == "cmmlu" else None)
+    rows, where = _rows(spec, data_dir)
+    out = None
+    if spec.limit is not None and spec.format != "inline":
+        out = _limited(spec, rows, where, spec.limit)
+    if out is None:
+        out = _every_row(spec, rows, where)
+    if spec.image_fields:
+        base = image_base(spec, data_dir, base_dir)
+        out = load_images(out, spec.image_fields, base=base, where=where)
+    return out
+
+
+def _every_row(spec: DataSpec, rows: Rows, where: str) -> list[Sample]:
+    """Every row read into a sample (repeats named or dropped), then the ``limit`` drawn."""
+    fields = _Fields.of(spec)
     samples: dict[str, Sample] = {}
     seen: dict[str, str] = {}
     dropped: dict[str, list[str]] = {}
-    for number, row in enumerate(rows, start=1):
-        for name in (spec.label_field, id_field, category_field, *(spec.input_fields or [])):
-            if name is not None and name not in row:
-                known = ", ".join(sorted(row))
-                raise DataError(f"{where}: row {number} has no field {name!r} (fields: {known})")
-        sample_id = _text(row[id_field]) if id_field else str(number - 1)
-        label = _text(row[spec.label_field])
-        if spec.label_map is not None:
-            if label not in spec.label_map:
-                raise DataError(f"{where}: row {number} label {label!r} is not in label_map")
-            label = spec.label_map[label]
+    for number, row in enumerate(rows(), start=1):
+        sample_id, label = key = _key(spec, fields, row, number, where)
         if sample_id in seen:
             message = f"{where}: id {sample_id} repeated at row {number}"
             if seen[sample_id] != label:
@@ -190,26 +295,13 @@ def load_samples(
             dropped.setdefault(sample_id, []).append(message)
             continue
         seen[sample_id] = label
-        if spec.select is not None and not (
-            spec.select[0] <= _fraction(f"{spec.select_seed}:{sample_id}") < spec.select[1]
-        ):
-            continue
-        names = spec.input_fields or [k for k in row if k != spec.label_field]
-        fields = {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items() if k in names}
-        category = _text(row[category_field]) if category_field else None
-        if category is not None and spec.label_map is not None:
-            category = spec.label_map.get(category, category)
-        samples[sample_id] = Sample(sample_id, fields, label, category)
+        if _selected(spec, sample_id):
+            samples[sample_id] = _sample(spec, fields, row, key)
     out = [
         Sample(s.id, s.fields, s.label, s.category, tuple(dropped[s.id])) if s.id in dropped else s
         for s in samples.values()
     ]
-    if spec.limit is not None:
-        out = stratified_sample(out, spec.limit, spec.limit_seed)
-    if spec.image_fields:
-        base = image_base(spec, data_dir, base_dir)
-        out = load_images(out, spec.image_fields, base=base, where=where)
-    return out
+    return stratified_sample(out, spec.limit, spec.limit_seed) if spec.limit is not None else out
 
 
 def image_base(spec: DataSpec, data_dir: Path | None, base_dir: Path | None) -> Path | None:
@@ -252,6 +344,32 @@ def load_images(
     return out
 
 
+def _limited(spec: DataSpec, rows: Rows, where: str, n: int) -> list[Sample] | None:
+    """The :func:`stratified_sample` of ``n`` without holding every row: a first pass keeps
+    per row only its id's hash, and per selected row its number and label's code; a second
+    builds the chosen rows' samples. ``None`` when ids may repeat (two equal hashes): the
+    caller then reads the rows the ordinary way, which names or drops the repeats."""
+    fields = _Fields.of(spec)
+    hashes, numbers, codes = array("q"), array("q"), array("l")
+    labels: dict[str, int] = {}
+    for number, row in enumerate(rows(), start=1):
+        sample_id, label = _key(spec, fields, row, number, where)
+        hashes.append(hash(sample_id))
+        if _selected(spec, sample_id):
+            numbers.append(number)
+            codes.append(labels.setdefault(label, len(labels)))
+    ordered = np.sort(np.frombuffer(hashes, dtype=np.int64))
+    if bool((ordered[1:] == ordered[:-1]).any()):
+        return None
+    del hashes, ordered
+    names = list(labels)
+    chosen = {numbers[i] for i in _stratified([names[c] for c in codes], n, spec.limit_seed)}
+    return [
+        _sample(spec, fields, row, _key(spec, fields, row, number, where))
+        for number, row in _rows_at(spec, rows, where, chosen)
+    ]
+
+
 def stratified_sample(samples: Sequence[Sample], n: int, seed: int) -> list[Sample]:
     """``n`` of ``samples``, drawn at random (seeded) within each label, in file order.
 
@@ -260,13 +378,20 @@ def stratified_sample(samples: Sequence[Sample], n: int, seed: int) -> list[Samp
     label gets at least one, taken from the label most over its exact share. A label-sorted
     file thus gives every class, where its first ``n`` rows would give one.
     """
-    total = len(samples)
-    if n >= total:
+    if n >= len(samples):
         return list(samples)
+    return [samples[i] for i in _stratified([s.label for s in samples], n, seed)]
+
+
+def _stratified(labels: Sequence[str], n: int, seed: int) -> list[int]:
+    """The indices :func:`stratified_sample` keeps, in order, given each item's label."""
+    total = len(labels)
+    if n >= total:
+        return list(range(total))
     rng = random.Random(seed)
     groups: dict[str, list[int]] = {}
-    for index, sample in enumerate(samples):
-        groups.setdefault(sample.label, []).append(index)
+    for index, label in enumerate(labels):
+        groups.setdefault(label, []).append(index)
     labels = sorted(groups)
     tie = {label: rng.random() for label in labels}
     quota = {label: n * len(groups[label]) // total for label in labels}
@@ -282,5 +407,4 @@ def stratified_sample(samples: Sequence[Sample], n: int, seed: int) -> list[Samp
             )
             quota[donor] -= 1
             quota[label] = 1
-    chosen = sorted(i for label in labels for i in rng.sample(groups[label], quota[label]))
-    return [samples[i] for i in chosen]
+    return sorted(i for label in labels for i in rng.sample(groups[label], quota[label]))

@@ -7,7 +7,7 @@ import contextlib
 import gc
 import hashlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from mosu.evals.models.base import Model, Price
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
 from mosu.evals.observe import race_observer
+from mosu.evals.pending import Prompts, Requests
 from mosu.evals.prompts import Message, Template, content_text, with_images
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
@@ -121,8 +122,16 @@ def _epoch_ids(task: Task) -> None:
 @dataclass
 class _Job:
     model: Model
-    items: list[WorkItem]
+    items: Sequence[WorkItem]
     total: int
+    prompts: Prompts | None = None  # rendered as sent (answers); judges' are built before
+
+
+def _keep(items: Sequence[WorkItem], wanted: Callable[[str], bool]) -> Sequence[WorkItem]:
+    """The items whose stored id is ``wanted`` (lazy requests stay unrendered)."""
+    if isinstance(items, Requests):
+        return items.keep(wanted)
+    return [i for i in items if wanted(i.sample_id)]
 
 
 def _plan(
@@ -138,20 +147,23 @@ def _plan(
     reused: list[Outcome] = []
     for name, job in jobs.items():
         finished = run_store.finished(name)
-        todo = [
-            i
-            for i in job.items
-            if i.sample_id not in finished
-            or (retry_errors and finished[i.sample_id].error is not None)
-        ]
+        todo = _keep(
+            job.items,
+            lambda sid, done=finished: (  # type: ignore[misc]
+                sid not in done or (retry_errors and done[sid].error is not None)
+            ),
+        )
         kept = [o for o in finished.values() if not (retry_errors and o.error is not None)]
         counter = Progress(
             name, total=job.total, done=len(kept), errors=sum(o.error is not None for o in kept)
         )
         counters[name] = counter
-        hits = (
-            run_store.cached(i.cache_key for i in todo if i.cache_key) if job.model.identity else {}
-        )
+        # cache keys need the prompts: rendered up front only when a cache could answer
+        if job.model.identity and (job.prompts is None or run_store.has_cached()):
+            todo = list(todo)
+            hits = run_store.cached(i.cache_key for i in todo if i.cache_key)
+        else:
+            hits = {}
         if hits:
             reused += [
                 hits[i.cache_key].outcome(name, i.sample_id, i.prompt_hash)
@@ -182,6 +194,10 @@ async def _execute(
         return {}
     buffer: list[Outcome] = []
     observe = race_observer()
+    renderers = list({id(j.prompts): j.prompts for j in jobs.values() if j.prompts}.values())
+
+    def texts() -> list[tuple[str, str]]:
+        return [pair for r in renderers for pair in r.take()]
 
     def sink(outcome: Outcome) -> None:
         buffer.append(outcome)
@@ -202,12 +218,13 @@ async def _execute(
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(FLUSH_SECONDS)
-            if buffer:
+            fresh = texts()
+            if buffer or fresh:
                 batch = buffer[:]
                 del buffer[:]
                 # shielded: cancelling the flusher must not cancel a batch not yet written
                 # (the thread pool would drop it); shutdown below waits for it instead
-                await asyncio.shield(loop.run_in_executor(thread, run_store.write, batch))
+                await asyncio.shield(loop.run_in_executor(thread, _commit, run_store, fresh, batch))
 
     writer = asyncio.create_task(flusher())
     # What lives through the race (task, samples, prompts, work items) leaves the cyclic
@@ -221,7 +238,14 @@ async def _execute(
         with contextlib.suppress(asyncio.CancelledError):
             await writer
         thread.shutdown(wait=True)  # a batch being written is committed before the rest
-        run_store.write(buffer)
+        _commit(run_store, texts(), buffer)
+
+
+def _commit(run_store: RunStore, prompts: list[tuple[str, str]], outcomes: list[Outcome]) -> None:
+    """The prompts rendered since the last commit, then the outcomes that arrived."""
+    if prompts:
+        run_store.remember_prompts(prompts)
+    run_store.write(outcomes)
 
 
 def _items(
@@ -250,7 +274,8 @@ def _answer_jobs(
     task: Task, built: Mapping[str, Model], run_store: RunStore, retry_errors: bool
 ) -> dict[str, _Job]:
     """Every model's requests for the samples some model has not finished in some epoch
-    (prompts are rendered only for those; :func:`_plan` drops what each has finished)."""
+    (:func:`_plan` drops what each has finished); prompts are rendered as they are sent
+    (:mod:`mosu.evals.pending`)."""
     samples, epochs = task.samples(), task.spec.epochs
     finished = {name: run_store.finished(name) for name in built}
     needed = {
@@ -259,10 +284,15 @@ def _answer_jobs(
         if retry_errors
         or any(epoch_id(s.id, e) not in finished[n] for n in built for e in range(epochs))
     }
-    prompts = {s.id: task.messages(s) for s in samples if s.id in needed}
-    hashes = _remember(run_store, prompts)
+    ids = [s.id for s in samples if s.id in needed]
+    prompts = Prompts(task, samples, len(built) * epochs)
     return {
-        name: _Job(model, _items(model, prompts, hashes, epochs), len(samples) * epochs)
+        name: _Job(
+            model,
+            Requests.build(ids, epochs, prompts, model.identity),
+            len(samples) * epochs,
+            prompts,
+        )
         for name, model in built.items()
     }
 

@@ -17,7 +17,7 @@ import re
 import string
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +59,11 @@ SCORERS: Registry[ScorerFactory] = Registry("mosu.scorers", "scorer")
 entry point group (a factory taking the task's options as keywords, returning a Scorer)."""
 
 
+def _column(hits: Iterable[bool]) -> Array:
+    """One 0/1 statistic per sample, ``(n, 1)``, without a Python list per sample."""
+    return np.fromiter(hits, dtype=np.float64).reshape(-1, 1)
+
+
 def _mean_of_first(sums: Array, n: int) -> Array:
     return np.asarray(sums[..., 0] / max(n, 1), dtype=np.float64)
 
@@ -68,10 +73,8 @@ def accuracy() -> Scorer:
     """Share of samples whose prediction equals the label exactly."""
 
     def stats(predictions: Predictions, labels: Sequence[str]) -> Array:
-        return np.array(
-            [[p is not None and p == y] for p, y in zip(predictions, labels, strict=True)],
-            dtype=np.float64,
-        ).reshape(-1, 1)
+        pairs = zip(predictions, labels, strict=True)
+        return _column(p is not None and p == y for p, y in pairs)
 
     return Scorer("accuracy", stats, _mean_of_first)
 
@@ -123,13 +126,8 @@ def exact_match(
     )
 
     def stats(predictions: Predictions, labels: Sequence[str]) -> Array:
-        return np.array(
-            [
-                [p is not None and norm(p) == norm(y)]
-                for p, y in zip(predictions, labels, strict=True)
-            ],
-            dtype=np.float64,
-        ).reshape(-1, 1)
+        pairs = zip(predictions, labels, strict=True)
+        return _column(p is not None and norm(p) == norm(y) for p, y in pairs)
 
     return Scorer("exact_match", stats, _mean_of_first)
 

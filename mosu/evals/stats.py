@@ -3,10 +3,14 @@
 Method (also in ``mosu/evals/README.md``):
 
 * **Intervals.** Samples are resampled with replacement ``B`` times (default 1,000) from a
-  seeded ``numpy`` generator. Each replicate is a vector of multiplicities ``w`` (how often
-  each sample was drawn); a metric's replicate value is ``aggregate(w @ stats)``, so every
-  metric, including corpus-level ones (macro-F1, BLEU), is bootstrapped by one matrix
-  product. The 95% interval is the 2.5th and 97.5th percentiles (percentile bootstrap).
+  seeded ``numpy`` generator. Samples whose statistics rows agree in every model form a
+  group (for accuracy there are at most ``2 ** models``); each replicate is a vector of
+  multiplicities ``w`` over the groups (how many of the drawn samples fell in each: a
+  multinomial over the groups, or ``n`` drawn indices counted when groups are many), and a
+  metric's replicate value is ``aggregate(w @ rows)``, so every metric, including
+  corpus-level ones (macro-F1, BLEU), is bootstrapped by one matrix product, exactly as
+  resampling the samples themselves. The 95% interval is the 2.5th and 97.5th percentiles
+  (percentile bootstrap).
 * **Paired comparison.** All models in a race are scored on the same samples and every
   replicate uses the *same* ``w`` for all of them, so the replicate differences
   ``a - b`` form a paired bootstrap distribution. The difference is significant when its
@@ -29,18 +33,67 @@ Array = npt.NDArray[np.float64]
 Aggregate = Callable[[Array, int], Array]
 
 DEFAULT_REPLICATES = 1000
-_CHUNK = 100
+_BUDGET = 1 << 22
+"""Cells of a replicate chunk (counts, or drawn indices): 4M, about 32 MB of int64."""
+_MULTINOMIAL_SHARE = 8
+"""Counts over groups are drawn as multinomials when there are at most ``n / 8`` groups
+(one binomial per group costs a few index draws); else ``n`` indices per replicate."""
 
 
-def resample_weights(n: int, replicates: int, seed: int) -> Iterator[Array]:
-    """Bootstrap multiplicity matrices, ``(chunk, n)`` at a time, reproducible by ``seed``."""
+@dataclass(frozen=True)
+class Groups:
+    """Samples grouped by identical statistics rows across every model (paired).
+
+    ``rows[m]`` holds model ``m``'s distinct rows, ``(G, d_m)``; ``sizes`` how many samples
+    each group has; ``inverse`` each sample's group, in sample order.
+    """
+
+    rows: list[Array]
+    sizes: npt.NDArray[np.int64]
+    inverse: npt.NDArray[np.int64]
+
+
+def group_rows(stats: Sequence[Array]) -> Groups:
+    """Group samples whose statistics agree in every model, by combining per-column codes
+    (each step re-coded to ``0..G-1``, so the key never overflows); sorted, so the groups'
+    order depends only on the data."""
+    n = stats[0].shape[0]
+    code = np.zeros(n, dtype=np.int64)
+    for column in (c for s in stats for c in np.asarray(s, dtype=np.float64).reshape(n, -1).T):
+        values, col_code = np.unique(column, return_inverse=True)
+        if len(values) > 1:
+            code = code * len(values) + col_code.reshape(n)
+            _, code = np.unique(code, return_inverse=True)
+            code = code.reshape(n).astype(np.int64, copy=False)
+    first = np.full(int(code.max()) + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(first, code, np.arange(n, dtype=np.int64))
+    sizes = np.bincount(code, minlength=len(first)).astype(np.int64)
+    rows = [np.asarray(s, dtype=np.float64).reshape(n, -1)[first] for s in stats]
+    return Groups(rows, sizes, code)
+
+
+def resample_counts(groups: Groups, replicates: int, seed: int) -> Iterator[Array]:
+    """Bootstrap multiplicities per group, ``(chunk, G)`` at a time, reproducible by ``seed``.
+
+    Drawing ``n`` samples with replacement and counting them per group is a multinomial
+    over the groups with probabilities ``size / n``; with few groups (accuracy: at most
+    ``2 ** models``) that is drawn directly, else as ``n`` int32 indices per replicate.
+    Chunks hold at most :data:`_BUDGET` cells, so memory does not grow with ``n × B``.
+    """
     rng = np.random.default_rng(seed)
+    n, g = int(groups.sizes.sum()), len(groups.sizes)
+    direct = g * _MULTINOMIAL_SHARE <= n
+    chunk = max(1, _BUDGET // (g if direct else max(n, g)))
     done = 0
     while done < replicates:
-        b = min(_CHUNK, replicates - done)
-        idx = rng.integers(0, n, size=(b, n))
-        flat = (idx + (np.arange(b) * n)[:, None]).ravel()
-        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+        b = min(chunk, replicates - done)
+        if direct:
+            counts = rng.multinomial(n, groups.sizes / n, size=b)
+        else:
+            idx = rng.integers(0, n, size=(b, n), dtype=np.int32)
+            flat = groups.inverse[idx] + (np.arange(b, dtype=np.int64) * g)[:, None]
+            counts = np.bincount(flat.ravel(), minlength=b * g).reshape(b, g)
+        yield counts.astype(np.float64)
         done += b
 
 
@@ -51,15 +104,17 @@ def bootstrap_replicates(
     replicates: int = DEFAULT_REPLICATES,
     seed: int = 0,
 ) -> Array:
-    """Replicate metric values, shape ``(len(stats), replicates)``; one shared resampling."""
+    """Replicate metric values, shape ``(len(stats), replicates)``; one shared resampling
+    of the samples' groups (:func:`group_rows`), so every model sees the same replicate."""
     n = stats[0].shape[0]
     if any(s.shape[0] != n for s in stats):
         raise ValueError("paired bootstrap needs every model scored on the same samples")
     if n == 0:
         return np.zeros((len(stats), replicates))
+    groups = group_rows(stats)
     parts = [
-        np.stack([aggregate(w @ s, n) for s in stats])
-        for w in resample_weights(n, replicates, seed)
+        np.stack([aggregate(w @ rows, n) for rows in groups.rows])
+        for w in resample_counts(groups, replicates, seed)
     ]
     return np.concatenate(parts, axis=1)
 

@@ -214,6 +214,10 @@ class RunStore:
             r[0] for r in self._conn.execute("SELECT DISTINCT model FROM results ORDER BY model")
         ]
 
+    def has_cached(self) -> bool:
+        """Whether the response cache holds any answer (if not, no key need be computed)."""
+        return self._conn.execute(f"SELECT 1 FROM {self._cache} LIMIT 1").fetchone() is not None
+
     def cached(self, keys: Iterable[str]) -> dict[str, CachedAnswer]:
         """Cached answers for ``keys``."""
         found: dict[str, CachedAnswer] = {}

@@ -7,7 +7,7 @@ Python from the same models. :func:`load_task` reads a file or a built-in task b
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from mosu.evals.errors import TaskError
-from mosu.evals.loaders import Sample, image_base, load_images, load_samples, stratified_sample
+from mosu.evals.loaders import Sample, image_base, load_images, load_samples
 from mosu.evals.parsers import Parser, build_parser, strip_think
 from mosu.evals.prompts import Message, Template, build_messages, select_fewshot
 from mosu.evals.scorers import Scorer, build_scorer
@@ -363,12 +363,14 @@ class Task:
 
     @functools.cache  # noqa: B019 - a task lives as long as its run
     def _load(self, name: str) -> list[Sample]:
-        """The split's samples: its ``limit`` drawn, then its images read and checked (only
-        those of the samples drawn)."""
+        """The split's samples: its ``limit`` drawn (only the drawn rows are read into
+        samples, :func:`~mosu.evals.loaders.load_samples`, not the whole population), then
+        its images read and checked (only those of the samples drawn)."""
         spec = self.spec.splits[name]
-        samples = self._population(name)
-        if spec.limit is not None:
-            samples = stratified_sample(samples, spec.limit, spec.limit_seed)
+        if spec.limit is None:
+            samples = self._population(name)
+        else:
+            samples = load_samples(spec.model_copy(update={"image_fields": None}), self.data_dir)
         if spec.image_fields:
             base = image_base(spec, self.data_dir, self.base_dir)
             where = f"task {self.name}: split {name!r}"
@@ -402,20 +404,25 @@ class Task:
         )
 
 
+Adjust = Callable[[TaskSpec], TaskSpec]
+"""A change made to a validated spec before its data is read (the CLI's ``--limit``)."""
+
+
 def parse_task(
     data: dict[str, Any],
     *,
     where: str = "task",
     data_dir: Path | None = None,
     base_dir: Path | None = None,
+    adjust: Adjust | None = None,
 ) -> Task:
-    """Validate a task definition given as a mapping and load it (``base_dir``: the folder
-    inline rows' image paths are relative to, the task file's)."""
+    """Validate a task definition given as a mapping, ``adjust`` it, and load it
+    (``base_dir``: the folder inline rows' image paths are relative to, the task file's)."""
     try:
         spec = TaskSpec.model_validate(data)
     except ValidationError as exc:
         raise TaskError(_format_errors(exc, where)) from None
-    return Task(spec, data_dir=data_dir, where=where, base_dir=base_dir)
+    return Task(adjust(spec) if adjust else spec, data_dir=data_dir, where=where, base_dir=base_dir)
 
 
 def builtin_tasks() -> list[str]:
@@ -424,7 +431,11 @@ def builtin_tasks() -> list[str]:
 
 
 def load_task(
-    source: str | Path, *, data_dir: Path | None = None, overrides: dict[str, Any] | None = None
+    source: str | Path,
+    *,
+    data_dir: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    adjust: Adjust | None = None,
 ) -> Task:
     """Load a task from a YAML file or a built-in task name (see :func:`builtin_tasks`)."""
     path = Path(source)
@@ -439,4 +450,4 @@ def load_task(
     if not isinstance(data, dict):
         raise TaskError(f"{path}: a task file must be a mapping")
     data.update(overrides or {})
-    return parse_task(data, where=str(path), data_dir=data_dir, base_dir=path.parent)
+    return parse_task(data, where=str(path), data_dir=data_dir, base_dir=path.parent, adjust=adjust)
