@@ -332,6 +332,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # arena: the walked battle was served to the expert; to anyone else it does not exist
     ("GET", f"{V1}/arenas"): everyone(),
     ("POST", f"{V1}/arenas"): Expect(OPERATOR_ONLY, 201),
+    # the walker sends JSON, not the multipart zip the route reads: refused after the role
+    ("POST", f"{V1}/arenas/upload"): Expect(OPERATOR_ONLY, 422),
     ("GET", f"{V1}/arenas/{{arena_id}}"): everyone(),
     ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): Expect(OPERATOR_ONLY, 201),
     ("POST", f"{V1}/arenas/{{arena_id}}/answers"): Expect(OPERATOR_ONLY),
