@@ -38,7 +38,6 @@ from tests.helpers.arena_images import (
     picture,
     prompt_zip,
 )
-from tests.helpers.signin import browser, sign_in
 
 SHA = {name: hashlib.sha256(data).hexdigest() for name, data in image_files().items()}
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -195,6 +194,12 @@ def test_competitors_and_the_judge_are_sent_the_image(db: Session, world: World)
             assert sent == expected.get(question.group(1), []), question.group(1)
             seen_images += len(sent)
         assert seen_images > 0, "some judged battles had an image prompt"
+    db.commit()
+    keys = {p.key: p.image_sha256 for p in arena.prompts}
+    records = board.export_records(db, arena, selection="judge")
+    assert {r["question_id"] for r in records} == set(keys)
+    for r in records:
+        assert r.get("image_sha256") == keys[r["question_id"]], "the reference, if any"
 
 
 def _arena_id_by_upload(ops: httpx.Client) -> int:
@@ -221,9 +226,7 @@ def _arena_id_by_upload(ops: httpx.Client) -> int:
 
 
 @SQLITE
-def test_upload_vote_page_image_route_and_export(
-    live: LiveServer, db: Session, world: World
-) -> None:
+def test_upload_battle_image_route_and_export(live: LiveServer, db: Session, world: World) -> None:
     with client_for(live, world, "operator") as ops:
         arena_id = _arena_id_by_upload(ops)
         arena = service.get_arena(db, arena_id)
@@ -233,30 +236,29 @@ def test_upload_vote_page_image_route_and_export(
                 f"/arenas/{arena_id}/competitors", json={"name": name, "answers": answers}
             )
             assert added.status_code == 201
-    with browser(live) as client:
-        assert sign_in(client, "expert", world.passwords["expert"]).status_code == 303
-        page = client.get(f"/arena/{arena_id}/vote")
-        src = re.search(r'<img src="(/arena/\d+/images/([0-9a-f]{64}))"', page.text)
-        assert src is not None and src.group(2) in SHA.values()
-        image = client.get(src.group(1))
+    with client_for(live, world, "expert") as expert:
+        battle = expert.post(f"/arenas/{arena_id}/battles").json()
+        url, sha = battle["image"]["url"], battle["image"]["sha256"]
+        assert (url, sha in SHA.values()) == (images.image_path(arena_id, sha), True)
+        assert battle["image"]["width"] in (480, 400)
+        image = expert.get(live.url + url)
         assert image.status_code == 200 and image.headers["content-type"] == "image/png"
         assert image.headers["x-content-type-options"] == "nosniff"
         assert image.content in image_files().values()
-        battle = re.search(r'action="(/arena/\d+/battles/\d+/vote)"', page.text)
-        assert battle is not None
-        assert client.post(battle.group(1), data={"winner": "model_a"}).status_code == 303
-    public = httpx.get(f"{live.url}{src.group(1)}")
+        vote = {"winner": "model_a"}
+        assert expert.post(f"/arenas/{arena_id}/battles/{battle['id']}/vote", json=vote).is_success
+    public = httpx.get(f"{live.url}{url}")
     assert public.status_code == 200 and "max-age" in public.headers["cache-control"]
     assert httpx.get(f"{live.url}/arena/{arena_id}/images/{'0' * 64}").status_code == 404
     elsewhere = make_image_arena(db, world, "另一个竞技场", text_prompt=False)
-    assert httpx.get(f"{live.url}/arena/{elsewhere.id}/images/{src.group(2)}").status_code == 200
-    assert httpx.get(f"{live.url}/arena/{arena_id + 99}/images/{src.group(2)}").status_code == 404
+    assert httpx.get(f"{live.url}/arena/{elsewhere.id}/images/{sha}").status_code == 200
+    assert httpx.get(f"{live.url}/arena/{arena_id + 99}/images/{sha}").status_code == 404
     exported = httpx.get(f"{live.url}/api/v1/arenas/{arena_id}/votes.jsonl").text
     records = [json.loads(line) for line in exported.splitlines()]
     assert len(records) == 1
-    assert records[0]["image_sha256"] == src.group(2)
-    assert records[0]["image_url"] == src.group(1)
+    assert records[0]["image_sha256"] == sha
+    assert records[0]["image_url"] == url
     arena = db.get(Arena, arena_id)
     assert arena is not None
     (record,) = board.export_records(db, arena)
-    assert record["image_url"] == images.image_path(arena_id, src.group(2))
+    assert record["image_url"] == images.image_path(arena_id, sha)

@@ -48,7 +48,7 @@ def prompt_zip(rows: list[dict[str, str]], files: dict[str, bytes]) -> bytes:
 
 def image_files() -> dict[str, bytes]:
     return {
-        "gauge.png": picture((30, 90, 200), 1),
+        "gauge.png": picture((30, 90, 200), 1, size=(480, 320)),
         "sign.png": picture((200, 40, 40), 2, size=(400, 240)),
     }
 
