@@ -1242,6 +1242,7 @@ def fill(
             "battle_id": walk.battle_a,
             "case_study_id": walk.case_study_a,
             "notification_id": walk.notification_a,
+            "sha256": "0" * 64,  # an arena prompt's image: the walked arena's prompts have none
         }
         data_dir = app.state.settings.data_dir
         # supply routes: org_a's offers, programme, application and relation

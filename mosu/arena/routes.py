@@ -92,7 +92,8 @@ async def _zip_upload(request: Request) -> tuple[dict[str, str], bytes]:
     async with request.form(max_files=1, max_fields=len(_ARENA_FIELDS)) as form:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
-                content = await value.read() if key == "file" else content
+                if key == "file":
+                    content = await value.read()
             elif key in _ARENA_FIELDS:
                 values[key] = value
     if content is None:
