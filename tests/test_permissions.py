@@ -332,6 +332,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     # arena: the walked battle was served to the expert; to anyone else it does not exist
     ("GET", f"{V1}/arenas"): everyone(),
     ("POST", f"{V1}/arenas"): Expect(OPERATOR_ONLY, 201),
+    # the walker sends JSON, not the multipart zip the route reads: refused after the role
+    ("POST", f"{V1}/arenas/upload"): Expect(OPERATOR_ONLY, 422),
     ("GET", f"{V1}/arenas/{{arena_id}}"): everyone(),
     ("POST", f"{V1}/arenas/{{arena_id}}/competitors"): Expect(OPERATOR_ONLY, 201),
     ("POST", f"{V1}/arenas/{{arena_id}}/answers"): Expect(OPERATOR_ONLY),
@@ -1240,6 +1242,7 @@ def fill(
             "battle_id": walk.battle_a,
             "case_study_id": walk.case_study_a,
             "notification_id": walk.notification_a,
+            "sha256": "0" * 64,  # an arena prompt's image: the walked arena's prompts have none
         }
         data_dir = app.state.settings.data_dir
         # supply routes: org_a's offers, programme, application and relation

@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.arena import board
+from mosu.arena.images import image_path
 from mosu.arena.matchmaking import choose_next_battle
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
-from mosu.arena.schemas import BattleOut
+from mosu.arena.schemas import BattleOut, PromptImage
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from mosu.permissions import Actor, can_vote_in_arena, ensure
@@ -223,10 +224,12 @@ def own_battle(
 
 
 def battle_out(battle: Battle, *, viewer_id: int | None, guest_id: int | None = None) -> BattleOut:
-    """What the voter sees: the prompt and two answers; names and verdict once voted."""
+    """What the voter sees: the prompt (and its image) and two answers; names and verdict
+    once voted."""
     viewer = Voter(user_id=viewer_id) if viewer_id is not None else Voter(guest_id=guest_id)
     vote = next((v for v in battle.votes if v.source == "human" and viewer.cast(v)), None)
     prompt = battle.prompt.text if battle.prompt else ""
+    image = battle.prompt.image if battle.prompt else None
     out = BattleOut(
         id=battle.id,
         arena_id=battle.arena_id,
@@ -234,6 +237,14 @@ def battle_out(battle: Battle, *, viewer_id: int | None, guest_id: int | None = 
         answer_a=(battle.answer_a.text or "") if battle.answer_a else "",
         answer_b=(battle.answer_b.text or "") if battle.answer_b else "",
         voted=vote is not None,
+        image=None
+        if image is None
+        else PromptImage(
+            sha256=image.sha256,
+            url=image_path(battle.arena_id, image.sha256),
+            width=image.width,
+            height=image.height,
+        ),
     )
     if vote is not None:
         out.winner = vote.winner  # type: ignore[assignment]

@@ -21,8 +21,9 @@ from sqlalchemy.orm import Session, aliased
 
 from mosu.accounts.models import User
 from mosu.arena.elo import online_elo
+from mosu.arena.images import image_path
 from mosu.arena.matchmaking import pair_battle_matrix
-from mosu.arena.models import Arena, Battle, Competitor, Vote
+from mosu.arena.models import Arena, ArenaPrompt, Battle, Competitor, Vote
 from mosu.arena.pairs import PairCounts
 from mosu.arena.ratings import Leaderboard, rate
 from mosu.arena.schemas import Agreement, ImportReport, VoterFlags, VoteSelection
@@ -320,7 +321,9 @@ def export_records(
 ) -> list[dict[str, Any]]:
     """The arena's votes as Chatbot Arena records, in voting order; people are named only
     by an anonymous ``arena_user_N``, anonymous sessions by ``arena_guest_N``; ``anonymous``
-    says whether a person's vote came from an anonymous session."""
+    says whether a person's vote came from an anonymous session. A battle whose prompt
+    carries an image keeps its reference: ``image_sha256`` and ``image_url`` (the path the
+    image is served at)."""
     voters: dict[int, str] = {}
     guests: dict[int, str] = {}
     out = []
@@ -334,9 +337,10 @@ def export_records(
             judge = guests.setdefault(v.guest_id, f"arena_guest_{len(guests) + 1}")
         else:
             judge = v.source
+        prompt = c.battle.prompt
         out.append(
             {
-                "question_id": c.battle.prompt.key if c.battle.prompt else "",
+                "question_id": prompt.key if prompt else "",
                 "model_a": c.model_a,
                 "model_b": c.model_b,
                 "winner": v.winner,
@@ -345,6 +349,17 @@ def export_records(
                 "turn": 1,
                 "anony": True,
                 "tstamp": round(v.created_at.timestamp(), 3),
+                **_image_fields(arena, prompt),
             }
         )
     return out
+
+
+def _image_fields(arena: Arena, prompt: ArenaPrompt | None) -> dict[str, str]:
+    """The image reference of a battle whose prompt carries one: its hash and URL path."""
+    if prompt is None or prompt.image_sha256 is None:
+        return {}
+    return {
+        "image_sha256": prompt.image_sha256,
+        "image_url": image_path(arena.id, prompt.image_sha256),
+    }

@@ -1,6 +1,7 @@
 """Judge models (裁判模型): an LLM that votes on a battle like a person, in both orders.
 
-A judge sees the prompt and the two answers twice, A then B and B then A. Position bias
+A judge sees the prompt (and the image it carries, as an ``image_url`` part after the
+text) and the two answers twice, A then B and B then A. Position bias
 (a judge preferring whichever answer comes first) then cancels: the vote stands only if
 both orders name the same answer, and a disagreement is recorded as a tie.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from mosu.evals.images import ImageData
 from mosu.evals.prompts import Message
 
 Verdict = Literal["A", "B", "tie", "bothbad"]
@@ -40,10 +42,16 @@ _VERDICT = re.compile(r"\[\[([ABCD])\]\]")
 _BY_LETTER: dict[str, Verdict] = {"A": "A", "B": "B", "C": "tie", "D": "bothbad"}
 
 
-def judge_messages(prompt: str, first: str, second: str) -> list[Message]:
-    """The judge's chat messages with ``first`` shown as A and ``second`` as B."""
+def judge_messages(
+    prompt: str, first: str, second: str, *, image: ImageData | None = None
+) -> list[Message]:
+    """The judge's chat messages with ``first`` shown as A and ``second`` as B; the
+    prompt's ``image``, if any, follows the text as an ``image_url`` part."""
     user = JUDGE_TEMPLATE.format(prompt=prompt, a=first, b=second)
-    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
+    content: str | list[dict[str, object]] = user
+    if image is not None:
+        content = [{"type": "text", "text": user}, image.part()]
+    return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": content}]
 
 
 def parse_verdict(text: str) -> Verdict | None:

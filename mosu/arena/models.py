@@ -10,7 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mosu.core import clock
@@ -44,8 +54,25 @@ class Arena(Base):
     )
 
 
+class ArenaImage(Base):
+    """An image a prompt carries (提示图片), checked by :func:`mosu.evals.images.check_image`
+    and stored once by the SHA-256 of its bytes (as sent: upright, without EXIF location)."""
+
+    __tablename__ = "arena_images"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class ArenaPrompt(Base):
-    """One prompt of an arena: written by an expert, or a row of a data set version."""
+    """One prompt of an arena: written by an expert, or a row of a data set version; it
+    may carry an image (``image_sha256``), shown to voters and sent to the models."""
 
     __tablename__ = "arena_prompts"
     __table_args__ = (UniqueConstraint("arena_id", "key"),)
@@ -54,8 +81,12 @@ class ArenaPrompt(Base):
     arena_id: Mapped[int] = mapped_column(ForeignKey("arenas.id", ondelete="CASCADE"), index=True)
     key: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
+    image_sha256: Mapped[str | None] = mapped_column(
+        ForeignKey("arena_images.sha256", ondelete="RESTRICT"), index=True
+    )
 
     arena: Mapped[Arena] = relationship(back_populates="prompts")
+    image: Mapped[ArenaImage | None] = relationship()
 
 
 class Competitor(Base):

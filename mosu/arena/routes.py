@@ -11,9 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
-from mosu.arena import board, service, views
+from mosu.arena import board, images, service, views
 from mosu.arena.models import Arena
 from mosu.arena.schemas import (
     Agreement,
@@ -32,6 +34,7 @@ from mosu.arena.schemas import (
     VoterFlags,
     VoteSelection,
 )
+from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
@@ -55,6 +58,73 @@ def list_arenas(session: SessionDep, actor: PublicActor) -> list[ArenaOut]:
 @router.post("", status_code=201)
 def create_arena(session: SessionDep, actor: OperatorActor, data: ArenaIn) -> ArenaOut:
     arena = service.create_arena(session, actor=actor, data=data)
+    session.commit()
+    return service.arena_out(session, arena)
+
+
+_ZIP_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["name", "file"],
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "zip"},
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "votes_per_minute": {"type": "integer"},
+                    "read_chars_per_second": {"type": "number"},
+                },
+            }
+        }
+    },
+}
+_ARENA_FIELDS = ("name", "description", "votes_per_minute", "read_chars_per_second")
+
+
+async def _zip_upload(request: Request) -> tuple[dict[str, str], bytes]:
+    """The arena's fields and the zip of a multipart upload (413 past the body limit)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise Invalid("请以 multipart/form-data 上传 zip（字段名 file）/ send the zip as `file`")
+    values: dict[str, str] = {}
+    content = None
+    async with request.form(max_files=1, max_fields=len(_ARENA_FIELDS)) as form:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key == "file":
+                    content = await value.read()
+            elif key in _ARENA_FIELDS:
+                values[key] = value
+    if content is None:
+        raise Invalid("请上传 zip 文件（字段名 file）/ send the zip as `file`")
+    return values, content
+
+
+@router.post(
+    "/upload",
+    status_code=201,
+    openapi_extra={"requestBody": _ZIP_BODY},
+    responses={422: {"description": "nothing stored; every bad row in error.details"}},
+)
+def create_arena_from_zip(
+    session: SessionDep,
+    actor: OperatorActor,
+    upload: Annotated[tuple[dict[str, str], bytes], Depends(_zip_upload)],
+) -> ArenaOut:
+    """An arena whose prompts may carry images: a zip with ``manifest.csv`` or
+    ``manifest.jsonl`` (``prompt``, ``image`` path in the zip, optional ``key``); every
+    image checked, nothing stored unless every row is good."""
+    values, content = upload
+    rows = images.read_prompt_zip(content)
+    try:
+        data = ArenaIn.model_validate({**values, "prompts": [r.text for r in rows]})
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
+        ]
+        raise Invalid("竞技场字段有误 / invalid arena fields", details=problems) from None
+    arena = service.create_arena(session, actor=actor, data=data, rows=rows)
     session.commit()
     return service.arena_out(session, arena)
 

@@ -109,6 +109,15 @@ class ArenaOut(BaseModel):
     created_at: dt.datetime
 
 
+class PromptImage(BaseModel):
+    """A prompt's image: its hash, where the page fetches it, its size in pixels."""
+
+    sha256: str
+    url: str
+    width: int
+    height: int
+
+
 class BattleOut(BaseModel):
     """A battle as its voter sees it: names only once the voter has voted."""
 
@@ -118,6 +127,8 @@ class BattleOut(BaseModel):
     answer_a: str
     answer_b: str
     voted: bool
+    image: PromptImage | None = None
+    """The image the prompt carries, shown beside the answers."""
     winner: Winner | None = None
     model_a: str | None = None
     model_b: str | None = None

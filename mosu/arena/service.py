@@ -25,6 +25,7 @@ from mosu.arena.battles import (
     serve_battle,
 )
 from mosu.arena.calls import call_models
+from mosu.arena.images import PromptRow, attach_images, image_data, prompt_content
 from mosu.arena.judge import combine, judge_messages, parse_verdict
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
 from mosu.arena.schemas import (
@@ -46,6 +47,7 @@ from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
 from mosu.evals.netpolicy import STRICT, AddressPolicy, URLRefused
+from mosu.evals.prompts import Message
 from mosu.permissions import Actor, can_manage_arena, ensure
 from mosu.registry.endpoints import endpoint_api_key
 from mosu.registry.lookups import get_model
@@ -103,15 +105,21 @@ def _source_prompts(session: Session, data: ArenaIn) -> list[tuple[str, str]]:
     return prompts
 
 
-def create_arena(session: Session, *, actor: Actor, data: ArenaIn) -> Arena:
-    """An arena with expert-written prompts (keyed ``p1``, ``p2``, …) or a data set's rows.
+def create_arena(
+    session: Session, *, actor: Actor, data: ArenaIn, rows: Sequence[PromptRow] | None = None
+) -> Arena:
+    """An arena with expert-written prompts (keyed ``p1``, ``p2``, …) or a data set's rows;
+    ``rows`` (an uploaded prompt set, :func:`mosu.arena.images.read_prompt_zip`) give the
+    prompts with their keys and images instead.
 
     Only public splits (train, dev) may become prompts: voters read them.
     """
     ensure(can_manage_arena(actor), "只有运营方可以创建竞技场")
     if session.scalar(select(Arena.id).where(Arena.name == data.name)) is not None:
         raise Conflict(f"已有名为“{data.name}”的竞技场", details={"field": "name"})
-    if data.source is not None:
+    if rows is not None:
+        prompts = [(r.key, r.text) for r in rows]
+    elif data.source is not None:
         prompts = _source_prompts(session, data)
     else:
         prompts = [(f"p{k}", text) for k, text in enumerate(dict.fromkeys(data.prompts), 1)]
@@ -126,6 +134,8 @@ def create_arena(session: Session, *, actor: Actor, data: ArenaIn) -> Arena:
     arena.prompts = [ArenaPrompt(key=key, text=text) for key, text in prompts]
     session.add(arena)
     session.flush()
+    if rows is not None:
+        attach_images(session, arena, rows)
     return arena
 
 
@@ -300,7 +310,7 @@ def generate_answers(
         )
     }
     models: dict[str, Model] = {}
-    work: dict[str, list[tuple[str, list[dict[str, str]]]]] = {}
+    work: dict[str, list[tuple[str, list[Message]]]] = {}
     by_name = {c.name: c for c in arena.competitors}
     already = 0
     for c in arena.competitors:
@@ -312,7 +322,7 @@ def generate_answers(
             if answer is not None and answer.text is not None:
                 already += 1
                 continue
-            todo.append((str(p.id), [{"role": "user", "content": p.text}]))
+            todo.append((str(p.id), [{"role": "user", "content": prompt_content(p)}]))
         if todo:
             models[c.name] = _model_for(
                 session, endpoint_id=c.endpoint_id, spec=c.spec, box=box, policy=policy
@@ -373,13 +383,14 @@ def run_judge(
         )
         .order_by(Battle.id)
     ).all()
-    work: list[tuple[str, list[dict[str, str]]]] = []
+    work: list[tuple[str, list[Message]]] = []
     for b in battles:
         prompt = b.prompt.text if b.prompt else ""
+        image = image_data(b.prompt.image) if b.prompt and b.prompt.image else None
         a = (b.answer_a.text or "") if b.answer_a else ""
         c = (b.answer_b.text or "") if b.answer_b else ""
-        work.append((f"{b.id}:ab", judge_messages(prompt, a, c)))
-        work.append((f"{b.id}:ba", judge_messages(prompt, c, a)))
+        work.append((f"{b.id}:ab", judge_messages(prompt, a, c, image=image)))
+        work.append((f"{b.id}:ba", judge_messages(prompt, c, a, image=image)))
     outcomes = []
     if work:
         model = _model_for(

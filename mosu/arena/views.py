@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from mosu.arena import battles, board, service
+from mosu.arena import battles, board, images, service
 from mosu.arena.board import ArenaBoard
-from mosu.arena.models import Arena, Battle
+from mosu.arena.models import Arena, ArenaImage, Battle
 from mosu.arena.schemas import Agreement, ArenaOut, BattleOut, VoterFlags, VoteSelection
 from mosu.permissions import Actor, can_manage_arena, can_see_voters, ensure
 
@@ -49,6 +49,14 @@ def seconds_to_wait(
 def model_links(arena: ArenaOut) -> dict[str, int]:
     """Competitor name → the registry model it is, for those that name one."""
     return {c.name: c.model_id for c in arena.competitors if c.model_id is not None}
+
+
+def arena_image(session: Session, *, actor: Actor, arena_id: int, sha256: str) -> ArenaImage:
+    """An image a prompt of the arena carries, for the voting page. Arenas, their battles
+    and prompts are open to every viewer (the public votes anonymously), so the arena's
+    existing and the image's belonging to one of its prompts is the whole check: no other
+    stored image is served through it."""
+    return images.arena_image(session, service.get_arena(session, arena_id), sha256)
 
 
 def voters(session: Session, *, actor: Actor, arena: Arena) -> list[VoterFlags]:

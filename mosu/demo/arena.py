@@ -7,6 +7,9 @@ the four "models" are local reply functions in this module
 (no real model answers), the voters' choices are simulated with a seeded generator, and
 the judge is a rule-based function, not a language model. The replies go through the same
 path a real endpoint's would: the evaluation engine's local-callable adapter and executor.
+Four more messages carry a photo (:mod:`mosu.demo.photos`: fictional pictures drawn with
+Pillow when the demo is built), which voters see beside the answers and the reply functions
+and the judge are sent as an ``image_url`` part.
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import User
 from mosu.arena import service
+from mosu.arena.images import PromptRow
 from mosu.arena.schemas import ArenaIn, CompetitorIn, JudgeIn
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.reading import public_rows
-from mosu.evals.prompts import Message
+from mosu.demo.photos import PHOTOS, render
+from mosu.evals.images import check_image
+from mosu.evals.prompts import Message, content_text
 from mosu.permissions import Actor, Role
 
 HOTLINE = Path(__file__).parent / "data" / "hotline_messages.jsonl"
@@ -50,7 +56,7 @@ def _messages(session: Session, version: DatasetVersion) -> list[dict[str, str]]
 _DEPARTMENT = {
     row["标题"]: row["受理部门"]
     for row in map(json.loads, HOTLINE.read_text(encoding="utf-8").splitlines())
-}
+} | {photo.title: photo.department for photo in PHOTOS}
 """The fictional replies' knowledge of the department of each message they may be asked
 about (the demo arena asks only about messages of the public splits)."""
 
@@ -62,8 +68,26 @@ def prompt_for(row: dict[str, str]) -> str:
     )
 
 
+def photo_prompt(title: str) -> str:
+    return (
+        "请以区政务服务热线的名义，答复下面这条附有照片的市民留言（照片见附图）。\n"
+        f"标题：{title}\n内容：请看我拍的照片，麻烦尽快处理。"
+    )
+
+
+def _prompt_rows(session: Session, version: DatasetVersion) -> list[PromptRow]:
+    """The public messages' prompts (``p1``, ``p2``, …), then the photo messages' (``photo1``…)."""
+    rows = [
+        PromptRow(f"p{k}", prompt_for(row)) for k, row in enumerate(_messages(session, version), 1)
+    ]
+    for k, photo in enumerate(PHOTOS, 1):
+        image = check_image(render(photo), where=photo.title)
+        rows.append(PromptRow(f"photo{k}", photo_prompt(photo.title), image))
+    return rows
+
+
 def _title(messages: list[Message]) -> str:
-    found = _TITLE.search(messages[-1]["content"])
+    found = _TITLE.search(content_text(messages[-1]["content"]))
     return found.group(1).strip() if found else "您反映的问题"
 
 
@@ -119,7 +143,7 @@ def _score(answer: str) -> int:
 def rule_judge(messages: list[Message]) -> str:
     """A rule-based demo judge (not a language model): counts the marks of a good reply
     (a department, a time limit, thanks, the question restated, handling, no brush-off)."""
-    text = messages[-1]["content"]
+    text = content_text(messages[-1]["content"])
     a = text.split("<<<回答A>>>", 1)[-1].split("<<<回答A结束>>>", 1)[0]
     b = text.split("<<<回答B>>>", 1)[-1].split("<<<回答B结束>>>", 1)[0]
     sa, sb = _score(a), _score(b)
@@ -166,6 +190,7 @@ def load_demo_arena(session: Session, *, version: DatasetVersion, seed: int = 20
     """The demo arena on the public messages of the hotline corpus's ``version``, with
     answers, simulated votes (one of the voters one-sided and hurried, so the flags show)
     and a rule-based judge's votes; flush, not commit."""
+    rows = _prompt_rows(session, version)
     arena = service.create_arena(
         session,
         actor=_LOADER,
@@ -173,10 +198,12 @@ def load_demo_arena(session: Session, *, version: DatasetVersion, seed: int = 20
             name=ARENA_NAME,
             description=(
                 "演示数据：虚构的热线留言（取自语料的公开划分，不含隐藏测试集），"
-                "四个本地回复函数（非真实模型）作答，投票为模拟，裁判为规则函数。"
+                "四个本地回复函数（非真实模型）作答，投票为模拟，裁判为规则函数；"
+                "附图为演示用虚构图片。"
             ),
-            prompts=[prompt_for(row) for row in _messages(session, version)],
+            prompts=[row.text for row in rows],
         ),
+        rows=rows,
     )
     arena.dataset_version_id = version.id
     for name, (function, _) in COMPETITORS.items():

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Literal, TypeVar
 
 from mosu.i18n.messages import (
+    arena_images,
     arena_matching,
     arena_ratings,
     challenges,
@@ -61,6 +62,7 @@ CATALOGUE: Mapping[str, str] = _merge(
     challenges.MESSAGES,
     supply.MESSAGES,
     arena_matching.MESSAGES,
+    arena_images.MESSAGES,
     arena_ratings.MESSAGES,
     perf.MESSAGES,
     review_decision.MESSAGES,

@@ -21,6 +21,7 @@ from mosu.arena.winrate import empirical_win_rate, leaderboard_order, win_rate_h
 from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
+from mosu.evals.images import MIME
 from mosu.permissions import Actor, can_vote_in_arena
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.forms import FormDep, text
@@ -252,6 +253,23 @@ def vote_submit(
         return RedirectResponse(f"/arena/{arena.id}/wait", status_code=303)
     session.commit()
     return RedirectResponse(f"/arena/{arena.id}/battles/{battle.id}", status_code=303)
+
+
+IMAGE_CACHE = "public, max-age=86400, immutable"
+"""An image's URL names its content's hash, so what it answers never changes (signed-in
+answers still get ``no-store`` from :mod:`mosu.web.headers`)."""
+
+
+@router.get("/arena/{arena_id}/images/{sha256}")
+def prompt_image(session: SessionDep, actor: PublicActor, arena_id: int, sha256: str) -> Response:
+    """A prompt's image, for the voting page: only an image of this arena's prompts, with
+    its own content type, ``nosniff`` and a cache lifetime."""
+    image = views.arena_image(session, actor=actor, arena_id=arena_id, sha256=sha256)
+    return Response(
+        image.data,
+        media_type=MIME[image.format],
+        headers={"Cache-Control": IMAGE_CACHE, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @router.get("/arena/{arena_id}/wait", response_model=None)

@@ -20,7 +20,10 @@ def test_demo_community_has_a_voted_arena(db: Session) -> None:
     arena = service.find_arena(db, ARENA_NAME)
     out = service.arena_out(db, arena)
     assert "演示" in out.description and all("演示" in c.name for c in out.competitors)
-    assert out.prompts == 12 and all(c.answers == 12 for c in out.competitors)
+    assert out.prompts == 16 and all(c.answers == 16 for c in out.competitors)
+    photos = [p for p in arena.prompts if p.image is not None]
+    assert [p.key for p in photos] == ["photo1", "photo2", "photo3", "photo4"]
+    assert all(p.image.format == "PNG" and p.image.width == 240 for p in photos if p.image)
     assert out.human_votes == 102 and out.judge_votes == 102
     flags = {f.username: f for f in board.voter_flags(db, arena)}
     assert flags["supplier2"].one_sided and flags["supplier2"].too_fast
@@ -43,7 +46,8 @@ def test_demo_arena_prompts_come_from_the_public_splits_only(db: Session) -> Non
     assert arena.dataset_version_id is not None
     rows = db.scalars(select(DatasetRow).where(DatasetRow.version_id == arena.dataset_version_id))
     split_of = {str(r.fields["标题"]): r.split for r in rows}
-    titles = [p.text.split("标题：", 1)[1].split("\n", 1)[0] for p in arena.prompts]
+    texts = [p for p in arena.prompts if p.image_sha256 is None]  # the photos are drawn
+    titles = [p.text.split("标题：", 1)[1].split("\n", 1)[0] for p in texts]
     assert len(titles) == 12 and all(split_of[t] in PUBLIC_SPLITS for t in titles)
     hidden = db.scalars(
         select(DatasetRow).where(

@@ -150,7 +150,7 @@ def test_no_route_shows_the_voter_an_unvoted_pairing(
     assert row is not None
     pair = {row.competitor_a.name, row.competitor_b.name}
     (third,) = set(NAMES) - pair
-    ids = {"arena_id": arena_id, "battle_id": battle["id"]}
+    ids = {"arena_id": arena_id, "battle_id": battle["id"], "sha256": "0" * 64}
     paths = sorted(
         {r.path for r in checked_routes(app) if "GET" in r.methods and "arena" in r.path}
     )

@@ -15,6 +15,7 @@ from mosu.arena.models import Vote
 from mosu.core import clock
 from tests.conftest import LiveServer, World
 from tests.helpers.arena import COMPETITORS, longer_wins, make_arena, vote_many
+from tests.helpers.arena_images import make_image_arena
 from tests.helpers.chromium import browser  # noqa: F401 - the shared Chromium fixture
 
 pytestmark = [
@@ -140,3 +141,40 @@ def test_an_anonymous_voter_votes_waits_and_returns(
     page.wait_for_selector("#reveal")
     assert "你已投 3 票" in page.inner_text("#vote-counter")
     assert "你选了平局" in page.inner_text("#reveal")
+
+
+def test_the_prompt_image_shows_beside_the_answers(
+    desktop: Page, db: Session, world: World
+) -> None:
+    """The image loads from its same-origin URL under the CSP (decoded: naturalWidth > 0),
+    beside the two answers on a wide screen, scaled to the width on a phone."""
+    arena = make_image_arena(db, world, text_prompt=False)
+    page = desktop
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"/arena/{arena.id}/vote")
+    page.click("#start-anonymous")
+    page.wait_for_selector("#vote-form")
+    loaded = (
+        "() => { const i = document.querySelector('#prompt-image img');"
+        " return i && i.complete && i.naturalWidth > 0; }"
+    )
+    page.wait_for_function(loaded)
+    assert errors == [], "no CSP violation, no failed load"
+    image = page.locator("#prompt-image").bounding_box()
+    a = page.locator("#answer-a").bounding_box()
+    b = page.locator("#answer-b").bounding_box()
+    assert image is not None and a is not None and b is not None
+    assert image["x"] + image["width"] <= a["x"] < b["x"], "image, then answer A, then B"
+    assert abs(image["y"] - a["y"]) < 2 and abs(a["y"] - b["y"]) < 2, "side by side"
+    page.set_viewport_size({"width": 375, "height": 667})
+    page.reload()
+    page.wait_for_function(loaded)
+    natural = page.evaluate("document.querySelector('#prompt-image img').naturalWidth")
+    shown = page.locator("#prompt-image img").bounding_box()
+    assert shown is not None and natural in (480, 400), "both images are wider than a phone"
+    assert shown["width"] < 375 and shown["width"] < natural, "scaled down to the width"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, "nothing runs off the side of a phone screen"
+    a = page.locator("#answer-a").bounding_box()
+    assert a is not None and a["y"] >= shown["y"] + shown["height"], "the answers follow it"
