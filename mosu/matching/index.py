@@ -23,7 +23,7 @@ import math
 import multiprocessing as mp
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -365,8 +365,19 @@ class Index:
         df = int(self._df[tid]) if tid is not None else 0
         return math.log(1.0 + (self._n_alive - df + 0.5) / (df + 0.5))
 
-    def bm25(self, terms: Iterable[str]) -> FloatArray:
-        """BM25 scores of every slot for the distinct known ``terms`` (dead slots included)."""
+    def query_weights(
+        self, terms: Iterable[str], extra: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
+        """Each distinct query term's weight (``1 + query_tf · ln n`` for ``n`` repeats),
+        plus ``extra`` terms at their own weights (related words, weighted lower)."""
+        weights = {t: 1.0 + self.query_tf * math.log(n) for t, n in Counter(terms).items()}
+        for term, weight in (extra or {}).items():
+            weights[term] = weights.get(term, 0.0) + weight
+        return weights
+
+    def bm25(self, terms: Iterable[str], extra: Mapping[str, float] | None = None) -> FloatArray:
+        """BM25 scores of every slot for the distinct known ``terms`` and the weighted
+        ``extra`` ones (dead slots included)."""
         n = len(self._ids)
         if not self._n_alive:
             return np.zeros(n)
@@ -375,7 +386,7 @@ class Index:
             self._norm = self.k1 * (1.0 - self.b + self.b * self._dl[:n] / avgdl)
         norm = self._norm
         slot_parts, value_parts = [], []
-        for term, qtf in Counter(terms).items():
+        for term, qw in self.query_weights(terms, extra).items():
             tid = self.vocab.get(term)
             if tid is None or not self._df[tid]:
                 continue
@@ -383,8 +394,7 @@ class Index:
             slots = self._post_slots[tid][:size]
             tf = self._post_tf[tid][:size]
             slot_parts.append(slots)
-            weight = self.idf(term) * (1.0 + self.query_tf * math.log(qtf))
-            value_parts.append(weight * tf / (tf + norm[slots]))
+            value_parts.append(self.idf(term) * qw * tf / (tf + norm[slots]))
         if not slot_parts:
             return np.zeros(n)
         summed = np.bincount(
@@ -412,8 +422,15 @@ class Index:
         """Top ``k`` documents by BM25 among those passing ``where``; zero scores left out."""
         return self.search_terms(self.tokenizer.tokens(text), k=k, where=where)
 
-    def search_terms(self, terms: Iterable[str], *, k: int = 10, where: Filter = ()) -> list[Hit]:
-        scores = self.bm25(terms)
+    def search_terms(
+        self,
+        terms: Iterable[str],
+        *,
+        k: int = 10,
+        where: Filter = (),
+        extra: Mapping[str, float] | None = None,
+    ) -> list[Hit]:
+        scores = self.bm25(terms, extra)
         return self._top(scores, self._mask(where) & (scores > 0), k)
 
     def search_vector(self, vector: npt.ArrayLike, *, k: int = 10, where: Filter = ()) -> list[Hit]:

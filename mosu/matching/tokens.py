@@ -76,6 +76,7 @@ class Tokenizer:
         dictionary: Iterable[str] | None = None,
         stop_words: Iterable[str] | None = None,
         synonyms: Iterable[str] | None = None,
+        related: Iterable[str] | None = None,
         cache_limit: int = _CACHE_LIMIT,
     ) -> None:
         jieba = _load_jieba()
@@ -104,6 +105,13 @@ class Tokenizer:
                     self._jieba.add_word(word, 8000, "n")
                     self._fast.add_word(word, 8000, "n")
                     terms.add(word)
+        for word in self._load_related(
+            read_word_list("related.txt") if related is None else list(related)
+        ):
+            if word not in terms and not word.isascii():
+                self._jieba.add_word(word, 8000, "n")
+                self._fast.add_word(word, 8000, "n")
+                terms.add(word)
         self.domain_terms = frozenset(terms)
         words = read_word_list("stopwords.txt") if stop_words is None else stop_words
         self.stop_words: frozenset[str] = frozenset(normalise(w) for w in words)
@@ -113,6 +121,42 @@ class Tokenizer:
         self._cache_limit = cache_limit
         self.cache_hits = 0
         self.cache_misses = 0
+
+    def _load_related(self, lines: Iterable[str]) -> set[str]:
+        """Fill ``self.related`` from ``related.txt`` lines; return the words named there.
+
+        A line ``a b c`` links every word to every other; ``a b -> x y`` links ``a`` and
+        ``b`` to ``x`` and ``y`` only (a task to the technique that serves it, not back).
+        Words are keyed and linked by their index term (the synonym group's, if any).
+        """
+        self.related: dict[str, tuple[str, ...]] = {}
+        """An index term → the index terms of related, not synonymous, words."""
+        links: dict[str, dict[str, None]] = {}
+        words: set[str] = set()
+        for line in lines:
+            left, _, right = line.partition("->")
+            heads = [normalise(w) for w in left.split()]
+            tails = [normalise(w) for w in right.split()] if right else heads
+            words.update(heads, tails)
+            for head in heads:
+                key = self.synonyms.get(head, head)
+                targets = links.setdefault(key, {})
+                for tail in tails:
+                    target = self.synonyms.get(tail, tail)
+                    if target != key:
+                        targets[target] = None
+        self.related = {key: tuple(targets) for key, targets in links.items()}
+        return words
+
+    def related_terms(self, terms: Iterable[str]) -> list[str]:
+        """Index terms related to ``terms`` through ``related.txt`` and not among them."""
+        have = dict.fromkeys(terms)
+        out: dict[str, None] = {}
+        for term in have:
+            for other in self.related.get(term, ()):
+                if other not in have:
+                    out[other] = None
+        return list(out)
 
     def _clause(self, raw: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """A raw clause's precise words and its index terms, memoised together.

@@ -132,3 +132,15 @@ def test_vectors_rank_by_cosine_and_survive_compaction(tk: Tokenizer) -> None:
     hits = index.search_vector(np.array([1.0, 0.0, 0.0]), k=3)
     assert [h.doc_id for h in hits] == ["d1", "d3", "d5"]
     assert hits[0].score == pytest.approx(math.cos(1 / 50), abs=1e-6)
+
+
+def test_extra_terms_score_at_their_own_weight() -> None:
+    index = Index(tokenizer=default_tokenizer())
+    for doc_id, text in CORPUS.items():
+        index.add(doc_id, text)
+    alone = index.bm25(["工业质检"])
+    weighted = index.bm25(["医学影像"], extra={"工业质检": 0.25})
+    assert weighted == pytest.approx(index.bm25(["医学影像"]) + 0.25 * alone)
+    # an extra term the query already holds adds its weight to the query's own
+    both = index.bm25(["工业质检"], extra={"工业质检": 0.5})
+    assert both == pytest.approx(1.5 * alone)

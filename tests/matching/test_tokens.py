@@ -64,3 +64,23 @@ def test_the_rust_cut_agrees_with_jieba_on_the_relevance_set(tk: Tokenizer) -> N
     assert len(clauses) > 1000
     differ = [c for c in sorted(clauses) if tk.fast_cut(c) != tk.reference_cut(c)]
     assert differ == []
+
+
+def test_related_words_link_an_application_to_its_technique(tk: Tokenizer) -> None:
+    """related.txt: 工单派单 (a member of the 工单分拨 group) brings in 文本分类; the arrow
+    line is one-way, so 文本分类 does not bring in dispatching."""
+    assert "文本分类" in tk.related_terms(tk.tokens("热线工单派单"))
+    assert "≈工单分拨" not in tk.related_terms(tk.tokens("文本分类"))
+    # a plain line links both ways, through synonym groups (舆情分析 ≈ 舆情监测)
+    assert "≈情感分析" in tk.related_terms(tk.tokens("舆情分析"))
+    assert "≈舆情监测" in tk.related_terms(tk.tokens("情感分析"))
+    assert tk.related_terms(tk.tokens("文本分类 工单派单")) == tk.related_terms(
+        tk.tokens("文本分类 工单派单")
+    )  # the same order every time (the scores' summing order)
+
+
+def test_related_words_are_cut_whole() -> None:
+    custom = Tokenizer(related=["诉求归类 -> 文本分类"], stop_words=[])
+    assert "诉求归类" in custom.cut("市民诉求归类")
+    assert custom.related_terms(["诉求归类"]) == ["文本分类"]
+    assert custom.related_terms(["文本分类"]) == []
