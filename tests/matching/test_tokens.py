@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from mosu.matching.tokens import Tokenizer, default_tokenizer, normalise
+from mosu.matching.tokens import TermCounts, Tokenizer, default_tokenizer, normalise
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,37 @@ def test_related_words_are_cut_whole() -> None:
     assert "诉求归类" in custom.cut("市民诉求归类")
     assert custom.related_terms(["诉求归类"]) == ["文本分类"]
     assert custom.related_terms(["文本分类"]) == []
+
+
+def test_bulk_counts_equal_the_tokens_on_both_relevance_sets(tk: Tokenizer) -> None:
+    """Bulk indexing cuts each text in one call and returns term ids: the same terms, with
+    the same counts, as ``tokens`` gives text by text (queries, single updates)."""
+    from collections import Counter
+
+    from mosu.matching import handset, synth
+
+    texts = [p.text() for rs in (handset.load(), synth.load()) for p in rs.suppliers]
+    texts += ["", "ＡＢＣ１２３ Ｄocument AI，OCR+RPA；①号™", "，。"]
+    batch = tk.count_batch(texts)
+    bounds = [0, *batch.lengths.cumsum().tolist()]
+    for i, text in enumerate(texts):
+        a, b = bounds[i], bounds[i + 1]
+        got = {
+            batch.terms[t]: int(n) for t, n in zip(batch.ids[a:b], batch.counts[a:b], strict=True)
+        }
+        assert got == Counter(tk.tokens(text)), text
+    by_text = {
+        (int(d), int(t)): int(n)
+        for d, t, n in zip(texts_of(batch), batch.ids, batch.counts, strict=True)
+    }
+    by_term = {}
+    for j in range(len(batch.terms)):
+        a, b = batch.bounds[j], batch.bounds[j + 1]
+        found = batch.term_texts[a:b].tolist()
+        assert found == sorted(found)  # postings in text order
+        by_term |= {(d, j): int(n) for d, n in zip(found, batch.term_counts[a:b], strict=True)}
+    assert by_term == by_text
+
+
+def texts_of(batch: TermCounts) -> list[int]:
+    return [i for i, n in enumerate(batch.lengths.tolist()) for _ in range(n)]
