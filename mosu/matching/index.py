@@ -23,7 +23,7 @@ import math
 import multiprocessing as mp
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, TypeVar
@@ -52,18 +52,21 @@ def _count_range(bounds: tuple[int, int]) -> TermCounts:
 
 def tokenise_counts(
     tokenizer: Tokenizer, texts: Sequence[str], workers: int = 1
-) -> list[TermCounts]:
-    """The texts' term counts in consecutive batches, cut in ``workers`` forked processes
-    when more than one (where ``fork`` exists), else here in one batch."""
+) -> Iterator[TermCounts]:
+    """The texts' term counts in consecutive batches, in order, as each is ready: cut in
+    ``workers`` forked processes when more than one (where ``fork`` exists), else here in
+    one batch. The caller works on a batch while the workers cut the next ones."""
     global _worker_tokenizer, _worker_texts
     if workers <= 1 or "fork" not in mp.get_all_start_methods() or len(texts) < 2 * workers:
-        return [tokenizer.count_batch(texts)]
-    size = -(-len(texts) // (workers * 4))
+        yield tokenizer.count_batch(texts)
+        return
+    size = -(-len(texts) // (workers * 8))
     bounds = [(i, min(i + size, len(texts))) for i in range(0, len(texts), size)]
     _worker_tokenizer, _worker_texts = tokenizer, texts
     try:
         with mp.get_context("fork").Pool(workers) as pool:
-            return pool.map(_count_range, bounds, chunksize=1)
+            _worker_tokenizer, _worker_texts = None, ()  # the workers have them now
+            yield from pool.imap(_count_range, bounds, chunksize=1)
     finally:
         _worker_tokenizer, _worker_texts = None, ()
 
@@ -234,46 +237,47 @@ class Index:
     def add_many(
         self, docs: Iterable[tuple[str, str, Iterable[str]]], *, workers: int | None = None
     ) -> None:
-        """Bulk indexing of ``(doc_id, text, attrs)``: postings built by one sort, not per doc.
+        """Bulk indexing of ``(doc_id, text, attrs)``: postings built per batch, not per doc.
 
         With ``workers`` > 1 (default: one per CPU for batches of ``PARALLEL_MIN`` or more)
         the texts are cut in forked worker processes, each with the parent's tokenizer, and
-        come back as term ids; the parent maps each batch's vocabulary to its own and sorts
-        the postings.
+        come back as term ids with their postings, batch by batch; the parent maps each
+        batch's vocabulary to its own while the workers cut the next, then appends each
+        term's pieces to its postings (no sort here).
         """
         docs = list(docs)
         heads = [(doc_id, frozenset(attrs)) for doc_id, _, attrs in docs]
         texts = [text for _, text, _ in docs]
         if workers is None:
             workers = (os.cpu_count() or 1) if len(texts) >= PARALLEL_MIN else 1
-        parts = tokenise_counts(self.tokenizer, texts, workers)
+        for doc_id, _ in heads:
+            self.remove(doc_id)
         get, term_id = self.vocab.get, self._term_id
-        tables = [
-            np.fromiter(
+        first = len(self._ids)
+        ids, tfs, lengths = [], [], []
+        pieces: dict[int, list[tuple[IntArray, FloatArray]]] = {}
+        for part in tokenise_counts(self.tokenizer, texts, workers):
+            table = np.fromiter(
                 (tid if (tid := get(t)) is not None else term_id(t) for t in part.terms),
                 np.int64,
                 len(part.terms),
             )
-            for part in parts
-        ]
-        for doc_id, _ in heads:
-            self.remove(doc_id)
-        first = len(self._ids)
-        self._bulk_arrays(
-            heads,
-            np.concatenate([table[part.ids] for table, part in zip(tables, parts, strict=True)]),
-            np.concatenate([part.counts for part in parts]).astype(np.float64),
-            np.concatenate([part.lengths for part in parts]),
-            postings=False,
-        )
-        pieces: dict[int, list[tuple[IntArray, FloatArray]]] = {}
-        for table, part in zip(tables, parts, strict=True):
+            ids.append(table[part.ids])
+            tfs.append(part.counts)
+            lengths.append(part.lengths)
             slots = part.term_texts.astype(np.int64) + first
-            tfs = part.term_counts.astype(np.float64)
+            term_tfs = part.term_counts.astype(np.float64)
             bounds = part.bounds.tolist()
             for tid, (a, b) in zip(table.tolist(), pairwise(bounds), strict=True):
-                pieces.setdefault(tid, []).append((slots[a:b], tfs[a:b]))
+                pieces.setdefault(tid, []).append((slots[a:b], term_tfs[a:b]))
             first += len(part.lengths)
+        self._bulk_arrays(
+            heads,
+            np.concatenate(ids),
+            np.concatenate(tfs).astype(np.float64),
+            np.concatenate(lengths),
+            postings=False,
+        )
         self._add_postings(pieces)
 
     def _bulk(self, entries: Sequence[tuple[str, frozenset[str], IntArray, FloatArray]]) -> None:
