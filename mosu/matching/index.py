@@ -23,14 +23,15 @@ import math
 import multiprocessing as mp
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from mosu.matching.tokens import Tokenizer, default_tokenizer
+from mosu.matching.tokens import TermCounts, Tokenizer, default_tokenizer
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,46 +39,36 @@ IntArray = npt.NDArray[np.int64]
 Filter = Sequence[frozenset[str]]
 PARALLEL_MIN = 20_000
 """Batches at least this large are tokenised in worker processes (forking costs ~0.1 s)."""
-_SEP = "\x00"
 _worker_tokenizer: Tokenizer | None = None
+_worker_texts: Sequence[str] = ()
 
 
-def _count_chunk(texts: list[str]) -> list[tuple[str, bytes]]:
-    """In a worker: each text's distinct terms (joined) and their counts (int32 bytes)."""
-    tokenizer = _worker_tokenizer
-    assert tokenizer is not None
-    out = []
-    for text in texts:
-        counts = Counter(tokenizer.tokens(text))
-        out.append((_SEP.join(counts), np.fromiter(counts.values(), np.int32).tobytes()))
-    return out
+def _count_range(bounds: tuple[int, int]) -> TermCounts:
+    """In a forked worker: a range of the parent's texts (inherited, never pickled)."""
+    assert _worker_tokenizer is not None
+    start, stop = bounds
+    return _worker_tokenizer.count_batch(_worker_texts[start:stop])
 
 
 def tokenise_counts(
     tokenizer: Tokenizer, texts: Sequence[str], workers: int = 1
-) -> list[tuple[list[str], npt.NDArray[np.int32]]]:
-    """Each text's distinct index terms and their counts, in ``workers`` forked processes
-    when more than one (where ``fork`` exists), else here."""
-    global _worker_tokenizer
+) -> Iterator[TermCounts]:
+    """The texts' term counts in consecutive batches, in order, as each is ready: cut in
+    ``workers`` forked processes when more than one (where ``fork`` exists), else here in
+    one batch. The caller works on a batch while the workers cut the next ones."""
+    global _worker_tokenizer, _worker_texts
     if workers <= 1 or "fork" not in mp.get_all_start_methods() or len(texts) < 2 * workers:
-        out = []
-        for text in texts:
-            counts = Counter(tokenizer.tokens(text))
-            out.append((list(counts), np.fromiter(counts.values(), np.int32, len(counts))))
-        return out
-    size = -(-len(texts) // (workers * 4))
-    chunks = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
-    _worker_tokenizer = tokenizer
+        yield tokenizer.count_batch(texts)
+        return
+    size = -(-len(texts) // (workers * 8))
+    bounds = [(i, min(i + size, len(texts))) for i in range(0, len(texts), size)]
+    _worker_tokenizer, _worker_texts = tokenizer, texts
     try:
         with mp.get_context("fork").Pool(workers) as pool:
-            parts = pool.map(_count_chunk, chunks)
+            _worker_tokenizer, _worker_texts = None, ()  # the workers have them now
+            yield from pool.imap(_count_range, bounds, chunksize=1)
     finally:
-        _worker_tokenizer = None
-    return [
-        (keys.split(_SEP) if keys else [], np.frombuffer(raw, np.int32))
-        for part in parts
-        for keys, raw in part
-    ]
+        _worker_tokenizer, _worker_texts = None, ()
 
 
 """Attribute groups: a document passes when it has at least one attribute of every group."""
@@ -90,6 +81,8 @@ class Hit:
 
 
 _A = TypeVar("_A", bound="np.ndarray[Any, Any]")
+_NO_SLOTS = np.zeros(0, np.int64)
+_NO_TF = np.zeros(0, np.float64)
 
 
 def _grow(arr: _A, need: int) -> _A:
@@ -125,7 +118,10 @@ class Index:
     def _clear(self) -> None:
         self._slot_of: dict[str, int] = {}
         self._ids: list[str | None] = []
-        self._doc_terms: list[tuple[IntArray, FloatArray] | None] = []
+        self._segments: list[tuple[IntArray, FloatArray]] = []
+        """Term ids and frequencies of documents, one pair of arrays per batch added."""
+        self._doc_terms: list[tuple[int, int, int] | None] = []
+        """Per slot: its segment and its range there (None once removed)."""
         self._doc_attrs: list[frozenset[str]] = []
         self._alive = np.zeros(0, dtype=bool)
         self._dl = np.zeros(0, dtype=np.float64)
@@ -158,8 +154,8 @@ class Index:
         if tid is None:
             tid = self.vocab[term] = len(self._terms)
             self._terms.append(term)
-            self._post_slots.append(np.zeros(4, np.int64))
-            self._post_tf.append(np.zeros(4, np.float64))
+            self._post_slots.append(_NO_SLOTS)  # replaced, never written, when it grows
+            self._post_tf.append(_NO_TF)
             self._post_len.append(0)
             self._df = _grow(self._df, tid + 1)
         return tid
@@ -184,7 +180,8 @@ class Index:
     def _set_terms(self, slot: int, counts: Counter[str]) -> None:
         ids = np.fromiter((self._term_id(t) for t in counts), np.int64, len(counts))
         tfs = np.fromiter(counts.values(), np.float64, len(counts))
-        self._doc_terms.append((ids, tfs))
+        self._doc_terms.append((len(self._segments), 0, len(ids)))
+        self._segments.append((ids, tfs))
         for tid, tf in zip(ids.tolist(), tfs.tolist(), strict=True):
             n = self._post_len[tid]
             if n == len(self._post_slots[tid]):
@@ -221,9 +218,7 @@ class Index:
         slot = self._slot_of.pop(doc_id, None)
         if slot is None:
             return
-        terms = self._doc_terms[slot]
-        assert terms is not None
-        ids, tfs = terms
+        ids, tfs = self._doc(slot)
         self._df[ids] -= 1
         self._total_len -= float(tfs.sum())
         self._alive[slot] = False
@@ -242,70 +237,145 @@ class Index:
     def add_many(
         self, docs: Iterable[tuple[str, str, Iterable[str]]], *, workers: int | None = None
     ) -> None:
-        """Bulk indexing of ``(doc_id, text, attrs)``: postings built by one sort, not per doc.
+        """Bulk indexing of ``(doc_id, text, attrs)``: postings built per batch, not per doc.
 
         With ``workers`` > 1 (default: one per CPU for batches of ``PARALLEL_MIN`` or more)
-        the texts are tokenised in forked worker processes, each with the parent's tokenizer;
-        the parent only maps the returned terms to ids and sorts the postings.
+        the texts are cut in forked worker processes, each with the parent's tokenizer, and
+        come back as term ids with their postings, batch by batch; the parent maps each
+        batch's vocabulary to its own while the workers cut the next, then appends each
+        term's pieces to its postings (no sort here).
         """
         docs = list(docs)
         heads = [(doc_id, frozenset(attrs)) for doc_id, _, attrs in docs]
         texts = [text for _, text, _ in docs]
         if workers is None:
             workers = (os.cpu_count() or 1) if len(texts) >= PARALLEL_MIN else 1
-        counted = tokenise_counts(self.tokenizer, texts, workers)
-        get, term_id = self.vocab.get, self._term_id
-        terms = [t for keys, _ in counted for t in keys]
-        ids = np.array(
-            [tid if (tid := get(t)) is not None else term_id(t) for t in terms], dtype=np.int64
-        )
-        tfs = np.concatenate([c for _, c in counted]) if counted else np.zeros(0)
-        cuts = np.cumsum([len(keys) for keys, _ in counted])[:-1]
-        doc_ids = np.split(ids, cuts)
-        doc_tfs = np.split(tfs.astype(np.float64), cuts)
         for doc_id, _ in heads:
             self.remove(doc_id)
-        self._bulk([(d, a, i, f) for (d, a), i, f in zip(heads, doc_ids, doc_tfs, strict=True)])
+        get, term_id = self.vocab.get, self._term_id
+        first = len(self._ids)
+        ids, tfs, lengths = [], [], []
+        pieces: dict[int, list[tuple[IntArray, FloatArray]]] = {}
+        for part in tokenise_counts(self.tokenizer, texts, workers):
+            table = np.fromiter(
+                (tid if (tid := get(t)) is not None else term_id(t) for t in part.terms),
+                np.int64,
+                len(part.terms),
+            )
+            ids.append(table[part.ids])
+            tfs.append(part.counts)
+            lengths.append(part.lengths)
+            slots = part.term_texts.astype(np.int64) + first
+            term_tfs = part.term_counts.astype(np.float64)
+            bounds = part.bounds.tolist()
+            for tid, (a, b) in zip(table.tolist(), pairwise(bounds), strict=True):
+                pieces.setdefault(tid, []).append((slots[a:b], term_tfs[a:b]))
+            first += len(part.lengths)
+        self._bulk_arrays(
+            heads,
+            np.concatenate(ids),
+            np.concatenate(tfs).astype(np.float64),
+            np.concatenate(lengths),
+            postings=False,
+        )
+        self._add_postings(pieces)
 
     def _bulk(self, entries: Sequence[tuple[str, frozenset[str], IntArray, FloatArray]]) -> None:
+        """Index documents given as ``(doc_id, attrs, term ids, term frequencies)``."""
         if not entries:
             return
+        self._bulk_arrays(
+            [(e[0], e[1]) for e in entries],
+            np.concatenate([e[2] for e in entries]).astype(np.int64),
+            np.concatenate([e[3] for e in entries]).astype(np.float64),
+            np.fromiter((len(e[2]) for e in entries), np.int64, len(entries)),
+        )
+
+    def _new_slots(self, heads: Sequence[tuple[str, frozenset[str]]]) -> int:
+        """Slots for new documents (ids not indexed), in order; returns the first."""
         first = len(self._ids)
-        for doc_id, attrs, ids, tfs in entries:
-            slot = self._new_slot(doc_id, attrs)
-            self._doc_terms.append((ids, tfs))
-            length = float(tfs.sum())
-            self._dl[slot] = length
-            self._total_len += length
-        lengths = np.fromiter((len(e[2]) for e in entries), np.int64, len(entries))
-        all_terms = np.concatenate([e[2] for e in entries])
-        all_tf = np.concatenate([e[3] for e in entries])
-        all_slots = np.repeat(np.arange(first, first + len(entries), dtype=np.int64), lengths)
-        order = np.argsort(all_terms, kind="stable")
-        all_terms, all_tf, all_slots = all_terms[order], all_tf[order], all_slots[order]
-        uniq, starts, counts = np.unique(all_terms, return_index=True, return_counts=True)
+        end = first + len(heads)
+        new = [doc_id for doc_id, _ in heads]
+        self._ids += new
+        self._slot_of.update(zip(new, range(first, end), strict=True))
+        self._alive = _grow(self._alive, end)
+        self._dl = _grow(self._dl, end)
+        self._has_vector = _grow(self._has_vector, end)
+        self._alive[first:end] = True
+        self._doc_attrs += [attrs for _, attrs in heads]
+        for slot, (_, attrs) in enumerate(heads, start=first):
+            for attr in attrs:
+                self._attr_slots.setdefault(attr, set()).add(slot)
+                self._attr_cache.pop(attr, None)
+        self._n_alive += len(heads)
+        self._norm = None
+        return first
+
+    def _bulk_arrays(
+        self,
+        heads: Sequence[tuple[str, frozenset[str]]],
+        ids: IntArray,
+        tfs: FloatArray,
+        lengths: IntArray,
+        *,
+        postings: bool = True,
+    ) -> None:
+        """Index documents whose distinct term ids and frequencies are listed in turn in
+        ``ids`` and ``tfs``, ``lengths[i]`` of them for document ``i`` (their postings too,
+        unless the caller adds them)."""
+        if not heads:
+            return
+        first = self._new_slots(heads)
+        bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        segment = len(self._segments)
+        self._segments.append((ids, tfs))
+        self._doc_terms += [(segment, a, b) for a, b in pairwise(bounds)]
+        running = np.concatenate([[0.0], np.cumsum(tfs)])
+        doc_len = running[bounds[1:]] - running[bounds[:-1]]  # whole counts: exact sums
+        self._dl[first : first + len(heads)] = doc_len
+        self._total_len += float(doc_len.sum())
         self._df = _grow(self._df, len(self._terms))
-        self._df[uniq] += counts
-        for tid, s, c in zip(uniq.tolist(), starts.tolist(), counts.tolist(), strict=True):
-            n = self._post_len[tid]
-            if n == 0:
-                self._post_slots[tid] = all_slots[s : s + c].copy()
-                self._post_tf[tid] = all_tf[s : s + c].copy()
+        if not postings:
+            return
+        order = np.argsort(ids, kind="stable")
+        all_terms, all_tf = ids[order], tfs[order]
+        all_slots = np.repeat(np.arange(first, first + len(heads), dtype=np.int64), lengths)
+        all_slots = all_slots[order]
+        starts = np.flatnonzero(np.diff(all_terms, prepend=-1)).tolist()  # runs of one term
+        ends = [*starts[1:], len(all_terms)]
+        self._add_postings(
+            {
+                int(all_terms[a]): [(all_slots[a:b], all_tf[a:b])]
+                for a, b in zip(starts, ends, strict=True)
+            }
+        )
+
+    def _add_postings(self, pieces: dict[int, list[tuple[IntArray, FloatArray]]]) -> None:
+        """Append to each term's postings its pieces (slots after any it has, in order)."""
+        post_slots, post_tf, post_len, df = (
+            self._post_slots,
+            self._post_tf,
+            self._post_len,
+            self._df,
+        )
+        for tid, parts in pieces.items():
+            n = post_len[tid]
+            if n == 0 and len(parts) == 1:
+                post_slots[tid], post_tf[tid] = parts[0]
             else:
-                self._post_slots[tid] = np.concatenate(
-                    [self._post_slots[tid][:n], all_slots[s : s + c]]
-                )
-                self._post_tf[tid] = np.concatenate([self._post_tf[tid][:n], all_tf[s : s + c]])
-            self._post_len[tid] = n + c
+                post_slots[tid] = np.concatenate([post_slots[tid][:n], *(p[0] for p in parts)])
+                post_tf[tid] = np.concatenate([post_tf[tid][:n], *(p[1] for p in parts)])
+            post_len[tid] = len(post_slots[tid])
+            df[tid] += post_len[tid] - n
 
     def compact(self) -> None:
         """Rebuild postings without removed documents (slots are renumbered)."""
         live = [slot for slot, doc_id in enumerate(self._ids) if doc_id is not None]
         entries = []
         for slot in live:
-            doc_id, terms = self._ids[slot], self._doc_terms[slot]
-            assert doc_id is not None and terms is not None
-            entries.append((doc_id, self._doc_attrs[slot], terms[0], terms[1]))
+            doc_id = self._ids[slot]
+            assert doc_id is not None
+            entries.append((doc_id, self._doc_attrs[slot], *self._doc(slot)))
         vectors, has_vec = self._vectors, self._has_vector
         self._clear()
         self._bulk(entries)
@@ -313,6 +383,14 @@ class Index:
             for slot, old in enumerate(live):
                 if has_vec[old]:
                     self._set_vector(slot, vectors[old])
+
+    def _doc(self, slot: int) -> tuple[IntArray, FloatArray]:
+        """A live slot's term ids and frequencies."""
+        where = self._doc_terms[slot]
+        assert where is not None
+        segment, start, stop = where
+        ids, tfs = self._segments[segment]
+        return ids[start:stop], tfs[start:stop]
 
     def _terms_of(self, ids: IntArray) -> list[str]:
         return [self._terms[i] for i in ids.tolist()]
@@ -365,8 +443,19 @@ class Index:
         df = int(self._df[tid]) if tid is not None else 0
         return math.log(1.0 + (self._n_alive - df + 0.5) / (df + 0.5))
 
-    def bm25(self, terms: Iterable[str]) -> FloatArray:
-        """BM25 scores of every slot for the distinct known ``terms`` (dead slots included)."""
+    def query_weights(
+        self, terms: Iterable[str], extra: Mapping[str, float] | None = None
+    ) -> dict[str, float]:
+        """Each distinct query term's weight (``1 + query_tf · ln n`` for ``n`` repeats),
+        plus ``extra`` terms at their own weights (related words, weighted lower)."""
+        weights = {t: 1.0 + self.query_tf * math.log(n) for t, n in Counter(terms).items()}
+        for term, weight in (extra or {}).items():
+            weights[term] = weights.get(term, 0.0) + weight
+        return weights
+
+    def bm25(self, terms: Iterable[str], extra: Mapping[str, float] | None = None) -> FloatArray:
+        """BM25 scores of every slot for the distinct known ``terms`` and the weighted
+        ``extra`` ones (dead slots included)."""
         n = len(self._ids)
         if not self._n_alive:
             return np.zeros(n)
@@ -375,7 +464,7 @@ class Index:
             self._norm = self.k1 * (1.0 - self.b + self.b * self._dl[:n] / avgdl)
         norm = self._norm
         slot_parts, value_parts = [], []
-        for term, qtf in Counter(terms).items():
+        for term, qw in self.query_weights(terms, extra).items():
             tid = self.vocab.get(term)
             if tid is None or not self._df[tid]:
                 continue
@@ -383,8 +472,7 @@ class Index:
             slots = self._post_slots[tid][:size]
             tf = self._post_tf[tid][:size]
             slot_parts.append(slots)
-            weight = self.idf(term) * (1.0 + self.query_tf * math.log(qtf))
-            value_parts.append(weight * tf / (tf + norm[slots]))
+            value_parts.append(self.idf(term) * qw * tf / (tf + norm[slots]))
         if not slot_parts:
             return np.zeros(n)
         summed = np.bincount(
@@ -412,8 +500,15 @@ class Index:
         """Top ``k`` documents by BM25 among those passing ``where``; zero scores left out."""
         return self.search_terms(self.tokenizer.tokens(text), k=k, where=where)
 
-    def search_terms(self, terms: Iterable[str], *, k: int = 10, where: Filter = ()) -> list[Hit]:
-        scores = self.bm25(terms)
+    def search_terms(
+        self,
+        terms: Iterable[str],
+        *,
+        k: int = 10,
+        where: Filter = (),
+        extra: Mapping[str, float] | None = None,
+    ) -> list[Hit]:
+        scores = self.bm25(terms, extra)
         return self._top(scores, self._mask(where) & (scores > 0), k)
 
     def search_vector(self, vector: npt.ArrayLike, *, k: int = 10, where: Filter = ()) -> list[Hit]:
@@ -433,9 +528,8 @@ class Index:
         slot = self._slot_of.get(doc_id)
         if slot is None:
             return {}
-        doc = self._doc_terms[slot]
-        assert doc is not None
-        tf_of = dict(zip(doc[0].tolist(), doc[1].tolist(), strict=True))
+        ids, tfs = self._doc(slot)
+        tf_of = dict(zip(ids.tolist(), tfs.tolist(), strict=True))
         avgdl = self._total_len / self._n_alive
         norm = self.k1 * (1.0 - self.b + self.b * self._dl[slot] / avgdl)
         out: dict[str, float] = {}
@@ -458,5 +552,4 @@ class Index:
     def terms_of(self, doc_id: str) -> set[str]:
         """The index terms of one document (empty for an unknown id)."""
         slot = self._slot_of.get(doc_id)
-        doc = self._doc_terms[slot] if slot is not None else None
-        return set() if doc is None else set(self._terms_of(doc[0]))
+        return set() if slot is None else set(self._terms_of(self._doc(slot)[0]))

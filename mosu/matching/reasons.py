@@ -5,6 +5,8 @@
   index). 自动, 中心, 生成, 支持, 智能, 服务 are in most profiles and never qualify.
 * A synonym match is shown as the two words that met (OCR≈文字识别), never as the group's
   internal term.
+* A related word (``related.txt``: 文本分类 for a 工单派单 scenario) the document holds is
+  shown apart from the matched terms, as what links the two.
 * A capability tag is a reason when it is a required capability, or it names the same thing
   as one through the domain dictionary's synonym groups, or it is a whole word of the
   scenario: never by a shared fragment (财务分析 does not answer 舆情分析).
@@ -57,6 +59,24 @@ def matched_terms(
         has = [m for m in members if m in doc_terms]
         if said and has and not set(said) & set(has):
             shown.append(f"{said[0]}≈{has[0]}")
+    return shown[:SHOWN_TERMS]
+
+
+def matched_related(
+    index: Index, tokenizer: Tokenizer, related: Sequence[str], doc_id: str
+) -> list[str]:
+    """The related words (``related.txt``) a document holds, rare ones only, in words: a
+    synonym group's term shows as the member the document says."""
+    doc_terms = index.terms_of(doc_id)
+    shown: list[str] = []
+    for term in related:
+        if term not in doc_terms or not rare_enough(index, term):
+            continue
+        if term.startswith(SYNONYM_MARK):
+            said = [w for w, g in tokenizer.synonyms.items() if g == term and w in doc_terms]
+            term = said[0] if said else term[len(SYNONYM_MARK) :]
+        if term not in shown:
+            shown.append(term)
     return shown[:SHOWN_TERMS]
 
 

@@ -180,3 +180,35 @@ def test_profile_from_registry_objects() -> None:
     assert profile.models[0].filing_numbers == ("Shanghai-XH-20230831",)
     assert profile.capability_tags == ("公文写作", "摘要")
     assert "公文写作" in profile.text() and "政务大模型" in profile.text()
+
+
+def test_a_related_word_finds_the_technique_behind_an_application() -> None:
+    """A dispatching scenario reaches a text-classification supplier that never says 派单,
+    at a related word's lower weight, and says why; without related words it is not found."""
+    classifier = SupplierProfile(
+        organisation_id="tc",
+        name="文枢科技",
+        description="长文本分类与层级标签体系",
+        layers=("model",),
+        models=(ModelBrief("文枢分类", ("文本分类",)),),
+    )
+    dispatch = SupplierProfile(
+        organisation_id="wd",
+        name="星策科技",
+        description="热线工单智能派单",
+        layers=("application",),
+        models=(ModelBrief("星策派单", ("工单分拨",)),),
+    )
+    scenario = ScenarioProfile(scenario_id="d1", title="热线工单自动派单")
+    on = Matcher()
+    on.upsert_suppliers([*SUPPLIERS, classifier, dispatch])
+    found = on.suppliers_for(scenario, k=5)
+    ids = [r.doc_id for r in found]
+    assert ids[0] == "wd" and "tc" in ids
+    linked = found[ids.index("tc")]
+    assert linked.related_terms == ["文本分类"] and not linked.matched_terms
+    assert "相关能力：文本分类" in linked.reasons
+    assert linked.score < found[0].score
+    off = Matcher(related_weight=0.0)
+    off.upsert_suppliers([*SUPPLIERS, classifier, dispatch])
+    assert "tc" not in [r.doc_id for r in off.suppliers_for(scenario, k=5)]

@@ -7,10 +7,13 @@ from mosu.matching.engine import Matcher
 from mosu.matching.quality import evaluate
 from mosu.matching.tokens import Tokenizer
 
-# Measured 0.893 (mosu) against 0.863 (plain BM25 on the same jieba cut: no synonym groups,
-# distinct query terms, no layer prior, every organisation); bench/matching.py has bm25s too.
-NDCG_FLOOR = 0.87
-LEAD_FLOOR = 0.02
+# Measured 0.933 (mosu) against 0.863 (plain BM25 on the same jieba cut: no synonym groups,
+# no related words, distinct query terms, no layer prior, every organisation); on the half of
+# the scenarios the weights were not chosen on (odd positions), 0.923 against 0.860.
+# bench/matching.py runs bm25s itself too.
+NDCG_FLOOR = 0.92
+LEAD_FLOOR = 0.05
+HELD_OUT_LEAD_FLOOR = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +33,23 @@ def test_the_set_is_written_by_hand_and_complete(rs: handset.RelevanceSet) -> No
     assert {"trap-anfang", "trap-lawfirm", "trap-hotline"} <= traps
 
 
+def held_out(rs: handset.RelevanceSet) -> handset.RelevanceSet:
+    """The scenarios at odd positions: RELATED_WEIGHT and NO_AI_SUPPLY were chosen on the
+    others."""
+    return handset.RelevanceSet(
+        suppliers=rs.suppliers, scenarios=rs.scenarios[1::2], labels=rs.labels
+    )
+
+
 def test_mosu_beats_plain_bm25_on_it(rs: handset.RelevanceSet) -> None:
     mosu = Matcher()
     mosu.upsert_suppliers(rs.suppliers)
-    ours = evaluate(mosu, rs, method="bm25")
-    plain = Matcher(tokenizer=Tokenizer(synonyms=[]))
+    plain = Matcher(tokenizer=Tokenizer(synonyms=[], related=[]), related_weight=0.0)
     plain.suppliers.query_tf = 0.0
     plain.upsert_suppliers(rs.suppliers)
     plain._prior.clear()
-    base = evaluate(plain, rs, method="bm25", offering_only=False)
-    assert ours.ndcg >= NDCG_FLOOR
-    assert ours.ndcg >= base.ndcg + LEAD_FLOOR
+    for part, lead in ((rs, LEAD_FLOOR), (held_out(rs), HELD_OUT_LEAD_FLOOR)):
+        ours = evaluate(mosu, part, method="bm25")
+        base = evaluate(plain, part, method="bm25", offering_only=False)
+        assert ours.ndcg >= base.ndcg + lead
+    assert evaluate(mosu, rs, method="bm25").ndcg >= NDCG_FLOOR

@@ -132,3 +132,39 @@ def test_vectors_rank_by_cosine_and_survive_compaction(tk: Tokenizer) -> None:
     hits = index.search_vector(np.array([1.0, 0.0, 0.0]), k=3)
     assert [h.doc_id for h in hits] == ["d1", "d3", "d5"]
     assert hits[0].score == pytest.approx(math.cos(1 / 50), abs=1e-6)
+
+
+def test_extra_terms_score_at_their_own_weight() -> None:
+    index = Index(tokenizer=default_tokenizer())
+    for doc_id, text in CORPUS.items():
+        index.add(doc_id, text)
+    alone = index.bm25(["工业质检"])
+    weighted = index.bm25(["医学影像"], extra={"工业质检": 0.25})
+    assert weighted == pytest.approx(index.bm25(["医学影像"]) + 0.25 * alone)
+    # an extra term the query already holds adds its weight to the query's own
+    both = index.bm25(["工业质检"], extra={"工业质检": 0.5})
+    assert both == pytest.approx(1.5 * alone)
+
+
+def test_worker_batches_index_like_one_process_and_like_single_adds(tk: Tokenizer) -> None:
+    """Texts cut in forked workers come back as batches of term ids; merged, they give the
+    postings one process gives, and those single ``add`` calls give."""
+    rng = random.Random(5)
+    words = [w for text in CORPUS.values() for w in text.split()] + ["ＯＣＲ，发票", "12345热线"]
+    docs = {f"d{i}": " ".join(rng.choices(words, k=rng.randint(0, 12))) for i in range(120)}
+    first = dict(list(docs.items())[:50])
+    forked = Index(tokenizer=tk)
+    forked.add_many(((d, t, ()) for d, t in first.items()), workers=2)
+    forked.add_many(((d, t, ()) for d, t in docs.items() if d not in first), workers=2)
+    alone = build(tk, docs)
+    single = Index(tokenizer=tk)
+    for d, t in docs.items():
+        single.add(d, t)
+    for index in (forked, single):
+        for term, tid in alone.vocab.items():
+            ours = index._post_slots[index.vocab[term]][: index._post_len[index.vocab[term]]]
+            theirs = alone._post_slots[tid][: alone._post_len[tid]]
+            assert [index._ids[s] for s in ours] == [alone._ids[s] for s in theirs], term
+        for query in ["智能客服", "政务 大模型", "机器人 工业质检 金融", "ocr 热线"]:
+            assert ranking(index, query) == ranking(alone, query)
+        assert index.terms_of("d7") == alone.terms_of("d7")
