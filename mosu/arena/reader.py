@@ -174,19 +174,56 @@ class _Vote(msgspec.Struct, gc=False):
     dedup_tag: _Tag = _Tag(sampled=True)
 
 
-_LINES = msgspec.json.Decoder(_Vote)
 _ARRAY = msgspec.json.Decoder(list[_Vote])
 BLOCK = 1 << 24
 """Bytes of JSON lines decoded at once: the records of one block are alive together."""
 
+NAMED_MODELS = 4096
+"""Up to this many models, blocks after the first decode names as a ``Literal`` of the
+names seen so far: msgspec then hands back the same string object for every record of a
+model (no new string, its hash cached for the numbering)."""
 
-def _blocks(data: bytes) -> Iterator[bytes]:
-    """``data`` cut after a newline about every :data:`BLOCK` bytes."""
+
+class _Decoders:
+    """JSON-lines decoders: one for any names, one for the names seen so far."""
+
+    def __init__(self) -> None:
+        self.any = msgspec.json.Decoder(_Vote)
+        self.known: msgspec.json.Decoder[Any] | None = None
+        self.names = 0
+
+    def decode(self, block: memoryview, index: dict[str, int]) -> list[_Vote]:
+        """A block's records (a name not seen before: the block again, any names)."""
+        if self.known is not None and self.names == len(index):
+            try:
+                votes: list[_Vote] = self.known.decode_lines(block)
+                return votes
+            except msgspec.ValidationError:
+                pass
+        votes = self.any.decode_lines(block)
+        return votes
+
+    def learn(self, index: dict[str, int]) -> None:
+        """Decode later blocks with the names of ``index`` as a ``Literal``."""
+        if self.names == len(index) or not 0 < len(index) <= NAMED_MODELS:
+            return
+        name = Literal[tuple(index)]  # type: ignore[valid-type]
+        known = msgspec.defstruct(
+            "_KnownVote",
+            [("model_a", name), ("model_b", name)],
+            bases=(_Vote,),
+            gc=False,
+        )
+        self.known, self.names = msgspec.json.Decoder(known), len(index)
+
+
+def _blocks(data: bytes) -> Iterator[tuple[int, int]]:
+    """``data`` cut after a newline about every :data:`BLOCK` bytes: each block's span."""
     start = 0
     while start < len(data):
         cut = data.find(b"\n", start + BLOCK)
         end = len(data) if cut < 0 else cut + 1
-        yield data[start:end]
+        yield start, end
         start = end
 
 
@@ -196,9 +233,15 @@ def _typed(data: bytes, filters: VoteFilter) -> ReadVotes | None:
     array = data.lstrip()[:1] == b"["
     index: dict[str, int] = {}
     parts: list[tuple[NDArray[Any], ...]] = []
+    decoders = _Decoders()
     try:
-        for votes in (_ARRAY.decode(data),) if array else map(_LINES.decode_lines, _blocks(data)):
-            parts.append(_block_arrays(votes, index))
+        if array:
+            parts.append(_block_arrays(_ARRAY.decode(data), index, data, (0, len(data))))
+        view = memoryview(data)
+        for start, end in () if array else _blocks(data):
+            votes = decoders.decode(view[start:end], index)
+            parts.append(_block_arrays(votes, index, data, (start, end)))
+            decoders.learn(index)
     except msgspec.DecodeError:
         return None
     if not parts or any(not name.strip() for name in index):
@@ -229,18 +272,21 @@ _GET = {name: operator.attrgetter(name) for name in ("model_a", "model_b", "winn
 _SAMPLED = operator.attrgetter("dedup_tag.sampled")
 
 
-def _block_arrays(votes: list[_Vote], index: dict[str, int]) -> tuple[NDArray[Any], ...]:
+def _block_arrays(
+    votes: list[_Vote], index: dict[str, int], data: bytes, span: tuple[int, int]
+) -> tuple[NDArray[Any], ...]:
     """A block's records as arrays: model_a, model_b (numbered in ``index``, new names
     appended), outcome, anony and sampled; C-level passes over the records only, and a
-    flag's array only where some record lacks it."""
+    flag's only where the block's bytes hold its key (or an escape that could spell it)."""
     n = len(votes)
     out = [_numbered(votes, side, index) for side in ("model_a", "model_b")]
     out.append(np.fromiter(map(_WINNER_CODE.__getitem__, map(_GET["winner"], votes)), np.int8, n))
-    for get in (_GET["anony"], _SAMPLED):
-        everywhere = operator.countOf(map(get, votes), False) == 0
-        out.append(
-            np.ones(n, np.bool_) if everywhere else np.fromiter(map(get, votes), np.bool_, n)
-        )
+    escaped = data.find(b"\\u", *span) >= 0
+    for key, get in ((b'"anony"', _GET["anony"]), (b'"dedup_tag"', _SAMPLED)):
+        if escaped or data.find(key, *span) >= 0:
+            out.append(np.fromiter(map(get, votes), np.bool_, n))
+        else:
+            out.append(np.ones(n, np.bool_))
     return tuple(out)
 
 

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-import scipy.special
 from numpy.typing import NDArray
 
 T = TypeVar("T")
@@ -68,6 +67,8 @@ class PoissonCells:
     @classmethod
     def for_means(cls, means: NDArray[np.int64]) -> PoissonCells:
         """Samplers for ``means`` (integers >= 1)."""
+        import scipy.special  # here: reading and fitting votes need no SciPy
+
         distinct, which = np.unique(means, return_inverse=True)
         spread = 12.0 * np.sqrt(distinct) + 12.0
         low = np.maximum(0, (distinct - spread).astype(np.int64))
