@@ -35,6 +35,7 @@ from mosu.arena.simulate import simulate_battles
 from mosu.arena.votes import WINNERS, Battles, write_votes
 
 PEER_VENV = Path("/tmp/mosu-arena-bench-venv")
+ONE_THREAD = "mosu arena rank, one thread (taskset -c 0)"
 PEER_PACKAGES = ["arena-rank", "choix", "pandas"]
 ROUNDS = 100
 
@@ -216,16 +217,24 @@ def end_to_end(
     python: Path | str, battles: Battles, tmp: Path, script: Path, repeats: int
 ) -> Table:
     """The whole command, file to leaderboard (parse included), in interleaved rounds:
-    ``mosu arena rank`` (all CPUs, and pinned to one by taskset) against the reference
-    (lmarena's arena-rank after pandas.read_json) and choix after json.loads per line."""
+    ``mosu arena rank`` (all CPUs, and pinned to one by taskset; on JSON lines and on the
+    same battles as one JSON array) against the reference (lmarena's arena-rank after
+    pandas.read_json) and choix after json.loads per line."""
     path = tmp / "votes.jsonl"
     write_votes(battles, path)
-    mosu = [sys.executable, "-c", "from mosu.cli import app; app()", "arena", "rank", str(path)]
-    mosu += ["--json"]
+    array = tmp / "votes.json"
+    write_votes(battles, array, fmt="json")
+
+    def mosu(votes: Path) -> list[str]:
+        command = [sys.executable, "-c", "from mosu.cli import app; app()", "arena", "rank"]
+        return [*command, str(votes), "--json"]
+
     single = {**os.environ, **SINGLE_THREADED_BLAS}
+    pinned = ["taskset", "-c", "0"]
     tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
-        "mosu arena rank": (mosu, None),
-        "mosu arena rank, one thread (taskset -c 0)": (["taskset", "-c", "0", *mosu], single),
+        "mosu arena rank": (mosu(path), None),
+        ONE_THREAD: ([*pinned, *mosu(path)], single),
+        "mosu arena rank, one thread, JSON array": ([*pinned, *mosu(array)], single),
     }
     if not isinstance(python, str):
         for peer in ("arena-rank", "choix"):
@@ -244,7 +253,7 @@ def end_to_end(
     )
     for col in ("tool", "CPU per run", "median", "mosu (one thread) is"):
         table.add_column(col, justify="left" if col == "tool" else "right")
-    own = statistics.median(cpu["mosu arena rank, one thread (taskset -c 0)"])
+    own = statistics.median(cpu[ONE_THREAD])
     for name, runs in cpu.items():
         median = statistics.median(runs)
         shown = ", ".join(f"{x:.2f}" for x in runs)
