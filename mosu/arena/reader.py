@@ -23,6 +23,7 @@ leaderboard:
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,7 @@ def parse_vote_bytes(
 def record_by_record(data: bytes, source: str, filters: VoteFilter) -> ReadVotes:
     """:func:`parse_vote_bytes` with orjson, one record at a time (UTF-8 bytes, no BOM):
     slower, and names every bad record."""
-    if data.lstrip()[:1] == b"[":
+    if _is_array(data):
         try:
             records = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -100,6 +101,17 @@ def record_by_record(data: bytes, source: str, filters: VoteFilter) -> ReadVotes
             raise VoteFormatError(source, [VoteProblem("line 1", "expected a JSON array")])
         return _encode(((f"record {k}", r) for k, r in enumerate(records, 1)), source, filters)
     return _encode(_json_lines(data), source, filters)
+
+
+def _is_array(data: bytes) -> bool:
+    """Whether the file is one JSON array (its first byte past white space is ``[``),
+    without copying the file as ``data.lstrip()`` would."""
+    start = _LEADING_SPACE.match(data)
+    at = start.end() if start else 0
+    return data[at : at + 1] == b"["
+
+
+_LEADING_SPACE = re.compile(rb"[ \t\r\n]*")
 
 
 def _json_lines(data: bytes) -> Iterable[tuple[int | str, object]]:
@@ -230,7 +242,7 @@ def _blocks(data: bytes) -> Iterator[tuple[int, int]]:
 def _typed(data: bytes, filters: VoteFilter) -> ReadVotes | None:
     """The battles, when every record decodes as a :class:`_Vote` and names two distinct
     non-blank models; None otherwise (the record-by-record reader then says why)."""
-    array = data.lstrip()[:1] == b"["
+    array = _is_array(data)
     index: dict[str, int] = {}
     parts: list[tuple[NDArray[Any], ...]] = []
     decoders = _Decoders()
