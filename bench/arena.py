@@ -6,7 +6,7 @@ run in a throwaway venv under /tmp (created on first use, ``pip install
 arena-rank choix pandas``), each in its own subprocess, on the same battles.
 Ratings are compared after centring both to mean 1000 (the peers' convention).
 
-    .venv/bin/python bench/arena.py [--battles 2000000] [--models 200]
+    .venv/bin/python bench/arena.py [--battles 2000000] [--models 200] [--peers choix]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from mosu.arena.votes import WINNERS, Battles, write_votes
 PEER_VENV = Path("/tmp/mosu-arena-bench-venv")
 ONE_THREAD = "mosu arena rank, one thread (taskset -c 0)"
 PEER_PACKAGES = ["arena-rank", "choix", "pandas"]
+PEERS = ("arena-rank", "choix")
 ROUNDS = 100
 
 PEER_SCRIPT = textwrap.dedent(
@@ -214,7 +215,12 @@ def paired_choix(
 
 
 def end_to_end(
-    python: Path | str, battles: Battles, tmp: Path, script: Path, repeats: int
+    python: Path | str,
+    battles: Battles,
+    tmp: Path,
+    script: Path,
+    repeats: int,
+    names: tuple[str, ...] = PEERS,
 ) -> Table:
     """The whole command, file to leaderboard (parse included), in interleaved rounds:
     ``mosu arena rank`` (all CPUs, and pinned to one by taskset; on JSON lines and on the
@@ -237,7 +243,7 @@ def end_to_end(
         "mosu arena rank, one thread, JSON array": ([*pinned, *mosu(array)], single),
     }
     if not isinstance(python, str):
-        for peer in ("arena-rank", "choix"):
+        for peer in names:
             command = [str(python), str(script), f"e2e-{peer}", str(path), str(ROUNDS)]
             tools[f"{peer}: read + fit + {ROUNDS} bootstrap"] = (command, single)
     cpu: dict[str, list[float]] = {name: [] for name in tools}
@@ -321,6 +327,11 @@ def main() -> None:
     parser.add_argument("--battles", type=int, default=2_000_000)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="peers to run, comma-separated (arena-rank's bootstrap takes minutes)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="paired runs of each tool")
     args = parser.parse_args()
     console = Console(width=220)
@@ -357,11 +368,14 @@ def main() -> None:
             )
             script = Path(tmp) / "peer.py"
             script.write_text(PEER_SCRIPT)
-            for name in ("arena-rank", "choix"):
+            chosen = tuple(name for name in PEERS if name in args.peers.split(","))
+            for name in chosen:
                 console.print(f"running {name} …")
                 peers[name] = run_peer(python, name, data, script)
-            console.print(paired_choix(python, battles, data, script, args.repeats))
-            console.print(end_to_end(python, battles, Path(tmp), script, args.repeats))
+            if "choix" in chosen:
+                console.print(paired_choix(python, battles, data, script, args.repeats))
+            table = end_to_end(python, battles, Path(tmp), script, args.repeats, chosen)
+            console.print(table)
 
     fastest_fit = min((float(p["fit_s"]) for p in peers.values() if "fit_s" in p), default=None)  # type: ignore[arg-type]
     fastest_boot = min(
