@@ -10,8 +10,9 @@ No penalty by default, as in the peers; ``ridge`` adds ``ridge/2 * |beta|^2``
 for data in which some ratings would otherwise be infinite.
 
 Only numpy runs on the common path (a connected comparison graph of up to
-:data:`DENSE_MODELS` models), so ``mosu arena rank`` does not pay for importing SciPy;
-SciPy's sparse graph routines are imported for graphs that fall apart.
+:data:`DENSE_MODELS` models), bootstrap rounds included, so ``mosu arena rank`` does not
+pay for importing SciPy; SciPy's sparse graph routines are imported for graphs that fall
+apart.
 """
 
 from __future__ import annotations
@@ -208,16 +209,39 @@ def _gradient(pairs: PairCounts, residual: Array) -> Array:
     return grad
 
 
-def _difference_operator(pairs: PairCounts) -> Any:
-    """Sparse ``D`` (pairs x models) with ``(D @ beta)[k] = beta[first[k]] - beta[second[k]]``
-    (SciPy, imported here: only bootstrap rounds need it)."""
-    import scipy.sparse
+class _Scatter:
+    """``D.T @ work`` for per-pair rows ``work`` (pairs, rounds) and the difference operator
+    ``D`` (``(D @ beta)[k] = beta[first[k]] - beta[second[k]]``): per-model sums, ``+``
+    from pairs where the model is ``first``, ``-`` where it is ``second``, each a
+    ``np.add.reduceat`` over runs of pairs sorted by that model (no SciPy)."""
 
-    p = len(pairs.first)
-    rows = np.tile(np.arange(p), 2)
-    cols = np.concatenate([pairs.first, pairs.second])
-    vals = np.concatenate([np.ones(p), -np.ones(p)])
-    return scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(p, pairs.n_models))
+    def __init__(self, pairs: PairCounts) -> None:
+        self.m = pairs.n_models
+        self.sides = [self._runs(pairs.first), self._runs(pairs.second)]
+
+    @staticmethod
+    def _runs(model: NDArray[np.intp]) -> tuple[NDArray[np.intp] | None, Any, Any]:
+        order = np.argsort(model, kind="stable")
+        ordered = model[order]
+        starts = np.flatnonzero(np.diff(ordered, prepend=-1))
+        kept = None if np.array_equal(order, np.arange(len(order))) else order
+        models = ordered[starts]
+        if len(models) and np.array_equal(models, np.arange(models[0], models[0] + len(models))):
+            return kept, starts, slice(int(models[0]), int(models[0]) + len(models))
+        return kept, starts, models
+
+    def __call__(self, work: Array) -> Array:
+        out = np.zeros((self.m, work.shape[1]))
+        for k, (order, starts, models) in enumerate(self.sides):
+            if not len(starts):
+                continue
+            rows = work if order is None else np.take(work, order, axis=0)
+            summed = np.add.reduceat(rows, starts, axis=0)
+            if k:
+                out[models] -= summed
+            else:
+                out[models] += summed
+        return out
 
 
 def hessian(pairs: PairCounts, beta: Array, ridge: float = 0.0) -> Array:
@@ -364,15 +388,15 @@ def _refit(pairs: PairCounts, beta_hat: Array, ridge: float, tol: float) -> Arra
 class _Chord:
     """Chord-Newton steps for a block of bootstrap rounds, all with the point estimate's
     Hessian (inverted once); blocks are independent, so threads can share them. Every
-    array operation of a step lets go of the GIL (``np.take`` for the gathers, a BLAS
-    product for the solve), so blocks on two threads take about half the time."""
+    array operation of a step lets go of the GIL (``np.take`` for the gathers and
+    ``np.add.reduceat`` for the sums, a BLAS product for the solve), so blocks on two threads take about half the time."""
 
     def __init__(
         self, pairs: PairCounts, beta_hat: Array, ridge: float, tol: float, max_steps: int
     ) -> None:
         self.inverse = np.linalg.inv(_lifted(hessian(pairs, beta_hat, ridge)))
         self.first, self.second = pairs.first, pairs.second
-        self.diff_t = _difference_operator(pairs).T.tocsr()
+        self.scatter = _Scatter(pairs)
         self.p_hat = expit(beta_hat[self.first] - beta_hat[self.second])[:, None]
         self.beta_hat, self.ridge, self.tol, self.max_steps = beta_hat, ridge, tol, max_steps
 
@@ -403,7 +427,7 @@ class _Chord:
                 work -= np.take(beta, self.second, axis=0)
                 work = total * expit(work)
             np.subtract(score, work, out=work)
-            grad = self.diff_t @ work - self.ridge * beta
+            grad = self.scatter(work) - self.ridge * beta
             step = self.inverse @ grad
             step -= step.mean(axis=0)
             beta += step
