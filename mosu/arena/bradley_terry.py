@@ -12,12 +12,13 @@ for data in which some ratings would otherwise be infinite.
 Only numpy runs on the common path (a connected comparison graph of up to
 :data:`DENSE_MODELS` models), bootstrap rounds included, so ``mosu arena rank`` does not
 pay for importing SciPy; SciPy's sparse graph routines are imported for graphs that fall
-apart.
+apart, and its sparse product serves bootstrap rounds in a process that loaded it anyway.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -209,6 +210,23 @@ def _gradient(pairs: PairCounts, residual: Array) -> Array:
     return grad
 
 
+def _pair_sums(pairs: PairCounts) -> Callable[[Array], Array]:
+    """``work -> D.T @ work``: SciPy's sparse product where SciPy is loaded already (about
+    three times faster per call), else :class:`_Scatter` (importing SciPy would cost the
+    command more than a bootstrap saves with it). Equal to rounding."""
+    if "scipy.sparse" not in sys.modules:
+        return _Scatter(pairs)
+    import scipy.sparse
+
+    p = len(pairs.first)
+    rows = np.tile(np.arange(p), 2)
+    cols = np.concatenate([pairs.first, pairs.second])
+    vals = np.concatenate([np.ones(p), -np.ones(p)])
+    d = scipy.sparse.csr_matrix((vals, (rows, cols)), shape=(p, pairs.n_models))
+    product: Callable[[Array], Array] = d.T.tocsr().__matmul__
+    return product
+
+
 class _Scatter:
     """``D.T @ work`` for per-pair rows ``work`` (pairs, rounds) and the difference operator
     ``D`` (``(D @ beta)[k] = beta[first[k]] - beta[second[k]]``): per-model sums, ``+``
@@ -396,7 +414,7 @@ class _Chord:
     ) -> None:
         self.inverse = np.linalg.inv(_lifted(hessian(pairs, beta_hat, ridge)))
         self.first, self.second = pairs.first, pairs.second
-        self.scatter = _Scatter(pairs)
+        self.scatter = _pair_sums(pairs)
         self.p_hat = expit(beta_hat[self.first] - beta_hat[self.second])[:, None]
         self.beta_hat, self.ridge, self.tol, self.max_steps = beta_hat, ridge, tol, max_steps
 

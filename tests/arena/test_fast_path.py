@@ -73,13 +73,17 @@ def test_pair_sums_and_poisson_tables_agree_with_scipy() -> None:
         np.testing.assert_allclose(ours, pdtr(np.arange(low, low + size), mean), rtol=0, atol=1e-14)
 
 
-def test_bootstrap_residuals_by_exp_and_by_logistic_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bootstrap_residuals_and_sums_in_every_form_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     pairs = PairCounts.from_battles(arena(10, 5_000, seed=8))
     beta = bt.fit(pairs)
-    by_exp = bt.bootstrap(pairs, beta, rounds=20, seed=3, tol=1e-10)
+    assert "scipy.sparse" in sys.modules  # this module imports it: SciPy's sparse product
+    by_sparse = bt.bootstrap(pairs, beta, rounds=20, seed=3, tol=1e-10)
+    monkeypatch.delitem(sys.modules, "scipy.sparse")  # as in the command: numpy's sums
+    by_numpy = bt.bootstrap(pairs, beta, rounds=20, seed=3, tol=1e-10)
     monkeypatch.setattr(bt, "EXP_RANGE", 0.0)  # every step by the logistic of differences
     by_logistic = bt.bootstrap(pairs, beta, rounds=20, seed=3, tol=1e-10)
-    np.testing.assert_allclose(by_exp, by_logistic, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(by_numpy, by_sparse, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(by_logistic, by_sparse, rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("named_models", [reader.NAMED_MODELS, 0])
