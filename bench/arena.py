@@ -6,7 +6,7 @@ run in a throwaway venv under /tmp (created on first use, ``pip install
 arena-rank choix pandas``), each in its own subprocess, on the same battles.
 Ratings are compared after centring both to mean 1000 (the peers' convention).
 
-    .venv/bin/python bench/arena.py [--battles 2000000] [--models 200]
+    .venv/bin/python bench/arena.py [--battles 2000000] [--models 200] [--peers choix]
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from mosu.arena.simulate import simulate_battles
 from mosu.arena.votes import WINNERS, Battles, write_votes
 
 PEER_VENV = Path("/tmp/mosu-arena-bench-venv")
+ONE_THREAD = "mosu arena rank, one thread (taskset -c 0)"
 PEER_PACKAGES = ["arena-rank", "choix", "pandas"]
+PEERS = ("arena-rank", "choix")
 ROUNDS = 100
 
 PEER_SCRIPT = textwrap.dedent(
@@ -213,22 +215,35 @@ def paired_choix(
 
 
 def end_to_end(
-    python: Path | str, battles: Battles, tmp: Path, script: Path, repeats: int
+    python: Path | str,
+    battles: Battles,
+    tmp: Path,
+    script: Path,
+    repeats: int,
+    names: tuple[str, ...] = PEERS,
 ) -> Table:
     """The whole command, file to leaderboard (parse included), in interleaved rounds:
-    ``mosu arena rank`` (all CPUs, and pinned to one by taskset) against the reference
-    (lmarena's arena-rank after pandas.read_json) and choix after json.loads per line."""
+    ``mosu arena rank`` (all CPUs, and pinned to one by taskset; on JSON lines and on the
+    same battles as one JSON array) against the reference (lmarena's arena-rank after
+    pandas.read_json) and choix after json.loads per line."""
     path = tmp / "votes.jsonl"
     write_votes(battles, path)
-    mosu = [sys.executable, "-c", "from mosu.cli import app; app()", "arena", "rank", str(path)]
-    mosu += ["--json"]
+    array = tmp / "votes.json"
+    write_votes(battles, array, fmt="json")
+
+    def mosu(votes: Path) -> list[str]:
+        command = [sys.executable, "-c", "from mosu.cli import app; app()", "arena", "rank"]
+        return [*command, str(votes), "--json"]
+
     single = {**os.environ, **SINGLE_THREADED_BLAS}
+    pinned = ["taskset", "-c", "0"]
     tools: dict[str, tuple[list[str], dict[str, str] | None]] = {
-        "mosu arena rank": (mosu, None),
-        "mosu arena rank, one thread (taskset -c 0)": (["taskset", "-c", "0", *mosu], single),
+        "mosu arena rank": (mosu(path), None),
+        ONE_THREAD: ([*pinned, *mosu(path)], single),
+        "mosu arena rank, one thread, JSON array": ([*pinned, *mosu(array)], single),
     }
     if not isinstance(python, str):
-        for peer in ("arena-rank", "choix"):
+        for peer in names:
             command = [str(python), str(script), f"e2e-{peer}", str(path), str(ROUNDS)]
             tools[f"{peer}: read + fit + {ROUNDS} bootstrap"] = (command, single)
     cpu: dict[str, list[float]] = {name: [] for name in tools}
@@ -244,7 +259,7 @@ def end_to_end(
     )
     for col in ("tool", "CPU per run", "median", "mosu (one thread) is"):
         table.add_column(col, justify="left" if col == "tool" else "right")
-    own = statistics.median(cpu["mosu arena rank, one thread (taskset -c 0)"])
+    own = statistics.median(cpu[ONE_THREAD])
     for name, runs in cpu.items():
         median = statistics.median(runs)
         shown = ", ".join(f"{x:.2f}" for x in runs)
@@ -312,6 +327,11 @@ def main() -> None:
     parser.add_argument("--battles", type=int, default=2_000_000)
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument(
+        "--peers",
+        default=",".join(PEERS),
+        help="peers to run, comma-separated (arena-rank's bootstrap takes minutes)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="paired runs of each tool")
     args = parser.parse_args()
     console = Console(width=220)
@@ -348,11 +368,14 @@ def main() -> None:
             )
             script = Path(tmp) / "peer.py"
             script.write_text(PEER_SCRIPT)
-            for name in ("arena-rank", "choix"):
+            chosen = tuple(name for name in PEERS if name in args.peers.split(","))
+            for name in chosen:
                 console.print(f"running {name} …")
                 peers[name] = run_peer(python, name, data, script)
-            console.print(paired_choix(python, battles, data, script, args.repeats))
-            console.print(end_to_end(python, battles, Path(tmp), script, args.repeats))
+            if "choix" in chosen:
+                console.print(paired_choix(python, battles, data, script, args.repeats))
+            table = end_to_end(python, battles, Path(tmp), script, args.repeats, chosen)
+            console.print(table)
 
     fastest_fit = min((float(p["fit_s"]) for p in peers.values() if "fit_s" in p), default=None)  # type: ignore[arg-type]
     fastest_boot = min(

@@ -5,16 +5,25 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from mosu.arena.elo import online_elo
 from mosu.arena.ratings import IntervalMethod, Leaderboard, ModelRating, RatingScale, rate
 from mosu.arena.reader import ReadVotes, VoteFilter, parse_vote_bytes, read_vote_file
 from mosu.arena.votes import ArenaError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _console(*, stderr: bool = False, soft_wrap: bool = True) -> Console:
+    """A Rich console, imported on first use (``--json`` output needs none)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, soft_wrap=soft_wrap)
+
 
 app = typer.Typer(help="竞技场 / arena: ratings from pairwise battles.", no_args_is_help=True)
 
@@ -78,7 +87,7 @@ def rank(
         _error(str(exc))
         raise typer.Exit(1) from exc
     if read.named or read.deduplicated:
-        Console(stderr=True, soft_wrap=True).print(
+        _console(stderr=True).print(
             f"left out: {read.named:,} named (non-anonymous) battles, "
             f"{read.deduplicated:,} de-duplicated ones",
             markup=False,
@@ -99,6 +108,8 @@ def rank(
 
 def _print_table(board: Leaderboard, battles: int, elo_by_model: dict[str, float]) -> None:
     """The leaderboard as a Rich table (and a line on groups that never met)."""
+    from rich.table import Table
+
     elo = bool(elo_by_model)
     grouped = board.n_groups > 1
     table = Table(title=f"Bradley-Terry, {battles:,} battles, {board.interval} intervals")
@@ -113,9 +124,9 @@ def _print_table(board: Leaderboard, battles: int, elo_by_model: dict[str, float
         if elo:
             cells.append(f"{elo_by_model[row.model]:.1f}")
         table.add_row(*cells)
-    Console().print(table)
+    _console(soft_wrap=False).print(table)
     if grouped:
-        Console(soft_wrap=True).print(
+        _console().print(
             f"{board.n_groups} groups of models never met, even through others: "
             "ratings are comparable, and ranked, only within a group.",
             markup=False,
@@ -160,13 +171,13 @@ def export(
     else:
         text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     out.write_text(text, encoding="utf-8")
-    Console().print(f"{len(records)} 票 votes → {out}")
+    _console(soft_wrap=False).print(f"{len(records)} 票 votes → {out}")
 
 
 def _error(message: str) -> None:
     """An error on stderr, in red on a terminal, as one unwrapped line (no markup read in it:
     model names and file paths may hold brackets)."""
-    Console(stderr=True, soft_wrap=True).print(message, style="red", markup=False, highlight=False)
+    _console(stderr=True).print(message, style="red", markup=False, highlight=False)
 
 
 def _load(votes: str, filters: VoteFilter) -> ReadVotes:

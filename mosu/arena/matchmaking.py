@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
 from mosu.arena.pairs import PairCounts
 from mosu.arena.ratings import Leaderboard
@@ -32,6 +31,8 @@ def pair_weights(
     gap = np.abs(r[:, None] - r[None, :])
     spread = np.sqrt(board.stderr[:, None] ** 2 + board.stderr[None, :] ** 2)
     with np.errstate(divide="ignore", invalid="ignore"):
+        from scipy.special import ndtr  # here: rating files need no SciPy
+
         overlap = np.where(spread > 0, 2.0 * ndtr(-gap / spread), 1.0)
     score = 4.0 * p * (1.0 - p) * overlap / np.sqrt(pair_battles + 1.0)
     upper = np.triu(np.ones((m, m), dtype=bool), k=1)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import ndtri
 
 from mosu.arena import bradley_terry as bt
 from mosu.arena.pairs import PairCounts
@@ -262,7 +262,7 @@ def _rate_group(
             shift[:, anchor] -= 1.0
             cov = shift @ cov @ shift.T
         stderr = alpha * np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        z = float(ndtri(0.5 + level / 2.0))
+        z = statistics.NormalDist().inv_cdf(0.5 + level / 2.0)
         lower, upper = rating - z * stderr, rating + z * stderr
     else:
         interval = "none" if interval != "bootstrap" or rounds <= 0 else interval

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
-import scipy.special
 from numpy.typing import NDArray
 
 T = TypeVar("T")
@@ -45,6 +44,23 @@ WALK = 6
 CHUNK = 10
 """Rounds drawn by one generator (child ``k`` of ``SeedSequence(seed)`` draws chunk ``k``),
 so the draws do not depend on the number of threads."""
+
+
+def poisson_cdf(low: int, size: int, mean: float) -> Array:
+    """``P(X <= k)`` for ``X ~ Poisson(mean)`` at ``k = low, ..., low + size - 1``, a range
+    holding all but 1e-30 of the mass: the probabilities relative to the mode by the ratio
+    ``p(k) / p(k - 1) = mean / k`` (products of a few hundred ratios, so relative errors of
+    about 1e-14), normalised to sum to one over the range, then summed. Agrees with SciPy's
+    ``pdtr`` to about 1e-14 (tested) without importing SciPy."""
+    k = np.arange(low, low + size, dtype=np.float64)
+    mode = min(max(int(mean), low), low + size - 1) - low
+    pmf = np.empty(size)
+    pmf[mode] = 1.0
+    pmf[mode + 1 :] = np.cumprod(mean / k[mode + 1 :])
+    pmf[:mode] = np.cumprod((k[1 : mode + 1] / mean)[::-1])[::-1]
+    pmf /= pmf.sum()
+    cdf: Array = np.minimum(np.cumsum(pmf), 1.0)
+    return cdf
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,8 @@ class PoissonCells:
         table = np.repeat(np.arange(len(distinct)), sizes)
         offset = np.cumsum(sizes) - sizes
         support = np.arange(len(table)) - offset[table] + low[table]
-        cdf = scipy.special.pdtr(support, distinct[table])  # every table's cdf in one call
+        tables = zip(low.tolist(), sizes.tolist(), distinct.tolist(), strict=True)
+        cdf = np.concatenate([poisson_cdf(a, n, float(mu)) for a, n, mu in tables])
         cdf[offset + sizes - 1] = 1.0
         guides, starts, scales = [], [], []
         at = 0
