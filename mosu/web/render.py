@@ -32,6 +32,7 @@ from mosu.permissions import (
 )
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.web import flash
+from mosu.web.assets import static_url
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -72,6 +73,7 @@ env.globals.update(
     label=_label,
     local=_local,
     page_url=page_url,
+    static=static_url,
     Tier=Tier,
     Layer=Layer,
     Modality=Modality,
