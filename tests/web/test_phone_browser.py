@@ -55,7 +55,7 @@ def _pages(db: Session, world: World, settings: Settings) -> tuple[list[str], li
         "/supply",
         "/desk",
     ]
-    more = ["/models", "/scenarios", "/account"]
+    more = ["/models", "/scenarios", "/account", f"/challenges/{cid}/race/report"]
     return main, more
 
 
@@ -82,6 +82,10 @@ def test_main_pages_fit_a_phone_in_both_languages(
         assert not menu.is_visible()
         for path in main + more:
             _fits(page, path)
+        # the last is the race report: confusion matrices shaded, with their counts
+        cells = page.locator("table.confusion td[class*=shade-]")
+        assert cells.count() > 0 and all(t.isdigit() for t in cells.all_text_contents())
+        assert page.locator("table.confusion th[scope=row]").count() > 0
         page.goto("/lang/en?next=/")
         for path in main:
             _fits(page, path)
