@@ -225,12 +225,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(FlashMiddleware)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Compression)  # inside the micro-cache: it keeps the gzipped body
     app.add_middleware(
         PublicCache,
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
-    app.add_middleware(Compression)
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app
 

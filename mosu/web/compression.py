@@ -12,8 +12,10 @@ Starlette's ``GZipMiddleware``, set for what mosu sends:
 * the static files (:mod:`mosu.web.assets`) come gzipped already, with their
   ``Content-Encoding``: an answer that has one is left alone.
 
-It sits outside the micro-cache (:mod:`mosu.public_cache`), which so keeps one plain body per
-key for every client; the ``Vary: Accept-Encoding`` it adds tells shared caches the same.
+It sits inside the micro-cache (:mod:`mosu.public_cache`), whose key says whether the client
+takes gzip: a public page is compressed once per stored answer, not once per request, and the
+answer's ``ETag`` is that of the bytes sent. The ``Vary: Accept-Encoding`` it adds tells
+shared caches the same.
 """
 
 from __future__ import annotations

@@ -10,15 +10,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp
 
+from mosu.public_cache import new_store
 from mosu.web.assets import IMMUTABLE, Assets, StaticAssets, assets
 from mosu.web.compression import Compression
 from tests.conftest import LiveServer
+from tests.helpers.public_cache import Clock, cache_of
 from tests.helpers.signin import browser
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -137,7 +140,10 @@ def test_the_package_files_and_the_favicon() -> None:
 
 
 @SQLITE
-def test_the_overview_links_fingerprints_and_comes_gzipped(live: LiveServer) -> None:
+def test_the_overview_links_fingerprints_and_comes_gzipped(app: FastAPI, live: LiveServer) -> None:
+    app.middleware_stack = app.build_middleware_stack()
+    cache = cache_of(app)
+    cache.entries = new_store(cache.seconds, Clock())  # stopped: nothing expires meanwhile
     with browser(live) as client:
         overview = client.get("/", headers={"accept-encoding": "gzip"})
         assert overview.headers["content-encoding"] == "gzip"
@@ -156,4 +162,12 @@ def test_the_overview_links_fingerprints_and_comes_gzipped(live: LiveServer) -> 
         assert "Accept-Encoding" in api.headers.get("vary", "") or len(api.content) < 500
         orgs = client.get("/orgs", headers={"accept-encoding": "identity"})
         assert orgs.status_code == 200 and "content-encoding" not in orgs.headers
+        # the micro-cache keeps the gzipped page apart from the plain one, each with its ETag
+        again = client.get("/", headers={"accept-encoding": "gzip"})
+        assert (
+            again.headers["x-mosu-cache"] == "hit" and again.headers["content-encoding"] == "gzip"
+        )
+        plain = client.get("/", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.text == again.text
+        assert plain.headers["etag"] != again.headers["etag"]
     assert httpx.get(live.url + "/static/favicon.svg").status_code == 200
