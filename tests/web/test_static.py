@@ -147,7 +147,7 @@ def test_the_overview_links_fingerprints_and_comes_gzipped(app: FastAPI, live: L
     with browser(live) as client:
         overview = client.get("/", headers={"accept-encoding": "gzip"})
         assert overview.headers["content-encoding"] == "gzip"
-        linked = re.findall(r'(?:src|href)="(/static/[^"]+)"', overview.text)
+        linked = re.findall(r'(?:src|href|data-plotly)="(/static/[^"]+)"', overview.text)
         assert {u.split("/")[-1].split(".")[0] for u in linked} >= {
             "mosu",
             "favicon",
