@@ -55,7 +55,7 @@ def _pages(db: Session, world: World, settings: Settings) -> tuple[list[str], li
         "/supply",
         "/desk",
     ]
-    more = ["/models", "/scenarios", "/account", f"/challenges/{cid}/race/report"]
+    more = ["/scenarios", f"/challenges/{cid}/race/report"]
     return main, more
 
 
