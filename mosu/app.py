@@ -5,15 +5,12 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-import plotly
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -46,12 +43,12 @@ from mosu.startup import load_registrations
 from mosu.supply.routes import router as supply_router
 from mosu.uploads import BodyLimit
 from mosu.web import pages
+from mosu.web.assets import StaticAssets, assets
+from mosu.web.compression import Compression
 from mosu.web.flash import FlashMiddleware
 from mosu.web.headers import SecurityHeaders
 
 API_PREFIX = "/api/v1"
-STATIC_DIR = Path(__file__).parent / "web" / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 
 def _is_api(request: Request) -> bool:
@@ -221,17 +218,14 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(ops_router.routes)
     app.include_router(api)
 
-    @app.get("/static/vendor/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(PLOTLY_JS, media_type="application/javascript")
-
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", StaticAssets(assets()), name="static")
     _install_error_handlers(app)
     _document_errors(app)
     # the last added is the outermost: a 413 from BodyLimit still gets the security headers
     app.add_middleware(FlashMiddleware)
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(Compression)  # inside the micro-cache: it keeps the gzipped body
     app.add_middleware(
         PublicCache,
         seconds=settings.public_cache_seconds,

@@ -16,7 +16,9 @@ What is safe, and why:
   every anonymous visitor would be shown anyway.
 * Only answers of marked routes, with status 200, that set no cookie are stored.
 * The key is the method, host, scheme, path and query, the visitor's language (the ``lang``
-  cookie, as pages choose it) and the HTMX headers that make a page answer with a fragment.
+  cookie, as pages choose it), the HTMX headers that make a page answer with a fragment, and
+  whether the client accepts gzip: compression (:mod:`mosu.web.compression`) runs inside the
+  cache, so a page is compressed once per entry, not once per request.
 * One render per key at a time ("single flight"): concurrent anonymous requests for a key
   that is not stored wait for the first one's answer instead of each rendering it.
 * A signed-in write (any method but GET, HEAD or OPTIONS) through this process that is not
@@ -201,6 +203,8 @@ class PublicCache:
             i18n.normalise(lang, self.default_language).encode(),
             headers.get("hx-request", "").encode(),
             headers.get("hx-history-restore-request", "").encode(),
+            # gzipped or not (mosu.web.compression runs inside: the body kept is the one sent)
+            b"gzip" if "gzip" in headers.get("accept-encoding", "") else b"",
         )
 
     async def _render(

@@ -4,7 +4,6 @@ with the operator's decision and shortlist."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -19,7 +18,6 @@ from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor, requir
 from mosu.challenges import applications, catalogue, decisions, proposals, views
 from mosu.challenges.models import ApplicationState, Challenge, ChallengeKind, ChallengeState
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
-from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
@@ -50,11 +48,6 @@ router = APIRouter(include_in_schema=False)
 SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]
 
 
-def when(at: dt.datetime) -> str:
-    """A stored time as Asia/Shanghai wall-clock text."""
-    return clock.local(at).strftime("%Y-%m-%d %H:%M")
-
-
 def _common(request: Request) -> dict[str, Any]:
     lang = language(request)
 
@@ -62,7 +55,6 @@ def _common(request: Request) -> dict[str, Any]:
         return i18n.gettext(lang, ACTION_LABELS.get(name, name))
 
     return {
-        "when": when,
         "local": lambda message: i18n.local_message(message, lang),
         "action_label": action_label,
         "ChallengeKind": ChallengeKind,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -15,14 +13,9 @@ from mosu.web.render import render
 router = APIRouter(include_in_schema=False)
 
 
-def when(at: dt.datetime | None) -> str:
-    """A moment (already in Beijing time) as the desk shows it."""
-    return at.strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
 @router.get("/desk")
 def desk_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """工作台: the reader's sections, each with its count in the page's header and each item
     a link to where it is done."""
-    context = {"d": desk(session, actor=actor), "when": when}
+    context = {"d": desk(session, actor=actor)}
     return render(request, "desk/desk.html", context, actor=actor, session=session)

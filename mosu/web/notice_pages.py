@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mosu.accounts.deps import SignedInActor
-from mosu.core import clock
 from mosu.deps import SessionDep
 from mosu.notifications import service as notifications
 from mosu.notifications import views as notification_views
@@ -35,7 +34,6 @@ def notifications_page(
         {
             "rows": rows,
             "unread_only": unread,
-            "times": {n.id: clock.local(n.created_at).strftime("%Y-%m-%d %H:%M") for n in rows},
         },
         actor=actor,
         session=session,

@@ -5,7 +5,6 @@ and exclusions)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -18,7 +17,6 @@ from starlette.datastructures import FormData
 from mosu import i18n
 from mosu.accounts.deps import OperatorActor, PublicActor, require
 from mosu.challenges.catalogue import get_challenge
-from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
 from mosu.permissions import Actor, Role, can_manage_panels, roles
@@ -70,14 +68,9 @@ MEMBER_STATES = {
 }
 
 
-def when(at: dt.datetime | None) -> str:
-    return clock.local(at).strftime("%Y-%m-%d %H:%M") if at else "—"
-
-
 def _common(request: Request) -> dict[str, Any]:
     lang = language(request)
     return {
-        "when": when,
         "local": lambda message: i18n.local_message(message, lang),
         "MemberState": MemberState,
         "PanelState": PanelState,

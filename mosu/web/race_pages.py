@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
@@ -32,6 +31,7 @@ from mosu.race import builder, views
 from mosu.race.entries import shown_state
 from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
+from mosu.web.assets import assets
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.flash import flash
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
@@ -39,7 +39,6 @@ from mosu.web.render import env, language, render
 
 router = APIRouter(include_in_schema=False)
 
-MOSU_JS = Path(__file__).parent / "static" / "mosu.js"
 """The chart drawer (and escaper) of every page, inlined into the downloaded report."""
 EXAMPLE_SYSTEM = "请判断留言应由哪个部门受理，只回答部门名称。"
 EXAMPLE_TEMPLATE = "标题：{{ 标题 }}\n内容：{{ 内容 }}\n受理部门："
@@ -52,10 +51,6 @@ STAGE_DEFAULTS = {
     "daily_limit": "5",
     "total_limit": "20",
 }
-
-
-def when(at: dt.datetime | None) -> str:
-    return clock.local(at).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
 def _race_page(
@@ -78,7 +73,6 @@ def _race_page(
         ),
         "operator": operator,
         "full_report": can_read_race_report(actor, challenge.organisation_id),
-        "when": when,
         "errors": errors or {},
         "values": {**STAGE_DEFAULTS, **(values or {})},
         "chosen_scorers": (values or {}).get("scorers", "accuracy macro_f1").split(),
@@ -479,14 +473,13 @@ def report(
     download: bool = False,
 ) -> Response:
     """The race report: full for operators and the issuer, filtered for everyone else;
-    ``?download=1`` gives one self-contained HTML file (plotly.js inlined)."""
+    ``?download=1`` gives one self-contained HTML file (plotly.js's cartesian bundle and
+    mosu.js inlined)."""
     challenge = views.visible_challenge(session, actor, challenge_id)
     data = views.race_report(session, actor, challenge)
-    context = {"r": data, "c": challenge, "standalone": download, "when_iso": _iso_local}
+    context = {"r": data, "c": challenge, "standalone": download}
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)
-    from plotly.offline import get_plotlyjs
-
     lang = language(request)
     html = env.get_template("races/report.html").render(
         {
@@ -497,8 +490,8 @@ def report(
             "html_lang": i18n.HTML_LANG[lang],
             "here": str(request.url.path),
             "path": request.url.path,
-            "plotly_js": get_plotlyjs(),
-            "mosu_js": MOSU_JS.read_text(encoding="utf-8").replace("</", "<\\/"),
+            "plotly_js": assets().by_name["vendor/plotly-cartesian.min.js"].body.decode(),
+            "mosu_js": _inline("mosu.js"),
         }
     )
     return HTMLResponse(
@@ -507,8 +500,9 @@ def report(
     )
 
 
-def _iso_local(value: str) -> str:
-    return value.replace("T", " ")[:16]
+def _inline(name: str) -> str:
+    """A static script's text, safe inside a ``<script>`` element."""
+    return assets().by_name[name].body.decode("utf-8").replace("</", "<\\/")
 
 
 __all__ = ["router"]

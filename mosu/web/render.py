@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from mosu import i18n
@@ -31,7 +32,8 @@ from mosu.permissions import (
     supplier_organisation,
 )
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
-from mosu.web import flash
+from mosu.web import flash, formats
+from mosu.web.assets import static_url
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -53,12 +55,15 @@ def _local(context: Context, message: str) -> str:
 
 
 @pass_context
-def _money(context: Context, fen: int) -> str:
-    """An amount for reading: ¥10,000 and more in 万元 in Chinese (``¥123.5万``), else whole
-    yuan with separators; the exact figure belongs in a ``title`` beside it."""
-    if context["lang"] == "zh" and fen >= 1_000_000:
-        return f"¥{fen / 1_000_000:,.1f}万".replace(".0万", "万")
-    return f"¥{fmt_yuan(fen, cents=False)}"
+def _when(context: Context, moment: Any) -> str:
+    """A stored time in Beijing time, written the reader's way (see :mod:`mosu.web.formats`)."""
+    return formats.when(moment, context["lang"])
+
+
+@pass_context
+def _money(context: Context, fen: int | None, cents: bool = True) -> Markup:
+    """An amount (fen) for a table cell: 万 in Chinese from ¥10,000 on, exact on hover."""
+    return formats.money(fen, context["lang"], cents=cents)
 
 
 def page_url(path: str, params: Mapping[str, object], **overrides: object) -> str:
@@ -82,6 +87,8 @@ env.globals.update(
     local=_local,
     money=_money,
     page_url=page_url,
+    static=static_url,
+    when=_when,
     Tier=Tier,
     Layer=Layer,
     Modality=Modality,
@@ -98,6 +105,8 @@ def percent(share: Decimal | str) -> str:
 
 env.filters["yuan"] = fmt_yuan  # every amount on every page: fen in, yuan out
 env.filters["percent"] = percent
+env.filters["money"] = _money
+env.filters["when"] = _when
 
 
 def language(request: Request) -> i18n.Language:

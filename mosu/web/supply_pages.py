@@ -54,6 +54,7 @@ from mosu.supply.schemas import (
     WorkingOut,
 )
 from mosu.supply.subsidy import working_out
+from mosu.web import formats
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.forms import (
@@ -493,7 +494,10 @@ def _spend_bars(
     """Committed and paid side by side for each group (yuan); long names lie horizontally,
     and groups are categories, never dates."""
     t = partial(i18n.gettext, lang)
-    money_axis = {"rangemode": "tozero", "gridcolor": "#e5e7eb", "title": {"text": t("元")}}
+    exact = [[float(r.committed) for r in rows], [float(r.paid) for r in rows]]
+    in_wan = formats.money_axis(exact[0] + exact[1], lang)[1]
+    unit = "万元" if in_wan else t("元")
+    money_axis = {"rangemode": "tozero", "gridcolor": "#e5e7eb", "title": {"text": unit}}
     group_axis = {"type": "category", "automargin": True}
     figure = go.Figure(
         layout=layout(
@@ -505,10 +509,11 @@ def _spend_bars(
             yaxis={**group_axis, "autorange": "reversed"} if horizontal else money_axis,
         )
     )
-    for name, values, colour in (
-        (t("已批准"), [float(r.committed) for r in rows], COLOURS[0]),
-        (t("已兑付"), [float(r.paid) for r in rows], COLOURS[1]),
+    for name, amounts, colour in (
+        (t("已批准"), exact[0], COLOURS[0]),
+        (t("已兑付"), exact[1], COLOURS[1]),
     ):
+        values = [v / 10_000 for v in amounts] if in_wan else amounts
         figure.add_trace(
             go.Bar(
                 x=values if horizontal else labels,
@@ -516,11 +521,11 @@ def _spend_bars(
                 orientation="h" if horizontal else "v",
                 name=name,
                 marker={"color": colour},
-                hovertemplate=(
-                    "%{y}: %{x:,.2f}<extra></extra>"
-                    if horizontal
-                    else "%{x}: %{y:,.2f}<extra></extra>"
-                ),
+                customdata=amounts,  # the exact yuan, on hover
+                hovertemplate=("%{y}" if horizontal else "%{x}")
+                + ": %{customdata:,.2f} "
+                + t("元")
+                + "<extra></extra>",
             )
         )
     return figure_dict(figure)

@@ -17,7 +17,6 @@ from mosu.permissions import Requirement
 NOT_PERMISSION_CHECKED = {
     ("mount", "/static"),
     ("route", f"{API_PREFIX}/openapi.json"),
-    ("api", "/static/vendor/plotly.min.js"),
 }
 
 

@@ -36,9 +36,10 @@ def test_the_inbox_and_the_notice_settings(db: Session, world: World, live: Live
     with signed_in(live, world, "supplier_a") as client:
         page = client.get("/notifications").text
         assert "恭喜！“甲队”在“热线分拨”中揭榜成功" in page
-        assert "2026-03-02 00:30" in page and "另一榜" not in page
+        assert "2026年3月2日 00:30" in page and "另一榜" not in page
         client.cookies.set("lang", "en")
-        assert "Congratulations! “甲队” won “热线分拨”" in client.get("/notifications").text
+        english = client.get("/notifications").text
+        assert "Congratulations! “甲队” won “热线分拨”" in english and "2026-03-02 00:30" in english
         read = client.post(f"/notifications/{first.id}/read")
         assert read.status_code == 303 and read.headers["location"] == "/challenges"
         assert "No unread notices" in client.get("/notifications?unread=true").text

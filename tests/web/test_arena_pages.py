@@ -32,7 +32,7 @@ def test_vote_page_hides_names_until_the_vote(live: LiveServer, db: Session, wor
     with _signed_in(live, world, "expert") as client:
         page = client.get(f"/arena/{arena.id}/vote")
         assert page.status_code == 200
-        assert 'id="vote-form"' in page.text and "/static/arena.js" in page.text
+        assert 'id="vote-form"' in page.text and "/static/arena." in page.text
         assert not any(name in page.text for name in COMPETITORS)
         action = re.search(r'action="(/arena/\d+/battles/(\d+)/vote)"', page.text)
         assert action is not None

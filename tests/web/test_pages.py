@@ -58,7 +58,10 @@ def test_public_pages_render(
         assert '<html lang="zh-CN">' in response.text
     overview = public.get("/").text
     assert 'type="application/json" id="chart-filings-data"' in overview
-    assert "/static/vendor/plotly.min.js" in overview
+    plotly = re.search(
+        r'data-plotly="(/static/vendor/plotly-cartesian\.min\.[0-9a-f]{12}\.js)"', overview
+    )
+    assert plotly is not None and public.get(plotly[1]).status_code == 200
     assert "Shanghai-Yiyan-20240105" in public.get("/filings").text
     assert public.get("/static/vendor/htmx.min.js").status_code == 200
     assert public.get("/static/mosu.css").status_code == 200

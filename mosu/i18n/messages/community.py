@@ -11,7 +11,6 @@ MESSAGES: dict[str, str] = {
     "竞技场投票": "Arena votes",
     "竞技场：{n}": "arenas: {n}",
     "补贴券已承诺": "Vouchers committed",
-    "已兑付 {amount}": "paid {amount}",
     "企业与模型": "Organisations and models",
     "榜单（按状态）": "Challenges by state",
     "补贴券：已承诺与已兑付": "Vouchers: committed and paid",

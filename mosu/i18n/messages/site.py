@@ -7,6 +7,8 @@ MESSAGES: dict[str, str] = {
     "模速": "ModelSpeed",
     "模速空间 · 大模型创新生态社区": "ModelSpeed Space · AI model innovation community",
     "生态概览": "Overview",
+    "跳到正文": "Skip to content",
+    "菜单": "Menu",
     "企业机构": "Organisations",
     "模型库": "Models",
     "备案登记": "Filings",

@@ -1,5 +1,9 @@
 /* mosu: draw every server-built plotly figure on the page.
 
+   plotly.js (1.5 MB) loads only where a figure is: this script's data-plotly attribute
+   names the bundle, fetched once the page shows a [data-figure] element (a page that
+   inlines plotly, the downloaded race report, has window.Plotly already).
+
    A figure is data: the JSON block named by an element's data-figure attribute. Plotly
    renders text (tick labels, hover text, legend names, titles) as a small subset of HTML,
    links included, so every string in the figure is escaped here, the one place every
@@ -52,9 +56,20 @@
     });
   }
 
+  function start() {
+    if (!document.querySelector("[data-figure]")) { return; }
+    if (window.Plotly) { draw(); return; }
+    var me = document.querySelector("script[data-plotly]");
+    if (!me) { return; }
+    var bundle = document.createElement("script");
+    bundle.src = me.getAttribute("data-plotly");
+    bundle.addEventListener("load", draw);
+    document.head.appendChild(bundle);
+  }
+
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
+    document.addEventListener("DOMContentLoaded", start);
   } else {
-    draw();
+    start();
   }
 })();
