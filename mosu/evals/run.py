@@ -24,7 +24,15 @@ from mosu.evals.observe import race_observer
 from mosu.evals.prompts import Message, Template
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash, serialise
+from mosu.evals.store import (
+    Outcome,
+    RunStore,
+    Store,
+    cache_key,
+    epoch_id,
+    prompt_hash,
+    serialise,
+)
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
@@ -122,7 +130,7 @@ class _Job:
 
 
 def _plan(
-    run_store: RunStore,
+    run_store: Store,
     jobs: Mapping[str, _Job],
     progress: ProgressCallback | None,
     retry_errors: bool,
@@ -165,7 +173,7 @@ def _plan(
 
 
 async def _execute(
-    run_store: RunStore,
+    run_store: Store,
     jobs: Mapping[str, _Job],
     executor: Executor,
     progress: ProgressCallback | None,
@@ -243,7 +251,7 @@ def _items(
 
 
 def _answer_jobs(
-    task: Task, built: Mapping[str, Model], run_store: RunStore, retry_errors: bool
+    task: Task, built: Mapping[str, Model], run_store: Store, retry_errors: bool
 ) -> dict[str, _Job]:
     """Every model's requests for the samples some model has not finished in some epoch
     (prompts are rendered only for those; :func:`_plan` drops what each has finished)."""
@@ -263,9 +271,7 @@ def _answer_jobs(
     }
 
 
-def _remember(
-    run_store: RunStore, prompts: Mapping[str, list[Message]]
-) -> dict[str, tuple[str, str]]:
+def _remember(run_store: Store, prompts: Mapping[str, list[Message]]) -> dict[str, tuple[str, str]]:
     """Each prompt serialised once, with its hash, by sample id; the store keeps them."""
     rendered = {}
     for sid, msgs in prompts.items():
@@ -293,7 +299,7 @@ async def _judge(
     samples: list[Sample],
     built: Mapping[str, Model],
     outcomes: Mapping[str, dict[str, Outcome]],
-    run_store: RunStore,
+    run_store: Store,
     how: _Judging,
 ) -> dict[str, dict[str, dict[str, Outcome]]]:
     """Each judge scorer's judge grades every answer; its verdicts by scorer and model."""
@@ -343,7 +349,7 @@ async def arun(
     task: Task,
     models: Mapping[str, str | Model],
     *,
-    store: Path,
+    store: Path | Store,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
     retry_errors: bool = False,
@@ -358,9 +364,9 @@ async def arun(
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
-    Finished samples already in ``store`` are not sent again (resume); responses found in
-    the cache are reused without a request. Every outcome is committed to ``store`` within
-    ``FLUSH_SECONDS`` of arriving, by a writer thread. Judge scorers then grade the answers the same way.
+    ``store``: a run store file, or an open store (the platform's database). Samples finished
+    in it are not sent again (resume), cached responses are reused without a request; every
+    outcome is committed within ``FLUSH_SECONDS``, by a writer thread. Judges then grade.
     ``network`` says which addresses endpoints given as specs may resolve to (default:
     private networks allowed, as on a laptop; the platform passes its own). A model the
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
@@ -376,7 +382,7 @@ async def arun(
     built = {name: build(m) if isinstance(m, str) else m for name, m in models.items()}
     specs = {name: m if isinstance(m, str) else type(m).__name__ for name, m in models.items()}
     executor = executor or LocalExecutor(seed=seed)
-    run_store = RunStore(store, cache_path=cache_path)
+    run_store = RunStore(store, cache_path=cache_path) if isinstance(store, Path) else store
     opened: list[Model] = []
     try:
         run_store.bind("task", _fingerprint(task), what="task definition or data")
