@@ -120,20 +120,3 @@ class RunPrompt(Base):
     run: Mapped[str] = mapped_column(String(200), primary_key=True)
     hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     messages: Mapped[str] = mapped_column(Text)
-
-
-class RunCached(Base):
-    """A run's cached response (key: sha256 of endpoint, model, parameters and prompt) with
-    the figures measured when it was made."""
-
-    __tablename__ = "run_cache"
-
-    run: Mapped[str] = mapped_column(String(200), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    output: Mapped[str] = mapped_column(Text)
-    latency: Mapped[float | None] = mapped_column(Float)
-    ttft: Mapped[float | None] = mapped_column(Float)
-    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
-    completion_tokens: Mapped[int | None] = mapped_column(Integer)
-    finish_reason: Mapped[str | None] = mapped_column(String(100))
-    method: Mapped[str | None] = mapped_column(String(20))

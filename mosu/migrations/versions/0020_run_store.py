@@ -4,10 +4,10 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-06 03:30:00
 
-``run_results``, ``run_prompts``, ``run_cache`` and ``run_meta`` hold what a run store file
-(``results``, ``prompts``, ``cache``, ``meta``) holds, under the run's name
-(``submission-12``): a race reclaimed by a worker with another ``MOSU_DATA_DIR`` resumes
-from them. Races stored in files before the upgrade are still read from their files.
+``run_results``, ``run_prompts`` and ``run_meta`` hold what a run store file (``results``,
+``prompts``, ``meta``) holds, under the run's name (``submission-12``): a race reclaimed by
+a worker with another ``MOSU_DATA_DIR`` resumes from them. Races stored in files before the
+upgrade are still read from their files.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ branch_labels = None
 depends_on = None
 
 FIGURES = (
-    ("latency", sa.Float()),
     ("ttft", sa.Float()),
     ("prompt_tokens", sa.Integer()),
     ("completion_tokens", sa.Integer()),
@@ -51,7 +50,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("cached", sa.Boolean(), nullable=False),
         sa.Column("latency", sa.Float(), nullable=False),
-        *(sa.Column(name, kind, nullable=True) for name, kind in FIGURES[1:]),
+        *(sa.Column(name, kind, nullable=True) for name, kind in FIGURES),
         sa.Column("prompt_hash", sa.String(length=64), nullable=True),
         sa.Column("method", sa.String(length=20), nullable=True),
         sa.PrimaryKeyConstraint("run", "model", "sample_id", name=op.f("pk_run_results")),
@@ -63,17 +62,8 @@ def upgrade() -> None:
         sa.Column("messages", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("run", "hash", name=op.f("pk_run_prompts")),
     )
-    op.create_table(
-        "run_cache",
-        _run(),
-        sa.Column("key", sa.String(length=64), nullable=False),
-        sa.Column("output", sa.Text(), nullable=False),
-        *(sa.Column(name, kind, nullable=True) for name, kind in FIGURES),
-        sa.Column("method", sa.String(length=20), nullable=True),
-        sa.PrimaryKeyConstraint("run", "key", name=op.f("pk_run_cache")),
-    )
 
 
 def downgrade() -> None:
-    for table in ("run_cache", "run_prompts", "run_results", "run_meta"):
+    for table in ("run_prompts", "run_results", "run_meta"):
         op.drop_table(table)
