@@ -431,7 +431,7 @@ def run(
     task: Task,
     models: Mapping[str, str | Model],
     *,
-    store: Path,
+    store: Path | Store,
     settings: EvalSettings | None = None,
     **options: Any,
 ) -> RaceResult:
