@@ -228,6 +228,10 @@ class RunStore:
         row = self._conn.execute("SELECT messages FROM prompts WHERE hash = ?", (hash_,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def prompts(self) -> list[tuple[str, str]]:
+        """Every rendered prompt the store kept: (hash, :func:`serialise`'s text)."""
+        return [(r[0], r[1]) for r in self._conn.execute("SELECT hash, messages FROM prompts")]
+
     def models(self) -> list[str]:
         return [
             r[0] for r in self._conn.execute("SELECT DISTINCT model FROM results ORDER BY model")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table, func, select
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from mosu.evals.errors import EvalError
 from mosu.evals.prompts import Message
-from mosu.evals.store import CachedAnswer, Outcome
+from mosu.evals.store import CachedAnswer, Outcome, RunStore
 from mosu.jobs.models import RunMeta, RunPrompt, RunResult
 
 RESULTS: Table = RunResult.__table__  # type: ignore[assignment]
@@ -163,6 +164,21 @@ class DatabaseRunStore:
                 self._writer = None
                 conn.close()
                 raise
+
+    def adopt(self, path: Path) -> int:
+        """Copy the outcomes and prompts of the run store file at ``path`` (a race begun
+        before its store moved into the database, on this machine) into this run, when it
+        holds none yet, so the race resumes from them; how many outcomes were copied."""
+        if not path.exists() or self.count():
+            return 0
+        old = RunStore(path)
+        try:
+            outcomes = [o for model in old.models() for o in old.finished(model).values()]
+            self.remember_prompts(old.prompts())
+        finally:
+            old.close()
+        self.write(outcomes)
+        return len(outcomes)
 
     def count(self) -> int:
         """How many outcomes the run holds (every model's)."""

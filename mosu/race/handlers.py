@@ -58,6 +58,7 @@ from mosu.race.scoring import (
     run_name,
     single_scores,
     stage_data,
+    store_path,
 )
 from mosu.race.stages import CLOSE_JOB, PENDING_STATES, SUBMISSION_JOB, SYSTEM
 from mosu.race.submissions import follow_job
@@ -185,6 +186,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         spec = model_spec(session, submission, ctx)
         price = endpoint_price(session, submission)
         store = DatabaseRunStore(engine, run_name(submission))
+        store.adopt(store_path(ctx.data_dir, submission))  # begun before the upgrade
         submission.state = SubmissionState.running
         session.commit()
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from mosu.evals.errors import EvalError
 from mosu.evals.fakeserver import serve_in_thread
 from mosu.evals.run import run
-from mosu.evals.store import Outcome, prompt_hash, serialise
+from mosu.evals.store import Outcome, RunStore, prompt_hash, serialise
 from mosu.jobs.run_store import DatabaseRunStore
 from tests.helpers.evals import answer_config, toy_task
 
@@ -56,3 +56,24 @@ def test_a_race_resumed_from_the_database_sends_nothing_again(
         assert server.requests == 30  # every outcome was committed: none is asked again
     assert again.models[0].metrics == first.models[0].metrics
     assert len(DatabaseRunStore(engine, "r").finished("m")) == 30
+
+
+def test_a_race_stored_in_a_file_before_the_upgrade_is_adopted_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "races" / "stage-1" / "submission-7.sqlite"
+    text = serialise([{"role": "user", "content": "第7题"}])
+    old = RunStore(path)
+    old.remember_prompts([(prompt_hash(text), text)])
+    kept = [
+        Outcome("entry", str(i), "甲", None, 1, prompt_hash=prompt_hash(text)) for i in range(3)
+    ]
+    old.write([*kept, Outcome("entry@judge0", "1", "4", None, 1)])
+    old.close()
+    store = DatabaseRunStore(engine, "submission-7")
+    assert store.adopt(tmp_path / "no-such.sqlite") == 0
+    assert store.adopt(path) == 4
+    assert store.finished("entry") == {o.sample_id: o for o in kept}
+    assert store.prompt(prompt_hash(text)) == [{"role": "user", "content": "第7题"}]
+    store.write([Outcome("entry", "3", "乙", None, 1)])
+    assert store.adopt(path) == 0 and store.count() == 5  # the run has begun here: kept as is

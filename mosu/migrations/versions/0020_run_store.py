@@ -7,7 +7,8 @@ Create Date: 2026-12-06 03:30:00
 ``run_results``, ``run_prompts`` and ``run_meta`` hold what a run store file (``results``,
 ``prompts``, ``meta``) holds, under the run's name (``submission-12``): a race reclaimed by
 a worker with another ``MOSU_DATA_DIR`` resumes from them. Races stored in files before the
-upgrade are still read from their files.
+upgrade are still read from their files, and an unfinished one copies its file's rows in
+when it resumes (``DatabaseRunStore.adopt``); nothing is moved here.
 """
 
 from __future__ import annotations
