@@ -336,8 +336,8 @@ class SubmissionState(enum.StrEnum):
 class Submission(Base):
     """One scored attempt of an entry at a stage (提交).
 
-    The per-sample outputs live in the submission's own run store under MOSU_DATA_DIR;
-    the table keeps the scores of the public and private parts of the test split.
+    The per-sample outputs live in the submission's run in the platform's run store
+    (``run_results``, :mod:`mosu.jobs.run_store`); the table keeps the scores of the public and private parts of the test split.
     """
 
     __tablename__ = "submissions"

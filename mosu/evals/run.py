@@ -25,7 +25,15 @@ from mosu.evals.pending import Prompts, Requests
 from mosu.evals.prompts import Message, Template, content_text, with_images
 from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import Outcome, RunStore, cache_key, epoch_id, prompt_hash, serialise
+from mosu.evals.store import (
+    Outcome,
+    RunStore,
+    Store,
+    cache_key,
+    epoch_id,
+    prompt_hash,
+    serialise,
+)
 from mosu.evals.tasks import Task
 
 SHARD_SIZE = 1000
@@ -135,7 +143,7 @@ def _keep(items: Sequence[WorkItem], wanted: Callable[[str], bool]) -> Sequence[
 
 
 def _plan(
-    run_store: RunStore,
+    run_store: Store,
     jobs: Mapping[str, _Job],
     progress: ProgressCallback | None,
     retry_errors: bool,
@@ -181,7 +189,7 @@ def _plan(
 
 
 async def _execute(
-    run_store: RunStore,
+    run_store: Store,
     jobs: Mapping[str, _Job],
     executor: Executor,
     progress: ProgressCallback | None,
@@ -271,7 +279,7 @@ def _items(
 
 
 def _answer_jobs(
-    task: Task, built: Mapping[str, Model], run_store: RunStore, retry_errors: bool
+    task: Task, built: Mapping[str, Model], run_store: Store, retry_errors: bool
 ) -> dict[str, _Job]:
     """Every model's requests for the samples some model has not finished in some epoch
     (:func:`_plan` drops what each has finished); prompts are rendered as they are sent
@@ -297,9 +305,7 @@ def _answer_jobs(
     }
 
 
-def _remember(
-    run_store: RunStore, prompts: Mapping[str, list[Message]]
-) -> dict[str, tuple[str, str]]:
+def _remember(run_store: Store, prompts: Mapping[str, list[Message]]) -> dict[str, tuple[str, str]]:
     """Each prompt serialised once, with its hash, by sample id; the store keeps them."""
     rendered = {}
     for sid, msgs in prompts.items():
@@ -327,7 +333,7 @@ async def _judge(
     samples: list[Sample],
     built: Mapping[str, Model],
     outcomes: Mapping[str, dict[str, Outcome]],
-    run_store: RunStore,
+    run_store: Store,
     how: _Judging,
 ) -> dict[str, dict[str, dict[str, Outcome]]]:
     """Each judge scorer's judge grades every answer; its verdicts by scorer and model."""
@@ -382,7 +388,7 @@ async def arun(
     task: Task,
     models: Mapping[str, str | Model],
     *,
-    store: Path,
+    store: Path | Store,
     executor: Executor | None = None,
     progress: ProgressCallback | None = None,
     retry_errors: bool = False,
@@ -397,9 +403,9 @@ async def arun(
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
-    Finished samples already in ``store`` are not sent again (resume); responses found in
-    the cache are reused without a request. Every outcome is committed to ``store`` within
-    ``FLUSH_SECONDS`` of arriving, by a writer thread. Judge scorers then grade the answers the same way.
+    ``store``: a run store file, or an open store (the platform's database). Samples finished
+    in it are not sent again (resume), cached responses are reused without a request; every
+    outcome is committed within ``FLUSH_SECONDS``, by a writer thread. Judges then grade.
     ``network`` says which addresses endpoints given as specs may resolve to (default:
     private networks allowed, as on a laptop; the platform passes its own). A model the
     executor's breaker stopped, or whose every sample failed, is listed as failed and not
@@ -415,7 +421,7 @@ async def arun(
     built = {name: build(m) if isinstance(m, str) else m for name, m in models.items()}
     specs = {name: m if isinstance(m, str) else type(m).__name__ for name, m in models.items()}
     executor = executor or LocalExecutor(seed=seed)
-    run_store = RunStore(store, cache_path=cache_path)
+    run_store = RunStore(store, cache_path=cache_path) if isinstance(store, Path) else store
     opened: list[Model] = []
     try:
         run_store.bind("task", _fingerprint(task), what="task definition or data")
@@ -464,7 +470,7 @@ def run(
     task: Task,
     models: Mapping[str, str | Model],
     *,
-    store: Path,
+    store: Path | Store,
     settings: EvalSettings | None = None,
     **options: Any,
 ) -> RaceResult:

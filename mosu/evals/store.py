@@ -8,6 +8,10 @@ reason and the hash of the rendered prompt, which :meth:`RunStore.prompt` turns 
 the messages sent. The response cache (key: sha256 of endpoint, model, parameters and full
 prompt) lives in the same file, or in a shared cache file attached beside it; it keeps the
 same figures, so a reused answer is reported as it was measured.
+
+:class:`Store` is the interface a race writes through: :class:`RunStore` is the local file
+(the CLI's), and the platform keeps the same rows in its database, where a worker on
+another machine resumes the race (``mosu.jobs.run_store``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mosu.evals.errors import EvalError
 from mosu.evals.prompts import Message
@@ -138,6 +142,21 @@ def epoch_id(sample_id: str, epoch: int) -> str:
     return f"{sample_id}#{epoch}" if epoch else sample_id
 
 
+class Store(Protocol):
+    """Where a race keeps its finished samples, rendered prompts and response cache, and
+    what it is bound to; :meth:`write` commits a batch at once (a committed outcome is
+    never asked again)."""
+
+    def bind(self, key: str, value: str, *, what: str) -> None: ...
+    def finished(self, model: str) -> dict[str, Outcome]: ...
+    def remember_prompts(self, prompts: Iterable[tuple[str, str]]) -> None: ...
+    def prompt(self, hash_: str) -> list[Message] | None: ...
+    def models(self) -> list[str]: ...
+    def cached(self, keys: Iterable[str]) -> dict[str, CachedAnswer]: ...
+    def write(self, outcomes: Sequence[Outcome]) -> None: ...
+    def close(self) -> None: ...
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -208,6 +227,10 @@ class RunStore:
         """The rendered prompt a stored outcome names, if this store kept it."""
         row = self._conn.execute("SELECT messages FROM prompts WHERE hash = ?", (hash_,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def prompts(self) -> list[tuple[str, str]]:
+        """Every rendered prompt the store kept: (hash, :func:`serialise`'s text)."""
+        return [(r[0], r[1]) for r in self._conn.execute("SELECT hash, messages FROM prompts")]
 
     def models(self) -> list[str]:
         return [

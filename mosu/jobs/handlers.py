@@ -6,14 +6,15 @@ Payload of ``eval.race``::
      "data_dir": "../shared/data",            # optional, where the task's data paths point
      "models": {"name": "spec", ...},         # openai specs may name a registered endpoint's
                                               # stored key: ...?key_ref=endpoint:ID
-     "store": "runs/race-12/run.sqlite",      # relative paths are under MOSU_DATA_DIR
+     "store": "runs/race-12",                 # the run's name in the platform's run store
      "results": "runs/race-12/results.json",  # optional: the full scored race is written here
      "replicates": 1000, "seed": 0, "retry_errors": false}
 
 With ``MOSU_RAY_ADDRESS`` set, the race's shards run as Ray tasks on that cluster.
-The engine commits every finished sample to ``store``, so a job that is claimed again
-after its worker died re-runs the same race on the same store and sends no request that
-had already completed.
+The engine commits every finished sample to the run ``store`` in the platform's database
+(:mod:`mosu.jobs.run_store`), so a job that is claimed again after its worker died, by a
+worker on any machine, re-runs the same race on the same run and sends no request that had
+already completed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from mosu.evals import stats
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun
 from mosu.evals.tasks import load_task
+from mosu.jobs.run_store import DatabaseRunStore
 from mosu.jobs.worker import JobContext, handler
 
 
@@ -43,8 +45,9 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
         raise Invalid(f"eval.race payload lacks {', '.join(missing)}")
     data_dir = payload.get("data_dir")
     task = load_task(payload["task"], data_dir=Path(data_dir) if data_dir else None)
-    store = _path(payload["store"], ctx)
-    store.parent.mkdir(parents=True, exist_ok=True)
+    if ctx.engine is None:
+        raise Invalid("eval.race needs the database engine (its run store)")
+    store = DatabaseRunStore(ctx.engine, f"eval.race:{payload['store']}")
     counters: dict[str, Progress] = {}
 
     def progress(counter: Progress) -> None:

@@ -1,4 +1,5 @@
-"""The job table: durable work that workers claim with leases and heartbeats."""
+"""The job table: durable work that workers claim with leases and heartbeats; and the run
+store of the races jobs run (``run_*``: :mod:`mosu.jobs.run_store`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Enum, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mosu.core import clock
@@ -77,3 +78,45 @@ class WorkerBeat(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     seen_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
+class RunMeta(Base):
+    """What a run in the database is bound to (its task, the model behind each name)."""
+
+    __tablename__ = "run_meta"
+
+    run: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class RunResult(Base):
+    """One finished sample (answered or erred) of one model in a run: the columns of a run
+    store file's ``results`` (:mod:`mosu.evals.store`), kept where every worker reaches them."""
+
+    __tablename__ = "run_results"
+
+    run: Mapped[str] = mapped_column(String(200), primary_key=True)
+    model: Mapped[str] = mapped_column(String(300), primary_key=True)
+    sample_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    output: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    cached: Mapped[bool] = mapped_column(Boolean)
+    latency: Mapped[float] = mapped_column(Float)
+    ttft: Mapped[float | None] = mapped_column(Float)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    finish_reason: Mapped[str | None] = mapped_column(String(100))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(20))
+
+
+class RunPrompt(Base):
+    """A rendered prompt of a run, by the hash its outcomes name it by."""
+
+    __tablename__ = "run_prompts"
+
+    run: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    messages: Mapped[str] = mapped_column(Text)

@@ -1,8 +1,9 @@
 """Job handlers of the race: scoring a submission, and closing a stage at its deadline.
 
 ``challenge.submission`` runs the evaluation engine on the stage's whole test split for one
-submission; every finished sample is committed to the submission's own run store, so a
-worker that dies mid-run is replaced by one that sends only the samples still missing.
+submission; every finished sample is committed to the submission's run in the platform's
+database (:mod:`mosu.jobs.run_store`), so a worker that dies mid-run is replaced by one, on
+any machine, that sends only the samples still missing.
 ``challenge.close_stage`` is queued for each stage's close time when the race starts; if
 submissions made before the close are still running it looks again a little later.
 """
@@ -42,6 +43,7 @@ from mosu.evals.results import RaceResult, error_reason
 from mosu.evals.run import Progress, arun
 from mosu.evals.service import service
 from mosu.jobs import queue
+from mosu.jobs.run_store import DatabaseRunStore
 from mosu.jobs.worker import JobContext, handler
 from mosu.race.baselines import BASELINE_JOB, submit_baselines
 from mosu.race.board import refresh_public_board
@@ -53,6 +55,7 @@ from mosu.race.scoring import (
     MODEL_NAME,
     StageData,
     outcomes_of,
+    run_name,
     single_scores,
     stage_data,
     store_path,
@@ -182,7 +185,8 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         data = stage_data(session, submission.stage)
         spec = model_spec(session, submission, ctx)
         price = endpoint_price(session, submission)
-        store = store_path(ctx.data_dir, submission)
+        store = DatabaseRunStore(engine, run_name(submission))
+        store.adopt(store_path(ctx.data_dir, submission))  # begun before the upgrade
         submission.state = SubmissionState.running
         session.commit()
 
@@ -201,7 +205,6 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
     def progress(counter: Progress) -> None:
         ctx.progress(counter.done, counter.total)
 
-    store.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = await arun(
             data.task,

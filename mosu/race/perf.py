@@ -2,8 +2,8 @@
 
 A perf stage (:mod:`mosu.race.perf_spec`) runs :func:`mosu.evals.perf.ameasure` for each
 submission on the stage's test rows rendered with its template; the
-:class:`~mosu.evals.perf.PerfResult` is kept beside the submission's run store
-(``submission-N.perf.json`` under the data directory), and the submission's score is its
+:class:`~mosu.evals.perf.PerfResult` is kept under the data directory
+(``races/stage-S/submission-N.perf.json``), and the submission's score is its
 max concurrency within the SLO. A measurement the circuit breaker stopped (a wrong key or
 URL, a dead endpoint) or that got no answer at all fails with the reason and is never
 ranked. The board ranks entries by max concurrency within the SLO, then output tokens per
@@ -34,7 +34,7 @@ PRIMARY = "max_concurrency_within_slo"
 
 
 def result_path(data_dir: Path, submission: Submission) -> Path:
-    """Where a submission's measurement is kept (beside its run store)."""
+    """Where a submission's measurement is kept (beside where its run store file was)."""
     return store_path(data_dir, submission).with_suffix(".perf.json")
 
 
@@ -79,7 +79,7 @@ async def measure(
 
 
 def keep_result(data_dir: Path, submission: Submission, result: PerfResult) -> str | None:
-    """Keep the measurement beside the run store and set the submission's counts and score
+    """Keep the measurement under the data directory and set the submission's counts and score
     (its max concurrency within the SLO); returns the failure reason of a failed one."""
     path = result_path(data_dir, submission)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,10 @@ version's rows become the task's splits (``train``/``dev`` for few-shot examples
 baselines, ``test`` scored). The test rows are cut once, by a seeded hash of their ids,
 into a *public* part (scored on the live leaderboard during the stage) and a *private*
 part (the final ranking, revealed when the stage closes). Every submission's per-sample
-outputs live in its own run store; a board re-scores the counted submissions of all
-entries together, so the intervals are paired and rank groups come from the engine.
+outputs live in its own run in the platform's database (:mod:`mosu.jobs.run_store`; a
+submission raced before that, in its run store file); a board re-scores the counted
+submissions of all entries together, so the intervals are paired and rank groups come from
+the engine.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from mosu.challenges.models import Stage, Submission
 from mosu.core.errors import Invalid
@@ -32,6 +34,7 @@ from mosu.evals.results import METHOD, ModelResult, RaceResult, error_reason, sc
 from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
+from mosu.jobs.run_store import read_outcomes
 from mosu.race.perf_spec import engine_definition
 from mosu.race.rules import ScoringRule, composite, unmet
 
@@ -177,22 +180,38 @@ def stage_data(session: Session, stage: Stage) -> StageData:
 
 
 def store_path(data_dir: Path, submission: Submission) -> Path:
-    """Where a submission's per-sample outputs are kept (never served to anyone)."""
+    """Where a submission raced before the run store moved into the database kept its
+    per-sample outputs (never served to anyone); its measurement under load is kept beside."""
     return (
         data_dir / "races" / f"stage-{submission.stage_id}" / f"submission-{submission.id}.sqlite"
     )
 
 
+def run_name(submission: Submission) -> str:
+    """The name of a submission's run in the platform's run store."""
+    return f"submission-{submission.id}"
+
+
 MODEL_NAME = "entry"
 
 
-def outcomes_of(data_dir: Path, submission: Submission) -> dict[str, Outcome]:
+def outcomes_of(
+    data_dir: Path, submission: Submission, model: str = MODEL_NAME
+) -> dict[str, Outcome]:
+    """A submission's finished samples of ``model`` (the entry's answers, or a judge's
+    verdicts ``entry@judgeN``), read in the submission's session: from the database, or
+    from the run store file of a submission raced before the store moved there."""
+    session = object_session(submission)
+    if session is not None:
+        found = read_outcomes(session, run_name(submission), model)
+        if found:
+            return found
     path = store_path(data_dir, submission)
     if not path.exists():
         return {}
     store = RunStore(path)
     try:
-        return store.finished(MODEL_NAME)
+        return store.finished(model)
     finally:
         store.close()
 
@@ -514,6 +533,7 @@ __all__ = [
     "is_public",
     "not_worse_than_best",
     "outcomes_of",
+    "run_name",
     "single_scores",
     "stage_data",
     "store_path",

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges.models import ChallengeEvent, Stage, Submission
 from mosu.evals.scorers import judge_grade
-from mosu.evals.store import RunStore
 from mosu.evals.tasks import Task
-from mosu.race.scoring import MODEL_NAME, stage_data, store_path
+from mosu.race.scoring import MODEL_NAME, outcomes_of, stage_data
 from mosu.review import agreement
 from mosu.review.models import Grade, GradingMode, GradingRound
 
@@ -49,14 +48,7 @@ def judge_of(task: Task) -> JudgeOf | None:
 
 def judge_grades(data_dir: Path, submission: Submission, judge: JudgeOf) -> dict[str, int]:
     """The judge's grade (0 … scale) of each answer of a submission it graded."""
-    path = store_path(data_dir, submission)
-    if not path.exists():
-        return {}
-    store = RunStore(path)
-    try:
-        verdicts = store.finished(f"{MODEL_NAME}@judge{judge.index}")
-    finally:
-        store.close()
+    verdicts = outcomes_of(data_dir, submission, f"{MODEL_NAME}@judge{judge.index}")
     return {
         sid: agreement.on_scale(judge_grade(o.output, judge.scale), judge.scale)
         for sid, o in verdicts.items()

@@ -18,8 +18,8 @@ from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.demo.loader import load_hotline
 from mosu.evals.fakeserver import FakeConfig, FakeServer, serve_in_thread
-from mosu.evals.store import RunStore
-from mosu.race.scoring import stage_data, store_path
+from mosu.jobs.run_store import DatabaseRunStore
+from mosu.race.scoring import outcomes_of, run_name, stage_data
 from mosu.registry.models import Modality, Model
 from mosu.supply.models import ModelService, ServiceMode
 from tests.conftest import LiveServer, World, client_for
@@ -138,10 +138,10 @@ def _submit_both(
     return made
 
 
-def _expected(settings: Settings, submission: Submission, part: set[str]) -> dict[str, float]:
+def _expected(db: Session, submission: Submission, part: set[str]) -> dict[str, float]:
     """Tokens as the fake server counts them (characters of the user message and of the
     answer), read from what the engine sent and received, and their cost at the offer."""
-    store = RunStore(store_path(settings.data_dir, submission))
+    store = DatabaseRunStore(db.get_bind(), run_name(submission))
     try:
         outcomes = store.finished("entry")
         prompt = completion = 0
@@ -174,7 +174,7 @@ def test_the_board_shows_coverage_speed_tokens_and_cost_from_the_offers(
     for team, sub in subs.items():
         f = rows[team].service
         assert f is not None
-        tokens = _expected(settings, sub, part)
+        tokens = _expected(db, sub, part)
         price_in, price_out = (p / 100 for p in PRICES[team])
         cost = (tokens["prompt"] * price_in + tokens["completion"] * price_out) / 1_000_000
         assert f["coverage"] == 1.0 and f["answered"] == len(part) == board.samples
@@ -411,11 +411,8 @@ def test_a_dead_and_a_401_endpoint_stop_within_k_requests_and_are_never_ranked(
         keyless = _priced_endpoint(db, world.org_b, url, "keyless", (100, 100))
         subs = _submit_both(db, world, settings, stage, {"甲队": dead, "乙队": keyless})
         assert locked.received == 1  # ≤ K: the first 401 stops the run
-    attempts = RunStore(store_path(settings.data_dir, subs["甲队"]))
-    try:
-        assert sum(o.attempts for o in attempts.finished("entry").values()) == 5
-    finally:
-        attempts.close()
+    attempts = outcomes_of(settings.data_dir, subs["甲队"])
+    assert sum(o.attempts for o in attempts.values()) == 5
     for sub in subs.values():
         db.refresh(sub)
         assert sub.state is SubmissionState.failed

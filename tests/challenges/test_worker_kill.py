@@ -1,9 +1,10 @@
-"""A real `mosu worker` killed with SIGKILL in the middle of a race submission."""
+"""A real `mosu worker` killed with SIGKILL in the middle of a race submission, finished by
+another worker with a data directory of its own (another machine's disk): the run store is
+the platform's database."""
 
 from __future__ import annotations
 
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from mosu.demo.loader import HOTLINE_SPLIT, load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import prompt_key
 from mosu.jobs.models import JobState
-from mosu.race.scoring import MODEL_NAME, outcomes_of, stage_data, store_path
-from tests.conftest import World, on_primary_database
-from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
+from mosu.jobs.run_store import DatabaseRunStore
+from mosu.race.scoring import MODEL_NAME, outcomes_of, run_name, stage_data, store_path
+from tests.conftest import World
+from tests.helpers.processes import job_state, worker_env, worker_process
 from tests.helpers.races import (
     OPERATOR,
     answer_key,
@@ -29,20 +31,22 @@ from tests.helpers.races import (
 )
 from tests.helpers.waiting import wait_until
 
-pytestmark = [pytest.mark.processes, on_primary_database]  # the queue's claims on both: tests/jobs
+# one run, on PostgreSQL (the queue's claims are tested on both databases in tests/jobs)
+pytestmark = [
+    pytest.mark.processes,
+    pytest.mark.parametrize(
+        "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+    ),
+]
 
 LATENCY = 0.4  # the endpoint answers slowly: 60 samples, 16 at a time, take four rounds
 
 
-def _attempts(store: Path) -> dict[str, int]:
-    with sqlite3.connect(store) as conn:
-        rows = conn.execute(
-            "SELECT sample_id, attempts FROM results WHERE model = ?", (MODEL_NAME,)
-        )
-        return dict(rows.fetchall())
+def _attempts(store: DatabaseRunStore) -> dict[str, int]:
+    return {i: o.attempts for i, o in store.finished(MODEL_NAME).items()}
 
 
-def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
+def test_killed_worker_submission_is_finished_on_another_disk_and_repeats_no_request(
     database_url: str, db: Session, world: World, settings: Settings, tmp_path: Path
 ) -> None:
     version = load_hotline(db, organisation_id=None, split=HOTLINE_SPLIT)  # 60 test rows
@@ -64,7 +68,8 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
         choices=list(version.label_set),
         accuracy_by_model={"strong": 0.9},
     )
-    env = {**worker_env(database_url, tmp_path, lease=1.5), "MOSU_DATA_DIR": str(settings.data_dir)}
+    env = worker_env(database_url, tmp_path, lease=1.5)
+    disks = [tmp_path / "first", tmp_path / "second"]  # two machines: neither sees the other's
     with serve_in_thread(config) as (url, server):
         ep = endpoint(db, world.org_a, url, "strong")
         submission = races.submit(
@@ -76,11 +81,13 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
         )
         db.commit()
         assert submission.job_id is not None and size == 60
-        job_id, store = submission.job_id, store_path(settings.data_dir, submission)
+        job_id = submission.job_id
+        store = DatabaseRunStore(db.get_bind(), run_name(submission))
 
-        with worker_process(env, "--kind", races.SUBMISSION_JOB) as first:
+        first_env = {**env, "MOSU_DATA_DIR": str(disks[0])}
+        with worker_process(first_env, "--kind", races.SUBMISSION_JOB) as first:
             wait_until(
-                lambda: result_rows(store) >= 16 or first.poll() is not None,
+                lambda: store.count() >= 16 or first.poll() is not None,
                 what="the first samples",
             )
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
@@ -91,7 +98,8 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
         killed = job_state(db, job_id)
         assert killed.state == JobState.running and killed.attempts == 1
 
-        with worker_process(env, "--kind", races.SUBMISSION_JOB) as second:
+        second_env = {**env, "MOSU_DATA_DIR": str(disks[1])}
+        with worker_process(second_env, "--kind", races.SUBMISSION_JOB) as second:
             wait_until(
                 lambda: (
                     job_state(db, job_id).state != JobState.running or second.poll() is not None
@@ -113,6 +121,7 @@ def test_killed_worker_submission_is_finished_by_another_and_loses_no_sample(
     assert finished is not None and finished.state is SubmissionState.succeeded
     assert finished.samples == size and finished.errors == 0
     assert finished.public_score is not None and finished.private_score is not None
+    assert not any(store_path(d, finished).exists() for d in [*disks, settings.data_dir])
     outcomes = outcomes_of(settings.data_dir, finished)
     assert sorted(outcomes) == sorted(key_of) and all(o.error is None for o in outcomes.values())
     board = db.get(type(stage), stage.id, populate_existing=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -18,17 +17,17 @@ from mosu.evals.fakeserver import prompt_key, serve_in_thread
 from mosu.evals.tasks import load_task
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
+from mosu.jobs.run_store import DatabaseRunStore
 from tests.conftest import on_primary_database
 from tests.helpers.evals import answer_config, toy_task_file
-from tests.helpers.processes import job_state, result_rows, worker_env, worker_process
+from tests.helpers.processes import job_state, worker_env, worker_process
 from tests.helpers.waiting import wait_until
 
 pytestmark = pytest.mark.processes
 
 
-def _attempts(store: Path) -> dict[str, int]:
-    with sqlite3.connect(store) as conn:
-        return dict(conn.execute("SELECT sample_id, attempts FROM results WHERE model = 'm'"))
+def _attempts(store: DatabaseRunStore) -> dict[str, int]:
+    return {i: o.attempts for i, o in store.finished("m").items()}
 
 
 APPEND_WORKER = ("--import", "tests.jobs.handlers", "--kind", "test.append", "--concurrency", "2")
@@ -74,7 +73,7 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
     task_file = toy_task_file(tmp_path, 300)
     task = load_task(task_file)
     key_of = {s.id: prompt_key(task.messages(s)[-1]["content"]) for s in task.samples()}
-    store = tmp_path / "race" / "run.sqlite"
+    store = DatabaseRunStore(engine, "eval.race:race")
     env = worker_env(database_url, tmp_path, lease=1.5)
     with serve_in_thread(answer_config(task, latency=0.02, accuracy=0.7)) as (url, server):
         job_id = queue.enqueue(
@@ -83,14 +82,14 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
             payload={
                 "task": str(task_file),
                 "models": {"m": f"openai:{url}#m?concurrency=2"},
-                "store": str(store),
+                "store": "race",
                 "replicates": 50,
             },
         ).id
         session.commit()
         with worker_process(env) as first:
             wait_until(
-                lambda: result_rows(store) >= 30 or first.poll() is not None,
+                lambda: store.count() >= 30 or first.poll() is not None,
                 what="the first samples",
             )
             assert first.poll() is None, first.stderr.read().decode() if first.stderr else ""
@@ -101,7 +100,8 @@ def test_killed_worker_job_is_reclaimed_and_repeats_no_request(
         killed = job_state(session, job_id)
         assert killed.state == JobState.running and killed.attempts == 1
 
-        with worker_process(env, "--kind", "eval.race") as second:
+        other_disk = {**env, "MOSU_DATA_DIR": str(tmp_path / "second")}  # another machine's
+        with worker_process(other_disk, "--kind", "eval.race") as second:
             wait_until(
                 lambda: (
                     job_state(session, job_id).state != JobState.running
