@@ -249,7 +249,7 @@ async def _execute(
         _commit(run_store, texts(), buffer)
 
 
-def _commit(run_store: RunStore, prompts: list[tuple[str, str]], outcomes: list[Outcome]) -> None:
+def _commit(run_store: Store, prompts: list[tuple[str, str]], outcomes: list[Outcome]) -> None:
     """The prompts rendered since the last commit, then the outcomes that arrived."""
     if prompts:
         run_store.remember_prompts(prompts)

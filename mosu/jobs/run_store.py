@@ -129,6 +129,10 @@ class DatabaseRunStore:
             ).scalars()
             return list(names)
 
+    def has_cached(self) -> bool:
+        """False: the platform keeps no response cache (see :meth:`cached`)."""
+        return False
+
     def cached(self, keys: Iterable[str]) -> dict[str, CachedAnswer]:
         """None: the platform keeps no response cache. A run's answers are kept by sample
         already, and one run's requests are all different (a cache within a run pays only
