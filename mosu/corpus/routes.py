@@ -221,6 +221,28 @@ def download_split(
     )
 
 
+@router.get("/datasets/{dataset_id}/versions/{version}/rows/{index}/images/{field}")
+def row_image(
+    session: SessionDep,
+    actor: PublicActor,
+    dataset_id: int,
+    version: int,
+    index: int,
+    field: str,
+    thumb: bool = False,
+) -> Response:
+    """A row's image (``thumb=true``: its thumbnail, a PNG); a test row's only for operators."""
+    found = catalogue.get_version(session, dataset_id, version)
+    data, media_type = reading.row_image(
+        session, actor=actor, version=found, index=index, field=field, thumb=thumb
+    )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 @router.post("/datasets/{dataset_id}/versions/{version}/contamination")
 def recheck_contamination(
     session: SessionDep, actor: OperatorActor, dataset_id: int, version: int
