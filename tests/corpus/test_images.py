@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tracemalloc
 import zipfile
 
@@ -22,9 +23,11 @@ from mosu.corpus.models import DatasetImage, DatasetRow
 from mosu.evals.images import check_image
 from mosu.permissions import PUBLIC, Actor, Role
 from mosu.registry.sheets import FileProblem
+from tests.conftest import LiveServer, World
 from tests.helpers.corpus import OP, import_rows
 from tests.helpers.images import image_zip as make_zip
 from tests.helpers.images import jpeg_with_gps, picture, pixel_bomb, png, png_of
+from tests.helpers.signin import browser, signed_in
 
 SPLITS = ["train", "train", "dev", "dev", "test", "test"]
 LABELS = ["有缺陷", "无缺陷"]
@@ -172,3 +175,34 @@ def test_hidden_images_are_for_operators_only(db: Session) -> None:
     }
     with pytest.raises(NotFound):
         reading.row_image(db, actor=OP, version=version, index=by_split["test"], field="label")
+
+
+def test_card_grid_and_image_urls_over_http(live: LiveServer, world: World, db: Session) -> None:
+    operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
+    rows, images = parts()
+    result = import_rows(
+        db, make_zip(rows, images), filename="parts.zip", actor=operator, name="零件图"
+    )
+    db.commit()
+    assert result.version is not None and result.report.dataset_id is not None
+    dataset_id = result.report.dataset_id
+    index = {
+        r.split + r.row_id: r.index
+        for r in db.scalars(select(DatasetRow).where(DatasetRow.version_id == result.version.id))
+    }
+    hidden_sha = hashlib.sha256(images["images/p4.png"]).hexdigest()
+    base = f"/api/v1/corpus/datasets/{dataset_id}/versions/1/rows"
+    with browser(live) as public:
+        card = public.get(f"/corpus/{dataset_id}").text
+        shown = {int(i) for i in re.findall(rf"{base}/(\d+)/images/image\?thumb=true", card)}
+        assert shown == {index["trainp0"], index["trainp1"], index["devp2"], index["devp3"]}
+        assert 'id="chart-labels-data"' in card and hidden_sha not in card
+        thumb = public.get(f"{base}/{index['devp2']}/images/image?thumb=true")
+        assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+        assert public.get(f"{base}/{index['testp4']}/images/image").status_code == 401
+        assert hidden_sha not in public.get(f"/corpus/{dataset_id}/rows?split=dev").text
+    with signed_in(live, world, "supplier_a") as supplier:
+        assert supplier.get(f"{base}/{index['testp4']}/images/image?thumb=true").status_code == 403
+    with signed_in(live, world, "operator") as op:
+        full = op.get(f"{base}/{index['testp4']}/images/image")
+        assert full.status_code == 200 and hashlib.sha256(full.content).hexdigest() == hidden_sha
