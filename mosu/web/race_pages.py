@@ -481,7 +481,7 @@ def report(
     """The race report: full for operators and the issuer, filtered for everyone else;
     ``?download=1`` gives one self-contained HTML file (plotly.js inlined)."""
     challenge = views.visible_challenge(session, actor, challenge_id)
-    data = views.race_report(session, actor, challenge)
+    data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir)
     context = {"r": data, "c": challenge, "standalone": download, "when_iso": _iso_local}
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)
