@@ -87,9 +87,8 @@ def detect_format(part: Part) -> Format:
         return "cmmlu"
     head = part.content[:4] if part.content is not None else b""
     if head.startswith(b"PK\x03\x04") or name.endswith(".zip"):
-        assert part.content is not None
         try:
-            with zipfile.ZipFile(io.BytesIO(part.content)) as archive:
+            with zipfile.ZipFile(io.BytesIO(_content(part))) as archive:
                 names = archive.namelist()
         except zipfile.BadZipFile:
             return "xlsx" if name.endswith((".xlsx", ".xlsm")) else "cmmlu"

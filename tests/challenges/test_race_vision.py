@@ -14,7 +14,8 @@ from mosu import race as races
 from mosu.challenges.models import SubmissionState
 from mosu.core.settings import Settings
 from mosu.evals.fakeserver import FakeConfig, image_key, serve_in_thread
-from mosu.race import views
+from mosu.evals.images import decode_data_url
+from mosu.race import builder, views
 from mosu.race.report import report_data
 from mosu.race.scoring import stage_data
 from tests.conftest import World
@@ -44,6 +45,10 @@ def test_a_vision_race_scores_exactly_and_shows_images_to_operators_only(
         images[f"{row['id']}.png"] = png_of(1000 + n)
     result = import_rows(db, image_zip(rows, images), filename="parts.zip", name="零件缺陷")
     assert result.version is not None, result.report
+    shown = builder.preview(db, actor=OPERATOR, version_id=result.version.id, task=TASK)
+    [_, part, _] = shown.messages[-1]["content"]  # text, the dev row's image, text
+    sent = hashlib.sha256(decode_data_url(part["image_url"]["url"])).hexdigest()
+    assert shown.split == "dev" and sent == hashlib.sha256(images["d0.png"]).hexdigest()
     race = racing_challenge(db, world, version=result.version, teams=("甲队",))
     spec = stage_spec("初赛", version_id=result.version.id, daily=5, total=5)
     stage = races.add_stage(
