@@ -396,7 +396,7 @@ def import_options(values: Mapping[str, str]) -> ImportOptions:
     for name in ("id_field", "label_field", "category_field", "split_field"):
         if values.get(name, "").strip():
             roles[name] = values[name].strip()
-    for name in ("input_fields", "date_fields"):
+    for name in ("input_fields", "date_fields", "image_fields"):
         if values.get(name, "").strip():
             roles[name] = _split_list(values[name])
     data["roles"] = roles

@@ -47,6 +47,10 @@ _UPLOAD_BODY = {
                     "flagged": {"type": "string", "enum": ["refuse", "drop", "keep"]},
                     "id_field": {"type": "string"},
                     "input_fields": {"type": "string", "description": "comma separated"},
+                    "image_fields": {
+                        "type": "string",
+                        "description": "an image zip's fields naming images; comma separated",
+                    },
                     "label_field": {"type": "string"},
                     "category_field": {"type": "string"},
                     "split_field": {"type": "string"},

@@ -9,6 +9,7 @@ import io
 import re
 import tracemalloc
 import zipfile
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -20,6 +21,7 @@ from mosu.core.limits import ReadLimits
 from mosu.corpus import image_zip, reading
 from mosu.corpus.image_checks import near_duplicate_pairs, perceptual_hashes
 from mosu.corpus.models import DatasetImage, DatasetRow
+from mosu.corpus.readers import Part, read_parts
 from mosu.evals.images import check_image
 from mosu.permissions import PUBLIC, Actor, Role
 from mosu.registry.sheets import FileProblem
@@ -206,3 +208,12 @@ def test_card_grid_and_image_urls_over_http(live: LiveServer, world: World, db: 
     with signed_in(live, world, "operator") as op:
         full = op.get(f"{base}/{index['testp4']}/images/image")
         assert full.status_code == 200 and hashlib.sha256(full.content).hexdigest() == hidden_sha
+
+
+def test_a_zip_given_by_path_is_read_as_an_image_corpus(tmp_path: Path) -> None:
+    rows, images = parts(2)
+    path = tmp_path / "parts.zip"
+    path.write_bytes(make_zip(rows, images))
+    table = read_parts([Part(path.name, path=path)])
+    assert table.format == "images" and sorted(table.images) == sorted(images)
+    assert [r.values["image"] for r in table.records] == ["images/p0.png", "images/p1.png"]
