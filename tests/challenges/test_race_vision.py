@@ -18,7 +18,7 @@ from mosu.evals.images import decode_data_url
 from mosu.race import builder, views
 from mosu.race.report import report_data
 from mosu.race.scoring import stage_data
-from tests.conftest import World
+from tests.conftest import World, on_primary_database
 from tests.helpers.corpus import import_rows
 from tests.helpers.images import image_zip, png_of
 from tests.helpers.races import OPERATOR, drain, endpoint, racing_challenge, stage_spec, supplier
@@ -33,6 +33,7 @@ WRONG = {"x1", "x4", "x7"}
 """Test rows the fake endpoint answers wrongly (its key gives the other label)."""
 
 
+@on_primary_database  # the engine's path; image storage is tested on both in tests/corpus
 def test_a_vision_race_scores_exactly_and_shows_images_to_operators_only(
     db: Session, world: World, settings: Settings
 ) -> None:

@@ -25,7 +25,7 @@ from mosu.corpus.readers import Part, read_parts
 from mosu.evals.images import check_image
 from mosu.permissions import PUBLIC, Actor, Role
 from mosu.registry.sheets import FileProblem
-from tests.conftest import LiveServer, World
+from tests.conftest import LiveServer, World, on_primary_database
 from tests.helpers.corpus import OP, import_rows
 from tests.helpers.images import image_zip as make_zip
 from tests.helpers.images import jpeg_with_gps, picture, pixel_bomb, png, png_of
@@ -179,6 +179,7 @@ def test_hidden_images_are_for_operators_only(db: Session) -> None:
         reading.row_image(db, actor=OP, version=version, index=by_split["test"], field="label")
 
 
+@on_primary_database  # pages and permissions; the storage runs on both databases above
 def test_card_grid_and_image_urls_over_http(live: LiveServer, world: World, db: Session) -> None:
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
     rows, images = parts()
