@@ -13,8 +13,8 @@ on at least one band (pigeonhole), so only images sharing a band are compared.
 
 from __future__ import annotations
 
+import dataclasses
 import io
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,25 +50,29 @@ def _bits(values: np.ndarray) -> int:
 
 def perceptual_hashes(image: ImageData) -> Hashes:
     """dHash and aHash of a checked image (see the module)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(image.data)) as opened:
-        grey = opened.convert("L")
-    wide = np.asarray(grey.resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int16)
-    small = np.asarray(grey.resize((8, 8), Image.Resampling.LANCZOS), dtype=np.float64)
-    return Hashes(_bits(wide[:, 1:] > wide[:, :-1]), _bits(small > small.mean()))
+    return derive(image)[0]
 
 
 def thumbnail(image: ImageData) -> bytes:
     """A small PNG of the image (longest side :data:`THUMB_SIDE`), for the card's grid."""
+    return derive(image)[1]
+
+
+def derive(image: ImageData) -> tuple[Hashes, bytes]:
+    """The perceptual hashes and the thumbnail of a checked image, from one decode."""
     from PIL import Image
 
     with Image.open(io.BytesIO(image.data)) as opened:
-        small = opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P") else "RGB")
+        opened.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))  # JPEG: decode at a smaller scale
+        small = opened.convert("RGBA" if opened.mode in ("RGBA", "LA", "P", "PA") else "RGB")
     small.thumbnail((THUMB_SIDE, THUMB_SIDE))
     buffer = io.BytesIO()
-    small.save(buffer, "PNG", optimize=True)
-    return buffer.getvalue()
+    small.save(buffer, "PNG")
+    grey = small.convert("L")
+    wide = np.asarray(grey.resize((9, 8), Image.Resampling.LANCZOS), dtype=np.int16)
+    tiny = np.asarray(grey.resize((8, 8), Image.Resampling.LANCZOS), dtype=np.float64)
+    hashes = Hashes(_bits(wide[:, 1:] > wide[:, :-1]), _bits(tiny > tiny.mean()))
+    return hashes, buffer.getvalue()
 
 
 def distance(a: int, b: int) -> int:
@@ -87,18 +91,21 @@ def near_duplicate_pairs(hashes: list[Hashes]) -> list[tuple[int, int, int]]:
     candidates: set[tuple[int, int]] = set()
     for band in range(BANDS):
         keys = (values >> np.uint64(band * width)) & np.uint64((1 << width) - 1)
-        buckets: dict[int, list[int]] = defaultdict(list)
-        for index, key in enumerate(keys.tolist()):
-            buckets[key].append(index)
-        for members in buckets.values():
-            if len(members) < 2:
-                continue
-            group = np.array(members)
-            for x, i in enumerate(members[:-1]):
-                rest = group[x + 1 :]
-                near = _popcount(values[rest] ^ values[i]) <= NEAR_BITS
-                near &= _popcount(averages[rest] ^ averages[i]) <= NEAR_BITS
-                candidates.update((i, int(j)) for j in rest[near])
+        order = np.argsort(keys, kind="stable")
+        ranked = keys[order]
+        step = 1
+        # hashes sharing the band's bits are neighbours once sorted: compare each with the
+        # one ``step`` places on, until no group is that long
+        while step < len(order):
+            same = ranked[step:] == ranked[:-step]
+            if not same.any():
+                break
+            a, b = order[:-step][same], order[step:][same]
+            near = _popcount(values[a] ^ values[b]) <= NEAR_BITS
+            near &= _popcount(averages[a] ^ averages[b]) <= NEAR_BITS
+            low, high = np.minimum(a, b)[near], np.maximum(a, b)[near]
+            candidates.update(zip(low.tolist(), high.tolist(), strict=True))
+            step += 1
     found: list[tuple[int, int, int]] = []
     matched: set[int] = set()
     for i, j in sorted(candidates, key=lambda p: (p[1], p[0])):
@@ -122,6 +129,7 @@ class CheckedImage:
     field: str
     image: ImageData
     hashes: Hashes
+    thumb: bytes = dataclasses.field(repr=False)
 
 
 def check_row_images(
@@ -152,7 +160,8 @@ def check_row_images(
                 reason = f"图片无法使用 / bad image: {exc}"
             else:
                 values[name] = image.sha256
-                out.append(CheckedImage(position, name, image, perceptual_hashes(image)))
+                hashes, thumb = derive(image)
+                out.append(CheckedImage(position, name, image, hashes, thumb))
         if reason is not None:
             flag(position, name, "bad_image", reason, True)
     return out

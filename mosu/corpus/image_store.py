@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from mosu.corpus.image_checks import CheckedImage, thumbnail
+from mosu.corpus.image_checks import CheckedImage
 from mosu.corpus.models import DatasetImage
 
 CHUNK = 500
@@ -41,7 +41,7 @@ def store_images(session: Session, items: Iterable[CheckedImage]) -> int:
                     "size": len(i.image.data),
                     "dhash": f"{i.hashes.dhash:016x}",
                     "data": i.image.data,
-                    "thumb": thumbnail(i.image),
+                    "thumb": i.thumb,
                 }
                 for i in new[start : start + CHUNK]
             ],
