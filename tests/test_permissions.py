@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import itertools
-import json
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -74,6 +73,7 @@ from mosu.supply.schemas import (
 from tests.conftest import OPERATOR, TEST_SECRET, LiveServer, World, on_primary_database
 from tests.helpers import panel_walk
 from tests.helpers import scenarios as factory
+from tests.helpers.images import image_zip, png_of
 from tests.helpers.races import future_window
 from tests.helpers.routes import (
     NOT_PERMISSION_CHECKED,
@@ -105,6 +105,9 @@ VOTER = frozenset({"expert"})
 #: Writes with an id in the URL that are no organisation's: any signed-in voter may draw a battle.
 OPEN_TO_EVERY_VOTER = {("POST", f"{API_PREFIX}/arenas/{{arena_id}}/battles")}
 HIDDEN_TEST_TEXT = "绝密考题甲乙丙丁戊己庚辛"
+HIDDEN_IMAGE = png_of(20261206)
+"""The hidden test row's image: its bytes' SHA-256 is shown to operators only."""
+HIDDEN_IMAGE_SHA = hashlib.sha256(HIDDEN_IMAGE).hexdigest()
 SECRET_PROPOSAL = "甲的揭榜方案机密正文"
 SECRET_PDF_TEXT = b"JIA-PROPOSAL-PDF-SECRET"
 SECRET_REJECTION = "甲被驳回的保密原因"
@@ -235,6 +238,11 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("GET", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/splits/{{split}}.{{fmt}}"): (
         Expect(OPERATOR_ONLY)
     ),
+    # the hidden test row's image and thumbnail: operators only (the public must sign in)
+    (
+        "GET",
+        f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/rows/{{index}}/images/{{field}}",
+    ): Expect(OPERATOR_ONLY),
     ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/contamination"): Expect(
         OPERATOR_ONLY
     ),
@@ -616,7 +624,7 @@ def build_walk(app: FastAPI, db: Session, world: World) -> Walk:
     walk.private["public"] = frozenset(outsiders)
     for who in walk.private:
         if who != "operator":
-            walk.private[who] |= {HIDDEN_TEST_TEXT}
+            walk.private[who] |= {HIDDEN_TEST_TEXT, HIDDEN_IMAGE_SHA}
         if who not in OWNERS:
             walk.private[who] |= {SECRET_CONTRACT}
     walk_challenges(app, walk)
@@ -821,7 +829,10 @@ def walk_dataset(db: Session, world: World) -> int:
         {"id": "d1", "text": "验证集：" + tail, "label": "甲", "split": "dev"},
         {"id": "x1", "text": HIDDEN_TEST_TEXT + tail, "label": "乙", "split": "test"},
     ]
-    content = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode()
+    for line in lines:
+        line["image"] = f"{line['id']}.png"
+    pictures = {f"{x['id']}.png": png_of(n + 1) for n, x in enumerate(lines[:-1])}
+    content = image_zip(lines, {**pictures, "x1.png": HIDDEN_IMAGE})
     operator = Actor(user_id=world.user_ids["operator"], role=Role.operator)
     dataset = corpus_catalogue.create_dataset(
         db, actor=operator, data=DatasetIn(name="甲的语料", organisation_id=world.org_a)
@@ -830,7 +841,7 @@ def walk_dataset(db: Session, world: World) -> int:
         db,
         actor=operator,
         dataset=dataset,
-        parts=[Part("walk.jsonl", content=content)],
+        parts=[Part("walk.zip", content=content)],
         options=ImportOptions(),
     )
     assert result.version is not None, result.report
@@ -1235,6 +1246,8 @@ def fill(
             "dataset_id": walk.dataset_a,
             "version": 1,
             "split": "test",
+            "index": 3,  # the walked data set's hidden test row (its image: HIDDEN_IMAGE)
+            "field": "image",
             "scenario_id": walk.scenario_a,
             "challenge_id": walk.challenge_a,
             "application_id": walk.application_a,

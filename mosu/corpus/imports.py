@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from mosu.core import clock
 from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
+from mosu.corpus.image_store import store_images
 from mosu.corpus.models import (
     SPLITS,
     Dataset,
@@ -133,7 +134,12 @@ def _read(
     named = [roles.id_field, roles.label_field, roles.category_field, roles.split_field]
     unknown = [
         f
-        for f in [*named, *roles.input_fields, *(roles.date_fields or [])]
+        for f in [
+            *named,
+            *roles.input_fields,
+            *(roles.date_fields or []),
+            *(roles.image_fields or []),
+        ]
         if f and f not in table.fields
     ]
     if unknown:
@@ -141,15 +147,24 @@ def _read(
             f"文件中没有字段：{'、'.join(unknown)}；文件中的字段：{'、'.join(table.fields)}"
         )
         return None
-    if not roles.input_fields:
+    if not roles.input_fields and not roles.image_fields:
         report.file_problem = "没有可作为输入的文本字段，请指定输入字段（input_fields）"
         return None
-    checked = check(table.records, roles, options)
+    checked = check(table.records, roles, options, table.images, table.oversized)
     report.problems = checked.problems
     report.notes = checked.notes
     report.counts = dict(Counter(p.kind for p in checked.problems))
     report.flagged_rows = len({p.row for p in checked.problems})
     return table, roles, checked
+
+
+def schema_of(roles: Roles) -> dict[str, Any]:
+    """The version's schema: the roles, ``image_fields`` only for an image corpus (so a text
+    corpus's schema, and its content hash, are what they were before images existed)."""
+    schema = roles.model_dump()
+    if not schema.get("image_fields"):
+        schema.pop("image_fields", None)
+    return schema
 
 
 def _split(keep: list[Clean], options: ImportOptions) -> tuple[list[str], list[int]]:
@@ -260,7 +275,7 @@ def _new_version(
         dataset_id=dataset.id,
         number=number,
         content_hash=digest,
-        schema=roles.model_dump(),
+        schema=schema_of(roles),
         label_set=options.label_set or labels,
         row_count=len(keep),
         provenance=_provenance(
@@ -317,7 +332,7 @@ def import_version(
         report.file_problem = "没有可写入的行"
         return ImportResult(report, None)
     splits, unsplit = _split(keep, options)
-    schema = roles.model_dump()
+    schema = schema_of(roles)
     canonical = _canonical(keep, splits)
     digest = content_hash(schema, canonical)
     report.content_hash = digest
@@ -350,6 +365,7 @@ def import_version(
         report.file_problem = "与他人同时导入的版本冲突，未写入任何数据；请重新导入"
         return ImportResult(report, None)
     _insert_rows(session, version, canonical, keep)
+    store_images(session, [i for r in keep for i in r.images])
     version.contamination = find_contamination(session, version)
     session.flush()
     report.created, report.version = True, version.number
@@ -380,7 +396,7 @@ def import_options(values: Mapping[str, str]) -> ImportOptions:
     for name in ("id_field", "label_field", "category_field", "split_field"):
         if values.get(name, "").strip():
             roles[name] = values[name].strip()
-    for name in ("input_fields", "date_fields"):
+    for name in ("input_fields", "date_fields", "image_fields"):
         if values.get(name, "").strip():
             roles[name] = _split_list(values[name])
     data["roles"] = roles

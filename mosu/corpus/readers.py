@@ -18,12 +18,13 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from mosu.core.limits import LimitExceeded, ReadLimits, check_archive, read_member
+from mosu.corpus.image_zip import is_image_zip, read_image_zip
 from mosu.evals.errors import DataError
 from mosu.evals.loaders import read_cmmlu
 from mosu.registry.sheets import FileProblem, as_text, decode_csv, is_blank, read_table
 
-Format = Literal["auto", "csv", "jsonl", "xlsx", "cmmlu", "clue"]
-FORMATS: tuple[Format, ...] = ("auto", "csv", "jsonl", "xlsx", "cmmlu", "clue")
+Format = Literal["auto", "csv", "jsonl", "xlsx", "cmmlu", "clue", "images"]
+FORMATS: tuple[Format, ...] = ("auto", "csv", "jsonl", "xlsx", "cmmlu", "clue", "images")
 SPLIT_WORDS = {
     "train": "train",
     "training": "train",
@@ -74,6 +75,9 @@ class Table:
     format: str = ""
     encodings: dict[str, str] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)
+    images: dict[str, bytes] = field(default_factory=dict, repr=False)
+    """An image corpus's images by their path in the zip (see :mod:`mosu.corpus.image_zip`)."""
+    oversized: dict[str, int] = field(default_factory=dict)
 
 
 def detect_format(part: Part) -> Format:
@@ -83,13 +87,14 @@ def detect_format(part: Part) -> Format:
         return "cmmlu"
     head = part.content[:4] if part.content is not None else b""
     if head.startswith(b"PK\x03\x04") or name.endswith(".zip"):
-        assert part.content is not None
         try:
-            with zipfile.ZipFile(io.BytesIO(part.content)) as archive:
+            with zipfile.ZipFile(io.BytesIO(_content(part))) as archive:
                 names = archive.namelist()
         except zipfile.BadZipFile:
             return "xlsx" if name.endswith((".xlsx", ".xlsm")) else "cmmlu"
-        return "xlsx" if "[Content_Types].xml" in names else "cmmlu"
+        if "[Content_Types].xml" in names:
+            return "xlsx"
+        return "images" if is_image_zip(names) else "cmmlu"
     if name.endswith((".xlsx", ".xlsm", ".xls")):
         return "xlsx"
     if name.endswith((".jsonl", ".json", ".ndjson")):
@@ -237,6 +242,8 @@ def read_part(
     table = Table(format=found)
     name = part.name
     try:
+        if found == "images":
+            return _image_part(part, sheet, limits)
         if found == "cmmlu":
             if part.path is not None and part.path.is_dir():
                 table.records = _cmmlu_folder(part.path, name, part.split, limits)
@@ -258,6 +265,17 @@ def read_part(
         for record in table.records:
             seen.update(dict.fromkeys(record.values))
         table.fields = list(seen)
+    return table
+
+
+def _image_part(part: Part, sheet: str | None, limits: ReadLimits) -> Table:
+    """An image corpus zip: its manifest's records (each image field a path in the zip) and
+    the images' bytes."""
+    archive = read_image_zip(_content(part), part.name, limits)
+    manifest = Part(f"{part.name}/{archive.manifest_name}", archive.manifest, split=part.split)
+    table = read_part(manifest, "auto", sheet, limits)
+    table.format = "images"
+    table.images, table.oversized = archive.images, archive.oversized
     return table
 
 
@@ -290,6 +308,8 @@ def read_parts(
         if len(table.records) > limits.rows:
             raise FileProblem(str(limits.too_many_rows()))
         table.encodings.update(one.encodings)
+        table.images.update(one.images)
+        table.oversized.update(one.oversized)
         formats.append(one.format)
         fields.update(dict.fromkeys(one.fields))
     table.format = "+".join(dict.fromkeys(formats))

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mosu.core.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from mosu.corpus.image_store import get_image
 from mosu.corpus.models import (
     HIDDEN_SPLITS,
     PUBLIC_SPLITS,
@@ -22,6 +23,7 @@ from mosu.corpus.schemas import (
     RowOut,
     RowPage,
 )
+from mosu.evals.images import MIME
 from mosu.permissions import (
     Actor,
     can_read_hidden_split,
@@ -138,3 +140,30 @@ def export_split(
     if fmt == "xlsx":
         return write_xlsx(split, headers, table, [16] + [40] * len(fields) + [16, 16])
     raise NotFound(f"不支持的格式 {fmt} / use csv, jsonl or xlsx")
+
+
+def row_image(
+    session: Session,
+    *,
+    actor: Actor,
+    version: DatasetVersion,
+    index: int,
+    field: str,
+    thumb: bool = False,
+) -> tuple[bytes, str]:
+    """The image (or its thumbnail, a PNG) in ``field`` of row ``index`` of ``version``, and
+    its media type: the row's split decides who may see it (a hidden image for operators
+    only, as its text), whatever other row holds the same bytes."""
+    row = session.get(DatasetRow, (version.id, index))
+    if row is None:
+        raise NotFound("没有这一行 / no such row")
+    ensure_split_readable(actor, row.split)
+    value = row.fields.get(field)
+    if field not in (version.schema.get("image_fields") or []) or not isinstance(value, str):
+        raise NotFound(f"这一行没有图片字段 {field} / no such image field")
+    image = get_image(session, value)
+    if image is None:
+        raise NotFound("图片不存在 / no such image")
+    if thumb:
+        return bytes(image.thumb), "image/png"
+    return bytes(image.data), MIME[image.format]

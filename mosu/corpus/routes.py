@@ -47,6 +47,10 @@ _UPLOAD_BODY = {
                     "flagged": {"type": "string", "enum": ["refuse", "drop", "keep"]},
                     "id_field": {"type": "string"},
                     "input_fields": {"type": "string", "description": "comma separated"},
+                    "image_fields": {
+                        "type": "string",
+                        "description": "an image zip's fields naming images; comma separated",
+                    },
                     "label_field": {"type": "string"},
                     "category_field": {"type": "string"},
                     "split_field": {"type": "string"},
@@ -218,6 +222,28 @@ def download_split(
         content=data,
         media_type=MEDIA[fmt],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/datasets/{dataset_id}/versions/{version}/rows/{index}/images/{field}")
+def row_image(
+    session: SessionDep,
+    actor: PublicActor,
+    dataset_id: int,
+    version: int,
+    index: int,
+    field: str,
+    thumb: bool = False,
+) -> Response:
+    """A row's image (``thumb=true``: its thumbnail, a PNG); a test row's only for operators."""
+    found = catalogue.get_version(session, dataset_id, version)
+    data, media_type = reading.row_image(
+        session, actor=actor, version=found, index=index, field=field, thumb=thumb
+    )
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
     )
 
 

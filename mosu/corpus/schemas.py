@@ -22,6 +22,9 @@ ProblemKind = Literal[
     "unknown_label",
     "too_long",
     "bad_split",
+    "bad_image",
+    "duplicate_image",
+    "near_duplicate_image",
 ]
 PROBLEM_KINDS: tuple[ProblemKind, ...] = ProblemKind.__args__  # type: ignore[attr-defined]
 
@@ -73,6 +76,8 @@ class Roles(BaseModel):
     category_field: str | None = None
     split_field: str | None = None
     date_fields: list[str] | None = None
+    image_fields: list[str] | None = None
+    """An image corpus's fields holding an image's path in the zip (stored as its SHA-256)."""
 
 
 class Normalisation(BaseModel):

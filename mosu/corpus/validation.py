@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from mosu.corpus.grams import grams, half_width, prepare
+from mosu.corpus.image_checks import CheckedImage, check_image_duplicates, check_row_images
+from mosu.corpus.image_zip import IMAGE_NAMES
 from mosu.corpus.readers import Record, split_word
 from mosu.corpus.schemas import ImportOptions, Problem, ProblemKind, Roles
 from mosu.registry.sheets import CellError, as_text, parse_date
@@ -57,6 +59,7 @@ class Clean:
     label: str | None
     category: str | None
     text: str
+    images: list[CheckedImage] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +88,8 @@ def guess_roles(roles: Roles, fields: list[str], records: list[Record], fmt: str
     if out.split_field is None:
         out.split_field = _first(SPLIT_NAMES, fields)
     sample = records[:200]
+    if out.image_fields is None and fmt == "images":
+        out.image_fields = [n for n in IMAGE_NAMES if n in fields][:1]
     if out.date_fields is None:
         out.date_fields = [f for f in fields if _DATE_NAME.search(f)]
     if not out.input_fields:
@@ -94,7 +99,7 @@ def guess_roles(roles: Roles, fields: list[str], records: list[Record], fmt: str
             out.input_fields = ["sentence"] + (["sentence2"] if "sentence2" in fields else [])
         else:
             taken = {out.id_field, out.label_field, out.category_field, out.split_field}
-            taken |= set(out.date_fields)
+            taken |= set(out.date_fields) | set(out.image_fields or ())
             if out.label_field == "label_desc":
                 taken.add("label")
             out.input_fields = [
@@ -239,8 +244,15 @@ def _label_of(
     return label
 
 
-def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checked:
-    """Every problem of ``records`` under ``roles``, and the normalised rows."""
+def check(
+    records: list[Record],
+    roles: Roles,
+    options: ImportOptions,
+    images: Mapping[str, bytes] | None = None,
+    oversized: Mapping[str, int] | None = None,
+) -> Checked:
+    """Every problem of ``records`` under ``roles``, and the normalised rows; an image
+    corpus's ``roles.image_fields`` are looked up in ``images`` (bytes by path) and checked."""
     out = Checked()
     norm = options.normalise
     label_set = set(options.label_set)
@@ -262,7 +274,10 @@ def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checke
             out.drop.add(position)
 
     dates = _DateShapes()
-    required = [f for f in (roles.id_field, *roles.input_fields, roles.label_field) if f]
+    image_fields = list(roles.image_fields or ())
+    required = [
+        f for f in (roles.id_field, *roles.input_fields, *image_fields, roles.label_field) if f
+    ]
     taken = {roles.id_field, roles.label_field, roles.category_field, roles.split_field}
     if roles.label_field == "label_desc":
         taken.add("label")
@@ -292,12 +307,18 @@ def check(records: list[Record], roles: Roles, options: ImportOptions) -> Checke
                 f"文本长 {len(text)} 字，超过上限 {options.max_length}",
                 True,
             )
+        found = check_row_images(
+            position, values, image_fields, images or {}, oversized or {}, flag
+        )
         fields = {k: v for k, v in values.items() if k not in taken}
-        out.rows.append(Clean(position, row_id, split, fields, label, category or None, text))
+        row = Clean(position, row_id, split, fields, label, category or None, text, found)
+        out.rows.append(row)
     out.notes.extend(dates.notes())
     if roles.id_field:
         _check_ids(out, flag)
     _check_duplicates(out, flag, options.near_duplicate_threshold)
+    if image_fields:
+        _check_image_duplicates(out, flag)
     out.problems.sort(key=lambda p: (p.row, p.kind))
     return out
 
@@ -331,6 +352,16 @@ def _check_ids(out: Checked, flag: Any) -> None:
                     f"编号 {row_id} 与第 {rows[0].position} 行重复",
                     True,
                 )
+
+
+def _check_image_duplicates(out: Checked, flag: Any) -> None:
+    """Exact and near-duplicate images (:mod:`mosu.corpus.image_checks`)."""
+    rows = {r.position: r for r in out.rows}
+    check_image_duplicates(
+        [i for r in out.rows for i in r.images],
+        lambda a, b: (rows[a].row_id, _splits_phrase(rows[a].split, rows[b].split)),
+        flag,
+    )
 
 
 def _splits_phrase(a: str | None, b: str | None) -> str:

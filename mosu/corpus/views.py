@@ -105,6 +105,35 @@ def organisation_choices(session: Session, *, actor: Actor) -> list[tuple[int, s
     return [(org.id, org.name_zh)] if org else []
 
 
+THUMBNAILS = 24
+"""Public rows shown in an image corpus card's thumbnail grid."""
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A public row's image on the card: the row's index (for the image's URL), its id,
+    split, label and image field."""
+
+    index: int
+    row_id: str
+    split: str
+    label: str | None
+    field: str
+
+
+def thumbnails(session: Session, version: DatasetVersion) -> list[Thumbnail]:
+    """The first :data:`THUMBNAILS` public rows' images of an image corpus (none for text):
+    never a hidden row's, whoever reads the card."""
+    names = list(version.schema.get("image_fields") or [])
+    if not names:
+        return []
+    return [
+        Thumbnail(r.index, r.row_id, r.split, r.label, names[0])
+        for r in reading.public_rows(session, version, limit=THUMBNAILS)
+        if isinstance(r.fields.get(names[0]), str)
+    ]
+
+
 @dataclass(frozen=True)
 class DatasetView:
     """A data set's card as ``actor`` may see it, one version chosen, and what it may do."""
@@ -116,6 +145,7 @@ class DatasetView:
     can_read_hidden: bool
     can_recheck: bool
     can_choose_any_organisation: bool
+    thumbnails: list[Thumbnail]
 
 
 def dataset_view(
@@ -128,9 +158,11 @@ def dataset_view(
     if chosen is None and out.versions:
         chosen = out.versions[-1]
     warning = None
+    grid: list[Thumbnail] = []
     if chosen is not None:
         pinned = catalogue.get_version(session, dataset.id, chosen.number)
         warning = contamination_warning(pinned, actor=actor)
+        grid = thumbnails(session, pinned)
     return DatasetView(
         dataset=out,
         version=chosen,
@@ -139,6 +171,7 @@ def dataset_view(
         can_read_hidden=can_read_hidden_split(actor),
         can_recheck=can_check_contamination(actor),
         can_choose_any_organisation=can_act_for_any_organisation(actor),
+        thumbnails=grid,
     )
 
 
@@ -152,6 +185,7 @@ class RowsView:
     splits: list[str]
     inputs: list[str]
     can_read_hidden: bool
+    images: list[str]
 
 
 def rows_view(
@@ -180,4 +214,5 @@ def rows_view(
         splits=[s for s in SPLITS if s in found.stats.get("rows", {})],
         inputs=list(found.schema.get("input_fields") or []),
         can_read_hidden=can_read_hidden_split(actor),
+        images=list(found.schema.get("image_fields") or []),
     )

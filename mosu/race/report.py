@@ -9,6 +9,7 @@ others' ranks and scores; the public gets ranks and scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
+from mosu.race.gallery import stage_gallery
 from mosu.race.perf import perf_view
 from mosu.race.scoring import BoardRow
 
@@ -96,8 +98,11 @@ def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
     }
 
 
-def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
-    """Everything the report shows, as the actor may see it."""
+def report_data(
+    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+) -> dict[str, Any]:
+    """Everything the report shows, as the actor may see it; with ``data_dir`` (where the
+    submissions' outputs are), a vision stage's gallery of examples (operators only)."""
     full = can_read_race_report(actor, challenge.organisation_id)
     stages = []
     for stage in challenge.stages:
@@ -123,6 +128,7 @@ def report_data(session: Session, actor: Actor, challenge: Challenge) -> dict[st
                 "public": public.to_json() if public else None,
                 "final": final.to_json() if final else None,
                 "perf": perf,
+                "gallery": stage_gallery(session, actor, stage, data_dir) if data_dir else [],
                 "figure": scores_figure(
                     shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
                 )

@@ -135,11 +135,14 @@ def get_leaderboard(
 
 
 @router.get("/challenges/{challenge_id}/race/report")
-def get_report(session: SessionDep, actor: SignedInActor, challenge_id: int) -> dict[str, Any]:
+def get_report(
+    session: SessionDep, actor: SignedInActor, settings: SettingsDep, challenge_id: int
+) -> dict[str, Any]:
     """The full race report (every board with breakdowns, confusion matrices, errors, the
-    audit trail): operators and the issuing demand organisation only."""
+    audit trail; a vision stage's gallery of examples for operators): operators and the
+    issuing demand organisation only."""
     challenge = views.visible_challenge(session, actor, challenge_id)
-    return views.full_report(session, actor, challenge)
+    return views.full_report(session, actor, challenge, settings.data_dir)
 
 
 # ---------------------------------------------------------------- submissions

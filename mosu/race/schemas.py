@@ -157,6 +157,8 @@ class SampleOut(BaseModel):
     prompt_tokens: int | None
     completion_tokens: int | None
     finish_reason: str | None
+    image: str | None = None
+    """A vision stage's sample image (its URL on the corpus API): operators only."""
 
 
 class MySubmissions(BaseModel):

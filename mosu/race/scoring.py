@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, object_session
 
 from mosu.challenges.models import Stage, Submission
 from mosu.core.errors import Invalid
+from mosu.corpus.image_store import image_data
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
 from mosu.evals.loaders import Sample
@@ -100,7 +101,8 @@ def build_task(
         str(schema.get("label_field") or "label"),
         str(schema.get("category_field") or "category"),
     )
-    inputs = list(schema.get("input_fields") or [])
+    images = list(schema.get("image_fields") or [])
+    inputs = [*(schema.get("input_fields") or []), *images]
     if inputs and names[0] not in inputs:
         inputs.insert(0, names[0])  # templates may show the row's id (as a 工单编号)
     has_category = any(r.category is not None for rows in rows_by_split.values() for r in rows)
@@ -116,6 +118,7 @@ def build_task(
             "label_field": names[1],
             "input_fields": inputs or None,
             "category_field": names[2] if has_category else None,
+            "image_fields": images or None,
         }
     if "test" not in splits:
         raise Invalid("数据集版本没有测试集（test）行 / the data set version has no test rows")
@@ -133,14 +136,24 @@ def build_task(
 
 
 def load_rows(session: Session, version_id: int) -> dict[str, list[Row]]:
-    """A version's rows by split, in file order."""
-    rows: dict[str, list[Row]] = {}
-    for row in session.scalars(
-        select(DatasetRow).where(DatasetRow.version_id == version_id).order_by(DatasetRow.index)
-    ):
-        rows.setdefault(row.split, []).append(
-            Row(row.row_id, dict(row.fields), row.label, row.category)
+    """A version's rows by split, in file order; an image corpus's image fields hold the
+    images' stored bytes (the engine checks them again and sends them as base64, never as a
+    URL)."""
+    version = session.get(DatasetVersion, version_id)
+    images = list((version.schema if version else {}).get("image_fields") or [])
+    found = list(
+        session.scalars(
+            select(DatasetRow).where(DatasetRow.version_id == version_id).order_by(DatasetRow.index)
         )
+    )
+    data = image_data(session, (r.fields[n] for r in found for n in images if r.fields.get(n)))
+    rows: dict[str, list[Row]] = {}
+    for row in found:
+        fields = dict(row.fields)
+        for name in images:
+            if isinstance(fields.get(name), str) and fields[name] in data:
+                fields[name] = data[fields[name]]
+        rows.setdefault(row.split, []).append(Row(row.row_id, fields, row.label, row.category))
     return rows
 
 

@@ -26,6 +26,7 @@ from mosu.core import clock
 from mosu.core.errors import Forbidden, NotFound
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.screening import contamination_warning
+from mosu.evals.images import ImageData
 from mosu.permissions import (
     Actor,
     can_download_inputs,
@@ -38,6 +39,7 @@ from mosu.permissions import (
     has_team_panel,
     owns_entry,
 )
+from mosu.race.gallery import sample_images
 from mosu.race.perf import perf_section, perf_view
 from mosu.race.report import cost_figure, report_data, scores_figure
 from mosu.race.schemas import (
@@ -153,6 +155,7 @@ def submission_samples(
     operators only (anyone else: not found); never inputs, outputs, labels or the part."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     outcomes = outcomes_of(data_dir, submission)
+    images = sample_images(session, actor, submission.stage) if outcomes else {}
     return [
         SampleOut(
             id=sample_id,
@@ -164,6 +167,7 @@ def submission_samples(
             prompt_tokens=o.prompt_tokens,
             completion_tokens=o.completion_tokens,
             finish_reason=o.finish_reason,
+            image=images.get(sample_id),
         )
         for sample_id, o in sorted(outcomes.items())
     ]
@@ -237,8 +241,16 @@ def stage_inputs(session: Session, actor: Actor, stage: Stage) -> bytes:
     ):
         raise Forbidden("阶段尚未开始 / the stage has not opened")
     data = stage_data(session, stage)
-    lines = [json.dumps({"id": s.id, **s.fields}, ensure_ascii=False) for s in data.task.samples()]
+    lines = [
+        json.dumps({"id": s.id, **_inline_images(s.fields)}, ensure_ascii=False)
+        for s in data.task.samples()
+    ]
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _inline_images(fields: dict[str, Any]) -> dict[str, Any]:
+    """A sample's fields as JSON takes them: an image as its base64 data URL."""
+    return {k: v.data_url() if isinstance(v, ImageData) else v for k, v in fields.items()}
 
 
 def sample_submission(session: Session, actor: Actor, stage: Stage) -> bytes:
@@ -254,18 +266,22 @@ def sample_submission(session: Session, actor: Actor, stage: Stage) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def full_report(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
+def full_report(
+    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+) -> dict[str, Any]:
     """The full race report as data: operators and the issuing demand organisation only."""
     ensure(
         can_read_race_report(actor, challenge.organisation_id),
         "完整报告只对运营方和发榜方开放 / the full report is for operators and the issuer",
     )
-    return report_data(session, actor, challenge)
+    return report_data(session, actor, challenge, data_dir)
 
 
-def race_report(session: Session, actor: Actor, challenge: Challenge) -> dict[str, Any]:
+def race_report(
+    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+) -> dict[str, Any]:
     """The race report page's data, filtered for the reader (full for operators, issuer)."""
-    return report_data(session, actor, challenge)
+    return report_data(session, actor, challenge, data_dir)
 
 
 def dataset_versions(session: Session) -> list[tuple[int, str]]:

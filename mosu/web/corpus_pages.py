@@ -355,6 +355,7 @@ def corpus_card(
         "can_read_hidden": view.can_read_hidden,
         "can_recheck": view.can_recheck,
         "warning": view.warning,
+        "thumbnails": view.thumbnails,
     }
     return render(request, "corpus/detail.html", context, actor=actor, session=session)
 
@@ -392,6 +393,7 @@ def corpus_rows(
         "splits": view.splits,
         "can_read_hidden": view.can_read_hidden,
         "inputs": view.inputs,
+        "images": view.images,
     }
     return render(request, "corpus/rows.html", context, actor=actor, session=session)
 

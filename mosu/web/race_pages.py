@@ -476,7 +476,7 @@ def report(
     ``?download=1`` gives one self-contained HTML file (plotly.js's cartesian bundle and
     mosu.js inlined)."""
     challenge = views.visible_challenge(session, actor, challenge_id)
-    data = views.race_report(session, actor, challenge)
+    data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir)
     context = {"r": data, "c": challenge, "standalone": download}
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)
