@@ -517,7 +517,10 @@ def demo(
         f"专家评审结果 / panel results: {url}/challenges/{built.finished_id}/panel-results\n"
         f"待揭榜 / open for applications: {url}/challenges/{built.open_id} "
         f"(评审专家组已抽取，待确认 / its panel drawn, waiting: "
-        f"{url}/challenges/{built.open_id}/panel)"
+        f"{url}/challenges/{built.open_id}/panel)\n"
+        f"视觉赛马（零件缺陷识别，虚构零件图）/ vision race (part defects, fictional photos): "
+        f"{url}/challenges/{built.vision_id}/race (报告 report: "
+        f"{url}/challenges/{built.vision_id}/race/report)"
     )
     table = Table("用户名 username", "密码 password", "角色 role", title="演示账号 / demo logins")
     for username, password, role in [*summary.users, *built.users]:

@@ -37,13 +37,16 @@ from mosu.core.db import make_engine
 from mosu.core.errors import Conflict
 from mosu.core.settings import Settings
 from mosu.corpus.models import DatasetVersion
+from mosu.demo import parts as demo_parts
 from mosu.demo.challenge import DemoChallenges, build_demo_challenges, load_story
 from mosu.demo.endpoints import keep_demo_endpoints
 from mosu.demo.loader import load_community
 from mosu.demo.race import run_submissions
 from mosu.demo.review import load_review
+from mosu.demo.vision import load_vision_story
 from mosu.jobs.models import Job, JobState
 from mosu.permissions import Actor
+from mosu.race.report import report_data
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.registry.models import Model, ModelEndpoint
 from mosu.review.decision import combined_table
@@ -105,6 +108,7 @@ def test_demo_challenges(engine: Engine, settings: Settings) -> None:
         session.commit()
     demo = build_demo_challenges(engine, settings)
     finished_challenge_went_through_every_step(engine, settings, demo)
+    vision_challenge_is_finished_with_a_board_and_a_gallery(engine, settings, demo)
     open_challenge_takes_applications_and_can_race(engine, settings, demo)
 
 
@@ -178,7 +182,11 @@ def finished_challenge_went_through_every_step(
         assert demo.final_board == second.leaderboard_final
         finished_panel_decided_the_shortlist_and_counts_in_the_decision(session, challenge)
 
-        submissions = session.scalars(select(Submission).order_by(Submission.id)).all()
+        submissions = session.scalars(
+            select(Submission)
+            .where(Submission.stage_id.in_([first.id, second.id]))
+            .order_by(Submission.id)
+        ).all()
         assert len(submissions) == 8
         test_size = len(stage_data(session, first).task.samples())
         for s in submissions:
@@ -203,6 +211,45 @@ def finished_challenge_went_through_every_step(
         assert {j.state for j in jobs if j.kind not in later} == {JobState.succeeded}
         reminders = [j for j in jobs if j.kind == REMIND_JOB]
         assert len(reminders) == 2 and {j.state for j in reminders} == {JobState.queued}
+
+
+def vision_challenge_is_finished_with_a_board_and_a_gallery(
+    engine: Engine, settings: Settings, demo: DemoChallenges
+) -> None:
+    """The vision challenge raced its endpoints on the drawn part photos (an image corpus
+    imported through the corpus import): its one stage is closed with a final board whose
+    scores are the fake models' answers checked against the labels, and its report shows
+    operators a gallery of public examples per entry."""
+    with Session(engine) as session:
+        challenge = session.get(Challenge, demo.vision_id)
+        assert challenge is not None and challenge.state is ChallengeState.decided
+        assert challenge.kind is ChallengeKind.enterprise
+        [stage] = challenge.stages
+        assert stage.state is StageState.closed and stage.leaderboard_final is not None
+        version = session.get(DatasetVersion, stage.dataset_version_id)
+        assert version is not None and "虚构" in version.dataset.provenance
+        assert set(version.label_set) == set(demo_parts.LABELS)
+        data = stage_data(session, stage)
+        labels = {p.id: p.label for p in demo_parts.parts()}
+        rows = {r["entry"]: r for r in stage.leaderboard_final["rows"]}
+        assert len(rows) == 2 and stage.leaderboard_final["samples"] == len(data.private)
+        winners = [
+            e for e in races.entries_of(session, challenge.id) if e.state is EntryState.winner
+        ]
+        assert [w.name for w in winners] == [stage.leaderboard_final["rows"][0]["entry"]]
+        submissions = session.scalars(select(Submission).where(Submission.stage_id == stage.id))
+        for s in submissions:
+            assert s.state is SubmissionState.succeeded and s.samples == 24
+            outcomes = outcomes_of(settings.data_dir, s)
+            right = [i for i in data.private if labels[i] in (outcomes[i].output or "")]
+            assert s.private_score == pytest.approx(len(right) / len(data.private))
+            assert rows[s.entry.name]["score"] == s.private_score
+        operator = actor_for(session.scalars(select(User).where(User.username == "operator")).one())
+        [shown] = report_data(session, operator, challenge, settings.data_dir)["stages"]
+        assert {g["entry"] for g in shown["gallery"]} == set(rows)
+        examples = [e for g in shown["gallery"] for e in g["right"] + g["wrong"]]
+        assert examples and all(e["thumb"].startswith("data:image/png;base64,") for e in examples)
+        assert all(e["sample_id"] in data.public for e in examples)
 
 
 def open_challenge_takes_applications_and_can_race(
@@ -248,9 +295,13 @@ def the_served_endpoint_answers(
 ) -> None:
     """Once the demo is built its fake servers are gone; serving brings them back on the
     ports the endpoints record, and the open challenge's entry races its endpoint."""
+    vision = [a["endpoint"]["name"] for a in load_vision_story()["applications"]]
     with Session(engine) as session:
         endpoint = session.scalars(
-            select(ModelEndpoint).where(ModelEndpoint.organisation_id == visitor.organisation_id)
+            select(ModelEndpoint).where(
+                ModelEndpoint.organisation_id == visitor.organisation_id,
+                ModelEndpoint.name.not_in(vision),  # the vision race's endpoint is not served
+            )
         ).one()
         recorded = endpoint.base_url
     with keep_demo_endpoints(engine) as served:
@@ -333,3 +384,6 @@ def test_the_demo_story_is_labelled_fictional() -> None:
     assert "fictional" in notice["en"] and "虚构" in notice["zh"]
     review = load_review()["notice"]
     assert "fictional" in review["en"] and "虚构" in review["zh"]
+    vision = load_vision_story()
+    assert "fictional" in vision["notice"]["en"] and "虚构" in vision["notice"]["zh"]
+    assert "虚构" in vision["dataset"]["provenance"]

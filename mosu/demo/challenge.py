@@ -1,4 +1,5 @@
-"""The demo's 揭榜挂帅 challenges: one decided by a real two-stage 赛马 race, one still open.
+"""The demo's 揭榜挂帅 challenges: one decided by a real two-stage 赛马 race, one still open
+(and a finished vision race, :mod:`mosu.demo.vision`).
 
 Every step goes through the platform's own services, so each challenge's audit log is the
 one a real run writes: the demand organisation posts a scenario, the operator publishes a
@@ -51,6 +52,7 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo import review as demo_review
 from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints, run_submissions
+from mosu.demo.vision import build_vision
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor, Role
@@ -81,10 +83,12 @@ OPEN_TASK: dict[str, Any] = {**FINISHED_TASK, "scorers": ["macro_f1", "accuracy"
 
 @dataclass(frozen=True)
 class DemoChallenges:
-    """What the demo built: the finished challenge, its outcome, and the open challenge."""
+    """What the demo built: the finished challenge, its outcome, the open challenge and the
+    finished vision challenge (:mod:`mosu.demo.vision`)."""
 
     finished_id: int
     open_id: int
+    vision_id: int
     winner: str
     cut: list[tuple[str, str]]  # entry name, why it was cut
     final_board: dict[str, Any]  # the last stage's final (private) leaderboard
@@ -551,7 +555,8 @@ def build_demo_challenges(
         engine, settings, story, review, now=moment, console=console
     )
     open_id = build_open(engine, settings, story, review, now=moment)
-    return DemoChallenges(finished_id, open_id, winner, cut, final, combined, users)
+    vision_id = build_vision(engine, settings, now=moment, console=console)
+    return DemoChallenges(finished_id, open_id, vision_id, winner, cut, final, combined, users)
 
 
 __all__ = [
