@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from typer.testing import CliRunner
 
 from mosu import migrate
@@ -16,6 +16,7 @@ from mosu.challenges.models import Challenge, ChallengeState
 from mosu.cli import app
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.demo.loader import COMMUNITY
+from mosu.jobs.run_store import RESULTS
 from mosu.registry.models import Filing, FilingKind, Model, Organisation, Tier
 from tests.conftest import TEST_SECRET
 
@@ -108,12 +109,18 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         kinds = {f.kind for f in session.scalars(select(Filing))}
         assert kinds == {FilingKind.beian, FilingKind.dengji}
         challenges = session.scalars(select(Challenge).order_by(Challenge.id)).all()
-        assert [c.state for c in challenges] == [ChallengeState.delivery, ChallengeState.open]
-        finished = challenges[0]
+        assert [c.state for c in challenges] == [
+            ChallengeState.delivery,
+            ChallengeState.open,
+            ChallengeState.decided,  # the vision race on the drawn part photos
+        ]
+        finished, vision = challenges[0], challenges[2]
+        runs = session.scalar(select(func.count(distinct(RESULTS.c.run))))
+    assert runs == 10  # the text race's 8 submissions and the vision race's 2, in the database
     assert f"http://127.0.0.1:8123/challenges/{finished.id}" in result.output
+    assert f"http://127.0.0.1:8123/challenges/{vision.id}/race" in result.output
     assert "supplier3" in result.output  # the challenge story's own logins are listed
-    stores = list((tmp_path / "mosu-demo-data" / "races").glob("stage-*/submission-*.sqlite"))
-    assert len(stores) == 8  # the race's run stores sit in the demo's own data folder
+    assert not list(tmp_path.glob("mosu-demo-data/**/*.sqlite"))  # no run store file beside it
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output
