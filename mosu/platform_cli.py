@@ -335,6 +335,8 @@ def _serve(settings: Settings) -> None:
                     f"(失败一部分调用的 / failing a share of calls: {served.flaky}); "
                     f"模型名 / model names: {', '.join(served.model_names)} or any other"
                 )
+                if served.vision:
+                    console.print(f"演示视觉模型端点 / demo vision endpoint: {served.vision}")
         _serve_web(settings)
 
 

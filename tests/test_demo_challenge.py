@@ -300,12 +300,17 @@ def the_served_endpoint_answers(
         endpoint = session.scalars(
             select(ModelEndpoint).where(
                 ModelEndpoint.organisation_id == visitor.organisation_id,
-                ModelEndpoint.name.not_in(vision),  # the vision race's endpoint is not served
+                ModelEndpoint.name.not_in(vision),  # its vision endpoint, served on its own
             )
         ).one()
         recorded = endpoint.base_url
     with keep_demo_endpoints(engine) as served:
         assert served is not None and recorded in (served.steady, served.flaky)
+        with Session(engine) as session:
+            urls = session.scalars(
+                select(ModelEndpoint.base_url).where(ModelEndpoint.name.in_(vision))
+            ).all()
+        assert served.vision is not None and urls == [served.vision] * 2
         with Session(engine) as session:
             submission = races.submit(
                 session,

@@ -1,16 +1,17 @@
 """The demo's model endpoints while the demo serves (演示模型端点).
 
 ``mosu demo`` races the finished challenge against two fake OpenAI-compatible servers on
-loopback; the suppliers' endpoints in the demo database point at them. The serving process
-runs the same two servers again, on the ports those endpoints record (or on free ones, and
-then the endpoints are pointed there), for as long as it serves and no longer, so a visitor
-can register an endpoint, apply to the open challenge and race it from the web UI.
+loopback, and the vision challenge against a third (:mod:`mosu.demo.vision`); the suppliers'
+endpoints in the demo database point at them. The serving process runs the same servers
+again, on the ports those endpoints record (or on free ones, and then the endpoints are
+pointed there), for as long as it serves and no longer, so a visitor can register an
+endpoint, apply to the open challenge and race it from the web UI.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -22,6 +23,7 @@ from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo.challenge import load_story
 from mosu.demo.loader import HOTLINE_DATASET
 from mosu.demo.race import fake_endpoints
+from mosu.demo.vision import load_vision_story, vision_server
 from mosu.registry.models import ModelEndpoint
 
 
@@ -32,6 +34,8 @@ class DemoEndpoints:
     steady: str
     flaky: str
     model_names: list[str]
+    vision: str | None = None
+    """The vision challenge's fake server (its endpoints point there), if the demo has it."""
 
 
 def _port(url: str) -> int:
@@ -69,13 +73,33 @@ def keep_demo_endpoints(engine: Engine) -> Iterator[DemoEndpoints | None]:
             _port(steady_rows[0].base_url) if steady_rows else 0,
             _port(flaky_rows[0].base_url) if flaky_rows else 0,
         )
-        with fake_endpoints(list(version.label_set), accuracy, ports) as (steady, flaky):
-            for row in steady_rows:
-                row.base_url = steady
-            for row in flaky_rows:
-                row.base_url = flaky
+        vision_story = load_vision_story()
+        vision_rows = list(
+            session.scalars(
+                select(ModelEndpoint).where(
+                    ModelEndpoint.name.in_(
+                        [a["endpoint"]["name"] for a in vision_story["applications"]]
+                    )
+                )
+            )
+        )
+        with ExitStack() as stack:
+            steady, flaky = stack.enter_context(
+                fake_endpoints(list(version.label_set), accuracy, ports)
+            )
+            vision = None
+            if vision_rows:
+                vision = stack.enter_context(
+                    vision_server(vision_story, _port(vision_rows[0].base_url))
+                )
+            for row, url in [
+                *((r, steady) for r in steady_rows),
+                *((r, flaky) for r in flaky_rows),
+                *((r, vision) for r in vision_rows),
+            ]:
+                row.base_url = url or row.base_url
             session.commit()
-            yield DemoEndpoints(steady, flaky, sorted(accuracy))
+            yield DemoEndpoints(steady, flaky, sorted(accuracy), vision)
 
 
 __all__ = ["DemoEndpoints", "keep_demo_endpoints"]

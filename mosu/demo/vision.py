@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +170,30 @@ def _shortlist(
     return challenge.id
 
 
+@contextmanager
+def vision_server(
+    story: dict[str, Any], port: int = 0, made: list[demo_parts.Part] | None = None
+) -> Iterator[str]:
+    """The fake vision server on loopback, answering by each part photo's SHA-256 (``made``:
+    the photos drawn already) with each model's accuracy (``port``: where to listen; 0, or a
+    port already taken: any free one). Yields its base URL."""
+    accuracy = {
+        a["endpoint"]["model_name"]: float(a["endpoint"]["accuracy"]) for a in story["applications"]
+    }
+    config = FakeConfig(
+        latency=0.01,
+        answers=answer_key(made or demo_parts.parts()),
+        choices=demo_parts.LABELS,
+        accuracy_by_model=accuracy,
+    )
+    with ExitStack() as stack:
+        try:
+            url, _ = stack.enter_context(serve_in_thread(config, port=port))
+        except OSError:  # the recorded port is taken now: any free one
+            url, _ = stack.enter_context(serve_in_thread(config))
+        yield url
+
+
 def _endpoints(
     session: Session,
     story: dict[str, Any],
@@ -216,16 +242,7 @@ def _race(
 ) -> None:
     """Start the race, each team submits its endpoint on the fake vision server (a little
     after the stage opened) and the submissions run."""
-    accuracy = {
-        a["endpoint"]["model_name"]: float(a["endpoint"]["accuracy"]) for a in story["applications"]
-    }
-    config = FakeConfig(
-        latency=0.01,
-        answers=answer_key(made),
-        choices=demo_parts.LABELS,
-        accuracy_by_model=accuracy,
-    )
-    with serve_in_thread(config) as (url, _server):
+    with vision_server(story, made=made) as url:
         endpoints = _endpoints(session, story, actors, url, settings)
         races.start_race(
             session,
@@ -307,4 +324,11 @@ def build_vision(
     return challenge_id
 
 
-__all__ = ["VISION_TASK", "answer_key", "build_vision", "load_parts", "load_vision_story"]
+__all__ = [
+    "VISION_TASK",
+    "answer_key",
+    "build_vision",
+    "load_parts",
+    "load_vision_story",
+    "vision_server",
+]
