@@ -104,6 +104,7 @@ def test_main_pages_work_under_the_policy(
     cookie = start_web_session(db, user=operator, hours=1)
     db.commit()
     race = f"/challenges/{demo.finished_id}/race"
+    vision_report = f"/challenges/{demo.vision_id}/race/report"
     public_pages = [
         "/",
         f"/corpus/{corpus.id}",
@@ -121,6 +122,13 @@ def test_main_pages_work_under_the_policy(
             operator_pages += ["/supply/reports", "/corpus/new", f"/arena/{arena.id}/vote"]
             for path in public_pages if who is None else operator_pages:
                 tab.visit(path)
+            if who is not None:  # the vision race's gallery: thumbnails as data: URLs
+                tab.visit(vision_report)
+                shown = tab.page.locator(".gallery img")
+                assert shown.count() > 0
+                assert shown.evaluate_all(
+                    "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)"
+                )
             tab.visit("/orgs")
             with tab.page.expect_response(lambda r: "/orgs?q=" in r.url):
                 tab.page.fill("#f-q", "大模型")  # htmx's live search swaps the results in
