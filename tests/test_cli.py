@@ -16,6 +16,7 @@ from mosu.challenges.models import Challenge, ChallengeState
 from mosu.cli import app
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.demo.loader import COMMUNITY
+from mosu.jobs.models import RunResult
 from mosu.registry.models import Filing, FilingKind, Model, Organisation, Tier
 from tests.conftest import TEST_SECRET
 
@@ -110,10 +111,12 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         challenges = session.scalars(select(Challenge).order_by(Challenge.id)).all()
         assert [c.state for c in challenges] == [ChallengeState.delivery, ChallengeState.open]
         finished = challenges[0]
+        runs = session.scalars(select(RunResult.run).distinct()).all()
     assert f"http://127.0.0.1:8123/challenges/{finished.id}" in result.output
     assert "supplier3" in result.output  # the challenge story's own logins are listed
-    stores = list((tmp_path / "mosu-demo-data" / "races").glob("stage-*/submission-*.sqlite"))
-    assert len(stores) == 8  # the race's run stores sit in the demo's own data folder
+    # the race's per-sample outcomes sit in the demo's database, one run per submission
+    assert len(runs) == 8 and all(run.startswith("submission-") for run in runs)
+    assert not list((tmp_path / "mosu-demo-data").rglob("submission-*.sqlite"))
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output
