@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import distinct, func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mosu import migrate
@@ -16,7 +16,7 @@ from mosu.challenges.models import Challenge, ChallengeState
 from mosu.cli import app
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.demo.loader import COMMUNITY
-from mosu.jobs.run_store import RESULTS
+from mosu.jobs.models import RunResult
 from mosu.registry.models import Filing, FilingKind, Model, Organisation, Tier
 from tests.conftest import TEST_SECRET
 
@@ -115,12 +115,14 @@ def test_demo_loads_the_community(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             ChallengeState.decided,  # the vision race on the drawn part photos
         ]
         finished, vision = challenges[0], challenges[2]
-        runs = session.scalar(select(func.count(distinct(RESULTS.c.run))))
-    assert runs == 10  # the text race's 8 submissions and the vision race's 2, in the database
+        runs = session.scalars(select(RunResult.run).distinct()).all()
     assert f"http://127.0.0.1:8123/challenges/{finished.id}" in result.output
     assert f"http://127.0.0.1:8123/challenges/{vision.id}/race" in result.output
     assert "supplier3" in result.output  # the challenge story's own logins are listed
-    assert not list(tmp_path.glob("mosu-demo-data/**/*.sqlite"))  # no run store file beside it
+    # the races' per-sample outcomes sit in the demo's database, one run per submission:
+    # the text race's 8 and the vision race's 2
+    assert len(runs) == 10 and all(run.startswith("submission-") for run in runs)
+    assert not list((tmp_path / "mosu-demo-data").rglob("submission-*.sqlite"))
     # running it again rebuilds rather than failing on duplicates
     again = runner.invoke(app, ["demo", "--no-serve"], env={})
     assert again.exit_code == 0, again.output

@@ -16,6 +16,7 @@ another machine resumes the race (``mosu.jobs.run_store``).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sqlite3
@@ -116,8 +117,29 @@ def _outcome(r: Sequence[Any]) -> Outcome:
 
 def serialise(messages: Sequence[Message]) -> str:
     """A rendered prompt as the store keeps it and its hashes read it: JSON, keys sorted.
-    A race serialises each prompt once, for every model's cache key and for its hash."""
+    A race serialises each prompt once, for every model's cache key and for its hash.
+
+    An image sent as a data URL is kept as ``sha256:<hex of its bytes>``: the hash still
+    covers every byte of the image, and a store (or the platform's database) does not hold
+    a third more than the images themselves for every prompt."""
+    if any(not isinstance(m.get("content"), str) for m in messages):
+        messages = [_compact(m) for m in messages]
     return json.dumps(messages, ensure_ascii=False, sort_keys=True)
+
+
+def _compact(message: Message) -> Message:
+    content = message.get("content")
+    if isinstance(content, str) or not isinstance(content, list):
+        return message
+    parts = []
+    for part in content:
+        url = part.get("image_url", {}).get("url", "") if isinstance(part, dict) else ""
+        if isinstance(url, str) and url.startswith("data:") and "," in url:
+            data = base64.b64decode(url.split(",", 1)[1])
+            url = f"sha256:{hashlib.sha256(data).hexdigest()}"
+            part = {**part, "image_url": {**part["image_url"], "url": url}}
+        parts.append(part)
+    return {**message, "content": parts}
 
 
 def prompt_hash(prompt: str) -> str:

@@ -105,20 +105,20 @@ def test_errors_are_counted_not_retried_and_end_the_steps() -> None:
 
 
 def test_max_concurrency_within_slo_is_the_servers_capacity() -> None:
-    """With 4 answer slots of 0.3 s, C clients wait C / 4 × 0.3 s beyond 4: an SLO of
-    0.45 s holds up to 4 exactly; at 16 (1.2 s, over twice the SLO) the steps stop. The
-    answer time is long beside a loaded machine's own delays: step 8 (0.6 s) goes on unless
-    they add 0.3 s, and step 4 stays within the SLO unless they add 0.15 s."""
-    config = FakeConfig(latency=0.3, capacity=4, template=ANSWER)
+    """With 4 answer slots of 0.5 s, C clients wait C / 4 × 0.5 s beyond 4: an SLO of
+    0.75 s holds up to 4 exactly; at 16 (2 s, over twice the SLO) the steps stop. The answer
+    time is long beside a loaded machine's own delays: step 4 stays within the SLO unless
+    they add 0.25 s to an answer, and step 8 (1 s) goes on unless they add 0.5 s."""
+    config = FakeConfig(latency=0.5, capacity=4, template=ANSWER)
     with serve_in_thread(config) as (url, server):
         result = measure(
-            f"openai:{url}#m", ["q"], steps=(1, 2, 4, 8, 16, 32), requests_per_step=8,
-            slo_p95=0.45,
+            f"openai:{url}#m", ["q"], steps=(1, 2, 4, 8, 16, 32), requests_per_step=4,
+            slo_p95=0.75,
         )  # fmt: skip
     assert [s.concurrency for s in result.steps] == [1, 2, 4, 8, 16]
     assert [s.within_slo for s in result.steps] == [True, True, True, False, False]
     assert result.max_concurrency_within_slo == 4
-    assert result.steps[3].latency_p50 is not None and result.steps[3].latency_p50 >= 0.57
+    assert result.steps[3].latency_p50 is not None and result.steps[3].latency_p50 >= 0.95
     assert result.ended_early is not None and "concurrency 16" in result.ended_early
     assert server.peak_in_flight == 16
 

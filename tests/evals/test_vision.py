@@ -310,3 +310,24 @@ def test_the_fake_server_checks_image_parts(tmp_path: Path) -> None:
             status, message = _post(url, content)
             assert status == 400 and "bad image" in message and reason in message, message
         assert server.requests == 1
+
+
+def test_a_stored_prompt_names_its_image_by_hash_not_by_its_bytes() -> None:
+    """A store keeps ``sha256:…`` for each image, so it holds no copy of the images, while
+    the prompt's hash (and so the cache key) still changes with any byte of them."""
+    from mosu.evals.store import prompt_hash, serialise
+
+    def message(png: bytes) -> list[dict[str, object]]:
+        url = "data:image/png;base64," + base64.b64encode(png).decode()
+        parts = [
+            {"type": "text", "text": "哪一类？"},
+            {"type": "image_url", "image_url": {"url": url}},
+        ]
+        return [{"role": "user", "content": parts}]
+
+    one, other = b"\x89PNG one" * 4000, b"\x89PNG two" * 4000
+    text = serialise(message(one))
+    assert len(text) < 300 and f"sha256:{hashlib.sha256(one).hexdigest()}" in text
+    assert prompt_hash(text) != prompt_hash(serialise(message(other)))
+    plain = [{"role": "user", "content": "纯文本"}]
+    assert serialise(plain) == json.dumps(plain, ensure_ascii=False, sort_keys=True)
