@@ -294,7 +294,7 @@ def build_vision(
             closes_at=opens + dt.timedelta(hours=2),
             cut_rule=CutRule.top_k,
             cut_value=2,
-            split_seed=5,
+            split_seed=1,  # 12 public, 12 private
             daily_limit=3,
             total_limit=5,
         )
