@@ -28,7 +28,7 @@ from tests.conftest import LiveServer, World, on_primary_database
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow, on_primary_database]
 
-CASES = 6
+CASES = 4
 IDENTITIES = ("public", "supplier_a", "operator")
 """The public, a supplier and the operator: the expert's and the demand side's routes are walked
 with their own ids by the permission walk (tests/test_permissions.py)."""
