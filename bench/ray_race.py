@@ -119,6 +119,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="per endpoint")
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 2, help="Ray's CPUs")
     parser.add_argument("--shard-size", type=int, default=5_000)
+    parser.add_argument(
+        "--cpus-per-shard",
+        type=float,
+        default=1.0,
+        help="Ray CPUs a shard holds: how many shards (and so endpoints) run at once",
+    )
     parser.add_argument("--replicates", type=int, default=1_000, help="bootstrap replicates")
     args = parser.parse_args()
 
@@ -139,7 +145,7 @@ def main() -> None:
             for i, (_, url) in enumerate(servers)
         }
         store = folder / "run.sqlite"
-        executor = RayExecutor(shard_size=args.shard_size)
+        executor = RayExecutor(shard_size=args.shard_size, cpus_per_shard=args.cpus_per_shard)
         cpu0, start = self_cpu(), time.monotonic()  # the fake servers stamp requests by it
         result = asyncio.run(
             arun(task, models, store=store, executor=executor, replicates=args.replicates)
@@ -201,6 +207,7 @@ def report(
         ("Ray workers' CPU per sample (HTTP clients)", f"{workers_cpu / total * 1e3:.3f} ms"),
         ("fake servers' CPU per request", f"{server_cpu / max(requests, 1) * 1e3:.3f} ms"),
         ("driver peak RSS after the race", f"{rss:,.0f} MB"),
+        ("shards at once (Ray CPUs / CPUs per shard)", f"{args.cpus / args.cpus_per_shard:g}"),
         ("machine", f"{os.cpu_count()} CPUs, Ray given {args.cpus}, load "
          f"{os.getloadavg()[0]:.1f}"),
     ]  # fmt: skip
