@@ -41,6 +41,7 @@ def test_shortlist_then_combined_decision(
     tab.click("form.stack button[type=submit]")
     tab.wait_for_url(f"**/challenges/{cid}")
     tab.click("#panel-results-link")
+    tab.locator("#results-table del.dropped").first.wait_for()  # count() does not wait
     # each application drops one highest and one lowest of its five totals
     assert tab.locator("#results-table del.dropped").count() == 6
     assert "80.00" in tab.locator(f"tr.application-{apps['甲队'].id} .panel-score").inner_text()
