@@ -18,6 +18,7 @@ from mosu.core.money import fmt_yuan
 from mosu.desk.community import Community
 from mosu.registry.models import FilingKind, Layer, Modality, Tier
 from mosu.registry.schemas import CountRow, Overview
+from mosu.web import formats
 
 FONT = (
     'system-ui, -apple-system, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", '
@@ -173,9 +174,12 @@ def community_charts(figures: Community, lang: i18n.Language) -> dict[str, Marku
 
 def _vouchers_bar(figures: Community, lang: i18n.Language) -> dict[str, Any]:
     t = partial(i18n.gettext, lang)
-    wan = lang == "zh"
-    kinds = [i18n.label(v.kind, lang) for v in figures.vouchers]
-    links = [v.link for v in figures.vouchers]
+    series = {
+        t("已承诺"): [v.committed_fen for v in figures.vouchers],
+        t("已兑付"): [v.paid_fen for v in figures.vouchers],
+    }
+    yuan = [f / 100 for amounts in series.values() for f in amounts]
+    shown, in_wan = formats.money_axis(yuan, lang)  # the axis in 万元 as the supply report's
     figure = go.Figure(
         layout=layout(
             t("补贴券：已承诺与已兑付"),
@@ -183,24 +187,20 @@ def _vouchers_bar(figures: Community, lang: i18n.Language) -> dict[str, Any]:
             showlegend=True,
             legend={"orientation": "h", "y": -0.18},
             yaxis={
-                "title": {"text": t("万元") if wan else t("元")},
+                "title": {"text": t("万元") if in_wan else t("元")},
                 "rangemode": "tozero",
                 "gridcolor": "#e5e7eb",
             },
         )
     )
-    for i, (name, amounts) in enumerate(
-        (
-            (t("已承诺"), [v.committed_fen for v in figures.vouchers]),
-            (t("已兑付"), [v.paid_fen for v in figures.vouchers]),
-        )
-    ):
+    n = len(figures.vouchers)
+    for i, (name, amounts) in enumerate(series.items()):
         figure.add_trace(
             go.Bar(
-                x=kinds,
-                y=[f / (1_000_000 if wan else 100) for f in amounts],
+                x=[i18n.label(v.kind, lang) for v in figures.vouchers],
+                y=shown[i * n : (i + 1) * n],
                 name=name,
-                customdata=links,
+                customdata=[v.link for v in figures.vouchers],
                 hovertext=[f"{name} ¥{fmt_yuan(f)}" for f in amounts],
                 hoverinfo="text",
                 marker={"color": COLOURS[i]},
