@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -51,14 +50,12 @@ from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo import review as demo_review
 from mosu.demo.loader import HOTLINE_DATASET
-from mosu.demo.race import fake_endpoints, run_submissions
+from mosu.demo.race import demo_endpoint, fake_endpoints, run_submissions
 from mosu.demo.vision import build_vision
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor, Role
-from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
-from mosu.registry.schemas import EndpointIn
 from mosu.review.decision import combined_table, decide_combined
 from mosu.review.results import panel_results
 from mosu.review.rubric import set_rubric
@@ -380,20 +377,11 @@ def _register_endpoints(
             continue
         actor, ep = actors[spec["applicant"]], spec["endpoint"]
         assert actor.organisation_id is not None
-        endpoints[entry.id] = create_endpoint(
-            session,
-            actor=actor,
-            data=EndpointIn(
-                organisation_id=actor.organisation_id,
-                model_id=_models(session, [actor.organisation_id], spec["models"][:1])[0],
-                name=ep["name"],
-                base_url=flaky if ep.get("flaky") else steady,
-                model_name=ep["model_name"],
-                api_key=SecretStr(f"sk-demo-{ep['model_name']}"),
-            ),
-            box=box,
-            policy=policy,
-        ).id
+        model_id = _models(session, [actor.organisation_id], spec["models"][:1])[0]
+        url = flaky if ep.get("flaky") else steady
+        endpoints[entry.id] = demo_endpoint(
+            session, actor, model_id, ep, url, box=box, policy=policy
+        )
     return endpoints
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -33,7 +34,9 @@ from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
-from mosu.registry.endpoints import endpoint_secrets
+from mosu.permissions import Actor
+from mosu.registry.endpoints import create_endpoint, endpoint_secrets
+from mosu.registry.schemas import EndpointIn
 
 FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
 WORKERS = 3
@@ -82,6 +85,35 @@ def fake_endpoints(
 
     with ExitStack() as stack:
         yield serve(stack, {}, ports[0]), serve(stack, FLAKY_FAULTS, ports[1])
+
+
+def demo_endpoint(
+    session: Session,
+    actor: Actor,
+    model_id: int,
+    spec: dict[str, str],
+    url: str,
+    *,
+    box: CredentialBox,
+    policy: AddressPolicy,
+) -> int:
+    """A demo team's endpoint for its model at ``url`` (``spec``: the story's ``name`` and
+    ``model_name``), with a fictional key stored encrypted; its id."""
+    assert actor.organisation_id is not None
+    return create_endpoint(
+        session,
+        actor=actor,
+        data=EndpointIn(
+            organisation_id=actor.organisation_id,
+            model_id=model_id,
+            name=spec["name"],
+            base_url=url,
+            model_name=spec["model_name"],
+            api_key=SecretStr(f"sk-demo-{spec['model_name']}"),
+        ),
+        box=box,
+        policy=policy,
+    ).id
 
 
 def _state_text(submission: Submission, live: races.LiveState) -> str:
@@ -205,4 +237,11 @@ def board_table(board: dict[str, Any], title: str) -> Table:
     return table
 
 
-__all__ = ["FLAKY_FAULTS", "answer_key", "board_table", "fake_endpoints", "run_submissions"]
+__all__ = [
+    "FLAKY_FAULTS",
+    "answer_key",
+    "board_table",
+    "demo_endpoint",
+    "fake_endpoints",
+    "run_submissions",
+]

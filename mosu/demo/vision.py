@@ -20,7 +20,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -41,15 +40,13 @@ from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part as ImportPart
 from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles
 from mosu.demo import parts as demo_parts
-from mosu.demo.race import run_submissions
+from mosu.demo.race import demo_endpoint, run_submissions
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import image_key
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
-from mosu.registry.endpoints import create_endpoint
 from mosu.registry.models import Model, Organisation
-from mosu.registry.schemas import EndpointIn
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario
 
@@ -213,20 +210,9 @@ def _endpoints(
                 Model.organisation_id == actor.organisation_id, Model.name == spec["models"][0]
             )
         ).one()
-        made[spec["applicant"]] = create_endpoint(
-            session,
-            actor=actor,
-            data=EndpointIn(
-                organisation_id=actor.organisation_id,
-                model_id=model_id,
-                name=ep["name"],
-                base_url=url,
-                model_name=ep["model_name"],
-                api_key=SecretStr(f"sk-demo-{ep['model_name']}"),
-            ),
-            box=box,
-            policy=policy,
-        ).id
+        made[spec["applicant"]] = demo_endpoint(
+            session, actor, model_id, ep, url, box=box, policy=policy
+        )
     return made
 
 
