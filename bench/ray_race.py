@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument(
         "--cpus-per-shard",
         type=float,
-        default=1.0,
+        default=0.2,
         help="Ray CPUs a shard holds: how many shards (and so endpoints) run at once",
     )
     parser.add_argument("--replicates", type=int, default=1_000, help="bootstrap replicates")

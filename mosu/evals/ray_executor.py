@@ -9,8 +9,10 @@ one :class:`EndpointLimiter` actor per endpoint (URL, model, key and limits) gra
 on every node, of every race that calls that endpoint at the same time (a detached actor in
 the ``mosu`` namespace, found by name). Local models get a limiter for the race alone.
 
-Each shard has its own :class:`~mosu.evals.executor.Breaker`; a model's first shard runs
-alone until an answer of that model reaches the driver, and once one shard's breaker trips,
+The models share the cluster's shard slots (its CPUs over ``cpus_per_shard``) evenly, so a
+race over several endpoints keeps every endpoint busy instead of queueing one endpoint's
+shards ahead of the others'. Each shard has its own :class:`~mosu.evals.executor.Breaker`;
+a model's first shard runs alone until an answer of that model reaches the driver, and once one shard's breaker trips,
 no other shard of that model starts (one already running stops by its own breaker); the
 executor returns the reason, as the local one does.
 
@@ -31,7 +33,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,10 @@ from mosu.evals.models.base import Model
 from mosu.evals.store import Outcome
 
 DEFAULT_SHARD_SIZE = 250
+CPUS_PER_SHARD = 0.2
+"""A shard's share of a Ray CPU. Measured on 2 CPUs over ten endpoints (bench/ray_race.py):
+one CPU a shard ran two shards, so two endpoints, at once (351 samples/s); 0.2 ran ten
+(1,900 samples/s, where the CPUs, not the endpoints, became the bound)."""
 LIMITER_NAMESPACE = "mosu"
 FORGET_AFTER = 3600.0
 """Seconds a finished shard attempt is remembered by a limiter (so a late request of it is
@@ -283,13 +289,34 @@ def _limiter(limiter_cls: Any, model: Model) -> Any:
     ).remote(limits.concurrency, limits.rpm)
 
 
+class _Slots:
+    """Each model's share of the shards the cluster runs at once, and the most it held."""
+
+    def __init__(self, names: Sequence[str], share: int) -> None:
+        self._free = {name: asyncio.Semaphore(share) for name in names}
+        self._held: Counter[str] = Counter()
+        self.peak: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def held(self, name: str) -> AsyncIterator[None]:
+        async with self._free[name]:
+            self._held[name] += 1
+            self.peak[name] = max(self.peak[name], self._held[name])
+            try:
+                yield
+            finally:
+                self._held[name] -= 1
+
+
 class RayExecutor:
     """Runs shards as Ray tasks (see the module's docstring).
 
     ``address`` is a Ray cluster (``ray://host:10001`` or ``auto``); ``None`` joins the Ray
     already initialised in this process, or starts a local one. Shards are cut to
     ``shard_size`` samples; a shard is run again at most ``shard_retries`` times. Shards
-    run on event loops of kind ``loop`` (uvloop where installed, or asyncio's own).
+    run on event loops of kind ``loop`` (uvloop where installed, or asyncio's own). A shard
+    holds ``cpus_per_shard`` of a Ray CPU: :data:`CPUS_PER_SHARD`, since a shard mostly
+    waits on the network, so five run on each CPU.
     """
 
     def __init__(
@@ -298,7 +325,7 @@ class RayExecutor:
         address: str | None = None,
         shard_size: int = DEFAULT_SHARD_SIZE,
         shard_retries: int = 3,
-        cpus_per_shard: float = 1.0,
+        cpus_per_shard: float = CPUS_PER_SHARD,
         seed: int = 0,
         loop: str = "uvloop",
     ) -> None:
@@ -313,6 +340,8 @@ class RayExecutor:
         self.loop = loop
         self.retried = 0
         self.limits: dict[str, dict[str, int]] = {}
+        self.shards_at_once: dict[str, int] = {}
+        """The most shards of each model the last run had started and not finished."""
 
     def _connect(self) -> Any:
         ray = _ray()
@@ -342,6 +371,7 @@ class RayExecutor:
         stopped: dict[str, str] = {}
         answered = {name: asyncio.Event() for name in names}
         leads: set[str] = set()
+        slots = _Slots(names, self._share(ray, len(names)))
 
         async def run_piece(name: str, items: list[WorkItem]) -> None:
             if name in leads:  # the model's first shard runs alone until an answer comes
@@ -349,7 +379,8 @@ class RayExecutor:
             else:
                 leads.add(name)
             try:
-                await _stream_piece(name, items)
+                async with slots.held(name):
+                    await _stream_piece(name, items)
             finally:
                 answered[name].set()
 
@@ -393,12 +424,21 @@ class RayExecutor:
 
         try:
             await asyncio.gather(*(run_piece(name, items) for name, items in pieces))
+            self.shards_at_once = dict(slots.peak)
             for name, limiter in limiters.items():
                 self.limits[name] = await limiter.stats.remote()
             return stopped
         finally:
             for limiter in own:
                 ray.kill(limiter)
+
+    def _share(self, ray: Any, models: int) -> int:
+        """How many shards of one model may be queued or running at once: its share of the
+        shards the cluster runs at once (its CPUs over ``cpus_per_shard``), at least one.
+        Without it, the pieces of the model whose first answer came first fill every slot
+        and wait on that one endpoint's limiter while the other endpoints stand idle."""
+        slots = ray.cluster_resources().get("CPU", 1.0) / self.cpus_per_shard
+        return max(1, int(slots) // max(models, 1))
 
 
 def executor_for(address: str | None, *, seed: int = 0, loop: str = "uvloop") -> RayExecutor | None:

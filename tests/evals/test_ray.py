@@ -4,6 +4,7 @@ held across shards running in parallel, and a worker killed mid-shard losing not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -263,3 +264,28 @@ def test_a_refusing_or_dead_endpoint_stops_across_shards(local_ray: Any, tmp_pat
         )
         assert server.received == 5
     assert dead.models == [] and dead.failed[0].requests == 5
+
+
+def test_the_models_share_the_clusters_shards_so_every_endpoint_is_busy(
+    local_ray: Any, tmp_path: Path
+) -> None:
+    """Four endpoints, four shard slots (2 CPUs, half a CPU a shard), eight shards each: a
+    model runs one shard at a time, so the slots go to all four endpoints at once rather
+    than to the shards of the model that answered first (which would wait on its one
+    endpoint's limit while the others stood idle)."""
+    task = toy_task(tmp_path, 80)
+    config = answer_config(task, latency=0.02)
+    with contextlib.ExitStack() as stack:
+        urls = [stack.enter_context(serve_in_thread(config))[0] for _ in range(4)]
+        executor = RayExecutor(shard_size=10, cpus_per_shard=0.5)
+        result = asyncio.run(
+            arun(
+                task,
+                {f"m{i}": f"openai:{url}#m?concurrency=4" for i, url in enumerate(urls)},
+                store=tmp_path / "run.sqlite",
+                executor=executor,
+                replicates=10,
+            )
+        )
+    assert executor.shards_at_once == {f"m{i}": 1 for i in range(4)}
+    assert all(m.metrics["accuracy"].value == 1.0 for m in result.models)
