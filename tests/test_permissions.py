@@ -243,6 +243,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
         "GET",
         f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/rows/{{index}}/images/{{field}}",
     ): Expect(OPERATOR_ONLY),
+    # an image by a signed link: the walker holds none, so no role gets the hidden image
+    ("GET", f"{V1}/corpus/images/{{sha256}}"): Expect(frozenset(), denied=403, public=403),
     ("POST", f"{V1}/corpus/datasets/{{dataset_id}}/versions/{{version}}/contamination"): Expect(
         OPERATOR_ONLY
     ),
@@ -1255,7 +1257,9 @@ def fill(
             "battle_id": walk.battle_a,
             "case_study_id": walk.case_study_a,
             "notification_id": walk.notification_a,
-            "sha256": "0" * 64,  # an arena prompt's image: the walked arena's prompts have none
+            # an arena prompt's image (the walked arena's prompts have none), or the hidden
+            # test image by a link
+            "sha256": HIDDEN_IMAGE_SHA if "/corpus/images/" in path else "0" * 64,
         }
         data_dir = app.state.settings.data_dir
         # supply routes: org_a's offers, programme, application and relation

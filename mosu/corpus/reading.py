@@ -23,6 +23,7 @@ from mosu.corpus.schemas import (
     RowOut,
     RowPage,
 )
+from mosu.evals.image_links import link_is_valid
 from mosu.evals.images import MIME
 from mosu.permissions import (
     Actor,
@@ -166,4 +167,19 @@ def row_image(
         raise NotFound("图片不存在 / no such image")
     if thumb:
         return bytes(image.thumb), "image/png"
+    return bytes(image.data), MIME[image.format]
+
+
+def linked_image(
+    session: Session, *, key: bytes, sha256: str, expires: int, sig: str, now: float
+) -> tuple[bytes, str]:
+    """The image a signed link names (:mod:`mosu.evals.image_links`, a stage sending its
+    images as links) and its media type, for whoever holds the link until it expires;
+    :class:`Forbidden` for a link that is expired or not the platform's, whatever image it
+    names (so a guess learns nothing)."""
+    if not link_is_valid(key, sha256, expires, sig, now=now):
+        raise Forbidden("图片链接无效或已过期 / the image link is invalid or has expired")
+    image = get_image(session, sha256)
+    if image is None:
+        raise NotFound("图片不存在 / no such image")
     return bytes(image.data), MIME[image.format]

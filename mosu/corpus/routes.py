@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
@@ -23,6 +24,7 @@ from mosu.corpus.schemas import (
     VersionOut,
 )
 from mosu.deps import SessionDep, SettingsDep
+from mosu.evals.image_links import link_key
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/corpus", tags=["corpus"])
@@ -244,6 +246,35 @@ def row_image(
         content=data,
         media_type=media_type,
         headers={"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/images/{sha256}")
+def linked_image(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PublicActor,
+    sha256: Annotated[str, Path(pattern="^[0-9a-f]{64}$")],
+    expires: int = 0,
+    sig: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """An image by a signed link that a stage sending images as links gave an endpoint: for
+    whoever holds the link, signed in or not, until it expires (15 minutes); without a
+    valid link, for nobody (403), whatever the role."""
+    del actor  # the link, not the reader, decides
+    data, media_type = reading.linked_image(
+        session,
+        key=link_key(settings.secret_key),
+        sha256=sha256,
+        expires=expires,
+        sig=sig,
+        now=time.time(),
+    )
+    left = max(0, expires - int(time.time()))
+    return Response(
+        content=data,
+        media_type=media_type,
+        headers={"Cache-Control": f"private, max-age={left}", "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -34,9 +34,10 @@ first come first served, for one to finish before its latency begins, so under a
 of C > K clients each answer takes C / K times as long (the service's queue, seen in p95).
 
 A vision request (a user message of ``text`` and ``image_url`` parts) is checked as a vision
-endpoint would: each image must be a ``data:image/...;base64,`` URL whose bytes are a JPEG,
-PNG or WebP image within :mod:`mosu.evals.images`' limits that decodes, else HTTP 400 (``bad
-image: ...``); its answer can be keyed by the sha256 of the image's bytes (:func:`image_key`),
+endpoint would: each image must be a ``data:image/...;base64,`` URL, or an ``http(s)`` link
+the server fetches (answering 200, as a stage sending signed links gives), whose bytes are a
+JPEG, PNG or WebP image within :mod:`mosu.evals.images`' limits that decodes, else HTTP 400
+(``bad image: ...``); its answer can be keyed by the sha256 of the image's bytes (:func:`image_key`),
 so a vision race's expected scores are known.
 
 Run it with ``python -m mosu.evals.fakeserver --port 8000 --answers key.jsonl``.
@@ -55,10 +56,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
+
+import aiohttp
 
 from mosu.evals import aio
-from mosu.evals.images import ImageError, read_content
+from mosu.evals.images import ImageError, fetch_linked_images, linked_images, read_content
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 # the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
@@ -138,6 +141,10 @@ class FakeServer:
         self._judge_re = re.compile(config.judge_pattern, re.S) if config.judge_pattern else None
         self._pair_re = re.compile(config.pair_pattern) if config.pair_pattern else None
         self._server: asyncio.Server | None = None
+        self.fetching: set[asyncio.Task[None]] = set()
+        self.fetched = 0
+        """Images fetched from the links requests carried."""
+        self._client: aiohttp.ClientSession | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         loop = asyncio.get_running_loop()
@@ -147,6 +154,18 @@ class FakeServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        if self._client is not None:
+            await self._client.close()
+
+    async def fetch_images(self, content: list[Any]) -> list[Any]:
+        """``content`` with each linked image fetched and put in as a ``data:`` URL;
+        :class:`ImageError` for a link that does not answer 200 with an image within
+        :data:`~mosu.evals.images.MAX_BYTES`."""
+        if self._client is None:
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        content, fetched = await fetch_linked_images(self._client, content)
+        self.fetched += fetched
+        return content
 
     def stats(self) -> dict[str, object]:
         """What ``GET /stats`` answers: request counts and times, the peak in flight."""
@@ -156,6 +175,7 @@ class FakeServer:
             "first": self.first_request,
             "last": self.last_request,
             "peak_in_flight": self.peak_in_flight,
+            "fetched": self.fetched,
             "by_prompt": dict(self.counts),
         }
 
@@ -217,6 +237,11 @@ class FakeServer:
                 return name
             draw -= share
         return None
+
+
+def _bad_image(exc: ImageError) -> bytes:
+    error = {"error": {"message": f"bad image: {exc}", "type": "invalid_image"}}
+    return _http(400, json.dumps(error).encode())
 
 
 def _http(status: int, body: bytes, extra: str = "") -> bytes:
@@ -301,6 +326,29 @@ class _Protocol(asyncio.Protocol):
             request = json.loads(body)
             messages = request["messages"]
             content = next(m["content"] for m in reversed(messages) if m["role"] == "user")
+        except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
+            self.send(_http(400, b'{"error": {"message": "bad request"}}'))
+            return
+        if linked_images(content):
+            task = self.loop.create_task(self.fetch_then_respond(request, content))
+            server.fetching.add(task)
+            task.add_done_callback(server.fetching.discard)
+            return
+        self.respond(request, content)
+
+    async def fetch_then_respond(self, request: dict[str, Any], content: list[Any]) -> None:
+        """Fetch the images the request links to (as an endpoint reading ``image_url`` links
+        does), then answer as if they had come in the body."""
+        try:
+            content = await self.server.fetch_images(content)
+        except ImageError as exc:
+            self.send(_bad_image(exc))
+            return
+        self.respond(request, content)
+
+    def respond(self, request: dict[str, Any], content: Any) -> None:
+        server = self.server
+        try:
             prompt, digests = read_content(content)
             images = tuple(digests)
             model = str(request.get("model", ""))
@@ -311,10 +359,9 @@ class _Protocol(asyncio.Protocol):
             if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
                 raise ValueError(max_tokens)
         except ImageError as exc:
-            error = {"error": {"message": f"bad image: {exc}", "type": "invalid_image"}}
-            self.send(_http(400, json.dumps(error).encode()))
+            self.send(_bad_image(exc))
             return
-        except (ValueError, KeyError, StopIteration, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             self.send(_http(400, b'{"error": {"message": "bad request"}}'))
             return
         server.requests += 1

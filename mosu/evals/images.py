@@ -11,7 +11,9 @@ sees what a person sees and no location leaves the machine; any other image is s
 bytes are.
 
 A prompt carries an image as an OpenAI-style content part, ``{"type": "image_url",
-"image_url": {"url": "data:image/png;base64,..."}}``: base64 in the request, never at a URL.
+"image_url": {"url": "data:image/png;base64,..."}}``: base64 in the request, never at a URL
+(a platform stage may send a signed link instead, made as the request goes out:
+:mod:`mosu.evals.image_links`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from mosu.evals.errors import DataError
 
 if TYPE_CHECKING:
+    import aiohttp
     from PIL import Image
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -201,3 +204,51 @@ def read_content(content: Any) -> tuple[str, list[str]]:
         else:
             raise ImageError(f"content part {number} is not a text or image_url part")
     return "".join(texts), digests
+
+
+def linked_images(content: Any) -> list[str]:
+    """The ``http(s)`` addresses of the image parts of a message's content."""
+    if not isinstance(content, list):
+        return []
+    urls = [
+        part["image_url"].get("url")
+        for part in content
+        if isinstance(part, dict)
+        and part.get("type") == "image_url"
+        and isinstance(part.get("image_url"), dict)
+    ]
+    return [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
+
+
+async def fetch_linked_images(
+    client: aiohttp.ClientSession, content: list[Any]
+) -> tuple[list[Any], int]:
+    """``content`` with each linked image fetched (as an endpoint reading ``image_url`` links
+    does) and put in as a ``data:`` URL, and how many were fetched; :class:`ImageError` for a
+    link that does not answer 200 with a JPEG, PNG or WebP of at most :data:`MAX_BYTES`."""
+    import aiohttp
+
+    out: list[Any] = []
+    fetched = 0
+    for part in content:
+        url = part["image_url"]["url"] if linked_images([part]) else None
+        if url is None:
+            out.append(part)
+            continue
+        try:
+            async with client.get(url) as response:
+                data = await response.content.read(MAX_BYTES + 1)
+                status = response.status
+        except aiohttp.ClientError as exc:
+            raise ImageError(f"image link {url}: {exc}") from None
+        if status != 200:
+            raise ImageError(f"image link answered HTTP {status}")
+        if len(data) > MAX_BYTES:
+            raise ImageError(f"image link: over {MAX_BYTES:,} bytes")
+        kind = sniff(data)
+        if kind is None:
+            raise ImageError("image link: not a JPEG, PNG or WebP image")
+        fetched += 1
+        encoded = base64.b64encode(data).decode("ascii")
+        out.append({**part, "image_url": {"url": f"data:{MIME[kind]};base64,{encoded}"}})
+    return out, fetched

@@ -19,6 +19,7 @@ from mosu.evals.parsers import PARSERS
 from mosu.evals.prompts import Message
 from mosu.evals.scorers import SCORERS
 from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.image_delivery import IMAGE_DELIVERY_KEY
 from mosu.race.scoring import VersionInfo, build_task, load_rows
 
 PREVIEW_SPLITS = ("dev", "train")
@@ -44,9 +45,16 @@ def builder_choices() -> BuilderChoices:
 
 
 def task_from_fields(
-    *, system: str, template: str, parser: str, scorers: list[str], max_tokens: int | None = None
+    *,
+    system: str,
+    template: str,
+    parser: str,
+    scorers: list[str],
+    max_tokens: int | None = None,
+    image_delivery: str = "base64",
 ) -> dict[str, Any]:
-    """A stage task definition from the builder's fields (the YAML path's mapping)."""
+    """A stage task definition from the builder's fields (the YAML path's mapping); the
+    image delivery is kept only when it is not the default."""
     if not template.strip():
         raise Invalid("请填写提示词模板 / write the prompt template", details={"field": "template"})
     if not scorers:
@@ -60,6 +68,8 @@ def task_from_fields(
         "scorers": list(dict.fromkeys(scorers)),
     }
     task["generation"] = {"temperature": 0.0, **({"max_tokens": max_tokens} if max_tokens else {})}
+    if image_delivery != "base64":
+        task[IMAGE_DELIVERY_KEY] = image_delivery  # checked with the rest of the task
     return task
 
 

@@ -48,6 +48,7 @@ from mosu.jobs.worker import JobContext, handler
 from mosu.race.baselines import BASELINE_JOB, submit_baselines
 from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
+from mosu.race.image_delivery import delivered_model
 from mosu.race.perf import keep_result
 from mosu.race.perf import measure as perf_measure
 from mosu.race.perf_spec import perf_stage
@@ -206,9 +207,16 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
         ctx.progress(counter.done, counter.total)
 
     try:
+        model = delivered_model(
+            spec,
+            data.definition,
+            settings=ctx.settings,
+            secrets=ctx.secrets,
+            policy=ctx.address_policy,
+        )
         result = await arun(
             data.task,
-            {MODEL_NAME: spec},
+            {MODEL_NAME: model},
             store=store,
             progress=progress,
             secrets=ctx.secrets,

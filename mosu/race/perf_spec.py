@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mosu.challenges.models import SubmissionMode
 from mosu.core.errors import Invalid
 from mosu.evals.perf import MAX_ERROR_RATE
+from mosu.race.image_delivery import IMAGE_DELIVERY_KEY, image_delivery
 from mosu.race.rules import problems
 
 PERF_KEY = "perf"
@@ -58,12 +59,13 @@ def perf_stage(definition: Mapping[str, Any]) -> PerfStage | None:
 
 
 def engine_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
-    """The task definition as the engine reads it: a perf stage's section taken out, and a
-    scorer supplied when it names none."""
-    if PERF_KEY not in definition:
-        return dict(definition)
-    out = {k: v for k, v in definition.items() if k != PERF_KEY}
-    out.setdefault("scorers", ["exact_match"])
+    """The task definition as the engine reads it: the platform's keys taken out (a perf
+    stage's section, and the image delivery, which must be a known one), and a scorer
+    supplied to a perf stage when it names none."""
+    image_delivery(definition)
+    out = {k: v for k, v in definition.items() if k not in (PERF_KEY, IMAGE_DELIVERY_KEY)}
+    if PERF_KEY in definition:
+        out.setdefault("scorers", ["exact_match"])
     return out
 
 

@@ -172,6 +172,7 @@ def _task(form: FormData) -> dict[str, Any]:
             template=text(form, "template"),
             parser=text(form, "parser"),
             scorers=[v for v in form.getlist("scorers") if isinstance(v, str) and v],
+            image_delivery=text(form, "image_delivery") or "base64",
         )
     try:
         task = yaml.safe_load(text(form, "task"))

@@ -294,7 +294,8 @@ def test_the_fake_server_checks_image_parts(tmp_path: Path) -> None:
             ([text, image(f"data:image/jpeg;base64,{encoded}")], "not image/jpeg"),
             ([text, image("data:image/png;base64,@@@")], "not a data:image"),
             ([text, image("data:image/png;base64,iVBORw0KGgo=")], "PNG"),
-            ([text, image("https://example.com/a.png")], "not a data:image"),
+            ([text, image("ftp://example.com/a.png")], "not a data:image"),
+            ([text, image(f"{url.rsplit('/v1', 1)[0]}/no-such.png")], "answered HTTP 404"),
             (
                 [
                     text,

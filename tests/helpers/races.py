@@ -26,6 +26,7 @@ from mosu.challenges.models import (
     SubmissionMode,
 )
 from mosu.core import clock
+from mosu.core.settings import Settings
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.demo.loader import load_hotline
 from mosu.evals import FakeConfig, serve_in_thread
@@ -203,7 +204,13 @@ def predictions_race(session: Session, race: Race) -> Stage:
     return stage
 
 
-def drain(session: Session, data_dir: Path, kinds: list[str] | None = None) -> int:
+def drain(
+    session: Session,
+    data_dir: Path,
+    kinds: list[str] | None = None,
+    *,
+    settings: Settings | None = None,
+) -> int:
     """Run queued jobs in this thread until none is claimable; returns how many ran."""
     session.commit()
     worker = Worker(
@@ -212,6 +219,7 @@ def drain(session: Session, data_dir: Path, kinds: list[str] | None = None) -> i
         kinds=kinds,
         lease_seconds=60,
         address_policy=LOCAL,  # the races' endpoints are fake servers on loopback
+        settings=settings,
     )
     ran = 0
     while worker.run_once():

@@ -28,6 +28,7 @@ from mosu.evals.netpolicy import LOCAL, AddressPolicy, AddressRefused, GuardedRe
 from mosu.evals.prompts import Message
 
 if TYPE_CHECKING:
+    from mosu.evals.image_links import ImageLinks
     from mosu.evals.tasks import Task
 
 TOP_LOGPROBS = 20
@@ -82,6 +83,8 @@ class OpenAIChatModel:
         self.params = dict(params or {})
         self.stream = stream
         self.price = price
+        self.image_links: ImageLinks | None = None
+        """Set by a stage that sends images as signed links (:mod:`mosu.evals.image_links`)."""
         self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -152,6 +155,8 @@ class OpenAIChatModel:
             if not self._prefix:
                 raise RuntimeError("prepare() the model before calling it")
             self._open()
+        if self.image_links is not None:
+            messages = self.image_links.linked(messages)
         text = json.dumps(messages, ensure_ascii=False)
         if self.letters:
             chosen = await self._by_logprobs(text, self.letters)

@@ -42,4 +42,11 @@ MESSAGES: dict[str, str] = {
         "Advanced: define the task in YAML (when filled in, the YAML is used)"
     ),
     "请选择数据集版本": "Choose a data set version",
+    "图片传送方式（图文数据集）": "How images are sent (image data sets)",
+    "请求内嵌 base64（默认，隐藏图片不出现在任何网址）": (
+        "In the request as base64 (the default: hidden images are at no address)"
+    ),
+    "平台签名链接，15 分钟有效（端点须能访问本站）": (
+        "Signed platform links, valid 15 minutes (the endpoint must reach this site)"
+    ),
 }
