@@ -23,7 +23,7 @@ from mosu.evals.perf import (
 )
 
 ANSWER = "abcdefghij"  # every answer: 10 tokens (characters)
-LATENCY, RATE = 0.05, 100.0
+LATENCY, RATE = 0.2, 100.0  # long enough that a loaded machine's delays stay small beside it
 
 
 def _dead_port() -> int:

@@ -169,12 +169,19 @@ def test_several_workers_one_killed_lose_no_job_and_run_none_twice_at_once(
             session.rollback()
             return found
 
-        wait_until(
-            lambda: bool(victim_running()) or victim.poll() is not None, what="the victim's jobs"
-        )
+        def caught_running() -> bool:
+            """Freeze the victim; keep it frozen if it holds a job, else let it go on (it
+            was between jobs: a job finished between a look and a kill is not orphaned)."""
+            victim.send_signal(signal.SIGSTOP)
+            if victim_running() or victim.poll() is not None:
+                return True
+            victim.send_signal(signal.SIGCONT)
+            return False
+
+        wait_until(caught_running, what="the victim's jobs")
+        orphaned = set(victim_running())
         victim.send_signal(signal.SIGKILL)
         victim.wait()
-        orphaned = set(victim_running())
 
         wait_until(
             lambda: _drained(session) or any(p.poll() is not None for p in (a, b)), what="the queue"
