@@ -4,13 +4,14 @@ the plain reader, lmarena's filters."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from mosu.arena import reader
 from mosu.arena.reader import VoteFilter, parse_vote_bytes, record_by_record
-from mosu.arena.votes import VoteFormatError, dumps_votes, parse_votes
+from mosu.arena.votes import WINNERS, VoteFormatError, dumps_votes, parse_votes
 from tests.arena.helpers import arena
 
 
@@ -146,3 +147,35 @@ def test_records_outside_the_types_are_read_record_by_record(
     read = parse_vote_bytes(data)
     assert (read.named, read.deduplicated) == (named, deduplicated)
     assert len(read.battles) == 2 - named - (deduplicated or 0)
+
+
+def test_a_mapped_file_reads_as_its_bytes_do(tmp_path: Path) -> None:
+    """``read_vote_file`` maps the file: with a BOM, Chinese names, an array, an empty file,
+    a bad record or bytes that are not UTF-8, it answers as parsing the bytes does."""
+    lines = [json.dumps(record("文心", "通义", w), ensure_ascii=False) for w in WINNERS] * 3
+    cases = {
+        "bom.jsonl": b"\xef\xbb\xbf" + "\n".join(lines).encode(),
+        "array.json": b"\xef\xbb\xbf  " + f"[{','.join(lines)}]".encode(),
+        "empty.jsonl": b"",
+        "bad.jsonl": ("\n".join(lines) + '\n{"model_a": "文心"}').encode(),
+        "gbk.jsonl": lines[0].encode("gbk"),
+    }
+    for name, data in cases.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        try:
+            expected: object = parse_vote_bytes(data, source=str(path))
+        except VoteFormatError as exc:
+            expected = [(p.location, p.reason) for p in exc.problems]
+        try:
+            got: object = reader.read_vote_file(path)
+        except VoteFormatError as exc:
+            got = [(p.location, p.reason) for p in exc.problems]
+        if isinstance(expected, reader.ReadVotes):
+            assert (
+                isinstance(got, reader.ReadVotes) and got.battles.models == expected.battles.models
+            )
+            assert np.array_equal(got.battles.outcome, expected.battles.outcome), name
+            assert len(got.battles.outcome) == (0 if name == "empty.jsonl" else 12), name
+        else:
+            assert got == expected and got, name
