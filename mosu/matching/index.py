@@ -342,7 +342,7 @@ class Index:
         all_slots = np.repeat(np.arange(first, first + len(heads), dtype=np.int64), lengths)
         all_slots = all_slots[order]
         starts = np.flatnonzero(np.diff(all_terms, prepend=-1)).tolist()  # runs of one term
-        ends = [*starts[1:], len(all_terms)]
+        ends = [*starts[1:], len(all_terms)] if starts else []  # documents without terms
         self._add_postings(
             {
                 int(all_terms[a]): [(all_slots[a:b], all_tf[a:b])]
@@ -460,7 +460,7 @@ class Index:
         if not self._n_alive:
             return np.zeros(n)
         if self._norm is None:
-            avgdl = self._total_len / self._n_alive
+            avgdl = self._total_len / self._n_alive or 1.0  # only blank documents: any
             self._norm = self.k1 * (1.0 - self.b + self.b * self._dl[:n] / avgdl)
         norm = self._norm
         slot_parts, value_parts = [], []

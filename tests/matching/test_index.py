@@ -168,3 +168,17 @@ def test_worker_batches_index_like_one_process_and_like_single_adds(tk: Tokenize
         for query in ["智能客服", "政务 大模型", "机器人 工业质检 金融", "ocr 热线"]:
             assert ranking(index, query) == ranking(alone, query)
         assert index.terms_of("d7") == alone.terms_of("d7")
+
+
+def test_profiles_without_words_survive_compaction(tk: Tokenizer) -> None:
+    """A compaction where no live profile has a word left (only blank texts) rebuilds an
+    empty index of them rather than failing; words added later are found."""
+    index = Index(tokenizer=tk)
+    index.add("gone", "视频结构化 智能分析", attrs=["上海"])
+    index.add("blank", "", attrs=["上海"])
+    index.add("spaces", "   ")
+    index.remove("gone")
+    index.compact()
+    assert index.doc_ids == ["blank", "spaces"] and index.search("视频") == []
+    index.add("late", "视频结构化")
+    assert [hit.doc_id for hit in index.search("视频结构化")] == ["late"]
