@@ -373,6 +373,7 @@ def serving(
             "MOSU_PORT": str(port),
             "MOSU_DATA_DIR": str(folder / "data"),
             "MOSU_EMBEDDED_WORKER": "true",
+            "MOSU_ALLOW_PRIVATE_ENDPOINTS": "true",  # the fake endpoint is on loopback
             "MOSU_WEB_WORKERS": str(web_workers),
         }
         if cache_seconds is not None:

@@ -218,7 +218,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(ops_router.routes)
     app.include_router(api)
 
-    app.mount("/static", StaticAssets(assets()), name="static")
     _install_error_handlers(app)
     _document_errors(app)
     # the last added is the outermost: a 413 from BodyLimit still gets the security headers
@@ -231,6 +230,7 @@ def create_app(settings: Settings) -> FastAPI:
         seconds=settings.public_cache_seconds,
         default_language=settings.default_language,
     )
+    app.add_middleware(StaticAssets, files=assets())  # files first: no routing, no layers
     app.add_middleware(RequestObserver, access_log=settings.access_log)
     return app
 

@@ -27,7 +27,9 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mosu.web.headers import HEADERS
 
 STATIC_DIR = Path(__file__).parent / "static"
 PREFIX = "/static/"
@@ -129,31 +131,47 @@ def _accepts_gzip(headers: Headers) -> bool:
     return False
 
 
+_SECURITY = [(name.encode(), value.encode()) for name, value in HEADERS.items()]
+
+
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
 class StaticAssets:
-    """The ASGI app mounted at ``/static``: GET and HEAD, 304 on a matching ``ETag``."""
+    """ASGI middleware: ``/static/…`` answered from memory before any other layer, with the
+    security headers (:mod:`mosu.web.headers`); GET and HEAD, 304 on a matching ``ETag``.
+    Everything else goes on to ``app``. Routing a request through every page's route and
+    the middlewares took longer than the answer itself (0.8 ms against 0.3 ms for a cached
+    page, with one client), so a file is answered first."""
 
-    def __init__(self, files: Assets) -> None:
+    def __init__(self, app: ASGIApp, files: Assets) -> None:
+        self.app = app
         self.files = files
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert scope["type"] == "http"
-        name = scope["path"].removeprefix(scope.get("root_path", "")).lstrip("/")
-        found = self.files.find(name)
+        path = scope["path"].removeprefix(scope.get("root_path", "")) if "path" in scope else ""
+        if scope["type"] != "http" or not path.startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        found = self.files.find(path.removeprefix(PREFIX))
         if scope["method"] not in ("GET", "HEAD"):
-            allow = [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain; charset=utf-8")]
+            allow = [
+                *_SECURITY,
+                (b"allow", b"GET, HEAD"),
+                (b"content-type", b"text/plain; charset=utf-8"),
+            ]
             await _send(send, 405, allow, b"Method Not Allowed")
             return
         if found is None:
-            await _send(send, 404, [(b"content-type", b"text/plain; charset=utf-8")], b"Not Found")
+            plain = [*_SECURITY, (b"content-type", b"text/plain; charset=utf-8")]
+            await _send(send, 404, plain, b"Not Found")
             return
         asset, fingerprinted = found
         request = Headers(scope=scope)
         headers = [
+            *_SECURITY,
             (b"cache-control", (IMMUTABLE if fingerprinted else REVALIDATE).encode()),
             (b"etag", asset.etag.encode()),
             (b"content-type", asset.media_type.encode()),

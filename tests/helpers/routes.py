@@ -15,7 +15,6 @@ from mosu.permissions import Requirement
 
 #: Routes that are deliberately outside the permission system (files anyone may fetch).
 NOT_PERMISSION_CHECKED = {
-    ("mount", "/static"),
     ("route", f"{API_PREFIX}/openapi.json"),
 }
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from mosu.public_cache import new_store
@@ -66,7 +66,7 @@ def files(tmp_path: Path) -> Assets:
 
 
 def test_fingerprinted_names_are_immutable_and_gzipped(files: Assets) -> None:
-    client = Client(Starlette(routes=[Mount("/static", StaticAssets(files))]))
+    client = Client(StaticAssets(Starlette(), files))
     url = files.url("vendor/lib.js")
     assert re.fullmatch(r"/static/vendor/lib\.[0-9a-f]{12}\.js", url)
     answer = client.get(url, headers={"accept-encoding": "gzip"})
@@ -87,8 +87,14 @@ def test_fingerprinted_names_are_immutable_and_gzipped(files: Assets) -> None:
 
 
 def test_plain_names_revalidate_and_the_rest_is_refused(files: Assets) -> None:
-    client = Client(Starlette(routes=[Mount("/static", StaticAssets(files))]))
+    def page(request: Request) -> Response:
+        return HTMLResponse("<p>模速</p>")
+
+    client = Client(StaticAssets(Starlette(routes=[Route("/", page)]), files))
     css = client.get("/static/site.css")
+    assert css.headers["x-content-type-options"] == "nosniff"  # answered first, headers too
+    assert "frame-ancestors 'none'" in css.headers["content-security-policy"]
+    assert client.get("/").text == "<p>模速</p>"  # anything else goes on to the app
     assert css.status_code == 200 and css.headers["cache-control"] == "no-cache"
     assert css.headers["etag"] == f'"{files.by_name["site.css"].digest}"'
     png = client.get(files.url("logo.png"), headers={"accept-encoding": "gzip"})
