@@ -78,6 +78,8 @@ def heatmap_chart(rated: board.ArenaBoard, lang: i18n.Language) -> dict[str, Any
         margin={"l": 120, "r": 16, "t": 80, "b": 20},
         paper_bgcolor="rgba(0,0,0,0)",
         font={"size": 12},
+        xaxis_title=i18n.gettext(lang, "对手（列）"),
+        yaxis_title=i18n.gettext(lang, "模型（行）"),
     )
     return figure_dict(figure)
 

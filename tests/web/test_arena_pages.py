@@ -133,3 +133,12 @@ def test_leaderboard_page(live: LiveServer, db: Session, world: World) -> None:
         assert 'id="arena-voters"' in page.text and "总选同一边" in page.text
     english = httpx.get(f"{live.url}/arena/{arena.id}", timeout=30, cookies={"lang": "en"})
     assert "Online Elo" in english.text and "insufficient data" in english.text
+    # the heatmap's axes speak the page's language
+    for answer, x, y in (
+        (public, "对手（列）", "模型（行）"),
+        (english, "Opponent (column)", "Model (row)"),
+    ):
+        found = re.search(r'id="chart-heatmap-data">(.*?)</script>', answer.text, re.S)
+        assert found, "the heatmap's data"
+        axes = json.loads(found[1])["layout"]
+        assert (axes["xaxis"]["title"]["text"], axes["yaxis"]["title"]["text"]) == (x, y)

@@ -41,6 +41,8 @@ MESSAGES: dict[str, str] = {
     "票数尚少，部分模型从未输过：评分加了小的惩罚项。": "Few votes so far and some model never lost: the ratings carry a small penalty.",
     "竞技场": "Arena",
     "胜率矩阵（行胜列）": "Win rate (row beats column)",
+    "模型（行）": "Model (row)",
+    "对手（列）": "Opponent (column)",
     "裁判与人工的一致率": "Judge agreement with people",
     "裁判投票": "Judge votes",
     "裁判模型": "Judge model",
