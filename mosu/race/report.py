@@ -19,6 +19,7 @@ from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
 from mosu.core import clock
 from mosu.permissions import Actor, can_read_race_report
+from mosu.race.entries import shown_state
 from mosu.race.gallery import stage_gallery
 from mosu.race.perf import perf_view
 from mosu.race.scoring import BoardRow
@@ -159,6 +160,7 @@ def report_data(
             "id": e.id,
             "name": e.name,
             "state": e.state.value,
+            "shown_state": shown_state(e, challenge.state),  # a catalogued phrase
             "baseline": e.baseline,
             "cut_reason": e.cut_reason,
         }

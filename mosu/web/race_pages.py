@@ -18,6 +18,7 @@ from mosu import race as races
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.challenges.models import (
     Challenge,
+    ChallengeState,
     CutRule,
     EntryState,
     SubmissionMode,
@@ -32,6 +33,7 @@ from mosu.race.entries import shown_state
 from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
 from mosu.web.assets import assets
+from mosu.web.challenge_labels import ACTION_LABELS
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.flash import flash
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
@@ -478,10 +480,20 @@ def report(
     mosu.js inlined)."""
     challenge = views.visible_challenge(session, actor, challenge_id)
     data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir)
-    context = {"r": data, "c": challenge, "standalone": download}
+    lang = language(request)
+
+    def action_label(name: str) -> str:  # an audit entry's action, in the reader's language
+        return i18n.gettext(lang, ACTION_LABELS.get(name, name))
+
+    context = {
+        "r": data,
+        "c": challenge,
+        "standalone": download,
+        "action_label": action_label,
+        "ChallengeState": ChallengeState,
+    }
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)
-    lang = language(request)
     html = env.get_template("races/report.html").render(
         {
             **context,

@@ -106,6 +106,16 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
     )
     assert download.status_code == 200 and "attachment" in download.headers["content-disposition"]
     assert "/static/" not in download.text and "Plotly" in download.text
+    # the report speaks the reader's language: no state or action codes
+    issuer = {"Authorization": f"Bearer {world.tokens['demand']}"}
+    url = f"{live.url}/challenges/{race.challenge.id}/race/report"
+    zh = httpx.get(url, headers=issuer, timeout=30).text
+    en = httpx.get(url, headers=issuer, cookies={"lang": "en"}, timeout=30).text
+    assert "<td>已淘汰</td>" in zh and "开始赛马" in zh and "赛马中" in zh
+    assert "<td>Cut</td>" in en and "Start the race" in en
+    for text in (zh, en):
+        for code in ("<td>cut</td>", "<td>active</td>", "start_race", "None →", "→ racing"):
+            assert code not in text, code
     for client in (a, b, public, demand, operator):
         client.close()
 
