@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu import race as races
 from mosu.challenges.audit import events_out
 from mosu.challenges.models import Challenge, StageState
@@ -23,6 +24,12 @@ from mosu.race.entries import shown_state
 from mosu.race.gallery import stage_gallery
 from mosu.race.perf import perf_view
 from mosu.race.scoring import BoardRow
+
+
+def stage_titles(stage_name: str, final: bool, lang: i18n.Language) -> tuple[str, str]:
+    """The titles of a stage's score chart and quality-cost chart, in ``lang``."""
+    board = i18n.gettext(lang, "{stage}（最终）" if final else "{stage}（公开）", stage=stage_name)
+    return board, i18n.gettext(lang, "{stage}：质量—成本", stage=stage_name)
 
 
 def scores_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any]:
@@ -54,7 +61,9 @@ def scores_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any]:
     }
 
 
-def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
+def cost_figure(
+    rows: Sequence[BoardRow], title: str, lang: i18n.Language = "zh"
+) -> dict[str, Any] | None:
     """Plotly figure: quality (the primary metric, %) against cost per 1,000 samples (yuan)
     for the ranked entries with a cost, the Pareto front joined by a line (entries no other
     entry beats on both); None when no entry has a cost."""
@@ -67,7 +76,7 @@ def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
             {
                 "type": "scatter",
                 "mode": "markers+text",
-                "name": "参赛队 / entries",
+                "name": i18n.gettext(lang, "参赛队"),
                 "x": [r.service["cost_per_1k"] for r in priced],  # type: ignore[index]
                 "y": [r.score * 100 for r in priced],
                 "text": [r.entry for r in priced],
@@ -81,7 +90,7 @@ def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": "帕累托前沿 / Pareto front",
+                "name": i18n.gettext(lang, "帕累托前沿"),
                 "x": [r.service["cost_per_1k"] for r in front],  # type: ignore[index]
                 "y": [r.score * 100 for r in front],
                 "line": {"color": "#c2410c", "dash": "dot"},
@@ -90,7 +99,7 @@ def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
         ],
         "layout": {
             "title": {"text": title},
-            "xaxis": {"title": {"text": "每千样本成本（元）/ cost per 1,000 samples (¥)"}},
+            "xaxis": {"title": {"text": i18n.gettext(lang, "每千样本成本（元）")}},
             "yaxis": {"title": {"text": "%"}},
             "margin": {"l": 50, "r": 20, "t": 40, "b": 50},
             "height": 320,
@@ -100,10 +109,15 @@ def cost_figure(rows: Sequence[BoardRow], title: str) -> dict[str, Any] | None:
 
 
 def report_data(
-    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    data_dir: Path | None = None,
+    lang: i18n.Language = "zh",
 ) -> dict[str, Any]:
-    """Everything the report shows, as the actor may see it; with ``data_dir`` (where the
-    submissions' outputs are), a vision stage's gallery of examples (operators only)."""
+    """Everything the report shows, as the actor may see it, its charts' words in ``lang``;
+    with ``data_dir`` (where the submissions' outputs are), a vision stage's gallery of
+    examples (operators only)."""
     full = can_read_race_report(actor, challenge.organisation_id)
     stages = []
     for stage in challenge.stages:
@@ -115,6 +129,7 @@ def report_data(
         )
         perf = perf_view(stage)
         shown = None if perf else final or public  # a perf stage has its own board and chart
+        titles = stage_titles(stage.name, final is not None, lang)
         stages.append(
             {
                 "id": stage.id,
@@ -130,16 +145,10 @@ def report_data(
                 "final": final.to_json() if final else None,
                 "perf": perf,
                 "gallery": stage_gallery(session, actor, stage, data_dir) if data_dir else [],
-                "figure": scores_figure(
-                    shown.board.rows, f"{stage.name}（{'最终' if final else '公开'}）"
-                )
+                "figure": scores_figure(shown.board.rows, titles[0])
                 if shown and shown.rows
                 else None,
-                "cost_figure": cost_figure(
-                    shown.board.rows, f"{stage.name}：质量—成本 / quality against cost"
-                )
-                if shown
-                else None,
+                "cost_figure": cost_figure(shown.board.rows, titles[1], lang) if shown else None,
             }
         )
     events = [

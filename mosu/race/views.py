@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu import race as races
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import (
@@ -41,7 +42,7 @@ from mosu.permissions import (
 )
 from mosu.race.gallery import sample_images
 from mosu.race.perf import perf_section, perf_view
-from mosu.race.report import cost_figure, report_data, scores_figure
+from mosu.race.report import cost_figure, report_data, scores_figure, stage_titles
 from mosu.race.schemas import (
     BoardOut,
     EntryOut,
@@ -278,10 +279,14 @@ def full_report(
 
 
 def race_report(
-    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    data_dir: Path | None = None,
+    lang: i18n.Language = "zh",
 ) -> dict[str, Any]:
     """The race report page's data, filtered for the reader (full for operators, issuer)."""
-    return report_data(session, actor, challenge, data_dir)
+    return report_data(session, actor, challenge, data_dir, lang)
 
 
 def dataset_versions(session: Session) -> list[tuple[int, str]]:
@@ -294,7 +299,9 @@ def dataset_versions(session: Session) -> list[tuple[int, str]]:
     return [(vid, f"{name} v{number}") for vid, name, number in rows]
 
 
-def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[dict[str, Any]]:
+def stage_views(
+    session: Session, actor: Actor, challenge: Challenge, lang: i18n.Language = "zh"
+) -> list[dict[str, Any]]:
     """Each stage of the race page: status, rule, contamination warning, boards and chart."""
     out = []
     for stage in challenge.stages:
@@ -323,7 +330,7 @@ def stage_views(session: Session, actor: Actor, challenge: Challenge) -> list[di
                 if shown and shown.rows
                 else None,
                 "cost_figure": cost_figure(
-                    shown.board.rows, f"{stage.name}：质量—成本 / quality against cost"
+                    shown.board.rows, stage_titles(stage.name, final is not None, lang)[1], lang
                 )
                 if shown
                 else None,

@@ -68,7 +68,7 @@ def _race_page(
     operator = can_run_race(actor)
     context: dict[str, Any] = {
         "c": challenge,
-        "stages": views.stage_views(session, actor, challenge),
+        "stages": views.stage_views(session, actor, challenge, language(request)),
         "entries": races.entries_of(session, challenge.id),
         "teams": views.team_views(
             session, actor, challenge, request.app.state.settings.submission_failure_limit
@@ -479,8 +479,8 @@ def report(
     ``?download=1`` gives one self-contained HTML file (plotly.js's cartesian bundle and
     mosu.js inlined)."""
     challenge = views.visible_challenge(session, actor, challenge_id)
-    data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir)
     lang = language(request)
+    data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir, lang)
 
     def action_label(name: str) -> str:  # an audit entry's action, in the reader's language
         return i18n.gettext(lang, ACTION_LABELS.get(name, name))

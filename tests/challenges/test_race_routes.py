@@ -116,6 +116,7 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
     for text in (zh, en):
         for code in ("<td>cut</td>", "<td>active</td>", "start_race", "None →", "→ racing"):
             assert code not in text, code
+    assert "(final)" in en and "(final)" not in zh  # the chart's title too
     for client in (a, b, public, demand, operator):
         client.close()
 

@@ -49,4 +49,9 @@ MESSAGES: dict[str, str] = {
     "平台签名链接，15 分钟有效（端点须能访问本站）": (
         "Signed platform links, valid 15 minutes (the endpoint must reach this site)"
     ),
+    "{stage}（最终）": "{stage} (final)",
+    "{stage}（公开）": "{stage} (public part)",
+    "{stage}：质量—成本": "{stage}: quality against cost",
+    "每千样本成本（元）": "Cost per 1,000 samples (¥)",
+    "帕累托前沿": "Pareto front",
 }
