@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 from sqlalchemy.orm import Session
@@ -117,6 +118,14 @@ def test_a_race_over_http_keeps_each_team_to_its_own(
         for code in ("<td>cut</td>", "<td>active</td>", "start_race", "None →", "→ racing"):
             assert code not in text, code
     assert "(final)" in en and "(final)" not in zh  # the chart's title too
+    # the published rules in one language: on the race page and in the report's stage line
+    race_url = f"{live.url}/challenges/{race.challenge.id}/race"
+    page_zh = httpx.get(race_url, timeout=30).text
+    page_en = httpx.get(race_url, cookies={"lang": "en"}, timeout=30).text
+    for text, rule in ((page_zh, "前 1 名晋级"), (page_en, "top 1 go on")):
+        assert re.findall(r'<span class="rule">(.*?)</span>', text) == [rule]
+    for text, rule in ((zh, "前 1 名晋级"), (en, "top 1 go on")):
+        assert f"{rule} · " in text and " / " not in text.split(f"{rule} · ", 1)[0][-60:]
     for client in (a, b, public, demand, operator):
         client.close()
 
