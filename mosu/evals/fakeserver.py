@@ -56,12 +56,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, cast
 
 from mosu.evals import aio
 from mosu.evals.images import ImageError, fetch_linked_images, linked_images, read_content
+
+if TYPE_CHECKING:
+    import aiohttp
 
 FAULTS = ("rate_limit", "server_error", "timeout", "malformed", "empty", "disconnect")
 # the reference and the answer in a prompt rendered from mosu.evals.scorers.JUDGE_TEMPLATE
@@ -161,7 +162,9 @@ class FakeServer:
         """``content`` with each linked image fetched and put in as a ``data:`` URL;
         :class:`ImageError` for a link that does not answer 200 with an image within
         :data:`~mosu.evals.images.MAX_BYTES`."""
-        if self._client is None:
+        if self._client is None:  # aiohttp is imported by the first linked image, not at start
+            import aiohttp
+
             self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         content, fetched = await fetch_linked_images(self._client, content)
         self.fetched += fetched
