@@ -61,7 +61,9 @@ def test_step_figures_follow_the_servers_latency_and_token_rate() -> None:
         assert step.output_tokens_mean == len(ANSWER)
         assert all(r.ttft is not None and r.ttft >= LATENCY for r in step.records)
         assert all(r.latency >= LATENCY + (len(ANSWER) - 1) / RATE for r in step.records)
-        assert step.tpot_mean is not None and step.tpot_mean >= 0.9 / RATE
+        # no lower bound on TPOT: a first token read late (a loaded client) shortens the
+        # gap to the last one; the latency bound above is the server's schedule
+        assert step.tpot_mean is not None and step.tpot_mean > 0
         by_hand = [(r.latency - (r.ttft or 0)) / (len(ANSWER) - 1) for r in step.records]
         assert step.tpot_mean == pytest.approx(float(np.mean(by_hand)))
         assert step.tpot_p50 == pytest.approx(float(np.percentile(by_hand, 50)))
