@@ -50,12 +50,12 @@ from mosu.core.settings import Settings
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.demo import review as demo_review
 from mosu.demo.loader import HOTLINE_DATASET
-from mosu.demo.race import demo_endpoint, fake_endpoints, run_submissions
+from mosu.demo.race import demo_endpoint, fake_endpoints, model_ids, run_submissions
 from mosu.demo.vision import build_vision
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor, Role
-from mosu.registry.models import Model, Organisation
+from mosu.registry.models import Organisation
 from mosu.review.decision import combined_table, decide_combined
 from mosu.review.results import panel_results
 from mosu.review.rubric import set_rubric
@@ -110,20 +110,6 @@ def _organisation(session: Session, name: str) -> int:
     if org_id is None:
         raise LookupError(f"the demo community has no organisation {name}")
     return org_id
-
-
-def _models(session: Session, organisation_ids: list[int], names: list[str]) -> list[int]:
-    found = dict(
-        session.execute(
-            select(Model.name, Model.id).where(
-                Model.organisation_id.in_(organisation_ids), Model.name.in_(names)
-            )
-        ).all()
-    )
-    missing = sorted(set(names) - set(found))
-    if missing:
-        raise LookupError(f"the demo community has no models {missing}")
-    return [found[n] for n in names]
 
 
 def _hotline_version(session: Session) -> DatasetVersion:
@@ -197,7 +183,7 @@ def _apply(
         data=ApplicationIn(
             proposal=spec["proposal"],
             member_ids=members,
-            model_ids=_models(session, [applicant.organisation_id, *members], spec["models"]),
+            model_ids=model_ids(session, [applicant.organisation_id, *members], spec["models"]),
         ),
         data_dir=settings.data_dir,
         max_bytes=settings.max_upload_mb * 1024 * 1024,
@@ -377,7 +363,7 @@ def _register_endpoints(
             continue
         actor, ep = actors[spec["applicant"]], spec["endpoint"]
         assert actor.organisation_id is not None
-        model_id = _models(session, [actor.organisation_id], spec["models"][:1])[0]
+        model_id = model_ids(session, [actor.organisation_id], spec["models"][:1])[0]
         url = flaky if ep.get("flaky") else steady
         endpoints[entry.id] = demo_endpoint(
             session, actor, model_id, ep, url, box=box, policy=policy

@@ -36,6 +36,7 @@ from mosu.jobs.models import Job, JobState
 from mosu.jobs.worker import Worker, WorkerPool, default_worker_id
 from mosu.permissions import Actor
 from mosu.registry.endpoints import create_endpoint, endpoint_secrets
+from mosu.registry.models import Model
 from mosu.registry.schemas import EndpointIn
 
 FLAKY_FAULTS = {"rate_limit": 0.06, "server_error": 0.06, "timeout": 0.03}
@@ -85,6 +86,22 @@ def fake_endpoints(
 
     with ExitStack() as stack:
         yield serve(stack, {}, ports[0]), serve(stack, FLAKY_FAULTS, ports[1])
+
+
+def model_ids(session: Session, organisation_ids: list[int], names: list[str]) -> list[int]:
+    """The ids of the models ``names`` (in that order) of the organisations ``organisation_ids``;
+    :class:`LookupError` for a name the demo community lacks."""
+    found = dict(
+        session.execute(
+            select(Model.name, Model.id).where(
+                Model.organisation_id.in_(organisation_ids), Model.name.in_(names)
+            )
+        ).all()
+    )
+    missing = sorted(set(names) - set(found))
+    if missing:
+        raise LookupError(f"the demo community has no models {missing}")
+    return [found[n] for n in names]
 
 
 def demo_endpoint(

@@ -40,13 +40,13 @@ from mosu.corpus.models import DatasetVersion
 from mosu.corpus.readers import Part as ImportPart
 from mosu.corpus.schemas import DatasetIn, ImportOptions, Roles
 from mosu.demo import parts as demo_parts
-from mosu.demo.race import demo_endpoint, run_submissions
+from mosu.demo.race import demo_endpoint, model_ids, run_submissions
 from mosu.evals import FakeConfig, serve_in_thread
 from mosu.evals.fakeserver import image_key
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.jobs.worker import Worker
 from mosu.permissions import Actor
-from mosu.registry.models import Model, Organisation
+from mosu.registry.models import Organisation
 from mosu.scenarios.schemas import ScenarioIn
 from mosu.scenarios.service import create_scenario
 
@@ -131,18 +131,14 @@ def _shortlist(
     made = []
     for spec in story["applications"]:
         applicant = actors[spec["applicant"]]
-        model_ids = session.scalars(
-            select(Model.id).where(
-                Model.organisation_id == applicant.organisation_id,
-                Model.name.in_(spec["models"]),
-            )
-        ).all()
+        assert applicant.organisation_id is not None
+        models = model_ids(session, [applicant.organisation_id], spec["models"])
         made.append(
             applications.apply(
                 session,
                 actor=applicant,
                 challenge_id=challenge.id,
-                data=ApplicationIn(proposal=spec["proposal"], model_ids=list(model_ids)),
+                data=ApplicationIn(proposal=spec["proposal"], model_ids=models),
                 data_dir=settings.data_dir,
                 max_bytes=settings.max_upload_mb * 1024 * 1024,
             )
@@ -205,11 +201,7 @@ def _endpoints(
     for spec in story["applications"]:
         actor, ep = actors[spec["applicant"]], spec["endpoint"]
         assert actor.organisation_id is not None
-        model_id = session.scalars(
-            select(Model.id).where(
-                Model.organisation_id == actor.organisation_id, Model.name == spec["models"][0]
-            )
-        ).one()
+        [model_id] = model_ids(session, [actor.organisation_id], spec["models"][:1])
         made[spec["applicant"]] = demo_endpoint(
             session, actor, model_id, ep, url, box=box, policy=policy
         )
