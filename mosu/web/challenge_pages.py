@@ -26,7 +26,7 @@ from mosu.race.results import challenge_outcome
 from mosu.registry.lookups import filed_model_ids
 from mosu.scenarios.service import get_scenario
 from mosu.web import decision_pages
-from mosu.web.challenge_labels import ACTION_LABELS, FIELDS, TRANSITION_LABELS
+from mosu.web.challenge_labels import FIELDS, TRANSITION_LABELS
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.flash import flash
 from mosu.web.forms import (
@@ -51,12 +51,8 @@ SupplierActor = Annotated[Actor, Depends(require(roles(Role.supplier)))]
 def _common(request: Request) -> dict[str, Any]:
     lang = language(request)
 
-    def action_label(name: str) -> str:
-        return i18n.gettext(lang, ACTION_LABELS.get(name, name))
-
     return {
         "local": lambda message: i18n.local_message(message, lang),
-        "action_label": action_label,
         "ChallengeKind": ChallengeKind,
         "ChallengeState": ChallengeState,
         "ApplicationState": ApplicationState,

@@ -33,7 +33,6 @@ from mosu.race.entries import shown_state
 from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
 from mosu.web.assets import assets
-from mosu.web.challenge_labels import ACTION_LABELS
 from mosu.web.confirm import confirm_page, confirmed
 from mosu.web.flash import flash
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
@@ -481,17 +480,7 @@ def report(
     challenge = views.visible_challenge(session, actor, challenge_id)
     lang = language(request)
     data = views.race_report(session, actor, challenge, request.app.state.settings.data_dir, lang)
-
-    def action_label(name: str) -> str:  # an audit entry's action, in the reader's language
-        return i18n.gettext(lang, ACTION_LABELS.get(name, name))
-
-    context = {
-        "r": data,
-        "c": challenge,
-        "standalone": download,
-        "action_label": action_label,
-        "ChallengeState": ChallengeState,
-    }
+    context = {"r": data, "c": challenge, "standalone": download, "ChallengeState": ChallengeState}
     if not download:
         return render(request, "races/report.html", context, actor=actor, session=session)
     html = env.get_template("races/report.html").render(

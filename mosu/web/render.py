@@ -34,6 +34,7 @@ from mosu.permissions import (
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.web import flash, formats
 from mosu.web.assets import static_url
+from mosu.web.challenge_labels import ACTION_LABELS
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -61,6 +62,12 @@ def _when(context: Context, moment: Any) -> str:
 
 
 @pass_context
+def _action_label(context: Context, action: str) -> str:
+    """An audit entry's action (``start_race``) in the reader's language."""
+    return i18n.gettext(context["lang"], ACTION_LABELS.get(action, action))
+
+
+@pass_context
 def _money(context: Context, fen: int | None, cents: bool = True) -> Markup:
     """An amount (fen) for a table cell: 万 in Chinese from ¥10,000 on, exact on hover."""
     return formats.money(fen, context["lang"], cents=cents)
@@ -83,6 +90,7 @@ env = Environment(
 )
 env.globals.update(
     _=_gettext,
+    action_label=_action_label,
     label=_label,
     local=_local,
     money=_money,
