@@ -206,18 +206,19 @@ def read_content(content: Any) -> tuple[str, list[str]]:
     return "".join(texts), digests
 
 
+def _link(part: Any) -> str | None:
+    """The ``http(s)`` address of an ``image_url`` part, else ``None``."""
+    if not isinstance(part, dict) or part.get("type") != "image_url":
+        return None
+    url = part["image_url"].get("url") if isinstance(part.get("image_url"), dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
 def linked_images(content: Any) -> list[str]:
     """The ``http(s)`` addresses of the image parts of a message's content."""
     if not isinstance(content, list):
         return []
-    urls = [
-        part["image_url"].get("url")
-        for part in content
-        if isinstance(part, dict)
-        and part.get("type") == "image_url"
-        and isinstance(part.get("image_url"), dict)
-    ]
-    return [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
+    return [url for part in content if (url := _link(part)) is not None]
 
 
 async def fetch_linked_images(
@@ -231,7 +232,7 @@ async def fetch_linked_images(
     out: list[Any] = []
     fetched = 0
     for part in content:
-        url = part["image_url"]["url"] if linked_images([part]) else None
+        url = _link(part)
         if url is None:
             out.append(part)
             continue
