@@ -23,6 +23,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.money import fmt_yuan
 from mosu.desk.schemas import LIMIT, DeskItem, DeskSection
+from mosu.i18n import N_
 from mosu.jobs.models import Job, JobState
 from mosu.race.stages import SUBMISSION_JOB
 from mosu.review.models import MemberState, Panel, PanelMember, PanelState
@@ -56,7 +57,7 @@ def applications_to_decide(session: Session) -> DeskSection:
         )
         for app_id, at, _cid, title in rows
     ]
-    return DeskSection(key="applications", title="待审核的揭榜申请", count=n, items=items)
+    return DeskSection(key="applications", title=N_("待审核的揭榜申请"), count=n, items=items)
 
 
 def voucher_reviews(session: Session) -> DeskSection:
@@ -88,7 +89,11 @@ def voucher_reviews(session: Session) -> DeskSection:
         for vid, name, fen, status, at in rows
     ]
     return DeskSection(
-        key="vouchers", title="待审核的券申请", count=n, items=items, link="/supply/applications"
+        key="vouchers",
+        title=N_("待审核的券申请"),
+        count=n,
+        items=items,
+        link="/supply/applications",
     )
 
 
@@ -116,7 +121,7 @@ def panels_incomplete(session: Session) -> DeskSection:
         )
         for cid, title, size, sure, deadline in rows
     ]
-    return DeskSection(key="panels", title="未完成的评审组", count=n, items=items)
+    return DeskSection(key="panels", title=N_("未完成的评审组"), count=n, items=items)
 
 
 def stages_closing(session: Session) -> DeskSection:
@@ -138,7 +143,7 @@ def stages_closing(session: Session) -> DeskSection:
         )
         for cid, title, name, closes in rows
     ]
-    return DeskSection(key="stages", title="72 小时内截止的赛马阶段", count=n, items=items)
+    return DeskSection(key="stages", title=N_("72 小时内截止的赛马阶段"), count=n, items=items)
 
 
 def failures(session: Session) -> DeskSection:
@@ -174,7 +179,9 @@ def failures(session: Session) -> DeskSection:
         )
         for jid, kind, error, at in jobs
     ]
-    return DeskSection(key="failures", title="失败的提交与任务", count=n_subs + n_jobs, items=items)
+    return DeskSection(
+        key="failures", title=N_("失败的提交与任务"), count=n_subs + n_jobs, items=items
+    )
 
 
 def interest_waiting(session: Session) -> DeskSection:
@@ -195,7 +202,7 @@ def interest_waiting(session: Session) -> DeskSection:
         )
         for sid, title, k, at in rows
     ]
-    return DeskSection(key="interest", title="等待对接的场景意向", count=n, items=items)
+    return DeskSection(key="interest", title=N_("等待对接的场景意向"), count=n, items=items)
 
 
 def operator_sections(session: Session) -> list[DeskSection]:

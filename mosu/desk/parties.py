@@ -20,6 +20,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.desk.operator import counted
 from mosu.desk.schemas import LIMIT, DeskItem, DeskSection
+from mosu.i18n import N_
 from mosu.permissions import Actor
 from mosu.race.submissions import quota
 from mosu.scenarios.models import Scenario
@@ -37,7 +38,7 @@ def my_applications(session: Session, organisation_id: int) -> DeskSection:
         DeskItem(title=title, link=f"/applications/{aid}", badge=state, when=clock.local(at))
         for aid, state, title, at in rows
     ]
-    return DeskSection(key="applications", title="我的揭榜申请", count=n, items=items)
+    return DeskSection(key="applications", title=N_("我的揭榜申请"), count=n, items=items)
 
 
 def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskSection]:
@@ -82,9 +83,9 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
     ]
     return (
         DeskSection(
-            key="submissions", title="我的赛马提交", count=len(open_rows), items=submissions
+            key="submissions", title=N_("我的赛马提交"), count=len(open_rows), items=submissions
         ),
-        DeskSection(key="deadlines", title="截止时间", count=len(rows), items=deadlines),
+        DeskSection(key="deadlines", title=N_("截止时间"), count=len(rows), items=deadlines),
     )
 
 
@@ -105,11 +106,11 @@ def fitting_opportunities(session: Session, actor: Actor, organisation_id: int) 
     ]
     return DeskSection(
         key="opportunities",
-        title="适合我的场景",
+        title=N_("适合我的场景"),
         count=len(found),
         items=items,
         link="/opportunities",
-        empty="暂无匹配的场景",
+        empty=N_("暂无匹配的场景"),
     )
 
 
@@ -149,7 +150,7 @@ def demand_sections(session: Session, organisation_id: int) -> list[DeskSection]
     return [
         DeskSection(
             key="scenarios",
-            title="我的场景",
+            title=N_("我的场景"),
             count=n_scenarios,
             link="/scenarios/new",
             items=[
@@ -164,7 +165,7 @@ def demand_sections(session: Session, organisation_id: int) -> list[DeskSection]
         ),
         DeskSection(
             key="interest",
-            title="收到的承接意向",
+            title=N_("收到的承接意向"),
             count=n_received,
             items=[
                 DeskItem(title=t, link=f"/scenarios/{sid}/matches", when=clock.local(at))
@@ -173,7 +174,7 @@ def demand_sections(session: Session, organisation_id: int) -> list[DeskSection]
         ),
         DeskSection(
             key="challenges",
-            title="我的榜单",
+            title=N_("我的榜单"),
             count=n_challenges,
             items=[
                 DeskItem(title=t, link=f"/challenges/{cid}", badge=state)

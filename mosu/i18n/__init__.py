@@ -1,46 +1,32 @@
-"""Languages of the web UI: Chinese source strings, English translations, enum labels.
+"""Languages of the web UI: gettext catalogues, enum labels.
 
-Pages are written in Chinese; :data:`CATALOGUE` maps each Chinese string to its English
-form (the messages live in :mod:`mosu.i18n.messages`, one module per area). Each domain
-registers the labels of its enums in both languages with :func:`register_labels` (see
-``mosu/<domain>/labels.py``), so this package imports no domain; :func:`parse_label` reads a
-label in either language back into its member, so a spreadsheet may say 北斗七星,
-Big Dipper or ``core``.
+Pages and code are written in Chinese; the text a reader sees comes from the gettext
+catalogues in ``mosu/i18n/locale/<locale>/LC_MESSAGES/mosu.po`` (``zh_CN`` and ``en``),
+which ``scripts/catalogues.sh`` extracts from the templates and the code with Babel. A string
+that is written in one place and translated in another is marked with :func:`N_` where it is
+written. Each domain registers the labels of its enums in both languages with
+:func:`register_labels` (see ``mosu/<domain>/labels.py``), so this package imports no domain;
+:func:`parse_label` reads a label in either language back into its member, so a spreadsheet
+may say 北斗七星, Big Dipper or ``core``.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal, TypeVar
 
-from mosu.i18n.messages import (
-    arena_images,
-    arena_matching,
-    arena_ratings,
-    challenges,
-    community,
-    desk,
-    grading,
-    images,
-    match_strength,
-    notices,
-    ops,
-    perf,
-    public_arena,
-    race_ui,
-    review_decision,
-    review_panel,
-    review_pool,
-    site,
-    supply,
-    voucher_form,
-)
+from babel.messages.pofile import read_po
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 LANG_COOKIE = "lang"
 HTML_LANG: Mapping[Language, str] = {"zh": "zh-CN", "en": "en"}
+LOCALES: Mapping[Language, str] = {"zh": "zh_CN", "en": "en"}
+"""The gettext locale of each language's catalogue."""
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "mosu"
 E = TypeVar("E", bound=enum.Enum)
 
 _ENUM_LABELS: dict[tuple[type[enum.Enum], object], tuple[str, str]] = {}
@@ -48,52 +34,45 @@ _ENUM_LABELS: dict[tuple[type[enum.Enum], object], tuple[str, str]] = {}
 and ``ScenarioStatus.open`` would share a key of their own."""
 
 
-def _merge(*parts: Mapping[str, str]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for part in parts:
-        twice = merged.keys() & part.keys()
-        if twice:
-            raise ValueError(f"translated twice: {sorted(twice)}")
-        merged.update(part)
-    return merged
+def catalogue_path(lang: Language) -> Path:
+    """The ``.po`` file of ``lang``'s catalogue."""
+    return LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-CATALOGUE: Mapping[str, str] = _merge(
-    site.MESSAGES,
-    challenges.MESSAGES,
-    supply.MESSAGES,
-    arena_matching.MESSAGES,
-    arena_images.MESSAGES,
-    arena_ratings.MESSAGES,
-    perf.MESSAGES,
-    review_decision.MESSAGES,
-    grading.MESSAGES,
-    images.MESSAGES,
-    review_pool.MESSAGES,
-    review_panel.MESSAGES,
-    desk.MESSAGES,
-    race_ui.MESSAGES,
-    public_arena.MESSAGES,
-    voucher_form.MESSAGES,
-    notices.MESSAGES,
-    ops.MESSAGES,
-    match_strength.MESSAGES,
-    community.MESSAGES,
-)
+def _load(lang: Language) -> dict[str, str]:
+    """``lang``'s translations, source text to shown text; fuzzy and empty ones are left out."""
+    with catalogue_path(lang).open("rb") as f:
+        catalogue = read_po(f, locale=LOCALES[lang], domain=DOMAIN)
+    return {
+        str(m.id): str(m.string)
+        for m in catalogue
+        if m.id and isinstance(m.id, str) and m.string and not m.fuzzy
+    }
+
+
+CATALOGUES: Mapping[Language, Mapping[str, str]] = {lang: _load(lang) for lang in LANGUAGES}
+CATALOGUE: Mapping[str, str] = CATALOGUES["en"]
+"""The English catalogue: Chinese source text to English."""
+
+
+def N_(text: str, /) -> str:
+    """Mark ``text`` for the catalogues where it is written; it is translated where it is shown."""
+    return text
+
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {
-    "missing": "此项必填",
-    "string_too_short": "不能为空",
-    "string_too_long": "内容过长",
-    "too_short": "至少选择一项",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "float_parsing": "须为数字",
-    "int_parsing": "须为整数",
-    "greater_than": "数值超出范围",
-    "greater_than_equal": "数值超出范围",
-    "less_than": "数值超出范围",
-    "enum": "选项无效",
+    "missing": N_("此项必填"),
+    "string_too_short": N_("不能为空"),
+    "string_too_long": N_("内容过长"),
+    "too_short": N_("至少选择一项"),
+    "date_from_datetime_parsing": N_("日期格式应为 YYYY-MM-DD"),
+    "date_parsing": N_("日期格式应为 YYYY-MM-DD"),
+    "float_parsing": N_("须为数字"),
+    "int_parsing": N_("须为整数"),
+    "greater_than": N_("数值超出范围"),
+    "greater_than_equal": N_("数值超出范围"),
+    "less_than": N_("数值超出范围"),
+    "enum": N_("选项无效"),
 }
 
 
@@ -107,8 +86,7 @@ def normalise(code: str | None, default: Language = "zh") -> Language:
 
 def gettext(lang: Language, text: str, /, **params: object) -> str:
     """``text`` (a Chinese source string) in ``lang``, with ``{name}`` fields filled in."""
-    if lang == "en":
-        text = CATALOGUE.get(text, text)
+    text = CATALOGUES[lang].get(text, text)
     return text.format(**params) if params else text
 
 

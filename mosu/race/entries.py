@@ -13,6 +13,7 @@ from mosu.challenges.models import (
     EntryState,
 )
 from mosu.core.errors import Conflict, Invalid
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_see_entry
 
 
@@ -71,8 +72,8 @@ BEFORE_RACE = frozenset({ChallengeState.draft, ChallengeState.open, ChallengeSta
 _FINAL_STATE = {
     EntryState.cut: "已淘汰",
     EntryState.winner: "揭榜成功",
-    EntryState.withdrawn: "已退出",
-    EntryState.not_selected: "未入选",
+    EntryState.withdrawn: N_("已退出"),
+    EntryState.not_selected: N_("未入选"),
 }
 
 
@@ -83,7 +84,7 @@ def shown_state(entry: Entry, challenge_state: ChallengeState) -> str:
     if entry.state is not EntryState.active:
         return _FINAL_STATE[entry.state]
     if challenge_state in BEFORE_RACE:
-        return "待开赛"
+        return N_("待开赛")
     if challenge_state is ChallengeState.racing:
-        return "比赛中"
-    return "未入选"
+        return N_("比赛中")
+    return N_("未入选")

@@ -28,7 +28,11 @@ from mosu.race.scoring import BoardRow
 
 def stage_titles(stage_name: str, final: bool, lang: i18n.Language) -> tuple[str, str]:
     """The titles of a stage's score chart and quality-cost chart, in ``lang``."""
-    board = i18n.gettext(lang, "{stage}（最终）" if final else "{stage}（公开）", stage=stage_name)
+    board = (
+        i18n.gettext(lang, "{stage}（最终）", stage=stage_name)
+        if final
+        else i18n.gettext(lang, "{stage}（公开）", stage=stage_name)
+    )
     return board, i18n.gettext(lang, "{stage}：质量—成本", stage=stage_name)
 
 

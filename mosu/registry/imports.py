@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.core.limits import ReadLimits
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_bulk_import, ensure
 from mosu.registry.columns import (
     COLUMNS,
@@ -205,7 +206,7 @@ def _read_header(
 
 _REASONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "missing": lambda ctx: "必填，不能为空",
-    "string_too_short": lambda ctx: "不能为空",
+    "string_too_short": lambda ctx: N_("不能为空"),
     "too_short": lambda ctx: "至少填写一项",
     "string_too_long": lambda ctx: f"过长，最多 {ctx.get('max_length')} 个字符",
     "greater_than": lambda ctx: f"应大于 {ctx.get('gt')}",

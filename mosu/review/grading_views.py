@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, Stage, StageState
 from mosu.core.errors import NotFound
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_run_race
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.race.views import visible_stage
@@ -217,7 +218,7 @@ def to_grade(session: Session, actor: Actor) -> QueueSection:
         for row in grading_queue(session, actor=actor)
         if row.graded < row.items
     ]
-    return QueueSection(key="grade", title="待复核的赛马答案", items=items)
+    return QueueSection(key="grade", title=N_("待复核的赛马答案"), items=items)
 
 
 def stage_grading(session: Session, *, actor: Actor, stage_id: int, data_dir: Path) -> StageGrading:

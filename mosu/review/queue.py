@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
+from mosu.i18n import N_
 from mosu.permissions import Actor
 from mosu.review.models import MemberState, Panel, PanelMember, PanelState
 from mosu.review.panels import past_deadline
@@ -79,7 +80,7 @@ def awaiting_confirmation(session: Session, actor: Actor) -> QueueSection:
         )
         for seat in _open_seats(session, actor, MemberState.invited)
     ]
-    return QueueSection(key="confirm", title="待确认的评审", items=items)
+    return QueueSection(key="confirm", title=N_("待确认的评审"), items=items)
 
 
 @register_section
@@ -97,7 +98,7 @@ def to_score(session: Session, actor: Actor) -> QueueSection:
                     overdue=past_deadline(seat.panel),
                 )
             )
-    return QueueSection(key="score", title="待评分的申报材料", items=items)
+    return QueueSection(key="score", title=N_("待评分的申报材料"), items=items)
 
 
 def review_queue(session: Session, *, actor: Actor) -> list[QueueSection]:

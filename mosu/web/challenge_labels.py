@@ -3,26 +3,28 @@ Chinese, and the challenge form's fields; other page modules add their own actio
 
 from __future__ import annotations
 
+from mosu.i18n import N_
+
 TRANSITION_LABELS = {
-    "publish": "发布榜单",
-    "close_applications": "截止揭榜申请",
+    "publish": N_("发布榜单"),
+    "close_applications": N_("截止揭榜申请"),
     "start_race": "开始赛马",
-    "decide": "确认揭榜成功",
-    "start_delivery": "进入攻关",
-    "accept": "验收完成",
-    "close": "关闭榜单（未揭榜）",
+    "decide": N_("确认揭榜成功"),
+    "start_delivery": N_("进入攻关"),
+    "accept": N_("验收完成"),
+    "close": N_("关闭榜单（未揭榜）"),
 }
 ACTION_LABELS = {
     **TRANSITION_LABELS,
-    "created": "创建榜单草稿",
-    "application_submitted": "提交揭榜申请",
-    "application_withdrawn": "撤回揭榜申请",
-    "application_approved": "揭榜申请通过",
-    "application_rejected": "揭榜申请未通过",
+    "created": N_("创建榜单草稿"),
+    "application_submitted": N_("提交揭榜申请"),
+    "application_withdrawn": N_("撤回揭榜申请"),
+    "application_approved": N_("揭榜申请通过"),
+    "application_rejected": N_("揭榜申请未通过"),
     "application_shortlisted": "入围",
     "stage_added": "添加赛马阶段",
     "baseline_added": "添加平台基线",
-    "stage_closed": "阶段结束并淘汰",
+    "stage_closed": N_("阶段结束并淘汰"),
 }
 FIELDS = (
     "kind",

@@ -20,6 +20,7 @@ from mosu.challenges.models import ApplicationState, Challenge, ChallengeKind, C
 from mosu.challenges.schemas import MAX_MEMBERS, ApplicationIn, ChallengeIn, ChallengePatch
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError
 from mosu.deps import SessionDep, SettingsDep
+from mosu.i18n import N_
 from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race.results import challenge_outcome
@@ -303,8 +304,8 @@ def post_transition(
     if name == "publish" and not confirmed(form):
         return confirm_page(
             request, session, actor, form,
-            title="确认发布榜单",
-            message="榜单“{title}”将公开发布，开始接受揭榜申请。",
+            title=N_("确认发布榜单"),
+            message=N_("榜单“{title}”将公开发布，开始接受揭榜申请。"),
             params={"title": challenge.title},
             back=f"/challenges/{challenge.id}",
         )  # fmt: skip
@@ -321,7 +322,9 @@ def post_transition(
         )
     session.commit()
     flash(
-        request, "榜单状态已更新为：{state}", state=i18n.label(challenge.state, language(request))
+        request,
+        N_("榜单状态已更新为：{state}"),
+        state=i18n.label(challenge.state, language(request)),
     )
     return RedirectResponse(f"/challenges/{challenge.id}", status_code=303)
 
@@ -530,7 +533,7 @@ def decide(
             approve=text(form, "decision") == "approve",
             reason=text(form, "reason"),
         ),
-        done="已通过该申请" if text(form, "decision") == "approve" else "已驳回该申请",
+        done=N_("已通过该申请") if text(form, "decision") == "approve" else N_("已驳回该申请"),
     )
 
 
@@ -544,7 +547,7 @@ def shortlist(
         actor,
         application_id,
         lambda: decisions.shortlist(session, actor=actor, application_id=application_id),
-        done="已确定入围",
+        done=N_("已确定入围"),
     )
 
 

@@ -17,6 +17,7 @@ from mosu.challenges.models import Challenge, ChallengeState
 from mosu.challenges.schemas import ChallengeOut
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_manage_challenge
 from mosu.review.decision import combined_table, decide_combined
 from mosu.review.models import PanelState
@@ -198,12 +199,12 @@ def decide(
     if chosen and not confirmed(form):
         return confirm_page(
             request, session, actor, form,
-            title="确认揭榜单位",
-            message="将确定 {n} 个揭榜单位，榜单随即公布结果，未选中的参赛队记为未入选。",
+            title=N_("确认揭榜单位"),
+            message=N_("将确定 {n} 个揭榜单位，榜单随即公布结果，未选中的参赛队记为未入选。"),
             params={"n": len(chosen)},
             back=f"/challenges/{challenge_id}/decision",
         )  # fmt: skip
-    flash(request, "已确定揭榜单位")
+    flash(request, N_("已确定揭榜单位"))
     return _act(
         request,
         session,

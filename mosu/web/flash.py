@@ -26,11 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
 from mosu.core.settings import Settings
+from mosu.i18n import N_
 from mosu.public_cache import FLASH_COOKIE
 
 COOKIE_SECONDS = 120
 STATE_KEY = "mosu_flash"
-DONE = "操作已完成"
+DONE = N_("操作已完成")
 Level = Literal["success", "error", "info"]
 QUIET_PATHS = ("/login", "/logout", "/lang/", "/api/")
 """POSTs whose redirect needs no generic message (signing in and out, the API)."""

@@ -19,6 +19,7 @@ from mosu.accounts.deps import OperatorActor, PublicActor, require
 from mosu.challenges.catalogue import get_challenge
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.deps import SessionDep
+from mosu.i18n import N_
 from mosu.permissions import Actor, Role, can_manage_panels, roles
 from mosu.review import grading, grading_results, panels, scoring
 from mosu.review.models import MemberState, PanelState, Rubric
@@ -46,25 +47,25 @@ REFUSALS = (Invalid, Conflict, Forbidden, NotFound)
 # rubric's, the panel's, the shortlist's, the combined decision's and race grading's)
 ACTION_LABELS.update(
     {
-        "rubric_set": "发布评审细则",
-        "rubric_replaced": "修改评审细则",
-        "panel_drawn": "抽取评审专家组",
-        "panel_member_confirmed": "评审专家确认无利益冲突",
-        "panel_member_recused": "评审专家回避",
-        "panel_deadline_set": "设置评分截止时间",
-        "panel_closed": "结束专家评审",
-        "shortlist_confirmed": "确认专家组建议的入围名单",
-        "shortlist_departed": "不按专家组建议确定入围名单",
-        "combined_decided": "按综合评分规则确定揭榜单位",
-        "combined_departed": "不按综合评分规则确定揭榜单位",
+        "rubric_set": N_("发布评审细则"),
+        "rubric_replaced": N_("修改评审细则"),
+        "panel_drawn": N_("抽取评审专家组"),
+        "panel_member_confirmed": N_("评审专家确认无利益冲突"),
+        "panel_member_recused": N_("评审专家回避"),
+        "panel_deadline_set": N_("设置评分截止时间"),
+        "panel_closed": N_("结束专家评审"),
+        "shortlist_confirmed": N_("确认专家组建议的入围名单"),
+        "shortlist_departed": N_("不按专家组建议确定入围名单"),
+        "combined_decided": N_("按综合评分规则确定揭榜单位"),
+        "combined_departed": N_("不按综合评分规则确定揭榜单位"),
         grading_results.OPENED: "发起专家复核",
         grading.CLOSED: "结束专家复核",
     }
 )
 MEMBER_STATES = {
-    MemberState.invited: "专家待确认",
-    MemberState.confirmed: "已确认无利益冲突",
-    MemberState.recused: "专家已回避",
+    MemberState.invited: N_("专家待确认"),
+    MemberState.confirmed: N_("已确认无利益冲突"),
+    MemberState.recused: N_("专家已回避"),
 }
 
 
@@ -219,7 +220,7 @@ def _scores_from(form: FormData, rubric: Rubric | None) -> tuple[dict[str, float
         try:
             scores[key] = float(raw)
         except ValueError:
-            errors[key] = ["须为数字"]
+            errors[key] = [N_("须为数字")]
     return scores, errors
 
 

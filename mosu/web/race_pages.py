@@ -26,6 +26,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
 from mosu.deps import SessionDep, SettingsDep
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_read_race_report, can_run_race
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import builder, views
@@ -90,9 +91,9 @@ def _race_page(
             session, actor, challenge, request.app.state.settings.data_dir
         ),
         "rule_labels": {
-            CutRule.top_k: "前 k 名晋级",
-            CutRule.threshold: "得分达到阈值晋级",
-            CutRule.not_worse: "与最佳无显著差异者晋级",
+            CutRule.top_k: N_("前 k 名晋级"),
+            CutRule.threshold: N_("得分达到阈值晋级"),
+            CutRule.not_worse: N_("与最佳无显著差异者晋级"),
         },
     }
     return render(request, "races/race.html", context, actor=actor, session=session, status=status)
@@ -291,7 +292,7 @@ def start(
         lambda: races.start_race(
             session, actor=actor, challenge_id=challenge_id, reason=text(form, "reason")
         ),
-        done="赛马已开始",
+        done=N_("赛马已开始"),
     )
 
 
@@ -303,7 +304,7 @@ def decide(
     if ids and not confirmed(form):
         return confirm_page(
             request, session, actor, form,
-            title="确认揭榜单位",
+            title=N_("确认揭榜单位"),
             message="将确定 {n} 个揭榜单位，榜单随即公布结果，未选中的参赛队记为未入选。",
             params={"n": len(ids)},
             back=f"/challenges/{challenge_id}/race",
@@ -320,7 +321,7 @@ def decide(
             entry_ids=ids,
             reason=text(form, "reason"),
         ),
-        done="已确定揭榜单位",
+        done=N_("已确定揭榜单位"),
     )
 
 
@@ -337,8 +338,8 @@ def close(
     if clock.now() < stage.closes_at and not confirmed(form):
         return confirm_page(
             request, session, actor, form,
-            title="确认提前结束阶段",
-            message="阶段“{stage}”将提前结束：按公布的规则淘汰参赛队，之后不能再提交。",
+            title=N_("确认提前结束阶段"),
+            message=N_("阶段“{stage}”将提前结束：按公布的规则淘汰参赛队，之后不能再提交。"),
             params={"stage": stage.name},
             back=f"/challenges/{stage.challenge_id}/race#stage-{stage.position}",
         )  # fmt: skip
@@ -355,7 +356,7 @@ def close(
             reason=text(form, "reason"),
         ),
         anchor=f"#stage-{stage.position}",
-        done="阶段已结束",
+        done=N_("阶段已结束"),
     )
 
 

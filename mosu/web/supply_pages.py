@@ -23,6 +23,7 @@ from mosu.core.errors import MosuError
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
+from mosu.i18n import N_
 from mosu.permissions import (
     Actor,
     can_act_for_any_organisation,
@@ -428,8 +429,8 @@ def review_form(
         if decisions.is_large_approval(application, _money(form, "amount")):
             return confirm_page(
                 request, session, actor, form,
-                title="确认批准大额券申请",
-                message="将批准“{name}”的券申请，申请金额 ¥{amount}，达到大额确认标准。",
+                title=N_("确认批准大额券申请"),
+                message=N_("将批准“{name}”的券申请，申请金额 ¥{amount}，达到大额确认标准。"),
                 params={"name": application.applicant_name,
                         "amount": fmt_yuan(application.requested_fen)},
                 back=f"/supply/applications/{application_id}",

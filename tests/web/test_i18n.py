@@ -1,64 +1,75 @@
-"""The message catalogue and enum labels (mosu/i18n/) and their use in the templates."""
+"""The gettext catalogues and enum labels (mosu/i18n/) and their use in the templates and code."""
 
 from __future__ import annotations
 
-import ast
 import enum
 import re
-from pathlib import Path
 
 import pytest
 
-import mosu.web
 from mosu import i18n
 from mosu.challenges.models import ApplicationState, ChallengeKind, ChallengeState
+from mosu.i18n import catalogues
 from mosu.permissions import Role
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.scenarios.models import ScenarioStatus
 
-WEB = Path(mosu.web.__file__).parent
-_TEMPLATE_CALL = re.compile(r"""\b_\(\s*(["'])(.+?)\1""")
+UPDATE = "run `python -m mosu.i18n.catalogues` and translate in mosu/i18n/locale/en"
 
 
-def _template_strings() -> set[str]:
-    found: set[str] = set()
-    for path in (WEB / "templates").rglob("*.html"):
-        found.update(m.group(2) for m in _TEMPLATE_CALL.finditer(path.read_text("utf-8")))
-    return found
+@pytest.fixture(scope="module")
+def written() -> set[str]:
+    """Every string the templates and the code hand to the catalogues, as Babel extracts it."""
+    return {str(m.id) for m in catalogues.extract() if m.id}
 
 
-def _python_strings() -> set[str]:
-    """Literal texts passed to ``i18n.gettext(lang, …)`` or a ``partial`` of it in mosu/web."""
-    found: set[str] = set()
-    for path in WEB.glob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
-            if not isinstance(node, ast.Call):
-                continue
-            func = node.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            args = node.args[1:] if name == "gettext" else node.args if name == "t" else []
-            if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
-                found.add(args[0].value)
-    return found
+def test_the_extraction_finds_templates_code_and_markers(written: set[str]) -> None:
+    assert len(written) > 1000
+    assert "请选择文件" in written  # i18n.gettext(lang, …) in mosu/web
+    assert "按梯队" in written  # a t(…) partial
+    assert "生态概览" in written  # _(…) in a template
+    assert "72 小时内截止的赛马阶段" in written  # N_(…) where a desk section is written
+    assert "此项必填" in written  # pydantic's messages
 
 
-def test_every_template_string_has_an_english_translation() -> None:
-    strings = _template_strings()
-    assert len(strings) > 100
-    missing = sorted(s for s in strings if s not in i18n.CATALOGUE)
-    assert not missing, f"add to a mosu/i18n/messages module: {missing}"
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_each_catalogue_holds_exactly_the_strings_written(
+    written: set[str], lang: i18n.Language
+) -> None:
+    held = {str(m.id) for m in catalogues.read(lang) if m.id}
+    assert not sorted(written - held), f"not in {lang}'s catalogue: {UPDATE}"
+    assert not sorted(held - written), f"no longer written anywhere: {UPDATE}"
 
 
-def test_every_python_string_has_an_english_translation() -> None:
-    strings = _python_strings() | set(i18n._PYDANTIC_MESSAGES.values())
-    assert "请选择文件" in strings and "按梯队" in strings
-    missing = sorted(s for s in strings if s not in i18n.CATALOGUE)
-    assert not missing, f"add to a mosu/i18n/messages module: {missing}"
+def test_every_string_written_has_its_english(written: set[str]) -> None:
+    missing = sorted(s for s in written if s not in i18n.CATALOGUES["en"])
+    assert not missing, f"{UPDATE}: {missing}"
+    assert all(s in i18n.CATALOGUES["zh"] for s in written)
 
 
 def test_translations_keep_their_placeholders() -> None:
-    for zh, en in i18n.CATALOGUE.items():
-        assert set(re.findall(r"{(\w+)}", zh)) == set(re.findall(r"{(\w+)}", en)), zh
+    for lang in i18n.LANGUAGES:
+        for source, shown in i18n.CATALOGUES[lang].items():
+            assert set(re.findall(r"{(\w+)}", source)) == set(re.findall(r"{(\w+)}", shown)), source
+
+
+def test_an_untranslated_string_fails_the_check(tmp_path, monkeypatch) -> None:
+    """The update adds a new string to both catalogues: the Chinese as written, the English
+    empty, which the check reports (so a string cannot reach the English page untranslated)."""
+    package = tmp_path / "mosu"
+    for lang in i18n.LANGUAGES:
+        target = package / "i18n/locale" / i18n.LOCALES[lang] / "LC_MESSAGES"
+        target.mkdir(parents=True)
+        target.joinpath("mosu.po").write_bytes(i18n.catalogue_path(lang).read_bytes())
+    (package / "new.py").write_text('from mosu.i18n import N_\nTITLE = N_("新的标题")\n', "utf-8")
+    monkeypatch.setattr(catalogues, "PACKAGE", package)
+    monkeypatch.setattr(i18n, "LOCALE_DIR", package / "i18n/locale")
+    added = catalogues.update()
+    assert added == {"zh": ["新的标题"], "en": ["新的标题"]}
+    zh = {m.id: m.string for m in catalogues.read("zh")}
+    en = {m.id: m.string for m in catalogues.read("en")}
+    assert zh["新的标题"] == "新的标题" and en["新的标题"] == ""
+    assert "生态概览" not in zh  # only new.py is written in this package
 
 
 def test_a_label_must_cover_every_member() -> None:

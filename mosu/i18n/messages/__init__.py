@@ -1,1 +1,0 @@
-"""The English catalogue, one module per area of the site; :mod:`mosu.i18n` merges them."""
