@@ -15,14 +15,25 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mosu import __version__
+from mosu import __version__, i18n
 from mosu.accounts.routes import router as accounts_router
 from mosu.arena.routes import router as arena_router
 from mosu.board.routes import router as board_router
 from mosu.challenges.routes import router as challenges_router
 from mosu.core.credentials import CredentialBox
 from mosu.core.db import make_engine, make_sessionmaker
-from mosu.core.errors import MosuError, TooManyRequests, Unauthenticated
+from mosu.core.errors import (
+    DATABASE_BUSY,
+    HTTP_ERROR,
+    INTERNAL,
+    INVALID_REQUEST,
+    METHOD_NOT_ALLOWED,
+    OUT_OF_RANGE,
+    PAGE_NOT_FOUND,
+    MosuError,
+    TooManyRequests,
+    Unauthenticated,
+)
 from mosu.core.gate import DatabaseGate
 from mosu.core.metrics import instrument_pool
 from mosu.core.settings import Settings
@@ -47,12 +58,28 @@ from mosu.web.assets import StaticAssets, assets
 from mosu.web.compression import Compression
 from mosu.web.flash import FlashMiddleware
 from mosu.web.headers import SecurityHeaders
+from mosu.web.render import language
 
 API_PREFIX = "/api/v1"
 
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
+
+
+def api_language(request: Request) -> i18n.Language:
+    """The language of an API answer's messages: the ``lang`` cookie, else the first language
+    of ``Accept-Language`` mosu has, else the configured default."""
+    cookie = request.cookies.get(i18n.LANG_COOKIE)
+    if cookie in i18n.LANGUAGES:
+        return i18n.normalise(cookie)
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        for lang in i18n.LANGUAGES:
+            if tag == lang or tag.startswith(f"{lang}-"):
+                return lang
+    settings: Settings = request.app.state.settings
+    return settings.default_language
 
 
 def _error(status: int, code: str, message: str, details: object = None) -> JSONResponse:
@@ -62,19 +89,24 @@ def _error(status: int, code: str, message: str, details: object = None) -> JSON
     return JSONResponse({"error": body}, status_code=status)
 
 
+def _answer(request: Request, exc: MosuError) -> Response:
+    """``exc`` as the API's JSON error or as an error page, in the reader's language."""
+    if _is_api(request):
+        message = i18n.render(exc.text, api_language(request))
+        response: Response = _error(exc.status, exc.code, message, exc.details)
+    else:
+        response = pages.error_page(request, exc.status, exc.text)
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(MosuError)
     async def mosu_error(request: Request, exc: MosuError) -> Response:
         if isinstance(exc, Unauthenticated) and not _is_api(request):
             return pages.login_redirect(request)
-        response: Response = (
-            _error(exc.status, exc.code, exc.message, exc.details)
-            if _is_api(request)
-            else pages.error_page(request, exc.status, exc.message)
-        )
-        if isinstance(exc, TooManyRequests):
-            response.headers["Retry-After"] = str(exc.retry_after)
-        return response
+        return _answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -83,49 +115,40 @@ def _install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         if _is_api(request):
-            return _error(422, "invalid", "请求数据不合法 / invalid request", details)
-        return pages.error_page(request, 422, "; ".join(d["msg"] for d in details))
+            return _answer(request, INVALID_REQUEST(details=details))
+        lang = language(request)
+        shown = "; ".join(i18n.validation_message(str(d["type"]), d["msg"], lang) for d in details)
+        return pages.error_page(request, 422, shown)
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, exc: Exception) -> Response:
         """A number too large for the database's integers (SQLite raises OverflowError,
         PostgreSQL a DataError): no row can match it, and no row can hold it."""
-        message = "数值超出范围 / a value is out of range"
-        if _is_api(request):
-            return _error(422, "invalid", message)
-        return pages.error_page(request, 422, message)
+        return _answer(request, OUT_OF_RANGE())
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(PoolTimeout)
     async def database_busy(request: Request, exc: Exception) -> Response:
         """The last resort when the database does not answer in time (SQLite's write lock
         waited for past its limit, no connection free, the server gone): try again soon."""
-        message = "数据库繁忙，请稍后重试 / the database is busy, try again shortly"
-        if _is_api(request):
-            response: Response = _error(503, "unavailable", message)
-        else:
-            response = pages.error_page(request, 503, message)
+        response = _answer(request, DATABASE_BUSY())
         response.headers["Retry-After"] = "1"
         return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
         """Anything else: a 500 that names the request's id (its lines are in the log)."""
-        message = "服务器内部错误 / internal server error"
-        if _is_api(request):
-            response: Response = _error(500, "internal", message)
-        else:
-            response = pages.error_page(request, 500, message)
+        response = _answer(request, INTERNAL())
         response.headers["X-Request-ID"] = str(request.state._state.get("request_id", ""))
         return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        if _is_api(request):
-            return _error(exc.status_code, code, str(exc.detail))
-        return pages.error_page(request, exc.status_code, str(exc.detail))
+        known = {404: PAGE_NOT_FOUND, 405: METHOD_NOT_ALLOWED}.get(exc.status_code)
+        error = known() if known else HTTP_ERROR(status=exc.status_code)
+        error.status = exc.status_code
+        return _answer(request, error)
 
 
 ERROR_SCHEMA = {

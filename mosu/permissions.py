@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mosu.core.errors import Forbidden, Unauthenticated
+from mosu.core.errors import NOT_ALLOWED, SIGN_IN, Error, Forbidden
 
 
 class Role(enum.StrEnum):
@@ -63,9 +63,9 @@ class Requirement:
         if not self.authenticated:
             return
         if not actor.is_authenticated:
-            raise Unauthenticated("请先登录 / sign in first")
+            raise SIGN_IN()
         if self.roles and actor.role not in self.roles:
-            raise Forbidden("当前角色无权执行此操作 / your role may not do this")
+            raise ROLE_NOT_ALLOWED()
 
     def describe(self) -> str:
         if self.who:
@@ -111,9 +111,17 @@ def may_scrape_metrics(
     return False
 
 
-def ensure(allowed: bool, message: str = "无权访问 / not allowed") -> None:
-    if not allowed:
-        raise Forbidden(message)
+ROLE_NOT_ALLOWED = Error("permissions.role_not_allowed", Forbidden, "当前角色无权执行此操作")
+
+
+def ensure(allowed: bool, error: Error | str = NOT_ALLOWED, /, **params: object) -> None:
+    """Raise ``error`` (a catalogued :class:`Error`, with ``params`` for its fields) unless
+    ``allowed``."""
+    if allowed:
+        return
+    if isinstance(error, Error):
+        raise error(**params)
+    raise Forbidden(error)
 
 
 def can_see_contact(actor: Actor, organisation_id: int) -> bool:

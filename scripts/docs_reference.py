@@ -24,8 +24,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from typer.core import TyperGroup
 
+from mosu import i18n
 from mosu.app import API_PREFIX, create_app
 from mosu.cli import app as cli_app
+from mosu.core import errors
 from mosu.core.settings import DEMO_SECRET_KEY, Settings
 from mosu.permissions import Requirement
 
@@ -226,7 +228,31 @@ def settings_page() -> str:
     return "\n".join([*lines, ""])
 
 
+def errors_page() -> str:
+    """Every catalogued error (``mosu.core.errors.catalogue``), declared as the app loads."""
+    reference_app()  # imports every domain, and with them their errors
+    lines = [
+        "# Errors (错误码)",
+        "",
+        "Generated from mosu's error catalogue when the site is built. An API error answers",
+        '`{"error": {"code": "…", "message": "…", "details": …}}` with the HTTP status below; the',
+        "message is in the language of the `lang` cookie, else of `Accept-Language` (`zh` or",
+        "`en`), else Chinese. Pages show the same message in the reader's language. `{name}`",
+        "marks a value filled in when the error is raised.",
+        "",
+        "| code | HTTP | 中文 | English |",
+        "|---|---|---|---|",
+    ]
+    for error in errors.catalogue():
+        english = i18n.gettext("en", error.message)
+        lines.append(
+            f"| `{error.code}` | {error.kind.status} | {cell(error.message)} | {cell(english)} |"
+        )
+    return "\n".join([*lines, ""])
+
+
 PAGES: dict[str, Callable[[], str]] = {
+    "reference/errors.md": errors_page,
     "reference/api.md": api_page,
     "reference/cli.md": cli_page,
     "reference/settings.md": settings_page,

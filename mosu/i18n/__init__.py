@@ -19,6 +19,8 @@ from typing import Literal, TypeVar
 
 from babel.messages.pofile import read_po
 
+from mosu.core.text import Text
+
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
 LANG_COOKIE = "lang"
@@ -119,6 +121,26 @@ def parse_label(cls: type[E], text: str) -> E | None:
         if wanted in {str(member.value).casefold(), zh.casefold(), en.casefold()}:
             return member
     return None
+
+
+def render(text: Text | str, lang: Language) -> str:
+    """A catalogued :class:`Text` in ``lang``: nested texts and enum members in its fields are
+    shown in ``lang`` too. A plain string is a bilingual ``"中文 / English"`` message or a name."""
+    if isinstance(text, str):
+        return local_message(text, lang)
+    params = {k: _shown(v, lang) for k, v in text.params.items()}
+    try:
+        return gettext(lang, text.source, **params)
+    except (KeyError, IndexError, ValueError):
+        return gettext(lang, text.source)
+
+
+def _shown(value: object, lang: Language) -> object:
+    if isinstance(value, Text):
+        return render(value, lang)
+    if isinstance(value, enum.Enum):
+        return label(value, lang)
+    return value
 
 
 def local_message(message: str, lang: Language) -> str:

@@ -208,7 +208,7 @@ def change_password(
             error = exc
         except Invalid as exc:
             session.rollback()
-            error = Invalid(exc.message, details={"field": "new_password"})
+            error = Invalid(exc.text, details={"field": "new_password"}, code=exc.code)
     if error is not None:
         status = error.status
         response = _account_page(

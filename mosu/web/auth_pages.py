@@ -12,6 +12,7 @@ from mosu.accounts.deps import PublicActor
 from mosu.accounts.throttle import Policy
 from mosu.core.errors import Forbidden, NotFound, TooManyRequests
 from mosu.core.settings import Settings
+from mosu.core.text import Text
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.permissions import Actor
 from mosu.web import login_csrf
@@ -42,7 +43,7 @@ def login_page(
     *,
     next: str,
     username: str = "",
-    error: str = "",
+    error: Text | str = "",
     status: int = 200,
     retry_after: int | None = None,
 ) -> Response:
@@ -51,7 +52,7 @@ def login_page(
     context = {
         "next": next,
         "username": username,
-        "error": i18n.local_message(error, language(request)) if error else "",
+        "error": i18n.render(error, language(request)) if error else "",
         "csrf_token": token,
         "csrf_field": login_csrf.CSRF_FIELD,
     }
@@ -84,7 +85,7 @@ def login(
         target = DESK  # signing in from the overview lands on the desk
     password = form.get("password")
 
-    def again(error: str, status: int, retry_after: int | None = None) -> Response:
+    def again(error: Text | str, status: int, retry_after: int | None = None) -> Response:
         return login_page(
             request, session, settings, actor, next=target, username=username, error=error,
             status=status, retry_after=retry_after,
@@ -103,9 +104,9 @@ def login(
             policy=Policy.from_settings(settings),
         )
     except TooManyRequests as exc:
-        return again(exc.message, 429, exc.retry_after)
+        return again(exc.text, 429, exc.retry_after)
     except Forbidden as exc:
-        return again(exc.message, 403)
+        return again(exc.text, 403)
     if user is None:
         session.commit()  # the wrong password's count
         return again(WRONG_PASSWORD, 401)

@@ -53,7 +53,7 @@ def _common(request: Request) -> dict[str, Any]:
     lang = language(request)
 
     return {
-        "local": lambda message: i18n.local_message(message, lang),
+        "local": lambda message: i18n.render(message, lang),
         "ChallengeKind": ChallengeKind,
         "ChallengeState": ChallengeState,
         "ApplicationState": ApplicationState,
@@ -316,7 +316,7 @@ def post_transition(
     except (Invalid, Conflict, Forbidden) as exc:
         session.rollback()
         status = exc.status
-        errors = {GENERAL: [i18n.local_message(exc.message, language(request))]}
+        errors = {GENERAL: [i18n.render(exc.text, language(request))]}
         return _detail_page(
             request, session, actor, challenge_id, errors=errors, reason=reason, status=status
         )

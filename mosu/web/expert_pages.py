@@ -372,7 +372,7 @@ def save_rubric(
         )
     except Invalid as exc:
         session.rollback()
-        message = i18n.local_message(exc.message, lang)
+        message = i18n.render(exc.text, lang)
         return _rubric_page(
             request,
             session,

@@ -91,4 +91,4 @@ def validation_errors(exc: ValidationError, lang: i18n.Language) -> FieldErrors:
 def service_errors(exc: MosuError, lang: i18n.Language) -> FieldErrors:
     """A rule's refusal, attached to the field it names (if any)."""
     field = exc.details.get("field") if isinstance(exc.details, dict) else None
-    return {str(field) if field else GENERAL: [i18n.local_message(exc.message, lang)]}
+    return {str(field) if field else GENERAL: [i18n.render(exc.text, lang)]}

@@ -122,7 +122,7 @@ def run_import(
         else:
             upload = _read_upload(form.get("file"), lang)
     except Invalid as exc:
-        return _page(request, session, actor, status=422, error=exc.message, **echo)
+        return _page(request, session, actor, status=422, error=i18n.render(exc.text, lang), **echo)
     report = import_table(
         session,
         actor=actor,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from mosu import i18n
 from mosu.accounts.deps import OperatorActor, PublicActor
 from mosu.accounts.service import actor_for, user_for_web_token
+from mosu.core.text import Text
 from mosu.deps import SESSION_COOKIE, SessionDep
 from mosu.desk.community import community
 from mosu.permissions import PUBLIC, Actor
@@ -118,14 +119,14 @@ def login_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(page_url("/login", {"next": here(request)}), status_code=303)
 
 
-def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, message: Text | str) -> HTMLResponse:
     """An error (status and message) in the site's layout and the visitor's language, read
     with the request's session (its route has ended, so it is closed here again, with the
     connection the page took) or, for a request that had none, one of its own."""
     lang = language(request)
     context = {
         "status": status,
-        "message": i18n.local_message(message, lang),
+        "message": i18n.render(message, lang),
         "request_id": request.state._state.get("request_id", ""),
     }
     session: Session = request.state._state.get("mosu_session") or request.app.state.sessionmaker()

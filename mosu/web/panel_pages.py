@@ -72,7 +72,7 @@ MEMBER_STATES = {
 def _common(request: Request) -> dict[str, Any]:
     lang = language(request)
     return {
-        "local": lambda message: i18n.local_message(message, lang),
+        "local": lambda message: i18n.render(message, lang),
         "MemberState": MemberState,
         "PanelState": PanelState,
         "member_state": MEMBER_STATES,
@@ -108,9 +108,7 @@ def _seat_page(
         try:
             view = member_view(session, actor=actor, panel=panel)
         except Conflict as exc:  # a conflict found since the confirmation
-            errors.setdefault(GENERAL, []).append(
-                i18n.local_message(exc.message, language(request))
-            )
+            errors.setdefault(GENERAL, []).append(i18n.render(exc.text, language(request)))
     context = {
         **_common(request),
         "panel": panel,

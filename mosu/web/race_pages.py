@@ -203,7 +203,7 @@ def stage_preview(
     except ValueError:
         context["problem"] = i18n.gettext(language(request), "请选择数据集版本")
     except Invalid as exc:
-        context["problem"] = i18n.local_message(exc.message, language(request))
+        context["problem"] = i18n.render(exc.text, language(request))
     return render(request, "races/_preview.html", context, actor=actor, session=session)
 
 

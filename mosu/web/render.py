@@ -20,6 +20,7 @@ from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
+from mosu.core.text import Text
 from mosu.notifications.service import unread_count
 from mosu.permissions import (
     Actor,
@@ -50,9 +51,10 @@ def _label(context: Context, member: Any) -> str:
 
 
 @pass_context
-def _local(context: Context, message: str) -> str:
-    """The visitor's side of a bilingual ``"中文 / English"`` value (e.g. 运营方 / operator)."""
-    return i18n.local_message(message, context["lang"])
+def _local(context: Context, message: Text | str) -> str:
+    """A catalogued text in the visitor's language, or their side of a bilingual
+    ``"中文 / English"`` value (e.g. 运营方 / operator)."""
+    return i18n.render(message, context["lang"])
 
 
 @pass_context

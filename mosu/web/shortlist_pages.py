@@ -32,7 +32,7 @@ def shortlist_selected(
         )
     except (Invalid, Conflict, Forbidden, NotFound) as exc:
         session.rollback()
-        errors = {GENERAL: [i18n.local_message(exc.message, language(request))]}
+        errors = {GENERAL: [i18n.render(exc.text, language(request))]}
         return _detail_page(request, session, actor, challenge_id, errors=errors, status=exc.status)
     session.commit()
     return RedirectResponse(f"/challenges/{challenge.id}#applications", status_code=303)

@@ -1,0 +1,42 @@
+"""A catalogued text: its Chinese source (the gettext ``msgid``) and the values of its fields.
+
+Messages that are decided in one place and read in another (an error, a cut reason, an
+audit entry) are kept as a :class:`Text`, not as a finished string, so each reader sees
+them in their own language: :func:`mosu.i18n.render` looks the source up in the reader's
+catalogue and fills in the fields. A field may itself be a :class:`Text` (a rule inside a
+reason). :meth:`Text.to_json` and :meth:`Text.from_json` store one in a JSON column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+Param = Any
+"""A field's value: a number, a name, an enum member (shown by its label) or a nested Text."""
+
+
+@dataclass(frozen=True)
+class Text:
+    source: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        """The Chinese text, as written (logs, the CLI, tests that read one language)."""
+        if not self.params:
+            return self.source
+        return self.source.format(**{k: str(v) for k, v in self.params.items()})
+
+    def to_json(self) -> dict[str, Any]:
+        params = {k: v.to_json() if isinstance(v, Text) else v for k, v in self.params.items()}
+        return {"text": self.source, "params": params} if params else {"text": self.source}
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Text:
+        raw = value.get("params") or {}
+        params = {
+            str(k): cls.from_json(v) if isinstance(v, Mapping) and "text" in v else v
+            for k, v in raw.items()
+        }
+        return cls(str(value["text"]), params)
