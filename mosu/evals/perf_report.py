@@ -1,7 +1,7 @@
 """The service performance report: a plotly chart of p95 latency and output tokens per second
 against concurrency (one line pair per endpoint), and the table of every step. The chart's
-figure is shared with the platform's perf board; the HTML page inlines plotly.js from the
-installed ``plotly`` package (no CDN). Everything shown is autoescaped."""
+figure is shared with the platform's perf board; the HTML page inlines plotly.js's cartesian
+bundle (no CDN). Everything shown is autoescaped."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 from jinja2 import Environment
 
 from mosu.evals.perf import PerfResult, StepResult
+from mosu.evals.report import plotly_js
 
 
 def perf_figure(
@@ -110,9 +111,8 @@ def ms(seconds: float | None) -> str:
 
 def render_perf_report(result: PerfResult) -> str:
     """The whole report as one self-contained HTML page."""
-    from plotly.offline import get_plotlyjs
 
     figure = perf_figure({result.model: result.steps}, result.slo_p95, result.model)
     return _ENV.from_string(_TEMPLATE).render(
-        r=result, figure=figure_json(figure), ms=ms, plotly_js=get_plotlyjs()
+        r=result, figure=figure_json(figure), ms=ms, plotly_js=plotly_js()
     )

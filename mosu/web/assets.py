@@ -22,6 +22,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -29,9 +30,12 @@ from pathlib import Path, PurePosixPath
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mosu.evals.report import PLOTLY_JS
 from mosu.web.headers import HEADERS
 
 STATIC_DIR = Path(__file__).parent / "static"
+PLOTLY = "vendor/plotly-cartesian.min.js"
+"""The chart pages' plotly.js, the bundle the engine's reports inline (mosu/evals/vendor)."""
 PREFIX = "/static/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -86,13 +90,15 @@ def _media_type(name: str) -> str:
 class Assets:
     """Every file under a directory, by its plain name and by its fingerprinted name."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, also: Mapping[str, Path] | None = None) -> None:
+        """Every file under ``directory``, and the files ``also`` names (name → path)."""
         self.by_name: dict[str, Asset] = {}
         self.by_fingerprint: dict[str, Asset] = {}
-        for path in sorted(directory.rglob("*")):
+        files = {p.relative_to(directory).as_posix(): p for p in directory.rglob("*")}
+        files.update(also or {})
+        for name, path in sorted(files.items()):
             if not path.is_file():
                 continue
-            name = path.relative_to(directory).as_posix()
             body = path.read_bytes()
             digest = hashlib.sha256(body).hexdigest()[:DIGEST_CHARS]
             asset = Asset(name, body, digest, _media_type(name))
@@ -115,7 +121,7 @@ class Assets:
 @cache
 def assets() -> Assets:
     """The package's static files, read once per process."""
-    return Assets(STATIC_DIR)
+    return Assets(STATIC_DIR, also={PLOTLY: PLOTLY_JS})
 
 
 def static_url(name: str) -> str:
