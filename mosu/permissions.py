@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mosu.core.errors import NOT_ALLOWED, SIGN_IN, Error, Forbidden
+from mosu.core.errors import NOT_ALLOWED, ROLE_NOT_ALLOWED, SIGN_IN, Error, Forbidden
 
 
 class Role(enum.StrEnum):
@@ -109,9 +109,6 @@ def may_scrape_metrics(
         except ValueError:
             continue
     return False
-
-
-ROLE_NOT_ALLOWED = Error("permissions.role_not_allowed", Forbidden, "当前角色无权执行此操作")
 
 
 def ensure(allowed: bool, error: Error | str = NOT_ALLOWED, /, **params: object) -> None:

@@ -121,6 +121,7 @@ def catalogue() -> list[Error]:
 
 NOT_ALLOWED = Error("core.not_allowed", Forbidden, "无权访问")
 SIGN_IN = Error("core.sign_in", Unauthenticated, "请先登录")
+ROLE_NOT_ALLOWED = Error("core.role_not_allowed", Forbidden, "当前角色无权执行此操作")
 INVALID_REQUEST = Error("core.invalid_request", Invalid, "请求数据不合法")
 OUT_OF_RANGE = Error("core.out_of_range", Invalid, "数值超出范围")
 DATABASE_BUSY = Error("core.database_busy", Unavailable, "数据库繁忙，请稍后重试")
