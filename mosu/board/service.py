@@ -12,6 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mosu.board.errors import (
+    ADD_OWN_CASE_STUDIES,
+    DELETE_OWN_CASE_STUDIES,
+    EDIT_OWN_CASE_STUDIES,
+    INTEREST_ALREADY_MARKED,
+    INTEREST_IN_OWN_SCENARIO,
+    MARK_OWN_INTEREST,
+    NO_SUCH_CASE_STUDY,
+    NO_SUCH_INTEREST,
+    READ_OWN_INTEREST,
+    SCENARIO_NOT_OPEN,
+    WITHDRAW_OWN_INTEREST,
+)
 from mosu.board.models import Interest
 from mosu.board.schemas import (
     CaseStudyIn,
@@ -23,7 +36,6 @@ from mosu.board.schemas import (
     ScenarioMatch,
     SupplierMatch,
 )
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.matching.reasons import strengths
 from mosu.notifications.service import notify
 from mosu.permissions import (
@@ -65,10 +77,7 @@ def create_case_study(
     session: Session, *, actor: Actor, organisation_id: int, data: CaseStudyIn
 ) -> CaseStudy:
     get_organisation(session, organisation_id)
-    ensure(
-        can_manage_case_studies(actor, organisation_id),
-        "只能为本组织添加落地案例 / only your own organisation's case studies",
-    )
+    ensure(can_manage_case_studies(actor, organisation_id), ADD_OWN_CASE_STUDIES)
     case = CaseStudy(organisation_id=organisation_id, **data.model_dump())
     session.add(case)
     session.flush()
@@ -78,7 +87,7 @@ def create_case_study(
 def get_case_study(session: Session, case_study_id: int) -> CaseStudy:
     case = session.get(CaseStudy, case_study_id)
     if case is None:
-        raise NotFound(f"落地案例 {case_study_id} 不存在 / case study {case_study_id} not found")
+        raise NO_SUCH_CASE_STUDY(case_study_id=case_study_id)
     return case
 
 
@@ -86,10 +95,7 @@ def update_case_study(
     session: Session, *, actor: Actor, case_study_id: int, data: CaseStudyPatch
 ) -> CaseStudy:
     case = get_case_study(session, case_study_id)
-    ensure(
-        can_manage_case_studies(actor, case.organisation_id),
-        "只能修改本组织的落地案例 / only your own organisation's case studies",
-    )
+    ensure(can_manage_case_studies(actor, case.organisation_id), EDIT_OWN_CASE_STUDIES)
     for key, value in data.model_dump(exclude_unset=True).items():
         setattr(case, key, value)
     session.flush()
@@ -98,10 +104,7 @@ def update_case_study(
 
 def delete_case_study(session: Session, *, actor: Actor, case_study_id: int) -> None:
     case = get_case_study(session, case_study_id)
-    ensure(
-        can_manage_case_studies(actor, case.organisation_id),
-        "只能删除本组织的落地案例 / only your own organisation's case studies",
-    )
+    ensure(can_manage_case_studies(actor, case.organisation_id), DELETE_OWN_CASE_STUDIES)
     session.delete(case)
     session.flush()
 
@@ -137,21 +140,12 @@ def mark_interest(
     organisation is notified. Returns the interest and whether it is new.
     """
     org = get_organisation(session, organisation_id)
-    ensure(
-        can_mark_interest(actor, organisation_id),
-        "只能以本组织的名义表达对接意向 / only for your own organisation",
-    )
+    ensure(can_mark_interest(actor, organisation_id), MARK_OWN_INTEREST)
     scenario = get_scenario(session, scenario_id, actor=actor)
     if scenario.organisation_id == organisation_id:
-        raise Invalid(
-            "不能对本组织发布的场景表达意向 / not in your own organisation's scenario",
-            details={"field": "organisation_id"},
-        )
+        raise INTEREST_IN_OWN_SCENARIO(details={"field": "organisation_id"})
     if scenario.status not in INTEREST_STATES:
-        raise Conflict(
-            "该场景不在对接中 / the scenario is not open for matching",
-            details={"field": "status"},
-        )
+        raise SCENARIO_NOT_OPEN(details={"field": "status"})
     existing = _interest(session, scenario.id, organisation_id)
     if existing is not None:
         existing.note = note
@@ -171,7 +165,7 @@ def mark_interest(
         if _interest(session, scenario_id, organisation_id) is None:
             raise
         # marked at the same moment by a colleague
-        raise Conflict("已表达过对接意向 / interest already marked") from exc
+        raise INTEREST_ALREADY_MARKED() from exc
     notify(
         session,
         organisation_id=scenario.organisation_id,
@@ -188,14 +182,11 @@ def withdraw_interest(
 ) -> None:
     """Withdraw an organisation's interest; withdrawing what was never marked is not found."""
     get_organisation(session, organisation_id)
-    ensure(
-        can_mark_interest(actor, organisation_id),
-        "只能以本组织的名义撤回对接意向 / only for your own organisation",
-    )
+    ensure(can_mark_interest(actor, organisation_id), WITHDRAW_OWN_INTEREST)
     get_scenario(session, scenario_id, actor=actor)
     interest = _interest(session, scenario_id, organisation_id)
     if interest is None:
-        raise NotFound("没有该对接意向 / no such interest")
+        raise NO_SUCH_INTEREST()
     session.delete(interest)
     session.flush()
 
@@ -222,7 +213,7 @@ def interests_of_organisation(
     get_organisation(session, organisation_id)
     ensure(
         can_mark_interest(actor, organisation_id) or actor.belongs_to(organisation_id),
-        "只能查看本组织的对接意向 / only your own organisation's interest",
+        READ_OWN_INTEREST,
     )
     return list(
         session.scalars(

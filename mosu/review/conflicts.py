@@ -6,6 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 
+from mosu import i18n
+from mosu.core.text import Text
+from mosu.i18n import N_
+
+AFFILIATED_ISSUER = N_("任职于发榜单位")
+AFFILIATED_APPLICANT = N_("任职于申请单位 {organisation}")
+DECLARED_ISSUER = N_("已声明与发榜单位存在利益冲突")
+DECLARED_APPLICANT = N_("已声明与申请单位 {organisation} 存在利益冲突")
+
 
 def conflict(
     *,
@@ -13,7 +22,7 @@ def conflict(
     declared: Collection[int],
     issuer_id: int,
     applicants: Mapping[int, str],
-) -> str | None:
+) -> Text | None:
     """Why the expert must step aside, or ``None``.
 
     ``applicants`` maps every organisation on an application (leads and consortium
@@ -21,14 +30,17 @@ def conflict(
     any applicant, or when they declared a conflict with either.
     """
     if affiliation_id is not None and affiliation_id == issuer_id:
-        return "任职于发榜单位 / affiliated with the issuer"
+        return Text(AFFILIATED_ISSUER)
     if affiliation_id is not None and affiliation_id in applicants:
-        return f"任职于申请单位 {applicants[affiliation_id]} / affiliated with an applicant"
+        return Text(AFFILIATED_APPLICANT, {"organisation": applicants[affiliation_id]})
     if issuer_id in declared:
-        return "已声明与发榜单位存在利益冲突 / declared a conflict with the issuer"
+        return Text(DECLARED_ISSUER)
     for organisation_id in sorted(set(declared) & applicants.keys()):
-        return (
-            f"已声明与申请单位 {applicants[organisation_id]} 存在利益冲突 / "
-            "declared a conflict with an applicant"
-        )
+        return Text(DECLARED_APPLICANT, {"organisation": applicants[organisation_id]})
     return None
+
+
+def recorded(reason: Text) -> str:
+    """The reason as a panel records it (``Panel.excluded``, an error's details): "中文 /
+    English", of which pages show the reader's side."""
+    return f"{i18n.render(reason, 'zh')} / {i18n.render(reason, 'en')}"

@@ -23,12 +23,19 @@ from sqlalchemy.orm import Session
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Challenge, Entry, EntryState, StageState
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, can_decide_by_panel, can_read_race_report, ensure
 from mosu.race import closing
 from mosu.race.board import stage_board
 from mosu.race.entries import entries_of
 from mosu.race.stages import FINISHED_CHALLENGE
+from mosu.review.errors import (
+    COMBINED_AFTER_DECISION,
+    COMBINED_DEPARTURE_NEEDS_REASON,
+    DECIDE_OPERATORS_ONLY,
+    NO_COMBINED_RULE,
+    PANEL_NOT_CLOSED,
+    RACE_NOT_FINISHED,
+)
 from mosu.review.models import PanelState, Rubric
 from mosu.review.results import rubric_and_panel, tally
 from mosu.review.schemas import CombinedRule
@@ -138,9 +145,9 @@ def combine(
 def _table(session: Session, challenge: Challenge) -> CombinedTable:
     rubric, panel = rubric_and_panel(session, challenge.id)
     if not rubric.combined:
-        raise NotFound("该榜单没有综合评分规则 / this challenge publishes no combined rule")
+        raise NO_COMBINED_RULE()
     if panel.state is not PanelState.closed:
-        raise Conflict("评审尚未结束 / the panel has not closed yet")
+        raise PANEL_NOT_CLOSED()
     rule = CombinedRule.model_validate(rubric.combined)
     final = challenge.stages[-1] if challenge.stages else None
     board = stage_board(final, "private") if final is not None else None
@@ -198,7 +205,7 @@ def combined_table(session: Session, *, actor: Actor, challenge_id: int) -> Comb
         can_read_race_report(actor, challenge.organisation_id)
         or challenge.state in FINISHED_CHALLENGE
     ):
-        raise Forbidden("揭榜结果确定后公布综合评分 / the combined scores are shown once decided")
+        raise COMBINED_AFTER_DECISION()
     table = _table(session, challenge)
     table.can_decide = can_decide_by_panel(actor) and table.ready and not table.decided
     return table
@@ -227,17 +234,15 @@ def decide_combined(
     more. The table, the rule's order and the choice are written to the audit log; then the
     race's own decide names them."""
     challenge = get_challenge(session, challenge_id, actor=actor)
-    ensure(can_decide_by_panel(actor), "只有运营方可以确定揭榜单位 / only operators decide")
+    ensure(can_decide_by_panel(actor), DECIDE_OPERATORS_ONLY)
     table = _table(session, challenge)
     if not table.ready:
-        raise Conflict("赛马的各阶段结束后才能确定揭榜单位 / close every stage of the race first")
+        raise RACE_NOT_FINISHED()
     chosen = list(dict.fromkeys(entry_ids))
     departs = not _follows_rule(table, chosen)
     if departs and len(reason.strip()) < MIN_REASON:
-        raise Invalid(
-            f"与综合评分排序不同的选择须说明理由（至少 {MIN_REASON} 个字）/ naming winners "
-            f"other than the rule's order needs a reason of {MIN_REASON}+ characters",
-            details={"field": "reason", "rule_winners": table.rule_winners},
+        raise COMBINED_DEPARTURE_NEEDS_REASON(
+            n=MIN_REASON, details={"field": "reason", "rule_winners": table.rule_winners}
         )
     lifecycle.record(
         session,

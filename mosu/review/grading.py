@@ -34,7 +34,6 @@ from mosu.accounts.models import User
 from mosu.challenges import lifecycle
 from mosu.challenges.models import Stage, StageState, Submission
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.tasks import Task
 from mosu.permissions import Actor, can_run_race, ensure, grades_race_answers
 from mosu.race.perf_spec import perf_stage
@@ -42,6 +41,27 @@ from mosu.race.scoring import outcomes_of, stage_data
 from mosu.race.stages import get_stage
 from mosu.registry.schemas import Strict
 from mosu.review import agreement
+from mosu.review.errors import (
+    CHOOSE_PREFERENCE,
+    CLOSE_GRADING_OPERATORS_ONLY,
+    CRITERIA_NEEDED,
+    CRITERION_KEYS_REPEAT,
+    GRADE_EVERY_CRITERION,
+    GRADE_OUT_OF_RANGE,
+    GRADING_CLOSED,
+    NO_COMMON_SAMPLE,
+    NO_CONFIRMED_EXPERTS,
+    NO_SUCH_GRADING_ITEM,
+    NO_SUCH_GRADING_ROUND,
+    NO_SUCH_USERS,
+    NOT_EXPERTS,
+    OPEN_GRADING_OPERATORS_ONLY,
+    PERF_STAGE_NOT_GRADED,
+    SCALE_NOT_JUDGES,
+    STAGE_NOT_CLOSED,
+    STAGE_NOT_GENERATIVE,
+    TOO_FEW_SUBMISSIONS,
+)
 from mosu.review.grading_results import (
     OPENED,
     EntryGrades,
@@ -108,7 +128,7 @@ def is_generative(task: Task) -> bool:
 def get_round(session: Session, round_id: int) -> GradingRound:
     found = session.get(GradingRound, round_id)
     if found is None:
-        raise NotFound("没有这个专家复核轮次 / no such grading round")
+        raise NO_SUCH_GRADING_ROUND()
     return found
 
 
@@ -137,9 +157,7 @@ def experts_by_username(session: Session, names: list[str]) -> list[int]:
     }
     missing = [n for n in names if n not in users]
     if missing:
-        raise Invalid(
-            f"没有这些用户：{'、'.join(missing)} / no such users", details={"field": "experts"}
-        )
+        raise NO_SUCH_USERS(usernames=", ".join(missing), details={"field": "experts"})
     return [users[n] for n in names]
 
 
@@ -150,9 +168,8 @@ def _experts(session: Session, challenge_id: int, named: list[int] | None) -> li
         ok = {u.id for u in users if grades_race_answers(u.role) and u.is_active}
         missing = [i for i in ids if i not in ok]
         if missing:
-            raise Invalid(
-                f"这些用户不是专家：{missing} / not experts: {missing}",
-                details={"field": "experts"},
+            raise NOT_EXPERTS(
+                user_ids=", ".join(str(i) for i in missing), details={"field": "experts"}
             )
         return ids
     panel = session.scalar(select(Panel).where(Panel.challenge_id == challenge_id))
@@ -166,11 +183,7 @@ def _experts(session: Session, challenge_id: int, named: list[int] | None) -> li
         else []
     )
     if not members:
-        raise Invalid(
-            "榜单评审专家组没有已确认的专家，请指定复核专家 / the challenge's panel has no "
-            "confirmed expert: name the experts",
-            details={"field": "experts"},
-        )
+        raise NO_CONFIRMED_EXPERTS(details={"field": "experts"})
     return sorted(members)
 
 
@@ -191,15 +204,10 @@ def _criteria(data: GradingRoundIn, judge: JudgeOf | None, scale: int) -> list[d
     if data.criteria:
         keys = [c.key for c in data.criteria]
         if len(set(keys)) != len(keys):
-            raise Invalid(
-                "评分维度的 key 重复 / criterion keys repeat", details={"field": "criteria"}
-            )
+            raise CRITERION_KEYS_REPEAT(details={"field": "criteria"})
         return [c.model_dump() for c in data.criteria]
     if judge is None:
-        raise Invalid(
-            "本阶段没有评审模型，请给出评分维度 / the stage has no judge: give the criteria",
-            details={"field": "criteria"},
-        )
+        raise CRITERIA_NEEDED(details={"field": "criteria"})
     return [
         {
             "key": OVERALL,
@@ -221,14 +229,11 @@ def _draw(
     under a blind code."""
     needed = 2 if round_.mode is GradingMode.pairwise else 1
     if len(submissions) < needed:
-        raise Invalid(
-            "本阶段计分的提交不够 / too few counted submissions at this stage",
-            details={"counted": len(submissions)},
-        )
+        raise TOO_FEW_SUBMISSIONS(details={"counted": len(submissions)})
     answers = {s.id: answers_of(data_dir, task, s) for s in submissions}
     candidates = [x.id for x in task.samples() if all(x.id in answers[s.id] for s in submissions)]
     if not candidates:
-        raise Invalid("没有所有参赛队都回答了的样本 / no sample that every entry answered")
+        raise NO_COMMON_SAMPLE()
     rng = random.Random(round_.seed)
     chosen = rng.sample(candidates, min(sample_size, len(candidates)))
     drawn: list[tuple[str, int, int | None]] = []
@@ -256,25 +261,19 @@ def open_round(
     session: Session, *, actor: Actor, stage_id: int, data: GradingRoundIn, data_dir: Path
 ) -> GradingRound:
     """Open a grading round on a closed generative stage (operators): draw its items."""
-    ensure(can_run_race(actor), "只有运营方可以发起专家复核 / only operators open grading rounds")
+    ensure(can_run_race(actor), OPEN_GRADING_OPERATORS_ONLY)
     stage = get_stage(session, stage_id)
     if stage.state is not StageState.closed:
-        raise Conflict("阶段结束后才能发起专家复核 / a stage is graded once it has closed")
+        raise STAGE_NOT_CLOSED()
     if perf_stage(stage.task) is not None:
-        raise Invalid("性能压测阶段没有可评的回答 / a perf stage has no answers to grade")
+        raise PERF_STAGE_NOT_GRADED()
     task = stage_data(session, stage).task
     if not is_generative(task):
-        raise Invalid(
-            "专家复核只用于生成类阶段（评审模型、ROUGE-L、BLEU）/ only generative stages "
-            "(judge, ROUGE-L, BLEU) are graded by experts"
-        )
+        raise STAGE_NOT_GENERATIVE()
     judge = judge_of(task)
     scale = judge.scale if judge is not None else (data.scale or 10)
     if judge is not None and data.scale is not None and data.scale != judge.scale:
-        raise Invalid(
-            f"评分刻度须与评审模型相同（0–{judge.scale}）/ the scale must be the judge's",
-            details={"field": "scale"},
-        )
+        raise SCALE_NOT_JUDGES(scale=judge.scale, details={"field": "scale"})
     criteria = _criteria(data, judge, scale)
     experts = _experts(session, stage.challenge_id, data.experts)
     seed = data.seed if data.seed is not None else secrets.randbelow(2**62)
@@ -314,7 +313,7 @@ def assigned_item(session: Session, actor: Actor, item_id: int) -> GradingItem:
     """An item of a round the actor grades; 404 for anyone else (ids reveal nothing)."""
     item = session.get(GradingItem, item_id)
     if item is None or actor.user_id not in round_experts(session, item.round):
-        raise NotFound("没有这个复核条目 / no such grading item")
+        raise NO_SUCH_GRADING_ITEM()
     return item
 
 
@@ -332,27 +331,19 @@ def grade(
     item = assigned_item(session, actor, item_id)
     round_ = item.round
     if round_.state is PanelState.closed:
-        raise Conflict("复核已结束 / the grading round is closed")
+        raise GRADING_CLOSED()
     if round_.mode is GradingMode.rubric:
         keys = {c["key"] for c in round_.criteria}
         given = dict(scores or {})
         if set(given) != keys:
-            raise Invalid(
-                f"请为每个评分维度打分：{sorted(keys)} / grade every criterion",
-                details={"field": "scores"},
-            )
+            raise GRADE_EVERY_CRITERION(keys=", ".join(sorted(keys)), details={"field": "scores"})
         if any(not 0 <= float(v) <= round_.scale for v in given.values()):
-            raise Invalid(
-                f"分数须在 0 到 {round_.scale} 之间 / scores are 0–{round_.scale}",
-                details={"field": "scores"},
-            )
+            raise GRADE_OUT_OF_RANGE(scale=round_.scale, details={"field": "scores"})
         values: dict[str, float] = {k: float(v) for k, v in given.items()}
         choice = None
     else:
         if preference not in agreement.PREFERENCES:
-            raise Invalid(
-                "请选择 A、B 或 平局 / choose a, b or tie", details={"field": "preference"}
-            )
+            raise CHOOSE_PREFERENCE(details={"field": "preference"})
         values, choice = {}, preference
     found = session.scalar(
         select(Grade).where(Grade.item_id == item.id, Grade.expert_id == actor.user_id)
@@ -371,10 +362,10 @@ def grade(
 
 def close_round(session: Session, *, actor: Actor, round_id: int, data_dir: Path) -> GradingRound:
     """Close a round (operators): grades are final and its results shown on the stage."""
-    ensure(can_run_race(actor), "只有运营方可以结束专家复核 / only operators close grading rounds")
+    ensure(can_run_race(actor), CLOSE_GRADING_OPERATORS_ONLY)
     round_ = get_round(session, round_id)
     if round_.state is PanelState.closed:
-        raise Conflict("复核已结束 / the grading round is already closed")
+        raise GRADING_CLOSED()
     round_.state = PanelState.closed
     round_.closed_at = clock.now()
     session.flush()

@@ -17,11 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Challenge, Stage, StageState
-from mosu.core.errors import NotFound
 from mosu.i18n import N_
 from mosu.permissions import Actor, can_run_race
 from mosu.race.scoring import outcomes_of, stage_data
 from mosu.race.views import visible_stage
+from mosu.review.errors import (
+    NO_SUCH_GRADING_ROUND,
+)
 from mosu.review.grading import (
     GENERATIVE_SCORERS,
     RoundResults,
@@ -109,7 +111,7 @@ def _readable_round(session: Session, actor: Actor, round_id: int) -> GradingRou
     """A round its experts (and operators) may open; anyone else gets 404."""
     round_ = get_round(session, round_id)
     if not can_run_race(actor) and actor.user_id not in round_experts(session, round_):
-        raise NotFound("没有这个专家复核轮次 / no such grading round")
+        raise NO_SUCH_GRADING_ROUND()
     return round_
 
 

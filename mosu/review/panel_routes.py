@@ -14,10 +14,13 @@ from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Application
 from mosu.challenges.proposals import proposal_path
 from mosu.core import clock
-from mosu.core.errors import NotFound
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
 from mosu.review import panels, scoring
+from mosu.review.errors import (
+    NO_PANEL_DRAWN,
+    NO_SUCH_PROPOSAL,
+)
 from mosu.review.models import Panel
 from mosu.review.panel_schemas import (
     CloseIn,
@@ -39,7 +42,7 @@ def _panel_of_challenge(session: SessionDep, actor: Actor, challenge_id: int) ->
     challenge = get_challenge(session, challenge_id, actor=actor)
     panel = panels.panel_of(session, challenge.id)
     if panel is None:
-        raise NotFound("该榜单尚未抽取评审专家组 / no panel has been drawn for this challenge")
+        raise NO_PANEL_DRAWN()
     return panel
 
 
@@ -174,7 +177,7 @@ def reviewed_application(
         or application.state not in panels.REVIEWED_STATES
         or not application.proposal_file
     ):
-        raise NotFound("评审材料不存在 / no such proposal under review")
+        raise NO_SUCH_PROPOSAL()
     return application
 
 

@@ -30,12 +30,35 @@ from mosu.challenges.models import (
     ChallengeState,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.text import Text
 from mosu.jobs import queue
 from mosu.notifications.service import notify
 from mosu.permissions import Actor, can_manage_panels, can_sit_on_panels, ensure
 from mosu.registry.models import Organisation
-from mosu.review.conflicts import conflict
+from mosu.review.conflicts import conflict, recorded
+from mosu.review.errors import (
+    ALREADY_RECUSED,
+    CONFIRM_FIRST,
+    CONFIRM_NOT_YET,
+    CONFLICT_OF_INTEREST,
+    DEADLINE_OPERATORS_ONLY,
+    DRAW_NOT_NOW,
+    DRAW_OPERATORS_ONLY,
+    EXPERT_NOT_ON_PANEL,
+    NO_SUCH_PANEL,
+    NOT_ON_PANEL,
+    PANEL_CLOSED,
+    PANEL_EXISTS,
+    PANEL_TOO_SMALL,
+    RECUSAL_NEEDS_EXPERT,
+    RECUSAL_NEEDS_REASON,
+    RECUSAL_NOT_ALLOWED,
+    RECUSE_ONLY_SELF,
+    RUBRIC_FIRST,
+    SEED_OUT_OF_RANGE,
+    TOO_FEW_ELIGIBLE,
+    YOU_RECUSED,
+)
 from mosu.review.models import (
     ExpertConflict,
     ExpertProfile,
@@ -87,7 +110,7 @@ def panel_state(session: Session, challenge_id: int) -> PanelState | None:
 def get_panel(session: Session, panel_id: int) -> Panel:
     panel = session.get(Panel, panel_id)
     if panel is None:
-        raise NotFound(f"评审专家组 {panel_id} 不存在 / panel {panel_id} not found")
+        raise NO_SUCH_PANEL(panel_id=panel_id)
     return panel
 
 
@@ -139,7 +162,7 @@ def _declared(session: Session, expert_id: int) -> set[int]:
     )
 
 
-def conflict_now(session: Session, *, expert_id: int, challenge: Challenge) -> str | None:
+def conflict_now(session: Session, *, expert_id: int, challenge: Challenge) -> Text | None:
     """Why the expert must step aside from the challenge today, or ``None``."""
     profile = session.get(ExpertProfile, expert_id)
     return conflict(
@@ -197,7 +220,7 @@ def eligible_pool(
         if why is None:
             eligible.append(profile.user_id)
         else:
-            excluded[str(profile.user_id)] = why
+            excluded[str(profile.user_id)] = recorded(why)
     return eligible, excluded
 
 
@@ -215,28 +238,24 @@ def draw_panel(
     challenge takes applications or is shortlisting): ``size`` experts by a seeded shuffle
     of the eligible pool, recorded. Drawn early, the members wait: they confirm once
     applications close, when the conflict rule can see every applicant."""
-    ensure(can_manage_panels(actor), "只有运营方可以抽取评审专家 / only operators draw panels")
+    ensure(can_manage_panels(actor), DRAW_OPERATORS_ONLY)
     challenge = get_challenge(session, challenge_id, actor=actor)
     if challenge.state not in DRAWING_STATES:
-        raise Conflict(
-            "榜单发布后、入围评审结束前才能抽取评审专家 / "
-            "a panel is drawn while the challenge is open or shortlisting",
-            details={"state": challenge.state.value},
-        )
+        raise DRAW_NOT_NOW(details={"state": challenge.state.value})
     if session.get(Rubric, challenge.id) is None:
-        raise Conflict("请先发布评审细则 / publish the review rubric first")
+        raise RUBRIC_FIRST()
     if panel_of(session, challenge.id) is not None:
-        raise Conflict("该榜单已抽取评审专家组 / the challenge already has a panel")
+        raise PANEL_EXISTS()
     if size < 1:
-        raise Invalid("专家人数至少为 1 / size must be at least 1", details={"field": "size"})
+        raise PANEL_TOO_SMALL(details={"field": "size"})
     if seed is not None and not 0 <= seed < MAX_SEED:
-        raise Invalid("随机种子超出范围 / seed out of range", details={"field": "seed"})
+        raise SEED_OUT_OF_RANGE(details={"field": "seed"})
     field = field.strip()
     eligible, excluded = eligible_pool(session, challenge, field)
     if len(eligible) < size:
-        raise Invalid(
-            f"符合条件的专家只有 {len(eligible)} 位，少于所需的 {size} 位 / "
-            f"only {len(eligible)} eligible experts for a panel of {size}",
+        raise TOO_FEW_ELIGIBLE(
+            eligible=len(eligible),
+            size=size,
             details={"eligible": len(eligible), "size": size, "excluded": len(excluded)},
         )
     seed = secrets.randbits(63) if seed is None else seed
@@ -281,7 +300,7 @@ def seat_of(panel: Panel, expert_id: int | None) -> PanelMember | None:
 
 def _open(panel: Panel) -> None:
     if panel.state is not PanelState.open:
-        raise Conflict("评审已结束 / the panel is closed")
+        raise PANEL_CLOSED()
 
 
 def confirm(session: Session, *, actor: Actor, panel_id: int) -> PanelMember:
@@ -290,22 +309,15 @@ def confirm(session: Session, *, actor: Actor, panel_id: int) -> PanelMember:
     panel = get_panel(session, panel_id)
     member = seat_of(panel, actor.user_id)
     if member is None or not can_sit_on_panels(actor):
-        raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
+        raise NOT_ON_PANEL()
     _open(panel)
     if member.state is MemberState.recused:
-        raise Conflict("您已回避 / you recused yourself")
+        raise YOU_RECUSED()
     if panel.challenge.state is not ChallengeState.shortlisting:
-        raise Conflict(
-            "申报截止、申请单位确定后才能确认无利益冲突 / "
-            "confirm once applications have closed and every applicant is known",
-            details={"state": panel.challenge.state.value},
-        )
+        raise CONFIRM_NOT_YET(details={"state": panel.challenge.state.value})
     why = conflict_now(session, expert_id=member.expert_id, challenge=panel.challenge)
     if why is not None:
-        raise Conflict(
-            f"存在利益冲突，请回避：{why} / a conflict of interest exists: recuse",
-            details={"conflict": why},
-        )
+        raise CONFLICT_OF_INTEREST(reason=why, details={"conflict": recorded(why)})
     if member.state is MemberState.confirmed:
         return member
     member.state = MemberState.confirmed
@@ -326,15 +338,12 @@ def confirmed_seat(session: Session, *, actor: Actor, panel: Panel) -> PanelMemb
     added since the confirmation is caught here); else 403 or 409."""
     member = seat_of(panel, actor.user_id)
     if member is None or not can_sit_on_panels(actor) or member.state is MemberState.recused:
-        raise Forbidden("您不是该评审专家组成员 / you are not on this panel")
+        raise NOT_ON_PANEL()
     if member.state is not MemberState.confirmed:
-        raise Conflict("请先确认无利益冲突 / confirm you have no conflict first")
+        raise CONFIRM_FIRST()
     why = conflict_now(session, expert_id=member.expert_id, challenge=panel.challenge)
     if why is not None:
-        raise Conflict(
-            f"存在利益冲突，请回避：{why} / a conflict of interest exists: recuse",
-            details={"conflict": why},
-        )
+        raise CONFLICT_OF_INTEREST(reason=why, details={"conflict": recorded(why)})
     return member
 
 
@@ -367,21 +376,21 @@ def recuse(
     panel = get_panel(session, panel_id)
     if can_manage_panels(actor):
         if expert_id is None:
-            raise Invalid("请指明回避的专家 / name the expert", details={"field": "expert_id"})
+            raise RECUSAL_NEEDS_EXPERT(details={"field": "expert_id"})
     elif can_sit_on_panels(actor):
         if expert_id not in (None, actor.user_id):
-            raise Forbidden("专家只能为自己申请回避 / experts recuse only themselves")
+            raise RECUSE_ONLY_SELF()
         expert_id = actor.user_id
     else:
-        raise Forbidden("无权办理回避 / you may not record a recusal")
+        raise RECUSAL_NOT_ALLOWED()
     member = seat_of(panel, expert_id)
     if member is None:
-        raise Forbidden("该专家不是评审专家组成员 / not a member of this panel")
+        raise EXPERT_NOT_ON_PANEL()
     _open(panel)
     if member.state is MemberState.recused:
-        raise Conflict("已回避 / already recused")
+        raise ALREADY_RECUSED()
     if not reason.strip():
-        raise Invalid("回避须说明原因 / a recusal needs a reason", details={"field": "reason"})
+        raise RECUSAL_NEEDS_REASON(details={"field": "reason"})
     member.state = MemberState.recused
     member.answered_at = clock.now()
     member.recusal_reason = reason.strip()
@@ -412,7 +421,7 @@ def set_deadline(
     session: Session, *, actor: Actor, panel_id: int, deadline: dt.datetime | None
 ) -> Panel:
     """Set, extend or clear the panel's scoring deadline (operators, while it is open)."""
-    ensure(can_manage_panels(actor), "只有运营方可以设置截止时间 / only operators set deadlines")
+    ensure(can_manage_panels(actor), DEADLINE_OPERATORS_ONLY)
     panel = get_panel(session, panel_id)
     _open(panel)
     panel.deadline = deadline

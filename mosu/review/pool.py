@@ -31,9 +31,23 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.accounts.models import User
 from mosu.accounts.service import create_user
 from mosu.challenges.models import REVIEWED_STATES, Application, Stage
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import Error
 from mosu.permissions import EXPERT_ROLES, Actor, Role, can_manage_expert_pool, ensure, is_expert
 from mosu.registry.models import Organisation
+from mosu.review.errors import (
+    AFFILIATION_SET_BY_OPERATORS,
+    ALREADY_IN_POOL,
+    FIELD_TOO_LONG,
+    MANAGE_POOL_OPERATORS_ONLY,
+    NO_SUCH_EXPERT,
+    POOL_SET_BY_OPERATORS,
+    READ_POOL_OPERATORS_ONLY,
+    TITLE_TOO_LONG,
+    TOO_MANY_FIELDS,
+    UNKNOWN_AFFILIATION,
+    UNKNOWN_CONFLICT_ORGANISATION,
+    USER_NOT_EXPERT,
+)
 from mosu.review.models import (
     ExpertConflict,
     ExpertProfile,
@@ -50,6 +64,7 @@ from mosu.scenarios.models import Scenario, ScenarioStatus
 
 MAX_FIELDS = 12
 FIELD_LENGTH = 40
+TITLE_LENGTH = 100
 SCORED_STATES = tuple(REVIEWED_STATES)
 """Applications a panel scores: those the operator approved (or already shortlisted)."""
 
@@ -94,7 +109,7 @@ class ExpertIn(BaseModel):
     stored values (an expert editing their own profile leaves them out)."""
 
     fields: list[str] = Field(default_factory=list, max_length=MAX_FIELDS)
-    title: str = Field(default="", max_length=100)
+    title: str = Field(default="", max_length=TITLE_LENGTH)
     affiliation_id: int | None = None
     in_pool: bool | None = None
 
@@ -115,14 +130,11 @@ def clean_fields(fields: Iterable[str]) -> list[str]:
         if not tag:
             continue
         if len(tag) > FIELD_LENGTH:
-            raise Invalid(
-                f"专业领域“{tag[:20]}…”过长，最多 {FIELD_LENGTH} 个字符 / "
-                f"a field is at most {FIELD_LENGTH} characters"
-            )
+            raise FIELD_TOO_LONG(field=tag[:20], limit=FIELD_LENGTH)
         if tag not in out:
             out.append(tag)
     if len(out) > MAX_FIELDS:
-        raise Invalid(f"专业领域最多 {MAX_FIELDS} 个 / at most {MAX_FIELDS} fields of expertise")
+        raise TOO_MANY_FIELDS(limit=MAX_FIELDS)
     return out
 
 
@@ -130,7 +142,7 @@ def expert_user(session: Session, user_id: int) -> User:
     """The expert user ``user_id``, or 404 (also for a user who is not an expert)."""
     user = session.get(User, user_id)
     if user is None or not is_expert(user.role):
-        raise NotFound(f"专家 {user_id} 不存在 / no such expert: {user_id}")
+        raise NO_SUCH_EXPERT(user_id=user_id)
     return user
 
 
@@ -138,16 +150,13 @@ def _ensure_self_or_operator(actor: Actor, user_id: int) -> None:
     """An expert's profile and conflicts: operators, and the expert themself (to anyone else
     the expert does not exist: who is in the pool is not public)."""
     if not can_manage_expert_pool(actor) and actor.user_id != user_id:
-        raise NotFound(f"专家 {user_id} 不存在 / no such expert: {user_id}")
+        raise NO_SUCH_EXPERT(user_id=user_id)
 
 
-def _organisation(session: Session, organisation_id: int, what: str) -> Organisation:
+def _organisation(session: Session, organisation_id: int, unknown: Error) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise Invalid(
-            f"{what}：组织 {organisation_id} 未登记 / organisation {organisation_id} is not "
-            "in the registry"
-        )
+        raise unknown(organisation_id=organisation_id)
     return org
 
 
@@ -174,15 +183,13 @@ def save_profile(
     stored_affiliation = profile.affiliation_id if profile is not None else None
     if not can_manage_expert_pool(actor):
         if in_pool != stored_pool:
-            raise Forbidden(
-                "是否在库由运营方决定 / only operators put experts in or out of the pool"
-            )
+            raise POOL_SET_BY_OPERATORS()
         if affiliation_id != stored_affiliation:
-            raise Forbidden("任职单位由运营方登记 / only operators record an expert's affiliation")
+            raise AFFILIATION_SET_BY_OPERATORS()
     if affiliation_id is not None:
-        _organisation(session, affiliation_id, "任职单位")
-    if len(title) > 100:
-        raise Invalid("职称最多 100 个字符 / the title is at most 100 characters")
+        _organisation(session, affiliation_id, UNKNOWN_AFFILIATION)
+    if len(title) > TITLE_LENGTH:
+        raise TITLE_TOO_LONG(limit=TITLE_LENGTH)
     if profile is None:
         profile = ExpertProfile(user_id=user_id)
         session.add(profile)
@@ -208,16 +215,16 @@ def add_expert(
     """Put an expert in the pool (operators): a new expert user is created when ``username``
     is new (without a usable password until an operator sets one); an existing user must be
     an expert without a profile yet."""
-    ensure(can_manage_expert_pool(actor), "只有运营方可以管理专家库 / operators only")
+    ensure(can_manage_expert_pool(actor), MANAGE_POOL_OPERATORS_ONLY)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         user = create_user(
             session, username=username, password=None, role=Role.expert, display_name=display_name
         )
     elif not is_expert(user.role):
-        raise Invalid(f"用户“{username}”不是专家 / {username} is not an expert")
+        raise USER_NOT_EXPERT(username=username)
     elif session.get(ExpertProfile, user.id) is not None:
-        raise Conflict(f"专家“{username}”已在专家库中 / already in the pool")
+        raise ALREADY_IN_POOL(username=username)
     return save_profile(
         session,
         actor=actor,
@@ -236,7 +243,7 @@ def declare_conflict(
     expert themself, or an operator. Declaring it again updates its reason."""
     _ensure_self_or_operator(actor, expert_id)
     expert_user(session, expert_id)
-    _organisation(session, organisation_id, "利益冲突单位")
+    _organisation(session, organisation_id, UNKNOWN_CONFLICT_ORGANISATION)
     found = session.scalar(
         select(ExpertConflict).where(
             ExpertConflict.expert_id == expert_id,
@@ -406,7 +413,7 @@ def list_pool(
     ``field`` keeps experts carrying that field exactly; ``in_pool`` those in (or out of)
     the pool (an expert without a profile is out); ``q`` searches username and name.
     """
-    ensure(can_manage_expert_pool(actor), "只有运营方可以查看专家库 / operators only")
+    ensure(can_manage_expert_pool(actor), READ_POOL_OPERATORS_ONLY)
     stmt = select(User).where(User.role.in_(EXPERT_ROLES))
     if q.strip():
         pattern = (

@@ -48,6 +48,10 @@ from mosu.registry.sheets import (
     write_csv,
     write_xlsx,
 )
+from mosu.review.errors import (
+    EXPORT_POOL_OPERATORS_ONLY,
+    IMPORT_POOL_OPERATORS_ONLY,
+)
 from mosu.review.models import ExpertConflict, ExpertProfile
 from mosu.review.pool import clean_fields, conflicts_of, profiles_of
 
@@ -272,7 +276,7 @@ def import_pool(
     """Validate every row of an xlsx or CSV file of experts, then write them all, or
     nothing when any row (or the file, or its header) has a problem. Operators only; rows
     are flushed into ``session`` and the caller commits, so the import is one transaction."""
-    ensure(can_manage_expert_pool(actor), "只有运营方可以导入专家库 / operators only")
+    ensure(can_manage_expert_pool(actor), IMPORT_POOL_OPERATORS_ONLY)
     report = PoolImportReport(filename=filename)
     read = read_rows(
         report, columns=COLUMNS, content=content, filename=filename, sheet=sheet, limits=limits
@@ -318,7 +322,7 @@ def _records(session: Session) -> list[dict[str, object]]:
 
 def export_pool(session: Session, *, actor: Actor, fmt: Format) -> bytes:
     """Every expert user under the columns :func:`import_pool` reads (operators only)."""
-    ensure(can_manage_expert_pool(actor), "只有运营方可以导出专家库 / operators only")
+    ensure(can_manage_expert_pool(actor), EXPORT_POOL_OPERATORS_ONLY)
     rows = ([c.render(r[c.key]) for c in COLUMNS] for r in _records(session))
     headers = [c.header for c in COLUMNS]
     if fmt == "csv":

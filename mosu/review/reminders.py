@@ -18,10 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
-from mosu.core.errors import Invalid
 from mosu.jobs.worker import JobContext, handler
 from mosu.notifications.kinds import when
 from mosu.notifications.service import notify
+from mosu.review.errors import (
+    REMINDERS_NEED_ENGINE,
+)
 from mosu.review.models import MemberState, Panel, PanelState
 from mosu.review.panels import (
     REMIND_BEFORE,
@@ -90,7 +92,7 @@ def send_reminders(session: Session, *, now: dt.datetime | None = None) -> int:
 def remind_job(ctx: JobContext) -> dict[str, Any]:
     """Remind the members of the payload's panel (queued for 48 h before and at its deadline)."""
     if ctx.engine is None:
-        raise Invalid("review jobs need the database engine")
+        raise REMINDERS_NEED_ENGINE()
     with Session(ctx.engine) as session:
         panel = session.get(Panel, int(ctx.payload["panel_id"]))
         sent = remind_panel(session, panel) if panel is not None else 0

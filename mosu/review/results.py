@@ -32,7 +32,6 @@ from mosu.challenges.models import (
     Application,
     Challenge,
 )
-from mosu.core.errors import Forbidden, NotFound
 from mosu.permissions import (
     Actor,
     can_read_all_applications,
@@ -47,6 +46,10 @@ from mosu.review.aggregate import (
     kendall_w,
     panel_score,
     w_reading,
+)
+from mosu.review.errors import (
+    NO_REVIEW_PANEL,
+    RESULTS_AFTER_CLOSE,
 )
 from mosu.review.models import (
     Blinding,
@@ -182,7 +185,7 @@ def rubric_and_panel(session: Session, challenge_id: int) -> tuple[Rubric, Panel
     panel = panel_of(session, challenge_id)
     rubric = session.get(Rubric, challenge_id)
     if panel is None or rubric is None:
-        raise NotFound("该榜单没有评审专家组 / this challenge has no review panel")
+        raise NO_REVIEW_PANEL()
     return rubric, panel
 
 
@@ -289,7 +292,7 @@ def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> Panel
     rubric, panel = rubric_and_panel(session, challenge.id)
     closed = panel.state is PanelState.closed
     if not closed and not can_see_panel_progress(actor):
-        raise Forbidden("评审结束后公布评审结果 / the results are shown once the panel closes")
+        raise RESULTS_AFTER_CLOSE()
     criteria = [
         CriterionOut(key=c["key"], name=c["name"], weight=int(c["weight"])) for c in rubric.criteria
     ]

@@ -15,15 +15,14 @@ from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Challenge, ChallengeState
 from mosu.challenges.schemas import ChallengeOut
-from mosu.core.errors import Conflict, NotFound
 from mosu.permissions import Actor, can_read_rubric, can_set_rubric, ensure
+from mosu.review.errors import (
+    NO_RUBRIC,
+    RUBRIC_FIXED,
+    SET_RUBRIC_OPERATORS_ONLY,
+)
 from mosu.review.models import Rubric
 from mosu.review.schemas import RubricIn, RubricOut
-
-FIXED = (
-    "榜单已发布，评审细则已固定，不能再修改 / the rubric is fixed once the challenge is "
-    "published (applications open) and can no longer change"
-)
 
 
 def rubric_of(session: Session, challenge_id: int) -> Rubric | None:
@@ -39,10 +38,10 @@ def is_fixed(challenge: Challenge | ChallengeOut) -> bool:
 def set_rubric(session: Session, *, actor: Actor, challenge_id: int, data: RubricIn) -> Rubric:
     """Set (or replace) the rubric of a draft challenge: operators only; once the challenge
     is published a change is refused with 409. The change is written to the audit log."""
-    ensure(can_set_rubric(actor), "只有运营方可以设置评审细则 / operators only")
+    ensure(can_set_rubric(actor), SET_RUBRIC_OPERATORS_ONLY)
     challenge = get_challenge(session, challenge_id, actor=actor)
     if is_fixed(challenge):
-        raise Conflict(FIXED, details={"state": challenge.state.value})
+        raise RUBRIC_FIXED(details={"state": challenge.state.value})
     rubric = session.get(Rubric, challenge_id)
     replaced = rubric is not None
     if rubric is None:
@@ -92,7 +91,7 @@ def read_rubric(session: Session, *, actor: Actor, challenge_id: int) -> RubricO
     challenge = get_challenge(session, challenge_id, actor=actor)
     rubric = rubric_of(session, challenge_id)
     if rubric is None or not can_read_rubric(actor, published=is_fixed(challenge)):
-        raise NotFound(f"榜单 {challenge_id} 尚无评审细则 / challenge {challenge_id} has no rubric")
+        raise NO_RUBRIC(challenge_id=challenge_id)
     return rubric_out(rubric, challenge)
 
 

@@ -19,8 +19,21 @@ from sqlalchemy.orm import Session
 from mosu.challenges import lifecycle
 from mosu.challenges.models import Application
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import Actor, can_manage_panels, ensure
+from mosu.review.errors import (
+    CLOSE_PANEL_OPERATORS_ONLY,
+    COMMENT_TOO_SHORT,
+    FORCED_CLOSE_NEEDS_REASON,
+    NOT_UNDER_REVIEW,
+    PANEL_CLOSED,
+    PAST_DEADLINE,
+    RUBRIC_MISSING,
+    SCORE_EVERY_CRITERION,
+    SCORE_IN_HALF_POINTS,
+    SCORE_NOT_NUMBER,
+    SCORE_OUT_OF_RANGE,
+    SCORES_MISSING,
+)
 from mosu.review.models import MemberState, Panel, PanelState, ReviewScore, Rubric
 from mosu.review.panels import (
     REVIEWED_STATES,
@@ -50,27 +63,19 @@ def check_scores(rubric: Rubric, scores: Mapping[str, float]) -> dict[str, float
     missing = [k for k in keys if k not in scores]
     unknown = sorted(set(scores) - set(keys))
     if missing or unknown:
-        raise Invalid(
-            "每个评审项都须评分，且只能对评审细则中的项评分 / score every criterion, and only those",
-            details={"missing": missing, "unknown": unknown},
-        )
+        raise SCORE_EVERY_CRITERION(details={"missing": missing, "unknown": unknown})
     checked: dict[str, float] = {}
     for key in keys:
         value = scores[key]
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise Invalid(f"{key} 的分值须为数字 / {key} must be a number", details={"key": key})
+            raise SCORE_NOT_NUMBER(key=key, details={"key": key})
         number = float(value)
         if not math.isfinite(number) or not rubric.score_min <= number <= rubric.score_max:
-            raise Invalid(
-                f"{key} 的分值须在 {rubric.score_min}–{rubric.score_max} 之间 / "
-                f"{key} must be within {rubric.score_min}–{rubric.score_max}",
-                details={"key": key},
+            raise SCORE_OUT_OF_RANGE(
+                key=key, low=rubric.score_min, high=rubric.score_max, details={"key": key}
             )
         if number * 2 != int(number * 2):
-            raise Invalid(
-                f"{key} 的分值最小单位为 0.5 / {key} is scored in half points",
-                details={"key": key},
-            )
+            raise SCORE_IN_HALF_POINTS(key=key, details={"key": key})
         checked[key] = number
     return checked
 
@@ -89,28 +94,23 @@ def submit_score(
     panel = get_panel(session, panel_id)
     member = confirmed_seat(session, actor=actor, panel=panel)
     if panel.state is not PanelState.open:
-        raise Conflict("评审已结束 / the panel is closed")
+        raise PANEL_CLOSED()
     if past_deadline(panel):
-        raise Conflict("评审已过截止时间 / the scoring deadline has passed")
+        raise PAST_DEADLINE()
     application = session.get(Application, application_id)
     if (
         application is None
         or application.challenge_id != panel.challenge_id
         or application.state not in REVIEWED_STATES
     ):
-        raise NotFound(
-            f"评审材料 {application_id} 不存在 / application {application_id} not under review"
-        )
+        raise NOT_UNDER_REVIEW(application_id=application_id)
     rubric = session.get(Rubric, panel.challenge_id)
     if rubric is None:
-        raise Conflict("评审细则缺失 / the rubric is missing")
+        raise RUBRIC_MISSING()
     checked = check_scores(rubric, scores)
     text = comment.strip()
     if len(text) < MIN_COMMENT:
-        raise Invalid(
-            f"评审意见至少 {MIN_COMMENT} 个字 / a comment of at least {MIN_COMMENT} characters",
-            details={"field": "comment"},
-        )
+        raise COMMENT_TOO_SHORT(n=MIN_COMMENT, details={"field": "comment"})
     total = weighted_total(rubric.criteria, checked, rubric.score_min, rubric.score_max)
     row = session.scalar(
         select(ReviewScore).where(
@@ -156,22 +156,18 @@ def close_panel(
 ) -> Panel:
     """End the scoring (operators): refused while a confirmed member has applications left
     to score, unless ``force`` with a recorded reason. The scores become final and shown."""
-    ensure(can_manage_panels(actor), "只有运营方可以结束评审 / only operators close a panel")
+    ensure(can_manage_panels(actor), CLOSE_PANEL_OPERATORS_ONLY)
     panel = get_panel(session, panel_id)
     if panel.state is not PanelState.open:
-        raise Conflict("评审已结束 / the panel is already closed")
+        raise PANEL_CLOSED()
     missing = unscored(session, panel)
     left = sum(len(v) for v in missing.values())
     if missing and not force:
-        raise Conflict(
-            f"尚有 {left} 份评分未提交 / {left} scores are still missing",
-            details={"missing": {str(k): v for k, v in missing.items()}},
+        raise SCORES_MISSING(
+            left=left, details={"missing": {str(k): v for k, v in missing.items()}}
         )
     if missing and not reason.strip():
-        raise Invalid(
-            "强制结束评审须说明原因 / closing with scores missing needs a reason",
-            details={"field": "reason"},
-        )
+        raise FORCED_CLOSE_NEEDS_REASON(details={"field": "reason"})
     panel.state = PanelState.closed
     panel.closed_at = clock.now()
     lifecycle.record(

@@ -14,8 +14,19 @@ from sqlalchemy.orm import Session
 from mosu.challenges import decisions, lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Application, ApplicationState, Challenge, ChallengeState
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, can_decide_by_panel, can_see_panel_progress, ensure
+from mosu.review.errors import (
+    APPLICATIONS_STILL_OPEN,
+    CHOOSE_SHORTLIST,
+    NO_SUCH_APPLICATION,
+    NO_SUCH_CHALLENGE,
+    PANEL_NOT_CLOSED,
+    RESULTS_AFTER_CLOSE,
+    SHORTLIST_CONFIRMED,
+    SHORTLIST_DEPARTURE_NEEDS_REASON,
+    SHORTLIST_OPERATORS_ONLY,
+    TOO_MANY_SHORTLISTED,
+)
 from mosu.review.models import Panel, PanelState
 from mosu.review.results import rubric_and_panel, tally
 
@@ -38,10 +49,10 @@ decisions.shortlisted_elsewhere(_panel_owns_shortlist)
 def _closed_panel(session: Session, challenge_id: int) -> tuple[Challenge, Panel]:
     challenge = session.get(Challenge, challenge_id)
     if challenge is None:
-        raise NotFound(f"榜单 {challenge_id} 不存在 / challenge {challenge_id} not found")
+        raise NO_SUCH_CHALLENGE(challenge_id=challenge_id)
     _rubric, panel = rubric_and_panel(session, challenge_id)
     if panel.state is not PanelState.closed:
-        raise Conflict("评审尚未结束 / the panel has not closed yet")
+        raise PANEL_NOT_CLOSED()
     return challenge, panel
 
 
@@ -72,7 +83,7 @@ def proposal(session: Session, *, actor: Actor, challenge_id: int) -> ProposalOu
     challenge = get_challenge(session, challenge_id, actor=actor)
     _rubric, panel = rubric_and_panel(session, challenge.id)
     if panel.state is not PanelState.closed and not can_see_panel_progress(actor):
-        raise Forbidden("评审结束后公布评审结果 / the results are shown once the panel closes")
+        raise RESULTS_AFTER_CLOSE()
     proposed = proposed_shortlist(session, challenge.id)
     shortlisted = _shortlisted(session, challenge.id)
     return ProposalOut(
@@ -112,29 +123,21 @@ def confirm_shortlist(
     or more. The audit log records the proposal, the choice and the reason. Returns the
     new entries' ids."""
     challenge = get_challenge(session, challenge_id, actor=actor)
-    ensure(can_decide_by_panel(actor), "只有运营方可以确定入围 / only operators shortlist")
+    ensure(can_decide_by_panel(actor), SHORTLIST_OPERATORS_ONLY)
     if challenge.state is not ChallengeState.shortlisting:
-        raise Conflict(
-            "请先截止揭榜申请，再确定入围 / close applications before shortlisting",
-            details={"state": challenge.state.value},
-        )
+        raise APPLICATIONS_STILL_OPEN(details={"state": challenge.state.value})
     proposed = proposed_shortlist(session, challenge.id)
     if _shortlisted(session, challenge.id):
-        raise Conflict("入围名单已确认 / the shortlist was already confirmed")
+        raise SHORTLIST_CONFIRMED()
     chosen = list(dict.fromkeys(application_ids))
     if not chosen:
-        raise Invalid("请选择入围申请 / choose the applications to shortlist")
+        raise CHOOSE_SHORTLIST()
     if len(chosen) > challenge.shortlist_places:
-        raise Invalid(
-            f"入围名额为 {challenge.shortlist_places} 个 / "
-            f"at most {challenge.shortlist_places} applications are shortlisted"
-        )
+        raise TOO_MANY_SHORTLISTED(places=challenge.shortlist_places)
     departs = set(chosen) != set(proposed)
     if departs and len(reason.strip()) < MIN_REASON:
-        raise Invalid(
-            f"与评审建议不同的入围名单须说明理由（至少 {MIN_REASON} 个字）/ "
-            f"departing from the panel's proposal needs a reason of {MIN_REASON}+ characters",
-            details={"field": "reason", "proposed": proposed},
+        raise SHORTLIST_DEPARTURE_NEEDS_REASON(
+            n=MIN_REASON, details={"field": "reason", "proposed": proposed}
         )
     lifecycle.record(
         session,
@@ -148,7 +151,7 @@ def confirm_shortlist(
     for application_id in chosen:
         application = session.get(Application, application_id)
         if application is None or application.challenge_id != challenge.id:
-            raise NotFound(f"揭榜申请 {application_id} 不存在 / application not found")
+            raise NO_SUCH_APPLICATION(application_id=application_id)
         entry = decisions.shortlist(
             session, actor=actor, application_id=application_id, guarded=False
         )

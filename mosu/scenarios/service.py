@@ -9,7 +9,6 @@ from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from mosu.core import ranking
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.money import whole_fen
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
@@ -21,6 +20,15 @@ from mosu.permissions import (
 )
 from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Organisation
+from mosu.scenarios.errors import (
+    BUDGET_INVERTED,
+    EDIT_OWN_SCENARIOS,
+    NO_SUCH_SCENARIO,
+    ORGANISATION_REQUIRED,
+    POST_NOT_ALLOWED,
+    PUBLISHED_BY_CHALLENGE,
+    PUBLISHED_ONLY_CLOSES,
+)
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ChallengeBrief, ScenarioIn, ScenarioOut, ScenarioPatch
 
@@ -156,7 +164,7 @@ def get_scenario(session: Session, scenario_id: int, *, actor: Actor) -> Scenari
         scenario.status is ScenarioStatus.draft
         and not can_read_draft_scenario(actor, scenario.organisation_id)
     ):
-        raise NotFound(f"应用场景 {scenario_id} 不存在 / scenario {scenario_id} not found")
+        raise NO_SUCH_SCENARIO(scenario_id=scenario_id)
     return scenario
 
 
@@ -164,16 +172,9 @@ def create_scenario(session: Session, *, actor: Actor, data: ScenarioIn) -> Scen
     """Post a scenario for the author's organisation (operators name any organisation)."""
     organisation_id = data.organisation_id or actor.organisation_id
     if organisation_id is None:
-        raise Invalid(
-            "请选择需求方组织 / choose the demand organisation",
-            details={"field": "organisation_id"},
-        )
+        raise ORGANISATION_REQUIRED(details={"field": "organisation_id"})
     get_organisation(session, organisation_id)
-    ensure(
-        can_manage_scenario(actor, organisation_id),
-        "只有运营方和需求方本组织用户可以发布应用场景 / "
-        "only operators and the demand organisation's users may post its scenarios",
-    )
+    ensure(can_manage_scenario(actor, organisation_id), POST_NOT_ALLOWED)
     values = data.model_dump(exclude={"organisation_id"})
     scenario = Scenario(**values, organisation_id=organisation_id, created_by_id=actor.user_id)
     session.add(scenario)
@@ -185,31 +186,19 @@ def update_scenario(
     session: Session, *, actor: Actor, scenario_id: int, data: ScenarioPatch
 ) -> Scenario:
     scenario = get_scenario(session, scenario_id, actor=actor)
-    ensure(
-        can_manage_scenario(actor, scenario.organisation_id),
-        "只能修改本组织的应用场景 / only your own organisation's scenarios",
-    )
+    ensure(can_manage_scenario(actor, scenario.organisation_id), EDIT_OWN_SCENARIOS)
     changes = data.model_dump(exclude_unset=True)
     if changes.get("status") is ScenarioStatus.published:
-        raise Invalid(
-            "“已发榜”由发布榜单设置 / published is set by publishing a challenge",
-            details={"field": "status"},
-        )
+        raise PUBLISHED_BY_CHALLENGE(details={"field": "status"})
     if (
         scenario.status is ScenarioStatus.published
         and changes.get("status", ScenarioStatus.closed) is not ScenarioStatus.closed
     ):
-        raise Conflict(
-            "已发榜的应用场景只能关闭 / a scenario with a published challenge can only be closed",
-            details={"field": "status"},
-        )
+        raise PUBLISHED_ONLY_CLOSES(details={"field": "status"})
     for key, value in changes.items():
         setattr(scenario, key, value)
     low, high = scenario.budget_min_fen, scenario.budget_max_fen
     if low is not None and high is not None and low > high:
-        raise Invalid(
-            "预算下限不能高于上限 / the budget's lower bound is above its upper bound",
-            details={"field": "budget_min_yuan"},
-        )
+        raise BUDGET_INVERTED(details={"field": "budget_min_yuan"})
     session.flush()
     return scenario

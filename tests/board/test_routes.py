@@ -24,8 +24,16 @@ def test_the_board_api_from_case_study_to_notification(
             ),
             201,
         )
-        error(sb.patch(f"/case-studies/{case['id']}", json={"title": "乙改的"}), 403, "forbidden")
-        error(sa.post(f"/orgs/{world.org_a}/case-studies", json={"title": ""}), 422, "invalid")
+        error(
+            sb.patch(f"/case-studies/{case['id']}", json={"title": "乙改的"}),
+            403,
+            "board.edit_own_case_studies",
+        )
+        error(
+            sa.post(f"/orgs/{world.org_a}/case-studies", json={"title": ""}),
+            422,
+            "core.invalid_request",
+        )
         assert ok(sa.patch(f"/case-studies/{case['id']}", json={"text": "工单派发"}))["text"] == (
             "工单派发"
         )
@@ -38,15 +46,19 @@ def test_the_board_api_from_case_study_to_notification(
             sa.get(f"/scenarios/{scenario.id}/recommendations", params={"layer": "compute"})
         )
         assert filtered["suppliers"] == []
-        error(sa.get(f"/scenarios/{scenario.id}/recommendations", params={"k": 0}), 422, "invalid")
+        error(
+            sa.get(f"/scenarios/{scenario.id}/recommendations", params={"k": 0}),
+            422,
+            "core.invalid_request",
+        )
 
-        error(sb.put(interest, json={"note": "冒名"}), 403, "forbidden")
+        error(sb.put(interest, json={"note": "冒名"}), 403, "board.mark_own_interest")
         assert ok(sa.put(interest, json={"note": "可现场演示"}), 201)["note"] == "可现场演示"
         assert ok(sa.put(interest, json={"note": "改"}))["note"] == "改"  # one per org
         assert [i["scenario_id"] for i in ok(sa.get(f"/orgs/{world.org_a}/interests"))] == [
             scenario.id
         ]
-        error(sb.get(f"/orgs/{world.org_a}/interests"), 403, "forbidden")
+        error(sb.get(f"/orgs/{world.org_a}/interests"), 403, "board.read_own_interest")
         matches = ok(sa.get(f"/orgs/{world.org_a}/scenario-matches"))
         assert matches[0]["scenario_id"] == scenario.id and matches[0]["interested"]
         assert ok(sb.get(f"/scenarios/{scenario.id}/recommendations"))["interests"] == []
@@ -67,6 +79,6 @@ def test_the_board_api_from_case_study_to_notification(
     with client_for(live, world, "supplier_a") as sa:
         error(sa.post(f"/notifications/{notes[0]['id']}/read"), 404, "not_found")
         ok(sa.delete(interest), 204)
-        error(sa.delete(interest), 404, "not_found")
+        error(sa.delete(interest), 404, "board.no_such_interest")
         ok(sa.delete(f"/case-studies/{case['id']}"), 204)
         assert ok(sa.get(f"/orgs/{world.org_a}/case-studies")) == []

@@ -71,8 +71,9 @@ def test_the_proposal_is_the_top_places_and_confirming_it_needs_no_reason(
         "chosen": [apps["乙队"].id, apps["甲队"].id],
     }
     assert [e.action for e in log].count("application_shortlisted") == 2
-    with pytest.raises(Conflict, match="already confirmed"):
+    with pytest.raises(Conflict) as again:
         confirm_shortlist(db, actor=OPERATOR, challenge_id=cid, application_ids=[apps["丙队"].id])
+    assert again.value.code == "review.shortlist_confirmed"
 
 
 def test_departing_from_the_proposal_needs_a_reason_and_is_logged(
@@ -82,14 +83,17 @@ def test_departing_from_the_proposal_needs_a_reason_and_is_logged(
     apps = reviewed.applications
     cid = reviewed.challenge.id
     chosen = [apps["甲队"].id, apps["丙队"].id]
-    with pytest.raises(Invalid, match="reason"):
+    with pytest.raises(Invalid) as unexplained:
         confirm_shortlist(db, actor=OPERATOR, challenge_id=cid, application_ids=chosen)
-    with pytest.raises(Invalid, match="reason"):
+    assert unexplained.value.code == "review.shortlist_departure_needs_reason"
+    with pytest.raises(Invalid) as short:
         confirm_shortlist(
             db, actor=OPERATOR, challenge_id=cid, application_ids=chosen, reason="乙队不合规"
         )  # shorter than ten characters
+    assert short.value.code == "review.shortlist_departure_needs_reason"
+    assert short.value.message == "与评审建议不同的入围名单须说明理由（至少 10 个字）"
     three = [apps["甲队"].id, apps["乙队"].id, apps["丙队"].id]
-    with pytest.raises(Invalid, match="at most 2"):
+    with pytest.raises(Invalid) as too_many:
         confirm_shortlist(
             db,
             actor=OPERATOR,
@@ -97,6 +101,8 @@ def test_departing_from_the_proposal_needs_a_reason_and_is_logged(
             application_ids=three,
             reason="三家都很优秀，全部入围",
         )
+    assert too_many.value.code == "review.too_many_shortlisted"
+    assert too_many.value.message == "入围名额为 2 个"
     assert apps["甲队"].state is ApplicationState.approved  # nothing was written
     reason = "乙队联合体成员资质证明过期，按细则第三条不予入围"
     confirm_shortlist(db, actor=OPERATOR, challenge_id=cid, application_ids=chosen, reason=reason)
@@ -109,8 +115,9 @@ def test_departing_from_the_proposal_needs_a_reason_and_is_logged(
 
 def test_an_open_panel_proposes_nothing(db: Session, world: World) -> None:
     reviewed = reviewed_challenge(db, world, HAND, closed=False)
-    with pytest.raises(Conflict, match="not closed"):
+    with pytest.raises(Conflict) as refused:
         proposed_shortlist(db, reviewed.challenge.id)
+    assert refused.value.code == "review.panel_not_closed"
     assert reviewed.panel.state is PanelState.open
 
 
@@ -195,8 +202,9 @@ def test_the_combined_decision_follows_the_rule_or_gives_a_reason(
     with pytest.raises(Conflict, match=f"/challenges/{cid}/decision"):
         races.decide(db, actor=OPERATOR, challenge_id=cid, entry_ids=[entries["乙队"].id])
     # 甲 is not the rule's choice: a reason is needed
-    with pytest.raises(Invalid, match="reason"):
+    with pytest.raises(Invalid) as unexplained:
         decide_combined(db, actor=OPERATOR, challenge_id=cid, entry_ids=[entries["甲队"].id])
+    assert unexplained.value.code == "review.combined_departure_needs_reason"
     # 丙 shares the first place with 乙: the rule allows either, no reason needed
     decide_combined(db, actor=OPERATOR, challenge_id=cid, entry_ids=[entries["丙队"].id])
     assert reviewed.challenge.state is ChallengeState.decided

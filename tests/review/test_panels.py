@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.accounts.models import Notification
 from mosu.challenges import catalogue, decisions
 from mosu.challenges.models import ChallengeEvent
@@ -161,6 +162,14 @@ def test_confirm_checks_the_conflict_rule_again(
     with pytest.raises(Conflict) as refused:
         panels.confirm(db, actor=as_expert(expert), panel_id=panel.id)
     assert "甲智能科技有限公司" in refused.value.details["conflict"]
+    assert refused.value.code == "review.conflict_of_interest"
+    assert i18n.render(refused.value.text, "zh") == (
+        "存在利益冲突，请回避：已声明与申请单位 甲智能科技有限公司 存在利益冲突"
+    )
+    assert i18n.render(refused.value.text, "en") == (
+        "There is a conflict of interest, please recuse yourself: Declared a conflict of "
+        "interest with the applicant 甲智能科技有限公司."
+    )
     seat = panels.seat_of(panel, expert.user_id)
     assert seat is not None and seat.state is MemberState.invited
 

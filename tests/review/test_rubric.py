@@ -55,8 +55,9 @@ def test_rubric_is_set_on_a_draft_and_fixed_once_published(
         response = client.put(url, json=RUBRIC)
         assert response.status_code == 409
         error = response.json()["error"]
-        assert error["code"] == "conflict" and "已固定" in error["message"]
-        assert "fixed" in error["message"]
+        assert error["code"] == "review.rubric_fixed" and "已固定" in error["message"]
+        english = client.put(url, json=RUBRIC, headers={"Accept-Language": "en"})
+        assert "fixed" in english.json()["error"]["message"]
         events = client.get(f"/challenges/{draft.id}/events").json()
     actions = [e["action"] for e in events]
     assert actions == ["created", "rubric_set", "rubric_replaced", "publish"]
