@@ -16,6 +16,19 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
+from mosu.challenges.errors import (
+    APPLICATIONS_USED,
+    FILED_MODEL_REQUIRED,
+    FOREIGN_MODELS,
+    LEAD_IS_MEMBER,
+    NO_SUCH_APPLICATION,
+    NOT_TAKING_APPLICATIONS,
+    ONLY_LEAD_WITHDRAWS,
+    ONLY_SUBMITTED_WITHDRAWN,
+    ONLY_SUPPLIERS_LEAD,
+    OUTSIDE_WINDOW,
+    UNKNOWN_MEMBERS,
+)
 from mosu.challenges.models import (
     Application,
     ApplicationMember,
@@ -29,7 +42,6 @@ from mosu.challenges.schemas import (
     ApplicationIn,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
     Actor,
     can_apply,
@@ -69,7 +81,7 @@ def get_application(session: Session, application_id: int, *, actor: Actor) -> A
         challenge_organisation_id=application.challenge.organisation_id,
         team=team_of(application),
     ):
-        raise NotFound(f"揭榜申请 {application_id} 不存在 / application {application_id} not found")
+        raise NO_SUCH_APPLICATION(application_id=application_id)
     return application
 
 
@@ -89,40 +101,28 @@ def takes_applications(challenge: Challenge, today: dt.date) -> bool:
 def ensure_open(challenge: Challenge, today: dt.date) -> None:
     """409 unless the challenge takes applications ``today``."""
     if challenge.state is not ChallengeState.open:
-        raise Conflict(
-            "榜单当前不接受揭榜申请 / the challenge is not open for applications",
-            details={"state": challenge.state.value},
-        )
+        raise NOT_TAKING_APPLICATIONS(details={"state": challenge.state.value})
     if not challenge.valid_from <= today <= challenge.valid_until:
-        raise Conflict(
-            f"不在榜单有效期内（{challenge.valid_from} 至 {challenge.valid_until}）/ "
-            "outside the challenge's validity window"
-        )
+        raise OUTSIDE_WINDOW(valid_from=challenge.valid_from, valid_until=challenge.valid_until)
+
+
+def _listed(ids: list[int]) -> str:
+    return ", ".join(map(str, ids))
 
 
 def _check_team(session: Session, challenge: Challenge, lead_id: int, data: ApplicationIn) -> None:
     """Members exist, exclude the lead; models belong to the team; a filed model if required."""
     if lead_id in data.member_ids:
-        raise Invalid(
-            "牵头单位不能同时是联合体成员 / the lead cannot also be a member",
-            details={"field": "member_ids"},
-        )
+        raise LEAD_IS_MEMBER(details={"field": "member_ids"})
     orgs = _organisations(session, [lead_id, *data.member_ids])
     missing = [i for i in data.member_ids if i not in orgs]
     if missing:
-        raise Invalid(
-            f"联合体成员不存在：{missing} / unknown consortium members",
-            details={"field": "member_ids"},
-        )
+        raise UNKNOWN_MEMBERS(ids=_listed(missing), details={"field": "member_ids"})
     team = {lead_id, *data.member_ids}
     models = list(session.scalars(select(Model).where(Model.id.in_(data.model_ids))))
     foreign = sorted(set(data.model_ids) - {m.id for m in models if m.organisation_id in team})
     if foreign:
-        raise Invalid(
-            f"参赛模型须属于牵头单位或联合体成员：{foreign} / "
-            "models must belong to the lead or a member",
-            details={"field": "model_ids"},
-        )
+        raise FOREIGN_MODELS(ids=_listed(foreign), details={"field": "model_ids"})
     if challenge.require_filed_model:
         filed = session.scalar(
             select(func.count(Filing.id)).where(
@@ -132,11 +132,7 @@ def _check_team(session: Session, challenge: Challenge, lead_id: int, data: Appl
             )
         )
         if not filed:
-            raise Invalid(
-                "本榜单要求至少一个已备案（备案有效）的模型 / "
-                "this challenge requires a model with an active 备案 filing",
-                details={"field": "model_ids"},
-            )
+            raise FILED_MODEL_REQUIRED(details={"field": "model_ids"})
 
 
 def _check_quota(session: Session, challenge: Challenge, lead_id: int) -> None:
@@ -149,10 +145,7 @@ def _check_quota(session: Session, challenge: Challenge, lead_id: int) -> None:
         )
     )
     if (used or 0) >= challenge.max_applications_per_org:
-        raise Conflict(
-            f"每个组织最多提交 {challenge.max_applications_per_org} 份申请 / "
-            "your organisation has used its applications for this challenge"
-        )
+        raise APPLICATIONS_USED(limit=challenge.max_applications_per_org)
 
 
 def apply(
@@ -176,12 +169,7 @@ def apply(
     challenge = get_challenge(session, challenge_id, actor=actor)
     lead_id = data.organisation_id or actor.organisation_id
     if lead_id is None or not can_apply(actor, lead_id):
-        ensure(
-            False,
-            "只有供给方可以本组织为牵头单位揭榜 / "
-            "a supplier applies with its own organisation as the lead",
-        )
-    assert lead_id is not None
+        raise ONLY_SUPPLIERS_LEAD()
     ensure_open(challenge, today or clock.today())
     if proposal_file is not None:
         check_proposal(proposal_file, max_bytes)
@@ -221,15 +209,9 @@ def withdraw(
 ) -> Application:
     """The applicant takes back a submitted application (before any decision)."""
     application = get_application(session, application_id, actor=actor)
-    ensure(
-        can_withdraw_application(actor, application.organisation_id),
-        "只有牵头单位可以撤回申请 / only the lead may withdraw",
-    )
+    ensure(can_withdraw_application(actor, application.organisation_id), ONLY_LEAD_WITHDRAWS)
     if application.state is not ApplicationState.submitted:
-        raise Conflict(
-            "只能撤回待审核的申请 / only a submitted application can be withdrawn",
-            details={"state": application.state.value},
-        )
+        raise ONLY_SUBMITTED_WITHDRAWN(details={"state": application.state.value})
     application.state = ApplicationState.withdrawn
     lifecycle.record(
         session,

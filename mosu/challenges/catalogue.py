@@ -16,6 +16,17 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from mosu.challenges import lifecycle
 from mosu.challenges.deadlines import applications_close_at, schedule_reminder
+from mosu.challenges.errors import (
+    ALREADY_PUBLISHED,
+    DECIDE_ON_RACE,
+    MORE_WINNERS_THAN_SHORTLIST,
+    NO_SUCH_CHALLENGE,
+    ONLY_OPERATORS_EDIT,
+    ONLY_OPERATORS_PUBLISH,
+    SCENARIO_CLOSED,
+    WINDOW_ENDS_BEFORE_START,
+    WINDOW_PASSED,
+)
 from mosu.challenges.models import (
     Challenge,
     ChallengeEvent,
@@ -26,7 +37,6 @@ from mosu.challenges.schemas import (
     ChallengePatch,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.permissions import (
     Actor,
     can_manage_challenge,
@@ -63,7 +73,7 @@ def get_challenge(
         challenge.state is ChallengeState.draft
         and not can_read_draft_challenge(actor, challenge.organisation_id)
     ):
-        raise NotFound(f"榜单 {challenge_id} 不存在 / challenge {challenge_id} not found")
+        raise NO_SUCH_CHALLENGE(challenge_id=challenge_id)
     return challenge
 
 
@@ -75,12 +85,10 @@ def categories(session: Session, *, actor: Actor) -> list[str]:
 
 def create_challenge(session: Session, *, actor: Actor, data: ChallengeIn) -> Challenge:
     """Draft a challenge from a scenario (operators); the scenario's organisation issues it."""
-    ensure(
-        can_manage_challenge(actor), "只有运营方可以发布榜单 / only operators publish challenges"
-    )
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_PUBLISH)
     scenario = get_scenario(session, data.scenario_id, actor=actor)
     if scenario.status is ScenarioStatus.closed:
-        raise Conflict("应用场景已关闭 / the scenario is closed", details={"field": "scenario_id"})
+        raise SCENARIO_CLOSED(details={"field": "scenario_id"})
     challenge = Challenge(
         **data.model_dump(),
         organisation_id=scenario.organisation_id,
@@ -106,24 +114,15 @@ def update_challenge(
 ) -> Challenge:
     """Change a draft (operators); a published challenge's terms are fixed."""
     challenge = get_challenge(session, challenge_id, actor=actor)
-    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_EDIT)
     if challenge.state is not ChallengeState.draft:
-        raise Conflict(
-            "榜单已发布，不能再修改 / a published challenge cannot be changed",
-            details={"state": challenge.state.value},
-        )
+        raise ALREADY_PUBLISHED(details={"state": challenge.state.value})
     for key, value in data.model_dump(exclude_unset=True).items():
         setattr(challenge, key, value)
     if challenge.valid_from > challenge.valid_until:
-        raise Invalid(
-            "有效期的开始晚于结束 / the validity window ends before it starts",
-            details={"field": "valid_until"},
-        )
+        raise WINDOW_ENDS_BEFORE_START(details={"field": "valid_until"})
     if challenge.winner_places > challenge.shortlist_places:
-        raise Invalid(
-            "揭榜名额不能多于入围名额 / more winner places than shortlist places",
-            details={"field": "winner_places"},
-        )
+        raise MORE_WINNERS_THAN_SHORTLIST(details={"field": "winner_places"})
     session.flush()
     return challenge
 
@@ -149,15 +148,9 @@ def transition_challenge(
     )
     if allowed and move is not None and challenge.state in move.sources:
         if name == "publish" and challenge.valid_until < (today or clock.today()):
-            raise Conflict(
-                "有效期已过，请先修改有效期 / the validity window has passed; change it first",
-                details={"field": "valid_until"},
-            )
+            raise WINDOW_PASSED(details={"field": "valid_until"})
         if name == "decide":
-            raise Conflict(
-                "请在赛马页面选择揭榜单位 / name the winners on the race "
-                f"(POST /api/v1/challenges/{challenge.id}/race/decide)"
-            )
+            raise DECIDE_ON_RACE(challenge_id=challenge.id)
         mover = lifecycle.mover_of(name)
         if mover is not None:
             mover(session, actor=actor, challenge_id=challenge.id, reason=reason)

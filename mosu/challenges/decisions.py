@@ -10,6 +10,19 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
 from mosu.challenges.applications import get_application
+from mosu.challenges.errors import (
+    ALREADY_DECIDED,
+    APPLICATION_NOT_FOR_CHALLENGE,
+    CHOOSE_APPLICATIONS,
+    CLOSE_APPLICATIONS_FIRST,
+    NOT_DECIDABLE,
+    ONLY_APPROVED_SHORTLISTED,
+    ONLY_OPERATORS_DECIDE,
+    ONLY_OPERATORS_SHORTLIST,
+    REJECTION_NEEDS_REASON,
+    SHORTLIST_ELSEWHERE,
+    SHORTLIST_FULL,
+)
 from mosu.challenges.models import (
     Application,
     ApplicationState,
@@ -18,7 +31,7 @@ from mosu.challenges.models import (
     Entry,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid
+from mosu.core.text import Text
 from mosu.notifications.service import notify
 from mosu.permissions import (
     Actor,
@@ -28,8 +41,9 @@ from mosu.permissions import (
 
 DECIDABLE = frozenset({ChallengeState.open, ChallengeState.shortlisting})
 
-ShortlistOwner = Callable[[Session, Challenge], str | None]
-"""Says why a challenge's shortlist is not made one application at a time (``None``: it is)."""
+ShortlistOwner = Callable[[Session, Challenge], Text | str | None]
+"""Says why a challenge's shortlist is not made one application at a time (``None``: it is);
+the reason is shown in the refusal, so a catalogued :class:`Text` reads in every language."""
 
 _SHORTLIST_OWNERS: list[ShortlistOwner] = []
 
@@ -48,20 +62,14 @@ def decide_application(
     """The operator approves or rejects a submitted application (a rejection needs a reason,
     which the applying team sees)."""
     application = get_application(session, application_id, actor=actor)
-    ensure(can_manage_challenge(actor), "只有运营方可以审核申请 / only operators decide")
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_DECIDE)
     challenge = application.challenge
     if challenge.state not in DECIDABLE:
-        raise Conflict(
-            "榜单当前状态不能审核申请 / applications cannot be decided in this state",
-            details={"state": challenge.state.value},
-        )
+        raise NOT_DECIDABLE(details={"state": challenge.state.value})
     if application.state is not ApplicationState.submitted:
-        raise Conflict(
-            "该申请已处理 / the application was already decided",
-            details={"state": application.state.value},
-        )
+        raise ALREADY_DECIDED(details={"state": application.state.value})
     if not approve and not reason.strip():
-        raise Invalid("驳回须填写原因 / a rejection needs a reason", details={"field": "reason"})
+        raise REJECTION_NEEDS_REASON(details={"field": "reason"})
     application.state = ApplicationState.approved if approve else ApplicationState.rejected
     application.decision_reason = reason.strip()
     application.decided_by_id = actor.user_id
@@ -120,23 +128,18 @@ def shortlist(
     challenge is shortlisting, up to its shortlist places). ``guarded=False`` is for the
     package that owns the challenge's shortlist (see :func:`shortlisted_elsewhere`)."""
     application = get_application(session, application_id, actor=actor)
-    ensure(can_manage_challenge(actor), "只有运营方可以确定入围 / only operators shortlist")
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_SHORTLIST)
     challenge = application.challenge
     if challenge.state is not ChallengeState.shortlisting:
-        raise Conflict(
-            "请先在榜单页面“榜单流程”中截止揭榜申请，再确定入围 / close applications on the "
-            f"challenge's page (/challenges/{challenge.id}#lifecycle) before shortlisting",
-            details={"state": challenge.state.value},
+        raise CLOSE_APPLICATIONS_FIRST(
+            challenge_id=challenge.id, details={"state": challenge.state.value}
         )
     if application.state is not ApplicationState.approved:
-        raise Conflict(
-            "只有审核通过的申请可以入围 / only approved applications can be shortlisted",
-            details={"state": application.state.value},
-        )
+        raise ONLY_APPROVED_SHORTLISTED(details={"state": application.state.value})
     for owner in _SHORTLIST_OWNERS if guarded else ():
         why = owner(session, challenge)
         if why is not None:
-            raise Conflict(why)
+            raise SHORTLIST_ELSEWHERE(reason=why)
     places = session.scalar(
         select(func.count(Application.id)).where(
             Application.challenge_id == challenge.id,
@@ -144,7 +147,7 @@ def shortlist(
         )
     )
     if (places or 0) >= challenge.shortlist_places:
-        raise Conflict(f"入围名额（{challenge.shortlist_places}）已满 / the shortlist is full")
+        raise SHORTLIST_FULL(places=challenge.shortlist_places)
     application.state = ApplicationState.shortlisted
     lead = application.organisation
     entry = Entry(
@@ -182,17 +185,14 @@ def shortlist_many(
 ) -> list[Entry]:
     """入围 several approved applications of one challenge in one action: all of them or,
     if any is refused, none (the caller's transaction is rolled back)."""
-    ensure(can_manage_challenge(actor), "只有运营方可以确定入围 / only operators shortlist")
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_SHORTLIST)
     chosen = list(dict.fromkeys(application_ids))
     if not chosen:
-        raise Invalid("请选择要入围的申请 / choose the applications to shortlist")
+        raise CHOOSE_APPLICATIONS()
     entries = []
     for application_id in chosen:
         application = get_application(session, application_id, actor=actor)
         if application.challenge_id != challenge_id:
-            raise Invalid(
-                f"申请 #{application_id} 不属于这个榜单 / application #{application_id} "
-                "is not for this challenge"
-            )
+            raise APPLICATION_NOT_FOR_CHALLENGE(application_id=application_id)
         entries.append(shortlist(session, actor=actor, application_id=application_id))
     return entries

@@ -22,9 +22,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu import i18n
+from mosu.challenges.errors import (
+    NOT_YOUR_TRANSITION,
+    TRANSITION_NEEDS_REASON,
+    UNKNOWN_TRANSITION,
+    WRONG_STATE,
+)
 from mosu.challenges.models import Challenge, ChallengeEvent, ChallengeState
-from mosu.core.errors import Conflict, Forbidden, Invalid
 from mosu.permissions import Actor, ChallengeParty, challenge_parties
 
 
@@ -135,21 +139,17 @@ def transition(
     """
     move = TRANSITIONS.get(name)
     if move is None:
-        raise Invalid(f"未知的状态变更 {name!r} / unknown transition {name!r}")
+        raise UNKNOWN_TRANSITION(transition=name)
     if not move.parties & challenge_parties(actor, challenge.organisation_id):
-        raise Forbidden(
-            f"无权执行“{name}” / only {', '.join(sorted(move.parties))} may {name} this challenge"
-        )
+        raise NOT_YOUR_TRANSITION(transition=name)
     if challenge.state not in move.sources:
-        zh, en = i18n.label(challenge.state, "zh"), i18n.label(challenge.state, "en")
-        raise Conflict(
-            f"榜单当前状态为“{zh}”，不能执行 {name}：请刷新榜单页面，按“榜单流程”中可用的步骤继续 / "
-            f"cannot {name} a challenge that is {en}: reload its page and take a step "
-            "the lifecycle offers",
+        raise WRONG_STATE(
+            state=challenge.state,
+            transition=name,
             details={"state": challenge.state.value, "transition": name},
         )
     if move.reason_required and not reason.strip():
-        raise Invalid(f"“{name}”需要填写原因 / {name} needs a reason")
+        raise TRANSITION_NEEDS_REASON(transition=name)
     source = challenge.state
     challenge.state = move.target
     return record(

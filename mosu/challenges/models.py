@@ -29,9 +29,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from mosu.challenges.errors import AUDIT_APPEND_ONLY
 from mosu.core import clock
 from mosu.core.db import Base
-from mosu.core.errors import Conflict
 from mosu.core.money import Fen, whole_fen, whole_yuan
 from mosu.corpus.models import DatasetVersion
 from mosu.registry.models import Organisation
@@ -381,4 +381,4 @@ def _audit_log_is_append_only(session: Session, _context: Any, _instances: Any) 
         if isinstance(obj, ChallengeEvent) and (
             obj in session.deleted or session.is_modified(obj, include_collections=False)
         ):
-            raise Conflict("审计日志只能追加 / the audit log is append-only")
+            raise AUDIT_APPEND_ONLY()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from mosu.challenges.errors import ATTACHMENT_MISSING, NO_ATTACHMENT
 from mosu.challenges.models import Application
 from mosu.core.errors import NotFound
 from mosu.core.files import FileStore, StoredFile, check_pdf
@@ -44,8 +45,8 @@ def store_proposal(session: Session, data_dir: Path, upload: ProposalFile) -> St
 def proposal_path(data_dir: Path, application: Application) -> Path:
     """Where the application's PDF lies (never outside the store's proposal folder)."""
     if not application.proposal_file:
-        raise NotFound("该申请没有附件 / this application has no attachment")
+        raise NO_ATTACHMENT()
     try:
         return FileStore(data_dir, AREA).path(application.proposal_file)
     except NotFound:
-        raise NotFound("附件不存在 / the attachment is missing") from None
+        raise ATTACHMENT_MISSING() from None

@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor, require
 from mosu.challenges import applications, audit, catalogue, decisions, proposals, views
+from mosu.challenges.errors import BODY_NOT_JSON, IDS_NOT_WHOLE, INVALID_APPLICATION
 from mosu.challenges.models import ChallengeKind, ChallengeState
 from mosu.challenges.schemas import (
     ApplicationIn,
@@ -26,7 +27,6 @@ from mosu.challenges.schemas import (
     EventOut,
     TransitionIn,
 )
-from mosu.core.errors import Invalid
 from mosu.core.pagination import MAX_PER_PAGE, Page
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
@@ -63,7 +63,7 @@ def _ids(values: list[str]) -> list[int]:
         for part in value.replace("，", ",").split(","):
             if part.strip():
                 if not part.strip().isdigit():
-                    raise Invalid(f"编号应为整数：{part!r} / ids are whole numbers")
+                    raise IDS_NOT_WHOLE(value=part.strip())
                 found.append(int(part))
     return found
 
@@ -73,7 +73,7 @@ def parse_application(data: dict[str, Any]) -> ApplicationIn:
         return ApplicationIn.model_validate(data)
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("揭榜申请不合法 / invalid application", details=details) from None
+        raise INVALID_APPLICATION(details=details) from None
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ async def read_application(request: Request) -> ApplicationBody:
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Invalid("请求体不是 JSON / the body is not JSON") from None
+            raise BODY_NOT_JSON() from None
         return ApplicationBody(parse_application(body if isinstance(body, dict) else {}), None)
     upload: proposals.ProposalFile | None = None
     data: dict[str, Any] = {}

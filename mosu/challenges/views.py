@@ -27,6 +27,7 @@ from mosu.challenges.applications import (
 from mosu.challenges.audit import events_out
 from mosu.challenges.catalogue import categories, get_challenge, visible
 from mosu.challenges.decisions import DECIDABLE
+from mosu.challenges.errors import ALREADY_PUBLISHED, NEEDS_ORGANISATION, ONLY_OPERATORS_EDIT
 from mosu.challenges.lifecycle import Transition
 from mosu.challenges.models import (
     SHORTLISTED_STATES,
@@ -51,7 +52,6 @@ from mosu.challenges.schemas import (
     StageBrief,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.corpus.models import DatasetVersion
 from mosu.permissions import (
@@ -469,9 +469,9 @@ def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> Chal
 def editable_challenge(session: Session, *, actor: Actor, challenge_id: int) -> Challenge:
     """A draft the actor may edit (403 for others, 409 once published)."""
     challenge = get_challenge(session, challenge_id, actor=actor)
-    ensure(can_manage_challenge(actor), "只有运营方可以修改榜单 / only operators edit challenges")
+    ensure(can_manage_challenge(actor), ONLY_OPERATORS_EDIT)
     if challenge.state is not ChallengeState.draft:
-        raise Conflict("榜单已发布，不能再修改 / a published challenge cannot be changed")
+        raise ALREADY_PUBLISHED()
     return challenge
 
 
@@ -491,7 +491,7 @@ class ApplyForm:
 def applicable(session: Session, *, actor: Actor, challenge_id: int) -> Challenge:
     """The challenge, for an applicant with an organisation (403 without one)."""
     challenge = get_challenge(session, challenge_id, actor=actor)
-    ensure(actor.organisation_id is not None, "请先关联组织 / your account has no organisation")
+    ensure(actor.organisation_id is not None, NEEDS_ORGANISATION)
     return challenge
 
 

@@ -14,10 +14,14 @@ from sqlalchemy.orm import Session
 from mosu.challenges import lifecycle
 from mosu.challenges.models import ChallengeState, Entry, EntryState, Stage, Submission
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid
 from mosu.jobs import queue
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race.entries import check_unique_name, entries_of
+from mosu.race.errors import (
+    CHALLENGE_OVER,
+    ONLY_OPERATORS_ADD_BASELINES,
+    UNKNOWN_BASELINE,
+)
 from mosu.race.stages import (
     BASELINES,
     FINISHED_CHALLENGE,
@@ -37,12 +41,12 @@ def add_house_entry(
 ) -> Entry:
     """A reference entry run by the platform (a built-in baseline), like Kaggle's benchmarks;
     submitted at once to the stage that is open, if the challenge is racing."""
-    ensure(can_run_race(actor), "只有运营方可以添加基线 / only operators add baselines")
+    ensure(can_run_race(actor), ONLY_OPERATORS_ADD_BASELINES)
     if baseline not in BASELINES:
-        raise Invalid(f"未知基线 {baseline!r}，可选 {', '.join(BASELINES)}")
+        raise UNKNOWN_BASELINE(baseline=baseline, choices=", ".join(BASELINES))
     challenge = get_challenge(session, challenge_id)
     if challenge.state in FINISHED_CHALLENGE:
-        raise Conflict("榜单已结束 / the challenge is over")
+        raise CHALLENGE_OVER()
     check_unique_name(session, challenge.id, name)
     entry = Entry(challenge_id=challenge.id, name=name.strip(), baseline=baseline)
     session.add(entry)

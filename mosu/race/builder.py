@@ -12,13 +12,20 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Invalid
 from mosu.corpus.models import DatasetVersion
 from mosu.evals.errors import EvalError
 from mosu.evals.parsers import PARSERS
 from mosu.evals.prompts import Message
 from mosu.evals.scorers import SCORERS
 from mosu.permissions import Actor, can_run_race, ensure
+from mosu.race.errors import (
+    CHOOSE_SCORER,
+    NO_SUCH_VERSION,
+    NOTHING_TO_PREVIEW,
+    ONLY_OPERATORS_SET_UP,
+    PROMPT_DOES_NOT_RENDER,
+    WRITE_TEMPLATE,
+)
 from mosu.race.image_delivery import IMAGE_DELIVERY_KEY
 from mosu.race.scoring import VersionInfo, build_task, load_rows
 
@@ -56,9 +63,9 @@ def task_from_fields(
     """A stage task definition from the builder's fields (the YAML path's mapping); the
     image delivery is kept only when it is not the default."""
     if not template.strip():
-        raise Invalid("请填写提示词模板 / write the prompt template", details={"field": "template"})
+        raise WRITE_TEMPLATE(details={"field": "template"})
     if not scorers:
-        raise Invalid("请至少选择一个评分指标 / choose at least one scorer")
+        raise CHOOSE_SCORER()
     prompt: dict[str, Any] = {"template": template.strip()}
     if system.strip():
         prompt["system"] = system.strip()
@@ -88,24 +95,23 @@ class Preview:
 def preview(session: Session, *, actor: Actor, version_id: int, task: dict[str, Any]) -> Preview:
     """Render ``task``'s prompt on the first row of the version's dev (or train) split; the
     task is checked against the data as adding the stage would (422 naming the problem)."""
-    ensure(can_run_race(actor), "只有运营方可以设置赛马阶段 / only operators set up race stages")
+    ensure(can_run_race(actor), ONLY_OPERATORS_SET_UP)
     version = session.get(DatasetVersion, version_id)
     if version is None:
-        raise Invalid("没有这个数据集版本 / no such data set version")
+        raise NO_SUCH_VERSION()
     rows = load_rows(session, version.id)
     info = VersionInfo(dict(version.schema), list(version.label_set))
     built = build_task(task, info, rows, name="preview")
     split = next((s for s in PREVIEW_SPLITS if s in built.spec.splits), None)
     if split is None:
-        raise Invalid(
-            "该版本没有开发集或训练集，无法预览（测试集不外示）/ the version has no dev or "
-            "train rows to preview on (test rows are never shown)"
-        )
+        raise NOTHING_TO_PREVIEW()
     try:
         sample = built.samples(split)[0]
         messages = built.messages(sample)
-    except (EvalError, IndexError, KeyError) as exc:
-        raise Invalid(f"无法渲染提示词 / the prompt does not render: {exc}") from None
+    except EvalError as exc:
+        raise PROMPT_DOES_NOT_RENDER(problem=exc.text) from None
+    except (IndexError, KeyError) as exc:
+        raise PROMPT_DOES_NOT_RENDER(problem=str(exc)) from None
     return Preview(
         row_id=sample.id,
         split=split,

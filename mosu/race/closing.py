@@ -23,12 +23,30 @@ from mosu.challenges.models import (
     Submission,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
+from mosu.core.text import Text
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race import notices
 from mosu.race.baselines import schedule_baselines
 from mosu.race.board import compute_board
 from mosu.race.entries import entries_of
+from mosu.race.errors import (
+    BASELINE_CANNOT_WIN,
+    CHOOSE_WINNERS,
+    CLOSE_EARLIER_STAGES_FIRST,
+    CLOSE_EVERY_STAGE,
+    DECIDED_ELSEWHERE,
+    EARLY_CLOSE_NEEDS_REASON,
+    ENTRY_NOT_RACING,
+    NO_ENTRY_YET,
+    NO_STAGE_YET,
+    NO_SUCH_ENTRY,
+    NO_SUCH_STAGE,
+    NOT_RACING,
+    ONLY_OPERATORS_CLOSE,
+    STAGE_CLOSED,
+    SUBMISSIONS_RUNNING,
+    TOO_MANY_WINNERS,
+)
 from mosu.race.perf_spec import perf_stage
 from mosu.race.scoring import Board, BoardRow, not_worse_than_best
 from mosu.race.stages import PENDING_STATES, cut_rule_text, get_challenge, schedule_close
@@ -38,17 +56,9 @@ def start_race(session: Session, *, actor: Actor, challenge_id: int, reason: str
     """Move a shortlisted challenge to racing; each stage's close is scheduled as a job."""
     challenge = get_challenge(session, challenge_id)
     if not challenge.stages:
-        raise Conflict(
-            "还没有赛马阶段：请在赛马页面的“添加赛马阶段”中添加阶段后再开始 "
-            f"（/challenges/{challenge.id}/race#add-stage）/ no stage yet: add one under "
-            f"“Add a race stage” on the race page (/challenges/{challenge.id}/race#add-stage), "
-            "then start the race"
-        )
+        raise NO_STAGE_YET(challenge_id=challenge.id)
     if not any(e.state is EntryState.active for e in entries_of(session, challenge.id)):
-        raise Conflict(
-            "还没有参赛队：请先在审核通过的揭榜申请页面点击“确定入围” / no entry yet: shortlist "
-            "an approved application from its page first"
-        )
+        raise NO_ENTRY_YET()
     lifecycle.transition(session, challenge, "start_race", actor=actor, reason=reason)
     for stage in challenge.stages:
         schedule_close(session, stage)
@@ -115,27 +125,24 @@ def close_stage(
     close job waits for them). An operator may close a stage early, giving a reason.
     """
     moment = now or clock.now()
-    ensure(can_run_race(actor), "只有运营方可以结束阶段 / only operators close stages")
+    ensure(can_run_race(actor), ONLY_OPERATORS_CLOSE)
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
     if stage is None:
-        raise NotFound("没有这个阶段 / no such stage")
+        raise NO_SUCH_STAGE()
     if stage.state is StageState.closed:
-        raise Conflict("阶段已结束 / the stage is already closed")
+        raise STAGE_CLOSED()
     challenge = stage.challenge
     if challenge.state is not ChallengeState.racing:
-        raise Conflict("榜单不在赛马阶段 / the challenge is not racing")
+        raise NOT_RACING()
     early = moment < stage.closes_at
     if early and not reason.strip():
-        raise Invalid("提前结束阶段需要填写原因 / closing early needs a reason")
+        raise EARLY_CLOSE_NEEDS_REASON()
     earlier = [s for s in challenge.stages if s.position < stage.position]
     if any(s.state is not StageState.closed for s in earlier):
-        raise Conflict("请先结束前面的阶段 / close the earlier stages first")
+        raise CLOSE_EARLIER_STAGES_FIRST()
     waiting = pending(session, stage)
     if waiting:
-        raise Conflict(
-            f"还有 {waiting} 个提交在评测，完成后再结束 / {waiting} submissions still running",
-            details={"pending": waiting},
-        )
+        raise SUBMISSIONS_RUNNING(count=waiting, details={"pending": waiting})
     final = compute_board(session, stage, "private", data_dir)
     stage.leaderboard_public = compute_board(session, stage, "public", data_dir).to_json()
     stage.leaderboard_final = final.to_json()
@@ -176,8 +183,9 @@ def close_stage(
     return stage
 
 
-DecisionOwner = Callable[[Session, Challenge], str | None]
-"""Says why a challenge's winners are not named on the race alone (``None``: they are)."""
+DecisionOwner = Callable[[Session, Challenge], Text | str | None]
+"""Says why a challenge's winners are not named on the race alone (``None``: they are); the
+reason is shown in the refusal, so a catalogued :class:`Text` reads in every language."""
 
 _DECISION_OWNERS: list[DecisionOwner] = []
 
@@ -205,27 +213,24 @@ def decide(
     for owner in _DECISION_OWNERS if guarded and can_run_race(actor) else ():
         why = owner(session, challenge)
         if why is not None:
-            raise Conflict(why)
+            raise DECIDED_ELSEWHERE(reason=why)
     if any(s.state is not StageState.closed for s in challenge.stages):
-        raise Conflict(
-            "还有未结束的阶段：请在赛马页面逐个结束阶段后再确定揭榜单位 / close every stage on "
-            f"the race page (/challenges/{challenge.id}/race) before naming the winners"
-        )
+        raise CLOSE_EVERY_STAGE(challenge_id=challenge.id)
     ids = list(dict.fromkeys(entry_ids))
     if not ids:
-        raise Invalid("请选择获胜者 / choose the winners")
+        raise CHOOSE_WINNERS()
     if len(ids) > challenge.winner_places:
-        raise Invalid(f"最多 {challenge.winner_places} 名获胜者 / too many winners")
+        raise TOO_MANY_WINNERS(places=challenge.winner_places)
     entries = {e.id: e for e in entries_of(session, challenge.id)}
     winners = []
     for entry_id in ids:
         entry = entries.get(entry_id)
         if entry is None:
-            raise NotFound("没有这个参赛队 / no such entry")
+            raise NO_SUCH_ENTRY()
         if entry.state is not EntryState.active:
-            raise Conflict(f"{entry.name} 已不在赛马中 / {entry.name} is no longer racing")
+            raise ENTRY_NOT_RACING(entry=entry.name)
         if entry.baseline is not None:
-            raise Invalid("基线不能获胜 / a baseline cannot win")
+            raise BASELINE_CANNOT_WIN()
         winners.append(entry)
     lifecycle.transition(
         session,

@@ -28,11 +28,13 @@ from mosu.challenges.models import (
     StageState,
 )
 from mosu.core import clock
-from mosu.core.errors import Invalid
 from mosu.jobs.worker import JobContext, handler
 from mosu.notifications.kinds import when
 from mosu.notifications.service import notify
 from mosu.race.entries import entries_of
+from mosu.race.errors import (
+    NEEDS_ENGINE,
+)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -121,7 +123,7 @@ def send_due(session: Session, *, now: dt.datetime | None = None) -> int:
 def deadline_job(ctx: JobContext) -> dict[str, Any]:
     """Send the deadline reminders now due (queued 24 h before each deadline)."""
     if ctx.engine is None:
-        raise Invalid("deadline reminders need the database engine")
+        raise NEEDS_ENGINE()
     with Session(ctx.engine) as session:
         sent = send_due(session)
         session.commit()

@@ -12,19 +12,22 @@ from mosu.challenges.models import (
     Entry,
     EntryState,
 )
-from mosu.core.errors import Conflict, Invalid
 from mosu.i18n import N_
 from mosu.permissions import Actor, can_see_entry
+from mosu.race.errors import (
+    ENTRY_NAME_TAKEN,
+    ENTRY_NEEDS_NAME,
+)
 
 
 def check_unique_name(session: Session, challenge_id: int, name: str) -> None:
     if not name.strip():
-        raise Invalid("参赛名称不能为空 / an entry needs a name")
+        raise ENTRY_NEEDS_NAME()
     taken = session.scalar(
         select(Entry.id).where(Entry.challenge_id == challenge_id, Entry.name == name.strip())
     )
     if taken is not None:
-        raise Conflict(f"参赛名称“{name}”已被使用 / the entry name is taken")
+        raise ENTRY_NAME_TAKEN(name=name)
 
 
 def entry_organisations(session: Session, entry: Entry) -> set[int]:

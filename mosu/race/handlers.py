@@ -33,7 +33,7 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.core import clock
-from mosu.core.errors import Invalid, MosuError
+from mosu.core.errors import MosuError
 from mosu.core.money import FEN_PER_YUAN
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Price
@@ -48,6 +48,12 @@ from mosu.jobs.worker import JobContext, handler
 from mosu.race.baselines import BASELINE_JOB, submit_baselines
 from mosu.race.board import refresh_public_board
 from mosu.race.closing import close_stage, pending
+from mosu.race.errors import (
+    ENDPOINT_DELETED,
+    NEEDS_ENGINE,
+    PREDICTIONS_FILE_MISSING,
+    SUBMISSION_GONE,
+)
 from mosu.race.image_delivery import delivered_model
 from mosu.race.perf import keep_result
 from mosu.race.perf import measure as perf_measure
@@ -75,7 +81,7 @@ ENDPOINT_OPTIONS = "concurrency=16&timeout=30&retries=4&stream=1"
 
 def _engine(ctx: JobContext) -> Engine:
     if ctx.engine is None:
-        raise Invalid("challenge jobs need the database engine")
+        raise NEEDS_ENGINE()
     return ctx.engine
 
 
@@ -86,13 +92,13 @@ def model_spec(session: Session, submission: Submission, ctx: JobContext) -> str
         return entry.baseline
     if submission.mode is SubmissionMode.predictions:
         if not submission.predictions_file:
-            raise Invalid("提交缺少预测文件 / the submission has no predictions file")
+            raise PREDICTIONS_FILE_MISSING()
         return f"predictions:{ctx.data_dir / submission.predictions_file}"
     endpoint = (
         session.get(ModelEndpoint, submission.endpoint_id) if submission.endpoint_id else None
     )
     if endpoint is None:
-        raise Invalid("提交的模型端点已被删除 / the submission's endpoint was deleted")
+        raise ENDPOINT_DELETED()
     key = f"&key_ref=endpoint:{endpoint.id}" if endpoint.api_key_encrypted else ""
     return f"openai:{endpoint.base_url}#{endpoint.model_name}?{ENDPOINT_OPTIONS}{key}"
 
@@ -180,7 +186,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)
         if submission is None:
-            raise Invalid(f"no submission {submission_id}")
+            raise SUBMISSION_GONE(submission_id=submission_id)
         if submission.state is SubmissionState.cancelled:
             return {"cancelled": True}
         data = stage_data(session, submission.stage)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.image_links import ImageLinks
@@ -24,6 +23,9 @@ from mosu.evals.models.base import Model
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import AddressPolicy
+from mosu.race.errors import (
+    UNKNOWN_IMAGE_DELIVERY,
+)
 
 IMAGE_DELIVERY_KEY = "image_delivery"
 ImageDelivery = Literal["base64", "signed_url"]
@@ -36,10 +38,7 @@ def image_delivery(definition: Mapping[str, Any]) -> ImageDelivery:
     for known in DELIVERIES:
         if value == known:
             return known
-    raise Invalid(
-        f"图片传送方式 {value!r} 无效，可选 base64 或 signed_url / image_delivery must be "
-        "base64 or signed_url"
-    )
+    raise UNKNOWN_IMAGE_DELIVERY(value=value)
 
 
 def delivered_model(

@@ -16,8 +16,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mosu.challenges.models import SubmissionMode
-from mosu.core.errors import Invalid
 from mosu.evals.perf import MAX_ERROR_RATE
+from mosu.race.errors import (
+    INVALID_PERF,
+    PERF_TAKES_ENDPOINTS,
+)
 from mosu.race.image_delivery import IMAGE_DELIVERY_KEY, image_delivery
 from mosu.race.rules import problems
 
@@ -54,8 +57,7 @@ def perf_stage(definition: Mapping[str, Any]) -> PerfStage | None:
     try:
         return PerfStage.model_validate(section)
     except ValidationError as exc:
-        why = problems(exc, PERF_KEY)
-        raise Invalid(f"性能压测设置有误 / the perf section is invalid: {why}") from None
+        raise INVALID_PERF(problems=problems(exc, PERF_KEY)) from None
 
 
 def engine_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -72,6 +74,4 @@ def engine_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
 def check_mode(definition: Mapping[str, Any], mode: SubmissionMode) -> None:
     """A perf stage measures endpoints: a predictions file has no latency."""
     if perf_stage(definition) is not None and mode is not SubmissionMode.endpoint:
-        raise Invalid(
-            "性能压测阶段只接受模型端点提交 / a perf stage takes endpoint submissions only"
-        )
+        raise PERF_TAKES_ENDPOINTS()

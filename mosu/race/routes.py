@@ -18,10 +18,14 @@ from starlette.datastructures import UploadFile
 
 from mosu import race as races
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
-from mosu.core.errors import Invalid, NotFound
+from mosu.challenges.errors import BODY_NOT_JSON
 from mosu.deps import SessionDep, SettingsDep
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
+from mosu.race.errors import (
+    INVALID_SUBMISSION,
+    NO_PREDICTIONS_FILE,
+)
 from mosu.race.schemas import (
     BaselineIn,
     BoardOut,
@@ -202,7 +206,7 @@ def parse_submission(data: Any) -> SubmissionIn:
         return SubmissionIn.model_validate(data)
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("提交不合法 / invalid submission", details=details) from None
+        raise INVALID_SUBMISSION(details=details) from None
 
 
 async def read_submission(request: Request) -> tuple[SubmissionIn, bytes | None]:
@@ -211,7 +215,7 @@ async def read_submission(request: Request) -> tuple[SubmissionIn, bytes | None]
         try:
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Invalid("请求体不是 JSON / the body is not JSON") from None
+            raise BODY_NOT_JSON() from None
         return parse_submission(body), None
     content: bytes | None = None
     data: dict[str, Any] = {}
@@ -293,7 +297,7 @@ def get_predictions(
 ) -> Response:
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
     if not submission.predictions_file:
-        raise NotFound("这个提交没有预测文件 / no predictions file")
+        raise NO_PREDICTIONS_FILE()
     store = races.predictions_store(settings.data_dir, submission.stage_id)
     return Response(
         store.read(submission.predictions_file),

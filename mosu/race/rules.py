@@ -20,8 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from mosu.core.errors import Invalid
 from mosu.evals.service import Service
+from mosu.race.errors import (
+    INVALID_RULE,
+)
 
 Metric = Literal[
     "latency_p50",
@@ -126,10 +128,7 @@ def parse_rule(data: Mapping[str, Any] | None) -> ScoringRule | None:
     try:
         return ScoringRule.model_validate(data)
     except ValidationError as exc:
-        raise Invalid(
-            f"计分规则不合法 / the scoring rule is not valid: {problems(exc, 'rule')}",
-            details={"field": "rule"},
-        ) from None
+        raise INVALID_RULE(problems=problems(exc, "rule"), details={"field": "rule"}) from None
 
 
 def rule_text(rule: ScoringRule | None) -> str:

@@ -25,7 +25,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from mosu.challenges.models import Stage, Submission
-from mosu.core.errors import Invalid
 from mosu.corpus.image_store import image_data
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
@@ -36,6 +35,13 @@ from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
 from mosu.jobs.run_store import read_outcomes
+from mosu.race.errors import (
+    INVALID_TASK,
+    NO_TEST_ROWS,
+    TASK_HAS_DATA_FIELDS,
+    TEST_SPLIT_TOO_SMALL,
+    VERSION_GONE,
+)
 from mosu.race.perf_spec import engine_definition
 from mosu.race.rules import ScoringRule, composite, unmet
 
@@ -94,7 +100,7 @@ def build_task(
     definition = engine_definition(definition)  # a perf stage's section is not the engine's
     extra = sorted(set(definition) & set(TASK_FIELDS_FROM_DATA))
     if extra:
-        raise Invalid(f"任务定义不应包含 {', '.join(extra)}：数据来自所选数据集版本")
+        raise TASK_HAS_DATA_FIELDS(fields=", ".join(extra))
     schema = version.schema
     names = (
         str(schema.get("id_field") or "id"),
@@ -121,7 +127,7 @@ def build_task(
             "image_fields": images or None,
         }
     if "test" not in splits:
-        raise Invalid("数据集版本没有测试集（test）行 / the data set version has no test rows")
+        raise NO_TEST_ROWS()
     data: dict[str, Any] = {"name": name, **definition, "splits": splits, "eval_split": "test"}
     if "train" in splits:
         data["train_split"] = "train"
@@ -130,9 +136,9 @@ def build_task(
     if "labels" not in data and parser_name == "label" and version.label_set:
         data["labels"] = list(version.label_set)
     try:
-        return parse_task(data, where="阶段任务 / stage task")
+        return parse_task(data, where="task")
     except EvalError as exc:
-        raise Invalid(str(exc)) from None
+        raise INVALID_TASK(problem=exc.text) from None
 
 
 def load_rows(session: Session, version_id: int) -> dict[str, list[Row]]:
@@ -177,7 +183,7 @@ def stage_data(session: Session, stage: Stage) -> StageData:
     """Load a stage's rows and build its task; the test split cut into public and private."""
     version = session.get(DatasetVersion, stage.dataset_version_id)
     if version is None:
-        raise Invalid("阶段的数据集版本不存在 / the stage's data set version is gone")
+        raise VERSION_GONE()
     rows = load_rows(session, version.id)
     info = VersionInfo(dict(version.schema), list(version.label_set))
     task = build_task(stage.task, info, rows, name=f"stage-{stage.id or 'new'}")
@@ -185,10 +191,7 @@ def stage_data(session: Session, stage: Stage) -> StageData:
     public = {i for i in ids if is_public(stage.split_seed, i, stage.public_fraction)}
     private = set(ids) - public
     if not public or not private:
-        raise Invalid(
-            "测试集太小，无法分成公开与隐藏两部分 / the test split is too small to cut into "
-            "a public and a private part"
-        )
+        raise TEST_SPLIT_TOO_SMALL()
     return StageData(task, public, private, dict(stage.task), info, rows)
 
 

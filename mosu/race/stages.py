@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from mosu.challenges import lifecycle
 from mosu.challenges.deadlines import schedule_reminder
+from mosu.challenges.errors import NO_SUCH_CHALLENGE
 from mosu.challenges.models import (
     Challenge,
     ChallengeState,
@@ -21,11 +22,26 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.permissions import Actor, Role, can_run_race, ensure
+from mosu.race.errors import (
+    CLOSES_AFTER_WINDOW,
+    CLOSES_BEFORE_OPENING,
+    LIMITS,
+    MIN_COVERAGE,
+    NO_MORE_STAGES,
+    NO_SUCH_STAGE,
+    NO_SUCH_VERSION,
+    ONLY_OPERATORS_SET_UP,
+    OPENS_BEFORE_PREVIOUS_CLOSES,
+    OPENS_BEFORE_WINDOW,
+    PUBLIC_FRACTION,
+    STAGE_NEEDS_NAME,
+    TIMES_NEED_ZONE,
+    TOP_K_WHOLE,
+)
 from mosu.race.perf_spec import check_mode
 from mosu.race.rules import parse_rule, rule_text
 from mosu.race.scoring import stage_data
@@ -47,14 +63,14 @@ FINISHED_CHALLENGE = (
 def get_challenge(session: Session, challenge_id: int) -> Challenge:
     challenge = session.get(Challenge, challenge_id)
     if challenge is None:
-        raise NotFound("没有这个榜单 / no such challenge")
+        raise NO_SUCH_CHALLENGE(challenge_id=challenge_id)
     return challenge
 
 
 def get_stage(session: Session, stage_id: int) -> Stage:
     stage = session.get(Stage, stage_id)
     if stage is None:
-        raise NotFound("没有这个阶段 / no such stage")
+        raise NO_SUCH_STAGE()
     return stage
 
 
@@ -101,34 +117,31 @@ class StageSpec:
 
 def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageSpec) -> Stage:
     """Add the next stage to a challenge's race (operators, before the race is decided)."""
-    ensure(can_run_race(actor), "只有运营方可以设置赛马阶段 / only operators set up race stages")
+    ensure(can_run_race(actor), ONLY_OPERATORS_SET_UP)
     challenge = get_challenge(session, challenge_id)
     if challenge.state in FINISHED_CHALLENGE:
-        raise Conflict("榜单已结束，不能再加阶段 / the challenge is over")
+        raise NO_MORE_STAGES()
     if spec.opens_at.tzinfo is None or spec.closes_at.tzinfo is None:
-        raise Invalid("开始和截止时间需要带时区 / times need a time zone")
+        raise TIMES_NEED_ZONE()
     if spec.closes_at <= spec.opens_at:
-        raise Invalid("截止时间须晚于开始时间 / a stage must close after it opens")
+        raise CLOSES_BEFORE_OPENING()
     if not 0.05 <= spec.public_fraction <= 0.95:
-        raise Invalid("公开部分比例须在 0.05 到 0.95 之间 / public fraction must be 0.05–0.95")
+        raise PUBLIC_FRACTION()
     if spec.daily_limit < 1 or spec.total_limit < spec.daily_limit or spec.max_selected < 1:
-        raise Invalid("提交次数限制不合理 / limits: daily ≥ 1, total ≥ daily, selected ≥ 1")
+        raise LIMITS()
     if spec.cut_rule is CutRule.top_k and (spec.cut_value < 1 or spec.cut_value % 1):
-        raise Invalid("“前 k 名晋级”的 k 须为正整数 / top-k needs a whole k ≥ 1")
+        raise TOP_K_WHOLE()
     if not 0 <= spec.min_coverage <= 1:
-        raise Invalid(
-            "最低覆盖率须在 0 到 1 之间 / minimum coverage must be 0–1",
-            details={"field": "min_coverage"},
-        )
+        raise MIN_COVERAGE(details={"field": "min_coverage"})
     rule = parse_rule(spec.rule)
     if not spec.name.strip():
-        raise Invalid("阶段名称不能为空 / a stage needs a name")
+        raise STAGE_NEEDS_NAME()
     previous = challenge.stages[-1] if challenge.stages else None
     if previous is not None and spec.opens_at < previous.closes_at:
-        raise Invalid("阶段须在上一阶段截止之后开始 / a stage opens after the previous one closes")
+        raise OPENS_BEFORE_PREVIOUS_CLOSES()
     _check_window(challenge, spec)
     if session.get(DatasetVersion, spec.dataset_version_id) is None:
-        raise Invalid("没有这个数据集版本 / no such data set version")
+        raise NO_SUCH_VERSION()
     if spec.compute_pool_id is not None:
         from mosu.supply.offers import get_pool
 
@@ -183,20 +196,12 @@ def _check_window(challenge: Challenge, spec: StageSpec) -> None:
     """A stage lies within the challenge's validity window (its dates in Beijing time)."""
     opens, closes = clock.local(spec.opens_at).date(), clock.local(spec.closes_at).date()
     if opens < challenge.valid_from:
-        raise Invalid(
-            f"阶段开始日期 {opens} 早于榜单有效期开始 {challenge.valid_from}："
-            f"请把开始时间改到 {challenge.valid_from} 或以后 / the stage opens on {opens}, "
-            f"before the challenge's window starts ({challenge.valid_from}): open it on "
-            f"{challenge.valid_from} or later",
-            details={"field": "opens_at"},
+        raise OPENS_BEFORE_WINDOW(
+            opens=opens, valid_from=challenge.valid_from, details={"field": "opens_at"}
         )
     if closes > challenge.valid_until:
-        raise Invalid(
-            f"阶段截止日期 {closes} 晚于榜单有效期截止 {challenge.valid_until}："
-            f"请把截止时间改到 {challenge.valid_until} 或以前，或先延长榜单有效期 / the stage "
-            f"closes on {closes}, after the challenge's window ends ({challenge.valid_until}): "
-            f"close it by {challenge.valid_until}, or extend the challenge's window first",
-            details={"field": "closes_at"},
+        raise CLOSES_AFTER_WINDOW(
+            closes=closes, valid_until=challenge.valid_until, details={"field": "closes_at"}
         )
 
 

@@ -24,7 +24,6 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.files import FileStore
 from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
 from mosu.jobs import queue
@@ -40,6 +39,34 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.race.entries import entries_of, entry_organisations
+from mosu.race.errors import (
+    BASELINE_TAKES_NO_INPUT,
+    CHOOSE_ENDPOINT,
+    DAILY_LIMIT_REACHED,
+    ENTRY_CUT,
+    ENTRY_FINISHED,
+    FAILURE_BUDGET_SPENT,
+    NO_ENTRY_HERE,
+    NO_JOB,
+    NO_RERUN_AFTER_CLOSE,
+    NO_SUCH_ENDPOINT,
+    NO_SUCH_ENTRY,
+    NO_SUCH_STAGE,
+    NO_SUCH_SUBMISSION,
+    NOT_RACING,
+    ONLY_FINISHED_SELECTED,
+    ONLY_OPERATORS_RERUN,
+    ONLY_TEAM_CHOOSES,
+    ONLY_TEAM_OR_OPERATOR_CANCELS,
+    PREDICTIONS_PROBLEMS,
+    STAGE_CLOSED,
+    STAGE_NOT_OPEN,
+    STAGE_PAST_CLOSE,
+    SUBMISSION_FINISHED,
+    TOO_MANY_SELECTED,
+    TOTAL_LIMIT_REACHED,
+    UPLOAD_PREDICTIONS,
+)
 from mosu.race.predictions import check_predictions
 from mosu.race.scoring import stage_data
 from mosu.race.stages import (
@@ -117,7 +144,7 @@ def _entry_for_submission(
     if entry_id is not None:
         entry = next((e for e in entries if e.id == entry_id), None)
         if entry is None or not can_submit_for(actor, entry.organisation_id):
-            raise NotFound("没有这个参赛队 / no such entry")
+            raise NO_SUCH_ENTRY()
     else:
         mine = sorted(
             (
@@ -128,32 +155,28 @@ def _entry_for_submission(
             key=lambda e: e.state is not EntryState.active,
         )
         if not mine:
-            raise NotFound("你的机构没有参加这个赛马 / your organisation has no entry here")
+            raise NO_ENTRY_HERE()
         entry = mine[0]
     if entry.state is not EntryState.active:
-        why = "已被淘汰" if entry.state is EntryState.cut else "已结束"
-        raise Conflict(f"该参赛队{why}：{entry.cut_reason} / the entry is no longer racing")
+        ended = ENTRY_CUT if entry.state is EntryState.cut else ENTRY_FINISHED
+        raise ended(reason=entry.cut_reason)
     return entry
 
 
 def _check_limits(used: Quota) -> None:
     """Refuse a submission once the failure budget, the total or the daily limit is spent."""
     if used.failed >= used.failure_limit:
-        raise Conflict(
-            f"本阶段已有 {used.failed} 次提交失败（上限 {used.failure_limit} 次），不能再提交；"
-            f"请检查接入点 / failure budget spent: {used.failed} failed submissions at this "
-            f"stage (limit {used.failure_limit})",
+        raise FAILURE_BUDGET_SPENT(
+            failed=used.failed,
+            limit=used.failure_limit,
             details={"failure_limit": used.failure_limit, "failed": used.failed},
         )
     if used.used_total >= used.total_limit:
-        raise Conflict(
-            f"本阶段提交次数已用完（共 {used.total_limit} 次）/ total limit reached",
-            details={"total_limit": used.total_limit},
-        )
+        raise TOTAL_LIMIT_REACHED(limit=used.total_limit, details={"total_limit": used.total_limit})
     if used.used_today >= used.daily_limit:
-        raise Conflict(
-            f"今日提交次数已用完（每日 {used.daily_limit} 次），"
-            f"{used.resets_at:%Y-%m-%d %H:%M} 重置 / daily limit reached",
+        raise DAILY_LIMIT_REACHED(
+            limit=used.daily_limit,
+            resets_at=f"{used.resets_at:%Y-%m-%d %H:%M}",
             details={"daily_limit": used.daily_limit, "resets_at": used.resets_at.isoformat()},
         )
 
@@ -176,17 +199,13 @@ def submit(
     moment = now or clock.now()
     stage = session.scalars(select(Stage).where(Stage.id == stage_id).with_for_update()).first()
     if stage is None:
-        raise NotFound("没有这个阶段 / no such stage")
+        raise NO_SUCH_STAGE()
     challenge = stage.challenge
     if challenge.state is not ChallengeState.racing:
-        raise Conflict("榜单不在赛马阶段 / the challenge is not racing")
+        raise NOT_RACING()
     status = stage_status(stage, moment)
     if status is not StageStatus.open:
-        raise Conflict(
-            "本阶段尚未开始 / the stage has not opened"
-            if status is StageStatus.scheduled
-            else "本阶段已截止 / the stage is closed"
-        )
+        raise STAGE_NOT_OPEN() if status is StageStatus.scheduled else STAGE_PAST_CLOSE()
     entry = _entry_for_submission(session, actor, stage, entry_id)
     _check_limits(quota(session, stage, entry, moment, failure_limit=failure_limit))
     submission = Submission(
@@ -200,22 +219,22 @@ def submit(
     )
     if entry.baseline is not None:
         if endpoint_id is not None or predictions is not None:
-            raise Invalid("基线由平台运行，不需要端点或预测文件 / baselines take no input")
+            raise BASELINE_TAKES_NO_INPUT()
     elif stage.mode is SubmissionMode.endpoint:
         if endpoint_id is None:
-            raise Invalid("请选择模型端点 / choose a model endpoint")
+            raise CHOOSE_ENDPOINT()
         endpoint = session.get(ModelEndpoint, endpoint_id)
         if endpoint is None or endpoint.organisation_id != entry.organisation_id:
-            raise NotFound("没有这个端点 / no such endpoint of your organisation")
+            raise NO_SUCH_ENDPOINT()
         submission.endpoint_id = endpoint.id
     else:
         if predictions is None:
-            raise Invalid("请上传预测文件 / upload a predictions file")
+            raise UPLOAD_PREDICTIONS()
         ids = [s.id for s in stage_data(session, stage).task.samples()]
         _found, problems = check_predictions(predictions, ids)
         if problems:
-            raise Invalid(
-                f"预测文件有 {len(problems)} 处问题，未提交 / the predictions file has problems",
+            raise PREDICTIONS_PROBLEMS(
+                count=len(problems),
                 details=[{"line": p.line, "message": p.message} for p in problems[:200]],
             )
         submission.mode = SubmissionMode.predictions
@@ -250,7 +269,7 @@ def get_submission(session: Session, *, actor: Actor, submission_id: int) -> Sub
     if submission is None or not can_see_entry(
         actor, entry_organisations(session, submission.entry)
     ):
-        raise NotFound("没有这个提交 / no such submission")
+        raise NO_SUCH_SUBMISSION()
     return submission
 
 
@@ -321,10 +340,10 @@ def cancel_submission(session: Session, *, actor: Actor, submission_id: int) -> 
     submission = get_submission(session, actor=actor, submission_id=submission_id)
     ensure(
         can_cancel_submission(actor, submission.entry.organisation_id),
-        "只有提交方或运营方可以取消 / only the team or an operator may cancel",
+        ONLY_TEAM_OR_OPERATOR_CANCELS,
     )
     if submission.state not in PENDING_STATES and not can_cancel_finished_submission(actor):
-        raise Conflict("提交已结束 / the submission has finished")
+        raise SUBMISSION_FINISHED()
     if submission.job_id is not None:
         queue.cancel(session, submission.job_id)
     submission.state = SubmissionState.cancelled
@@ -334,12 +353,12 @@ def cancel_submission(session: Session, *, actor: Actor, submission_id: int) -> 
 
 def rerun_submission(session: Session, *, actor: Actor, submission_id: int) -> Submission:
     """Operators run a submission's job again; finished samples are not sent again."""
-    ensure(can_run_race(actor), "只有运营方可以重跑 / only operators re-run jobs")
+    ensure(can_run_race(actor), ONLY_OPERATORS_RERUN)
     submission = get_submission(session, actor=actor, submission_id=submission_id)
     if submission.stage.state is StageState.closed:
-        raise Conflict("阶段已结束，不能重跑 / the stage is closed")
+        raise NO_RERUN_AFTER_CLOSE()
     if submission.job_id is None:
-        raise Conflict("提交没有任务 / no job")
+        raise NO_JOB()
     job = session.get(Job, submission.job_id)
     if job is not None and job.state not in (
         JobState.succeeded,
@@ -362,24 +381,21 @@ def select_submissions(
     stage = get_stage(session, stage_id)
     entry = session.get(Entry, entry_id)
     if entry is None or entry.challenge_id != stage.challenge_id:
-        raise NotFound("没有这个参赛队 / no such entry")
-    ensure(
-        can_submit_for(actor, entry.organisation_id),
-        "只有参赛队自己可以选择 / only the team chooses",
-    )
+        raise NO_SUCH_ENTRY()
+    ensure(can_submit_for(actor, entry.organisation_id), ONLY_TEAM_CHOOSES)
     if stage.state is StageState.closed:
-        raise Conflict("阶段已结束 / the stage is closed")
+        raise STAGE_CLOSED()
     if len(set(submission_ids)) > stage.max_selected:
-        raise Invalid(f"最多选择 {stage.max_selected} 个提交 / at most {stage.max_selected}")
+        raise TOO_MANY_SELECTED(count=stage.max_selected)
     own = {s.id: s for s in submissions_of(session, actor=actor, entry=entry, stage=stage)}
     unknown = sorted(set(submission_ids) - set(own))
     if unknown:
-        raise NotFound("没有这个提交 / no such submission")
+        raise NO_SUCH_SUBMISSION()
     chosen = []
     for sid, submission in own.items():
         submission.selected = sid in submission_ids
         if submission.selected:
             if submission.state is not SubmissionState.succeeded:
-                raise Invalid(f"提交 {sid} 未成功完成，不能选择 / only finished submissions")
+                raise ONLY_FINISHED_SELECTED(submission_id=sid)
             chosen.append(submission)
     return chosen

@@ -24,7 +24,6 @@ from mosu.challenges.models import (
     SubmissionMode,
 )
 from mosu.core import clock
-from mosu.core.errors import Forbidden, NotFound
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.screening import contamination_warning
 from mosu.evals.images import ImageData
@@ -39,6 +38,14 @@ from mosu.permissions import (
     ensure,
     has_team_panel,
     owns_entry,
+)
+from mosu.race.errors import (
+    FINAL_AT_CLOSE,
+    INPUTS_BEFORE_OPENING,
+    NO_SUCH_BOARD,
+    NO_TEST_INPUTS,
+    ONLY_ENTRIES_DOWNLOAD,
+    REPORT_FOR_OPERATORS_AND_ISSUER,
 )
 from mosu.race.gallery import sample_images
 from mosu.race.perf import perf_section, perf_view
@@ -176,9 +183,9 @@ def submission_samples(
 
 def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardOut:
     if part not in ("public", "final"):
-        raise NotFound("榜单只有 public 和 final / part is public or final")
+        raise NO_SUCH_BOARD()
     if part == "final" and stage.state is not StageState.closed:
-        raise NotFound("最终排名在阶段结束后公布 / the final ranking is revealed at the close")
+        raise FINAL_AT_CLOSE()
     data = races.stage_board(stage, "public" if part == "public" else "private")
     view = races.view_board(session, actor, stage.challenge, data)
     if view is None:
@@ -233,14 +240,14 @@ def stage_inputs(session: Session, actor: Actor, stage: Stage) -> bytes:
     """A predictions stage's test inputs without labels, as JSON lines: entries' teams and
     operators only, once the stage has opened (operators: at any time)."""
     if stage.mode is not SubmissionMode.predictions:
-        raise NotFound("本阶段由平台调用端点，不发布测试输入 / this stage calls endpoints")
+        raise NO_TEST_INPUTS()
     own = bool(races.my_entries(session, actor, stage.challenge_id))
     if not can_download_inputs(actor, has_entry=own):
-        raise Forbidden("只有参赛队可以下载测试输入 / only entries may download the inputs")
+        raise ONLY_ENTRIES_DOWNLOAD()
     if races.stage_status(stage) is races.StageStatus.scheduled and not can_see_unopened_stage(
         actor
     ):
-        raise Forbidden("阶段尚未开始 / the stage has not opened")
+        raise INPUTS_BEFORE_OPENING()
     data = stage_data(session, stage)
     lines = [
         json.dumps({"id": s.id, **_inline_images(s.fields)}, ensure_ascii=False)
@@ -271,10 +278,7 @@ def full_report(
     session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
 ) -> dict[str, Any]:
     """The full race report as data: operators and the issuing demand organisation only."""
-    ensure(
-        can_read_race_report(actor, challenge.organisation_id),
-        "完整报告只对运营方和发榜方开放 / the full report is for operators and the issuer",
-    )
+    ensure(can_read_race_report(actor, challenge.organisation_id), REPORT_FOR_OPERATORS_AND_ISSUER)
     return report_data(session, actor, challenge, data_dir)
 
 

@@ -85,7 +85,7 @@ def test_the_failure_budget_refuses_a_team_that_keeps_failing(
                 failure_limit=2,
             )
             drain(db, settings.data_dir, [races.SUBMISSION_JOB])
-        with pytest.raises(Conflict, match="failure budget spent") as refused:
+        with pytest.raises(Conflict, match=r"本阶段已有 2 次提交失败（上限 2 次）") as refused:
             races.submit(
                 db,
                 actor=sa,
@@ -95,6 +95,7 @@ def test_the_failure_budget_refuses_a_team_that_keeps_failing(
                 failure_limit=2,
             )
         assert server.received == 2
+    assert refused.value.code == "race.failure_budget_spent"
     assert refused.value.details == {"failure_limit": 2, "failed": 2}
     quota = races.quota(db, stage, race.entries["甲队"], failure_limit=2)
     assert (quota.failed, quota.used_total, quota.left) == (2, 0, 0)
@@ -140,11 +141,14 @@ def test_the_budget_is_refused_over_http(
             mine = client.get(f"/stages/{stage.id}/submissions").json()
             assert mine["quotas"][0]["failed"] == limit and mine["quotas"][0]["left"] == 0
             refused = client.post(
-                f"/stages/{stage.id}/submissions", json={"endpoint_id": keyless.id}
+                f"/stages/{stage.id}/submissions",
+                json={"endpoint_id": keyless.id},
+                headers={"Accept-Language": "en"},
             )
         assert fake.received == limit
     assert refused.status_code == 409
     error = refused.json()["error"]
-    assert error["code"] == "conflict" and "失败" in error["message"]
+    assert error["code"] == "race.failure_budget_spent"
+    assert error["message"].startswith(f"Failure budget spent: {limit} submissions failed")
     assert error["details"] == {"failure_limit": limit, "failed": limit}
     assert races.quota(db, stage, race.entries["甲队"]).failed == limit

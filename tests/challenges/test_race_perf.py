@@ -153,11 +153,12 @@ def test_a_perf_stage_takes_endpoints_and_a_valid_section(db: Session, world: Wo
     files = races.StageSpec(
         **{**spec.__dict__, "task": PERF_TASK, "mode": SubmissionMode.predictions}
     )
-    with pytest.raises(Invalid, match="endpoint submissions only"):
+    with pytest.raises(Invalid, match="性能压测阶段只接受模型端点提交"):
         races.add_stage(db, actor=OPERATOR, challenge_id=race.challenge.id, spec=files)
     falling = races.StageSpec(**{**spec.__dict__, "task": {**PERF_TASK, "perf": {"steps": [4, 1]}}})
     with pytest.raises(Invalid, match="steps must rise"):
         races.add_stage(db, actor=OPERATOR, challenge_id=race.challenge.id, spec=falling)
     unknown = races.StageSpec(**{**spec.__dict__, "task": {**PERF_TASK, "perf": {"slo": 3}}})
-    with pytest.raises(Invalid, match="perf section is invalid"):
+    with pytest.raises(Invalid, match="性能压测设置有误") as unknown_refused:
         races.add_stage(db, actor=OPERATOR, challenge_id=race.challenge.id, spec=unknown)
+    assert unknown_refused.value.code == "race.invalid_perf"

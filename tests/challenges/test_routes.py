@@ -46,15 +46,25 @@ def test_operator_publishes_a_challenge_from_a_scenario(
         assert patched.json()["bounty_yuan"] == 300000
         wrong_party = demand.post(f"/challenges/{cid}/transitions", json={"name": "publish"})
         assert wrong_party.status_code == 403
-        wrong_state = op.post(f"/challenges/{cid}/transitions", json={"name": "accept"})
+        assert wrong_party.json()["error"]["code"] == "challenges.not_your_transition"
+        wrong_state = op.post(
+            f"/challenges/{cid}/transitions",
+            json={"name": "accept"},
+            headers={"Accept-Language": "en"},
+        )
         assert wrong_state.status_code == 409
-        assert wrong_state.json()["error"]["details"]["state"] == "draft"
+        error = wrong_state.json()["error"]
+        assert error["code"] == "challenges.wrong_state" and error["details"]["state"] == "draft"
+        assert error["message"].startswith("The challenge is in the state “Draft”, so “accept”")
         published = op.post(
             f"/challenges/{cid}/transitions", json={"name": "publish", "reason": "区里批准"}
         )
         assert published.status_code == 200, published.text
         assert published.json()["to_state"] == "open"
-        assert op.patch(f"/challenges/{cid}", json={"title": "x"}).status_code == 409
+        fixed = op.patch(f"/challenges/{cid}", json={"title": "x"})
+        assert fixed.status_code == 409
+        assert fixed.json()["error"]["code"] == "challenges.already_published"
+        assert fixed.json()["error"]["message"] == "榜单已发布，不能再修改"
         events = demand.get(f"/challenges/{cid}/events").json()
         assert [e["action"] for e in events] == ["created", "publish"]
         assert events[1]["at"].endswith("+08:00") and events[1]["reason"] == "区里批准"
@@ -217,6 +227,7 @@ def test_bad_bodies_are_reported(live: LiveServer, world: World, db: Session) ->
             headers={"content-type": "application/json"},
         )
         assert not_json.status_code == 422
+        assert not_json.json()["error"]["code"] == "challenges.body_not_json"
         too_many = a.post(
             f"/challenges/{challenge.id}/applications",
             json={"proposal": "x", "member_ids": [1, 2, 3, 4, 5], "model_ids": [1]},
@@ -229,3 +240,5 @@ def test_bad_bodies_are_reported(live: LiveServer, world: World, db: Session) ->
             files={"nothing": ("a.txt", b"", "text/plain")},
         )
         assert bad_ids.status_code == 422
+        assert bad_ids.json()["error"]["code"] == "challenges.ids_not_whole"
+        assert bad_ids.json()["error"]["message"] == "编号应为整数：“one”"

@@ -30,9 +30,11 @@ def test_an_invalid_parser_regex_is_refused_with_422(
     with client_for(live, world, "operator") as operator:
         answer = operator.post(f"/challenges/{race.challenge.id}/race/stages", json=body)
         assert answer.status_code == 422, answer.text
-        message = answer.json()["error"]["message"]
+        error = answer.json()["error"]
+        assert error["code"] == "race.invalid_task"
+        message = error["message"]
         assert message.startswith(
-            "阶段任务 / stage task: parser.pattern: invalid regular expression '部门[:：(.+)': "
+            "阶段任务不合法：task: parser.pattern: invalid regular expression '部门[:：(.+)': "
         )
         assert "unterminated character set" in message
         assert operator.get(f"/challenges/{race.challenge.id}/race").json()["stages"] == []
