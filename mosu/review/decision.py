@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from mosu.challenges import lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Challenge, Entry, EntryState, StageState
+from mosu.core.text import Text
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_decide_by_panel, can_read_race_report, ensure
 from mosu.race import closing
 from mosu.race.board import stage_board
@@ -50,13 +52,15 @@ def has_combined_rule(session: Session, challenge_id: int) -> bool:
     return rubric is not None and bool(rubric.combined)
 
 
-def _rule_owns_decision(session: Session, challenge: Challenge) -> str | None:
+def _rule_owns_decision(session: Session, challenge: Challenge) -> Text | None:
     if not has_combined_rule(session, challenge.id):
         return None
-    return (
-        "该榜单按综合评分规则确定揭榜单位，请在评审决定页面选择 / this challenge names its "
-        f"winners by its combined rule: use /challenges/{challenge.id}/decision "
-        f"(POST /api/v1/challenges/{challenge.id}/combined-decision)"
+    return Text(
+        N_("该榜单按综合评分规则确定揭榜单位，请在评审决定页面（{page}）选择，或调用 {api}"),
+        {
+            "page": f"/challenges/{challenge.id}/decision",
+            "api": f"POST /api/v1/challenges/{challenge.id}/combined-decision",
+        },
     )
 
 

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from mosu.challenges import decisions, lifecycle
 from mosu.challenges.catalogue import get_challenge
 from mosu.challenges.models import Application, ApplicationState, Challenge, ChallengeState
+from mosu.core.text import Text
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_decide_by_panel, can_see_panel_progress, ensure
 from mosu.review.errors import (
     APPLICATIONS_STILL_OPEN,
@@ -33,14 +35,15 @@ from mosu.review.results import rubric_and_panel, tally
 MIN_REASON = 10
 """A departure from the panel's proposal needs a reason of at least this many characters."""
 
-USE_PANEL = "该榜单由专家评审确定入围，请使用评审入围名单 / use the panel's shortlist"
 
-
-def _panel_owns_shortlist(session: Session, challenge: Challenge) -> str | None:
+def _panel_owns_shortlist(session: Session, challenge: Challenge) -> Text | None:
     has_panel = session.scalar(select(Panel.id).where(Panel.challenge_id == challenge.id))
     if has_panel is None:
         return None
-    return f"{USE_PANEL} (/challenges/{challenge.id}/shortlist)"
+    return Text(
+        N_("该榜单由专家评审确定入围，请使用评审入围名单（{path}）"),
+        {"path": f"/challenges/{challenge.id}/shortlist"},
+    )
 
 
 decisions.shortlisted_elsewhere(_panel_owns_shortlist)

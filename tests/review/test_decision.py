@@ -55,7 +55,7 @@ def test_the_proposal_is_the_top_places_and_confirming_it_needs_no_reason(
             db, actor=supplier, challenge_id=cid, application_ids=[apps["甲队"].id, apps["乙队"].id]
         )
     # the per-application shortlist refuses while the challenge has a panel
-    with pytest.raises(Conflict, match="use the panel's shortlist"):
+    with pytest.raises(Conflict, match="请使用评审入围名单"):
         decisions.shortlist(db, actor=OPERATOR, application_id=apps["丙队"].id)
     entries = confirm_shortlist(
         db, actor=OPERATOR, challenge_id=cid, application_ids=[apps["乙队"].id, apps["甲队"].id]

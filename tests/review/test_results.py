@@ -136,8 +136,12 @@ def test_closed_results_by_reader(live: LiveServer, world: World, db: Session) -
         assert done.status_code == 200
         assert done.json()["shortlisted"] == sorted(proposal["proposed"])
         assert not done.json()["can_confirm"]
-        old = op.post(f"/applications/{ids['丙队']}/shortlist")
-        assert old.status_code == 409 and "use the panel's shortlist" in old.text
+        old = op.post(f"/applications/{ids['丙队']}/shortlist", headers={"Accept-Language": "en"})
+        assert (
+            old.status_code == 409
+            and old.json()["error"]["code"] == "challenges.shortlist_elsewhere"
+        )
+        assert "use the panel's shortlist" in old.json()["error"]["message"]
     with client_for(live, world, None) as public:
         body = public.get(f"/challenges/{cid}/panel-results").json()
         assert label(body, "甲队") == NAMES["甲队"] and label(body, "乙队") == NAMES["乙队"]
