@@ -6,7 +6,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.corpus.errors import (
+    CREATE_NOT_ALLOWED,
+    DATASET_NAME_TAKEN,
+    MANAGE_OWN_DATASETS,
+    NO_SUCH_DATASET,
+    NO_SUCH_ORGANISATION,
+    NO_SUCH_VERSION,
+    OWN_ORGANISATION_ONLY,
+)
 from mosu.corpus.models import (
     UNKNOWN_LICENCE,
     Dataset,
@@ -28,16 +36,16 @@ from mosu.registry.models import Organisation
 
 def create_dataset(session: Session, *, actor: Actor, data: DatasetIn) -> Dataset:
     """A new card. A supplier registers for its own organisation; an operator for any."""
-    ensure(can_create_dataset(actor), "只有运营方和有组织的供给方可以登记语料 / not allowed")
+    ensure(can_create_dataset(actor), CREATE_NOT_ALLOWED)
     organisation_id = data.organisation_id
     if not can_act_for_any_organisation(actor):
         if organisation_id not in (None, actor.organisation_id):
-            raise Forbidden("只能为本组织登记语料 / only for your own organisation")
+            raise OWN_ORGANISATION_ONLY()
         organisation_id = actor.organisation_id
     if organisation_id is not None and session.get(Organisation, organisation_id) is None:
-        raise Invalid("组织不存在 / no such organisation", details={"field": "organisation_id"})
+        raise NO_SUCH_ORGANISATION(details={"field": "organisation_id"})
     if session.scalar(select(Dataset.id).where(Dataset.name == data.name)) is not None:
-        raise Conflict(f"已有名为“{data.name}”的数据集", details={"field": "name"})
+        raise DATASET_NAME_TAKEN(name=data.name, details={"field": "name"})
     dataset = Dataset(
         name=data.name,
         organisation_id=organisation_id,
@@ -57,14 +65,14 @@ def create_dataset(session: Session, *, actor: Actor, data: DatasetIn) -> Datase
 def get_dataset(session: Session, dataset_id: int) -> Dataset:
     dataset = session.get(Dataset, dataset_id, options=[selectinload(Dataset.versions)])
     if dataset is None:
-        raise NotFound("数据集不存在 / no such data set")
+        raise NO_SUCH_DATASET()
     return dataset
 
 
 def editable_dataset(session: Session, *, actor: Actor, dataset_id: int) -> Dataset:
     """The data set, if ``actor`` may change its card or add versions."""
     dataset = get_dataset(session, dataset_id)
-    ensure(can_manage_dataset(actor, dataset.organisation_id), "只能管理本组织的语料")
+    ensure(can_manage_dataset(actor, dataset.organisation_id), MANAGE_OWN_DATASETS)
     return dataset
 
 
@@ -77,7 +85,7 @@ def update_dataset(
     if name and name != dataset.name:
         clash = session.scalar(select(Dataset.id).where(Dataset.name == name))
         if clash is not None:
-            raise Conflict(f"已有名为“{name}”的数据集", details={"field": "name"})
+            raise DATASET_NAME_TAKEN(name=name, details={"field": "name"})
     for key, value in changes.items():
         if value is None:
             continue
@@ -108,5 +116,5 @@ def get_version(session: Session, dataset_id: int, number: int) -> DatasetVersio
         )
     )
     if version is None:
-        raise NotFound("版本不存在 / no such version")
+        raise NO_SUCH_VERSION()
     return version

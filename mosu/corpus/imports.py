@@ -24,8 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
-from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
+from mosu.corpus.errors import INVALID_OPTIONS, MANAGE_OWN_DATASETS, OPTIONS_NOT_JSON
 from mosu.corpus.image_store import store_images
 from mosu.corpus.models import (
     SPLITS,
@@ -311,7 +311,7 @@ def import_version(
     writes every row, and either choice is recorded in the version's provenance. The
     version is flushed into ``session``; the caller commits (or rolls back).
     """
-    ensure(can_manage_dataset(actor, dataset.organisation_id), "只能管理本组织的语料")
+    ensure(can_manage_dataset(actor, dataset.organisation_id), MANAGE_OWN_DATASETS)
     started = time.perf_counter()
     report = ImportReport(
         files=[p.name for p in parts], flagged=options.flagged, dataset_id=dataset.id
@@ -389,7 +389,7 @@ def import_options(values: Mapping[str, str]) -> ImportOptions:
         try:
             loaded = json.loads(raw)
         except json.JSONDecodeError:
-            raise Invalid("options 不是有效的 JSON / options is not valid JSON") from None
+            raise OPTIONS_NOT_JSON() from None
         if isinstance(loaded, dict):
             data = loaded
     roles: dict[str, Any] = dict(data.get("roles") or {})
@@ -414,4 +414,4 @@ def import_options(values: Mapping[str, str]) -> ImportOptions:
         return ImportOptions.model_validate(data)
     except ValidationError as exc:
         details = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-        raise Invalid("导入选项不合法 / invalid import options", details=details) from None
+        raise INVALID_OPTIONS(details=details) from None

@@ -10,7 +10,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from mosu.corpus.errors import (
+    HIDDEN_SPLIT,
+    HIDDEN_SPLIT_SIGN_IN,
+    IMAGE_LINK_INVALID,
+    NO_IMAGE_FIELD,
+    NO_SUCH_IMAGE,
+    NO_SUCH_ROW,
+    NO_SUCH_SPLIT,
+    PUBLIC_SPLITS_ONLY,
+    UNSUPPORTED_FORMAT,
+)
 from mosu.corpus.image_store import get_image
 from mosu.corpus.models import (
     HIDDEN_SPLITS,
@@ -37,11 +47,11 @@ MAX_ROWS_PER_PAGE = 200
 def ensure_split_readable(actor: Actor, split: str) -> None:
     """Public splits for everyone; a hidden split for operators (the public must sign in)."""
     if split not in SPLITS:
-        raise NotFound(f"没有名为 {split} 的划分 / no such split")
+        raise NO_SUCH_SPLIT(split=split)
     if split in HIDDEN_SPLITS and not can_read_hidden_split(actor):
         if not actor.is_authenticated:
-            raise Unauthenticated("隐藏划分需要运营方登录 / sign in as an operator")
-        raise Forbidden("测试集是隐藏的，只有运营方可以查看 / the test split is hidden")
+            raise HIDDEN_SPLIT_SIGN_IN()
+        raise HIDDEN_SPLIT()
 
 
 def public_rows(
@@ -56,11 +66,7 @@ def public_rows(
     refused, whoever asks: its inputs stay with the race that pins it."""
     hidden = [s for s in splits if s not in PUBLIC_SPLITS]
     if hidden:
-        raise Invalid(
-            f"只能使用公开划分（train、dev），不能使用 {', '.join(hidden)} / "
-            "only public splits (train, dev) may be used",
-            details={"field": "splits"},
-        )
+        raise PUBLIC_SPLITS_ONLY(splits=", ".join(hidden), details={"field": "splits"})
     stmt = (
         select(DatasetRow)
         .where(DatasetRow.version_id == version.id, DatasetRow.split.in_(list(splits)))
@@ -140,7 +146,7 @@ def export_split(
         return write_csv(headers, table)
     if fmt == "xlsx":
         return write_xlsx(split, headers, table, [16] + [40] * len(fields) + [16, 16])
-    raise NotFound(f"不支持的格式 {fmt} / use csv, jsonl or xlsx")
+    raise UNSUPPORTED_FORMAT(format=fmt)
 
 
 def row_image(
@@ -157,14 +163,14 @@ def row_image(
     only, as its text), whatever other row holds the same bytes."""
     row = session.get(DatasetRow, (version.id, index))
     if row is None:
-        raise NotFound("没有这一行 / no such row")
+        raise NO_SUCH_ROW()
     ensure_split_readable(actor, row.split)
     value = row.fields.get(field)
     if field not in (version.schema.get("image_fields") or []) or not isinstance(value, str):
-        raise NotFound(f"这一行没有图片字段 {field} / no such image field")
+        raise NO_IMAGE_FIELD(field=field)
     image = get_image(session, value)
     if image is None:
-        raise NotFound("图片不存在 / no such image")
+        raise NO_SUCH_IMAGE()
     if thumb:
         return bytes(image.thumb), "image/png"
     return bytes(image.data), MIME[image.format]
@@ -178,8 +184,8 @@ def linked_image(
     :class:`Forbidden` for a link that is expired or not the platform's, whatever image it
     names (so a guess learns nothing)."""
     if not link_is_valid(key, sha256, expires, sig, now=now):
-        raise Forbidden("图片链接无效或已过期 / the image link is invalid or has expired")
+        raise IMAGE_LINK_INVALID()
     image = get_image(session, sha256)
     if image is None:
-        raise NotFound("图片不存在 / no such image")
+        raise NO_SUCH_IMAGE()
     return bytes(image.data), MIME[image.format]

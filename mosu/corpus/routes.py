@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
-from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
+from mosu.core.text import Text
 from mosu.corpus import catalogue, imports, reading, screening, views
+from mosu.corpus.errors import IMPORT_INVALID, UPLOAD_MISSING, UPLOAD_MULTIPART
 from mosu.corpus.models import Dataset
 from mosu.corpus.readers import Part, split_word
 from mosu.corpus.schemas import (
@@ -25,6 +26,7 @@ from mosu.corpus.schemas import (
 )
 from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.image_links import link_key
+from mosu.i18n import N_
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/corpus", tags=["corpus"])
@@ -79,7 +81,7 @@ class Upload:
 async def read_upload(request: Request) -> Upload:
     """The multipart upload (413 past ``MOSU_MAX_UPLOAD_MB`` in all: ``BodyLimit``)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Invalid("请以 multipart/form-data 上传文件（字段名 file）/ send the file as `file`")
+        raise UPLOAD_MULTIPART()
     upload = Upload()
     async with request.form(max_files=len(imports.FILE_FIELDS) * 20, max_fields=40) as form:
         for key, value in form.multi_items():
@@ -95,7 +97,7 @@ async def read_upload(request: Request) -> Upload:
             else:
                 upload.values[key] = value
     if not upload.parts:
-        raise Invalid("请上传文件（字段名 file，或 train、dev、test）/ send a file")
+        raise UPLOAD_MISSING()
     return upload
 
 
@@ -172,11 +174,9 @@ def import_version(
     report = result.report
     if result.version is None:
         session.rollback()
-        reason = report.file_problem or f"{report.flagged_rows} 行有问题 / rows flagged"
-        raise Invalid(
-            f"未写入任何数据：{reason} / nothing written",
-            code="import_invalid",
-            details=report.model_dump(mode="json"),
+        flagged = Text(N_("{count} 行有问题"), {"count": report.flagged_rows})
+        raise IMPORT_INVALID(
+            reason=report.file_problem or flagged, details=report.model_dump(mode="json")
         )
     session.commit()
     response.status_code = 201 if report.created else 200

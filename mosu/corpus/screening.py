@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 from mosu.core import clock
 from mosu.corpus import contamination
 from mosu.corpus.catalogue import latest
+from mosu.corpus.errors import OPERATORS_RECHECK
 from mosu.corpus.models import (
     HIDDEN_SPLITS,
     PUBLIC_SPLITS,
@@ -159,7 +160,7 @@ def recheck_contamination(
     session: Session, *, actor: Actor, version: DatasetVersion
 ) -> dict[str, Any]:
     """Check again, against the corpora registered now; stored on the version."""
-    ensure(can_check_contamination(actor), "只有运营方可以重新检测 / operators only")
+    ensure(can_check_contamination(actor), OPERATORS_RECHECK)
     version.contamination = find_contamination(session, version)
     session.flush()
     return version.contamination

@@ -7,9 +7,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.core import ranking
-from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import Actor, can_manage_models_of, ensure
+from mosu.registry.errors import (
+    BASE_MODEL_CYCLE,
+    BASE_MODEL_EITHER,
+    CHANGE_OWN_MODELS,
+    DELETE_OWN_MODELS,
+    MODEL_IN_USE,
+    MODEL_NAME_TAKEN,
+    MODEL_OWN_BASE,
+    NO_SUCH_BASE_MODEL,
+    REGISTER_OWN_MODELS,
+)
 from mosu.registry.lookups import MODEL_LIST_LOAD, get_model, get_organisation
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Modality, Model, Organisation
 from mosu.registry.schemas import FilingBrief, ModelIn, ModelOut, ModelPatch
@@ -100,14 +110,14 @@ def _check_model(
         select(Model.id).where(Model.organisation_id == organisation_id, Model.name == name)
     )
     if clash is not None and clash != self_id:
-        raise Conflict(f"本组织已有名为“{name}”的模型", details={"field": "name"})
+        raise MODEL_NAME_TAKEN(name=name, details={"field": "name"})
     if base_model_id is not None:
         if base_model_id == self_id:
-            raise Invalid("模型不能以自身为基座", details={"field": "base_model_id"})
+            raise MODEL_OWN_BASE(details={"field": "base_model_id"})
         if session.get(Model, base_model_id) is None:
-            raise Invalid(f"基座模型 {base_model_id} 不存在", details={"field": "base_model_id"})
+            raise NO_SUCH_BASE_MODEL(model=base_model_id, details={"field": "base_model_id"})
         if self_id is not None and self_id in _base_chain(session, base_model_id):
-            raise Invalid("基座模型不能形成循环", details={"field": "base_model_id"})
+            raise BASE_MODEL_CYCLE(details={"field": "base_model_id"})
 
 
 def _base_chain(session: Session, model_id: int) -> set[int]:
@@ -122,7 +132,7 @@ def _base_chain(session: Session, model_id: int) -> set[int]:
 
 def create_model(session: Session, *, actor: Actor, data: ModelIn) -> Model:
     get_organisation(session, data.organisation_id)
-    ensure(can_manage_models_of(actor, data.organisation_id), "只能为本组织登记模型")
+    ensure(can_manage_models_of(actor, data.organisation_id), REGISTER_OWN_MODELS)
     _check_model(
         session,
         organisation_id=data.organisation_id,
@@ -138,7 +148,7 @@ def create_model(session: Session, *, actor: Actor, data: ModelIn) -> Model:
 
 def update_model(session: Session, *, actor: Actor, model_id: int, data: ModelPatch) -> Model:
     model = get_model(session, model_id)
-    ensure(can_manage_models_of(actor, model.organisation_id), "只能修改本组织的模型")
+    ensure(can_manage_models_of(actor, model.organisation_id), CHANGE_OWN_MODELS)
     changes = data.model_dump(exclude_unset=True)
     _check_model(
         session,
@@ -150,7 +160,7 @@ def update_model(session: Session, *, actor: Actor, model_id: int, data: ModelPa
     for key, value in changes.items():
         setattr(model, key, value)
     if model.base_model_id is not None and model.base_model_text:
-        raise Invalid("基座模型请二选一：选择已登记模型，或填写名称")
+        raise BASE_MODEL_EITHER()
     session.flush()
     session.refresh(model)
     return get_model(session, model.id)
@@ -158,10 +168,10 @@ def update_model(session: Session, *, actor: Actor, model_id: int, data: ModelPa
 
 def delete_model(session: Session, *, actor: Actor, model_id: int) -> None:
     model = get_model(session, model_id)
-    ensure(can_manage_models_of(actor, model.organisation_id), "只能删除本组织的模型")
+    ensure(can_manage_models_of(actor, model.organisation_id), DELETE_OWN_MODELS)
     session.delete(model)
     try:
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict("有登记备案以该模型为基础，不能删除") from exc
+        raise MODEL_IN_USE() from exc

@@ -9,9 +9,16 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from mosu.core.credentials import CredentialBox
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.evals.netpolicy import AddressPolicy, URLRefused, check_url
 from mosu.permissions import Actor, can_act_for_any_organisation, can_manage_endpoints_of, ensure
+from mosu.registry.errors import (
+    ENDPOINT_NAME_TAKEN,
+    ENDPOINT_OWN_MODEL,
+    ENDPOINT_URL_REFUSED,
+    KEYS_UNREADABLE,
+    NO_SUCH_ENDPOINT,
+    REGISTER_OWN_ENDPOINTS,
+)
 from mosu.registry.lookups import get_model, get_organisation
 from mosu.registry.models import ModelEndpoint
 from mosu.registry.schemas import EndpointIn, EndpointOut
@@ -41,7 +48,7 @@ def list_endpoints(session: Session, *, actor: Actor) -> list[ModelEndpoint]:
 def get_endpoint(session: Session, *, actor: Actor, endpoint_id: int) -> ModelEndpoint:
     endpoint = session.get(ModelEndpoint, endpoint_id)
     if endpoint is None or not can_manage_endpoints_of(actor, endpoint.organisation_id):
-        raise NotFound(f"接入点 {endpoint_id} 不存在")
+        raise NO_SUCH_ENDPOINT(endpoint=endpoint_id)
     return endpoint
 
 
@@ -53,29 +60,26 @@ def check_endpoint_url(url: str, policy: AddressPolicy) -> None:
     try:
         check_url(url, policy)
     except URLRefused as exc:
-        raise Invalid(
-            f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}",
-            details={"field": "base_url"},
-        ) from None
+        raise ENDPOINT_URL_REFUSED(reason=exc.zh, details={"field": "base_url"}) from None
 
 
 def create_endpoint(
     session: Session, *, actor: Actor, data: EndpointIn, box: CredentialBox, policy: AddressPolicy
 ) -> ModelEndpoint:
     get_organisation(session, data.organisation_id)
-    ensure(can_manage_endpoints_of(actor, data.organisation_id), "只能为本组织登记接入点")
+    ensure(can_manage_endpoints_of(actor, data.organisation_id), REGISTER_OWN_ENDPOINTS)
     check_endpoint_url(data.base_url, policy)
     if data.model_id is not None:
         model = get_model(session, data.model_id)
         if model.organisation_id != data.organisation_id:
-            raise Invalid("接入点只能关联本组织的模型", details={"field": "model_id"})
+            raise ENDPOINT_OWN_MODEL(details={"field": "model_id"})
     clash = session.scalar(
         select(ModelEndpoint.id).where(
             ModelEndpoint.organisation_id == data.organisation_id, ModelEndpoint.name == data.name
         )
     )
     if clash is not None:
-        raise Conflict(f"本组织已有名为“{data.name}”的接入点", details={"field": "name"})
+        raise ENDPOINT_NAME_TAKEN(name=data.name, details={"field": "name"})
     key = data.api_key.get_secret_value() if data.api_key is not None else ""
     endpoint = ModelEndpoint(
         organisation_id=data.organisation_id,
@@ -144,10 +148,7 @@ def reseal_endpoint_keys(session: Session, *, old: CredentialBox, new: Credentia
         except ValueError:
             unreadable.append(endpoint.id)
     if unreadable:
-        raise Invalid(
-            f"新旧密钥都无法解密接入点 {unreadable} 的密钥，未做任何修改 / neither the previous "
-            f"nor the current secret key opens the keys of endpoints {unreadable}; nothing changed"
-        )
+        raise KEYS_UNREADABLE(endpoints=", ".join(str(n) for n in unreadable))
     for endpoint, sealed in resealed:
         endpoint.api_key_encrypted = sealed
     session.flush()

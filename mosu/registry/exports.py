@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mosu.permissions import Actor, can_bulk_import, ensure
 from mosu.registry.columns import COLUMNS, Format, Kind
+from mosu.registry.errors import OPERATORS_EXPORT
 from mosu.registry.models import Model, Organisation
 from mosu.registry.sheets import write_csv, write_xlsx
 
@@ -52,7 +53,7 @@ def export_table(session: Session, *, actor: Actor, kind: Kind, fmt: Format) -> 
     imports again as it is; text that would start a formula gets a leading ``'``;
     CSV is UTF-8 with a BOM so that Excel shows the Chinese right.
     """
-    ensure(can_bulk_import(actor), "只有运营方可以导出名录")
+    ensure(can_bulk_import(actor), OPERATORS_EXPORT)
     columns = COLUMNS[kind]
     records = _org_records(session) if kind == "orgs" else _model_records(session)
     rows = ([None if r[c.key] is None else c.render(r[c.key]) for c in columns] for r in records)

@@ -8,6 +8,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from mosu.permissions import Actor, can_set_regional_total, ensure
+from mosu.registry.errors import OPERATORS_SET_REGIONAL_TOTAL
 from mosu.registry.models import (
     CommunityFact,
     Filing,
@@ -31,7 +32,7 @@ def get_fact(session: Session, key: str) -> str | None:
 
 
 def set_regional_total(session: Session, *, actor: Actor, region: str, total: int) -> None:
-    ensure(can_set_regional_total(actor), "只有运营方可以填写地区备案总数")
+    ensure(can_set_regional_total(actor), OPERATORS_SET_REGIONAL_TOTAL)
     for key, value in ((REGIONAL_TOTAL_KEY, str(total)), (REGIONAL_NAME_KEY, region)):
         row = session.get(CommunityFact, key)
         if row is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, Invalid
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
@@ -13,6 +12,18 @@ from mosu.permissions import (
     can_manage_filings_of,
     can_set_filing_status,
     ensure,
+)
+from mosu.registry.errors import (
+    BASE_NOT_FILED,
+    BEIAN_WITHOUT_BASE,
+    CHANGE_OWN_FILINGS,
+    DENGJI_NEEDS_BASE,
+    DENGJI_OWN_BASE,
+    FILE_OWN_MODELS,
+    FILING_DATE_MISMATCH,
+    FILING_NUMBER_TAKEN,
+    OPERATORS_DELETE_FILINGS,
+    OPERATORS_SET_FILING_STATUS,
 )
 from mosu.registry.lookups import (
     FILING_LIST_LOAD,
@@ -84,38 +95,32 @@ def _check_based_on(
 ) -> None:
     if kind is FilingKind.beian:
         if based_on_model_id is not None:
-            raise Invalid(
-                "备案不填写所依托模型；登记才需要", details={"field": "based_on_model_id"}
-            )
+            raise BEIAN_WITHOUT_BASE(details={"field": "based_on_model_id"})
         return
     if based_on_model_id is None:
-        raise Invalid("登记须指明所依托的已备案模型", details={"field": "based_on_model_id"})
+        raise DENGJI_NEEDS_BASE(details={"field": "based_on_model_id"})
     if based_on_model_id == model_id:
-        raise Invalid("登记不能以自身为依托模型", details={"field": "based_on_model_id"})
+        raise DENGJI_OWN_BASE(details={"field": "based_on_model_id"})
     if based_on_model_id not in filed_model_ids(session):
-        raise Invalid(
-            f"模型 {based_on_model_id} 没有有效的备案，不能作为登记的依托",
-            details={"field": "based_on_model_id"},
-        )
+        raise BASE_NOT_FILED(model=based_on_model_id, details={"field": "based_on_model_id"})
 
 
 def create_filing(session: Session, *, actor: Actor, data: FilingIn) -> Filing:
     model = get_model(session, data.model_id)
-    ensure(can_manage_filings_of(actor, model.organisation_id), "只能为本组织的模型登记备案")
+    ensure(can_manage_filings_of(actor, model.organisation_id), FILE_OWN_MODELS)
     number_date = filing_number_date(data.number)
     assert number_date is not None  # validated by FilingIn
     if data.filed_on is not None and data.filed_on != number_date:
-        raise Invalid(
-            f"日期 {data.filed_on} 与备案号中的日期 {number_date} 不符",
-            details={"field": "filed_on"},
+        raise FILING_DATE_MISMATCH(
+            filed_on=data.filed_on, number_date=number_date, details={"field": "filed_on"}
         )
     if session.scalar(select(Filing.id).where(Filing.number == data.number)) is not None:
-        raise Conflict(f"备案号 {data.number} 已存在", details={"field": "number"})
+        raise FILING_NUMBER_TAKEN(number=data.number, details={"field": "number"})
     _check_based_on(
         session, kind=data.kind, model_id=model.id, based_on_model_id=data.based_on_model_id
     )
     if data.status is not FilingStatus.active:
-        ensure(can_set_filing_status(actor), "备案状态由运营方维护")
+        ensure(can_set_filing_status(actor), OPERATORS_SET_FILING_STATUS)
     filing = Filing(
         model_id=model.id,
         kind=data.kind,
@@ -132,10 +137,10 @@ def create_filing(session: Session, *, actor: Actor, data: FilingIn) -> Filing:
 
 def update_filing(session: Session, *, actor: Actor, filing_id: int, data: FilingPatch) -> Filing:
     filing = get_filing(session, filing_id)
-    ensure(can_manage_filings_of(actor, filing.model.organisation_id), "只能修改本组织的备案")
+    ensure(can_manage_filings_of(actor, filing.model.organisation_id), CHANGE_OWN_FILINGS)
     changes = data.model_dump(exclude_unset=True)
     if "status" in changes:
-        ensure(can_set_filing_status(actor), "备案状态由运营方维护")
+        ensure(can_set_filing_status(actor), OPERATORS_SET_FILING_STATUS)
     if "based_on_model_id" in changes:
         _check_based_on(
             session,
@@ -151,6 +156,6 @@ def update_filing(session: Session, *, actor: Actor, filing_id: int, data: Filin
 
 def delete_filing(session: Session, *, actor: Actor, filing_id: int) -> None:
     filing = get_filing(session, filing_id)
-    ensure(can_delete_filing(actor), "只有运营方可以删除备案记录")
+    ensure(can_delete_filing(actor), OPERATORS_DELETE_FILINGS)
     session.delete(filing)
     session.flush()

@@ -46,6 +46,7 @@ from mosu.registry.columns import (
     Kind,
     header_key,
 )
+from mosu.registry.errors import OPERATORS_IMPORT
 from mosu.registry.models import Model, Organisation
 from mosu.registry.organisations import organisation_values
 from mosu.registry.schemas import ModelIn, OrganisationIn
@@ -453,7 +454,7 @@ def import_table(
     written when the file or its header has a problem. Rows are flushed into
     ``session`` and the caller commits, so the import is one transaction.
     """
-    ensure(can_bulk_import(actor), "只有运营方可以批量导入")
+    ensure(can_bulk_import(actor), OPERATORS_IMPORT)
     report = ImportReport(kind=kind, filename=filename)
     read = read_rows(
         report,

@@ -12,10 +12,10 @@ from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor
 from mosu.core import clock
-from mosu.core.errors import Invalid
 from mosu.core.limits import ReadLimits
 from mosu.deps import SessionDep, SettingsDep
 from mosu.registry.columns import Format, Kind
+from mosu.registry.errors import IMPORT_INVALID, UPLOAD_MULTIPART
 from mosu.registry.exports import export_table
 from mosu.registry.imports import ImportReportOut, import_table
 from mosu.registry.sheets import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
@@ -53,11 +53,8 @@ def import_answer(session: Session, report: ImportReportLike, *, committed: bool
     expert pool's imports alike)."""
     if not committed:
         session.rollback()
-        raise Invalid(
-            f"未导入任何数据：发现 {len(report.problems)} 个问题 / nothing imported: "
-            f"{len(report.problems)} problem(s)",
-            code="import_invalid",
-            details=report.out().model_dump(mode="json"),
+        raise IMPORT_INVALID(
+            count=len(report.problems), details=report.out().model_dump(mode="json")
         )
     session.commit()
     return report.out()
@@ -85,9 +82,7 @@ async def read_upload(request: Request) -> Upload:
     async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if not isinstance(file, UploadFile):
-            raise Invalid(
-                "请以 multipart/form-data 上传文件（字段名 file）/ send the file as `file`"
-            )
+            raise UPLOAD_MULTIPART()
         drop = form.get("drop_invalid")
         sheet = form.get("sheet")
         return Upload(

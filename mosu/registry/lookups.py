@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from mosu.core.errors import NotFound
+from mosu.registry.errors import NO_SUCH_FILING, NO_SUCH_MODEL, NO_SUCH_ORGANISATION
 from mosu.registry.models import Filing, FilingKind, FilingStatus, Model, Organisation
 
 FILED_MODEL_IDS = select(Filing.model_id).where(
@@ -23,7 +23,7 @@ def filed_model_ids(session: Session) -> set[int]:
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise NotFound(f"组织 {organisation_id} 不存在")
+        raise NO_SUCH_ORGANISATION(organisation=organisation_id)
     return org
 
 
@@ -47,7 +47,7 @@ only their names, not their descriptions and JSON columns."""
 def get_model(session: Session, model_id: int) -> Model:
     model = session.get(Model, model_id, options=MODEL_LOAD)
     if model is None:
-        raise NotFound(f"模型 {model_id} 不存在")
+        raise NO_SUCH_MODEL(model=model_id)
     return model
 
 
@@ -70,5 +70,5 @@ FILING_LIST_LOAD = (
 def get_filing(session: Session, filing_id: int) -> Filing:
     filing = session.get(Filing, filing_id, options=FILING_LOAD)
     if filing is None:
-        raise NotFound(f"备案记录 {filing_id} 不存在")
+        raise NO_SUCH_FILING(filing=filing_id)
     return filing

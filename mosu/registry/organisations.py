@@ -9,7 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.core import ranking
-from mosu.core.errors import Conflict
 from mosu.core.pagination import Page, like_pattern, page_args
 from mosu.permissions import (
     Actor,
@@ -19,6 +18,15 @@ from mosu.permissions import (
     can_see_contact,
     can_set_standing,
     ensure,
+)
+from mosu.registry.errors import (
+    CREDIT_CODE_TAKEN,
+    EDIT_OWN_ORGANISATION,
+    OPERATORS_CREATE_ORGANISATIONS,
+    OPERATORS_DELETE_ORGANISATIONS,
+    OPERATORS_SET_STANDING,
+    ORGANISATION_IN_USE,
+    ORGANISATION_NAME_TAKEN,
 )
 from mosu.registry.lookups import FILED_MODEL_IDS, get_organisation
 from mosu.registry.models import Filing, Layer, Model, Organisation, Tier
@@ -124,13 +132,11 @@ def _check_org_unique(
     if name_zh is not None:
         hit = session.scalar(select(Organisation.id).where(Organisation.name_zh == name_zh))
         if hit is not None and hit != exclude_id:
-            raise Conflict(f"组织名称“{name_zh}”已存在", details={"field": "name_zh"})
+            raise ORGANISATION_NAME_TAKEN(name=name_zh, details={"field": "name_zh"})
     if credit_code is not None:
         hit = session.scalar(select(Organisation.id).where(Organisation.credit_code == credit_code))
         if hit is not None and hit != exclude_id:
-            raise Conflict(
-                f"统一社会信用代码 {credit_code} 已被登记", details={"field": "credit_code"}
-            )
+            raise CREDIT_CODE_TAKEN(credit_code=credit_code, details={"field": "credit_code"})
 
 
 def organisation_values(data: OrganisationIn) -> dict[str, Any]:
@@ -144,7 +150,7 @@ def organisation_values(data: OrganisationIn) -> dict[str, Any]:
 
 
 def create_organisation(session: Session, *, actor: Actor, data: OrganisationIn) -> Organisation:
-    ensure(can_create_organisation(actor), "只有运营方可以登记组织")
+    ensure(can_create_organisation(actor), OPERATORS_CREATE_ORGANISATIONS)
     _check_org_unique(session, name_zh=data.name_zh, credit_code=data.credit_code, exclude_id=None)
     org = Organisation(**organisation_values(data))
     session.add(org)
@@ -159,10 +165,10 @@ def update_organisation(
     session: Session, *, actor: Actor, organisation_id: int, data: OrganisationPatch
 ) -> Organisation:
     org = get_organisation(session, organisation_id)
-    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
+    ensure(can_edit_organisation(actor, org.id), EDIT_OWN_ORGANISATION)
     changes = data.model_dump(exclude_unset=True)
     if STANDING_FIELDS & changes.keys():
-        ensure(can_set_standing(actor), "名称、信用代码、梯队与入驻信息由运营方维护")
+        ensure(can_set_standing(actor), OPERATORS_SET_STANDING)
     _check_org_unique(
         session,
         name_zh=changes.get("name_zh"),
@@ -182,7 +188,7 @@ def update_organisation(
 
 
 def delete_organisation(session: Session, *, actor: Actor, organisation_id: int) -> None:
-    ensure(can_delete_organisation(actor), "只有运营方可以删除组织")
+    ensure(can_delete_organisation(actor), OPERATORS_DELETE_ORGANISATIONS)
     org = get_organisation(session, organisation_id)
     # The database cascades to models, filings and endpoints (the ORM would instead try to
     # detach the models, whose organisation_id is NOT NULL). The organisation's own filings go
@@ -194,5 +200,5 @@ def delete_organisation(session: Session, *, actor: Actor, organisation_id: int)
         session.flush()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict("该组织的模型被其他登记引用，不能删除") from exc
+        raise ORGANISATION_IN_USE() from exc
     session.expire_all()

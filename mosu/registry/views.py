@@ -23,6 +23,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry import ai_models, endpoints, filings, lookups, organisations
+from mosu.registry.errors import CHANGE_OWN_MODELS, EDIT_OWN_ORGANISATION
 from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointOut, FilingBrief, FilingOut, ModelOut, OrganisationOut
 
@@ -91,7 +92,7 @@ def organisation_page(session: Session, *, actor: Actor, organisation_id: int) -
 def editable_organisation(session: Session, *, actor: Actor, organisation_id: int) -> Organisation:
     """An organisation the actor may edit (else 403)."""
     org = lookups.get_organisation(session, organisation_id)
-    ensure(can_edit_organisation(actor, org.id), "只能修改本组织的资料")
+    ensure(can_edit_organisation(actor, org.id), EDIT_OWN_ORGANISATION)
     return org
 
 
@@ -130,7 +131,7 @@ def model_page(session: Session, *, actor: Actor, model_id: int) -> ModelPage:
 def editable_model(session: Session, *, actor: Actor, model_id: int) -> Model:
     """A model the actor may edit (else 403)."""
     found = lookups.get_model(session, model_id)
-    ensure(can_manage_models_of(actor, found.organisation_id), "只能修改本组织的模型")
+    ensure(can_manage_models_of(actor, found.organisation_id), CHANGE_OWN_MODELS)
     return found
 
 

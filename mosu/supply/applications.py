@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
+from mosu.core.errors import MosuError
 from mosu.core.money import to_fen, to_yuan
 from mosu.permissions import (
     Actor,
@@ -23,6 +23,18 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Organisation
+from mosu.supply.errors import (
+    APPLY_FOR_OWN,
+    CONTRACT_NUMBER_EMPTY,
+    DUPLICATE_CONTRACT,
+    MEMBERS_APPLY,
+    NAME_APPLICANT,
+    NO_SUCH_APPLICATION,
+    OFFER_MISMATCH,
+    PROGRAMME_CLOSED,
+    SERVICE_OUTSIDE_PERIOD,
+    SIGNED_OUTSIDE_PERIOD,
+)
 from mosu.supply.models import (
     ApplicationStatus,
     VoucherApplication,
@@ -30,10 +42,7 @@ from mosu.supply.models import (
 )
 from mosu.supply.offers import known_organisation, offer_seller
 from mosu.supply.programmes import get_programme
-from mosu.supply.rules import (
-    Working,
-    refusal_reason,
-)
+from mosu.supply.rules import Working
 from mosu.supply.schemas import (
     ApplicationIn,
     ApplicationOut,
@@ -41,9 +50,12 @@ from mosu.supply.schemas import (
 from mosu.supply.subsidy import subsidy_for, working_out
 
 SEPARATORS = frozenset("/")
-OUTSIDE_PERIOD = {"period": "signed_on", "service_period": "service_starts_on"}
+OUTSIDE_PERIOD = {
+    "period": (SIGNED_OUTSIDE_PERIOD, "signed_on"),
+    "service_period": (SERVICE_OUTSIDE_PERIOD, "service_starts_on"),
+}
 """Refusals that stop an application (the contract lies outside the programme's period),
-with the form field each names."""
+with the error each raises and the form field it names."""
 
 
 def normalise_contract_number(number: str) -> str:
@@ -89,7 +101,8 @@ def create_application(
         ends_on=data.service_ends_on,
     )
     if working.refused in OUTSIDE_PERIOD:
-        raise Invalid(refusal_reason(working), details={"field": OUTSIDE_PERIOD[working.refused]})
+        error, field = OUTSIDE_PERIOD[working.refused]
+        raise error(details={"field": field}, **working.steps[-1].figures)
     application = VoucherApplication(
         programme_id=programme.id,
         organisation_id=buyer.id,
@@ -153,21 +166,18 @@ def _parties(
     )
     if buyer_id is None:
         if not can_act_for_any_organisation(actor):
-            raise Forbidden("只有组织成员可以申请 / only members of an organisation may apply")
-        raise Invalid("请指定申请组织 / name the applicant", details={"field": "organisation_id"})
-    ensure(can_apply_for(actor, buyer_id), "只能为本组织申请 / only for your own organisation")
+            raise MEMBERS_APPLY()
+        raise NAME_APPLICANT(details={"field": "organisation_id"})
+    ensure(can_apply_for(actor, buyer_id), APPLY_FOR_OWN)
     if not programme.open:
-        raise Invalid("该项目已停止受理 / the programme is closed to applications")
+        raise PROGRAMME_CLOSED()
     buyer = known_organisation(session, buyer_id, "organisation_id")
     seller = known_organisation(session, data.seller_organisation_id, "seller_organisation_id")
     if (
         data.offer_id is not None
         and offer_seller(session, programme.kind, data.offer_id) != seller.id
     ):
-        raise Invalid(
-            "所选供给不属于该卖方或与券种不符 / the offer is not the seller's, or of another kind",
-            details={"field": "offer_id"},
-        )
+        raise OFFER_MISMATCH(details={"field": "offer_id"})
     return buyer, seller
 
 
@@ -175,10 +185,7 @@ def _free_key(session: Session, programme_id: int, seller_id: int, number: str) 
     """The contract's key, unless the number is empty or the contract already stands."""
     key = contract_key(seller_id, number)
     if key.endswith(":"):
-        raise Invalid(
-            "合同编号不能只有分隔符 / the contract number holds nothing but separators",
-            details={"field": "contract_number"},
-        )
+        raise CONTRACT_NUMBER_EMPTY(details={"field": "contract_number"})
     existing = session.scalar(
         select(VoucherApplication.id).where(
             VoucherApplication.programme_id == programme_id,
@@ -190,12 +197,9 @@ def _free_key(session: Session, programme_id: int, seller_id: int, number: str) 
     return key
 
 
-def _twice(existing: int | None) -> Conflict:
-    return Conflict(
-        f"该合同已在本项目申请过（申请 #{existing}）/ this contract already has an application "
-        f"in this programme (#{existing})",
-        code="duplicate_contract",
-        details={"field": "contract_number", "application_id": existing},
+def _twice(existing: int | None) -> MosuError:
+    return DUPLICATE_CONTRACT(
+        application=existing, details={"field": "contract_number", "application_id": existing}
     )
 
 
@@ -203,7 +207,7 @@ def get_application(session: Session, *, actor: Actor, application_id: int) -> V
     """An application ``actor`` may see; another organisation's is "not found"."""
     application = session.get(VoucherApplication, application_id)
     if application is None or not can_see_application(actor, application.organisation_id):
-        raise NotFound("申请不存在 / no such application")
+        raise NO_SUCH_APPLICATION()
     return application
 
 

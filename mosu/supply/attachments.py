@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, NotFound
+from mosu.core.errors import NotFound
 from mosu.core.files import FileStore, check_pdf
 from mosu.permissions import Actor, can_apply_for, ensure
 from mosu.supply.applications import get_application
+from mosu.supply.errors import ATTACH_OWN_ONLY, ATTACHMENT_FIXED, NO_ATTACHMENT
 from mosu.supply.models import ApplicationStatus, VoucherApplication
 
 AREA = "supply"
@@ -35,12 +36,9 @@ def attach(
     """Keep the contract (a PDF, at most ``max_bytes``) with a submitted application; the
     contract it replaces is removed after the commit, and the new file if the commit fails."""
     application = get_application(session, actor=actor, application_id=application_id)
-    ensure(
-        can_apply_for(actor, application.organisation_id),
-        "只能为本组织的申请上传附件 / only your own organisation's applications",
-    )
+    ensure(can_apply_for(actor, application.organisation_id), ATTACH_OWN_ONLY)
     if application.status is not ApplicationStatus.submitted:
-        raise Conflict("审核后不能再更换附件 / the attachment is fixed once reviewed")
+        raise ATTACHMENT_FIXED()
     check_pdf(content, max_bytes=max_bytes, what="附件", field="file")
     files = store(data_dir)
     stored = files.put(session, content, prefix=f"application-{application.id}", suffix=".pdf")
@@ -58,10 +56,10 @@ def attachment(
 ) -> tuple[str, bytes]:
     """The contract's file name and content; 404 when there is none."""
     application = get_application(session, actor=actor, application_id=application_id)
+    if not application.attachment_path:
+        raise NO_ATTACHMENT()
     try:
-        if not application.attachment_path:
-            raise NotFound("no attachment")
         content = store(data_dir).read(f"{AREA}/{application.attachment_path}")
     except NotFound:
-        raise NotFound("该申请没有附件 / no attachment") from None
+        raise NO_ATTACHMENT() from None
     return application.attachment_name, content

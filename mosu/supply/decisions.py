@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, Invalid
+from mosu.core.errors import Invalid
 from mosu.core.metrics import metrics
 from mosu.core.money import to_fen, to_yuan
 from mosu.notifications.service import notify
@@ -26,6 +26,24 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.supply.applications import get_application
+from mosu.supply.errors import (
+    ABOVE_CAPPED_SUBSIDY,
+    ABOVE_SUBSIDY,
+    APPROVE_POSITIVE,
+    CLAIM_FOR_OWN,
+    DELIVERY_DATE,
+    LEDGER_MISMATCH,
+    NOT_ELIGIBLE,
+    NOT_IN_STATE,
+    NOTHING_TO_GRANT,
+    OPERATORS_RECORD_PAYOUTS,
+    OPERATORS_REVIEW,
+    OVER_BUDGET,
+    PARTY_LEFT,
+    PAYOUT_ABOVE_APPROVED,
+    REDUCTION_NEEDS_REASON,
+    REJECTION_NEEDS_REASON,
+)
 from mosu.supply.ledger import book
 from mosu.supply.models import (
     ApplicationStatus,
@@ -59,9 +77,7 @@ def _take(
         .execution_options(synchronize_session=False)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(
-            f"申请当前状态不允许此操作（须为 {want.value}）/ the application is not {want.value}"
-        )
+        raise NOT_IN_STATE(status=want.value)
     session.refresh(application)
 
 
@@ -110,7 +126,7 @@ def review(
     and the programme have used by then), inside the programme's lock; an approval that
     would pass the budget is refused with 409 and changes nothing.
     """
-    ensure(can_review_applications(actor), "只有运营方可以审核 / operators review")
+    ensure(can_review_applications(actor), OPERATORS_REVIEW)
     application = get_application(session, actor=actor, application_id=application_id)
     day = today_or(today)
     if data.decision == "reject":
@@ -130,7 +146,7 @@ def review(
         .execution_options(populate_existing=True)
     ).scalar_one()
     if application.organisation_id is None or application.seller_organisation_id is None:
-        raise Conflict("申请方或卖方已不在名录中 / a party has left the registry")
+        raise PARTY_LEFT()
     working = subsidy_for(
         session,
         programme=programme,
@@ -144,7 +160,7 @@ def review(
     )
     amount = _approved_amount(programme, working, data)
     if not _move_committed(session, programme.id, amount):
-        raise Conflict(_over_budget(), code="over_budget", details={"cap": CAP_NAMES["budget"]})
+        raise OVER_BUDGET(details={"cap": CAP_NAMES["budget"]})
     application.approved_fen = amount
     application.decision_working = working.as_json()
     application.decision_reason = data.reason
@@ -187,7 +203,7 @@ def _reject(
 ) -> VoucherApplication:
     """Reject a submitted application with a reason; its contract may be applied for again."""
     if not reason:
-        raise Invalid("驳回须写明理由 / a rejection needs a reason", details={"field": "reason"})
+        raise REJECTION_NEEDS_REASON(details={"field": "reason"})
     _take(
         session,
         application,
@@ -206,48 +222,34 @@ def _approved_amount(programme: VoucherProgramme, working: Working, data: Review
     """The amount an approval grants (the computed subsidy unless reduced with a reason), or
     why it cannot: not eligible, over the budget, nothing to grant, or above the rules."""
     if not working.eligible:
-        raise Invalid(
-            f"按规则不符合条件 / not eligible ({working.refused}): {refusal_reason(working)}",
-            details={"rule": working.refused},
+        raise NOT_ELIGIBLE(
+            rule=working.refused, reason=refusal_reason(working), details={"rule": working.refused}
         )
     amount = working.amount_fen if data.amount is None else to_fen(data.amount)
     bound = working.capped_by
     if bound == "budget" and (amount > working.amount_fen or amount == 0):
-        raise Conflict(
-            _over_budget(),
-            code="over_budget",
+        raise OVER_BUDGET(
             details={
                 "cap": CAP_NAMES["budget"],
                 "remaining": str(to_yuan(programme.budget_fen - programme.committed_fen)),
             },
         )
     if working.amount_fen == 0 and bound is not None:
-        raise Invalid(
-            f"{refusal_reason(working)}: 不予补贴请驳回 / reject the application instead",
-            details={"cap": CAP_NAMES[bound], "computed": "0.00"},
+        raise NOTHING_TO_GRANT(
+            reason=refusal_reason(working), details={"cap": CAP_NAMES[bound], "computed": "0.00"}
         )
     if amount <= 0:
-        raise Invalid("批准金额须大于 0；不予补贴请驳回 / approve a positive amount, or reject")
+        raise APPROVE_POSITIVE()
     if amount > working.amount_fen:
-        zh, en = cap_words(bound) if bound else ("", "")
         computed = to_yuan(working.amount_fen)
-        raise Invalid(
-            f"批准金额超过按规则计算的补贴 {computed} 元{f'（受{zh}限制）' if bound else ''} / "
-            f"above the computed subsidy of {computed} yuan{f' (bound by {en})' if bound else ''}",
-            details={
-                "field": "amount",
-                "computed": str(to_yuan(working.amount_fen)),
-                "cap": CAP_NAMES[bound] if bound else None,
-            },
-        )
+        details = {"field": "amount", "computed": str(computed), "cap": None}
+        if bound is None:
+            raise ABOVE_SUBSIDY(computed=computed, details=details)
+        details["cap"] = CAP_NAMES[bound]
+        raise ABOVE_CAPPED_SUBSIDY(computed=computed, cap=cap_words(bound), details=details)
     if amount < working.amount_fen and not data.reason:
-        raise Invalid("核减须写明理由 / a reduction needs a reason", details={"field": "reason"})
+        raise REDUCTION_NEEDS_REASON(details={"field": "reason"})
     return amount
-
-
-def _over_budget() -> str:
-    zh, en = cap_words("budget")
-    return f"超出{zh} / that would pass {en}"
 
 
 def claim(
@@ -260,16 +262,9 @@ def claim(
 ) -> VoucherApplication:
     """After delivery, the applicant claims the approved subsidy (兑付申请)."""
     application = get_application(session, actor=actor, application_id=application_id)
-    ensure(
-        can_apply_for(actor, application.organisation_id),
-        "只能为本组织申请兑付 / only your own organisation's applications",
-    )
+    ensure(can_apply_for(actor, application.organisation_id), CLAIM_FOR_OWN)
     if data.delivered_on < application.service_starts_on or data.delivered_on > today_or(today):
-        raise Invalid(
-            "交付日期须在服务开始之后、今天之前 / delivery must fall between the service start "
-            "and today",
-            details={"field": "delivered_on"},
-        )
+        raise DELIVERY_DATE(details={"field": "delivered_on"})
     _take(
         session,
         application,
@@ -285,12 +280,12 @@ def payout(
     session: Session, *, actor: Actor, application_id: int, data: PayoutIn
 ) -> VoucherApplication:
     """Record money paid for a claimed application; paying less releases the rest."""
-    ensure(can_review_applications(actor), "只有运营方可以登记兑付 / operators record payouts")
+    ensure(can_review_applications(actor), OPERATORS_RECORD_PAYOUTS)
     application = get_application(session, actor=actor, application_id=application_id)
     approved = application.approved_fen or 0
     amount = approved if data.amount is None else to_fen(data.amount)
     if amount > approved:
-        raise Invalid("兑付金额超过批准金额 / more than approved", details={"field": "amount"})
+        raise PAYOUT_ABOVE_APPROVED(details={"field": "amount"})
     _take(
         session,
         application,
@@ -312,7 +307,7 @@ def payout(
         )
     if amount < approved:
         if not _move_committed(session, application.programme_id, amount - approved):
-            raise Conflict("台账不一致 / the ledger does not add up")  # the check constraint's twin
+            raise LEDGER_MISMATCH()  # the check constraint's twin
         book(
             session,
             application=application,

@@ -15,6 +15,7 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.supply.applications import contract_key
+from mosu.supply.errors import LEDGER_FOR_OPERATORS
 from mosu.supply.models import (
     LedgerEntry,
     LedgerKind,
@@ -67,7 +68,7 @@ def ledger_out(entry: LedgerEntry) -> LedgerOut:
 def list_ledger(
     session: Session, *, actor: Actor, programme_id: int | None = None
 ) -> list[LedgerEntry]:
-    ensure(can_review_applications(actor), "台账只对运营方开放 / the ledger is the operator's")
+    ensure(can_review_applications(actor), LEDGER_FOR_OPERATORS)
     stmt = select(LedgerEntry).order_by(LedgerEntry.id)
     if programme_id is not None:
         stmt = stmt.where(LedgerEntry.programme_id == programme_id)

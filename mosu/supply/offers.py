@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
-from mosu.core.errors import Invalid, NotFound
+from mosu.core.errors import Error
 from mosu.core.money import to_fen, to_yuan
 from mosu.corpus.models import Dataset
 from mosu.permissions import (
@@ -23,6 +23,24 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Model, Organisation
+from mosu.supply.errors import (
+    AVAILABILITY_ENDS_BEFORE_START,
+    CARD_HOURS,
+    NAME_SUPPLIER,
+    NO_SUCH_CORPUS_OFFER,
+    NO_SUCH_DATASET,
+    NO_SUCH_MODEL_SERVICE,
+    NO_SUCH_ORGANISATION,
+    NO_SUCH_POOL,
+    OWN_DATASETS_ONLY,
+    OWN_MODELS_ONLY,
+    OWN_OFFERS_ONLY,
+    POOL_UNAVAILABLE,
+    PRICE_REQUIRED,
+    USAGE_HIDDEN,
+    USAGE_NOT_YOURS,
+    USAGE_REFERENCE,
+)
 from mosu.supply.models import (
     ComputePool,
     ComputeUsage,
@@ -54,7 +72,7 @@ def today_or(today: dt.date | None) -> dt.date:
 def known_organisation(session: Session, organisation_id: int, field: str) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise Invalid("组织不存在 / no such organisation", details={"field": field})
+        raise NO_SUCH_ORGANISATION(details={"field": field})
     return org
 
 
@@ -64,19 +82,18 @@ def _offer_owner(actor: Actor, requested: int | None) -> int:
         requested if can_act_for_any_organisation(actor) else (requested or actor.organisation_id)
     )
     if owner is None:
-        raise Invalid("请指定供给方组织 / name the supplier", details={"field": "organisation_id"})
+        raise NAME_SUPPLIER(details={"field": "organisation_id"})
     ensure(can_manage_offers_of(actor, owner), OWN_OFFERS_ONLY)
     return owner
 
 
 Offer = TypeVar("Offer", ComputePool, CorpusOffer, ModelService)
-OWN_OFFERS_ONLY = "只能管理本组织的供给 / only your own organisation's offers"
 
 
-def _found(session: Session, table: type[Offer], offer_id: int, missing: str) -> Offer:
+def _found(session: Session, table: type[Offer], offer_id: int, missing: Error) -> Offer:
     offer = session.get(table, offer_id)
     if offer is None:
-        raise NotFound(missing)
+        raise missing()
     return offer
 
 
@@ -125,7 +142,7 @@ def create_pool(session: Session, *, actor: Actor, data: PoolIn) -> ComputePool:
 
 
 def get_pool(session: Session, pool_id: int) -> ComputePool:
-    return _found(session, ComputePool, pool_id, "算力池不存在 / no such compute pool")
+    return _found(session, ComputePool, pool_id, NO_SUCH_POOL)
 
 
 def update_pool(session: Session, *, actor: Actor, pool_id: int, data: PoolPatch) -> ComputePool:
@@ -133,14 +150,14 @@ def update_pool(session: Session, *, actor: Actor, pool_id: int, data: PoolPatch
     changes = data.model_dump(exclude_unset=True)
     if "price" in changes:
         if changes["price"] is None:
-            raise Invalid("价格不能为空 / price is required", details={"field": "price"})
+            raise PRICE_REQUIRED(details={"field": "price"})
         pool.price_fen = to_fen(changes.pop("price"))
     for key, value in changes.items():
         if value is None and key != "available_until":
             continue
         setattr(pool, key, value)
     if pool.available_until is not None and pool.available_until < pool.available_from:
-        raise Invalid("可用结束日期早于开始日期 / availability ends before it starts")
+        raise AVAILABILITY_ENDS_BEFORE_START()
     session.flush()
     return pool
 
@@ -173,12 +190,9 @@ def create_corpus_offer(session: Session, *, actor: Actor, data: CorpusOfferIn) 
     known_organisation(session, owner, "organisation_id")
     dataset = session.get(Dataset, data.dataset_id)
     if dataset is None:
-        raise Invalid("数据集不存在 / no such data set", details={"field": "dataset_id"})
+        raise NO_SUCH_DATASET(details={"field": "dataset_id"})
     if dataset.organisation_id != owner:
-        raise Invalid(
-            "只能出售本组织提供的数据集 / only data sets your organisation provides",
-            details={"field": "dataset_id"},
-        )
+        raise OWN_DATASETS_ONLY(details={"field": "dataset_id"})
     offer = CorpusOffer(
         organisation_id=owner,
         dataset_id=dataset.id,
@@ -194,7 +208,7 @@ def create_corpus_offer(session: Session, *, actor: Actor, data: CorpusOfferIn) 
 
 
 def get_corpus_offer(session: Session, offer_id: int) -> CorpusOffer:
-    return _found(session, CorpusOffer, offer_id, "语料供给不存在 / no such corpus offer")
+    return _found(session, CorpusOffer, offer_id, NO_SUCH_CORPUS_OFFER)
 
 
 def update_corpus_offer(
@@ -250,10 +264,7 @@ def create_model_service(session: Session, *, actor: Actor, data: ModelServiceIn
     known_organisation(session, owner, "organisation_id")
     model = session.get(Model, data.model_id)
     if model is None or model.organisation_id != owner:
-        raise Invalid(
-            "只能出售本组织登记的模型 / only models registered by your organisation",
-            details={"field": "model_id"},
-        )
+        raise OWN_MODELS_ONLY(details={"field": "model_id"})
     offer = ModelService(
         organisation_id=owner,
         model_id=model.id,
@@ -271,7 +282,7 @@ def create_model_service(session: Session, *, actor: Actor, data: ModelServiceIn
 
 
 def get_model_service(session: Session, offer_id: int) -> ModelService:
-    return _found(session, ModelService, offer_id, "模型服务不存在 / no such model service")
+    return _found(session, ModelService, offer_id, NO_SUCH_MODEL_SERVICE)
 
 
 def update_model_service(
@@ -362,24 +373,21 @@ def record_compute_usage(
     the fen. The pool must be active and available on ``used_on`` (today by default).
     """
     pool = get_pool(session, pool_id)
-    ensure(
-        can_record_compute_usage(actor, pool.organisation_id),
-        "无权记录该算力池的用量 / not your pool",
-    )
+    ensure(can_record_compute_usage(actor, pool.organisation_id), USAGE_NOT_YOURS)
     hours = Decimal(str(card_hours))
     seconds = hours * SECONDS_PER_HOUR
     whole = seconds.to_integral_value()
     if hours <= 0 or abs(seconds - whole) > Decimal("1e-6"):
-        raise Invalid("卡时须为正数，精确到秒 / card-hours must be positive, whole seconds")
+        raise CARD_HOURS()
     day = today_or(used_on)
     if (
         not pool.active
         or day < pool.available_from
         or (pool.available_until is not None and day > pool.available_until)
     ):
-        raise Invalid("算力池在该日期不可用 / the pool is not available on that day")
+        raise POOL_UNAVAILABLE()
     if not reference_kind.strip() or not str(reference_id).strip():
-        raise Invalid("请给出用量的来源 / name what the compute was used for")
+        raise USAGE_REFERENCE()
     card_seconds = int(whole)
     cost = (card_seconds * pool.price_fen * 2 + SECONDS_PER_HOUR) // (2 * SECONDS_PER_HOUR)
     usage = ComputeUsage(
@@ -401,10 +409,7 @@ def record_compute_usage(
 
 def list_usage(session: Session, *, actor: Actor, pool_id: int) -> list[ComputeUsage]:
     pool = get_pool(session, pool_id)
-    ensure(
-        can_record_compute_usage(actor, pool.organisation_id),
-        "无权查看该算力池的用量 / not your pool",
-    )
+    ensure(can_record_compute_usage(actor, pool.organisation_id), USAGE_HIDDEN)
     stmt = select(ComputeUsage).where(ComputeUsage.pool_id == pool.id).order_by(ComputeUsage.id)
     return list(session.scalars(stmt))
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.core.money import to_fen, to_yuan
 from mosu.permissions import (
     Actor,
@@ -16,6 +15,19 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.registry.models import Organisation
+from mosu.supply.errors import (
+    ALREADY_RELATED,
+    BUDGET_BELOW_COMMITTED,
+    NO_SUCH_PROGRAMME,
+    NO_SUCH_RELATION,
+    OPERATORS_CHANGE_PROGRAMMES,
+    OPERATORS_CREATE_PROGRAMMES,
+    OPERATORS_KEEP_FIRM_FACTS,
+    OPERATORS_KEEP_RELATIONS,
+    PERIOD_ENDS_BEFORE_START,
+    PROFILE_HIDDEN,
+    PROGRAMME_NAME_TAKEN,
+)
 from mosu.supply.models import (
     LedgerEntry,
     LedgerKind,
@@ -71,12 +83,9 @@ def programmes_out(session: Session, programmes: list[VoucherProgramme]) -> list
 
 
 def create_programme(session: Session, *, actor: Actor, data: ProgrammeIn) -> VoucherProgramme:
-    ensure(can_manage_programmes(actor), "只有运营方可以设立券种项目 / operators set up programmes")
+    ensure(can_manage_programmes(actor), OPERATORS_CREATE_PROGRAMMES)
     if session.scalar(select(VoucherProgramme.id).where(VoucherProgramme.name == data.name)):
-        raise Conflict(
-            f"已有名为“{data.name}”的项目 / a programme of that name exists",
-            details={"field": "name"},
-        )
+        raise PROGRAMME_NAME_TAKEN(name=data.name, details={"field": "name"})
     programme = VoucherProgramme(
         name=data.name,
         kind=data.kind,
@@ -97,7 +106,7 @@ def create_programme(session: Session, *, actor: Actor, data: ProgrammeIn) -> Vo
 def get_programme(session: Session, programme_id: int) -> VoucherProgramme:
     programme = session.get(VoucherProgramme, programme_id)
     if programme is None:
-        raise NotFound("券种项目不存在 / no such voucher programme")
+        raise NO_SUCH_PROGRAMME()
     return programme
 
 
@@ -106,7 +115,7 @@ def update_programme(
 ) -> VoucherProgramme:
     """Change a programme. The budget is lowered with one guarded statement, so that it
     never falls below what concurrent approvals have committed."""
-    ensure(can_manage_programmes(actor), "只有运营方可以修改券种项目 / operators change programmes")
+    ensure(can_manage_programmes(actor), OPERATORS_CHANGE_PROGRAMMES)
     programme = get_programme(session, programme_id)
     changes = data.model_dump(exclude_unset=True)
     budget = changes.pop("budget", None)
@@ -119,19 +128,14 @@ def update_programme(
             .execution_options(synchronize_session=False)
         )
         if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(
-                "预算不能低于已批准的金额 / the budget may not fall below what is committed",
-                details={"field": "budget"},
-            )
+            raise BUDGET_BELOW_COMMITTED(details={"field": "budget"})
         session.refresh(programme)
     name = changes.get("name")
     clash = select(VoucherProgramme.id).where(VoucherProgramme.name == name)
     if name and name != programme.name and session.scalar(clash) is not None:
-        raise Conflict(
-            f"已有名为“{name}”的项目 / a programme of that name exists", details={"field": "name"}
-        )
+        raise PROGRAMME_NAME_TAKEN(name=name, details={"field": "name"})
     if changes.get("ends_on") is not None and changes["ends_on"] < programme.starts_on:
-        raise Invalid("结束日期早于开始日期 / the period ends before it starts")
+        raise PERIOD_ENDS_BEFORE_START()
     for key, value in changes.items():
         if value is None:
             continue
@@ -149,7 +153,7 @@ def list_programmes(session: Session) -> list[VoucherProgramme]:
 
 
 def get_profile(session: Session, *, actor: Actor, organisation_id: int) -> ProfileOut:
-    ensure(can_see_firm_facts(actor, organisation_id), "无权查看 / not allowed")
+    ensure(can_see_firm_facts(actor, organisation_id), PROFILE_HIDDEN)
     known_organisation(session, organisation_id, "organisation_id")
     row = session.get(SupplyProfile, organisation_id)
     if row is None:
@@ -166,7 +170,7 @@ def get_profile(session: Session, *, actor: Actor, organisation_id: int) -> Prof
 def set_profile(
     session: Session, *, actor: Actor, organisation_id: int, data: ProfileIn
 ) -> SupplyProfile:
-    ensure(can_keep_firm_facts(actor), "企业规模与成立日期由运营方核定 / operators keep firm facts")
+    ensure(can_keep_firm_facts(actor), OPERATORS_KEEP_FIRM_FACTS)
     known_organisation(session, organisation_id, "organisation_id")
     row = session.get(SupplyProfile, organisation_id)
     if row is None:
@@ -191,7 +195,7 @@ def relation_out(row: OrganisationRelation, names: dict[int, str]) -> RelationOu
 
 
 def list_relations(session: Session, *, actor: Actor) -> list[RelationOut]:
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
+    ensure(can_keep_firm_facts(actor), OPERATORS_KEEP_RELATIONS)
     rows = list(session.scalars(select(OrganisationRelation).order_by(OrganisationRelation.id)))
     names = {k: v for k, v in session.execute(select(Organisation.id, Organisation.name_zh))}
     return [relation_out(r, names) for r in rows]
@@ -199,12 +203,12 @@ def list_relations(session: Session, *, actor: Actor) -> list[RelationOut]:
 
 def add_relation(session: Session, *, actor: Actor, data: RelationIn) -> OrganisationRelation:
     """Record two organisations as related parties (stored once, lower id first)."""
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
+    ensure(can_keep_firm_facts(actor), OPERATORS_KEEP_RELATIONS)
     low, high = sorted((data.organisation_id, data.related_organisation_id))
     known_organisation(session, low, "organisation_id")
     known_organisation(session, high, "related_organisation_id")
     if related(session, low, high):
-        raise Conflict("这两个组织已登记为关联方 / already recorded as related")
+        raise ALREADY_RELATED()
     row = OrganisationRelation(
         organisation_id=low,
         related_organisation_id=high,
@@ -218,10 +222,10 @@ def add_relation(session: Session, *, actor: Actor, data: RelationIn) -> Organis
 
 
 def delete_relation(session: Session, *, actor: Actor, relation_id: int) -> None:
-    ensure(can_keep_firm_facts(actor), "关联关系由运营方维护 / operators keep related parties")
+    ensure(can_keep_firm_facts(actor), OPERATORS_KEEP_RELATIONS)
     row = session.get(OrganisationRelation, relation_id)
     if row is None:
-        raise NotFound("关联关系不存在 / no such relation")
+        raise NO_SUCH_RELATION()
     session.delete(row)
     session.flush()
 

@@ -13,6 +13,7 @@ from mosu.core.money import to_yuan
 from mosu.permissions import Actor, can_see_supply_reports, ensure
 from mosu.registry.models import Tier
 from mosu.registry.sheets import write_xlsx_sheets
+from mosu.supply.errors import REPORTS_FOR_OPERATORS
 from mosu.supply.models import LedgerEntry, LedgerKind, VoucherApplication, VoucherKind
 from mosu.supply.programmes import list_programmes
 from mosu.supply.schemas import ProgrammeSpend, SpendRow, SupplyReport
@@ -47,7 +48,7 @@ class _Sums:
 def build_report(session: Session, *, actor: Actor, year: int | None = None) -> SupplyReport:
     """Spending from the ledger (operators). ``year`` keeps the lines booked in that year;
     months are those of the business date (approval, release or payout)."""
-    ensure(can_see_supply_reports(actor), "报表只对运营方开放 / reports are the operator's")
+    ensure(can_see_supply_reports(actor), REPORTS_FOR_OPERATORS)
     programmes = list_programmes(session)
     kind_of = {p.id: p.kind for p in programmes}
     tier_of = {

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
-from mosu.core.errors import Invalid
 from mosu.deps import SessionDep, SettingsDep
 from mosu.registry.sheets import XLSX_MEDIA_TYPE
 from mosu.supply import applications, attachments, decisions, offers, programmes, report, views
 from mosu.supply import ledger as book
+from mosu.supply.errors import PDF_MISSING, PDF_MULTIPART
 from mosu.supply.models import (
     ApplicationStatus,
     ComputePool,
@@ -80,11 +80,11 @@ class PdfUpload:
 async def read_pdf(request: Request) -> PdfUpload:
     """The multipart ``file`` of an attachment upload (413 past the limit: ``BodyLimit``)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Invalid("请以 multipart/form-data 上传 PDF（字段名 file）/ send the PDF as `file`")
+        raise PDF_MULTIPART()
     async with request.form(max_files=1, max_fields=5) as form:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise Invalid("请上传文件（字段名 file）/ send a file", details={"field": "file"})
+            raise PDF_MISSING(details={"field": "file"})
         return PdfUpload(upload.filename or "contract.pdf", await upload.read())
 
 

@@ -22,6 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from mosu.core.money import floor_fen, to_fen
+from mosu.core.text import Text
+from mosu.i18n import N_
+from mosu.supply.errors import SERVICE_OUTSIDE_PERIOD, SIGNED_OUTSIDE_PERIOD
 
 StepRule = Literal[
     "period",
@@ -140,48 +143,35 @@ CAP_NAMES: dict[StepRule, str] = {
     "cap_org_year": "cap_per_org_year",
     "budget": "budget",
 }
-_CAP_WORDS: dict[StepRule, tuple[str, str]] = {
-    "cap_contract": ("单个合同上限", "the cap per contract"),
-    "cap_org_year": ("单个组织年度上限", "the cap per organisation and year"),
-    "budget": ("项目剩余预算", "the programme's remaining budget"),
+_CAP_WORDS: dict[StepRule, str] = {
+    "cap_contract": N_("单个合同上限（cap_per_contract）"),
+    "cap_org_year": N_("单个组织年度上限（cap_per_org_year）"),
+    "budget": N_("项目剩余预算（budget）"),
 }
 
 
-def cap_words(rule: StepRule) -> tuple[str, str]:
-    """A cap that bound, in Chinese and in English, each naming its rule
-    (``cap_per_contract``, ``cap_per_org_year`` or ``budget``)."""
-    zh, en = _CAP_WORDS[rule]
-    return f"{zh}（{CAP_NAMES[rule]}）", f"{en} ({CAP_NAMES[rule]})"
+def cap_words(rule: StepRule) -> Text:
+    """A cap that bound, naming its rule (``cap_per_contract``, ``cap_per_org_year`` or
+    ``budget``)."""
+    return Text(_CAP_WORDS[rule])
 
 
-def refusal_reason(working: Working) -> str:
-    """Why a working gives nothing, in both languages, with the figures that decided it."""
+def refusal_reason(working: Working) -> Text | None:
+    """Why a working gives nothing, with the figures that decided it (``None``: it gives
+    something)."""
     step = working.steps[-1] if working.steps else None
     f = step.figures if step is not None else {}
     if working.refused == "period":
-        return (
-            f"合同签订日期 {f['signed_on']} 不在项目期 {f['starts_on']} 至 {f['ends_on']} 内 / "
-            f"the contract was signed on {f['signed_on']}, outside the programme's period "
-            f"{f['starts_on']} to {f['ends_on']}"
-        )
+        return SIGNED_OUTSIDE_PERIOD.text(**f)
     if working.refused == "service_period":
-        return (
-            f"服务期 {f['service_starts_on']} 至 {f['service_ends_on']} 不在项目期 "
-            f"{f['starts_on']} 至 {f['ends_on']} 内 / the service period {f['service_starts_on']} "
-            f"to {f['service_ends_on']} does not lie within the programme's period "
-            f"{f['starts_on']} to {f['ends_on']}"
-        )
+        return SERVICE_OUTSIDE_PERIOD.text(**f)
     if working.refused == "amount":
-        return (
-            "合同金额须大于 0，服务期须有效 / the contract's amount must be positive and its "
-            "service must end on or after its start"
-        )
+        return Text(N_("合同金额须大于 0，服务期须有效"))
     if working.refused == "related":
-        return "买卖双方为关联方，不予补贴 / buyer and seller are related parties"
+        return Text(N_("买卖双方为关联方，不予补贴"))
     if working.capped_by is not None and working.amount_fen == 0:
-        zh, en = cap_words(working.capped_by)
-        return f"{zh}已无余额 / {en} leaves nothing"
-    return ""
+        return Text(N_("{cap}已无余额"), {"cap": cap_words(working.capped_by)})
+    return None
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

@@ -201,7 +201,8 @@ def _subsidy_preview(
         if exc.status in (401, 403):
             raise
         return SubsidyPreview(problem=next(iter(service_errors(exc, lang).values()))[0])
-    refusal = refusal_reason(working) if working.refused in applications.OUTSIDE_PERIOD else ""
+    reason = refusal_reason(working) if working.refused in applications.OUTSIDE_PERIOD else None
+    refusal = i18n.render(reason, lang) if reason is not None else ""
     return SubsidyPreview(working=working_out(working.as_json()), problem=refusal)
 
 

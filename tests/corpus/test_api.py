@@ -61,7 +61,14 @@ def test_gbk_csv_import_reimport_and_flawed_upload(live: LiveServer, world: Worl
         )
         refused = upload(client, dataset_id, {"file": ("flawed.csv", flawed)})
         assert refused.status_code == 422
-        details = refused.json()["error"]["details"]
+        error = refused.json()["error"]
+        assert error["code"] == "corpus.import_invalid"
+        assert error["message"] == "未写入任何数据：3 行有问题"
+        client.cookies.set("lang", "en")
+        english = upload(client, dataset_id, {"file": ("flawed.csv", flawed)}).json()["error"]
+        client.cookies.delete("lang")
+        assert english["message"] == "Nothing was written: 3 row(s) flagged"
+        details = error["details"]
         assert {(p["where"], p["kind"]) for p in details["problems"]} == {
             ("flawed.csv:2", "conflicting_label"),
             ("flawed.csv:3", "conflicting_label"),
@@ -88,7 +95,10 @@ def test_truncated_xlsx_and_utf16_csv(live: LiveServer, world: World) -> None:
         dataset_id = make_dataset(client, "工作簿语料")
         broken = upload(client, dataset_id, {"file": ("book.xlsx", out.getvalue()[:3000])})
         assert broken.status_code == 422
-        assert "无法读取 xlsx 文件" in broken.json()["error"]["details"]["file_problem"]
+        error = broken.json()["error"]
+        assert error["code"] == "corpus.import_invalid"
+        assert "无法读取 xlsx 文件" in error["details"]["file_problem"]
+        assert error["message"] == f"未写入任何数据：{error['details']['file_problem']}"
         utf16 = codecs.BOM_UTF16_LE + "id,text,label\n1,文本一,甲\n2,文本二,乙\n".encode(
             "utf-16-le"
         )
@@ -128,6 +138,11 @@ def test_hidden_split_only_for_operators_through_every_route(
                 answer = client.get(path)
                 expected = 200 if who == "operator" else 401 if who == "public" else 403
                 assert answer.status_code == expected, (who, path)
+                if who != "operator":
+                    code = (
+                        "corpus.hidden_split_sign_in" if who == "public" else "corpus.hidden_split"
+                    )
+                    assert answer.json()["error"]["code"] == code, (who, path)
             for path in (
                 f"{base}/splits/dev/rows",
                 f"{base}/splits/train.csv",

@@ -50,21 +50,33 @@ def test_organisation_crud(live: LiveServer, world: World) -> None:
         assert (patched["tier"], patched["description"]) == ("core", "新简介")
         assert patched["name_en"] == "Ding AI"  # untouched fields stay
 
-        error(op.post("/orgs", json=new_org(11, "丁多模态大模型有限公司")), 409, "conflict")
-        error(op.post("/orgs", json=new_org(10, "另一家公司")), 409, "conflict")
-        bad_code = {**new_org(12, "戊公司"), "credit_code": "91350100M000100Y44"}
-        details = error(op.post("/orgs", json=bad_code), 422, "invalid")["details"]
-        assert details[0]["loc"][-1] == "credit_code" and "校验位" in details[0]["msg"]
-        error(op.post("/orgs", json={**new_org(13, "己公司"), "layers": []}), 422, "invalid")
-        error(op.post("/orgs", json={**new_org(14, "庚公司"), "spy": 1}), 422, "invalid")
         error(
-            op.post("/orgs", json={**new_org(15, "辛公司"), "website": "ftp://x"}), 422, "invalid"
+            op.post("/orgs", json=new_org(11, "丁多模态大模型有限公司")),
+            409,
+            "registry.organisation_name_taken",
+        )
+        error(op.post("/orgs", json=new_org(10, "另一家公司")), 409, "registry.credit_code_taken")
+        bad_code = {**new_org(12, "戊公司"), "credit_code": "91350100M000100Y44"}
+        details = error(op.post("/orgs", json=bad_code), 422, "core.invalid_request")["details"]
+        assert details[0]["loc"][-1] == "credit_code" and "校验位" in details[0]["msg"]
+        error(
+            op.post("/orgs", json={**new_org(13, "己公司"), "layers": []}),
+            422,
+            "core.invalid_request",
+        )
+        error(
+            op.post("/orgs", json={**new_org(14, "庚公司"), "spy": 1}), 422, "core.invalid_request"
+        )
+        error(
+            op.post("/orgs", json={**new_org(15, "辛公司"), "website": "ftp://x"}),
+            422,
+            "core.invalid_request",
         )
 
         ok(op.delete(f"/orgs/{org_id}"), 204)
-        error(op.get(f"/orgs/{org_id}"), 404, "not_found")
-        error(op.delete(f"/orgs/{org_id}"), 404, "not_found")
-        error(op.get("/orgs/not-a-number"), 422, "invalid")
+        error(op.get(f"/orgs/{org_id}"), 404, "registry.no_such_organisation")
+        error(op.delete(f"/orgs/{org_id}"), 404, "registry.no_such_organisation")
+        error(op.get("/orgs/not-a-number"), 422, "core.invalid_request")
 
 
 def test_supplier_edits_own_profile_but_not_standing(live: LiveServer, world: World) -> None:
@@ -84,14 +96,20 @@ def test_supplier_edits_own_profile_but_not_standing(live: LiveServer, world: Wo
             {"credit_code": credit_code(77)},
             {"name_zh": "自封北斗七星公司"},
         ):
-            error(sa.patch(f"/orgs/{world.org_a}", json=standing), 403, "forbidden")
-        error(sa.patch(f"/orgs/{world.org_b}", json={"description": "x"}), 403, "forbidden")
-        error(sa.post("/orgs", json=new_org(20, "自建公司")), 403, "forbidden")
-        error(sa.delete(f"/orgs/{world.org_a}"), 403, "forbidden")
-    with client_for(live, world, None) as public:
+            error(
+                sa.patch(f"/orgs/{world.org_a}", json=standing),
+                403,
+                "registry.operators_set_standing",
+            )
         error(
-            public.patch(f"/orgs/{world.org_a}", json={"description": "x"}), 401, "unauthenticated"
+            sa.patch(f"/orgs/{world.org_b}", json={"description": "x"}),
+            403,
+            "registry.edit_own_organisation",
         )
+        error(sa.post("/orgs", json=new_org(20, "自建公司")), 403, "permissions.role_not_allowed")
+        error(sa.delete(f"/orgs/{world.org_a}"), 403, "permissions.role_not_allowed")
+    with client_for(live, world, None) as public:
+        error(public.patch(f"/orgs/{world.org_a}", json={"description": "x"}), 401, "core.sign_in")
         seen = ok(public.get(f"/orgs/{world.org_a}"))
     assert seen["tier"] == "core" and seen["contact"] is None
 
@@ -106,9 +124,9 @@ def test_explicit_null_for_a_required_field_is_refused(live: LiveServer, world: 
             201,
         )
         for body in ({"name": None}, {"modality": None}, {"capability_tags": None}):
-            error(op.patch(f"/models/{model['id']}", json=body), 422, "invalid")
+            error(op.patch(f"/models/{model['id']}", json=body), 422, "core.invalid_request")
         for body in ({"name_zh": None}, {"tier": None}, {"layers": None}, {"website": None}):
-            error(op.patch(f"/orgs/{world.org_a}", json=body), 422, "invalid")
+            error(op.patch(f"/orgs/{world.org_a}", json=body), 422, "core.invalid_request")
         # nullable fields may be cleared
         cleared = ok(op.patch(f"/models/{model['id']}", json={"parameters_b": None}))
         assert cleared["parameters_b"] is None
@@ -149,8 +167,8 @@ def test_lists_paginate_filter_and_search_in_chinese(live: LiveServer, world: Wo
         everything = ok(public.get("/orgs", params={"per_page": 100}))["items"]
         assert len({o["id"] for o in everything}) == 8
         assert ok(public.get("/orgs", params={"page": 9}))["items"] == []
-        error(public.get("/orgs", params={"per_page": 101}), 422, "invalid")
-        error(public.get("/orgs", params={"page": 0}), 422, "invalid")
+        error(public.get("/orgs", params={"per_page": 101}), 422, "core.invalid_request")
+        error(public.get("/orgs", params={"page": 0}), 422, "core.invalid_request")
 
         assert ok(public.get("/orgs", params={"layer": "compute"}))["total"] == 5
         assert ok(public.get("/orgs", params={"tier": "core"}))["total"] == 1
@@ -176,7 +194,7 @@ def test_lists_paginate_filter_and_search_in_chinese(live: LiveServer, world: Wo
         assert ok(public.get("/models", params={"organisation_id": world.org_a}))["total"] == 1
         assert ok(public.get("/models", params={"filed": True}))["total"] == 0
         assert ok(public.get("/models", params={"per_page": 2, "page": 2}))["page"] == 2
-        error(public.get("/models", params={"modality": "smell"}), 422, "invalid")
+        error(public.get("/models", params={"modality": "smell"}), 422, "core.invalid_request")
 
 
 def test_models_and_filings(live: LiveServer, world: World) -> None:
@@ -212,7 +230,7 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
                 json={"organisation_id": world.org_a, "name": "Abab", "modality": "text"},
             ),
             409,
-            "conflict",
+            "registry.model_name_taken",
         )
         error(
             sa.post(
@@ -220,7 +238,7 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
                 json={"organisation_id": world.org_b, "name": "X", "modality": "text"},
             ),
             403,
-            "forbidden",
+            "registry.register_own_models",
         )
         error(
             sa.post(
@@ -228,7 +246,7 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
                 json={"organisation_id": 99999, "name": "X", "modality": "text"},
             ),
             404,
-            "not_found",
+            "registry.no_such_organisation",
         )
 
         beian = ok(
@@ -245,40 +263,56 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
             "kind": "dengji",
             "number": "Shanghai-AbabZhushou-20240105",
         }
-        error(sa.post("/filings", json=dengji), 422, "invalid")
+        error(sa.post("/filings", json=dengji), 422, "registry.dengji_needs_base")
         filing = ok(sa.post("/filings", json={**dengji, "based_on_model_id": base["id"]}), 201)
         assert filing["based_on_model_name"] == "Abab"
         error(
-            sa.post("/filings", json={**dengji, "based_on_model_id": base["id"]}), 409, "conflict"
+            sa.post("/filings", json={**dengji, "based_on_model_id": base["id"]}),
+            409,
+            "registry.filing_number_taken",
         )
         bad = {"model_id": base["id"], "kind": "beian"}
-        error(sa.post("/filings", json={**bad, "number": "Shanghai-Abab-20230231"}), 422, "invalid")
-        error(sa.post("/filings", json={**bad, "number": "Mars-Abab-20230821"}), 422, "invalid")
+        error(
+            sa.post("/filings", json={**bad, "number": "Shanghai-Abab-20230231"}),
+            422,
+            "core.invalid_request",
+        )
+        error(
+            sa.post("/filings", json={**bad, "number": "Mars-Abab-20230821"}),
+            422,
+            "core.invalid_request",
+        )
         mismatch = {**bad, "number": "Shanghai-Abab-20230822", "filed_on": "2023-08-23"}
-        assert error(sa.post("/filings", json=mismatch), 422, "invalid")["details"] == {
-            "field": "filed_on"
-        }
+        assert error(sa.post("/filings", json=mismatch), 422, "registry.filing_date_mismatch")[
+            "details"
+        ] == {"field": "filed_on"}
 
         shown = ok(sa.get(f"/models/{base['id']}"))
         assert [f["number"] for f in shown["filings"]] == ["Shanghai-Abab-20230821"]
-        error(sa.patch(f"/filings/{beian['id']}", json={"status": "suspended"}), 403, "forbidden")
+        error(
+            sa.patch(f"/filings/{beian['id']}", json={"status": "suspended"}),
+            403,
+            "registry.operators_set_filing_status",
+        )
         error(
             sa.post(
                 "/filings", json={**bad, "number": "Shanghai-Abab-20240101", "status": "revoked"}
             ),
             403,
-            "forbidden",
+            "registry.operators_set_filing_status",
         )
         error(
             sa.patch(f"/filings/{filing['id']}", json={"based_on_model_id": filing["model_id"]}),
             422,
-            "invalid",
+            "registry.dengji_own_base",
         )
         with client_for(live, world, "operator") as op:
             suspended = ok(op.patch(f"/filings/{beian['id']}", json={"status": "suspended"}))
         assert suspended["status"] == "suspended"
-        error(sa.delete(f"/filings/{beian['id']}"), 403, "forbidden")
-        error(sa.patch(f"/filings/{beian['id']}", json={"status": None}), 422, "invalid")
+        error(sa.delete(f"/filings/{beian['id']}"), 403, "permissions.role_not_allowed")
+        error(
+            sa.patch(f"/filings/{beian['id']}", json={"status": None}), 422, "core.invalid_request"
+        )
 
     with client_for(live, world, None) as public:
         listed = ok(public.get("/filings", params={"kind": "dengji"}))
@@ -292,9 +326,11 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
 
     with client_for(live, world, "operator") as op:
         ok(op.patch(f"/filings/{beian['id']}", json={"status": "active"}))
-        error(op.delete(f"/models/{base['id']}"), 409, "conflict")  # the 登记 rests on it
+        error(
+            op.delete(f"/models/{base['id']}"), 409, "registry.model_in_use"
+        )  # the 登记 rests on it
         ok(op.delete(f"/filings/{filing['id']}"), 204)
-        error(op.get(f"/filings/{filing['id']}"), 404, "not_found")
+        error(op.get(f"/filings/{filing['id']}"), 404, "registry.no_such_filing")
         ok(op.put("/overview/regional-total", json={"region": "上海", "total": 4}), 204)
     with client_for(live, world, "supplier_a") as sa:
         overview = ok(sa.get("/overview"))
@@ -322,12 +358,18 @@ def test_endpoints_keep_keys_sealed(
         assert endpoint["has_api_key"] is True and "api_key" not in endpoint
         keyless = ok(sa.post("/endpoints", json={**body, "name": "本地", "api_key": None}), 201)
         assert keyless["has_api_key"] is False
-        error(sa.post("/endpoints", json=body), 409, "conflict")
-        error(sa.post("/endpoints", json={**body, "name": "x", "base_url": "api"}), 422, "invalid")
+        error(sa.post("/endpoints", json=body), 409, "registry.endpoint_name_taken")
+        error(
+            sa.post("/endpoints", json={**body, "name": "x", "base_url": "api"}),
+            422,
+            "core.invalid_request",
+        )
         invalid = sa.post("/endpoints", json={**body, "name": "", "base_url": "nope"})
         assert invalid.status_code == 422 and "sk-secret-XYZ" not in invalid.text
         error(
-            sa.post("/endpoints", json={**body, "organisation_id": world.org_b}), 403, "forbidden"
+            sa.post("/endpoints", json={**body, "organisation_id": world.org_b}),
+            403,
+            "registry.register_own_endpoints",
         )
         listed = sa.get("/endpoints")
         assert {e["name"] for e in listed.json()} == {"生产接入点", "本地"}
@@ -342,24 +384,26 @@ def test_endpoints_keep_keys_sealed(
 
     with client_for(live, world, "supplier_b") as sb:
         assert ok(sb.get("/endpoints")) == []
-        error(sb.get(f"/endpoints/{endpoint['id']}"), 404, "not_found")
-        error(sb.delete(f"/endpoints/{endpoint['id']}"), 404, "not_found")
+        error(sb.get(f"/endpoints/{endpoint['id']}"), 404, "registry.no_such_endpoint")
+        error(sb.delete(f"/endpoints/{endpoint['id']}"), 404, "registry.no_such_endpoint")
     with client_for(live, world, "operator") as op:
         assert len(ok(op.get("/endpoints"))) == 2
         ok(op.delete(f"/endpoints/{endpoint['id']}"), 204)
     with client_for(live, world, None) as public:
-        error(public.get("/endpoints"), 401, "unauthenticated")
+        error(public.get("/endpoints"), 401, "core.sign_in")
 
 
 def test_error_shapes(live: LiveServer, world: World) -> None:
     with client_for(live, world, None) as public:
-        error(public.get("/no-such-route"), 404, "not_found")
-        error(public.get("/models/424242"), 404, "not_found")
-        error(public.post("/models", json={}), 401, "unauthenticated")
-        error(public.delete("/overview"), 405, "method_not_allowed")
+        error(public.get("/no-such-route"), 404, "core.page_not_found")
+        error(public.get("/models/424242"), 404, "registry.no_such_model")
+        error(public.post("/models", json={}), 401, "core.sign_in")
+        error(public.delete("/overview"), 405, "core.method_not_allowed")
     with client_for(live, world, "expert") as expert:
-        error(expert.post("/orgs", json=new_org(50, "x")), 403, "forbidden")
-        details = error(expert.post("/models", content=b"{not json"), 422, "invalid")["details"]
+        error(expert.post("/orgs", json=new_org(50, "x")), 403, "permissions.role_not_allowed")
+        details = error(expert.post("/models", content=b"{not json"), 422, "core.invalid_request")[
+            "details"
+        ]
         assert isinstance(details, list) and details
 
 

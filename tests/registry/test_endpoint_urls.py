@@ -8,29 +8,29 @@ from fastapi import FastAPI
 from tests.conftest import LiveServer, World, client_for
 
 ALWAYS = [
-    ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
-    ("http://2852039166/v1", "cloud metadata"),
-    ("http://[fd00:ec2::254]/v1", "cloud metadata"),
-    ("http://[::ffff:169.254.169.254]/v1", "cloud metadata"),
-    ("http://100.100.100.200/v1", "cloud metadata"),
-    ("http://[fe80::1]/v1", "link-local"),
-    ("http://0.0.0.0:8000/v1", "unspecified"),
-    ("http://224.0.0.1/v1", "multicast"),
-    ("http://127.0.0.1:8133/err/internal/admin/delete-everything#", "fragment"),
-    ("http://user:pw@api.example.cn/v1", "user name"),
-    ("https://api.example.cn/v1?x=1", "query"),
+    ("http://169.254.169.254/latest/meta-data/", "云服务元数据地址"),
+    ("http://2852039166/v1", "云服务元数据地址"),
+    ("http://[fd00:ec2::254]/v1", "云服务元数据地址"),
+    ("http://[::ffff:169.254.169.254]/v1", "云服务元数据地址"),
+    ("http://100.100.100.200/v1", "云服务元数据地址"),
+    ("http://[fe80::1]/v1", "链路本地地址"),
+    ("http://0.0.0.0:8000/v1", "未指定地址"),
+    ("http://224.0.0.1/v1", "组播地址"),
+    ("http://127.0.0.1:8133/err/internal/admin/delete-everything#", "片段"),
+    ("http://user:pw@api.example.cn/v1", "用户名"),
+    ("https://api.example.cn/v1?x=1", "查询参数"),
 ]
 PRIVATE = [
-    ("http://127.0.0.1:8000/v1", "loopback"),
-    ("http://127.0.0.1:5432/v1", "loopback"),
-    ("http://2130706433/v1", "loopback"),
-    ("http://0x7f.1/v1", "loopback"),
-    ("http://0177.0.0.1/v1", "loopback"),
-    ("http://[::1]/v1", "loopback"),
-    ("http://[::ffff:127.0.0.1]/v1", "loopback"),
-    ("http://localhost:11434/v1", "loopback"),
-    ("http://10.0.0.8/v1", "private network"),
-    ("http://192.168.1.20:8000/v1", "private network"),
+    ("http://127.0.0.1:8000/v1", "本机回环地址"),
+    ("http://127.0.0.1:5432/v1", "本机回环地址"),
+    ("http://2130706433/v1", "本机回环地址"),
+    ("http://0x7f.1/v1", "本机回环地址"),
+    ("http://0177.0.0.1/v1", "本机回环地址"),
+    ("http://[::1]/v1", "本机回环地址"),
+    ("http://[::ffff:127.0.0.1]/v1", "本机回环地址"),
+    ("http://localhost:11434/v1", "本机回环地址"),
+    ("http://10.0.0.8/v1", "内网地址"),
+    ("http://192.168.1.20:8000/v1", "内网地址"),
 ]
 
 
@@ -55,7 +55,8 @@ def test_registration_refuses_what_races_must_not_call(
                 refused = sa.post("/endpoints", json=_body(world, n, url))
                 assert refused.status_code == 422, (url, refused.text)
                 error = refused.json()["error"]
-                assert error["code"] == "invalid" and error["details"] == {"field": "base_url"}
+                assert error["code"] == "registry.endpoint_url_refused"
+                assert error["details"] == {"field": "base_url"}
                 assert "接入点地址不被允许" in error["message"] and why in error["message"], url
             for n, (url, why) in enumerate(PRIVATE, start=100):
                 answer = sa.post("/endpoints", json=_body(world, n, url))
@@ -66,6 +67,12 @@ def test_registration_refuses_what_races_must_not_call(
                     assert why in answer.json()["error"]["message"], url
             scheme = sa.post("/endpoints", json=_body(world, 998, "ftp://api.example.cn/v1"))
             assert scheme.status_code == 422 and "http://" in scheme.text
+            english = sa.post(
+                "/endpoints",
+                json=_body(world, 997, "http://user:pw@api.example.cn/v1"),
+                headers={"Accept-Language": "en"},
+            ).json()["error"]
+            assert english["message"].startswith("The endpoint URL is not allowed: ")
             public = sa.post("/endpoints", json=_body(world, 999, "https://api.example.cn/v1"))
             assert public.status_code == 201, public.text
             stored = sa.get("/endpoints").json()

@@ -72,7 +72,7 @@ def test_invalid_import_is_422_with_the_report(live: LiveServer, world: World, d
         response = client.post("/import/orgs", files=upload(csv_bytes(rows)))
         assert response.status_code == 422
         error = response.json()["error"]
-        assert error["code"] == "import_invalid"
+        assert error["code"] == "registry.import_invalid"
         report = error["details"]
         assert report["written"] == 0 and not report["committed"]
         assert [(p["row"], p["column"]) for p in report["problems"]] == [(3, "梯队"), (4, "名称")]
@@ -108,7 +108,8 @@ def test_models_import_with_query_flag_and_sheet(live: LiveServer, world: World)
 def test_bad_requests(live: LiveServer, world: World) -> None:
     with client_for(live, world, "operator") as client:
         response = client.post("/import/orgs", data={"x": "1"})
-        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid"
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "registry.upload_multipart"
         response = client.post("/import/people", files=upload(b"a,b\n"))
         assert response.status_code == 422
         response = client.post("/import/orgs", files=upload(b"PK\x03\x04broken", "x.xlsx"))

@@ -62,7 +62,7 @@ def test_rotate_key_reencrypts_under_the_current_key(
     sealed = _sealed(db)
     wrong = runner.invoke(cli_app, ["db", "rotate-key"], env=env, input="not-the-old-key\n")
     assert wrong.exit_code == 1
-    assert "nothing changed" in " ".join(wrong.output.split())
+    assert "未做任何修改" in "".join(wrong.output.split())
     assert _sealed(db) == sealed
 
     done = runner.invoke(cli_app, ["db", "rotate-key"], env=env, input=f"{OLD}\n")

@@ -113,7 +113,7 @@ def test_bad_rows_are_reported_and_nothing_is_written(
         response = client.post("/experts/import", files=upload(csv_bytes(rows)))
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["code"] == "import_invalid"
+    assert error["code"] == "registry.import_invalid"
     problems = [(p["row"], p["column"]) for p in error["details"]["problems"]]
     assert problems == [
         (3, "用户名"),

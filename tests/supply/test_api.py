@@ -41,7 +41,7 @@ def test_apply_review_claim_payout_over_http(live: LiveServer, world: World, db:
             ),
         )
         assert twice.status_code == 409
-        assert twice.json()["error"]["code"] == "duplicate_contract"
+        assert twice.json()["error"]["code"] == "supply.duplicate_contract"
         assert other.get(f"/supply/applications/{app_id}").status_code == 404
         assert other.get("/supply/applications").json() == []
         attached = buyer.post(

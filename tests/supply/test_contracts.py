@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.core.errors import Conflict, Invalid
 from mosu.core.money import to_fen
 from mosu.supply import applications, programmes
@@ -52,10 +53,11 @@ def test_the_same_contract_written_otherwise_is_refused(supply: Supply) -> None:
         with pytest.raises(Conflict) as caught:
             apply(db, supply.buyer, programme.id, world.org_b, contract_number=number)
         db.rollback()
-        assert caught.value.code == "duplicate_contract"
+        assert caught.value.code == "supply.duplicate_contract"
         assert caught.value.details["application_id"] == first.id  # type: ignore[index]
-    with pytest.raises(Invalid, match="separators"):
+    with pytest.raises(Invalid) as empty:
         apply(db, supply.buyer, programme.id, world.org_b, contract_number=" -/" + ZWSP)
+    assert empty.value.code == "supply.contract_number_empty"
 
 
 def test_service_outside_the_programme_is_refused_at_apply_over_http(
@@ -74,9 +76,14 @@ def test_service_outside_the_programme_is_refused_at_apply_over_http(
             )
             answer = buyer.post("/supply/applications", json=body)
             assert answer.status_code == 422, answer.text
-            message = answer.json()["error"]["message"]
-            assert f"服务期 {starts} 至 {ends} 不在项目期 2025-01-01 至 2025-12-31 内" in message
-            assert "does not lie within the programme's period" in message
+            error = answer.json()["error"]
+            assert error["code"] == "supply.service_outside_period"
+            period = "2025-01-01 至 2025-12-31"
+            assert error["message"] == f"服务期 {starts} 至 {ends} 不在项目期 {period} 内"
+            english = buyer.post(
+                "/supply/applications", json=body, headers={"Accept-Language": "en"}
+            ).json()["error"]
+            assert "does not lie within the programme's period" in english["message"]
         listed = buyer.get("/supply/applications").json()
         assert listed == []
 
@@ -123,7 +130,8 @@ def test_refusals_name_the_cap_that_bound(supply: Supply) -> None:
         approve(db, world, capped.id, amount="8000")
     db.rollback()
     assert "cap_per_contract" in caught.value.message
-    assert "单个合同上限" in caught.value.message and "the cap per contract" in caught.value.message
+    assert "单个合同上限" in caught.value.message
+    assert "the cap per contract" in i18n.render(caught.value.text, "en")
     assert caught.value.details["cap"] == "cap_per_contract"  # type: ignore[index]
 
     # the cap per organisation and year, used up by the first approval
@@ -137,7 +145,7 @@ def test_refusals_name_the_cap_that_bound(supply: Supply) -> None:
     db.rollback()
     assert "cap_per_org_year" in caught.value.message
     assert "the cap per organisation and year (cap_per_org_year) leaves nothing" in (
-        caught.value.message
+        i18n.render(caught.value.text, "en")
     )
 
     # the budget
@@ -148,6 +156,6 @@ def test_refusals_name_the_cap_that_bound(supply: Supply) -> None:
     with pytest.raises(Conflict) as caught_budget:
         approve(db, world, d.id)
     db.rollback()
-    assert caught_budget.value.code == "over_budget"
-    assert "(budget)" in caught_budget.value.message
+    assert caught_budget.value.code == "supply.over_budget"
+    assert "(budget)" in i18n.render(caught_budget.value.text, "en")
     assert caught_budget.value.details["cap"] == "budget"  # type: ignore[index]

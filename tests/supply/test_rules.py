@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from mosu import i18n
 from mosu.core.money import MoneyError, fmt_yuan, to_fen, to_yuan, whole_fen, whole_yuan
 from mosu.supply.rules import (
     Boost,
@@ -139,8 +140,10 @@ def test_service_period_must_lie_within_the_programme(
             "ends_on": "2025-12-31",
         }
         reason = refusal_reason(working)
-        assert f"服务期 {starts.isoformat()} 至 {ends.isoformat()} 不在项目期" in reason
-        assert "does not lie within the programme's period 2025-01-01 to 2025-12-31" in reason
+        assert reason is not None
+        assert f"服务期 {starts.isoformat()} 至 {ends.isoformat()} 不在项目期" in str(reason)
+        english = i18n.render(reason, "en")
+        assert "does not lie within the programme's period 2025-01-01 to 2025-12-31" in english
     else:
         assert working.amount_fen == to_fen("30000")
 

@@ -112,7 +112,7 @@ def test_the_same_contract_cannot_stand_twice_in_a_programme(supply: Supply) -> 
     first = apply(db, supply.buyer, programme.id, world.org_b, contract_number="HT-2025 001")
     with pytest.raises(Conflict) as caught:
         apply(db, supply.buyer, programme.id, world.org_b, contract_number="ht－2025001")
-    assert caught.value.code == "duplicate_contract"
+    assert caught.value.code == "supply.duplicate_contract"
     assert caught.value.details["application_id"] == first.id
     db.rollback()
     apply(db, supply.buyer, other.id, world.org_b, contract_number="HT-2025 001")
@@ -181,7 +181,7 @@ def test_budget_runs_out_exactly(supply: Supply) -> None:
     more = apply(db, supply.buyer, programme.id, world.org_b)
     with pytest.raises(Conflict) as caught:
         approve(db, world, more.id)
-    assert caught.value.code == "over_budget"
+    assert caught.value.code == "supply.over_budget"
     db.rollback()
     db.refresh(programme)
     assert programme.committed_fen == programme.budget_fen
