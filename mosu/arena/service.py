@@ -284,7 +284,7 @@ def _model_for(
                 policy=policy,
             )
         except URLRefused as exc:
-            raise Invalid(f"接入点地址不被允许：{exc.zh} / endpoint URL refused: {exc}") from None
+            raise Invalid(f"接入点地址不被允许：{exc.text} / endpoint URL refused: {exc}") from None
     try:
         return build_model(spec, policy=policy)
     except ModelSpecError as exc:

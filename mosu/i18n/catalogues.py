@@ -1,7 +1,8 @@
 """Keeping the gettext catalogues in step with the code: ``python -m mosu.i18n.catalogues``.
 
 Babel extracts every string the templates pass to ``_()`` and the code passes to
-``i18n.gettext(lang, …)``, to a ``t(…)`` partial of it, or marks with ``N_()``, and every catalogued ``Error``'s message. The update
+``i18n.gettext(lang, …)``, to a ``t(…)`` partial of it, or marks with ``N_()``, every catalogued ``Error``'s message and
+every ``Text`` written with its source. The update
 adds the new strings to both catalogues and drops the ones no longer written anywhere. The
 Chinese catalogue starts each new string as written (the source language); the English one
 starts it empty, and the tests fail until it is translated.
@@ -27,6 +28,7 @@ KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "t": None,
     "N_": None,
     "Error": (3,),
+    "Text": None,
 }
 """``_`` in templates, ``gettext(lang, text)``, ``t(text)`` (a partial of it), ``N_`` markers."""
 

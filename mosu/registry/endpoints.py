@@ -60,7 +60,7 @@ def check_endpoint_url(url: str, policy: AddressPolicy) -> None:
     try:
         check_url(url, policy)
     except URLRefused as exc:
-        raise ENDPOINT_URL_REFUSED(reason=exc.zh, details={"field": "base_url"}) from None
+        raise ENDPOINT_URL_REFUSED(reason=exc.text, details={"field": "base_url"}) from None
 
 
 def create_endpoint(

@@ -106,8 +106,8 @@ def test_supplier_edits_own_profile_but_not_standing(live: LiveServer, world: Wo
             403,
             "registry.edit_own_organisation",
         )
-        error(sa.post("/orgs", json=new_org(20, "自建公司")), 403, "permissions.role_not_allowed")
-        error(sa.delete(f"/orgs/{world.org_a}"), 403, "permissions.role_not_allowed")
+        error(sa.post("/orgs", json=new_org(20, "自建公司")), 403, "core.role_not_allowed")
+        error(sa.delete(f"/orgs/{world.org_a}"), 403, "core.role_not_allowed")
     with client_for(live, world, None) as public:
         error(public.patch(f"/orgs/{world.org_a}", json={"description": "x"}), 401, "core.sign_in")
         seen = ok(public.get(f"/orgs/{world.org_a}"))
@@ -309,7 +309,7 @@ def test_models_and_filings(live: LiveServer, world: World) -> None:
         with client_for(live, world, "operator") as op:
             suspended = ok(op.patch(f"/filings/{beian['id']}", json={"status": "suspended"}))
         assert suspended["status"] == "suspended"
-        error(sa.delete(f"/filings/{beian['id']}"), 403, "permissions.role_not_allowed")
+        error(sa.delete(f"/filings/{beian['id']}"), 403, "core.role_not_allowed")
         error(
             sa.patch(f"/filings/{beian['id']}", json={"status": None}), 422, "core.invalid_request"
         )
@@ -400,7 +400,7 @@ def test_error_shapes(live: LiveServer, world: World) -> None:
         error(public.post("/models", json={}), 401, "core.sign_in")
         error(public.delete("/overview"), 405, "core.method_not_allowed")
     with client_for(live, world, "expert") as expert:
-        error(expert.post("/orgs", json=new_org(50, "x")), 403, "permissions.role_not_allowed")
+        error(expert.post("/orgs", json=new_org(50, "x")), 403, "core.role_not_allowed")
         details = error(expert.post("/models", content=b"{not json"), 422, "core.invalid_request")[
             "details"
         ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi import FastAPI
 
@@ -73,6 +75,8 @@ def test_registration_refuses_what_races_must_not_call(
                 headers={"Accept-Language": "en"},
             ).json()["error"]
             assert english["message"].startswith("The endpoint URL is not allowed: ")
+            assert "user name or password" in english["message"]  # the reason in English too
+            assert not re.search(r"[\u4e00-\u9fff]", english["message"])
             public = sa.post("/endpoints", json=_body(world, 999, "https://api.example.cn/v1"))
             assert public.status_code == 201, public.text
             stored = sa.get("/endpoints").json()
