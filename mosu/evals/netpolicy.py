@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 
+from mosu.core.text import N_, Text
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 METADATA = frozenset(
@@ -55,23 +57,29 @@ class AddressRefused(OSError):
 
 
 class URLRefused(ValueError):
-    """An endpoint URL the engine must not call: ``str()`` says why in English, ``zh`` in
-    Chinese (for the platform's bilingual messages)."""
+    """An endpoint URL the engine must not call: ``str()`` says why in English, ``text`` in
+    a catalogued text (for the platform's messages in the reader's language)."""
 
-    def __init__(self, message: str, zh: str) -> None:
+    def __init__(self, message: str, text: Text) -> None:
         super().__init__(message)
-        self.zh = zh
+        self.text = text
+
+    @property
+    def zh(self) -> str:
+        """Why, in Chinese."""
+        return str(self.text)
 
 
-CATEGORY_ZH = {
-    "cloud metadata address": "云服务元数据地址",
-    "unspecified address": "未指定地址",
-    "loopback address": "本机回环地址",
-    "link-local address": "链路本地地址",
-    "multicast address": "组播地址",
-    "reserved address": "保留地址",
-    "private network address": "内网地址",
+CATEGORY_TEXT = {
+    "cloud metadata address": N_("云服务元数据地址"),
+    "unspecified address": N_("未指定地址"),
+    "loopback address": N_("本机回环地址"),
+    "link-local address": N_("链路本地地址"),
+    "multicast address": N_("组播地址"),
+    "reserved address": N_("保留地址"),
+    "private network address": N_("内网地址"),
 }
+"""Each category :func:`refusal` names, as a catalogued text."""
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -125,35 +133,42 @@ def check_url(url: str, policy: AddressPolicy) -> str:
     must not call; returns its host. A host name is checked again, by
     :class:`GuardedResolver`, at each connection."""
     if "#" in url:
-        raise URLRefused("the URL must not contain a fragment ('#')", "地址不能含片段（#）")
+        raise URLRefused(
+            "the URL must not contain a fragment ('#')", Text(N_("地址不能含片段（#）"))
+        )
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https"):
         raise URLRefused(
-            "only http:// and https:// URLs are allowed", "只接受 http:// 或 https:// 地址"
+            "only http:// and https:// URLs are allowed",
+            Text(N_("只接受 http:// 或 https:// 地址")),
         )
     if "@" in parts.netloc:
         raise URLRefused(
-            "the URL must not contain a user name or password ('user@')", "地址不能含用户名或密码"
+            "the URL must not contain a user name or password ('user@')",
+            Text(N_("地址不能含用户名或密码")),
         )
     if parts.query:
-        raise URLRefused("the URL must not contain a query ('?')", "地址不能含查询参数（?）")
+        raise URLRefused(
+            "the URL must not contain a query ('?')", Text(N_("地址不能含查询参数（?）"))
+        )
     try:
         host = parts.hostname
         parts.port  # noqa: B018  (raises on a bad port)
     except ValueError:
         raise URLRefused(
-            "the URL's port is not a number from 0 to 65535", "端口须为 0 到 65535 的数字"
+            "the URL's port is not a number from 0 to 65535",
+            Text(N_("端口须为 0 到 65535 的数字")),
         ) from None
     if not host:
-        raise URLRefused("the URL has no host", "地址缺少主机名")
+        raise URLRefused("the URL has no host", Text(N_("地址缺少主机名")))
     address = literal_address(host)
     if address is None:
         try:
             ascii_host = host.encode("idna").decode("ascii")
         except UnicodeError:
-            raise URLRefused(f"{host!r} is not a valid host name", "主机名无效") from None
+            raise URLRefused(f"{host!r} is not a valid host name", Text(N_("主机名无效"))) from None
         if not _HOST_NAME.match(ascii_host):
-            raise URLRefused(f"{host!r} is not a valid host name", "主机名无效")
+            raise URLRefused(f"{host!r} is not a valid host name", Text(N_("主机名无效")))
         if ascii_host.rstrip(".") == "localhost" or ascii_host.rstrip(".").endswith(".localhost"):
             address = ipaddress.ip_address("127.0.0.1")
     if address is not None:
@@ -161,7 +176,10 @@ def check_url(url: str, policy: AddressPolicy) -> str:
         if why is not None:
             raise URLRefused(
                 f"{host} is a {why}, which endpoints may not use",
-                f"{host} 是{CATEGORY_ZH[why]}，接入点不能使用",
+                Text(
+                    N_("{host} 是{category}，接入点不能使用"),
+                    {"host": host, "category": Text(CATEGORY_TEXT[why])},
+                ),
             )
     return host
 
