@@ -84,7 +84,9 @@ def rank(
             ridge=ridge,
         )
     except (ArenaError, OSError) as exc:
-        _error(str(exc))
+        from mosu.cli_common import both_languages
+
+        _error(both_languages(exc.text) if isinstance(exc, ArenaError) else str(exc))
         raise typer.Exit(1) from exc
     if read.named or read.deduplicated:
         _console(stderr=True).print(

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from mosu.core.errors import Conflict, Error, Forbidden, Invalid, NotFound, TooManyRequests
+from mosu.core.errors import (
+    Conflict,
+    Error,
+    Forbidden,
+    Invalid,
+    MosuError,
+    NotFound,
+    TooManyRequests,
+)
 
 
 class RateLimited(TooManyRequests):
@@ -63,6 +71,10 @@ BAD_PROMPT_ROWS = Error(
     "arena.bad_prompt_rows", Invalid, "{count} 行有误，未保存任何提示：{problems}"
 )
 NO_SUCH_IMAGE = Error("arena.no_such_image", NotFound, "图片不存在")
+
+# votes read from a file or posted (Chatbot Arena's records)
+BAD_VOTES = Error("arena.bad_votes", MosuError, "{source}：{count} 条投票有误：{problems}")
+"""``problems``: each bad record's place and what is wrong with it, as the parser says."""
 
 # battles and votes
 NO_COMMON_PROMPT = Error("arena.no_common_prompt", Invalid, "没有两个参赛模型回答过同一提示")
