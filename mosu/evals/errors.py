@@ -42,7 +42,7 @@ class PluginError(EvalError):
     code = "plugin_error"
 
 
-# the command lines (mosu eval race, mosu eval perf): bad input exits 2 with the message
+# the command lines (mosu eval run, mosu eval perf): bad input exits 2 with the message
 NOTHING_TO_RESUME = Error("evals.nothing_to_resume", MosuError, "无可续跑的运行：{store} 不存在")
 UNKNOWN_EXECUTOR = Error(
     "evals.unknown_executor", MosuError, "未知的执行器 {name}，请选择 local 或 ray"
