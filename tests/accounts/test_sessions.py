@@ -71,6 +71,12 @@ def test_changing_the_password_ends_sessions_and_tokens(
         )
         assert_error(weak, 422, "accounts.password_too_common")
         assert "过于常见" in weak.json()["error"]["message"]
+        weak = api.post(
+            "/me/password",
+            json={"current_password": world.passwords["supplier_a"], "new_password": "woaini1314"},
+            headers={"Accept-Language": "en"},
+        )
+        assert "too common" in weak.json()["error"]["message"]
         assert api.get("/me").status_code == 200  # refusals end nothing
         changed = api.post(
             "/me/password",
