@@ -12,8 +12,10 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy import or_, select
 
+from mosu import i18n
 from mosu.core.db import make_engine, make_sessionmaker
 from mosu.core.settings import Settings
+from mosu.core.text import Text
 from mosu.permissions import Actor, Role
 from mosu.registry.models import Organisation
 
@@ -29,6 +31,12 @@ def load_settings(**overrides: object) -> Settings:
         for e in exc.errors():
             err.print(f"[red]配置错误 / configuration error:[/red] {e['msg']}")
         raise typer.Exit(2) from exc
+
+
+def both_languages(text: Text) -> str:
+    """A catalogued message as the command lines write every message: Chinese / English."""
+    zh, en = i18n.render(text, "zh"), i18n.render(text, "en")
+    return zh if zh == en else f"{zh} / {en}"
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

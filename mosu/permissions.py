@@ -114,11 +114,8 @@ def may_scrape_metrics(
 def ensure(allowed: bool, error: Error | str = NOT_ALLOWED, /, **params: object) -> None:
     """Raise ``error`` (a catalogued :class:`Error`, with ``params`` for its fields) unless
     ``allowed``."""
-    if allowed:
-        return
-    if isinstance(error, Error):
-        raise error(**params)
-    raise Forbidden(error)
+    if not allowed:
+        raise error(**params) if isinstance(error, Error) else Forbidden(error)
 
 
 def can_see_contact(actor: Actor, organisation_id: int) -> bool:

@@ -27,7 +27,7 @@ from mosu.accounts.service import (
     set_active,
     set_password,
 )
-from mosu.cli_common import CLI_ACTOR, fail, find_org, load_settings
+from mosu.cli_common import CLI_ACTOR, both_languages, fail, find_org, load_settings
 from mosu.core.db import make_engine, make_sessionmaker, transaction
 from mosu.core.errors import MosuError
 from mosu.core.limits import ReadLimits
@@ -73,7 +73,7 @@ def db_backup(
     try:
         info = backup(load_settings().database_url, out)
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
     console.print(f"wrote {info.kind} backup {out} at schema revision {info.revision or 'none'}")
 
 
@@ -87,7 +87,7 @@ def db_restore(
     try:
         info = restore(load_settings().database_url, backup_file)
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
     console.print(f"restored {backup_file} (schema revision {info.revision})")
     if info.revision != migrate.head_revision():
         console.print("older schema: run `mosu db upgrade` before serving")
@@ -118,7 +118,7 @@ def db_rotate_key(
                     session, old=CredentialBox(old_key), new=CredentialBox(settings.secret_key)
                 )
             except MosuError as exc:
-                raise fail(exc.message) from exc
+                raise fail(both_languages(exc.text)) from exc
             session.commit()
     finally:
         engine.dispose()
@@ -155,7 +155,7 @@ def user_create(
             )
             console.print(f"created user {user.username} ({user.role.value}), id {user.id}")
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
 
 
 def _ask_password() -> str:
@@ -175,7 +175,7 @@ def _with_user(username: str, change: Callable[[Session, User], object]) -> None
                 raise fail(f"用户不存在 / no such user: {username}")
             change(session, user)
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
 
 
 @user_app.command("password")

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mosu.core.errors import MosuError
+from mosu.core.errors import Error, MosuError
 from mosu.deps import carries_credentials
 
 MIB = 1024 * 1024
@@ -34,18 +34,19 @@ class TooLarge(MosuError):
     code = "too_large"
 
 
-def too_large(signed_in: bool, max_upload_mb: int) -> TooLarge:
+TOO_LARGE = Error(
+    "uploads.too_large", TooLarge, "请求体超过 {max_upload_mb} MiB 上限（MOSU_MAX_UPLOAD_MB）"
+)
+TOO_LARGE_ANONYMOUS = Error(
+    "uploads.too_large_anonymous", TooLarge, "未登录的请求体最多 {kib} KiB，请先登录"
+)
+
+
+def too_large(signed_in: bool, max_upload_mb: int) -> MosuError:
     """The 413 naming the limit that applies."""
     if signed_in:
-        return TooLarge(
-            f"请求体超过 {max_upload_mb} MiB 上限 / request body over the {max_upload_mb} MiB "
-            "limit (MOSU_MAX_UPLOAD_MB)"
-        )
-    kib = ANONYMOUS_LIMIT // 1024
-    return TooLarge(
-        f"未登录的请求体最多 {kib} KiB，请先登录 / a request without signing in may send at "
-        f"most {kib} KiB: sign in first"
-    )
+        return TOO_LARGE(max_upload_mb=max_upload_mb)
+    return TOO_LARGE_ANONYMOUS(kib=ANONYMOUS_LIMIT // 1024)
 
 
 async def _drain(receive: Receive, seen: int, cap: int) -> None:
@@ -116,7 +117,7 @@ class BodyLimit:
         if over and not started:
             await self._answer(scope, receive, send, error)
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, error: TooLarge) -> None:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, error: MosuError) -> None:
         handler = scope["app"].exception_handlers.get(MosuError)
         if handler is None:
             body = {"error": {"code": error.code, "message": error.message}}

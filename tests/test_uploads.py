@@ -144,7 +144,7 @@ def test_anonymous_json_bomb_is_refused_before_the_body(
         content_type="application/json",
     )
     assert answer.status == 413
-    assert b"64 KiB" in answer.body and b"too_large" in answer.body
+    assert b"64 KiB" in answer.body and b'"uploads.too_large_anonymous"' in answer.body
     assert answer.sent < 64 * MIB  # cut off: the server read none of it
     assert counts(db) == before and files_under(settings_dir) == []
     still_serving(live)
@@ -247,7 +247,7 @@ def test_signed_in_api_upload_over_the_limit_is_refused(
             chunked=chunked,
         )
         assert answer.status == 413
-        assert b'"too_large"' in answer.body and b"1 MiB" in answer.body
+        assert b'"uploads.too_large"' in answer.body and b"1 MiB" in answer.body
         assert answer.sent < 64 * MIB
     # a JSON body route: FastAPI turns the cut-off read into a 400, which becomes the 413
     answer = bomb(
@@ -273,7 +273,7 @@ def test_a_body_a_little_over_the_limit_is_read_and_answered(
     with httpx.Client(base_url=live.url, timeout=30) as client:
         answer = client.post("/api/v1/scenarios", content=b"x" * (100 * 1024))
         assert answer.status_code == 413
-        assert answer.json()["error"]["code"] == "too_large"
+        assert answer.json()["error"]["code"] == "uploads.too_large_anonymous"
         assert client.post("/login", data={"username": "a", "password": "b"}).status_code != 413
     headers = {"Authorization": f"Bearer {world.tokens['operator']}"}
     answer = httpx.post(

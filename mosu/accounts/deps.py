@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from mosu.accounts.errors import CROSS_SITE, INVALID_TOKEN
 from mosu.accounts.service import actor_for, user_for_api_token, visiting_actor
-from mosu.core.errors import Forbidden, Unauthenticated
 from mosu.core.gate import SAFE_METHODS
 from mosu.deps import SESSION_COOKIE, SessionDep
 from mosu.permissions import (
@@ -72,7 +72,7 @@ def resolve_actor(request: Request, session: Session) -> Actor | None:
     if token is not None:
         user = user_for_api_token(session, token)
         if user is None:
-            raise Unauthenticated("API 令牌无效或已撤销 / invalid or revoked API token")
+            raise INVALID_TOKEN()
         actor = actor_for(user)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
@@ -85,7 +85,7 @@ def resolve_actor(request: Request, session: Session) -> Actor | None:
                 and request.method not in SAFE_METHODS
                 and not _same_origin(request)
             ):
-                raise Forbidden("跨站请求被拒绝 / cross-site request refused")
+                raise CROSS_SITE()
     request.state.mosu_actor = actor
     return actor
 

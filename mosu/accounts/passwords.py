@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-from mosu.core.errors import Invalid
+from mosu.accounts.errors import PASSWORD_TOO_COMMON, PASSWORD_TOO_SHORT
 
 MIN_LENGTH = 10
 
@@ -23,13 +23,8 @@ def common_passwords() -> frozenset[str]:
 
 
 def check_password(password: str) -> None:
-    """Raise :class:`Invalid` with a bilingual message when ``password`` breaks the rule."""
+    """Raise the catalogued error (422) naming the rule ``password`` breaks, if any."""
     if len(password) < MIN_LENGTH:
-        raise Invalid(
-            f"密码至少 {MIN_LENGTH} 个字符 / the password needs at least {MIN_LENGTH} characters"
-        )
+        raise PASSWORD_TOO_SHORT(min_length=MIN_LENGTH)
     if password.lower() in common_passwords():
-        raise Invalid(
-            "密码过于常见，容易被猜中，请换一个 / this password is too common to be safe; "
-            "choose another"
-        )
+        raise PASSWORD_TOO_COMMON()

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 
 from mosu.accounts import service, views
 from mosu.accounts.deps import OperatorActor, SignedInActor
+from mosu.accounts.errors import WRONG_CURRENT_PASSWORD
 from mosu.accounts.schemas import (
     NewToken,
     PasswordChangeIn,
@@ -16,10 +17,7 @@ from mosu.accounts.schemas import (
     UserOut,
 )
 from mosu.accounts.throttle import Policy
-from mosu.core.errors import Invalid
 from mosu.deps import SessionDep, SettingsDep
-
-WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 
 router = APIRouter(tags=["accounts"])
 
@@ -89,7 +87,7 @@ def change_password(
         policy=Policy.from_settings(settings),
     ):
         session.commit()  # the wrong password's count
-        raise Invalid(WRONG_CURRENT, details={"field": "current_password"})
+        raise WRONG_CURRENT_PASSWORD(details={"field": "current_password"})
     service.set_password(session, user=user, password=body.new_password)
     session.commit()
     return views.user_out(user)

@@ -9,6 +9,17 @@ from sqlalchemy import bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from mosu.accounts import throttle
+from mosu.accounts.errors import (
+    BAD_TOKEN_NAME,
+    BAD_USERNAME,
+    CANNOT_DEACTIVATE_SELF,
+    DEACTIVATED,
+    NO_SUCH_ORGANISATION,
+    NO_SUCH_TOKEN,
+    NO_SUCH_USER,
+    ORGANISATION_NEEDED,
+    USERNAME_TAKEN,
+)
 from mosu.accounts.models import ApiToken, Notification, User, WebSession
 from mosu.accounts.passwords import check_password
 from mosu.accounts.security import (
@@ -19,11 +30,9 @@ from mosu.accounts.security import (
     verify_password,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.permissions import Actor, Role, can_revoke_token, role_needs_organisation
 
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,64}$")
-DEACTIVATED = "账号已停用，请联系运营方 / this account is deactivated; ask an operator"
 
 
 def valid_username(username: str) -> bool:
@@ -61,15 +70,15 @@ def create_user(
     ``password=None`` gives an account no password opens (an expert imported into the
     pool) until an operator sets one (重置密码)."""
     if not valid_username(username):
-        raise Invalid("用户名须为 3–64 位字母、数字、点、下划线或连字符")
+        raise BAD_USERNAME()
     if password is not None:
         check_password(password)
     if role_needs_organisation(role) and organisation_id is None:
-        raise Invalid("需求方与供给方用户必须属于一个组织")
+        raise ORGANISATION_NEEDED()
     if organisation_id is not None and not _organisation_exists(session, organisation_id):
-        raise NotFound(f"组织 {organisation_id} 不存在")
+        raise NO_SUCH_ORGANISATION(organisation_id=organisation_id)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已存在")
+        raise USERNAME_TAKEN(username=username)
     user = User(
         username=username,
         password_hash=hash_password(password) if password is not None else unusable_hash(),
@@ -135,7 +144,7 @@ def sign_in(
         return None
     assert user is not None
     if not user.is_active:
-        raise Forbidden(DEACTIVATED)
+        raise DEACTIVATED()
     return user
 
 
@@ -173,7 +182,7 @@ def set_password(session: Session, *, user: User, password: str) -> None:
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"用户 {user_id} 不存在 / no such user: {user_id}")
+        raise NO_SUCH_USER(user=user_id)
     return user
 
 
@@ -182,7 +191,7 @@ def set_active(session: Session, *, actor: Actor, user: User, active: bool) -> U
 
     An operator cannot deactivate themselves: someone must remain to reactivate others."""
     if not active and user.id == actor.user_id:
-        raise Invalid("不能停用自己的账号 / you cannot deactivate your own account")
+        raise CANNOT_DEACTIVATE_SELF()
     user.is_active = active
     session.flush()
     if not active:
@@ -279,7 +288,7 @@ def create_api_token(session: Session, *, user_id: int, name: str) -> tuple[ApiT
     """A new token for ``user_id``; the plaintext is returned once and never stored."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise Invalid("令牌名称须为 1–100 个字符")
+        raise BAD_TOKEN_NAME()
     token = new_token()
     row = ApiToken(user_id=user_id, name=name, token_hash=token_digest(token), prefix=token[:12])
     session.add(row)
@@ -298,7 +307,7 @@ def list_api_tokens(session: Session, *, user_id: int) -> list[ApiToken]:
 def revoke_api_token(session: Session, *, actor: Actor, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or not can_revoke_token(actor, row.user_id):
-        raise NotFound("令牌不存在")
+        raise NO_SUCH_TOKEN()
     if row.revoked_at is None:
         row.revoked_at = clock.now()
         session.flush()

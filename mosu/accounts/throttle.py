@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from mosu.accounts.errors import TOO_MANY_ATTEMPTS
 from mosu.accounts.models import LoginThrottle
-from mosu.core.errors import TooManyRequests
+from mosu.core.errors import MosuError
 from mosu.core.settings import Settings
 
 FORGET_AFTER = dt.timedelta(days=1)
@@ -65,7 +66,7 @@ class Keys:
 
 
 def check(session: Session, keys: Keys, *, now: dt.datetime) -> None:
-    """Raise :class:`TooManyRequests` while either key is locked."""
+    """Raise the 429 (``accounts.too_many_attempts``) while either key is locked."""
     until = session.scalar(
         select(LoginThrottle.locked_until)
         .where(
@@ -79,12 +80,8 @@ def check(session: Session, keys: Keys, *, now: dt.datetime) -> None:
         raise too_many(math.ceil((until - now).total_seconds()))
 
 
-def too_many(retry_after: int) -> TooManyRequests:
-    return TooManyRequests(
-        f"尝试次数过多，请 {retry_after} 秒后再试 / too many attempts: try again in "
-        f"{retry_after} seconds",
-        retry_after=max(1, retry_after),
-    )
+def too_many(retry_after: int) -> MosuError:
+    return TOO_MANY_ATTEMPTS(retry_after=max(1, retry_after))
 
 
 def record_failure(session: Session, keys: Keys, policy: Policy, *, now: dt.datetime) -> float:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from mosu.accounts import service
+from mosu.accounts.errors import NO_SUCH_USER
 from mosu.accounts.models import ApiToken, User
 from mosu.accounts.schemas import TokenOut, UserOut
-from mosu.core.errors import NotFound
 from mosu.permissions import Actor
 
 
@@ -24,7 +24,7 @@ def current_user(session: Session, *, actor: Actor) -> User:
     """The signed-in actor's own user row."""
     user = session.get(User, actor.user_id) if actor.user_id is not None else None
     if user is None:
-        raise NotFound("用户不存在")
+        raise NO_SUCH_USER(user=actor.user_id)
     return user
 
 

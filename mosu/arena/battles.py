@@ -17,34 +17,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from mosu.arena import board
+from mosu.arena.errors import (
+    ALREADY_VOTED,
+    NO_COMMON_PROMPT,
+    NO_SUCH_BATTLE,
+    NOT_YOUR_BATTLE,
+    SIGN_IN_TO_VOTE,
+    TOO_FEW_ANSWERED,
+    VOTING_TOO_FAST,
+)
 from mosu.arena.images import image_path
 from mosu.arena.matchmaking import choose_next_battle
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
 from mosu.arena.schemas import BattleOut, PromptImage
 from mosu.core import clock
-from mosu.core.errors import Conflict, Invalid, NotFound, TooManyRequests
 from mosu.permissions import Actor, can_vote_in_arena, ensure
 
 MAX_DRAWS = 20
 """Pairs drawn from the matchmaker before falling back to any pair that shares a prompt."""
 WINDOW = dt.timedelta(minutes=1)
-
-
-class RateLimited(TooManyRequests):
-    """A voter past the arena's votes per minute; ``retry_after`` seconds until the next
-    vote (sent as ``Retry-After`` over the API)."""
-
-    code = "rate_limited"
-
-    def __init__(self, message: str, *, retry_after: int, votes_per_minute: int) -> None:
-        super().__init__(message, retry_after=retry_after)
-        self.details = {"votes_per_minute": votes_per_minute, "retry_after": retry_after}
-
-
-class AlreadyVoted(Conflict):
-    """A second vote by the same voter on the same battle."""
-
-    code = "already_voted"
 
 
 @dataclass(frozen=True)
@@ -137,7 +128,7 @@ def _pick_pair(
         shared = sorted(set(table[x.id]) & set(table[y.id]))
         if shared:
             return (x, y, shared) if rng.random() < 0.5 else (y, x, shared)
-    raise Invalid("没有两个参赛模型回答过同一提示 / no two competitors answered a common prompt")
+    raise NO_COMMON_PROMPT()
 
 
 def new_battle(
@@ -152,7 +143,7 @@ def new_battle(
     table = answer_table(session, arena)
     competitors = {c.name: c for c in arena.competitors if len(table.get(c.id, {})) > 0}
     if len(competitors) < 2:
-        raise Invalid("至少要有两个已作答的参赛模型 / two competitors with answers are needed")
+        raise TOO_FEW_ANSWERED()
     seen: set[int] = set()
     if voter_id is not None or guest_id is not None:
         who = Voter(user_id=voter_id, guest_id=guest_id)
@@ -194,10 +185,7 @@ def serve_battle(
     both answered, preferring prompts this voter has not seen). The public votes through an
     anonymous session (``guest_id``)."""
     voter = Voter.of(actor, guest_id)
-    ensure(
-        can_vote_in_arena(actor, anonymous_session=voter.guest_id is not None),
-        "请先登录或开始匿名投票 / sign in or vote anonymously",
-    )
+    ensure(can_vote_in_arena(actor, anonymous_session=voter.guest_id is not None), SIGN_IN_TO_VOTE)
     waiting = open_battle(session, arena, voter)
     if waiting is not None:
         return waiting
@@ -217,9 +205,9 @@ def own_battle(
     voter = Voter.of(actor, guest_id)
     battle = session.get(Battle, battle_id)
     if battle is None or battle.arena_id != arena.id or not voter.known:
-        raise NotFound(f"对战 {battle_id} 不存在")
+        raise NO_SUCH_BATTLE(battle_id=battle_id)
     if not voter.served(battle):
-        raise NotFound(f"对战 {battle_id} 不存在")
+        raise NO_SUCH_BATTLE(battle_id=battle_id)
     return battle
 
 
@@ -308,18 +296,17 @@ def cast_vote(
     ensure(
         can_vote_in_arena(actor, anonymous_session=voter.guest_id is not None)
         and voter.served(battle),
-        "只能为发给自己的对战投票",
+        NOT_YOUR_BATTLE,
     )
     now = now or clock.now()
     if any(voter.cast(v) for v in battle.votes):
-        raise AlreadyVoted("这场对战已经投过票了 / you already voted on this battle")
+        raise ALREADY_VOTED()
     wait = seconds_to_wait(session, arena, voter, now=now)
     if wait:
-        raise RateLimited(
-            f"投票太快了：每分钟最多 {arena.votes_per_minute} 票 / "
-            f"at most {arena.votes_per_minute} votes a minute",
-            retry_after=wait,
+        raise VOTING_TOO_FAST(
             votes_per_minute=arena.votes_per_minute,
+            retry_after=wait,
+            details={"votes_per_minute": arena.votes_per_minute},
         )
     vote = Vote(
         battle_id=battle.id,
@@ -334,6 +321,6 @@ def cast_vote(
         with session.begin_nested():
             session.add(vote)
     except IntegrityError:
-        raise AlreadyVoted("这场对战已经投过票了 / you already voted on this battle") from None
+        raise ALREADY_VOTED() from None
     session.refresh(battle)
     return vote

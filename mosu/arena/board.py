@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from mosu.accounts.models import User
 from mosu.arena.elo import online_elo
+from mosu.arena.errors import IMPORT_REFUSED
 from mosu.arena.images import image_path
 from mosu.arena.matchmaking import pair_battle_matrix
 from mosu.arena.models import Arena, ArenaPrompt, Battle, Competitor, Vote
@@ -277,7 +278,7 @@ def import_votes(
 ) -> ImportReport:
     """Votes collected elsewhere, in Chatbot Arena's records (``model_a``, ``model_b``,
     ``winner``, optional ``tstamp``); all or nothing, every bad record reported."""
-    ensure(can_manage_arena(actor), "只有运营方可以导入投票")
+    ensure(can_manage_arena(actor), IMPORT_REFUSED)
     problems: list[VoteProblem] = []
     try:
         Battles.from_records(records, source=source)

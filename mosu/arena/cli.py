@@ -84,7 +84,9 @@ def rank(
             ridge=ridge,
         )
     except (ArenaError, OSError) as exc:
-        _error(str(exc))
+        from mosu.cli_common import both_languages
+
+        _error(both_languages(exc.text) if isinstance(exc, ArenaError) else str(exc))
         raise typer.Exit(1) from exc
     if read.named or read.deduplicated:
         _console(stderr=True).print(
@@ -149,7 +151,7 @@ def export(
 ) -> None:
     """导出投票 / export an arena's votes in Chatbot Arena's format (voters anonymous)."""
     from mosu.arena import board, service
-    from mosu.cli_common import load_settings
+    from mosu.cli_common import both_languages, load_settings
     from mosu.core.db import make_engine, make_sessionmaker
     from mosu.core.errors import MosuError
 
@@ -162,7 +164,7 @@ def export(
             found = service.find_arena(session, arena)
             records = board.export_records(session, found, selection=votes)  # type: ignore[arg-type]
     except MosuError as exc:
-        _error(exc.message)
+        _error(both_languages(exc.text))
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()

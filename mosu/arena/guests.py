@@ -17,9 +17,9 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mosu.arena.errors import TOO_MANY_GUESTS
 from mosu.arena.models import ArenaGuest
 from mosu.core import clock
-from mosu.core.errors import TooManyRequests
 
 COOKIE = "mosu_arena_guest"
 COOKIE_DAYS = 365
@@ -63,11 +63,7 @@ def start_guest(
             )
         )
         wait = (first or now) + dt.timedelta(hours=1) - now
-        raise TooManyRequests(
-            "本地址开始的匿名投票过多，请稍后再试或登录 / too many anonymous sessions from "
-            "this address: try later, or sign in",
-            retry_after=max(1, math.ceil(wait.total_seconds())),
-        )
+        raise TOO_MANY_GUESTS(retry_after=max(1, math.ceil(wait.total_seconds())))
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     guest = ArenaGuest(token_digest=_digest(token), address_digest=where, created_at=now)
     session.add(guest)

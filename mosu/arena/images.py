@@ -29,8 +29,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu.arena.errors import (
+    BAD_PROMPT_ROWS,
+    EMPTY_MANIFEST,
+    MANIFEST_LINE_NOT_JSON,
+    MANIFEST_UNREADABLE,
+    NO_MANIFEST,
+    NO_SUCH_IMAGE,
+    NOT_A_ZIP,
+    TOO_MANY_PROMPTS,
+)
 from mosu.arena.models import Arena, ArenaImage, ArenaPrompt
-from mosu.core.errors import Invalid, NotFound
 from mosu.evals.images import MAX_BYTES, ImageData, ImageError, check_image
 
 MANIFESTS = ("manifest.csv", "manifest.jsonl")
@@ -95,7 +104,7 @@ def arena_image(session: Session, arena: Arena, sha256: str) -> ArenaImage:
         .limit(1)
     )
     if image is None:
-        raise NotFound("图片不存在 / no such image in this arena")
+        raise NO_SUCH_IMAGE()
     return image
 
 
@@ -106,7 +115,7 @@ class _Zip:
         try:
             self.archive = zipfile.ZipFile(io.BytesIO(content))
         except (zipfile.BadZipFile, OSError, ValueError):
-            raise Invalid("不是有效的 zip 文件 / not a valid zip file") from None
+            raise NOT_A_ZIP() from None
         self.members = {
             i.filename.removeprefix("./"): i for i in self.archive.infolist() if not i.is_dir()
         }
@@ -138,14 +147,11 @@ class _Zip:
 def _manifest_rows(archive: _Zip) -> list[dict[str, Any]]:
     name = next((m for m in MANIFESTS if m in archive.members), None)
     if name is None:
-        raise Invalid(
-            "zip 根目录中需要 manifest.csv 或 manifest.jsonl / the zip needs manifest.csv or "
-            "manifest.jsonl at its root"
-        )
+        raise NO_MANIFEST()
     try:
         text = archive.read(name, MAX_MANIFEST_BYTES).decode("utf-8-sig")
     except (ImageError, UnicodeDecodeError) as exc:
-        raise Invalid(f"清单无法读取 / the manifest cannot be read: {exc}") from None
+        raise MANIFEST_UNREADABLE(reason=str(exc)) from None
     if name.endswith(".csv"):
         return list(csv.DictReader(io.StringIO(text)))
     rows: list[dict[str, Any]] = []
@@ -154,7 +160,7 @@ def _manifest_rows(archive: _Zip) -> list[dict[str, Any]]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise Invalid(f"{name} line {number}: invalid JSON ({exc.msg})") from None
+                raise MANIFEST_LINE_NOT_JSON(name=name, line=number, reason=exc.msg) from None
             rows.append(record if isinstance(record, dict) else {"": record})
     return rows
 
@@ -178,9 +184,9 @@ def read_prompt_zip(content: bytes) -> list[PromptRow]:
     archive = _Zip(content)
     records = _manifest_rows(archive)
     if not records:
-        raise Invalid("清单中没有提示 / the manifest has no prompts")
+        raise EMPTY_MANIFEST()
     if len(records) > MAX_PROMPTS:
-        raise Invalid(f"最多 {MAX_PROMPTS} 条提示 / at most {MAX_PROMPTS} prompts")
+        raise TOO_MANY_PROMPTS(max_prompts=MAX_PROMPTS)
     rows: list[PromptRow] = []
     problems: list[dict[str, Any]] = []
     keys: set[str] = set()
@@ -190,11 +196,9 @@ def read_prompt_zip(content: bytes) -> list[PromptRow]:
         except ImageError as exc:
             problems.append({"row": number, "problem": str(exc)})
     if problems:
-        shown = "; ".join(f"row {p['row']}: {p['problem']}" for p in problems[:5])
-        raise Invalid(
-            f"{len(problems)} 行有误，未保存任何提示 / {len(problems)} bad row(s), nothing "
-            f"stored: {shown}",
-            details=problems[:_SHOWN_PROBLEMS],
+        shown = "; ".join(f"#{p['row']} {p['problem']}" for p in problems[:5])
+        raise BAD_PROMPT_ROWS(
+            count=len(problems), problems=shown, details=problems[:_SHOWN_PROBLEMS]
         )
     return rows
 

@@ -16,6 +16,7 @@ from starlette.datastructures import UploadFile
 
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.arena import board, images, service, views
+from mosu.arena.errors import INVALID_FIELDS, NO_ZIP, NOT_MULTIPART
 from mosu.arena.models import Arena
 from mosu.arena.schemas import (
     Agreement,
@@ -34,7 +35,6 @@ from mosu.arena.schemas import (
     VoterFlags,
     VoteSelection,
 )
-from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
@@ -86,7 +86,7 @@ _ARENA_FIELDS = ("name", "description", "votes_per_minute", "read_chars_per_seco
 async def _zip_upload(request: Request) -> tuple[dict[str, str], bytes]:
     """The arena's fields and the zip of a multipart upload (413 past the body limit)."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise Invalid("请以 multipart/form-data 上传 zip（字段名 file）/ send the zip as `file`")
+        raise NOT_MULTIPART()
     values: dict[str, str] = {}
     content = None
     async with request.form(max_files=1, max_fields=len(_ARENA_FIELDS)) as form:
@@ -97,7 +97,7 @@ async def _zip_upload(request: Request) -> tuple[dict[str, str], bytes]:
             elif key in _ARENA_FIELDS:
                 values[key] = value
     if content is None:
-        raise Invalid("请上传 zip 文件（字段名 file）/ send the zip as `file`")
+        raise NO_ZIP()
     return values, content
 
 
@@ -123,7 +123,7 @@ def create_arena_from_zip(
         problems = [
             {"field": ".".join(map(str, e["loc"])), "problem": e["msg"]} for e in exc.errors()
         ]
-        raise Invalid("竞技场字段有误 / invalid arena fields", details=problems) from None
+        raise INVALID_FIELDS(details=problems) from None
     arena = service.create_arena(session, actor=actor, data=data, rows=rows)
     session.commit()
     return service.arena_out(session, arena)

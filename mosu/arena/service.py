@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 
 from mosu.arena import board
 from mosu.arena.battles import (
-    AlreadyVoted,
-    RateLimited,
     battle_out,
     cast_vote,
     new_battle,
@@ -25,6 +23,24 @@ from mosu.arena.battles import (
     serve_battle,
 )
 from mosu.arena.calls import call_models
+from mosu.arena.errors import (
+    ARENA_NAME_TAKEN,
+    BAD_SPEC,
+    COMPETITOR_NAME_TAKEN,
+    CREATE_REFUSED,
+    ENDPOINT_URL_REFUSED,
+    JUDGE_REFUSED,
+    MANAGE_REFUSED,
+    NO_CREDENTIAL_BOX,
+    NO_SOURCE_PROMPTS,
+    NO_SUCH_ARENA,
+    NO_SUCH_DATASET_VERSION,
+    NO_SUCH_ENDPOINT,
+    SPEC_REFUSED,
+    UNKNOWN_ANSWER_PROMPTS,
+    AlreadyVoted,
+    RateLimited,
+)
 from mosu.arena.images import PromptRow, attach_images, image_data, prompt_content
 from mosu.arena.judge import combine, judge_messages, parse_verdict
 from mosu.arena.models import Answer, Arena, ArenaPrompt, Battle, Competitor, Vote
@@ -39,7 +55,6 @@ from mosu.arena.schemas import (
     JudgeReport,
 )
 from mosu.core.credentials import CredentialBox
-from mosu.core.errors import Conflict, Invalid, NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.corpus.reading import public_rows
 from mosu.evals.errors import ModelSpecError
@@ -69,7 +84,7 @@ __all__ = [
 def get_arena(session: Session, arena_id: int) -> Arena:
     arena = session.get(Arena, arena_id)
     if arena is None:
-        raise NotFound(f"竞技场 {arena_id} 不存在")
+        raise NO_SUCH_ARENA(arena=arena_id)
     return arena
 
 
@@ -79,7 +94,7 @@ def find_arena(session: Session, ref: str) -> Arena:
     if arena is None and ref.isdigit():
         arena = session.get(Arena, int(ref))
     if arena is None:
-        raise NotFound(f"竞技场 {ref!r} 不存在")
+        raise NO_SUCH_ARENA(arena=repr(ref))
     return arena
 
 
@@ -92,7 +107,7 @@ def _source_prompts(session: Session, data: ArenaIn) -> list[tuple[str, str]]:
     assert source is not None
     version = session.get(DatasetVersion, source.dataset_version_id)
     if version is None:
-        raise NotFound(f"数据集版本 {source.dataset_version_id} 不存在")
+        raise NO_SUCH_DATASET_VERSION(version_id=source.dataset_version_id)
     rows = public_rows(session, version, splits=source.splits, limit=source.limit)
     prompts = []
     for row in rows:
@@ -101,7 +116,7 @@ def _source_prompts(session: Session, data: ArenaIn) -> list[tuple[str, str]]:
         if text.strip():
             prompts.append((row.row_id, text.strip()))
     if not prompts:
-        raise Invalid("所选数据集版本与划分中没有可用的提示 / no prompts in the chosen splits")
+        raise NO_SOURCE_PROMPTS()
     return prompts
 
 
@@ -114,9 +129,9 @@ def create_arena(
 
     Only public splits (train, dev) may become prompts: voters read them.
     """
-    ensure(can_manage_arena(actor), "只有运营方可以创建竞技场")
+    ensure(can_manage_arena(actor), CREATE_REFUSED)
     if session.scalar(select(Arena.id).where(Arena.name == data.name)) is not None:
-        raise Conflict(f"已有名为“{data.name}”的竞技场", details={"field": "name"})
+        raise ARENA_NAME_TAKEN(name=data.name, details={"field": "name"})
     if rows is not None:
         prompts = [(r.key, r.text) for r in rows]
     elif data.source is not None:
@@ -212,15 +227,11 @@ def check_remote_spec(spec: str, policy: AddressPolicy = STRICT) -> None:
     allows (``MOSU_ALLOW_PRIVATE_ENDPOINTS``), never a local callable (code on the server)
     or a server environment variable holding a key."""
     if not spec.startswith("openai:") or "key_env=" in spec or "key_ref=" in spec:
-        raise Invalid(
-            "接口只接受不带 key_env/key_ref 的 openai: 规格；带密钥的模型请登记接入点 / "
-            "only openai: specs without key_env/key_ref; register an endpoint for keys",
-            details={"field": "spec"},
-        )
+        raise SPEC_REFUSED(details={"field": "spec"})
     try:
         build_model(spec, environ={}, policy=policy)
     except ModelSpecError as exc:
-        raise Invalid(str(exc), details={"field": "spec"}) from None
+        raise BAD_SPEC(reason=exc.text, details={"field": "spec"}) from None
 
 
 def add_competitor(
@@ -233,19 +244,19 @@ def add_competitor(
     policy: AddressPolicy = STRICT,
 ) -> Competitor:
     """A competitor; ``local`` (library callers only) allows ``python:`` and ``baseline:`` specs."""
-    ensure(can_manage_arena(actor), "只有运营方可以管理竞技场")
+    ensure(can_manage_arena(actor), MANAGE_REFUSED)
     if any(c.name == data.name for c in arena.competitors):
-        raise Conflict(f"本竞技场已有名为“{data.name}”的参赛模型", details={"field": "name"})
+        raise COMPETITOR_NAME_TAKEN(name=data.name, details={"field": "name"})
     if data.model_id is not None:
         get_model(session, data.model_id)
     if data.endpoint_id is not None and session.get(ModelEndpoint, data.endpoint_id) is None:
-        raise NotFound(f"接入点 {data.endpoint_id} 不存在")
+        raise NO_SUCH_ENDPOINT(endpoint_id=data.endpoint_id)
     if data.spec and not local:
         check_remote_spec(data.spec, policy)
     keys = {p.key: p for p in arena.prompts}
     unknown = sorted(set(data.answers) - set(keys))
     if unknown:
-        raise Invalid(f"答案对应的提示不存在: {', '.join(unknown[:10])}", details=unknown)
+        raise UNKNOWN_ANSWER_PROMPTS(keys=", ".join(unknown[:10]), details=unknown)
     competitor = Competitor(
         name=data.name,
         model_id=data.model_id,
@@ -273,9 +284,9 @@ def _model_for(
     if endpoint_id is not None:
         endpoint = session.get(ModelEndpoint, endpoint_id)
         if endpoint is None:
-            raise NotFound(f"接入点 {endpoint_id} 不存在")
+            raise NO_SUCH_ENDPOINT(endpoint_id=endpoint_id)
         if box is None:
-            raise Invalid("调用接入点需要密钥箱 / calling an endpoint needs the credential box")
+            raise NO_CREDENTIAL_BOX()
         try:
             return OpenAIChatModel(
                 endpoint.base_url,
@@ -284,11 +295,11 @@ def _model_for(
                 policy=policy,
             )
         except URLRefused as exc:
-            raise Invalid(f"接入点地址不被允许：{exc.text} / endpoint URL refused: {exc}") from None
+            raise ENDPOINT_URL_REFUSED(reason=exc.text) from None
     try:
         return build_model(spec, policy=policy)
     except ModelSpecError as exc:
-        raise Invalid(str(exc)) from None
+        raise BAD_SPEC(reason=exc.text) from None
 
 
 def generate_answers(
@@ -302,7 +313,7 @@ def generate_answers(
     """Ask every callable competitor for each prompt it has no answer to (failed ones again),
     through the evaluation engine's adapters and executor; endpoints only at addresses
     ``policy`` allows."""
-    ensure(can_manage_arena(actor), "只有运营方可以管理竞技场")
+    ensure(can_manage_arena(actor), MANAGE_REFUSED)
     existing = {
         (a.prompt_id, a.competitor_id): a
         for a in session.scalars(
@@ -366,7 +377,7 @@ def run_judge(
     """The judge votes, in both orders, on every battle people voted on that it has not
     judged, and on ``new_battles`` battles made for it alone. A judge call that fails after
     its retries leaves that battle unjudged (reported), to be judged on the next run."""
-    ensure(can_manage_arena(actor), "只有运营方可以运行裁判模型")
+    ensure(can_manage_arena(actor), JUDGE_REFUSED)
     if data.spec and not local:
         check_remote_spec(data.spec, policy)
     rng = rng or random.Random()

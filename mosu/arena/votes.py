@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from mosu.arena.errors import BAD_VOTES
 from mosu.core.errors import MosuError
 
 WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "tie (bothbad)")
@@ -44,15 +45,14 @@ class VoteProblem:
 class VoteFormatError(ArenaError):
     """A vote file with bad records; ``problems`` names every one of them."""
 
-    code = "bad_votes"
-
     def __init__(self, source: str, problems: Sequence[VoteProblem]) -> None:
         shown = "; ".join(f"{p.location}: {p.reason}" for p in problems[:_SHOWN_PROBLEMS])
         more = len(problems) - _SHOWN_PROBLEMS
-        tail = f"; and {more} more" if more > 0 else ""
+        tail = f"; … (+{more})" if more > 0 else ""
         super().__init__(
-            f"{source}: {len(problems)} bad vote(s): {shown}{tail}",
+            BAD_VOTES.text(source=source, count=len(problems), problems=shown + tail),
             details=[{"location": p.location, "reason": p.reason} for p in problems],
+            code=BAD_VOTES.code,
         )
         self.problems = list(problems)
 

@@ -71,9 +71,16 @@ class TooManyRequests(MosuError):
     code = "too_many_requests"
 
     def __init__(
-        self, message: str | Text, *, retry_after: int, code: str | None = None, **_: Any
+        self,
+        message: str | Text,
+        *,
+        retry_after: int,
+        details: dict[str, Any] | None = None,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message, details={"retry_after": retry_after}, code=code)
+        super().__init__(
+            message, details={**(details or {}), "retry_after": retry_after}, code=code
+        )
         self.retry_after = retry_after
 
 
@@ -108,9 +115,11 @@ class Error:
 
     def __call__(self, *, details: Any = None, **params: Param) -> MosuError:
         """The exception to raise, with the message's fields filled from ``params``."""
-        if self.kind is TooManyRequests:
+        if issubclass(self.kind, TooManyRequests):
             retry_after = int(params["retry_after"])
-            return TooManyRequests(self.text(**params), retry_after=retry_after, code=self.code)
+            return self.kind(
+                self.text(**params), retry_after=retry_after, details=details, code=self.code
+            )
         return self.kind(self.text(**params), details=details, code=self.code)
 
 
@@ -129,3 +138,19 @@ INTERNAL = Error("core.internal", Internal, "服务器内部错误")
 PAGE_NOT_FOUND = Error("core.page_not_found", NotFound, "页面不存在")
 METHOD_NOT_ALLOWED = Error("core.method_not_allowed", MosuError, "不支持这种请求方法")
 HTTP_ERROR = Error("core.http_error", MosuError, "请求无法处理（HTTP {status}）")
+
+# files (mosu.core.files)
+FILE_TOO_LARGE = Error("core.file_too_large", Invalid, "{what}超过 {max_mib} MiB 上限")
+NOT_A_PDF = Error("core.not_a_pdf", Invalid, "{what}须为 PDF 文件")
+FILE_MISSING = Error("core.file_missing", NotFound, "文件不存在")
+
+# the bounds of an import (mosu.core.limits)
+TOO_MANY_ROWS = Error("core.too_many_rows", Invalid, "超过 {rows} 行上限，请分批导入")
+TOO_MANY_CELLS = Error("core.too_many_cells", Invalid, "超过 {cells} 个单元格上限，请分批导入")
+UNPACKS_TOO_LARGE = Error("core.unpacks_too_large", Invalid, "{name}：解压后超过 {mib} MiB 上限")
+CELL_TOO_LONG = Error("core.cell_too_long", Invalid, "{where}：单元格超过 {cell_chars} 字符上限")
+ROW_TOO_LONG = Error("core.row_too_long", Invalid, "{where}：一行超过 {row_chars} 字符上限")
+
+# money (mosu.core.money)
+NOT_AN_AMOUNT = Error("core.not_an_amount", Invalid, "不是金额：{amount}")
+FRACTION_OF_FEN = Error("core.fraction_of_fen", Invalid, "金额最多两位小数（分）：{amount}")

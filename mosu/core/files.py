@@ -18,7 +18,8 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Invalid, NotFound
+from mosu.core.errors import FILE_MISSING, FILE_TOO_LARGE, NOT_A_PDF
+from mosu.core.text import Param
 
 PDF_MAGIC = b"%PDF-"
 
@@ -32,15 +33,15 @@ class StoredFile:
     sha256: str
 
 
-def check_pdf(content: bytes, *, max_bytes: int, what: str, field: str) -> None:
-    """Refuse (422) a file over ``max_bytes`` or one that is not a PDF."""
+def check_pdf(content: bytes, *, max_bytes: int, what: Param, field: str) -> None:
+    """Refuse (422) a file over ``max_bytes`` or one that is not a PDF; ``what`` names the
+    file in the message (a catalogued :class:`~mosu.core.text.Text`, or a name)."""
     if len(content) > max_bytes:
-        raise Invalid(
-            f"{what}超过 {max_bytes // (1024 * 1024)} MiB 上限 / the file is too large",
-            details={"field": field},
+        raise FILE_TOO_LARGE(
+            what=what, max_mib=max_bytes // (1024 * 1024), details={"field": field}
         )
     if not content.startswith(PDF_MAGIC):
-        raise Invalid(f"{what}须为 PDF 文件 / the file must be a PDF", details={"field": field})
+        raise NOT_A_PDF(what=what, details={"field": field})
 
 
 class FileStore:
@@ -82,7 +83,7 @@ class FileStore:
         folder = self.folder.resolve()
         path = (self.data_dir / name).resolve() if name else folder
         if path.parent != folder or not path.is_file():
-            raise NotFound("文件不存在 / the file is missing")
+            raise FILE_MISSING()
         return path
 
     def read(self, name: str) -> bytes:

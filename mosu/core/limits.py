@@ -14,6 +14,16 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 from xml.parsers import expat
 
+from mosu.core.errors import (
+    CELL_TOO_LONG,
+    ROW_TOO_LONG,
+    TOO_MANY_CELLS,
+    TOO_MANY_ROWS,
+    UNPACKS_TOO_LARGE,
+    MosuError,
+)
+from mosu.core.text import Param
+
 if TYPE_CHECKING:
     from mosu.core.settings import Settings
 
@@ -29,7 +39,13 @@ CHUNK = 1 << 16
 
 
 class LimitExceeded(ValueError):
-    """An upload goes past a :class:`ReadLimits` bound; the message names the bound."""
+    """An upload goes past a :class:`ReadLimits` bound. ``error`` is the catalogued error
+    naming the bound (raise it, or show its ``text``, in the reader's language)."""
+
+    def __init__(self, error: MosuError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.text = error.text
 
 
 @dataclass(frozen=True)
@@ -58,40 +74,26 @@ class ReadLimits:
         )
 
     def too_many_rows(self) -> LimitExceeded:
-        return LimitExceeded(
-            f"超过 {self.rows} 行上限，请分批导入 / over the limit of {self.rows} rows: "
-            "import in parts"
-        )
+        return LimitExceeded(TOO_MANY_ROWS(rows=self.rows))
 
     def too_many_cells(self) -> LimitExceeded:
-        return LimitExceeded(
-            f"超过 {self.cells} 个单元格上限，请分批导入 / over the limit of {self.cells} "
-            "cells: import in parts"
-        )
+        return LimitExceeded(TOO_MANY_CELLS(cells=self.cells))
 
     def too_large_unpacked(self, name: str) -> LimitExceeded:
-        mib = self.unpacked_bytes // MIB
-        return LimitExceeded(
-            f"{name}：解压后超过 {mib} MiB 上限 / {name} unpacks to more than {mib} MiB"
-        )
+        return LimitExceeded(UNPACKS_TOO_LARGE(name=name, mib=self.unpacked_bytes // MIB))
 
-    def check_cell(self, length: int, where: str) -> None:
-        """Refuse a cell of ``length`` characters over the limit."""
+    def check_cell(self, length: int, where: Param) -> None:
+        """Refuse a cell of ``length`` characters over the limit; ``where`` names the cell
+        (a name, or a catalogued :class:`~mosu.core.text.Text` such as 第 3 行)."""
         if length > self.cell_chars:
-            raise LimitExceeded(
-                f"{where}：单元格超过 {self.cell_chars} 字符上限 / "
-                f"{where}: a cell over the limit of {self.cell_chars} characters"
-            )
+            raise LimitExceeded(CELL_TOO_LONG(where=where, cell_chars=self.cell_chars))
 
-    def check_row_length(self, length: int, where: str) -> None:
+    def check_row_length(self, length: int, where: Param) -> None:
         """Refuse a row of ``length`` characters over the limit."""
         if length > self.row_chars:
-            raise LimitExceeded(
-                f"{where}：一行超过 {self.row_chars} 字符上限 / "
-                f"{where}: a row over the limit of {self.row_chars} characters"
-            )
+            raise LimitExceeded(ROW_TOO_LONG(where=where, row_chars=self.row_chars))
 
-    def check_row(self, values: Iterable[object], where: str) -> None:
+    def check_row(self, values: Iterable[object], where: Param) -> None:
         """Refuse a row whose text cells, alone or together, go past the limits."""
         total = 0
         for value in values:

@@ -11,13 +11,21 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import NewType
 
+from mosu.core.errors import FRACTION_OF_FEN, NOT_AN_AMOUNT, MosuError
+
 Fen = NewType("Fen", int)
 FEN_PER_YUAN = 100
 CENT = Decimal("0.01")
 
 
 class MoneyError(ValueError):
-    """Text or a number that is not an amount of yuan with at most two decimals."""
+    """Text or a number that is not an amount of yuan with at most two decimals; ``error``
+    is the catalogued error saying so (raise it, or show its ``text``)."""
+
+    def __init__(self, error: MosuError) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.text = error.text
 
 
 def to_fen(yuan: Decimal | int | str) -> Fen:
@@ -28,12 +36,12 @@ def to_fen(yuan: Decimal | int | str) -> Fen:
     try:
         value = Decimal(yuan)
     except (InvalidOperation, ValueError):
-        raise MoneyError(f"不是金额 / not an amount: {yuan!r}") from None
+        raise MoneyError(NOT_AN_AMOUNT(amount=repr(yuan))) from None
     if not value.is_finite():
-        raise MoneyError(f"不是金额 / not an amount: {yuan!r}")
+        raise MoneyError(NOT_AN_AMOUNT(amount=repr(yuan)))
     fen = value * FEN_PER_YUAN
     if fen != fen.to_integral_value():
-        raise MoneyError(f"金额最多两位小数（分）/ at most two decimals: {yuan}")
+        raise MoneyError(FRACTION_OF_FEN(amount=str(yuan)))
     return Fen(int(fen))
 
 

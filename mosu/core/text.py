@@ -13,6 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+
+def N_(text: str, /) -> str:
+    """Mark ``text`` for the catalogues where it is written; it is translated where it is shown
+    (here in :mod:`mosu.core` for the packages below :mod:`mosu.i18n`, which re-exports it)."""
+    return text
+
+
 Param = Any
 """A field's value: a number, a name, an enum member (shown by its label) or a nested Text."""
 

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mosu.core.errors import MosuError
 from mosu.evals import aio
+from mosu.evals.errors import NOTHING_TO_RESUME, UNKNOWN_EXECUTOR
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
@@ -165,7 +166,7 @@ def run_cmd(
         folder = out or Path("mosu-runs") / loaded.name
         store = folder / "run.sqlite"
         if resume and not store.exists():
-            raise MosuError(f"nothing to resume: {store} does not exist")
+            raise NOTHING_TO_RESUME(store=str(store))
         settings = EvalSettings.from_env(os.environ)
         cache_root = cache_dir or settings.cache_dir
         specs = dict(parse_model_option(m) for m in model)
@@ -283,7 +284,7 @@ def choose_executor(name: str | None, settings: EvalSettings, seed: int) -> Exec
     """``--executor``: ``local``, or ``ray`` (joining ``settings.ray_address`` when set, else
     a Ray started on this machine); without it, Ray exactly when an address is set."""
     if name not in (None, "local", "ray"):
-        raise MosuError(f"unknown executor {name!r}; choose local or ray")
+        raise UNKNOWN_EXECUTOR(name=repr(name))
     if name == "local" or (name is None and not settings.ray_address):
         return None
     from mosu.evals.ray_executor import RayExecutor

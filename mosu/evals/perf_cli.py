@@ -13,6 +13,13 @@ from rich.table import Table
 
 from mosu.core.errors import MosuError
 from mosu.evals.cli import app, console, err
+from mosu.evals.errors import (
+    BAD_PROMPT_LINE,
+    NO_SUCH_PROMPTS_FILE,
+    PROMPTS_OR_TASK,
+    STEPS_MUST_RISE,
+    STEPS_NOT_NUMBERS,
+)
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.prompts import Message
@@ -28,7 +35,7 @@ def read_prompts(path: Path) -> list[str | list[Message]]:
     """A prompts file: JSON lines of ``{"prompt": TEXT}`` or ``{"messages": [...]}`` (a
     ``.jsonl`` file), else one prompt per non-empty line."""
     if not path.exists():
-        raise MosuError(f"no such prompts file: {path}")
+        raise NO_SUCH_PROMPTS_FILE(path=str(path))
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     if path.suffix != ".jsonl":
         return list(lines)
@@ -38,9 +45,7 @@ def read_prompts(path: Path) -> list[str | list[Message]]:
             row = json.loads(line)
             prompts.append(row["messages"] if "messages" in row else str(row["prompt"]))
         except (ValueError, KeyError, TypeError):
-            raise MosuError(
-                f"{path}:{number}: expected {{'prompt': ...}} or {{'messages': [...]}}"
-            ) from None
+            raise BAD_PROMPT_LINE(path=str(path), line=number) from None
     return prompts
 
 
@@ -49,9 +54,9 @@ def parse_steps(text: str) -> list[int]:
     try:
         steps = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise MosuError(f"--steps {text!r}: expected whole numbers such as 1,4,16,64") from None
+        raise STEPS_NOT_NUMBERS(steps=repr(text)) from None
     if not steps or any(s < 1 for s in steps) or steps != sorted(set(steps)):
-        raise MosuError(f"--steps {text!r}: steps must rise, each at least 1")
+        raise STEPS_MUST_RISE(steps=repr(text))
     return steps
 
 
@@ -136,7 +141,7 @@ def perf_cmd(
     try:
         name, spec = parse_model_option(model)
         if (prompts is None) == (task is None):
-            raise MosuError("give exactly one of --prompts FILE and --task TASK")
+            raise PROMPTS_OR_TASK()
         chosen, task_tokens = (
             _task_prompts(task, data_dir) if task else (read_prompts(prompts or Path()), None)
         )

@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 
 from babel.messages.pofile import read_po
 
+from mosu.core.text import N_ as N_
 from mosu.core.text import Text
 
 Language = Literal["zh", "en"]
@@ -55,11 +56,6 @@ def _load(lang: Language) -> dict[str, str]:
 CATALOGUES: Mapping[Language, Mapping[str, str]] = {lang: _load(lang) for lang in LANGUAGES}
 CATALOGUE: Mapping[str, str] = CATALOGUES["en"]
 """The English catalogue: Chinese source text to English."""
-
-
-def N_(text: str, /) -> str:
-    """Mark ``text`` for the catalogues where it is written; it is translated where it is shown."""
-    return text
 
 
 _PYDANTIC_MESSAGES: Mapping[str, str] = {

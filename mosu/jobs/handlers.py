@@ -22,11 +22,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosu.core.errors import Invalid
 from mosu.evals import stats
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun
 from mosu.evals.tasks import load_task
+from mosu.jobs.errors import RACE_NEEDS_ENGINE, RACE_PAYLOAD_INCOMPLETE
 from mosu.jobs.run_store import DatabaseRunStore
 from mosu.jobs.worker import JobContext, handler
 
@@ -42,11 +42,11 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
     payload = ctx.payload
     missing = [k for k in ("task", "models", "store") if not payload.get(k)]
     if missing:
-        raise Invalid(f"eval.race payload lacks {', '.join(missing)}")
+        raise RACE_PAYLOAD_INCOMPLETE(fields=", ".join(missing))
     data_dir = payload.get("data_dir")
     task = load_task(payload["task"], data_dir=Path(data_dir) if data_dir else None)
     if ctx.engine is None:
-        raise Invalid("eval.race needs the database engine (its run store)")
+        raise RACE_NEEDS_ENGINE()
     store = DatabaseRunStore(ctx.engine, f"eval.race:{payload['store']}")
     counters: dict[str, Progress] = {}
 

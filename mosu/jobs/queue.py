@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from mosu.core import clock
 from mosu.core.db import UTCDateTime
-from mosu.core.errors import Conflict, NotFound
+from mosu.jobs.errors import NO_SUCH_JOB, STILL_QUEUED, STILL_RUNNING
 from mosu.jobs.models import FINISHED_STATES, Job, JobState
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -404,7 +404,7 @@ def acknowledge_cancel(
 def _get(session: Session, job_id: int) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
-        raise NotFound(f"任务不存在 / no such job: {job_id}")
+        raise NO_SUCH_JOB(job_id=job_id)
     return job
 
 
@@ -440,10 +440,8 @@ def rerun(session: Session, job_id: int, *, now: dt.datetime | None = None) -> J
     """
     job = _get(session, job_id)
     if job.state not in FINISHED_STATES:
-        raise Conflict(
-            f"任务仍在{'排队' if job.state == JobState.queued else '运行'} / job {job_id} is "
-            f"{job.state.value}; cancel it first"
-        )
+        still = STILL_QUEUED if job.state == JobState.queued else STILL_RUNNING
+        raise still(job_id=job_id)
     moment = now or clock.now()
     rows = session.execute(
         update(Job)

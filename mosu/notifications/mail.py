@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import Notification, User
 from mosu.core import clock
-from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.jobs.worker import JobContext, handler
+from mosu.notifications.errors import BAD_SMTP_URL, MAIL_JOB_NEEDS_ENGINE
 from mosu.notifications.kinds import Language
 from mosu.notifications.service import DIGEST_JOB, MAIL_ATTEMPTS, MAIL_JOB, notice_text
 
@@ -55,7 +55,7 @@ class Server:
     def parse(cls, url: str) -> Server:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise Invalid("MOSU_SMTP_URL must be smtp://user:password@host:port or smtps://…")
+            raise BAD_SMTP_URL()
         tls = parts.scheme == "smtps"
         return cls(
             host=parts.hostname,
@@ -212,7 +212,7 @@ def _send(
     """Run one of the senders in a session of its own; any failed e-mail fails the job, so the
     queue retries it (the sent ones are marked and not sent again)."""
     if ctx.engine is None or ctx.settings is None:
-        raise Invalid("notice jobs need the database engine and the settings")
+        raise MAIL_JOB_NEEDS_ENGINE()
     with Session(ctx.engine) as session:
         result = send(session, ctx.settings)
     if result["failed"]:

@@ -16,11 +16,12 @@ from pydantic import BaseModel
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from mosu.accounts.errors import NO_SUCH_USER
 from mosu.accounts.models import NoticePreference, Notification, User
 from mosu.core import clock
-from mosu.core.errors import NotFound
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
+from mosu.notifications.errors import NO_SUCH_NOTIFICATION
 from mosu.notifications.kinds import TOPICS, Language, Topic, render, topic_of
 from mosu.permissions import Actor
 
@@ -194,7 +195,7 @@ def save_choices(
     """The signed-in user's e-mail address, e-mail language and per-topic choices."""
     user = session.get(User, actor.user_id)
     if user is None:
-        raise NotFound("用户不存在 / no such user")
+        raise NO_SUCH_USER(user=actor.user_id)
     user.email = email or None
     user.language = language
     existing = {
@@ -240,7 +241,7 @@ def mark_read(session: Session, *, actor: Actor, notification_id: int) -> Notifi
     """Mark one of the actor's notifications read; anyone else's does not exist for them."""
     row = session.get(Notification, notification_id)
     if row is None or row.user_id != actor.user_id:
-        raise NotFound(f"通知 {notification_id} 不存在 / notification {notification_id} not found")
+        raise NO_SUCH_NOTIFICATION(notification_id=notification_id)
     if row.read_at is None:
         row.read_at = clock.now()
     session.flush()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from mosu.accounts.errors import NO_SUCH_USER
 from mosu.accounts.models import User
-from mosu.core.errors import NotFound
 from mosu.notifications import service
 from mosu.notifications.kinds import TOPIC_NAMES, TOPICS, Language, Topic
 from mosu.notifications.service import Choice, NotificationOut
@@ -42,7 +42,7 @@ class NoticeSettings(BaseModel):
 def notice_settings(session: Session, *, actor: Actor) -> NoticeSettings:
     user = session.get(User, actor.user_id)
     if user is None:
-        raise NotFound("用户不存在 / no such user")
+        raise NO_SUCH_USER(user=actor.user_id)
     chosen: dict[Topic, Choice] = service.choices(session, user.id)
     return NoticeSettings(
         email=user.email or "",

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from mosu.cli_common import fail, load_settings
+from mosu.cli_common import both_languages, fail, load_settings
 from mosu.core.db import make_engine, make_sessionmaker, transaction
 from mosu.core.errors import MosuError
 
@@ -62,7 +62,7 @@ def person_export(
         with make_sessionmaker(engine)() as session:
             document = export_person(session, find_user(session, user))
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
     finally:
         engine.dispose()
     out.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -87,7 +87,7 @@ def person_erase(
         with transaction(make_sessionmaker(engine)) as session:
             name = erase_person(session, find_user(session, user), secret_key=settings.secret_key)
     except MosuError as exc:
-        raise fail(exc.message) from exc
+        raise fail(both_languages(exc.text)) from exc
     finally:
         engine.dispose()
     console.print(f"erased {user}: now {name}, deactivated")

@@ -27,12 +27,12 @@ from typing import Any
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
+from mosu.accounts.errors import NO_SUCH_USER
 from mosu.accounts.models import ApiToken, LoginThrottle, Notification, User, WebSession
 from mosu.accounts.security import hash_password
 from mosu.challenges.models import ChallengeEvent
 from mosu.core import clock
 from mosu.core.db import Base
-from mosu.core.errors import NotFound
 from mosu.corpus.models import DatasetVersion
 from mosu.review.models import ExpertProfile
 from mosu.supply.models import LedgerEntry
@@ -58,7 +58,7 @@ def find_user(session: Session, who: str) -> User:
     if user is None and who.isdigit():
         user = session.get(User, int(who))
     if user is None:
-        raise NotFound(f"用户不存在 / no such user: {who}")
+        raise NO_SUCH_USER(user=who)
     return user
 
 

@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.orm import Session
 
-from mosu.core.errors import Forbidden
 from mosu.core.metrics import CONTENT_TYPE, Scraped, exposition
 from mosu.jobs.beats import queue_state
+from mosu.ops.errors import METRICS_REFUSED
 from mosu.ops.health import readiness
 from mosu.permissions import ANYONE, METRICS_SCRAPER, may_scrape_metrics
 
@@ -37,7 +37,7 @@ def _scraper(request: Request) -> None:
     if not may_scrape_metrics(
         address, bearer, allowed=settings.metrics_allow, token=settings.metrics_token
     ):
-        raise Forbidden("不允许读取监控指标 / metrics are not open to this client")
+        raise METRICS_REFUSED()
 
 
 _scraper.mosu_requirement = METRICS_SCRAPER  # type: ignore[attr-defined]

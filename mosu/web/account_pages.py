@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from mosu.accounts import service as accounts
 from mosu.accounts import views as account_views
 from mosu.accounts.deps import SignedInActor
+from mosu.accounts.errors import WRONG_CURRENT_PASSWORD
 from mosu.accounts.throttle import Policy
 from mosu.core.credentials import CredentialBox
-from mosu.core.errors import Conflict, Invalid, TooManyRequests
+from mosu.core.errors import Conflict, Invalid, MosuError, TooManyRequests
 from mosu.core.pagination import MAX_PER_PAGE
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.evals.netpolicy import AddressPolicy
@@ -26,6 +27,7 @@ from mosu.registry import views as registry_views
 from mosu.registry.endpoint_checks import check_endpoint
 from mosu.registry.schemas import EndpointIn
 from mosu.web.auth_pages import client_address
+from mosu.web.errors import NEW_PASSWORDS_DIFFER
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -37,7 +39,6 @@ from mosu.web.forms import (
 from mosu.web.render import language, page_url, render
 
 router = APIRouter(include_in_schema=False)
-WRONG_CURRENT = "当前密码不正确 / the current password is wrong"
 
 
 def _account_page(
@@ -182,14 +183,11 @@ def change_password(
     user = account_views.current_user(session, actor=actor)
     current, new = form.get("current_password"), form.get("new_password")
     lang = language(request)
-    error: Invalid | TooManyRequests | None = None
+    error: MosuError | None = None
     if not isinstance(current, str) or not isinstance(new, str) or not current:
-        error = Invalid(WRONG_CURRENT, details={"field": "current_password"})
+        error = WRONG_CURRENT_PASSWORD(details={"field": "current_password"})
     elif new != form.get("new_password_again"):
-        error = Invalid(
-            "两次输入的新密码不一致 / the new passwords differ",
-            details={"field": "new_password_again"},
-        )
+        error = NEW_PASSWORDS_DIFFER(details={"field": "new_password_again"})
     else:
         try:
             ok = accounts.verify_current_password(
@@ -201,7 +199,7 @@ def change_password(
             )
             if not ok:
                 session.commit()  # the wrong password's count
-                error = Invalid(WRONG_CURRENT, details={"field": "current_password"})
+                error = WRONG_CURRENT_PASSWORD(details={"field": "current_password"})
             else:
                 accounts.set_password(session, user=user, password=new)
         except TooManyRequests as exc:

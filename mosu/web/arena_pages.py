@@ -18,12 +18,12 @@ from mosu.arena.models import Arena
 from mosu.arena.ratings import Leaderboard
 from mosu.arena.schemas import BattleOut
 from mosu.arena.winrate import empirical_win_rate, leaderboard_order, win_rate_heatmap
-from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.deps import SessionDep, SettingsDep
 from mosu.evals.images import MIME
 from mosu.permissions import Actor, can_vote_in_arena
 from mosu.web.charts import COLOURS, figure_dict, layout
+from mosu.web.errors import CHOOSE_VOTE
 from mosu.web.forms import FormDep, text
 from mosu.web.render import language, render
 
@@ -242,7 +242,7 @@ def vote_submit(
     )
     winner = text(form, "winner")
     if winner not in CHOICES:
-        raise Invalid("请选择 A、B、平局或都不好 / choose A, B, tie or both bad")
+        raise CHOOSE_VOTE()
     try:
         service.cast_vote(
             session, actor=actor, arena=arena, battle=battle, winner=winner, guest_id=guest_id

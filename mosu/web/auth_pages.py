@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 from mosu import i18n
 from mosu.accounts import service as accounts
 from mosu.accounts.deps import PublicActor
+from mosu.accounts.errors import WRONG_PASSWORD
 from mosu.accounts.throttle import Policy
-from mosu.core.errors import Forbidden, NotFound, TooManyRequests
+from mosu.core.errors import Forbidden, MosuError, TooManyRequests
 from mosu.core.settings import Settings
 from mosu.core.text import Text
 from mosu.deps import SESSION_COOKIE, SessionDep, SettingsDep
 from mosu.permissions import Actor
 from mosu.web import login_csrf
+from mosu.web.errors import FORM_EXPIRED, UNSUPPORTED_LANGUAGE
 from mosu.web.forms import FormDep, text
 from mosu.web.render import language, render, safe_next
 
@@ -23,10 +25,6 @@ router = APIRouter(include_in_schema=False)
 LANG_COOKIE_SECONDS = 365 * 24 * 3600
 DESK = "/desk"
 """Where signing in lands, unless it came from another page (工作台)."""
-
-
-WRONG_PASSWORD = "用户名或密码错误 / wrong username or password"
-FORM_EXPIRED = "登录表单已过期，请重新登录 / the sign-in form expired: please sign in again"
 
 
 def client_address(request: Request) -> str | None:
@@ -43,7 +41,7 @@ def login_page(
     *,
     next: str,
     username: str = "",
-    error: Text | str = "",
+    error: Text | None = None,
     status: int = 200,
     retry_after: int | None = None,
 ) -> Response:
@@ -85,16 +83,17 @@ def login(
         target = DESK  # signing in from the overview lands on the desk
     password = form.get("password")
 
-    def again(error: Text | str, status: int, retry_after: int | None = None) -> Response:
+    def again(error: MosuError) -> Response:
+        retry_after = error.retry_after if isinstance(error, TooManyRequests) else None
         return login_page(
-            request, session, settings, actor, next=target, username=username, error=error,
-            status=status, retry_after=retry_after,
+            request, session, settings, actor, next=target, username=username, error=error.text,
+            status=error.status, retry_after=retry_after,
         )  # fmt: skip
 
     if not login_csrf.is_valid(request, settings, form.get(login_csrf.CSRF_FIELD)):
-        return again(FORM_EXPIRED, 403)
+        return again(FORM_EXPIRED())
     if not username or not isinstance(password, str) or not password:
-        return again(WRONG_PASSWORD, 401)
+        return again(WRONG_PASSWORD())
     try:
         user = accounts.sign_in(
             session,
@@ -103,13 +102,11 @@ def login(
             address=client_address(request),
             policy=Policy.from_settings(settings),
         )
-    except TooManyRequests as exc:
-        return again(exc.text, 429, exc.retry_after)
-    except Forbidden as exc:
-        return again(exc.text, 403)
+    except (TooManyRequests, Forbidden) as exc:
+        return again(exc)
     if user is None:
         session.commit()  # the wrong password's count
-        return again(WRONG_PASSWORD, 401)
+        return again(WRONG_PASSWORD())
     token = accounts.start_web_session(session, user=user, hours=settings.session_hours)
     session.commit()
     response = RedirectResponse(target, status_code=303)
@@ -146,7 +143,7 @@ def switch_language(
 ) -> Response:
     """Remember the visitor's language in a cookie and go back where they were."""
     if code not in i18n.LANGUAGES:
-        raise NotFound(f"不支持的语言 {code} / unsupported language {code}")
+        raise UNSUPPORTED_LANGUAGE(code=code)
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         i18n.LANG_COOKIE,

@@ -21,6 +21,7 @@ from mosu.permissions import Actor
 from mosu.registry.lookups import get_organisation
 from mosu.registry.models import Layer
 from mosu.scenarios.service import get_scenario
+from mosu.web.errors import CHOOSE_ORGANISATION, INVALID_FORM
 from mosu.web.forms import FormDep, as_int, choice, service_errors, text, validation_errors
 from mosu.web.render import language, render
 
@@ -64,7 +65,7 @@ def _acting_org(actor: Actor, form: FormData) -> int:
     """The organisation a form acts for: the one named (operators), else the actor's own."""
     organisation_id = as_int(text(form, "organisation_id")) or actor.organisation_id
     if organisation_id is None:
-        raise Invalid("请选择组织 / choose an organisation")
+        raise CHOOSE_ORGANISATION()
     return organisation_id
 
 
@@ -136,8 +137,7 @@ def add_case_study(
         session.commit()
         return RedirectResponse(f"/orgs/{organisation_id}#case-studies", status_code=303)
     get_organisation(session, organisation_id)
-    messages = "; ".join(m for field in errors.values() for m in field)
-    raise Invalid(messages)
+    raise INVALID_FORM(problems="; ".join(m for field in errors.values() for m in field))
 
 
 @router.post("/case-studies/{case_study_id}/delete")

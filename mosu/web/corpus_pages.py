@@ -37,6 +37,7 @@ from mosu.permissions import (
 )
 from mosu.registry.models import Modality
 from mosu.web.charts import COLOURS, figure_dict, layout
+from mosu.web.errors import CHOOSE_FILE, CORPUS_REGISTRATION_REFUSED, UPLOAD_EXPIRED
 from mosu.web.forms import FieldErrors, FormDep, service_errors, tags, text, validation_errors
 from mosu.web.import_pages import Upload, discard, stash, unstash
 from mosu.web.render import language, render
@@ -187,7 +188,7 @@ def _values(form: FormData | None) -> dict[str, str]:
 def new_corpus_form(
     request: Request, session: SessionDep, settings: SettingsDep, actor: SignedInActor
 ) -> HTMLResponse:
-    ensure(can_create_dataset(actor), "只有运营方和有组织的供给方可以登记语料")
+    ensure(can_create_dataset(actor), CORPUS_REGISTRATION_REFUSED)
     return _form_page(request, session, settings, actor, dataset=None, values=_values(None))
 
 
@@ -203,9 +204,7 @@ def new_version_form(
     return _form_page(request, session, settings, actor, dataset=dataset, values=_values(None))
 
 
-def _parts(
-    form: FormData, settings: Settings, lang: i18n.Language
-) -> tuple[list[Part], dict[str, str]]:
+def _parts(form: FormData, settings: Settings) -> tuple[list[Part], dict[str, str]]:
     """The uploaded files (or those kept from the first try), and their stash ids."""
     parts: list[Part] = []
     stashed: dict[str, str] = {}
@@ -214,7 +213,7 @@ def _parts(
         if upload_id:
             kept = unstash(settings, upload_id)
             if kept is None:
-                raise Invalid(i18n.gettext(lang, "上传已过期，请重新选择文件"))
+                raise UPLOAD_EXPIRED()
             parts.append(Part(kept.filename, content=kept.content, split=split_word(key)))
             stashed[key] = upload_id
             continue
@@ -222,7 +221,7 @@ def _parts(
         if isinstance(value, UploadFile) and value.filename:  # within the body limit
             parts.append(Part(value.filename, content=value.file.read(), split=split_word(key)))
     if not parts:
-        raise Invalid(i18n.gettext(lang, "请选择文件"))
+        raise CHOOSE_FILE()
     return parts, stashed
 
 
@@ -257,7 +256,7 @@ def _run_import(
         return page(errors=validation_errors(exc, lang), status=422)
     try:
         options = import_options({k: v for k, v in values.items() if k in OPTION_FIELDS})
-        parts, stashed = _parts(form, settings, lang)
+        parts, stashed = _parts(form, settings)
         target = dataset or catalogue.create_dataset(session, actor=actor, data=card)  # type: ignore[arg-type]
     except (Invalid, Conflict) as exc:
         session.rollback()
@@ -304,7 +303,7 @@ def create_corpus(
     form: FormDep,
 ) -> Response:
     """Register a card and import its first version in one transaction."""
-    ensure(can_create_dataset(actor), "只有运营方和有组织的供给方可以登记语料")
+    ensure(can_create_dataset(actor), CORPUS_REGISTRATION_REFUSED)
     return _run_import(request, session, settings, actor, form, None)
 
 

@@ -10,13 +10,14 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from mosu.accounts.deps import PublicActor, SignedInActor
-from mosu.core.errors import Conflict, Forbidden, Invalid
+from mosu.core.errors import Conflict, Invalid
 from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import filings, views
 from mosu.registry.models import FilingKind, FilingStatus
 from mosu.registry.schemas import FilingIn
+from mosu.web.errors import FILINGS_FOR_OWN_MODELS
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -80,7 +81,7 @@ def new_filing_form(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: str = ""
 ) -> HTMLResponse:
     if not views.fileable_model_choices(session, actor=actor):
-        raise Forbidden("只能为本组织的模型登记备案")
+        raise FILINGS_FOR_OWN_MODELS()
     values = dict.fromkeys(FIELDS, "")
     values.update(model_id=model_id, kind=FilingKind.beian.value, status="active")
     return _form_page(request, session, actor, values=values)

@@ -10,15 +10,15 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from mosu.accounts.deps import OperatorActor, SignedInActor
-from mosu.core.errors import Invalid
 from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import grades_race_answers
 from mosu.race import views as race_views
 from mosu.review import grading, grading_views
 from mosu.review.grading import GradingRoundIn
 from mosu.review.models import GradingMode
-from mosu.web.forms import FormDep, optional, text
-from mosu.web.render import render
+from mosu.web.errors import GRADE_EVERY_CRITERION, INVALID_FORM
+from mosu.web.forms import FormDep, optional, text, validation_errors
+from mosu.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,7 +55,7 @@ def _scores(form: FormData, criteria: list[str]) -> dict[str, float]:
         try:
             scores[key] = float(value)
         except ValueError:
-            raise Invalid("请为每个评分维度打分 / grade every criterion") from None
+            raise GRADE_EVERY_CRITERION() from None
     return scores
 
 
@@ -96,6 +96,7 @@ def _criteria(lines: str) -> list[dict[str, str]] | None:
 
 @router.post("/stages/{stage_id}/grading-rounds")
 def open_round(
+    request: Request,
     session: SessionDep,
     actor: OperatorActor,
     settings: SettingsDep,
@@ -116,7 +117,8 @@ def open_round(
             }
         )
     except ValidationError as exc:
-        raise Invalid("; ".join(str(e["msg"]) for e in exc.errors())) from None
+        errors = validation_errors(exc, language(request))
+        raise INVALID_FORM(problems="; ".join(m for ms in errors.values() for m in ms)) from None
     grading.open_round(
         session, actor=actor, stage_id=stage_id, data=data, data_dir=settings.data_dir
     )

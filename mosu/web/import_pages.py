@@ -26,6 +26,7 @@ from mosu.deps import SessionDep, SettingsDep
 from mosu.permissions import Actor
 from mosu.registry.columns import Kind
 from mosu.registry.imports import import_table
+from mosu.web.errors import CHOOSE_FILE, UPLOAD_EXPIRED
 from mosu.web.forms import FormDep, checked, text
 from mosu.web.render import language, render
 
@@ -92,9 +93,9 @@ def import_form(request: Request, session: SessionDep, actor: OperatorActor) -> 
     return _page(request, session, actor)
 
 
-def _read_upload(form_file: object, lang: i18n.Language) -> Upload:
+def _read_upload(form_file: object) -> Upload:
     if not isinstance(form_file, UploadFile) or not form_file.filename:
-        raise Invalid(i18n.gettext(lang, "请选择文件"))
+        raise CHOOSE_FILE()
     return Upload(
         filename=form_file.filename, content=form_file.file.read()
     )  # within the body limit
@@ -118,9 +119,9 @@ def run_import(
         if upload_id:
             upload = unstash(settings, upload_id)
             if upload is None:
-                raise Invalid(i18n.gettext(lang, "上传已过期，请重新选择文件"))
+                raise UPLOAD_EXPIRED()
         else:
-            upload = _read_upload(form.get("file"), lang)
+            upload = _read_upload(form.get("file"))
     except Invalid as exc:
         return _page(request, session, actor, status=422, error=i18n.render(exc.text, lang), **echo)
     report = import_table(

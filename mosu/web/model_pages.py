@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mosu.accounts.deps import PublicActor, SignedInActor
-from mosu.core.errors import Conflict, Forbidden, Invalid
+from mosu.core.errors import Conflict, Invalid
 from mosu.deps import SessionDep
 from mosu.desk.model_profile import model_profile
 from mosu.permissions import Actor
@@ -19,6 +19,7 @@ from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import ai_models, views
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn, ModelOut, ModelPatch
+from mosu.web.errors import MODELS_FOR_OWN_ORGANISATION
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -132,7 +133,7 @@ def new_model_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: str = ""
 ) -> HTMLResponse:
     if not views.organisation_choices(session, actor=actor):
-        raise Forbidden("只能为本组织登记模型")
+        raise MODELS_FOR_OWN_ORGANISATION()
     values = _values_from(FormData())
     values.update(organisation_id=organisation_id, modality=Modality.text.value)
     return _form_page(request, session, actor, model_id=None, values=values)

@@ -8,11 +8,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from mosu.accounts.deps import SignedInActor
+from mosu.core.text import Text
 from mosu.deps import SessionDep
 from mosu.notifications import service as notifications
 from mosu.notifications import views as notification_views
 from mosu.notifications.kinds import TOPICS
 from mosu.notifications.service import Choice
+from mosu.web.errors import BAD_EMAIL
 from mosu.web.forms import FormDep, text
 from mosu.web.render import language, render
 
@@ -61,7 +63,7 @@ def _settings_page(
     session: SessionDep,
     actor: SignedInActor,
     *,
-    error: str = "",
+    error: Text | None = None,
     status: int = 200,
 ) -> Response:
     current = notification_views.notice_settings(session, actor=actor)
@@ -89,9 +91,7 @@ def save_notice_settings(
     if email and (
         len(email) > MAX_EMAIL or " " in email or email.count("@") != 1 or email.startswith("@")
     ):
-        return _settings_page(
-            request, session, actor, error="邮箱地址格式不正确 / not an e-mail address", status=422
-        )
+        return _settings_page(request, session, actor, error=BAD_EMAIL.text(), status=422)
     chosen = []
     for topic in TOPICS:
         mode = text(form, f"mode_{topic}")

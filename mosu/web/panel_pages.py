@@ -27,6 +27,7 @@ from mosu.review.panel_schemas import DeadlineIn, PanelDrawIn
 from mosu.review.panel_views import member_view, panel_out
 from mosu.review.queue import review_queue
 from mosu.web.challenge_labels import ACTION_LABELS
+from mosu.web.errors import NO_PANEL_DRAWN, NO_SUCH_PANEL, NO_SUCH_REVIEW_ITEM
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -101,7 +102,7 @@ def _seat_page(
     panel = panels.get_panel(session, panel_id)
     seat = panels.seat_of(panel, actor.user_id)
     if seat is None:
-        raise NotFound(f"评审专家组 {panel_id} 不存在 / panel {panel_id} not found")
+        raise NO_SUCH_PANEL(panel_id=panel_id)
     view = None
     errors = dict(errors or {})
     if seat.state is MemberState.confirmed:
@@ -184,7 +185,7 @@ def _score_page(
     view = member_view(session, actor=actor, panel=panel)
     item = next((i for i in view.items if i.id == application_id), None)
     if item is None:
-        raise NotFound("评审材料不存在 / no such application under review")
+        raise NO_SUCH_REVIEW_ITEM()
     if values is None:
         values = {"comment": item.my_score.comment if item.my_score else ""}
         for key, score in (item.my_score.scores if item.my_score else {}).items():
@@ -372,7 +373,7 @@ def _panel_id(session: Session, actor: Actor, challenge_id: int) -> int:
     challenge = get_challenge(session, challenge_id, actor=actor)
     panel = panels.panel_of(session, challenge.id)
     if panel is None:
-        raise NotFound("该榜单尚未抽取评审专家组 / no panel has been drawn for this challenge")
+        raise NO_PANEL_DRAWN()
     return panel.id
 
 

@@ -24,7 +24,7 @@ from mosu.challenges.models import (
     SubmissionMode,
 )
 from mosu.core import clock
-from mosu.core.errors import Conflict, Forbidden, Invalid, MosuError, NotFound
+from mosu.core.errors import Conflict, Error, Forbidden, Invalid, MosuError, NotFound
 from mosu.deps import SessionDep, SettingsDep
 from mosu.i18n import N_
 from mosu.permissions import Actor, can_read_race_report, can_run_race
@@ -35,6 +35,16 @@ from mosu.review import grading_views
 from mosu.review.decision import has_combined_rule
 from mosu.web.assets import assets
 from mosu.web.confirm import confirm_page, confirmed
+from mosu.web.errors import (
+    BAD_CLOSES_AT,
+    BAD_OPENS_AT,
+    CHOOSE_STAGE_OPTIONS,
+    NOT_A_NUMBER,
+    RULE_NOT_MAPPING,
+    RULE_NOT_YAML,
+    TASK_NOT_MAPPING,
+    TASK_NOT_YAML,
+)
 from mosu.web.flash import flash
 from mosu.web.forms import GENERAL, FieldErrors, FormDep, service_errors, text
 from mosu.web.render import env, language, render
@@ -148,11 +158,11 @@ def _errors(exc: MosuError, lang: i18n.Language) -> FieldErrors:
     return errors
 
 
-def _local_time(value: str, what: str) -> dt.datetime:
+def _local_time(value: str, error: Error) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise Invalid(f"{what}时间格式不对 / {what}: use YYYY-MM-DD HH:MM") from None
+        raise error() from None
     return moment if moment.tzinfo else moment.replace(tzinfo=clock.SHANGHAI)
 
 
@@ -163,7 +173,7 @@ def _number(form: FormData, name: str, default: float) -> float:
     try:
         return float(value)
     except ValueError:
-        raise Invalid(f"{name} 应为数字 / {name} must be a number") from None
+        raise NOT_A_NUMBER(name=name) from None
 
 
 def _task(form: FormData) -> dict[str, Any]:
@@ -179,9 +189,9 @@ def _task(form: FormData) -> dict[str, Any]:
     try:
         task = yaml.safe_load(text(form, "task"))
     except yaml.YAMLError as exc:
-        raise Invalid(f"任务定义不是合法的 YAML / the task is not YAML: {exc}") from None
+        raise TASK_NOT_YAML(reason=str(exc)) from None
     if not isinstance(task, dict):
-        raise Invalid("任务定义应为 YAML 映射 / the task must be a YAML mapping")
+        raise TASK_NOT_MAPPING()
     return task
 
 
@@ -212,24 +222,22 @@ def _stage_spec(form: FormData) -> races.StageSpec:
     try:
         rule = yaml.safe_load(text(form, "rule") or "null")
     except yaml.YAMLError as exc:
-        raise Invalid(f"计分规则不是合法的 YAML / the scoring rule is not YAML: {exc}") from None
+        raise RULE_NOT_YAML(reason=str(exc)) from None
     if rule is not None and not isinstance(rule, dict):
-        raise Invalid("计分规则应为 YAML 映射 / the scoring rule must be a YAML mapping")
+        raise RULE_NOT_MAPPING()
     try:
         mode = SubmissionMode(text(form, "mode"))
         cut_rule = CutRule(text(form, "cut_rule"))
         version_id = int(text(form, "dataset_version_id"))
     except ValueError:
-        raise Invalid(
-            "请选择数据集版本、提交方式和淘汰规则 / choose version, mode and rule"
-        ) from None
+        raise CHOOSE_STAGE_OPTIONS() from None
     return races.StageSpec(
         name=text(form, "name"),
         task=task,
         dataset_version_id=version_id,
         mode=mode,
-        opens_at=_local_time(text(form, "opens_at"), "开始"),
-        closes_at=_local_time(text(form, "closes_at"), "截止"),
+        opens_at=_local_time(text(form, "opens_at"), BAD_OPENS_AT),
+        closes_at=_local_time(text(form, "closes_at"), BAD_CLOSES_AT),
         cut_rule=cut_rule,
         cut_value=_number(form, "cut_value", 0),
         min_coverage=_number(form, "min_coverage", 0.9),

@@ -27,6 +27,7 @@ from mosu.permissions import (
 from mosu.scenarios import service, views
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioPatch
+from mosu.web.errors import OWN_SCENARIOS_ONLY
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -192,10 +193,7 @@ def create_scenario(
 
 def _editable(session: Session, actor: Actor, scenario_id: int) -> Scenario:
     scenario = service.get_scenario(session, scenario_id, actor=actor)
-    ensure(
-        can_manage_scenario(actor, scenario.organisation_id),
-        "只能修改本组织的应用场景 / only your own organisation's scenarios",
-    )
+    ensure(can_manage_scenario(actor, scenario.organisation_id), OWN_SCENARIOS_ONLY)
     return scenario
 
 

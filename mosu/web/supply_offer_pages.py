@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from mosu import i18n
 from mosu.accounts.deps import OperatorActor, SignedInActor
-from mosu.core.errors import Invalid, MosuError
+from mosu.core.errors import MosuError
 from mosu.deps import SessionDep
 from mosu.permissions import Actor, can_manage_offers_of, can_offer_supply, ensure
 from mosu.supply import offers, programmes, views
@@ -31,6 +31,7 @@ from mosu.supply.schemas import (
     ProgrammePatch,
     RelationIn,
 )
+from mosu.web.errors import INVALID_FORM, OWN_OFFERS_ONLY, SUPPLIERS_ONLY
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -139,10 +140,7 @@ def new_offer(
     request: Request, session: SessionDep, actor: SignedInActor, kind: str = "pool"
 ) -> HTMLResponse:
     """Offer compute, a data set or a model (suppliers for their own organisation)."""
-    ensure(
-        can_offer_supply(actor),
-        "只有供给方可以发布供给 / only suppliers publish offers",
-    )
+    ensure(can_offer_supply(actor), SUPPLIERS_ONLY)
     kind = kind if kind in OFFER_KINDS else "pool"
     defaults = {"price_unit": "one_off" if kind == "corpus" else "million_tokens", "mode": "api"}
     values = {name: defaults.get(name, "") for name in OFFER_FIELDS[kind]} | {"active": "1"}
@@ -209,7 +207,7 @@ def _edit_form(
     request: Request, session: Session, actor: Actor, kind: str, offer_id: int
 ) -> HTMLResponse:
     owner, values = _current(session, kind, offer_id)
-    ensure(can_manage_offers_of(actor, owner), "只能管理本组织的供给 / only your own offers")
+    ensure(can_manage_offers_of(actor, owner), OWN_OFFERS_ONLY)
     return _offer_page(request, session, actor, kind, values, offer_id=offer_id)
 
 
@@ -217,7 +215,7 @@ def _save(
     request: Request, session: Session, actor: Actor, kind: str, offer_id: int, form: FormData
 ) -> Response:
     owner, current = _current(session, kind, offer_id)
-    ensure(can_manage_offers_of(actor, owner), "只能管理本组织的供给 / only your own offers")
+    ensure(can_manage_offers_of(actor, owner), OWN_OFFERS_ONLY)
     values = current | {k: v for k, v in _form_values(form, kind).items() if k not in FIXED}
     data: dict[str, Any] = {
         k: (v or None) for k, v in values.items() if k not in FIXED and k != "active"
@@ -470,7 +468,8 @@ def validated(request: Request, schema: type[M], data: dict[str, Any]) -> M:
         return schema.model_validate(data)
     except ValidationError as exc:
         errors = validation_errors(exc, language(request))
-        raise Invalid("; ".join(f"{k}: {m}" for k, ms in errors.items() for m in ms)) from None
+        problems = "; ".join(f"{k}: {m}" for k, ms in errors.items() for m in ms)
+        raise INVALID_FORM(problems=problems) from None
 
 
 # ---------------------------------------------------------------- firm facts

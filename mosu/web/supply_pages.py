@@ -58,6 +58,7 @@ from mosu.supply.subsidy import working_out
 from mosu.web import formats
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.confirm import confirm_page, confirmed
+from mosu.web.errors import MEMBERS_APPLY
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -250,10 +251,7 @@ def new_application(
     """The application form: the contract, its parties, amount and dates, and its PDF; its
     fields may come in the query (``preview=1`` shows the subsidy's working, the form's
     step without JavaScript)."""
-    ensure(
-        can_apply_for_vouchers(actor),
-        "只有组织成员可以申请 / only members of an organisation apply",
-    )
+    ensure(can_apply_for_vouchers(actor), MEMBERS_APPLY)
     values = _form_values(request.query_params)
     return _application_page(request, session, settings, actor, values, preview=preview == "1")
 
@@ -261,10 +259,7 @@ def new_application(
 @router.get("/supply/applications/new/offers")
 def offer_options(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """The offer choices for the chosen programme's kind and seller (HTMX fragment)."""
-    ensure(
-        can_apply_for_vouchers(actor),
-        "只有组织成员可以申请 / only members of an organisation apply",
-    )
+    ensure(can_apply_for_vouchers(actor), MEMBERS_APPLY)
     values = _form_values(request.query_params)
     context = {"choices": _offer_choices(session, values), "values": values}
     return render(request, "supply/offer_options.html", context, actor=actor, session=session)
@@ -273,10 +268,7 @@ def offer_options(request: Request, session: SessionDep, actor: SignedInActor) -
 @router.get("/supply/applications/new/preview")
 def subsidy_preview(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """The subsidy's working for the form's figures as they stand (HTMX fragment)."""
-    ensure(
-        can_apply_for_vouchers(actor),
-        "只有组织成员可以申请 / only members of an organisation apply",
-    )
+    ensure(can_apply_for_vouchers(actor), MEMBERS_APPLY)
     values = _form_values(request.query_params)
     context = {"preview": _subsidy_preview(session, actor, values, language(request))}
     return render(request, "supply/subsidy_preview.html", context, actor=actor, session=session)

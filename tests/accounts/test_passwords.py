@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.accounts import service
 from mosu.accounts.passwords import MIN_LENGTH, check_password, common_passwords
 from mosu.core.errors import Invalid
@@ -17,7 +18,7 @@ def test_short_passwords_are_refused(password: str) -> None:
     with pytest.raises(Invalid) as refused:
         check_password(password)
     assert f"至少 {MIN_LENGTH} 个字符" in refused.value.message
-    assert f"at least {MIN_LENGTH} characters" in refused.value.message
+    assert f"at least {MIN_LENGTH} characters" in i18n.render(refused.value.text, "en")
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,9 @@ def test_short_passwords_are_refused(password: str) -> None:
 def test_common_passwords_are_refused(password: str) -> None:
     with pytest.raises(Invalid) as refused:
         check_password(password)
-    assert "过于常见" in refused.value.message and "too common" in refused.value.message
+    assert refused.value.code == "accounts.password_too_common"
+    assert "过于常见" in refused.value.message
+    assert "too common" in i18n.render(refused.value.text, "en")
 
 
 @pytest.mark.parametrize(

@@ -23,11 +23,11 @@ def test_me_and_unauthenticated(live: LiveServer, world: World) -> None:
     assert me["role"] == "supplier" and me["organisation_id"] == world.org_a
     assert "password_hash" not in me
     with client_for(live, world, None) as client:
-        assert_error(client.get("/me"), 401, "unauthenticated")
+        assert_error(client.get("/me"), 401, "core.sign_in")
         assert_error(
             client.get("/me", headers={"Authorization": "Bearer mosu_nonsense"}),
             401,
-            "unauthenticated",
+            "accounts.invalid_token",
         )
 
 
@@ -52,22 +52,23 @@ def test_token_shown_once_then_revoked(live: LiveServer, world: World, db: Sessi
             assert new.get("/me").json()["username"] == "demand"
             revoked = client.delete(f"/tokens/{body['id']}")
             assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
-            assert_error(new.get("/me"), 401, "unauthenticated")
-            assert_error(new.get("/orgs"), 401, "unauthenticated")  # even on public routes
+            assert_error(new.get("/me"), 401, "accounts.invalid_token")
+            assert_error(new.get("/orgs"), 401, "accounts.invalid_token")  # even on public routes
         assert client.get("/me").status_code == 200  # the other token still works
 
 
 def test_token_name_validated(live: LiveServer, world: World) -> None:
     with client_for(live, world, "expert") as client:
-        assert_error(client.post("/tokens", json={"name": ""}), 422, "invalid")
-        assert_error(client.post("/tokens", json={"name": "x", "extra": 1}), 422, "invalid")
+        assert_error(client.post("/tokens", json={"name": ""}), 422, "core.invalid_request")
+        extra = client.post("/tokens", json={"name": "x", "extra": 1})
+        assert_error(extra, 422, "core.invalid_request")
 
 
 def test_cannot_revoke_anothers_token(live: LiveServer, world: World, db: Session) -> None:
     theirs = db.scalar(select(ApiToken.id).where(ApiToken.user_id == world.user_ids["supplier_a"]))
     with client_for(live, world, "supplier_b") as client:
-        assert_error(client.delete(f"/tokens/{theirs}"), 404, "not_found")
-        assert_error(client.delete("/tokens/999999"), 404, "not_found")
+        assert_error(client.delete(f"/tokens/{theirs}"), 404, "accounts.no_such_token")
+        assert_error(client.delete("/tokens/999999"), 404, "accounts.no_such_token")
     with client_for(live, world, "supplier_a") as client:
         assert client.get("/me").status_code == 200
 
@@ -81,20 +82,21 @@ def test_users_api_is_operator_only(live: LiveServer, world: World) -> None:
     }
     for who in ("supplier_a", "demand", "expert"):
         with client_for(live, world, who) as client:
-            assert_error(client.get("/users"), 403, "forbidden")
-            assert_error(client.post("/users", json=new_user), 403, "forbidden")
+            assert_error(client.get("/users"), 403, "permissions.role_not_allowed")
+            assert_error(client.post("/users", json=new_user), 403, "permissions.role_not_allowed")
     with client_for(live, world, None) as client:
-        assert_error(client.get("/users"), 401, "unauthenticated")
+        assert_error(client.get("/users"), 401, "core.sign_in")
     with client_for(live, world, "operator") as client:
         created = client.post("/users", json=new_user)
         assert created.status_code == 201, created.text
         assert created.json()["organisation_id"] == world.org_b
-        assert_error(client.post("/users", json=new_user), 409, "conflict")
-        assert_error(client.post("/users", json={**new_user, "username": "x y"}), 422, "invalid")
+        assert_error(client.post("/users", json=new_user), 409, "accounts.username_taken")
+        spaced = client.post("/users", json={**new_user, "username": "x y"})
+        assert_error(spaced, 422, "accounts.bad_username")
         assert_error(
-            client.post("/users", json={**new_user, "username": "z", "password": "short"}),
+            client.post("/users", json={**new_user, "username": "zed", "password": "short"}),
             422,
-            "invalid",
+            "accounts.password_too_short",
         )
         listing = client.get("/users")
     assert listing.status_code == 200
@@ -117,10 +119,10 @@ def test_session_cookie_identifies_until_it_expires(
         assert_error(
             client.post("/tokens", json={"name": "x"}, headers={"Origin": "https://evil.example"}),
             403,
-            "forbidden",
+            "accounts.cross_site",
         )
         row = db.scalar(select(WebSession).where(WebSession.user_id == user.id))
         assert row is not None
         row.expires_at = clock.now() - dt.timedelta(minutes=1)
         db.commit()
-        assert_error(client.get("/me"), 401, "unauthenticated")
+        assert_error(client.get("/me"), 401, "core.sign_in")

@@ -42,7 +42,7 @@ def bearer(live: LiveServer, token: str) -> httpx.Client:
 def assert_all_ended(live: LiveServer, db: Session, user_id: int, *tokens: str) -> None:
     for token in tokens:
         with bearer(live, token) as client:
-            assert_error(client.get("/me"), 401, "unauthenticated")
+            assert_error(client.get("/me"), 401, "accounts.invalid_token")
     db.expire_all()
     assert db.scalar(select(WebSession.id).where(WebSession.user_id == user_id)) is None
     live_tokens = select(ApiToken.id).where(
@@ -63,13 +63,19 @@ def test_changing_the_password_ends_sessions_and_tokens(
             "/me/password",
             json={"current_password": "nope-nope-nope", "new_password": NEW_PASSWORD},
         )
-        assert_error(wrong, 422, "invalid")
+        assert_error(wrong, 422, "accounts.wrong_current_password")
         assert "当前密码不正确" in wrong.json()["error"]["message"]
         weak = api.post(
             "/me/password",
             json={"current_password": world.passwords["supplier_a"], "new_password": "woaini1314"},
         )
-        assert_error(weak, 422, "invalid")
+        assert_error(weak, 422, "accounts.password_too_common")
+        assert "过于常见" in weak.json()["error"]["message"]
+        weak = api.post(
+            "/me/password",
+            json={"current_password": world.passwords["supplier_a"], "new_password": "woaini1314"},
+            headers={"Accept-Language": "en"},
+        )
         assert "too common" in weak.json()["error"]["message"]
         assert api.get("/me").status_code == 200  # refusals end nothing
         changed = api.post(
@@ -99,7 +105,9 @@ def test_operator_resets_deactivates_and_reactivates(
     expert = world.user_ids["expert"]
     with web_session(live, world, "expert") as web, client_for(live, world, "operator") as op:
         assert_error(
-            op.post(f"/users/{expert}/password", json={"password": "1qaz2wsx3edc"}), 422, "invalid"
+            op.post(f"/users/{expert}/password", json={"password": "1qaz2wsx3edc"}),
+            422,
+            "accounts.password_too_common",
         )
         reset = op.post(f"/users/{expert}/password", json={"password": NEW_PASSWORD})
         assert reset.status_code == 200, reset.text
@@ -114,8 +122,9 @@ def test_operator_resets_deactivates_and_reactivates(
         answer = op.post(f"/users/{expert}/deactivate")
         assert answer.status_code == 200 and answer.json()["is_active"] is False
         assert web.get("/account").status_code == 303
-        assert_error(op.post(f"/users/{world.user_ids['operator']}/deactivate"), 422, "invalid")
-        assert_error(op.post("/users/999999/deactivate"), 404, "not_found")
+        myself = op.post(f"/users/{world.user_ids['operator']}/deactivate")
+        assert_error(myself, 422, "accounts.cannot_deactivate_self")
+        assert_error(op.post("/users/999999/deactivate"), 404, "accounts.no_such_user")
         assert_all_ended(live, db, expert, fresh)
         with browser(live) as client:
             refused = sign_in(client, "expert", NEW_PASSWORD)

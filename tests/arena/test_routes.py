@@ -98,7 +98,7 @@ def test_an_arena_through_the_api(live: LiveServer, world: World) -> None:
         }
         assert "expert" not in "".join(exported), "voters are exported anonymously"
         posted = ops.post(f"/arenas/{arena_id}/votes", json=[{"model_a": "x", "winner": "tie"}])
-        assert posted.status_code == 400 and posted.json()["error"]["code"] == "bad_votes"
+        assert posted.status_code == 400 and posted.json()["error"]["code"] == "arena.bad_votes"
         assert posted.json()["error"]["details"][0]["location"] == "record 1"
         spec = ops.post(
             f"/arenas/{arena_id}/competitors", json={"name": "code", "spec": "python:os:getcwd"}

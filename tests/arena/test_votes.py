@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from mosu import i18n
 from mosu.arena import Battles, VoteFormatError, parse_votes, read_votes, write_votes
 from tests.arena.helpers import arena
 
@@ -65,7 +66,10 @@ def test_bad_lines_are_all_named() -> None:
     assert where[3][0] == "line 6" and where[3][1].startswith("invalid JSON")
     assert where[4] == ("line 7", "expected a JSON object, got list")
     assert where[5][0] == "line 8" and "'model_b' must be a non-empty string" in where[5][1]
-    assert str(info.value).startswith("v.jsonl: 6 bad vote(s): line 2: missing field 'winner'")
+    assert info.value.code == "arena.bad_votes"
+    assert str(info.value).startswith("v.jsonl：6 条投票有误：line 2: missing field 'winner'")
+    english = i18n.render(info.value.text, "en")
+    assert english.startswith("v.jsonl: 6 bad vote(s): line 2: missing field 'winner'")
 
 
 def test_bad_array_names_records_and_broken_json_names_the_line() -> None:

@@ -111,7 +111,7 @@ def test_upload_over_the_limit_is_refused(app: FastAPI, live: LiveServer, world:
     with client_for(live, world, "operator") as client:
         dataset_id = make_dataset(client, "大文件")
         big = upload(client, dataset_id, {"file": ("big.csv", b"id,text\n" + b"1,x\n" * 400_000)})
-        assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+        assert big.status_code == 413 and big.json()["error"]["code"] == "uploads.too_large"
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_errors_are_short_and_exit_2(tmp_path: Path) -> None:
             "--resume",
         ],
     )
-    assert result.exit_code == 2 and "nothing to resume" in result.output
+    assert result.exit_code == 2 and "无可续跑的运行" in result.output
 
 
 def test_an_invalid_parser_regex_is_a_clear_error(tmp_path: Path) -> None:

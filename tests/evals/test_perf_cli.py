@@ -61,9 +61,9 @@ def test_perf_exit_codes(tmp_path: Path) -> None:
     bad = runner.invoke(
         app, ["perf", "baseline:majority", "--prompts", str(prompts), "--steps", "4,1"]
     )
-    assert bad.exit_code == 2 and "steps must rise" in bad.output
+    assert bad.exit_code == 2 and "各步须递增" in bad.output
     neither = runner.invoke(app, ["perf", "baseline:majority"])
-    assert neither.exit_code == 2 and "exactly one of" in neither.output
+    assert neither.exit_code == 2 and "须且只能给出一个" in neither.output
     with serve_in_thread(FakeConfig(api_key="k")) as (url, _):
         args = ["perf", f"openai:{url}#m", "--prompts", str(prompts), "--out", str(tmp_path / "o")]
         refused = runner.invoke(app, args)

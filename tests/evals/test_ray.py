@@ -235,7 +235,7 @@ def test_eval_run_chooses_ray_by_option_or_address(local_ray: Any, tmp_path: Pat
     result = runner.invoke(
         app, ["run", str(task_file), "-m", "x=baseline:majority", "--executor", "dask"]
     )
-    assert result.exit_code == 2 and "unknown executor" in result.output
+    assert result.exit_code == 2 and "未知的执行器" in result.output
 
 
 def test_a_refusing_or_dead_endpoint_stops_across_shards(local_ray: Any, tmp_path: Path) -> None:

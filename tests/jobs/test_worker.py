@@ -240,4 +240,4 @@ def test_bad_input_fails_at_once_without_retries(engine: Engine, session: Sessio
     assert _worker(engine, {"eval.race": eval_race}).run_once()
     job = _job(session, job_id)
     assert job.state == JobState.failed and job.attempts == 1
-    assert job.error == "eval.race payload lacks models, store"
+    assert job.error == "eval.race 任务的参数缺少 models, store"

@@ -125,7 +125,7 @@ def test_oversized_upload_is_413(live: LiveServer, world: World, db: Session) ->
     with client_for(live, world, "operator") as client:
         response = client.post("/import/orgs", files=upload(big))
         assert response.status_code == 413
-        assert response.json()["error"]["code"] == "too_large"
+        assert response.json()["error"]["code"] == "uploads.too_large"
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: counted while read
             boundary = b"--b0undary\r\n"

@@ -169,7 +169,9 @@ def test_files_too_large_or_hostile_are_refused(
     with client_for(live, world, "operator") as client:
         big = csv_bytes([expert_row("bigfile")]) + b"#" * (1024 * 1024 + 10)
         response = client.post("/experts/import", files=upload(big))
-        assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
+        assert (
+            response.status_code == 413 and response.json()["error"]["code"] == "uploads.too_large"
+        )
         # a small xlsx that unpacks past the limit (a zip bomb): refused, nothing written
         cell = itertools.chain(
             [b"<row r='1'><c r='A1' t='inlineStr'><is>"],

@@ -89,7 +89,7 @@ def test_cookie_writes_need_this_sites_origin(live: LiveServer, world: World) ->
                 answer = c.post(path, data=data)
                 assert answer.status_code == 403, (headers, path, answer.status_code)
             api = c.post("/api/v1/tokens", json={"name": "csrf"})
-            assert api.status_code == 403 and api.json()["error"]["code"] == "forbidden"
+            assert api.status_code == 403 and api.json()["error"]["code"] == "accounts.cross_site"
     with httpx.Client(base_url=live.url, cookies=cookies, timeout=30) as c:
         same = c.post(
             "/account/tokens", data={"name": "ok"}, headers={"Referer": live.url + "/account"}
