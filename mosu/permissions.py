@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from mosu.core.errors import NOT_ALLOWED, ROLE_NOT_ALLOWED, SIGN_IN, Error, Forbidden
+from mosu.core.errors import NOT_ALLOWED, ROLE_NOT_ALLOWED, SIGN_IN, Error
 
 
 class Role(enum.StrEnum):
@@ -111,11 +111,11 @@ def may_scrape_metrics(
     return False
 
 
-def ensure(allowed: bool, error: Error | str = NOT_ALLOWED, /, **params: object) -> None:
+def ensure(allowed: bool, error: Error = NOT_ALLOWED, /, **params: object) -> None:
     """Raise ``error`` (a catalogued :class:`Error`, with ``params`` for its fields) unless
     ``allowed``."""
     if not allowed:
-        raise error(**params) if isinstance(error, Error) else Forbidden(error)
+        raise error(**params)
 
 
 def can_see_contact(actor: Actor, organisation_id: int) -> bool:
