@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.board.models import Interest
 from mosu.board.service import opportunities
 from mosu.challenges.models import (
@@ -89,18 +90,23 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
     )
 
 
-def fitting_opportunities(session: Session, actor: Actor, organisation_id: int) -> DeskSection:
-    """The matching engine's scenarios for the organisation (those it has not yet marked)."""
+def fitting_opportunities(
+    session: Session, actor: Actor, organisation_id: int, lang: i18n.Language = "zh"
+) -> DeskSection:
+    """The matching engine's scenarios for the organisation (those it has not yet marked),
+    with their reasons in ``lang``."""
     found = [
         m
-        for m in opportunities(session, actor=actor, organisation_id=organisation_id, k=LIMIT * 2)
+        for m in opportunities(
+            session, actor=actor, organisation_id=organisation_id, k=LIMIT * 2, lang=lang
+        )
         if not m.interested
     ]
     items = [
         DeskItem(
             title=m.title,
             link=f"/scenarios/{m.scenario_id}",
-            detail="、".join(m.reasons[:4]),
+            detail=("；" if lang == "zh" else "; ").join(m.reasons[:4]),
         )
         for m in found[:LIMIT]
     ]
@@ -114,13 +120,15 @@ def fitting_opportunities(session: Session, actor: Actor, organisation_id: int) 
     )
 
 
-def supplier_sections(session: Session, actor: Actor, organisation_id: int) -> list[DeskSection]:
+def supplier_sections(
+    session: Session, actor: Actor, organisation_id: int, lang: i18n.Language = "zh"
+) -> list[DeskSection]:
     submissions, deadlines = my_races(session, organisation_id)
     return [
         my_applications(session, organisation_id),
         submissions,
         deadlines,
-        fitting_opportunities(session, actor, organisation_id),
+        fitting_opportunities(session, actor, organisation_id, lang),
     ]
 
 

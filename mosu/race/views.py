@@ -25,6 +25,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Forbidden, NotFound
+from mosu.core.text import Text
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.screening import contamination_warning
 from mosu.evals.images import ImageData
@@ -68,7 +69,7 @@ def visible_stage(session: Session, actor: Actor, stage_id: int) -> Stage:
     return stage
 
 
-def stage_out(session: Session, stage: Stage) -> StageOut:
+def stage_out(session: Session, stage: Stage, lang: i18n.Language = "zh") -> StageOut:
     version = session.get(DatasetVersion, stage.dataset_version_id)
     board = races.stage_board(stage, "public")
     return StageOut(
@@ -81,10 +82,10 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
         closes_at=clock.local(stage.closes_at),
         cut_rule=stage.cut_rule,
         cut_value=stage.cut_value,
-        rule=races.cut_rule_text(stage),
+        rule=i18n.render(races.cut_rule_text(stage), lang),
         min_coverage=stage.min_coverage,
         scoring_rule=stage.rule,
-        scoring_rule_text=races.scoring_rule_text(stage),
+        scoring_rule_text=i18n.render(races.scoring_rule_text(stage), lang),
         public_fraction=stage.public_fraction,
         daily_limit=stage.daily_limit,
         total_limit=stage.total_limit,
@@ -97,7 +98,14 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
     )
 
 
-def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
+def shown(text: Text | None, lang: i18n.Language) -> str:
+    """A stored decision text (a cut reason, a failure) in ``lang``; none is empty."""
+    return "" if text is None else i18n.render(text, lang)
+
+
+def race_out(
+    session: Session, actor: Actor, challenge: Challenge, lang: i18n.Language = "zh"
+) -> RaceOut:
     entries = [
         EntryOut(
             id=e.id,
@@ -106,7 +114,7 @@ def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
             baseline=e.baseline,
             organisation_id=e.organisation_id,
             cut_at_stage_id=e.cut_at_stage_id,
-            cut_reason=e.cut_reason,
+            cut_reason=shown(e.cut_reason, lang),
             own=e.organisation_id is not None
             and owns_entry(actor, races.entry_organisations(session, e)),
         )
@@ -114,12 +122,14 @@ def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
     ]
     return RaceOut(
         challenge_id=challenge.id,
-        stages=[stage_out(session, s) for s in challenge.stages],
+        stages=[stage_out(session, s, lang) for s in challenge.stages],
         entries=entries,
     )
 
 
-def submission_out(session: Session, actor: Actor, submission: Submission) -> SubmissionOut:
+def submission_out(
+    session: Session, actor: Actor, submission: Submission, lang: i18n.Language = "zh"
+) -> SubmissionOut:
     live = races.live_state(session, submission)
     revealed = can_see_private_score(
         actor, stage_closed=submission.stage.state is StageState.closed
@@ -139,7 +149,7 @@ def submission_out(session: Session, actor: Actor, submission: Submission) -> Su
         samples=submission.samples,
         errors=submission.errors,
         error_reasons=submission.error_reasons,
-        failure=submission.failure,
+        failure=shown(submission.failure, lang),
         note=submission.note,
         endpoint_id=submission.endpoint_id,
         created_at=clock.local(submission.created_at),
@@ -201,7 +211,7 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
 
 
 def my_submissions(
-    session: Session, actor: Actor, stage: Stage, failure_limit: int
+    session: Session, actor: Actor, stage: Stage, failure_limit: int, lang: i18n.Language = "zh"
 ) -> MySubmissions:
     """The actor's own entries' submissions at a stage, with what is left of the limits
     (operators: every entry)."""
@@ -223,7 +233,7 @@ def my_submissions(
             )
         )
         submissions.extend(
-            submission_out(session, actor, s)
+            submission_out(session, actor, s, lang)
             for s in races.submissions_of(session, actor=actor, entry=entry, stage=stage)
         )
     return MySubmissions(quotas=quotas, submissions=submissions)
@@ -268,14 +278,18 @@ def sample_submission(session: Session, actor: Actor, stage: Stage) -> bytes:
 
 
 def full_report(
-    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    data_dir: Path | None = None,
+    lang: i18n.Language = "zh",
 ) -> dict[str, Any]:
     """The full race report as data: operators and the issuing demand organisation only."""
     ensure(
         can_read_race_report(actor, challenge.organisation_id),
         "完整报告只对运营方和发榜方开放 / the full report is for operators and the issuer",
     )
-    return report_data(session, actor, challenge, data_dir)
+    return report_data(session, actor, challenge, data_dir, lang)
 
 
 def race_report(
@@ -340,7 +354,11 @@ def stage_views(
 
 
 def team_views(
-    session: Session, actor: Actor, challenge: Challenge, failure_limit: int
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    failure_limit: int,
+    lang: i18n.Language = "zh",
 ) -> list[dict[str, Any]]:
     """For each of the actor's entries: per stage the limits, its submissions, the form."""
     teams = []
@@ -356,7 +374,7 @@ def team_views(
                     "stage": stage,
                     "status": races.stage_status(stage),
                     "quota": races.quota(session, stage, entry, failure_limit=failure_limit),
-                    "submissions": [submission_out(session, actor, s) for s in subs],
+                    "submissions": [submission_out(session, actor, s, lang) for s in subs],
                 }
             )
         teams.append(
