@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
+from mosu import i18n
 from mosu.core.text import Text
 from mosu.matching.dense import Vectors
 from mosu.matching.engine import Matcher, rrf
@@ -218,3 +220,18 @@ def test_a_related_word_finds_the_technique_behind_an_application() -> None:
     off = Matcher(related_weight=0.0)
     off.upsert_suppliers([*SUPPLIERS, classifier, dispatch])
     assert "tc" not in [r.doc_id for r in off.suppliers_for(scenario, k=5)]
+
+
+def test_reasons_are_framed_in_each_language_around_the_words_matched(matcher: Matcher) -> None:
+    best = matcher.suppliers_for(HOTLINE, k=3)[0]
+    zh = [i18n.render(r, "zh") for r in best.reasons]
+    en = [i18n.render(r, "en") for r in best.reasons]
+    assert "已备案模型：星河客服 13B" in zh and "Filed models: 星河客服 13B" in en
+    words = "、".join(best.matched_terms)
+    assert f"关键词匹配：{words}" in zh
+    assert f"Matching keywords: {', '.join(best.matched_terms)}" in en
+    for reason in en:  # the framing and the punctuation are English; the words stay as they are
+        assert not re.search(r"[\u4e00-\u9fff]", reason.partition(": ")[0]), reason
+        assert not re.search("[：、；]| / ", reason), reason
+    near = matcher.scenarios_for(SUPPLIERS[0])[0]
+    assert "Capability tags it answers: 智能客服" in [i18n.render(r, "en") for r in near.reasons]
