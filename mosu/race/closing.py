@@ -24,7 +24,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.errors import Conflict, Invalid, NotFound
-from mosu.core.text import Bilingual, Text
+from mosu.core.text import Text
 from mosu.i18n import N_
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race import notices
@@ -86,8 +86,8 @@ def _kept(stage: Stage, final: Board) -> set[int]:
 
 def _cut_reason(stage: Stage, row: BoardRow | None, unranked: BoardRow | None) -> Text:
     """Why an entry did not go on: its place and score, or why it had none."""
-    if row is None and unranked is not None:  # the board's reason: stored with the board
-        return Text(N_("未排名：{why}"), {"why": Bilingual(unranked.reason)})
+    if row is None and unranked is not None:
+        return Text(N_("未排名：{why}"), {"why": unranked.reason_text() or ""})
     if row is None:
         return Text(N_("本阶段没有成功完成的提交"))
     if perf_stage(stage.task) is not None:  # measured under load, not scored

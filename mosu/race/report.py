@@ -145,8 +145,8 @@ def report_data(
                 "min_coverage": stage.min_coverage,
                 "opens_at": clock.local(stage.opens_at).isoformat(),
                 "closes_at": clock.local(stage.closes_at).isoformat(),
-                "public": public.to_json() if public else None,
-                "final": final.to_json() if final else None,
+                "public": public.to_json(lang) if public else None,
+                "final": final.to_json(lang) if final else None,
                 "perf": perf,
                 "gallery": stage_gallery(session, actor, stage, data_dir) if data_dir else [],
                 "figure": scores_figure(shown.board.rows, titles[0])

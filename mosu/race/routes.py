@@ -140,11 +140,12 @@ def post_close(
 
 @router.get("/stages/{stage_id}/leaderboard", dependencies=[PUBLIC_CACHE])
 def get_leaderboard(
-    session: SessionDep, actor: PublicActor, stage_id: int, part: str = "public"
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, stage_id: int, part: str = "public"
 ) -> BoardOut:
     """``public``: scored on the public part during the stage; ``final``: the private part,
     revealed when the stage closes."""
-    return views.board_out(session, actor, views.visible_stage(session, actor, stage_id), part)
+    stage = views.visible_stage(session, actor, stage_id)
+    return views.board_out(session, actor, stage, part, lang)
 
 
 @router.get("/challenges/{challenge_id}/race/report")

@@ -35,16 +35,16 @@ Metric = Literal[
     "cost_per_1k",
     "coverage",
 ]
-METRICS: dict[str, tuple[str, str, str]] = {
-    # name: (Chinese, English, unit)
-    "latency_p50": (N_("p50 延迟"), "p50 latency", "s"),
-    "latency_p95": (N_("p95 延迟"), "p95 latency", "s"),
-    "ttft_p50": (N_("p50 首字时间"), "p50 TTFT", "s"),
-    "ttft_p95": (N_("p95 首字时间"), "p95 TTFT", "s"),
-    "tpot_p50": (N_("p50 每 token 时间"), "p50 time per output token", "s"),
-    "tokens_per_answer": (N_("每答 tokens"), "tokens per answer", "tokens"),
-    "cost_per_1k": (N_("每千样本成本"), "cost per 1,000 samples", "¥"),
-    "coverage": (N_("覆盖率"), "coverage", ""),
+METRICS: dict[str, tuple[str, str]] = {
+    # name: (its words, catalogued; unit)
+    "latency_p50": (N_("p50 延迟"), "s"),
+    "latency_p95": (N_("p95 延迟"), "s"),
+    "ttft_p50": (N_("p50 首字时间"), "s"),
+    "ttft_p95": (N_("p95 首字时间"), "s"),
+    "tpot_p50": (N_("p50 每 token 时间"), "s"),
+    "tokens_per_answer": (N_("每答 tokens"), "tokens"),
+    "cost_per_1k": (N_("每千样本成本"), "¥"),
+    "coverage": (N_("覆盖率"), ""),
 }
 SPEED = "latency_p50"
 COST = "cost_per_1k"
@@ -63,29 +63,27 @@ class Constraint(_Rule):
 
     def text(self) -> Text:
         """The bound in words: ``p95 延迟 ≤ 3 s``."""
-        zh, _, unit = METRICS[self.metric]
+        zh, unit = METRICS[self.metric]
         op = "≤" if self.op == "<=" else "≥"
         return Text(
             "{metric} {op} {amount}",
             {"metric": Text(zh), "op": op, "amount": _amount(self.value, unit)},
         )
 
-    def _english(self) -> str:
-        _, en, unit = METRICS[self.metric]
-        return f"{en} {'≤' if self.op == '<=' else '≥'} {_amount(self.value, unit)}"
-
-    def missed(self, figures: Service) -> str | None:
-        """Why ``figures`` miss this bound (``"p95 延迟 4.1 s > 3 s / …"``), None if met."""
-        zh, en, unit = METRICS[self.metric]
+    def missed(self, figures: Service) -> Text | None:
+        """Why ``figures`` miss this bound (``"p95 延迟 4.1 s > 3 s"``), None if met."""
+        zh, unit = METRICS[self.metric]
         value = getattr(figures, self.metric)
         if value is None:
-            return f"{zh}未知 / {en} unknown (必须满足 / must be {self._english()})"
+            return Text(
+                N_("{metric}未知（必须满足 {bound}）"), {"metric": Text(zh), "bound": self.text()}
+            )
         ok = value <= self.value if self.op == "<=" else value >= self.value
         if ok:
             return None
         sign = ">" if self.op == "<=" else "<"
         shown = f"{_amount(value, unit)} {sign} {_amount(self.value, unit)}"
-        return f"{zh} {shown} / {en} {shown}"
+        return Text("{metric} {shown}", {"metric": Text(zh), "shown": shown})
 
 
 class Weights(_Rule):
@@ -163,21 +161,19 @@ def rule_text(rule: ScoringRule | None) -> Text:
     )
 
 
-def unmet(rule: ScoringRule | None, figures: Service) -> str | None:
+def unmet(rule: ScoringRule | None, figures: Service) -> Text | None:
     """Why an entry with these figures cannot be ranked under the rule, or None."""
     if rule is None:
         return None
     if rule.constraints is not None:
         missed = [m for c in rule.constraints if (m := c.missed(figures)) is not None]
-        return "；".join(missed) if missed else None
+        return Text.joined(missed, N_("{a}；{b}")) if missed else None
     w = rule.weights
     assert w is not None
     if w.speed and getattr(figures, SPEED) is None:
-        return "速度未知，无法计算综合分 / speed unknown: no composite score"
+        return Text(N_("速度未知，无法计算综合分"))
     if w.cost and getattr(figures, COST) is None:
-        return (
-            "成本未知（没有价格或 token 计数），无法计算综合分 / cost unknown: no composite score"
-        )
+        return Text(N_("成本未知（没有价格或 token 计数），无法计算综合分"))
     return None
 
 

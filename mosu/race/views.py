@@ -184,7 +184,9 @@ def submission_samples(
     ]
 
 
-def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardOut:
+def board_out(
+    session: Session, actor: Actor, stage: Stage, part: str, lang: i18n.Language = "zh"
+) -> BoardOut:
     if part not in ("public", "final"):
         raise NotFound("榜单只有 public 和 final / part is public or final")
     if part == "final" and stage.state is not StageState.closed:
@@ -202,9 +204,9 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         samples=view.board.samples,
         method=view.board.method,
         full=view.full,
-        rows=[r.to_json() for r in view.rows],
+        rows=[r.to_json(lang) for r in view.rows],
         perf=perf_section(stage, "public" if part == "public" else "private"),
-        unranked=[r.to_json() for r in view.unranked],
+        unranked=[r.to_json(lang) for r in view.unranked],
         min_coverage=view.board.min_coverage,
         rule=view.board.rule,
     )
@@ -337,8 +339,8 @@ def stage_views(
                 "labels": list(version.label_set)
                 if version and stage.mode is SubmissionMode.predictions
                 else [],
-                "public": public.to_json() if public else None,
-                "final": final.to_json() if final else None,
+                "public": public.to_json(lang) if public else None,
+                "final": final.to_json(lang) if final else None,
                 "perf": perf_view(stage),
                 "figure": scores_figure(shown.board.rows, stage.name)
                 if shown and shown.rows

@@ -15,8 +15,10 @@ from mosu.accounts.models import Notification
 from mosu.challenges.models import CutRule, Submission, SubmissionMode, SubmissionState
 from mosu.core.settings import Settings
 from mosu.notifications.service import notice_text
+from mosu.race.board import ShownRow
 from mosu.race.handlers import failure_text
 from mosu.race.rules import parse_rule, rule_text
+from mosu.race.scoring import BoardRow
 from tests.conftest import LiveServer, World, client_for
 from tests.helpers.races import OPERATOR, Race, racing_challenge, stage_spec
 
@@ -172,3 +174,18 @@ def test_a_failure_is_shown_in_the_readers_language(
         timeout=30,
     ).text
     assert f"Reason: {en}" in cell
+
+
+def test_a_board_computed_before_texts_shows_one_side_of_its_reasons() -> None:
+    old = "速度未知，无法计算综合分 / speed unknown: no composite score"
+    row = BoardRow.from_json(
+        {
+            "entry_id": 1, "entry": "乙队", "submission_id": 1, "submitted_at": "", "rank": 0,
+            "score": 0.0, "low": 0.0, "high": 0.0, "metrics": {}, "errors": 0,
+            "error_reasons": {}, "unparsed": 0, "by_category": {}, "confusion": None,
+            "reason": old,
+        }
+    )  # fmt: skip
+    shown = ShownRow(row, own=False, full=False)
+    assert shown.to_json("zh")["reason"] == "速度未知，无法计算综合分"
+    assert shown.to_json("en")["reason"] == "speed unknown: no composite score"
