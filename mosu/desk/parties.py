@@ -19,6 +19,7 @@ from mosu.challenges.models import (
     StageState,
 )
 from mosu.core import clock
+from mosu.core.text import Text
 from mosu.desk.operator import counted
 from mosu.desk.schemas import LIMIT, DeskItem, DeskSection
 from mosu.i18n import N_
@@ -68,7 +69,7 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
             DeskItem(
                 title=f"{title} · {stage.name}",
                 link=f"/challenges/{stage.challenge_id}/race#stage-{stage.id}",
-                detail=f"还可提交 {left} 次 / {left} submissions left",
+                detail=Text(N_("还可提交 {n} 次"), {"n": left}),
                 when=clock.local(stage.closes_at),
                 urgent=left == 0,
             )
@@ -77,7 +78,7 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
         DeskItem(
             title=f"{t} · {s.name}",
             link=f"/challenges/{s.challenge_id}/race",
-            detail="截止提交 / submissions close" if s.opens_at <= now else "开放提交 / opens",
+            detail=Text(N_("截止提交") if s.opens_at <= now else N_("开放提交")),
             when=clock.local(s.closes_at if s.opens_at <= now else s.opens_at),
         )
         for _e, s, t in rows[:LIMIT]
@@ -166,7 +167,7 @@ def demand_sections(session: Session, organisation_id: int) -> list[DeskSection]
                     title=t,
                     link=f"/scenarios/{sid}",
                     badge=status,
-                    detail=f"{k} 个意向 / {k} interested",
+                    detail=Text(N_("{k} 个意向"), {"k": k}),
                 )
                 for sid, t, status, k in scenarios
             ],
