@@ -38,6 +38,7 @@ from mosu.core.gate import DatabaseGate
 from mosu.core.metrics import instrument_pool
 from mosu.core.settings import Settings
 from mosu.corpus.routes import router as corpus_router
+from mosu.deps import api_language
 from mosu.notifications.routes import router as notifications_router
 from mosu.ops.middleware import RequestObserver
 from mosu.ops.routes import router as ops_router
@@ -65,21 +66,6 @@ API_PREFIX = "/api/v1"
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
-
-
-def api_language(request: Request) -> i18n.Language:
-    """The language of an API answer's messages: the ``lang`` cookie, else the first language
-    of ``Accept-Language`` mosu has, else the configured default."""
-    cookie = request.cookies.get(i18n.LANG_COOKIE)
-    if cookie in i18n.LANGUAGES:
-        return i18n.normalise(cookie)
-    for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        for lang in i18n.LANGUAGES:
-            if tag == lang or tag.startswith(f"{lang}-"):
-                return lang
-    settings: Settings = request.app.state.settings
-    return settings.default_language
 
 
 def _error(status: int, code: str, message: str, details: object = None) -> JSONResponse:

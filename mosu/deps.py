@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 
+from mosu import i18n
 from mosu.core.gate import SAFE_METHODS, DatabaseGate
 from mosu.core.settings import Settings
 
@@ -57,8 +58,33 @@ def _closes_in_place(request: Request) -> bool:
     return request.method in SAFE_METHODS and engine.dialect.name == "sqlite"
 
 
+def accepted_language(header: str) -> i18n.Language | None:
+    """The first language of an ``Accept-Language`` header that mosu has, if any."""
+    for part in header.split(","):
+        tag = part.split(";")[0].strip().lower()
+        for lang in i18n.LANGUAGES:
+            if tag == lang or tag.startswith(f"{lang}-"):
+                return lang
+    return None
+
+
+def api_language(request: Request) -> i18n.Language:
+    """The language of an API answer's texts: the ``lang`` cookie, else the first language
+    of ``Accept-Language`` mosu has, else the configured default."""
+    cookie = request.cookies.get(i18n.LANG_COOKIE)
+    if cookie in i18n.LANGUAGES:
+        return i18n.normalise(cookie)
+    accepted = accepted_language(request.headers.get("accept-language", ""))
+    if accepted is not None:
+        return accepted
+    settings: Settings = request.app.state.settings
+    return settings.default_language
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+LanguageDep = Annotated[i18n.Language, Depends(api_language)]
+"""The language an API answer's decision texts (cut reasons, failures, rules) are shown in."""
 
 
 def carries_credentials(headers: Headers) -> bool:

@@ -16,7 +16,8 @@ What is safe, and why:
   every anonymous visitor would be shown anyway.
 * Only answers of marked routes, with status 200, that set no cookie are stored.
 * The key is the method, host, scheme, path and query, the visitor's language (the ``lang``
-  cookie, as pages choose it), the HTMX headers that make a page answer with a fragment, and
+  cookie, as pages choose it, and the first of ``Accept-Language`` mosu has, as the API
+  does), the HTMX headers that make a page answer with a fragment, and
   whether the client accepts gzip: compression (:mod:`mosu.web.compression`) runs inside the
   cache, so a page is compressed once per entry, not once per request.
 * One render per key at a time ("single flight"): concurrent anonymous requests for a key
@@ -46,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
 from mosu.core.metrics import metrics, route_template
-from mosu.deps import carries_credentials
+from mosu.deps import accepted_language, carries_credentials
 
 MARK = "mosu.public_cache"
 """The scope key a marked route sets (through ``PUBLIC_CACHE``) for the middleware."""
@@ -201,6 +202,8 @@ class PublicCache:
             scope.get("raw_path") or scope["path"].encode(),
             scope["query_string"],
             i18n.normalise(lang, self.default_language).encode(),
+            # the API answers in Accept-Language's language when there is no cookie
+            (accepted_language(headers.get("accept-language", "")) or "").encode(),
             headers.get("hx-request", "").encode(),
             headers.get("hx-history-restore-request", "").encode(),
             # gzipped or not (mosu.web.compression runs inside: the body kept is the one sent)

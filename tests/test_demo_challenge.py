@@ -165,8 +165,9 @@ def finished_challenge_went_through_every_step(
         assert cut_supplier.state is EntryState.cut
         first, second = challenge.stages
         assert cut_supplier.cut_at_stage_id == first.id
-        assert "初赛" in cut_supplier.cut_reason and "前 3 名" in cut_supplier.cut_reason
-        assert (cut_supplier.name, cut_supplier.cut_reason) in demo.cut
+        reason = str(cut_supplier.cut_reason)
+        assert "初赛" in reason and "前 3 名" in reason
+        assert (cut_supplier.name, reason) in demo.cut
         winners = [e for e in entries.values() if e.state is EntryState.winner]
         assert [w.name for w in winners] == [demo.winner] and winners[0].baseline is None
 

@@ -17,7 +17,7 @@ from mosu.board.schemas import (
     Recommendations,
     ScenarioMatch,
 )
-from mosu.deps import SessionDep
+from mosu.deps import LanguageDep, SessionDep
 from mosu.registry.models import Layer
 
 router = APIRouter(tags=["board"])
@@ -62,6 +62,7 @@ def delete_case_study(session: SessionDep, actor: SignedInActor, case_study_id: 
 @router.get("/scenarios/{scenario_id}/recommendations")
 def get_recommendations(
     session: SessionDep,
+    lang: LanguageDep,
     actor: PublicActor,
     scenario_id: int,
     k: K = 10,
@@ -78,15 +79,18 @@ def get_recommendations(
         filed_only=filed_only,
         layers=[x.value for x in layer or ()],
         region=region,
+        lang=lang,
     )
 
 
 @router.get("/orgs/{organisation_id}/scenario-matches")
 def get_scenario_matches(
-    session: SessionDep, actor: PublicActor, organisation_id: int, k: K = 20
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, organisation_id: int, k: K = 20
 ) -> list[ScenarioMatch]:
     """Open scenarios an organisation could take on, best first, with reasons."""
-    return service.opportunities(session, actor=actor, organisation_id=organisation_id, k=k)
+    return service.opportunities(
+        session, actor=actor, organisation_id=organisation_id, k=k, lang=lang
+    )
 
 
 @router.get("/orgs/{organisation_id}/interests")

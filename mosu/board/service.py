@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from mosu import i18n
 from mosu.board.errors import (
     ADD_OWN_CASE_STUDIES,
     DELETE_OWN_CASE_STUDIES,
@@ -237,8 +238,10 @@ def recommendations(
     filed_only: bool = False,
     layers: Iterable[str] = (),
     region: str = "",
+    lang: i18n.Language = "zh",
 ) -> Recommendations:
-    """Suppliers and models for a scenario with reasons, beside those who marked interest."""
+    """Suppliers and models for a scenario with reasons (in ``lang``), beside those who
+    marked interest."""
     scenario = get_scenario(session, scenario_id, actor=actor)
     live = live_index(session)
     layers = list(layers)
@@ -274,7 +277,7 @@ def recommendations(
                 organisation_name=names.get(int(r.doc_id), ""),
                 score=round(r.score, 4),
                 strength=r.strength,
-                reasons=r.reasons,
+                reasons=[i18n.render(x, lang) for x in r.reasons],
                 matched_terms=r.matched_terms,
                 matched_tags=r.matched_tags,
                 filed_models=r.filed_models,
@@ -302,9 +305,15 @@ def recommendations(
 
 
 def opportunities(
-    session: Session, *, actor: Actor, organisation_id: int, k: int = 20
+    session: Session,
+    *,
+    actor: Actor,
+    organisation_id: int,
+    k: int = 20,
+    lang: i18n.Language = "zh",
 ) -> list[ScenarioMatch]:
-    """Scenarios on the board an organisation could win, best first, with reasons."""
+    """Scenarios on the board an organisation could win, best first, with reasons (in
+    ``lang``)."""
     get_organisation(session, organisation_id)
     found = live_index(session).scenarios_for(session, organisation_id, k=k)
     ids = [int(r.doc_id) for r in found]
@@ -338,7 +347,7 @@ def opportunities(
                 region=s.region,
                 score=round(r.score, 4),
                 strength=r.strength,
-                reasons=r.reasons,
+                reasons=[i18n.render(x, lang) for x in r.reasons],
                 matched_terms=r.matched_terms,
                 matched_tags=r.matched_tags,
                 interested=s.id in interested,

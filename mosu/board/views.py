@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.board import service
 from mosu.board.schemas import CaseStudyOut, InterestOut, Recommendations, ScenarioMatch
 from mosu.core.errors import MosuError
@@ -72,6 +73,7 @@ def scenario_matches(
     filed_only: bool,
     layers: Iterable[str],
     region: str,
+    lang: i18n.Language = "zh",
 ) -> ScenarioMatches:
     recs = service.recommendations(
         session,
@@ -80,6 +82,7 @@ def scenario_matches(
         filed_only=filed_only,
         layers=layers,
         region=region,
+        lang=lang,
     )
     own = supplier_organisation(actor)
     return ScenarioMatches(
@@ -102,11 +105,13 @@ class Opportunities:
     may_mark: bool
 
 
-def opportunities(session: Session, *, actor: Actor, organisation_id: int | None) -> Opportunities:
+def opportunities(
+    session: Session, *, actor: Actor, organisation_id: int | None, lang: i18n.Language = "zh"
+) -> Opportunities:
     org_id = organisation_id or actor.organisation_id
     org = get_organisation(session, org_id) if org_id is not None else None
     matches = (
-        service.opportunities(session, actor=actor, organisation_id=org.id, k=30)
+        service.opportunities(session, actor=actor, organisation_id=org.id, k=30, lang=lang)
         if org is not None
         else []
     )

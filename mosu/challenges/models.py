@@ -31,7 +31,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from mosu.challenges.errors import AUDIT_APPEND_ONLY
 from mosu.core import clock
-from mosu.core.db import Base
+from mosu.core import text as catalogued
+from mosu.core.db import Base, StoredText
 from mosu.core.money import Fen, whole_fen, whole_yuan
 from mosu.corpus.models import DatasetVersion
 from mosu.registry.models import Organisation
@@ -317,7 +318,8 @@ class Entry(Base):
     cut_at_stage_id: Mapped[int | None] = mapped_column(
         ForeignKey("stages.id", ondelete="SET NULL")
     )
-    cut_reason: Mapped[str] = mapped_column(Text, default="")
+    cut_reason: Mapped[catalogued.Text | None] = mapped_column(StoredText)
+    """Why the entry was cut (at ``cut_at_stage_id``), kept as a catalogued text."""
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
     challenge: Mapped[Challenge] = relationship()
@@ -363,7 +365,8 @@ class Submission(Base):
     samples: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     error_reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
-    failure: Mapped[str] = mapped_column(Text, default="")
+    failure: Mapped[catalogued.Text | None] = mapped_column(StoredText)
+    """Why a failed submission failed, kept as a catalogued text."""
     # {"price": {"input", "output"} yuan per million tokens | None, "figures": Service}
     service: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -28,7 +28,7 @@ from mosu.challenges.schemas import (
     TransitionIn,
 )
 from mosu.core.pagination import MAX_PER_PAGE, Page
-from mosu.deps import SessionDep, SettingsDep
+from mosu.deps import LanguageDep, SessionDep, SettingsDep
 from mosu.permissions import Actor, Role, roles
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry.lookups import filed_model_ids
@@ -163,7 +163,11 @@ def patch_challenge(
 
 @router.post("/challenges/{challenge_id}/transitions")
 def post_transition(
-    session: SessionDep, actor: SignedInActor, challenge_id: int, body: TransitionIn
+    session: SessionDep,
+    lang: LanguageDep,
+    actor: SignedInActor,
+    challenge_id: int,
+    body: TransitionIn,
 ) -> EventOut:
     """Move the challenge: ``publish``, ``close_applications``, ``start_race``, ``decide``,
     ``start_delivery``, ``accept`` or ``close`` (a reason required). 403 for a party that
@@ -174,16 +178,20 @@ def post_transition(
     session.commit()
     challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
     return next(
-        e for e in audit.events_out(session, actor=actor, challenge=challenge) if e.id == event.id
+        e
+        for e in audit.events_out(session, actor=actor, challenge=challenge, lang=lang)
+        if e.id == event.id
     )
 
 
 @router.get("/challenges/{challenge_id}/events")
-def list_events(session: SessionDep, actor: PublicActor, challenge_id: int) -> list[EventOut]:
+def list_events(
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, challenge_id: int
+) -> list[EventOut]:
     """The append-only audit log (times in Asia/Shanghai); decision reasons are shown to
     operators and the applying team only."""
     challenge = catalogue.get_challenge(session, challenge_id, actor=actor)
-    return audit.events_out(session, actor=actor, challenge=challenge)
+    return audit.events_out(session, actor=actor, challenge=challenge, lang=lang)
 
 
 # ---------------------------------------------------------------- applications

@@ -126,8 +126,8 @@ class EventOut(BaseModel):
     id: int
     at: dt.datetime
     actor_organisation: str = Field(
-        description="Who acted, as the public sees it: the actor's organisation, "
-        "运营方 / operator, 专家 / expert or 系统 / system."
+        description="Who acted, as the public sees it: the actor's organisation (its name), "
+        "or the role (operator, expert …) or system, in the request's language."
     )
     actor_name: str = Field(description="The acting user's username: operators only, else empty.")
     action: str

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import BindParameter, String, bindparam, cast, func, or_, select
 from sqlalchemy.orm import Session, joinedload, load_only, selectinload
 
+from mosu import i18n
 from mosu.challenges import lifecycle
 from mosu.challenges.applications import (
     get_application,
@@ -441,7 +442,9 @@ class ChallengeView:
     can_edit: bool
 
 
-def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> ChallengeView:
+def challenge_view(
+    session: Session, *, actor: Actor, challenge_id: int, lang: i18n.Language = "zh"
+) -> ChallengeView:
     """The challenge (404 for a draft the actor may not read) with its audit log, the
     applications the actor may read, and its lifecycle buttons (``decide`` is the race's)."""
     challenge = get_challenge(
@@ -454,7 +457,7 @@ def challenge_view(session: Session, *, actor: Actor, challenge_id: int) -> Chal
     every = every_application(session, challenge.id)  # read once for both
     return ChallengeView(
         challenge=seen,
-        events=events_out(session, actor=actor, challenge=challenge, applications=every),
+        events=events_out(session, actor=actor, challenge=challenge, applications=every, lang=lang),
         applications=list_applications(
             session, actor=actor, challenge=challenge, seen=seen, every=every
         ),

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -17,6 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from mosu.core.sqlite_writer import WriterQueuedConnection
+from mosu.core.text import Bilingual, Text
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -44,6 +45,26 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class StoredText(TypeDecorator[Text]):
+    """A catalogued :class:`Text` kept unfinished in a JSON column, so each reader sees it in
+    their own language (:func:`mosu.i18n.render`). A bare string read back (a row written
+    before the column held texts) is a :class:`~mosu.core.text.Bilingual`."""
+
+    impl = JSON(none_as_null=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Text | None, dialect: Any) -> dict[str, Any] | None:
+        return None if value is None else value.to_json()
+
+    def process_result_value(self, value: object, dialect: Any) -> Text | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Bilingual(value)
+        assert isinstance(value, dict)
+        return Text.from_json(value)
 
 
 class Base(DeclarativeBase):

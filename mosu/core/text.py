@@ -9,7 +9,7 @@ reason). :meth:`Text.to_json` and :meth:`Text.from_json` store one in a JSON col
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,10 +40,31 @@ class Text:
         return {"text": self.source, "params": params} if params else {"text": self.source}
 
     @classmethod
+    def joined(cls, parts: Sequence[Param], glue: str) -> Param:
+        """``parts`` one after the other with ``glue`` (a catalogued ``"{a}、{b}"``, so each
+        language has its own punctuation) between each two; one part is itself."""
+        joined = parts[0]
+        for part in parts[1:]:
+            joined = cls(glue, {"a": joined, "b": part})
+        return joined
+
+    @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> Text:
+        if value.get("bilingual"):
+            return Bilingual(str(value["text"]))
         raw = value.get("params") or {}
         params = {
-            str(k): cls.from_json(v) if isinstance(v, Mapping) and "text" in v else v
+            str(k): Text.from_json(v) if isinstance(v, Mapping) and "text" in v else v
             for k, v in raw.items()
         }
-        return cls(str(value["text"]), params)
+        return Text(str(value["text"]), params)
+
+
+@dataclass(frozen=True)
+class Bilingual(Text):
+    """A finished ``"中文 / English"`` string (or words in one language from outside, such as
+    an engine's error) kept where texts are: a decision stored before decisions were kept as
+    texts, or a reason that reaches one as a string. Each reader sees their side of it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.source, "bilingual": True}

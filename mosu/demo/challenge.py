@@ -465,7 +465,7 @@ def build_finished(
             name="start_delivery",
             reason=part["delivery_reason"],
         )
-        cut = [(e.name, e.cut_reason) for e in entries if e.state is EntryState.cut]
+        cut = [(e.name, str(e.cut_reason)) for e in entries if e.state is EntryState.cut]
         session.commit()
         summary = demo_review.combined_rich_table(
             combined_table(session, actor=operator, challenge_id=challenge_id),

@@ -22,6 +22,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.money import fmt_yuan
+from mosu.core.text import Text
 from mosu.desk.schemas import LIMIT, DeskItem, DeskSection
 from mosu.i18n import N_
 from mosu.jobs.models import Job, JobState
@@ -52,7 +53,7 @@ def applications_to_decide(session: Session) -> DeskSection:
         DeskItem(
             title=title,
             link=f"/applications/{app_id}",
-            detail=f"申请 #{app_id} / application #{app_id}",
+            detail=Text(N_("申请 #{id}"), {"id": app_id}),
             when=clock.local(at),
         )
         for app_id, at, _cid, title in rows
@@ -80,9 +81,9 @@ def voucher_reviews(session: Session) -> DeskSection:
             title=name,
             link=f"/supply/applications/{vid}",
             detail=(
-                f"申请 {fmt_yuan(fen)} / requests {fmt_yuan(fen)}"
+                Text(N_("申请 {amount}"), {"amount": fmt_yuan(fen)})
                 if status is ApplicationStatus.submitted
-                else "已申请兑付 / payment claimed"
+                else Text(N_("已申请兑付"))
             ),
             when=clock.local(at),
         )
@@ -115,7 +116,7 @@ def panels_incomplete(session: Session) -> DeskSection:
         DeskItem(
             title=title,
             link=f"/challenges/{cid}/panel",
-            detail=f"已确认专家 {sure}/{size} / {sure} of {size} experts confirmed",
+            detail=Text(N_("已确认专家 {sure}/{size}"), {"sure": sure, "size": size}),
             when=clock.local(deadline) if deadline else None,
             urgent=deadline is not None and deadline < now,
         )
@@ -166,7 +167,7 @@ def failures(session: Session) -> DeskSection:
         DeskItem(
             title=title,
             link=f"/challenges/{cid}/race",
-            detail=f"提交 #{sid} 失败 / submission #{sid} failed",
+            detail=Text(N_("提交 #{id} 失败"), {"id": sid}),
             when=clock.local(at) if at else None,
         )
         for sid, cid, title, at in subs
@@ -197,7 +198,7 @@ def interest_waiting(session: Session) -> DeskSection:
         DeskItem(
             title=title,
             link=f"/scenarios/{sid}/matches",
-            detail=f"{k} 家供给方有意承接 / {k} suppliers interested",
+            detail=Text(N_("{k} 家供给方有意承接"), {"k": k}),
             when=clock.local(at),
         )
         for sid, title, k, at in rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.board.models import Interest
 from mosu.board.service import opportunities
 from mosu.challenges.models import (
@@ -18,6 +19,7 @@ from mosu.challenges.models import (
     StageState,
 )
 from mosu.core import clock
+from mosu.core.text import Text
 from mosu.desk.operator import counted
 from mosu.desk.schemas import LIMIT, DeskItem, DeskSection
 from mosu.i18n import N_
@@ -67,7 +69,7 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
             DeskItem(
                 title=f"{title} · {stage.name}",
                 link=f"/challenges/{stage.challenge_id}/race#stage-{stage.id}",
-                detail=f"还可提交 {left} 次 / {left} submissions left",
+                detail=Text(N_("还可提交 {n} 次"), {"n": left}),
                 when=clock.local(stage.closes_at),
                 urgent=left == 0,
             )
@@ -76,7 +78,7 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
         DeskItem(
             title=f"{t} · {s.name}",
             link=f"/challenges/{s.challenge_id}/race",
-            detail="截止提交 / submissions close" if s.opens_at <= now else "开放提交 / opens",
+            detail=Text(N_("截止提交") if s.opens_at <= now else N_("开放提交")),
             when=clock.local(s.closes_at if s.opens_at <= now else s.opens_at),
         )
         for _e, s, t in rows[:LIMIT]
@@ -89,18 +91,23 @@ def my_races(session: Session, organisation_id: int) -> tuple[DeskSection, DeskS
     )
 
 
-def fitting_opportunities(session: Session, actor: Actor, organisation_id: int) -> DeskSection:
-    """The matching engine's scenarios for the organisation (those it has not yet marked)."""
+def fitting_opportunities(
+    session: Session, actor: Actor, organisation_id: int, lang: i18n.Language = "zh"
+) -> DeskSection:
+    """The matching engine's scenarios for the organisation (those it has not yet marked),
+    with their reasons in ``lang``."""
     found = [
         m
-        for m in opportunities(session, actor=actor, organisation_id=organisation_id, k=LIMIT * 2)
+        for m in opportunities(
+            session, actor=actor, organisation_id=organisation_id, k=LIMIT * 2, lang=lang
+        )
         if not m.interested
     ]
     items = [
         DeskItem(
             title=m.title,
             link=f"/scenarios/{m.scenario_id}",
-            detail="、".join(m.reasons[:4]),
+            detail=("；" if lang == "zh" else "; ").join(m.reasons[:4]),
         )
         for m in found[:LIMIT]
     ]
@@ -114,13 +121,15 @@ def fitting_opportunities(session: Session, actor: Actor, organisation_id: int) 
     )
 
 
-def supplier_sections(session: Session, actor: Actor, organisation_id: int) -> list[DeskSection]:
+def supplier_sections(
+    session: Session, actor: Actor, organisation_id: int, lang: i18n.Language = "zh"
+) -> list[DeskSection]:
     submissions, deadlines = my_races(session, organisation_id)
     return [
         my_applications(session, organisation_id),
         submissions,
         deadlines,
-        fitting_opportunities(session, actor, organisation_id),
+        fitting_opportunities(session, actor, organisation_id, lang),
     ]
 
 
@@ -158,7 +167,7 @@ def demand_sections(session: Session, organisation_id: int) -> list[DeskSection]
                     title=t,
                     link=f"/scenarios/{sid}",
                     badge=status,
-                    detail=f"{k} 个意向 / {k} interested",
+                    detail=Text(N_("{k} 个意向"), {"k": k}),
                 )
                 for sid, t, status, k in scenarios
             ],

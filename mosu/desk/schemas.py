@@ -7,6 +7,8 @@ import enum
 
 from pydantic import BaseModel
 
+from mosu.core.text import Text
+
 LIMIT = 8
 """Items listed per section (the count says how many there are in all)."""
 
@@ -14,8 +16,9 @@ LIMIT = 8
 class DeskItem(BaseModel):
     title: str
     link: str
-    detail: str = ""
-    """A catalogued Chinese phrase or a bilingual ``"中文 / English"`` message."""
+    detail: Text | str = ""
+    """A catalogued text, shown in the reader's language, or words shown as they are (an
+    error a job ended with)."""
     when: dt.datetime | None = None
     """A deadline or a moment, in Beijing time."""
     urgent: bool = False

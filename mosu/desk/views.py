@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.desk.operator import operator_sections
 from mosu.desk.parties import demand_sections, supplier_sections
 from mosu.desk.schemas import LIMIT, Desk, DeskItem, DeskSection
@@ -36,16 +37,17 @@ def expert_sections(session: Session, actor: Actor) -> list[DeskSection]:
     ]
 
 
-def desk(session: Session, *, actor: Actor) -> Desk:
+def desk(session: Session, *, actor: Actor, lang: i18n.Language = "zh") -> Desk:
     """The reader's desk: the operator's, the supplier's, the demand side's or the expert's
-    sections, by role (and an expert's review queue for any role that sits on panels)."""
+    sections, by role (and an expert's review queue for any role that sits on panels); the
+    matching engine's reasons in ``lang``."""
     sections: list[DeskSection] = []
     if can_manage_challenge(actor):
         sections += operator_sections(session)
     else:
         org = supplier_organisation(actor)
         if org is not None:
-            sections += supplier_sections(session, actor, org)
+            sections += supplier_sections(session, actor, org, lang)
         elif can_post_scenario(actor) and actor.organisation_id is not None:
             sections += demand_sections(session, actor.organisation_id)
     if has_review_queue(actor):

@@ -20,7 +20,7 @@ from typing import Literal, TypeVar
 from babel.messages.pofile import read_po
 
 from mosu.core.text import N_ as N_
-from mosu.core.text import Text
+from mosu.core.text import Bilingual, Text
 
 Language = Literal["zh", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh", "en")
@@ -121,9 +121,10 @@ def parse_label(cls: type[E], text: str) -> E | None:
 
 def render(text: Text | str, lang: Language) -> str:
     """A catalogued :class:`Text` in ``lang``: nested texts and enum members in its fields are
-    shown in ``lang`` too. A plain string is a bilingual ``"中文 / English"`` message or a name."""
-    if isinstance(text, str):
-        return local_message(text, lang)
+    shown in ``lang`` too. A plain string or a :class:`~mosu.core.text.Bilingual` is a bilingual
+    ``"中文 / English"`` message or a name: the reader sees their side of it."""
+    if isinstance(text, str | Bilingual):
+        return local_message(str(text), lang)
     params = {k: _shown(v, lang) for k, v in text.params.items()}
     try:
         return gettext(lang, text.source, **params)

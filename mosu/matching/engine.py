@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from mosu.core.text import Text
+from mosu.i18n import N_
 from mosu.matching.dense import Embedder
 from mosu.matching.index import Filter, Hit, Index
 from mosu.matching.profiles import (
@@ -50,13 +52,20 @@ PRIOR_DEPTH = 30
 """How many hits past ``k`` the prior may reorder."""
 
 
+def _listed(framing: str, items: Sequence[object]) -> Text:
+    """A reason: ``framing`` (catalogued, with ``{items}``) around the matched words, listed
+    with each language's punctuation."""
+    return Text(framing, {"items": Text.joined(list(items), N_("{a}、{b}"))})
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """One ranked match and why (推荐理由)."""
 
     doc_id: str
     score: float
-    reasons: list[str]
+    reasons: list[Text]
+    """Catalogued framings around the matched words (which are data, shown as they are)."""
     matched_terms: list[str] = field(default_factory=list)
     matched_tags: list[str] = field(default_factory=list)
     related_terms: list[str] = field(default_factory=list)
@@ -378,20 +387,21 @@ class Matcher:
         filed = list(profile.filed_models)
         reasons = []
         if matched:
-            reasons.append("关键词匹配：" + "、".join(matched))
+            reasons.append(_listed(N_("关键词匹配：{items}"), matched))
         if tags:
-            reasons.append("能力标签：" + "、".join(tags))
+            reasons.append(_listed(N_("能力标签：{items}"), tags))
         if related:
-            reasons.append("相关能力：" + "、".join(related))
+            reasons.append(_listed(N_("相关能力：{items}"), related))
         if "filed" in facts and filed:
-            reasons.append("已备案模型：" + "、".join(filed))
+            reasons.append(_listed(N_("已备案模型：{items}"), filed))
         if "region" in facts and serves_region(profile.regions, scenario.region):
-            reasons.append("服务地区覆盖：" + "、".join(profile.regions))
+            reasons.append(_listed(N_("服务地区覆盖：{items}"), profile.regions))
         shown = [x for x in profile.layers if "layer!" in facts or f"layer:{x}" in facts]
         if shown:
-            reasons.append("产业链层级：" + "、".join(LAYER_ZH.get(x, x) for x in shown))
+            layers = [Text(LAYER_ZH[x]) if x in LAYER_ZH else x for x in shown]
+            reasons.append(_listed(N_("产业链层级：{items}"), layers))
         if dense_rank is not None:
-            reasons.append(f"语义相近（向量检索第 {dense_rank} 位）")
+            reasons.append(Text(N_("语义相近（向量检索第 {rank} 位）"), {"rank": dense_rank}))
         return Recommendation(
             doc_id=organisation_id,
             score=score,
@@ -431,17 +441,17 @@ class Matcher:
         )
         reasons = []
         if matched:
-            reasons.append("关键词匹配：" + "、".join(matched))
+            reasons.append(_listed(N_("关键词匹配：{items}"), matched))
         if tags:
-            reasons.append("可对应的能力标签：" + "、".join(tags))
+            reasons.append(_listed(N_("可对应的能力标签：{items}"), tags))
         if related:
-            reasons.append("相关能力：" + "、".join(related))
+            reasons.append(_listed(N_("相关能力：{items}"), related))
         if scenario.domain:
-            reasons.append(f"场景领域：{scenario.domain}")
+            reasons.append(Text(N_("场景领域：{domain}"), {"domain": scenario.domain}))
         if region and scenario.region:
-            reasons.append(f"场景地区：{scenario.region}")
+            reasons.append(Text(N_("场景地区：{region}"), {"region": scenario.region}))
         if dense_rank is not None:
-            reasons.append(f"语义相近（向量检索第 {dense_rank} 位）")
+            reasons.append(Text(N_("语义相近（向量检索第 {rank} 位）"), {"rank": dense_rank}))
         return Recommendation(
             doc_id=scenario_id,
             score=score,

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from mosu.i18n import N_
+
 LAYER_ZH = {
-    "compute": "算力",
-    "corpus": "语料",
-    "model": "模型",
-    "application": "应用",
-    "service": "服务",
+    "compute": N_("算力"),
+    "corpus": N_("语料"),
+    "model": N_("模型"),
+    "application": N_("应用"),
+    "service": N_("服务"),
 }
 NATIONWIDE = "全国"
 AI_LAYERS = frozenset({"compute", "corpus", "model", "application"})

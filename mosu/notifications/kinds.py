@@ -3,7 +3,8 @@ Chinese and English, as templates over the notice's stored parameters.
 
 A notice stores its kind and parameters, never rendered text: it is rendered in the reader's
 language when shown or e-mailed. Parameters whose names end in ``_at`` hold ISO times and
-are shown in Beijing time; those ending in ``_fen`` hold money in fen and are shown in yuan.
+are shown in Beijing time; those ending in ``_fen`` hold money in fen and are shown in yuan;
+a catalogued :class:`~mosu.core.text.Text` (stored with ``to_json``) is shown in the language.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import string
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mosu import i18n
 from mosu.core import clock
 from mosu.core.money import fmt_yuan
+from mosu.core.text import Text
 
 Language = Literal["zh", "en"]
 Topic = Literal["applications", "race", "vouchers", "review", "deadlines", "matching"]
@@ -176,6 +179,8 @@ def _shown(name: str, value: Any, language: Language) -> str:
         )
     if name.endswith("_fen") and isinstance(value, int):
         return f"{fmt_yuan(value)} 元" if language == "zh" else f"¥{fmt_yuan(value)}"
+    if isinstance(value, dict) and "text" in value:  # a catalogued text (a cut reason)
+        return i18n.render(Text.from_json(value), language)
     return str(value)
 
 

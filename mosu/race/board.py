@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.challenges.models import Challenge, EntryState, Stage, Submission, SubmissionState
 from mosu.core import clock
 from mosu.evals.models.base import Price
@@ -140,9 +141,12 @@ class ShownRow:
     own: bool
     full: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, lang: i18n.Language = "zh") -> dict[str, Any]:
+        """The row as shown, its reason (why it is not ranked) in ``lang``."""
         data = self.row.to_json()
         shown = data if self.full else {k: data[k] for k in PUBLIC_ROW_KEYS}
+        reason = self.row.reason_text()
+        shown["reason"] = "" if reason is None else i18n.render(reason, lang)
         shown["own"] = self.own
         return shown
 
@@ -156,10 +160,10 @@ class BoardView:
     full: bool
     unranked: list[ShownRow] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, lang: i18n.Language = "zh") -> dict[str, Any]:
         out = {k: v for k, v in self.board.to_json().items() if k != "comparisons" or self.full}
-        out["rows"] = [r.to_json() for r in self.rows]
-        out["unranked"] = [r.to_json() for r in self.unranked]
+        out["rows"] = [r.to_json(lang) for r in self.rows]
+        out["unranked"] = [r.to_json(lang) for r in self.unranked]
         out["full"] = self.full
         return out
 

@@ -24,6 +24,7 @@ from mosu.challenges.models import (
 )
 from mosu.core import clock
 from mosu.core.text import Text
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_run_race, ensure
 from mosu.race import notices
 from mosu.race.baselines import schedule_baselines
@@ -92,21 +93,21 @@ def _kept(stage: Stage, final: Board) -> set[int]:
     return not_worse_than_best(final)
 
 
-def _cut_reason(stage: Stage, row: BoardRow | None, unranked: BoardRow | None) -> str:
+def _cut_reason(stage: Stage, row: BoardRow | None, unranked: BoardRow | None) -> Text:
     """Why an entry did not go on: its place and score, or why it had none."""
     if row is None and unranked is not None:
-        return f"未排名 / not ranked: {unranked.reason}"
+        return Text(N_("未排名：{why}"), {"why": unranked.reason_text() or ""})
     if row is None:
-        return "本阶段没有成功完成的提交 / no finished submission in this stage"
+        return Text(N_("本阶段没有成功完成的提交"))
     if perf_stage(stage.task) is not None:  # measured under load, not scored
-        return (
-            f"第 {row.position} 名，SLO 内最大并发 {row.score:.0f} / "
-            f"position {row.position}, max concurrency within the SLO {row.score:.0f}"
+        return Text(
+            N_("第 {position} 名，SLO 内最大并发 {concurrency}"),
+            {"position": row.position, "concurrency": f"{row.score:.0f}"},
         )
     score, low, high = (f"{v * 100:.2f}" for v in (row.score, row.low, row.high))
-    return (
-        f"第 {row.position} 名，得分 {score}（95% 区间 {low}–{high}）/ "
-        f"position {row.position}, score {score} (95% interval {low}–{high})"
+    return Text(
+        N_("第 {position} 名，得分 {score}（95% 区间 {low}–{high}）"),
+        {"position": row.position, "score": score, "low": low, "high": high},
     )
 
 
@@ -164,7 +165,10 @@ def close_stage(
         why = _cut_reason(stage, rows.get(entry.id), unranked.get(entry.id))
         entry.state = EntryState.cut
         entry.cut_at_stage_id = stage.id
-        entry.cut_reason = f"{stage.name}：{why}；规则：{cut_rule_text(stage)}"
+        entry.cut_reason = Text(
+            N_("{stage}：{why}；规则：{rule}"),
+            {"stage": stage.name, "why": why, "rule": cut_rule_text(stage)},
+        )
         cut.append(entry)
     lifecycle.record(
         session,

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.challenges.models import Submission, SubmissionState
+from mosu.core.text import Text
 
 RECENT = 5
 """How many of an endpoint's latest finished submissions the error rate counts."""
@@ -20,7 +21,7 @@ class EndpointHealth:
     over the samples of the latest :data:`RECENT` ones (None before any)."""
 
     last_state: str
-    last_failure: str
+    last_failure: Text | None
     error_rate: float | None
     submissions: int
 
@@ -43,13 +44,13 @@ def endpoint_health(session: Session, endpoint_ids: list[int]) -> dict[int, Endp
         )
         .order_by(Submission.endpoint_id, Submission.id.desc())
     ).all()
-    recent: dict[int, list[tuple[SubmissionState, str, int, int]]] = {}
+    recent: dict[int, list[tuple[SubmissionState, Text | None, int, int]]] = {}
     for endpoint_id, state, failure, errors, samples in rows:
         if endpoint_id is None:
             continue
         kept = recent.setdefault(endpoint_id, [])
         if len(kept) < RECENT:
-            kept.append((state, failure or "", errors or 0, samples or 0))
+            kept.append((state, failure, errors or 0, samples or 0))
     health = {}
     for endpoint_id, kept in recent.items():
         samples = sum(k[3] for k in kept)

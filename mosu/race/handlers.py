@@ -35,6 +35,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.errors import MosuError
 from mosu.core.money import FEN_PER_YUAN
+from mosu.core.text import Bilingual, Text
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Price
 from mosu.evals.perf import PerfResult
@@ -42,6 +43,7 @@ from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import RaceResult, error_reason
 from mosu.evals.run import Progress, arun
 from mosu.evals.service import service
+from mosu.i18n import N_
 from mosu.jobs import queue
 from mosu.jobs.run_store import DatabaseRunStore
 from mosu.jobs.worker import JobContext, handler
@@ -130,33 +132,30 @@ def endpoint_price(session: Session, submission: Submission) -> Price | None:
 
 _STOPS = (
     (
-        re.compile(r"stopped: HTTP (\d+) from the endpoint"),
-        "接入点返回 HTTP {0}，评测已停止 / the endpoint answered HTTP {0}; the run was stopped",
+        re.compile(r"stopped: HTTP (?P<status>\d+) from the endpoint"),
+        N_("接入点返回 HTTP {status}，评测已停止"),
     ),
     (
-        re.compile(r"stopped: endpoint unreachable \((\d+) attempts in a row\)"),
-        "接入点不可达（连续 {0} 次无应答），评测已停止 / endpoint unreachable "
-        "({0} attempts in a row); the run was stopped",
+        re.compile(r"stopped: endpoint unreachable \((?P<attempts>\d+) attempts in a row\)"),
+        N_("接入点不可达（连续 {attempts} 次无应答），评测已停止"),
     ),
-    (
-        re.compile(r"stopped: endpoint address not allowed"),
-        "接入点地址不被允许，评测已停止 / endpoint address not allowed; the run was stopped",
-    ),
-    (re.compile(r"every sample failed"), "所有样本都失败了 / every sample failed"),
+    (re.compile(r"stopped: endpoint address not allowed"), N_("接入点地址不被允许，评测已停止")),
+    (re.compile(r"every sample failed"), N_("所有样本都失败了")),
 )
 
 
-def failure_text(reason: str, counts: dict[str, int]) -> str:
-    """Why a submission failed, as its team reads it (Chinese / English), with its errors
-    by reason; the engine's reasons carry no network detail (addresses, ports, socket
-    errors), so neither does this."""
-    text = reason
+def failure_text(reason: str, counts: dict[str, int]) -> Text:
+    """Why a submission failed, as its team reads it (in the reader's language), with its
+    errors by reason; the engine's reasons carry no network detail (addresses, ports, socket
+    errors), so neither does this. A reason the platform does not know is kept as it is."""
+    why: Text = Bilingual(reason)
     for pattern, template in _STOPS:
         found = pattern.fullmatch(reason)
         if found is not None:
-            text = template.format(*found.groups())
+            why = Text(template, {k: int(v) for k, v in found.groupdict().items()})
             break
-    return text + ": " + ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
+    errors = ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
+    return Text(N_("{why}：{errors}"), {"why": why, "errors": errors})
 
 
 def _record_compute(session: Session, submission: Submission, seconds: float) -> None:
@@ -201,12 +200,12 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
     started = time.monotonic()
     if perf is not None:  # a perf stage measures the endpoint under load instead
         if not spec.startswith("openai:"):
-            why = "性能压测只测模型端点 / perf measures endpoints only"
+            why = Text(N_("性能压测只测模型端点"))
             return _refused(engine, submission_id, why, ctx.data_dir)
         try:
             measured = await perf_measure(ctx, submission_id, data, spec, perf)
         except ModelSpecError as exc:
-            return _refused(engine, submission_id, exc.message, ctx.data_dir)
+            return _refused(engine, submission_id, Bilingual(exc.message), ctx.data_dir)
         return _finish(engine, ctx, submission_id, started, measured=measured)
 
     def progress(counter: Progress) -> None:
@@ -232,7 +231,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             network=ctx.address_policy,
         )
     except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)
-        return _refused(engine, submission_id, exc.message, ctx.data_dir)
+        return _refused(engine, submission_id, Bilingual(exc.message), ctx.data_dir)
     return _finish(engine, ctx, submission_id, started, raced=(data, price, result))
 
 
@@ -306,18 +305,18 @@ def _finish(
         }
 
 
-def _refused(engine: Engine, submission_id: int, why: str, data_dir: Path) -> dict[str, Any]:
+def _refused(engine: Engine, submission_id: int, why: Text, data_dir: Path) -> dict[str, Any]:
     """A submission whose model cannot be called at all: failed, with the reason, no score."""
     with Session(engine) as session:
         submission = session.get(Submission, submission_id)
         assert submission is not None
         submission.state = SubmissionState.failed
-        submission.failure = f"接入点无法调用 / the endpoint cannot be called: {why}"
+        submission.failure = Text(N_("接入点无法调用：{why}"), {"why": why})
         submission.finished_at = clock.now()
         session.commit()
         refresh_public_board(session, submission.stage_id, data_dir)
         session.commit()
-        return {"state": submission.state.value, "failure": submission.failure}
+        return {"state": submission.state.value, "failure": str(submission.failure)}
 
 
 queue.on_change(SUBMISSION_JOB, follow_job)

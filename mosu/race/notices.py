@@ -22,8 +22,8 @@ def _tell_teams(
         if entry.organisation_id is None or entry.baseline is not None:
             continue
         own = {**params, "entry": entry.name}
-        if kind == "entry_cut":
-            own["reason"] = entry.cut_reason
+        if kind == "entry_cut" and entry.cut_reason is not None:
+            own["reason"] = entry.cut_reason.to_json()  # rendered in each reader's language
         notify(session, organisation_id=entry.organisation_id, kind=kind, params=own, link=link)
 
 

@@ -140,13 +140,13 @@ def report_data(
                 "position": stage.position,
                 "name": stage.name,
                 "status": races.stage_status(stage),
-                "rule": races.cut_rule_text(stage),
-                "scoring": races.scoring_rule_text(stage),
+                "rule": i18n.render(races.cut_rule_text(stage), lang),
+                "scoring": i18n.render(races.scoring_rule_text(stage), lang),
                 "min_coverage": stage.min_coverage,
                 "opens_at": clock.local(stage.opens_at).isoformat(),
                 "closes_at": clock.local(stage.closes_at).isoformat(),
-                "public": public.to_json() if public else None,
-                "final": final.to_json() if final else None,
+                "public": public.to_json(lang) if public else None,
+                "final": final.to_json(lang) if final else None,
                 "perf": perf,
                 "gallery": stage_gallery(session, actor, stage, data_dir) if data_dir else [],
                 "figure": scores_figure(shown.board.rows, titles[0])
@@ -166,7 +166,7 @@ def report_data(
             "reason": e.reason,
             "details": e.details,
         }
-        for e in events_out(session, actor=actor, challenge=challenge)
+        for e in events_out(session, actor=actor, challenge=challenge, lang=lang)
     ]
     entries = [
         {
@@ -175,7 +175,7 @@ def report_data(
             "state": e.state.value,
             "shown_state": shown_state(e, challenge.state),  # a catalogued phrase
             "baseline": e.baseline,
-            "cut_reason": e.cut_reason,
+            "cut_reason": i18n.render(e.cut_reason, lang) if e.cut_reason else "",
         }
         for e in races.entries_of(session, challenge.id)
     ]

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from mosu import race as races
 from mosu.accounts.deps import OperatorActor, PublicActor, SignedInActor
 from mosu.challenges.errors import BODY_NOT_JSON
-from mosu.deps import SessionDep, SettingsDep
+from mosu.deps import LanguageDep, SessionDep, SettingsDep
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.race import views
 from mosu.race.errors import (
@@ -49,14 +49,18 @@ router = APIRouter(tags=["races"])
 
 
 @router.get("/challenges/{challenge_id}/race", dependencies=[PUBLIC_CACHE])
-def get_race(session: SessionDep, actor: PublicActor, challenge_id: int) -> RaceOut:
+def get_race(
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, challenge_id: int
+) -> RaceOut:
     """Stages (windows in Asia/Shanghai, published cut rules, limits) and entries."""
-    return views.race_out(session, actor, views.visible_challenge(session, actor, challenge_id))
+    return views.race_out(
+        session, actor, views.visible_challenge(session, actor, challenge_id), lang
+    )
 
 
 @router.post("/challenges/{challenge_id}/race/stages", status_code=201)
 def post_stage(
-    session: SessionDep, actor: OperatorActor, challenge_id: int, body: StageIn
+    session: SessionDep, lang: LanguageDep, actor: OperatorActor, challenge_id: int, body: StageIn
 ) -> StageOut:
     stage = races.add_stage(
         session,
@@ -65,7 +69,7 @@ def post_stage(
         spec=races.StageSpec(**body.model_dump()),
     )
     session.commit()
-    return views.stage_out(session, stage)
+    return views.stage_out(session, stage, lang)
 
 
 @router.post("/challenges/{challenge_id}/race/baselines", status_code=201)
@@ -90,17 +94,19 @@ def post_baseline(
 
 @router.post("/challenges/{challenge_id}/race/start")
 def post_start(
-    session: SessionDep, actor: OperatorActor, challenge_id: int, body: ReasonIn
+    session: SessionDep, lang: LanguageDep, actor: OperatorActor, challenge_id: int, body: ReasonIn
 ) -> RaceOut:
     """入围 → 赛马: needs stages and entries; each stage's close is scheduled."""
     races.start_race(session, actor=actor, challenge_id=challenge_id, reason=body.reason)
     session.commit()
-    return views.race_out(session, actor, views.visible_challenge(session, actor, challenge_id))
+    return views.race_out(
+        session, actor, views.visible_challenge(session, actor, challenge_id), lang
+    )
 
 
 @router.post("/challenges/{challenge_id}/race/decide")
 def post_decide(
-    session: SessionDep, actor: OperatorActor, challenge_id: int, body: DecideIn
+    session: SessionDep, lang: LanguageDep, actor: OperatorActor, challenge_id: int, body: DecideIn
 ) -> RaceOut:
     """Name the winners (揭榜成功) after every stage has closed."""
     races.decide(
@@ -111,19 +117,26 @@ def post_decide(
         reason=body.reason,
     )
     session.commit()
-    return views.race_out(session, actor, views.visible_challenge(session, actor, challenge_id))
+    return views.race_out(
+        session, actor, views.visible_challenge(session, actor, challenge_id), lang
+    )
 
 
 @router.post("/stages/{stage_id}/close")
 def post_close(
-    session: SessionDep, actor: OperatorActor, settings: SettingsDep, stage_id: int, body: ReasonIn
+    session: SessionDep,
+    lang: LanguageDep,
+    actor: OperatorActor,
+    settings: SettingsDep,
+    stage_id: int,
+    body: ReasonIn,
 ) -> StageOut:
     """Close a stage now (early: a reason is required): reveal the final ranking and cut."""
     stage = races.close_stage(
         session, actor=actor, stage_id=stage_id, data_dir=settings.data_dir, reason=body.reason
     )
     session.commit()
-    return views.stage_out(session, stage)
+    return views.stage_out(session, stage, lang)
 
 
 # ---------------------------------------------------------------- leaderboards
@@ -131,22 +144,27 @@ def post_close(
 
 @router.get("/stages/{stage_id}/leaderboard", dependencies=[PUBLIC_CACHE])
 def get_leaderboard(
-    session: SessionDep, actor: PublicActor, stage_id: int, part: str = "public"
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, stage_id: int, part: str = "public"
 ) -> BoardOut:
     """``public``: scored on the public part during the stage; ``final``: the private part,
     revealed when the stage closes."""
-    return views.board_out(session, actor, views.visible_stage(session, actor, stage_id), part)
+    stage = views.visible_stage(session, actor, stage_id)
+    return views.board_out(session, actor, stage, part, lang)
 
 
 @router.get("/challenges/{challenge_id}/race/report")
 def get_report(
-    session: SessionDep, actor: SignedInActor, settings: SettingsDep, challenge_id: int
+    session: SessionDep,
+    lang: LanguageDep,
+    actor: SignedInActor,
+    settings: SettingsDep,
+    challenge_id: int,
 ) -> dict[str, Any]:
     """The full race report (every board with breakdowns, confusion matrices, errors, the
     audit trail; a vision stage's gallery of examples for operators): operators and the
     issuing demand organisation only."""
     challenge = views.visible_challenge(session, actor, challenge_id)
-    return views.full_report(session, actor, challenge, settings.data_dir)
+    return views.full_report(session, actor, challenge, settings.data_dir, lang)
 
 
 # ---------------------------------------------------------------- submissions
@@ -240,6 +258,7 @@ SubmissionBody = Annotated[tuple[SubmissionIn, bytes | None], Depends(read_submi
 )
 def post_submission(
     session: SessionDep,
+    lang: LanguageDep,
     actor: SignedInActor,
     settings: SettingsDep,
     stage_id: int,
@@ -262,24 +281,30 @@ def post_submission(
         failure_limit=settings.submission_failure_limit,
     )
     session.commit()
-    return views.submission_out(session, actor, submission)
+    return views.submission_out(session, actor, submission, lang)
 
 
 @router.get("/stages/{stage_id}/submissions")
 def list_my_submissions(
-    session: SessionDep, actor: SignedInActor, settings: SettingsDep, stage_id: int
+    session: SessionDep,
+    lang: LanguageDep,
+    actor: SignedInActor,
+    settings: SettingsDep,
+    stage_id: int,
 ) -> MySubmissions:
     """The actor's own entries' submissions at this stage, with what is left of the limits
     (operators: every entry)."""
     stage = views.visible_stage(session, actor, stage_id)
-    return views.my_submissions(session, actor, stage, settings.submission_failure_limit)
+    return views.my_submissions(session, actor, stage, settings.submission_failure_limit, lang)
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(session: SessionDep, actor: SignedInActor, submission_id: int) -> SubmissionOut:
+def get_submission(
+    session: SessionDep, lang: LanguageDep, actor: SignedInActor, submission_id: int
+) -> SubmissionOut:
     """State, queue position and progress (poll it), scores, error counts and the failure."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
-    return views.submission_out(session, actor, submission)
+    return views.submission_out(session, actor, submission, lang)
 
 
 @router.get("/submissions/{submission_id}/samples")
@@ -307,24 +332,28 @@ def get_predictions(
 
 
 @router.post("/submissions/{submission_id}/cancel")
-def post_cancel(session: SessionDep, actor: SignedInActor, submission_id: int) -> SubmissionOut:
+def post_cancel(
+    session: SessionDep, lang: LanguageDep, actor: SignedInActor, submission_id: int
+) -> SubmissionOut:
     """Stop a queued or running submission (the team or an operator); it stops counting."""
     submission = races.cancel_submission(session, actor=actor, submission_id=submission_id)
     session.commit()
-    return views.submission_out(session, actor, submission)
+    return views.submission_out(session, actor, submission, lang)
 
 
 @router.post("/submissions/{submission_id}/rerun")
-def post_rerun(session: SessionDep, actor: OperatorActor, submission_id: int) -> SubmissionOut:
+def post_rerun(
+    session: SessionDep, lang: LanguageDep, actor: OperatorActor, submission_id: int
+) -> SubmissionOut:
     """Operators: run the submission's job again (finished samples are not sent again)."""
     submission = races.rerun_submission(session, actor=actor, submission_id=submission_id)
     session.commit()
-    return views.submission_out(session, actor, submission)
+    return views.submission_out(session, actor, submission, lang)
 
 
 @router.put("/stages/{stage_id}/selection")
 def put_selection(
-    session: SessionDep, actor: SignedInActor, stage_id: int, body: SelectionIn
+    session: SessionDep, lang: LanguageDep, actor: SignedInActor, stage_id: int, body: SelectionIn
 ) -> list[SubmissionOut]:
     """Choose which submissions count for the final ranking (default: the best public one)."""
     chosen = races.select_submissions(
@@ -335,4 +364,4 @@ def put_selection(
         submission_ids=body.submission_ids,
     )
     session.commit()
-    return [views.submission_out(session, actor, s) for s in chosen]
+    return [views.submission_out(session, actor, s, lang) for s in chosen]

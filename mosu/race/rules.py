@@ -20,7 +20,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from mosu.core.text import Text
 from mosu.evals.service import Service
+from mosu.i18n import N_
 from mosu.race.errors import (
     INVALID_RULE,
 )
@@ -35,16 +37,16 @@ Metric = Literal[
     "cost_per_1k",
     "coverage",
 ]
-METRICS: dict[str, tuple[str, str, str]] = {
-    # name: (Chinese, English, unit)
-    "latency_p50": ("p50 延迟", "p50 latency", "s"),
-    "latency_p95": ("p95 延迟", "p95 latency", "s"),
-    "ttft_p50": ("p50 首字时间", "p50 TTFT", "s"),
-    "ttft_p95": ("p95 首字时间", "p95 TTFT", "s"),
-    "tpot_p50": ("p50 每 token 时间", "p50 time per output token", "s"),
-    "tokens_per_answer": ("每答 tokens", "tokens per answer", "tokens"),
-    "cost_per_1k": ("每千样本成本", "cost per 1,000 samples", "¥"),
-    "coverage": ("覆盖率", "coverage", ""),
+METRICS: dict[str, tuple[str, str]] = {
+    # name: (its words, catalogued; unit)
+    "latency_p50": (N_("p50 延迟"), "s"),
+    "latency_p95": (N_("p95 延迟"), "s"),
+    "ttft_p50": (N_("p50 首字时间"), "s"),
+    "ttft_p95": (N_("p95 首字时间"), "s"),
+    "tpot_p50": (N_("p50 每 token 时间"), "s"),
+    "tokens_per_answer": (N_("每答 tokens"), "tokens"),
+    "cost_per_1k": (N_("每千样本成本"), "¥"),
+    "coverage": (N_("覆盖率"), ""),
 }
 SPEED = "latency_p50"
 COST = "cost_per_1k"
@@ -61,24 +63,29 @@ class Constraint(_Rule):
     op: Literal["<=", ">="] = "<="
     value: float = Field(ge=0)
 
-    def text(self, english: bool = False) -> str:
-        """The bound in words: ``p95 延迟 ≤ 3 s`` (or in English)."""
-        zh, en, unit = METRICS[self.metric]
+    def text(self) -> Text:
+        """The bound in words: ``p95 延迟 ≤ 3 s``."""
+        zh, unit = METRICS[self.metric]
         op = "≤" if self.op == "<=" else "≥"
-        return f"{en if english else zh} {op} {_amount(self.value, unit)}"
+        return Text(
+            "{metric} {op} {amount}",
+            {"metric": Text(zh), "op": op, "amount": _amount(self.value, unit)},
+        )
 
-    def missed(self, figures: Service) -> str | None:
-        """Why ``figures`` miss this bound (``"p95 延迟 4.1 s > 3 s / …"``), None if met."""
-        zh, en, unit = METRICS[self.metric]
+    def missed(self, figures: Service) -> Text | None:
+        """Why ``figures`` miss this bound (``"p95 延迟 4.1 s > 3 s"``), None if met."""
+        zh, unit = METRICS[self.metric]
         value = getattr(figures, self.metric)
         if value is None:
-            return f"{zh}未知 / {en} unknown (必须满足 / must be {self.text(english=True)})"
+            return Text(
+                N_("{metric}未知（必须满足 {bound}）"), {"metric": Text(zh), "bound": self.text()}
+            )
         ok = value <= self.value if self.op == "<=" else value >= self.value
         if ok:
             return None
         sign = ">" if self.op == "<=" else "<"
         shown = f"{_amount(value, unit)} {sign} {_amount(self.value, unit)}"
-        return f"{zh} {shown} / {en} {shown}"
+        return Text("{metric} {shown}", {"metric": Text(zh), "shown": shown})
 
 
 class Weights(_Rule):
@@ -131,43 +138,41 @@ def parse_rule(data: Mapping[str, Any] | None) -> ScoringRule | None:
         raise INVALID_RULE(problems=problems(exc, "rule"), details={"field": "rule"}) from None
 
 
-def rule_text(rule: ScoringRule | None) -> str:
-    """The published rule in words (Chinese / English)."""
+def rule_text(rule: ScoringRule | None) -> Text:
+    """The published rule in words, shown in the reader's language."""
     if rule is None:
-        return "按质量（主指标）排名 / ranked by quality (the primary metric)"
+        return Text(N_("按质量（主指标）排名"))
     if rule.constraints is not None:
-        zh = "；".join(c.text() for c in rule.constraints)
-        en = "; ".join(c.text(english=True) for c in rule.constraints)
-        return (
-            f"须满足：{zh}，未满足者不排名 / must meet: {en}; entries that miss one are not ranked"
-        )
+        bounds = Text.joined([c.text() for c in rule.constraints], N_("{a}；{b}"))
+        return Text(N_("须满足：{bounds}，未满足者不排名"), {"bounds": bounds})
     w = rule.weights
     assert w is not None
     total = w.quality + w.speed + w.cost
-    parts = [(w.quality, "质量", "quality"), (w.speed, "速度", "speed"), (w.cost, "成本", "cost")]
-    zh = " + ".join(f"{x / total:.2f}×{name}" for x, name, _ in parts if x)
-    en = " + ".join(f"{x / total:.2f}×{name}" for x, _, name in parts if x)
-    return (
-        f"综合分 = {zh}（速度、成本按参赛者间最小最大值归一，越低越好）/ "
-        f"composite = {en} (speed and cost min-max normalised over the entries, lower is better)"
+    parts = [(w.quality, N_("质量")), (w.speed, N_("速度")), (w.cost, N_("成本"))]
+    terms = [
+        Text("{weight}×{name}", {"weight": format(x / total, ".2f"), "name": Text(name)})
+        for x, name in parts
+        if x
+    ]
+    return Text(
+        N_("综合分 = {terms}（速度、成本按参赛者间最小最大值归一，越低越好）"),
+        {"terms": Text.joined(terms, "{a} + {b}")},
     )
 
 
-def unmet(rule: ScoringRule | None, figures: Service) -> str | None:
+def unmet(rule: ScoringRule | None, figures: Service) -> Text | None:
     """Why an entry with these figures cannot be ranked under the rule, or None."""
     if rule is None:
         return None
     if rule.constraints is not None:
         missed = [m for c in rule.constraints if (m := c.missed(figures)) is not None]
-        return "；".join(missed) if missed else None
+        return Text.joined(missed, N_("{a}；{b}")) if missed else None
     w = rule.weights
     assert w is not None
     if w.speed and getattr(figures, SPEED) is None:
-        return "速度未知，无法计算综合分 / speed unknown: no composite score"
+        return Text(N_("速度未知，无法计算综合分"))
     if w.cost and getattr(figures, COST) is None:
-        return (
-            "成本未知（没有价格或 token 计数），无法计算综合分 / cost unknown: no composite score"
-        )
+        return Text(N_("成本未知（没有价格或 token 计数），无法计算综合分"))
     return None
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from mosu.challenges.models import Stage, Submission
+from mosu.core.text import Bilingual, Text
 from mosu.corpus.image_store import image_data
 from mosu.corpus.models import DatasetRow, DatasetVersion
 from mosu.evals.errors import EvalError
@@ -34,6 +35,7 @@ from mosu.evals.results import METHOD, ModelResult, RaceResult, error_reason, sc
 from mosu.evals.service import Service, pareto, service
 from mosu.evals.store import Outcome, RunStore
 from mosu.evals.tasks import Task, parse_task
+from mosu.i18n import N_
 from mosu.jobs.run_store import read_outcomes
 from mosu.race.errors import (
     INVALID_TASK,
@@ -273,7 +275,8 @@ class BoardRow:
     service: dict[str, Any] | None = None
     answered_score: float | None = None
     composite: float | None = None
-    reason: str = ""
+    reason: dict[str, Any] | str = ""
+    """A catalogued text as JSON (a board computed before texts: a bilingual string)."""
     pareto: bool = False
     retries: int = 0  # calls sent again after a failure (429, 5xx, timeout) that later answered
 
@@ -283,6 +286,12 @@ class BoardRow:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BoardRow:
         return cls(**data)
+
+    def reason_text(self) -> Text | None:
+        """Why the row is not ranked, shown in each reader's language; None when it is."""
+        if isinstance(self.reason, dict):
+            return Text.from_json(self.reason)
+        return Bilingual(self.reason) if self.reason else None
 
 
 @dataclass(frozen=True)
@@ -344,14 +353,14 @@ class Board:
         )
 
 
-def _row(c: Contender, model: ModelResult, primary: str, reason: str = "") -> BoardRow:
+def _row(c: Contender, model: ModelResult, primary: str, reason: Text | None = None) -> BoardRow:
     value = model.metrics[primary]
     return BoardRow(
         entry_id=c.entry_id,
         entry=c.entry_name,
         submission_id=c.submission_id,
         submitted_at=c.submitted_at,
-        rank=0 if reason else model.rank,
+        rank=0 if reason is not None else model.rank,
         score=value.value,
         low=value.low,
         high=value.high,
@@ -363,7 +372,7 @@ def _row(c: Contender, model: ModelResult, primary: str, reason: str = "") -> Bo
         confusion=model.confusion.model_dump() if model.confusion else None,
         service=model.service.model_dump() if model.service else None,
         answered_score=model.answered_score,
-        reason=reason,
+        reason=reason.to_json() if reason is not None else "",
         retries=_retries(model),
     )
 
@@ -374,12 +383,11 @@ def _retries(model: ModelResult) -> int:
     return max(0, model.requests - sent)
 
 
-def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str, int]) -> str:
+def _why_incomplete(figures: Service, min_coverage: float, reasons: Mapping[str, int]) -> Text:
     errors = ", ".join(f"{k} × {v}" for k, v in sorted(reasons.items())) or "—"
-    return (
-        f"覆盖率 {figures.coverage:.1%} 低于最低要求 {min_coverage:.0%}（错误：{errors}）/ "
-        f"coverage {figures.coverage:.1%} is below the minimum {min_coverage:.0%} "
-        f"(errors: {errors})"
+    return Text(
+        N_("覆盖率 {coverage} 低于最低要求 {minimum}（错误：{errors}）"),
+        {"coverage": f"{figures.coverage:.1%}", "minimum": f"{min_coverage:.0%}", "errors": errors},
     )
 
 
@@ -389,10 +397,10 @@ def _held(
     figures: Mapping[str, Service],
     min_coverage: float,
     rule: ScoringRule | None,
-) -> dict[str, str]:
+) -> dict[str, Text]:
     """Why each contender that cannot be ranked is not: coverage below the minimum (with
     its errors by reason), or the scoring rule missed."""
-    held: dict[str, str] = {}
+    held: dict[str, Text] = {}
     for key, c in keys.items():
         if figures[key].coverage < min_coverage:
             reasons = Counter(
@@ -436,13 +444,13 @@ def _ordered(
     ]
 
 
-def _unscored(c: Contender, figures: Service, reason: str) -> BoardRow:
+def _unscored(c: Contender, figures: Service, reason: Text) -> BoardRow:
     """A row for an entry with no answer on the part: its figures and reason, score 0."""
     return BoardRow(
         entry_id=c.entry_id, entry=c.entry_name, submission_id=c.submission_id,
         submitted_at=c.submitted_at, rank=0, score=0.0, low=0.0, high=0.0, metrics={},
         errors=figures.samples, error_reasons={}, unparsed=0, by_category={}, confusion=None,
-        service=figures.model_dump(), reason=reason,
+        service=figures.model_dump(), reason=reason.to_json(),
     )  # fmt: skip
 
 
@@ -487,7 +495,9 @@ def board(
             prices={key: p for key in group if (p := keys[key].price) is not None},
         )
         for failed in result.failed:  # no answer at all on this part
-            held.setdefault(failed.name, f"没有任何回答 / no answer: {failed.reason}")
+            held.setdefault(
+                failed.name, Text(N_("没有任何回答：{why}"), {"why": Bilingual(failed.reason)})
+            )
         return result
 
     ranked = scored([k for k in keys if k not in held])

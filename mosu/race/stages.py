@@ -22,7 +22,9 @@ from mosu.challenges.models import (
     SubmissionState,
 )
 from mosu.core import clock
+from mosu.core.text import Text
 from mosu.corpus.models import DatasetVersion
+from mosu.i18n import N_
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.permissions import Actor, Role, can_run_race, ensure
@@ -179,8 +181,8 @@ def add_stage(session: Session, *, actor: Actor, challenge_id: int, spec: StageS
         details={
             "stage": stage.position,
             "name": stage.name,
-            "rule": cut_rule_text(stage),
-            "scoring": scoring_rule_text(stage),
+            "rule": cut_rule_text(stage).to_json(),
+            "scoring": scoring_rule_text(stage).to_json(),
             "min_coverage": stage.min_coverage,
         },
     )
@@ -205,17 +207,17 @@ def _check_window(challenge: Challenge, spec: StageSpec) -> None:
         )
 
 
-def cut_rule_text(stage: Stage) -> str:
+def cut_rule_text(stage: Stage) -> Text:
     """The published cut rule, in words."""
     if stage.cut_rule is CutRule.top_k:
-        return f"前 {int(stage.cut_value)} 名晋级 / top {int(stage.cut_value)} go on"
+        return Text(N_("前 {k} 名晋级"), {"k": int(stage.cut_value)})
     if stage.cut_rule is CutRule.threshold:
         shown = f"{stage.cut_value * 100:.2f}"  # on the board's scale
-        return f"得分不低于 {shown} 晋级 / score ≥ {shown} goes on"
-    return "与最佳无显著差异者晋级 / entries not significantly worse than the best go on"
+        return Text(N_("得分不低于 {score} 晋级"), {"score": shown})
+    return Text(N_("与最佳无显著差异者晋级"))
 
 
-def scoring_rule_text(stage: Stage) -> str:
+def scoring_rule_text(stage: Stage) -> Text:
     """The stage's published scoring rule over quality, speed and cost, in words. Set when
     the stage is added and never changed (there is no way to edit a stage)."""
     return rule_text(parse_rule(stage.rule))

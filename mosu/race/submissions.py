@@ -26,6 +26,7 @@ from mosu.challenges.models import (
 from mosu.core import clock
 from mosu.core.files import FileStore
 from mosu.core.settings import SUBMISSION_FAILURE_LIMIT
+from mosu.core.text import Bilingual
 from mosu.jobs import queue
 from mosu.jobs.models import Job, JobState
 from mosu.jobs.queue import JobChange
@@ -298,7 +299,7 @@ def follow_job(conn: Connection, change: JobChange) -> None:
     elif change.state is JobState.failed:
         values = {
             "state": SubmissionState.failed.value,
-            "failure": (change.error or "")[:2000],
+            "failure": Bilingual((change.error or "")[:2000]),  # the job's own words
             "finished_at": change.finished_at,
         }
     elif change.state is JobState.cancelled:
@@ -369,7 +370,7 @@ def rerun_submission(session: Session, *, actor: Actor, submission_id: int) -> S
         session.flush()
     queue.rerun(session, submission.job_id)
     submission.state = SubmissionState.queued
-    submission.failure = ""
+    submission.failure = None
     submission.finished_at = None
     return submission
 

@@ -24,6 +24,7 @@ from mosu.challenges.models import (
     SubmissionMode,
 )
 from mosu.core import clock
+from mosu.core.text import Text
 from mosu.corpus.models import Dataset, DatasetVersion
 from mosu.corpus.screening import contamination_warning
 from mosu.evals.images import ImageData
@@ -75,7 +76,7 @@ def visible_stage(session: Session, actor: Actor, stage_id: int) -> Stage:
     return stage
 
 
-def stage_out(session: Session, stage: Stage) -> StageOut:
+def stage_out(session: Session, stage: Stage, lang: i18n.Language = "zh") -> StageOut:
     version = session.get(DatasetVersion, stage.dataset_version_id)
     board = races.stage_board(stage, "public")
     return StageOut(
@@ -88,10 +89,10 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
         closes_at=clock.local(stage.closes_at),
         cut_rule=stage.cut_rule,
         cut_value=stage.cut_value,
-        rule=races.cut_rule_text(stage),
+        rule=i18n.render(races.cut_rule_text(stage), lang),
         min_coverage=stage.min_coverage,
         scoring_rule=stage.rule,
-        scoring_rule_text=races.scoring_rule_text(stage),
+        scoring_rule_text=i18n.render(races.scoring_rule_text(stage), lang),
         public_fraction=stage.public_fraction,
         daily_limit=stage.daily_limit,
         total_limit=stage.total_limit,
@@ -104,7 +105,14 @@ def stage_out(session: Session, stage: Stage) -> StageOut:
     )
 
 
-def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
+def shown(text: Text | None, lang: i18n.Language) -> str:
+    """A stored decision text (a cut reason, a failure) in ``lang``; none is empty."""
+    return "" if text is None else i18n.render(text, lang)
+
+
+def race_out(
+    session: Session, actor: Actor, challenge: Challenge, lang: i18n.Language = "zh"
+) -> RaceOut:
     entries = [
         EntryOut(
             id=e.id,
@@ -113,7 +121,7 @@ def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
             baseline=e.baseline,
             organisation_id=e.organisation_id,
             cut_at_stage_id=e.cut_at_stage_id,
-            cut_reason=e.cut_reason,
+            cut_reason=shown(e.cut_reason, lang),
             own=e.organisation_id is not None
             and owns_entry(actor, races.entry_organisations(session, e)),
         )
@@ -121,12 +129,14 @@ def race_out(session: Session, actor: Actor, challenge: Challenge) -> RaceOut:
     ]
     return RaceOut(
         challenge_id=challenge.id,
-        stages=[stage_out(session, s) for s in challenge.stages],
+        stages=[stage_out(session, s, lang) for s in challenge.stages],
         entries=entries,
     )
 
 
-def submission_out(session: Session, actor: Actor, submission: Submission) -> SubmissionOut:
+def submission_out(
+    session: Session, actor: Actor, submission: Submission, lang: i18n.Language = "zh"
+) -> SubmissionOut:
     live = races.live_state(session, submission)
     revealed = can_see_private_score(
         actor, stage_closed=submission.stage.state is StageState.closed
@@ -146,7 +156,7 @@ def submission_out(session: Session, actor: Actor, submission: Submission) -> Su
         samples=submission.samples,
         errors=submission.errors,
         error_reasons=submission.error_reasons,
-        failure=submission.failure,
+        failure=shown(submission.failure, lang),
         note=submission.note,
         endpoint_id=submission.endpoint_id,
         created_at=clock.local(submission.created_at),
@@ -181,7 +191,9 @@ def submission_samples(
     ]
 
 
-def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardOut:
+def board_out(
+    session: Session, actor: Actor, stage: Stage, part: str, lang: i18n.Language = "zh"
+) -> BoardOut:
     if part not in ("public", "final"):
         raise NO_SUCH_BOARD()
     if part == "final" and stage.state is not StageState.closed:
@@ -199,16 +211,16 @@ def board_out(session: Session, actor: Actor, stage: Stage, part: str) -> BoardO
         samples=view.board.samples,
         method=view.board.method,
         full=view.full,
-        rows=[r.to_json() for r in view.rows],
+        rows=[r.to_json(lang) for r in view.rows],
         perf=perf_section(stage, "public" if part == "public" else "private"),
-        unranked=[r.to_json() for r in view.unranked],
+        unranked=[r.to_json(lang) for r in view.unranked],
         min_coverage=view.board.min_coverage,
         rule=view.board.rule,
     )
 
 
 def my_submissions(
-    session: Session, actor: Actor, stage: Stage, failure_limit: int
+    session: Session, actor: Actor, stage: Stage, failure_limit: int, lang: i18n.Language = "zh"
 ) -> MySubmissions:
     """The actor's own entries' submissions at a stage, with what is left of the limits
     (operators: every entry)."""
@@ -230,7 +242,7 @@ def my_submissions(
             )
         )
         submissions.extend(
-            submission_out(session, actor, s)
+            submission_out(session, actor, s, lang)
             for s in races.submissions_of(session, actor=actor, entry=entry, stage=stage)
         )
     return MySubmissions(quotas=quotas, submissions=submissions)
@@ -275,11 +287,15 @@ def sample_submission(session: Session, actor: Actor, stage: Stage) -> bytes:
 
 
 def full_report(
-    session: Session, actor: Actor, challenge: Challenge, data_dir: Path | None = None
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    data_dir: Path | None = None,
+    lang: i18n.Language = "zh",
 ) -> dict[str, Any]:
     """The full race report as data: operators and the issuing demand organisation only."""
     ensure(can_read_race_report(actor, challenge.organisation_id), REPORT_FOR_OPERATORS_AND_ISSUER)
-    return report_data(session, actor, challenge, data_dir)
+    return report_data(session, actor, challenge, data_dir, lang)
 
 
 def race_report(
@@ -327,8 +343,8 @@ def stage_views(
                 "labels": list(version.label_set)
                 if version and stage.mode is SubmissionMode.predictions
                 else [],
-                "public": public.to_json() if public else None,
-                "final": final.to_json() if final else None,
+                "public": public.to_json(lang) if public else None,
+                "final": final.to_json(lang) if final else None,
                 "perf": perf_view(stage),
                 "figure": scores_figure(shown.board.rows, stage.name)
                 if shown and shown.rows
@@ -344,7 +360,11 @@ def stage_views(
 
 
 def team_views(
-    session: Session, actor: Actor, challenge: Challenge, failure_limit: int
+    session: Session,
+    actor: Actor,
+    challenge: Challenge,
+    failure_limit: int,
+    lang: i18n.Language = "zh",
 ) -> list[dict[str, Any]]:
     """For each of the actor's entries: per stage the limits, its submissions, the form."""
     teams = []
@@ -360,7 +380,7 @@ def team_views(
                     "stage": stage,
                     "status": races.stage_status(stage),
                     "quota": races.quota(session, stage, entry, failure_limit=failure_limit),
-                    "submissions": [submission_out(session, actor, s) for s in subs],
+                    "submissions": [submission_out(session, actor, s, lang) for s in subs],
                 }
             )
         teams.append(

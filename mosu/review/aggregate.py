@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from mosu.i18n import N_
+
 TRIM_FROM = 5
 """With this many experts' totals or more, one highest and one lowest are dropped."""
 
@@ -174,22 +176,24 @@ def icc2k(ratings: np.ndarray, alpha: float = 0.05) -> ICC:
 
 
 def w_reading(w: float) -> str:
-    """Kendall's W in words (the usual bands: < 0.3 weak, < 0.5 moderate, < 0.7 good)."""
+    """Kendall's W in words, a catalogued phrase (the usual bands: < 0.3 weak, < 0.5
+    moderate, < 0.7 good)."""
     if w < 0.3:
-        return "专家排序一致性弱 / weak agreement"
+        return N_("专家排序一致性弱")
     if w < 0.5:
-        return "专家排序一致性中等 / moderate agreement"
+        return N_("专家排序一致性中等")
     if w < 0.7:
-        return "专家排序一致性较好 / good agreement"
-    return "专家排序一致性强 / strong agreement"
+        return N_("专家排序一致性较好")
+    return N_("专家排序一致性强")
 
 
 def icc_reading(icc: float) -> str:
-    """ICC in words (Koo & Li: < 0.5 poor, < 0.75 moderate, < 0.9 good, else excellent)."""
+    """ICC in words, a catalogued phrase (Koo & Li: < 0.5 poor, < 0.75 moderate, < 0.9
+    good, else excellent)."""
     if icc < 0.5:
-        return "评分信度差 / poor reliability"
+        return N_("评分信度差")
     if icc < 0.75:
-        return "评分信度中等 / moderate reliability"
+        return N_("评分信度中等")
     if icc < 0.9:
-        return "评分信度良好 / good reliability"
-    return "评分信度优秀 / excellent reliability"
+        return N_("评分信度良好")
+    return N_("评分信度优秀")

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from mosu.accounts.deps import OperatorActor, PublicActor
-from mosu.deps import SessionDep
+from mosu.deps import LanguageDep, SessionDep
 from mosu.registry.schemas import Strict
 from mosu.review.decision import CombinedTable, combined_table, decide_combined
 from mosu.review.results import PanelResultsOut, panel_results
@@ -37,12 +37,12 @@ class CombinedDecisionIn(Strict):
 
 @router.get("/challenges/{challenge_id}/panel-results")
 def get_panel_results(
-    session: SessionDep, actor: PublicActor, challenge_id: int
+    session: SessionDep, lang: LanguageDep, actor: PublicActor, challenge_id: int
 ) -> PanelResultsOut:
     """Once the panel has closed: each application's expert scores (comments for operators
     and its own team), dropped extremes, panel score, rank and spread flag, and the panel's
     Kendall's W and ICC(2,k). Before: the progress for operators, 403 for everyone else."""
-    return panel_results(session, actor=actor, challenge_id=challenge_id)
+    return panel_results(session, actor=actor, challenge_id=challenge_id, lang=lang)
 
 
 @router.get("/challenges/{challenge_id}/shortlist-proposal")

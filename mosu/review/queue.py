@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mosu.core import clock
+from mosu.core.text import Text
 from mosu.i18n import N_
 from mosu.permissions import Actor
 from mosu.review.models import MemberState, Panel, PanelMember, PanelState
@@ -26,7 +27,8 @@ from mosu.review.scoring import unscored
 class QueueItem(BaseModel):
     title: str
     link: str
-    detail: str = ""
+    detail: Text | str = ""
+    """A catalogued text, shown in the reader's language."""
     deadline: dt.datetime | None = None
     overdue: bool = False
 
@@ -74,7 +76,7 @@ def awaiting_confirmation(session: Session, actor: Actor) -> QueueSection:
         QueueItem(
             title=seat.panel.challenge.title,
             link=f"/review/panels/{seat.panel_id}",
-            detail="请确认无利益冲突或申请回避 / confirm no conflict of interest, or recuse",
+            detail=Text(N_("请确认无利益冲突或申请回避")),
             deadline=_deadline(seat.panel),
             overdue=past_deadline(seat.panel),
         )
@@ -93,7 +95,7 @@ def to_score(session: Session, actor: Actor) -> QueueSection:
                 QueueItem(
                     title=seat.panel.challenge.title,
                     link=f"/review/panels/{seat.panel_id}",
-                    detail=f"待评分 {len(left)} 份 / {len(left)} left to score",
+                    detail=Text(N_("待评分 {n} 份"), {"n": len(left)}),
                     deadline=_deadline(seat.panel),
                     overdue=past_deadline(seat.panel),
                 )

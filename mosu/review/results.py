@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from mosu import i18n
 from mosu.accounts.models import User
 from mosu.challenges.applications import team_of
 from mosu.challenges.catalogue import get_challenge
@@ -32,6 +33,7 @@ from mosu.challenges.models import (
     Application,
     Challenge,
 )
+from mosu.i18n import N_
 from mosu.permissions import (
     Actor,
     can_read_all_applications,
@@ -164,7 +166,7 @@ def _agreement(rows: list[Scored], experts: list[int]) -> Agreement | None:
     matrix = np.array([[totals[(e, r.application.id)] for r in rows] for e in complete])
     w = kendall_w(matrix)
     icc = icc2k(matrix)
-    reading = icc_reading(icc.icc) if not math.isnan(icc.icc) else "无法计算 / undefined"
+    reading = icc_reading(icc.icc) if not math.isnan(icc.icc) else N_("无法计算")
     return Agreement(
         experts=len(complete),
         applications=len(rows),
@@ -284,10 +286,12 @@ def _sees_name(
     return on_panel and actor.user_id is not None and rubric.blinding is Blinding.single
 
 
-def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> PanelResultsOut:
-    """The panel's results as ``actor`` may see them (see the module's docstring): 404 for
-    a challenge the actor cannot see or without a panel; 403 before the panel closes for
-    everyone but operators, who get its progress."""
+def panel_results(
+    session: Session, *, actor: Actor, challenge_id: int, lang: i18n.Language = "zh"
+) -> PanelResultsOut:
+    """The panel's results as ``actor`` may see them (see the module's docstring), the
+    agreement's readings in ``lang``: 404 for a challenge the actor cannot see or without a
+    panel; 403 before the panel closes for everyone but operators, who get its progress."""
     challenge = get_challenge(session, challenge_id, actor=actor)
     rubric, panel = rubric_and_panel(session, challenge.id)
     closed = panel.state is PanelState.closed
@@ -347,7 +351,13 @@ def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> Panel
                 ],
             )
         )
-    out.agreement = counted.agreement
+    found = counted.agreement
+    out.agreement = found and found.model_copy(
+        update={
+            "w_reading": i18n.gettext(lang, found.w_reading),
+            "icc_reading": i18n.gettext(lang, found.icc_reading),
+        }
+    )
     return out
 
 

@@ -48,6 +48,7 @@ def scenario_matches(
         filed_only=bool(filed_only),
         layers=[chosen.value] if chosen else [],
         region=region,
+        lang=language(request),
     )
     context = {
         "scenario": scenario,
@@ -105,7 +106,9 @@ def opportunities(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: int | None = None
 ) -> HTMLResponse:
     """可承接的应用场景: open scenarios an organisation (by default one's own) could win."""
-    view = views.opportunities(session, actor=actor, organisation_id=organisation_id)
+    view = views.opportunities(
+        session, actor=actor, organisation_id=organisation_id, lang=language(request)
+    )
     context = {"org": view.org, "matches": view.matches, "may_mark": view.may_mark}
     return render(request, "board/opportunities.html", context, actor=actor, session=session)
 

@@ -265,7 +265,7 @@ def _detail_page(
     status: int = 200,
 ) -> HTMLResponse:
     lang = language(request)
-    view = views.challenge_view(session, actor=actor, challenge_id=challenge_id)
+    view = views.challenge_view(session, actor=actor, challenge_id=challenge_id, lang=lang)
     context = {
         **_common(request),
         "c": view.challenge,

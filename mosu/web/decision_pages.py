@@ -66,7 +66,7 @@ def results_page(
     request: Request, session: SessionDep, actor: PublicActor, challenge_id: int
 ) -> HTMLResponse:
     challenge = get_challenge(session, challenge_id, actor=actor)
-    results = panel_results(session, actor=actor, challenge_id=challenge_id)
+    results = panel_results(session, actor=actor, challenge_id=challenge_id, lang=language(request))
     return render(
         request,
         "review/panel_results.html",
@@ -89,7 +89,7 @@ def _shortlist_page(
 ) -> HTMLResponse:
     challenge = get_challenge(session, challenge_id, actor=actor)
     shown = proposal(session, actor=actor, challenge_id=challenge_id)
-    results = panel_results(session, actor=actor, challenge_id=challenge_id)
+    results = panel_results(session, actor=actor, challenge_id=challenge_id, lang=language(request))
     context = {
         "c": challenge,
         "p": shown,

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from mosu.accounts.deps import SignedInActor
 from mosu.deps import SessionDep
 from mosu.desk.views import desk
-from mosu.web.render import render
+from mosu.web.render import language, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -17,5 +17,5 @@ router = APIRouter(include_in_schema=False)
 def desk_page(request: Request, session: SessionDep, actor: SignedInActor) -> HTMLResponse:
     """工作台: the reader's sections, each with its count in the page's header and each item
     a link to where it is done."""
-    context = {"d": desk(session, actor=actor)}
+    context = {"d": desk(session, actor=actor, lang=language(request))}
     return render(request, "desk/desk.html", context, actor=actor, session=session)

@@ -81,7 +81,11 @@ def _race_page(
         "stages": views.stage_views(session, actor, challenge, language(request)),
         "entries": races.entries_of(session, challenge.id),
         "teams": views.team_views(
-            session, actor, challenge, request.app.state.settings.submission_failure_limit
+            session,
+            actor,
+            challenge,
+            request.app.state.settings.submission_failure_limit,
+            language(request),
         ),
         "operator": operator,
         "full_report": can_read_race_report(actor, challenge.organisation_id),
@@ -441,7 +445,7 @@ def submission_state(
 ) -> HTMLResponse:
     """The live state cell of a submission (polled by the page while it is pending)."""
     submission = races.get_submission(session, actor=actor, submission_id=submission_id)
-    out = views.submission_out(session, actor, submission)
+    out = views.submission_out(session, actor, submission, language(request))
     return render(request, "races/_state.html", {"s": out}, actor=actor, session=session)
 
 

@@ -24,13 +24,15 @@ def test_audit_log_shows_organisations_to_all_but_operators(
             events = client.get(path).json()
         assert {e["actor_name"] for e in events} == {""}, who
         shown = {e["actor_organisation"] for e in events}
-        assert shown == {"运营方 / operator", "甲智能科技有限公司"}, who
+        assert shown == {"运营方", "甲智能科技有限公司"}, who
     with client_for(live, world, "operator") as client:
         events = client.get(path).json()
+        english = client.get(path, headers={"Accept-Language": "en"}).json()
     assert {(e["actor_organisation"], e["actor_name"]) for e in events} == {
-        ("运营方 / operator", "operator"),
+        ("运营方", "operator"),
         ("甲智能科技有限公司", "supplier_a"),
-    }
+    }  # the role in the reader's language; an organisation's name as it is
+    assert {e["actor_organisation"] for e in english} == {"Operator", "甲智能科技有限公司"}
     page = httpx.get(f"{live.url}/challenges/{challenge.id}", timeout=30).text
     log = page[page.index('id="audit-log"') :]
     assert "甲智能科技有限公司" in log and "运营方" in log
@@ -38,4 +40,5 @@ def test_audit_log_shows_organisations_to_all_but_operators(
     english = httpx.get(
         f"{live.url}/challenges/{challenge.id}", cookies={"lang": "en"}, timeout=30
     ).text
-    assert "operator" in english[english.index('id="audit-log"') :]
+    assert "Operator" in english[english.index('id="audit-log"') :]
+    assert "运营方" not in english[english.index('id="audit-log"') :]

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import i18n
 from mosu import race as races
 from mosu.challenges.models import Stage, SubmissionState
 from mosu.core.errors import Conflict
@@ -59,9 +60,11 @@ def test_a_wrong_key_stops_the_submission_after_one_request(
         assert server.received == 1  # before: one for every sample
     db.refresh(submission)
     assert submission.state is SubmissionState.failed
-    assert submission.failure == (
-        "接入点返回 HTTP 401，评测已停止 / the endpoint answered HTTP 401; the run was stopped: "
-        f"HTTP 401 × 1, not run × {submission.samples - 1}"
+    assert submission.failure is not None
+    errors = f"HTTP 401 × 1, not run × {submission.samples - 1}"
+    assert i18n.render(submission.failure, "zh") == f"接入点返回 HTTP 401，评测已停止：{errors}"
+    assert i18n.render(submission.failure, "en") == (
+        f"the endpoint answered HTTP 401; the run was stopped: {errors}"
     )
     assert submission.public_score is None and submission.private_score is None
     board = races.view_board(db, sa, race.challenge, races.stage_board(stage, "public"))
@@ -119,8 +122,10 @@ def test_a_loopback_endpoint_is_never_called_unless_allowed(
         assert server.received == 0
     db.expire_all()
     assert submission.state is SubmissionState.failed
-    assert submission.failure.startswith("接入点无法调用 / the endpoint cannot be called:")
-    assert "loopback address" in submission.failure and submission.public_score is None
+    assert submission.failure is not None
+    zh, en = (i18n.render(submission.failure, lang) for lang in ("zh", "en"))
+    assert zh.startswith("接入点无法调用：") and en.startswith("the endpoint cannot be called: ")
+    assert "loopback address" in en and submission.public_score is None
 
 
 def test_the_budget_is_refused_over_http(

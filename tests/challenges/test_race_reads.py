@@ -16,10 +16,12 @@ from mosu.challenges.models import Submission, SubmissionState
 from mosu.core import clock
 from mosu.core.db import Base
 from mosu.core.settings import Settings
+from mosu.core.text import Bilingual
 from mosu.jobs import queue
 from mosu.jobs.models import Job
 from mosu.race.scoring import stage_data
 from tests.conftest import LiveServer, World, client_for
+from tests.helpers.migrations import migrate_to
 from tests.helpers.races import (
     answer_key,
     predictions_file,
@@ -90,7 +92,7 @@ def test_reading_a_submission_writes_nothing_and_shows_its_jobs_state(
     db.expire_all()
     failed = db.scalars(select(Submission)).one()
     assert failed.state is SubmissionState.failed and failed.finished_at is not None
-    assert failed.failure == "the endpoint broke"
+    assert str(failed.failure) == "the endpoint broke"
 
     before = _database(db)
     out, cell = _reads(live, world, race.challenge.id, submission.id)
@@ -101,7 +103,7 @@ def test_reading_a_submission_writes_nothing_and_shows_its_jobs_state(
 
 
 def test_the_upgrade_gives_unread_submissions_their_jobs_states(
-    db: Session, world: World, settings: Settings
+    db: Session, world: World, settings: Settings, database_url: str
 ) -> None:
     """Migration 0012: submissions whose jobs ended before the worker wrote their states."""
     race = racing_challenge(db, world)
@@ -132,17 +134,22 @@ def test_the_upgrade_gives_unread_submissions_their_jobs_states(
             .values(state=state, error=error, finished_at=clock.now())
             .execution_options(synchronize_session=False)
         )
+    db.commit()
+    db.close()
+    migrate_to(database_url, "0022")  # the failure a string again, as 0012 wrote it
     db.execute(text("UPDATE alembic_version SET version_num = '0011'"))
     db.commit()
     engine = db.get_bind()
     migrate.upgrade(engine, "0012")  # type: ignore[arg-type]
     assert migrate.current_revision(engine) == "0012"  # type: ignore[arg-type]
-    db.execute(text(f"UPDATE alembic_version SET version_num = '{migrate.head_revision()}'"))
+    db.execute(text("UPDATE alembic_version SET version_num = '0022'"))
     db.commit()
+    db.close()
+    migrate_to(database_url, "head")  # 0023 keeps the failure as a text
     db.expire_all()
     failed, cancelled, running = (db.get(Submission, s.id) for s in subs)
     assert failed is not None and failed.state is SubmissionState.failed
-    assert failed.failure == "the endpoint broke" and failed.finished_at is not None
+    assert failed.failure == Bilingual("the endpoint broke") and failed.finished_at is not None
     assert cancelled is not None and cancelled.state is SubmissionState.cancelled
     assert cancelled.finished_at is not None
     assert running is not None and running.state is SubmissionState.running

@@ -4,14 +4,18 @@ coverage; who sees per-sample figures."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+import httpx
 import pytest
 from sqlalchemy.orm import Session
 
 import mosu.race.handlers  # noqa: F401  registers the race's job handlers
+from mosu import i18n
 from mosu import race as races
 from mosu.challenges.models import CutRule, EntryState, Stage, Submission, SubmissionState
 from mosu.core.errors import Invalid
@@ -237,9 +241,19 @@ def test_a_constraints_rule_leaves_out_the_entry_that_misses_it(
         _submit_both(db, world, settings, stage, ids)
     with client_for(live, world, None) as anonymous:
         shown = anonymous.get(f"/stages/{stage.id}/leaderboard").json()
+        english = anonymous.get(
+            f"/stages/{stage.id}/leaderboard", headers={"Accept-Language": "en"}
+        ).json()
     assert [r["entry"] for r in shown["rows"]] == ["甲队"] and shown["rule"] == rule
     assert [(r["entry"], r["rank"]) for r in shown["unranked"]] == [("乙队", 0)]
-    assert "p95 延迟" in shown["unranked"][0]["reason"]
+    assert "p95 延迟" in shown["unranked"][0]["reason"] and "；" in shown["unranked"][0]["reason"]
+    why = english["unranked"][0]["reason"]  # each miss, in English, "; " between them
+    assert why.startswith("p95 latency ") and "; cost per 1,000 samples ¥" in why
+    assert not re.search(r"[\u4e00-\u9fff；]| / ", why), why
+    page = httpx.get(
+        f"{live.url}/challenges/{race.challenge.id}/race", cookies={"lang": "en"}, timeout=30
+    ).text
+    assert re.findall(r'<td class="reason">(.*?)</td>', page) == [html.escape(why)]
     db.refresh(stage)
     board = races.stage_board(stage, "public")
     assert board is not None
@@ -248,8 +262,9 @@ def test_a_constraints_rule_leaves_out_the_entry_that_misses_it(
     [out_] = board.unranked
     dear = out_.service
     assert out_.entry == "乙队" and out_.rank == 0 and dear is not None
-    assert f"p95 延迟 {dear['latency_p95']:.3g} s > 0.5 s" in out_.reason
-    assert f"每千样本成本 ¥{dear['cost_per_1k']:.4g} > ¥0.2" in out_.reason
+    reason = str(out_.reason_text())
+    assert f"p95 延迟 {dear['latency_p95']:.3g} s > 0.5 s" in reason
+    assert f"每千样本成本 ¥{dear['cost_per_1k']:.4g} > ¥0.2" in reason
     # the cut rule never keeps an unranked entry, and says why
     races.close_stage(
         db, actor=OPERATOR, stage_id=stage.id, data_dir=settings.data_dir, reason="测试"
@@ -257,7 +272,9 @@ def test_a_constraints_rule_leaves_out_the_entry_that_misses_it(
     db.flush()
     cut = race.entries["乙队"]
     db.refresh(cut)
-    assert cut.state is EntryState.cut and "未排名 / not ranked: p95 延迟" in cut.cut_reason
+    assert cut.state is EntryState.cut and cut.cut_reason is not None
+    assert "未排名：p95 延迟" in i18n.render(cut.cut_reason, "zh")
+    assert "not ranked: p95 latency" in i18n.render(cut.cut_reason, "en")
 
 
 @pytest.mark.loopback_endpoints
@@ -282,7 +299,7 @@ def test_a_weights_rule_orders_by_the_composite_beside_the_quality_ranks(
     # rank groups still come from the paired bootstrap of quality
     assert (second.rank, first.rank) == (1, 2)
     assert (first.position, second.position) == (1, 2)
-    assert "综合分 = 0.20×质量 + 0.40×速度 + 0.40×成本" in races.scoring_rule_text(stage)
+    assert "综合分 = 0.20×质量 + 0.40×速度 + 0.40×成本" in str(races.scoring_rule_text(stage))
 
 
 @pytest.mark.slow
@@ -307,7 +324,14 @@ def test_an_entry_below_the_minimum_coverage_is_listed_incomplete(
     assert short.entry == "乙队" and short.rank == 0 and short.service is not None
     coverage = short.service["coverage"]
     assert coverage < 0.9
-    assert short.reason.startswith(f"覆盖率 {coverage:.1%} 低于最低要求 90%（错误：HTTP 500 × ")
+    why = short.reason_text()
+    assert why is not None
+    assert i18n.render(why, "zh").startswith(
+        f"覆盖率 {coverage:.1%} 低于最低要求 90%（错误：HTTP 500 × "
+    )
+    assert i18n.render(why, "en").startswith(
+        f"coverage {coverage:.1%} is below the minimum 90% (errors: HTTP 500 × "
+    )
     assert short.answered_score == 1.0 > short.score  # answered-only beside the strict score
 
 
@@ -417,8 +441,8 @@ def test_a_dead_and_a_401_endpoint_stop_within_k_requests_and_are_never_ranked(
         db.refresh(sub)
         assert sub.state is SubmissionState.failed
         assert sub.public_score is None and sub.private_score is None
-    assert subs["甲队"].failure.startswith("接入点不可达（连续 5 次无应答），评测已停止")
-    assert subs["乙队"].failure.startswith("接入点返回 HTTP 401，评测已停止")
+    assert str(subs["甲队"].failure).startswith("接入点不可达（连续 5 次无应答），评测已停止")
+    assert str(subs["乙队"].failure).startswith("接入点返回 HTTP 401，评测已停止")
     db.refresh(stage)
     board = races.stage_board(stage, "public")
     assert board is not None and board.rows == [] and board.unranked == []

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pytest
 
+from mosu import i18n
+from mosu.core.text import Text
 from mosu.matching.dense import Vectors
 from mosu.matching.engine import Matcher, rrf
 from mosu.matching.profiles import (
@@ -58,6 +61,11 @@ CLOSED = ScenarioProfile(
 )
 
 
+def _zh(reasons: list[Text]) -> list[str]:
+    """The reasons as the Chinese page shows them."""
+    return [str(r) for r in reasons]
+
+
 @pytest.fixture
 def matcher() -> Matcher:
     m = Matcher()
@@ -73,10 +81,10 @@ def test_suppliers_for_ranks_and_explains(matcher: Matcher) -> None:
     assert best.matched_terms[:2] == ["智能客服", "12345热线"]
     assert best.matched_tags[0] == "智能客服"
     assert best.filed_models == ["星河客服 13B"]
-    assert any(r.startswith("关键词匹配：") and "智能客服" in r for r in best.reasons)
-    assert "已备案模型：星河客服 13B" in best.reasons
-    assert any("服务地区覆盖" in r for r in best.reasons)
-    assert not any("备案" in r for r in recs[1].reasons)  # an absence is not a reason
+    assert any(r.startswith("关键词匹配：") and "智能客服" in r for r in _zh(best.reasons))
+    assert "已备案模型：星河客服 13B" in _zh(best.reasons)
+    assert any("服务地区覆盖" in r for r in _zh(best.reasons))
+    assert not any("备案" in r for r in _zh(recs[1].reasons))  # an absence is not a reason
     assert best.bm25_rank == 1 and best.dense_rank is None
 
 
@@ -92,7 +100,7 @@ def test_scenarios_for_keeps_open_scenarios_in_region(matcher: Matcher) -> None:
     recs = matcher.scenarios_for(SUPPLIERS[0])
     assert [r.doc_id for r in recs] == ["s1"]  # s3 is closed; s2 is in 苏州
     assert "智能客服" in recs[0].matched_terms
-    assert "可对应的能力标签：智能客服" in recs[0].reasons
+    assert "可对应的能力标签：智能客服" in _zh(recs[0].reasons)
     assert [r.doc_id for r in matcher.scenarios_for(SUPPLIERS[2])] == ["s2"]  # 全国
 
 
@@ -143,7 +151,7 @@ def test_fusion_with_an_embedder() -> None:
     assert len(dense) == 3 and all(r.dense_rank is not None for r in dense)
     fused = m.suppliers_for(HOTLINE, method="rrf")
     assert fused[0].doc_id == "1"
-    assert any(r.startswith("语义相近（向量检索第") for r in fused[0].reasons)
+    assert any(r.startswith("语义相近（向量检索第") for r in _zh(fused[0].reasons))
     assert m.suppliers_for(HOTLINE)[0].dense_rank is None  # BM25 unless fusion is asked for
     with pytest.raises(ValueError):
         Matcher().suppliers_for(HOTLINE, method="dense")
@@ -207,8 +215,23 @@ def test_a_related_word_finds_the_technique_behind_an_application() -> None:
     assert ids[0] == "wd" and "tc" in ids
     linked = found[ids.index("tc")]
     assert linked.related_terms == ["文本分类"] and not linked.matched_terms
-    assert "相关能力：文本分类" in linked.reasons
+    assert "相关能力：文本分类" in _zh(linked.reasons)
     assert linked.score < found[0].score
     off = Matcher(related_weight=0.0)
     off.upsert_suppliers([*SUPPLIERS, classifier, dispatch])
     assert "tc" not in [r.doc_id for r in off.suppliers_for(scenario, k=5)]
+
+
+def test_reasons_are_framed_in_each_language_around_the_words_matched(matcher: Matcher) -> None:
+    best = matcher.suppliers_for(HOTLINE, k=3)[0]
+    zh = [i18n.render(r, "zh") for r in best.reasons]
+    en = [i18n.render(r, "en") for r in best.reasons]
+    assert "已备案模型：星河客服 13B" in zh and "Filed models: 星河客服 13B" in en
+    words = "、".join(best.matched_terms)
+    assert f"关键词匹配：{words}" in zh
+    assert f"Matching keywords: {', '.join(best.matched_terms)}" in en
+    for reason in en:  # the framing and the punctuation are English; the words stay as they are
+        assert not re.search(r"[\u4e00-\u9fff]", reason.partition(": ")[0]), reason
+        assert not re.search("[：、；]| / ", reason), reason
+    near = matcher.scenarios_for(SUPPLIERS[0])[0]
+    assert "Capability tags it answers: 智能客服" in [i18n.render(r, "en") for r in near.reasons]

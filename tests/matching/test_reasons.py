@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import pytest
 
+from mosu.core.text import Text
 from mosu.matching.engine import Matcher
 from mosu.matching.profiles import ModelBrief, ScenarioProfile, SupplierProfile
 from mosu.matching.reasons import strengths
+
+
+def _zh(reasons: list[Text]) -> list[str]:
+    """The reasons as the Chinese page shows them."""
+    return [str(r) for r in reasons]
 
 
 def supplier(
@@ -69,12 +75,14 @@ def test_facts_only_when_they_tell_results_apart(matcher: Matcher) -> None:
     recs = matcher.suppliers_for(wanted, k=2)
     assert {r.doc_id for r in recs} == {"1", "2"}  # both filed, both in 上海, same layer
     for r in recs:
-        assert not any(x.startswith(("已备案", "暂无", "服务地区", "产业链")) for x in r.reasons)
+        assert not any(
+            x.startswith(("已备案", "暂无", "服务地区", "产业链")) for x in _zh(r.reasons)
+        )
     filtered = matcher.suppliers_for(wanted, k=2, filed_only=True, region="上海")
-    assert any(x.startswith("已备案模型") for x in filtered[0].reasons)
-    assert any(x.startswith("服务地区覆盖") for x in filtered[0].reasons)
+    assert any(x.startswith("已备案模型") for x in _zh(filtered[0].reasons))
+    assert any(x.startswith("服务地区覆盖") for x in _zh(filtered[0].reasons))
     mixed = matcher.suppliers_for(ScenarioProfile("q", "舆情 财务分析", region="上海"), k=2)
-    assert any(x.startswith("服务地区覆盖") for r in mixed for x in r.reasons)
+    assert any(x.startswith("服务地区覆盖") for r in mixed for x in _zh(r.reasons))
 
 
 def test_strength_is_relative() -> None:

@@ -43,6 +43,7 @@ import pytest
 from pandas.errors import Pandas4Warning
 from scipy import stats
 
+from mosu import i18n
 from mosu.review.aggregate import (
     icc2k,
     icc_reading,
@@ -127,7 +128,8 @@ def test_kendall_w_without_ties_and_in_perfect_agreement() -> None:
     assert result.chi2 == pytest.approx(stats.friedmanchisquare(*data.T).statistic)
     same = kendall_w(np.tile(np.arange(5.0), (4, 1)))
     assert same.w == pytest.approx(1.0)
-    assert "strong" in w_reading(same.w) and "weak" in w_reading(0.1)
+    assert w_reading(same.w) == "专家排序一致性强" and w_reading(0.1) == "专家排序一致性弱"
+    assert i18n.gettext("en", w_reading(same.w)) == "strong agreement"
 
 
 def _long(data: np.ndarray) -> pd.DataFrame:
@@ -163,7 +165,7 @@ def test_icc2k_is_the_hand_value_and_pingouins() -> None:
         pytest.approx(high, abs=0.005),
     )
     assert result.low < result.icc < result.high
-    assert "moderate" in icc_reading(result.icc)
+    assert icc_reading(result.icc) == "评分信度中等"
 
 
 def test_icc2k_on_a_larger_panel_matches_pingouin() -> None:
@@ -175,4 +177,5 @@ def test_icc2k_on_a_larger_panel_matches_pingouin() -> None:
     assert result.icc == pytest.approx(icc)
     assert result.low == pytest.approx(low, abs=0.005)
     assert result.high == pytest.approx(high, abs=0.005)
-    assert "good" in icc_reading(0.8) and "excellent" in icc_reading(0.95)
+    assert (icc_reading(0.8), icc_reading(0.95)) == ("评分信度良好", "评分信度优秀")
+    assert i18n.gettext("en", icc_reading(0.95)) == "excellent reliability"

@@ -82,7 +82,15 @@ def test_closed_results_by_reader(live: LiveServer, world: World, db: Session) -
     assert dropped == {e[0]: None, e[1]: None, e[2]: None, e[3]: "high", e[4]: "low"}
     assert operator["agreement"]["kendall_w"] == pytest.approx(168 / 510)
     assert operator["agreement"]["icc"] == pytest.approx(949 / 1333)
-    assert "moderate" in operator["agreement"]["w_reading"]  # W = 0.33
+    assert operator["agreement"]["w_reading"] == "专家排序一致性中等"  # W = 0.33
+    with client_for(live, world, "operator") as client:
+        english = client.get(
+            f"/challenges/{cid}/panel-results", headers={"Accept-Language": "en"}
+        ).json()["agreement"]
+    assert (english["w_reading"], english["icc_reading"]) == (
+        "moderate agreement",
+        "moderate reliability",
+    )  # ICC = 0.71
     assert {s["expert"] for s in rows["甲队"]["scores"]} >= {"专家2", "专家5"}
 
     def row(body: dict[str, Any], team: str) -> dict[str, Any]:

@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.accounts.models import Notification
 from mosu.challenges.models import ChallengeEvent
 from mosu.core import clock
 from mosu.core.errors import Conflict, Forbidden, Invalid, NotFound
 from mosu.core.settings import Settings
+from mosu.core.text import Text
 from mosu.jobs import Job, Worker
 from mosu.permissions import Actor, Role
 from mosu.review import panels, queue, reminders, scoring
@@ -275,7 +277,9 @@ def test_reminders_go_once_before_the_deadline_and_once_after(
     sections = {s.key: s for s in queue.review_queue(db, actor=as_expert(c))}
     assert sections["confirm"].items == []
     (item,) = sections["score"].items
-    assert item.detail == "待评分 1 份 / 1 left to score" and item.deadline is not None
+    assert isinstance(item.detail, Text) and item.deadline is not None
+    assert i18n.render(item.detail, "zh") == "待评分 1 份"
+    assert i18n.render(item.detail, "en") == "1 left to score"
 
 
 def test_the_reminder_job_reminds_once_past_the_deadline(

@@ -3,31 +3,15 @@ back, with the rows they hold, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from alembic import command
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from mosu import migrate
-from mosu.core.db import make_engine
 from tests.conftest import World
+from tests.helpers.migrations import migrate_to
 from tests.helpers.scenarios import make_challenge, make_scenario
 
 SCENARIOS = "SELECT id, {low}, {high} FROM scenarios ORDER BY id"
 CHALLENGES = "SELECT id, {bounty} FROM challenges ORDER BY id"
-
-
-def _to(database_url: str, revision: str) -> None:
-    engine = make_engine(database_url)
-    try:
-        with engine.begin() as connection:
-            config = migrate.alembic_config(str(engine.url))
-            config.attributes["connection"] = connection
-            if revision == "head":
-                command.upgrade(config, revision)
-            else:
-                command.downgrade(config, revision)
-    finally:
-        engine.dispose()
 
 
 def _rows(db: Session, sql: str, **names: str) -> list[tuple[object, ...]]:
@@ -47,7 +31,7 @@ def test_budgets_and_bounties_move_to_fen_and_back(
     db.commit()
     db.close()
 
-    _to(database_url, "0010")
+    migrate_to(database_url, "0010")
     yuan = {"low": "budget_min_yuan", "high": "budget_max_yuan", "bounty": "bounty_yuan"}
     scenarios = dict((r[0], r[1:]) for r in _rows(db, SCENARIOS, **yuan))
     assert scenarios[ranged.id] == (100_000, 2_000_000_000)
@@ -58,7 +42,7 @@ def test_budgets_and_bounties_move_to_fen_and_back(
     db.execute(text("UPDATE scenarios SET budget_min_yuan = 7 WHERE id = :i"), {"i": open_ended.id})
     db.commit()
     db.close()
-    _to(database_url, "head")
+    migrate_to(database_url, "head")
     fen = {"low": "budget_min_fen", "high": "budget_max_fen", "bounty": "bounty_fen"}
     scenarios = dict((r[0], r[1:]) for r in _rows(db, SCENARIOS, **fen))
     assert scenarios[ranged.id] == (10_000_000, 200_000_000_000)

@@ -50,6 +50,11 @@ def test_each_desk_leads_to_the_work_and_an_action_says_what_it_did(
         todo = _section(desk, "applications")
         assert f'href="/applications/{application.id}"' in todo and "热线工单分拨揭榜" in todo
         assert 'id="desk-link"' in desk and 'aria-current="page"' in desk
+        assert f"申请 #{application.id}" in todo  # the item's detail, in the reader's language
+        op.get("/lang/en")
+        english = _section(op.get("/desk").text, "applications")
+        assert f"application #{application.id}" in english and "申请 #" not in english
+        op.get("/lang/zh")
 
         # an action: redirect after the POST, its message on the next page, once
         done = op.post(f"/applications/{application.id}/decision", data={"decision": "approve"})
