@@ -57,7 +57,7 @@ from mosu.review.models import (
     ReviewScore,
     Rubric,
 )
-from mosu.review.panel_views import blind_codes
+from mosu.review.panel_views import blind_code, blind_codes
 
 DIGITS = 9
 """Panel scores equal to this many decimals share a rank."""
@@ -206,6 +206,8 @@ class ApplicationResultOut(BaseModel):
     """The lead organisation's name, or the application's code for readers who may not see
     who applied."""
     code: str
+    letter: str
+    """The code's letter, which the pages show in the reader's language."""
     own: bool
     state: str
     rank: int
@@ -313,6 +315,7 @@ def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> Panel
     codes = blind_codes(panel, [r.application.id for r in counted.rows])
     for row in counted.rows:
         application = row.application
+        code = blind_code(codes[application.id])
         team = team_of(application)
         own = actor.organisation_id is not None and actor.organisation_id in team
         comments = can_read_decision_reason(actor, team)
@@ -322,8 +325,9 @@ def panel_results(session: Session, *, actor: Actor, challenge_id: int) -> Panel
         out.applications.append(
             ApplicationResultOut(
                 application_id=application.id,
-                label=application.organisation.name_zh if shown else codes[application.id],
-                code=codes[application.id],
+                label=application.organisation.name_zh if shown else code,
+                code=code,
+                letter=codes[application.id],
                 own=own,
                 state=application.state.value,
                 rank=row.rank,
