@@ -41,12 +41,11 @@ ZH_ALLOWED = {
     # the language switch; the platform's own name (模速 mosu)
     *("English", "mosu"),
     # file formats and protocols a user must recognise as written (an upload's type, a link)
-    *("API", "HTTP", "HTTPS", "URL", "CSV", "JSON", "JSONL", "XLSX", "HTML", "PDF", "ZIP"),
-    *("PNG", "JPEG", "BOM", "YAML"),
+    *("API", "HTTP", "HTTPS", "URL", "CSV", "JSON", "JSONL", "XLSX", "HTML", "PDF", "ZIP", "BOM"),
     # units and the standard abbreviations of the field, written so in Chinese too
-    *("KB", "MB", "GB", "KiB", "MiB", "ms", "tokens", "n-gram", "ID", "AI", "p50", "p95", "p99"),
+    *("KB", "MB", "KiB", "MiB", "ms", "p95", "tokens", "n-gram"),
     # statistics named after their authors or abbreviated in every textbook (arena, panel)
-    *("Elo", "Bradley-Terry", "Kendall", "ICC", "CI", "df"),
+    *("Bradley-Terry", "Kendall", "ICC", "CI", "df"),
     # public benchmarks and licences a corpus is imported from, and the language named
     *("CMMLU", "CLUE", "CC", "BY-NC-SA", "Python"),
 }
@@ -244,8 +243,8 @@ def is_public(route: RouteInfo) -> bool:
 
 @dataclass(frozen=True)
 class Names:
-    """The organisations with an English name, by their Chinese name, and the other user data
-    (which may quote a Chinese name: a scenario's text, say)."""
+    """The organisations with an English name, by their Chinese name, and the user data that
+    quotes such a name (a scenario's text, say)."""
 
     english: dict[str, str]
     others: Known
@@ -256,7 +255,8 @@ class Names:
             select(Organisation.name_zh, Organisation.name_en).where(Organisation.name_en != "")
         )
         english = {zh: en for zh, en in rows}
-        return cls(english, Known(tuple(v for v in data.values if v not in english)))
+        quoting = [v for v in data.values if v not in english and any(n in v for n in english)]
+        return cls(english, Known(tuple(quoting)))
 
     def in_chinese(self, texts: Iterable[str], marked: Iterable[str] = ()) -> list[str]:
         """Organisations an English page names in Chinese outside what it marks as Chinese
