@@ -63,6 +63,15 @@ _TIER_ORDER = case({tier: rank for rank, tier in enumerate(Tier)}, value=Organis
 """北斗七星 first, then 群星, then the others (not the alphabetical order of the values)."""
 
 
+def english_names(session: Session) -> dict[str, str]:
+    """Each organisation's English name by its Chinese one, for those that have one: what the
+    English pages show in place of the Chinese name."""
+    rows = session.execute(
+        select(Organisation.name_zh, Organisation.name_en).where(Organisation.name_en != "")
+    )
+    return {zh: en for zh, en in rows}
+
+
 def model_counts(session: Session, organisation_ids: list[int]) -> dict[int, tuple[int, int]]:
     """Per organisation of ``organisation_ids`` that has models: how many, and how many of
     them have an active 备案 filing; counted in one statement (no model is loaded)."""

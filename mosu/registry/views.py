@@ -28,6 +28,8 @@ from mosu.registry.models import Model, Organisation
 from mosu.registry.schemas import EndpointOut, FilingBrief, FilingOut, ModelOut, OrganisationOut
 
 Choice = tuple[int, str]
+ModelChoice = tuple[int, str, str]
+"""A model to choose: its id, its name and its organisation's (Chinese) name."""
 """An option of a form's select: the id and the label shown."""
 
 
@@ -135,7 +137,7 @@ def editable_model(session: Session, *, actor: Actor, model_id: int) -> Model:
     return found
 
 
-def _model_choices(session: Session, *, actor: Actor | None, filed_only: bool) -> list[Choice]:
+def _model_choices(session: Session, *, actor: Actor | None, filed_only: bool) -> list[ModelChoice]:
     stmt = select(Model.id, Model.name, Organisation.name_zh).join(Model.organisation)
     if actor is not None and not can_act_for_any_organisation(actor):
         stmt = stmt.where(Model.organisation_id == actor.organisation_id)
@@ -143,20 +145,20 @@ def _model_choices(session: Session, *, actor: Actor | None, filed_only: bool) -
         stmt = stmt.where(Model.id.in_(lookups.filed_model_ids(session))).order_by(Model.name)
     else:
         stmt = stmt.order_by(Organisation.name_zh, Model.name)
-    return [(row.id, f"{row.name} · {row.name_zh}") for row in session.execute(stmt)]
+    return [(row.id, row.name, row.name_zh) for row in session.execute(stmt)]
 
 
-def model_choices(session: Session) -> list[Choice]:
+def model_choices(session: Session) -> list[ModelChoice]:
     """Every model, as a base model to choose."""
     return _model_choices(session, actor=None, filed_only=False)
 
 
-def fileable_model_choices(session: Session, *, actor: Actor) -> list[Choice]:
+def fileable_model_choices(session: Session, *, actor: Actor) -> list[ModelChoice]:
     """Models the actor may file for: every model for operators, else its organisation's."""
     return _model_choices(session, actor=actor, filed_only=False)
 
 
-def filed_model_choices(session: Session) -> list[Choice]:
+def filed_model_choices(session: Session) -> list[ModelChoice]:
     """Models with an active 备案 filing, which a 登记 may rest on."""
     return _model_choices(session, actor=None, filed_only=True)
 

@@ -23,8 +23,10 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mosu import i18n
 from mosu.accounts.models import User
 from mosu.core import clock
+from mosu.i18n import N_
 from mosu.permissions import Actor, can_manage_panels, can_see_panel_members
 from mosu.registry.models import Model
 from mosu.review.models import (
@@ -179,6 +181,8 @@ class ReviewItem(BaseModel):
 
     id: int
     code: str
+    letter: str
+    """The code's letter, which the pages show in the reader's language."""
     applicant: str
     members: list[str]
     models: list[str]
@@ -213,12 +217,22 @@ def letter_code(index: int) -> str:
     return code
 
 
+BLIND_CODE = N_("申报材料 {code}")
+"""An application's code as a reader sees it (申报材料 A, Proposal A); the API gives it in
+Chinese, with its letter apart for the pages."""
+
+
+def blind_code(letter: str) -> str:
+    """The code of letter ``letter`` as the API gives it."""
+    return i18n.gettext("zh", BLIND_CODE, code=letter)
+
+
 def blind_codes(panel: Panel, application_ids: Sequence[int]) -> dict[int, str]:
-    """Each application's code (申报材料 A, B, …) in an order seeded by the panel's seed, so
-    the codes are stable and do not follow the order of submission."""
+    """Each application's letter (A, B, …: its code 申报材料 A, …) in an order seeded by the
+    panel's seed, so the codes are stable and do not follow the order of submission."""
     order = sorted(application_ids)
     random.Random(panel.seed).shuffle(order)
-    return {aid: f"申报材料 {letter_code(i)}" for i, aid in enumerate(order)}
+    return {aid: letter_code(i) for i, aid in enumerate(order)}
 
 
 def member_view(session: Session, *, actor: Actor, panel: Panel) -> MemberView:
@@ -250,7 +264,8 @@ def member_view(session: Session, *, actor: Actor, panel: Panel) -> MemberView:
         items.append(
             ReviewItem(
                 id=a.id,
-                code=codes[a.id],
+                code=blind_code(codes[a.id]),
+                letter=codes[a.id],
                 applicant=MASK if double else a.organisation.name_zh,
                 members=[MASK]
                 if double and a.members

@@ -62,7 +62,7 @@ from mosu.review.models import (
     ReviewScore,
     Rubric,
 )
-from mosu.review.panel_views import blind_codes
+from mosu.review.panel_views import blind_code, blind_codes
 
 DIGITS = 9
 """Panel scores equal to this many decimals share a rank."""
@@ -211,6 +211,8 @@ class ApplicationResultOut(BaseModel):
     """The lead organisation's name, or the application's code for readers who may not see
     who applied."""
     code: str
+    letter: str
+    """The code's letter, which the pages show in the reader's language."""
     own: bool
     state: str
     rank: int
@@ -320,6 +322,7 @@ def panel_results(
     codes = blind_codes(panel, [r.application.id for r in counted.rows])
     for row in counted.rows:
         application = row.application
+        code = blind_code(codes[application.id])
         team = team_of(application)
         own = actor.organisation_id is not None and actor.organisation_id in team
         comments = can_read_decision_reason(actor, team)
@@ -329,8 +332,9 @@ def panel_results(
         out.applications.append(
             ApplicationResultOut(
                 application_id=application.id,
-                label=application.organisation.name_zh if shown else codes[application.id],
-                code=codes[application.id],
+                label=application.organisation.name_zh if shown else code,
+                code=code,
+                letter=codes[application.id],
                 own=own,
                 state=application.state.value,
                 rank=row.rank,

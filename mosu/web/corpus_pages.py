@@ -25,6 +25,7 @@ from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
 from mosu.corpus import catalogue, imports, screening, views
 from mosu.corpus.imports import FILE_FIELDS, import_options
+from mosu.corpus.labels import TERMS
 from mosu.corpus.models import HIDDEN_SPLITS, PUBLIC_SPLITS, SPLITS, Dataset
 from mosu.corpus.readers import FORMATS, Part, split_word
 from mosu.corpus.schemas import DatasetIn, ImportReport
@@ -101,7 +102,7 @@ def label_chart(stats: dict[str, Any], lang: i18n.Language) -> dict[str, Any] | 
                 go.Bar(
                     x=names,
                     y=[labels[split].get(n, 0) for n in names],
-                    name=split,
+                    name=t(TERMS[split]),
                     marker={"color": SPLIT_COLOURS[split]},
                 )
             )
@@ -131,7 +132,7 @@ def length_chart(stats: dict[str, Any], lang: i18n.Language) -> dict[str, Any] |
                 go.Bar(
                     x=centres,
                     y=histogram[split],
-                    name=split,
+                    name=t(TERMS[split]),
                     marker={"color": SPLIT_COLOURS[split]},
                 )
             )

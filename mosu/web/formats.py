@@ -8,6 +8,8 @@
   ``1,234,567.89`` yuan is ``123.46万``) in table cells and chart axes; the exact figure is the
   cell's ``title`` (shown on hover) and stays exact in every export. English pages, and
   smaller amounts, show the exact figure.
+* Punctuation around a label or an aside: full-width in Chinese (``发榜单位：``, ``（HTML）``),
+  ASCII with a space in English (``Issuer: ``, `` (HTML)``).
 """
 
 from __future__ import annotations
@@ -71,3 +73,13 @@ def money_axis(values: list[float], lang: Language) -> tuple[list[float], bool]:
 
 
 __all__ = ["WAN_FEN", "beijing", "money", "money_axis", "wan", "when"]
+
+
+def colon(lang: Language) -> str:
+    """What follows a label: ``：`` in Chinese, ``": "`` in English."""
+    return "：" if lang == "zh" else ": "
+
+
+def paren(aside: object, lang: Language) -> Markup:
+    """An aside in brackets, escaped: ``（aside）`` in Chinese, `` (aside)`` in English."""
+    return Markup("（{}）" if lang == "zh" else " ({})").format(aside)

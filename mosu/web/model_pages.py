@@ -123,7 +123,7 @@ def _form_page(
         "organisations": views.organisation_choices(session, actor=actor)
         if model_id is None
         else [],
-        "base_models": [(i, n) for i, n in views.model_choices(session) if i != model_id],
+        "base_models": [c for c in views.model_choices(session) if c[0] != model_id],
     }
     return render(request, "models/form.html", context, actor=actor, session=session, status=status)
 

@@ -21,6 +21,7 @@ from mosu.core.gate import SAFE_METHODS
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
 from mosu.core.text import Text
+from mosu.corpus.labels import TERMS
 from mosu.notifications.service import unread_count
 from mosu.permissions import (
     Actor,
@@ -33,6 +34,8 @@ from mosu.permissions import (
     supplier_organisation,
 )
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
+from mosu.registry.organisations import english_names
+from mosu.review.panel_views import BLIND_CODE
 from mosu.web import flash, formats
 from mosu.web.assets import static_url
 from mosu.web.challenge_labels import ACTION_LABELS
@@ -75,6 +78,37 @@ def _money(context: Context, fen: int | None, cents: bool = True) -> Markup:
     return formats.money(fen, context["lang"], cents=cents)
 
 
+@pass_context
+def _corpus_term(context: Context, word: str) -> str:
+    """A corpus's split, way of splitting or import format in the reader's language."""
+    return i18n.gettext(context["lang"], TERMS[word]) if word in TERMS else word
+
+
+@pass_context
+def _org(context: Context, name: str) -> str:
+    """An organisation's name (its Chinese name, or a value that may be one, such as a
+    challenge's issuer) as the reader's language has it: its English name on English pages,
+    where the registry holds one."""
+    names: Mapping[str, str] = context.get("org_names", {})
+    return names.get(name, name)
+
+
+@pass_context
+def _blind(context: Context, letter: str) -> str:
+    """An application's code under blind review (申报材料 A) in the reader's language."""
+    return i18n.gettext(context["lang"], BLIND_CODE, code=letter)
+
+
+@pass_context
+def _colon(context: Context) -> str:
+    return formats.colon(context["lang"])
+
+
+@pass_context
+def _paren(context: Context, aside: object) -> Markup:
+    return formats.paren(aside, context["lang"])
+
+
 def page_url(path: str, params: Mapping[str, object], **overrides: object) -> str:
     """``path`` with the non-empty ``params`` (and ``overrides``) as its query string."""
     merged = {**params, **overrides}
@@ -93,6 +127,10 @@ env = Environment(
 env.globals.update(
     _=_gettext,
     action_label=_action_label,
+    blind=_blind,
+    colon=_colon,
+    corpus_term=_corpus_term,
+    paren=_paren,
     label=_label,
     local=_local,
     money=_money,
@@ -117,6 +155,7 @@ env.filters["yuan"] = fmt_yuan  # every amount on every page: fen in, yuan out
 env.filters["percent"] = percent
 env.filters["money"] = _money
 env.filters["when"] = _when
+env.filters["org"] = _org
 
 
 def language(request: Request) -> i18n.Language:
@@ -215,6 +254,8 @@ def render(
     settings: Settings = request.app.state.settings
     shown = None if wants_partial(request) else flash.take(request, settings, lang)
     values["flash"] = shown
+    if lang == "en":
+        values["org_names"] = english_names(session)
     values.update(context or {})
     if "unread" not in values:
         values["unread"] = unread_notifications(request, session, actor)

@@ -35,6 +35,6 @@ def test_upload_shows_the_report_then_the_card(page: Page, community: Community)
     page.click("#report a")
     page.wait_for_selector("#chart-labels .main-svg")
     assert "许可未知" in page.inner_text("#licence-warning")
-    assert page.locator("#split-counts").inner_text().count("test") == 1
+    assert page.locator("#split-counts").inner_text().count("测试集（隐藏）") == 1
     page.goto("/corpus")
     assert "区政务热线留言分类（演示数据）" in page.inner_text("#corpus-list")

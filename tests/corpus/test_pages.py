@@ -49,7 +49,7 @@ def test_card_shows_counts_to_everyone_and_hidden_text_to_operators(
         assert card.status_code == 200
         assert 'id="licence-warning"' in card.text
         assert 'id="chart-labels-data"' in card.text and 'id="chart-lengths-data"' in card.text
-        assert "test (" in card.text and SECRET not in card.text
+        assert "测试集（隐藏）" in card.text and SECRET not in card.text
         assert f"/api/v1/corpus/datasets/{dataset_id}/versions/1/splits/train.csv" in card.text
         assert "splits/test.csv" not in card.text
         answer = public.get(f"/corpus/{dataset_id}/rows?version=1&split=test")
@@ -91,7 +91,7 @@ def test_upload_report_and_resubmit_with_drop(live: LiveServer, world: World) ->
         link = re.search(r'href="/corpus/(\d+)\?version=1"', again.text)
         assert link is not None
         card = client.get(f"/corpus/{link.group(1)}")
-        assert "甲智能科技有限公司" in card.text and "drop" in card.text
+        assert "甲智能科技有限公司" in card.text and "丢弃有问题的行" in card.text
     with signed_in(live, world, "demand") as client:
         assert client.get("/corpus/new").status_code == 403
 

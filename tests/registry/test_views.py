@@ -35,10 +35,10 @@ def test_choices_are_narrowed_to_the_actors_organisation(db: Session) -> None:
     file(db, mb, "Shanghai-Abab-20230821")
     assert {i for i, _ in views.organisation_choices(db, actor=OPERATOR)} == {a, b}
     assert [i for i, _ in views.organisation_choices(db, actor=supplier_of(a))] == [a]
-    assert {i for i, _ in views.fileable_model_choices(db, actor=OPERATOR)} == {ma, mb}
-    assert [i for i, _ in views.fileable_model_choices(db, actor=supplier_of(a))] == [ma]
-    assert {i for i, _ in views.model_choices(db)} == {ma, mb}
-    assert views.filed_model_choices(db) == [(mb, "乙模型 · 乙大模型有限公司")]
+    assert {c[0] for c in views.fileable_model_choices(db, actor=OPERATOR)} == {ma, mb}
+    assert [c[0] for c in views.fileable_model_choices(db, actor=supplier_of(a))] == [ma]
+    assert {c[0] for c in views.model_choices(db)} == {ma, mb}
+    assert views.filed_model_choices(db) == [(mb, "乙模型", "乙大模型有限公司")]
 
 
 def test_pages_carry_the_actors_capabilities(db: Session) -> None:
