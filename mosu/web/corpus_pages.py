@@ -24,6 +24,7 @@ from mosu.core.errors import Conflict, Invalid
 from mosu.core.limits import ReadLimits
 from mosu.core.settings import Settings
 from mosu.corpus import catalogue, imports, screening, views
+from mosu.corpus.errors import CREATE_NOT_ALLOWED
 from mosu.corpus.imports import FILE_FIELDS, import_options
 from mosu.corpus.labels import TERMS
 from mosu.corpus.models import HIDDEN_SPLITS, PUBLIC_SPLITS, SPLITS, Dataset
@@ -38,7 +39,7 @@ from mosu.permissions import (
 )
 from mosu.registry.models import Modality
 from mosu.web.charts import COLOURS, figure_dict, layout
-from mosu.web.errors import CHOOSE_FILE, CORPUS_REGISTRATION_REFUSED, UPLOAD_EXPIRED
+from mosu.web.errors import CHOOSE_FILE, UPLOAD_EXPIRED
 from mosu.web.forms import FieldErrors, FormDep, service_errors, tags, text, validation_errors
 from mosu.web.import_pages import Upload, discard, stash, unstash
 from mosu.web.render import language, render
@@ -189,7 +190,7 @@ def _values(form: FormData | None) -> dict[str, str]:
 def new_corpus_form(
     request: Request, session: SessionDep, settings: SettingsDep, actor: SignedInActor
 ) -> HTMLResponse:
-    ensure(can_create_dataset(actor), CORPUS_REGISTRATION_REFUSED)
+    ensure(can_create_dataset(actor), CREATE_NOT_ALLOWED)
     return _form_page(request, session, settings, actor, dataset=None, values=_values(None))
 
 
@@ -304,7 +305,7 @@ def create_corpus(
     form: FormDep,
 ) -> Response:
     """Register a card and import its first version in one transaction."""
-    ensure(can_create_dataset(actor), CORPUS_REGISTRATION_REFUSED)
+    ensure(can_create_dataset(actor), CREATE_NOT_ALLOWED)
     return _run_import(request, session, settings, actor, form, None)
 
 

@@ -17,24 +17,9 @@ CHOOSE_VOTE = Error("web.choose_vote", Invalid, "请选择 A、B、平局或都�
 GRADE_EVERY_CRITERION = Error("web.grade_every_criterion", Invalid, "请为每个评分维度打分")
 
 # who may open a form
-CORPUS_REGISTRATION_REFUSED = Error(
-    "web.corpus_registration_refused", Forbidden, "只有运营方和有组织的供给方可以登记语料"
-)
-FILINGS_FOR_OWN_MODELS = Error(
-    "web.filings_for_own_models", Forbidden, "只能为本组织的模型登记备案"
-)
-MODELS_FOR_OWN_ORGANISATION = Error(
-    "web.models_for_own_organisation", Forbidden, "只能为本组织登记模型"
-)
-OWN_SCENARIOS_ONLY = Error("web.own_scenarios_only", Forbidden, "只能修改本组织的应用场景")
 SUPPLIERS_ONLY = Error("web.suppliers_only", Forbidden, "只有供给方可以发布供给")
-OWN_OFFERS_ONLY = Error("web.own_offers_only", Forbidden, "只能管理本组织的供给")
-MEMBERS_APPLY = Error("web.members_apply", Forbidden, "只有组织成员可以申请")
 
 # review panels
-NO_SUCH_PANEL = Error("web.no_such_panel", NotFound, "评审专家组 {panel_id} 不存在")
-NO_SUCH_REVIEW_ITEM = Error("web.no_such_review_item", NotFound, "评审材料不存在")
-NO_PANEL_DRAWN = Error("web.no_panel_drawn", NotFound, "该榜单尚未抽取评审专家组")
 
 # the race's stage form
 BAD_OPENS_AT = Error("web.bad_opens_at", Invalid, "开始时间格式不对，应为 YYYY-MM-DD HH:MM")

@@ -15,9 +15,9 @@ from mosu.deps import SessionDep
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import filings, views
+from mosu.registry.errors import FILE_OWN_MODELS
 from mosu.registry.models import FilingKind, FilingStatus
 from mosu.registry.schemas import FilingIn
-from mosu.web.errors import FILINGS_FOR_OWN_MODELS
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -81,7 +81,7 @@ def new_filing_form(
     request: Request, session: SessionDep, actor: SignedInActor, model_id: str = ""
 ) -> HTMLResponse:
     if not views.fileable_model_choices(session, actor=actor):
-        raise FILINGS_FOR_OWN_MODELS()
+        raise FILE_OWN_MODELS()
     values = dict.fromkeys(FIELDS, "")
     values.update(model_id=model_id, kind=FilingKind.beian.value, status="active")
     return _form_page(request, session, actor, values=values)

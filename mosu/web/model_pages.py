@@ -17,9 +17,9 @@ from mosu.desk.model_profile import model_profile
 from mosu.permissions import Actor
 from mosu.public_cache import PUBLIC_CACHE
 from mosu.registry import ai_models, views
+from mosu.registry.errors import REGISTER_OWN_MODELS
 from mosu.registry.models import Modality
 from mosu.registry.schemas import ModelIn, ModelOut, ModelPatch
-from mosu.web.errors import MODELS_FOR_OWN_ORGANISATION
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -133,7 +133,7 @@ def new_model_form(
     request: Request, session: SessionDep, actor: SignedInActor, organisation_id: str = ""
 ) -> HTMLResponse:
     if not views.organisation_choices(session, actor=actor):
-        raise MODELS_FOR_OWN_ORGANISATION()
+        raise REGISTER_OWN_MODELS()
     values = _values_from(FormData())
     values.update(organisation_id=organisation_id, modality=Modality.text.value)
     return _form_page(request, session, actor, model_id=None, values=values)

@@ -22,12 +22,12 @@ from mosu.deps import SessionDep
 from mosu.i18n import N_
 from mosu.permissions import Actor, Role, can_manage_panels, roles
 from mosu.review import grading, grading_results, panels, scoring
+from mosu.review.errors import NO_PANEL_DRAWN, NO_SUCH_PANEL, NO_SUCH_PROPOSAL
 from mosu.review.models import MemberState, PanelState, Rubric
 from mosu.review.panel_schemas import DeadlineIn, PanelDrawIn
 from mosu.review.panel_views import member_view, panel_out
 from mosu.review.queue import review_queue
 from mosu.web.challenge_labels import ACTION_LABELS
-from mosu.web.errors import NO_PANEL_DRAWN, NO_SUCH_PANEL, NO_SUCH_REVIEW_ITEM
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
@@ -185,7 +185,7 @@ def _score_page(
     view = member_view(session, actor=actor, panel=panel)
     item = next((i for i in view.items if i.id == application_id), None)
     if item is None:
-        raise NO_SUCH_REVIEW_ITEM()
+        raise NO_SUCH_PROPOSAL()
     if values is None:
         values = {"comment": item.my_score.comment if item.my_score else ""}
         for key, score in (item.my_score.scores if item.my_score else {}).items():

@@ -25,9 +25,9 @@ from mosu.permissions import (
     ensure,
 )
 from mosu.scenarios import service, views
+from mosu.scenarios.errors import EDIT_OWN_SCENARIOS
 from mosu.scenarios.models import Scenario, ScenarioStatus
 from mosu.scenarios.schemas import ScenarioIn, ScenarioPatch
-from mosu.web.errors import OWN_SCENARIOS_ONLY
 from mosu.web.forms import (
     FieldErrors,
     FormDep,
@@ -193,7 +193,7 @@ def create_scenario(
 
 def _editable(session: Session, actor: Actor, scenario_id: int) -> Scenario:
     scenario = service.get_scenario(session, scenario_id, actor=actor)
-    ensure(can_manage_scenario(actor, scenario.organisation_id), OWN_SCENARIOS_ONLY)
+    ensure(can_manage_scenario(actor, scenario.organisation_id), EDIT_OWN_SCENARIOS)
     return scenario
 
 

@@ -18,6 +18,7 @@ from mosu.core.errors import MosuError
 from mosu.deps import SessionDep
 from mosu.permissions import Actor, can_manage_offers_of, can_offer_supply, ensure
 from mosu.supply import offers, programmes, views
+from mosu.supply.errors import OWN_OFFERS_ONLY
 from mosu.supply.models import VoucherKind
 from mosu.supply.schemas import (
     CorpusOfferIn,
@@ -31,7 +32,7 @@ from mosu.supply.schemas import (
     ProgrammePatch,
     RelationIn,
 )
-from mosu.web.errors import INVALID_FORM, OWN_OFFERS_ONLY, SUPPLIERS_ONLY
+from mosu.web.errors import INVALID_FORM, SUPPLIERS_ONLY
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,

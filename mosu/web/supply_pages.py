@@ -43,6 +43,7 @@ from mosu.supply import (
     report,
     views,
 )
+from mosu.supply.errors import MEMBERS_APPLY
 from mosu.supply.models import ApplicationStatus, VoucherApplication, VoucherKind
 from mosu.supply.rules import refusal_reason
 from mosu.supply.schemas import (
@@ -58,7 +59,6 @@ from mosu.supply.subsidy import working_out
 from mosu.web import formats
 from mosu.web.charts import COLOURS, figure_dict, layout
 from mosu.web.confirm import confirm_page, confirmed
-from mosu.web.errors import MEMBERS_APPLY
 from mosu.web.forms import (
     GENERAL,
     FieldErrors,
