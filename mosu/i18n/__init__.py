@@ -121,10 +121,13 @@ def parse_label(cls: type[E], text: str) -> E | None:
 
 def render(text: Text | str, lang: Language) -> str:
     """A catalogued :class:`Text` in ``lang``: nested texts and enum members in its fields are
-    shown in ``lang`` too. A plain string or a :class:`~mosu.core.text.Bilingual` is a bilingual
-    ``"中文 / English"`` message or a name: the reader sees their side of it."""
-    if isinstance(text, str | Bilingual):
+    shown in ``lang`` too. A :class:`~mosu.core.text.Bilingual` is a ``"中文 / English"``
+    message: the reader sees their side of it. A plain string is a catalogued text written
+    with ``N_`` (shown from the catalogue), an old bilingual message, or a name (as it is)."""
+    if isinstance(text, Bilingual):
         return local_message(str(text), lang)
+    if isinstance(text, str):
+        return CATALOGUES[lang].get(text) or local_message(text, lang)
     params = {k: _shown(v, lang) for k, v in text.params.items()}
     try:
         return gettext(lang, text.source, **params)
@@ -149,9 +152,10 @@ def local_message(message: str, lang: Language) -> str:
 
 
 def validation_message(error_type: str, message: str, lang: Language) -> str:
-    """A readable message for one pydantic error: ours verbatim, pydantic's by its type."""
+    """A readable message for one pydantic error: ours in the reader's language (a catalogued
+    text, or their side of a ``"中文 / English"`` one), pydantic's by its type."""
     if error_type == "value_error":
-        return message.removeprefix("Value error, ")
+        return render(message.removeprefix("Value error, "), lang)
     if error_type in _PYDANTIC_MESSAGES:
         return gettext(lang, _PYDANTIC_MESSAGES[error_type])
     return message

@@ -45,11 +45,9 @@ from mosu.review.panels import (
     seat_of,
 )
 
-MASK = "（双盲评审，已隐去 / masked for double-blind review）"
-PDF_NOTICE = (
-    "方案 PDF 按原样提供，其匿名化由申请方自行负责 / the proposal PDF is served as uploaded; "
-    "anonymising it is the applicant's own responsibility"
-)
+MASK = N_("（双盲评审，已隐去）")
+PDF_NOTICE = N_("方案 PDF 按原样提供，其匿名化由申请方自行负责")
+"""Both catalogued: the API gives the Chinese, the pages show them with ``local()``."""
 
 
 class MemberOut(BaseModel):
@@ -91,8 +89,8 @@ class PanelOut(BaseModel):
 def public_reason(reason: str) -> str:
     """The kind of conflict, without naming the organisation (which would tell who applied)."""
     if "发榜单位" in reason:
-        return "与发榜单位存在利益冲突 / conflict with the issuer"
-    return "与申请单位存在利益冲突 / conflict with an applicant"
+        return N_("与发榜单位存在利益冲突")
+    return N_("与申请单位存在利益冲突")
 
 
 def _scored_counts(session: Session, panel: Panel) -> dict[int, int]:

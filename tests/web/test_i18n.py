@@ -121,3 +121,13 @@ def test_gettext_and_messages() -> None:
     assert i18n.local_message("组织 3 不存在", "en") == "组织 3 不存在"
     assert i18n.validation_message("missing", "Field required", "zh") == "此项必填"
     assert i18n.validation_message("value_error", "Value error, 校验位错误", "en") == "校验位错误"
+    bilingual = "Value error, 下限不能高于上限 / the lower bound is above the upper"
+    assert (
+        i18n.validation_message("value_error", bilingual, "en")
+        == "the lower bound is above the upper"
+    )
+    assert i18n.validation_message("value_error", bilingual, "zh") == "下限不能高于上限"
+    # a string marked N_ where it is written is shown from the catalogue by local()/render
+    assert i18n.render("（双盲评审，已隐去）", "en") == "(masked for double-blind review)"
+    assert i18n.render("（双盲评审，已隐去）", "zh") == "（双盲评审，已隐去）"
+    assert i18n.render("甲公司", "en") == "甲公司"  # a name stays as it is
