@@ -82,8 +82,8 @@ def test_users_api_is_operator_only(live: LiveServer, world: World) -> None:
     }
     for who in ("supplier_a", "demand", "expert"):
         with client_for(live, world, who) as client:
-            assert_error(client.get("/users"), 403, "permissions.role_not_allowed")
-            assert_error(client.post("/users", json=new_user), 403, "permissions.role_not_allowed")
+            assert_error(client.get("/users"), 403, "core.role_not_allowed")
+            assert_error(client.post("/users", json=new_user), 403, "core.role_not_allowed")
     with client_for(live, world, None) as client:
         assert_error(client.get("/users"), 401, "core.sign_in")
     with client_for(live, world, "operator") as client:

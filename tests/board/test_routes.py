@@ -77,7 +77,11 @@ def test_the_board_api_from_case_study_to_notification(
         assert ok(demand.post("/notifications/read-all")) == {"marked": 0}
 
     with client_for(live, world, "supplier_a") as sa:
-        error(sa.post(f"/notifications/{notes[0]['id']}/read"), 404, "not_found")
+        error(
+            sa.post(f"/notifications/{notes[0]['id']}/read"),
+            404,
+            "notifications.no_such_notification",
+        )
         ok(sa.delete(interest), 204)
         error(sa.delete(interest), 404, "board.no_such_interest")
         ok(sa.delete(f"/case-studies/{case['id']}"), 204)

@@ -66,7 +66,7 @@ def test_a_stage_names_base64_or_signed_url_and_the_engine_never_sees_the_key() 
     task = {"prompt": {"template": "{{ image }}"}, "scorers": ["accuracy"]}
     assert engine_definition({**task, "image_delivery": "signed_url"}) == task
     assert engine_definition({**task, "image_delivery": "base64"}) == task
-    with pytest.raises(Invalid, match="image_delivery must be base64 or signed_url"):
+    with pytest.raises(Invalid, match="可选 base64 或 signed_url"):
         engine_definition({**task, "image_delivery": "ftp"})
     fields = {"system": "", "template": "{{ image }}", "parser": "label", "scorers": ["accuracy"]}
     assert "image_delivery" not in task_from_fields(**fields)  # the builder form's default
