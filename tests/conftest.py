@@ -460,11 +460,17 @@ class LiveServer:
     """The app served by Uvicorn in a thread, on a free loopback port."""
 
     def __init__(self, app: FastAPI) -> None:
-        self.port = free_port()
+        # bound here and handed to uvicorn: a port picked, released and bound again later
+        # could be taken by another test process in between ("address already in use")
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.port = int(self.socket.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
+        )
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
@@ -475,12 +481,14 @@ class LiveServer:
             what="the test server to start",
         )
         if not self.server.started:
+            self.socket.close()
             raise RuntimeError("test server did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.socket.close()
 
 
 @pytest.fixture
