@@ -96,15 +96,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        lang = api_language(request) if _is_api(request) else language(request)
         details = [
-            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            {
+                "loc": list(e.get("loc", ())),
+                "msg": i18n.validation_message(
+                    str(e.get("type")), str(e.get("msg", "")), lang, e.get("ctx")
+                ),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
         if _is_api(request):
             return _answer(request, INVALID_REQUEST(details=details))
-        lang = language(request)
-        shown = "; ".join(i18n.validation_message(str(d["type"]), d["msg"], lang) for d in details)
-        return pages.error_page(request, 422, shown)
+        return pages.error_page(request, 422, "; ".join(str(d["msg"]) for d in details))
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)

@@ -8,6 +8,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, Field, model_validator
 
 from mosu.arena.votes import WINNERS
+from mosu.i18n import N_
 from mosu.registry.schemas import Strict
 
 Winner = Literal["model_a", "model_b", "tie", "tie (bothbad)"]
@@ -43,7 +44,7 @@ class ArenaIn(Strict):
     def _one_source(self) -> Self:
         self.prompts = [p.strip() for p in self.prompts if p.strip()]
         if bool(self.prompts) == (self.source is not None):
-            raise ValueError("give either prompts (written by experts) or a data set source")
+            raise ValueError(N_("请给出专家撰写的题目或数据集来源，二者选一"))
         return self
 
 
@@ -62,7 +63,7 @@ class CompetitorIn(Strict):
     def _one_way(self) -> Self:
         ways = sum([self.endpoint_id is not None, bool(self.spec), bool(self.answers)])
         if ways != 1:
-            raise ValueError("give exactly one of endpoint_id, spec or answers")
+            raise ValueError(N_("endpoint_id、spec 与 answers 须给出且只给出一项"))
         return self
 
 
@@ -78,7 +79,7 @@ class JudgeIn(Strict):
     @model_validator(mode="after")
     def _one_way(self) -> Self:
         if (self.endpoint_id is None) == (not self.spec):
-            raise ValueError("give exactly one of endpoint_id or spec")
+            raise ValueError(N_("endpoint_id 与 spec 须给出且只给出一项"))
         return self
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mosu.challenges.models import ApplicationState, ChallengeKind, ChallengeState
+from mosu.i18n import N_
 from mosu.registry.schemas import Patch, Strict, Tags
 
 MAX_MEMBERS = 4
@@ -16,12 +17,12 @@ MAX_MEMBERS = 4
 
 def _window(valid_from: dt.date | None, valid_until: dt.date | None) -> None:
     if valid_from is not None and valid_until is not None and valid_from > valid_until:
-        raise ValueError("有效期的开始晚于结束 / the validity window ends before it starts")
+        raise ValueError(N_("有效期的开始晚于结束"))
 
 
 def _places(shortlist: int | None, winners: int | None) -> None:
     if shortlist is not None and winners is not None and winners > shortlist:
-        raise ValueError("揭榜名额不能多于入围名额 / more winner places than shortlist places")
+        raise ValueError(N_("揭榜名额不能多于入围名额"))
 
 
 class ChallengeIn(Strict):
@@ -149,7 +150,7 @@ class ApplicationIn(Strict):
     @classmethod
     def _distinct_members(cls, value: list[int]) -> list[int]:
         if len(set(value)) != len(value):
-            raise ValueError("联合体成员重复 / a consortium member is listed twice")
+            raise ValueError(N_("联合体成员重复"))
         return value
 
     @field_validator("model_ids")

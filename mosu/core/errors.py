@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import PydanticCustomError
+
 from mosu.core.text import Param, Text
 
 _DECLARED: dict[str, Error] = {}
@@ -113,6 +115,11 @@ class Error:
     def text(self, **params: Param) -> Text:
         return Text(self.message, params)
 
+    def in_validator(self, **params: Param) -> PydanticCustomError:
+        """The error as a pydantic validator raises it: its type is the code, its context the
+        fields, so the answer shows it in the reader's language (``i18n.validation_message``)."""
+        return PydanticCustomError(self.code, self.message, params)
+
     def __call__(self, *, details: Any = None, **params: Param) -> MosuError:
         """The exception to raise, with the message's fields filled from ``params``."""
         if issubclass(self.kind, TooManyRequests):
@@ -121,6 +128,11 @@ class Error:
                 self.text(**params), retry_after=retry_after, details=details, code=self.code
             )
         return self.kind(self.text(**params), details=details, code=self.code)
+
+
+def declared(code: str) -> Error | None:
+    """The catalogued error of ``code``, if there is one."""
+    return _DECLARED.get(code)
 
 
 def catalogue() -> list[Error]:

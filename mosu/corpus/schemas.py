@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mosu.corpus.readers import Format
+from mosu.i18n import N_
 from mosu.registry.models import Modality
 
 Flagged = Literal["refuse", "drop", "keep"]
@@ -97,7 +98,7 @@ class SplitRatios(BaseModel):
     @model_validator(mode="after")
     def _sum(self) -> SplitRatios:
         if abs(self.train + self.dev + self.test - 1) > 1e-6:
-            raise ValueError("train + dev + test must be 1")
+            raise ValueError(N_("训练集、开发集、测试集的比例之和须为 1"))
         return self
 
 

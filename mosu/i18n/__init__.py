@@ -19,6 +19,7 @@ from typing import Literal, TypeVar
 
 from babel.messages.pofile import read_po
 
+from mosu.core import errors
 from mosu.core.text import N_ as N_
 from mosu.core.text import Bilingual, Text
 
@@ -151,9 +152,15 @@ def local_message(message: str, lang: Language) -> str:
     return en if lang == "en" else zh
 
 
-def validation_message(error_type: str, message: str, lang: Language) -> str:
+def validation_message(
+    error_type: str, message: str, lang: Language, ctx: Mapping[str, object] | None = None
+) -> str:
     """A readable message for one pydantic error: ours in the reader's language (a catalogued
-    text, or their side of a ``"中文 / English"`` one), pydantic's by its type."""
+    error raised with ``Error.in_validator``, a catalogued text, or their side of a
+    ``"中文 / English"`` one), pydantic's by its type."""
+    declared = errors.declared(error_type)
+    if declared is not None:
+        return render(declared.text(**(ctx or {})), lang)
     if error_type == "value_error":
         return render(message.removeprefix("Value error, "), lang)
     if error_type in _PYDANTIC_MESSAGES:

@@ -103,3 +103,5 @@ IMPORT_INVALID = Error("registry.import_invalid", Invalid, "未导入任何数�
 UPLOAD_MULTIPART = Error(
     "registry.upload_multipart", Invalid, "请以 multipart/form-data 上传文件（字段名 file）"
 )
+
+MAY_NOT_BE_NULL = Error("registry.may_not_be_null", Invalid, "{fields} 不能为空")

@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from mosu.i18n import N_
+from mosu.registry.errors import MAY_NOT_BE_NULL
 from mosu.registry.models import FilingKind, FilingStatus, Layer, Modality, Tier
 from mosu.registry.validators import credit_code_error, filing_number_error
 
@@ -32,7 +34,7 @@ def _credit_code(value: str) -> str:
 def _url(value: str) -> str:
     value = value.strip()
     if value and not value.startswith(("http://", "https://")):
-        raise ValueError("网址须以 http:// 或 https:// 开头")
+        raise ValueError(N_("网址须以 http:// 或 https:// 开头"))
     return value
 
 
@@ -67,7 +69,7 @@ class Patch(Strict):
             if getattr(self, name) is None and name not in self.clearable
         )
         if refused:
-            raise ValueError(f"{', '.join(refused)} 不能为空 / may not be null")
+            raise MAY_NOT_BE_NULL.in_validator(fields=", ".join(refused))
         return self
 
 
@@ -98,7 +100,7 @@ class OrganisationIn(Strict):
     @model_validator(mode="after")
     def _residency(self) -> OrganisationIn:
         if self.resident_since is not None and not self.resident:
-            raise ValueError("非入驻企业不应填写入驻日期")
+            raise ValueError(N_("非入驻企业不应填写入驻日期"))
         return self
 
 
@@ -151,7 +153,7 @@ class ModelIn(Strict):
     @model_validator(mode="after")
     def _one_base(self) -> ModelIn:
         if self.base_model_id is not None and self.base_model_text:
-            raise ValueError("基座模型请二选一：选择已登记模型，或填写名称")
+            raise ValueError(N_("基座模型请二选一：选择已登记模型，或填写名称"))
         return self
 
 

@@ -181,3 +181,7 @@ GRADE_EVERY_CRITERION = Error(
 )
 GRADE_OUT_OF_RANGE = Error("review.grade_out_of_range", Invalid, "分数须在 0 到 {scale} 之间")
 CHOOSE_PREFERENCE = Error("review.choose_preference", Invalid, "请选择 A、B 或 平局")
+
+WEIGHTS_SUM_TO_100 = Error(
+    "review.weights_sum_to_100", Invalid, "各项权重之和须为 100（现为 {total}）"
+)

@@ -6,7 +6,9 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from mosu.i18n import N_
 from mosu.registry.schemas import Strict
+from mosu.review.errors import WEIGHTS_SUM_TO_100
 from mosu.review.models import Blinding
 
 WEIGHT_TOTAL = 100
@@ -45,7 +47,7 @@ class CombinedRule(Strict):
     @model_validator(mode="after")
     def _sum_to_one(self) -> Self:
         if abs(self.review_weight + self.race_weight - 1) > 1e-9:
-            raise ValueError("评审权重与赛马权重之和须为 1 / the two weights must sum to 1")
+            raise ValueError(N_("评审权重与赛马权重之和须为 1"))
         return self
 
 
@@ -65,12 +67,12 @@ class RubricIn(Strict):
     def _checks(self) -> Self:
         total = sum(c.weight for c in self.criteria)
         if total != WEIGHT_TOTAL:
-            raise ValueError(f"各项权重之和须为 100（现为 {total}）/ weights must sum to 100")
+            raise WEIGHTS_SUM_TO_100.in_validator(total=total)
         keys = [c.key for c in self.criteria]
         if len(set(keys)) != len(keys):
-            raise ValueError("评审项的 key 不能重复 / criterion keys must be distinct")
+            raise ValueError(N_("评审项的 key 不能重复"))
         if self.score_min >= self.score_max:
-            raise ValueError("分值下限须小于上限 / score_min must be below score_max")
+            raise ValueError(N_("分值下限须小于上限"))
         return self
 
 

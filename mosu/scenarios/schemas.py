@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from mosu.i18n import N_
 from mosu.registry.schemas import Patch, Strict, Tags
 from mosu.scenarios.models import ScenarioStatus
 
@@ -15,7 +16,7 @@ Yuan = int
 
 def _budget_order(low: int | None, high: int | None) -> None:
     if low is not None and high is not None and low > high:
-        raise ValueError("预算下限不能高于上限 / the budget's lower bound is above its upper bound")
+        raise ValueError(N_("预算下限不能高于上限"))
 
 
 class ScenarioIn(Strict):
@@ -37,7 +38,7 @@ class ScenarioIn(Strict):
     def _checks(self) -> Self:
         _budget_order(self.budget_min_yuan, self.budget_max_yuan)
         if self.status is ScenarioStatus.published:
-            raise ValueError("“已发榜”由发布榜单设置 / published is set by publishing a challenge")
+            raise ValueError(N_("“已发榜”由发布榜单设置"))
         return self
 
 

@@ -70,7 +70,7 @@ class Rules(BaseModel):
     @model_validator(mode="after")
     def _boost_above_share(self) -> Rules:
         if self.boost is not None and self.boost.share <= self.share:
-            raise ValueError("扶持比例须高于基础比例 / the boost must exceed the share")
+            raise ValueError(N_("扶持比例须高于基础比例"))
         return self
 
 

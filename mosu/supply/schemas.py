@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from mosu.i18n import N_
 from mosu.registry.models import Tier
 from mosu.supply.models import (
     ApplicationStatus,
@@ -54,7 +55,7 @@ class PoolIn(BaseModel):
     @model_validator(mode="after")
     def _window(self) -> PoolIn:
         if self.available_until is not None and self.available_until < self.available_from:
-            raise ValueError("可用结束日期早于开始日期 / availability ends before it starts")
+            raise ValueError(N_("可用结束日期早于开始日期"))
         return self
 
 
@@ -203,7 +204,7 @@ class ProgrammeIn(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> ProgrammeIn:
         if self.ends_on < self.starts_on:
-            raise ValueError("结束日期早于开始日期 / the period ends before it starts")
+            raise ValueError(N_("结束日期早于开始日期"))
         return self
 
 
@@ -260,7 +261,7 @@ class RelationIn(BaseModel):
     @model_validator(mode="after")
     def _distinct(self) -> RelationIn:
         if self.organisation_id == self.related_organisation_id:
-            raise ValueError("关联方须为两个不同的组织 / two different organisations")
+            raise ValueError(N_("关联方须为两个不同的组织"))
         return self
 
 
@@ -297,7 +298,7 @@ class ApplicationIn(BaseModel):
     @model_validator(mode="after")
     def _dates(self) -> ApplicationIn:
         if self.service_ends_on < self.service_starts_on:
-            raise ValueError("服务结束日期早于开始日期 / the service ends before it starts")
+            raise ValueError(N_("服务结束日期早于开始日期"))
         return self
 
 

@@ -363,7 +363,7 @@ def save_rubric(
         rubric.set_rubric(session, actor=actor, challenge_id=challenge_id, data=data)
     except ValidationError as exc:
         messages = [
-            i18n.validation_message(e["type"], e["msg"], lang)
+            i18n.validation_message(e["type"], e["msg"], lang, e.get("ctx"))
             + (f"（{'.'.join(str(x) for x in e['loc'])}）" if e["loc"] else "")
             for e in exc.errors()
         ]

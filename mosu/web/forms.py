@@ -83,7 +83,7 @@ def validation_errors(exc: ValidationError, lang: i18n.Language) -> FieldErrors:
     """Messages by form field name for a pydantic failure."""
     errors: FieldErrors = {}
     for error in exc.errors():
-        message = i18n.validation_message(error["type"], error["msg"], lang)
+        message = i18n.validation_message(error["type"], error["msg"], lang, error.get("ctx"))
         errors.setdefault(_field(tuple(error["loc"])), []).append(message)
     return errors
 

@@ -408,7 +408,7 @@ def _programme_errors(exc: ValidationError, request: Request) -> FieldErrors:
     lang = language(request)
     errors: FieldErrors = {}
     for error in exc.errors():
-        message = i18n.validation_message(error["type"], error["msg"], lang)
+        message = i18n.validation_message(error["type"], error["msg"], lang, error.get("ctx"))
         field = _rule_field(tuple(error["loc"]))
         errors.setdefault(field, []).append(i18n.local_message(message, lang))
     return errors

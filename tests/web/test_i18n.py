@@ -131,3 +131,34 @@ def test_gettext_and_messages() -> None:
     assert i18n.render("（双盲评审，已隐去）", "en") == "(masked for double-blind review)"
     assert i18n.render("（双盲评审，已隐去）", "zh") == "（双盲评审，已隐去）"
     assert i18n.render("甲公司", "en") == "甲公司"  # a name stays as it is
+
+
+def test_a_validators_own_error_reads_in_the_readers_language() -> None:
+    """A validator raises a catalogued error (with its fields) or a catalogued text: forms and
+    the API show it in the reader's language, never as a "中文 / English" pair."""
+    from pydantic import ValidationError
+
+    from mosu.review.schemas import RubricIn
+    from mosu.scenarios.schemas import ScenarioIn
+
+    criterion = {"key": "q", "name": "质量", "weight": 60}
+    try:
+        RubricIn.model_validate({"criteria": [criterion]})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+    assert error["type"] == "review.weights_sum_to_100"
+    shown = {
+        lang: i18n.validation_message(error["type"], error["msg"], lang, error.get("ctx"))
+        for lang in i18n.LANGUAGES
+    }
+    assert shown == {
+        "zh": "各项权重之和须为 100（现为 60）",
+        "en": "The weights must sum to 100 (they sum to 60)",
+    }
+    try:
+        ScenarioIn.model_validate({"title": "场景", "budget_min_yuan": 9, "budget_max_yuan": 1})
+    except ValidationError as exc:
+        budget = next(e for e in exc.errors() if e["type"] == "value_error")
+    assert i18n.validation_message(budget["type"], budget["msg"], "en") == (
+        "The budget's lower bound is above its upper bound"
+    )
