@@ -20,7 +20,7 @@ from mosu import i18n
 from mosu.core.gate import SAFE_METHODS
 from mosu.core.money import fmt_yuan
 from mosu.core.settings import Settings
-from mosu.core.text import Text
+from mosu.core.text import N_, Text
 from mosu.corpus.labels import TERMS
 from mosu.notifications.service import unread_count
 from mosu.permissions import (
@@ -84,6 +84,25 @@ def _corpus_term(context: Context, word: str) -> str:
     return i18n.gettext(context["lang"], TERMS[word]) if word in TERMS else word
 
 
+SCORER_NAMES = {
+    "accuracy": N_("准确率"),
+    "exact_match": N_("完全匹配率"),
+    "macro_f1": N_("宏平均 F1"),
+    "rouge_l": "ROUGE-L",
+    "bleu": "BLEU",
+    "judge": N_("评审模型打分"),
+}
+"""The engine's scorers by the name a reader knows; a plugin's scorer shows as its code."""
+
+
+@pass_context
+def _metric(context: Context, scorer: str) -> Markup:
+    """A stage's primary metric (a scorer's name) as the reader's language calls it."""
+    if scorer in SCORER_NAMES:
+        return Markup.escape(i18n.gettext(context["lang"], SCORER_NAMES[scorer]))
+    return Markup("<code>{}</code>").format(scorer)
+
+
 @pass_context
 def _org(context: Context, name: str) -> str:
     """An organisation's name (its Chinese name, or a value that may be one, such as a
@@ -133,6 +152,7 @@ env.globals.update(
     paren=_paren,
     label=_label,
     local=_local,
+    metric=_metric,
     money=_money,
     page_url=page_url,
     static=static_url,

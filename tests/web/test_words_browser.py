@@ -45,7 +45,9 @@ ZH_ALLOWED = {
     # units and the standard abbreviations of the field, written so in Chinese too
     *("KB", "MB", "KiB", "MiB", "ms", "p95", "tokens", "n-gram"),
     # statistics named after their authors or abbreviated in every textbook (arena, panel)
-    *("Bradley-Terry", "Kendall", "ICC", "CI", "df"),
+    *("Bradley-Terry", "Kendall", "ICC", "CI", "df", "Elo"),
+    # metrics known by their acronyms in Chinese texts too
+    *("BLEU", "ROUGE-L", "F1"),
     # public benchmarks and licences a corpus is imported from, and the language named
     *("CMMLU", "CLUE", "CC", "BY-NC-SA", "Python"),
 }
@@ -70,6 +72,9 @@ WRITTEN_BY_THE_PLATFORM = {
     *("compute_usage.reference_kind", "notice_preferences.topic"),
 }
 PLATFORM_TABLES = {"challenge_events", "notifications", "jobs", "run_meta", "worker_beats"}
+#: What a person typed into a platform table: the reason an operator gives for a step of the
+#: audit trail (closing a stage early, say) is theirs, and is data.
+TYPED_IN_PLATFORM_TABLES = {"challenge_events": {"reason"}}
 #: JSON columns of user data: tags, keywords, data set rows (their column names too), label
 #: sets, review criteria, regions.
 USER_JSON = {"capability_tags", "industry_tags", "keywords", "capabilities", "fields"}
@@ -167,13 +172,16 @@ def user_data(db: Session) -> Known:
     """Every name, title, email, address and other user-written value the database holds."""
     found: set[str] = set()
     for table in Base.metadata.sorted_tables:
-        if table.name in PLATFORM_TABLES:
+        if table.name in PLATFORM_TABLES and table.name not in TYPED_IN_PLATFORM_TABLES:
             continue
         for column in table.columns:
             text = isinstance(column.type, String | Text) and not isinstance(column.type, Enum)
             shaped = isinstance(column.type, JSON) and column.name in SHAPED_JSON
             stored = text or shaped or (isinstance(column.type, JSON) and column.name in USER_JSON)
             if f"{table.name}.{column.name}" in WRITTEN_BY_THE_PLATFORM or not stored:
+                continue
+            typed = TYPED_IN_PLATFORM_TABLES.get(table.name)
+            if typed is not None and column.name not in typed:
                 continue
             for value in db.scalars(select(column)):
                 for whole_value in strings_in(value, keys=column.name == "fields"):
