@@ -105,3 +105,23 @@ UPLOAD_MULTIPART = Error(
 )
 
 MAY_NOT_BE_NULL = Error("registry.may_not_be_null", Invalid, "{fields} 不能为空")
+
+# identifiers (raised by the models' validators, shown in the reader's language)
+CREDIT_CODE_LENGTH = Error(
+    "registry.credit_code_length", Invalid, "统一社会信用代码应为 18 位，实为 {length} 位"
+)
+CREDIT_CODE_CHARACTERS = Error(
+    "registry.credit_code_characters",
+    Invalid,
+    "统一社会信用代码含非法字符（不得含 I、O、S、V、Z 或小写字母）",
+)
+CREDIT_CODE_CHECK = Error("registry.credit_code_check", Invalid, "统一社会信用代码校验位错误")
+FILING_NUMBER_FORM = Error(
+    "registry.filing_number_form",
+    Invalid,
+    "备案号格式应为 地区拼音-名称-日期，例如 Shanghai-Abab-20230821",
+)
+FILING_NUMBER_REGION = Error(
+    "registry.filing_number_region", Invalid, "备案号中的地区 {region} 不是省级行政区拼音"
+)
+FILING_NUMBER_DATE = Error("registry.filing_number_date", Invalid, "备案号中的日期 {date} 无效")

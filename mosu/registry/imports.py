@@ -34,6 +34,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from mosu.core import errors
 from mosu.core.limits import ReadLimits
 from mosu.i18n import N_
 from mosu.permissions import Actor, can_bulk_import, ensure
@@ -220,7 +221,7 @@ def _reason(error: Any) -> str:
     kind = str(error["type"])
     if kind in _REASONS:
         return _REASONS[kind](dict(error.get("ctx") or {}))
-    if kind == "value_error":
+    if kind == "value_error" or errors.declared(kind) is not None:
         return str(error["msg"]).removeprefix("Value error, ")
     return f"格式不正确（{error['msg']}）"
 

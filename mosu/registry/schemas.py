@@ -27,7 +27,7 @@ def _credit_code(value: str) -> str:
     value = value.strip().upper()
     error = credit_code_error(value)
     if error:
-        raise ValueError(error)
+        raise error
     return value
 
 
@@ -207,7 +207,7 @@ class FilingIn(Strict):
     def _number(cls, v: str) -> str:
         error = filing_number_error(v)
         if error:
-            raise ValueError(error)
+            raise error
         return v
 
 

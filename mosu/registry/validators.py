@@ -5,6 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from pydantic_core import PydanticCustomError
+
+from mosu.registry.errors import (
+    CREDIT_CODE_CHARACTERS,
+    CREDIT_CODE_CHECK,
+    CREDIT_CODE_LENGTH,
+    FILING_NUMBER_DATE,
+    FILING_NUMBER_FORM,
+    FILING_NUMBER_REGION,
+)
+
 CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _CREDIT_CODE_RE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
@@ -31,32 +42,34 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
-def credit_code_error(code: str) -> str | None:
-    """Why ``code`` is not a valid 统一社会信用代码, or ``None`` when it is."""
+def credit_code_error(code: str) -> PydanticCustomError | None:
+    """Why ``code`` is not a valid 统一社会信用代码 (a catalogued error, for a validator to
+    raise), or ``None`` when it is."""
     if len(code) != 18:
-        return f"统一社会信用代码应为 18 位，实为 {len(code)} 位"
+        return CREDIT_CODE_LENGTH.in_validator(length=len(code))
     if not _CREDIT_CODE_RE.match(code):
-        return "统一社会信用代码含非法字符（不得含 I、O、S、V、Z 或小写字母）"
+        return CREDIT_CODE_CHARACTERS.in_validator()
     if credit_code_check_char(code[:17]) != code[17]:
-        return "统一社会信用代码校验位错误"
+        return CREDIT_CODE_CHECK.in_validator()
     return None
 
 
-def filing_number_error(number: str) -> str | None:
-    """Why ``number`` is not a filing number like ``Shanghai-Abab-20230821``, or ``None``.
+def filing_number_error(number: str) -> PydanticCustomError | None:
+    """Why ``number`` is not a filing number like ``Shanghai-Abab-20230821`` (a catalogued
+    error, for a validator to raise), or ``None``.
 
     The form is region (pinyin) - service name (pinyin or Latin) - date (YYYYMMDD),
     optionally followed by a four-digit serial as later filings carry.
     """
     m = _FILING_RE.match(number)
     if not m:
-        return "备案号格式应为 地区拼音-名称-日期，例如 Shanghai-Abab-20230821"
+        return FILING_NUMBER_FORM.in_validator()
     if m["region"] not in FILING_REGIONS:
-        return f"备案号中的地区 {m['region']} 不是省级行政区拼音"
+        return FILING_NUMBER_REGION.in_validator(region=m["region"])
     try:
         dt.datetime.strptime(m["date"], "%Y%m%d")
     except ValueError:
-        return f"备案号中的日期 {m['date']} 无效"
+        return FILING_NUMBER_DATE.in_validator(date=m["date"])
     return None
 
 

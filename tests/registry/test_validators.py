@@ -68,7 +68,7 @@ def test_alphabet_excludes_letters_the_standard_leaves_out() -> None:
 )
 def test_invalid_codes_say_why(code: str, why: str) -> None:
     error = credit_code_error(code)
-    assert error is not None and why in error
+    assert error is not None and why in error.message()
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_filing_number_date() -> None:
 )
 def test_invalid_filing_numbers_say_why(number: str, why: str) -> None:
     error = filing_number_error(number)
-    assert error is not None and why in error
+    assert error is not None and why in error.message()
 
 
 def test_every_region_is_a_capitalised_pinyin_word() -> None:
