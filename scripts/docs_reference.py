@@ -30,6 +30,7 @@ from mosu.cli import app as cli_app
 from mosu.core import errors
 from mosu.core.settings import DEMO_SECRET_KEY, Settings
 from mosu.permissions import Requirement
+from mosu.startup import load_registrations
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 WHO = {"public": "everyone", "any signed-in user": "any signed-in user"}
@@ -230,7 +231,7 @@ def settings_page() -> str:
 
 def errors_page() -> str:
     """Every catalogued error (``mosu.core.errors.catalogue``), declared as the app loads."""
-    reference_app()  # imports every domain, and with them their errors
+    load_registrations()  # every domain is imported, and with it its errors
     lines = [
         "# Errors (错误码)",
         "",

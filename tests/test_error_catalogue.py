@@ -16,15 +16,9 @@ from tests.conftest import LiveServer
 
 PACKAGE = Path(mosu.__file__).parent
 CARRIERS = {
-    "MosuError",
-    "NotFound",
-    "Unauthenticated",
-    "Forbidden",
-    "Conflict",
-    "Invalid",
-    "TooManyRequests",
-    "Unavailable",
-    "Internal",
+    name
+    for name, value in vars(errors).items()
+    if isinstance(value, type) and issubclass(value, errors.MosuError)
 }
 """The exception classes of mosu/core/errors.py; elsewhere an error is raised by calling its
 catalogued ``Error``, or passed on as it came (``exc.text``)."""

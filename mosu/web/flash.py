@@ -7,8 +7,8 @@ and asks that page's answer to drop the cookie, so it shows once. A POST that re
 without a message of its own gets :data:`DONE`, so no action passes in silence.
 
 The cookie is signed with the site's secret key: a message comes from this site only. The
-text is a catalogued Chinese string (translated with :func:`mosu.i18n.gettext`, ``{name}``
-fields filled from its parameters) or a bilingual ``"中文 / English"`` message.
+text is a catalogued Chinese string, shown with :func:`mosu.i18n.render` (``{name}`` fields
+filled from its parameters).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mosu import i18n
 from mosu.core.settings import Settings
+from mosu.core.text import Text
 from mosu.i18n import N_
 from mosu.public_cache import FLASH_COOKIE
 
@@ -82,12 +83,7 @@ def _text(value: dict[str, object], lang: i18n.Language) -> str:
     message = str(value["m"])
     raw = value.get("p")
     params = {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
-    if " / " in message and message not in i18n.CATALOGUE:
-        return i18n.local_message(message, lang)
-    try:
-        return i18n.gettext(lang, message, **params)
-    except (KeyError, IndexError, ValueError):
-        return i18n.gettext(lang, message)
+    return i18n.render(Text(message, params), lang)
 
 
 def take(request: Request, settings: Settings, lang: i18n.Language) -> Flash | None:
