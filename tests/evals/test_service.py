@@ -59,14 +59,17 @@ def test_streamed_race_reports_tokens_cost_and_speed(tmp_path: Path) -> None:
 
 def test_tokens_at_a_set_rate_give_time_per_output_token(tmp_path: Path) -> None:
     task = toy_task(tmp_path, 8)
-    config = answer_config(task, latency=0.02, token_rate=50, template="答案是{answer}。")
+    config = answer_config(task, latency=0.02, token_rate=10, template="答案是{answer}。")
     with serve_in_thread(config) as (url, _):
         result = run(task, {"m": f"openai:{url}#m?{FAST}&stream=1"}, store=tmp_path / "r.sqlite")
     f = result.models[0].service
     assert f is not None and f.tpot_p50 is not None and f.ttft_p50 is not None
-    assert f.tpot_p50 >= 1 / 50 * 0.9  # tokens come no faster than the server sends them
     assert f.tokens_per_answer == 5  # 答案是X。
-    assert f.latency_p50 is not None and f.latency_p50 >= 0.02 + 4 / 50
+    # the last token is never read before the server sends it
+    assert f.latency_p50 is not None and f.latency_p50 >= 0.02 + 4 / 10
+    # tokens are timed as they arrive, 100 ms apart; a busy client that reads the first token
+    # late shortens the gap it measures, so the bound leaves room for a 200 ms stall
+    assert 1 / 10 * 0.5 <= f.tpot_p50 < f.latency_p50
 
 
 def test_answers_cut_at_max_tokens_are_counted_as_truncated(tmp_path: Path) -> None:
