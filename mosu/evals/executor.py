@@ -8,7 +8,7 @@ build the same models from the same specs, without changing tasks, models or sco
 
 Each model's calls pass through a :class:`Breaker` (熔断): an answer of HTTP 401, 403 or
 404, an address the network policy refuses, or ``max_unreachable`` attempts in a row
-without an HTTP answer stop the model's run. Samples not sent by then are never sent and
+without an HTTP answer (those in flight together count once) stop the model's run. Samples not sent by then are never sent and
 not recorded; the executor returns the reason. Until the model's first HTTP answer only one
 request is in flight (slow start), so a dead or refusing endpoint costs one request or
 ``max_unreachable`` attempts, not one per worker.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,11 +36,20 @@ STOP_STATUS = frozenset({401, 403, 404})
 
 class Breaker:
     """One model's circuit breaker. ``reason`` is set once it trips; ``settled`` is set at
-    the first HTTP answer (the other workers may start) or at the trip."""
+    the first HTTP answer (the other workers may start) or at the trip.
+
+    Attempts without an answer count in a row only when each was sent after the previous
+    counted one had failed: requests that were in flight together when the endpoint
+    stalled are one failure, not ``concurrency`` of them. An endpoint that stops answering
+    for a moment in the middle of a race (every request in flight times out) therefore
+    costs one count, and only ``max_unreachable`` such rounds of retries in a row stop the
+    model; before the first answer only one request is in flight, so a dead endpoint
+    still costs ``max_unreachable`` attempts."""
 
     def __init__(self, max_unreachable: int) -> None:
         self.max_unreachable = max_unreachable
         self.unreachable = 0
+        self.counted_at = -math.inf  # when the last counted attempt failed
         self.reason: str | None = None
         self.settled = asyncio.Event()
 
@@ -48,9 +58,16 @@ class Breaker:
             self.reason = reason
         self.settled.set()
 
-    def observe(self, error: ModelError | None, *, timed_out: bool = False) -> None:
-        """Count one attempt's end: ``error`` is ``None`` for an answer (or a local failure)."""
+    def observe(
+        self, error: ModelError | None, *, timed_out: bool = False, began: float | None = None
+    ) -> None:
+        """Count one attempt's end: ``error`` is ``None`` for an answer (or a local failure);
+        ``began`` is when it was sent (``time.perf_counter()``), ``None`` to count it
+        whatever its start."""
         if timed_out or (error is not None and error.unreachable and not error.refused):
+            if began is not None and began < self.counted_at:
+                return  # in flight together with the failure already counted
+            self.counted_at = time.perf_counter()
             self.unreachable += 1
             if self.unreachable >= self.max_unreachable:
                 self._trip(f"stopped: endpoint unreachable ({self.unreachable} attempts in a row)")
@@ -153,7 +170,7 @@ async def call_with_retries(
         except Exception as exc:  # a local model's own bug must not stop the race
             reason, retryable = f"{type(exc).__name__}: {exc}", False
         if breaker is not None:
-            breaker.observe(error, timed_out=timed_out)
+            breaker.observe(error, timed_out=timed_out, began=began)
         if not retryable or attempts > limits.retries:
             return Outcome(
                 model_name,

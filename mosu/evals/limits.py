@@ -13,7 +13,8 @@ from typing import Protocol
 @dataclass(frozen=True)
 class Limits:
     """An endpoint's limits (并发 concurrency, RPM, timeout), retry policy and circuit breaker:
-    ``max_unreachable`` attempts in a row without an HTTP answer stop the model's run."""
+    ``max_unreachable`` attempts in a row without an HTTP answer stop the model's run
+    (attempts in flight together count once: :class:`~mosu.evals.executor.Breaker`)."""
 
     concurrency: int = 16
     rpm: float | None = None

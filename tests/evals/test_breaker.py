@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -35,6 +36,23 @@ def test_the_breaker_counts_attempts_in_a_row_without_an_answer() -> None:
     breaker.observe(None, timed_out=True)
     assert breaker.reason is None and breaker.settled.is_set()
     breaker.observe(down)
+    assert breaker.reason == "stopped: endpoint unreachable (3 attempts in a row)"
+
+
+def test_requests_in_flight_together_when_the_endpoint_stalls_count_once() -> None:
+    breaker = Breaker(3)
+    sent = time.perf_counter()
+    for _ in range(16):  # a stall: all 16 requests in flight time out
+        breaker.observe(None, timed_out=True, began=sent)
+    assert (breaker.unreachable, breaker.reason) == (1, None)
+    resent = time.perf_counter()
+    for _ in range(16):  # their retries, sent after the first timeout, time out too
+        breaker.observe(None, timed_out=True, began=resent)
+    assert breaker.unreachable == 2 and breaker.reason is None
+    breaker.observe(None)  # the endpoint answers again
+    assert breaker.unreachable == 0
+    for _ in range(3):  # a dead endpoint: each attempt sent after the last one failed
+        breaker.observe(None, timed_out=True, began=time.perf_counter())
     assert breaker.reason == "stopped: endpoint unreachable (3 attempts in a row)"
 
 

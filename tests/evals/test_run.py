@@ -9,9 +9,9 @@ from mosu.evals.run import Progress
 from tests.helpers.evals import answer_config, toy_task
 
 FAST = "concurrency=16&timeout=0.5&backoff=0.01&retries=8"
-# faults, not the breaker: a busy test machine that stalls all 16 requests in flight past the
-# timeout must not stop the model (16 timeouts in a row)
-PATIENT = "concurrency=16&timeout=1&backoff=0.01&retries=8&max_unreachable=40"
+# a busy test machine may stall all 16 requests in flight past the timeout: that is one
+# failure for the breaker, and a second of timeout leaves room for it
+PATIENT = "concurrency=16&timeout=1&backoff=0.01&retries=8"
 
 
 def test_race_through_every_fault_finishes_with_the_expected_order(tmp_path: Path) -> None:
