@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -21,10 +23,39 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database behind ``engine`` to ``revision`` (the newest by default)."""
-    with engine.begin() as connection:
-        config = alembic_config(str(engine.url))
-        config.attributes["connection"] = connection
+    with migrating(engine) as config:
         command.upgrade(config, revision)
+
+
+@contextmanager
+def migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic config bound to one transaction on ``engine``, committed at the end.
+
+    On SQLite, a migration that alters a table copies it and drops the old one, and with
+    foreign keys on, dropping a table deletes every row that cascades from it (a stage's
+    submissions, say). So the checks are off while migrations run (SQLite's own advice for
+    schema changes, which must be set outside a transaction), and every key is checked
+    before the commit: a dangling one rolls the whole migration back."""
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                config = alembic_config(str(engine.url))
+                config.attributes["connection"] = connection
+                yield config
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if dangling:
+                        raise RuntimeError(
+                            f"migration left rows without their parent: {dangling[:5]}"
+                        )
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -12,9 +12,7 @@ def migrate_to(database_url: str, revision: str) -> None:
     """Upgrade the database to ``head``, or downgrade it to ``revision``, in one transaction."""
     engine = make_engine(database_url)
     try:
-        with engine.begin() as connection:
-            config = migrate.alembic_config(str(engine.url))
-            config.attributes["connection"] = connection
+        with migrate.migrating(engine) as config:
             if revision == "head":
                 command.upgrade(config, revision)
             else:
