@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
@@ -34,8 +35,9 @@ def migrating(engine: Engine) -> Iterator[Config]:
     On SQLite, a migration that alters a table copies it and drops the old one, and with
     foreign keys on, dropping a table deletes every row that cascades from it (a stage's
     submissions, say). So the checks are off while migrations run (SQLite's own advice for
-    schema changes, which must be set outside a transaction), and every key is checked
-    before the commit: a dangling one rolls the whole migration back."""
+    schema changes, which must be set outside a transaction), and when the revision moved,
+    every key is checked before the commit: a dangling one rolls the whole migration back
+    (a database already at its revision is not scanned)."""
     sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
         if sqlite:
@@ -45,8 +47,10 @@ def migrating(engine: Engine) -> Iterator[Config]:
             with connection.begin():
                 config = alembic_config(str(engine.url))
                 config.attributes["connection"] = connection
+                before = MigrationContext.configure(connection).get_current_revision()
                 yield config
-                if sqlite:
+                moved = MigrationContext.configure(connection).get_current_revision() != before
+                if sqlite and moved:
                     dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if dangling:
                         raise RuntimeError(

@@ -8,10 +8,10 @@ build the same models from the same specs, without changing tasks, models or sco
 
 Each model's calls pass through a :class:`Breaker` (熔断): an answer of HTTP 401, 403 or
 404, an address the network policy refuses, or ``max_unreachable`` attempts in a row
-without an HTTP answer (those in flight together count once) stop the model's run. Samples not sent by then are never sent and
-not recorded; the executor returns the reason. Until the model's first HTTP answer only one
-request is in flight (slow start), so a dead or refusing endpoint costs one request or
-``max_unreachable`` attempts, not one per worker.
+without an HTTP answer (those in flight together count once) stop the model's run.
+Samples not sent by then are never sent and not recorded; the executor returns the reason.
+Until the model's first HTTP answer only one request is in flight (slow start), so a dead
+or refusing endpoint costs one request or ``max_unreachable`` attempts, not one per worker.
 """
 
 from __future__ import annotations
