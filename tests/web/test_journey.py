@@ -141,12 +141,12 @@ def test_scenario_to_award_in_a_browser(
         page.goto(challenge + "/race")
         page.click("#add-stage summary")
         now = dt.datetime.now(dt.timezone(dt.timedelta(hours=8)))
+        # ten minutes ago, but not before today began in Beijing: the challenge's window
+        # starts today, and a stage opening yesterday is refused (as it was just after midnight)
+        opens = max(now - dt.timedelta(minutes=10), now.replace(hour=0, minute=0))
         page.fill("#add-stage input[name=name]", "初赛")
         page.select_option("#add-stage select[name=mode]", "endpoint")
-        page.fill(
-            "#add-stage input[name=opens_at]",
-            (now - dt.timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M"),
-        )
+        page.fill("#add-stage input[name=opens_at]", opens.strftime("%Y-%m-%dT%H:%M"))
         page.fill(
             "#add-stage input[name=closes_at]",
             (now + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"),
