@@ -7,18 +7,18 @@ draw of ``n`` over the (pair, outcome) cells. It is drawn here as independent
 (Devroye's "indexed search"): cell counts are small integers shared by many cells, so one
 table per distinct count serves them all. Each table splits ``[0, 1)`` into a power of two
 ``K`` of equal buckets, at least eight per support point; a bucket that lies inside one
-step of the cumulative distribution holds the variate itself, so most draws cost a
-uniform, a multiplication and one lookup, vectorised over every cell of every round, and
-only draws that land in a bucket holding a step (about 3%) search the cumulative
-distribution. ``u * K`` is exact for a power of two, so the inversion is exact to the
-resolution of the double-precision uniforms; the tails cut off beyond twelve standard
+step of the cumulative distribution holds the variate itself, so most draws cost half of
+a 64-bit random word (the bucket is its top ``log2 K`` bits), a shift and one lookup,
+vectorised over every cell of every round, and only draws that land in a bucket holding a
+step (about 3%) search the cumulative distribution, with their place inside the bucket
+drawn afresh in double precision. The buckets' edges are exact for a power of two, so the
+inversion is exact to the resolution of the double-precision uniforms; the tails cut off beyond twelve standard
 deviations hold less than 1e-30 of the mass. numpy's own Poisson sampler, a rejection
 method, costs several times more per variate.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -78,14 +78,15 @@ class PoissonCells:
     cdf: Array
     value: IntArray
     scale: NDArray[np.float32]
+    shift: NDArray[np.uint32]
     start: IntArray
     last: IntArray
 
     @classmethod
     def for_means(cls, means: NDArray[np.int64]) -> PoissonCells:
-        """Samplers for ``means`` (integers >= 1)."""
+        """Samplers for ``means`` (whole numbers; a zero mean always draws zero)."""
         distinct, which = np.unique(means, return_inverse=True)
-        spread = 12.0 * np.sqrt(distinct) + 12.0
+        spread = np.where(distinct > 0, 12.0 * np.sqrt(distinct) + 12.0, 0.0)
         low = np.maximum(0, (distinct - spread).astype(np.int64))
         sizes = (distinct + spread).astype(np.int64) + 1 - low
         table = np.repeat(np.arange(len(distinct)), sizes)
@@ -94,35 +95,36 @@ class PoissonCells:
         tables = zip(low.tolist(), sizes.tolist(), distinct.tolist(), strict=True)
         cdf = np.concatenate([poisson_cdf(a, n, float(mu)) for a, n, mu in tables])
         cdf[offset + sizes - 1] = 1.0
-        guides, starts, scales = [], [], []
-        at = 0
-        for t in range(len(distinct)):
-            part = slice(offset[t], offset[t] + sizes[t])
-            k = 1 << math.ceil(math.log2(BUCKETS_PER_POINT * sizes[t]))
-            edges = np.arange(k + 1) / k
-            # first[j]: the variate for the bucket's left edge, min{x: F(x) > j / k}
-            first = np.searchsorted(cdf[part], edges[:-1], side="right") + offset[t]
-            inside = cdf[first] >= edges[1:]  # the whole bucket maps to first[j]
-            guides.append(np.where(inside, support[first], -1 - first))
-            starts.append(at)
-            scales.append(float(k))
-            at += k
+        # K buckets per table, a power of two; bucket j holds the variate min{x: F(x) > j/K}
+        # for its left edge: point x of the table is that for the buckets from
+        # ceil(F(x - 1) K) up to ceil(F(x) K) (exact: K is a power of two)
+        buckets = 1 << np.ceil(np.log2(BUCKETS_PER_POINT * sizes)).astype(np.int64)
+        reached = np.ceil(cdf * buckets[table]).astype(np.int64)
+        before = np.concatenate(([0], reached[:-1]))
+        before[offset] = 0
+        first = np.repeat(np.arange(len(cdf)), reached - before)
+        start = np.cumsum(buckets) - buckets
+        bucket_table = np.repeat(np.arange(len(distinct)), buckets)
+        edge = np.arange(len(first)) - start[bucket_table] + 1
+        inside = cdf[first] * buckets[bucket_table] >= edge  # the whole bucket maps to first[j]
         return cls(
-            guide=np.concatenate(guides).astype(np.int32),
+            guide=np.where(inside, support[first], -1 - first).astype(np.int32),
             cdf=cdf,
             value=support.astype(np.int32),
-            scale=np.asarray(scales, dtype=np.float32)[which],
-            start=np.asarray(starts, dtype=np.int32)[which],
+            scale=buckets.astype(np.float32)[which],
+            shift=(32 - np.log2(buckets).astype(np.uint32))[which],
+            start=start.astype(np.int32)[which],
             last=(offset + sizes - 1).astype(np.int32)[which],
         )
 
     def draw(self, rng: np.random.Generator, rounds: int, out: IntArray | None = None) -> IntArray:
         """``(rounds, cells)`` Poisson variates by inversion, ``min{x: F(x) > u}``, into
         ``out`` when given."""
-        # the bucket from a 24-bit uniform (exact: K divides 2^24, so u * K is exact)
-        scaled = rng.random((rounds, len(self.scale)), dtype=np.float32)
-        np.multiply(scaled, self.scale, out=scaled)
-        bucket = scaled.astype(np.int32)
+        # the bucket from the top log2(K) bits of 32 random bits (two per 64-bit draw)
+        cells = len(self.scale)
+        size = rounds * cells
+        bits = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
+        bucket = np.right_shift(bits.reshape(rounds, cells), self.shift).view(np.int32)
         bucket += self.start
         if out is None:
             out = np.empty(bucket.shape, dtype=np.int32)
@@ -132,7 +134,7 @@ class PoissonCells:
         # where the bucket holds a step, the uniform's place in it is drawn afresh in
         # double precision: u = (bucket + v) / K
         cell = search % len(self.scale)
-        below = np.floor(scaled.reshape(-1)[search], dtype=np.float64)
+        below = (bucket.reshape(-1)[search] - self.start[cell]).astype(np.float64)
         below += rng.random(len(search))
         below /= self.scale[cell]
         at = -1 - flat_x[search]
@@ -196,7 +198,9 @@ def rows_to_multinomial(
             fresh = [np.sort(rng.integers(0, n, int(-extra[r]))) for r in under.tolist()]
         else:
             fresh = [np.sort(rng.random(int(-extra[r]))) * cdf[-1] for r in under.tolist()]
-        cell = np.minimum(np.searchsorted(cdf, np.concatenate(fresh), "right"), cells - 1)
+        # (a uniform rounded up to the total lands on the last cell with any battles)
+        last = int(np.flatnonzero(counts)[-1])
+        cell = np.minimum(np.searchsorted(cdf, np.concatenate(fresh), "right"), last)
         _add_sorted(flat, np.repeat(under * cells, -extra[under]) + cell, 1)
 
 
@@ -225,9 +229,7 @@ class Resampler:
     draws do not depend on how chunks are shared out."""
 
     def __init__(self, counts: Array, *, seed: int) -> None:
-        self.cells = len(counts)
-        self.used = np.flatnonzero(counts)
-        self.counts = counts = counts[self.used]
+        self.counts = counts
         self.n = round(float(counts.sum()))
         integral = (counts == np.rint(counts)) & (counts <= TABLE_MAX)
         self.tabled = np.flatnonzero(integral)
@@ -248,11 +250,7 @@ class Resampler:
         else:
             self.sampler.draw(rng, rounds, out=out)
         rows_to_multinomial(rng, out, self.counts, self.n, self.cdf)
-        if self.used.size == self.cells:
-            return out
-        full = np.zeros((rounds, self.cells), dtype=np.int32)
-        full[:, self.used] = out
-        return full
+        return out
 
 
 def chunks(rounds: int) -> list[tuple[int, int]]:
