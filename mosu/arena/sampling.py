@@ -84,8 +84,11 @@ class PoissonCells:
 
     @classmethod
     def for_means(cls, means: NDArray[np.int64]) -> PoissonCells:
-        """Samplers for ``means`` (whole numbers; a zero mean always draws zero)."""
-        distinct, which = np.unique(means, return_inverse=True)
+        """Samplers for ``means`` (whole numbers up to :data:`TABLE_MAX`; a zero mean always
+        draws zero)."""
+        present = np.bincount(means) > 0  # np.unique's result, without its sort
+        distinct = np.flatnonzero(present)
+        which = (np.cumsum(present) - 1)[means]
         spread = np.where(distinct > 0, 12.0 * np.sqrt(distinct) + 12.0, 0.0)
         low = np.maximum(0, (distinct - spread).astype(np.int64))
         sizes = (distinct + spread).astype(np.int64) + 1 - low
@@ -199,7 +202,7 @@ def rows_to_multinomial(
         else:
             fresh = [np.sort(rng.random(int(-extra[r]))) * cdf[-1] for r in under.tolist()]
         # (a uniform rounded up to the total lands on the last cell with any battles)
-        last = int(np.flatnonzero(counts)[-1])
+        last = int(np.searchsorted(cdf, cdf[-1]))
         cell = np.minimum(np.searchsorted(cdf, np.concatenate(fresh), "right"), last)
         _add_sorted(flat, np.repeat(under * cells, -extra[under]) + cell, 1)
 
