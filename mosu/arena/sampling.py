@@ -12,9 +12,9 @@ a 64-bit random word (the bucket is its top ``log2 K`` bits), a shift and one lo
 vectorised over every cell of every round, and only draws that land in a bucket holding a
 step (about 3%) search the cumulative distribution, with their place inside the bucket
 drawn afresh in double precision. The buckets' edges are exact for a power of two, so the
-inversion is exact to the resolution of the double-precision uniforms; the tails cut off beyond twelve standard
-deviations hold less than 1e-30 of the mass. numpy's own Poisson sampler, a rejection
-method, costs several times more per variate.
+inversion is exact to the resolution of the double-precision uniforms; the tails cut off
+beyond twelve standard deviations hold less than 1e-30 of the mass. numpy's own Poisson
+sampler, a rejection method, costs several times more per variate.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class PoissonCells:
     def for_means(cls, means: NDArray[np.int64]) -> PoissonCells:
         """Samplers for ``means`` (whole numbers up to :data:`TABLE_MAX`; a zero mean always
         draws zero)."""
-        present = np.bincount(means) > 0  # np.unique's result, without its sort
+        present = np.bincount(means, minlength=1) > 0  # np.unique's result, without its sort
         distinct = np.flatnonzero(present)
         which = (np.cumsum(present) - 1)[means]
         spread = np.where(distinct > 0, 12.0 * np.sqrt(distinct) + 12.0, 0.0)
@@ -96,14 +96,15 @@ class PoissonCells:
         offset = np.cumsum(sizes) - sizes
         support = np.arange(len(table)) - offset[table] + low[table]
         tables = zip(low.tolist(), sizes.tolist(), distinct.tolist(), strict=True)
-        cdf = np.concatenate([poisson_cdf(a, n, float(mu)) for a, n, mu in tables])
+        cdf = np.concatenate([np.empty(0)] + [poisson_cdf(a, n, float(mu)) for a, n, mu in tables])
         cdf[offset + sizes - 1] = 1.0
         # K buckets per table, a power of two; bucket j holds the variate min{x: F(x) > j/K}
         # for its left edge: point x of the table is that for the buckets from
         # ceil(F(x - 1) K) up to ceil(F(x) K) (exact: K is a power of two)
         buckets = 1 << np.ceil(np.log2(BUCKETS_PER_POINT * sizes)).astype(np.int64)
         reached = np.ceil(cdf * buckets[table]).astype(np.int64)
-        before = np.concatenate(([0], reached[:-1]))
+        before = np.zeros_like(reached)
+        before[1:] = reached[:-1]
         before[offset] = 0
         first = np.repeat(np.arange(len(cdf)), reached - before)
         start = np.cumsum(buckets) - buckets
@@ -247,7 +248,8 @@ class Resampler:
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(k,)))
         out = np.empty((rounds, len(self.counts)), dtype=np.int32)
         if self.other.size:
-            out[:, self.tabled] = self.sampler.draw(rng, rounds)
+            if self.tabled.size:
+                out[:, self.tabled] = self.sampler.draw(rng, rounds)
             other = self.counts[self.other]
             out[:, self.other] = rng.poisson(other, size=(rounds, other.size))
         else:

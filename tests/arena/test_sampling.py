@@ -58,3 +58,30 @@ def test_distinct_draws_are_uniform_over_sets() -> None:
     seen = Counter(tuple(_distinct(rng, 5, 3, np.dtype(np.int32)).tolist()) for _ in range(20_000))
     assert len(seen) == 10 and all(len(set(s)) == 3 and list(s) == sorted(s) for s in seen)
     assert max(seen.values()) / min(seen.values()) < 1.15  # each of the 10 sets ~2,000 times
+
+
+def test_guide_tables_hold_the_variate_of_each_buckets_left_edge() -> None:
+    """The tables built in one pass equal a search of each table's distribution at every
+    bucket edge ``j / K``: the variate where the bucket lies inside one step, else where the
+    search starts."""
+    means = np.array([0, 1, 5, 33, 250, TABLE_MAX], dtype=np.int64)  # distinct and sorted
+    cells = PoissonCells.for_means(means)
+    low = 0
+    for i in range(len(means)):
+        k, start, last = int(cells.scale[i]), int(cells.start[i]), int(cells.last[i])
+        cdf = cells.cdf[low : last + 1]
+        first = np.searchsorted(cdf, np.arange(k) / k, side="right") + low
+        inside = cells.cdf[first] >= np.arange(1, k + 1) / k
+        expected = np.where(inside, cells.value[first], -1 - first)
+        np.testing.assert_array_equal(cells.guide[start : start + k], expected)
+        low = last + 1
+
+
+def test_cells_that_never_occurred_stay_zero_and_fractional_counts_need_no_table() -> None:
+    counts = np.array([0.0, 4.0, 0.0, 2.0, 0.0])
+    draws = multinomial_rounds(counts, rounds=2_000, seed=2)
+    assert np.all(draws[:, [0, 2, 4]] == 0) and np.all(draws.sum(axis=1) == 6)
+    weighted = np.array([0.5, 1.5, 2.25])  # no whole count: every cell by numpy's sampler
+    draws = multinomial_rounds(weighted, rounds=4_000, seed=3)
+    assert np.all(draws.sum(axis=1) == 4)
+    np.testing.assert_allclose(draws.mean(axis=0), 4 * weighted / weighted.sum(), atol=0.06)
