@@ -386,7 +386,7 @@ def bootstrap(
         drawn = fitted[r // CHUNK][0][r % CHUNK]  # every chunk but the last holds CHUNK rounds
         alone = pairs.with_cells(drawn.astype(np.float64))
         beta[:, r] = _refit(alone, beta_hat, ridge, tol)
-    return _aligned(beta.T, beta_hat, np.diag(hessian(pairs, beta_hat, ridge)))
+    return _aligned(beta.T, beta_hat, chord.diagonal)
 
 
 def _aligned(rounds: Array, beta_hat: Array, information: Array) -> Array:
@@ -428,11 +428,12 @@ class _Chord:
     def __init__(
         self, pairs: PairCounts, beta_hat: Array, ridge: float, tol: float, max_steps: int
     ) -> None:
-        self.inverse = np.linalg.inv(_lifted(hessian(pairs, beta_hat, ridge)))
+        h = hessian(pairs, beta_hat, ridge)
+        self.inverse = np.linalg.inv(_lifted(h))
         self.first, self.second = pairs.first, pairs.second
         self.scatter = _pair_sums(pairs)
         self.p_hat = expit(beta_hat[self.first] - beta_hat[self.second])[:, None]
-        self.diagonal = np.diag(hessian(pairs, beta_hat, ridge))
+        self.diagonal = np.diag(h).copy()  # each model's information at the point estimate
         self.beta_hat, self.ridge, self.tol, self.max_steps = beta_hat, ridge, tol, max_steps
 
     def __call__(self, cells: NDArray[np.int32]) -> tuple[Array, Array]:
