@@ -33,7 +33,12 @@ from mosu.arena.votes import ArenaError
 Array = NDArray[np.float64]
 
 TOL = 1e-10
-"""Convergence: the largest Newton step in ``beta`` (1e-10 logits ~ 2e-8 rating points)."""
+"""Convergence: no rating further than this from the fit, in logits (~ 2e-8 rating points), by
+the estimate of :func:`_distance`."""
+
+QUADRATIC = 0.1
+"""Newton steps below this (in logits), each under half the last, are taken whole: near the
+maximum, where a step's own length bounds how far the curvature changes along it."""
 
 BOOTSTRAP_TOL = 1e-8
 """Convergence of a bootstrap round (1e-8 logits ~ 2e-6 rating points)."""
@@ -280,14 +285,34 @@ class _Scatter:
 
 def hessian(pairs: PairCounts, beta: Array, ridge: float = 0.0) -> Array:
     """The negative log-likelihood's Hessian: a graph Laplacian with weights ``n p (1-p)``."""
-    m = pairs.n_models
     p = expit(beta[pairs.first] - beta[pairs.second])
-    w = pairs.totals * p * (1.0 - p)
+    return _laplacian(pairs, pairs.totals * p * (1.0 - p), ridge)
+
+
+def _laplacian(pairs: PairCounts, w: Array, ridge: float) -> Array:
+    """The graph Laplacian with weight ``w`` per pair, plus ``ridge`` on the diagonal."""
+    m = pairs.n_models
     h = np.zeros((m, m))
     h[pairs.first, pairs.second] = -w
     h[pairs.second, pairs.first] = -w
     h[np.diag_indices(m)] = -h.sum(axis=1) + ridge
     return h
+
+
+def _distance(size: Array | float, previous: Array | float | None) -> Array:
+    """How far the ratings may still be from the fixed point after a step whose largest
+    change is ``size``, the one before it ``previous``: steps that go on shrinking by their
+    ratio ``rho`` add up to ``rho / (1 - rho) * size``, taken twice for safety (the ratio just
+    after the switch from single precision underestimates the next about 1.6-fold,
+    measured), and never more than ``size``, the step's own length (so a round whose steps
+    stop shrinking is held to the plain test "the last step was below ``tol``")."""
+    size = np.asarray(size, dtype=np.float64)
+    if previous is None:
+        return size
+    rho = np.divide(size, previous, out=np.ones_like(size), where=np.asarray(previous) > 0)
+    factor = np.minimum(1.0, 2.0 * rho / np.maximum(1.0 - rho, 1e-300))
+    out: Array = size * factor
+    return out
 
 
 def _objective(pairs: PairCounts, beta: Array, ridge: float) -> float:
@@ -313,22 +338,32 @@ def fit(
     tol: float = TOL,
     max_iter: int = 200,
 ) -> Array:
-    """Maximum likelihood ``beta`` (mean zero) by Newton's method with backtracking."""
+    """Maximum likelihood ``beta`` (mean zero) by Newton's method with backtracking, until
+    :func:`_distance` puts it within ``tol`` of the maximum."""
     if ridge == 0.0:
         check_estimable(pairs)
     m = pairs.n_models
     beta = np.zeros(m) if beta0 is None else beta0 - beta0.mean()
     score = pairs.first_scores
     total = pairs.totals
-    f = _objective(pairs, beta, ridge)
+    f: float | None = _objective(pairs, beta, ridge)
+    previous = None
     for _ in range(max_iter):
         p = expit(beta[pairs.first] - beta[pairs.second])
         grad = _gradient(pairs, score - total * p) - ridge * beta
-        step = np.linalg.solve(_lifted(hessian(pairs, beta, ridge)), grad)
+        step = np.linalg.solve(_lifted(_laplacian(pairs, total * p * (1.0 - p), ridge)), grad)
         step -= step.mean()
-        if float(np.max(np.abs(step))) < tol:
+        size = float(np.max(np.abs(step)))
+        if _distance(size, previous) < tol:
             done: Array = beta + step
             return done
+        if previous is not None and size < min(0.5 * previous, QUADRATIC):
+            # steps shrinking fast and small: Newton's own basin, where the full step is
+            # taken without the line search (its objective costs as much as a gradient)
+            beta, f, previous = beta + step, None, size
+            continue
+        if f is None:
+            f = _objective(pairs, beta, ridge)
         descent = float(grad @ step)  # the objective falls at this rate along the step
         t = 1.0
         while True:
@@ -338,6 +373,7 @@ def fit(
                 break
             t *= 0.5
         beta, f = candidate, f_new
+        previous = size if t == 1.0 else None  # a damped step says nothing of the rate
     raise ArenaError(f"Bradley-Terry fit did not converge in {max_iter} Newton steps")
 
 
@@ -381,8 +417,8 @@ def bootstrap(
 
     fitted = in_threads(fit_chunk, len(parts), workers)
     beta = np.concatenate([b for _, b, _ in fitted], axis=1)
-    size = np.concatenate([s for _, _, s in fitted])
-    for r in np.flatnonzero(~(size < tol)).tolist():
+    distance = np.concatenate([s for _, _, s in fitted])
+    for r in np.flatnonzero(~(distance < tol)).tolist():
         drawn = fitted[r // CHUNK][0][r % CHUNK]  # every chunk but the last holds CHUNK rounds
         alone = pairs.with_cells(drawn.astype(np.float64))
         beta[:, r] = _refit(alone, beta_hat, ridge, tol)
@@ -438,7 +474,7 @@ class _Chord:
 
     def __call__(self, cells: NDArray[np.int32]) -> tuple[Array, Array]:
         """``beta`` (models, rounds) for the resampled ``cells`` (rounds, 3, pairs) and each
-        round's last step size (converged where below ``tol``).
+        round's :func:`_distance` from its fit (converged where below ``tol``).
 
         The first steps compute the per-pair residuals in single precision (half the
         memory traffic; the sums and the solve stay double), which takes ``beta`` to
@@ -456,7 +492,8 @@ class _Chord:
         single = np.float32 if int(counts.max(initial=0)) < 1 << 23 else np.float64
         total, score = _transposed(counts, 1.0, single), _transposed(twice_score, 0.5, single)
         beta = np.repeat(self.beta_hat[:, None], rounds, axis=1)
-        size = np.full(rounds, np.inf)
+        size = distance = np.full(rounds, np.inf)
+        previous = None  # the last step's sizes, once in double precision
         scale = None
         last = np.inf
         for k in range(self.max_steps):
@@ -490,9 +527,12 @@ class _Chord:
             step -= step.mean(axis=0)
             beta += step
             size = np.max(np.abs(step), axis=0)
-            if total.dtype == np.float64 and np.all(size < self.tol):
-                break
-        return beta, size
+            if total.dtype == np.float64:
+                distance = _distance(size, previous)
+                if np.all(distance < self.tol):
+                    break
+                previous = size
+        return beta, distance
 
     def _scale(self, p: Array, total: Array) -> Array:
         """Per model and round, ``sqrt(h / h_r)``: ``h`` the point estimate's Hessian diagonal,

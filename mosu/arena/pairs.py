@@ -41,16 +41,15 @@ class PairCounts:
             key = battles.model_a * np.int32(4 * m)
             key += battles.model_b * np.int32(4)
             key += battles.outcome
-            ordered = np.bincount(key, minlength=m * m * 4).reshape(m, m, 4)
-            mirror = ordered.transpose(1, 0, 2)  # mirror[i, j] counts battles with j as model_a
+            ordered = np.bincount(key, minlength=m * m * 4).reshape(m * m, 4)
             upper = np.triu_indices(m, 1)
-            table = np.stack(
-                [
-                    (ordered[..., MODEL_A] + mirror[..., MODEL_B])[upper],
-                    (ordered[..., MODEL_B] + mirror[..., MODEL_A])[upper],
-                    (ordered[..., TIE:].sum(axis=2) + mirror[..., TIE:].sum(axis=2))[upper],
-                ]
-            )
+            # each unordered pair's row (first as model_a) and its mirror (second as model_a)
+            row = np.take(ordered, upper[0] * m + upper[1], axis=0)
+            mirror = np.take(ordered, upper[1] * m + upper[0], axis=0)
+            table = np.empty((3, len(row)), dtype=row.dtype)
+            np.add(row[:, MODEL_A], mirror[:, MODEL_B], out=table[0])
+            np.add(row[:, MODEL_B], mirror[:, MODEL_A], out=table[1])
+            np.add(row[:, TIE:].sum(axis=1), mirror[:, TIE:].sum(axis=1), out=table[2])
             met = table.any(axis=0)
             return cls(
                 models=battles.models,

@@ -18,7 +18,7 @@ from scipy.special import pdtr
 from mosu.arena import PairCounts, reader
 from mosu.arena import bradley_terry as bt
 from mosu.arena.reader import parse_vote_bytes
-from mosu.arena.sampling import poisson_cdf
+from mosu.arena.sampling import poisson_cdfs
 from mosu.arena.votes import write_votes
 from tests.arena.helpers import arena
 
@@ -65,12 +65,13 @@ def test_pair_sums_and_poisson_tables_agree_with_scipy() -> None:
             shape=(p, 9),
         )
         np.testing.assert_allclose(bt._Scatter(shuffled)(work), d.T @ work, atol=1e-12)
-    for mean in (1, 7, 60, 999, 4096):
-        spread = 12 * np.sqrt(mean) + 12
-        low = max(0, int(mean - spread))
-        size = int(mean + spread) + 1 - low
-        ours = poisson_cdf(low, size, float(mean))
-        np.testing.assert_allclose(ours, pdtr(np.arange(low, low + size), mean), rtol=0, atol=1e-14)
+    means = np.r_[0:200, 999, 4095, 4096]  # tables of many widths in one padded array
+    spread = np.where(means > 0, 12 * np.sqrt(means) + 12, 0)
+    low = np.maximum(0, (means - spread).astype(np.int64))
+    size = (means + spread).astype(np.int64) + 1 - low
+    ours = poisson_cdfs(low, size, means)
+    theirs = [pdtr(np.arange(a, a + n), mu) for a, n, mu in zip(low, size, means, strict=True)]
+    np.testing.assert_allclose(ours, np.concatenate(theirs), rtol=0, atol=1e-14)
 
 
 def test_bootstrap_residuals_and_sums_in_every_form_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -140,3 +141,24 @@ def test_rank_loads_no_scipy(tmp_path: Path) -> None:
     board = json.loads(out[: out.rindex("}") + 1])
     assert len(board["models"]) == 6 and board["bootstrap_rounds"] == 5
     assert json.loads(out.strip().splitlines()[-1]) == []  # no SciPy module, bootstrap included
+
+
+def test_the_distance_estimate_is_the_tail_of_shrinking_steps_and_never_above_a_step() -> None:
+    assert bt._distance(1e-5, None) == 1e-5  # no ratio yet: the step itself
+    rho = 1e-5 / 1e-3
+    assert bt._distance(1e-5, 1e-3) == pytest.approx(2 * rho / (1 - rho) * 1e-5)
+    assert bt._distance(1e-5, 1.5e-5) == 1e-5  # steps that hardly shrink: the step itself
+    assert bt._distance(0.0, 0.0) == 0.0
+    np.testing.assert_allclose(
+        bt._distance(np.array([1e-9, 2e-9]), np.array([1e-7, 1e-9])), [2e-11 / 0.99, 2e-9]
+    )
+
+
+def test_fits_and_rounds_stop_within_their_tolerance_of_the_exact_fit() -> None:
+    pairs = PairCounts.from_battles(arena(40, 200_000, seed=21))
+    exact = bt.fit(pairs, tol=1e-14)
+    assert np.abs(bt.fit(pairs, tol=1e-10) - exact).max() < 1e-10
+    loose = bt.bootstrap(pairs, exact, rounds=30, seed=4, tol=1e-10)
+    tight = bt.bootstrap(pairs, exact, rounds=30, seed=4, tol=1e-14)
+    gap = np.abs(loose - tight).max()
+    assert 1e-14 < gap < 1e-10  # stopped early, by the estimate, yet within the tolerance
