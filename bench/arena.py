@@ -47,6 +47,9 @@ PEER_SCRIPT = textwrap.dedent(
     import numpy as np
 
 
+    ACCURACY_ROUNDS = 3
+
+
     def cpu():
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -149,6 +152,17 @@ PEER_SCRIPT = textwrap.dedent(
             t = cpu()
             choix_fit_boot(a, b, o, m, rounds)
             out["fit_boot_s"] = cpu() - t
+            # the first rounds again, as timed, kept to measure how close to their exact
+            # fits choix's tolerance lands
+            flat = c.ravel(); n = int(flat.sum()); rng = np.random.default_rng(0)
+            kept_cells, kept_params = [], []
+            for _ in range(ACCURACY_ROUNDS):
+                r = rng.multinomial(n, flat / n).reshape(3, -1).astype(float)
+                kept_cells.append(r)
+                kept_params.append(choix.ilsr_pairwise_dense(
+                    matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]), initial_params=params, tol=1e-10))
+            np.savez(sys.argv[2] + ".rounds.npz", cells=np.array(kept_cells),
+                     params=np.array(kept_params))
             out["note"] = "ilsr_pairwise_dense on the aggregated matrix (its fastest path); " \\
                           "bootstrap: numpy multinomial + warm-started refits"
 
@@ -211,7 +225,33 @@ def paired_choix(
         table.add_row(str(k + 1), f"{theirs:.2f} s", f"{ours * 1e3:.0f} ms", f"{ratios[-1]:.1f}x")
     goal = "met" if statistics.median(ratios) >= 10 else "NOT met"
     table.add_row("median", "", "", f"{statistics.median(ratios):.1f}x (goal ≥ 10x: {goal})")
+    table.caption = accuracy(battles, data)
     return table
+
+
+def accuracy(battles: Battles, data: Path) -> str:
+    """How far each tool's bootstrap rounds at tolerance 1e-10 land from the exact fit of the
+    same resampled counts (mosu fitted to 1e-14), the largest gap over models, in logits:
+    choix's first rounds (kept by the peer script) and every mosu round."""
+    pairs = PairCounts.from_battles(battles)
+    beta = bt.fit(pairs, tol=1e-14)
+    ours = bt.bootstrap(pairs, beta, rounds=ROUNDS, seed=0, workers=1, tol=1e-10)
+    exact = bt.bootstrap(pairs, beta, rounds=ROUNDS, seed=0, workers=1, tol=1e-14)
+    mosu_gap = float(np.abs(ours - exact).max())
+    kept = np.load(str(data) + ".rounds.npz")
+    m = len(battles.models)
+    first, second = np.triu_indices(m, 1)
+    choix_gap = 0.0
+    for cells, params in zip(kept["cells"], kept["params"], strict=True):
+        upper = cells[:, first * m + second]  # choix's cells are (lower, higher) pairs
+        met = upper.sum(axis=0) > 0
+        resampled = PairCounts(battles.models, first[met], second[met], upper[:, met])
+        fitted = bt.fit(resampled, beta0=beta, tol=1e-14)
+        choix_gap = max(choix_gap, float(np.abs((params - params.mean()) - fitted).max()))
+    return (
+        f"largest distance from the exact fit of the same resample, logits: mosu {mosu_gap:.1e} "
+        f"({ROUNDS} rounds), choix {choix_gap:.1e} (its first {len(kept['params'])} rounds)"
+    )
 
 
 def end_to_end(

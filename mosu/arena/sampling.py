@@ -7,8 +7,8 @@ draw of ``n`` over the (pair, outcome) cells. It is drawn here as independent
 (Devroye's "indexed search"): cell counts are small integers shared by many cells, so one
 table per distinct count serves them all. Each table splits ``[0, 1)`` into a power of two
 ``K`` of equal buckets, at least eight per support point; a bucket that lies inside one
-step of the cumulative distribution holds the variate itself, so most draws cost half of
-a 64-bit random word (the bucket is its top ``log2 K`` bits), a shift and one lookup,
+step of the cumulative distribution holds the variate itself, so most draws cost a quarter
+of a 64-bit random word (the bucket is the top ``log2 K`` of 16 bits), a shift and one lookup,
 vectorised over every cell of every round, and only draws that land in a bucket holding a
 step (about 3%) search the cumulative distribution, with their place inside the bucket
 drawn afresh in double precision. The buckets' edges are exact for a power of two, so the
@@ -103,7 +103,7 @@ class PoissonCells:
     cdf: Array
     value: IntArray
     scale: NDArray[np.float32]
-    shift: NDArray[np.uint32]
+    shift: NDArray[np.uint16]
     start: IntArray
     last: IntArray
 
@@ -140,7 +140,7 @@ class PoissonCells:
             cdf=cdf,
             value=support.astype(np.int32),
             scale=buckets.astype(np.float32)[which],
-            shift=(32 - np.log2(buckets).astype(np.uint32))[which],
+            shift=(16 - np.log2(buckets).astype(np.uint16))[which],
             start=start.astype(np.int32)[which],
             last=(offset + sizes - 1).astype(np.int32)[which],
         )
@@ -148,11 +148,13 @@ class PoissonCells:
     def draw(self, rng: np.random.Generator, rounds: int, out: IntArray | None = None) -> IntArray:
         """``(rounds, cells)`` Poisson variates by inversion, ``min{x: F(x) > u}``, into
         ``out`` when given."""
-        # the bucket from the top log2(K) bits of 32 random bits (two per 64-bit draw)
+        # the bucket from the top log2(K) bits of 16 random bits (four per 64-bit draw;
+        # K <= 2**14 for every table up to TABLE_MAX)
         cells = len(self.scale)
         size = rounds * cells
-        bits = rng.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size]
-        bucket = np.right_shift(bits.reshape(rounds, cells), self.shift).view(np.int32)
+        bits = rng.bit_generator.random_raw((size + 3) // 4).view(np.uint16)[:size]
+        bucket = np.empty((rounds, cells), dtype=np.int32)
+        np.right_shift(bits.reshape(rounds, cells), self.shift, out=bucket)
         bucket += self.start
         if out is None:
             out = np.empty(bucket.shape, dtype=np.int32)
