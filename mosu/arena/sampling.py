@@ -124,19 +124,22 @@ class PoissonCells:
         cdf[offset + sizes - 1] = 1.0
         # K buckets per table, a power of two; bucket j holds the variate min{x: F(x) > j/K}
         # for its left edge: point x of the table is that for the buckets from
-        # ceil(F(x - 1) K) up to ceil(F(x) K) (exact: K is a power of two)
+        # ceil(F(x - 1) K) up to ceil(F(x) K) (exact: K is a power of two). All but the last
+        # of them lie inside x's step; the last holds the step F(x) K, unless that is a whole
+        # number, and there the search starts at x
         buckets = 1 << np.ceil(np.log2(BUCKETS_PER_POINT * sizes)).astype(np.int64)
-        reached = np.ceil(cdf * buckets[table]).astype(np.int64)
+        scaled = cdf * buckets[table]
+        reached = np.ceil(scaled)
         before = np.zeros_like(reached)
         before[1:] = reached[:-1]
-        before[offset] = 0
-        first = np.repeat(np.arange(len(cdf)), reached - before)
+        before[offset] = 0.0
+        owned = (reached - before).astype(np.int64)  # buckets whose left edge is in x's step
+        guide = np.repeat(support.astype(np.int32), owned)
+        step = np.flatnonzero((owned > 0) & (scaled != reached))
+        guide[np.cumsum(owned)[step] - 1] = -1 - step
         start = np.cumsum(buckets) - buckets
-        bucket_table = np.repeat(np.arange(len(distinct)), buckets)
-        edge = np.arange(len(first)) - start[bucket_table] + 1
-        inside = cdf[first] * buckets[bucket_table] >= edge  # the whole bucket maps to first[j]
         return cls(
-            guide=np.where(inside, support[first], -1 - first).astype(np.int32),
+            guide=guide,
             cdf=cdf,
             value=support.astype(np.int32),
             scale=buckets.astype(np.float32)[which],
