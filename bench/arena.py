@@ -66,11 +66,14 @@ PEER_SCRIPT = textwrap.dedent(
             return first.reshape(m, m) + second.reshape(m, m).T
         params = choix.ilsr_pairwise_dense(matrix(c[0] + 0.5 * c[2], c[1] + 0.5 * c[2]), tol=1e-10)
         flat = c.ravel(); n = int(flat.sum()); rng = np.random.default_rng(0)
+        kept = []  # the first rounds' counts and ratings, to measure how close they land
         for _ in range(rounds):
             r = rng.multinomial(n, flat / n).reshape(3, -1).astype(float)
-            choix.ilsr_pairwise_dense(matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]),
-                                      initial_params=params, tol=1e-10)
-        return params
+            fitted = choix.ilsr_pairwise_dense(matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]),
+                                               initial_params=params, tol=1e-10)
+            if len(kept) < ACCURACY_ROUNDS:
+                kept.append((r, fitted))
+        return params, kept
 
 
     def end_to_end(tool, path, rounds):
@@ -150,19 +153,10 @@ PEER_SCRIPT = textwrap.dedent(
             points = 400 / math.log(10)
             out["ratings"] = (points * (params - params.mean()) + 1000).tolist()
             t = cpu()
-            choix_fit_boot(a, b, o, m, rounds)
+            _, kept = choix_fit_boot(a, b, o, m, rounds)
             out["fit_boot_s"] = cpu() - t
-            # the first rounds again, as timed, kept to measure how close to their exact
-            # fits choix's tolerance lands
-            flat = c.ravel(); n = int(flat.sum()); rng = np.random.default_rng(0)
-            kept_cells, kept_params = [], []
-            for _ in range(ACCURACY_ROUNDS):
-                r = rng.multinomial(n, flat / n).reshape(3, -1).astype(float)
-                kept_cells.append(r)
-                kept_params.append(choix.ilsr_pairwise_dense(
-                    matrix(r[0] + 0.5 * r[2], r[1] + 0.5 * r[2]), initial_params=params, tol=1e-10))
-            np.savez(sys.argv[2] + ".rounds.npz", cells=np.array(kept_cells),
-                     params=np.array(kept_params))
+            np.savez(sys.argv[2] + ".rounds.npz", cells=np.array([r for r, _ in kept]),
+                     params=np.array([fitted for _, fitted in kept]))
             out["note"] = "ilsr_pairwise_dense on the aggregated matrix (its fastest path); " \\
                           "bootstrap: numpy multinomial + warm-started refits"
 

@@ -565,14 +565,10 @@ def _transposed(
 def sandwich_covariance(pairs: PairCounts, beta: Array) -> Array:
     """Robust covariance of centred ``beta``: ``H+ G H+`` with ``G`` the sum over
     battles of the outer products of their scores (constant within a cell)."""
-    m = pairs.n_models
     c = pairs.cells
     p = expit(beta[pairs.first] - beta[pairs.second])
     g = c[0] * (1.0 - p) ** 2 + c[1] * p**2 + c[2] * (0.5 - p) ** 2
-    outer = np.zeros((m, m))
-    outer[pairs.first, pairs.second] = -g
-    outer[pairs.second, pairs.first] = -g
-    outer[np.diag_indices(m)] = -outer.sum(axis=1)
+    outer = _laplacian(pairs, g, 0.0)
     h_inv = np.linalg.pinv(hessian(pairs, beta), hermitian=True)
     cov: Array = h_inv @ outer @ h_inv
     return cov

@@ -134,14 +134,15 @@ class PoissonCells:
         before[1:] = reached[:-1]
         before[offset] = 0.0
         owned = (reached - before).astype(np.int64)  # buckets whose left edge is in x's step
-        guide = np.repeat(support.astype(np.int32), owned)
+        value = support.astype(np.int32)
+        guide = np.repeat(value, owned)
         step = np.flatnonzero((owned > 0) & (scaled != reached))
         guide[np.cumsum(owned)[step] - 1] = -1 - step
         start = np.cumsum(buckets) - buckets
         return cls(
             guide=guide,
             cdf=cdf,
-            value=support.astype(np.int32),
+            value=value,
             scale=buckets.astype(np.float32)[which],
             shift=(16 - np.log2(buckets).astype(np.uint16))[which],
             start=start.astype(np.int32)[which],
