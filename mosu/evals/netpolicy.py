@@ -3,8 +3,8 @@
 An endpoint URL is checked twice. :func:`check_url` checks its form (``http``/``https``, a
 host, no userinfo, query or fragment) and an address written into it (``127.0.0.1``,
 ``[::1]``, and the forms ``inet_aton`` accepts: ``2130706433``, ``0x7f.1``, ``0177.0.0.1``)
-before anything is sent. :class:`GuardedResolver` then resolves a host name when a
-connection is opened and hands the connector only the addresses the policy allows, so the
+before anything is sent. :func:`allowed_addresses` then resolves a host name when a
+connection is opened and gives the client only the addresses the policy allows, so the
 connection goes to an address that was checked (a name that resolves elsewhere a second
 later, DNS rebinding, gains nothing).
 
@@ -18,14 +18,12 @@ addresses that carry an IPv4 address (``::ffff:a.b.c.d``, 6to4, NAT64) are judge
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
 
 from mosu.core.text import Text
 
@@ -126,7 +124,7 @@ def literal_address(host: str) -> Address | None:
 def check_url(url: str, policy: AddressPolicy) -> str:
     """Refuse (:class:`URLRefused`, a ``ValueError`` naming why) an endpoint URL the engine
     must not call; returns its host. A host name is checked again, by
-    :class:`GuardedResolver`, at each connection."""
+    :func:`allowed_addresses`, at each connection."""
     if "#" in url:
         raise URLRefused("the URL must not contain a fragment ('#')", Text("地址不能含片段（#）"))
     parts = urlsplit(url.strip())
@@ -173,29 +171,29 @@ def check_url(url: str, policy: AddressPolicy) -> str:
     return host
 
 
-class GuardedResolver(AbstractResolver):
-    """aiohttp's resolver, filtered: the connector sees only the addresses the policy allows,
-    and connects to one of them. A host with none raises :class:`AddressRefused`."""
+async def lookup(host: str, port: int) -> list[tuple[socket.AddressFamily, str]]:
+    """Every address ``host`` resolves to (the system resolver, off the event loop's
+    thread), with its family, in the resolver's order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_ADDRCONFIG
+    )
+    return [(family, str(address[0])) for family, _, _, _, address in infos]
 
-    def __init__(self, policy: AddressPolicy) -> None:
-        self.policy = policy
-        self._inner = DefaultResolver()
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        results = await self._inner.resolve(host, port, family)
-        allowed: list[ResolveResult] = []
-        reasons: list[str] = []
-        for result in results:
-            why = refusal(ipaddress.ip_address(result["host"]), self.policy)
-            if why is None:
-                allowed.append(result)
-            else:
-                reasons.append(why)
-        if not allowed:
-            raise AddressRefused(f"{host} resolves to a {reasons[0] if reasons else 'no address'}")
-        return allowed
-
-    async def close(self) -> None:
-        await self._inner.close()
+async def allowed_addresses(
+    host: str, port: int, policy: AddressPolicy
+) -> list[tuple[socket.AddressFamily, str]]:
+    """The addresses of ``host`` that ``policy`` allows, resolved now, for a connection to
+    go to one of them; :class:`AddressRefused` if there are none."""
+    allowed: list[tuple[socket.AddressFamily, str]] = []
+    reasons: list[str] = []
+    for family, address in await lookup(host, port):
+        why = refusal(ipaddress.ip_address(address), policy)
+        if why is None:
+            if (family, address) not in allowed:
+                allowed.append((family, address))
+        else:
+            reasons.append(why)
+    if not allowed:
+        raise AddressRefused(f"{host} resolves to a {reasons[0] if reasons else 'no address'}")
+    return allowed

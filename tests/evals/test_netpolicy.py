@@ -9,14 +9,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.abc import ResolveResult
 
 from mosu.evals import netpolicy
 from mosu.evals.fakeserver import FakeConfig, prompt_key, serve_in_thread
 from mosu.evals.models.base import ModelError
 from mosu.evals.models.openai_compat import OpenAIChatModel
 from mosu.evals.models.specs import build_model
-from mosu.evals.netpolicy import LOCAL, STRICT, AddressRefused, GuardedResolver, check_url, refusal
+from mosu.evals.netpolicy import (
+    LOCAL,
+    STRICT,
+    AddressRefused,
+    allowed_addresses,
+    check_url,
+    refusal,
+)
 from tests.helpers.evals import toy_task
 
 ALWAYS = [
@@ -150,44 +156,29 @@ def test_the_model_refuses_a_url_when_built() -> None:
         build_model("openai:http://127.0.0.1:8133/err/internal/admin/delete-everything##m")
 
 
-class _FakeDNS:
-    """Stands in for aiohttp's resolver: every name resolves to ``addresses``."""
+def _fake_dns(monkeypatch: pytest.MonkeyPatch, addresses: list[str]) -> None:
+    """Every name resolves to ``addresses``."""
 
-    def __init__(self, addresses: list[str]) -> None:
-        self.addresses = addresses
+    async def lookup(host: str, port: int) -> list[tuple[socket.AddressFamily, str]]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, a) for a in addresses]
 
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host,
-                host=a,
-                port=port,
-                family=socket.AF_INET6 if ":" in a else socket.AF_INET,
-                proto=0,
-                flags=0,
-            )
-            for a in self.addresses
-        ]
-
-    async def close(self) -> None:
-        return None
-
-
-def _resolver(monkeypatch: pytest.MonkeyPatch, addresses: list[str], policy: Any) -> Any:
-    monkeypatch.setattr(netpolicy, "DefaultResolver", lambda: _FakeDNS(addresses))
-    return GuardedResolver(policy)
+    monkeypatch.setattr(netpolicy, "lookup", lookup)
 
 
 def test_the_resolver_hands_on_only_allowed_addresses(monkeypatch: pytest.MonkeyPatch) -> None:
-    mixed = ["169.254.169.254", "10.0.0.1", "93.184.216.34"]
-    found = asyncio.run(_resolver(monkeypatch, mixed, STRICT).resolve("x.example", 80))
-    assert [r["host"] for r in found] == ["93.184.216.34"]
-    found = asyncio.run(_resolver(monkeypatch, mixed, LOCAL).resolve("x.example", 80))
-    assert [r["host"] for r in found] == ["10.0.0.1", "93.184.216.34"]
+    _fake_dns(monkeypatch, ["169.254.169.254", "10.0.0.1", "93.184.216.34"])
+    found = asyncio.run(allowed_addresses("x.example", 80, STRICT))
+    assert [a for _, a in found] == ["93.184.216.34"]
+    found = asyncio.run(allowed_addresses("x.example", 80, LOCAL))
+    assert [a for _, a in found] == ["10.0.0.1", "93.184.216.34"]
+    _fake_dns(monkeypatch, ["169.254.169.254"])
     with pytest.raises(AddressRefused, match="cloud metadata"):
-        asyncio.run(_resolver(monkeypatch, ["169.254.169.254"], LOCAL).resolve("x.example"))
+        asyncio.run(allowed_addresses("x.example", 80, LOCAL))
+
+
+def test_the_system_resolver_is_asked() -> None:
+    found = asyncio.run(netpolicy.lookup("127.0.0.1", 80))
+    assert (socket.AF_INET, "127.0.0.1") in found
 
 
 def test_a_name_resolving_to_loopback_is_never_connected(
@@ -195,7 +186,7 @@ def test_a_name_resolving_to_loopback_is_never_connected(
 ) -> None:
     """DNS rebinding: the URL passes (a public-looking name), the resolved address does not,
     and the request never reaches the server; allowed, it reaches the address checked."""
-    monkeypatch.setattr(netpolicy, "DefaultResolver", lambda: _FakeDNS(["127.0.0.1"]))
+    _fake_dns(monkeypatch, ["127.0.0.1"])
     task = toy_task(tmp_path, 2)
 
     async def call(url: str, policy: Any) -> str:

@@ -1,12 +1,12 @@
 """Any OpenAI-compatible chat endpoint (MiniMax, SenseNova, StepFun, vLLM, Ollama, ...).
 
-Requests go through one pooled aiohttp ``ClientSession`` per model: keep-alive connections,
+Requests go through one :class:`~mosu.evals.http.Pool` per model: keep-alive connections,
 at most ``concurrency`` open, no cookies, no proxies from the environment, no compression,
-no redirects (a ``Location`` could name any address). Host names are resolved through
-:class:`~mosu.evals.netpolicy.GuardedResolver`, so connections go only to addresses the
-:class:`~mosu.evals.netpolicy.AddressPolicy` allows.
-aiohttp was measured against httpx for this hot path (``bench/engine.py``); httpx's pool
-spent milliseconds of CPU per request at 64 connections.
+no redirects (a ``Location`` could name any address), answers of bounded size. Host names
+are resolved at each new connection and only addresses the
+:class:`~mosu.evals.netpolicy.AddressPolicy` allows are connected.
+The client was chosen by ``bench/engine.py``: aiohttp's spent twice its CPU per request,
+httpx's pool milliseconds per request at 64 connections.
 """
 
 from __future__ import annotations
@@ -16,15 +16,23 @@ import json
 import logging
 import string
 import time
+from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from yarl import URL
-
+from mosu.evals.http import (
+    BadResponse,
+    Closed,
+    HTTPError,
+    Pool,
+    Response,
+    Unreachable,
+    request_head,
+)
 from mosu.evals.limits import Limits, parse_retry_after
 from mosu.evals.models.base import Completion, ModelError, Price
-from mosu.evals.netpolicy import LOCAL, AddressPolicy, AddressRefused, GuardedResolver, check_url
+from mosu.evals.netpolicy import LOCAL, AddressPolicy, AddressRefused, check_url
 from mosu.evals.prompts import Message
 
 if TYPE_CHECKING:
@@ -37,23 +45,23 @@ UNREACHABLE = "endpoint unreachable"
 log = logging.getLogger("mosu.evals")
 
 
-def transport_error(exc: aiohttp.ClientError) -> ModelError:
+def transport_error(exc: HTTPError | AddressRefused) -> ModelError:
     """The recorded failure of an exchange that got no HTTP answer. The reason says only what
     kind of failure it was (``endpoint unreachable``, closed early, not HTTP), never which
     address, port or socket error, so that teams cannot map a network through it; the
     detail goes to the ``mosu.evals`` log for operators. An address the policy refuses is
     final; the rest are retryable."""
-    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, AddressRefused):
-        log.warning("refused endpoint address: %s", exc.os_error)
+    if isinstance(exc, AddressRefused):
+        log.warning("refused endpoint address: %s", exc)
         return ModelError(
             "endpoint address not allowed", retryable=False, unreachable=True, refused=True
         )
     log.info("transport failure: %s: %s", type(exc).__name__, exc)
-    if isinstance(exc, aiohttp.ClientConnectorError):
+    if isinstance(exc, Unreachable):
         reason = UNREACHABLE
-    elif isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+    elif isinstance(exc, Closed):
         reason = "connection closed before a full response"
-    elif isinstance(exc, aiohttp.ClientResponseError):
+    elif isinstance(exc, BadResponse):
         reason = "response is not valid HTTP/1.1"
     else:
         reason = f"transport error: {type(exc).__name__}"
@@ -88,8 +96,8 @@ class OpenAIChatModel:
         self._headers = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
-        self._session: aiohttp.ClientSession | None = None
-        self._url = URL(self.base_url + "/chat/completions")
+        self._pool: Pool | None = None
+        self._head = request_head("POST", self.base_url + "/chat/completions", self._headers)
         self._prefix = ""
         self.letters: str | None = None  # choice letters, when answering by logprobs
         self._logprob_prefix = ""
@@ -136,22 +144,15 @@ class OpenAIChatModel:
             self._logprob_prefix = json.dumps(probe, ensure_ascii=False)[:-1]
 
     def _open(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=self.limits.concurrency, resolver=GuardedResolver(self.policy)
-            ),
-            timeout=aiohttp.ClientTimeout(total=None),  # the executor times each attempt
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-        )
+        self._pool = Pool(self.base_url, self.limits.concurrency, self.policy)
 
     def __getstate__(self) -> dict[str, Any]:
         """A prepared model travels (to a Ray worker) without its connections; the copy
         opens its own pool on first use."""
-        return {**self.__dict__, "_session": None}
+        return {**self.__dict__, "_pool": None}
 
     async def complete(self, sample_id: str, messages: list[Message]) -> Completion:
-        if self._session is None:
+        if self._pool is None:
             if not self._prefix:
                 raise RuntimeError("prepare() the model before calling it")
             self._open()
@@ -186,29 +187,18 @@ class OpenAIChatModel:
 
     async def _post(self, body: bytes, *, raw: bool = False) -> Completion:
         """One request; with ``raw`` the reply's ``text`` is its JSON (for the logprobs)."""
-        assert self._session is not None
+        assert self._pool is not None
         start = time.perf_counter()
         try:
-            async with self._session.post(
-                self._url, data=body, headers=self._headers, allow_redirects=False
-            ) as response:
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
-                if status == 200 and self.stream and not raw:
-                    return await _read_stream(response, start)
-                data = await response.read()
-        except aiohttp.ClientError as exc:
+            if self.stream and not raw:
+                return await self._streamed(body, start)
+            response = await self._pool.request(self._head, body)
+        except (HTTPError, AddressRefused) as exc:
             raise transport_error(exc) from None
-        if status != 200:
-            detail = data[:200].decode("utf-8", "replace")
-            raise ModelError(
-                f"HTTP {status}: {detail}",
-                retryable=status in RETRYABLE_STATUS,
-                retry_after=parse_retry_after(retry_after),
-                status=status,
-            )
+        if response.status != 200:
+            raise _status_error(response)
         try:
-            reply = json.loads(data)
+            reply = json.loads(response.body)
             choice = reply["choices"][0]
             content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
@@ -222,10 +212,33 @@ class OpenAIChatModel:
             )
         return _completion(content, reply.get("usage"), choice.get("finish_reason"), None)
 
+    async def _streamed(self, body: bytes, start: float) -> Completion:
+        """A streamed request: the answer read as its events arrive; a status other than 200
+        is an error like any other."""
+        assert self._pool is not None
+        async with aclosing(self._pool.stream(self._head, body)) as parts:
+            response = await anext(parts)
+            assert isinstance(response, Response)
+            if response.status != 200:
+                raise _status_error(response)
+            return await _read_stream(parts, start)
+
     async def aclose(self) -> None:
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.close()
+
+
+def _status_error(response: Response) -> ModelError:
+    """An answer other than 200: retryable when the status says the endpoint is busy or
+    failing for now, after its ``Retry-After`` if it gave one."""
+    status = response.status
+    return ModelError(
+        f"HTTP {status}: {response.body[:200].decode('utf-8', 'replace')}",
+        retryable=status in RETRYABLE_STATUS,
+        retry_after=parse_retry_after(response.headers.get("retry-after")),
+        status=status,
+    )
 
 
 def _count(usage: Any, name: str) -> int | None:
@@ -251,7 +264,7 @@ def _completion(content: Any, usage: Any, finish_reason: Any, ttft: float | None
     )
 
 
-async def _read_stream(response: aiohttp.ClientResponse, start: float) -> Completion:
+async def _read_stream(body: AsyncIterator[Response | bytes], start: float) -> Completion:
     """A streamed answer (server-sent events, ``data: {chunk}`` lines, ``data: [DONE]``):
     the text of its deltas, the seconds to the first token (of the answer or of a reasoning
     model's ``reasoning_content``), its finish reason and the usage of its last chunk."""
@@ -259,8 +272,7 @@ async def _read_stream(response: aiohttp.ClientResponse, start: float) -> Comple
     ttft: float | None = None
     finish_reason: Any = None
     usage: Any = None
-    async for raw in response.content:
-        line = raw.strip()
+    async for line in _lines(body):
         if not line.startswith(b"data:"):
             continue
         payload = line[5:].strip()
@@ -283,6 +295,19 @@ async def _read_stream(response: aiohttp.ClientResponse, start: float) -> Comple
                 parts.append(text)
             finish_reason = choice.get("finish_reason") or finish_reason
     return _completion("".join(parts), usage, finish_reason, ttft)
+
+
+async def _lines(body: AsyncIterator[Response | bytes]) -> AsyncIterator[bytes]:
+    """The lines of a body read as it arrives, stripped; the last even without an end."""
+    pending = b""
+    async for chunk in body:
+        assert isinstance(chunk, bytes)
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            yield line.strip()
+    if pending.strip():
+        yield pending.strip()
 
 
 def _choice_letters(task: Task) -> str | None:
