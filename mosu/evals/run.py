@@ -286,13 +286,14 @@ def _answer_jobs(
     (:mod:`mosu.evals.pending`)."""
     samples, epochs = task.samples(), task.spec.epochs
     finished = {name: run_store.finished(name) for name in built}
-    needed = {
-        s.id
-        for s in samples
-        if retry_errors
-        or any(epoch_id(s.id, e) not in finished[n] for n in built for e in range(epochs))
-    }
-    ids = [s.id for s in samples if s.id in needed]
+    if retry_errors or not any(finished.values()):  # a new run: every sample is needed
+        ids = [s.id for s in samples]
+    else:
+        ids = [
+            s.id
+            for s in samples
+            if any(epoch_id(s.id, e) not in finished[n] for n in built for e in range(epochs))
+        ]
     prompts = Prompts(task, samples, len(built) * epochs)
     return {
         name: _Job(

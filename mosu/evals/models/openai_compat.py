@@ -21,6 +21,8 @@ from contextlib import aclosing
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from mosu.evals.http import (
     BadResponse,
     Closed,
@@ -98,9 +100,9 @@ class OpenAIChatModel:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._pool: Pool | None = None
         self._head = request_head("POST", self.base_url + "/chat/completions", self._headers)
-        self._prefix = ""
+        self._prefix = b""
         self.letters: str | None = None  # choice letters, when answering by logprobs
-        self._logprob_prefix = ""
+        self._logprob_prefix = b""
 
     @property
     def identity(self) -> str:
@@ -136,12 +138,12 @@ class OpenAIChatModel:
         head: dict[str, Any] = {"model": self.model, **self.params}
         if self.stream:
             head |= {"stream": True, "stream_options": {"include_usage": True}}
-        self._prefix = json.dumps(head, ensure_ascii=False)[:-1]
+        self._prefix = orjson.dumps(head)[:-1] + b',"messages":'
         self.letters = _choice_letters(task)
         if self.letters:
             probe = {"model": self.model, **self.params}
             probe |= {"max_tokens": 1, "logprobs": True, "top_logprobs": TOP_LOGPROBS}
-            self._logprob_prefix = json.dumps(probe, ensure_ascii=False)[:-1]
+            self._logprob_prefix = orjson.dumps(probe)[:-1] + b',"messages":'
 
     def _open(self) -> None:
         self._pool = Pool(self.base_url, self.limits.concurrency, self.policy)
@@ -158,20 +160,20 @@ class OpenAIChatModel:
             self._open()
         if self.image_links is not None:
             messages = self.image_links.linked(messages)
-        text = json.dumps(messages, ensure_ascii=False)
+        text = orjson.dumps(messages)
         if self.letters:
             chosen = await self._by_logprobs(text, self.letters)
             if chosen is not None:
                 return chosen
-            answer = await self._post(f'{self._prefix}, "messages": {text}}}'.encode())
+            answer = await self._post(self._prefix + text + b"}")
             return replace(answer, method="generate")
-        return await self._post(f'{self._prefix}, "messages": {text}}}'.encode())
+        return await self._post(self._prefix + text + b"}")
 
-    async def _by_logprobs(self, messages: str, letters: str) -> Completion | None:
+    async def _by_logprobs(self, messages: bytes, letters: str) -> Completion | None:
         """The choice whose letter the first token most likely is, among the top
         log-probabilities; ``None`` when the endpoint gives none for any letter (or refuses
         ``logprobs`` with HTTP 400, after which this model stops asking)."""
-        body = f'{self._logprob_prefix}, "messages": {messages}}}'.encode()
+        body = self._logprob_prefix + messages + b"}"
         try:
             reply = await self._post(body, raw=True)
         except ModelError as exc:
@@ -198,7 +200,7 @@ class OpenAIChatModel:
         if response.status != 200:
             raise _status_error(response)
         try:
-            reply = json.loads(response.body)
+            reply = orjson.loads(response.body)
             choice = reply["choices"][0]
             content = choice["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
@@ -279,7 +281,7 @@ async def _read_stream(body: AsyncIterator[Response | bytes], start: float) -> C
         if payload == b"[DONE]":
             break
         try:
-            chunk = json.loads(payload)
+            chunk = orjson.loads(payload)
             choices = chunk.get("choices") or []
             usage = chunk.get("usage") or usage
         except (ValueError, AttributeError):
