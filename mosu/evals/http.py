@@ -259,7 +259,7 @@ class Pool:
         loop = asyncio.get_running_loop()
         addresses = await allowed_addresses(self.host, self.port, self.policy)
         if self.https and self._ssl is None:
-            self._ssl = ssl.create_default_context()
+            self._ssl = tls_context()
         last: OSError | None = None
         for family, address in addresses:
             try:
@@ -284,6 +284,12 @@ class Pool:
             connection.close()
         self._open.clear()
         self._idle.clear()
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates checked against the system's authorities, and the host name against
+    the certificate (``ssl``'s defaults)."""
+    return ssl.create_default_context()
 
 
 def request_head(method: str, url: str, headers: dict[str, str]) -> bytes:

@@ -4,7 +4,10 @@ framing, limits, broken answers and cancelled exchanges."""
 from __future__ import annotations
 
 import asyncio
+import datetime
+import ssl
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,3 +211,68 @@ def test_a_header_cannot_be_injected() -> None:
     assert head.endswith(b"Authorization: Bearer k\r\nContent-Length: ")
     with pytest.raises(ValueError, match="line break"):
         request_head("POST", "http://h.example/v1", {"Authorization": "Bearer k\r\nX-Evil: 1"})
+
+
+def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` (and its key), as PEM files."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize(("served", "trusted"), [("localhost", True), ("other.example", False)])
+def test_https_checks_the_certificate_and_its_host_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, served: str, trusted: bool
+) -> None:
+    """The server's certificate is trusted (as a vendor's is through the system's
+    authorities); one issued for another name is refused."""
+    cert, key = _certificate(tmp_path, served)
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(cert, key)
+
+    monkeypatch.setattr(http, "tls_context", lambda: ssl.create_default_context(cafile=str(cert)))
+
+    async def go() -> bytes:
+        server = await asyncio.start_server(
+            lambda r, w: _echo(r, w, 1), "127.0.0.1", 0, ssl=server_side
+        )
+        url = f"https://localhost:{server.sockets[0].getsockname()[1]}/v1/x"
+        pool = Pool(url, 1, LOCAL)
+        try:
+            return (await pool.request(request_head("POST", url, {}), b"secret")).body
+        finally:
+            pool.close()
+            server.close()
+
+    if trusted:
+        assert asyncio.run(go()) == b"secret"
+    else:
+        with pytest.raises(Unreachable, match="certificate"):
+            asyncio.run(go())
