@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mosu.evals import http
+from mosu.evals import http, netpolicy
 from mosu.evals.http import BadResponse, Closed, Pool, Unreachable, request_head
 from mosu.evals.netpolicy import LOCAL, STRICT, AddressRefused
 
@@ -203,6 +204,16 @@ def test_refused_addresses_and_closed_ports() -> None:
             await Pool("http://127.0.0.1:9/v1", 1, LOCAL).request(head, b"")
 
     asyncio.run(go())
+
+
+def test_a_name_that_does_not_resolve_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def lookup(host: str, port: int) -> list[tuple[socket.AddressFamily, str]]:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(netpolicy, "lookup", lookup)
+    url = "http://nowhere.example/v1"
+    with pytest.raises(Unreachable, match="not known"):
+        asyncio.run(Pool(url, 1, LOCAL).request(request_head("POST", url, {}), b""))
 
 
 def test_a_header_cannot_be_injected() -> None:

@@ -5,8 +5,8 @@ at most ``concurrency`` open, no cookies, no proxies from the environment, no co
 no redirects (a ``Location`` could name any address), answers of bounded size. Host names
 are resolved at each new connection and only addresses the
 :class:`~mosu.evals.netpolicy.AddressPolicy` allows are connected.
-The client was chosen by ``bench/engine.py``: aiohttp's spent twice its CPU per request,
-httpx's pool milliseconds per request at 64 connections.
+The client was chosen by ``bench/engine.py``: aiohttp's spent half as much CPU again per
+sample, httpx's pool milliseconds per request at 64 connections.
 """
 
 from __future__ import annotations
