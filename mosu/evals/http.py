@@ -16,7 +16,7 @@ What it does, and nothing else:
 - no redirects (a 3xx is an answer like any other), cookies, proxies or compression;
 - bounded answers: a response's head over :data:`MAX_HEAD` bytes, or its body over
   :data:`MAX_BODY`, is refused and its connection closed;
-- a response read whole, or as it arrives (server-sent events, line by line);
+- a response read whole, or its body as it arrives (for server-sent events);
 - an exchange cancelled midway (the executor's timeout) closes its connection, so no
   late answer is read as the next request's.
 """
