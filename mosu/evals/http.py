@@ -163,14 +163,18 @@ class _Connection(asyncio.Protocol):
             waiter.set_result(response)
 
     def _fail(self, error: BaseException) -> None:
+        """End the exchange with ``error``: the first failure is the one reported (closing
+        the connection after a bad response must not report it as merely closed)."""
         if self.transport is not None:
             self.transport.close()
         self.closed = True
+        if self._error is not None:
+            return
+        self._error = error
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
         if self._chunks is not None:
-            self._error = error
             self._chunks.put_nowait(None)
 
     def send(self, request: bytes, *, stream: bool) -> asyncio.Future[Response]:

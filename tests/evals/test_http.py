@@ -287,3 +287,27 @@ def test_https_checks_the_certificate_and_its_host_name(
     else:
         with pytest.raises(Unreachable, match="certificate"):
             asyncio.run(go())
+
+
+def test_a_stream_that_turns_bad_reports_why() -> None:
+    """Invalid framing midway through a stream is reported as such, not as the closed
+    connection that follows it."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\ndata: 1\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"zz\r\nnot a chunk\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+
+    async def client(pool: Pool, head: bytes) -> list[Any]:
+        seen: list[Any] = []
+        with pytest.raises(BadResponse):
+            async for part in pool.stream(head, b""):
+                seen.append(part if isinstance(part, bytes) else part.status)
+        return seen
+
+    seen, _ = _run(handler, client)
+    assert seen == [200, b"data: 1\n"]
