@@ -36,8 +36,10 @@ from mosu.evals.netpolicy import AddressPolicy, AddressRefused, allowed_addresse
 
 MAX_HEAD = 64 * 1024
 """Largest response head (status line and headers) read, in bytes."""
-MAX_BODY = 16 * 1024 * 1024
-"""Largest response body read, in bytes: a chat answer with log-probabilities is a few KB."""
+MAX_BODY = 4 * 1024 * 1024
+"""Largest response body read, in bytes. A chat answer is a few KB (32k tokens of text about
+100 KB); a model's pool holds at most ``concurrency`` bodies, so 64 connections of hostile
+answers hold at most 256 MB."""
 USER_AGENT = "mosu-evals"
 
 
@@ -54,7 +56,11 @@ class Closed(HTTPError):
 
 
 class BadResponse(HTTPError):
-    """What came back is not valid HTTP/1.1, or is over the size limits."""
+    """What came back is not valid HTTP/1.1."""
+
+
+class TooLarge(BadResponse):
+    """A response head over :data:`MAX_HEAD` or body over :data:`MAX_BODY` bytes."""
 
 
 @dataclass(slots=True)
@@ -113,7 +119,7 @@ class _Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value)
         if self._head_size > MAX_HEAD:
-            raise BadResponse(f"response head over {MAX_HEAD:,} bytes")
+            raise TooLarge(f"response head over {MAX_HEAD:,} bytes")
         if name:
             self._name = name.decode("latin-1").lower()
             self._headers[self._name] = value.decode("latin-1")
@@ -129,7 +135,7 @@ class _Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
         if self._body_size > MAX_BODY:
-            raise BadResponse(f"response body over {MAX_BODY:,} bytes")
+            raise TooLarge(f"response body over {MAX_BODY:,} bytes")
         if self._chunks is not None and self._response is not None and self._waiter is None:
             self._chunks.put_nowait(body)
         else:
@@ -170,7 +176,7 @@ class _Connection(asyncio.Protocol):
         self.closed = True
         if self._error is not None:
             return
-        self._error = error
+        self._error = error = error.with_traceback(None)  # its frames would hold this
         waiter, self._waiter = self._waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_exception(error)
@@ -201,7 +207,11 @@ class _Connection(asyncio.Protocol):
         return self.complete and self.keep_alive and not self.closed
 
     def close(self) -> None:
+        """Close the connection and drop what it read: a failed exchange's error may stay
+        referenced (its traceback) after the connection is gone, and must not hold a body."""
         self.closed = True
+        self._body = []
+        self._response = None
         if self.transport is not None:
             self.transport.close()
 
@@ -328,6 +338,7 @@ __all__ = [
     "HTTPError",
     "Pool",
     "Response",
+    "TooLarge",
     "Unreachable",
     "request_head",
 ]

@@ -138,7 +138,7 @@ def test_interim_answers_are_skipped_and_headers_read() -> None:
 def test_broken_or_oversized_answers_are_errors(
     monkeypatch: pytest.MonkeyPatch, answer: bytes, error: type[Exception], message: str
 ) -> None:
-    monkeypatch.setattr(http, "MAX_BODY", 2000)
+    monkeypatch.setattr(http, "MAX_BODY", 2000)  # a test-sized limit
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
         await _read_request(reader)
@@ -311,3 +311,32 @@ def test_a_stream_that_turns_bad_reports_why() -> None:
 
     seen, _ = _run(handler, client)
     assert seen == [200, b"data: 1\n"]
+
+
+def test_an_oversized_answer_is_a_final_error_of_the_model(tmp_path: Path) -> None:
+    """A body over the limit is refused once read that far (not held whole), and not asked
+    for again: a second request would cost as much."""
+    from mosu.evals.models.base import ModelError
+    from mosu.evals.models.openai_compat import OpenAIChatModel
+    from tests.helpers.evals import toy_task
+
+    async def huge(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, _: int) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000\r\n\r\n")
+        for _ in range(2 * http.MAX_BODY // 65536):
+            writer.write(b"\0" * 65536)
+            await writer.drain()
+
+    async def client(url: str) -> ModelError:
+        model = OpenAIChatModel(url.removesuffix("/x"), "m", policy=LOCAL)
+        await model.prepare(toy_task(tmp_path, 2))
+        try:
+            with pytest.raises(ModelError) as caught:
+                await model.complete("1", [{"role": "user", "content": "q"}])
+            return caught.value
+        finally:
+            await model.aclose()
+
+    error, _ = asyncio.run(_with_server(huge, client))
+    assert error.reason == f"response body over {http.MAX_BODY:,} bytes"
+    assert not error.retryable and not error.unreachable

@@ -29,6 +29,7 @@ from mosu.evals.http import (
     HTTPError,
     Pool,
     Response,
+    TooLarge,
     Unreachable,
     request_head,
 )
@@ -58,6 +59,9 @@ def transport_error(exc: HTTPError | AddressRefused) -> ModelError:
         return ModelError(
             "endpoint address not allowed", retryable=False, unreachable=True, refused=True
         )
+    if isinstance(exc, TooLarge):  # an answer, but one not read: asking again costs as much
+        log.info("endpoint answer refused: %s", exc)
+        return ModelError(f"{exc}", retryable=False)
     log.info("transport failure: %s: %s", type(exc).__name__, exc)
     if isinstance(exc, Unreachable):
         reason = UNREACHABLE
