@@ -81,7 +81,6 @@ class _Connection(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.closed = False
         self._waiter: asyncio.Future[Response] | None = None
-        self._streaming = False
         self._chunks: asyncio.Queue[bytes | None] | None = None
         self._error: BaseException | None = None
         self._reset()
@@ -129,14 +128,14 @@ class _Connection(asyncio.Protocol):
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()
         self._response = Response(status, self._headers)
-        if self._streaming and status == 200 and self._waiter is not None:
+        if self._chunks is not None and status == 200 and self._waiter is not None:
             self._resolve(self._response)
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
         if self._body_size > MAX_BODY:
             raise TooLarge(f"response body over {MAX_BODY:,} bytes")
-        if self._chunks is not None and self._response is not None and self._waiter is None:
+        if self._chunks is not None and self._waiter is None:  # a stream, its head given
             self._chunks.put_nowait(body)
         else:
             self._body.append(body)
@@ -188,7 +187,6 @@ class _Connection(asyncio.Protocol):
         as soon as its head is read, its body then coming through :meth:`chunks`."""
         assert self.transport is not None
         self._reset()
-        self._streaming = stream
         self._error = None
         self._chunks = asyncio.Queue() if stream else None
         waiter = self._waiter = asyncio.get_running_loop().create_future()
@@ -291,7 +289,7 @@ class Pool:
                     ssl=self._ssl if self.https else None,
                     server_hostname=self.host if self.https else None,
                 )
-            except (OSError, ssl.SSLError) as exc:
+            except OSError as exc:  # ssl.SSLError included
                 last = exc
                 continue
             self._open.add(connection)
@@ -332,7 +330,6 @@ def _framed(head: bytes, body: bytes) -> bytes:
 __all__ = [
     "MAX_BODY",
     "MAX_HEAD",
-    "AddressRefused",
     "BadResponse",
     "Closed",
     "HTTPError",

@@ -39,7 +39,7 @@ class Template:
             ) from None
         self.variables = frozenset(meta.find_undeclared_variables(parsed))
         self.where = where
-        self._template = _ENV.from_string(source)
+        self._template = _ENV.from_string(parsed)
         self._pieces = _substitution(parsed)
 
     def check(self, available: Iterable[str]) -> None:
