@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from mosu.evals.errors import (
@@ -24,7 +25,6 @@ from mosu.evals.models.base import Model, ModelError
 from mosu.evals.models.specs import SpecContext, build_model
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.registry import Registry
-from mosu.evals.results import FailedModel, RaceResult, score_race
 from mosu.evals.run import Progress, arun, run
 from mosu.evals.scorers import Scorer
 from mosu.evals.settings import EvalSettings
@@ -32,17 +32,26 @@ from mosu.evals.tasks import DataSpec, Task, TaskSpec, builtin_tasks, load_task,
 
 if TYPE_CHECKING:
     from mosu.evals.fakeserver import FakeConfig, FakeServer, serve_in_thread
+    from mosu.evals.results import FailedModel, RaceResult, score_race
 
-_LAZY = {"FakeConfig", "FakeServer", "serve_in_thread"}
+_LAZY = {
+    # the fake server stays out of sys.modules until used, so ``python -m`` can run it
+    "FakeConfig": "mosu.evals.fakeserver",
+    "FakeServer": "mosu.evals.fakeserver",
+    "serve_in_thread": "mosu.evals.fakeserver",
+    # the scoring (NumPy) is imported once a race has its answers, not before its first
+    # request: ``mosu eval run`` imports this package for its command
+    "FailedModel": "mosu.evals.results",
+    "RaceResult": "mosu.evals.results",
+    "score_race": "mosu.evals.results",
+}
 
 
 def __getattr__(name: str) -> Any:
-    # the fake server stays out of sys.modules until used, so ``python -m`` can run it
-    if name in _LAZY:
-        from mosu.evals import fakeserver
-
-        return getattr(fakeserver, name)
-    raise AttributeError(f"module 'mosu.evals' has no attribute {name!r}")
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mosu.evals' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 __all__ = [

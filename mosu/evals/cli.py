@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,13 +18,14 @@ from mosu.evals.errors import NOTHING_TO_RESUME, UNKNOWN_EXECUTOR
 from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
-from mosu.evals.results import ModelResult, RaceResult, write_samples
 from mosu.evals.run import Progress as RaceProgress
 from mosu.evals.run import arun
 from mosu.evals.service import ms
 from mosu.evals.settings import EvalSettings
-from mosu.evals.store import RunStore
 from mosu.evals.tasks import Task, TaskSpec, load_task
+
+if TYPE_CHECKING:  # the scoring (NumPy) is imported after the race, where it is used
+    from mosu.evals.results import ModelResult, RaceResult
 
 app = typer.Typer(
     help="评测引擎 / evaluation engine: race models on a task.",
@@ -187,7 +188,7 @@ def run_cmd(
             ),
             settings.loop,
         )
-        _write_outputs(loaded, list(specs), store, folder, result)
+        _write_outputs(loaded, list(specs), folder, result)
     except MosuError as exc:
         err.print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
@@ -196,17 +197,12 @@ def run_cmd(
         raise typer.Exit(1)
 
 
-def _write_outputs(
-    task: Task, names: list[str], store: Path, folder: Path, result: RaceResult
-) -> None:
+def _write_outputs(task: Task, names: list[str], folder: Path, result: RaceResult) -> None:
     """``results.json`` and ``samples.jsonl`` in the run folder."""
+    from mosu.evals.results import write_samples
+
     result.write(folder / "results.json")
-    run_store = RunStore(store)
-    try:
-        outcomes = {name: run_store.finished(name) for name in names}
-    finally:
-        run_store.close()
-    write_samples(task, outcomes, folder / "samples.jsonl", names)
+    write_samples(task, result.outcomes, folder / "samples.jsonl", names)
 
 
 def _print_result(result: RaceResult, folder: Path) -> None:
@@ -301,6 +297,7 @@ def report_cmd(
 ) -> None:
     """Render an HTML report (scores with intervals, ranks, categories, confusion matrices)."""
     from mosu.evals.report import render_report
+    from mosu.evals.results import RaceResult
 
     if not results.exists():
         err.print(f"[red]error:[/red] no such file: {results}", highlight=False)

@@ -1,8 +1,9 @@
 """What a run tells the metrics (``/metrics``) as its samples finish: per entry (endpoint)
 requests, errors by reason and answer latency, and samples per race.
 
-The race is the job's (:data:`mosu.core.logs.RACE_ID`, set by the worker); a run outside a
-job (``mosu eval run``) counts under race ``""`` in its own process. Each entry's metric
+The platform's race jobs pass it to :func:`mosu.evals.run.arun`; the race is the job's
+(:data:`mosu.core.logs.RACE_ID`, set by the worker). ``mosu eval run`` has no ``/metrics``
+to show and passes none: prometheus_client stays out of its start-up. Each entry's metric
 children are looked up once, so a sample costs a few increments.
 """
 

@@ -13,6 +13,7 @@ from jinja2 import Environment
 
 from mosu.evals.perf import PerfResult, StepResult
 from mosu.evals.report import plotly_js
+from mosu.evals.service import ms
 
 
 def perf_figure(
@@ -102,11 +103,6 @@ SLO 内最大并发 Max concurrency within SLO：<b>{{ r.max_concurrency_within_
 </body></html>"""
 
 _ENV = Environment(autoescape=True)
-
-
-def ms(seconds: float | None) -> str:
-    """Seconds as whole milliseconds ('' for none)."""
-    return "" if seconds is None else f"{seconds * 1000:.0f}"
 
 
 def render_perf_report(result: PerfResult) -> str:

@@ -6,41 +6,65 @@ text and ``image_url`` in the template's order, instead of one string."""
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING, Any
 
 from mosu.evals.errors import TaskError
 from mosu.evals.images import ImageData
 from mosu.evals.loaders import Sample
 
+if TYPE_CHECKING:
+    from jinja2 import Template as Compiled
+    from jinja2.sandbox import SandboxedEnvironment
+
 Message = dict[str, Any]
 """A chat message: ``role`` and ``content``, a string or (with images) a list of parts."""
 _IMAGE_MARK = re.compile(r"\x00image:(\d+)\x00")
+_NAME = re.compile(r"\{\{\s*([^\W\d]\w*)\s*\}\}")
+"""``{{ name }}``: a variable and nothing else between the braces."""
+_NOT_NAMES = frozenset({"true", "false", "none", "True", "False", "None", "not"})
+"""Words that match :data:`_NAME` but that Jinja2 reads as a constant or an operator."""
+_SYNTAX = ("{{", "{%", "{#")
 
-_ENV = SandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
-)
+
+@functools.cache
+def _environment() -> SandboxedEnvironment:
+    """Jinja2, sandboxed and strict; imported on first use: a race whose templates are
+    text and ``{{ name }}`` (most) never loads it."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+    )
 
 
 class Template:
-    """A compiled Jinja2 template that knows the variables it needs."""
+    """A prompt template that knows the variables it needs. A template that is only text and
+    ``{{ name }}`` is filled in directly (what Jinja2 renders it to, at a tenth of the CPU: a
+    race renders one prompt per request); any other is compiled by Jinja2."""
 
     def __init__(self, source: str, *, where: str) -> None:
-        try:
-            parsed = _ENV.parse(source)
-        except TemplateSyntaxError as exc:
-            raise TaskError(
-                f"{where}: template syntax error on line {exc.lineno}: {exc.message}"
-            ) from None
-        self.variables = frozenset(meta.find_undeclared_variables(parsed))
         self.where = where
-        self._template = _ENV.from_string(parsed)
-        self._pieces = _substitution(parsed)
+        self._source = source
+        self._pieces = _substitution(source)
+        self._compiled: Compiled | None = None
+        if self._pieces is None:
+            from jinja2 import TemplateSyntaxError, meta
+
+            try:
+                parsed = _environment().parse(source)
+            except TemplateSyntaxError as exc:
+                raise TaskError(
+                    f"{where}: template syntax error on line {exc.lineno}: {exc.message}"
+                ) from None
+            self.variables = frozenset(meta.find_undeclared_variables(parsed))
+            self._compiled = _environment().from_string(parsed)
+        else:
+            self.variables = frozenset(p[0] for p in self._pieces if isinstance(p, tuple))
 
     def check(self, available: Iterable[str]) -> None:
         """Raise a clear error if the template uses a variable the data does not have."""
@@ -52,29 +76,42 @@ class Template:
             )
 
     def render(self, values: dict[str, Any]) -> str:
-        """The template filled in with ``values``, stripped. A template that is only text
-        and ``{{ name }}`` is filled in directly (what Jinja2 renders it to, at a tenth of
-        the CPU: a race renders one prompt per request)."""
+        """The template filled in with ``values``, stripped."""
         if self._pieces is not None and self.variables <= values.keys():
             return "".join(
                 piece if isinstance(piece, str) else str(values[piece[0]]) for piece in self._pieces
             ).strip()
-        return self._template.render(values).strip()
+        return self.jinja().render(values).strip()
+
+    def jinja(self) -> Compiled:
+        """The template compiled by Jinja2 (a plain one only when it is needed: a variable
+        missing from the values is Jinja2's error, as for any template)."""
+        if self._compiled is None:
+            self._compiled = _environment().from_string(self._source)
+        return self._compiled
 
 
-def _substitution(parsed: nodes.Template) -> tuple[str | tuple[str], ...] | None:
-    """The template's text and ``(name,)`` for each variable, when that is all it holds."""
+def _substitution(source: str) -> tuple[str | tuple[str], ...] | None:
+    """The template's text and ``(name,)`` for each variable, when that is all it holds;
+    ``None`` when it holds any other Jinja2 syntax (or a carriage return, which Jinja2
+    turns into a newline)."""
+    if "\r" in source:
+        return None
+    source = source.removesuffix("\n")  # as Jinja2 drops one final newline
     pieces: list[str | tuple[str]] = []
-    for node in parsed.body:
-        if not isinstance(node, nodes.Output):
-            return None
-        for child in node.nodes:
-            if isinstance(child, nodes.TemplateData):
-                pieces.append(child.data)
-            elif isinstance(child, nodes.Name) and child.ctx == "load":
-                pieces.append((child.name,))
-            else:
-                return None
+    at = 0
+    for match in _NAME.finditer(source):
+        text = source[at : match.start()]
+        if text.endswith("{") or match.group(1) in _NOT_NAMES:
+            return None  # "{{{ q }}": Jinja2's tag starts one brace earlier
+        if text:
+            pieces.append(text)
+        pieces.append((match.group(1),))
+        at = match.end()
+    if source[at:]:
+        pieces.append(source[at:])
+    if any(mark in p for p in pieces if isinstance(p, str) for mark in _SYNTAX):
+        return None
     return tuple(pieces)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel
+import orjson
+from pydantic import BaseModel, PrivateAttr
 
 from mosu.evals import stats
 from mosu.evals.loaders import Sample
@@ -117,6 +117,14 @@ class RaceResult(BaseModel):
     min_coverage: float = 0.0
     epochs: int = 1
     warnings: list[str] = []
+    _outcomes: dict[str, Mapping[str, Outcome]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def outcomes(self) -> Mapping[str, Mapping[str, Outcome]]:
+        """Each model's outcomes by record id, as the race was scored from them: kept in
+        memory for :func:`write_samples`, not written to ``results.json`` (empty when the
+        result was read back from one)."""
+        return self._outcomes
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -368,7 +376,7 @@ def score_race(
         r.model_copy(update={"rank": 0, "incomplete": short[r.name]}) for r in lines(list(short))[0]
     ]
     incomplete.sort(key=lambda r: (-r.metrics[task.primary].value, r.name))
-    return RaceResult(
+    result = RaceResult(
         task=task.name,
         description=task.spec.description,
         primary=task.primary,
@@ -384,6 +392,8 @@ def score_race(
         epochs=epochs,
         warnings=list(warnings),
     )
+    result._outcomes = dict(outcomes)
+    return result
 
 
 def _answered(samples: Sequence[Sample], epochs: int, rows: Mapping[str, Outcome]) -> np.ndarray:
@@ -463,7 +473,7 @@ def write_samples(
     ``epoch`` (0, 1, …)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     epochs = task.spec.epochs
-    with path.open("w", encoding="utf-8") as out:
+    with path.open("wb") as out:
         for name in models:
             rows = outcomes[name]
             for e, s in ((e, s) for s in task.samples() for e in range(epochs)):
@@ -488,4 +498,4 @@ def write_samples(
                 }
                 if epochs > 1:
                     record["epoch"] = e
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.write(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))

@@ -11,19 +11,17 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mosu.evals import aio, stats
+from mosu.evals import aio
 from mosu.evals.errors import EvalError
 from mosu.evals.executor import Executor, LocalExecutor, Shard, WorkItem
 from mosu.evals.loaders import Sample
 from mosu.evals.models.base import Model, Price
 from mosu.evals.models.specs import SecretLookup, build_model
 from mosu.evals.netpolicy import LOCAL, AddressPolicy
-from mosu.evals.observe import race_observer
 from mosu.evals.pending import Prompts, Requests
 from mosu.evals.prompts import Message, Template, content_text, with_images
-from mosu.evals.results import RaceResult, score_race
 from mosu.evals.settings import EvalSettings
 from mosu.evals.store import (
     Outcome,
@@ -35,6 +33,9 @@ from mosu.evals.store import (
     serialise,
 )
 from mosu.evals.tasks import Task
+
+if TYPE_CHECKING:  # the scoring (NumPy) is imported once the answers are in: see arun
+    from mosu.evals.results import RaceResult
 
 SHARD_SIZE = 1000
 FLUSH_SECONDS = 0.02
@@ -194,14 +195,14 @@ async def _execute(
     executor: Executor,
     progress: ProgressCallback | None,
     retry_errors: bool,
+    observe: Callable[[Outcome], None] | None,
 ) -> dict[str, str]:
-    """Send what is not finished or cached yet; commit every outcome as it arrives. Returns
-    the models the breaker stopped, with the reason."""
+    """Send what is not finished or cached yet; commit every outcome as it arrives (and show
+    it to ``observe``). Returns the models the breaker stopped, with the reason."""
     shards, counters = _plan(run_store, jobs, progress, retry_errors)
     if not shards:
         return {}
     buffer: list[Outcome] = []
-    observe = race_observer()
     renderers = list({id(j.prompts): j.prompts for j in jobs.values() if j.prompts}.values())
 
     def texts() -> list[tuple[str, str]]:
@@ -209,7 +210,8 @@ async def _execute(
 
     def sink(outcome: Outcome) -> None:
         buffer.append(outcome)
-        observe(outcome)
+        if observe:
+            observe(outcome)
         counter = counters[outcome.model]
         counter.done += 1
         counter.requests += outcome.attempts
@@ -327,6 +329,7 @@ class _Judging:
     build: Callable[[str], Model]
     opened: list[Model]
     stopped: dict[str, str]
+    observe: Callable[[Outcome], None] | None
 
 
 async def _judge(
@@ -376,7 +379,9 @@ async def _judge(
                 judge, _items(judge, grading, _remember(run_store, grading)), len(grading)
             )
         for key, reason in (
-            await _execute(run_store, jobs, how.executor, how.progress, how.retry_errors)
+            await _execute(
+                run_store, jobs, how.executor, how.progress, how.retry_errors, how.observe
+            )
         ).items():
             how.stopped.setdefault(key.rsplit("@judge", 1)[0], f"judge {reason}")
         judgements[scorer.name] = {
@@ -394,13 +399,14 @@ async def arun(
     progress: ProgressCallback | None = None,
     retry_errors: bool = False,
     cache_path: Path | None = None,
-    replicates: int = stats.DEFAULT_REPLICATES,
+    replicates: int | None = None,
     seed: int = 0,
     environ: Mapping[str, str] | None = None,
     secrets: SecretLookup | None = None,
     network: AddressPolicy = LOCAL,
     prices: Mapping[str, Price] | None = None,
     min_coverage: float = 0.0,
+    observe: Callable[[Outcome], None] | None = None,
 ) -> RaceResult:
     """Race ``models`` (name → spec string or model object) on ``task``.
 
@@ -413,7 +419,10 @@ async def arun(
     ranked; one that answered less than ``min_coverage`` of the samples is listed as
     incomplete. ``prices`` (by model name) cost the tokens; a model built from a spec with
     ``price_in``/``price_out`` brings its own. A task with ``epochs`` asks every sample that
-    many times (each repeat stored, cached and resumed on its own). Returns the scored race.
+    many times (each repeat stored, cached and resumed on its own). ``observe`` sees each
+    outcome as it arrives (the platform's metrics: :func:`mosu.evals.observe.race_observer`).
+    Returns the scored race, with ``replicates`` bootstrap replicates (default
+    :data:`mosu.evals.stats.DEFAULT_REPLICATES`).
     """
 
     def build(spec: str) -> Model:
@@ -438,26 +447,20 @@ async def arun(
         warnings = short_max_tokens(built)
         samples = task.samples()
         jobs = _answer_jobs(task, built, run_store, retry_errors)
-        stopped = await _execute(run_store, jobs, executor, progress, retry_errors)
+        stopped = await _execute(run_store, jobs, executor, progress, retry_errors, observe)
         outcomes = {name: run_store.finished(name) for name in built}
-        judgements = await _judge(
-            task,
-            samples,
-            built,
-            outcomes,
-            run_store,
-            _Judging(executor, progress, retry_errors, build, opened, stopped),
-        )
-        own = {n: p for n, m in built.items() if isinstance(p := getattr(m, "price", None), Price)}
-        return score_race(
+        judging = _Judging(executor, progress, retry_errors, build, opened, stopped, observe)
+        judgements = await _judge(task, samples, built, outcomes, run_store, judging)
+        return _scored(
             task,
             outcomes,
             specs,
+            built,
             replicates=replicates,
             seed=seed,
             judgements=judgements,
             stopped=stopped,
-            prices=own | dict(prices or {}),
+            prices=prices,
             min_coverage=min_coverage,
             warnings=warnings,
         )
@@ -465,6 +468,33 @@ async def arun(
         for model in opened:
             await model.aclose()
         run_store.close()
+
+
+def _scored(
+    task: Task,
+    outcomes: Mapping[str, Mapping[str, Outcome]],
+    specs: Mapping[str, str],
+    built: Mapping[str, Model],
+    *,
+    replicates: int | None,
+    prices: Mapping[str, Price] | None,
+    **options: Any,
+) -> RaceResult:
+    """The race scored; a model built from a spec with a price brings its own. The scoring
+    (NumPy) is imported now, not with this module: it stays out of the start-up before the
+    first request."""
+    from mosu.evals import stats
+    from mosu.evals.results import score_race
+
+    own = {n: p for n, m in built.items() if isinstance(p := getattr(m, "price", None), Price)}
+    return score_race(
+        task,
+        outcomes,
+        specs,
+        replicates=stats.DEFAULT_REPLICATES if replicates is None else replicates,
+        prices=own | dict(prices or {}),
+        **options,
+    )
 
 
 def run(

@@ -8,6 +8,9 @@ statistics, one bootstrap over samples serves every metric (see :mod:`mosu.evals
 
 A missing prediction (``None``: the model erred or no answer could be parsed) is always
 scored as wrong.
+
+NumPy is imported where statistics are computed, not with the module: a task names its
+scorers when it loads, and ``mosu eval run`` loads the task before its first request.
 """
 
 from __future__ import annotations
@@ -19,16 +22,17 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Any
 
 from mosu.evals.errors import PluginError, TaskError
 from mosu.evals.parsers import strip_think
 from mosu.evals.registry import Registry
 
-Array = npt.NDArray[np.float64]
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Array = npt.NDArray[np.float64]
 Predictions = Sequence[str | None]
 
 
@@ -61,10 +65,14 @@ entry point group (a factory taking the task's options as keywords, returning a 
 
 def _column(hits: Iterable[bool]) -> Array:
     """One 0/1 statistic per sample, ``(n, 1)``, without a Python list per sample."""
+    import numpy as np
+
     return np.fromiter(hits, dtype=np.float64).reshape(-1, 1)
 
 
 def _mean_of_first(sums: Array, n: int) -> Array:
+    import numpy as np
+
     return np.asarray(sums[..., 0] / max(n, 1), dtype=np.float64)
 
 
@@ -144,6 +152,8 @@ def macro_f1(labels: Sequence[str] | None = None) -> Scorer:
         return fixed if fixed is not None else sorted(set(gold))
 
     def stats(predictions: Predictions, gold: Sequence[str]) -> Array:
+        import numpy as np
+
         names = classes(gold)
         k = len(names)
         index = {name: i for i, name in enumerate(names)}
@@ -156,6 +166,8 @@ def macro_f1(labels: Sequence[str] | None = None) -> Scorer:
         return out
 
     def aggregate(sums: Array, n: int) -> Array:
+        import numpy as np
+
         k = int((math.isqrt(4 * sums.shape[-1] + 1) - 1) // 2)
         table = sums.reshape(*sums.shape[:-1], k, k + 1)
         tp = np.diagonal(table[..., :k], axis1=-2, axis2=-1)
@@ -197,6 +209,8 @@ def rouge_l() -> Scorer:
     """Character-level ROUGE-L F1 for Chinese, averaged over samples."""
 
     def stats(predictions: Predictions, labels: Sequence[str]) -> Array:
+        import numpy as np
+
         out = np.zeros((len(labels), 1), dtype=np.float64)
         for row, (p, y) in enumerate(zip(predictions, labels, strict=True)):
             hyp, ref = _chars(p or ""), _chars(y)
@@ -240,6 +254,8 @@ def bleu(max_order: int = 4) -> Scorer:
     reported in [0, 1] rather than sacreBLEU's [0, 100]."""
 
     def stats(predictions: Predictions, labels: Sequence[str]) -> Array:
+        import numpy as np
+
         out = np.zeros((len(labels), 2 * max_order + 2), dtype=np.float64)
         for row, (p, y) in enumerate(zip(predictions, labels, strict=True)):
             hyp, ref = tokenize_zh(p or ""), tokenize_zh(y)
@@ -252,6 +268,8 @@ def bleu(max_order: int = 4) -> Scorer:
         return out
 
     def aggregate(sums: Array, n: int) -> Array:
+        import numpy as np
+
         correct, total = sums[..., :max_order], sums[..., max_order : 2 * max_order]
         sys_len, ref_len = sums[..., -2], sums[..., -1]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -319,6 +337,8 @@ def judge(model: str, template: str = JUDGE_TEMPLATE, scale: float = 10) -> Scor
         raise TaskError("judge scale must be positive")
 
     def stats(verdicts: Predictions, labels: Sequence[str]) -> Array:
+        import numpy as np
+
         return np.array([[judge_grade(v, scale)] for v in verdicts], dtype=np.float64).reshape(
             -1, 1
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import numpy as np
 from pydantic import BaseModel
 
 from mosu.evals.loaders import Sample
@@ -46,7 +45,10 @@ def ms(seconds: float | None) -> str:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """numpy's percentile (linear interpolation), ``None`` of nothing."""
+    """numpy's percentile (linear interpolation), ``None`` of nothing. NumPy is imported
+    here, not with the module: ``mosu eval`` formats with :func:`ms` before a race."""
+    import numpy as np
+
     return float(np.percentile(values, q)) if values else None
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mosu.evals import stats
+from mosu.evals.observe import race_observer
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.run import Progress, arun
 from mosu.evals.tasks import load_task
@@ -69,6 +70,7 @@ async def eval_race(ctx: JobContext) -> dict[str, Any]:
             ctx.ray_address, seed=int(payload.get("seed", 0)), loop=ctx.eval_loop
         ),
         network=ctx.address_policy,
+        observe=race_observer(),
     )
     if payload.get("results"):
         target = _path(payload["results"], ctx)

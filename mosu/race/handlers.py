@@ -38,6 +38,7 @@ from mosu.core.money import FEN_PER_YUAN
 from mosu.core.text import Bilingual, Text
 from mosu.evals.errors import ModelSpecError
 from mosu.evals.models.base import Price
+from mosu.evals.observe import race_observer
 from mosu.evals.perf import PerfResult
 from mosu.evals.ray_executor import executor_for
 from mosu.evals.results import RaceResult, error_reason
@@ -229,6 +230,7 @@ async def run_submission(ctx: JobContext) -> dict[str, Any]:
             seed=submission_id,
             executor=executor_for(ctx.ray_address, seed=submission_id, loop=ctx.eval_loop),
             network=ctx.address_policy,
+            observe=race_observer(),
         )
     except ModelSpecError as exc:  # e.g. its URL is refused now (settings or address changed)
         return _refused(engine, submission_id, Bilingual(exc.message), ctx.data_dir)

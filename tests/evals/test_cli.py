@@ -138,3 +138,45 @@ def test_limit_draws_every_label_and_takes_a_whole_predictions_file(tmp_path: Pa
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "three"), "-q"])
     assert result.exit_code != 0
     assert "unknown ids: s100" in result.output
+
+
+FIRST_REQUEST = """
+import sys
+import mosu.evals.http as http
+send = http.Pool.request
+seen = []
+
+def request(self, *args, **kwargs):
+    if not seen:
+        seen.append(sorted(m for m in ("numpy", "jinja2", "prometheus_client") if m in sys.modules))
+        print("LOADED", seen[0], file=sys.stderr)
+    return send(self, *args, **kwargs)
+
+http.Pool.request = request
+from mosu.cli import main
+sys.argv = ["mosu", *sys.argv[1:]]
+main()
+"""
+
+
+def test_the_first_request_goes_out_before_scoring_templating_or_metrics_load(
+    tmp_path: Path,
+) -> None:
+    """Issue 20: ``mosu eval run``'s start-up loads what sends requests; NumPy (scoring),
+    Jinja2 (a plain template) and prometheus_client (no /metrics here) come later or never."""
+    import subprocess
+    import sys
+
+    task_file = toy_task_file(tmp_path, 40)
+    task = load_task(task_file)
+    with serve_in_thread(answer_config(task)) as (url, _):
+        args = ["eval", "run", str(task_file), "-m", f"api=openai:{url}#m"]
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_REQUEST, *args, "--out", str(tmp_path / "o"), "-q"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stderr
+    assert len((tmp_path / "o" / "samples.jsonl").read_text(encoding="utf-8").splitlines()) == 40

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -157,6 +158,11 @@ def test_stopping_a_worker_gives_its_job_back(engine: Engine, session: Session) 
 def test_eval_race_handler_runs_the_engine(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:
+    def requests_counted() -> float:
+        labels = {"race": "", "endpoint": "fake"}
+        return REGISTRY.get_sample_value("mosu_race_requests_total", labels) or 0.0
+
+    counted = requests_counted()
     task = toy_task(tmp_path, 40)
     with serve_in_thread(answer_config(task, accuracy=0.8)) as (url, server):
         job_id = _enqueue(
@@ -178,6 +184,7 @@ def test_eval_race_handler_runs_the_engine(
     assert job.result is not None and job.result["samples"] == 40
     assert {m["name"] for m in job.result["models"]} == {"fake", "majority"}
     assert (tmp_path / "data" / "races" / "1" / "results.json").exists()
+    assert requests_counted() - counted == 40  # the platform's races tell /metrics
 
 
 def test_eval_race_reads_a_stored_endpoint_key(
