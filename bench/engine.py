@@ -14,7 +14,9 @@ RSS and wall time from process start to final scores.
 CPU and peak RSS are the tool's own process (``wait4`` on it: its CPU with its waited
 children, the largest RSS among them); the fake server is a separate child reaped after
 the measurement; its own CPU per request is read from ``/proc`` and shown beside it, with
-the machine's load average before each run, since the CPUs may be shared.
+the machine's load average before each run, since the CPUs may be shared. mosu's modules
+are compiled to bytecode first, as pip does when it installs a wheel (the peers' venv has
+theirs).
 
 ``--rows N`` writes a data file of N rows and, where N is above the size raced, gives mosu's
 task ``limit: SIZE`` (a seeded sample of the file): what reading a large task costs.

@@ -93,7 +93,7 @@ def test_a_plain_template_is_filled_in_as_jinja_renders_it(
     assert template.render(values) == JINJA.from_string(source).render(values).strip()
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.one_of(_ANY, _plain_templates()))
 def test_a_template_is_taken_as_plain_only_when_jinja_parses_it_so(source: str) -> None:
     try:
