@@ -34,7 +34,7 @@ from mosu.evals.store import (
 )
 from mosu.evals.tasks import Task
 
-if TYPE_CHECKING:  # the scoring (NumPy) is imported once the answers are in: see arun
+if TYPE_CHECKING:  # the scoring (NumPy) is imported once the answers are in: see _scored
     from mosu.evals.results import RaceResult
 
 SHARD_SIZE = 1000
