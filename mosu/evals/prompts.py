@@ -81,9 +81,9 @@ class Template:
             return "".join(
                 piece if isinstance(piece, str) else str(values[piece[0]]) for piece in self._pieces
             ).strip()
-        return self.jinja().render(values).strip()
+        return self._jinja().render(values).strip()
 
-    def jinja(self) -> Compiled:
+    def _jinja(self) -> Compiled:
         """The template compiled by Jinja2 (a plain one only when it is needed: a variable
         missing from the values is Jinja2's error, as for any template)."""
         if self._compiled is None:

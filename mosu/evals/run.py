@@ -477,8 +477,12 @@ def _scored(
     built: Mapping[str, Model],
     *,
     replicates: int | None,
+    seed: int,
+    judgements: Mapping[str, Mapping[str, Mapping[str, Outcome]]],
+    stopped: Mapping[str, str],
     prices: Mapping[str, Price] | None,
-    **options: Any,
+    min_coverage: float,
+    warnings: Sequence[str],
 ) -> RaceResult:
     """The race scored; a model built from a spec with a price brings its own. The scoring
     (NumPy) is imported now, not with this module: it stays out of the start-up before the
@@ -492,8 +496,12 @@ def _scored(
         outcomes,
         specs,
         replicates=stats.DEFAULT_REPLICATES if replicates is None else replicates,
+        seed=seed,
+        judgements=judgements,
+        stopped=stopped,
         prices=own | dict(prices or {}),
-        **options,
+        min_coverage=min_coverage,
+        warnings=warnings,
     )
 
 
