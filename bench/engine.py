@@ -48,6 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -288,7 +289,65 @@ def run_inspect(
     return command, env, score
 
 
-TOOLS = {"mosu": run_mosu, "lm-eval": run_lm_eval, "inspect-ai": run_inspect}
+FLOOR_CLIENT = """\
+import asyncio, json, sys
+
+async def main(data, host, port, concurrency, out):
+    rows = [json.loads(line) for line in open(data, encoding="utf-8")]
+    todo, right = iter(rows), 0
+
+    async def slot():
+        nonlocal right
+        reader, writer = await asyncio.open_connection(host, port)
+        for row in todo:
+            messages = [{"role": "user", "content": row["q"]}]
+            body = json.dumps({"model": "m", "messages": messages, "max_tokens": 8}).encode()
+            head = f"POST /v1/chat/completions HTTP/1.1\\r\\nHost: {host}\\r\\n"
+            head += f"Content-Type: application/json\\r\\nContent-Length: {len(body)}\\r\\n\\r\\n"
+            writer.write(head.encode() + body)
+            lines = (await reader.readuntil(b"\\r\\n\\r\\n")).decode().lower().split("\\r\\n")
+            size = next(int(x.split(":")[1]) for x in lines if x.startswith("content-length:"))
+            answer = json.loads(await reader.readexactly(size))
+            right += answer["choices"][0]["message"]["content"].strip()[:1] == row["y"]
+        writer.close()
+
+    await asyncio.gather(*(slot() for _ in range(concurrency)))
+    open(out, "w").write(json.dumps({"accuracy": right / len(rows)}))
+
+data, host, port, concurrency, out = sys.argv[1:]
+asyncio.run(main(data, host, int(port), int(concurrency), out))
+"""
+"""The least a Python client does: start, read the rows, keep ``concurrency`` connections
+busy with one request after another, count the right answers. No retries, no store, no
+statistics: what this machine's Python start-up and event loop allow, the ceiling under
+any tool's rate from process start."""
+
+
+def run_floor(
+    folder: Path, data: Path, url: str, n: int, rows: int = 0
+) -> tuple[list[str], dict[str, str], Callable[[], float]]:
+    if VISION:
+        raise Unsupported("the floor client sends text only")
+    client, out = folder / "floor_client.py", folder / "floor.json"
+    client.write_text(FLOOR_CLIENT, encoding="utf-8")
+    address = urllib.parse.urlsplit(url)
+    port = str(address.port)
+    command = [sys.executable, str(client), str(data), str(address.hostname), port]
+    command += [str(CONCURRENCY), str(out)]
+
+    def score() -> float:
+        return float(json.loads(out.read_text(encoding="utf-8"))["accuracy"])
+
+    return command, dict(os.environ), score
+
+
+TOOLS = {
+    "mosu": run_mosu,
+    "lm-eval": run_lm_eval,
+    "inspect-ai": run_inspect,
+    "floor": run_floor,
+}
+PEERS = ("lm-eval", "inspect-ai")
 
 
 class Unsupported(Exception):
@@ -326,7 +385,7 @@ class Setup:
 
 def bench_one(tool: str, n: int, setup: Setup) -> Row:
     row = Row(tool, n)
-    if tool != "mosu" and setup.peers_problem:
+    if tool in PEERS and setup.peers_problem:
         row.note = setup.peers_problem
         return row
     if tool != "mosu" and setup.rows > n:
@@ -440,7 +499,7 @@ def main() -> None:
         # theirs): an editable checkout run with PYTHONDONTWRITEBYTECODE=1 compiled every
         # module at every start, 0.1 s before the first request
         compileall.compile_dir(REPO / "mosu", quiet=1)
-    peers_problem = ensure_peers() if any(t != "mosu" for t in tools) else None
+    peers_problem = ensure_peers() if any(t in PEERS for t in tools) else None
     setup = Setup(args.rows, args.port, peers_problem)
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from mosu.i18n import N_
 
@@ -106,6 +105,8 @@ def kendall_w(ratings: np.ndarray) -> KendallW:
     W = 12 S / (m²(n³ − n) − m Σ T), S = Σⱼ (Rⱼ − R̄)², T = Σ (t³ − t) over each expert's
     groups of t tied totals; chi-square = m(n − 1) W on n − 1 degrees of freedom.
     """
+    from scipy import stats  # a second's import that only the panel's agreement needs
+
     data = np.asarray(ratings, dtype=float)
     m, n = data.shape
     if m < 2 or n < 2:
@@ -142,6 +143,8 @@ def icc2k(ratings: np.ndarray, alpha: float = 0.05) -> ICC:
     Wong's for ICC(A,1), carried to k raters by Spearman–Brown.
     Undefined (NaN) when the experts' totals leave no error variance.
     """
+    from scipy import stats
+
     data = np.asarray(ratings, dtype=float).T  # targets × raters
     n, k = data.shape
     if k < 2 or n < 2:
