@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import ApiToken, User, WebSession
 from mosu.accounts.service import create_api_token
-from tests.conftest import LiveServer, World, client_for
+from tests.conftest import TLS, LiveServer, World, client_for
 from tests.helpers.api import assert_error
 from tests.helpers.signin import browser, sign_in
 
@@ -35,7 +35,10 @@ def second_token(db: Session, world: World, who: str) -> str:
 
 def bearer(live: LiveServer, token: str) -> httpx.Client:
     return httpx.Client(
-        base_url=live.url + "/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=live.url + "/api/v1",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        verify=TLS,
     )
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from tests.conftest import LiveServer, World
+from tests.conftest import TLS, LiveServer, World
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -17,7 +17,11 @@ CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 def browser(live: LiveServer) -> httpx.Client:
     """An HTTP client that, like a browser, names this site as the ``Origin`` of its requests."""
     return httpx.Client(
-        base_url=live.url, timeout=30, follow_redirects=False, headers={"Origin": live.url}
+        base_url=live.url,
+        timeout=30,
+        follow_redirects=False,
+        headers={"Origin": live.url},
+        verify=TLS,
     )
 
 
