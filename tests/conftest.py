@@ -4,6 +4,7 @@ served over real HTTP on loopback, and a small world of organisations and users.
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 import os
 import shutil
@@ -99,6 +100,13 @@ def lane(item: pytest.Item) -> int:
     """The index of ``item``'s slow lane in ``SLOW_LANES``, or its length for the rest."""
     marked = (i for i, name in enumerate(SLOW_LANES) if item.get_closest_marker(name))
     return next(marked, len(SLOW_LANES))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """As ``mosu``'s console script does when it ends: the interpreter's shutdown collections
+    would walk every object still alive (app, test modules, browsers' drivers), seconds for
+    each worker."""
+    gc.freeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
