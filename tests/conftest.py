@@ -583,6 +583,11 @@ def _build_world(db: Session) -> World:
     return w
 
 
-def client_for(live: LiveServer, world: World, who: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {world.tokens[who]}"} if who else {}
+def api_client(live: LiveServer, token: str | None) -> httpx.Client:
+    """An HTTP client of the API, with ``token`` as its bearer (anonymous without one)."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=30, verify=TLS)
+
+
+def client_for(live: LiveServer, world: World, who: str | None) -> httpx.Client:
+    return api_client(live, world.tokens[who] if who else None)

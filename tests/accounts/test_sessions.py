@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mosu.accounts.models import ApiToken, User, WebSession
 from mosu.accounts.service import create_api_token
-from tests.conftest import TLS, LiveServer, World, client_for
+from tests.conftest import LiveServer, World, api_client, client_for
 from tests.helpers.api import assert_error
 from tests.helpers.signin import browser, sign_in
 
@@ -33,18 +33,9 @@ def second_token(db: Session, world: World, who: str) -> str:
     return token
 
 
-def bearer(live: LiveServer, token: str) -> httpx.Client:
-    return httpx.Client(
-        base_url=live.url + "/api/v1",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-        verify=TLS,
-    )
-
-
 def assert_all_ended(live: LiveServer, db: Session, user_id: int, *tokens: str) -> None:
     for token in tokens:
-        with bearer(live, token) as client:
+        with api_client(live, token) as client:
             assert_error(client.get("/me"), 401, "accounts.invalid_token")
     db.expire_all()
     assert db.scalar(select(WebSession.id).where(WebSession.user_id == user_id)) is None

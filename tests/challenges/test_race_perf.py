@@ -18,7 +18,7 @@ from mosu.core.errors import Invalid
 from mosu.core.settings import Settings
 from mosu.evals.fakeserver import FakeConfig, serve_in_thread
 from mosu.race.perf import load_result
-from tests.conftest import LiveServer, World, client_for
+from tests.conftest import LiveServer, World, api_client, client_for
 from tests.helpers.races import (
     OPERATOR,
     TASK,
@@ -75,7 +75,7 @@ def test_a_perf_stage_ranks_endpoints_by_max_concurrency_within_the_slo(
         assert step["ttft_p50"] >= 0.1 and step["peak_in_flight"] == step["concurrency"]
     assert first["tokens_per_s_within_slo"] == first["steps"][-1]["output_tokens_per_s"]
 
-    with httpx.Client(base_url=live.url + "/api/v1", timeout=30) as anonymous:
+    with api_client(live, None) as anonymous:
         api = anonymous.get(f"/stages/{stage.id}/leaderboard")
     assert api.status_code == 200
     body = api.json()

@@ -17,7 +17,7 @@ from mosu.review import grading
 from mosu.review.grading import GradingRoundIn
 from mosu.review.grading_results import round_results
 from mosu.review.models import GradingRound, MemberState, Panel, PanelMember
-from tests.conftest import LiveServer, World, client_for
+from tests.conftest import LiveServer, World, api_client, client_for
 from tests.helpers.grading import GradedStage, experts, graded_stage, open_round
 from tests.helpers.races import OPERATOR, TASK
 from tests.helpers.signin import signed_in
@@ -258,8 +258,7 @@ def test_experts_see_only_their_blind_items(
         assert expert.post(f"/grading-rounds/{round_id}/close").status_code == 403
         sections = {s["key"]: s for s in expert.get("/me/review-queue").json()}
         assert sections["grade"]["items"] == []  # all graded: nothing left in the queue
-    headers = {"Authorization": f"Bearer {outsider.token}"}
-    with httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=30) as other:
+    with api_client(live, outsider.token) as other:
         assert other.get(f"/grading-rounds/{round_id}/items").status_code == 404
         assert (
             other.put(

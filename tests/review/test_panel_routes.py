@@ -13,7 +13,7 @@ from mosu.core import clock
 from mosu.core.settings import Settings
 from mosu.review.models import Blinding
 from mosu.review.panels import draw_order
-from tests.conftest import TLS, LiveServer, World, client_for
+from tests.conftest import LiveServer, World, api_client, client_for
 from tests.helpers.review_panels import Expert, full_scores, make_expert, ready_challenge
 from tests.helpers.scenarios import PDF, make_model
 
@@ -22,8 +22,7 @@ SECRET_B = "专家乙的保密评审意见"
 
 
 def expert_client(live: LiveServer, expert: Expert) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {expert.token}"}
-    return httpx.Client(base_url=live.url + "/api/v1", headers=headers, timeout=30, verify=TLS)
+    return api_client(live, expert.token)
 
 
 def test_a_blind_panel_shows_no_one_another_experts_scores(

@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from mosu.accounts.deps import _same_origin, origin_of
 from mosu.deps import SESSION_COOKIE
-from tests.conftest import LiveServer, World
+from tests.conftest import LiveServer, World, client_for
 from tests.helpers.signin import browser, csrf_token, sign_in
 
 
@@ -97,6 +97,5 @@ def test_cookie_writes_need_this_sites_origin(live: LiveServer, world: World) ->
         assert same.status_code == 200 and "mosu_" in same.text
         assert c.get("/account").status_code == 200  # reads need no Origin
     # a bearer token is not a browser's ambient credential: no Origin needed
-    token = {"Authorization": f"Bearer {world.tokens['supplier_a']}"}
-    with httpx.Client(base_url=live.url + "/api/v1", headers=token, timeout=30) as c:
+    with client_for(live, world, "supplier_a") as c:
         assert c.post("/tokens", json={"name": "cli"}).status_code == 201
