@@ -18,10 +18,17 @@ the machine's load average before each run, since the CPUs may be shared. mosu's
 are compiled to bytecode first, as pip does when it installs a wheel (the peers' venv has
 theirs).
 
+Two more rows give ceilings instead of peers. ``floor`` is the least a Python client does
+(:data:`FLOOR_CLIENT`, 30 lines of asyncio streams): its rate from process start is what
+this machine's Python allows any tool. ``floor-typer`` is the same client with its command
+line parsed by Typer and pydantic and PyYAML imported (:data:`FLOOR_TYPER_CLIENT`): the
+ceiling of a tool built on this project's stack, before any work of its own.
+
 ``--rows N`` writes a data file of N rows and, where N is above the size raced, gives mosu's
 task ``limit: SIZE`` (a seeded sample of the file): what reading a large task costs.
 
-    python bench/engine.py                 # both sizes, all three tools
+    python bench/engine.py                 # both sizes, the three tools and the two floors
+    python bench/engine.py --sizes 2000 --tools mosu,floor,floor-typer --repeat 5  # ceilings
     python bench/engine.py --sizes 2000 --tools mosu --repeat 5   # only mosu's rows, 5 runs
     python bench/engine.py --sizes 20000,200000 --tools mosu      # RSS as the data grows
     python bench/engine.py --sizes 1000 --rows 2000000 --tools mosu   # --limit on 2M rows
@@ -39,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import functools
 import hashlib
 import io
 import json
@@ -322,14 +330,29 @@ busy with one request after another, count the right answers. No retries, no sto
 statistics: what this machine's Python start-up and event loop allow, the ceiling under
 any tool's rate from process start."""
 
+FLOOR_TYPER_CLIENT = FLOOR_CLIENT.replace(
+    "import asyncio, json, sys\n", "import asyncio, json, sys\nimport pydantic, typer, yaml\n"
+).replace(
+    "data, host, port, concurrency, out = sys.argv[1:]\n"
+    "asyncio.run(main(data, host, int(port), int(concurrency), out))\n",
+    "def run(data: str, host: str, port: int, concurrency: int, out: str) -> None:\n"
+    "    asyncio.run(main(data, host, port, concurrency, out))\n\n"
+    "typer.run(run)\n",
+)
+"""The floor client with what a command line of the platform's stack loads before it can
+read a task: its arguments parsed by Typer (which makes each parameter a pydantic adapter in
+the version pinned, 0.29), pydantic and PyYAML imported. Nothing else of mosu: the ceiling under the rate
+from process start of any tool that parses its command line with Typer and checks its task
+with pydantic."""
+
 
 def run_floor(
-    folder: Path, data: Path, url: str, n: int, rows: int = 0
+    folder: Path, data: Path, url: str, n: int, rows: int = 0, typer: bool = False
 ) -> tuple[list[str], dict[str, str], Callable[[], float]]:
     if VISION:
         raise Unsupported("the floor client sends text only")
     client, out = folder / "floor_client.py", folder / "floor.json"
-    client.write_text(FLOOR_CLIENT, encoding="utf-8")
+    client.write_text(FLOOR_TYPER_CLIENT if typer else FLOOR_CLIENT, encoding="utf-8")
     address = urllib.parse.urlsplit(url)
     port = str(address.port)
     command = [sys.executable, str(client), str(data), str(address.hostname), port]
@@ -346,6 +369,7 @@ TOOLS = {
     "lm-eval": run_lm_eval,
     "inspect-ai": run_inspect,
     "floor": run_floor,
+    "floor-typer": functools.partial(run_floor, typer=True),
 }
 PEERS = ("lm-eval", "inspect-ai")
 
