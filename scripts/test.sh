@@ -19,6 +19,13 @@ if ! [ -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "wqy"; then
   fi
 fi
 
+# pytest's assertion rewriting of the test modules, cached while the linters run: with
+# PYTHONDONTWRITEBYTECODE set (as on CI's machines) each of the workers below would rewrite
+# and compile every test module again at collection (10 s of CPU each); they read the cache
+# whether or not they may write it. A collection error is reported by the run below.
+env -u PYTHONDONTWRITEBYTECODE .venv/bin/pytest --collect-only -q -p no:cacheprovider >/dev/null 2>&1 &
+warm=$!
+
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
@@ -28,4 +35,5 @@ NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir "$(mkte
 # (as on CI's machines) an editable install is otherwise compiled again by every process the
 # tests start (mosu serve, workers, Ray's, the CLI), 0.3-0.8 s each
 .venv/bin/python -m compileall -q -j 0 mosu
+wait "$warm" || true
 .venv/bin/pytest -n 3 --dist worksteal --durations=20 "$@"

@@ -32,9 +32,10 @@ processes rather than ten (each costs seconds of CPU on a loaded 2-CPU machine);
 default (a fifth) is raced by the sharing test below and by ``executor_for``."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    """One local Ray instance for the whole test session (start-up costs seconds)."""
+    """One local Ray instance for this module's tests (start-up costs seconds), shut down after
+    them: idle, its processes take 3% of a CPU, which the rest of the session should have."""
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
