@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from mosu.core.errors import MosuError
 from mosu.evals import aio
@@ -19,12 +17,16 @@ from mosu.evals.executor import Executor
 from mosu.evals.models.specs import parse_model_option
 from mosu.evals.netpolicy import AddressPolicy
 from mosu.evals.run import Progress as RaceProgress
-from mosu.evals.run import arun
+from mosu.evals.run import ProgressCallback, arun
 from mosu.evals.service import ms
 from mosu.evals.settings import EvalSettings
 from mosu.evals.tasks import Task, TaskSpec, load_task
 
-if TYPE_CHECKING:  # the scoring (NumPy) is imported after the race, where it is used
+if TYPE_CHECKING:  # the scoring (NumPy) is imported after the race, where it is used, and
+    # Rich where the command draws: its progress bars (not with --quiet) and its tables
+    from rich.console import Console
+    from rich.table import Table
+
     from mosu.evals.results import ModelResult, RaceResult
 
 app = typer.Typer(
@@ -32,8 +34,21 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+
+
+@functools.cache
+def console(stderr: bool = False) -> Console:
+    """The command's Rich console (``stderr``: the errors, warnings and progress bars), made
+    at first use: ``mosu eval run -q`` imports Rich after the race, not before its first
+    request (23 ms)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def err() -> Console:
+    """The console on standard error."""
+    return console(stderr=True)
 
 
 def _adjusted(spec: TaskSpec, limit: int | None, seed: int, epochs: int | None = None) -> TaskSpec:
@@ -59,6 +74,8 @@ def _spread(m: ModelResult) -> str:
 
 def leaderboard(result: RaceResult) -> Table:
     """The race's leaderboard as a Rich table."""
+    from rich.table import Table
+
     repeats = f" × {result.epochs} epochs" if result.epochs > 1 else ""
     table = Table(
         title=f"{result.task} — {result.samples} samples{repeats}, primary metric {result.primary}"
@@ -86,6 +103,8 @@ def leaderboard(result: RaceResult) -> Table:
 
 def service_table(result: RaceResult) -> Table:
     """What each model's answers took: coverage, latency, first token, tokens, cost."""
+    from rich.table import Table
+
     table = Table(title="service: coverage, speed (ms), tokens, cost (yuan)")
     for column in (
         "model", "coverage", "answered-only", "p50", "p95", "TTFT p50", "ms/token",
@@ -190,7 +209,7 @@ def run_cmd(
         )
         _write_outputs(loaded, list(specs), folder, result)
     except MosuError as exc:
-        err.print(f"[red]error:[/red] {exc.message}", highlight=False)
+        err().print(f"[red]error:[/red] {exc.message}", highlight=False)
         raise typer.Exit(2) from None
     _print_result(result, folder)
     if result.failed or result.incomplete:
@@ -207,20 +226,20 @@ def _write_outputs(task: Task, names: list[str], folder: Path, result: RaceResul
 
 def _print_result(result: RaceResult, folder: Path) -> None:
     """The leaderboard, the service figures, warnings, failures and where the files are."""
-    console.print(leaderboard(result))
-    console.print(service_table(result))
+    console().print(leaderboard(result))
+    console().print(service_table(result))
     for warning in result.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+        err().print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for line in result.incomplete:
-        err.print(f"[yellow]incomplete:[/yellow] {line.name}: {line.incomplete}", highlight=False)
+        err().print(f"[yellow]incomplete:[/yellow] {line.name}: {line.incomplete}", highlight=False)
     for failed in result.failed:
         reasons = ", ".join(f"{k} × {v}" for k, v in sorted(failed.error_reasons.items()))
-        err.print(
+        err().print(
             f"[red]failed:[/red] {failed.name}: {failed.reason} ({failed.requests} requests; "
             f"{reasons or 'no errors recorded'})",
             highlight=False,
         )
-    console.print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
+    console().print(f"results: {folder / 'results.json'}  samples: {folder / 'samples.jsonl'}")
 
 
 async def race_with_progress(
@@ -236,7 +255,29 @@ async def race_with_progress(
     network: AddressPolicy | None = None,
     min_coverage: float = 0.0,
 ) -> RaceResult:
-    """Run the race with a Rich progress bar per model (done, errors, requests per second)."""
+    """Run the race with a Rich progress bar per model (done, errors, requests per second);
+    ``quiet``: without, and without importing Rich."""
+    cache = cache_root / "cache.sqlite" if cache_root else None
+
+    async def race(progress: ProgressCallback | None) -> RaceResult:
+        return await arun(
+            task,
+            specs,
+            store=store,
+            progress=progress,
+            retry_errors=retry_errors,
+            cache_path=cache,
+            replicates=replicates,
+            seed=seed,
+            executor=executor,
+            network=network or AddressPolicy(allow_private=True),
+            min_coverage=min_coverage,
+        )
+
+    if quiet:
+        return await race(None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -245,7 +286,7 @@ async def race_with_progress(
         TextColumn("{task.fields[rps]:>6.0f} req/s"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=err, disable=quiet, refresh_per_second=8) as bars:
+    with Progress(*columns, console=err(), refresh_per_second=8) as bars:
         ids = {name: bars.add_task(name, total=None, errors=0, rps=0.0) for name in specs}
         started = time.perf_counter()
         last: dict[str, float] = {}
@@ -260,20 +301,7 @@ async def race_with_progress(
             rps = p.requests / max(now - started, 1e-6)
             bars.update(ids[p.model], total=p.total, completed=p.done, errors=p.errors, rps=rps)
 
-        cache = cache_root / "cache.sqlite" if cache_root else None
-        return await arun(
-            task,
-            specs,
-            store=store,
-            progress=on_progress,
-            retry_errors=retry_errors,
-            cache_path=cache,
-            replicates=replicates,
-            seed=seed,
-            executor=executor,
-            network=network or AddressPolicy(allow_private=True),
-            min_coverage=min_coverage,
-        )
+        return await race(on_progress)
 
 
 def choose_executor(name: str | None, settings: EvalSettings, seed: int) -> Executor | None:
@@ -300,12 +328,12 @@ def report_cmd(
     from mosu.evals.results import RaceResult
 
     if not results.exists():
-        err.print(f"[red]error:[/red] no such file: {results}", highlight=False)
+        err().print(f"[red]error:[/red] no such file: {results}", highlight=False)
         raise typer.Exit(2)
     race = RaceResult.model_validate_json(results.read_text(encoding="utf-8"))
     target = out or results.with_name("report.html")
     target.write_text(render_report(race), encoding="utf-8")
-    console.print(f"report: {target}")
+    console().print(f"report: {target}")
 
 
 from mosu.evals import perf_cli  # noqa: E402, F401  (registers ``mosu eval perf`` on app)

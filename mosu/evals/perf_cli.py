@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mosu.core.errors import MosuError
 from mosu.evals.cli import app, console, err
@@ -28,6 +27,8 @@ from mosu.evals.settings import EvalSettings
 from mosu.evals.tasks import load_task
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from mosu.evals.perf import PerfResult, StepResult
 
 
@@ -62,6 +63,8 @@ def parse_steps(text: str) -> list[int]:
 
 def perf_table(result: PerfResult) -> Table:
     """One row per concurrency step (times in ms)."""
+    from rich.table import Table
+
     table = Table(title=f"{result.model} — SLO p95 ≤ {result.slo_p95:g} s")
     for column in (
         "concurrency", "requests", "errors", "req/s", "tokens/s", "TTFT p50", "TTFT p95",
@@ -149,7 +152,7 @@ def perf_cmd(
 
         def on_step(step: StepResult) -> None:
             if not quiet:
-                err.print(
+                err().print(
                     f"concurrency {step.concurrency}: {step.requests} requests, "
                     f"{step.requests_per_s:.1f} req/s, p95 {ms(step.latency_p95)} ms",
                     highlight=False,
@@ -171,12 +174,12 @@ def perf_cmd(
             settings.loop,
         )
     except (MosuError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}", highlight=False)
+        err().print(f"[red]error:[/red] {getattr(exc, 'message', exc)}", highlight=False)
         raise typer.Exit(2) from None
     folder = out or Path("mosu-runs") / ("perf-" + re.sub(r"[^\w.-]+", "_", name)[:60])
     _report(result, folder)
     if result.failed:
-        err.print(f"[red]failed:[/red] {result.failed}", highlight=False)
+        err().print(f"[red]failed:[/red] {result.failed}", highlight=False)
         raise typer.Exit(1)
 
 
@@ -187,13 +190,13 @@ def _report(result: PerfResult, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "perf.json").write_text(result.model_dump_json(indent=1), encoding="utf-8")
     (folder / "perf.html").write_text(render_perf_report(result), encoding="utf-8")
-    console.print(perf_table(result))
+    console().print(perf_table(result))
     best = result.max_concurrency_within_slo
-    console.print(
+    console().print(
         f"max concurrency within SLO (p95 ≤ {result.slo_p95:g} s, errors ≤ "
         f"{result.max_error_rate:.0%}): "
         + ("none" if best is None else f"{best} ({result.tokens_per_s_within_slo:.0f} tokens/s)")
     )
     if result.ended_early:
-        console.print(f"ended early: {result.ended_early}", highlight=False)
-    console.print(f"results: {folder / 'perf.json'}  report: {folder / 'perf.html'}")
+        console().print(f"ended early: {result.ended_early}", highlight=False)
+    console().print(f"results: {folder / 'perf.json'}  report: {folder / 'perf.html'}")

@@ -148,7 +148,8 @@ seen = []
 
 def request(self, *args, **kwargs):
     if not seen:
-        seen.append(sorted(m for m in ("numpy", "jinja2", "prometheus_client") if m in sys.modules))
+        later = ("numpy", "jinja2", "prometheus_client", "rich")
+        seen.append(sorted(m for m in later if m in sys.modules))
         print("LOADED", seen[0], file=sys.stderr)
     return send(self, *args, **kwargs)
 
@@ -163,7 +164,8 @@ def test_the_first_request_goes_out_before_scoring_templating_or_metrics_load(
     tmp_path: Path,
 ) -> None:
     """Issue 20: ``mosu eval run``'s start-up loads what sends requests; NumPy (scoring),
-    Jinja2 (a plain template) and prometheus_client (no /metrics here) come later or never."""
+    Jinja2 (a plain template), prometheus_client (no /metrics here) and Rich (``-q``: no
+    progress bars; the tables are drawn after the race) come later or never."""
     import subprocess
     import sys
 
