@@ -297,9 +297,7 @@ def run_inspect(
     return command, env, score
 
 
-FLOOR_CLIENT = """\
-import asyncio, json, sys
-
+FLOOR_RACE = """
 async def main(data, host, port, concurrency, out):
     rows = [json.loads(line) for line in open(data, encoding="utf-8")]
     todo, right = iter(rows), 0
@@ -321,29 +319,33 @@ async def main(data, host, port, concurrency, out):
 
     await asyncio.gather(*(slot() for _ in range(concurrency)))
     open(out, "w").write(json.dumps({"accuracy": right / len(rows)}))
-
-data, host, port, concurrency, out = sys.argv[1:]
-asyncio.run(main(data, host, int(port), int(concurrency), out))
 """
+"""The race both floor clients run: ``concurrency`` connections kept busy with one bare
+request after another, the right answers counted."""
+
+FLOOR_CLIENT = (
+    "import asyncio, json, sys\n"
+    + FLOOR_RACE
+    + "\ndata, host, port, concurrency, out = sys.argv[1:]\n"
+    "asyncio.run(main(data, host, int(port), int(concurrency), out))\n"
+)
 """The least a Python client does: start, read the rows, keep ``concurrency`` connections
 busy with one request after another, count the right answers. No retries, no store, no
 statistics: what this machine's Python start-up and event loop allow, the ceiling under
 any tool's rate from process start."""
 
-FLOOR_TYPER_CLIENT = FLOOR_CLIENT.replace(
-    "import asyncio, json, sys\n", "import asyncio, json, sys\nimport pydantic, typer, yaml\n"
-).replace(
-    "data, host, port, concurrency, out = sys.argv[1:]\n"
-    "asyncio.run(main(data, host, int(port), int(concurrency), out))\n",
-    "def run(data: str, host: str, port: int, concurrency: int, out: str) -> None:\n"
+FLOOR_TYPER_CLIENT = (
+    "import asyncio, json, sys\nimport pydantic, typer, yaml\n"
+    + FLOOR_RACE
+    + "\ndef run(data: str, host: str, port: int, concurrency: int, out: str) -> None:\n"
     "    asyncio.run(main(data, host, port, concurrency, out))\n\n"
-    "typer.run(run)\n",
+    "typer.run(run)\n"
 )
 """The floor client with what a command line of the platform's stack loads before it can
 read a task: its arguments parsed by Typer (which makes each parameter a pydantic adapter in
-the version pinned, 0.29), pydantic and PyYAML imported. Nothing else of mosu: the ceiling under the rate
-from process start of any tool that parses its command line with Typer and checks its task
-with pydantic."""
+the version pinned, 0.29), pydantic and PyYAML imported. Nothing else of mosu: the ceiling
+under the rate from process start of any tool that parses its command line with Typer and
+checks its task with pydantic."""
 
 
 def run_floor(
